@@ -1,0 +1,3 @@
+"""ippproxy: an IPP print-management server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,12 @@
+"""Database plumbing shared by the job store and accounting.
+
+One SQLAlchemy ``Base`` (one MetaData) and one linear Alembic chain under
+``ippproxy/db/migrations/versions``. Model modules (``ippproxy.jobs.models``,
+``ippproxy.accounting.models``) import ``Base`` from here; this package imports
+none of them except in the Alembic environment.
+"""
+
+from ippproxy.db.base import Base
+from ippproxy.db.engine import make_engine, upgrade
+
+__all__ = ["Base", "make_engine", "upgrade"]

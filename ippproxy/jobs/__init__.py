@@ -1,0 +1,1 @@
+"""ippproxy.jobs"""

@@ -1,0 +1,1 @@
+"""Virtual IPP printers for tests and the demo."""
