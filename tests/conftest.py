@@ -1,0 +1,1 @@
+"""Root test configuration. Package-specific fixtures live in tests/<package>/conftest.py."""
