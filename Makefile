@@ -1,0 +1,53 @@
+# ippproxy: `make run` starts the server on the embedded default; `make test` runs the suite.
+# Both do all the set-up on a fresh Debian 12 machine (apt-get for system tools, a venv for Python).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# Debian packages the server and the test suite use (real printers, clients, gs, PostgreSQL).
+DEB_PACKAGES := cups-ipp-utils cups cups-client ghostscript qpdf poppler-utils dbus \
+                postgresql
+# pytest workers; the suite is sized for 2 cores.
+PYTEST_WORKERS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: run test deps venv lint typecheck bench clean
+
+run: $(STAMP)
+	$(BIN)/ippproxy serve $(if $(CONFIG),--config $(CONFIG),)
+
+test: deps $(STAMP)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
+
+# Install missing Debian packages (root, or sudo when available). Nothing happens when all are present.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test,ldap]'
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check ippproxy testprinters tests benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

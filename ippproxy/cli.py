@@ -1,0 +1,94 @@
+"""The ``ippproxy`` command: serve, check-config, inspect, cmd.
+
+Subcommands import their package lazily so that ``ippproxy check-config`` works
+without touching the database and ``ippproxy inspect`` without the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from ippproxy.config import Config, ConfigError, load
+
+
+def _load_or_default(path: str | None) -> Config:
+    return load(path) if path else Config()
+
+
+def _print_banner(cfg: Config) -> None:
+    host = cfg.server.hostname or ("localhost" if cfg.server.listen in
+                                   ("127.0.0.1", "0.0.0.0", "::", "::1") else cfg.server.listen)
+    first = cfg.queues[0].name
+    uri = f"ipp://{host}:{cfg.server.port}/printers/{first}"
+    print(f"ippproxy serving {len(cfg.queues)} queue(s) on {cfg.server.listen}:{cfg.server.port}",
+          flush=True)
+    for q in cfg.queues:
+        print(f"  queue {q.name!r} -> {q.destination}", flush=True)
+    print("Print a file to it with:", flush=True)
+    print(f"  ipptool -tv -f file.pdf {uri} print-job.test", flush=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        cfg = _load_or_default(args.config)
+    except ConfigError as e:
+        print(f"ippproxy: bad configuration: {e}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from ippproxy.app import serve
+
+    _print_banner(cfg)
+    try:
+        asyncio.run(serve(cfg))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        cfg = load(args.file)
+    except ConfigError as e:
+        print(f"{args.file}: {e}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: OK ({len(cfg.queues)} queue(s): "
+          f"{', '.join(q.name for q in cfg.queues)})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # inspect and cmd own their argument parsing.
+    if argv[:1] == ["inspect"]:
+        from ippproxy.filters.inspect import main as inspect_main
+
+        return inspect_main(argv[1:])
+    if argv[:1] == ["cmd"]:
+        from ippproxy.accounting.cmd import main as cmd_main
+
+        return cmd_main(argv[1:])
+
+    parser = argparse.ArgumentParser(prog="ippproxy", description="IPP print-management server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="run the server")
+    p.add_argument("--config", help="TOML config file (default: the embedded default)")
+    p.add_argument("--log-level", default="info",
+                   choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("check-config", help="validate a TOML config file")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_check_config)
+    sub.add_parser("inspect", help="count pages and colour of a document (see --help)")
+    sub.add_parser("cmd", help="server command tool: users, accounts, ledger (see --help)")
+    args = parser.parse_args(argv)
+    rc: int = args.func(args)
+    return rc
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

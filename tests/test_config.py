@@ -1,0 +1,84 @@
+"""The typed config: defaults, TOML loading, and errors that name the bad key."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ippproxy.config import BUILTIN_DESTINATION, Config, ConfigError, from_dict, load
+
+
+def test_embedded_default_has_builtin_default_queue() -> None:
+    cfg = Config()
+    assert [q.name for q in cfg.queues] == ["default"]
+    assert cfg.queues[0].destination == BUILTIN_DESTINATION
+    assert cfg.storage.database.startswith("sqlite:///")
+    assert cfg.server.port == 8631
+
+
+def test_full_example(tmp_path: Path) -> None:
+    f = tmp_path / "c.toml"
+    f.write_text(
+        """
+[server]
+listen = "0.0.0.0"
+port = 9631
+admins = ["alice", "root"]
+[storage]
+database = "postgresql+psycopg://u@localhost/ipp"
+spool = "/srv/spool"
+[[queue]]
+name = "office"
+destination = "ipp://printer.example/ipp/print"
+location = "2nd floor"
+[[queue]]
+name = "demo"
+"""
+    )
+    cfg = load(f)
+    assert cfg.server.port == 9631 and cfg.server.admins == ("alice", "root")
+    assert cfg.queue("office") is not None
+    assert cfg.queue("office").destination == "ipp://printer.example/ipp/print"  # type: ignore[union-attr]
+    assert cfg.queue("demo").destination == BUILTIN_DESTINATION  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "raw, key",
+    [
+        ({"server": {"port": "80"}}, "server.port"),
+        ({"server": {"prot": 80}}, "server.prot"),
+        ({"server": {"port": -1}}, "server.port"),
+        ({"server": {"keepalive_timeout": True}}, "server.keepalive_timeout"),
+        ({"storage": {"spool": 3}}, "storage.spool"),
+        ({"queue": [{"name": "a"}, {"name": "a"}]}, "queue[1].name"),
+        ({"queue": [{"name": "a", "destination": "file:///etc/passwd"}]}, "queue[0].destination"),
+        ({"queue": [{"destination": "builtin"}]}, "queue[0].name"),
+        ({"queue": [{"name": "../x"}]}, "queue[0].name"),
+        ({"queue": []}, "queue"),
+        ({"queue": {"name": "a"}}, "queue"),
+        ({"servers": {}}, "servers"),
+        ({"server": {"admins": "root"}}, "server.admins"),
+    ],
+)
+def test_errors_name_the_key(raw: dict, key: str) -> None:
+    with pytest.raises(ConfigError) as e:
+        from_dict(raw)
+    assert e.value.key == key
+    assert str(e.value).startswith(key + ":")
+
+
+def test_check_config_command(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text('[[queue]]\nname = "q"\ndestination = "ipp://printer.example/ipp/print"\n')
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[queue]]\nname = "q"\ncolour = true\n')
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[server\n")
+    run = [sys.executable, "-m", "ippproxy.cli", "check-config"]
+    ok = subprocess.run([*run, str(good)], capture_output=True, text=True)
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    no = subprocess.run([*run, str(bad)], capture_output=True, text=True)
+    assert no.returncode == 1 and "queue[0].colour: unknown key" in no.stderr
+    no = subprocess.run([*run, str(broken)], capture_output=True, text=True)
+    assert no.returncode == 1 and "not valid TOML" in no.stderr
