@@ -1,0 +1,214 @@
+"""IPP attribute values: the Python type of each syntax and its wire form (RFC 8010 §3.9).
+
+Mapping (tag -> Python value):
+
+* integer, enum -> ``int``; boolean -> ``bool``
+* text, name, keyword, uri, uriScheme, charset, naturalLanguage, mimeMediaType,
+  memberAttrName -> ``str`` (strict UTF-8)
+* octetString, the extension tag 0x7F and every unregistered tag -> ``bytes`` (never decoded)
+* dateTime -> tz-aware ``datetime.datetime`` (RFC 2579 DateAndTime, 11 octets); a dateTime that
+  is not a valid date, or whose re-encoding would differ (``-0000``, second 60), stays ``bytes``
+* resolution -> :class:`Resolution`; rangeOfInteger -> :class:`RangeOfInteger`
+* textWithLanguage, nameWithLanguage -> :class:`StringWithLanguage`
+* collection -> :class:`Collection`; out-of-band tags (0x10-0x1F) -> ``None``
+
+A ``bytes`` value is written as is whatever its tag, so unknown values round-trip byte-exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import struct
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeAlias
+
+from .tags import Tag
+
+if TYPE_CHECKING:
+    from .attribute import Attribute
+
+# Resolution units (RFC 8011 §5.1.16).
+DPI = 3
+DPCM = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """resolution: cross-feed, feed, units (3 = dots per inch, 4 = dots per cm)."""
+
+    x: int
+    y: int
+    units: int = DPI
+
+
+@dataclass(frozen=True, slots=True)
+class RangeOfInteger:
+    """rangeOfInteger: lower and upper bound, both inclusive."""
+
+    lower: int
+    upper: int
+
+
+@dataclass(frozen=True, slots=True)
+class StringWithLanguage:
+    """textWithLanguage / nameWithLanguage (RFC 8010 §3.9)."""
+
+    language: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """collection (RFC 8010 §3.1.6): ordered member attributes, each keeping its tags."""
+
+    attributes: tuple[Attribute, ...] = ()
+
+    def get(self, name: str) -> Attribute | None:
+        for attribute in self.attributes:
+            if attribute.name == name:
+                return attribute
+        return None
+
+    def names(self) -> list[str]:
+        return [a.name for a in self.attributes]
+
+
+Value: TypeAlias = (
+    int | bool | str | bytes | dt.datetime | Resolution | RangeOfInteger | StringWithLanguage
+    | Collection | None
+)
+
+
+class ValueSyntaxError(ValueError):
+    """Internal: a value that does not fit its tag; the decoder adds the offset."""
+
+
+_INT = struct.Struct(">i")
+_RES = struct.Struct(">iib")
+_RANGE = struct.Struct(">ii")
+_DATE = struct.Struct(">HBBBBBBcBB")
+
+# Tags whose value must be strict UTF-8 (RFC 8011 §5.1: text, name, keyword, ... are UTF-8 or
+# US-ASCII subsets).
+STRING_TAGS = frozenset({
+    Tag.TEXT, Tag.NAME, Tag.KEYWORD, Tag.URI, Tag.URI_SCHEME, Tag.CHARSET,
+    Tag.NATURAL_LANGUAGE, Tag.MIME_MEDIA_TYPE, Tag.MEMBER_ATTR_NAME,
+})
+WITH_LANGUAGE_TAGS = frozenset({Tag.TEXT_WITH_LANGUAGE, Tag.NAME_WITH_LANGUAGE})
+
+
+def decode_datetime(data: bytes) -> dt.datetime | bytes:
+    """RFC 2579 DateAndTime (11 octets) -> aware datetime, or the raw bytes when not canonical."""
+    year, month, day, hour, minute, second, decis, sign, tzh, tzm = _DATE.unpack(data)
+    try:
+        if sign not in (b"+", b"-") or decis > 9 or tzm > 59:
+            return data
+        offset = dt.timedelta(hours=tzh, minutes=tzm)
+        tz = dt.timezone(-offset if sign == b"-" else offset)
+        value = dt.datetime(year, month, day, hour, minute, second, decis * 100_000, tzinfo=tz)
+    except ValueError:
+        return data
+    return value if encode_datetime(value) == data else data
+
+
+def encode_datetime(value: dt.datetime) -> bytes:
+    """Aware (or naive = UTC) datetime -> 11-octet DateAndTime; sub-deciseconds are dropped."""
+    offset = value.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = b"-" if minutes < 0 else b"+"
+    minutes = abs(minutes)
+    return _DATE.pack(
+        value.year, value.month, value.day, value.hour, value.minute, value.second,
+        value.microsecond // 100_000, sign, minutes // 60, minutes % 60,
+    )
+
+
+def _lang(data: bytes, strict: bool) -> StringWithLanguage | bytes:
+    # RFC 8010 §3.9: a (SIGNED-SHORT length, language) then (SIGNED-SHORT length, text).
+    if len(data) < 4:
+        raise ValueSyntaxError("withLanguage value shorter than 4 bytes")
+    n = int.from_bytes(data[0:2], "big")
+    if 2 + n + 2 > len(data):
+        raise ValueSyntaxError("withLanguage language length runs past the value")
+    m = int.from_bytes(data[2 + n:4 + n], "big")
+    if 4 + n + m != len(data):
+        raise ValueSyntaxError("withLanguage text length does not match the value length")
+    try:
+        return StringWithLanguage(data[2:2 + n].decode(), data[4 + n:].decode())
+    except UnicodeDecodeError:
+        if strict:
+            raise ValueSyntaxError("invalid UTF-8 in withLanguage value") from None
+        return data
+
+
+def decode_value(tag: int, data: bytes, strict_utf8: bool = True) -> Value:
+    """Decode one value field; raises :class:`ValueSyntaxError` when it does not fit its tag."""
+    if tag in STRING_TAGS:
+        try:
+            return data.decode()
+        except UnicodeDecodeError:
+            if strict_utf8:
+                raise ValueSyntaxError(f"invalid UTF-8 in {Tag(tag).keyword} value") from None
+            return data
+    if tag == Tag.INTEGER or tag == Tag.ENUM:
+        if len(data) != 4:
+            raise ValueSyntaxError(f"{Tag(tag).keyword} value of {len(data)} bytes, not 4")
+        return int(_INT.unpack(data)[0])
+    if tag == Tag.BOOLEAN:
+        if data != b"\x00" and data != b"\x01":
+            raise ValueSyntaxError("boolean value is not one byte 0 or 1")
+        return data == b"\x01"
+    if 0x10 <= tag <= 0x1F:
+        # RFC 8010 §3.8: out-of-band values have length 0; keep stray bytes to round-trip.
+        return None if not data else data
+    if tag == Tag.DATE_TIME:
+        if len(data) != 11:
+            raise ValueSyntaxError(f"dateTime value of {len(data)} bytes, not 11")
+        return decode_datetime(data)
+    if tag == Tag.RESOLUTION:
+        if len(data) != 9:
+            raise ValueSyntaxError(f"resolution value of {len(data)} bytes, not 9")
+        return Resolution(*_RES.unpack(data))
+    if tag == Tag.RANGE_OF_INTEGER:
+        if len(data) != 8:
+            raise ValueSyntaxError(f"rangeOfInteger value of {len(data)} bytes, not 8")
+        return RangeOfInteger(*_RANGE.unpack(data))
+    if tag in WITH_LANGUAGE_TAGS:
+        return _lang(data, strict_utf8)
+    if tag == Tag.EXTENSION:
+        # RFC 8010 §3.5.2: the first 4 octets are the extended tag, high bit 0.
+        if len(data) < 4:
+            raise ValueSyntaxError("extension value shorter than 4 bytes")
+        if data[0] & 0x80:
+            raise ValueSyntaxError("extension tag above 0x7fffffff")
+        return data
+    return data  # octetString and unregistered tags: raw bytes, never decoded
+
+
+def encode_value(tag: int, value: Value) -> bytes:
+    """Encode one non-collection value for ``tag``; raises TypeError for a mismatched type."""
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bool):
+        return b"\x01" if value else b"\x00"
+    if isinstance(value, int):
+        return _INT.pack(value)
+    if value is None:
+        return b""
+    if isinstance(value, dt.datetime):
+        return encode_datetime(value)
+    if isinstance(value, Resolution):
+        return _RES.pack(value.x, value.y, value.units)
+    if isinstance(value, RangeOfInteger):
+        return _RANGE.pack(value.lower, value.upper)
+    if isinstance(value, StringWithLanguage):
+        lang, text = value.language.encode(), value.text.encode()
+        return len(lang).to_bytes(2, "big") + lang + len(text).to_bytes(2, "big") + text
+    raise TypeError(f"cannot encode {type(value).__name__} as tag 0x{tag:02x}")
+
+
+def split_extension(value: bytes) -> tuple[int, bytes]:
+    """An extension (0x7F) value -> (extended tag, value bytes), RFC 8010 §3.5.2."""
+    return int.from_bytes(value[:4], "big"), value[4:]
