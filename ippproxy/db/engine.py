@@ -40,7 +40,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _begin(conn: Any) -> None:
             # BEGIN IMMEDIATE: take the write lock up front so two writers never
             # deadlock upgrading a read lock (SQLite's "database is locked").
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers opt out with execution_options(sqlite_begin="DEFERRED") so
+            # they never wait for (or block) the writer: WAL gives them a snapshot.
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            if mode not in ("IMMEDIATE", "DEFERRED", "EXCLUSIVE"):
+                raise ValueError(f"bad sqlite_begin mode {mode!r}")
+            conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -1,0 +1,133 @@
+"""Tables of the job store: ``queues``, ``jobs``, ``documents``.
+
+The schema is created by the hand-written migration
+``ippproxy/db/migrations/versions/0001_jobs.py``; the two must stay identical
+(``tests/jobs/test_models.py`` compares them). Only portable types are used so the
+same code runs on SQLite and PostgreSQL. Timestamps are always UTC
+(:class:`UTCDateTime`); ``state`` holds the RFC 8011 job-state enum value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ippproxy.db.base import Base
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError("UTCDateTime needs a timezone-aware datetime")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Queue(Base):
+    """One row per queue ever used: ``next_job_id`` only grows (job-id is never reused)."""
+
+    __tablename__ = "queues"
+
+    name: Mapped[str] = mapped_column(String(127), primary_key=True)
+    next_job_id: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("queue", "job_id", name="uq_jobs_queue_job_id"),
+        # Get-Jobs: WHERE queue = ? AND state IN (...) ORDER BY ... (RFC 8011 §4.2.6)
+        Index("ix_jobs_queue_state", "queue", "state", "job_id"),
+        # The forwarder: WHERE state = pending AND closed AND next_attempt_at <= now
+        Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
+        Index("ix_jobs_owner", "owner"),
+        Index("ix_jobs_completed_at", "completed_at"),
+    )
+
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    queue: Mapped[str] = mapped_column(ForeignKey("queues.name"), nullable=False)
+    job_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[int] = mapped_column(Integer, nullable=False)
+    state_reasons: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    state_message: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(String(255), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(255))
+    originating_host: Mapped[str | None] = mapped_column(String(255))
+    attributes: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    document_format: Mapped[str | None] = mapped_column(String(255))
+    hold_until: Mapped[str | None] = mapped_column(String(64))
+    hold_until_time: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=50)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    processing_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    # Forwarding. forward_started is written (committed) BEFORE the first byte goes
+    # to the destination, so after a crash we know to ask the destination first.
+    destination_uri: Mapped[str | None] = mapped_column(String(1023))
+    remote_job_id: Mapped[int | None] = mapped_column(Integer)
+    forward_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    forward_started: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    impressions_completed: Mapped[int | None] = mapped_column(Integer)
+    media_sheets_completed: Mapped[int | None] = mapped_column(Integer)
+    analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Multi-node: which node works on the job and until when its claim holds.
+    node: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    job_uuid: Mapped[str] = mapped_column(
+        ForeignKey("jobs.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    format: Mapped[str | None] = mapped_column(String(255))
+    spool_name: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The IPP "compression" the client sent with (RFC 8011 §5.4.32); the spool
+    # always holds the decompressed bytes.
+    compression: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+
+
+queues_t = Queue.__table__
+jobs_t = Job.__table__
+documents_t = Document.__table__

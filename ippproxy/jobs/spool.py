@@ -1,0 +1,350 @@
+"""The spool: document bytes on disk, streamed in, durable before acknowledgement.
+
+Theory of operation
+-------------------
+A document arrives as a stream of chunks. :meth:`Spool.writer` opens a fresh file
+``.<hex>.tmp`` in the spool directory (``O_CREAT | O_EXCL | O_NOFOLLOW``, mode 0600;
+the name is ``uuid4().hex``, never client text) and the :class:`SpoolWriter`
+collects chunks until about 1 MiB is pending, then hands the batch to a worker
+thread (``asyncio.to_thread``) that decompresses it (IPP ``compression``,
+RFC 8011 §5.4.32: gzip, or deflate), hashes it (sha256 of the *decompressed*
+bytes) and writes it. The event loop never blocks on disk or zlib, and memory is
+bounded by the batch size: decompression emits at most one batch of output at a
+time (``max_length``), so a decompression bomb is stopped as soon as the
+decompressed size passes ``max_bytes``.
+
+On a clean exit of the ``async with`` block the file is fsync'd, renamed to its
+final name and the directory is fsync'd: when ``__aexit__`` returns the bytes and
+the name survive a power cut. On any error or cancellation the temp file is
+removed and nothing is left behind. Files are read back with ``O_NOFOLLOW`` and
+deleted with ``unlink`` (which never follows a symlink), and every name is checked
+against the server's own pattern, so a planted symlink or a path with ``..`` can
+neither be followed nor used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import os
+import re
+import stat
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+BATCH = 1 << 20
+NAME_RE = re.compile(r"^[0-9a-f]{32}$")
+_TMP_RE = re.compile(r"^\.[0-9a-f]{32}\.tmp$")
+COMPRESSIONS = ("none", "gzip", "deflate")
+
+
+# Disk and zlib work for the spool; separate from the default pool so that many
+# uploads cannot starve other to_thread users (and vice versa).
+_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="spool")
+
+
+class _FdWorker:
+    """Runs blocking calls about one fd in ``_POOL``; cleanup never races a running call.
+
+    ``asyncio.to_thread`` cannot be used here: cancelling the awaiting task leaves the
+    thread running, and closing the fd under it could make it write into whatever
+    file reuses that fd number.
+    """
+
+    def __init__(self) -> None:
+        self._cf: concurrent.futures.Future[Any] | None = None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        cf = self._cf = _POOL.submit(fn, *args)
+        return await asyncio.wrap_future(cf)
+
+    def after(self, cleanup: Callable[[], None]) -> None:
+        """Run ``cleanup`` now, or as soon as the call in flight has finished."""
+        cf = self._cf
+        if cf is None:
+            cleanup()
+        else:
+            cf.add_done_callback(lambda _f: cleanup())  # runs at once if already done
+
+
+class SpoolError(Exception):
+    pass
+
+
+class SpoolLimitExceeded(SpoolError):
+    """The (decompressed) document is larger than the spool's ``max_bytes``."""
+
+
+class SpoolCompressionError(SpoolError):
+    """Compressed data is corrupt or truncated (job-state-reason ``compression-error``)."""
+
+
+def _is_zlib_header(head: bytes) -> bool:
+    """RFC 1950 header? (A raw RFC 1951 stream from a sane encoder never looks like one.)"""
+    return (
+        len(head) >= 2 and head[0] & 0x0F == 8 and head[0] >> 4 <= 7
+        and (head[0] << 8 | head[1]) % 31 == 0 and not head[1] & 0x20
+    )
+
+
+class _Inflater:
+    """Streaming decompression with a bounded output per call."""
+
+    def __init__(self, compression: str) -> None:
+        self.compression = compression
+        self._d: zlib._Decompress | None = None
+        self._head = b""
+        if compression == "gzip":
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, data: bytes, sink: _Sink) -> None:
+        try:
+            self._feed(data, sink)
+        except zlib.error as e:
+            raise SpoolCompressionError(f"{self.compression} data is corrupt: {e}") from None
+
+    def _feed(self, data: bytes, sink: _Sink) -> None:
+        if self._d is None:  # deflate: decide zlib-wrapped vs raw from the first two bytes
+            self._head += data
+            if len(self._head) < 2:
+                return
+            data, self._head = self._head, b""
+            self._d = zlib.decompressobj(zlib.MAX_WBITS if _is_zlib_header(data) else -15)
+        while data:
+            if self._d.eof:
+                rest = self._d.unused_data + data
+                if self.compression == "gzip" and rest[:2] == b"\x1f\x8b":
+                    self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
+                    data = rest
+                    continue
+                raise SpoolCompressionError(f"unexpected data after the {self.compression} stream")
+            out = self._d.decompress(data, BATCH)
+            sink.put(out)
+            data = self._d.unconsumed_tail
+
+    def finish(self, sink: _Sink) -> None:
+        if self._d is None:
+            raise SpoolCompressionError(f"{self.compression} data is truncated")
+        if not self._d.eof:
+            try:
+                sink.put(self._d.flush())
+            except zlib.error as e:
+                raise SpoolCompressionError(f"{self.compression} data is corrupt: {e}") from None
+            raise SpoolCompressionError(f"{self.compression} data is truncated")
+        if self._d.unused_data:
+            raise SpoolCompressionError(f"unexpected data after the {self.compression} stream")
+
+
+class _Sink:
+    """Hash, count and write decompressed output (runs in a worker thread)."""
+
+    def __init__(self, fd: int, max_bytes: int) -> None:
+        self.fd = fd
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.sha = hashlib.sha256()
+
+    def put(self, data: bytes) -> None:
+        if not data:
+            return
+        self.size += len(data)
+        if self.size > self.max_bytes:
+            raise SpoolLimitExceeded(f"document is larger than {self.max_bytes} bytes")
+        self.sha.update(data)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+
+
+class SpoolWriter:
+    """One document being written. ``name``, ``size``, ``sha256`` are valid after exit."""
+
+    def __init__(self, spool: Spool, compression: str) -> None:
+        if compression not in COMPRESSIONS:
+            raise SpoolCompressionError(f"unsupported compression {compression!r}")
+        self._spool = spool
+        self.compression = compression
+        self.name = uuid.uuid4().hex
+        self._tmp = spool.root / f".{self.name}.tmp"
+        self._fd = -1
+        self._sink: _Sink | None = None
+        self._inflater = _Inflater(compression) if compression != "none" else None
+        self._worker = _FdWorker()
+        self._pending: list[bytes] = []
+        self._pending_len = 0
+        self._received = 0
+        self.size = 0
+        self.sha256 = ""
+
+    async def write(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self._received += len(chunk)
+        if self._inflater is None and self._received > self._spool.max_bytes:
+            raise SpoolLimitExceeded(f"document is larger than {self._spool.max_bytes} bytes")
+        self._pending.append(bytes(chunk))
+        self._pending_len += len(chunk)
+        if self._pending_len >= BATCH:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_len = 0
+        await self._worker.run(self._process, data)
+
+    def _process(self, data: bytes) -> None:
+        assert self._sink is not None
+        if self._inflater is None:
+            self._sink.put(data)
+        else:
+            self._inflater.feed(data, self._sink)
+
+    def _open(self) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        self._fd = os.open(self._tmp, flags, 0o600)
+        self._sink = _Sink(self._fd, self._spool.max_bytes)
+
+    def _commit(self) -> None:
+        assert self._sink is not None
+        if self._inflater is not None:
+            self._inflater.finish(self._sink)
+        os.fsync(self._fd)
+        os.close(self._fd)
+        self._fd = -1
+        os.rename(self._tmp, self._spool.root / self.name)
+        self._spool.fsync_dir()
+        self.size = self._sink.size
+        self.sha256 = self._sink.sha.hexdigest()
+
+    def _discard_now(self) -> None:
+        if self._fd < 0 and self._sink is None:
+            return  # we never created the temp file: nothing of ours to remove
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        try:
+            os.unlink(self._tmp)
+        except FileNotFoundError:
+            pass
+
+    def _discard(self) -> None:
+        self._worker.after(self._discard_now)
+
+    async def _finish(self) -> None:
+        await self._flush()
+        await self._worker.run(self._commit)
+
+
+class _WriterContext:
+    def __init__(self, writer: SpoolWriter) -> None:
+        self.writer = writer
+
+    async def __aenter__(self) -> SpoolWriter:
+        try:
+            await self.writer._worker.run(self.writer._open)
+        except BaseException:
+            self.writer._discard()
+            raise
+        return self.writer
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if et is None:
+            try:
+                await self.writer._finish()
+                return
+            except BaseException:
+                self.writer._discard()
+                raise
+        # Error or cancellation: no await here, so cleanup cannot itself be cancelled.
+        self.writer._discard()
+
+
+class Spool:
+    """A directory of documents named by the server. ``max_bytes`` caps one document."""
+
+    def __init__(self, root: Path | str, max_bytes: int) -> None:
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(self.root)
+        if not stat.S_ISDIR(st.st_mode):
+            raise SpoolError(f"spool root {self.root} is not a directory")
+        os.chmod(self.root, 0o700)
+
+    def writer(self, compression: str | None = "none") -> _WriterContext:
+        """``async with spool.writer("gzip") as w: await w.write(chunk)``."""
+        return _WriterContext(SpoolWriter(self, compression or "none"))
+
+    def path(self, name: str) -> Path:
+        if not NAME_RE.match(name):
+            raise SpoolError(f"not a spool file name: {name!r}")
+        return self.root / name
+
+    def fsync_dir(self) -> None:
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _open_read(self, name: str) -> int:
+        return os.open(self.path(name), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+
+    async def open(self, name: str, chunk_size: int = BATCH) -> AsyncIterator[bytes]:
+        """Stream a document back, ``chunk_size`` bytes at a time, off the event loop."""
+        worker = _FdWorker()
+        fd = await worker.run(self._open_read, name)
+        try:
+            while chunk := await worker.run(os.read, fd, chunk_size):
+                yield chunk
+        finally:
+            worker.after(lambda: os.close(fd))
+
+    def digest(self, name: str) -> tuple[int, str]:
+        """(size, sha256 hex) of a stored document; blocking, run it in a thread."""
+        fd = self._open_read(name)
+        try:
+            sha = hashlib.sha256()
+            size = 0
+            while chunk := os.read(fd, BATCH):
+                sha.update(chunk)
+                size += len(chunk)
+            return size, sha.hexdigest()
+        finally:
+            os.close(fd)
+
+    def delete(self, name: str) -> bool:
+        """Remove a document (a symlink is removed, never followed). False if absent."""
+        try:
+            os.unlink(self.path(name))
+            return True
+        except FileNotFoundError:
+            return False
+
+    def names(self) -> set[str]:
+        """Every finished document name in the spool."""
+        return {n for n in os.listdir(self.root) if NAME_RE.match(n)}
+
+    def remove_temporaries(self) -> int:
+        """Delete ``.*.tmp`` left by a crash mid-write (call before accepting jobs)."""
+        count = 0
+        for n in os.listdir(self.root):
+            if _TMP_RE.match(n):
+                try:
+                    os.unlink(self.root / n)
+                    count += 1
+                except FileNotFoundError:
+                    pass
+        return count
