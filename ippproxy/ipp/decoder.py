@@ -96,6 +96,12 @@ class Decoder:
         return self._message
 
     @property
+    def header(self) -> tuple[tuple[int, int], int, int] | None:
+        """(version, code, request_id) once the 8-byte header is in, even if decoding fails
+        later: a server echoes the request-id and version in its error response."""
+        return self._header
+
+    @property
     def received(self) -> int:
         """Bytes fed so far (attribute section plus any document bytes)."""
         return self._fed
