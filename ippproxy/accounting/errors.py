@@ -1,0 +1,31 @@
+"""Accounting errors. Messages are plain sentences a user may read (status-message)."""
+
+from __future__ import annotations
+
+
+class AccountingError(Exception):
+    """Base class; ``str(err)`` is a message fit for an IPP status-message."""
+
+
+class NotFound(AccountingError):
+    pass
+
+
+class AccessDenied(AccountingError):
+    pass
+
+
+class InvalidOperation(AccountingError):
+    pass
+
+
+class CreditRefused(AccountingError):
+    """A restricted account cannot pay: becomes client-error-account-limit-reached."""
+
+    def __init__(self, message: str, *, balance: int, cost: int, credit_limit: int,
+                 currency: str) -> None:
+        super().__init__(message)
+        self.balance = balance
+        self.cost = cost
+        self.credit_limit = credit_limit
+        self.currency = currency

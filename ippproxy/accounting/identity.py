@@ -1,0 +1,35 @@
+"""Canonical user and group names: the one case policy.
+
+Case policy (CVE-2026-27447, peers.md §3): a name is canonicalised **once**, when
+an identity is created or looked up, as ``NFKC(casefold(strip(name)))`` (then NFKC
+again, so the result is stable under repeated canonicalisation). ``"ADMIN"``,
+``"Admin "`` and ``"admin"`` are therefore the *same* identity: there is never a
+second user that differs only in case, so a case variant cannot inherit or steal
+another identity's roles, balance or held jobs. Everything after that (ownership,
+authorisation, ledger rows) compares the canonical name or, better, the user's
+UUID; raw client-supplied names are never compared with each other.
+
+Names that are empty after canonicalisation, longer than 255 characters, or that
+contain control characters are rejected with ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+MAX_NAME = 255
+
+
+def canonical_name(raw: str) -> str:
+    """Return the canonical form of a user or group name, or raise ``ValueError``."""
+    if not isinstance(raw, str):
+        raise TypeError("a name must be a string")
+    name = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw.strip()).casefold())
+    name = name.strip()
+    if not name:
+        raise ValueError("empty name")
+    if len(name) > MAX_NAME:
+        raise ValueError(f"name longer than {MAX_NAME} characters")
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        raise ValueError("name contains control characters")
+    return name

@@ -1,0 +1,155 @@
+"""The ledger: the only code that changes ``accounts.balance``.
+
+Theory of operation
+-------------------
+Every balance change is one ``acct_ledger`` row carrying the amount, the balance
+after it, a kind, a reason, the actor, the job (if any) and an idempotency key
+that is UNIQUE in the table. :func:`post` runs inside the caller's transaction:
+
+1. lock the account row (``SELECT ... FOR UPDATE`` on PostgreSQL; on SQLite the
+   transaction already holds the database write lock from ``BEGIN IMMEDIATE``);
+2. look the idempotency key up *after* taking the lock, so a concurrent poster
+   of the same key has either committed (we see its row and replay it) or not
+   started (we insert; a racing insert fails on the UNIQUE key and is retried by
+   :func:`ippproxy.accounting.txn.in_transaction`, which then replays);
+3. check credit if asked (restricted accounts may go down to ``-credit_limit``);
+4. update the balance and insert the row in the same transaction.
+
+Hence ``balance == opening_balance + sum(amount)`` for every account, and a key
+is applied at most once whatever retries, restarts or nodes do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import Connection, Row, func, insert, select, update
+
+from ippproxy.accounting.errors import CreditRefused, InvalidOperation, NotFound
+from ippproxy.accounting.models import Account, LedgerEntry, utcnow
+from ippproxy.accounting.money import format_money
+
+ACCOUNTS = Account.__table__
+LEDGER = LedgerEntry.__table__
+
+
+class Kind(StrEnum):
+    INITIAL = "initial"  # opening credit of a new account
+    CHARGE = "charge"  # job debit at intake
+    SETTLE = "settle"  # difference between the intake charge and the final price
+    REFUND = "refund"  # automatic (nothing printed) or admin refund
+    ADJUST = "adjust"  # admin correction (SavaPage: balance change = transaction)
+    QUOTA = "quota"  # scheduled allocation
+
+
+@dataclass(frozen=True)
+class Posting:
+    id: int
+    account_id: uuid.UUID
+    amount: int
+    balance_after: int
+    kind: str
+    reason: str
+    actor: str
+    job_uuid: uuid.UUID | None
+    idempotency_key: str
+    created_at: dt.datetime
+    replayed: bool = False  # True: the key existed, nothing was written now
+
+
+def lock_account(conn: Connection, account_id: uuid.UUID) -> Row[tuple[object, ...]]:
+    stmt = select(ACCOUNTS).where(ACCOUNTS.c.id == account_id)
+    if conn.dialect.name != "sqlite":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"no account {account_id}")
+    return row
+
+
+def find(conn: Connection, key: str) -> Posting | None:
+    row = conn.execute(select(LEDGER).where(LEDGER.c.idempotency_key == key)).first()
+    return None if row is None else _posting(row, replayed=True)
+
+
+def _posting(row: Row[tuple[object, ...]], replayed: bool) -> Posting:
+    m = row._mapping
+    return Posting(id=m["id"], account_id=m["account_id"], amount=m["amount"],
+                   balance_after=m["balance_after"], kind=m["kind"], reason=m["reason"],
+                   actor=m["actor"], job_uuid=m["job_uuid"],
+                   idempotency_key=m["idempotency_key"], created_at=m["created_at"],
+                   replayed=replayed)
+
+
+def credit_message(balance: int, cost: int, credit_limit: int, currency: str,
+                   exponent: int = 2) -> str:
+    text = (f"Insufficient credit: balance {format_money(balance, currency, exponent)}, "
+            f"job cost {format_money(cost, currency, exponent)}")
+    if credit_limit:
+        text += f", credit limit {format_money(credit_limit, currency, exponent)}"
+    return text + "."
+
+
+def post(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind, reason: str,
+         actor: str, key: str, job_uuid: uuid.UUID | None = None,
+         enforce_credit: bool = False, exponent: int = 2,
+         now: dt.datetime | None = None) -> Posting:
+    """Apply ``amount`` (negative = debit) to the account once per ``key``.
+
+    With ``enforce_credit`` a debit that would take a restricted account below
+    ``-credit_limit`` raises :class:`CreditRefused` and writes nothing.
+    """
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise InvalidOperation("amounts are integer minor units")
+    acct = lock_account(conn, account_id)._mapping
+    existing = find(conn, key)
+    if existing is not None:
+        if existing.account_id != account_id or existing.amount != amount:
+            raise InvalidOperation(f"idempotency key {key!r} reused for a different posting")
+        return existing
+    balance: int = acct["balance"]
+    new_balance = balance + amount
+    if (enforce_credit and amount < 0 and acct["restricted"]
+            and new_balance < -acct["credit_limit"]):
+        raise CreditRefused(credit_message(balance, -amount, acct["credit_limit"],
+                                           acct["currency"], exponent),
+                            balance=balance, cost=-amount,
+                            credit_limit=acct["credit_limit"], currency=acct["currency"])
+    when = now or utcnow()
+    conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == account_id)
+                 .values(balance=new_balance))
+    new_id = conn.execute(insert(LEDGER).values(
+        account_id=account_id, amount=amount, balance_after=new_balance, kind=str(kind),
+        reason=reason, actor=actor, job_uuid=job_uuid, idempotency_key=key,
+        created_at=when).returning(LEDGER.c.id)).scalar_one()
+    return Posting(id=new_id, account_id=account_id, amount=amount,
+                   balance_after=new_balance, kind=str(kind), reason=reason, actor=actor,
+                   job_uuid=job_uuid, idempotency_key=key, created_at=when)
+
+
+def entries(conn: Connection, *, account_id: uuid.UUID | None = None,
+            job_uuid: uuid.UUID | None = None, limit: int = 1000) -> list[Posting]:
+    stmt = select(LEDGER).order_by(LEDGER.c.id).limit(limit)
+    if account_id is not None:
+        stmt = stmt.where(LEDGER.c.account_id == account_id)
+    if job_uuid is not None:
+        stmt = stmt.where(LEDGER.c.job_uuid == job_uuid)
+    return [_posting(r, replayed=False) for r in conn.execute(stmt)]
+
+
+def audit(conn: Connection) -> list[tuple[uuid.UUID, int, int]]:
+    """Accounts whose balance != opening + sum(ledger): ``(id, balance, expected)``."""
+    sums = (select(LEDGER.c.account_id, func.sum(LEDGER.c.amount).label("total"))
+            .group_by(LEDGER.c.account_id).subquery())
+    rows = conn.execute(select(ACCOUNTS.c.id, ACCOUNTS.c.balance, ACCOUNTS.c.opening_balance,
+                               sums.c.total)
+                        .outerjoin(sums, sums.c.account_id == ACCOUNTS.c.id))
+    bad = []
+    for acct_id, balance, opening, total in rows:
+        expected = opening + int(total or 0)
+        if balance != expected:
+            bad.append((acct_id, balance, expected))
+    return bad

@@ -1,0 +1,162 @@
+"""Accounting tables: users, groups, accounts, the ledger, job charges.
+
+Money is ``BigInteger`` minor units (cents for EUR) with the currency code on
+the account. Invariant kept by :mod:`ippproxy.accounting.ledger`, the only
+writer of ``accounts.balance``::
+
+    account.balance == account.opening_balance + sum(ledger.amount for that account)
+
+Users and groups carry canonical names only (see :mod:`.identity`). Deleting a
+user is logical (``deleted_at``); the partial unique index on ``username``
+covers live users only, so a new user may reuse the name of a deleted one
+(SavaPage §4.4.6) without inheriting anything: the new row has a new UUID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ippproxy.db.base import Base
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class User(Base):
+    __tablename__ = "acct_users"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(255))  # canonical (identity.canonical_name)
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)  # argon2
+    full_name: Mapped[str] = mapped_column(String(255), default="")
+    email: Mapped[str | None] = mapped_column(String(255), default=None)
+    card_number: Mapped[str | None] = mapped_column(String(64), default=None)
+    admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           default=None)
+    __table_args__ = (
+        Index("uq_acct_users_username_live", "username", unique=True,
+              sqlite_where=text("deleted_at IS NULL"),
+              postgresql_where=text("deleted_at IS NULL")),
+        Index("uq_acct_users_card_live", "card_number", unique=True,
+              sqlite_where=text("deleted_at IS NULL AND card_number IS NOT NULL"),
+              postgresql_where=text("deleted_at IS NULL AND card_number IS NOT NULL")),
+    )
+
+
+class Group(Base):
+    __tablename__ = "acct_groups"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(255), unique=True)  # canonical
+    # Defaults for users created on first print (issue 5 §2).
+    initial_balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    initial_restricted: Mapped[bool] = mapped_column(Boolean, default=True)
+    initial_credit_limit: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Scheduled allocation (quota.py): "", "daily", "weekly" or "monthly".
+    quota_period: Mapped[str] = mapped_column(String(16), default="")
+    quota_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    quota_cap: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Membership(Base):
+    __tablename__ = "acct_memberships"
+    group_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_groups.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_users.id", ondelete="CASCADE"),
+                                               primary_key=True)
+
+
+class Account(Base):
+    __tablename__ = "acct_accounts"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(16))  # "personal" | "shared"
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("acct_users.id"),
+                                                       unique=True, default=None)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    code: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    pin_hash: Mapped[str | None] = mapped_column(String(255), default=None)  # argon2
+    parent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("acct_accounts.id"),
+                                                        default=None)
+    currency: Mapped[str] = mapped_column(String(3))
+    opening_balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    restricted: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Overdraft for restricted accounts: the balance may go down to -credit_limit.
+    credit_limit: Mapped[int] = mapped_column(BigInteger, default=0)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    __table_args__ = (
+        CheckConstraint("kind IN ('personal', 'shared')", name="kind"),
+        CheckConstraint("credit_limit >= 0", name="credit_limit"),
+    )
+
+
+class AccountAccess(Base):
+    """Who may charge a shared account: one user or one group per row."""
+
+    __tablename__ = "acct_access"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("acct_accounts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("acct_users.id", ondelete="CASCADE"), default=None)
+    group_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("acct_groups.id", ondelete="CASCADE"), default=None)
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (group_id IS NULL)", name="one_grantee"),
+    )
+
+
+class LedgerEntry(Base):
+    __tablename__ = "acct_ledger"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_accounts.id"), index=True)
+    amount: Mapped[int] = mapped_column(BigInteger)  # negative = debit
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # ledger.Kind
+    reason: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(255), default="")
+    job_uuid: Mapped[uuid.UUID | None] = mapped_column(Uuid, index=True, default=None)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobCharge(Base):
+    """One row per charged job: what was estimated, what is charged now, its state."""
+
+    __tablename__ = "acct_job_charges"
+    job_uuid: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_accounts.id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_users.id"), index=True)
+    printer: Mapped[str] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))  # service.ChargeState
+    estimate: Mapped[int] = mapped_column(BigInteger)
+    fee: Mapped[int] = mapped_column(BigInteger, default=0)  # fixed part of the estimate
+    impressions: Mapped[int] = mapped_column(BigInteger, default=0)  # our count
+    reported_impressions: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    charged: Mapped[int] = mapped_column(BigInteger)  # net debit on the account, >= 0
+    refunded: Mapped[int] = mapped_column(BigInteger, default=0)  # admin refunds so far
+    refunds: Mapped[int] = mapped_column(Integer, default=0)  # number of admin refunds
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,312 @@
+"""The charging lifecycle, keyed by job UUID.
+
+Theory of operation
+-------------------
+``estimate`` prices a job without writing. ``reserve`` (at intake, after the
+policies) debits the job's account by the estimate with ledger key
+``charge:<uuid>``; for a restricted account a debit below ``-credit_limit``
+is refused with :class:`CreditRefused` (its message says balance and cost:
+``client-error-account-limit-reached``). Debiting at intake means a ``kill -9``
+between printing and charging cannot lose the charge, and two nodes cannot
+overspend: the debit and the credit check happen under the account's row lock.
+
+``settle`` records the outcome once (the ``acct_job_charges`` row, locked with
+``FOR UPDATE``, moves out of ``reserved``; a second event finds it settled and
+replays):
+
+* completed, or cancelled/aborted after pages printed (or unknown): the final
+  price follows :class:`Trust` and the difference to the intake charge is one
+  ``settle:<uuid>`` row (none if zero). A printer count that differs from ours
+  is logged as a discrepancy.
+* cancelled/aborted with ``impressions == 0``: the whole charge comes back
+  (``refund:<uuid>:auto``). Peers refund automatically only *before* printing
+  starts and leave mid-print cancels to an admin (PaperCut, peers.md §4).
+
+``refund`` is the admin refund of a settled job, full or partial, with a reason;
+never more than the net charge. Lock order everywhere: job charge, then account.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from fractions import Fraction
+
+from sqlalchemy import Connection, Engine, Row, RowMapping, insert, select, update
+
+from ippproxy.accounting import users
+from ippproxy.accounting.cost import (
+    JobCounts,
+    Pricing,
+    fee_part,
+    group_multiplier,
+    price,
+    round_half_up,
+)
+from ippproxy.accounting.errors import InvalidOperation, NotFound
+from ippproxy.accounting.identity import canonical_name
+from ippproxy.accounting.ledger import Kind, Posting, find, post
+from ippproxy.accounting.models import Account, JobCharge, utcnow
+from ippproxy.accounting.money import format_money
+from ippproxy.accounting.txn import in_transaction
+
+log = logging.getLogger(__name__)
+CHARGES = JobCharge.__table__
+ACCOUNTS = Account.__table__
+
+
+class Trust(StrEnum):
+    """Whose impression count prices a printed job."""
+
+    OURS = "ours"  # our count; the printer's only logged when it differs
+    PRINTER = "printer"  # the printer's job-impressions-completed when reported
+    LOWER = "lower"  # the lower of the two
+
+
+class ChargeState(StrEnum):
+    RESERVED = "reserved"  # debited at intake, outcome unknown
+    SETTLED = "settled"  # printed (fully or partly); final
+    REFUNDED = "refunded"  # nothing printed; charge returned
+
+
+class Outcome(StrEnum):
+    COMPLETED = "completed"
+    CANCELED = "canceled"
+    ABORTED = "aborted"
+
+
+@dataclass(frozen=True)
+class AccountingSettings:
+    currency: str = "EUR"
+    exponent: int = 2  # ISO 4217 minor unit digits
+    trust: Trust = Trust.OURS
+    create_unknown_users: bool = True  # False: unknown users are refused
+    new_user_group: str = ""  # whose initial_* defaults apply to users created on print
+    new_user_balance: int = 0
+    new_user_restricted: bool = True
+    new_user_credit_limit: int = 0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    amount: int
+    currency: str
+    text: str  # "1.20 EUR"
+
+
+@dataclass(frozen=True)
+class Charge:
+    job_uuid: uuid.UUID
+    account_id: uuid.UUID
+    user_id: uuid.UUID
+    printer: str
+    state: ChargeState
+    estimate: int
+    charged: int  # net amount debited for this job now
+    refunded: int  # admin refunds so far
+    balance: int  # account balance after this operation
+    currency: str
+    replayed: bool = False  # True: nothing changed (duplicate request or event)
+
+
+class AccountingService:
+    """Charging with a shared engine; safe to use from several threads and nodes."""
+
+    def __init__(self, engine: Engine, pricing: Pricing,
+                 settings: AccountingSettings = AccountingSettings()) -> None:
+        self.engine = engine
+        self.pricing = pricing
+        self.settings = settings
+
+    def money(self, minor: int) -> str:
+        return format_money(minor, self.settings.currency, self.settings.exponent)
+
+    # -- users ------------------------------------------------------------------------
+    def _user(self, conn: Connection, username: str) -> Row[tuple[object, ...]]:
+        row = users.find_user(conn, username)
+        if row is not None:
+            if row._mapping["disabled"]:
+                raise InvalidOperation(f"user {row._mapping['username']!r} is disabled")
+            return row
+        if not self.settings.create_unknown_users:
+            raise NotFound(f"unknown user {canonical_name(username)!r}")
+        s = self.settings
+        defaults = users.UserDefaults(s.currency, s.new_user_balance, s.new_user_restricted,
+                                      s.new_user_credit_limit)
+        groups: tuple[str, ...] = ()
+        if s.new_user_group:
+            found = users.group_defaults(conn, s.new_user_group, s.currency)
+            if found is not None:
+                defaults, groups = found, (s.new_user_group,)
+        users.add_user(conn, username, defaults=defaults, groups=groups)
+        return users.get_user(conn, username)
+
+    def ensure_user(self, username: str) -> uuid.UUID:
+        """Look a user up, creating it if configured (issue 5 §2); raises NotFound."""
+        row = in_transaction(self.engine, lambda c: self._user(c, username))
+        return uuid.UUID(str(row._mapping["id"]))
+
+    # -- estimate and reserve ----------------------------------------------------------
+    def _price(self, conn: Connection, user_id: uuid.UUID, printer: str,
+               counts: JobCounts) -> tuple[int, int]:
+        groups = users.user_groups(conn, user_id)
+        model = self.pricing.model_for(printer)
+        mult = group_multiplier(groups, self.pricing.multipliers)
+        return price(counts, model, mult), fee_part(counts, model, mult)
+
+    def estimate(self, username: str, printer: str, counts: JobCounts) -> Estimate:
+        """The price for this user on this printer; writes nothing (unknown: no group)."""
+        def work(conn: Connection) -> int:
+            row = users.find_user(conn, username)
+            if row is None:
+                return self.pricing.price(printer, (self.settings.new_user_group,), counts)
+            return self._price(conn, row._mapping["id"], printer, counts)[0]
+        amount = in_transaction(self.engine, work)
+        return Estimate(amount, self.settings.currency, self.money(amount))
+
+    def reserve(self, job_uuid: uuid.UUID, *, username: str, printer: str, counts: JobCounts,
+                account_code: str | None = None, pin: str | None = None) -> Charge:
+        """Debit the estimate at intake; idempotent on ``job_uuid``.
+
+        Raises CreditRefused (restricted account cannot pay), AccessDenied (shared
+        account not granted, wrong PIN), NotFound (unknown user or account).
+        """
+        def work(conn: Connection) -> Charge:
+            existing = self._charge_row(conn, job_uuid, lock=False)
+            if existing is not None:
+                return self._charge(conn, existing, replayed=True)
+            user = self._user(conn, username)._mapping
+            user_id = user["id"]
+            if account_code:
+                account = users.shared_account(conn, account_code)
+                users.check_access(conn, user_id, account, pin)
+            else:
+                account = users.personal_account(conn, user_id)
+            account_id = account._mapping["id"]
+            amount, fee = self._price(conn, user_id, printer, counts)
+            p = post(conn, account_id, -amount, kind=Kind.CHARGE, key=f"charge:{job_uuid}",
+                     reason=f"print job on {printer}: {counts.impressions} impressions",
+                     actor=user["username"], job_uuid=job_uuid, enforce_credit=True,
+                     exponent=self.settings.exponent)
+            now = utcnow()
+            conn.execute(insert(CHARGES).values(
+                job_uuid=job_uuid, account_id=account_id, user_id=user_id, printer=printer,
+                state=str(ChargeState.RESERVED), estimate=amount, fee=fee,
+                impressions=counts.impressions, charged=amount, created_at=now,
+                updated_at=now))
+            return Charge(job_uuid, account_id, user_id, printer, ChargeState.RESERVED, amount,
+                          amount, 0, p.balance_after, account._mapping["currency"])
+        return in_transaction(self.engine, work)
+
+    charge = reserve  # the contract's wording: charge at intake == reserve
+
+    # -- settle and refunds ------------------------------------------------------------
+    def final_price(self, estimate: int, fee: int, ours: int, reported: int | None) -> int:
+        """The price of a printed job under the trust setting (integer, half-up)."""
+        if reported is None or reported == ours or ours == 0 or self.settings.trust == Trust.OURS:
+            return estimate
+        count = reported if self.settings.trust == Trust.PRINTER else min(reported, ours)
+        return fee + round_half_up(Fraction((estimate - fee) * count, ours))
+
+    def settle(self, job_uuid: uuid.UUID, outcome: Outcome = Outcome.COMPLETED,
+               impressions: int | None = None) -> Charge:
+        """Record the job's outcome once. ``impressions``: the printer's
+        ``job-impressions-completed`` (RFC 8011 §5.3.18), ``0`` if nothing was
+        printed (never reached the printer), ``None`` if unknown."""
+        if impressions is not None and impressions < 0:
+            raise InvalidOperation("impressions must not be negative")
+
+        def work(conn: Connection) -> Charge:
+            row = self._charge_row(conn, job_uuid, lock=True)
+            if row is None:
+                raise NotFound(f"no charge for job {job_uuid}")
+            c = row._mapping
+            if c["state"] != ChargeState.RESERVED:
+                return self._charge(conn, row, replayed=True)
+            if outcome != Outcome.COMPLETED and impressions == 0:
+                p = self._post(conn, c, c["charged"], Kind.REFUND, f"refund:{job_uuid}:auto",
+                               f"job {outcome} before printing: automatic refund", "system")
+                return self._update(conn, row, ChargeState.REFUNDED, 0, impressions, p)
+            final = self.final_price(c["estimate"], c["fee"], c["impressions"], impressions)
+            if impressions is not None and impressions != c["impressions"]:
+                log.warning("job %s: printer reported %d impressions, we counted %d "
+                            "(trust=%s, charged %s)", job_uuid, impressions, c["impressions"],
+                            self.settings.trust, self.money(final))
+            p = None
+            if final != c["charged"]:
+                p = self._post(conn, c, c["charged"] - final, Kind.SETTLE, f"settle:{job_uuid}",
+                               f"job {outcome}: final price {self.money(final)}", "system")
+            return self._update(conn, row, ChargeState.SETTLED, final, impressions, p)
+        return in_transaction(self.engine, work)
+
+    def refund(self, job_uuid: uuid.UUID, amount: int | None = None, *, reason: str,
+               actor: str, request_key: str | None = None) -> Charge:
+        """Admin refund of a settled job: ``amount`` (default: all that is left).
+
+        ``request_key`` makes a retried admin request idempotent; without it each
+        call is a new refund."""
+        if not reason.strip():
+            raise InvalidOperation("a refund needs a reason")
+
+        def work(conn: Connection) -> Charge:
+            row = self._charge_row(conn, job_uuid, lock=True)
+            if row is None:
+                raise NotFound(f"no charge for job {job_uuid}")
+            c = row._mapping
+            key = f"refund:{job_uuid}:admin:{request_key or c['refunds'] + 1}"
+            if request_key and find(conn, key) is not None:
+                return self._charge(conn, row, replayed=True)
+            if c["state"] != ChargeState.SETTLED:
+                raise InvalidOperation(f"job {job_uuid} is {c['state']}: only printed jobs "
+                                       "are refunded by an admin")
+            value = c["charged"] if amount is None else amount
+            if not 0 < value <= c["charged"]:
+                raise InvalidOperation(f"refund must be between 0.01 and "
+                                       f"{self.money(c['charged'])}")
+            p = self._post(conn, c, value, Kind.REFUND, key, reason, actor)
+            conn.execute(update(CHARGES).where(CHARGES.c.job_uuid == job_uuid).values(
+                charged=c["charged"] - value, refunded=c["refunded"] + value,
+                refunds=c["refunds"] + 1, updated_at=utcnow()))
+            return self._charge(conn, self._charge_row(conn, job_uuid, lock=False) or row,
+                                balance=p.balance_after)
+        return in_transaction(self.engine, work)
+
+    def get(self, job_uuid: uuid.UUID) -> Charge | None:
+        def work(conn: Connection) -> Charge | None:
+            row = self._charge_row(conn, job_uuid, lock=False)
+            return None if row is None else self._charge(conn, row)
+        return in_transaction(self.engine, work)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _post(self, conn: Connection, c: RowMapping, amount: int, kind: Kind, key: str,
+              reason: str, actor: str) -> Posting:
+        return post(conn, c["account_id"], amount, kind=kind, key=key, reason=reason,
+                    actor=actor, job_uuid=c["job_uuid"], exponent=self.settings.exponent)
+
+    def _update(self, conn: Connection, row: Row[tuple[object, ...]], state: ChargeState,
+                charged: int, impressions: int | None, p: Posting | None) -> Charge:
+        c = row._mapping
+        conn.execute(update(CHARGES).where(CHARGES.c.job_uuid == c["job_uuid"]).values(
+            state=str(state), charged=charged, reported_impressions=impressions,
+            updated_at=utcnow()))
+        charge = self._charge(conn, row)
+        return replace(charge, state=state, charged=charged,
+                       balance=p.balance_after if p else charge.balance)
+
+    def _charge_row(self, conn: Connection, job_uuid: uuid.UUID,
+                    lock: bool) -> Row[tuple[object, ...]] | None:
+        stmt = select(CHARGES).where(CHARGES.c.job_uuid == job_uuid)
+        if lock and conn.dialect.name != "sqlite":
+            stmt = stmt.with_for_update()
+        return conn.execute(stmt).first()
+
+    def _charge(self, conn: Connection, row: Row[tuple[object, ...]], replayed: bool = False,
+                balance: int | None = None) -> Charge:
+        c = row._mapping
+        acct = conn.execute(select(ACCOUNTS.c.balance, ACCOUNTS.c.currency)
+                            .where(ACCOUNTS.c.id == c["account_id"])).one()
+        return Charge(c["job_uuid"], c["account_id"], c["user_id"], c["printer"],
+                      ChargeState(c["state"]), c["estimate"], c["charged"], c["refunded"],
+                      acct[0] if balance is None else balance, acct[1], replayed)

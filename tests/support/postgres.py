@@ -1,0 +1,132 @@
+"""A throwaway PostgreSQL 15 cluster for tests: initdb + pg_ctl on a free port.
+
+Use from a conftest::
+
+    from support.postgres import db_url, pg_url, postgres_cluster  # noqa: F401
+
+* ``postgres_cluster`` (session): starts one cluster per pytest process (per
+  xdist worker) in a temporary directory, unix socket inside it, TCP on
+  127.0.0.1 and a free port, ``fsync=off``; stops it at the end. As root, the
+  server runs as the ``postgres`` system user (``runuser -u postgres --``).
+  Missing binaries are a test *failure* with a clear message, never a skip.
+* ``pg_url``: a fresh database per test, as ``postgresql+psycopg://...``.
+* ``db_url``: parametrised ``["sqlite", "postgresql"]``: a fresh SQLite file or
+  a fresh PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PG_BIN = Path(os.environ.get("IPPPROXY_PG_BIN", "/usr/lib/postgresql/15/bin"))
+SUPERUSER = "ippproxy"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class PostgresCluster:
+    root: Path
+    port: int
+    run_as: list[str]
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def psql(self, sql: str, database: str = "postgres") -> None:
+        subprocess.run([*self.run_as, str(PG_BIN / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                        "-h", str(self.root / "sock"), "-p", str(self.port), "-U", SUPERUSER,
+                        "-d", database, "-c", sql], check=True, capture_output=True)
+
+    def create_database(self, name: str | None = None) -> str:
+        name = name or f"t_{uuid.uuid4().hex[:16]}"
+        self.psql(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        subprocess.run([*self.run_as, str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"),
+                        "-m", "immediate", "-w", "stop"], capture_output=True)
+
+
+def start_cluster(base: Path | None = None) -> PostgresCluster:
+    """initdb + pg_ctl start; raises RuntimeError with the reason when it cannot."""
+    missing = [b for b in ("initdb", "pg_ctl", "psql") if not (PG_BIN / b).exists()]
+    if missing:
+        raise RuntimeError(f"PostgreSQL binaries missing in {PG_BIN}: {', '.join(missing)}; "
+                           "install postgresql-15 (apt-get install postgresql-15) or set "
+                           "IPPPROXY_PG_BIN")
+    root = Path(tempfile.mkdtemp(prefix="ippproxy-pg-", dir=base))
+    run_as: list[str] = []
+    if os.geteuid() == 0:
+        try:
+            pw = pwd.getpwnam("postgres")
+        except KeyError as e:
+            raise RuntimeError("running as root needs the 'postgres' system user") from e
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    (root / "sock").mkdir()
+    if run_as:
+        shutil.chown(root / "sock", "postgres", "postgres")
+    data = root / "data"
+    init = subprocess.run([*run_as, str(PG_BIN / "initdb"), "-D", str(data), "-U", SUPERUSER,
+                           "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"],
+                          capture_output=True, text=True)
+    if init.returncode:
+        raise RuntimeError(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
+    cluster = None
+    for _attempt in range(5):  # a free port can be taken between probe and bind
+        port = _free_port()
+        opts = (f"-c port={port} -c listen_addresses=127.0.0.1 "
+                f"-c unix_socket_directories={root / 'sock'} -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        start = subprocess.run([*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-w",
+                                "-t", "60", "-l", str(root / "log"), "-o", opts, "start"],
+                               capture_output=True, text=True)
+        if start.returncode == 0:
+            cluster = PostgresCluster(root, port, run_as)
+            break
+    if cluster is None:
+        log = (root / "log").read_text(errors="replace")[-2000:] if (root / "log").exists() else ""
+        raise RuntimeError(f"pg_ctl start failed: {log}")
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    try:
+        cluster = start_cluster()
+    except RuntimeError as e:
+        pytest.fail(str(e), pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres_cluster: PostgresCluster) -> str:
+    return postgres_cluster.create_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    return cluster.create_database()
