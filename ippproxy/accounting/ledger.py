@@ -29,11 +29,8 @@ from enum import StrEnum
 from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ippproxy.accounting.errors import CreditRefused, InvalidOperation, NotFound
-from ippproxy.accounting.models import Account, LedgerEntry, utcnow
+from ippproxy.accounting.models import ACCOUNTS, LEDGER, utcnow
 from ippproxy.accounting.money import format_money
-
-ACCOUNTS = Account.__table__
-LEDGER = LedgerEntry.__table__
 
 
 class Kind(StrEnum):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import cast
 
 from sqlalchemy import (
     BigInteger,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     Uuid,
     text,
@@ -160,3 +162,13 @@ class JobCharge(Base):
     refunds: Mapped[int] = mapped_column(Integer, default=0)  # number of admin refunds
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# Typed handles on the tables for Core statements (``Model.__table__`` is a FromClause).
+USERS = cast(Table, User.__table__)
+GROUPS = cast(Table, Group.__table__)
+MEMBERS = cast(Table, Membership.__table__)
+ACCOUNTS = cast(Table, Account.__table__)
+ACCESS = cast(Table, AccountAccess.__table__)
+LEDGER = cast(Table, LedgerEntry.__table__)
+CHARGES = cast(Table, JobCharge.__table__)

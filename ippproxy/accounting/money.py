@@ -20,5 +20,5 @@ def parse_money(text: str, exponent: int = 2) -> int:
     whole, _, frac = s.partition(".")
     if not whole.isdigit() or (frac and not frac.isdigit()) or len(frac) > exponent:
         raise ValueError(f"not an amount with at most {exponent} decimals: {text!r}")
-    value = int(whole) * 10 ** exponent + int(frac.ljust(exponent, "0") or 0)
+    value: int = int(whole) * 10 ** exponent + int(frac.ljust(exponent, "0") or 0)
     return -value if neg else value

@@ -48,13 +48,11 @@ from ippproxy.accounting.cost import (
 from ippproxy.accounting.errors import InvalidOperation, NotFound
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.ledger import Kind, Posting, find, post
-from ippproxy.accounting.models import Account, JobCharge, utcnow
+from ippproxy.accounting.models import ACCOUNTS, CHARGES, utcnow
 from ippproxy.accounting.money import format_money
 from ippproxy.accounting.txn import in_transaction
 
 log = logging.getLogger(__name__)
-CHARGES = JobCharge.__table__
-ACCOUNTS = Account.__table__
 
 
 class Trust(StrEnum):
@@ -109,6 +107,14 @@ class Charge:
     balance: int  # account balance after this operation
     currency: str
     replayed: bool = False  # True: nothing changed (duplicate request or event)
+
+
+JobId = uuid.UUID | str
+
+
+def job_id(value: JobId) -> uuid.UUID:
+    """Job UUIDs arrive as ``uuid.UUID`` or as text (the job store keeps strings)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
 class AccountingService:
@@ -166,13 +172,15 @@ class AccountingService:
         amount = in_transaction(self.engine, work)
         return Estimate(amount, self.settings.currency, self.money(amount))
 
-    def reserve(self, job_uuid: uuid.UUID, *, username: str, printer: str, counts: JobCounts,
+    def reserve(self, job: JobId, *, username: str, printer: str, counts: JobCounts,
                 account_code: str | None = None, pin: str | None = None) -> Charge:
         """Debit the estimate at intake; idempotent on ``job_uuid``.
 
         Raises CreditRefused (restricted account cannot pay), AccessDenied (shared
         account not granted, wrong PIN), NotFound (unknown user or account).
         """
+        job_uuid = job_id(job)
+
         def work(conn: Connection) -> Charge:
             existing = self._charge_row(conn, job_uuid, lock=False)
             if existing is not None:
@@ -210,13 +218,14 @@ class AccountingService:
         count = reported if self.settings.trust == Trust.PRINTER else min(reported, ours)
         return fee + round_half_up(Fraction((estimate - fee) * count, ours))
 
-    def settle(self, job_uuid: uuid.UUID, outcome: Outcome = Outcome.COMPLETED,
+    def settle(self, job: JobId, outcome: Outcome = Outcome.COMPLETED,
                impressions: int | None = None) -> Charge:
         """Record the job's outcome once. ``impressions``: the printer's
         ``job-impressions-completed`` (RFC 8011 §5.3.18), ``0`` if nothing was
         printed (never reached the printer), ``None`` if unknown."""
         if impressions is not None and impressions < 0:
             raise InvalidOperation("impressions must not be negative")
+        job_uuid = job_id(job)
 
         def work(conn: Connection) -> Charge:
             row = self._charge_row(conn, job_uuid, lock=True)
@@ -225,23 +234,25 @@ class AccountingService:
             c = row._mapping
             if c["state"] != ChargeState.RESERVED:
                 return self._charge(conn, row, replayed=True)
+            p: Posting | None = None
             if outcome != Outcome.COMPLETED and impressions == 0:
-                p = self._post(conn, c, c["charged"], Kind.REFUND, f"refund:{job_uuid}:auto",
-                               f"job {outcome} before printing: automatic refund", "system")
+                if c["charged"]:
+                    p = self._post(conn, c, c["charged"], Kind.REFUND,
+                                   f"refund:{job_uuid}:auto",
+                                   f"job {outcome} before printing: automatic refund", "system")
                 return self._update(conn, row, ChargeState.REFUNDED, 0, impressions, p)
             final = self.final_price(c["estimate"], c["fee"], c["impressions"], impressions)
             if impressions is not None and impressions != c["impressions"]:
                 log.warning("job %s: printer reported %d impressions, we counted %d "
                             "(trust=%s, charged %s)", job_uuid, impressions, c["impressions"],
                             self.settings.trust, self.money(final))
-            p = None
             if final != c["charged"]:
                 p = self._post(conn, c, c["charged"] - final, Kind.SETTLE, f"settle:{job_uuid}",
                                f"job {outcome}: final price {self.money(final)}", "system")
             return self._update(conn, row, ChargeState.SETTLED, final, impressions, p)
         return in_transaction(self.engine, work)
 
-    def refund(self, job_uuid: uuid.UUID, amount: int | None = None, *, reason: str,
+    def refund(self, job: JobId, amount: int | None = None, *, reason: str,
                actor: str, request_key: str | None = None) -> Charge:
         """Admin refund of a settled job: ``amount`` (default: all that is left).
 
@@ -249,6 +260,7 @@ class AccountingService:
         call is a new refund."""
         if not reason.strip():
             raise InvalidOperation("a refund needs a reason")
+        job_uuid = job_id(job)
 
         def work(conn: Connection) -> Charge:
             row = self._charge_row(conn, job_uuid, lock=True)
@@ -273,7 +285,9 @@ class AccountingService:
                                 balance=p.balance_after)
         return in_transaction(self.engine, work)
 
-    def get(self, job_uuid: uuid.UUID) -> Charge | None:
+    def get(self, job: JobId) -> Charge | None:
+        job_uuid = job_id(job)
+
         def work(conn: Connection) -> Charge | None:
             row = self._charge_row(conn, job_uuid, lock=False)
             return None if row is None else self._charge(conn, row)

@@ -17,13 +17,8 @@ from sqlalchemy import Connection, Row, insert, or_, select, update
 from ippproxy.accounting.errors import AccessDenied, InvalidOperation, NotFound
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.ledger import Kind, post
-from ippproxy.accounting.models import Account, AccountAccess, Group, Membership, User, utcnow
+from ippproxy.accounting.models import ACCESS, ACCOUNTS, GROUPS, MEMBERS, USERS, utcnow
 
-USERS = User.__table__
-GROUPS = Group.__table__
-MEMBERS = Membership.__table__
-ACCOUNTS = Account.__table__
-ACCESS = AccountAccess.__table__
 _hasher = PasswordHasher()
 
 
