@@ -23,7 +23,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 ScalarValue = str | int | float | bool
 TomlValue = ScalarValue | Sequence[str]
@@ -146,7 +146,7 @@ class IppProxy:
         return self._proc.pid
 
     # -- life cycle --------------------------------------------------------------------
-    def start(self, timeout: float = 30.0) -> IppProxy:
+    def start(self, timeout: float = 30.0) -> Self:
         assert self._proc is None or self._proc.poll() is not None, "already running"
         log = self.log_path.open("ab")
         log.write(f"\n===== start {time.strftime('%H:%M:%S')} =====\n".encode())
@@ -196,7 +196,7 @@ class IppProxy:
                 proc.wait()
         return proc.returncode
 
-    def restart(self, timeout: float = 30.0) -> IppProxy:
+    def restart(self, timeout: float = 30.0) -> Self:
         self.stop()
         return self.start(timeout)
 
@@ -210,7 +210,7 @@ class IppProxy:
                 return int(line.split()[1])
         raise RuntimeError("no VmHWM in /proc status")
 
-    def __enter__(self) -> IppProxy:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,

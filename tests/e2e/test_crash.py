@@ -1,0 +1,167 @@
+"""Crash safety end to end: ``kill -9`` of the real server loses no acknowledged job and
+prints none twice (issue 3, "Done when": crash safety).
+
+1. The destination is a loopback port where nothing listens. 50 Print-Jobs are answered
+   successful-ok; the server is killed with SIGKILL and restarted on the same var dir; all 50
+   jobs are listed by Get-Jobs which-jobs=all. Then a real printer (ippeveprinter, keeping its
+   files with -k) starts on that port: every job reaches ``completed`` and the printer holds
+   each document exactly once, byte for byte (sha256).
+2. A large job is being forwarded to ippeveprinter when the server gets SIGKILL, once in the
+   middle of the transfer and once right after the printer has the whole document. After the
+   restart the printer holds exactly one complete copy and one completed job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.server import IppProxy, free_port
+
+from ippproxy.ipp import Attribute, Operation, Tag
+from testprinters.eve import EvePrinter
+
+from .docs import make_pdf, sha256
+from .ipp_client import build, expect_ok, get_jobs, job_dicts, print_job, send
+
+FAST_RETRY = {"retry_initial": 0.2, "retry_max": 1.0, "poll_interval": 0.2,
+              "connect_timeout": 1.0, "attributes_ttl": 1.0}
+TERMINAL = {7, 8, 9}  # canceled, aborted, completed (RFC 8011 §5.3.7)
+COMPLETED = 9
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0,
+             detail: Callable[[], str] = lambda: "") -> Any:
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}. {detail()}")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def documents(eve: EvePrinter) -> list[Path]:
+    """Documents the printer kept (-k); its .prn files are the print command's output."""
+    return [p for p in eve.spooled_files() if p.suffix != ".prn"]
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[list[Any]]:
+    """Things to stop at the end, in reverse order (server first, then printers)."""
+    things: list[Any] = []
+    yield things
+    for thing in reversed(things):
+        thing.stop()
+
+
+def test_fifty_acknowledged_jobs_survive_kill9(tmp_path: Path, stack: list[Any]) -> None:
+    dest_port = free_port()
+    server = IppProxy(tmp_path / "proxy", queues=[
+        {"name": "q", "destination": f"ipp://127.0.0.1:{dest_port}/ipp/print"}],
+        forwarding=FAST_RETRY)
+    eve = EvePrinter("CrashEve", port=dest_port, keep_files=True,
+                     spool_dir=tmp_path / "eve-spool")
+    stack.extend([eve, server])
+    server.start()
+    uri, path = server.uri("q"), server.path("q")
+
+    digests: dict[int, str] = {}
+    for i in range(50):
+        pdf = make_pdf(f"crash job {i} {time.time_ns()}")
+        job_id = print_job(server.port, uri, pdf, name=f"crash-{i}", path=path)
+        assert job_id not in digests, f"job-id {job_id} reused"
+        digests[job_id] = sha256(pdf)
+
+    server.kill9()
+    server.start()
+    jobs = get_jobs(server.port, uri, "all", path=path)
+    listed = {j["job-id"]: j for j in jobs}
+    assert set(listed) == set(digests), (
+        f"missing after kill -9: {sorted(set(digests) - set(listed))}, "
+        f"unexpected: {sorted(set(listed) - set(digests))}")
+    # The destination was never up: nothing can have completed.
+    assert not [j for j in jobs if j["job-state"] == COMPLETED], jobs
+
+    eve.start()
+
+    def all_completed() -> bool:
+        done = get_jobs(server.port, uri, "completed", path=path)
+        return len(done) == 50 and all(j["job-state"] == COMPLETED for j in done)
+
+    wait_for("all 50 jobs completed", all_completed, 90,
+             lambda: f"states: {Counter(j['job-state'] for j in get_jobs(server.port, uri, 'all', path=path))}")
+    received = Counter(file_digest(p) for p in documents(eve))
+    expected = Counter(digests.values())
+    missing = expected - received
+    twice = {d: n for d, n in received.items() if n > 1}
+    assert not missing, f"{len(missing)} document(s) never reached the printer intact"
+    assert not twice, f"{len(twice)} document(s) printed more than once"
+    assert received == expected
+
+
+def eve_jobs(eve: EvePrinter, which: str) -> list[dict[str, Any]]:
+    msg = build(Operation.GET_JOBS, eve.uri, op_attrs=[
+        Attribute.single("which-jobs", Tag.KEYWORD, which),
+        Attribute.multi("requested-attributes", Tag.KEYWORD, ["job-id", "job-state"])])
+    return job_dicts(expect_ok(send(eve.port, msg, path="/ipp/print")))
+
+
+@pytest.mark.parametrize("moment", ["mid-transfer", "after-transfer"])
+def test_kill9_while_forwarding_does_not_print_twice(tmp_path: Path, stack: list[Any],
+                                                     moment: str) -> None:
+    eve = EvePrinter("ForwardEve", keep_files=True, spool_dir=tmp_path / "eve-spool")
+    stack.append(eve)
+    eve.start()
+    server = IppProxy(tmp_path / "proxy", queues=[{"name": "q", "destination": eve.uri}],
+                      forwarding=FAST_RETRY)
+    stack.append(server)
+    server.start()
+    uri, path = server.uri("q"), server.path("q")
+    pdf = make_pdf(f"big {moment}", padding=48 << 20)
+    digest, size = sha256(pdf), len(pdf)
+    job_id = print_job(server.port, uri, pdf, name=f"big-{moment}", path=path)
+    del pdf
+
+    def sizes() -> list[int]:
+        return [p.stat().st_size for p in eve.spool_dir.iterdir() if p.is_file()]
+
+    if moment == "mid-transfer":
+        seen = wait_for("the transfer to start", lambda: [s for s in sizes() if s > 0], 60)
+    else:
+        seen = wait_for("the printer to have the whole document",
+                        lambda: [s for s in sizes() if s >= size], 60)
+    server.kill9()
+    print(f"killed at {moment}: printer file sizes {seen} of {size}")
+
+    server.start()
+
+    def terminal() -> dict[str, Any] | None:
+        jobs = {j["job-id"]: j for j in get_jobs(server.port, uri, "all", path=path)}
+        job = jobs.get(job_id)
+        assert job is not None, f"job {job_id} lost after kill -9"
+        return job if job["job-state"] in TERMINAL else None
+
+    job = wait_for(f"job {job_id} to finish", terminal, 90)
+    assert job["job-state"] == COMPLETED, job
+    copies = [p for p in documents(eve) if p.stat().st_size == size
+              and file_digest(p) == digest]
+    assert len(copies) == 1, f"the printer holds {len(copies)} complete copies"
+    completed = eve_jobs(eve, "completed")
+    assert len([j for j in completed if j["job-state"] == COMPLETED]) == 1, completed
