@@ -10,7 +10,7 @@ same code runs on SQLite and PostgreSQL. Timestamps are always UTC
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -128,6 +129,6 @@ class Document(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
-queues_t = Queue.__table__
-jobs_t = Job.__table__
-documents_t = Document.__table__
+queues_t = cast(Table, Queue.__table__)
+jobs_t = cast(Table, Job.__table__)
+documents_t = cast(Table, Document.__table__)

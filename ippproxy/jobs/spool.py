@@ -89,8 +89,11 @@ class SpoolCompressionError(SpoolError):
 def _is_zlib_header(head: bytes) -> bool:
     """RFC 1950 header? (A raw RFC 1951 stream from a sane encoder never looks like one.)"""
     return (
-        len(head) >= 2 and head[0] & 0x0F == 8 and head[0] >> 4 <= 7
-        and (head[0] << 8 | head[1]) % 31 == 0 and not head[1] & 0x20
+        len(head) >= 2
+        and head[0] & 0x0F == 8
+        and head[0] >> 4 <= 7
+        and (head[0] << 8 | head[1]) % 31 == 0
+        and not head[1] & 0x20
     )
 
 
@@ -111,35 +114,30 @@ class _Inflater:
             raise SpoolCompressionError(f"{self.compression} data is corrupt: {e}") from None
 
     def _feed(self, data: bytes, sink: _Sink) -> None:
-        if self._d is None:  # deflate: decide zlib-wrapped vs raw from the first two bytes
-            self._head += data
-            if len(self._head) < 2:
+        data, self._head = self._head + data, b""
+        if self._d is None:  # deflate: zlib-wrapped or raw? Decided by the first two bytes.
+            if len(data) < 2:
+                self._head = data
                 return
-            data, self._head = self._head, b""
             self._d = zlib.decompressobj(zlib.MAX_WBITS if _is_zlib_header(data) else -15)
         while data:
-            if self._d.eof:
-                rest = self._d.unused_data + data
-                if self.compression == "gzip" and rest[:2] == b"\x1f\x8b":
-                    self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
-                    data = rest
-                    continue
-                raise SpoolCompressionError(f"unexpected data after the {self.compression} stream")
-            out = self._d.decompress(data, BATCH)
-            sink.put(out)
-            data = self._d.unconsumed_tail
+            if self._d.eof:  # more input after the end of a stream
+                if self.compression != "gzip" or data[:2] not in (b"\x1f\x8b", b"\x1f"):
+                    raise SpoolCompressionError(
+                        f"unexpected data after the {self.compression} stream"
+                    )
+                if len(data) < 2:
+                    self._head = data
+                    return
+                self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member (RFC 1952)
+            sink.put(self._d.decompress(data, BATCH))
+            data = self._d.unused_data if self._d.eof else self._d.unconsumed_tail
 
     def finish(self, sink: _Sink) -> None:
-        if self._d is None:
+        if self._d is None or self._head:
             raise SpoolCompressionError(f"{self.compression} data is truncated")
         if not self._d.eof:
-            try:
-                sink.put(self._d.flush())
-            except zlib.error as e:
-                raise SpoolCompressionError(f"{self.compression} data is corrupt: {e}") from None
             raise SpoolCompressionError(f"{self.compression} data is truncated")
-        if self._d.unused_data:
-            raise SpoolCompressionError(f"unexpected data after the {self.compression} stream")
 
 
 class _Sink:
@@ -160,7 +158,7 @@ class _Sink:
         self.sha.update(data)
         view = memoryview(data)
         while view:
-            view = view[os.write(self.fd, view):]
+            view = view[os.write(self.fd, view) :]
 
 
 class SpoolWriter:

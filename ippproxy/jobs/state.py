@@ -70,9 +70,10 @@ class InvalidTransition(Exception):
     """``event`` is not allowed in ``state`` (no entry in :data:`TRANSITIONS`)."""
 
     def __init__(self, state: int, event: JobEvent) -> None:
-        self.state = JobState(state)
+        self.state: int = JobState(state) if state in JobState._value2member_map_ else state
         self.event = event
-        super().__init__(f"cannot {event.value} a job in state {self.state.keyword}")
+        name = self.state.keyword if isinstance(self.state, JobState) else str(state)
+        super().__init__(f"cannot {event.value} a job in state {name}")
 
 
 S = JobState

@@ -2,10 +2,9 @@
 
 from alembic import context
 
-from ippproxy.db.base import Base
-
 # Import every model module so autogenerate sees all tables.
-import ippproxy.jobs.models  # noqa: F401,E402
+import ippproxy.jobs.models
+from ippproxy.db.base import Base
 
 try:  # accounting arrives in its own migration
     import ippproxy.accounting.models  # noqa: F401

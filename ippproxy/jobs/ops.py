@@ -1,0 +1,292 @@
+"""The write operations of the job store: synchronous ``op(conn, ...)`` functions.
+
+They run inside the writer thread's transaction (see ``writer.py``), one SAVEPOINT
+each; they never commit. Every state change goes through :func:`apply_event`,
+which consults the transition table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ippproxy.jobs.models import documents_t, jobs_t, queues_t
+from ippproxy.jobs.records import (
+    JobClosedError,
+    JobNotFound,
+    JobRecord,
+    NewDocument,
+    job_from_row,
+    load_job,
+)
+from ippproxy.jobs.state import (
+    INCOMING_REASONS,
+    TERMINAL,
+    JobEvent,
+    JobState,
+    default_reasons,
+    merge_reasons,
+    next_state,
+)
+
+
+@dataclass(frozen=True)
+class NewJob:
+    uuid: str
+    queue: str
+    owner: str
+    name: str | None
+    attributes: bytes
+    document_format: str | None
+    hold_until: str | None
+    hold_until_time: dt.datetime | None
+    priority: int
+    originating_host: str | None
+    destination_uri: str | None
+    documents: tuple[NewDocument, ...]
+    closed: bool
+    reasons: tuple[str, ...] | None
+    message: str | None
+    analysis: dict[str, Any] | None
+
+
+def allocate_job_id(conn: Connection, queue: str) -> int:
+    """Next job-id of ``queue``; the counter only grows, so ids are never reused.
+
+    ``UPDATE ... RETURNING`` locks the queue row until COMMIT, so two processes on
+    one PostgreSQL never hand out the same id.
+    """
+    bump = (
+        update(queues_t)
+        .where(queues_t.c.name == queue)
+        .values(next_job_id=queues_t.c.next_job_id + 1)
+        .returning(queues_t.c.next_job_id)
+    )
+    new = conn.execute(bump).scalar_one_or_none()
+    if new is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(queues_t).values(name=queue, next_job_id=1))
+        except IntegrityError:  # another node created it first
+            pass
+        new = conn.execute(bump).scalar_one()
+    return int(new) - 1
+
+
+def _doc_rows(
+    job_uuid: str, first: int, docs: Sequence[NewDocument], now: dt.datetime
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "job_uuid": job_uuid,
+            "number": first + i,
+            "name": d.name,
+            "format": d.format,
+            "spool_name": d.spool_name,
+            "size": d.size,
+            "sha256": d.sha256,
+            "compression": d.compression,
+            "created_at": now,
+        }
+        for i, d in enumerate(docs)
+    ]
+
+
+def create_job(conn: Connection, spec: NewJob, now: dt.datetime) -> JobRecord:
+    from ippproxy.jobs.records import doc_from_row
+
+    state = JobState.PENDING_HELD if spec.hold_until else JobState.PENDING
+    reasons = spec.reasons if spec.reasons is not None else default_reasons(state)
+    if not spec.closed:
+        reasons = merge_reasons(reasons, add=INCOMING_REASONS)
+    row: dict[str, Any] = {
+        "uuid": spec.uuid,
+        "queue": spec.queue,
+        "job_id": allocate_job_id(conn, spec.queue),
+        "state": int(state),
+        "state_reasons": list(reasons),
+        "state_message": spec.message,
+        "owner": spec.owner,
+        "name": spec.name,
+        "originating_host": spec.originating_host,
+        "attributes": spec.attributes,
+        "document_format": spec.document_format,
+        "hold_until": spec.hold_until,
+        "hold_until_time": spec.hold_until_time,
+        "priority": spec.priority,
+        "created_at": now,
+        "updated_at": now,
+        "processing_at": None,
+        "completed_at": None,
+        "closed": spec.closed,
+        "destination_uri": spec.destination_uri,
+        "remote_job_id": None,
+        "forward_attempts": 0,
+        "next_attempt_at": None,
+        "forward_started": False,
+        "impressions_completed": None,
+        "media_sheets_completed": None,
+        "analysis": spec.analysis,
+        "node": None,
+        "lease_until": None,
+    }
+    conn.execute(insert(jobs_t).values(**row))
+    docs = _doc_rows(spec.uuid, 1, spec.documents, now)
+    if docs:
+        conn.execute(insert(documents_t), docs)
+    return job_from_row(row, [doc_from_row(d) for d in docs])
+
+
+def _locked(conn: Connection, uuid: str) -> JobRecord:
+    rec = load_job(conn, uuid, for_update=True)
+    if rec is None:
+        raise JobNotFound(uuid)
+    return rec
+
+
+def add_document(
+    conn: Connection, uuid: str, doc: NewDocument | None, last: bool, now: dt.datetime
+) -> JobRecord:
+    rec = _locked(conn, uuid)
+    if rec.closed or rec.is_terminal:
+        raise JobClosedError(f"job {rec.job_id} does not accept more documents")
+    values: dict[str, Any] = {"updated_at": now}
+    if doc is not None:
+        last_number = conn.execute(
+            select(func.max(documents_t.c.number)).where(documents_t.c.job_uuid == uuid)
+        ).scalar_one_or_none()
+        conn.execute(insert(documents_t), _doc_rows(uuid, (last_number or 0) + 1, [doc], now))
+        if rec.document_format is None and doc.format is not None:
+            values["document_format"] = doc.format
+    if last:
+        values["closed"] = True
+        values["state_reasons"] = list(merge_reasons(rec.state_reasons, drop=INCOMING_REASONS))
+    conn.execute(update(jobs_t).where(jobs_t.c.uuid == uuid).values(**values))
+    return _reload(conn, uuid)
+
+
+def _reload(conn: Connection, uuid: str) -> JobRecord:
+    rec = load_job(conn, uuid)
+    if rec is None:
+        raise JobNotFound(uuid)
+    return rec
+
+
+def apply_event(
+    conn: Connection,
+    rec: JobRecord,
+    event: JobEvent,
+    reasons: Sequence[str] | None,
+    message: str | None,
+    now: dt.datetime,
+    extra: dict[str, Any] | None = None,
+) -> JobRecord:
+    """Move ``rec`` by ``event`` (the table decides), with default reasons if none given."""
+    new = next_state(rec.state, event)
+    rs = tuple(reasons) if reasons is not None else default_reasons(new, event)
+    if not rec.closed and new not in TERMINAL:
+        rs = merge_reasons(rs, add=INCOMING_REASONS)
+    values: dict[str, Any] = {
+        "state": int(new),
+        "state_reasons": list(rs),
+        "state_message": message,
+        "updated_at": now,
+    }
+    if new == JobState.PROCESSING and rec.processing_at is None:
+        values["processing_at"] = now
+    if event == JobEvent.RELEASE:
+        values.update(hold_until=None, hold_until_time=None)
+    if event == JobEvent.REQUEUE:
+        values.update(node=None, lease_until=None)
+    if new in TERMINAL:
+        values.update(completed_at=now, node=None, lease_until=None, next_attempt_at=None)
+    values.update(extra or {})
+    conn.execute(update(jobs_t).where(jobs_t.c.uuid == rec.uuid).values(**values))
+    return _reload(conn, rec.uuid)
+
+
+def transition(
+    conn: Connection,
+    uuid: str,
+    event: JobEvent,
+    reasons: Sequence[str] | None,
+    message: str | None,
+    now: dt.datetime,
+    extra: dict[str, Any],
+) -> JobRecord:
+    return apply_event(conn, _locked(conn, uuid), event, reasons, message, now, extra)
+
+
+def update_fields(
+    conn: Connection, uuid: str, values: dict[str, Any], now: dt.datetime
+) -> JobRecord:
+    result = conn.execute(
+        update(jobs_t).where(jobs_t.c.uuid == uuid).values(**values, updated_at=now)
+    )
+    if result.rowcount == 0:
+        raise JobNotFound(uuid)
+    return _reload(conn, uuid)
+
+
+def claim_next(
+    conn: Connection,
+    due: dt.datetime,
+    now: dt.datetime,
+    queues: tuple[str, ...] | None,
+    node: str | None,
+    lease: dt.timedelta,
+) -> JobRecord | None:
+    j = jobs_t.c
+    stmt = select(j.uuid).where(
+        j.state == JobState.PENDING,
+        j.closed.is_(True),
+        or_(j.next_attempt_at.is_(None), j.next_attempt_at <= due),
+    )
+    if queues is not None:
+        stmt = stmt.where(j.queue.in_(queues))
+    stmt = stmt.order_by(j.priority.desc(), j.created_at, j.job_id).limit(1)
+    uuid = conn.execute(stmt.with_for_update(skip_locked=True)).scalar_one_or_none()
+    if uuid is None:
+        return None
+    return apply_event(
+        conn,
+        _reload(conn, uuid),
+        JobEvent.START,
+        None,
+        None,
+        now,
+        {"node": node, "lease_until": now + lease},
+    )
+
+
+def abort_incomplete(
+    conn: Connection, older_than: dt.datetime, now: dt.datetime
+) -> list[JobRecord]:
+    j = jobs_t.c
+    uuids = (
+        conn.execute(
+            select(j.uuid).where(
+                j.closed.is_(False),
+                j.state.in_([int(s) for s in JobState if s not in TERMINAL]),
+                j.updated_at < older_than,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return [
+        apply_event(
+            conn,
+            _reload(conn, u),
+            JobEvent.ABORT,
+            ("aborted-by-system", "submission-interrupted"),
+            "the job was not closed in time (no last document)",
+            now,
+        )
+        for u in uuids
+    ]

@@ -1,0 +1,152 @@
+"""Immutable views of stored jobs and documents (what :class:`JobStore` returns)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from ippproxy.jobs.models import documents_t, jobs_t
+from ippproxy.jobs.state import JobState, is_terminal
+
+
+class _Unset(enum.Enum):
+    UNSET = 0
+
+
+UNSET = _Unset.UNSET
+"""Marker for "leave this field as it is" in update methods."""
+
+
+class JobNotFound(KeyError):
+    pass
+
+
+class JobClosedError(Exception):
+    """Send-Document on a job whose last document was already received (or terminal)."""
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """A document already written to the spool, to be attached to a job."""
+
+    spool_name: str
+    size: int
+    sha256: str
+    format: str | None = None
+    name: str | None = None
+    compression: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    number: int
+    spool_name: str
+    size: int
+    sha256: str
+    format: str | None
+    name: str | None
+    compression: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    uuid: str
+    queue: str
+    job_id: int
+    state: JobState
+    state_reasons: tuple[str, ...]
+    state_message: str | None
+    owner: str
+    name: str | None
+    originating_host: str | None
+    attributes: bytes  # IPP-encoded job attributes, tags kept
+    document_format: str | None
+    hold_until: str | None
+    hold_until_time: dt.datetime | None
+    priority: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    processing_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    closed: bool
+    destination_uri: str | None
+    remote_job_id: int | None
+    forward_attempts: int
+    next_attempt_at: dt.datetime | None
+    forward_started: bool
+    impressions_completed: int | None
+    media_sheets_completed: int | None
+    analysis: Mapping[str, Any] | None
+    node: str | None
+    lease_until: dt.datetime | None
+    documents: tuple[DocumentRecord, ...] = field(default=())
+
+    @property
+    def is_terminal(self) -> bool:
+        return is_terminal(self.state)
+
+    @property
+    def size(self) -> int:
+        """Total document bytes (for job-k-octets)."""
+        return sum(d.size for d in self.documents)
+
+
+_JOB_FIELDS = [c.name for c in jobs_t.columns]
+
+
+def job_from_row(row: Mapping[Any, Any], docs: Sequence[DocumentRecord] = ()) -> JobRecord:
+    values = {k: row[k] for k in _JOB_FIELDS}
+    values["state"] = JobState(row["state"])
+    reasons = row["state_reasons"]
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        raise ValueError(f"bad state_reasons {reasons!r}")
+    values["state_reasons"] = tuple(reasons)
+    values["attributes"] = bytes(row["attributes"])
+    return JobRecord(**values, documents=tuple(docs))
+
+
+def doc_from_row(row: Mapping[Any, Any]) -> DocumentRecord:
+    return DocumentRecord(
+        number=row["number"],
+        spool_name=row["spool_name"],
+        size=row["size"],
+        sha256=row["sha256"],
+        format=row["format"],
+        name=row["name"],
+        compression=row["compression"],
+        created_at=row["created_at"],
+    )
+
+
+def load_documents(conn: Connection, uuids: Sequence[str]) -> dict[str, list[DocumentRecord]]:
+    out: dict[str, list[DocumentRecord]] = {u: [] for u in uuids}
+    for i in range(0, len(uuids), 500):  # stay far below any bind-parameter limit
+        rows = conn.execute(
+            select(documents_t)
+            .where(documents_t.c.job_uuid.in_(uuids[i : i + 500]))
+            .order_by(documents_t.c.job_uuid, documents_t.c.number)
+        ).mappings()
+        for r in rows:
+            out[r["job_uuid"]].append(doc_from_row(r))
+    return out
+
+
+def load_job(conn: Connection, uuid: str, *, for_update: bool = False) -> JobRecord | None:
+    stmt = select(jobs_t).where(jobs_t.c.uuid == uuid)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).mappings().one_or_none()
+    if row is None:
+        return None
+    return job_from_row(row, load_documents(conn, [uuid])[uuid])
+
+
+def load_jobs(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> list[JobRecord]:
+    docs = load_documents(conn, [r["uuid"] for r in rows])
+    return [job_from_row(r, docs[r["uuid"]]) for r in rows]

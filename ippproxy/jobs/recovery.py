@@ -1,0 +1,175 @@
+"""Crash recovery: on start, every acknowledged job gets a defined state.
+
+Theory of operation
+-------------------
+A job answered ``successful-ok`` has a committed row and fsync'd documents (see
+``spool.py`` and ``writer.py``). After ``kill -9`` or a power cut :func:`recover`
+runs once, before the server accepts requests, and walks every job that is not
+in a terminal state:
+
+* a row that cannot be read (bad JSON, unknown state) is aborted on its own with a
+  ``job-state-message`` saying so; the other jobs are not affected;
+* a job whose document file is missing, is not a regular file, or whose size or
+  sha256 no longer matches the row is aborted (``aborted-by-system``,
+  ``document-access-error``) with a message naming the document: never silently
+  dropped, never printed with the wrong bytes;
+* ``processing`` / ``processing-stopped`` jobs were being forwarded: they go back
+  to ``pending`` (REQUEUE). ``forward_started`` is kept, so the forwarder first asks
+  the destination whether it already has the job before sending it again;
+* jobs not closed (Create-Job without the last document) stay as they are until
+  :meth:`JobStore.abort_incomplete` times them out; pending and held jobs stay too.
+
+Spool hygiene: temp files of interrupted uploads are removed, and finished files
+that no document row references (written, but the job was never acknowledged)
+are deleted. With a ``node`` set, jobs leased by another live node are left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import stat
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, or_, select, update
+
+from ippproxy.jobs.models import documents_t, jobs_t
+from ippproxy.jobs.ops import _locked, apply_event
+from ippproxy.jobs.records import JobRecord, load_job
+from ippproxy.jobs.state import TERMINAL, JobEvent, JobState
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from ippproxy.jobs.spool import Spool
+    from ippproxy.jobs.store import JobStore
+
+log = logging.getLogger(__name__)
+REQUEUE_MESSAGE = "requeued after a restart while it was being forwarded"
+
+
+@dataclass(frozen=True)
+class _Scan:
+    jobs: list[JobRecord]
+    unreadable: list[tuple[str, str]]  # (uuid, error)
+    referenced: set[str]
+
+
+def _scan(conn: Connection, node: str | None, now: dt.datetime) -> _Scan:
+    j = jobs_t.c
+    stmt = select(j.uuid).where(j.state.not_in([int(s) for s in TERMINAL]))
+    if node is not None:
+        stmt = stmt.where(or_(j.node.is_(None), j.node == node, j.lease_until < now))
+    jobs: list[JobRecord] = []
+    bad: list[tuple[str, str]] = []
+    for uuid in conn.execute(stmt).scalars().all():
+        try:
+            rec = load_job(conn, uuid)
+            if rec is not None:
+                jobs.append(rec)
+        except Exception as e:  # noqa: BLE001 - one corrupt row must not stop the rest
+            bad.append((uuid, f"{type(e).__name__}: {e}"))
+    referenced = set(conn.execute(select(documents_t.c.spool_name)).scalars().all())
+    return _Scan(jobs, bad, referenced)
+
+
+def _check_documents(spool: Spool, rec: JobRecord, verify: bool) -> str | None:
+    """None if every document is intact, else a message for job-state-message."""
+    for d in rec.documents:
+        label = f"document {d.number} (spool file {d.spool_name})"
+        try:
+            st = os.lstat(spool.path(d.spool_name))
+            if not stat.S_ISREG(st.st_mode):
+                return f"{label} is not a regular file"
+            if st.st_size != d.size:
+                return f"{label} has {st.st_size} bytes, expected {d.size}"
+            if verify:
+                _, digest = spool.digest(d.spool_name)
+                if digest != d.sha256:
+                    return f"{label} is corrupt: sha256 {digest} != {d.sha256}"
+        except FileNotFoundError:
+            return f"{label} is missing from the spool"
+        except OSError as e:
+            return f"{label} cannot be read: {e}"
+    return None
+
+
+def _abort_unreadable(conn: Connection, *, uuid: str, error: str, now: dt.datetime) -> None:
+    # The row cannot be parsed, so the state table cannot be consulted: write the
+    # terminal state directly. Only this row is touched.
+    conn.execute(
+        update(jobs_t)
+        .where(jobs_t.c.uuid == uuid)
+        .values(
+            state=int(JobState.ABORTED),
+            state_reasons=["aborted-by-system"],
+            state_message=f"job record was unreadable at recovery ({error})"[:1000],
+            completed_at=now,
+            updated_at=now,
+            node=None,
+            lease_until=None,
+        )
+    )
+
+
+def _abort_damaged(conn: Connection, *, uuid: str, message: str, now: dt.datetime) -> JobRecord:
+    rec = _locked(conn, uuid)
+    return apply_event(
+        conn, rec, JobEvent.ABORT, ("aborted-by-system", "document-access-error"), message, now
+    )
+
+
+def _requeue(conn: Connection, *, uuid: str, now: dt.datetime) -> JobRecord | None:
+    rec = _locked(conn, uuid)
+    if rec.state not in (JobState.PROCESSING, JobState.PROCESSING_STOPPED):
+        return None  # changed since the scan
+    return apply_event(conn, rec, JobEvent.REQUEUE, None, REQUEUE_MESSAGE, now)
+
+
+async def recover(store: JobStore, spool: Spool, *, verify: bool = True) -> list[JobRecord]:
+    """Recover after a restart; returns the jobs it changed (requeued or aborted)."""
+    removed = await asyncio.to_thread(spool.remove_temporaries)
+    now = store.clock()
+    scan = await store.read(lambda c: _scan(c, store.node, now))
+    problems = await asyncio.to_thread(
+        lambda: {r.uuid: m for r in scan.jobs if (m := _check_documents(spool, r, verify))}
+    )
+    for uuid, error in scan.unreadable:
+        log.error("job %s: unreadable row, aborting it: %s", uuid, error)
+    writes: list[Awaitable[JobRecord | None]] = [
+        store.write(partial(_abort_unreadable, uuid=u, error=e, now=now))
+        for u, e in scan.unreadable
+    ]
+    for rec in scan.jobs:
+        if rec.uuid in problems:
+            log.error("job %s (%s-%d): %s", rec.uuid, rec.queue, rec.job_id, problems[rec.uuid])
+            writes.append(
+                store.write(
+                    partial(_abort_damaged, uuid=rec.uuid, message=problems[rec.uuid], now=now)
+                )
+            )
+        elif rec.state in (JobState.PROCESSING, JobState.PROCESSING_STOPPED):
+            writes.append(store.write(partial(_requeue, uuid=rec.uuid, now=now)))
+    # Submitted together, so they share a few group commits; each in its own savepoint.
+    changed: list[JobRecord] = []
+    for result in await asyncio.gather(*writes, return_exceptions=True):
+        if isinstance(result, BaseException):
+            log.error("recovery of a job failed: %r", result)
+        elif result is not None:
+            changed.append(result)
+    orphans = await asyncio.to_thread(spool.names)
+    for name in orphans - scan.referenced:
+        await asyncio.to_thread(spool.delete, name)
+    log.info(
+        "recovery: %d jobs checked, %d changed, %d unreadable, %d temp and %d orphan files removed",
+        len(scan.jobs),
+        len(changed),
+        len(scan.unreadable),
+        removed,
+        len(orphans - scan.referenced),
+    )
+    return changed

@@ -1,0 +1,373 @@
+"""The job store: an async facade over SQLAlchemy Core.
+
+Writes go through one :class:`~ippproxy.jobs.writer.GroupCommitWriter` thread
+(group commit: concurrent calls share one transaction and one fsync, and each
+returns only after that commit). Reads run in a small thread pool on their own
+connections (``BEGIN DEFERRED`` on SQLite: WAL readers see the last commit and
+never wait for the writer). SQL is portable Core: the same code runs on SQLite
+and PostgreSQL, also with several processes on one PostgreSQL (job-id allocation
+is ``UPDATE queues ... RETURNING``, claims use ``FOR UPDATE SKIP LOCKED``).
+
+State changes go through the table in :mod:`ippproxy.jobs.state`;
+crash recovery is in :mod:`ippproxy.jobs.recovery`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+
+from sqlalchemy import Connection, Engine, case, delete, func, or_, select, update
+
+from ippproxy.jobs import ops
+from ippproxy.jobs.models import documents_t, jobs_t
+from ippproxy.jobs.records import (
+    UNSET,
+    JobRecord,
+    NewDocument,
+    _Unset,
+    load_job,
+    load_jobs,
+)
+from ippproxy.jobs.state import NOT_COMPLETED, TERMINAL, JobEvent, JobState
+from ippproxy.jobs.writer import GroupCommitWriter
+
+if TYPE_CHECKING:
+    from ippproxy.jobs.spool import Spool
+
+T = TypeVar("T")
+Which = Literal["not-completed", "completed", "all"]
+Clock = Callable[[], dt.datetime]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True)
+class Purged:
+    job_uuids: tuple[str, ...]
+    spool_names: tuple[str, ...]  # the caller deletes these files from the spool
+
+
+class JobStore:
+    """``async with JobStore(engine) as store: ...`` (or call :meth:`close`)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock = utcnow,
+        node: str | None = None,
+        readers: int = 4,
+        max_batch: int = 512,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.node = node
+        self._writer = GroupCommitWriter(engine, max_batch=max_batch)
+        self._readers = concurrent.futures.ThreadPoolExecutor(
+            max_workers=readers, thread_name_prefix="jobstore-read"
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._writer.close()
+        self._readers.shutdown(wait=False)
+
+    @property
+    def stats(self) -> tuple[int, int]:
+        """(committed batches, ops): ops/batches is the group-commit factor."""
+        return self._writer.batches, self._writer.ops
+
+    # -- plumbing -------------------------------------------------------------------
+
+    async def write(self, op: Callable[[Connection], T]) -> T:
+        """Run ``op(conn)`` in the writer thread; returns after its COMMIT."""
+        return await self._writer.submit(op)
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn(conn)`` in a reader thread, in a read-only snapshot."""
+
+        def run() -> T:
+            with self.engine.connect() as conn:
+                conn.execution_options(sqlite_begin="DEFERRED")
+                with conn.begin():
+                    return fn(conn)
+
+        return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+
+    # -- creation -------------------------------------------------------------------
+
+    async def create_job(
+        self,
+        queue: str,
+        *,
+        owner: str,
+        name: str | None = None,
+        attributes: bytes = b"",
+        document_format: str | None = None,
+        hold_until: str | None = None,
+        hold_until_time: dt.datetime | None = None,
+        priority: int = 50,
+        originating_host: str | None = None,
+        destination_uri: str | None = None,
+        documents: Sequence[NewDocument] = (),
+        closed: bool = True,
+        reasons: Sequence[str] | None = None,
+        message: str | None = None,
+        analysis: dict[str, Any] | None = None,
+        uuid: str | None = None,
+    ) -> JobRecord:
+        """Store a new job (and its spooled documents), allocating its per-queue job-id.
+
+        The job is ``pending-held`` when ``hold_until`` is set (anything but
+        ``"no-hold"``), else ``pending``. Returns once the row is committed.
+        """
+        spec = ops.NewJob(
+            uuid=uuid or str(uuidlib.uuid4()),
+            queue=queue,
+            owner=owner,
+            name=name,
+            attributes=attributes,
+            document_format=document_format,
+            hold_until=None if hold_until == "no-hold" else hold_until,
+            hold_until_time=hold_until_time,
+            priority=priority,
+            originating_host=originating_host,
+            destination_uri=destination_uri,
+            documents=tuple(documents),
+            closed=closed,
+            reasons=tuple(reasons) if reasons is not None else None,
+            message=message,
+            analysis=analysis,
+        )
+        return await self.write(lambda c: ops.create_job(c, spec, self.clock()))
+
+    async def add_document(
+        self, uuid: str, doc: NewDocument | None, *, last: bool = False
+    ) -> JobRecord:
+        """Send-Document: append ``doc`` (may be None with ``last``); ``last`` closes the job."""
+        return await self.write(lambda c: ops.add_document(c, uuid, doc, last, self.clock()))
+
+    async def close_job(self, uuid: str) -> JobRecord:
+        """Close-Job (PWG 5100.18): no more documents will come."""
+        return await self.add_document(uuid, None, last=True)
+
+    # -- reads ----------------------------------------------------------------------
+
+    async def get(self, queue: str, job_id: int) -> JobRecord | None:
+        def fn(c: Connection) -> JobRecord | None:
+            row = c.execute(
+                select(jobs_t.c.uuid).where(jobs_t.c.queue == queue, jobs_t.c.job_id == job_id)
+            ).scalar_one_or_none()
+            return None if row is None else load_job(c, row)
+
+        return await self.read(fn)
+
+    async def get_by_uuid(self, uuid: str) -> JobRecord | None:
+        return await self.read(lambda c: load_job(c, uuid))
+
+    async def list_jobs(
+        self,
+        queue: str | None,
+        which: Which = "not-completed",
+        owner: str | None = None,
+        limit: int | None = None,
+    ) -> list[JobRecord]:
+        """Get-Jobs (RFC 8011 §4.2.6). Order: not-completed jobs in the order they will be
+        processed (processing, then pending by priority and age, then held); completed
+        jobs newest first; ``all`` gives the not-completed ones first."""
+        j = jobs_t.c
+        active = j.state.in_([int(s) for s in NOT_COMPLETED])
+        rank = case(
+            (j.state.in_([JobState.PROCESSING, JobState.PROCESSING_STOPPED]), 0),
+            (j.state == JobState.PENDING, 1),
+            (j.state == JobState.PENDING_HELD, 2),
+            else_=3,
+        )
+        stmt = select(jobs_t)
+        if queue is not None:
+            stmt = stmt.where(j.queue == queue)
+        if owner is not None:
+            stmt = stmt.where(j.owner == owner)
+        if which == "not-completed":
+            stmt = stmt.where(active)
+        elif which == "completed":
+            stmt = stmt.where(j.state.in_([int(s) for s in TERMINAL]))
+        elif which != "all":
+            raise ValueError(f"which-jobs {which!r} is not supported")
+        # completed_at is NULL for every active job, so it only orders the terminal ones.
+        stmt = stmt.order_by(
+            rank,
+            case((active, j.priority), else_=0).desc(),
+            j.completed_at.desc(),
+            j.created_at,
+            j.job_id,
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return await self.read(lambda c: load_jobs(c, list(c.execute(stmt).mappings())))
+
+    async def count_jobs(self, queue: str | None, which: Which = "not-completed") -> int:
+        states = {"not-completed": NOT_COMPLETED, "completed": TERMINAL}.get(which)
+        stmt = select(func.count()).select_from(jobs_t)
+        if queue is not None:
+            stmt = stmt.where(jobs_t.c.queue == queue)
+        if states is not None:
+            stmt = stmt.where(jobs_t.c.state.in_([int(s) for s in states]))
+        return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
+
+    async def next_attempt_time(self) -> dt.datetime | None:
+        """Earliest ``next_attempt_at`` of a pending job (when the forwarder should wake)."""
+        stmt = select(func.min(jobs_t.c.next_attempt_at)).where(
+            jobs_t.c.state == JobState.PENDING, jobs_t.c.closed.is_(True)
+        )
+        return await self.read(lambda c: c.execute(stmt).scalar_one_or_none())
+
+    # -- changes --------------------------------------------------------------------
+
+    async def transition(
+        self,
+        uuid: str,
+        event: JobEvent,
+        *,
+        reasons: Sequence[str] | None = None,
+        message: str | None = None,
+        hold_until: str | None | _Unset = UNSET,
+        hold_until_time: dt.datetime | None | _Unset = UNSET,
+        next_attempt_at: dt.datetime | None | _Unset = UNSET,
+    ) -> JobRecord:
+        """Apply ``event`` through the state table; raises InvalidTransition, JobNotFound."""
+        extra: dict[str, Any] = {}
+        for key, val in (
+            ("hold_until", hold_until),
+            ("hold_until_time", hold_until_time),
+            ("next_attempt_at", next_attempt_at),
+        ):
+            if val is not UNSET:
+                extra[key] = val
+        return await self.write(
+            lambda c: ops.transition(c, uuid, event, reasons, message, self.clock(), extra)
+        )
+
+    async def update_forwarding(
+        self,
+        uuid: str,
+        *,
+        destination_uri: str | None | _Unset = UNSET,
+        remote_job_id: int | None | _Unset = UNSET,
+        forward_started: bool | _Unset = UNSET,
+        forward_attempts: int | _Unset = UNSET,
+        next_attempt_at: dt.datetime | None | _Unset = UNSET,
+        lease_until: dt.datetime | None | _Unset = UNSET,
+        reasons: Sequence[str] | _Unset = UNSET,
+        message: str | None | _Unset = UNSET,
+    ) -> JobRecord:
+        """Record forwarding progress. Commit ``forward_started=True`` BEFORE sending."""
+        values = _given(
+            destination_uri=destination_uri,
+            remote_job_id=remote_job_id,
+            forward_started=forward_started,
+            forward_attempts=forward_attempts,
+            next_attempt_at=next_attempt_at,
+            lease_until=lease_until,
+            state_message=message,
+        )
+        if not isinstance(reasons, _Unset):
+            values["state_reasons"] = list(reasons)
+        return await self.write(lambda c: ops.update_fields(c, uuid, values, self.clock()))
+
+    set_forwarding = update_forwarding
+
+    async def set_counts(
+        self,
+        uuid: str,
+        *,
+        impressions: int | None | _Unset = UNSET,
+        sheets: int | None | _Unset = UNSET,
+        analysis: dict[str, Any] | None | _Unset = UNSET,
+    ) -> JobRecord:
+        """job-impressions-completed, job-media-sheets-completed, page analysis."""
+        values = _given(
+            impressions_completed=impressions, media_sheets_completed=sheets, analysis=analysis
+        )
+        return await self.write(lambda c: ops.update_fields(c, uuid, values, self.clock()))
+
+    async def set_reasons(
+        self, uuid: str, reasons: Sequence[str], message: str | None | _Unset = UNSET
+    ) -> JobRecord:
+        """Change job-state-reasons (and message) without a state change."""
+        values = _given(state_message=message)
+        values["state_reasons"] = list(reasons)
+        return await self.write(lambda c: ops.update_fields(c, uuid, values, self.clock()))
+
+    async def claim_next_for_forwarding(
+        self,
+        now: dt.datetime | None = None,
+        *,
+        queues: Iterable[str] | None = None,
+        lease: dt.timedelta = dt.timedelta(minutes=10),
+    ) -> JobRecord | None:
+        """Take the next due pending job (closed, not held, ``next_attempt_at <= now``):
+        it moves to ``processing`` (START) with this node's lease. None if none is due."""
+        qs = None if queues is None else tuple(queues)
+        return await self.write(
+            lambda c: ops.claim_next(c, now or self.clock(), self.clock(), qs, self.node, lease)
+        )
+
+    async def abort_incomplete(self, older_than: dt.datetime) -> list[JobRecord]:
+        """Abort jobs still open (Create-Job without last document) since ``older_than``
+        (RFC 8011 §5.4.31 multiple-operation-time-out; reason submission-interrupted)."""
+        return await self.write(lambda c: ops.abort_incomplete(c, older_than, self.clock()))
+
+    async def purge_history(self, older_than: dt.datetime) -> Purged:
+        """Delete terminal jobs completed before ``older_than``. Their job-ids stay used."""
+
+        def op(c: Connection) -> Purged:
+            uuids = list(
+                c.execute(
+                    select(jobs_t.c.uuid).where(
+                        jobs_t.c.state.in_([int(s) for s in TERMINAL]),
+                        or_(jobs_t.c.completed_at < older_than, jobs_t.c.completed_at.is_(None)),
+                    )
+                ).scalars()
+            )
+            names: list[str] = []
+            for i in range(0, len(uuids), 500):
+                part = uuids[i : i + 500]
+                names += c.execute(
+                    select(documents_t.c.spool_name).where(documents_t.c.job_uuid.in_(part))
+                ).scalars()
+                c.execute(delete(documents_t).where(documents_t.c.job_uuid.in_(part)))
+                c.execute(delete(jobs_t).where(jobs_t.c.uuid.in_(part)))
+            return Purged(tuple(uuids), tuple(names))
+
+        return await self.write(op)
+
+    async def recover(self, spool: Spool, *, verify: bool = True) -> list[JobRecord]:
+        """Give every acknowledged job a defined state after a restart; see recovery.py."""
+        from ippproxy.jobs.recovery import recover
+
+        return await recover(self, spool, verify=verify)
+
+    async def release_lease(self, uuid: str) -> None:
+        await self.write(
+            lambda c: c.execute(
+                update(jobs_t).where(jobs_t.c.uuid == uuid).values(node=None, lease_until=None)
+            )
+        )
+
+
+def _given(**kwargs: Any) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if v is not UNSET}
