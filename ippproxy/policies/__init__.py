@@ -1,1 +1,24 @@
-"""ippproxy.policies"""
+"""ippproxy.policies: pure rules the server calls as hooks, ``decide(job) -> Decision``."""
+
+from ippproxy.policies.base import Policy, PolicyChain, Scoped
+from ippproxy.policies.decision import Action, Decision
+from ippproxy.policies.facts import JobFacts
+from ippproxy.policies.rules import (
+    AllowedFormats,
+    AllowedUsers,
+    DuplicateJobs,
+    ForceDuplex,
+    ForceGrayscale,
+    MaxCopies,
+    MaxCost,
+    MaxPages,
+    MaxSpoolSize,
+    MemoryRecentJobs,
+    PaperSizes,
+    RecentJobs,
+)
+
+__all__ = ["Action", "AllowedFormats", "AllowedUsers", "Decision", "DuplicateJobs",
+           "ForceDuplex", "ForceGrayscale", "JobFacts", "MaxCopies", "MaxCost", "MaxPages",
+           "MaxSpoolSize", "MemoryRecentJobs", "PaperSizes", "Policy", "PolicyChain",
+           "RecentJobs", "Scoped"]

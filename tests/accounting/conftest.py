@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
+from support.postgres import db_url, pg_url, postgres_cluster  # noqa: F401
 
 from ippproxy.db import make_engine, upgrade
-from support.postgres import db_url, pg_url, postgres_cluster  # noqa: F401
 
 
 @pytest.fixture

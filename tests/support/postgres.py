@@ -60,7 +60,7 @@ class PostgresCluster:
 
     def stop(self) -> None:
         subprocess.run([*self.run_as, str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"),
-                        "-m", "immediate", "-w", "stop"], capture_output=True)
+                        "-m", "immediate", "-w", "stop"], check=False, capture_output=True)
 
 
 def start_cluster(base: Path | None = None) -> PostgresCluster:
@@ -85,7 +85,7 @@ def start_cluster(base: Path | None = None) -> PostgresCluster:
     data = root / "data"
     init = subprocess.run([*run_as, str(PG_BIN / "initdb"), "-D", str(data), "-U", SUPERUSER,
                            "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"],
-                          capture_output=True, text=True)
+                          check=False, capture_output=True, text=True)
     if init.returncode:
         raise RuntimeError(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
     cluster = None
@@ -96,7 +96,7 @@ def start_cluster(base: Path | None = None) -> PostgresCluster:
                 "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
         start = subprocess.run([*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-w",
                                 "-t", "60", "-l", str(root / "log"), "-o", opts, "start"],
-                               capture_output=True, text=True)
+                               check=False, capture_output=True, text=True)
         if start.returncode == 0:
             cluster = PostgresCluster(root, port, run_as)
             break
