@@ -1,0 +1,103 @@
+"""Shared server state (one per app) and the per-request view handlers receive."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from ippproxy.config import Config, QueueConfig
+from ippproxy.ipp import Attribute, Message, Tag
+from ippproxy.server.hooks import AllowAll, IntakeHook, JobNotifier, NoNotifier
+
+if TYPE_CHECKING:
+    from ippproxy.jobs.spool import Spool
+    from ippproxy.jobs.store import JobStore
+    from ippproxy.server.subscriptions import Subscriptions
+
+# Stable per-queue printer-uuid (RFC 8011 §5.4.43 via PWG 5100.13): uuid5 of the queue name.
+PRINTER_UUID_NAMESPACE = uuid.UUID("5f0d7c6e-8d1a-4c3b-9a77-1f6a9b0c2e11")
+
+
+class CapabilitySource(Protocol):
+    """The destination printer's own attributes (the forwarding client's cache)."""
+
+    async def printer_attributes(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
+        """The destination's printer group, or None when it was never reachable."""
+        ...
+
+
+@dataclass
+class QueueRuntime:
+    """Mutable per-queue state that lives in the server (paused, accepting)."""
+
+    config: QueueConfig
+    paused: bool = False
+    accepting: bool = True
+    state_change_time: int = field(default_factory=lambda: int(time.time()))
+    state_message: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def uuid(self) -> str:
+        return f"urn:uuid:{uuid.uuid5(PRINTER_UUID_NAMESPACE, self.config.name)}"
+
+    def touch(self, message: str = "") -> None:
+        self.state_change_time = int(time.time())
+        self.state_message = message
+
+
+@dataclass
+class ServerContext:
+    config: Config
+    store: JobStore
+    spool: Spool
+    capabilities: CapabilitySource
+    intake: IntakeHook = field(default_factory=AllowAll)
+    notifier: JobNotifier = field(default_factory=NoNotifier)
+    subscriptions: Subscriptions | None = None
+    started: float = field(default_factory=time.time)
+    queues: dict[str, QueueRuntime] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.queues:
+            self.queues = {q.name: QueueRuntime(q) for q in self.config.queues}
+
+    @property
+    def default_queue(self) -> str:
+        return self.config.queues[0].name
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover
+
+
+@dataclass
+class OpRequest:
+    """One decoded IPP request as an operation handler sees it."""
+
+    ctx: ServerContext
+    msg: Message
+    authority: str                        # host:port for the URIs we write
+    queue: QueueRuntime | None            # the target queue (None: server-level request)
+    job_id: int | None                    # from job-uri or the job-id operation attribute
+    user: str                             # requesting user (authenticated or as claimed)
+    body: AsyncIterator[bytes] = field(default_factory=_empty)   # document data, streamed
+
+    def op(self, name: str) -> Attribute | None:
+        return self.msg.get(Tag.OPERATION_ATTRIBUTES, name)
+
+    def op_value(self, name: str, default: object = None) -> object:
+        a = self.op(name)
+        return default if a is None else a.value
+
+    @property
+    def natural_language(self) -> str:
+        v = self.op_value("attributes-natural-language", "en")
+        return v if isinstance(v, str) else "en"

@@ -1,0 +1,126 @@
+"""From a decoded request to a response: validation, target, authorisation, handler.
+
+Theory of operation. ``handle()`` is the only entry point; it never raises:
+1. ``check_request`` (RFC 8011 §4.1.x: version, request-id, charset/natural-language first,
+   duplicates, wrong groups or value tags) fails with its own status;
+2. the operation-id is looked up in ``OPERATIONS`` (one table, filled by the modules under
+   ``server/ops/``): unknown → server-error-operation-not-supported (RFC 8011 §4.1.8);
+3. the target comes from ``job-uri`` or ``printer-uri`` (plus ``job-id``), falling back to the
+   HTTP path only for the server-level CUPS operations: a missing printer-uri or job-id is
+   client-error-bad-request, an unknown queue client-error-not-found (RFC 8011 §4.1.5);
+4. admin operations need the requesting user in ``config.server.admins`` (else forbidden);
+5. the handler runs; ``IppError`` becomes its status; anything else is logged with the
+   traceback and answered server-error-internal-error with a generic message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from ippproxy.ipp import Message, Status, Tag
+from ippproxy.ipp.validate import RequestError, check_request
+from ippproxy.server.context import OpRequest, ServerContext, _empty
+from ippproxy.server.errors import IppError
+from ippproxy.server.operation import OpSpec
+from ippproxy.server.ops import cups, jobs, printer, submit, subscribe
+from ippproxy.server.response import SUPPORTED_VERSIONS, make_response, unsupported_group
+from ippproxy.server.sanitize import clean_name
+from ippproxy.server.uris import Target, parse_uri
+
+log = logging.getLogger(__name__)
+
+OPERATIONS: dict[int, OpSpec] = {
+    **submit.OPERATIONS, **jobs.OPERATIONS, **printer.OPERATIONS, **cups.OPERATIONS,
+    **subscribe.OPERATIONS,
+}
+
+
+def supported_operations() -> list[int]:
+    """operations-supported: exactly the table (RFC 8011 §5.4.15)."""
+    return sorted(OPERATIONS)
+
+
+def _user(msg: Message) -> str:
+    a = msg.get(Tag.OPERATION_ATTRIBUTES, "requesting-user-name")
+    if a is not None and isinstance(a.value, str):
+        name = clean_name(a.value)
+        if name:
+            return name
+    return "anonymous"
+
+
+def _target(ctx: ServerContext, msg: Message, path_target: Target | None,
+            spec: OpSpec) -> Target:
+    default = ctx.default_queue
+    job_uri = msg.get(Tag.OPERATION_ATTRIBUTES, "job-uri")
+    printer_uri = msg.get(Tag.OPERATION_ATTRIBUTES, "printer-uri")
+    if job_uri is not None and isinstance(job_uri.value, str):
+        t = parse_uri(job_uri.value, default)
+        if t is None or t.queue is None or t.job_id is None:
+            raise IppError(Status.CLIENT_ERROR_NOT_FOUND, "job-uri names no job here")
+        return t
+    if printer_uri is not None and isinstance(printer_uri.value, str):
+        t = parse_uri(printer_uri.value, default)
+        if t is None:
+            raise IppError(Status.CLIENT_ERROR_NOT_FOUND, "printer-uri names no queue here")
+        if t.job_id is not None and spec.target != "job":
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "printer-uri is a job URI")
+    elif spec.target == "server":
+        t = path_target or Target(None)
+    else:
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST,
+                       "missing printer-uri operation attribute")
+    if spec.target == "job" and t.job_id is None:
+        job_id = msg.get(Tag.OPERATION_ATTRIBUTES, "job-id")
+        if job_id is None or job_id.tag != Tag.INTEGER or not isinstance(job_id.value, int):
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "missing job-id operation attribute")
+        t = Target(t.queue, job_id.value)
+    return t
+
+
+async def handle(ctx: ServerContext, msg: Message, authority: str,
+                 path_target: Target | None = None,
+                 body: AsyncIterator[bytes] | None = None) -> Message:
+    """Answer one request; never raises."""
+    language = "en"
+    try:
+        try:
+            check_request(msg)
+        except RequestError as e:
+            raise IppError(e.status, e.message) from None
+        lang = msg.get(Tag.OPERATION_ATTRIBUTES, "attributes-natural-language")
+        if lang is not None and isinstance(lang.value, str):
+            language = lang.value
+        spec = OPERATIONS.get(msg.code)
+        if spec is None:
+            raise IppError(Status.SERVER_ERROR_OPERATION_NOT_SUPPORTED,
+                           f"operation 0x{msg.code:04x} is not supported")
+        target = _target(ctx, msg, path_target, spec)
+        queue = None
+        if target.queue is not None:
+            queue = ctx.queues.get(target.queue)
+            if queue is None:
+                raise IppError(Status.CLIENT_ERROR_NOT_FOUND,
+                               f"no queue named {clean_name(target.queue)!r}")
+        elif spec.target != "server":
+            raise IppError(Status.CLIENT_ERROR_NOT_FOUND, "printer-uri names no queue")
+        user = _user(msg)
+        if spec.admin and user not in ctx.config.server.admins:
+            raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
+                           f"{spec.name} is reserved to administrators")
+        req = OpRequest(ctx=ctx, msg=msg, authority=authority, queue=queue,
+                        job_id=target.job_id, user=user, body=body or _empty())
+        reply = await spec.handler(req)
+        return make_response(msg.version, msg.request_id, reply.status, reply.message,
+                             reply.groups, reply.operation, language)
+    except IppError as e:
+        groups = (unsupported_group(e.unsupported),) if e.unsupported else ()
+        version = msg.version if msg.version in SUPPORTED_VERSIONS else (1, 1)
+        return make_response(version, msg.request_id, e.status, e.message, groups,
+                             language=language)
+    except Exception:
+        log.exception("internal error answering operation 0x%04x", msg.code)
+        return make_response(msg.version, msg.request_id,
+                             Status.SERVER_ERROR_INTERNAL_ERROR,
+                             "internal error; the server log has details", language=language)

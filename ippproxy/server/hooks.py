@@ -1,0 +1,82 @@
+"""Seams the composition root fills: what happens to a job between spool and acknowledgement.
+
+The server calls ``IntakeHook.decide(facts)`` after the document(s) of a job are durably
+spooled and before the job row is committed and the client is answered. Policies (force
+grayscale, deny rules, hold for account selection) and accounting (estimate, reserve) plug
+in here in issues 4 and 5; the default ``AllowAll`` lets every job through unchanged.
+
+A decision is one of:
+* ``allow`` — the job goes to the forwarder;
+* ``hold`` — the job is stored ``pending-held`` with ``reason`` in job-state-reasons
+  (e.g. ``"job-hold-until-specified"``, ``"account-info-needed"``);
+* ``deny`` — the job is not created; the client gets ``status`` and ``message``
+  (e.g. ``Status.CLIENT_ERROR_NOT_AUTHORIZED``) and the spooled file is deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Protocol
+
+from ippproxy.ipp import Attribute
+
+
+@dataclass(frozen=True)
+class IntakeFacts:
+    """What the server knows about a job at intake time (no HTTP objects)."""
+
+    queue: str
+    user: str
+    job_name: str
+    operation: str                                 # "Print-Job", "Send-Document", ...
+    document_format: str                           # as supplied or detected (MIME type)
+    document_paths: tuple[Path, ...] = ()          # spooled, decompressed documents
+    document_sizes: tuple[int, ...] = ()
+    document_sha256: tuple[str, ...] = ()
+    attributes: tuple[Attribute, ...] = ()         # accepted job-template attributes, tags kept
+    job_uuid: str = ""
+
+
+@dataclass(frozen=True)
+class IntakeDecision:
+    action: Literal["allow", "deny", "hold"] = "allow"
+    status: int = 0                                # IPP status for "deny"
+    message: str = ""                              # status-message / job-state-message
+    reason: str = ""                               # job-state-reasons keyword for "hold"
+    # Job-template attributes to set or replace before the job is stored (force duplex, ...).
+    overrides: tuple[Attribute, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def allow(cls) -> IntakeDecision:
+        return cls()
+
+    @classmethod
+    def deny(cls, status: int, message: str) -> IntakeDecision:
+        return cls(action="deny", status=status, message=message)
+
+    @classmethod
+    def hold(cls, reason: str, message: str = "") -> IntakeDecision:
+        return cls(action="hold", reason=reason, message=message)
+
+
+class IntakeHook(Protocol):
+    async def decide(self, facts: IntakeFacts) -> IntakeDecision: ...
+
+
+class AllowAll:
+    """The default intake hook: every job is allowed as submitted."""
+
+    async def decide(self, facts: IntakeFacts) -> IntakeDecision:
+        return IntakeDecision.allow()
+
+
+class JobNotifier(Protocol):
+    """Told when a job became ready for forwarding or was canceled (wakes the forwarder)."""
+
+    def job_changed(self, job_uuid: str) -> None: ...
+
+
+class NoNotifier:
+    def job_changed(self, job_uuid: str) -> None:
+        return None

@@ -1,0 +1,139 @@
+"""The aiohttp side: routes, Expect: 100-continue, streaming request bodies.
+
+Theory of operation. Every IPP route shares one handler. The body is read with
+``request.content`` (chunked and Content-Length alike) and fed to the codec's incremental
+``Decoder`` chunk by chunk until the attribute section is complete (never
+``request.read()``); a header deadline bounds that phase. What follows end-of-attributes
+is handed to the operation as an async iterator (``decoder.rest`` first), so a document
+streams straight into the spool with flow control. The operation may answer without
+reading the document (an early error); aiohttp then discards the rest of the body.
+
+IPP errors are HTTP 200 with an IPP status (RFC 8010 §3.4.3 / RFC 8011); HTTP 4xx is only
+for broken HTTP (wrong Content-Type, empty body, slow client). The custom
+``expect_handler`` rejects a wrong Content-Type before the client sends its body and
+otherwise answers ``100 Continue`` (RFC 9110 §10.1.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ippproxy.ipp import DecodeError, Decoder, Limits, Status, encode
+from ippproxy.server import dispatch
+from ippproxy.server.context import ServerContext
+from ippproxy.server.response import make_response
+from ippproxy.server.uris import Target, authority, parse_path
+
+log = logging.getLogger(__name__)
+
+
+
+class ServerState:
+    """Holder for the context, filled when the app starts (the DB opens asynchronously)."""
+
+    def __init__(self, ctx: ServerContext | None = None) -> None:
+        self.ctx = ctx
+
+    def get(self) -> ServerContext:
+        if self.ctx is None:
+            raise RuntimeError("server not started")
+        return self.ctx
+
+
+CTX: web.AppKey[ServerState] = web.AppKey("ippproxy.server", ServerState)
+IPP_TYPE = "application/ipp"
+CHUNK = 256 * 1024
+# Longest silence while a document streams in (a stalled client frees its connection).
+DOCUMENT_IDLE_TIMEOUT = 300.0
+IPP_PATHS = ("/", "/admin", "/admin/", "/ipp/print", "/ipp/print/{job}",
+             "/printers/{name}", "/jobs/{name}/{job}")
+
+
+async def expect_handler(request: web.Request) -> web.StreamResponse | None:
+    expect = request.headers.get("Expect", "")
+    if expect.lower() != "100-continue":
+        return web.Response(status=417, text=f"unsupported Expect: {expect[:64]}\n")
+    if request.content_type != IPP_TYPE:
+        return web.Response(status=400, text="Content-Type must be application/ipp\n")
+    if request.version >= (1, 1):
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    return None
+
+
+def _ipp_reply(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type=IPP_TYPE)
+
+
+def _header_ids(head: bytes) -> tuple[tuple[int, int], int]:
+    """Version and request-id from the first 8 bytes, for answering undecodable requests."""
+    if len(head) >= 8:
+        major, minor, _op, rid = struct.unpack(">BBHI", head[:8])
+        return (major, minor), rid
+    return (1, 1), 0
+
+
+async def _document(first: bytes, request: web.Request) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    while True:
+        async with asyncio.timeout(DOCUMENT_IDLE_TIMEOUT):
+            chunk = await request.content.read(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+async def ipp_handler(request: web.Request) -> web.StreamResponse:
+    ctx = request.app[CTX].get()
+    server = ctx.config.server
+    if request.content_type != IPP_TYPE:
+        return web.Response(status=400, text="Content-Type must be application/ipp\n")
+    decoder = Decoder(Limits(max_section=server.max_attributes_bytes))
+    head = b""
+    msg = None
+    try:
+        try:
+            async with asyncio.timeout(server.header_timeout or None):
+                async for chunk in request.content.iter_any():
+                    if len(head) < 8:
+                        head += chunk[:8 - len(head)]
+                    msg = decoder.feed(chunk)
+                    if msg is not None:
+                        break
+        except TimeoutError:
+            return web.Response(status=408, text="IPP request header not received in time\n",
+                                headers={"Connection": "close"})
+        except DecodeError as e:
+            version, rid = _header_ids(head)
+            reason = f"{e.reason} (at byte {e.offset})"
+            return _ipp_reply(encode(make_response(version, rid, e.status, reason)))
+        if msg is None:
+            if not head:
+                return web.Response(status=400, text="empty request body\n")
+            version, rid = _header_ids(head)
+            return _ipp_reply(encode(make_response(
+                version, rid, Status.CLIENT_ERROR_BAD_REQUEST, "truncated IPP message")))
+        path_target: Target | None = parse_path(request.path, ctx.default_queue)
+        auth = authority(server.hostname, request.headers.get("Host"), server.listen,
+                         server.port)
+        reply = await dispatch.handle(ctx, msg, auth, path_target,
+                                      _document(decoder.rest, request))
+        return _ipp_reply(encode(reply))
+    except (ConnectionError, asyncio.CancelledError):
+        raise
+    except Exception:
+        log.exception("internal error on %s", request.path)
+        version, rid = _header_ids(head)
+        return _ipp_reply(encode(make_response(
+            version, rid, Status.SERVER_ERROR_INTERNAL_ERROR,
+            "internal error; the server log has details")))
+
+
+def add_routes(app: web.Application) -> None:
+    for path in IPP_PATHS:
+        app.router.add_post(path, ipp_handler, expect_handler=expect_handler)

@@ -1,0 +1,25 @@
+"""How a job's accepted job-template attributes are stored (``JobRecord.attributes``).
+
+The blob is a complete IPP message holding one job-attributes group, so every value keeps
+its tag and the codec reads it back unchanged (docs/interfaces.md, ``ippproxy.jobs``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ippproxy.ipp import Attribute, DecodeError, Group, Message, Tag, decode, encode
+
+
+def pack(attributes: Iterable[Attribute]) -> bytes:
+    return encode(Message((2, 0), 0, 1, (Group(Tag.JOB_ATTRIBUTES, tuple(attributes)),)))
+
+
+def unpack(blob: bytes) -> tuple[Attribute, ...]:
+    if not blob:
+        return ()
+    try:
+        group = decode(blob).group(Tag.JOB_ATTRIBUTES)
+    except DecodeError:
+        return ()
+    return () if group is None else group.attributes

@@ -1,0 +1,22 @@
+"""The shape of one entry in the dispatch table."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from ippproxy.server.context import OpRequest
+from ippproxy.server.response import Reply
+
+Handler = Callable[[OpRequest], Awaitable[Reply]]
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    handler: Handler
+    # "printer": needs a queue; "job": needs a queue and a job-id (or a job-uri);
+    # "server": addressed at the server (CUPS-Get-Printers), a printer-uri is optional.
+    target: Literal["printer", "job", "server"] = "printer"
+    admin: bool = False

@@ -1,0 +1,1 @@
+"""Operation handlers, one module per family; each exports ``OPERATIONS``."""

@@ -1,0 +1,62 @@
+"""Helpers shared by the operation families: the target job, ownership, printer attributes."""
+
+from __future__ import annotations
+
+from ippproxy.ipp import Attribute, Status
+from ippproxy.jobs.records import JobRecord
+from ippproxy.jobs.state import JobState
+from ippproxy.server import printer_attrs
+from ippproxy.server.context import OpRequest, QueueRuntime
+from ippproxy.server.errors import IppError
+
+
+def queue_of(req: OpRequest) -> QueueRuntime:
+    if req.queue is None:  # the dispatcher guarantees a queue for printer/job operations
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "missing printer-uri")
+    return req.queue
+
+
+async def queue_status(req: OpRequest, queue: QueueRuntime) -> printer_attrs.QueueStatus:
+    store = req.ctx.store
+    queued = await store.count_jobs(queue.name, "not-completed")
+    first = await store.list_jobs(queue.name, "not-completed", limit=1) if queued else []
+    processing = bool(first) and first[0].state in (JobState.PROCESSING,
+                                                    JobState.PROCESSING_STOPPED)
+    return printer_attrs.QueueStatus(queued=queued, processing=processing)
+
+
+async def destination(req: OpRequest, queue: QueueRuntime) -> tuple[Attribute, ...] | None:
+    return await req.ctx.capabilities.printer_attributes(queue.config)
+
+
+async def printer_attributes(req: OpRequest, queue: QueueRuntime | None = None
+                             ) -> list[Attribute]:
+    """All printer attributes of ``queue`` (default: the request's target queue)."""
+    from ippproxy.server.dispatch import supported_operations
+
+    q = queue or queue_of(req)
+    dest = await destination(req, q)
+    status = await queue_status(req, q)
+    return printer_attrs.build(req.ctx, q, req.authority, dest, status, supported_operations())
+
+
+async def target_job(req: OpRequest) -> JobRecord:
+    q = queue_of(req)
+    if req.job_id is None:
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "missing job-id")
+    job = await req.ctx.store.get(q.name, req.job_id)
+    if job is None:
+        raise IppError(Status.CLIENT_ERROR_NOT_FOUND,
+                       f"job {req.job_id} does not exist on {q.name}")
+    return job
+
+
+def is_admin(req: OpRequest) -> bool:
+    return req.user in req.ctx.config.server.admins
+
+
+def check_owner(req: OpRequest, job: JobRecord) -> None:
+    """RFC 8011 §4.3.3: only the job's owner or an operator may change it."""
+    if job.owner != req.user and not is_admin(req):
+        raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
+                       f"job {job.job_id} belongs to another user")

@@ -1,0 +1,183 @@
+"""Job operations: Cancel-Job, Get-Job-Attributes, Get-Jobs, Hold-Job, Release-Job,
+Restart-Job, Purge-Jobs (RFC 8011 §4.2.6, §4.3.3-4.3.7, §4.3.9), Set-Job-Attributes
+(RFC 3380 §4.2), Cancel-My-Jobs (PWG 5100.11 §4.2)."""
+
+from __future__ import annotations
+
+from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
+from ippproxy.jobs.records import JobRecord
+from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can, is_terminal
+from ippproxy.server import attrs as A
+from ippproxy.server import job_attrs
+from ippproxy.server.context import OpRequest
+from ippproxy.server.errors import IppError
+from ippproxy.server.operation import OpSpec
+from ippproxy.server.ops.common import check_owner, is_admin, queue_of, target_job
+from ippproxy.server.printer_attrs import HOLD_UNTIL, WHICH_JOBS
+from ippproxy.server.response import Reply
+
+_GET_JOBS_DEFAULT = frozenset({"job-id", "job-uri"})     # RFC 8011 §4.2.6.1
+# which-jobs values narrower than completed / not-completed (PWG 5100.7 §6.2.15).
+_BY_STATE = {"aborted": JobState.ABORTED, "canceled": JobState.CANCELED,
+             "pending": JobState.PENDING, "pending-held": JobState.PENDING_HELD,
+             "processing": JobState.PROCESSING,
+             "processing-stopped": JobState.PROCESSING_STOPPED}
+
+
+def _job_group(job: JobRecord, req: OpRequest, default: frozenset[str] | None = None) -> Group:
+    wanted = A.requested_names(req.op("requested-attributes"))
+    return Group(Tag.JOB_ATTRIBUTES,
+                 tuple(job_attrs.select(job, req.authority, wanted, default)))
+
+
+def _event(req: OpRequest, job: JobRecord, event: str) -> None:
+    if req.ctx.subscriptions is not None:
+        req.ctx.subscriptions.job_event(job, event)
+
+
+async def _transition(req: OpRequest, job: JobRecord, event: JobEvent, **kw: object
+                      ) -> JobRecord:
+    try:
+        new = await req.ctx.store.transition(job.uuid, event, **kw)  # type: ignore[arg-type]
+    except InvalidTransition:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                       f"job {job.job_id} is {JobState(job.state).keyword}") from None
+    req.ctx.notifier.job_changed(new.uuid)
+    _event(req, new, "job-completed" if is_terminal(new.state) else "job-state-changed")
+    return new
+
+
+async def cancel_job(req: OpRequest) -> Reply:
+    job = await target_job(req)
+    check_owner(req, job)
+    if not can(job.state, JobEvent.CANCEL):
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                       f"job {job.job_id} is already {JobState(job.state).keyword}")
+    reason = "job-canceled-by-user" if job.owner == req.user else "job-canceled-by-operator"
+    msg = req.op_value("job-message-to-operator")
+    await _transition(req, job, JobEvent.CANCEL, reasons=(reason,),
+                      message=f"canceled by {req.user}" if not isinstance(msg, str)
+                      else msg[:255])
+    return Reply()
+
+
+async def cancel_my_jobs(req: OpRequest) -> Reply:
+    q = queue_of(req)
+    ids = req.op("job-ids")
+    jobs = await req.ctx.store.list_jobs(q.name, "not-completed", owner=req.user)
+    if ids is not None:
+        wanted = {v for v in ids.plain if isinstance(v, int)}
+        jobs = [j for j in jobs if j.job_id in wanted]
+    for job in jobs:
+        if can(job.state, JobEvent.CANCEL):
+            try:
+                await _transition(req, job, JobEvent.CANCEL, reasons=("job-canceled-by-user",))
+            except IppError:
+                pass   # finished meanwhile
+    return Reply()
+
+
+async def get_job_attributes(req: OpRequest) -> Reply:
+    job = await target_job(req)
+    return Reply(groups=(_job_group(job, req),))
+
+
+async def get_jobs(req: OpRequest) -> Reply:
+    q = queue_of(req)
+    which_attr = req.op("which-jobs")
+    which = which_attr.value if which_attr is not None else "not-completed"
+    if not isinstance(which, str) or which not in WHICH_JOBS:
+        raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
+                       "which-jobs value is not supported",
+                       (which_attr,) if which_attr is not None else ())
+    limit = req.op_value("limit")
+    first = req.op_value("first-index")
+    if (limit is not None and (not isinstance(limit, int) or limit < 1)) or \
+            (first is not None and (not isinstance(first, int) or first < 1)):
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "limit and first-index must be >= 1")
+    owner = req.user if req.op_value("my-jobs") is True else None
+    store_which = which if which in ("completed", "not-completed", "all") else "all"
+    jobs = await req.ctx.store.list_jobs(q.name, store_which, owner=owner)  # type: ignore[arg-type]
+    if which in _BY_STATE:
+        jobs = [j for j in jobs if j.state == _BY_STATE[which]]
+    start = (first - 1) if isinstance(first, int) else 0
+    jobs = jobs[start:]
+    if isinstance(limit, int):
+        jobs = jobs[:limit]
+    return Reply(groups=tuple(_job_group(j, req, _GET_JOBS_DEFAULT) for j in jobs))
+
+
+async def hold_job(req: OpRequest) -> Reply:
+    job = await target_job(req)
+    check_owner(req, job)
+    until = req.op_value("job-hold-until", "indefinite")
+    if not isinstance(until, str) or until not in HOLD_UNTIL:
+        a = req.op("job-hold-until")
+        raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
+                       "job-hold-until value is not supported", (a,) if a else ())
+    if until == "no-hold":
+        if job.state == JobState.PENDING_HELD:
+            await _transition(req, job, JobEvent.RELEASE, hold_until=None)
+        return Reply()
+    await _transition(req, job, JobEvent.HOLD, reasons=("job-hold-until-specified",),
+                      hold_until=until)
+    return Reply()
+
+
+async def release_job(req: OpRequest) -> Reply:
+    job = await target_job(req)
+    check_owner(req, job)
+    if job.state != JobState.PENDING_HELD:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                       f"job {job.job_id} is not held")
+    reasons = ("job-incoming",) if not job.closed else None
+    await _transition(req, job, JobEvent.RELEASE, hold_until=None, reasons=reasons)
+    return Reply()
+
+
+async def restart_job(req: OpRequest) -> Reply:
+    job = await target_job(req)
+    check_owner(req, job)
+    # RFC 8011 §4.3.7: only retained jobs can be restarted; we do not retain printed jobs.
+    raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                   f"job {job.job_id} is {JobState(job.state).keyword} and is not retained")
+
+
+async def purge_jobs(req: OpRequest) -> Reply:
+    q = queue_of(req)
+    for job in await req.ctx.store.list_jobs(q.name, "not-completed"):
+        try:
+            await _transition(req, job, JobEvent.CANCEL, reasons=("job-canceled-by-operator",),
+                              message=f"purged by {req.user}")
+        except IppError:
+            pass
+    return Reply()
+
+
+async def set_job_attributes(req: OpRequest) -> Reply:
+    job = await target_job(req)
+    check_owner(req, job)
+    group = req.msg.group(Tag.JOB_ATTRIBUTES)
+    if group is None or not group.attributes:
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "no job attributes to set")
+    # job-settable-attributes-supported is "none" (RFC 3380 §4.2).
+    echo = tuple(Attribute.single(a.name, Tag.NOT_SETTABLE, None) for a in group.attributes)
+    raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_NOT_SETTABLE,
+                   "no job attribute is settable", echo)
+
+
+OPERATIONS: dict[int, OpSpec] = {
+    Operation.CANCEL_JOB: OpSpec("Cancel-Job", cancel_job, target="job"),
+    Operation.CANCEL_MY_JOBS: OpSpec("Cancel-My-Jobs", cancel_my_jobs),
+    Operation.GET_JOB_ATTRIBUTES: OpSpec("Get-Job-Attributes", get_job_attributes,
+                                         target="job"),
+    Operation.GET_JOBS: OpSpec("Get-Jobs", get_jobs),
+    Operation.HOLD_JOB: OpSpec("Hold-Job", hold_job, target="job"),
+    Operation.RELEASE_JOB: OpSpec("Release-Job", release_job, target="job"),
+    Operation.RESTART_JOB: OpSpec("Restart-Job", restart_job, target="job"),
+    Operation.PURGE_JOBS: OpSpec("Purge-Jobs", purge_jobs, admin=True),
+    Operation.SET_JOB_ATTRIBUTES: OpSpec("Set-Job-Attributes", set_job_attributes,
+                                         target="job"),
+}
+
+__all__ = ["OPERATIONS", "is_admin"]

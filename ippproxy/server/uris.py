@@ -1,0 +1,75 @@
+"""Printer and job URIs: how we name queues and jobs, and how a request's target is parsed.
+
+* a queue: ``ipp://HOST:PORT/printers/NAME``; the default queue (the first in the config)
+  also answers at ``/ipp/print`` (the IPP Everywhere path, PWG 5100.14 §4.1);
+* a job: ``ipp://HOST:PORT/jobs/NAME/ID`` (the IPP ``job-id`` is per queue, RFC 8011 §5.3.2).
+
+``HOST:PORT`` is ``config.server.hostname`` when set, else the request's ``Host`` header
+when it is a plausible host[:port], else the listen address.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_QUEUE_PATH = "/ipp/print"
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?$")
+
+
+def authority(configured: str, host_header: str | None, listen: str, port: int) -> str:
+    """The ``host:port`` written into URIs we hand out."""
+    for candidate in (configured, host_header):
+        if candidate:
+            m = _HOST.match(candidate)
+            if m:
+                return candidate if m.group(2) else f"{candidate}:{port}"
+    host = listen if listen not in ("0.0.0.0", "::", "") else "localhost"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+def printer_uri(auth: str, queue: str) -> str:
+    return f"ipp://{auth}/printers/{queue}"
+
+
+def job_uri(auth: str, queue: str, job_id: int) -> str:
+    return f"ipp://{auth}/jobs/{queue}/{job_id}"
+
+
+@dataclass(frozen=True)
+class Target:
+    """The object a request addresses: a queue (or None: the server), maybe a job."""
+
+    queue: str | None
+    job_id: int | None = None
+
+
+def parse_path(path: str, default_queue: str) -> Target | None:
+    """Map a URI path to a target; None when it names nothing we serve."""
+    path = unquote(path).rstrip("/") or "/"
+    if path in ("/", "/admin", "/printers", "/jobs", "/ipp"):
+        return Target(None)
+    if path == DEFAULT_QUEUE_PATH:
+        return Target(default_queue)
+    parts = path.strip("/").split("/")
+    if parts[0] == "printers" and len(parts) == 2:
+        return Target(parts[1])
+    if parts[0] == "ipp" and len(parts) == 3 and parts[1] == "print" and parts[2].isdigit():
+        return Target(default_queue, int(parts[2]))
+    if parts[0] == "jobs" and len(parts) == 3 and parts[2].isdigit():
+        return Target(parts[1], int(parts[2]))
+    return None
+
+
+def parse_uri(uri: str, default_queue: str) -> Target | None:
+    """Parse a printer-uri or job-uri value (scheme and authority are not checked)."""
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("ipp", "ipps", "http", "https"):
+        return None
+    return parse_path(parts.path or "/", default_queue)
