@@ -85,7 +85,7 @@ async def test_roundtrip_and_sha256(spool: Spool, compression: str, encode) -> N
 
 async def test_multi_member_gzip(spool: Spool) -> None:
     payload = gzip.compress(b"one ") + gzip.compress(b"two")
-    name, size, _ = await store(spool, payload, "gzip")
+    name, _size, _ = await store(spool, payload, "gzip")
     assert await read_back(spool, name) == b"one two"
 
 

@@ -1,0 +1,230 @@
+"""JobStore on a real SQLite database (WAL) in tmp_path."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Engine
+
+from ippproxy.db import Base, make_engine
+from ippproxy.jobs.records import JobClosedError, JobNotFound, NewDocument
+from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
+from ippproxy.jobs.store import JobStore
+
+S, E = JobState, JobEvent
+MakeDoc = Callable[..., Awaitable[NewDocument]]
+
+
+def test_migration_matches_models(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    mine = [d for d in diff if any(t in repr(d) for t in ("'queues'", "'jobs'", "'documents'"))]
+    assert mine == []
+
+
+async def test_create_and_get(store: JobStore, make_doc: MakeDoc) -> None:
+    doc = await make_doc(b"%PDF-1.7 hello")
+    job = await store.create_job(
+        "q",
+        owner="alice",
+        name="report.pdf",
+        attributes=b"\x42\x00\x08job-name",
+        document_format="application/pdf",
+        documents=[doc],
+        originating_host="10.0.0.5",
+    )
+    assert job.job_id == 1 and job.state is S.PENDING and job.state_reasons == ("none",)
+    assert job.documents[0].sha256 == doc.sha256 and job.documents[0].number == 1
+    assert job.created_at.tzinfo is not None
+    got = await store.get("q", 1)
+    assert got == job
+    assert await store.get_by_uuid(job.uuid) == job
+    assert await store.get("q", 2) is None
+    assert await store.get("other", 1) is None
+    assert await store.get_by_uuid("nope") is None
+
+
+async def test_job_ids_per_queue(store: JobStore) -> None:
+    a = [await store.create_job("a", owner="u") for _ in range(3)]
+    b = await store.create_job("b", owner="u")
+    assert [j.job_id for j in a] == [1, 2, 3] and b.job_id == 1
+
+
+async def test_held_and_incoming(store: JobStore, make_doc: MakeDoc) -> None:
+    held = await store.create_job("q", owner="u", hold_until="indefinite")
+    assert held.state is S.PENDING_HELD and held.state_reasons == ("job-hold-until-specified",)
+    assert (await store.create_job("q", owner="u", hold_until="no-hold")).state is S.PENDING
+    # Create-Job, then two Send-Documents, the second with last-document=true.
+    job = await store.create_job("q", owner="u", closed=False)
+    assert not job.closed and "job-incoming" in job.state_reasons
+    job = await store.add_document(job.uuid, await make_doc(b"one"))
+    assert not job.closed and job.document_format == "application/pdf"
+    job = await store.add_document(job.uuid, await make_doc(b"two"), last=True)
+    assert job.closed and job.state_reasons == ("none",)
+    assert [d.number for d in job.documents] == [1, 2]
+    with pytest.raises(JobClosedError):
+        await store.add_document(job.uuid, await make_doc(b"three"))
+    with pytest.raises(JobNotFound):
+        await store.add_document("missing", None, last=True)
+    other = await store.create_job("q", owner="u", closed=False)
+    assert (await store.close_job(other.uuid)).closed
+
+
+async def test_transitions(store: JobStore) -> None:
+    job = await store.create_job("q", owner="u")
+    job = await store.transition(job.uuid, E.HOLD, hold_until="indefinite")
+    assert job.state is S.PENDING_HELD and job.hold_until == "indefinite"
+    job = await store.transition(job.uuid, E.RELEASE)
+    assert job.state is S.PENDING and job.hold_until is None
+    with pytest.raises(InvalidTransition):
+        await store.transition(job.uuid, E.COMPLETE)
+    job = await store.transition(job.uuid, E.START)
+    assert job.state is S.PROCESSING and job.processing_at is not None
+    job = await store.transition(job.uuid, E.DESTINATION_STOPPED, message="media-empty")
+    assert job.state is S.PROCESSING_STOPPED and job.state_message == "media-empty"
+    job = await store.transition(job.uuid, E.COMPLETE)
+    assert job.state is S.COMPLETED and job.completed_at is not None and job.is_terminal
+    assert job.state_reasons == ("job-completed-successfully",)
+    with pytest.raises(InvalidTransition):
+        await store.transition(job.uuid, E.CANCEL)
+    with pytest.raises(JobNotFound):
+        await store.transition("missing", E.CANCEL)
+    # A failed op in a batch does not spoil the others in the same commit.
+    other = await store.create_job("q", owner="u")
+    results = await asyncio.gather(
+        store.transition(job.uuid, E.CANCEL),
+        store.transition(other.uuid, E.CANCEL),
+        return_exceptions=True,
+    )
+    assert isinstance(results[0], InvalidTransition)
+    assert (await store.get_by_uuid(other.uuid)).state is S.CANCELED  # type: ignore[union-attr]
+
+
+async def test_forwarding_fields_and_counts(store: JobStore) -> None:
+    job = await store.create_job("q", owner="u")
+    job = await store.update_forwarding(
+        job.uuid,
+        destination_uri="ipp://p/ipp/print",
+        forward_started=True,
+        remote_job_id=17,
+        forward_attempts=1,
+        reasons=["job-outgoing"],
+        message="sending",
+    )
+    assert job.forward_started and job.remote_job_id == 17 and job.forward_attempts == 1
+    assert job.state_reasons == ("job-outgoing",) and job.state_message == "sending"
+    job = await store.set_counts(job.uuid, impressions=3, sheets=2, analysis={"pages": 3})
+    assert (job.impressions_completed, job.media_sheets_completed) == (3, 2)
+    assert job.analysis == {"pages": 3}
+    job = await store.set_reasons(job.uuid, ["job-printing"])
+    assert job.state_reasons == ("job-printing",) and job.state_message == "sending"
+    with pytest.raises(JobNotFound):
+        await store.set_counts("missing", impressions=1)
+
+
+async def test_list_jobs_order_which_owner_limit(store: JobStore) -> None:
+    clock = [dt.datetime(2024, 1, 1, tzinfo=dt.UTC)]
+
+    def tick() -> dt.datetime:
+        clock[0] += dt.timedelta(seconds=1)
+        return clock[0]
+
+    store.clock = tick
+    j = {n: (await store.create_job("q", owner="alice" if n < "e" else "bob")) for n in "abcdefg"}
+    await store.create_job("other-queue", owner="alice")
+    await store.transition(j["a"].uuid, E.START)  # a: processing
+    await store.transition(j["b"].uuid, E.HOLD)  # b: held
+    await store.transition(j["c"].uuid, E.CANCEL)  # c: canceled first
+    await store.transition(j["g"].uuid, E.START)
+    await store.transition(j["g"].uuid, E.COMPLETE)  # g: completed later
+    hi = await store.create_job("q", owner="bob", priority=90)  # h: pending, high priority
+
+    ids = lambda jobs: [x.job_id for x in jobs]
+    # RFC 8011 §4.2.6: not-completed in processing order; completed newest first.
+    assert ids(await store.list_jobs("q")) == [1, hi.job_id, 4, 5, 6, 2]
+    assert ids(await store.list_jobs("q", "completed")) == [7, 3]
+    assert ids(await store.list_jobs("q", "all")) == [1, hi.job_id, 4, 5, 6, 2, 7, 3]
+    assert ids(await store.list_jobs("q", "all", owner="alice")) == [1, 4, 2, 3]
+    assert ids(await store.list_jobs("q", "not-completed", limit=2)) == [1, hi.job_id]
+    assert len(await store.list_jobs(None, "all")) == 9
+    assert await store.count_jobs("q") == 6 and await store.count_jobs("q", "completed") == 2
+    with pytest.raises(ValueError):
+        await store.list_jobs("q", "fetchable")  # type: ignore[arg-type]
+
+
+async def test_claim_next_for_forwarding(store: JobStore) -> None:
+    now = dt.datetime.now(dt.UTC)
+    held = await store.create_job("q", owner="u", hold_until="indefinite")
+    incoming = await store.create_job("q", owner="u", closed=False)
+    later = await store.create_job("q", owner="u")
+    await store.transition(later.uuid, E.START)
+    await store.transition(later.uuid, E.REQUEUE, next_attempt_at=now + dt.timedelta(minutes=5))
+    low = await store.create_job("q", owner="u", priority=10)
+    high = await store.create_job("paused", owner="u", priority=99)
+
+    first = await store.claim_next_for_forwarding(now, queues=["q"])
+    assert first is not None and first.uuid == low.uuid and first.state is S.PROCESSING
+    assert first.lease_until is not None
+    assert await store.claim_next_for_forwarding(now, queues=["q"]) is None  # held, open, later
+    assert await store.next_attempt_time() == now + dt.timedelta(minutes=5)
+    due = await store.claim_next_for_forwarding(now + dt.timedelta(minutes=6), queues=["q"])
+    assert due is not None and due.uuid == later.uuid
+    assert (await store.claim_next_for_forwarding(now)).uuid == high.uuid  # type: ignore[union-attr]
+    assert {held.uuid, incoming.uuid}.isdisjoint({first.uuid, due.uuid})
+
+
+async def test_abort_incomplete(store: JobStore) -> None:
+    job = await store.create_job("q", owner="u", closed=False)
+    assert await store.abort_incomplete(job.created_at) == []
+    [aborted] = await store.abort_incomplete(job.created_at + dt.timedelta(seconds=1))
+    assert aborted.state is S.ABORTED and "submission-interrupted" in aborted.state_reasons
+
+
+async def test_purge_history_and_ids_never_reused(
+    db_url: str, engine: Engine, make_doc: MakeDoc
+) -> None:
+    async with JobStore(engine) as store:
+        done = []
+        for _ in range(3):
+            job = await store.create_job("q", owner="u", documents=[await make_doc(b"x")])
+            await store.transition(job.uuid, E.CANCEL)
+            done.append(job)
+        keep = await store.create_job("q", owner="u")
+        purged = await store.purge_history(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+        assert set(purged.job_uuids) == {j.uuid for j in done}
+        assert sorted(purged.spool_names) == sorted(j.documents[0].spool_name for j in done)
+        assert await store.list_jobs("q", "all") == [keep]
+    engine.dispose()
+    # A restart: new engine, new store. The counter continues; 1-4 are never handed out again.
+    async with JobStore(make_engine(db_url)) as store:
+        assert (await store.create_job("q", owner="u")).job_id == 5
+
+
+async def test_group_commit_50_concurrent_all_durable(
+    db_url: str, engine: Engine, make_doc: MakeDoc
+) -> None:
+    docs = [await make_doc(b"doc %d" % i) for i in range(50)]
+    async with JobStore(engine) as store:
+        jobs = await asyncio.gather(
+            *(store.create_job("q", owner=f"u{i}", documents=[d]) for i, d in enumerate(docs))
+        )
+        batches, ops = store.stats
+    assert sorted(j.job_id for j in jobs) == list(range(1, 51))
+    assert batches < ops  # several creates shared one commit
+    engine.dispose()
+    async with JobStore(make_engine(db_url)) as store:  # reopened: everything is on disk
+        stored = await store.list_jobs("q")
+        assert {j.uuid for j in stored} == {j.uuid for j in jobs}
+        assert {j.documents[0].sha256 for j in stored} == {d.sha256 for d in docs}
+
+
+async def test_closed_store_refuses(engine: Engine) -> None:
+    store = JobStore(engine)
+    await store.close()
+    with pytest.raises(RuntimeError):
+        await store.create_job("q", owner="u")
