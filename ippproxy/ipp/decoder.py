@@ -106,7 +106,7 @@ class Decoder:
         """Bytes fed so far (attribute section plus any document bytes)."""
         return self._fed
 
-    def feed(self, data: bytes) -> Message | None:
+    def feed(self, data: bytes | bytearray | memoryview) -> Message | None:
         """Add a chunk; return the Message when end-of-attributes was reached, else None."""
         if self._error is not None:
             raise self._error

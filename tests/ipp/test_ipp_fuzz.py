@@ -8,10 +8,11 @@ from ipp_strategies import MESSAGES
 
 from ippproxy.ipp import DecodeError, Decoder, Limits, Message, encode
 
+DEFAULT = Limits()
 SMALL = Limits(max_section=4096, max_depth=4, max_value_length=512, max_values=200)
 
 
-def _check(data: bytes, limits: Limits = Limits()) -> None:
+def _check(data: bytes, limits: Limits = DEFAULT) -> None:
     decoder = Decoder(limits)
     try:
         message = decoder.feed(data)
