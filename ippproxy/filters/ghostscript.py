@@ -20,7 +20,7 @@ from typing import IO
 from ippproxy.filters.errors import FormatError, LimitExceeded
 
 GS = os.environ.get("IPPPROXY_GS", "gs")
-BASE_ARGS = ("-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE")
+BASE_ARGS = ("-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE", "-sstdout=%stderr")
 DEFAULT_TIMEOUT = 120.0
 _ERROR = re.compile(r"Error: (/\w+ in \S+)|(Unrecoverable error[^\n]*)|(\*\*\*\*[^\n]*)")
 
@@ -56,13 +56,15 @@ def run(args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
 
 def render_pages(path: Path, *, dpi: int, page_list: Sequence[int] | None = None,
                  timeout: float = DEFAULT_TIMEOUT,
-                 prologue: Sequence[str] = ()) -> Iterator[tuple[int, int, bytes]]:
+                 prologue: Sequence[str] = (),
+                 stderr_sink: list[bytes] | None = None) -> Iterator[tuple[int, int, bytes]]:
     """Render pages to 8-bit RGB at ``dpi``, yielding (width, height, pixels) one at a time.
 
     Pages stream through a pipe, so memory holds one page whatever the document size.
     ``-dUseFastColor`` converts DeviceGray/RGB/CMYK with the textbook formulas, so K-only
     CMYK and R=G=B stay exactly neutral; anti-aliasing stays off so that a mark smaller
     than a pixel still sets a pixel at its full colour ("any part of pixel" fill rule).
+    When the run ends, gs's stderr is appended to ``stderr_sink``.
     """
     args = argv("ppmraw", f"-r{dpi}", "-dUseFastColor", "-dTextAlphaBits=1",
                 "-dGraphicsAlphaBits=1", "-sOutputFile=%stdout")
@@ -81,8 +83,11 @@ def render_pages(path: Path, *, dpi: int, page_list: Sequence[int] | None = None
             timer.cancel()
             if proc.poll() is None:
                 proc.kill()
-        if rc != 0:
+        err.seek(0)
+        if stderr_sink is not None:
+            stderr_sink.append(err.read())
             err.seek(0)
+        if rc != 0:
             if rc < 0:
                 raise LimitExceeded("Ghostscript was killed (time or resource limit)")
             raise FormatError("Ghostscript error: " + _reason(err.read().decode("utf-8", "replace")))

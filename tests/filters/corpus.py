@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pikepdf
 
+from ippproxy.filters.convert import pwg_to_urf
+
 LETTER = (612.0, 792.0)
 A4 = (595.28, 841.89)
 A3 = (841.89, 1190.55)
@@ -194,11 +196,12 @@ def _raster_cases(d: Path, pdfs: list[Case]) -> list[Case]:
     for c in pdfs:
         if c.name not in wanted:
             continue
-        for fmt, device, ext, extra in (
-                ("image/pwg-raster", "pwgraster", "pwg", ("-dcupsColorSpace=19", "-dcupsBitsPerColor=8")),
-                ("image/urf", "urf", "urf", ())):
+        pwg = d / f"{c.name}.pwg"
+        gs_raster(c.path, pwg, "pwgraster", "-dcupsColorSpace=19", "-dcupsBitsPerColor=8")
+        # Debian's gs 10.0 "urf" device writes 1-bit pages; URF is re-wrapped from PWG.
+        pwg_to_urf(pwg, d / f"{c.name}.urf")
+        for fmt, ext in (("image/pwg-raster", "pwg"), ("image/urf", "urf")):
             path = d / f"{c.name}.{ext}"
-            gs_raster(c.path, path, device, *extra)
             sizes = tuple((round(w / 72 * 50) * 72 / 50, round(h / 72 * 50) * 72 / 50)
                           for w, h in c.sizes)
             cases.append(Case(f"{c.name}-{ext}", fmt, path, c.pages, c.colour_pages, sizes))
