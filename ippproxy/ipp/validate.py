@@ -84,7 +84,10 @@ def _check_group(attribute: Attribute, group_tag: int) -> None:
     syntax = lookup(attribute.name)
     if syntax is None:
         return
-    if syntax.group == JOB_TEMPLATE and group_tag == OPERATION:
+    # job-hold-until is accepted in the operation group too (CUPS does; ipptool's
+    # print-job-hold.test sends it there).
+    if syntax.group == JOB_TEMPLATE and group_tag == OPERATION \
+            and attribute.name != "job-hold-until":
         raise RequestError(
             _BAD, f"job template attribute {attribute.name!r} in the operation group"
         )
