@@ -1,0 +1,299 @@
+"""Intake throughput: Print-Job jobs/s, p50 and p99 latency, ippproxy against a private cupsd.
+
+    .venv/bin/python benchmarks/bench_intake.py [--jobs-1 300] [--jobs-100 60] [--paused]
+
+Theory of operation. Two servers run side by side on loopback, both started here:
+* ``ippproxy serve`` (the real command, tests/support/server.py) with one queue forwarding to
+  the built-in virtual printer; every job it acknowledges is fsync'd and committed;
+* a private ``cupsd`` (testprinters.cupsd) whose queue ``eve`` was made with ``lpadmin -m
+  everywhere`` and points at an ``ippeveprinter -c /bin/true``; cupsd syncs nothing.
+For each document (a 1-page and a 100-page PDF made with gs) and each concurrency (1, 8, 32)
+a small asyncio load generator (below; codec-encoded Print-Job, HTTP/1.1 keep-alive,
+Content-Length framing, one connection per worker) sends N jobs to each server, after a short
+warm-up. Between runs ippproxy's queue drains (it forwards to the built-in printer) and
+cupsd's backlog is purged (``cancel -a -x``: its filters print only a few jobs/s). A job counts when the answer
+is successful-ok with a job-id. With ``--paused`` both queues are stopped (Pause-Printer,
+cupsdisable) so only intake is measured.
+
+At the end ippproxy is killed with SIGKILL and restarted, and Get-Jobs which-jobs=all must
+list every job it acknowledged: "every acknowledged job durable". The figures are printed,
+with the ratio ippproxy/cupsd (target: at least 0.5 at concurrency 8).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
+
+from support.server import IppProxy
+
+from ippproxy.ipp import Attribute, Group, Message, Operation, Tag, decode, encode
+from testprinters.cupsd import PrivateCupsd
+from testprinters.dbus import PrivateDBus
+from testprinters.eve import EvePrinter
+
+CONCURRENCY = (1, 8, 32)
+
+
+# -- documents ---------------------------------------------------------------------------------
+def make_pdf(path: Path, pages: int) -> bytes:
+    """An N-page PDF written by Ghostscript (argv list, -dSAFER, no shell)."""
+    program = (f"1 1 {pages} {{ /Helvetica findfont 24 scalefont setfont 72 720 moveto "
+               f"(Benchmark page ) show 8 string cvs show showpage }} for")
+    subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=pdfwrite",
+                    f"-sOutputFile={path}", "-c", program], check=True)
+    return path.read_bytes()
+
+
+# -- load generator ----------------------------------------------------------------------------
+def print_job_header(uri: str, request_id: int, name: str) -> bytes:
+    attrs = (
+        Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
+        Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en"),
+        Attribute.single("printer-uri", Tag.URI, uri),
+        Attribute.single("requesting-user-name", Tag.NAME, "bench"),
+        Attribute.single("job-name", Tag.NAME, name),
+        Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"),
+    )
+    return encode(Message((2, 0), Operation.PRINT_JOB, request_id,
+                          (Group(Tag.OPERATION_ATTRIBUTES, attrs),)))
+
+
+@dataclass
+class RunResult:
+    ok: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds if self.seconds else 0.0
+
+    def pct(self, p: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        xs = sorted(self.latencies)
+        return xs[min(len(xs) - 1, round(p / 100 * (len(xs) - 1)))] * 1000
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    while True:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        headers = {k.strip().lower(): v.strip()
+                   for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        if status != 100:
+            break
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = b""
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            body += await reader.readexactly(size + 2)
+            if size == 0:
+                return status, body
+            body = body[:-2]
+    return status, await reader.readexactly(int(headers.get("content-length", "0")))
+
+
+async def load(port: int, path: str, uri: str, document: bytes, jobs: int,
+               concurrency: int, label: str) -> RunResult:
+    result = RunResult()
+    counter = iter(range(1, jobs + 1))
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for n in counter:
+                body = print_job_header(uri, n, f"{label}-{n}") + document
+                request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                           f"Content-Type: application/ipp\r\nContent-Length: {len(body)}\r\n"
+                           f"\r\n").encode() + body
+                t0 = time.perf_counter()
+                writer.write(request)
+                await writer.drain()
+                status, reply = await _read_response(reader)
+                latency = time.perf_counter() - t0
+                if status != 200:
+                    result.errors[f"HTTP {status}"] = result.errors.get(f"HTTP {status}", 0) + 1
+                    continue
+                msg = decode(reply)
+                if msg.code < 0x100 and msg.get(Tag.JOB_ATTRIBUTES, "job-id") is not None:
+                    result.ok += 1
+                    result.latencies.append(latency)
+                else:
+                    key = f"IPP 0x{msg.code:04x}"
+                    result.errors[key] = result.errors.get(key, 0) + 1
+        finally:
+            writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - t0
+    return result
+
+
+# -- servers ----------------------------------------------------------------------------------
+def ipp_simple(port: int, path: str, uri: str, op: int, user: str = "root",
+               extra: tuple[Attribute, ...] = ()) -> Message:
+    attrs = (
+        Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
+        Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en"),
+        Attribute.single("printer-uri", Tag.URI, uri),
+        Attribute.single("requesting-user-name", Tag.NAME, user), *extra)
+    body = encode(Message((2, 0), op, 1, (Group(Tag.OPERATION_ATTRIBUTES, attrs),)))
+
+    async def go() -> Message:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: "
+                      f"application/ipp\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+        _, reply = await _read_response(reader)
+        writer.close()
+        return decode(reply)
+
+    return asyncio.run(go())
+
+
+def count_jobs(port: int, path: str, uri: str, which: str) -> int:
+    msg = ipp_simple(port, path, uri, Operation.GET_JOBS, extra=(
+        Attribute.single("which-jobs", Tag.KEYWORD, which),
+        Attribute.single("my-jobs", Tag.BOOLEAN, False),
+        Attribute.multi("requested-attributes", Tag.KEYWORD, ["job-id"])))
+    return len(msg.groups_of(Tag.JOB_ATTRIBUTES))
+
+
+def drain(port: int, path: str, uri: str, timeout: float) -> float:
+    """Wait until no job is pending or processing; returns the seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if count_jobs(port, path, uri, "not-completed") == 0:
+            break
+        time.sleep(0.5)
+    return time.monotonic() - t0
+
+
+@dataclass
+class Target:
+    name: str
+    port: int
+    path: str
+    uri: str
+    # Brings the queue back to empty after a run, so runs do not pile up on each other.
+    settle: Callable[[], None] = lambda: None
+
+
+def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused: bool,
+               warm_ok: dict[str, int]) -> dict[tuple[str, str, int], RunResult]:
+    """Every run, printed as it ends; ``warm_ok`` counts acknowledged warm-up jobs per target."""
+    results: dict[tuple[str, str, int], RunResult] = {}
+    for doc_name, (document, jobs) in docs.items():
+        for c in CONCURRENCY:
+            for t in targets:
+                w = asyncio.run(load(t.port, t.path, t.uri, document, min(10, jobs), c, "warmup"))
+                warm_ok[t.name] = warm_ok.get(t.name, 0) + w.ok
+                r = asyncio.run(load(t.port, t.path, t.uri, document, jobs, c,
+                                     f"{doc_name}-c{c}"))
+                results[(t.name, doc_name, c)] = r
+                errors = f"  errors {r.errors}" if r.errors else ""
+                print(f"  {t.name:8} {doc_name:8} c={c:<3} {r.ok:5} jobs  {r.rate:8.1f} jobs/s  "
+                      f"p50 {r.pct(50):7.1f} ms  p99 {r.pct(99):7.1f} ms{errors}", flush=True)
+                if not paused:
+                    t.settle()
+    return results
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--jobs-1", type=int, default=300, help="jobs per run, 1-page PDF")
+    ap.add_argument("--jobs-100", type=int, default=60, help="jobs per run, 100-page PDF")
+    ap.add_argument("--paused", action="store_true", help="pause both queues: intake only")
+    ap.add_argument("--drain-timeout", type=float, default=120.0)
+    ap.add_argument("--log-level", default="warning")
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp_name:
+        tmp = Path(tmp_name)
+        docs = {"1-page": (make_pdf(tmp / "p1.pdf", 1), args.jobs_1),
+                "100-page": (make_pdf(tmp / "p100.pdf", 100), args.jobs_100)}
+        for name, (data, _) in docs.items():
+            print(f"{name} PDF: {len(data)} bytes")
+        dbus = PrivateDBus(tmp / "dbus").start()
+        eve = EvePrinter("BenchEve", dbus=dbus, command="/bin/true")
+        cupsd = PrivateCupsd(dbus=dbus)
+        proxy = IppProxy(tmp / "proxy", queues=[{"name": "bench"}], log_level=args.log_level,
+                         server={"job_history_seconds": 86400})
+        try:
+            eve.start()
+            cupsd.start()
+            cups_uri = cupsd.add_queue("eve", eve.uri)
+            proxy.start()
+            p_path, p_uri = proxy.path("bench"), proxy.uri("bench")
+
+            def settle_proxy() -> None:
+                # ippproxy forwards its backlog to the built-in printer: wait for it.
+                if drain(proxy.port, p_path, p_uri, args.drain_timeout) >= args.drain_timeout:
+                    print(f"  (ippproxy still forwarding after {args.drain_timeout:.0f} s)")
+
+            def settle_cupsd() -> None:
+                # cupsd runs filters per job (a few jobs/s): purge its backlog instead.
+                cupsd.run("cancel", "-a", "-x", "eve", check=False)
+                drain(cupsd.port, "/printers/eve", cups_uri, 60)
+
+            targets = [Target("ippproxy", proxy.port, p_path, p_uri, settle_proxy),
+                       Target("cupsd", cupsd.port, "/printers/eve", cups_uri, settle_cupsd)]
+            if args.paused:
+                reply = ipp_simple(proxy.port, proxy.path("bench"), proxy.uri("bench"),
+                                   Operation.PAUSE_PRINTER)
+                print(f"Pause-Printer on ippproxy: status 0x{reply.code:04x}")
+                cupsd.run("cupsdisable", "eve")
+            print(f"ippproxy {proxy.uri('bench')} (built-in printer), cupsd {cups_uri} "
+                  f"(ippeveprinter -c /bin/true); {'paused' if args.paused else 'printing'}")
+            warm_ok: dict[str, int] = {}
+            results = run_matrix(targets, docs, args.paused, warm_ok)
+
+            acknowledged = sum(r.ok for (name, _, _), r in results.items() if name == "ippproxy")
+            acknowledged += warm_ok.get("ippproxy", 0)
+            proxy.kill9()
+            proxy.start()
+            listed = count_jobs(proxy.port, proxy.path("bench"), proxy.uri("bench"), "all")
+            print(f"\ndurability: ippproxy acknowledged {acknowledged} jobs (warm-ups included); "
+                  f"after kill -9 and restart it lists {listed}: "
+                  f"{'OK' if listed >= acknowledged else 'JOBS LOST'}")
+            print("\nratio ippproxy/cupsd (jobs/s):")
+            for doc_name in docs:
+                row = []
+                for c in CONCURRENCY:
+                    ours, theirs = results[("ippproxy", doc_name, c)], results[("cupsd", doc_name, c)]
+                    ratio = ours.rate / theirs.rate if theirs.rate else float("nan")
+                    row.append(f"c={c}: {ratio:5.2f}")
+                print(f"  {doc_name:8} " + "   ".join(row))
+            rate = results[("ippproxy", "1-page", 8)].rate
+            cups_rate = results[("cupsd", "1-page", 8)].rate
+            verdict = "MET" if cups_rate and rate >= cups_rate / 2 else "NOT MET"
+            print(f"\ntarget (1-page, c=8, >= half of cupsd): {rate:.1f} vs {cups_rate:.1f} "
+                  f"jobs/s: {verdict}")
+            if statistics.mean([r.rate for r in results.values()]) == 0:
+                return 1
+        finally:
+            proxy.stop()
+            cupsd.stop()
+            eve.stop()
+            dbus.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
