@@ -40,7 +40,7 @@ from .errors import DecodeError
 from .group import Group
 from .limits import Limits
 from .message import Message
-from .values import Collection, Value, ValueSyntaxError, decode_value
+from .values import _DECODERS, Collection, Value, ValueSyntaxError, decode_value
 
 _BEGIN, _END, _MEMBER = 0x34, 0x37, 0x4A
 _TOO_LARGE = Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE
@@ -77,6 +77,8 @@ class Decoder:
 
     def __init__(self, limits: Limits = _DEFAULT_LIMITS) -> None:
         self.limits = limits
+        self._strict = limits.strict_utf8
+        self._max_values = limits.max_values
         self.rest = b""
         self._buf: bytes | bytearray = b""
         self._pos = 0
@@ -156,25 +158,32 @@ class Decoder:
         max_section = limits.max_section
         max_name = limits.max_name_length
         max_value = limits.max_value_length
+        max_values = limits.max_values
+        strict = limits.strict_utf8
+        stack = self._stack
+        attrs = self._attrs
+        current = self._current
+        decoders = _DECODERS
         while pos < n:
             tag = buf[pos]
             if tag <= 0x0F:
+                # RFC 8010 §3.5.1: delimiter tags.
                 if pos + 1 > max_section:
                     raise DecodeError(_too_large(max_section), pos, _TOO_LARGE)
                 if tag == 0x03:
-                    if self._stack:
+                    if stack:
                         raise DecodeError("end-of-attributes inside a collection", pos)
                     return self._finish(pos + 1)
                 if tag == 0x00:
                     raise DecodeError("invalid tag 0x00", pos)
-                if self._stack:
+                if stack:
                     raise DecodeError(f"group tag 0x{tag:02x} inside a collection", pos)
-                attrs: list[_Builder] = []
+                attrs = []
                 self._groups.append((tag, attrs))
-                self._attrs = attrs
-                self._current = None
+                current = None
                 pos += 1
                 continue
+            # RFC 8010 §3.1.3: value-tag, name-length, name, value-length, value.
             if pos + 3 > n:
                 break
             nlen = (buf[pos + 1] << 8) | buf[pos + 2]
@@ -197,43 +206,50 @@ class Decoder:
                 raise DecodeError(_too_large(max_section), pos, _TOO_LARGE)
             if end > n:
                 break
+            # The token is complete: consume it (once).
+            self._count += 1
+            if self._count > max_values:
+                raise DecodeError(f"more than {max_values} values", pos, _TOO_LARGE)
             data = buf[vpos + 2:end]
-            self._token(tag, buf[pos + 3:vpos], data if type(data) is bytes else bytes(data), pos)
+            if type(data) is not bytes:
+                data = bytes(data)
+            try:
+                name = buf[pos + 3:vpos].decode() if nlen else ""
+            except UnicodeDecodeError:
+                raise DecodeError("invalid UTF-8 in attribute name", pos + 3) from None
+            if stack:
+                self._member_token(tag, name, data, pos)
+                pos = end
+                continue
+            if attrs is None:
+                raise DecodeError("attribute before the first group tag", pos)
+            if name:
+                if tag == _MEMBER or tag == _END:
+                    raise DecodeError(_outside(tag), pos)
+                current = _Builder(name)
+                attrs.append(current)
+            elif current is None:
+                if tag == _MEMBER or tag == _END:
+                    raise DecodeError(_outside(tag), pos)
+                raise DecodeError("additional value with no preceding attribute", pos)
+            elif tag == _MEMBER or tag == _END:
+                raise DecodeError(_outside(tag), pos)
+            convert = decoders.get(tag)
+            if convert is None:
+                if tag == _BEGIN:
+                    self._begin(current, data, pos)
+                else:
+                    current.values.append((tag, data))  # octetString / unknown: raw bytes
+            else:
+                try:
+                    current.values.append((tag, convert(tag, data, strict)))
+                except ValueSyntaxError as exc:
+                    raise DecodeError(str(exc), vpos + 2) from None
             pos = end
         self._pos = pos
+        self._attrs = attrs
+        self._current = current
         return None
-
-    def _token(self, tag: int, raw_name: bytes | bytearray, data: bytes, pos: int) -> None:
-        self._count += 1
-        if self._count > self.limits.max_values:
-            raise DecodeError(
-                f"more than {self.limits.max_values} values", pos, _TOO_LARGE
-            )
-        try:
-            name = raw_name.decode() if raw_name else ""
-        except UnicodeDecodeError:
-            raise DecodeError("invalid UTF-8 in attribute name", pos + 3) from None
-        if self._stack:
-            self._member_token(tag, name, data, pos)
-            return
-        if self._attrs is None:
-            raise DecodeError("attribute before the first group tag", pos)
-        if tag == _MEMBER:
-            raise DecodeError("memberAttrName outside a collection", pos)
-        if tag == _END:
-            raise DecodeError("endCollection without begCollection", pos)
-        if name:
-            builder = _Builder(name)
-            self._attrs.append(builder)
-            self._current = builder
-        elif self._current is None:
-            raise DecodeError("additional value with no preceding attribute", pos)
-        else:
-            builder = self._current
-        if tag == _BEGIN:
-            self._begin(builder, data, pos)
-        else:
-            builder.values.append((tag, self._value(tag, data, pos, len(raw_name))))
 
     def _member_token(self, tag: int, name: str, data: bytes, pos: int) -> None:
         # RFC 8010 §3.1.6: inside a collection every token has an empty name.
@@ -266,7 +282,7 @@ class Decoder:
         if tag == _BEGIN:
             self._begin(owner, data, pos)
         else:
-            owner.values.append((tag, self._value(tag, data, pos, 0)))
+            owner.values.append((tag, self._value(tag, data, pos)))
 
     def _begin(self, owner: _Builder, data: bytes, pos: int) -> None:
         if data:
@@ -277,11 +293,12 @@ class Decoder:
             )
         self._stack.append(_Frame(owner))
 
-    def _value(self, tag: int, data: bytes, pos: int, nlen: int) -> Value:
+    def _value(self, tag: int, data: bytes, pos: int) -> Value:
+        """A collection member value (empty name, so the value starts at pos + 5)."""
         try:
             return decode_value(tag, data, self.limits.strict_utf8)
         except ValueSyntaxError as exc:
-            raise DecodeError(str(exc), pos + 5 + nlen) from None
+            raise DecodeError(str(exc), pos + 5) from None
 
     def _finish(self, end: int) -> Message:
         assert self._header is not None
@@ -295,6 +312,12 @@ class Decoder:
         self._buf = b""  # release the section; only .rest is kept
         self._groups = []
         return self._message
+
+
+def _outside(tag: int) -> str:
+    if tag == _MEMBER:
+        return "memberAttrName outside a collection"
+    return "endCollection without begCollection"
 
 
 def _check_member_done(frame: _Frame, pos: int) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeAlias
 
@@ -141,48 +142,82 @@ def _lang(data: bytes, strict: bool) -> StringWithLanguage | bytes:
         return data
 
 
-def decode_value(tag: int, data: bytes, strict_utf8: bool = True) -> Value:
-    """Decode one value field; raises :class:`ValueSyntaxError` when it does not fit its tag."""
-    if tag in STRING_TAGS:
-        try:
-            return data.decode()
-        except UnicodeDecodeError:
-            if strict_utf8:
-                raise ValueSyntaxError(f"invalid UTF-8 in {Tag(tag).keyword} value") from None
-            return data
-    if tag == Tag.INTEGER or tag == Tag.ENUM:
-        if len(data) != 4:
-            raise ValueSyntaxError(f"{Tag(tag).keyword} value of {len(data)} bytes, not 4")
-        return int(_INT.unpack(data)[0])
-    if tag == Tag.BOOLEAN:
-        if data != b"\x00" and data != b"\x01":
-            raise ValueSyntaxError("boolean value is not one byte 0 or 1")
-        return data == b"\x01"
-    if 0x10 <= tag <= 0x1F:
-        # RFC 8010 §3.8: out-of-band values have length 0; keep stray bytes to round-trip.
-        return None if not data else data
-    if tag == Tag.DATE_TIME:
-        if len(data) != 11:
-            raise ValueSyntaxError(f"dateTime value of {len(data)} bytes, not 11")
-        return decode_datetime(data)
-    if tag == Tag.RESOLUTION:
-        if len(data) != 9:
-            raise ValueSyntaxError(f"resolution value of {len(data)} bytes, not 9")
-        return Resolution(*_RES.unpack(data))
-    if tag == Tag.RANGE_OF_INTEGER:
-        if len(data) != 8:
-            raise ValueSyntaxError(f"rangeOfInteger value of {len(data)} bytes, not 8")
-        return RangeOfInteger(*_RANGE.unpack(data))
-    if tag in WITH_LANGUAGE_TAGS:
-        return _lang(data, strict_utf8)
-    if tag == Tag.EXTENSION:
-        # RFC 8010 §3.5.2: the first 4 octets are the extended tag, high bit 0.
-        if len(data) < 4:
-            raise ValueSyntaxError("extension value shorter than 4 bytes")
-        if data[0] & 0x80:
-            raise ValueSyntaxError("extension tag above 0x7fffffff")
+def _string(tag: int, data: bytes, strict: bool) -> Value:
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        if strict:
+            raise ValueSyntaxError(f"invalid UTF-8 in {Tag(tag).keyword} value") from None
         return data
-    return data  # octetString and unregistered tags: raw bytes, never decoded
+
+
+def _integer(tag: int, data: bytes, strict: bool) -> Value:
+    if len(data) != 4:
+        raise ValueSyntaxError(f"{Tag(tag).keyword} value of {len(data)} bytes, not 4")
+    return int.from_bytes(data, "big", signed=True)
+
+
+def _boolean(tag: int, data: bytes, strict: bool) -> Value:
+    if data == b"\x01":
+        return True
+    if data == b"\x00":
+        return False
+    raise ValueSyntaxError("boolean value is not one byte 0 or 1")
+
+
+def _date_time(tag: int, data: bytes, strict: bool) -> Value:
+    if len(data) != 11:
+        raise ValueSyntaxError(f"dateTime value of {len(data)} bytes, not 11")
+    return decode_datetime(data)
+
+
+def _resolution(tag: int, data: bytes, strict: bool) -> Value:
+    if len(data) != 9:
+        raise ValueSyntaxError(f"resolution value of {len(data)} bytes, not 9")
+    return Resolution(*_RES.unpack(data))
+
+
+def _range(tag: int, data: bytes, strict: bool) -> Value:
+    if len(data) != 8:
+        raise ValueSyntaxError(f"rangeOfInteger value of {len(data)} bytes, not 8")
+    return RangeOfInteger(*_RANGE.unpack(data))
+
+
+def _with_language(tag: int, data: bytes, strict: bool) -> Value:
+    return _lang(data, strict)
+
+
+def _extension(tag: int, data: bytes, strict: bool) -> Value:
+    # RFC 8010 §3.5.2: the first 4 octets are the extended tag, high bit 0.
+    if len(data) < 4:
+        raise ValueSyntaxError("extension value shorter than 4 bytes")
+    if data[0] & 0x80:
+        raise ValueSyntaxError("extension tag above 0x7fffffff")
+    return data
+
+
+def _out_of_band(tag: int, data: bytes, strict: bool) -> Value:
+    # RFC 8010 §3.8: out-of-band values have length 0; keep stray bytes to round-trip.
+    return None if not data else data
+
+
+_DECODERS: dict[int, Callable[[int, bytes, bool], Value]] = {
+    **{int(t): _string for t in STRING_TAGS},
+    Tag.INTEGER: _integer, Tag.ENUM: _integer, Tag.BOOLEAN: _boolean,
+    Tag.DATE_TIME: _date_time, Tag.RESOLUTION: _resolution, Tag.RANGE_OF_INTEGER: _range,
+    Tag.TEXT_WITH_LANGUAGE: _with_language, Tag.NAME_WITH_LANGUAGE: _with_language,
+    Tag.EXTENSION: _extension,
+    **{t: _out_of_band for t in range(0x10, 0x20)},
+}
+
+
+def decode_value(tag: int, data: bytes, strict_utf8: bool = True) -> Value:
+    """Decode one value field; raises :class:`ValueSyntaxError` when it does not fit its tag.
+
+    octetString and unregistered tags give the raw bytes, never decoded.
+    """
+    decoder = _DECODERS.get(tag)
+    return data if decoder is None else decoder(tag, data, strict_utf8)
 
 
 def encode_value(tag: int, value: Value) -> bytes:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from ipp_wire import header, op_prologue, tok
 
 from ippproxy.ipp import Decoder, decode
-from ippproxy.ipp import decoder as decoder_module
+from ippproxy.ipp import values as values_module
 
 PRINT_JOB = (
     header((2, 0), 0x0002, 9) + op_prologue()
@@ -46,18 +48,18 @@ def test_empty_feeds_are_harmless() -> None:
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 7, 64])
-def test_each_token_is_parsed_once(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
-    """No re-parsing from the start: the token handler runs once per token whatever the
-    chunking, and incomplete tokens cost a constant-time length check."""
+def test_each_value_is_decoded_once(monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """No re-parsing from the start: each value is converted once whatever the chunking, and
+    an incomplete token costs a constant-time length check."""
     calls = 0
-    original = decoder_module.Decoder._token
+    for tag, convert in list(values_module._DECODERS.items()):
 
-    def counting(self: Decoder, *args: object) -> None:
-        nonlocal calls
-        calls += 1
-        original(self, *args)  # type: ignore[arg-type]
+        def counting(t: int, d: bytes, s: bool, convert: Any = convert) -> Any:
+            nonlocal calls
+            calls += 1
+            return convert(t, d, s)
 
-    monkeypatch.setattr(decoder_module.Decoder, "_token", counting)
+        monkeypatch.setitem(values_module._DECODERS, tag, counting)
     decoder = Decoder()
     wire = PRINT_JOB + DOCUMENT
     for i in range(0, len(wire), chunk):
