@@ -11,27 +11,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
+from typing import Any, cast
 
-import aiohttp
 from aiohttp import web
 
 from ippproxy.config import BUILTIN_DESTINATION, Config, QueueConfig
 from ippproxy.db import make_engine, upgrade
-from ippproxy.forwarding.client import DestinationClient
 from ippproxy.forwarding.errors import DestinationRejected, DestinationUnavailable
+from ippproxy.forwarding.worker import Forwarder
 from ippproxy.ipp import Attribute
+from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
-from ippproxy.server.context import ServerContext
-from ippproxy.server.hooks import AllowAll, IntakeHook, JobNotifier, NoNotifier
+from ippproxy.server.context import QueueRuntime, ServerContext
+from ippproxy.server.hooks import AllowAll, IntakeHook
 from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.pages import add_pages
 from ippproxy.server.subscriptions import Subscriptions
+from testprinters.virtual import VirtualPrinter
 
 log = logging.getLogger(__name__)
 
@@ -42,38 +45,6 @@ NEGATIVE_TTL = 5.0
 # Deadline for a destination's Get-Printer-Attributes made on behalf of a client.
 PROBE_TIMEOUT = 3.0
 
-CLIENTS: web.AppKey[dict[str, DestinationClient]] = web.AppKey("ippproxy.clients", dict)
-
-
-class DestinationCapabilities:
-    """``CapabilitySource`` backed by the forwarding clients' cached Get-Printer-Attributes."""
-
-    def __init__(self, clients: dict[str, DestinationClient]) -> None:
-        self._clients = clients
-        self._last: dict[str, tuple[Attribute, ...]] = {}
-        self._failed_at: dict[str, float] = {}
-
-    async def printer_attributes(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
-        client = self._clients.get(queue.name)
-        if client is None:
-            return None
-        failed = self._failed_at.get(queue.name)
-        if failed is not None and time.monotonic() - failed < NEGATIVE_TTL:
-            return None
-        try:
-            async with asyncio.timeout(PROBE_TIMEOUT):
-                group = await client.get_printer_attributes()
-        except (DestinationUnavailable, DestinationRejected, TimeoutError) as e:
-            log.info("destination of %s unavailable: %s", queue.name, e)
-            self._failed_at[queue.name] = time.monotonic()
-            return None
-        self._failed_at.pop(queue.name, None)
-        self._last[queue.name] = group.attributes
-        return group.attributes
-
-    def last_known(self, queue: str) -> tuple[Attribute, ...] | None:
-        return self._last.get(queue)
-
 
 def destination_uri(config: Config, queue: QueueConfig) -> str:
     if queue.destination == BUILTIN_DESTINATION:
@@ -82,13 +53,57 @@ def destination_uri(config: Config, queue: QueueConfig) -> str:
     return queue.destination
 
 
-def _uses_builtin(config: Config) -> bool:
-    return any(q.destination == BUILTIN_DESTINATION for q in config.queues)
+class DestinationCapabilities:
+    """``CapabilitySource`` backed by the forwarder's clients (their cached
+    Get-Printer-Attributes of each destination)."""
+
+    def __init__(self, config: Config, forwarder: Forwarder) -> None:
+        self._config = config
+        self._forwarder = forwarder
+        self._failed_at: dict[str, float] = {}
+
+    async def printer_attributes(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
+        failed = self._failed_at.get(queue.name)
+        if failed is not None and time.monotonic() - failed < NEGATIVE_TTL:
+            return None
+        client = self._forwarder.client(destination_uri(self._config, queue),
+                                        queue.force_print_job)
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                group = await client.get_printer_attributes()
+        except (DestinationUnavailable, DestinationRejected, TimeoutError) as e:
+            log.info("destination of %s unavailable: %s", queue.name, e)
+            self._failed_at[queue.name] = time.monotonic()
+            return None
+        self._failed_at.pop(queue.name, None)
+        return group.attributes
 
 
-async def _start_virtual_printer(config: Config) -> object:
-    from testprinters.virtual import VirtualPrinter
+class PausableStore:
+    """The job store as the Forwarder sees it: jobs of paused queues are not claimed
+    (Pause-Printer, RFC 8011 §4.3.7: no further jobs are processed)."""
 
+    def __init__(self, store: JobStore, queues: dict[str, QueueRuntime]) -> None:
+        self._store = store
+        self._queues = queues
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def claim_next_for_forwarding(self, now: dt.datetime | None = None, *,
+                                        queues: Iterable[str] | None = None,
+                                        lease: dt.timedelta = dt.timedelta(minutes=10)
+                                        ) -> JobRecord | None:
+        active = [n for n, q in self._queues.items() if not q.paused]
+        if queues is not None:
+            wanted = set(queues)
+            active = [n for n in active if n in wanted]
+        if not active:
+            return None
+        return await self._store.claim_next_for_forwarding(now, queues=active, lease=lease)
+
+
+async def _start_virtual_printer(config: Config) -> VirtualPrinter:
     vp = config.virtual_printer
     spool = Path(config.storage.spool) / "virtual" if vp.keep_documents else None
     printer = VirtualPrinter(host=vp.listen, port=vp.port, control_port=None,
@@ -99,7 +114,8 @@ async def _start_virtual_printer(config: Config) -> object:
     return printer
 
 
-def _lifecycle(config: Config, intake: IntakeHook):  # type: ignore[no-untyped-def]
+def _lifecycle(config: Config, intake: IntakeHook
+               ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
             engine = make_engine(config.storage.database)
@@ -111,38 +127,20 @@ def _lifecycle(config: Config, intake: IntakeHook):  # type: ignore[no-untyped-d
             stack.push_async_callback(store.close)
             recovered = await store.recover(spool)
             log.info("recovery: %d job(s) brought to a defined state", len(recovered))
-            if _uses_builtin(config):
+            if any(q.destination == BUILTIN_DESTINATION for q in config.queues):
                 printer = await _start_virtual_printer(config)
-                stack.push_async_callback(printer.close)  # type: ignore[attr-defined]
-            session = aiohttp.ClientSession()
-            stack.push_async_callback(session.close)
-            fwd = config.forwarding
-            clients = {q.name: DestinationClient(
-                destination_uri(config, q), session, attributes_ttl=fwd.attributes_ttl,
-                connect_timeout=fwd.connect_timeout, force_print_job=q.force_print_job)
-                for q in config.queues}
-            notifier = await _start_forwarder(stack, config, store, spool, clients)
+                stack.push_async_callback(printer.close)
+            queues = {q.name: QueueRuntime(q) for q in config.queues}
+            forwarder = Forwarder(cast(JobStore, PausableStore(store, queues)), spool, config)
+            await forwarder.start()
+            stack.push_async_callback(forwarder.stop)
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
-                capabilities=DestinationCapabilities(clients), intake=intake,
-                notifier=notifier, subscriptions=Subscriptions())
+                capabilities=DestinationCapabilities(config, forwarder), intake=intake,
+                notifier=forwarder, subscriptions=Subscriptions(), queues=queues)
             yield
             app[CTX].ctx = None
     return ctx
-
-
-async def _start_forwarder(stack: contextlib.AsyncExitStack, config: Config, store: JobStore,
-                           spool: Spool, clients: dict[str, DestinationClient]) -> JobNotifier:
-    try:
-        from ippproxy.forwarding.worker import Forwarder
-    except ImportError:  # pragma: no cover - until the worker lands
-        log.warning("forwarding worker not available: jobs stay pending")
-        return NoNotifier()
-    forwarder = Forwarder(store, spool, config)
-    await forwarder.start()
-    stack.push_async_callback(forwarder.stop)
-    notifier: JobNotifier = forwarder
-    return notifier
 
 
 def build_app(config: Config, *, intake: IntakeHook | None = None) -> web.Application:
