@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import tempfile
 import threading
@@ -22,6 +23,12 @@ from ippproxy.filters.errors import FormatError, LimitExceeded
 GS = os.environ.get("IPPPROXY_GS", "gs")
 BASE_ARGS = ("-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE", "-sstdout=%stderr")
 DEFAULT_TIMEOUT = 120.0
+# CPU seconds each gs child may use (RLIMIT_CPU); the worker sets it per request.
+CPU_SECONDS = 60
+
+
+def _child_limits() -> None:
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
 _ERROR = re.compile(r"Error: (/\w+ in \S+)|(Unrecoverable error[^\n]*)|(\*\*\*\*[^\n]*)")
 
 
@@ -42,7 +49,7 @@ def run(args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
     assert args[0] == GS and "-dSAFER" in args
     try:
         proc = subprocess.run(list(args), stdin=stdin, capture_output=True, timeout=timeout,
-                              check=False)
+                              check=False, preexec_fn=_child_limits)
     except subprocess.TimeoutExpired:
         raise LimitExceeded(f"Ghostscript did not finish within {timeout:g} s") from None
     if proc.returncode != 0:
@@ -72,7 +79,8 @@ def render_pages(path: Path, *, dpi: int, page_list: Sequence[int] | None = None
         args.append("-sPageList=" + ",".join(str(p) for p in page_list))
     args += [*prologue, "-f", str(path)]
     with tempfile.TemporaryFile() as err, subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err) as proc:
+            args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
+            preexec_fn=_child_limits) as proc:
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:

@@ -40,15 +40,56 @@ def open_pdf(path: Path) -> pikepdf.Pdf:
         raise FormatError(f"not a readable PDF: {str(e)[:160]}") from None
 
 
-def _box(page: pikepdf.Page) -> PageSize:
-    try:
-        box = page.cropbox
-        x0, y0, x1, y1 = (float(v) for v in box)
-        rotate = int(page.obj.get("/Rotate", 0)) % 360
-    except (ValueError, TypeError, pikepdf.PdfError):
-        raise FormatError("a page has no valid MediaBox") from None
-    w, h = abs(x1 - x0), abs(y1 - y0)
-    return PageSize(h, w) if rotate in (90, 270) else PageSize(w, h)
+def _inherited(node: pikepdf.Object | None,
+               cache: dict[tuple[int, int], tuple[pikepdf.Object | None, int]]
+               ) -> tuple[pikepdf.Object | None, int]:
+    """(box, rotate) a page inherits from its /Pages ancestors (ISO 32000-1 §7.7.3.4)."""
+    if node is None:
+        return None, 0
+    key = node.objgen
+    if key in cache:
+        return cache[key]
+    cache[key] = (None, 0)            # a loop in /Parent ends here
+    up_box, up_rot = _inherited(node.get("/Parent"), cache) if len(cache) < 10_000 else (None, 0)
+    box = node.get("/CropBox")
+    if box is None:
+        box = node.get("/MediaBox")
+    rot = node.get("/Rotate")
+    value = (box if box is not None else up_box, int(rot) if rot is not None else up_rot)
+    cache[key] = value
+    return value
+
+
+def _sizes(pages: pikepdf.PageList) -> tuple[PageSize, ...]:
+    """Printed size of each page; boxes are parsed once per distinct value (speed)."""
+    parsed: dict[bytes, tuple[float, float]] = {}
+    parents: dict[tuple[int, int], tuple[pikepdf.Object | None, int]] = {}
+    out = []
+    for page in pages:
+        o = page.obj
+        box = o.get("/CropBox")
+        if box is None:
+            box = o.get("/MediaBox")
+        rot = o.get("/Rotate")
+        if box is None or rot is None:
+            up_box, up_rot = _inherited(o.get("/Parent"), parents)
+            box = box if box is not None else up_box
+            rotate = int(rot) if rot is not None else up_rot
+        else:
+            rotate = int(rot)
+        if box is None:
+            raise FormatError("a page has no MediaBox")
+        key = box.unparse()
+        wh = parsed.get(key)
+        if wh is None:
+            try:
+                x0, y0, x1, y1 = (float(v) for v in box)
+            except (ValueError, TypeError):
+                raise FormatError("a page has an invalid MediaBox") from None
+            wh = parsed[key] = (abs(x1 - x0), abs(y1 - y0))
+        w, h = wh
+        out.append(PageSize(h, w) if rotate % 180 == 90 else PageSize(w, h))
+    return tuple(out)
 
 
 def count(pdf: pikepdf.Pdf, *, max_pages: int = MAX_PAGES) -> PdfCount:
@@ -71,5 +112,5 @@ def count(pdf: pikepdf.Pdf, *, max_pages: int = MAX_PAGES) -> PdfCount:
         raise FormatError("the PDF has no pages")
     if claimed != n:
         notes.append(f"page tree /Count says {claimed}, the tree holds {n} pages")
-    sizes = tuple(_box(p) for p in pages)
+    sizes = _sizes(pages)
     return PdfCount(n, sizes, tuple(notes))

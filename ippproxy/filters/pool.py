@@ -1,0 +1,174 @@
+"""``AnalysisPool``: document analysis and conversion off the event loop, with limits.
+
+Theory of operation
+-------------------
+The pool keeps ``workers`` long-lived worker processes (worker.py), each in
+its own session so that it and its Ghostscript children can be killed as a
+group.  A worker starts with RLIMIT_AS = ``memory_bytes`` (inherited by gs)
+and sets RLIMIT_CPU to ``cpu_seconds`` more than it has used before each
+request; the pool enforces ``wall_seconds`` per request.
+
+A request takes an idle worker (FIFO); at most ``queue_size`` requests may
+wait for one, beyond that ``PoolFull`` (``server-error-busy``) is raised at
+once.  Requests and answers are JSON lines over pipes.  When a worker fails
+(killed by a limit, crashed, timed out, or reported a fatal error) the
+request gets an ``AnalysisError`` subclass with a clear reason, the worker's
+process group is killed and a fresh worker takes its place; other requests
+are not affected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from ippproxy.filters import errors
+from ippproxy.filters.errors import AnalysisError, LimitExceeded, PoolFull
+from ippproxy.filters.model import DocumentAnalysis, PageSize
+
+_ERRORS: dict[str, type[AnalysisError]] = {
+    c.__name__: c for c in (errors.AnalysisError, errors.FormatError, errors.UnsupportedFormat,
+                            errors.PasswordRequired, errors.LimitExceeded)}
+_LINE_LIMIT = 64 << 20     # an answer holds at most ~100k page sizes
+
+
+class _Worker:
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+class AnalysisPool:
+    def __init__(self, workers: int = 2, *, queue_size: int = 32, cpu_seconds: int = 60,
+                 memory_bytes: int = 2 << 30, wall_seconds: float = 120.0) -> None:
+        self.size = workers
+        self.queue_size = queue_size
+        self.cpu_seconds = cpu_seconds
+        self.memory_bytes = memory_bytes
+        self.wall_seconds = wall_seconds
+        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._all: set[_Worker] = set()
+        self._waiting = 0
+        self._closed = False
+        self.replaced = 0           # workers replaced after a failure (for tests and metrics)
+
+    async def __aenter__(self) -> AnalysisPool:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        for w in await asyncio.gather(*(self._spawn() for _ in range(self.size))):
+            self._idle.put_nowait(w)
+
+    async def close(self) -> None:
+        self._closed = True
+        for w in list(self._all):
+            w.kill()
+            with contextlib.suppress(Exception):
+                await w.proc.wait()
+        self._all.clear()
+
+    def _limits(self) -> None:      # runs in the child between fork and exec
+        resource.setrlimit(resource.RLIMIT_AS, (self.memory_bytes, self.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    async def _spawn(self) -> _Worker:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ippproxy.filters.worker",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
+            preexec_fn=self._limits, limit=_LINE_LIMIT)
+        w = _Worker(proc)
+        self._all.add(w)
+        return w
+
+    async def _replace(self, w: _Worker) -> None:
+        w.kill()
+        with contextlib.suppress(Exception):
+            await w.proc.wait()
+        self._all.discard(w)
+        self.replaced += 1
+        if not self._closed:
+            self._idle.put_nowait(await self._spawn())
+
+    async def _call(self, request: dict[str, Any]) -> Any:
+        if self._closed:
+            raise AnalysisError("the analysis pool is closed")
+        if self._idle.empty() and self._waiting >= self.queue_size:
+            raise PoolFull(f"the analysis queue is full ({self.queue_size} documents waiting)")
+        self._waiting += 1
+        try:
+            w = await self._idle.get()
+        finally:
+            self._waiting -= 1
+        request = {**request, "cpu_seconds": self.cpu_seconds}
+        assert w.proc.stdin is not None and w.proc.stdout is not None
+        try:
+            w.proc.stdin.write(json.dumps(request).encode() + b"\n")
+            await w.proc.stdin.drain()
+            line = await asyncio.wait_for(w.proc.stdout.readline(), self.wall_seconds)
+        except asyncio.TimeoutError:
+            await self._replace(w)
+            raise LimitExceeded(f"analysis took longer than {self.wall_seconds:g} s") from None
+        except (ConnectionError, asyncio.LimitOverrunError, ValueError):
+            await self._replace(w)
+            raise AnalysisError("the analysis worker failed") from None
+        except BaseException:
+            await self._replace(w)   # cancelled: the worker may still be busy
+            raise
+        if not line:
+            rc = await w.proc.wait()
+            await self._replace(w)
+            raise _death(rc)
+        try:
+            reply = json.loads(line)
+        except ValueError:
+            await self._replace(w)
+            raise AnalysisError("the analysis worker answered garbage") from None
+        if w.proc.returncode is None and reply.get("error") != "LimitExceeded":
+            self._idle.put_nowait(w)
+        else:
+            await self._replace(w)
+        if reply.get("ok"):
+            return reply.get("result")
+        cls = _ERRORS.get(str(reply.get("error")), AnalysisError)
+        raise cls(str(reply.get("reason", "analysis failed"))[:500])
+
+    async def analyse(self, path: Path | str, fmt: str, *, colour: bool = True) -> DocumentAnalysis:
+        """Analyse one document (see analysis.analyse) in a worker."""
+        r = await self._call({"op": "analyse", "path": str(path), "format": fmt,
+                              "colour": colour})
+        return DocumentAnalysis(
+            format=str(r["format"]), pages=r["pages"],
+            page_sizes=tuple(PageSize(float(w), float(h)) for w, h in r["page_sizes"]),
+            colour_pages=None if r["colour_pages"] is None else tuple(int(p) for p in
+                                                                      r["colour_pages"]),
+            methods=tuple(r["methods"]), notes=tuple(r["notes"]), seconds=float(r["seconds"]))
+
+    async def convert(self, kind: str, src: Path | str, dst: Path | str,
+                      **options: Any) -> None:
+        """Run ``convert.CONVERTERS[kind](src, dst, **options)`` in a worker."""
+        await self._call({"op": "convert", "kind": kind, "src": str(src), "dst": str(dst),
+                          "options": options})
+
+
+def _death(rc: int) -> AnalysisError:
+    if rc == -signal.SIGXCPU:
+        return LimitExceeded("the document needs more CPU time than allowed")
+    if rc in (-signal.SIGKILL, -signal.SIGSEGV, -signal.SIGABRT, 3):
+        return LimitExceeded("the document needs more memory than allowed "
+                             f"(worker ended with {rc})")
+    return AnalysisError(f"the analysis worker ended unexpectedly ({rc})")

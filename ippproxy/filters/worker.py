@@ -1,0 +1,77 @@
+"""The analysis worker process: ``python -m ippproxy.filters.worker``.
+
+Reads one JSON request per line on stdin, answers one JSON line on its
+private copy of stdout (fd 1 itself is pointed at stderr so that nothing a
+library prints can corrupt the channel).  JSON, not pickle: a worker that a
+hostile document subverted cannot execute code in the server by its answer.
+Before each request the soft RLIMIT_CPU is set to the CPU time used so far
+plus the request's budget (the kernel then sends SIGXCPU); RLIMIT_AS was set
+by the pool when it started the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+from ippproxy.filters import ghostscript
+from ippproxy.filters.analysis import analyse
+from ippproxy.filters.convert import CONVERTERS
+from ippproxy.filters.errors import AnalysisError
+from ippproxy.filters.model import DocumentAnalysis
+
+
+def analysis_to_json(a: DocumentAnalysis) -> dict[str, Any]:
+    return {"format": a.format, "pages": a.pages,
+            "page_sizes": [[s.width, s.height] for s in a.page_sizes],
+            "colour_pages": None if a.colour_pages is None else list(a.colour_pages),
+            "methods": list(a.methods), "notes": list(a.notes), "seconds": a.seconds}
+
+
+def _handle(req: dict[str, Any]) -> dict[str, Any]:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    spent = used.ru_utime + used.ru_stime
+    budget = int(req.get("cpu_seconds", 60))
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (int(spent) + budget + 1, hard))
+    ghostscript.CPU_SECONDS = budget
+    if req["op"] == "analyse":
+        result = analyse(Path(req["path"]), req["format"], colour=bool(req.get("colour", True)))
+        return {"ok": True, "result": analysis_to_json(result)}
+    if req["op"] == "convert":
+        CONVERTERS[req["kind"]](Path(req["src"]), Path(req["dst"]), **req.get("options", {}))
+        return {"ok": True, "result": None}
+    if req["op"] == "ping":
+        return {"ok": True, "result": os.getpid()}
+    raise ValueError(f"unknown op {req['op']!r}")
+
+
+def main() -> int:
+    channel = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    for line in sys.stdin:
+        fatal = False
+        try:
+            reply = _handle(json.loads(line))
+        except AnalysisError as e:
+            reply = {"ok": False, "error": type(e).__name__, "reason": e.reason}
+        except MemoryError:
+            reply = {"ok": False, "error": "LimitExceeded",
+                     "reason": "the document needs more memory than allowed"}
+            fatal = True
+        except Exception as e:  # noqa: BLE001 - a worker reports, never dies silently
+            reply = {"ok": False, "error": "AnalysisError",
+                     "reason": f"analysis failed: {type(e).__name__}: {str(e)[:200]}"}
+        channel.write(json.dumps(reply) + "\n")
+        if fatal:
+            return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
