@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ippproxy.jobs.models import documents_t, jobs_t, queues_t
@@ -55,26 +55,33 @@ class NewJob:
     analysis: dict[str, Any] | None
 
 
+# Statements built once: executing them with a parameter dict skips SQLAlchemy's
+# per-call statement construction and cache-key work (the intake hot path).
+_BUMP = (
+    update(queues_t)
+    .where(queues_t.c.name == bindparam("qname"))
+    .values(next_job_id=queues_t.c.next_job_id + 1)
+    .returning(queues_t.c.next_job_id)
+)
+_NEW_QUEUE = insert(queues_t)
+_INSERT_JOB = insert(jobs_t)
+_INSERT_DOCS = insert(documents_t)
+
+
 def allocate_job_id(conn: Connection, queue: str) -> int:
     """Next job-id of ``queue``; the counter only grows, so ids are never reused.
 
     ``UPDATE ... RETURNING`` locks the queue row until COMMIT, so two processes on
     one PostgreSQL never hand out the same id.
     """
-    bump = (
-        update(queues_t)
-        .where(queues_t.c.name == queue)
-        .values(next_job_id=queues_t.c.next_job_id + 1)
-        .returning(queues_t.c.next_job_id)
-    )
-    new = conn.execute(bump).scalar_one_or_none()
+    new = conn.execute(_BUMP, {"qname": queue}).scalar_one_or_none()
     if new is None:
         try:
             with conn.begin_nested():
-                conn.execute(insert(queues_t).values(name=queue, next_job_id=1))
+                conn.execute(_NEW_QUEUE, {"name": queue, "next_job_id": 1})
         except IntegrityError:  # another node created it first
             pass
-        new = conn.execute(bump).scalar_one()
+        new = conn.execute(_BUMP, {"qname": queue}).scalar_one()
     return int(new) - 1
 
 
@@ -135,10 +142,10 @@ def create_job(conn: Connection, spec: NewJob, now: dt.datetime) -> JobRecord:
         "node": None,
         "lease_until": None,
     }
-    conn.execute(insert(jobs_t).values(**row))
+    conn.execute(_INSERT_JOB, row)
     docs = _doc_rows(spec.uuid, 1, spec.documents, now)
     if docs:
-        conn.execute(insert(documents_t), docs)
+        conn.execute(_INSERT_DOCS, docs)
     return job_from_row(row, [doc_from_row(d) for d in docs])
 
 

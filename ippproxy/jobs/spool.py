@@ -2,16 +2,15 @@
 
 Theory of operation
 -------------------
-A document arrives as a stream of chunks. :meth:`Spool.writer` opens a fresh file
-``.<hex>.tmp`` in the spool directory (``O_CREAT | O_EXCL | O_NOFOLLOW``, mode 0600;
-the name is ``uuid4().hex``, never client text) and the :class:`SpoolWriter`
-collects chunks until about 1 MiB is pending, then hands the batch to a worker
-thread (``asyncio.to_thread``) that decompresses it (IPP ``compression``,
-RFC 8011 §5.4.32: gzip, or deflate), hashes it (sha256 of the *decompressed*
-bytes) and writes it. The event loop never blocks on disk or zlib, and memory is
-bounded by the batch size: decompression emits at most one batch of output at a
-time (``max_length``), so a decompression bomb is stopped as soon as the
-decompressed size passes ``max_bytes``.
+A document arrives as a stream of chunks. The :class:`SpoolWriter` collects them
+until about 1 MiB is pending, then hands the batch to a spool worker thread that
+decompresses it (IPP ``compression``, RFC 8011 §5.4.32: gzip or deflate), hashes it
+(sha256 of the *decompressed* bytes) and writes it. The first batch creates the
+file ``.<hex>.tmp`` (``O_CREAT | O_EXCL | O_NOFOLLOW``, mode 0600; ``<hex>`` is
+``uuid4().hex``, never client text); a small document costs a single thread hop.
+The event loop never blocks on disk or zlib, and memory is bounded by the batch
+size: decompression emits at most one batch of output at a time (``max_length``),
+so a decompression bomb is stopped as soon as the output passes ``max_bytes``.
 
 On a clean exit of the ``async with`` block the file is fsync'd, renamed to its
 final name and the directory is fsync'd: when ``__aexit__`` returns the bytes and
@@ -192,15 +191,19 @@ class SpoolWriter:
         if self._pending_len >= BATCH:
             await self._flush()
 
-    async def _flush(self) -> None:
-        if not self._pending:
-            return
+    def _take(self) -> bytes:
         data = b"".join(self._pending)
         self._pending.clear()
         self._pending_len = 0
-        await self._worker.run(self._process, data)
+        return data
+
+    async def _flush(self) -> None:
+        if self._pending:
+            await self._worker.run(self._process, self._take())
 
     def _process(self, data: bytes) -> None:
+        if self._sink is None:
+            self._open()  # lazily: a small document costs one thread hop in all
         assert self._sink is not None
         if self._inflater is None:
             self._sink.put(data)
@@ -212,7 +215,8 @@ class SpoolWriter:
         self._fd = os.open(self._tmp, flags, 0o600)
         self._sink = _Sink(self._fd, self._spool.max_bytes)
 
-    def _commit(self) -> None:
+    def _commit(self, data: bytes) -> None:
+        self._process(data)
         assert self._sink is not None
         if self._inflater is not None:
             self._inflater.finish(self._sink)
@@ -239,8 +243,7 @@ class SpoolWriter:
         self._worker.after(self._discard_now)
 
     async def _finish(self) -> None:
-        await self._flush()
-        await self._worker.run(self._commit)
+        await self._worker.run(self._commit, self._take())
 
 
 class _WriterContext:
@@ -248,12 +251,7 @@ class _WriterContext:
         self.writer = writer
 
     async def __aenter__(self) -> SpoolWriter:
-        try:
-            await self.writer._worker.run(self.writer._open)
-        except BaseException:
-            self.writer._discard()
-            raise
-        return self.writer
+        return self.writer  # the file is created with the first batch (or at the end)
 
     async def __aexit__(
         self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None

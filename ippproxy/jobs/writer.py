@@ -8,8 +8,10 @@ queue and awaits a future. One thread owns one database connection and loops:
 
 1. block until an op arrives, then take every other op already queued (up to
    ``max_batch``): everything submitted while the previous commit was syncing;
-2. run them all in ONE transaction, each inside its own SAVEPOINT so a failing op
-   (unknown job, invalid transition) rolls back alone and does not spoil the batch;
+2. run them all in ONE transaction. If one op raises (unknown job, invalid
+   transition), the transaction is rolled back and the batch is run again with each
+   op in its own SAVEPOINT, so the failing op rolls back alone and does not spoil
+   the others (ops only touch the database, so running them twice is harmless);
 3. COMMIT (one fsync of the SQLite WAL, or one PostgreSQL commit for the lot);
 4. only then resolve each caller's future (``call_soon_threadsafe``) with its
    result or exception.
@@ -42,6 +44,13 @@ class _Item:
     op: Op
     fut: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+
+
+_Done = tuple[_Item, Any, BaseException | None]
+
+
+class _OpFailed(Exception):
+    """Internal: an op raised inside the fast path."""
 
 
 def _resolve(fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -> None:
@@ -119,21 +128,38 @@ class GroupCommitWriter:
             conn.close()
 
     def _execute(self, conn: Connection, batch: list[_Item]) -> None:
-        done: list[tuple[_Item, Any, BaseException | None]] = []
-        with conn.begin():
-            for item in batch:
-                if item.fut.cancelled():  # the caller went away before we started
-                    continue
-                try:
-                    with conn.begin_nested():
-                        result = item.op(conn)
-                    done.append((item, result, None))
-                except Exception as e:  # noqa: BLE001 - handed to the caller
-                    done.append((item, None, e))
+        items = [i for i in batch if not i.fut.cancelled()]  # skip callers that went away
+        try:  # fast path: no op fails, so no savepoints are needed
+            with conn.begin():
+                done: list[_Done] = [(item, self._call(item, conn), None) for item in items]
+        except _OpFailed:  # (an error of COMMIT itself is not caught here)
+            done = self._execute_isolated(conn, items)
         self.batches += 1
-        self.ops += len(batch)
+        self.ops += len(items)
         for item, result, exc in done:  # after COMMIT: durable
             self._deliver(item, result, exc)
+
+    @staticmethod
+    def _call(item: _Item, conn: Connection) -> Any:
+        try:
+            return item.op(conn)
+        except Exception as e:
+            raise _OpFailed from e
+
+    @staticmethod
+    def _execute_isolated(conn: Connection, items: list[_Item]) -> list[_Done]:
+        """Slow path after an op failed: rerun the batch, each op in its own SAVEPOINT,
+        so the failing one rolls back alone. (Ops only touch the database, so running
+        them again after the rollback is safe.)"""
+        done: list[_Done] = []
+        with conn.begin():
+            for item in items:
+                try:
+                    with conn.begin_nested():
+                        done.append((item, item.op(conn), None))
+                except Exception as e:  # noqa: BLE001 - handed to the caller
+                    done.append((item, None, e))
+        return done
 
     @staticmethod
     def _deliver(item: _Item, result: Any, exc: BaseException | None) -> None:

@@ -149,7 +149,7 @@ async def test_cancellation_removes_temp_file(spool: Spool) -> None:
 
     async def upload() -> None:
         async with spool.writer("gzip") as w:
-            for c in chunks(gzip.compress(DATA)):
+            for c in chunks(gzip.compress(DATA * 4)):  # more than one batch: a file exists
                 await w.write(c)
             started.set()
             await asyncio.sleep(3600)  # a client that stalls

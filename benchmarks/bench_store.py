@@ -1,0 +1,86 @@
+"""Durable job intake through the spool and the job store, on SQLite.
+
+Each "job" is what a Print-Job costs before ``successful-ok``: a one-page-sized
+document streamed into the spool (fsync of file and directory) and a create_job
+committed by the group-commit writer. Prints jobs/s, latency percentiles and the
+group-commit factor (jobs per COMMIT) at several concurrencies.
+
+    .venv/bin/python benchmarks/bench_store.py [--jobs 2000] [--size 24000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from ippproxy.db import make_engine, upgrade
+from ippproxy.jobs.records import NewDocument
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.store import JobStore
+
+
+async def run(concurrency: int, jobs: int, size: int, with_spool: bool) -> str:
+    with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'jobs.sqlite'}")
+        upgrade(engine)
+        spool = Spool(Path(tmp) / "spool", 64 << 20)
+        page = os.urandom(size)
+        latencies: list[float] = []
+        todo = iter(range(jobs))
+        async with JobStore(engine) as store:
+
+            async def one(i: int) -> None:
+                t0 = time.perf_counter()
+                docs = []
+                if with_spool:
+                    async with spool.writer() as w:
+                        await w.write(page)
+                    docs = [NewDocument(w.name, w.size, w.sha256, "application/pdf")]
+                await store.create_job(
+                    "default",
+                    owner=f"user{i % 50}",
+                    name=f"job {i}",
+                    documents=docs,
+                    attributes=b"\x02" + bytes(200),
+                    document_format="application/pdf",
+                )
+                latencies.append(time.perf_counter() - t0)
+
+            async def client() -> None:
+                for i in todo:
+                    await one(i)
+
+            start = time.perf_counter()
+            await asyncio.gather(*(client() for _ in range(concurrency)))
+            elapsed = time.perf_counter() - start
+            batches, ops = store.stats
+        engine.dispose()
+    latencies.sort()
+    p50 = statistics.median(latencies) * 1000
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
+    return (
+        f"{'spool+store' if with_spool else 'store only':12} c={concurrency:<3} "
+        f"{jobs / elapsed:8.0f} jobs/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
+        f"{ops / max(batches, 1):5.1f} jobs/commit"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--jobs", type=int, default=2000)
+    ap.add_argument("--size", type=int, default=24_000, help="document bytes (a 1-page PDF)")
+    ap.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32])
+    args = ap.parse_args()
+    print(f"durable create_job on SQLite (WAL, synchronous=FULL), {args.jobs} jobs each")
+    for with_spool in (True, False):
+        for c in args.concurrency:
+            print(asyncio.run(run(c, args.jobs, args.size, with_spool)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
