@@ -148,6 +148,7 @@ class Case:
     request: Callable[[Env], bytes | Iterator[bytes]]
     status: int | tuple[int, ...] | None = None  # expected IPP status (HTTP 200)
     http: int = 200                             # expected HTTP status when not 200
+    unsupported: str = ""  # attribute echoed in the unsupported-attributes group (§4.1.7)
 
 
 BAD = Status.CLIENT_ERROR_BAD_REQUEST
@@ -214,7 +215,7 @@ CASES: list[Case] = [
         lambda e: W.header(GET_PRINTER_ATTRIBUTES) + ops(e, user=None)
         + W.attr(W.INTEGER, "requesting-user-name", 7) + b"\x03"), BAD),
     Case("keyword-for-copies-with-fidelity", validate_with_job(W.attr(W.KEYWORD, "copies", "two")),
-         S.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED),
+         S.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED, unsupported="copies"),
     Case("which-jobs-unknown-keyword", ipp_env(
         lambda e: W.header(GET_JOBS) + ops(e, W.attr(W.KEYWORD, "which-jobs", "bogus")) + b"\x03"),
         S.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED),
@@ -312,6 +313,8 @@ def test_bad_input(env: Env, case: Case) -> None:
         op = reply.operation
         assert op is not None and [a.name for a in op.attributes[:2]] == [
             "attributes-charset", "attributes-natural-language"]
+        if case.unsupported:
+            assert reply.get(Tag.UNSUPPORTED_ATTRIBUTES, case.unsupported) is not None, reply
         if isinstance(raw, bytes) and b"\r\n\r\n" in raw:
             body = raw.split(b"\r\n\r\n", 1)[1]
             if len(body) >= 8 and struct.unpack(">I", body[4:8])[0] != 0:
