@@ -1,1 +1,39 @@
-"""ippproxy.accounting"""
+"""ippproxy.accounting: users, groups, accounts, an idempotent ledger, cost models, quotas.
+
+No HTTP here: sync SQLAlchemy 2 on an engine from :func:`ippproxy.db.make_engine`
+(SQLite with BEGIN IMMEDIATE, or PostgreSQL with row locks).
+"""
+
+from ippproxy.accounting.cost import (
+    CostModel,
+    JobCounts,
+    MediaCount,
+    MediaPrice,
+    Pricing,
+    parse_amount,
+    price,
+)
+from ippproxy.accounting.errors import (
+    AccessDenied,
+    AccountingError,
+    CreditRefused,
+    InvalidOperation,
+    NotFound,
+)
+from ippproxy.accounting.identity import canonical_name
+from ippproxy.accounting.service import (
+    AccountingService,
+    AccountingSettings,
+    Charge,
+    ChargeState,
+    Estimate,
+    Outcome,
+    Trust,
+)
+
+Ledger = AccountingService  # the contract's other name (docs/interfaces.md)
+
+__all__ = ["AccessDenied", "AccountingError", "AccountingService", "AccountingSettings",
+           "Charge", "ChargeState", "CostModel", "CreditRefused", "Estimate",
+           "InvalidOperation", "JobCounts", "Ledger", "MediaCount", "MediaPrice", "NotFound",
+           "Outcome", "Pricing", "Trust", "canonical_name", "parse_amount", "price"]
