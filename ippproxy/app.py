@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import logging
 import signal
 import time
@@ -19,13 +20,15 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 from typing import Any, cast
 
+import aiohttp
 from aiohttp import web
 
 from ippproxy.config import BUILTIN_DESTINATION, Config, QueueConfig
 from ippproxy.db import make_engine, upgrade
 from ippproxy.forwarding.errors import DestinationRejected, DestinationUnavailable
+from ippproxy.forwarding.transport import Exchange, http_url
 from ippproxy.forwarding.worker import Forwarder
-from ippproxy.ipp import Attribute
+from ippproxy.ipp import Attribute, Group, Message, Operation, Tag
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
@@ -57,10 +60,13 @@ class DestinationCapabilities:
     """``CapabilitySource`` backed by the forwarder's clients (their cached
     Get-Printer-Attributes of each destination)."""
 
-    def __init__(self, config: Config, forwarder: Forwarder) -> None:
+    def __init__(self, config: Config, forwarder: Forwarder,
+                 session: aiohttp.ClientSession) -> None:
         self._config = config
         self._forwarder = forwarder
+        self._session = session
         self._failed_at: dict[str, float] = {}
+        self._ids = itertools.count(1)
 
     async def printer_attributes(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
         failed = self._failed_at.get(queue.name)
@@ -77,6 +83,34 @@ class DestinationCapabilities:
             return None
         self._failed_at.pop(queue.name, None)
         return group.attributes
+
+    async def identify(self, queue: QueueConfig, actions: tuple[str, ...],
+                       message: str) -> bool:
+        """Identify-Printer (PWG 5100.13 §4.1) sent on to the destination when it has it."""
+        dest = await self.printer_attributes(queue)
+        ops = next((a.plain for a in dest or () if a.name == "operations-supported"), [])
+        if Operation.IDENTIFY_PRINTER not in ops:
+            return False
+        uri = destination_uri(self._config, queue)
+        op_attrs = [Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
+                    Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en"),
+                    Attribute.single("printer-uri", Tag.URI, uri),
+                    Attribute.single("requesting-user-name", Tag.NAME, "ippproxy"),
+                    Attribute.multi("identify-actions", Tag.KEYWORD, list(actions))]
+        if message:
+            op_attrs.append(Attribute.single("message", Tag.TEXT, message))
+        request = Message((2, 0), Operation.IDENTIFY_PRINTER, next(self._ids),
+                          (Group(Tag.OPERATION_ATTRIBUTES, tuple(op_attrs)),))
+        exchange = Exchange(http_url(uri), self._session,
+                            connect_timeout=self._config.forwarding.connect_timeout,
+                            read_timeout=PROBE_TIMEOUT)
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                reply = await exchange.send(request)
+        except (DestinationUnavailable, DestinationRejected, TimeoutError) as e:
+            log.info("Identify-Printer at the destination of %s failed: %s", queue.name, e)
+            return False
+        return reply.code < 0x0100
 
 
 class PausableStore:
@@ -134,9 +168,11 @@ def _lifecycle(config: Config, intake: IntakeHook
             forwarder = Forwarder(cast(JobStore, PausableStore(store, queues)), spool, config)
             await forwarder.start()
             stack.push_async_callback(forwarder.stop)
+            session = aiohttp.ClientSession()
+            stack.push_async_callback(session.close)
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
-                capabilities=DestinationCapabilities(config, forwarder), intake=intake,
+                capabilities=DestinationCapabilities(config, forwarder, session), intake=intake,
                 notifier=forwarder, subscriptions=Subscriptions(), queues=queues)
             yield
             app[CTX].ctx = None

@@ -28,6 +28,11 @@ class CapabilitySource(Protocol):
         """The destination's printer group, or None when it was never reachable."""
         ...
 
+    async def identify(self, queue: QueueConfig, actions: tuple[str, ...],
+                       message: str) -> bool:
+        """Identify-Printer at the destination; False when it cannot (PWG 5100.13 §4.1)."""
+        ...
+
 
 @dataclass
 class QueueRuntime:

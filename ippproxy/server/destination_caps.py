@@ -35,6 +35,7 @@ PASS_PREFIXES = (
     "print-scaling-", "print-content-optimize-", "print-rendering-intent-", "marker-",
     "pwg-raster-document-", "jpeg-", "pdf-", "multiple-document-handling-",
     "presentation-direction-number-up-", "page-delivery-", "print-darkness-",
+    "identify-actions-", "feed-orientation-",
 )
 
 
@@ -132,4 +133,13 @@ FALLBACK: dict[str, Attribute] = {a.name: a for a in (
     A.keyword("multiple-document-handling-supported", "separate-documents-uncollated-copies",
               "separate-documents-collated-copies"),
     A.text("printer-make-and-model", "ippproxy queue"),
+    A.keyword("identify-actions-default", "display"),
+    A.keyword("identify-actions-supported", "display"),
+    A.keyword("print-content-optimize-default", "auto"),
+    A.keyword("print-content-optimize-supported", "auto"),
+    A.keyword("print-rendering-intent-default", "auto"),
+    A.keyword("print-rendering-intent-supported", "auto"),
+    A.keyword("print-scaling-default", "auto"),
+    A.keyword("print-scaling-supported", "auto", "none"),
+    A.text("printer-device-id", "MFG:ippproxy;MDL:queue;CMD:PDF;"),
 )}

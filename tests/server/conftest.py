@@ -4,7 +4,7 @@ in tmp_path, forwarding to the built-in virtual printer; an IPP client on the co
 from __future__ import annotations
 
 import socket
-from collections.abc import AsyncIterator, Callable, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,14 @@ import pytest_asyncio
 from aiohttp import web
 
 from ippproxy.app import build_app
-from ippproxy.config import (Config, ForwardingConfig, QueueConfig, ServerConfig,
-                             StorageConfig, VirtualPrinterConfig)
+from ippproxy.config import (
+    Config,
+    ForwardingConfig,
+    QueueConfig,
+    ServerConfig,
+    StorageConfig,
+    VirtualPrinterConfig,
+)
 
 from .client import Ipp
 

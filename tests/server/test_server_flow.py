@@ -6,7 +6,8 @@ import asyncio
 from pathlib import Path
 
 from ippproxy.config import QueueConfig
-from ippproxy.ipp import Operation as Op, Tag
+from ippproxy.ipp import Operation as Op
+from ippproxy.ipp import Tag
 
 from .client import Ipp, a, status, value
 from .conftest import Started, make_config

@@ -6,7 +6,8 @@ import gzip
 import zlib
 from collections.abc import AsyncIterator
 
-from ippproxy.ipp import Group, Operation as Op, Tag, encode
+from ippproxy.ipp import Group, Tag, encode
+from ippproxy.ipp import Operation as Op
 
 from .client import Ipp, a, message, status, value
 

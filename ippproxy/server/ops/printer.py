@@ -12,6 +12,7 @@ from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops.common import printer_attributes
 from ippproxy.server.printer_attrs import AUTO_FORMAT, is_job_template
 from ippproxy.server.response import Reply
+from ippproxy.server.sanitize import clean_text
 
 
 def _queue(req: OpRequest) -> QueueRuntime:
@@ -111,7 +112,22 @@ async def disable_printer(req: OpRequest) -> Reply:
 
 
 async def identify_printer(req: OpRequest) -> Reply:
-    # The queue has no panel or speaker of its own; the request is accepted and logged.
+    """Forwarded to the destination; the message is also shown as the queue's
+    printer-state-message (our "display")."""
+    q = _queue(req)
+    attrs = await printer_attributes(req, q)
+    supported = next((a.plain for a in attrs if a.name == "identify-actions-supported"), [])
+    requested = req.op("identify-actions")
+    actions = tuple(str(v) for v in requested.plain) if requested is not None else ("display",)
+    bad = [v for v in actions if v not in supported]
+    if bad and requested is not None:
+        raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
+                       f"identify-actions {', '.join(bad)[:64]} not supported", (requested,))
+    message = req.op_value("message")
+    text = clean_text(message, 127) if isinstance(message, str) else ""
+    if "display" in actions:
+        q.touch(text or "identify")
+    await req.ctx.capabilities.identify(q.config, actions, text)
     return Reply()
 
 
