@@ -39,6 +39,8 @@ def encode_attribute(attribute: Attribute) -> bytes:
 
 
 def _attribute(out: list[bytes], attribute: Attribute, name: bytes) -> None:
+    if not name:
+        raise EncodeError("attribute with an empty name")
     if not attribute.values:
         raise EncodeError(f"attribute {attribute.name!r} has no value")
     for tag, value in attribute.values:
@@ -52,10 +54,14 @@ def _value(out: list[bytes], tag: int, value: Value, name: bytes) -> None:
     if len(name) > _MAX:
         raise EncodeError("attribute name longer than 65535 bytes")
     if isinstance(value, Collection):
+        if tag != 0x34:
+            raise EncodeError(f"collection value with tag 0x{tag:02x}, not begCollection")
         # RFC 8010 §3.1.6: begCollection, then memberAttrName + values per member, endCollection.
         out.append(_BEGIN + len(name).to_bytes(2, "big") + name + b"\x00\x00")
         for member in value.attributes:
             mname = member.name.encode()
+            if not mname:
+                raise EncodeError("collection member with an empty name")
             out.append(_token(_MEMBER, b"", mname))
             if not member.values:
                 raise EncodeError(f"collection member {member.name!r} has no value")

@@ -220,8 +220,29 @@ def decode_value(tag: int, data: bytes, strict_utf8: bool = True) -> Value:
     return data if decoder is None else decoder(tag, data, strict_utf8)
 
 
+# The Python type each tag takes when encoding (bytes are accepted as raw data where the
+# decoder itself can produce bytes: lenient strings, non-canonical dateTime, stray out-of-band).
+_STRUCTURAL = frozenset({Tag.BEGIN_COLLECTION, Tag.END_COLLECTION, Tag.MEMBER_ATTR_NAME})
+_EXPECTED: dict[int, type | tuple[type, ...]] = {
+    **{int(t): (str, bytes) for t in STRING_TAGS},
+    Tag.INTEGER: int, Tag.ENUM: int, Tag.BOOLEAN: bool,
+    Tag.DATE_TIME: (dt.datetime, bytes), Tag.RESOLUTION: Resolution,
+    Tag.RANGE_OF_INTEGER: RangeOfInteger,
+    Tag.TEXT_WITH_LANGUAGE: (StringWithLanguage, bytes),
+    Tag.NAME_WITH_LANGUAGE: (StringWithLanguage, bytes),
+    **{t: (type(None), bytes) for t in range(0x10, 0x20)},
+}
+
+
 def encode_value(tag: int, value: Value) -> bytes:
-    """Encode one non-collection value for ``tag``; raises TypeError for a mismatched type."""
+    """Encode one non-collection value for ``tag``; TypeError when the type does not fit."""
+    if tag in _STRUCTURAL:
+        raise TypeError(f"tag 0x{tag:02x} is structural, not a value")
+    expected = _EXPECTED.get(tag, bytes)
+    if not isinstance(value, expected) or (
+        isinstance(value, bool) and tag in (Tag.INTEGER, Tag.ENUM)
+    ):
+        raise TypeError(f"{type(value).__name__} value does not fit tag 0x{tag:02x}")
     if isinstance(value, str):
         return value.encode()
     if isinstance(value, bytes):
