@@ -1,7 +1,7 @@
 """The write operations of the job store: synchronous ``op(conn, ...)`` functions.
 
-They run inside the writer thread's transaction (see ``writer.py``), one SAVEPOINT
-each; they never commit. Every state change goes through :func:`apply_event`,
+They run inside the writer thread's transaction (see ``writer.py``) and never
+commit. Job creation is in ``create.py``. Every state change goes through :func:`apply_event`,
 which consults the transition table.
 """
 
@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, func, insert, or_, select, update
 
-from ippproxy.jobs.models import documents_t, jobs_t, queues_t
+from ippproxy.jobs.create import document_rows
+from ippproxy.jobs.models import documents_t, jobs_t
 from ippproxy.jobs.records import (
     JobClosedError,
     JobNotFound,
     JobRecord,
     NewDocument,
-    job_from_row,
     load_job,
 )
 from ippproxy.jobs.state import (
@@ -33,120 +31,6 @@ from ippproxy.jobs.state import (
     merge_reasons,
     next_state,
 )
-
-
-@dataclass(frozen=True)
-class NewJob:
-    uuid: str
-    queue: str
-    owner: str
-    name: str | None
-    attributes: bytes
-    document_format: str | None
-    hold_until: str | None
-    hold_until_time: dt.datetime | None
-    priority: int
-    originating_host: str | None
-    destination_uri: str | None
-    documents: tuple[NewDocument, ...]
-    closed: bool
-    reasons: tuple[str, ...] | None
-    message: str | None
-    analysis: dict[str, Any] | None
-
-
-# Statements built once: executing them with a parameter dict skips SQLAlchemy's
-# per-call statement construction and cache-key work (the intake hot path).
-_BUMP = (
-    update(queues_t)
-    .where(queues_t.c.name == bindparam("qname"))
-    .values(next_job_id=queues_t.c.next_job_id + 1)
-    .returning(queues_t.c.next_job_id)
-)
-_NEW_QUEUE = insert(queues_t)
-_INSERT_JOB = insert(jobs_t)
-_INSERT_DOCS = insert(documents_t)
-
-
-def allocate_job_id(conn: Connection, queue: str) -> int:
-    """Next job-id of ``queue``; the counter only grows, so ids are never reused.
-
-    ``UPDATE ... RETURNING`` locks the queue row until COMMIT, so two processes on
-    one PostgreSQL never hand out the same id.
-    """
-    new = conn.execute(_BUMP, {"qname": queue}).scalar_one_or_none()
-    if new is None:
-        try:
-            with conn.begin_nested():
-                conn.execute(_NEW_QUEUE, {"name": queue, "next_job_id": 1})
-        except IntegrityError:  # another node created it first
-            pass
-        new = conn.execute(_BUMP, {"qname": queue}).scalar_one()
-    return int(new) - 1
-
-
-def _doc_rows(
-    job_uuid: str, first: int, docs: Sequence[NewDocument], now: dt.datetime
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "job_uuid": job_uuid,
-            "number": first + i,
-            "name": d.name,
-            "format": d.format,
-            "spool_name": d.spool_name,
-            "size": d.size,
-            "sha256": d.sha256,
-            "compression": d.compression,
-            "created_at": now,
-        }
-        for i, d in enumerate(docs)
-    ]
-
-
-def create_job(conn: Connection, spec: NewJob, now: dt.datetime) -> JobRecord:
-    from ippproxy.jobs.records import doc_from_row
-
-    state = JobState.PENDING_HELD if spec.hold_until else JobState.PENDING
-    reasons = spec.reasons if spec.reasons is not None else default_reasons(state)
-    if not spec.closed:
-        reasons = merge_reasons(reasons, add=INCOMING_REASONS)
-    row: dict[str, Any] = {
-        "uuid": spec.uuid,
-        "queue": spec.queue,
-        "job_id": allocate_job_id(conn, spec.queue),
-        "state": int(state),
-        "state_reasons": list(reasons),
-        "state_message": spec.message,
-        "owner": spec.owner,
-        "name": spec.name,
-        "originating_host": spec.originating_host,
-        "attributes": spec.attributes,
-        "document_format": spec.document_format,
-        "hold_until": spec.hold_until,
-        "hold_until_time": spec.hold_until_time,
-        "priority": spec.priority,
-        "created_at": now,
-        "updated_at": now,
-        "processing_at": None,
-        "completed_at": None,
-        "closed": spec.closed,
-        "destination_uri": spec.destination_uri,
-        "remote_job_id": None,
-        "forward_attempts": 0,
-        "next_attempt_at": None,
-        "forward_started": False,
-        "impressions_completed": None,
-        "media_sheets_completed": None,
-        "analysis": spec.analysis,
-        "node": None,
-        "lease_until": None,
-    }
-    conn.execute(_INSERT_JOB, row)
-    docs = _doc_rows(spec.uuid, 1, spec.documents, now)
-    if docs:
-        conn.execute(_INSERT_DOCS, docs)
-    return job_from_row(row, [doc_from_row(d) for d in docs])
 
 
 def _locked(conn: Connection, uuid: str) -> JobRecord:
@@ -167,7 +51,8 @@ def add_document(
         last_number = conn.execute(
             select(func.max(documents_t.c.number)).where(documents_t.c.job_uuid == uuid)
         ).scalar_one_or_none()
-        conn.execute(insert(documents_t), _doc_rows(uuid, (last_number or 0) + 1, [doc], now))
+        rows = document_rows(uuid, (last_number or 0) + 1, [doc], now)
+        conn.execute(insert(documents_t), rows)
         if rec.document_format is None and doc.format is not None:
             values["document_format"] = doc.format
     if last:

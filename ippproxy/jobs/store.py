@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 from sqlalchemy import Connection, Engine, case, delete, func, or_, select, update
 
 from ippproxy.jobs import ops
+from ippproxy.jobs.create import NewJob, create_jobs
 from ippproxy.jobs.models import documents_t, jobs_t
 from ippproxy.jobs.records import (
     UNSET,
@@ -134,7 +135,7 @@ class JobStore:
         The job is ``pending-held`` when ``hold_until`` is set (anything but
         ``"no-hold"``), else ``pending``. Returns once the row is committed.
         """
-        spec = ops.NewJob(
+        spec = NewJob(
             uuid=uuid or str(uuidlib.uuid4()),
             queue=queue,
             owner=owner,
@@ -152,7 +153,8 @@ class JobStore:
             message=message,
             analysis=analysis,
         )
-        return await self.write(lambda c: ops.create_job(c, spec, self.clock()))
+        record: JobRecord = await self._writer.submit_many(create_jobs, (spec, self.clock()))
+        return record
 
     async def add_document(
         self, uuid: str, doc: NewDocument | None, *, last: bool = False

@@ -16,6 +16,12 @@ queue and awaits a future. One thread owns one database connection and loops:
 4. only then resolve each caller's future (``call_soon_threadsafe``) with its
    result or exception.
 
+Ops of one kind can also be merged: :meth:`GroupCommitWriter.submit_many` items
+with the same ``many`` function run as one call with all their arguments (job
+creation uses it: a few statements per batch instead of per job). Within a batch
+the order of ops is not defined; that is fine because a caller only submits an op
+that depends on another after that other one has returned.
+
 So a caller never sees a result that is not durable, and N concurrent callers
 share one fsync: the busier the server, the bigger the batches. If the COMMIT
 itself fails, every caller of the batch gets that error and nothing of it is
@@ -37,6 +43,7 @@ from sqlalchemy import Connection, Engine
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 Op = Callable[[Connection], Any]
+Many = Callable[[Connection, list[Any]], list[Any]]
 
 
 @dataclass
@@ -44,6 +51,8 @@ class _Item:
     op: Op
     fut: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    many: Many | None = None
+    arg: Any = None
 
 
 _Done = tuple[_Item, Any, BaseException | None]
@@ -78,12 +87,24 @@ class GroupCommitWriter:
         self._thread.start()
 
     async def submit(self, op: Callable[[Connection], T]) -> T:
+        """Run ``op(conn)`` in the next batch; returns its result after the COMMIT."""
+        loop = asyncio.get_running_loop()
+        result: T = await self._submit(_Item(op, loop.create_future(), loop))
+        return result
+
+    async def submit_many(self, many: Many, arg: Any) -> Any:
+        """Like ``submit(lambda c: many(c, [arg])[0])``, but all submissions with the same
+        ``many`` in one batch are run by one call ``many(conn, [arg1, arg2, ...])``."""
+        loop = asyncio.get_running_loop()
+        return await self._submit(
+            _Item(lambda c: many(c, [arg])[0], loop.create_future(), loop, many, arg)
+        )
+
+    async def _submit(self, item: _Item) -> Any:
         if self._closed:
             raise WriterClosed("the job store is closed")
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[T] = loop.create_future()
-        self._q.put(_Item(op, fut, loop))
-        return await fut
+        self._q.put(item)
+        return await item.fut
 
     async def close(self) -> None:
         if not self._closed:
@@ -131,7 +152,16 @@ class GroupCommitWriter:
         items = [i for i in batch if not i.fut.cancelled()]  # skip callers that went away
         try:  # fast path: no op fails, so no savepoints are needed
             with conn.begin():
-                done: list[_Done] = [(item, self._call(item, conn), None) for item in items]
+                done: list[_Done] = []
+                groups: dict[Many, list[_Item]] = {}
+                for item in items:
+                    if item.many is None:
+                        done.append((item, self._call(item, conn), None))
+                    else:
+                        groups.setdefault(item.many, []).append(item)
+                for many, group in groups.items():
+                    results = self._call_many(many, group, conn)
+                    done += [(item, r, None) for item, r in zip(group, results, strict=True)]
         except _OpFailed:  # (an error of COMMIT itself is not caught here)
             done = self._execute_isolated(conn, items)
         self.batches += 1
@@ -143,6 +173,13 @@ class GroupCommitWriter:
     def _call(item: _Item, conn: Connection) -> Any:
         try:
             return item.op(conn)
+        except Exception as e:
+            raise _OpFailed from e
+
+    @staticmethod
+    def _call_many(many: Many, group: list[_Item], conn: Connection) -> list[Any]:
+        try:
+            return many(conn, [item.arg for item in group])
         except Exception as e:
             raise _OpFailed from e
 

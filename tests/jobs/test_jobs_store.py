@@ -228,3 +228,25 @@ async def test_closed_store_refuses(engine: Engine) -> None:
     await store.close()
     with pytest.raises(RuntimeError):
         await store.create_job("q", owner="u")
+
+
+async def test_batched_creates_with_a_failure_and_several_queues(store: JobStore) -> None:
+    """One bad create in a batch (a duplicate uuid) fails alone; the rest commit."""
+    dup = "00000000-0000-4000-8000-000000000001"
+    results = await asyncio.gather(
+        *(store.create_job(q, owner="u") for q in ("a", "b", "a", "c", "b")),
+        store.create_job("a", owner="u", uuid=dup),
+        store.create_job("a", owner="u", uuid=dup),
+        return_exceptions=True,
+    )
+    failed = [r for r in results if isinstance(r, BaseException)]
+    assert len(failed) == 1
+    ok = [r for r in results if not isinstance(r, BaseException)]
+    by_queue: dict[str, list[int]] = {}
+    for r in ok:
+        by_queue.setdefault(r.queue, []).append(r.job_id)
+    # The failed fast path was rolled back as a whole, so no id was lost either.
+    assert {q: sorted(v) for q, v in by_queue.items()} == {"a": [1, 2, 3], "b": [1, 2], "c": [1]}
+    assert len(await store.list_jobs(None)) == 6
+    ids = [(r.queue, r.job_id) for r in ok]
+    assert len(ids) == len(set(ids))
