@@ -128,16 +128,34 @@ class Decoder:
             raise
 
     def close(self) -> Message:
-        """The input ended: return the Message, or raise DecodeError("... truncated")."""
+        """The input ended: return the Message, or raise DecodeError saying where it was cut.
+
+        A token cut short names the length field that runs past the end of the data
+        (``"value length 100 runs past the end of the data at offset 0x1a"``); otherwise the
+        offset is the number of bytes received.
+        """
         if self._error is not None:
             raise self._error
         if self._message is not None:
             return self._message
-        where = "header" if self._header is None else "attribute section"
-        if self._stack:
-            where = "collection"
-        self._error = DecodeError(f"message truncated in {where}", self._fed)
+        self._error = self._truncation()
         raise self._error
+
+    def _truncation(self) -> DecodeError:
+        buf, pos, n = self._buf, self._pos, len(self._buf)
+        if self._header is None:
+            return DecodeError(f"message truncated in the header ({n} of 8 bytes)", n)
+        if pos < n and pos + 3 <= n:
+            nlen = (buf[pos + 1] << 8) | buf[pos + 2]
+            vpos = pos + 3 + nlen
+            if vpos + 2 > n:
+                return DecodeError(f"name length {nlen} runs past the end of the data", pos + 1)
+            vlen = (buf[vpos] << 8) | buf[vpos + 1]
+            return DecodeError(f"value length {vlen} runs past the end of the data", vpos)
+        if pos < n:
+            return DecodeError("attribute truncated after its tag", pos)
+        where = " inside a collection" if self._stack else ""
+        return DecodeError(f"message truncated{where}: no end-of-attributes tag", n)
 
     # -- parsing ---------------------------------------------------------------------------
 

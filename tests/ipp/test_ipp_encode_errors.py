@@ -30,7 +30,7 @@ def message(*attributes: Attribute, group: int = Tag.JOB_ATTRIBUTES) -> Message:
 
 
 BAD: list[tuple[str, Message]] = [
-    ("str-as-integer", message(A("copies", Tag.INTEGER, "2"))),  # type: ignore[arg-type]
+    ("str-as-integer", message(A("copies", Tag.INTEGER, "2"))),
     ("bool-as-integer", message(A("copies", Tag.INTEGER, True))),
     ("int-as-boolean", message(A("b", Tag.BOOLEAN, 1))),
     ("int-as-keyword", message(A("sides", Tag.KEYWORD, 1))),
