@@ -10,8 +10,11 @@
    -> client-error-bad-request (§4.1.4); a charset other than utf-8
    -> client-error-charset-not-supported (§4.1.4.1)
 5. per group (and per collection): a duplicate attribute -> client-error-bad-request (§4.1.3)
-6. registered attributes (registry.py): in the wrong group, with a wrong value tag or several
-   values when single-valued -> client-error-bad-request
+6. registered attributes (registry.py): an operation attribute in the job group, a Job
+   Template attribute in the operation group (except ``TOLERATED_IN_OPERATION``:
+   ``job-hold-until``, which CUPS's print-job-hold.test sends there and expects honoured, as
+   cupsd and ippeveprinter do), a wrong value tag, or several values when single-valued
+   -> client-error-bad-request
 7. any value longer than its syntax allows (RFC 8011 §5.1)
    -> client-error-request-value-too-long
 """
@@ -27,10 +30,13 @@ from .tags import Tag, tag_keyword
 from .values import Collection, StringWithLanguage, Value
 
 SUPPORTED_VERSIONS = frozenset({(1, 0), (1, 1), (2, 0), (2, 1), (2, 2)})
+# Job Template attributes real clients put in the operation group; a server must look for
+# them there too (ipptool print-job-hold.test: job-hold-until).
+TOLERATED_IN_OPERATION = frozenset({"job-hold-until"})
 _BAD = Status.CLIENT_ERROR_BAD_REQUEST
 _TOO_LONG = Status.CLIENT_ERROR_REQUEST_VALUE_TOO_LONG
 
-__all__ = ["SUPPORTED_VERSIONS", "RequestError", "check_request"]
+__all__ = ["SUPPORTED_VERSIONS", "TOLERATED_IN_OPERATION", "RequestError", "check_request"]
 
 
 def check_request(msg: Message) -> None:
@@ -84,10 +90,8 @@ def _check_group(attribute: Attribute, group_tag: int) -> None:
     syntax = lookup(attribute.name)
     if syntax is None:
         return
-    # job-hold-until is accepted in the operation group too (CUPS does; ipptool's
-    # print-job-hold.test sends it there).
-    if syntax.group == JOB_TEMPLATE and group_tag == OPERATION \
-            and attribute.name != "job-hold-until":
+    if (syntax.group == JOB_TEMPLATE and group_tag == OPERATION
+            and attribute.name not in TOLERATED_IN_OPERATION):
         raise RequestError(
             _BAD, f"job template attribute {attribute.name!r} in the operation group"
         )

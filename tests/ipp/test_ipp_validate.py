@@ -161,6 +161,13 @@ def test_bad_requests(message: Message, status: int, text: str) -> None:
     assert text in info.value.message
 
 
+def test_job_hold_until_tolerated_in_operation_group() -> None:
+    """ipptool print-job-hold.test sends job-hold-until in the operation group."""
+    check_request(request(ops(A("job-hold-until", Tag.KEYWORD, "indefinite"))))
+    with pytest.raises(RequestError):  # its syntax is still checked there
+        check_request(request(ops(A("job-hold-until", Tag.INTEGER, 1))))
+
+
 def test_registry_covers_what_clients_send() -> None:
     for name in ("printer-uri", "job-uri", "job-id", "requesting-user-name", "job-name",
                  "document-format", "document-name", "compression", "ipp-attribute-fidelity",
