@@ -23,141 +23,36 @@ neither be followed nor used.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import hashlib
 import os
 import re
 import stat
 import uuid
-import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
 
-T = TypeVar("T")
+from ippproxy.jobs.fsio import DirSync, FdWorker
+from ippproxy.jobs.inflate import (
+    BATCH,
+    COMPRESSIONS,
+    Inflater,
+    Sink,
+    SpoolCompressionError,
+    SpoolError,
+    SpoolLimitExceeded,
+)
 
-BATCH = 1 << 20
+__all__ = [
+    "Spool",
+    "SpoolCompressionError",
+    "SpoolError",
+    "SpoolLimitExceeded",
+    "SpoolWriter",
+]
+
 NAME_RE = re.compile(r"^[0-9a-f]{32}$")
 _TMP_RE = re.compile(r"^\.[0-9a-f]{32}\.tmp$")
-COMPRESSIONS = ("none", "gzip", "deflate")
-
-
-# Disk and zlib work for the spool; separate from the default pool so that many
-# uploads cannot starve other to_thread users (and vice versa).
-_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="spool")
-
-
-class _FdWorker:
-    """Runs blocking calls about one fd in ``_POOL``; cleanup never races a running call.
-
-    ``asyncio.to_thread`` cannot be used here: cancelling the awaiting task leaves the
-    thread running, and closing the fd under it could make it write into whatever
-    file reuses that fd number.
-    """
-
-    def __init__(self) -> None:
-        self._cf: concurrent.futures.Future[Any] | None = None
-
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        cf = self._cf = _POOL.submit(fn, *args)
-        return await asyncio.wrap_future(cf)
-
-    def after(self, cleanup: Callable[[], None]) -> None:
-        """Run ``cleanup`` now, or as soon as the call in flight has finished."""
-        cf = self._cf
-        if cf is None:
-            cleanup()
-        else:
-            cf.add_done_callback(lambda _f: cleanup())  # runs at once if already done
-
-
-class SpoolError(Exception):
-    pass
-
-
-class SpoolLimitExceeded(SpoolError):
-    """The (decompressed) document is larger than the spool's ``max_bytes``."""
-
-
-class SpoolCompressionError(SpoolError):
-    """Compressed data is corrupt or truncated (job-state-reason ``compression-error``)."""
-
-
-def _is_zlib_header(head: bytes) -> bool:
-    """RFC 1950 header? (A raw RFC 1951 stream from a sane encoder never looks like one.)"""
-    return (
-        len(head) >= 2
-        and head[0] & 0x0F == 8
-        and head[0] >> 4 <= 7
-        and (head[0] << 8 | head[1]) % 31 == 0
-        and not head[1] & 0x20
-    )
-
-
-class _Inflater:
-    """Streaming decompression with a bounded output per call."""
-
-    def __init__(self, compression: str) -> None:
-        self.compression = compression
-        self._d: zlib._Decompress | None = None
-        self._head = b""
-        if compression == "gzip":
-            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-
-    def feed(self, data: bytes, sink: _Sink) -> None:
-        try:
-            self._feed(data, sink)
-        except zlib.error as e:
-            raise SpoolCompressionError(f"{self.compression} data is corrupt: {e}") from None
-
-    def _feed(self, data: bytes, sink: _Sink) -> None:
-        data, self._head = self._head + data, b""
-        if self._d is None:  # deflate: zlib-wrapped or raw? Decided by the first two bytes.
-            if len(data) < 2:
-                self._head = data
-                return
-            self._d = zlib.decompressobj(zlib.MAX_WBITS if _is_zlib_header(data) else -15)
-        while data:
-            if self._d.eof:  # more input after the end of a stream
-                if self.compression != "gzip" or data[:2] not in (b"\x1f\x8b", b"\x1f"):
-                    raise SpoolCompressionError(
-                        f"unexpected data after the {self.compression} stream"
-                    )
-                if len(data) < 2:
-                    self._head = data
-                    return
-                self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member (RFC 1952)
-            sink.put(self._d.decompress(data, BATCH))
-            data = self._d.unused_data if self._d.eof else self._d.unconsumed_tail
-
-    def finish(self, sink: _Sink) -> None:
-        if self._d is None or self._head:
-            raise SpoolCompressionError(f"{self.compression} data is truncated")
-        if not self._d.eof:
-            raise SpoolCompressionError(f"{self.compression} data is truncated")
-
-
-class _Sink:
-    """Hash, count and write decompressed output (runs in a worker thread)."""
-
-    def __init__(self, fd: int, max_bytes: int) -> None:
-        self.fd = fd
-        self.max_bytes = max_bytes
-        self.size = 0
-        self.sha = hashlib.sha256()
-
-    def put(self, data: bytes) -> None:
-        if not data:
-            return
-        self.size += len(data)
-        if self.size > self.max_bytes:
-            raise SpoolLimitExceeded(f"document is larger than {self.max_bytes} bytes")
-        self.sha.update(data)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view) :]
 
 
 class SpoolWriter:
@@ -171,9 +66,9 @@ class SpoolWriter:
         self.name = uuid.uuid4().hex
         self._tmp = spool.root / f".{self.name}.tmp"
         self._fd = -1
-        self._sink: _Sink | None = None
-        self._inflater = _Inflater(compression) if compression != "none" else None
-        self._worker = _FdWorker()
+        self._sink: Sink | None = None
+        self._inflater = Inflater(compression) if compression != "none" else None
+        self._worker = FdWorker()
         self._pending: list[bytes] = []
         self._pending_len = 0
         self._received = 0
@@ -213,7 +108,7 @@ class SpoolWriter:
     def _open(self) -> None:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         self._fd = os.open(self._tmp, flags, 0o600)
-        self._sink = _Sink(self._fd, self._spool.max_bytes)
+        self._sink = Sink(self._fd, self._spool.max_bytes)
 
     def _commit(self, data: bytes) -> None:
         self._process(data)
@@ -224,7 +119,7 @@ class SpoolWriter:
         os.close(self._fd)
         self._fd = -1
         os.rename(self._tmp, self._spool.root / self.name)
-        self._spool.fsync_dir()
+        self._spool.dirsync.sync()
         self.size = self._sink.size
         self.sha256 = self._sink.sha.hexdigest()
 
@@ -278,6 +173,7 @@ class Spool:
         if not stat.S_ISDIR(st.st_mode):
             raise SpoolError(f"spool root {self.root} is not a directory")
         os.chmod(self.root, 0o700)
+        self.dirsync = DirSync(self.root)
 
     def writer(self, compression: str | None = "none") -> _WriterContext:
         """``async with spool.writer("gzip") as w: await w.write(chunk)``."""
@@ -288,19 +184,12 @@ class Spool:
             raise SpoolError(f"not a spool file name: {name!r}")
         return self.root / name
 
-    def fsync_dir(self) -> None:
-        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def _open_read(self, name: str) -> int:
         return os.open(self.path(name), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
 
     async def open(self, name: str, chunk_size: int = BATCH) -> AsyncIterator[bytes]:
         """Stream a document back, ``chunk_size`` bytes at a time, off the event loop."""
-        worker = _FdWorker()
+        worker = FdWorker()
         fd = await worker.run(self._open_read, name)
         try:
             while chunk := await worker.run(os.read, fd, chunk_size):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import gzip
 import hashlib
 import os
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from ippproxy.jobs.fsio import DirSync
 from ippproxy.jobs.spool import (
     Spool,
     SpoolCompressionError,
@@ -221,3 +223,19 @@ async def test_empty_document(spool: Spool) -> None:
     name, size, sha = await store(spool, b"")
     assert size == 0 and sha == hashlib.sha256(b"").hexdigest()
     assert await read_back(spool, name) == b""
+
+
+def test_dirsync_is_shared_by_concurrent_callers(tmp_path: Path) -> None:
+    sync = DirSync(tmp_path)
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda _: sync.sync(), range(400)))
+    assert sync._synced == sync._requested == 400
+    assert 1 <= sync.syncs <= 400
+
+
+async def test_concurrent_writers(spool: Spool) -> None:
+    payloads = [os.urandom(5000) for _ in range(40)]
+    results = await asyncio.gather(*(store(spool, p) for p in payloads))
+    for (name, size, sha), p in zip(results, payloads, strict=True):
+        assert size == len(p) and sha == hashlib.sha256(p).hexdigest()
+        assert await read_back(spool, name) == p
