@@ -29,6 +29,7 @@ from ippproxy.ipp import Attribute, Group, JobState, Message, Operation, Status,
 
 from .allowlist import job_name, screen
 from .errors import DestinationRejected, DestinationUnavailable, printer_text
+from .source import Document, as_document
 from .transport import Exchange, http_url, single_document
 
 _RETRY_LATER = frozenset({Status.SERVER_ERROR_INTERNAL_ERROR,
@@ -36,6 +37,7 @@ _RETRY_LATER = frozenset({Status.SERVER_ERROR_INTERNAL_ERROR,
                           Status.SERVER_ERROR_NOT_ACCEPTING_JOBS, Status.SERVER_ERROR_BUSY,
                           0x0505,  # server-error-temporary-error
                           0x0508})  # server-error-job-canceled
+_CREATES_JOB = frozenset({Operation.PRINT_JOB, Operation.CREATE_JOB, Operation.SEND_DOCUMENT})
 _JOB_ATTRS = ("job-id", "job-uuid", "job-state", "job-state-reasons", "job-state-message",
               "job-impressions-completed", "job-media-sheets-completed")
 TERMINAL = frozenset({JobState.CANCELED, JobState.ABORTED, JobState.COMPLETED})
@@ -130,11 +132,16 @@ class DestinationClient:
                        (Group(Tag.OPERATION_ATTRIBUTES, base + op_attrs), *groups))
 
     async def _call(self, op: int, *op_attrs: Attribute, groups: Sequence[Group] = (),
-                    document: Path | None = None) -> Message:
+                    document: Document | None = None) -> Message:
         """Send, retrying once with IPP/1.1 on server-error-version-not-supported."""
         while True:
-            reply = await self._exchange.send(self._request(op, *op_attrs, groups=groups),
-                                              document)
+            try:
+                reply = await self._exchange.send(self._request(op, *op_attrs, groups=groups),
+                                                  document)
+            except DestinationUnavailable as exc:
+                if op not in _CREATES_JOB:  # a query cannot have printed anything
+                    exc.maybe_delivered = False
+                raise
             if reply.code == Status.SERVER_ERROR_VERSION_NOT_SUPPORTED and self._version > (1, 1):
                 self._version = (1, 1)
                 continue
@@ -182,7 +189,7 @@ class DestinationClient:
         uuid = Attribute.single("job-uuid", Tag.URI, job.job_uuid_uri)
         return Group(Tag.JOB_ATTRIBUTES, (*screened.kept, uuid))
 
-    async def submit(self, job: ForwardJob, documents: Sequence[Path]) -> int:
+    async def submit(self, job: ForwardJob, documents: Sequence[Path | Document]) -> int:
         """Send the job; returns the destination's job-id."""
         if not documents:
             raise DestinationRejected("job has no document")
@@ -204,7 +211,7 @@ class DestinationClient:
                 last = Attribute.single("last-document", Tag.BOOLEAN, i == len(documents) - 1)
                 await self._call(Operation.SEND_DOCUMENT,
                                  Attribute.single("job-id", Tag.INTEGER, remote_id),
-                                 self._user(), fmt_attr, last, document=path)
+                                 self._user(), fmt_attr, last, document=as_document(path))
         except DestinationUnavailable as exc:
             exc.remote_job_id = remote_id
             await self._cancel_quietly(remote_id)

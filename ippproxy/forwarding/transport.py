@@ -15,7 +15,6 @@ of answering), because the printer may then have the job.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -24,8 +23,8 @@ import aiohttp
 from ippproxy.ipp import DecodeError, Decoder, Limits, Message, encode
 
 from .errors import DestinationRejected, DestinationUnavailable
+from .source import Document, as_document
 
-BLOCK = 256 * 1024
 MAX_RESPONSE = 1 << 20  # attribute section of a response (Get-Jobs of many jobs fits)
 
 
@@ -45,15 +44,6 @@ def http_url(uri: str) -> str:
     return f"{'https' if scheme == 'ipps' else 'http'}://{hostport}{slash}{path}"
 
 
-async def _file_blocks(path: Path) -> AsyncIterator[bytes]:
-    f = await asyncio.to_thread(path.open, "rb")
-    try:
-        while block := await asyncio.to_thread(f.read, BLOCK):
-            yield block
-    finally:
-        await asyncio.to_thread(f.close)
-
-
 class Exchange:
     """Posts IPP requests to one URL on a shared ``ClientSession``."""
 
@@ -65,7 +55,7 @@ class Exchange:
         self.timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout,
                                              sock_read=read_timeout)
 
-    async def send(self, request: Message, document: Path | None = None) -> Message:
+    async def send(self, request: Message, document: Document | None = None) -> Message:
         header = encode(request)
         sent = False
 
@@ -73,7 +63,7 @@ class Exchange:
             nonlocal sent
             yield header
             if document is not None:
-                async for block in _file_blocks(document):
+                async for block in document.chunks():
                     yield block
             sent = True
 
@@ -84,7 +74,7 @@ class Exchange:
         else:
             data = body()
             if not self.chunked:
-                size = await asyncio.to_thread(lambda: document.stat().st_size)
+                size = await document.size()
                 headers["Content-Length"] = str(len(header) + size)
         try:
             async with self.session.post(self.url, data=data, headers=headers,
@@ -115,7 +105,7 @@ class Exchange:
                                          maybe_delivered=True) from None
 
 
-def single_document(documents: Sequence[Path]) -> Path:
+def single_document(documents: Sequence[Path | Document]) -> Document:
     if len(documents) != 1:
         raise DestinationRejected("Print-Job carries exactly one document")
-    return documents[0]
+    return as_document(documents[0])

@@ -1,0 +1,97 @@
+"""Following a job at the destination to a terminal state (see worker.py, step 3).
+
+Each round: reload our job (a Cancel-Job on our side shows up here and is passed
+on as Cancel-Job to the destination), then Get-Job-Attributes of the remote job.
+The remote state is mirrored: processing-stopped <-> processing, and a terminal
+state ends the loop after job-impressions-completed / job-media-sheets-completed
+are recorded. An unreachable destination is retried with back-off, the job stays
+``processing`` (the printer has it; sending it again would print it twice).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ippproxy.ipp import Status
+from ippproxy.jobs.state import JobEvent, JobState
+
+from .errors import DestinationRejected, DestinationUnavailable
+
+if TYPE_CHECKING:
+    from ippproxy.jobs.records import JobRecord
+
+    from .client import DestinationClient, RemoteJob
+    from .worker import Forwarder
+
+log = logging.getLogger(__name__)
+
+
+async def follow_remote(fwd: Forwarder, client: DestinationClient, rec: JobRecord,
+                        remote_id: int) -> None:
+    store = fwd.store
+    failures = 0
+    while True:
+        ours = await store.get_by_uuid(rec.uuid)
+        if ours is None:
+            return
+        if ours.is_terminal:  # canceled (or aborted) on our side: stop the printer too
+            await _cancel_remote(client, remote_id)
+            return
+        try:
+            remote = await client.get_job(remote_id)
+        except DestinationUnavailable as exc:
+            failures += 1
+            delay = fwd.backoff.delay(failures)
+            if failures == 1:
+                await store.set_reasons(rec.uuid, ours.state_reasons,
+                                        f"printer not answering ({exc.message}); job {remote_id}"
+                                        " is at the printer, checking again")
+            await fwd.wait_changed(rec.uuid, delay)
+            continue
+        except DestinationRejected as exc:
+            if exc.status == Status.CLIENT_ERROR_NOT_FOUND:
+                await store.transition(rec.uuid, JobEvent.ABORT,
+                                       reasons=("aborted-by-system",),
+                                       message=f"the printer no longer knows job {remote_id}")
+                return
+            raise
+        failures = 0
+        if await _mirror(fwd, ours, remote):
+            return
+        await fwd.wait_changed(rec.uuid, fwd.poll_interval)
+
+
+async def _mirror(fwd: Forwarder, ours: JobRecord, remote: RemoteJob) -> bool:
+    """Copy the remote state onto ours; True when the remote job is terminal."""
+    store = fwd.store
+    note = remote.message or ", ".join(r for r in remote.reasons if r != "none")
+    if remote.state == JobState.PROCESSING_STOPPED:
+        if ours.state == JobState.PROCESSING:
+            await store.transition(ours.uuid, JobEvent.DESTINATION_STOPPED,
+                                   reasons=("printer-stopped",),
+                                   message=f"printer stopped: {note or 'no reason given'}")
+        return False
+    if not remote.terminal:
+        if ours.state == JobState.PROCESSING_STOPPED:
+            await store.transition(ours.uuid, JobEvent.DESTINATION_RESUMED,
+                                   message=f"printing as job {remote.job_id}")
+        return False
+    await store.set_counts(ours.uuid, impressions=remote.impressions, sheets=remote.sheets)
+    if remote.state == JobState.COMPLETED:
+        await store.transition(ours.uuid, JobEvent.COMPLETE,
+                               message=f"printed as job {remote.job_id}")
+    elif remote.state == JobState.CANCELED:
+        await store.transition(ours.uuid, JobEvent.CANCEL, reasons=("job-canceled-at-device",),
+                               message=f"canceled at the printer: {note}".rstrip(": "))
+    else:
+        await store.transition(ours.uuid, JobEvent.ABORT, reasons=("aborted-by-system",),
+                               message=f"the printer aborted the job: {note}".rstrip(": "))
+    return True
+
+
+async def _cancel_remote(client: DestinationClient, remote_id: int) -> None:
+    try:
+        await client.cancel(remote_id)
+    except (DestinationUnavailable, DestinationRejected) as exc:
+        log.warning("could not cancel job %d at the printer: %s", remote_id, exc)

@@ -1,0 +1,56 @@
+"""Documents to upload: a file path or a spooled document, read in blocks, never whole."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from ippproxy.jobs.spool import Spool
+
+BLOCK = 256 * 1024
+
+
+class Document(Protocol):
+    async def size(self) -> int: ...
+
+    def chunks(self) -> AsyncIterator[bytes]: ...
+
+
+@dataclass(frozen=True)
+class FileDocument:
+    path: Path
+
+    async def size(self) -> int:
+        return (await asyncio.to_thread(self.path.stat)).st_size
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        f = await asyncio.to_thread(self.path.open, "rb")
+        try:
+            while block := await asyncio.to_thread(f.read, BLOCK):
+                yield block
+        finally:
+            await asyncio.to_thread(f.close)
+
+
+@dataclass(frozen=True)
+class SpoolDocument:
+    """A spooled document, read through ``Spool.open`` (O_NOFOLLOW, server-made names)."""
+
+    spool: Spool
+    name: str
+    length: int
+
+    async def size(self) -> int:
+        return self.length
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        async for block in self.spool.open(self.name, BLOCK):
+            yield block
+
+
+def as_document(doc: Path | Document) -> Document:
+    return FileDocument(doc) if isinstance(doc, Path) else doc

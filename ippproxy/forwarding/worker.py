@@ -1,0 +1,290 @@
+"""The Forwarder: drives pending jobs to their destination printer and to a terminal state.
+
+Theory of operation
+-------------------
+One loop claims due jobs from the store (``claim_next_for_forwarding``: pending,
+closed, not held, ``next_attempt_at`` reached; the claim moves the job to
+``processing`` with a lease) and runs each in its own task, at most
+``max_jobs`` at a time. It sleeps until the next due retry, a poll tick, or
+``job_changed()`` (the server calls it when a job becomes ready or is canceled).
+
+For one job:
+
+1. **Already sent?** If ``forward_started`` is set, an earlier attempt may have
+   reached the printer (we crashed, or the connection broke after the body was
+   sent). We ask the destination with Get-Jobs (which-jobs=all) for the
+   ``job-uuid`` we put on every job we send. Found, and not canceled/aborted:
+   follow that remote job instead of sending again. Not found: send.
+2. **Send.** Commit ``forward_started`` (and the destination) *before* the first
+   byte goes out, then Create-Job + Send-Document or Print-Job (client.py), then
+   record the remote job-id.
+3. **Follow.** Poll Get-Job-Attributes every ``poll_interval``: remote
+   processing-stopped -> ours processing-stopped (``printer-stopped``) and back;
+   remote terminal -> record job-impressions-completed and
+   job-media-sheets-completed, then complete / cancel / abort ours. If our job
+   was canceled meanwhile (Cancel-Job on our side), cancel the remote job.
+4. **Failures.** ``DestinationUnavailable`` before the printer has the job:
+   back to ``pending`` with ``printer-stopped`` (``resources-are-not-ready``
+   when busy), a ``job-state-message`` with the cause, and ``next_attempt_at``
+   from the back-off; ``forward_started`` is cleared when the request certainly
+   did not arrive (connection refused), so the retry needs no lookup.
+   ``DestinationRejected``: abort with the printer's (sanitised) message.
+   While following, an unreachable printer is retried with back-off; the job
+   stays ``processing``.
+
+**A printer that cannot list jobs with job-uuid** (no Get-Jobs, or answers
+without job-uuid): after an attempt whose outcome is unknown we cannot tell
+whether it printed. ``unknown_outcome="hold"`` (default) puts the job on hold
+(``pending-held``, reason ``job-hold-until-specified``, a message saying why)
+with ``forward_started`` cleared, so an operator decides: Release-Job resends
+it once, Cancel-Job drops it. This prefers a possibly lost job over a
+possibly doubled one (and a doubled charge). ``"resend"`` sends again
+(at-least-once, like CUPS). A connection that was refused never counts as
+unknown, so an offline printer of that kind still gets each job exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Literal
+
+import aiohttp
+
+from ippproxy.config import BUILTIN_DESTINATION, Config
+from ippproxy.ipp import Attribute, Status, Tag, decode
+from ippproxy.jobs.records import JobRecord
+from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
+
+from .backoff import Backoff
+from .client import DestinationClient, ForwardJob, RemoteJob
+from .errors import DestinationError, DestinationRejected, DestinationUnavailable
+from .follow import follow_remote
+from .source import SpoolDocument
+
+if TYPE_CHECKING:
+    from ippproxy.jobs.spool import Spool
+    from ippproxy.jobs.store import JobStore
+
+log = logging.getLogger(__name__)
+Outcome = Literal["hold", "resend"]
+
+
+def destination_for(config: Config, rec: JobRecord) -> str | None:
+    """The destination URI of a job: its own, else its queue's (builtin -> virtual printer)."""
+    if rec.destination_uri:
+        return rec.destination_uri
+    queue = config.queue(rec.queue)
+    if queue is None:
+        return None
+    if queue.destination == BUILTIN_DESTINATION:
+        vp = config.virtual_printer
+        return f"ipp://{vp.listen}:{vp.port}/ipp/print"
+    return queue.destination
+
+
+def forward_job(rec: JobRecord) -> ForwardJob:
+    attrs: tuple[Attribute, ...] = ()
+    if rec.attributes:
+        group = decode(rec.attributes).group(Tag.JOB_ATTRIBUTES)
+        attrs = group.attributes if group is not None else ()
+    fmt = rec.document_format or next((d.format for d in rec.documents if d.format), None)
+    return ForwardJob(uuid=rec.uuid, name=rec.name or f"job-{rec.job_id}", user=rec.owner,
+                      attributes=attrs,
+                      document_format=fmt or "application/octet-stream")
+
+
+class _Held(Exception):
+    """The job was put on hold: its outcome at the destination is unknown."""
+
+
+class Forwarder:
+    def __init__(self, store: JobStore, spool: Spool, config: Config, *, max_jobs: int = 8,
+                 unknown_outcome: Outcome = "hold",
+                 resolve: Callable[[JobRecord], str | None] | None = None) -> None:
+        self.store, self.spool, self.config = store, spool, config
+        fwd = config.forwarding
+        self.backoff = Backoff(fwd.retry_initial, fwd.retry_max)
+        self.poll_interval = fwd.poll_interval
+        self.max_jobs = max_jobs
+        self.unknown_outcome = unknown_outcome
+        self._resolve = resolve or (lambda rec: destination_for(config, rec))
+        self._clients: dict[str, DestinationClient] = {}
+        self._session: aiohttp.ClientSession | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._job_events: dict[str, asyncio.Event] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
+        self._loop_task = asyncio.create_task(self._run(), name="forwarder")
+
+    async def stop(self) -> None:
+        """Stop at once; jobs in flight stay ``processing`` and recovery requeues them."""
+        tasks = [t for t in (self._loop_task, *self._tasks.values()) if t is not None]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loop_task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def job_changed(self, job_uuid: str) -> None:
+        """A job became ready, or was canceled: wake the loop and the job's follower."""
+        self._wake.set()
+        ev = self._job_events.get(job_uuid)
+        if ev is not None:
+            ev.set()
+
+    def client(self, uri: str, force_print_job: bool = False) -> DestinationClient:
+        key = f"{uri}|{force_print_job}"
+        if key not in self._clients:
+            assert self._session is not None, "Forwarder not started"
+            fwd = self.config.forwarding
+            self._clients[key] = DestinationClient(
+                uri, self._session, attributes_ttl=fwd.attributes_ttl,
+                connect_timeout=fwd.connect_timeout, force_print_job=force_print_job)
+        return self._clients[key]
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                while len(self._tasks) < self.max_jobs:
+                    rec = await self.store.claim_next_for_forwarding()
+                    if rec is None:
+                        break
+                    self._tasks[rec.uuid] = asyncio.create_task(self._job_task(rec))
+                timeout = await self._idle_time()
+            except Exception:  # a store hiccup must not end forwarding for good
+                log.exception("forwarder loop")
+                timeout = self.backoff.maximum
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+
+    async def _idle_time(self) -> float:
+        limit = max(self.poll_interval, 0.05) * 5
+        due = await self.store.next_attempt_time()
+        if due is None:
+            return limit
+        return min(limit, max(0.0, (due - self.store.clock()).total_seconds()) + 0.01)
+
+    async def _job_task(self, rec: JobRecord) -> None:
+        self._job_events[rec.uuid] = asyncio.Event()
+        try:
+            await self.forward(rec)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("forwarding job %s", rec.uuid)
+            with contextlib.suppress(Exception):
+                await self._requeue(rec, DestinationUnavailable("internal error"), True)
+        finally:
+            self._tasks.pop(rec.uuid, None)
+            self._job_events.pop(rec.uuid, None)
+            self._wake.set()
+
+    # -- one job -------------------------------------------------------------------------------
+
+    async def forward(self, rec: JobRecord) -> None:
+        """Drive one claimed (``processing``) job to a terminal state or back to pending."""
+        uri = self._resolve(rec)
+        if uri is None:
+            await self._abort(rec, f"queue {rec.queue!r} has no destination")
+            return
+        queue = self.config.queue(rec.queue)
+        client = self.client(uri, queue.force_print_job if queue else False)
+        remote: int | None = None
+        try:
+            if rec.forward_started:
+                remote = await self._lookup(client, rec)
+            if remote is None:
+                remote = await self._send(client, rec, uri)
+            else:
+                await self.store.update_forwarding(
+                    rec.uuid, remote_job_id=remote, reasons=("job-printing",),
+                    message="following the job already at the destination")
+            await follow_remote(self, client, rec, remote)
+        except DestinationUnavailable as exc:
+            await self._requeue(rec, exc, exc.maybe_delivered or remote is not None)
+        except DestinationRejected as exc:
+            await self._abort(rec, f"destination refused the job: {exc.message}")
+        except _Held:
+            return
+        except InvalidTransition:
+            log.info("job %s changed state while being forwarded", rec.uuid)
+
+    async def _lookup(self, client: DestinationClient, rec: JobRecord) -> int | None:
+        try:
+            found: RemoteJob | None = await client.find_job_by_uuid(rec.uuid)
+        except DestinationRejected:  # no Get-Jobs, or no job-uuid in it
+            if self.unknown_outcome == "resend":
+                return None
+            await self._hold_unknown(rec)
+            raise _Held() from None
+        if found is None or found.state in (JobState.CANCELED, JobState.ABORTED):
+            return None
+        return found.job_id
+
+    async def _send(self, client: DestinationClient, rec: JobRecord, uri: str) -> int:
+        await self.store.update_forwarding(
+            rec.uuid, destination_uri=uri, forward_started=True,
+            forward_attempts=rec.forward_attempts + 1, reasons=("job-outgoing",),
+            message="sending the job to the printer")
+        docs = [SpoolDocument(self.spool, d.spool_name, d.size) for d in rec.documents]
+        remote = await client.submit(forward_job(rec), docs)
+        await self.store.update_forwarding(rec.uuid, remote_job_id=remote,
+                                           reasons=("job-printing",),
+                                           message=f"sent to the printer as job {remote}")
+        return remote
+
+    async def _requeue(self, rec: JobRecord, exc: DestinationError, maybe_sent: bool) -> None:
+        attempts = (await self._attempts(rec)) or 1
+        delay = self.backoff.delay(attempts)
+        when = self.store.clock() + dt.timedelta(seconds=delay)
+        busy = exc.status == Status.SERVER_ERROR_BUSY
+        reasons = ("resources-are-not-ready",) if busy else ("printer-stopped",)
+        message = f"printer unavailable ({exc.message}); retry in {delay:.0f} s"
+        if not maybe_sent:
+            await self.store.update_forwarding(rec.uuid, forward_started=False)
+        await self.store.transition(rec.uuid, JobEvent.REQUEUE, reasons=reasons,
+                                    message=message, next_attempt_at=when)
+        log.info("job %s requeued: %s", rec.uuid, message)
+
+    async def _attempts(self, rec: JobRecord) -> int:
+        current = await self.store.get_by_uuid(rec.uuid)
+        return current.forward_attempts if current is not None else rec.forward_attempts
+
+    async def _hold_unknown(self, rec: JobRecord) -> None:
+        await self.store.update_forwarding(rec.uuid, forward_started=False)
+        await self.store.transition(rec.uuid, JobEvent.REQUEUE)
+        await self.store.transition(
+            rec.uuid, JobEvent.HOLD, reasons=("job-hold-until-specified",),
+            message="the printer cannot tell whether it already printed this job; "
+                    "release it to print it again", hold_until="indefinite")
+
+    async def _abort(self, rec: JobRecord, message: str) -> None:
+        log.warning("job %s aborted: %s", rec.uuid, message)
+        await self.store.transition(rec.uuid, JobEvent.ABORT, reasons=("aborted-by-system",),
+                                    message=message)
+
+    async def wait_changed(self, job_uuid: str, timeout: float) -> None:
+        """Sleep ``timeout`` seconds, or less if ``job_changed(job_uuid)`` is called."""
+        ev = self._job_events.get(job_uuid)
+        if ev is None:
+            await asyncio.sleep(timeout)
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await ev.wait()
+        ev.clear()

@@ -1,0 +1,234 @@
+"""The Forwarder end to end: job store + spool -> real printers over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ippproxy.config import Config
+from ippproxy.forwarding.client import DestinationClient, ForwardJob
+from ippproxy.forwarding.worker import Forwarder
+from ippproxy.ipp import Attribute, Tag
+from ippproxy.jobs.records import JobRecord
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.state import JobState
+from ippproxy.jobs.store import JobStore
+
+SubmitJob = Callable[..., Any]
+
+
+class Harness:
+    def __init__(self, store: JobStore, spool: Spool) -> None:
+        self.store, self.spool = store, spool
+        self.forwarders: list[Forwarder] = []
+
+    async def start(self, config: Config, **kw: Any) -> Forwarder:
+        fwd = Forwarder(self.store, self.spool, config, **kw)
+        await fwd.start()
+        self.forwarders.append(fwd)
+        return fwd
+
+    async def wait(self, uuid: str, pred: Callable[[JobRecord], bool],
+                   timeout: float = 30.0) -> JobRecord:
+        async with asyncio.timeout(timeout):
+            while True:
+                rec = await self.store.get_by_uuid(uuid)
+                assert rec is not None
+                if pred(rec):
+                    return rec
+                await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def harness(store: JobStore, spool: Spool) -> AsyncIterator[Harness]:
+    h = Harness(store, spool)
+    yield h
+    for fwd in h.forwarders:
+        await fwd.stop()
+
+
+def terminal(rec: JobRecord) -> bool:
+    return rec.is_terminal
+
+
+@pytest.mark.parametrize("create_job", [True, False], ids=["create-job", "print-job"])
+async def test_forward_to_virtual(virtual_printer: Any, harness: Harness,
+                                  submit_job: SubmitJob, fast_config: Any, create_job: bool) -> None:
+    printer = await virtual_printer(create_job=create_job)
+    await harness.start(fast_config(printer.uri))
+    rec = await submit_job(Attribute.single("copies", Tag.INTEGER, 2),
+                           Attribute.single("sides", Tag.KEYWORD, "two-sided-long-edge"))
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED, done.state_message
+    assert (done.impressions_completed, done.media_sheets_completed) == (6, 4)
+    assert done.forward_started and done.remote_job_id == 1
+    assert len(printer.jobs) == 1
+
+
+@pytest.mark.parametrize("force_print_job", [False, True], ids=["create-job", "print-job"])
+async def test_forward_to_ippeveprinter(ippeveprinter_session: Any, harness: Harness,
+                                        submit_job: SubmitJob, fast_config: Any, force_print_job: bool) -> None:
+    eve = ippeveprinter_session(command="counting")
+    await harness.start(fast_config(eve.uri, force_print_job=force_print_job))
+    rec = await submit_job()
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED, done.state_message
+    assert done.impressions_completed == 3
+
+
+async def test_offline_then_back_delivers_once(virtual_printer: Any, harness: Harness,
+                                               submit_job: SubmitJob, fast_config: Any) -> None:
+    printer = await virtual_printer()
+    await printer.set_state("offline")
+    await harness.start(fast_config(printer.uri))
+    rec = await submit_job()
+    waiting = await harness.wait(rec.uuid, lambda r: r.forward_attempts >= 1
+                                 and r.state == JobState.PENDING and r.next_attempt_at is not None)
+    assert "printer-stopped" in waiting.state_reasons
+    assert "unavailable" in (waiting.state_message or "")
+    await printer.set_state("online")
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED
+    assert len(printer.jobs) == 1
+
+
+async def test_busy_then_free(virtual_printer: Any, harness: Harness,
+                              submit_job: SubmitJob, fast_config: Any) -> None:
+    printer = await virtual_printer()
+    await printer.set_state("busy")
+    await harness.start(fast_config(printer.uri))
+    rec = await submit_job()
+    waiting = await harness.wait(rec.uuid, lambda r: r.state == JobState.PENDING
+                                 and "resources-are-not-ready" in r.state_reasons)
+    assert "busy" in (waiting.state_message or "")
+    await printer.set_state("clear")
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED
+    assert len(printer.jobs) == 1
+
+
+async def test_jam_stops_then_resumes(virtual_printer: Any, harness: Harness,
+                                      submit_job: SubmitJob, fast_config: Any) -> None:
+    printer = await virtual_printer()
+    await printer.set_state("jam")
+    await harness.start(fast_config(printer.uri))
+    rec = await submit_job()
+    stopped = await harness.wait(rec.uuid, lambda r: r.state == JobState.PROCESSING_STOPPED)
+    assert stopped.state_reasons == ("printer-stopped",)
+    await printer.set_state("clear")
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED and done.impressions_completed == 3
+    assert len(printer.jobs) == 1
+
+
+@pytest.mark.parametrize("operation", ["Print-Job", "Send-Document"])
+async def test_lost_response_is_not_printed_twice(virtual_printer: Any, harness: Harness,
+                                                  submit_job: SubmitJob, fast_config: Any, operation: str) -> None:
+    printer = await virtual_printer(create_job=operation == "Send-Document")
+    printer.lose_next_response(operation)
+    await harness.start(fast_config(printer.uri))
+    rec = await submit_job()
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED
+    assert done.forward_attempts == 1  # found by job-uuid, not sent again
+    assert len(printer.jobs) == 1
+
+
+async def test_cancel_on_our_side_cancels_remote(virtual_printer: Any, harness: Harness,
+                                                 submit_job: SubmitJob, fast_config: Any,
+                                                 store: JobStore) -> None:
+    printer = await virtual_printer()
+    await printer.set_state("jam")
+    fwd = await harness.start(fast_config(printer.uri))
+    rec = await submit_job()
+    await harness.wait(rec.uuid, lambda r: r.state == JobState.PROCESSING_STOPPED)
+    from ippproxy.jobs.state import JobEvent
+    await store.transition(rec.uuid, JobEvent.CANCEL)
+    fwd.job_changed(rec.uuid)
+    await printer.wait_for(lambda: printer.jobs[1].state == JobState.CANCELED)
+
+
+async def test_rejected_job_is_aborted_with_sanitised_message(
+        virtual_printer: Any, harness: Harness, submit_job: SubmitJob, fast_config: Any) -> None:
+    printer = await virtual_printer(formats=("image/jpeg",))
+    await harness.start(fast_config(printer.uri))
+    rec = await submit_job()
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.ABORTED
+    assert "refused" in (done.state_message or "")
+    assert printer.jobs == {}
+
+
+async def test_restart_mid_forward_follows_the_remote_job(
+        virtual_printer: Any, harness: Harness, submit_job: SubmitJob, fast_config: Any,
+        store: JobStore, spool: Spool) -> None:
+    printer = await virtual_printer()
+    await printer.set_state("jam")  # the job stays at the printer, unfinished
+    first = await harness.start(fast_config(printer.uri))
+    rec = await submit_job()
+    await harness.wait(rec.uuid, lambda r: r.state == JobState.PROCESSING_STOPPED)
+    await first.stop()  # "crash": the job is left processing-stopped in the store
+    recovered = await store.recover(spool)
+    assert [r.uuid for r in recovered] == [rec.uuid]
+    again = await store.get_by_uuid(rec.uuid)
+    assert again is not None and again.state == JobState.PENDING and again.forward_started
+    await harness.start(fast_config(printer.uri))
+    await harness.wait(rec.uuid, lambda r: r.state == JobState.PROCESSING_STOPPED)
+    await printer.set_state("clear")
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED and done.impressions_completed == 3
+    assert done.forward_attempts == 1
+    assert len(printer.jobs) == 1
+
+
+async def test_restart_before_the_printer_got_it_resends(
+        virtual_printer: Any, harness: Harness, submit_job: SubmitJob, fast_config: Any,
+        store: JobStore) -> None:
+    printer = await virtual_printer()
+    rec = await submit_job()
+    # crashed right after committing forward_started, before a byte went out
+    await store.update_forwarding(rec.uuid, forward_started=True, forward_attempts=1)
+    await harness.start(fast_config(printer.uri))
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED
+    assert done.forward_attempts == 2
+    assert len(printer.jobs) == 1
+
+
+@pytest.mark.parametrize("policy", ["hold", "resend"])
+async def test_printer_that_cannot_tell(virtual_printer: Any, harness: Harness,
+                                        submit_job: SubmitJob, fast_config: Any,
+                                        store: JobStore, policy: str, pdf3: Path) -> None:
+    printer = await virtual_printer(list_job_uuid=False)
+    async with aiohttp.ClientSession() as session:  # somebody else's job is at the printer
+        await DestinationClient(printer.uri, session).submit(
+            ForwardJob(uuid=str(uuid.uuid4()), name="other", user="bob"), [pdf3])
+    rec = await submit_job()
+    await store.update_forwarding(rec.uuid, forward_started=True, forward_attempts=1)
+    await harness.start(fast_config(printer.uri), unknown_outcome=policy)
+    if policy == "hold":
+        held = await harness.wait(rec.uuid, lambda r: r.state == JobState.PENDING_HELD)
+        assert "cannot tell" in (held.state_message or "")
+        assert not held.forward_started and len(printer.jobs) == 1
+    else:
+        done = await harness.wait(rec.uuid, terminal)
+        assert done.state == JobState.COMPLETED and len(printer.jobs) == 2
+
+
+async def test_offline_printer_that_cannot_tell_still_delivers_once(
+        virtual_printer: Any, harness: Harness, submit_job: SubmitJob, fast_config: Any) -> None:
+    printer = await virtual_printer(list_job_uuid=False)
+    await printer.set_state("offline")
+    await harness.start(fast_config(printer.uri))
+    rec = await submit_job()
+    await harness.wait(rec.uuid, lambda r: r.forward_attempts >= 1 and r.state == JobState.PENDING
+                       and r.next_attempt_at is not None)
+    await printer.set_state("online")
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED and len(printer.jobs) == 1
