@@ -9,7 +9,7 @@ Use from a conftest::
   127.0.0.1 and a free port, ``fsync=off``; stops it at the end. As root, the
   server runs as the ``postgres`` system user (``runuser -u postgres --``).
   Missing binaries are a test *failure* with a clear message, never a skip.
-* ``pg_url``: a fresh database per test, as ``postgresql+psycopg://...``.
+* ``pg_url``: a fresh database per test, as ``postgresql+psycopg://...``, dropped after.
 * ``db_url``: parametrised ``["sqlite", "postgresql"]``: a fresh SQLite file or
   a fresh PostgreSQL database.
 """
@@ -57,6 +57,10 @@ class PostgresCluster:
         name = name or f"t_{uuid.uuid4().hex[:16]}"
         self.psql(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        self.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def stop(self) -> None:
         subprocess.run([*self.run_as, str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data"),
@@ -120,13 +124,19 @@ def postgres_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postg
 
 
 @pytest.fixture
-def pg_url(postgres_cluster: PostgresCluster) -> str:
-    return postgres_cluster.create_database()
+def pg_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A fresh database, dropped (connections and all) after the test."""
+    url = postgres_cluster.create_database()
+    yield url
+    postgres_cluster.drop_database(url)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.db'}"
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
     cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-    return cluster.create_database()
+    url = cluster.create_database()
+    yield url
+    cluster.drop_database(url)
