@@ -173,6 +173,8 @@ def _check(attr: Attribute, rule: Rule) -> str | None:
     for tag, value in attr.values:
         if tag not in rule.tags:
             return f"value tag 0x{tag:02x} not allowed"
+        if tag == Tag.KEYWORD and (why := _keyword(value)) is not None:  # RFC 8011 §5.1.4
+            return why
         if tag in (Tag.NAME, Tag.NAME_WITH_LANGUAGE, Tag.TEXT, Tag.TEXT_WITH_LANGUAGE):
             problem = string_problem(value, MAX_NAME if tag in N else MAX_TEXT)
             if problem:

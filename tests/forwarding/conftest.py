@@ -32,16 +32,16 @@ def pdf3(tmp_path: Path) -> Path:
 
 # -- job store, spool and a Forwarder wired to them (real SQLite, real spool) ----------------
 
-from collections.abc import Awaitable, Callable  # noqa: E402
+from collections.abc import Awaitable, Callable
 
-from sqlalchemy import Engine  # noqa: E402
+from sqlalchemy import Engine
 
-from ippproxy.config import Config, ForwardingConfig, QueueConfig  # noqa: E402
-from ippproxy.db import make_engine, upgrade  # noqa: E402
-from ippproxy.ipp import Attribute, Group, Message, Tag, encode  # noqa: E402
-from ippproxy.jobs.records import JobRecord, NewDocument  # noqa: E402
-from ippproxy.jobs.spool import Spool  # noqa: E402
-from ippproxy.jobs.store import JobStore  # noqa: E402
+from ippproxy.config import Config, ForwardingConfig, QueueConfig
+from ippproxy.db import make_engine, upgrade
+from ippproxy.ipp import Attribute, Group, Message, Tag, encode
+from ippproxy.jobs.records import JobRecord, NewDocument
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.store import JobStore
 
 
 @pytest.fixture

@@ -10,15 +10,19 @@ from typing import Any
 import aiohttp
 import pytest
 
-from ippproxy.forwarding.client import (DestinationClient, ForwardJob, JobLookupUnsupported,
-                                        RemoteJob)
+from ippproxy.forwarding.client import (
+    DestinationClient,
+    ForwardJob,
+    JobLookupUnsupported,
+    RemoteJob,
+)
 from ippproxy.forwarding.errors import DestinationRejected, DestinationUnavailable
 from ippproxy.ipp import Attribute, JobState, Status, Tag
 
 
 def job(**kw: Any) -> ForwardJob:
-    base: dict[str, Any] = dict(uuid=str(uuid.uuid4()), name="report.pdf", user="alice",
-                                document_format="application/pdf")
+    base: dict[str, Any] = {"uuid": str(uuid.uuid4()), "name": "report.pdf", "user": "alice",
+                                "document_format": "application/pdf"}
     base.update(kw)
     return ForwardJob(**base)
 
