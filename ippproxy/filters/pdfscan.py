@@ -33,6 +33,8 @@ from decimal import Decimal
 
 import pikepdf
 
+from ippproxy.filters.errors import LimitExceeded
+
 _OPS = "rg RG k K cs CS sc scn SC SCN sh Do gs"
 _INLINE_IMAGE = re.compile(rb"(?:^|[\s\]\)>])BI[\s/]")
 _GRAY_SPACES = {"/DeviceGray", "/CalGray", "/G"}
@@ -182,6 +184,11 @@ def page_needs_render(page: pikepdf.Page) -> str | None:
         _scan(page, _stream_bytes(contents), resources, 0, set())
     except _Render as r:
         return r.reason
+    except pikepdf.DataDecodingError as e:
+        if "bad_alloc" in str(e):   # qpdf's report of a failed allocation: a bomb
+            raise LimitExceeded("a content stream decompresses to more memory than "
+                                "allowed (decompression bomb)") from None
+        return "undecodable content"
     except (pikepdf.PdfError, AttributeError, KeyError, TypeError, ValueError) as e:
         return f"unreadable content ({type(e).__name__})"
     return None

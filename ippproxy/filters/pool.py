@@ -104,7 +104,7 @@ class AnalysisPool:
         if not self._closed:
             self._idle.put_nowait(await self._spawn())
 
-    async def _call(self, request: dict[str, Any]) -> Any:
+    async def _call(self, request: dict[str, Any], timeout: float | None = None) -> Any:
         if self._closed:
             raise AnalysisError("the analysis pool is closed")
         if self._idle.empty() and self._waiting >= self.queue_size:
@@ -115,14 +115,15 @@ class AnalysisPool:
         finally:
             self._waiting -= 1
         request = {**request, "cpu_seconds": self.cpu_seconds}
+        wall = self.wall_seconds if timeout is None else timeout
         assert w.proc.stdin is not None and w.proc.stdout is not None
         try:
             w.proc.stdin.write(json.dumps(request).encode() + b"\n")
             await w.proc.stdin.drain()
-            line = await asyncio.wait_for(w.proc.stdout.readline(), self.wall_seconds)
+            line = await asyncio.wait_for(w.proc.stdout.readline(), wall)
         except asyncio.TimeoutError:
             await self._replace(w)
-            raise LimitExceeded(f"analysis took longer than {self.wall_seconds:g} s") from None
+            raise LimitExceeded(f"analysis took longer than {wall:g} s") from None
         except (ConnectionError, asyncio.LimitOverrunError, ValueError):
             await self._replace(w)
             raise AnalysisError("the analysis worker failed") from None
@@ -147,10 +148,14 @@ class AnalysisPool:
         cls = _ERRORS.get(str(reply.get("error")), AnalysisError)
         raise cls(str(reply.get("reason", "analysis failed"))[:500])
 
-    async def analyse(self, path: Path | str, fmt: str, *, colour: bool = True) -> DocumentAnalysis:
-        """Analyse one document (see analysis.analyse) in a worker."""
+    async def analyse(self, path: Path | str, fmt: str, *, colour: bool = True,
+                      timeout: float | None = None) -> DocumentAnalysis:
+        """Analyse one document (see analysis.analyse) in a worker.
+
+        ``timeout`` overrides the pool's wall-clock limit for this document.
+        """
         r = await self._call({"op": "analyse", "path": str(path), "format": fmt,
-                              "colour": colour})
+                              "colour": colour}, timeout)
         return DocumentAnalysis(
             format=str(r["format"]), pages=r["pages"],
             page_sizes=tuple(PageSize(float(w), float(h)) for w, h in r["page_sizes"]),
@@ -158,11 +163,11 @@ class AnalysisPool:
                                                                       r["colour_pages"]),
             methods=tuple(r["methods"]), notes=tuple(r["notes"]), seconds=float(r["seconds"]))
 
-    async def convert(self, kind: str, src: Path | str, dst: Path | str,
-                      **options: Any) -> None:
+    async def convert(self, kind: str, src: Path | str, dst: Path | str, *,
+                      timeout: float | None = None, **options: Any) -> None:
         """Run ``convert.CONVERTERS[kind](src, dst, **options)`` in a worker."""
         await self._call({"op": "convert", "kind": kind, "src": str(src), "dst": str(dst),
-                          "options": options})
+                          "options": options}, timeout)
 
 
 def _death(rc: int) -> AnalysisError:

@@ -94,6 +94,8 @@ def _walk_page(buf: bytes | mmap.mmap, pos: int, width: int, height: int, bpp: i
             c = buf[pos]
             if c < 128:
                 nxt = pos + 1 + bpp
+                if nxt > end:
+                    raise FormatError("raster data ends inside a run", offset=pos)
                 if check_colour and not colour and bpp >= 3:
                     colour = _chroma_exceeds(buf[pos + 1:nxt], bpp)
                 x += c + 1
@@ -101,6 +103,8 @@ def _walk_page(buf: bytes | mmap.mmap, pos: int, width: int, height: int, bpp: i
             elif c > 128:
                 n = 257 - c
                 nxt = pos + 1 + n * bpp
+                if nxt > end:
+                    raise FormatError("raster data ends inside a run", offset=pos)
                 if check_colour and not colour and bpp >= 3:
                     colour = _chroma_exceeds(buf[pos + 1:nxt], bpp)
                 x += n

@@ -1,0 +1,137 @@
+"""Hostile and broken documents fail alone, with a clear reason; the pool survives."""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+import zlib
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+import corpus
+from ippproxy.filters.errors import AnalysisError, FormatError, LimitExceeded, PoolFull
+from ippproxy.filters.pool import AnalysisPool
+
+
+async def _still_works(pool: AnalysisPool, cases: dict[str, corpus.Case]) -> None:
+    case = cases["blue-header-1-of-21"]
+    a = await pool.analyse(case.path, case.format)
+    assert (a.pages, a.colour_pages) == (21, (1,))
+
+
+async def test_analyse_and_convert_through_pool(pool: AnalysisPool, cases: dict[str, corpus.Case],
+                                                tmp_path: Path) -> None:
+    await _still_works(pool, cases)
+    out = tmp_path / "gray.pdf"
+    await pool.convert("grayscale-pdf", cases["blue-header-1-of-21"].path, out)
+    a = await pool.analyse(out, "application/pdf")
+    assert (a.pages, a.colour_pages) == (21, ())
+
+
+async def test_postscript_pipe(pool: AnalysisPool, cases: dict[str, corpus.Case],
+                               tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    ps = tmp_path / "pipe.ps"
+    ps.write_bytes(b"%!PS\n(%pipe%touch " + str(marker).encode() + b") (w) file closefile\n"
+                   b"showpage\n")
+    with pytest.raises(FormatError, match="invalidfileaccess"):
+        await pool.analyse(ps, "application/postscript")
+    assert not marker.exists()
+    await _still_works(pool, cases)
+
+
+async def test_endless_loop_hits_cpu_limit(pool: AnalysisPool, cases: dict[str, corpus.Case],
+                                           tmp_path: Path) -> None:
+    ps = tmp_path / "loop.ps"
+    ps.write_bytes(b"%!PS\n{ 1 pop } loop\n")
+    other = asyncio.ensure_future(_still_works(pool, cases))     # runs beside it, unaffected
+    with pytest.raises(LimitExceeded, match="killed|CPU|longer"):
+        await pool.analyse(ps, "application/postscript")
+    await other
+    await _still_works(pool, cases)
+
+
+async def test_wall_clock_limit_replaces_worker(cases: dict[str, corpus.Case],
+                                                tmp_path: Path) -> None:
+    ps = tmp_path / "sleepy.ps"
+    ps.write_bytes(b"%!PS\n{ 1 pop } loop\n")
+    async with AnalysisPool(1, cpu_seconds=60, wall_seconds=60) as pool:
+        with pytest.raises(LimitExceeded, match="longer than 1 s"):
+            await pool.analyse(ps, "application/postscript", timeout=1.0)
+        assert pool.replaced == 1
+        await _still_works(pool, cases)
+
+
+def _flate_bomb(path: Path, mbytes: int) -> None:
+    comp = zlib.compressobj(9)
+    chunk = b"\0" * (1 << 20)
+    data = b"".join(comp.compress(chunk) for _ in range(mbytes)) + comp.flush()
+    pdf = pikepdf.new()
+    stream = pikepdf.Stream(pdf, b"")
+    stream.write(data, filter=pikepdf.Name.FlateDecode)
+    page = pikepdf.Dictionary(Type=pikepdf.Name.Page, MediaBox=[0, 0, 612, 792],
+                              Contents=stream)
+    pdf.pages.append(pikepdf.Page(page))
+    pdf.save(path)
+
+
+async def test_decompression_bomb(cases: dict[str, corpus.Case], tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.pdf"
+    _flate_bomb(bomb, 1024)          # 1 GiB of content stream in about 1 MB
+    assert bomb.stat().st_size < 2 << 20
+    async with AnalysisPool(1, memory_bytes=768 << 20, cpu_seconds=20, wall_seconds=60) as pool:
+        with pytest.raises(AnalysisError, match="memory|Ghostscript|killed"):
+            await pool.analyse(bomb, "application/pdf")
+        await _still_works(pool, cases)
+
+
+async def test_png_bomb(pool: AnalysisPool, tmp_path: Path) -> None:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+    ihdr = struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4096)) \
+        + chunk(b"IEND", b"")
+    (tmp_path / "bomb.png").write_bytes(png)
+    with pytest.raises(FormatError, match="too large|refused"):
+        await pool.analyse(tmp_path / "bomb.png", "image/png")
+
+
+async def test_million_page_claim(pool: AnalysisPool, tmp_path: Path) -> None:
+    path = tmp_path / "million.pdf"
+    corpus.write_pdf(path, [corpus.text_stream(lines=1)])
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"/Count 1 ", b"/Count 1000000 "))
+    with pytest.raises(FormatError, match="claims 1000000 pages"):
+        await pool.analyse(path, "application/pdf")
+
+
+async def test_truncated_raster(pool: AnalysisPool, cases: dict[str, corpus.Case],
+                                tmp_path: Path) -> None:
+    for name in ("blue-header-1-of-21-pwg", "blue-header-1-of-21-urf"):
+        case = cases[name]
+        data = case.path.read_bytes()
+        cut = tmp_path / case.path.name
+        cut.write_bytes(data[: len(data) - 100])
+        with pytest.raises(FormatError, match="ends inside|truncated") as e:
+            await pool.analyse(cut, case.format)
+        assert e.value.reason
+    await _still_works(pool, cases)
+
+
+async def test_queue_full(cases: dict[str, corpus.Case], tmp_path: Path) -> None:
+    ps = tmp_path / "loop.ps"
+    ps.write_bytes(b"%!PS\n{ 1 pop } loop\n")
+    async with AnalysisPool(1, queue_size=1, cpu_seconds=2, wall_seconds=30) as pool:
+        busy = asyncio.ensure_future(pool.analyse(ps, "application/postscript"))
+        await asyncio.sleep(0)
+        waiting = asyncio.ensure_future(_still_works(pool, cases))
+        await asyncio.sleep(0)
+        with pytest.raises(PoolFull) as e:
+            await pool.analyse(cases["black-text-rgb"].path, "application/pdf")
+        assert e.value.status == "server-error-busy"
+        with pytest.raises(LimitExceeded):
+            await busy
+        await waiting
