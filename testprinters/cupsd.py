@@ -23,7 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from testprinters.dbus import PrivateDBus, terminate
+from testprinters.dbus import PrivateDBus, die_with_parent, terminate
 from testprinters.ports import free_port, wait_for_port
 
 _FILES_CONF = """ServerRoot {root}
@@ -122,7 +122,8 @@ class PrivateCupsd:
                 c.chmod(0o644)
             out = (self.root / "log" / "cupsd.out").open("ab")
             self._proc = subprocess.Popen(
-                ["cupsd", "-f", "-c", str(conf), "-s", str(self.root / "files.conf")],
+                die_with_parent(["cupsd", "-f", "-c", str(conf), "-s",
+                                 str(self.root / "files.conf")]),
                 env=self._dbus.env(), stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT,
             )

@@ -10,6 +10,7 @@ bus, so nothing is advertised and no multicast is sent.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -50,7 +51,8 @@ class PrivateDBus:
         conf = self.directory / "bus.conf"
         conf.write_text(_BUS_CONF.format(socket=socket))
         self._proc = subprocess.Popen(
-            ["dbus-daemon", f"--config-file={conf}", "--nofork", "--print-address=1"],
+            die_with_parent(["dbus-daemon", f"--config-file={conf}", "--nofork",
+                             "--print-address=1"]),
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
         )
         assert self._proc.stdout is not None
@@ -84,6 +86,16 @@ class PrivateDBus:
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def die_with_parent(argv: list[str]) -> list[str]:
+    """``argv`` wrapped so the child gets SIGTERM when its parent dies (PR_SET_PDEATHSIG via
+    util-linux ``setpriv``, no ``preexec_fn``): a killed test run leaves no printer, cupsd
+    or dbus-daemon behind. The signal follows the *thread* that started the child: start
+    children from a thread that lives as long as they do (the main thread in tests).
+    """
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--", *argv] if setpriv else argv
 
 
 def terminate(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from testprinters.dbus import PrivateDBus, terminate
+from testprinters.dbus import PrivateDBus, die_with_parent, terminate
 from testprinters.ports import free_port, wait_for_port
 
 DEFAULT_FORMATS = ("application/pdf", "image/jpeg", "image/pwg-raster")
@@ -102,8 +102,8 @@ class EvePrinter:
             port = fixed or free_port()
             log = self.log_path.open("ab")
             self._proc = subprocess.Popen(
-                self.argv(port), env=self._dbus.env(), stdin=subprocess.DEVNULL,
-                stdout=log, stderr=subprocess.STDOUT,
+                die_with_parent(self.argv(port)), env=self._dbus.env(),
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             )
             log.close()
             # -n localhost binds 127.0.0.1 (and ::1); the port accepting is readiness.
