@@ -126,7 +126,7 @@ def pwg_to_urf(src: Path, dst: Path) -> None:
                 out.write(m[page.offset + raster.PWG_HEADER:end])
 
 
-def text_to_pdf(src: Path, dst: Path, layout: text.TextLayout = text.TextLayout()) -> None:
+def text_to_pdf(src: Path, dst: Path, layout: text.TextLayout = text.DEFAULT_LAYOUT) -> None:
     """Typeset plain text (UTF-8) with the layout text.py counts (Courier, WinAnsi)."""
     body = src.read_bytes().decode("utf-8", "replace")
     pdf = pikepdf.new()

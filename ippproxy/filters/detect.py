@@ -39,7 +39,7 @@ _COMPATIBLE: dict[str, frozenset[str]] = {
 }
 
 _PJL_UEL = b"\x1b%-12345X"
-_PJL_LANGUAGE = re.compile(rb"@PJL\s+ENTER\s+LANGUAGE\s*=\s*([A-Za-z0-9]+)", re.I)
+_PJL_LANGUAGE = re.compile(rb"@PJL\s+ENTER\s+LANGUAGE\s*=\s*([A-Za-z0-9]+)", re.IGNORECASE)
 _PCL5_START = re.compile(rb"\x1b(E|&[a-z]|\*[a-z]|\([0-9]|\)[0-9]|%-?[0-9]*[AB])")
 _TEXT_BAD = re.compile(rb"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -80,7 +80,7 @@ def sniff(head: bytes) -> str | None:
     pdf_at = data.find(b"%PDF-", 0, 1024)  # readers accept junk before the header
     if pdf_at >= 0:
         return PCLM if b"%PCLm" in data[pdf_at:pdf_at + 64] else PDF
-    if data.startswith(b"%!") or data.startswith(b"\xc5\xd0\xd3\xc6"):
+    if data.startswith((b"%!", b"\xc5\xd0\xd3\xc6")):
         return POSTSCRIPT
     if data.startswith(b"RaS2"):          # PWG 5102.4 §4.2 sync word
         return PWG_RASTER

@@ -28,6 +28,7 @@ CPU_SECONDS = 60
 
 
 def _child_limits() -> None:
+    # preexec_fn is safe here: gs is started from the single-threaded worker process.
     resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS + 1))
 _ERROR = re.compile(r"Error: (/\w+ in \S+)|(Unrecoverable error[^\n]*)|(\*\*\*\*[^\n]*)")
 
@@ -80,7 +81,7 @@ def render_pages(path: Path, *, dpi: int, page_list: Sequence[int] | None = None
     args += [*prologue, "-f", str(path)]
     with tempfile.TemporaryFile() as err, subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err,
-            preexec_fn=_child_limits) as proc:
+            preexec_fn=_child_limits) as proc:  # noqa: PLW1509
         timer = threading.Timer(timeout, proc.kill)
         timer.start()
         try:

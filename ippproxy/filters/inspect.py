@@ -94,8 +94,8 @@ def _text(r: dict[str, Any]) -> str:
         "page sizes:    " + (", ".join(f"{k} x{v}" for k, v in sizes.items()) or "from the job"),
         "colour pages:  " + ("unknown" if colour is None else
                              (", ".join(map(str, colour)) or "none")),
-        f"impressions:   {r['job-impressions']} per copy, {r['impressions-total']} in all"
-        f" ({r['impressions-col-total']} colour)",
+        (f"impressions:   {r['job-impressions']} per copy, {r['impressions-total']} in all"
+         f" ({r['impressions-col-total']} colour)"),
         f"sheets:        {r['job-media-sheets']} ({r['job-media-sheets-col']} colour)",
     ]
     lines += [f"  {m['media']}: {m['sheets']} sheets, {m['impressions']} impressions"

@@ -51,7 +51,7 @@ def _value(buf: bytes, pos: int, tag: int, order: str) -> tuple[object, int]:
     kind, base = tag & 0x07, tag & 0xF8
     if kind not in _SIZE:
         raise FormatError(f"unknown PCL XL data type 0x{tag:02x}", offset=pos - 1)
-    size, fmt = _SIZE[kind], order + _FMT[kind]
+    size = _SIZE[kind]
     if base == 0xC0:
         count = 1
     elif base == 0xC8:    # array: a length value (ubyte or uint16) follows the tag

@@ -29,6 +29,7 @@ never missed.  A False here is final; a True sends the page to colour.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pikepdf
@@ -67,7 +68,8 @@ def _space_kind(space: pikepdf.Object, resources: pikepdf.Object | None) -> str:
         name = str(space)
         if name in _KNOWN_SPACES:
             return "gray" if name in _GRAY_SPACES else "colour"
-        named = resources.get("/ColorSpace", {}).get(name) if resources is not None else None
+        spaces = resources.get("/ColorSpace") if resources is not None else None
+        named = spaces.get(name) if spaces is not None else None
         if named is None:
             raise _Render(f"unknown colour space {name}")
         return _space_kind(named, None)
@@ -84,7 +86,7 @@ def _space_kind(space: pikepdf.Object, resources: pikepdf.Object | None) -> str:
     raise _Render("special colour space")
 
 
-def _numbers(operands: list[object]) -> list[float] | None:
+def _numbers(operands: Sequence[object]) -> list[float] | None:
     if not all(isinstance(o, (int, float, Decimal)) and not isinstance(o, bool) for o in operands):
         return None
     try:
@@ -128,8 +130,10 @@ def _scan(owner: pikepdf.Object | pikepdf.Page, raw: bytes, resources: pikepdf.O
     if _INLINE_IMAGE.search(raw):
         raise _Render("inline image")
     _check_resources(resources)
-    for operands, op in pikepdf.parse_content_stream(owner, _OPS):
-        o = str(op)
+    for instruction in pikepdf.parse_content_stream(owner, _OPS):
+        if not isinstance(instruction, pikepdf.ContentStreamInstruction):
+            raise _Render("inline image")
+        operands, o = list(instruction.operands), str(instruction.operator)
         if o in ("rg", "RG", "k", "K", "sc", "SC", "scn", "SCN"):
             if not _neutral(_numbers(list(operands))):
                 raise _Render(f"colour operator {o}")
@@ -143,7 +147,7 @@ def _scan(owner: pikepdf.Object | pikepdf.Page, raw: bytes, resources: pikepdf.O
             _do(operands, resources, depth, seen)
 
 
-def _do(operands: list[object], resources: pikepdf.Object | None, depth: int,
+def _do(operands: Sequence[object], resources: pikepdf.Object | None, depth: int,
         seen: set[tuple[int, int]]) -> None:
     xobjects = resources.get("/XObject") if resources is not None else None
     name = operands[0] if operands else None

@@ -4,7 +4,8 @@ Theory of operation
 -------------------
 The pool keeps ``workers`` long-lived worker processes (worker.py), each in
 its own session so that it and its Ghostscript children can be killed as a
-group.  A worker starts with RLIMIT_AS = ``memory_bytes`` (inherited by gs)
+group.  A worker first sets its own RLIMIT_AS = ``memory_bytes`` (inherited by
+gs; set by the worker, not by a preexec_fn, which is unsafe in the threaded server)
 and sets RLIMIT_CPU to ``cpu_seconds`` more than it has used before each
 request; the pool enforces ``wall_seconds`` per request.
 
@@ -23,7 +24,6 @@ import asyncio
 import contextlib
 import json
 import os
-import resource
 import signal
 import sys
 from pathlib import Path
@@ -62,7 +62,7 @@ class AnalysisPool:
         self._closed = False
         self.replaced = 0           # workers replaced after a failure (for tests and metrics)
 
-    async def __aenter__(self) -> AnalysisPool:
+    async def __aenter__(self) -> AnalysisPool:  # noqa: PYI034
         await self.start()
         return self
 
@@ -81,16 +81,12 @@ class AnalysisPool:
                 await w.proc.wait()
         self._all.clear()
 
-    def _limits(self) -> None:      # runs in the child between fork and exec
-        resource.setrlimit(resource.RLIMIT_AS, (self.memory_bytes, self.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
     async def _spawn(self) -> _Worker:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ippproxy.filters.worker",
+            sys.executable, "-m", "ippproxy.filters.worker", str(self.memory_bytes),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
-            preexec_fn=self._limits, limit=_LINE_LIMIT)
+            limit=_LINE_LIMIT)
         w = _Worker(proc)
         self._all.add(w)
         return w
@@ -121,7 +117,7 @@ class AnalysisPool:
             w.proc.stdin.write(json.dumps(request).encode() + b"\n")
             await w.proc.stdin.drain()
             line = await asyncio.wait_for(w.proc.stdout.readline(), wall)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             await self._replace(w)
             raise LimitExceeded(f"analysis took longer than {wall:g} s") from None
         except (ConnectionError, asyncio.LimitOverrunError, ValueError):

@@ -40,7 +40,7 @@ PROLOGUE = (
     "ippproxy#f (\\n) writestring } if 2 ne } bind >> setpagedevice"
 )
 _PAGE_LINE = re.compile(rb"IPPPROXY-PAGE (\S+) (\S+) (\S+) (\S+)")
-_DSC_PAGES = re.compile(rb"^%%Pages:\s*(\d+)", re.M)
+_DSC_PAGES = re.compile(rb"^%%Pages:\s*(\d+)", re.MULTILINE)
 
 
 @dataclass(frozen=True)

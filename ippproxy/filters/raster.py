@@ -138,7 +138,7 @@ def walk_pwg(buf: bytes | mmap.mmap, *, colour: bool = False) -> list[RasterPage
         h = buf[pos:pos + PWG_HEADER]
         x_dpi, y_dpi = struct.unpack_from(">II", h, 276)
         pw, ph = struct.unpack_from(">II", h, 352)                 # PageSize, points
-        width, height, _, bpc, bpp_bits, bpl, order, cspace = struct.unpack_from(">8I", h, 372)
+        width, height, _, _, bpp_bits, bpl, order, cspace = struct.unpack_from(">8I", h, 372)
         _check_dims(width, height, bpp_bits, pos)
         if bpl != width * bpp_bits // 8 or order != 0:
             raise FormatError("inconsistent PWG header (BytesPerLine or ColorOrder)", offset=pos)

@@ -18,9 +18,12 @@ CHAR_WIDTH = 6.0      # Courier: 600/1000 em
 MARGIN = 36.0
 
 
+LETTER = PageSize(612.0, 792.0)
+
+
 @dataclass(frozen=True)
 class TextLayout:
-    size: PageSize = PageSize(612.0, 792.0)
+    size: PageSize = LETTER
 
     @property
     def lines_per_page(self) -> int:
@@ -31,8 +34,9 @@ class TextLayout:
         return int((self.size.width - 2 * MARGIN) // CHAR_WIDTH)
 
 
-def paginate(text: str, layout: TextLayout = TextLayout()) -> Iterator[list[str]]:
+def paginate(text: str, layout: TextLayout | None = None) -> Iterator[list[str]]:
     """Yield the lines of each page (tabs expanded, long lines wrapped)."""
+    layout = layout or DEFAULT_LAYOUT
     per_page, cols = layout.lines_per_page, layout.columns
     chunks = text.replace("\r\n", "\n").replace("\r", "\n").split("\f")
     if len(chunks) > 1 and not chunks[-1].strip("\n"):
@@ -54,5 +58,8 @@ def paginate(text: str, layout: TextLayout = TextLayout()) -> Iterator[list[str]
             yield page
 
 
-def count(text: str, layout: TextLayout = TextLayout()) -> int:
+DEFAULT_LAYOUT = TextLayout()
+
+
+def count(text: str, layout: TextLayout | None = None) -> int:
     return sum(1 for _ in paginate(text, layout))

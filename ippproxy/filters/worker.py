@@ -5,8 +5,8 @@ private copy of stdout (fd 1 itself is pointed at stderr so that nothing a
 library prints can corrupt the channel).  JSON, not pickle: a worker that a
 hostile document subverted cannot execute code in the server by its answer.
 Before each request the soft RLIMIT_CPU is set to the CPU time used so far
-plus the request's budget (the kernel then sends SIGXCPU); RLIMIT_AS was set
-by the pool when it started the process.
+plus the request's budget (the kernel then sends SIGXCPU); RLIMIT_AS is set
+at start from the pool's ``memory_bytes`` (argv[1]).
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ def _handle(req: dict[str, Any]) -> dict[str, Any]:
 
 
 def main() -> int:
+    if len(sys.argv) > 1:         # the pool passes the memory limit in bytes
+        limit = int(sys.argv[1])
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr

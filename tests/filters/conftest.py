@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import corpus
 import pytest
 import pytest_asyncio
 
-import corpus
 from ippproxy.filters.pool import AnalysisPool
 
 

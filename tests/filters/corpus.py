@@ -109,8 +109,8 @@ def _pdf_cases(d: Path) -> list[Case]:
     add("black-text-gray", [text_stream()], ())
     add("black-text-rgb", [text_stream(colour=b"0 0 0 rg 0 0 0 RG")], ())
     add("black-text-cmyk", [text_stream(colour=b"0 0 0 1 k")], ())
-    add("gray-fills-cmyk-rgb", [b"0 0 0 0.5 k 100 100 200 200 re f 0.3 0.3 0.3 rg "
-                                b"100 400 200 200 re f"], ())
+    add("gray-fills-cmyk-rgb", [(b"0 0 0 0.5 k 100 100 200 200 re f 0.3 0.3 0.3 rg "
+                                 b"100 400 200 200 re f")], ())
     pdf = pikepdf.new()
     add("gray-image-as-rgb", [b"q 300 0 0 300 100 300 cm /Im0 Do Q"], (),
         pdf=pdf, xobjects={"Im0": gradient_gray_rgb(pdf, 64, 64)})
@@ -156,10 +156,10 @@ def _ps_cases(d: Path) -> list[Case]:
     specs: list[tuple[str, list[bytes], tuple[int, ...]]] = [
         ("ps-black-text-rgb", [_ps_text(b"0 0 0 setrgbcolor")] * 2, ()),
         ("ps-black-text-cmyk", [_ps_text(b"0 0 0 1 setcmykcolor")] * 2, ()),
-        ("ps-gray-image-rgb", [b"100 100 translate 200 200 scale 4 4 8 [4 0 0 4 0 0] "
-                               b"<000000404040808080c0c0c0ffffff101010202020303030"
-                               b"505050606060707070909090a0a0a0b0b0b0d0d0d0e0e0e0> "
-                               b"false 3 colorimage"], ()),
+        ("ps-gray-image-rgb", [(b"100 100 translate 200 200 scale 4 4 8 [4 0 0 4 0 0] "
+                                b"<000000404040808080c0c0c0ffffff101010202020303030"
+                                b"505050606060707070909090a0a0a0b0b0b0d0d0d0e0e0e0> "
+                                b"false 3 colorimage")], ()),
         ("ps-colour-mark-outside", [_ps_text(b"0 setgray") + b" 1 0 0 setrgbcolor "
                                     b"700 100 50 50 rectfill"], ()),
         ("ps-small-colour-mark", [_ps_text(b"0 setgray"), b"1 0 0 setrgbcolor 300 300 1 1 rectfill"],

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import corpus
+import pytest
+
 from ippproxy.filters import convert, text
 from ippproxy.filters.analysis import analyse
+from ippproxy.filters.errors import FormatError
 
 
 def test_grayscale_removes_every_colour_page(cases: dict[str, corpus.Case], tmp_path: Path) -> None:
@@ -59,8 +62,6 @@ def test_failed_conversion_leaves_nothing(tmp_path: Path) -> None:
     bad = tmp_path / "bad.ps"
     bad.write_bytes(b"%!PS\n(%pipe%id) (w) file\n")
     out = tmp_path / "out.pdf"
-    try:
+    with pytest.raises(FormatError):
         convert.ps_to_pdf(bad, out)
-    except Exception:
-        pass
     assert list(tmp_path.iterdir()) == [bad]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import corpus
 import pytest
 
-import corpus
 from ippproxy.filters import detect
 from ippproxy.filters.analysis import analyse
 from ippproxy.filters.colour import rendered_colour_pages
-
 
 
 def _check(case: corpus.Case) -> None:

@@ -6,10 +6,10 @@ import json
 import subprocess
 from pathlib import Path
 
+import corpus
 import pytest
 from PIL import Image
 
-import corpus
 from ippproxy.filters import text
 from ippproxy.filters.analysis import analyse
 from ippproxy.filters.errors import FormatError

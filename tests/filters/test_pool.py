@@ -7,10 +7,10 @@ import struct
 import zlib
 from pathlib import Path
 
+import corpus
 import pikepdf
 import pytest
 
-import corpus
 from ippproxy.filters.errors import AnalysisError, FormatError, LimitExceeded, PoolFull
 from ippproxy.filters.pool import AnalysisPool
 
