@@ -1,1 +1,36 @@
-"""ippproxy.jobs"""
+"""ippproxy.jobs: job model and state machine, spool, job store, crash recovery.
+
+``state`` (the transition table), ``spool`` (documents on disk), ``store``
+(``JobStore``: async facade with group commit), ``recovery`` (``JobStore.recover``).
+"""
+
+from ippproxy.jobs.records import (
+    UNSET,
+    DocumentRecord,
+    JobClosedError,
+    JobNotFound,
+    JobRecord,
+    NewDocument,
+)
+from ippproxy.jobs.spool import Spool, SpoolCompressionError, SpoolError, SpoolLimitExceeded
+from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, next_state
+from ippproxy.jobs.store import JobStore, Purged
+
+__all__ = [
+    "UNSET",
+    "DocumentRecord",
+    "InvalidTransition",
+    "JobClosedError",
+    "JobEvent",
+    "JobNotFound",
+    "JobRecord",
+    "JobState",
+    "JobStore",
+    "NewDocument",
+    "Purged",
+    "Spool",
+    "SpoolCompressionError",
+    "SpoolError",
+    "SpoolLimitExceeded",
+    "next_state",
+]

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from ippproxy.jobs.create import document_rows
 from ippproxy.jobs.models import documents_t, jobs_t
@@ -182,3 +183,47 @@ def abort_incomplete(
         )
         for u in uuids
     ]
+
+
+@dataclass(frozen=True)
+class Purged:
+    job_uuids: tuple[str, ...]
+    spool_names: tuple[str, ...]  # the caller deletes these files from the spool
+
+
+def purge(c: Connection, older_than: dt.datetime) -> Purged:
+    """Delete terminal jobs completed before ``older_than`` (their job-ids stay used)."""
+    uuids = list(
+        c.execute(
+            select(jobs_t.c.uuid).where(
+                jobs_t.c.state.in_([int(s) for s in TERMINAL]),
+                or_(jobs_t.c.completed_at < older_than, jobs_t.c.completed_at.is_(None)),
+            )
+        ).scalars()
+    )
+    names: list[str] = []
+    for i in range(0, len(uuids), 500):
+        part = uuids[i : i + 500]
+        names += c.execute(
+            select(documents_t.c.spool_name).where(documents_t.c.job_uuid.in_(part))
+        ).scalars()
+        c.execute(delete(documents_t).where(documents_t.c.job_uuid.in_(part)))
+        c.execute(delete(jobs_t).where(jobs_t.c.uuid.in_(part)))
+    return Purged(tuple(uuids), tuple(names))
+
+
+def release_expired_holds(conn: Connection, now: dt.datetime) -> list[JobRecord]:
+    """Release held jobs whose job-hold-until-time has passed (PWG 5100.7)."""
+    j = jobs_t.c
+    uuids = (
+        conn.execute(
+            select(j.uuid).where(
+                j.state == JobState.PENDING_HELD,
+                j.hold_until_time.is_not(None),
+                j.hold_until_time <= now,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    return [apply_event(conn, _reload(conn, u), JobEvent.RELEASE, None, None, now) for u in uuids]

@@ -19,14 +19,15 @@ import concurrent.futures
 import datetime as dt
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, case, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, update
 
-from ippproxy.jobs import ops
+from ippproxy.jobs import ops, queries
 from ippproxy.jobs.create import NewJob, create_jobs
-from ippproxy.jobs.models import documents_t, jobs_t
+from ippproxy.jobs.models import jobs_t
+from ippproxy.jobs.ops import Purged
+from ippproxy.jobs.queries import Which
 from ippproxy.jobs.records import (
     UNSET,
     JobRecord,
@@ -35,25 +36,18 @@ from ippproxy.jobs.records import (
     load_job,
     load_jobs,
 )
-from ippproxy.jobs.state import NOT_COMPLETED, TERMINAL, JobEvent, JobState
+from ippproxy.jobs.state import JobEvent
 from ippproxy.jobs.writer import GroupCommitWriter
 
 if TYPE_CHECKING:
     from ippproxy.jobs.spool import Spool
 
 T = TypeVar("T")
-Which = Literal["not-completed", "completed", "all"]
 Clock = Callable[[], dt.datetime]
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-@dataclass(frozen=True)
-class Purged:
-    job_uuids: tuple[str, ...]
-    spool_names: tuple[str, ...]  # the caller deletes these files from the spool
 
 
 class JobStore:
@@ -169,13 +163,7 @@ class JobStore:
     # -- reads ----------------------------------------------------------------------
 
     async def get(self, queue: str, job_id: int) -> JobRecord | None:
-        def fn(c: Connection) -> JobRecord | None:
-            row = c.execute(
-                select(jobs_t.c.uuid).where(jobs_t.c.queue == queue, jobs_t.c.job_id == job_id)
-            ).scalar_one_or_none()
-            return None if row is None else load_job(c, row)
-
-        return await self.read(fn)
+        return await self.read(lambda c: queries.get_job(c, queue, job_id))
 
     async def get_by_uuid(self, uuid: str) -> JobRecord | None:
         return await self.read(lambda c: load_job(c, uuid))
@@ -187,55 +175,20 @@ class JobStore:
         owner: str | None = None,
         limit: int | None = None,
     ) -> list[JobRecord]:
-        """Get-Jobs (RFC 8011 §4.2.6). Order: not-completed jobs in the order they will be
-        processed (processing, then pending by priority and age, then held); completed
-        jobs newest first; ``all`` gives the not-completed ones first."""
-        j = jobs_t.c
-        active = j.state.in_([int(s) for s in NOT_COMPLETED])
-        rank = case(
-            (j.state.in_([JobState.PROCESSING, JobState.PROCESSING_STOPPED]), 0),
-            (j.state == JobState.PENDING, 1),
-            (j.state == JobState.PENDING_HELD, 2),
-            else_=3,
-        )
-        stmt = select(jobs_t)
-        if queue is not None:
-            stmt = stmt.where(j.queue == queue)
-        if owner is not None:
-            stmt = stmt.where(j.owner == owner)
-        if which == "not-completed":
-            stmt = stmt.where(active)
-        elif which == "completed":
-            stmt = stmt.where(j.state.in_([int(s) for s in TERMINAL]))
-        elif which != "all":
-            raise ValueError(f"which-jobs {which!r} is not supported")
-        # completed_at is NULL for every active job, so it only orders the terminal ones.
-        stmt = stmt.order_by(
-            rank,
-            case((active, j.priority), else_=0).desc(),
-            j.completed_at.desc(),
-            j.created_at,
-            j.job_id,
-        )
-        if limit is not None:
-            stmt = stmt.limit(limit)
+        """Get-Jobs (RFC 8011 §4.2.6): ``queue`` None means every queue. Not-completed
+        jobs come in the order they will be processed (processing, then pending by
+        priority and age, then held); completed ones newest first; ``all`` gives the
+        not-completed ones first. ``owner`` (canonical user name) is for my-jobs."""
+        stmt = queries.list_jobs_stmt(queue, which, owner, limit)
         return await self.read(lambda c: load_jobs(c, list(c.execute(stmt).mappings())))
 
     async def count_jobs(self, queue: str | None, which: Which = "not-completed") -> int:
-        states = {"not-completed": NOT_COMPLETED, "completed": TERMINAL}.get(which)
-        stmt = select(func.count()).select_from(jobs_t)
-        if queue is not None:
-            stmt = stmt.where(jobs_t.c.queue == queue)
-        if states is not None:
-            stmt = stmt.where(jobs_t.c.state.in_([int(s) for s in states]))
+        stmt = queries.count_stmt(queue, which)
         return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
 
     async def next_attempt_time(self) -> dt.datetime | None:
         """Earliest ``next_attempt_at`` of a pending job (when the forwarder should wake)."""
-        stmt = select(func.min(jobs_t.c.next_attempt_at)).where(
-            jobs_t.c.state == JobState.PENDING, jobs_t.c.closed.is_(True)
-        )
-        return await self.read(lambda c: c.execute(stmt).scalar_one_or_none())
+        return await self.read(lambda c: c.execute(queries.NEXT_ATTEMPT).scalar_one_or_none())
 
     # -- changes --------------------------------------------------------------------
 
@@ -336,26 +289,11 @@ class JobStore:
     async def purge_history(self, older_than: dt.datetime) -> Purged:
         """Delete terminal jobs completed before ``older_than``. Their job-ids stay used."""
 
-        def op(c: Connection) -> Purged:
-            uuids = list(
-                c.execute(
-                    select(jobs_t.c.uuid).where(
-                        jobs_t.c.state.in_([int(s) for s in TERMINAL]),
-                        or_(jobs_t.c.completed_at < older_than, jobs_t.c.completed_at.is_(None)),
-                    )
-                ).scalars()
-            )
-            names: list[str] = []
-            for i in range(0, len(uuids), 500):
-                part = uuids[i : i + 500]
-                names += c.execute(
-                    select(documents_t.c.spool_name).where(documents_t.c.job_uuid.in_(part))
-                ).scalars()
-                c.execute(delete(documents_t).where(documents_t.c.job_uuid.in_(part)))
-                c.execute(delete(jobs_t).where(jobs_t.c.uuid.in_(part)))
-            return Purged(tuple(uuids), tuple(names))
+        return await self.write(lambda c: ops.purge(c, older_than))
 
-        return await self.write(op)
+    async def release_expired_holds(self, now: dt.datetime | None = None) -> list[JobRecord]:
+        """RELEASE held jobs whose ``hold_until_time`` has come (call it periodically)."""
+        return await self.write(lambda c: ops.release_expired_holds(c, now or self.clock()))
 
     async def recover(self, spool: Spool, *, verify: bool = True) -> list[JobRecord]:
         """Give every acknowledged job a defined state after a restart; see recovery.py."""

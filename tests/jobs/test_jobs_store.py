@@ -250,3 +250,16 @@ async def test_batched_creates_with_a_failure_and_several_queues(store: JobStore
     assert len(await store.list_jobs(None)) == 6
     ids = [(r.queue, r.job_id) for r in ok]
     assert len(ids) == len(set(ids))
+
+
+async def test_release_expired_holds(store: JobStore) -> None:
+    now = dt.datetime.now(dt.UTC)
+    timed = await store.create_job(
+        "q", owner="u", hold_until="day-time", hold_until_time=now + dt.timedelta(hours=1)
+    )
+    forever = await store.create_job("q", owner="u", hold_until="indefinite")
+    assert await store.release_expired_holds(now) == []
+    [released] = await store.release_expired_holds(now + dt.timedelta(hours=2))
+    assert released.uuid == timed.uuid and released.state is S.PENDING
+    assert released.hold_until is None and released.hold_until_time is None
+    assert (await store.get_by_uuid(forever.uuid)).state is S.PENDING_HELD  # type: ignore[union-attr]

@@ -1,0 +1,73 @@
+"""Read queries of the job store (portable SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from sqlalchemy import Connection, Select, case, func, select
+
+from ippproxy.jobs.models import jobs_t
+from ippproxy.jobs.records import JobRecord, load_job
+from ippproxy.jobs.state import NOT_COMPLETED, TERMINAL, JobState
+
+Which = Literal["not-completed", "completed", "all"]
+
+_ACTIVE = [int(s) for s in NOT_COMPLETED]
+_DONE = [int(s) for s in TERMINAL]
+
+NEXT_ATTEMPT = select(func.min(jobs_t.c.next_attempt_at)).where(
+    jobs_t.c.state == JobState.PENDING, jobs_t.c.closed.is_(True)
+)
+
+
+def get_job(conn: Connection, queue: str, job_id: int) -> JobRecord | None:
+    uuid = conn.execute(
+        select(jobs_t.c.uuid).where(jobs_t.c.queue == queue, jobs_t.c.job_id == job_id)
+    ).scalar_one_or_none()
+    return None if uuid is None else load_job(conn, uuid)
+
+
+def list_jobs_stmt(
+    queue: str | None, which: Which, owner: str | None, limit: int | None
+) -> Select[tuple[object, ...]]:
+    """Get-Jobs, ordered as RFC 8011 §4.2.6.2 says: 'not-completed' jobs in the order
+    they will be processed, 'completed' jobs newest (completion time) first."""
+    j = jobs_t.c
+    active = j.state.in_(_ACTIVE)
+    rank = case(
+        (j.state.in_([JobState.PROCESSING, JobState.PROCESSING_STOPPED]), 0),
+        (j.state == JobState.PENDING, 1),
+        (j.state == JobState.PENDING_HELD, 2),
+        else_=3,
+    )
+    stmt = select(jobs_t)
+    if queue is not None:
+        stmt = stmt.where(j.queue == queue)
+    if owner is not None:
+        stmt = stmt.where(j.owner == owner)
+    if which == "not-completed":
+        stmt = stmt.where(active)
+    elif which == "completed":
+        stmt = stmt.where(j.state.in_(_DONE))
+    elif which != "all":
+        raise ValueError(f"which-jobs {which!r} is not supported")
+    # completed_at is NULL for every active job, so it only orders the terminal ones.
+    stmt = stmt.order_by(
+        rank,
+        case((active, j.priority), else_=0).desc(),
+        j.completed_at.desc(),
+        j.created_at,
+        j.job_id,
+    )
+    return stmt if limit is None else stmt.limit(limit)
+
+
+def count_stmt(queue: str | None, which: Which) -> Select[Any]:
+    stmt = select(func.count()).select_from(jobs_t)
+    if queue is not None:
+        stmt = stmt.where(jobs_t.c.queue == queue)
+    if which == "not-completed":
+        stmt = stmt.where(jobs_t.c.state.in_(_ACTIVE))
+    elif which == "completed":
+        stmt = stmt.where(jobs_t.c.state.in_(_DONE))
+    return stmt
