@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
 from ippproxy.db import Base, make_engine
-from ippproxy.jobs.records import JobClosedError, JobNotFound, NewDocument
+from ippproxy.jobs.records import JobClosedError, JobNotFound, JobRecord, NewDocument
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 
@@ -144,7 +144,9 @@ async def test_list_jobs_order_which_owner_limit(store: JobStore) -> None:
     await store.transition(j["g"].uuid, E.COMPLETE)  # g: completed later
     hi = await store.create_job("q", owner="bob", priority=90)  # h: pending, high priority
 
-    ids = lambda jobs: [x.job_id for x in jobs]
+    def ids(jobs: list[JobRecord]) -> list[int]:
+        return [x.job_id for x in jobs]
+
     # RFC 8011 §4.2.6: not-completed in processing order; completed newest first.
     assert ids(await store.list_jobs("q")) == [1, hi.job_id, 4, 5, 6, 2]
     assert ids(await store.list_jobs("q", "completed")) == [7, 3]
