@@ -21,7 +21,7 @@ in a terminal state:
 
 Spool hygiene: temp files of interrupted uploads are removed, and finished files
 that no document row references (written, but the job was never acknowledged)
-are deleted. With a ``node`` set, jobs leased by another live node are left alone.
+are deleted (``remove_orphans=False`` keeps them, e.g. for a spool shared by nodes). With a ``node`` set, jobs leased by another live node are left alone.
 """
 
 from __future__ import annotations
@@ -130,9 +130,16 @@ def _requeue(conn: Connection, *, uuid: str, now: dt.datetime) -> JobRecord | No
     return apply_event(conn, rec, JobEvent.REQUEUE, None, REQUEUE_MESSAGE, now)
 
 
-async def recover(store: JobStore, spool: Spool, *, verify: bool = True) -> list[JobRecord]:
-    """Recover after a restart; returns the jobs it changed (requeued or aborted)."""
+async def recover(
+    store: JobStore, spool: Spool, *, verify: bool = True, remove_orphans: bool = True
+) -> list[JobRecord]:
+    """Recover after a restart; returns the jobs it changed (requeued or aborted).
+
+    Call it before the server accepts jobs: an upload in progress has a temp file, and
+    a document spooled but not yet committed looks like an orphan."""
     removed = await asyncio.to_thread(spool.remove_temporaries)
+    # Listed BEFORE the rows are read: a file whose row commits in between is kept.
+    on_disk = await asyncio.to_thread(spool.names) if remove_orphans else set()
     now = store.clock()
     scan = await store.read(lambda c: _scan(c, store.node, now))
     problems = await asyncio.to_thread(
@@ -161,8 +168,8 @@ async def recover(store: JobStore, spool: Spool, *, verify: bool = True) -> list
             log.error("recovery of a job failed: %r", result)
         elif result is not None:
             changed.append(result)
-    orphans = await asyncio.to_thread(spool.names)
-    for name in orphans - scan.referenced:
+    orphans = on_disk - scan.referenced
+    for name in orphans:
         await asyncio.to_thread(spool.delete, name)
     log.info(
         "recovery: %d jobs checked, %d changed, %d unreadable, %d temp and %d orphan files removed",
@@ -170,6 +177,6 @@ async def recover(store: JobStore, spool: Spool, *, verify: bool = True) -> list
         len(changed),
         len(scan.unreadable),
         removed,
-        len(orphans - scan.referenced),
+        len(orphans),
     )
     return changed

@@ -295,11 +295,14 @@ class JobStore:
         """RELEASE held jobs whose ``hold_until_time`` has come (call it periodically)."""
         return await self.write(lambda c: ops.release_expired_holds(c, now or self.clock()))
 
-    async def recover(self, spool: Spool, *, verify: bool = True) -> list[JobRecord]:
-        """Give every acknowledged job a defined state after a restart; see recovery.py."""
+    async def recover(
+        self, spool: Spool, *, verify: bool = True, remove_orphans: bool = True
+    ) -> list[JobRecord]:
+        """Give every acknowledged job a defined state after a restart (before serving);
+        see recovery.py. Returns the jobs it changed."""
         from ippproxy.jobs.recovery import recover
 
-        return await recover(self, spool, verify=verify)
+        return await recover(self, spool, verify=verify, remove_orphans=remove_orphans)
 
     async def release_lease(self, uuid: str) -> None:
         await self.write(
