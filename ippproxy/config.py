@@ -84,6 +84,101 @@ class QueueConfig:
     location: str = ""
     # Send Print-Job even when the destination supports Create-Job/Send-Document.
     force_print_job: bool = False
+    # Name of a [[cost_model]]; empty: accounting.default_cost_model (else free).
+    cost_model: str = ""
+    # "none": trust requesting-user-name; "basic": HTTP Basic against the user store.
+    authentication: str = "none"
+    # Shorthands for a force-grayscale / force-duplex [[rule]] scoped to this queue.
+    force_grayscale: bool = False
+    force_duplex: bool = False
+
+
+AUTHENTICATION = ("none", "basic")
+UNKNOWN_USERS = ("create", "refuse")
+TRUST = ("ours", "printer", "lower")
+UNKNOWN_MODES = ("allow", "hold", "deny")
+RULE_TYPES = ("max-pages", "max-copies", "max-cost", "max-spool-size", "paper-sizes",
+              "allowed-formats", "allowed-users", "duplicate-jobs", "force-grayscale",
+              "force-duplex")
+_DECIMAL = re.compile(r"^\d+(\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class AccountingConfig:
+    """Counting, pricing and charging at intake (issues 4 and 5). Amounts are decimal
+    strings in the major unit ("0.10"), turned into exact minor units."""
+
+    enabled: bool = False
+    currency: str = "EUR"
+    minor_unit_digits: int = 2
+    # Users not in the user store: "create" on first print, or "refuse" the job.
+    unknown_users: str = "create"
+    # Group whose initial_* defaults apply to users created on print (config [[group]]).
+    new_user_group: str = ""
+    initial_balance: str = "0"
+    restricted: bool = True
+    credit_limit: str = "0"
+    # Whose impression count prices a printed job: "ours", "printer", "lower".
+    trust_printer_counts: str = "ours"
+    default_cost_model: str = ""
+    # Seconds between sweeps that settle finished jobs whose settlement was missed.
+    settle_interval: float = 30.0
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """The worker pool that counts and converts documents (ippproxy.filters.pool)."""
+
+    workers: int = 2
+    queue_size: int = 32
+    cpu_seconds: int = 60
+    memory_mb: int = 2048
+    wall_seconds: float = 120.0
+    # A document whose pages cannot be counted (PCL 5): "allow" (charged the job fee
+    # only), "hold" for an operator, or "deny".
+    unknown_pages: str = "hold"
+
+
+@dataclass(frozen=True)
+class MediaPriceConfig:
+    name: str                     # PWG 5101.1 media name, e.g. "iso_a3_297x420mm"
+    mono: str = "0"
+    color: str = "0"
+
+
+@dataclass(frozen=True)
+class CostModelConfig:
+    name: str
+    mono: str = "0"               # per monochrome impression
+    color: str = "0"              # per colour impression
+    duplex_discount: str = "0"    # fraction in [0, 1] off impressions on two-sided sheets
+    job_fee: str = "0"
+    media: tuple[MediaPriceConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupConfig:
+    name: str
+    multiplier: str = "1"         # price multiplier ("0": free, "0.5": half price)
+    # Defaults for users created on print in this group (written to the group at start).
+    initial_balance: str = "0"
+    restricted: bool = True
+    credit_limit: str = "0"
+
+
+@dataclass(frozen=True)
+class RuleConfig:
+    type: str
+    printers: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    exempt_groups: tuple[str, ...] = ()
+    limit: int = 0                # max-pages, max-copies, max-spool-size (bytes)
+    amount: str = "0"             # max-cost
+    values: tuple[str, ...] = ()  # paper-sizes, allowed-formats, allowed-users (users)
+    allowed_groups: tuple[str, ...] = ()   # allowed-users
+    window_minutes: int = 10      # duplicate-jobs
+    min_pages: int = 2            # force-duplex
+    unknown: str = "allow"        # max-pages / max-cost when the figure is unknown
 
 
 @dataclass(frozen=True)
@@ -93,6 +188,11 @@ class Config:
     forwarding: ForwardingConfig = field(default_factory=ForwardingConfig)
     virtual_printer: VirtualPrinterConfig = field(default_factory=VirtualPrinterConfig)
     queues: tuple[QueueConfig, ...] = (QueueConfig(name="default"),)
+    accounting: AccountingConfig = field(default_factory=AccountingConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    cost_models: tuple[CostModelConfig, ...] = ()
+    groups: tuple[GroupConfig, ...] = ()
+    rules: tuple[RuleConfig, ...] = ()
 
     def queue(self, name: str) -> QueueConfig | None:
         for q in self.queues:
@@ -156,10 +256,106 @@ def _check_destination(key: str, dest: str) -> None:
         raise ConfigError(key, f"expected \"builtin\" or an ipp:// or ipps:// URI, got {dest!r}")
 
 
+def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(key, f"expected one of {', '.join(allowed)}, got {value!r}")
+
+
+def _decimal(key: str, value: str, *, at_most_one: bool = False) -> None:
+    if not _DECIMAL.match(value):
+        raise ConfigError(key, f"expected a non-negative decimal such as \"0.10\", got {value!r}")
+    if at_most_one and float(value) > 1:
+        raise ConfigError(key, "must be between 0 and 1")
+
+
+def _tables(key: str, raw: Any) -> list[Any]:
+    if not isinstance(raw, list):
+        raise ConfigError(key, f"expected an array of tables ([[{key}]])")
+    return raw
+
+
+def _cost_models(raw: Any) -> tuple[CostModelConfig, ...]:
+    out: list[CostModelConfig] = []
+    for i, m in enumerate(_tables("cost_model", raw)):
+        key = f"cost_model[{i}]"
+        if not isinstance(m, dict):
+            raise ConfigError(key, "expected a table")
+        media = tuple(_section(MediaPriceConfig, f"{key}.media[{j}]", x)
+                      for j, x in enumerate(_tables(f"{key}.media", m.get("media", []))))
+        model = _section(CostModelConfig, key, {k: v for k, v in m.items() if k != "media"},
+                         media=media)
+        for f in ("mono", "color", "job_fee"):
+            _decimal(f"{key}.{f}", getattr(model, f))
+        _decimal(f"{key}.duplex_discount", model.duplex_discount, at_most_one=True)
+        for j, mp in enumerate(media):
+            _decimal(f"{key}.media[{j}].mono", mp.mono)
+            _decimal(f"{key}.media[{j}].color", mp.color)
+        if any(o.name == model.name for o in out):
+            raise ConfigError(f"{key}.name", f"duplicate cost model {model.name!r}")
+        out.append(model)
+    return tuple(out)
+
+
+def _groups(raw: Any) -> tuple[GroupConfig, ...]:
+    out = []
+    for i, g in enumerate(_tables("group", raw)):
+        group = _section(GroupConfig, f"group[{i}]", g)
+        for f in ("multiplier", "initial_balance", "credit_limit"):
+            _decimal(f"group[{i}].{f}", getattr(group, f))
+        out.append(group)
+    return tuple(out)
+
+
+def _rules(raw: Any) -> tuple[RuleConfig, ...]:
+    out = []
+    for i, r in enumerate(_tables("rule", raw)):
+        rule = _section(RuleConfig, f"rule[{i}]", r)
+        _choice(f"rule[{i}].type", rule.type, RULE_TYPES)
+        _choice(f"rule[{i}].unknown", rule.unknown, UNKNOWN_MODES)
+        _decimal(f"rule[{i}].amount", rule.amount)
+        if rule.type in ("max-pages", "max-copies", "max-spool-size") and "limit" not in r:
+            raise ConfigError(f"rule[{i}].limit", f"required for {rule.type}")
+        if rule.type == "max-cost" and "amount" not in r:
+            raise ConfigError(f"rule[{i}].amount", "required for max-cost")
+        out.append(rule)
+    return tuple(out)
+
+
+def _check_accounting(cfg: Config) -> None:
+    a = cfg.accounting
+    _choice("accounting.unknown_users", a.unknown_users, UNKNOWN_USERS)
+    _choice("accounting.trust_printer_counts", a.trust_printer_counts, TRUST)
+    _choice("analysis.unknown_pages", cfg.analysis.unknown_pages, UNKNOWN_MODES)
+    _decimal("accounting.initial_balance", a.initial_balance)
+    _decimal("accounting.credit_limit", a.credit_limit)
+    if not re.match(r"^[A-Z]{3}$", a.currency):
+        raise ConfigError("accounting.currency", "expected an ISO 4217 code such as \"EUR\"")
+    if a.minor_unit_digits > 4:
+        raise ConfigError("accounting.minor_unit_digits", "at most 4")
+    if cfg.analysis.workers < 1:
+        raise ConfigError("analysis.workers", "at least 1")
+    models = {m.name for m in cfg.cost_models}
+    if a.default_cost_model and a.default_cost_model not in models:
+        raise ConfigError("accounting.default_cost_model",
+                          f"no [[cost_model]] named {a.default_cost_model!r}")
+    for i, q in enumerate(cfg.queues):
+        _choice(f"queue[{i}].authentication", q.authentication, AUTHENTICATION)
+        if q.cost_model and q.cost_model not in models:
+            raise ConfigError(f"queue[{i}].cost_model", f"no [[cost_model]] named {q.cost_model!r}")
+    names = {q.name for q in cfg.queues}
+    for i, r in enumerate(cfg.rules):
+        for p in r.printers:
+            if p not in names:
+                raise ConfigError(f"rule[{i}].printers", f"no queue named {p!r}")
+
+
 def from_dict(raw: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, naming the first bad key."""
     sections = {"server": ServerConfig, "storage": StorageConfig,
-                "forwarding": ForwardingConfig, "virtual_printer": VirtualPrinterConfig}
+                "forwarding": ForwardingConfig, "virtual_printer": VirtualPrinterConfig,
+                "accounting": AccountingConfig, "analysis": AnalysisConfig}
+    arrays = {"cost_model": ("cost_models", _cost_models), "group": ("groups", _groups),
+              "rule": ("rules", _rules)}
     kwargs: dict[str, Any] = {}
     for name, value in raw.items():
         if name in sections:
@@ -180,9 +376,14 @@ def from_dict(raw: dict[str, Any]) -> Config:
             if not queues:
                 raise ConfigError("queue", "at least one queue is needed")
             kwargs["queues"] = tuple(queues)
+        elif name in arrays:
+            field_name, parse = arrays[name]
+            kwargs[field_name] = parse(value)
         else:
             raise ConfigError(name, "unknown key")
-    return Config(**kwargs)
+    cfg = Config(**kwargs)
+    _check_accounting(cfg)
+    return cfg
 
 
 def load(path: str | Path) -> Config:
