@@ -363,7 +363,7 @@ def from_dict(raw: dict[str, Any]) -> Config:
         elif name == "queue":
             if not isinstance(value, list):
                 raise ConfigError("queue", "expected an array of tables ([[queue]])")
-            queues = []
+            queues: list[QueueConfig] = []
             for i, q in enumerate(value):
                 key = f"queue[{i}]"
                 queue = _section(QueueConfig, key, q)
