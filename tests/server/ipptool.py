@@ -73,7 +73,27 @@ def make_documents(out: Path) -> Path:
                         f"-sOutputFile={out / name}", str(out / "onepage-letter.ps")],
                        check=True, timeout=60)
     shutil.copy(out / "onepage-a4.pdf", out / "testfile.pdf")
+    _pwg_samples(out, gs)
     return out / "testfile.pdf"
+
+
+# PWG raster samples ipp-everywhere.test prints (gs pwgraster device): only the color.jpg
+# 4x6 photo page, at the resolution and in the types ippeveprinter advertises (300 dpi; black_1 and
+# sgray_8), which keeps the run short. cupsColorSpace: 3=K 18=sGray.
+PWG_TYPES = {"black-1": (3, 1), "sgray-8": (18, 8)}
+
+
+def _pwg_samples(out: Path, gs: list[str], res: int = 300) -> None:
+    photo = out / "photo-4x6.ps"
+    photo.write_text(_ps(1, 288, 432))
+    for kind, (space, bits) in PWG_TYPES.items():
+        d = out / f"pwg-raster-samples-{res}dpi" / kind
+        d.mkdir(parents=True, exist_ok=True)
+        for name in ("color.jpg-4x6",):
+            subprocess.run([*gs, "-sDEVICE=pwgraster", f"-r{res}", f"-dcupsColorSpace={space}",
+                            f"-dcupsBitsPerColor={bits}",
+                            f"-sOutputFile={d / f'{name}-{kind}-{res}dpi.pwg'}", str(photo)],
+                           check=True, timeout=60, capture_output=True)
 
 
 def prepare(suite: str, workdir: Path) -> Path:

@@ -6,6 +6,7 @@ ipp-everywhere must fail no test that ippeveprinter itself passes.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -62,6 +63,17 @@ async def _job(ipp: Ipp, pdf: bytes, *attrs: object) -> tuple[int, str]:
     return job_id, job_uri
 
 
+async def _wait_only_held(ipp: Ipp, timeout: float = 30.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        m = await ipp.call(Op.GET_JOBS, a("requested-attributes", Tag.KEYWORD, "job-state"))
+        if all(g.get("job-state").value == 4 for g in m.groups_of(Tag.JOB_ATTRIBUTES)):  # type: ignore[union-attr]
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("jobs of earlier suites did not finish")
+
+
 async def test_required_suites_pass(start_proxy: Started, ippeveprinter: object,
                                     tmp_path: Path, documents: Path) -> None:
     ipp, _ = await _proxy(start_proxy, ippeveprinter, tmp_path)
@@ -75,6 +87,9 @@ async def test_required_suites_pass(start_proxy: Started, ippeveprinter: object,
         if suite == "get-job-attributes.test":
             _, uri = await _job(ipp, pdf)                      # the suite targets a job-uri
         if suite == "cancel-current-job.test":
+            # The "current job" the suite cancels must not finish under it: let the jobs
+            # of earlier suites complete, then hold one.
+            await _wait_only_held(ipp)
             held, _ = await _job(ipp, pdf, a("job-hold-until", Tag.KEYWORD, "indefinite"))
         results.append(await ipptool.run(ipptool.prepare(suite, work), uri, work, doc))
         if held is not None:                                  # leave no held job behind
@@ -90,8 +105,9 @@ async def test_ipp_everywhere_no_worse_than_ippeveprinter(
     suite = ipptool.prepare("ipp-everywhere.test", work)
     doc = work / "testfile.pdf"
     ours = await ipptool.run(suite, ipp.printer_uri, work, doc)
+    # ippeveprinter answers server-error-busy while it prints, so ipptool -R retries: slow.
     reference = await ipptool.run(suite, eve_uri, work, doc)
-    assert ours.passed, ours.output[-3000:]
+    assert len(ours.passed) >= 6, ours.output[-3000:]       # the PWG raster prints ran
     worse = [t for t in ours.failed if t in reference.passed]
     assert not worse, f"{worse}\n{ours.output[-4000:]}"
     assert ours.not_run <= reference.not_run, ours.output[-3000:]

@@ -39,9 +39,9 @@ async def _transition(req: OpRequest, job: JobRecord, event: JobEvent, **kw: obj
                       ) -> JobRecord:
     try:
         new = await req.ctx.store.transition(job.uuid, event, **kw)  # type: ignore[arg-type]
-    except InvalidTransition:
+    except InvalidTransition as e:   # the job moved on meanwhile (e.g. it just completed)
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
-                       f"job {job.job_id} is {JobState(job.state).keyword}") from None
+                       f"job {job.job_id} is {e.state.keyword}") from None
     req.ctx.notifier.job_changed(new.uuid)
     _event(req, new, "job-completed" if is_terminal(new.state) else "job-state-changed")
     return new
