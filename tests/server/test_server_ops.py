@@ -6,7 +6,7 @@ import gzip
 import zlib
 from collections.abc import AsyncIterator
 
-from ippproxy.ipp import Group, Tag, encode
+from ippproxy.ipp import Attribute, Group, Tag, encode
 from ippproxy.ipp import Operation as Op
 
 from .client import Ipp, a, message, status, value
@@ -15,14 +15,14 @@ P, J, U = Tag.PRINTER_ATTRIBUTES, Tag.JOB_ATTRIBUTES, Tag.UNSUPPORTED_ATTRIBUTES
 PDF_FMT = a("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf")
 
 
-def req_attrs(*names: str) -> object:
+def req_attrs(*names: str) -> Attribute:
     return a("requested-attributes", Tag.KEYWORD, *names)
 
 
-async def print_job(ipp: Ipp, data: bytes, *attrs: object, job: tuple[object, ...] = (),
+async def print_job(ipp: Ipp, data: bytes, *attrs: Attribute, job: tuple[Attribute, ...] = (),
                     user: str | None = None) -> int:
-    m = await ipp.call(Op.PRINT_JOB, a("job-name", Tag.NAME, "t"), PDF_FMT, *attrs,  # type: ignore[arg-type]
-                       job=job, data=data, user=user)  # type: ignore[arg-type]
+    m = await ipp.call(Op.PRINT_JOB, a("job-name", Tag.NAME, "t"), PDF_FMT, *attrs,
+                       job=job, data=data, user=user)
     assert status(m) == "successful-ok", message(m)
     job_id = value(m, J, "job-id")
     assert isinstance(job_id, int)

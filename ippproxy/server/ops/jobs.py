@@ -41,7 +41,7 @@ async def _transition(req: OpRequest, job: JobRecord, event: JobEvent, **kw: obj
         new = await req.ctx.store.transition(job.uuid, event, **kw)  # type: ignore[arg-type]
     except InvalidTransition as e:   # the job moved on meanwhile (e.g. it just completed)
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
-                       f"job {job.job_id} is {e.state.keyword}") from None
+                       f"job {job.job_id} is {JobState(e.state).keyword}") from None
     req.ctx.notifier.job_changed(new.uuid)
     _event(req, new, "job-completed" if is_terminal(new.state) else "job-state-changed")
     return new
