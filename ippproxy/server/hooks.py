@@ -15,11 +15,13 @@ A decision is one of:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from ippproxy.ipp import Attribute
+from ippproxy.jobs.records import NewDocument
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,13 @@ class IntakeDecision:
     reason: str = ""                               # job-state-reasons keyword for "hold"
     # Job-template attributes to set or replace before the job is stored (force duplex, ...).
     overrides: tuple[Attribute, ...] = field(default_factory=tuple)
+    # Print-Job: documents already in the spool that replace the received ones (a forced
+    # conversion); the server stores these and deletes the originals.
+    documents: tuple[NewDocument, ...] = ()
+    # The detected document format (the client's may be application/octet-stream).
+    document_format: str = ""
+    # Stored in the job's analysis column (counts, estimate) for Get-Job-Attributes.
+    analysis: Mapping[str, Any] | None = None
 
     @classmethod
     def allow(cls) -> IntakeDecision:
@@ -63,12 +72,28 @@ class IntakeDecision:
 class IntakeHook(Protocol):
     async def decide(self, facts: IntakeFacts) -> IntakeDecision: ...
 
+    async def quote(self, facts: IntakeFacts) -> str:
+        """Validate-Job: a price quote for the status-message ("" for none)."""
+        ...
+
 
 class AllowAll:
     """The default intake hook: every job is allowed as submitted."""
 
     async def decide(self, facts: IntakeFacts) -> IntakeDecision:
         return IntakeDecision.allow()
+
+    async def quote(self, facts: IntakeFacts) -> str:
+        return ""
+
+
+class Authenticator(Protocol):
+    """HTTP authentication per queue (RFC 7617 Basic). ``verify`` returns the canonical
+    user name for a valid ``Authorization`` header, else None (answer HTTP 401)."""
+
+    def required(self, queue: str) -> bool: ...
+
+    async def verify(self, authorization: str | None) -> str | None: ...
 
 
 class JobNotifier(Protocol):

@@ -34,6 +34,9 @@ DESCRIPTION = frozenset({
     "job-k-octets", "job-k-octets-processed", "number-of-intervening-jobs",
     "document-format-supplied", "document-name-supplied", "job-originating-host-name",
     "job-account-id", "job-accounting-user-id",
+    # PWG 5100.7 / 5100.11 job accounting, and the cost (from the intake pipeline).
+    "job-pages", "job-impressions", "job-impressions-col", "job-media-sheets",
+    "job-media-sheets-col", "ippproxy-cost-estimate", "ippproxy-cost-charged",
 })
 GROUPS = {"job-template": set(JOB_TEMPLATE), "job-description": set(DESCRIPTION),
           "job-status": set(DESCRIPTION)}
@@ -83,6 +86,7 @@ def render(job: JobRecord, authority: str) -> list[Attribute]:
         A.integer("job-impressions-completed", job.impressions_completed or 0),
         A.integer("job-media-sheets-completed", job.media_sheets_completed or 0),
     ]
+    out.extend(_analysed(job))
     if job.document_format:
         out.append(A.mime("document-format-supplied", job.document_format))
     if job.originating_host:
@@ -92,6 +96,22 @@ def render(job: JobRecord, authority: str) -> list[Attribute]:
     if "job-priority" not in stored_names:
         out.append(A.integer("job-priority", job.priority))
     out.extend(a for a in stored if a.name not in {o.name for o in out})
+    return out
+
+
+def _analysed(job: JobRecord) -> list[Attribute]:
+    """Counts and cost the intake pipeline stored (``analysis["attributes"]``): integers
+    as integer, strings as text; anything else is ignored."""
+    found = (job.analysis or {}).get("attributes")
+    out: list[Attribute] = []
+    if isinstance(found, dict):
+        for name, value in found.items():
+            if not isinstance(name, str) or name not in DESCRIPTION:
+                continue
+            if isinstance(value, int) and not isinstance(value, bool):
+                out.append(A.integer(name, value))
+            elif isinstance(value, str):
+                out.append(A.text(name, clean_text(value, 255)))
     return out
 
 

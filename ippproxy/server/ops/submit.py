@@ -12,6 +12,7 @@ means the document and the row are both durable. Any failure after spooling dele
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
@@ -162,17 +163,24 @@ def _host(req: OpRequest) -> str | None:
 async def print_job(req: OpRequest) -> Reply:
     plan = await _plan(req, with_document=True)
     doc = await _spool(req, plan.compression, plan.document_format)
+    job_uuid = str(uuid.uuid4())  # known to the intake hook (charges are keyed by it)
+    replaced: tuple[NewDocument, ...] = ()
     try:
-        decision = await _decide(req, plan, [doc], "Print-Job")
+        decision = await _decide(req, plan, [doc], "Print-Job", job_uuid)
+        replaced = decision.documents
         attrs, hold, reasons = _apply(plan, decision)
         job = await req.ctx.store.create_job(
             queue_of(req).name, owner=req.user, name=plan.job_name, attributes=pack(attrs),
-            document_format=plan.document_format, hold_until=hold, documents=(doc,),
-            closed=True, reasons=reasons, message=decision.message or None,
-            originating_host=_host(req))
+            document_format=decision.document_format or plan.document_format,
+            hold_until=hold, documents=replaced or (doc,), closed=True, reasons=reasons,
+            message=decision.message or None, originating_host=_host(req),
+            analysis=dict(decision.analysis) if decision.analysis else None, uuid=job_uuid)
     except BaseException:
-        req.ctx.spool.delete(doc.spool_name)
+        for d in (doc, *replaced):
+            req.ctx.spool.delete(d.spool_name)
         raise
+    if replaced:
+        req.ctx.spool.delete(doc.spool_name)
     req.ctx.notifier.job_changed(job.uuid)
     _event(req, job, "job-created")
     return Reply(status=plan.status, groups=plan.groups(job, req.authority))
@@ -180,7 +188,12 @@ async def print_job(req: OpRequest) -> Reply:
 
 async def validate_job(req: OpRequest) -> Reply:
     plan = await _plan(req, with_document=True)
-    return Reply(status=plan.status, groups=plan.groups(None, req.authority))
+    quote = await req.ctx.intake.quote(IntakeFacts(
+        queue=queue_of(req).name, user=req.user, job_name=plan.job_name,
+        operation="Validate-Job", document_format=plan.document_format,
+        attributes=(*plan.attributes, *(a for a in (req.op("job-impressions"),
+                                                    req.op("job-pages")) if a is not None))))
+    return Reply(status=plan.status, message=quote, groups=plan.groups(None, req.authority))
 
 
 async def create_job(req: OpRequest) -> Reply:
