@@ -25,7 +25,7 @@ from ippproxy.config import (
 
 from .client import Ipp
 
-pytest_plugins = ["testprinters.pytest_plugin"]
+# testprinters.pytest_plugin is registered by the root conftest (tests/conftest.py).
 
 
 def free_port() -> int:
