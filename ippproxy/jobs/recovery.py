@@ -40,6 +40,7 @@ from sqlalchemy import Connection, or_, select, update
 from ippproxy.jobs.models import documents_t, jobs_t
 from ippproxy.jobs.ops import _locked, apply_event
 from ippproxy.jobs.records import JobRecord, load_job
+from ippproxy.jobs.spool import SpoolError
 from ippproxy.jobs.state import TERMINAL, JobEvent, JobState
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def _check_documents(spool: Spool, rec: JobRecord, verify: bool) -> str | None:
                     return f"{label} is corrupt: sha256 {digest} != {d.sha256}"
         except FileNotFoundError:
             return f"{label} is missing from the spool"
-        except OSError as e:
+        except (OSError, SpoolError) as e:  # SpoolError: a bad name in the row
             return f"{label} cannot be read: {e}"
     return None
 

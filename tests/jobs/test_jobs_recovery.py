@@ -44,7 +44,7 @@ async def test_recover(engine: Engine, spool: Spool, make_doc: MakeDoc) -> None:
         await store.transition(done, E.START)
         await store.transition(done, E.COMPLETE)
         missing, corrupt, truncated = await job(b"AAAA"), await job(b"BBBB"), await job(b"CCCC")
-        bad_json, bad_state = await job(), await job()
+        bad_json, bad_state, bad_name = await job(), await job(), await job()
 
         recs = {u: await store.get_by_uuid(u) for u in (missing, corrupt, truncated)}
         os.unlink(spool.path(recs[missing].documents[0].spool_name))  # type: ignore[union-attr]
@@ -55,12 +55,23 @@ async def test_recover(engine: Engine, spool: Spool, make_doc: MakeDoc) -> None:
                 text("UPDATE jobs SET state_reasons = 'not json{' WHERE uuid = :u"), {"u": bad_json}
             )
             conn.execute(text("UPDATE jobs SET state = 42 WHERE uuid = :u"), {"u": bad_state})
+            conn.execute(
+                text("UPDATE documents SET spool_name = '../../etc/passwd' WHERE job_uuid = :u"),
+                {"u": bad_name},
+            )
         orphan = await make_doc(b"never acknowledged")
         (spool.root / ".0123456789abcdef0123456789abcdef.tmp").write_bytes(b"half")
 
         changed = await store.recover(spool)
 
-        assert {r.uuid for r in changed} == {forwarding, stopped, missing, corrupt, truncated}
+        assert {r.uuid for r in changed} == {
+            forwarding,
+            stopped,
+            missing,
+            corrupt,
+            truncated,
+            bad_name,
+        }
         get = store.get_by_uuid
         for u in (forwarding, stopped):
             r = await get(u)
@@ -68,7 +79,12 @@ async def test_recover(engine: Engine, spool: Spool, make_doc: MakeDoc) -> None:
         fwd = await get(forwarding)
         assert fwd is not None and fwd.forward_started and fwd.remote_job_id == 7
         assert fwd.state_message and "restart" in fwd.state_message
-        for u, words in ((missing, "missing"), (corrupt, "sha256"), (truncated, "bytes")):
+        for u, words in (
+            (missing, "missing"),
+            (corrupt, "sha256"),
+            (truncated, "bytes"),
+            (bad_name, "not a spool file name"),
+        ):
             r = await get(u)
             assert r is not None and r.state is S.ABORTED, u
             assert "document-access-error" in r.state_reasons
@@ -85,7 +101,8 @@ async def test_recover(engine: Engine, spool: Spool, make_doc: MakeDoc) -> None:
         assert orphan.spool_name not in names
         assert not any(n.endswith(".tmp") for n in names)
         # Every other job's document is still there, and a second run changes nothing.
-        assert len(names) == 9  # 10 documents, one deleted above
+        # 11 documents: one deleted above, one renamed in its row (now an orphan file)
+        assert len(names) == 9
         assert await store.recover(spool) == []
 
 
