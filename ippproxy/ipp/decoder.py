@@ -205,6 +205,9 @@ class Decoder:
             if pos + 3 > n:
                 break
             nlen = (buf[pos + 1] << 8) | buf[pos + 2]
+            if nlen & 0x8000:
+                # RFC 8010 §3.1.4: lengths are SIGNED-SHORT; a negative one is malformed.
+                raise DecodeError(f"negative name length {nlen - 0x10000}", pos + 1)
             if nlen > max_name:
                 raise DecodeError(
                     f"name length {nlen} exceeds the limit of {max_name}", pos + 1, _TOO_LONG
@@ -215,6 +218,8 @@ class Decoder:
             if vpos + 2 > n:
                 break
             vlen = (buf[vpos] << 8) | buf[vpos + 1]
+            if vlen & 0x8000:
+                raise DecodeError(f"negative value length {vlen - 0x10000}", vpos)
             if vlen > max_value:
                 raise DecodeError(
                     f"value length {vlen} exceeds the limit of {max_value}", vpos, _TOO_LONG

@@ -57,7 +57,14 @@ def check_request(msg: Message) -> None:
         _check_duplicates(group.attributes, tag_keyword(group.tag))
         for attribute in group.attributes:
             _check_group(attribute, group.tag)
-            _check_attribute(attribute, lookup(attribute.name))
+            syntax = lookup(attribute.name)
+            # RFC 8011 §4.1.7: a job-template attribute (in the job group) with a value tag the
+            # printer does not support is "unsupported", not malformed: the operation screens
+            # it against the -supported values and ipp-attribute-fidelity decides between
+            # client-error-attributes-or-values-not-supported and ignoring it.
+            unsupported_ok = (syntax is not None and syntax.group == JOB_TEMPLATE
+                              and group.tag != OPERATION)
+            _check_attribute(attribute, syntax, check_tags=not unsupported_ok)
 
 
 def _check_charset_language(attributes: tuple[Attribute, ...]) -> None:
@@ -99,7 +106,8 @@ def _check_group(attribute: Attribute, group_tag: int) -> None:
         raise RequestError(_BAD, f"operation attribute {attribute.name!r} in the job group")
 
 
-def _check_attribute(attribute: Attribute, syntax: Syntax | None) -> None:
+def _check_attribute(attribute: Attribute, syntax: Syntax | None,
+                     check_tags: bool = True) -> None:
     name = attribute.name
     if syntax is not None:
         if len(attribute.values) > 1 and not syntax.set_of:
@@ -107,12 +115,12 @@ def _check_attribute(attribute: Attribute, syntax: Syntax | None) -> None:
                 _BAD, f"{name!r} is single-valued but has {len(attribute.values)} values"
             )
         for tag, _ in attribute.values:
-            if tag not in syntax.tags and tag not in syntax.out_of_band:
+            if check_tags and tag not in syntax.tags and tag not in syntax.out_of_band:
                 raise RequestError(_BAD, f"{name!r} has the wrong value tag {tag_keyword(tag)}")
     for tag, value in attribute.values:
         _check_length(name, tag, value, syntax)
         if isinstance(value, Collection):
-            _check_collection(name, value)
+            _check_collection(name, value, check_tags)
 
 
 def _check_length(name: str, tag: int, value: Value, syntax: Syntax | None) -> None:
@@ -135,8 +143,8 @@ def _check_length(name: str, tag: int, value: Value, syntax: Syntax | None) -> N
         raise RequestError(_TOO_LONG, f"value of {name!r} longer than {limit} octets")
 
 
-def _check_collection(name: str, collection: Collection) -> None:
+def _check_collection(name: str, collection: Collection, check_tags: bool = True) -> None:
     _check_duplicates(collection.attributes, f"collection {name!r}")
     members = MEDIA_COL_MEMBERS if name in ("media-col", "media-size") else {}
     for member in collection.attributes:
-        _check_attribute(member, members.get(member.name))
+        _check_attribute(member, members.get(member.name), check_tags)
