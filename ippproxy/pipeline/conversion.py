@@ -1,0 +1,64 @@
+"""Forced conversions at intake (force grayscale, PostScript duplex), in the pool.
+
+A conversion runs in an ``AnalysisPool`` worker (``filters.convert``, gs with -dSAFER)
+into a scratch directory beside the spool, then streams into the spool through its
+writer, which names, hashes and fsyncs the file like any received document. The caller
+(the server) stores the new document instead of the received one. Scratch files left by
+a crash are removed at start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import uuid
+from pathlib import Path
+
+from ippproxy.filters import detect
+from ippproxy.filters.pool import AnalysisPool
+from ippproxy.jobs.records import NewDocument
+from ippproxy.jobs.spool import Spool
+
+GRAYSCALE_INPUTS = frozenset({detect.PDF, detect.PCLM, detect.POSTSCRIPT})
+CHUNK = 1 << 20
+
+
+class Converter:
+    def __init__(self, pool: AnalysisPool, spool: Spool) -> None:
+        self.pool = pool
+        self.spool = spool
+        self.scratch = spool.root / "convert"
+
+    def clean(self) -> None:
+        """Remove scratch files of conversions a crash interrupted (blocking)."""
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        self.scratch.mkdir(mode=0o700, exist_ok=True)
+
+    async def grayscale(self, src: Path, name: str | None) -> NewDocument:
+        """A gray-only PDF of a PDF or PostScript document (verified colour-free)."""
+        return await self._run("grayscale-pdf", src, detect.PDF, name)
+
+    async def ps_duplex(self, src: Path, name: str | None) -> NewDocument:
+        """The PostScript job with a Duplex page-device request in its setup."""
+        return await self._run("ps-duplex", src, detect.POSTSCRIPT, name)
+
+    async def _run(self, kind: str, src: Path, fmt: str, name: str | None) -> NewDocument:
+        dst = self.scratch / f"{uuid.uuid4().hex}.out"
+        try:
+            await self.pool.convert(kind, src, dst)
+            return await self._into_spool(dst, fmt, name)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                dst.unlink()
+
+    async def _into_spool(self, path: Path, fmt: str, name: str | None) -> NewDocument:
+        f = await asyncio.to_thread(path.open, "rb")
+        try:
+            async with self.spool.writer() as w:
+                while chunk := await asyncio.to_thread(f.read, CHUNK):
+                    await w.write(chunk)
+        finally:
+            f.close()
+        return NewDocument(spool_name=w.name, size=w.size, sha256=w.sha256, format=fmt,
+                           name=name)

@@ -1,0 +1,105 @@
+"""A job's counts: the ticket from its IPP attributes, the filters' PWG counts, and the
+accounting figures a cost model prices.
+
+The ticket comes from the accepted job-template attributes (RFC 8011 §5.2: ``copies``,
+``sides``, ``number-up``, ``page-ranges``, ``media`` / ``media-col.media-size-name``).
+Counting is ``ippproxy.filters.accounting`` (PWG 5100.7 job-impressions, job-media-sheets,
+their ``-col`` variants); here the per-media figures become
+``ippproxy.accounting.JobCounts`` (monochrome and colour impressions, sheets, copies
+included) and the attributes Get-Job-Attributes shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from ippproxy.accounting import JobCounts, MediaCount
+from ippproxy.filters import accounting as pwg
+from ippproxy.filters.model import DocumentAnalysis
+from ippproxy.ipp import Attribute, Collection, RangeOfInteger, Tag
+
+TWO_SIDED = "two-sided-long-edge"
+
+
+def _value(attrs: dict[str, Attribute], name: str) -> object:
+    a = attrs.get(name)
+    return None if a is None else a.value
+
+
+def ticket(attributes: Iterable[Attribute]) -> pwg.JobTicket:
+    """The counting ticket of a job; values the filters cannot use fall back to defaults."""
+    attrs = {a.name: a for a in attributes}
+    copies = _value(attrs, "copies")
+    sides = _value(attrs, "sides")
+    number_up = _value(attrs, "number-up")
+    ranges: list[tuple[int, int]] = []
+    pr = attrs.get("page-ranges")
+    if pr is not None:
+        for _, v in pr.values:
+            if isinstance(v, RangeOfInteger) and 1 <= v.lower <= v.upper:
+                ranges.append((v.lower, v.upper))
+    media = _value(attrs, "media")
+    col = _value(attrs, "media-col")
+    if isinstance(col, Collection):
+        size_name = col.get("media-size-name")
+        if size_name is not None and isinstance(size_name.value, str):
+            media = size_name.value
+    return pwg.JobTicket(
+        copies=copies if isinstance(copies, int) and copies >= 1 else 1,
+        sides=sides if isinstance(sides, str) and sides in pwg.SIDES else "one-sided",
+        number_up=number_up if isinstance(number_up, int) and number_up >= 1 else 1,
+        page_ranges=tuple(sorted(ranges)),
+        media=media if isinstance(media, str) and media else pwg.DEFAULT_MEDIA)
+
+
+def count(analyses: Sequence[DocumentAnalysis], t: pwg.JobTicket,
+          grayscale: bool = False) -> pwg.JobCounts | None:
+    """PWG counts of the whole job; None when a document's page count is unknown.
+
+    ``grayscale``: the job prints without colour (converted, or print-color-mode
+    monochrome forced), so every page counts as monochrome.
+    """
+    out = []
+    for a in analyses:
+        if grayscale:
+            a = replace(a, colour_pages=())
+        c = pwg.count_document(a, t)
+        if c is None:
+            return None
+        out.append(c)
+    return pwg.combine(out)
+
+
+def job_counts(c: pwg.JobCounts) -> JobCounts:
+    """What a cost model prices. Unknown colour is priced as colour (never undercharged)."""
+    per_media = []
+    for m in c.per_media:
+        colour = m.impressions if m.impressions_col is None else m.impressions_col
+        per_media.append(MediaCount(m.media, m.impressions - colour, colour, m.sheets))
+    return JobCounts(tuple(per_media))
+
+
+def ipp_attributes(c: pwg.JobCounts) -> dict[str, int]:
+    """PWG 5100.7 / 5100.11 Job Description attributes: job-pages (one copy of the
+    selected pages), job-impressions(-col) and job-media-sheets(-col)."""
+    return {"job-pages": c.pages, **c.ipp_attributes()}
+
+
+def analysis_json(a: DocumentAnalysis) -> dict[str, Any]:
+    return {"format": a.format, "pages": a.pages,
+            "colour_pages": None if a.colour_pages is None else list(a.colour_pages),
+            "media": sorted({s.media for s in a.page_sizes}),
+            "methods": list(a.methods), "notes": list(a.notes),
+            "seconds": round(a.seconds, 4)}
+
+
+def overrides(grayscale: bool, duplex: bool) -> tuple[Attribute, ...]:
+    """Job-template attributes that carry a forced option to the destination."""
+    out = []
+    if grayscale:
+        out.append(Attribute.single("print-color-mode", Tag.KEYWORD, "monochrome"))
+    if duplex:
+        out.append(Attribute.single("sides", Tag.KEYWORD, TWO_SIDED))
+    return tuple(out)

@@ -1,0 +1,55 @@
+"""Validate-Job's price quote (status-message), where no document is needed.
+
+With ``job-impressions`` (or ``job-pages``) supplied as an operation attribute (RFC 8011
+§4.2.1.1, which a client may send to Validate-Job) the quote is the price of that many
+impressions, times ``copies``, at the colour mode asked for (``print-color-mode``
+monochrome: monochrome price, otherwise the range monochrome to colour). Without them it
+is the price of one monochrome and one colour impression for this user on this queue.
+Nothing is written: unknown users are priced with the new-user group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ippproxy.accounting import AccountingError, AccountingService, JobCounts
+from ippproxy.accounting.identity import canonical_name
+from ippproxy.server.hooks import IntakeFacts
+
+MONOCHROME = frozenset({"monochrome", "process-monochrome", "bi-level", "process-bi-level"})
+
+
+def _int(facts: IntakeFacts, name: str) -> int | None:
+    a = next((a for a in facts.attributes if a.name == name), None)
+    v = None if a is None else a.value
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
+
+
+async def quote(accounting: AccountingService, facts: IntakeFacts) -> str:
+    try:
+        user = canonical_name(facts.user)
+    except ValueError:
+        return ""
+    mode = next((a.value for a in facts.attributes if a.name == "print-color-mode"), None)
+    mono_only = mode in MONOCHROME
+    n = _int(facts, "job-impressions")
+    if n is None:
+        n = _int(facts, "job-pages")
+    copies = _int(facts, "copies") or 1
+
+    def price(mono: int, colour: int) -> str:
+        return accounting.estimate(user, facts.queue, JobCounts.simple(mono, colour)).text
+
+    def work() -> str:
+        if n is not None:
+            low = price(n * copies, 0)
+            if mono_only:
+                return f"estimated cost {low} for {n * copies} impressions"
+            return (f"estimated cost {low} (monochrome) to {price(0, n * copies)} (colour) "
+                    f"for {n * copies} impressions")
+        return (f"price per impression on {facts.queue}: {price(1, 0)} monochrome, "
+                f"{price(0, 1)} colour")
+    try:
+        return await asyncio.to_thread(work)
+    except (AccountingError, ValueError):
+        return ""
