@@ -65,6 +65,18 @@ async def expect_handler(request: web.Request) -> web.StreamResponse | None:
     return None
 
 
+async def _cut_off(request: web.Request) -> web.StreamResponse:
+    """A client too slow to send its attribute section: answer 408 and close at once
+    (aiohttp would otherwise linger reading the rest of the body, RFC 9110 §15.5.9)."""
+    resp = web.Response(status=408, text="IPP request header not received in time\n")
+    resp.force_close()
+    await resp.prepare(request)
+    await resp.write_eof()
+    if request.transport is not None:
+        request.transport.close()
+    return resp
+
+
 def _ipp_reply(body: bytes) -> web.Response:
     return web.Response(body=body, content_type=IPP_TYPE)
 
@@ -106,8 +118,7 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
                     if msg is not None:
                         break
         except TimeoutError:
-            return web.Response(status=408, text="IPP request header not received in time\n",
-                                headers={"Connection": "close"})
+            return await _cut_off(request)
         except DecodeError as e:
             version, rid = _header_ids(head)
             reason = f"{e.reason} (at byte {e.offset})"

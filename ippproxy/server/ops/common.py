@@ -29,14 +29,17 @@ async def destination(req: OpRequest, queue: QueueRuntime) -> tuple[Attribute, .
     return await req.ctx.capabilities.printer_attributes(queue.config)
 
 
-async def printer_attributes(req: OpRequest, queue: QueueRuntime | None = None
-                             ) -> list[Attribute]:
-    """All printer attributes of ``queue`` (default: the request's target queue)."""
+async def printer_attributes(req: OpRequest, queue: QueueRuntime | None = None, *,
+                             live: bool = True) -> list[Attribute]:
+    """All printer attributes of ``queue`` (default: the request's target queue).
+
+    ``live=False`` skips the job counts (two database reads): job submission only needs
+    the capabilities, and it is the hot path."""
     from ippproxy.server.dispatch import supported_operations
 
     q = queue or queue_of(req)
     dest = await destination(req, q)
-    status = await queue_status(req, q)
+    status = await queue_status(req, q) if live else printer_attrs.QueueStatus()
     return printer_attrs.build(req.ctx, q, req.authority, dest, status, supported_operations())
 
 

@@ -84,7 +84,7 @@ async def _plan(req: OpRequest, with_document: bool) -> Plan:
     if not q.accepting:
         raise IppError(Status.SERVER_ERROR_NOT_ACCEPTING_JOBS,
                        f"{q.name} is not accepting jobs")
-    printer = await printer_attributes(req, q)
+    printer = await printer_attributes(req, q, live=False)
     fmt, compression = AUTO_FORMAT, "none"
     if with_document:
         fmt, compression, _ = await _check_document(req, printer)
@@ -225,7 +225,7 @@ async def send_document(req: OpRequest) -> Reply:
     if last is None or last.tag != Tag.BOOLEAN:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "missing last-document")
     job = await _open_job(req)
-    printer = await printer_attributes(req)
+    printer = await printer_attributes(req, live=False)
     fmt, compression, _ = await _check_document(req, printer)
     doc = await _spool(req, compression, fmt)
     try:

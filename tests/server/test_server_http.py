@@ -1,0 +1,124 @@
+"""HTTP-level behaviour: keep-alive, broken HTTP, slow clients, the internal-error guard,
+and the intake hook (allow / hold / deny)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ippproxy.ipp import Operation as Op
+from ippproxy.ipp import Status, Tag, decode, encode
+from ippproxy.server.hooks import IntakeDecision, IntakeFacts
+
+from .client import Ipp, a, message, status, value
+from .conftest import Started
+
+PDF_FMT = a("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf")
+
+
+async def _raw(port: int, data: bytes, read_until_close: bool = False) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(data)
+    await writer.drain()
+    try:
+        async with asyncio.timeout(10):
+            out = await reader.read() if read_until_close else await reader.read(65536)
+    finally:
+        writer.close()
+    return out
+
+
+def _port(ipp: Ipp) -> int:
+    return int(ipp.authority.rsplit(":", 1)[1])
+
+
+async def test_keep_alive_serves_many_requests_on_one_connection(ipp: Ipp) -> None:
+    body = encode(ipp.request(Op.GET_PRINTER_ATTRIBUTES,
+                              a("requested-attributes", Tag.KEYWORD, "printer-state")))
+    head = (f"POST /printers/default HTTP/1.1\r\nHost: {ipp.authority}\r\n"
+            f"Content-Type: application/ipp\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", _port(ipp))
+    try:
+        for _ in range(3):
+            writer.write(head + body)
+            status_line = await reader.readline()
+            assert status_line.startswith(b"HTTP/1.1 200")
+            length = 0
+            while (line := await reader.readline()) != b"\r\n":
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            reply = decode(await reader.readexactly(length))
+            assert reply.code == Status.SUCCESSFUL_OK
+    finally:
+        writer.close()
+
+
+async def test_broken_http_gets_http_400(ipp: Ipp) -> None:
+    body = encode(ipp.request(Op.GET_PRINTER_ATTRIBUTES))
+    head = (f"POST /printers/default HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    assert (await _raw(_port(ipp), head + body, True)).startswith(b"HTTP/1.1 400")
+    # Expect: 100-continue with the wrong type is refused before the body is sent.
+    head = (b"POST /printers/default HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+            b"Expect: 100-continue\r\nContent-Length: 10\r\n\r\n")
+    assert (await _raw(_port(ipp), head)).startswith(b"HTTP/1.1 400")
+    # A truncated IPP message is an IPP error, with the request-id echoed.
+    cut = body[:20]
+    head = (f"POST /printers/default HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\n"
+            f"Content-Length: {len(cut)}\r\nConnection: close\r\n\r\n").encode()
+    reply = await _raw(_port(ipp), head + cut, True)
+    assert reply.startswith(b"HTTP/1.1 200")
+    m = decode(reply.split(b"\r\n\r\n", 1)[1])
+    assert m.code == Status.CLIENT_ERROR_BAD_REQUEST and m.request_id == decode(body).request_id
+
+
+async def test_slow_client_is_cut_off(start_proxy: Started) -> None:
+    ipp = await start_proxy(header_timeout=0.3)
+    body = encode(ipp.request(Op.GET_PRINTER_ATTRIBUTES))
+    head = (f"POST /printers/default HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()
+    reply = await _raw(_port(ipp), head + body[:10], True)    # and then nothing
+    assert reply.startswith(b"HTTP/1.1 408")
+    m = await ipp.call(Op.GET_PRINTER_ATTRIBUTES, a("requested-attributes", Tag.KEYWORD,
+                                                   "printer-state"))
+    assert status(m) == "successful-ok"
+
+
+class Policy:
+    """deny user "mallory", hold jobs named "hold-me", raise for "boom"."""
+
+    def __init__(self) -> None:
+        self.seen: list[IntakeFacts] = []
+
+    async def decide(self, facts: IntakeFacts) -> IntakeDecision:
+        self.seen.append(facts)
+        if facts.job_name == "boom":
+            raise RuntimeError("policy bug")
+        if facts.user == "mallory":
+            return IntakeDecision.deny(Status.CLIENT_ERROR_NOT_AUTHORIZED, "printing quota used")
+        if facts.job_name == "hold-me":
+            return IntakeDecision.hold("account-info-needed", "choose an account")
+        return IntakeDecision.allow()
+
+    async def quote(self, facts: IntakeFacts) -> str:
+        return ""
+
+
+async def test_intake_hook_allow_hold_deny_and_guard(start_proxy: Started, pdf: bytes) -> None:
+    policy = Policy()
+    ipp = await start_proxy(intake=policy)
+    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, a("job-name", Tag.NAME, "hold-me"), data=pdf)
+    assert status(m) == "successful-ok"
+    assert value(m, Tag.JOB_ATTRIBUTES, "job-state") == 4
+    assert value(m, Tag.JOB_ATTRIBUTES, "job-state-reasons") == "account-info-needed"
+    facts = policy.seen[-1]
+    assert facts.document_sizes == (len(pdf),) and facts.document_paths[0].exists()
+    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=pdf, user="mallory")
+    assert status(m) == "client-error-not-authorized" and message(m) == "printing quota used"
+    assert not policy.seen[-1].document_paths[0].exists()      # the refused file is gone
+    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, a("job-name", Tag.NAME, "boom"), data=pdf)
+    assert status(m) == "server-error-internal-error"
+    assert "Traceback" not in message(m) and "policy bug" not in message(m)
+    m = await ipp.call(Op.GET_PRINTER_ATTRIBUTES, a("requested-attributes", Tag.KEYWORD,
+                                                   "queued-job-count"))
+    assert status(m) == "successful-ok"
+    assert value(m, Tag.PRINTER_ATTRIBUTES, "queued-job-count") == 1
