@@ -34,6 +34,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -122,6 +123,7 @@ class GroupCommitWriter:
             if first is None:
                 break
             batch = [first]
+            time.sleep(0)  # let the event loop thread hand in what it is about to submit
             while len(batch) < self.max_batch:
                 try:
                     nxt = self._q.get_nowait()
