@@ -32,6 +32,8 @@ from ippproxy.ipp import Attribute, Group, Message, Operation, Tag
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline import Pipeline, open_pipeline
+from ippproxy.pipeline.settle import FanOut
 from ippproxy.server.context import QueueRuntime, ServerContext
 from ippproxy.server.hooks import AllowAll, IntakeHook
 from ippproxy.server.http import CTX, ServerState, add_routes
@@ -148,7 +150,7 @@ async def _start_virtual_printer(config: Config) -> VirtualPrinter:
     return printer
 
 
-def _lifecycle(config: Config, intake: IntakeHook
+def _lifecycle(config: Config, intake: IntakeHook | None
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
@@ -165,15 +167,25 @@ def _lifecycle(config: Config, intake: IntakeHook
                 printer = await _start_virtual_printer(config)
                 stack.push_async_callback(printer.close)
             queues = {q.name: QueueRuntime(q) for q in config.queues}
-            forwarder = Forwarder(cast(JobStore, PausableStore(store, queues)), spool, config)
+            # Counting, rules and charging (issues 4, 5): opened before the Forwarder so
+            # that it stops after it.
+            pipeline: Pipeline | None = None
+            if config.accounting.enabled:
+                pipeline = await stack.enter_async_context(
+                    open_pipeline(config, engine, store, spool))
+            forwarder = Forwarder(cast(JobStore, PausableStore(store, queues)), spool, config,
+                                  on_finished=pipeline.settler.job_changed if pipeline else None)
             await forwarder.start()
             stack.push_async_callback(forwarder.stop)
             session = aiohttp.ClientSession()
             stack.push_async_callback(session.close)
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
-                capabilities=DestinationCapabilities(config, forwarder, session), intake=intake,
-                notifier=forwarder, subscriptions=Subscriptions(), queues=queues)
+                capabilities=DestinationCapabilities(config, forwarder, session),
+                intake=intake or (pipeline.intake if pipeline else AllowAll()),
+                notifier=FanOut(forwarder, pipeline.settler) if pipeline else forwarder,
+                authenticator=pipeline.authenticator if pipeline else None,
+                subscriptions=Subscriptions(), queues=queues)
             yield
             app[CTX].ctx = None
     return ctx
@@ -185,7 +197,7 @@ def build_app(config: Config, *, intake: IntakeHook | None = None) -> web.Applic
     app[CTX] = ServerState()
     add_routes(app)
     add_pages(app)
-    app.cleanup_ctx.append(_lifecycle(config, intake or AllowAll()))
+    app.cleanup_ctx.append(_lifecycle(config, intake))
     return app
 
 

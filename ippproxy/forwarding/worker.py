@@ -104,8 +104,12 @@ class _Held(Exception):
 class Forwarder:
     def __init__(self, store: JobStore, spool: Spool, config: Config, *, max_jobs: int = 8,
                  unknown_outcome: Outcome = "hold",
-                 resolve: Callable[[JobRecord], str | None] | None = None) -> None:
+                 resolve: Callable[[JobRecord], str | None] | None = None,
+                 on_finished: Callable[[str], None] | None = None) -> None:
         self.store, self.spool, self.config = store, spool, config
+        # Told the job UUID whenever forwarding of a job ends, whatever the outcome
+        # (the settlement of its charge listens here).
+        self.on_finished = on_finished
         fwd = config.forwarding
         self.backoff = Backoff(fwd.retry_initial, fwd.retry_max)
         self.poll_interval = fwd.poll_interval
@@ -193,6 +197,8 @@ class Forwarder:
             self._tasks.pop(rec.uuid, None)
             self._job_events.pop(rec.uuid, None)
             self._wake.set()
+            if self.on_finished is not None:
+                self.on_finished(rec.uuid)
 
     # -- one job -------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ippproxy.config import Config, QueueConfig
 from ippproxy.ipp import Attribute, Message, Tag
-from ippproxy.server.hooks import AllowAll, IntakeHook, JobNotifier, NoNotifier
+from ippproxy.server.hooks import AllowAll, Authenticator, IntakeHook, JobNotifier, NoNotifier
 
 if TYPE_CHECKING:
     from ippproxy.jobs.spool import Spool
@@ -68,6 +68,8 @@ class ServerContext:
     subscriptions: Subscriptions | None = None
     started: float = field(default_factory=time.time)
     queues: dict[str, QueueRuntime] = field(default_factory=dict)
+    # HTTP authentication per queue (None: every queue trusts requesting-user-name).
+    authenticator: Authenticator | None = None
 
     def __post_init__(self) -> None:
         if not self.queues:
