@@ -340,6 +340,9 @@ def _check_accounting(cfg: Config) -> None:
                           f"no [[cost_model]] named {a.default_cost_model!r}")
     for i, q in enumerate(cfg.queues):
         _choice(f"queue[{i}].authentication", q.authentication, AUTHENTICATION)
+        if q.authentication == "basic" and not a.enabled:
+            raise ConfigError(f"queue[{i}].authentication",
+                              "\"basic\" checks the user store: set accounting.enabled = true")
         if q.cost_model and q.cost_model not in models:
             raise ConfigError(f"queue[{i}].cost_model", f"no [[cost_model]] named {q.cost_model!r}")
     names = {q.name for q in cfg.queues}
