@@ -227,3 +227,24 @@ def release_expired_holds(conn: Connection, now: dt.datetime) -> list[JobRecord]
         .all()
     )
     return [apply_event(conn, _reload(conn, u), JobEvent.RELEASE, None, None, now) for u in uuids]
+
+
+def requeue_expired_leases(conn: Connection, now: dt.datetime) -> list[JobRecord]:
+    """Jobs a node claimed and stopped renewing (it died): back to pending. Their
+    ``forward_started`` stays, so the next forwarder asks the destination first."""
+    j = jobs_t.c
+    uuids = (
+        conn.execute(
+            select(j.uuid).where(
+                j.state.in_([int(JobState.PROCESSING), int(JobState.PROCESSING_STOPPED)]),
+                j.lease_until.is_not(None),
+                j.lease_until < now,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    message = "requeued: the node forwarding it stopped renewing its lease"
+    return [
+        apply_event(conn, _reload(conn, u), JobEvent.REQUEUE, None, message, now) for u in uuids
+    ]

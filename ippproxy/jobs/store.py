@@ -295,6 +295,10 @@ class JobStore:
         """RELEASE held jobs whose ``hold_until_time`` has come (call it periodically)."""
         return await self.write(lambda c: ops.release_expired_holds(c, now or self.clock()))
 
+    async def requeue_expired_leases(self, now: dt.datetime | None = None) -> list[JobRecord]:
+        """Multi-node: give back jobs whose claim expired (renew with update_forwarding)."""
+        return await self.write(lambda c: ops.requeue_expired_leases(c, now or self.clock()))
+
     async def recover(
         self, spool: Spool, *, verify: bool = True, remove_orphans: bool = True
     ) -> list[JobRecord]:

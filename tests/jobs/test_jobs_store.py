@@ -265,3 +265,14 @@ async def test_release_expired_holds(store: JobStore) -> None:
     assert released.uuid == timed.uuid and released.state is S.PENDING
     assert released.hold_until is None and released.hold_until_time is None
     assert (await store.get_by_uuid(forever.uuid)).state is S.PENDING_HELD  # type: ignore[union-attr]
+
+
+async def test_requeue_expired_leases(store: JobStore) -> None:
+    now = dt.datetime.now(dt.UTC)
+    await store.create_job("q", owner="u")
+    claimed = await store.claim_next_for_forwarding(now, lease=dt.timedelta(minutes=1))
+    assert claimed is not None
+    await store.update_forwarding(claimed.uuid, forward_started=True)
+    assert await store.requeue_expired_leases(now + dt.timedelta(seconds=30)) == []
+    [back] = await store.requeue_expired_leases(now + dt.timedelta(minutes=2))
+    assert back.state is S.PENDING and back.forward_started and back.lease_until is None
