@@ -81,8 +81,10 @@ def _target(ctx: ServerContext, msg: Message, path_target: Target | None,
 
 async def handle(ctx: ServerContext, msg: Message, authority: str,
                  path_target: Target | None = None,
-                 body: AsyncIterator[bytes] | None = None) -> Message:
-    """Answer one request; never raises."""
+                 body: AsyncIterator[bytes] | None = None, *,
+                 user: str | None = None) -> Message:
+    """Answer one request; never raises. ``user``: the HTTP-authenticated user, who
+    replaces requesting-user-name."""
     language = "en"
     try:
         try:
@@ -105,7 +107,7 @@ async def handle(ctx: ServerContext, msg: Message, authority: str,
                                f"no queue named {clean_name(target.queue)!r}")
         elif spec.target != "server":
             raise IppError(Status.CLIENT_ERROR_NOT_FOUND, "printer-uri names no queue")
-        user = _user(msg)
+        user = user or _user(msg)
         if spec.admin and user not in ctx.config.server.admins:
             raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
                            f"{spec.name} is reserved to administrators")

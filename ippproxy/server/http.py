@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from ippproxy.ipp import DecodeError, Decoder, Limits, Status, encode
-from ippproxy.server import dispatch
+from ippproxy.server import authn, dispatch
 from ippproxy.server.context import ServerContext
 from ippproxy.server.response import make_response
 from ippproxy.server.uris import Target, authority, parse_path
@@ -60,6 +60,11 @@ async def expect_handler(request: web.Request) -> web.StreamResponse | None:
         return web.Response(status=417, text=f"unsupported Expect: {expect[:64]}\n")
     if request.content_type != IPP_TYPE:
         return web.Response(status=400, text="Content-Type must be application/ipp\n")
+    state = request.app[CTX].ctx
+    if state is not None:
+        checked = await authn.authenticate(state, request, None)
+        if isinstance(checked, web.StreamResponse):
+            return checked
     if request.version >= (1, 1):
         await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
     return None
@@ -132,8 +137,11 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
         path_target: Target | None = parse_path(request.path, ctx.default_queue)
         auth = authority(server.hostname, request.headers.get("Host"), server.listen,
                          server.port)
+        user = await authn.authenticate(ctx, request, msg)
+        if isinstance(user, web.StreamResponse):
+            return user
         reply = await dispatch.handle(ctx, msg, auth, path_target,
-                                      _document(decoder.rest, request))
+                                      _document(decoder.rest, request), user=user)
         return _ipp_reply(encode(reply))
     except (ConnectionError, asyncio.CancelledError):
         raise
