@@ -60,7 +60,8 @@ def destination_uri(config: Config, queue: QueueConfig) -> str:
 
 class DestinationCapabilities:
     """``CapabilitySource`` backed by the forwarder's clients (their cached
-    Get-Printer-Attributes of each destination)."""
+    Get-Printer-Attributes of each destination). ``media-col-database`` is not part of
+    ``all`` (RFC 8011 §4.2.5.1, PWG 5100.7): it is asked for separately and cached as long."""
 
     def __init__(self, config: Config, forwarder: Forwarder,
                  session: aiohttp.ClientSession) -> None:
@@ -68,6 +69,7 @@ class DestinationCapabilities:
         self._forwarder = forwarder
         self._session = session
         self._failed_at: dict[str, float] = {}
+        self._databases: dict[str, tuple[float, tuple[Attribute, ...]]] = {}
         self._ids = itertools.count(1)
 
     async def printer_attributes(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
@@ -79,12 +81,39 @@ class DestinationCapabilities:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
                 group = await client.get_printer_attributes()
+                extra = await self._media_col_database(queue)
         except (DestinationUnavailable, DestinationRejected, TimeoutError) as e:
             log.info("destination of %s unavailable: %s", queue.name, e)
             self._failed_at[queue.name] = time.monotonic()
             return None
         self._failed_at.pop(queue.name, None)
-        return group.attributes
+        return group.attributes + extra
+
+    async def _media_col_database(self, queue: QueueConfig) -> tuple[Attribute, ...]:
+        cached = self._databases.get(queue.name)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self._config.forwarding.attributes_ttl:
+            return cached[1]
+        reply = await self._send(queue, Operation.GET_PRINTER_ATTRIBUTES, Attribute.single(
+            "requested-attributes", Tag.KEYWORD, "media-col-database"))
+        group = reply.group(Tag.PRINTER_ATTRIBUTES)
+        found = group.get("media-col-database") if group is not None else None
+        attrs = (found,) if found is not None else ()
+        self._databases[queue.name] = (now, attrs)
+        return attrs
+
+    async def _send(self, queue: QueueConfig, op: int, *attrs: Attribute) -> Message:
+        uri = destination_uri(self._config, queue)
+        op_attrs = (Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
+                    Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en"),
+                    Attribute.single("printer-uri", Tag.URI, uri),
+                    Attribute.single("requesting-user-name", Tag.NAME, "ippproxy"), *attrs)
+        request = Message((2, 0), op, next(self._ids),
+                          (Group(Tag.OPERATION_ATTRIBUTES, op_attrs),))
+        exchange = Exchange(http_url(uri), self._session,
+                            connect_timeout=self._config.forwarding.connect_timeout,
+                            read_timeout=PROBE_TIMEOUT)
+        return await exchange.send(request)
 
     async def identify(self, queue: QueueConfig, actions: tuple[str, ...],
                        message: str) -> bool:
@@ -93,22 +122,12 @@ class DestinationCapabilities:
         ops = next((a.plain for a in dest or () if a.name == "operations-supported"), [])
         if Operation.IDENTIFY_PRINTER not in ops:
             return False
-        uri = destination_uri(self._config, queue)
-        op_attrs = [Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
-                    Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en"),
-                    Attribute.single("printer-uri", Tag.URI, uri),
-                    Attribute.single("requesting-user-name", Tag.NAME, "ippproxy"),
-                    Attribute.multi("identify-actions", Tag.KEYWORD, list(actions))]
+        attrs = [Attribute.multi("identify-actions", Tag.KEYWORD, list(actions))]
         if message:
-            op_attrs.append(Attribute.single("message", Tag.TEXT, message))
-        request = Message((2, 0), Operation.IDENTIFY_PRINTER, next(self._ids),
-                          (Group(Tag.OPERATION_ATTRIBUTES, tuple(op_attrs)),))
-        exchange = Exchange(http_url(uri), self._session,
-                            connect_timeout=self._config.forwarding.connect_timeout,
-                            read_timeout=PROBE_TIMEOUT)
+            attrs.append(Attribute.single("message", Tag.TEXT, message))
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
-                reply = await exchange.send(request)
+                reply = await self._send(queue, Operation.IDENTIFY_PRINTER, *attrs)
         except (DestinationUnavailable, DestinationRejected, TimeoutError) as e:
             log.info("Identify-Printer at the destination of %s failed: %s", queue.name, e)
             return False

@@ -63,6 +63,10 @@ async def test_forward_to_ippeveprinter(start_proxy: Started, ippeveprinter: obj
                          "media-supported"))
     media = m.get(Tag.PRINTER_ATTRIBUTES, "media-supported")
     assert media is not None and len(media.values) > 2      # ippeveprinter's own list
+    m = await ipp.call(Op.GET_PRINTER_ATTRIBUTES,
+                       a("requested-attributes", Tag.KEYWORD, "media-col-database"))
+    database = m.get(Tag.PRINTER_ATTRIBUTES, "media-col-database")
+    assert database is not None and len(database.values) > 2   # asked of the destination
     m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=pdf)
     assert status(m) == "successful-ok"
     job_id = value(m, J, "job-id")
