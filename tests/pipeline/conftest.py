@@ -1,0 +1,94 @@
+"""Fixtures: a migrated SQLite database, the job store, the spool, one analysis pool, and
+the pipeline built from a test config (real gs and pikepdf, no HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine
+
+from ippproxy.accounting import users
+from ippproxy.accounting.txn import in_transaction
+from ippproxy.config import Config, from_dict
+from ippproxy.db import make_engine, upgrade
+from ippproxy.filters.pool import AnalysisPool
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline import Pipeline, runtime, settings
+from ippproxy.pipeline.auth import BasicAuthenticator
+from ippproxy.pipeline.conversion import Converter
+from ippproxy.pipeline.intake import IntakePipeline
+from ippproxy.pipeline.recent import StoreRecentJobs
+from ippproxy.pipeline.settle import Settler
+
+BASE: dict[str, Any] = {
+    "accounting": {"enabled": True, "unknown_users": "create", "initial_balance": "5.00"},
+    "cost_model": [{"name": "colour", "mono": "0.10", "color": "0.50", "duplex_discount": "0.5",
+                    "job_fee": "0.05",
+                    "media": [{"name": "iso_a3_297x420mm", "mono": "0.20", "color": "1.00"}]}],
+    "group": [{"name": "staff", "multiplier": "0.5"}, {"name": "students"}],
+    "rule": [{"type": "force-grayscale", "groups": ["students"]},
+             {"type": "max-pages", "limit": 50}],
+    "queue": [{"name": "colour", "cost_model": "colour"},
+              {"name": "secure", "cost_model": "colour", "authentication": "basic"}],
+}
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    eng = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest_asyncio.fixture
+async def store(engine: Engine) -> AsyncIterator[JobStore]:
+    async with JobStore(engine) as s:
+        yield s
+
+
+@pytest.fixture
+def spool(tmp_path: Path) -> Spool:
+    return Spool(tmp_path / "spool", 1 << 30)
+
+
+@pytest_asyncio.fixture
+async def pool() -> AsyncIterator[AnalysisPool]:
+    async with AnalysisPool(2, queue_size=8, cpu_seconds=20, memory_bytes=1 << 30,
+                            wall_seconds=60) as p:
+        yield p
+
+
+def config(**changes: Any) -> Config:
+    raw = {k: (dict(v) if isinstance(v, dict) else list(v)) for k, v in BASE.items()}
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    return from_dict(raw)
+
+
+def build(cfg: Config, engine: Engine, store: JobStore, spool: Spool,
+          pool: AnalysisPool) -> Pipeline:
+    """The pipeline pieces without starting the settler's background task."""
+    accounting = runtime.make_accounting(cfg, engine)
+    settings.sync_groups(engine, cfg)
+    converter = Converter(pool, spool)
+    converter.clean()
+    chain = settings.policy_chain(cfg, StoreRecentJobs(engine))
+    return Pipeline(accounting, pool, IntakePipeline(cfg, accounting, converter, chain, store),
+                    Settler(accounting, store), BasicAuthenticator(cfg, accounting))
+
+
+def add_user(engine: Engine, name: str, *, balance: int, groups: tuple[str, ...] = (),
+             restricted: bool = True, password: str | None = None) -> None:
+    defaults = users.UserDefaults("EUR", balance, restricted, 0)
+    in_transaction(engine, lambda c: users.add_user(
+        c, name, defaults=defaults, groups=groups, internal=password is not None,
+        password=password))
