@@ -13,8 +13,7 @@ import pipeline_docs as docs
 from conftest import add_user, build, config
 from sqlalchemy import Engine
 
-from ippproxy.accounting import ChargeState
-from ippproxy.accounting import ledger
+from ippproxy.accounting import ChargeState, ledger
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.filters.pool import AnalysisPool
 from ippproxy.ipp import Attribute, RangeOfInteger, Status, Tag

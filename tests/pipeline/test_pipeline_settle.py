@@ -1,0 +1,117 @@
+"""Settlement and refunds (settle.py) on a real job store, and HTTP Basic (auth.py)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import pipeline_docs as docs
+from conftest import add_user, build, config
+from sqlalchemy import Engine
+from test_pipeline_intake import facts, postings
+
+from ippproxy.accounting import ChargeState
+from ippproxy.filters.pool import AnalysisPool
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.state import JobEvent
+from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline.settle import Settler
+
+
+async def _reserved_job(p: object, store: JobStore, spool: Spool, colours: list[bool],
+                        user: str = "dave") -> str:
+    f = await facts(spool, docs.pdf_bytes(colours), user=user)
+    d = await p.intake.decide(f)  # type: ignore[attr-defined]
+    assert d.action == "allow"
+    await store.create_job("colour", owner=user, uuid=f.job_uuid, analysis=dict(d.analysis))
+    return f.job_uuid
+
+
+async def test_cancel_before_printing_is_refunded(engine: Engine, store: JobStore,
+                                                  spool: Spool, pool: AnalysisPool) -> None:
+    p = build(config(), engine, store, spool, pool)
+    job = await _reserved_job(p, store, spool, [True])
+    assert await p.settler.settle_job(job) is None            # pending: nothing to do
+    await store.transition(job, JobEvent.CANCEL)
+    charge = await p.settler.settle_job(job)
+    assert charge is not None and charge.state == ChargeState.REFUNDED
+    rows = postings(engine, job)
+    assert [(r.amount, r.balance_after, r.kind) for r in rows] == [(-55, 445, "charge"),
+                                                                   (55, 500, "refund")]
+    assert "automatic refund" in rows[1].reason
+    again = await p.settler.settle_job(job)                   # duplicate event: no new row
+    assert again is not None and again.replayed and len(postings(engine, job)) == 2
+    rec = await store.get_by_uuid(job)
+    assert rec is not None and rec.analysis is not None
+    assert rec.analysis["attributes"]["ippproxy-cost-charged"] == "0.00 EUR"
+
+
+async def test_completed_job_settles_with_printer_count(engine: Engine, store: JobStore,
+                                                        spool: Spool, pool: AnalysisPool) -> None:
+    cfg = config(accounting={"trust_printer_counts": "printer"})
+    p = build(cfg, engine, store, spool, pool)
+    job = await _reserved_job(p, store, spool, [False, False, False, False])   # 0.45
+    await store.transition(job, JobEvent.START)
+    await store.update_forwarding(job, forward_started=True, remote_job_id=7)
+    await store.set_counts(job, impressions=2, sheets=2)      # the printer printed half
+    await store.transition(job, JobEvent.COMPLETE)
+    charge = await p.settler.settle_job(job)
+    assert charge is not None and charge.state == ChargeState.SETTLED
+    # fee 5 + 40 * 2/4 = 25
+    assert [(r.amount, r.kind) for r in postings(engine, job)] == [(-45, "charge"),
+                                                                   (20, "settle")]
+    rec = await store.get_by_uuid(job)
+    assert rec is not None and rec.analysis is not None
+    assert rec.analysis["attributes"]["ippproxy-cost-charged"] == "0.25 EUR"
+
+
+async def test_sweep_settles_missed_jobs_and_refunds_orphans(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
+    p = build(config(), engine, store, spool, pool)
+    done = await _reserved_job(p, store, spool, [False])
+    await store.transition(done, JobEvent.CANCEL)            # the notification was lost
+    orphan = await facts(spool, docs.pdf_bytes([False], tag="orphan"))
+    assert (await p.intake.decide(orphan)).action == "allow"  # reserved, job never stored
+    settler = Settler(p.accounting, store, orphan_age=dt.timedelta(0))
+    assert await settler.sweep() == 2
+    assert [r.kind for r in postings(engine, done)] == ["charge", "refund"]
+    assert [r.kind for r in postings(engine, orphan.job_uuid)] == ["charge", "refund"]
+    assert await settler.sweep() == 0
+
+
+async def test_settler_task_follows_notifications(engine: Engine, store: JobStore,
+                                                  spool: Spool, pool: AnalysisPool) -> None:
+    import asyncio
+
+    p = build(config(), engine, store, spool, pool)
+    settler = Settler(p.accounting, store, interval=3600)
+    await settler.start()
+    try:
+        job = await _reserved_job(p, store, spool, [True])
+        await store.transition(job, JobEvent.CANCEL)
+        settler.job_changed(job)
+        async with asyncio.timeout(10):
+            while (c := p.accounting.get(job)) is None or c.state != ChargeState.REFUNDED:
+                await asyncio.sleep(0.02)
+    finally:
+        await settler.stop()
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+async def test_basic_authentication(engine: Engine, store: JobStore, spool: Spool,
+                                    pool: AnalysisPool) -> None:
+    p = build(config(), engine, store, spool, pool)
+    add_user(engine, "Alice", balance=0, password="s3cret")
+    auth = p.authenticator
+    assert auth.required("secure") and not auth.required("colour")
+    assert await auth.verify(_basic("ALICE", "s3cret")) == "alice"   # canonical name
+    assert await auth.verify(_basic("alice", "s3cret")) == "alice"   # (cached)
+    assert await auth.verify(_basic("alice", "wrong")) is None
+    assert await auth.verify(_basic("nobody", "s3cret")) is None
+    assert await auth.verify("Bearer abc") is None
+    assert await auth.verify("Digest username=\"alice\"") is None
+    assert await auth.verify("Basic !!!") is None
+    assert await auth.verify(None) is None
