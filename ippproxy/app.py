@@ -34,6 +34,7 @@ from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import Pipeline, open_pipeline
 from ippproxy.pipeline.settle import FanOut
+from ippproxy.server import housekeeping
 from ippproxy.server.context import QueueRuntime, ServerContext
 from ippproxy.server.hooks import AllowAll, IntakeHook
 from ippproxy.server.http import CTX, ServerState, add_routes
@@ -205,7 +206,11 @@ def _lifecycle(config: Config, intake: IntakeHook | None
                 notifier=FanOut(forwarder, pipeline.settler) if pipeline else forwarder,
                 authenticator=pipeline.authenticator if pipeline else None,
                 subscriptions=Subscriptions(), queues=queues)
+            upkeep = asyncio.create_task(housekeeping.run_forever(app[CTX].get()),
+                                         name="housekeeping")
             yield
+            upkeep.cancel()
+            await asyncio.gather(upkeep, return_exceptions=True)
             app[CTX].ctx = None
     return ctx
 

@@ -21,6 +21,7 @@ from ippproxy.ipp import Attribute, PrinterState, Tag
 from ippproxy.server import attrs as A
 from ippproxy.server.context import QueueRuntime, ServerContext
 from ippproxy.server.destination_caps import FALLBACK, from_destination
+from ippproxy.server.housekeeping import MULTIPLE_OPERATION_TIME_OUT
 from ippproxy.server.response import VERSION_KEYWORDS
 from ippproxy.server.sanitize import clean_text
 from ippproxy.server.uris import printer_uri
@@ -142,8 +143,8 @@ def build(ctx: ServerContext, queue: QueueRuntime, authority: str,
         A.keyword("job-settable-attributes-supported", "none"),
         A.keyword("job-sheets-default", "none"), A.keyword("job-sheets-supported", "none"),
         A.boolean("multiple-document-jobs-supported", True),
-        A.integer("multiple-operation-time-out", 60),
-        A.keyword("multiple-operation-time-out-action", "process-job"),
+        A.integer("multiple-operation-time-out", MULTIPLE_OPERATION_TIME_OUT),
+        A.keyword("multiple-operation-time-out-action", "abort-job"),
         A.language("natural-language-configured", "en"),
         A.enum("operations-supported", *operations),
         A.keyword("pdl-override-supported", "attempted"),
