@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from ippproxy.ipp import Message, Status, Tag
 from ippproxy.ipp.validate import RequestError, check_request
 from ippproxy.server.context import OpRequest, ServerContext, _empty
-from ippproxy.server.errors import IppError
+from ippproxy.server.errors import ClientGone, IppError
 from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops import cups, jobs, printer, submit, subscribe
 from ippproxy.server.response import SUPPORTED_VERSIONS, make_response, unsupported_group
@@ -121,6 +121,8 @@ async def handle(ctx: ServerContext, msg: Message, authority: str,
         version = msg.version if msg.version in SUPPORTED_VERSIONS else (1, 1)
         return make_response(version, msg.request_id, e.status, e.message, groups,
                              language=language)
+    except ClientGone:
+        raise
     except Exception:
         log.exception("internal error answering operation 0x%04x", msg.code)
         return make_response(msg.version, msg.request_id,

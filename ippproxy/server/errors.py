@@ -20,3 +20,8 @@ class IppError(Exception):
         self.status = int(status)
         self.message = message
         self.unsupported = unsupported
+
+
+class ClientGone(Exception):
+    """The request body broke off (connection lost, bad chunked framing): nothing to answer
+    at the IPP level; the HTTP layer closes the connection."""

@@ -22,10 +22,12 @@ import struct
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ippproxy.ipp import DecodeError, Decoder, Limits, Status, encode
 from ippproxy.server import authn, dispatch
 from ippproxy.server.context import ServerContext
+from ippproxy.server.errors import ClientGone
 from ippproxy.server.response import make_response
 from ippproxy.server.uris import Target, authority, parse_path
 
@@ -98,8 +100,11 @@ async def _document(first: bytes, request: web.Request) -> AsyncIterator[bytes]:
     if first:
         yield first
     while True:
-        async with asyncio.timeout(DOCUMENT_IDLE_TIMEOUT):
-            chunk = await request.content.read(CHUNK)
+        try:
+            async with asyncio.timeout(DOCUMENT_IDLE_TIMEOUT):
+                chunk = await request.content.read(CHUNK)
+        except (ConnectionError, HttpProcessingError, TimeoutError) as e:
+            raise ClientGone(f"{type(e).__name__}: {e}") from None
         if not chunk:
             return
         yield chunk
@@ -143,6 +148,11 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
         reply = await dispatch.handle(ctx, msg, auth, path_target,
                                       _document(decoder.rest, request), user=user)
         return _ipp_reply(encode(reply))
+    except ClientGone as e:
+        log.info("%s: request body broke off (%s); nothing stored", request.path, e)
+        resp = web.Response(status=400, text="incomplete request body\n")
+        resp.force_close()
+        return resp
     except (ConnectionError, asyncio.CancelledError):
         raise
     except Exception:

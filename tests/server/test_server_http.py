@@ -4,6 +4,9 @@ and the intake hook (allow / hold / deny)."""
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from ippproxy.ipp import Operation as Op
 from ippproxy.ipp import Status, Tag, decode, encode
@@ -122,3 +125,33 @@ async def test_intake_hook_allow_hold_deny_and_guard(start_proxy: Started, pdf: 
                                                    "queued-job-count"))
     assert status(m) == "successful-ok"
     assert value(m, Tag.PRINTER_ATTRIBUTES, "queued-job-count") == 1
+
+
+async def test_client_gone_mid_document_creates_no_job(
+        ipp: Ipp, pdf: bytes, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ippproxy.server.http")
+    body = encode(ipp.request(Op.PRINT_JOB, PDF_FMT)) + pdf
+    for framing in ("length", "chunked"):
+        if framing == "length":
+            head = (f"POST /printers/default HTTP/1.1\r\nHost: x\r\n"
+                    f"Content-Type: application/ipp\r\nContent-Length: {len(body) + 100000}"
+                    f"\r\n\r\n").encode()
+            data = head + body
+        else:
+            head = (b"POST /printers/default HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/ipp\r\nTransfer-Encoding: chunked\r\n\r\n")
+            data = head + b"%x\r\n" % len(body) + body + b"\r\n"
+        _, writer = await asyncio.open_connection("127.0.0.1", _port(ipp))
+        writer.write(data)
+        await writer.drain()
+        writer.close()                       # gone before the document is complete
+        await writer.wait_closed()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while sum("broke off" in r.message for r in caplog.records) < 2:   # both noticed
+        assert loop.time() < deadline, caplog.text
+        await asyncio.sleep(0.02)
+    assert "internal error" not in caplog.text
+    m = await ipp.call(Op.GET_JOBS, a("which-jobs", Tag.KEYWORD, "all"))
+    assert status(m) == "successful-ok"
+    assert m.groups_of(Tag.JOB_ATTRIBUTES) == []
