@@ -1,0 +1,311 @@
+"""Charging end to end through real IPP: the real ``ippproxy serve`` (subprocess) with the
+built-in colour virtual printer, users made with ``ippproxy cmd``, the ledger read back
+with ``ippproxy cmd list-transactions --json``.
+
+Queue "colour": 0.10 per monochrome and 0.50 per colour impression, 0.05 per job, 50 %
+off impressions on two-sided sheets; members of "students" are forced to grayscale.
+Queue "secure": the same, with HTTP Basic.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pikepdf
+import pytest
+from support.server import IppProxy, ippproxy_command
+
+from ippproxy.ipp import Attribute, Message, Operation, Status, Tag, decode, encode
+
+from .ipp_client import build, status_message, status_name
+from .wire import http_exchange, post_request
+
+EXTRA = """
+[forwarding]
+poll_interval = 0.1
+[accounting]
+enabled = true
+unknown_users = "refuse"
+settle_interval = 0.5
+[analysis]
+workers = 4
+[[cost_model]]
+name = "colour"
+mono = "0.10"
+color = "0.50"
+duplex_discount = "0.5"
+job_fee = "0.05"
+[[group]]
+name = "staff"
+[[group]]
+name = "students"
+[[rule]]
+type = "force-grayscale"
+groups = ["students"]
+"""
+
+
+def pdf(colours: list[bool], tag: str) -> bytes:
+    """Black text on every page, a red square on the colour pages (pikepdf)."""
+    import io
+
+    doc = pikepdf.new()
+    font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
+                              BaseFont=pikepdf.Name.Helvetica)
+    for i, colour in enumerate(colours):
+        ops = b"0 g BT /F1 18 Tf 72 720 Td (%s page %d) Tj ET" % (tag.encode(), i + 1)
+        if colour:
+            ops += b"\n1 0 0 rg 72 500 100 100 re f"
+        doc.pages.append(pikepdf.Page(pikepdf.Dictionary(
+            Type=pikepdf.Name.Page, MediaBox=[0, 0, 595.28, 841.89],
+            Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+            Contents=pikepdf.Stream(doc, ops))))
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+class Env:
+    def __init__(self, proxy: IppProxy) -> None:
+        self.proxy = proxy
+        self.db = f"sqlite:///{proxy.directory / 'ippproxy.db'}"
+
+    def cmd(self, *args: str, stdin: str = "") -> Any:
+        r = subprocess.run([*ippproxy_command(), "cmd", "--database", self.db, "--json", *args],
+                           input=stdin, capture_output=True, text=True, timeout=60,
+                           check=False)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return json.loads(r.stdout)
+
+    def ledger(self, job_uuid: str) -> list[tuple[int, int, str, str]]:
+        rows = self.cmd("list-transactions", "--job", job_uuid)
+        return [(r["amount"], r["balance_after"], r["kind"], r["reason"]) for r in rows]
+
+    def request(self, op: int, queue: str, *, user: str = "alice", document: bytes = b"",
+                op_attrs: list[Attribute] | None = None, job_attrs: list[Attribute] | None = None,
+                auth: str | None = None, path: str | None = None) -> tuple[int, Message | None]:
+        msg = build(op, self.proxy.uri(queue), user=user, op_attrs=op_attrs or [],
+                    job_attrs=job_attrs or [])
+        extra = f"Authorization: {auth}\r\n" if auth else ""
+        raw = post_request(encode(msg) + document, path or self.proxy.path(queue),
+                           self.proxy.port, extra_headers=extra)
+        resp = http_exchange(self.proxy.port, raw, timeout=120)
+        return resp.status, decode(resp.body) if resp.status == 200 else None
+
+    def print_job(self, queue: str, document: bytes, *, user: str, auth: str | None = None,
+                  job_attrs: list[Attribute] | None = None) -> Message:
+        status, reply = self.request(Operation.PRINT_JOB, queue, user=user, document=document,
+                                     op_attrs=[Attribute.single("document-format",
+                                                                Tag.MIME_MEDIA_TYPE,
+                                                                "application/octet-stream")],
+                                     job_attrs=job_attrs, auth=auth)
+        assert status == 200 and reply is not None
+        return reply
+
+    def job(self, queue: str, job_id: int, auth: str | None = None) -> dict[str, Any]:
+        _, reply = self.request(Operation.GET_JOB_ATTRIBUTES, queue, auth=auth, op_attrs=[
+            Attribute.single("job-id", Tag.INTEGER, job_id),
+            Attribute.single("requested-attributes", Tag.KEYWORD, "all")])
+        assert reply is not None and reply.code == Status.SUCCESSFUL_OK, reply
+        group = reply.group(Tag.JOB_ATTRIBUTES)
+        assert group is not None
+        return {a.name: a.value for a in group.attributes}
+
+    def wait_job(self, queue: str, job_id: int, until: str, auth: str | None = None
+                 ) -> dict[str, Any]:
+        deadline = time.monotonic() + 60
+        while True:
+            attrs = self.job(queue, job_id, auth)
+            if until in attrs:
+                return attrs
+            assert time.monotonic() < deadline, attrs
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    proxy = IppProxy(tmp_path_factory.mktemp("acct"), queues=[
+        {"name": "colour", "cost_model": "colour"},
+        {"name": "secure", "cost_model": "colour", "authentication": "basic"}])
+    proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA)
+    with proxy:
+        e = Env(proxy)
+        for name, group, balance in (("alice", "staff", "10.00"), ("bob", "students", "10.00"),
+                                     ("carol", "students", "0.20"),
+                                     ("dan", "students", "1000.00")):
+            e.cmd("add-internal-user", name, "--password-file", "-", "--group", group,
+                  "--balance", balance, stdin=f"{name}-pw\n")
+        yield e
+        assert "Traceback" not in proxy.log(), proxy.log()[-3000:]
+
+
+def _uuid(attrs: dict[str, Any]) -> str:
+    return str(attrs["job-uuid"]).removeprefix("urn:uuid:")
+
+
+def test_two_users_colour_duplex_and_forced_grayscale(env: Env) -> None:
+    doc = pdf([True, False, True], "ledger")
+    duplex = [Attribute.single("sides", Tag.KEYWORD, "two-sided-long-edge")]
+    ids = {}
+    for user in ("alice", "bob"):
+        reply = env.print_job("colour", doc, user=user, job_attrs=duplex)
+        assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+        job_id = reply.get(Tag.JOB_ATTRIBUTES, "job-id")
+        assert job_id is not None
+        ids[user] = job_id.value
+    alice = env.wait_job("colour", ids["alice"], "ippproxy-cost-charged")
+    bob = env.wait_job("colour", ids["bob"], "ippproxy-cost-charged")
+    # alice (staff): 3 impressions, 2 colour, on 2 sheets that both carry colour.
+    assert (alice["job-pages"], alice["job-impressions"], alice["job-impressions-col"],
+            alice["job-media-sheets"], alice["job-media-sheets-col"]) == (3, 3, 2, 2, 2)
+    assert alice["job-state"] == 9 and alice["job-impressions-completed"] == 3
+    # (1 x 0.10 + 2 x 0.50) = 1.10, two of three impressions duplexed: -0.3667, +0.05
+    assert alice["ippproxy-cost-estimate"] == "0.78 EUR" == alice["ippproxy-cost-charged"]
+    assert env.ledger(_uuid(alice)) == [(-78, 922, "charge", "print job on colour: 3 impressions")]
+    # bob (students): converted to grayscale, charged 3 x 0.10 - 0.10 + 0.05.
+    assert (bob["job-impressions"], bob["job-impressions-col"], bob["job-media-sheets-col"]) \
+        == (3, 0, 0)
+    assert bob["print-color-mode"] == "monochrome"
+    assert bob["ippproxy-cost-charged"] == "0.25 EUR"
+    assert env.ledger(_uuid(bob)) == [(-25, 975, "charge", "print job on colour: 3 impressions")]
+
+
+def test_account_limit_reached(env: Env) -> None:
+    reply = env.print_job("colour", pdf([True, True, True], "carol"), user="carol")
+    assert reply.code == Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED, status_name(reply.code)
+    text = status_message(reply)
+    assert "balance 0.20 EUR" in text and "cost 0.35 EUR" in text, text
+    rows = env.cmd("list-transactions", "--user", "carol")
+    assert [(r["amount"], r["kind"]) for r in rows] == [(20, "initial")]
+
+
+def test_unknown_user_refused_and_bad_documents(env: Env) -> None:
+    reply = env.print_job("colour", pdf([False], "who"), user="mallory")
+    assert reply.code == Status.CLIENT_ERROR_NOT_AUTHORIZED, status_message(reply)
+    reply = env.print_job("colour", b"\x00\x01 not a document" * 20, user="alice")
+    assert reply.code == Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED
+    status, reply2 = env.request(Operation.PRINT_JOB, "colour", document=pdf([False], "x"),
+                                 op_attrs=[Attribute.single("document-format",
+                                                            Tag.MIME_MEDIA_TYPE,
+                                                            "application/postscript")])
+    assert status == 200 and reply2 is not None
+    assert reply2.code == Status.CLIENT_ERROR_DOCUMENT_FORMAT_ERROR, status_message(reply2)
+
+
+def test_cancel_before_printing_is_refunded(env: Env) -> None:
+    hold = [Attribute.single("job-hold-until", Tag.KEYWORD, "indefinite")]
+    reply = env.print_job("colour", pdf([True], "held"), user="alice", job_attrs=hold)
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    job_id = reply.get(Tag.JOB_ATTRIBUTES, "job-id")
+    assert job_id is not None
+    attrs = env.job("colour", job_id.value)
+    assert attrs["job-state"] == 4 and attrs["ippproxy-cost-estimate"] == "0.55 EUR"
+    _, cancel = env.request(Operation.CANCEL_JOB, "colour", op_attrs=[
+        Attribute.single("job-id", Tag.INTEGER, job_id.value)])
+    assert cancel is not None and cancel.code == Status.SUCCESSFUL_OK
+    env.wait_job("colour", job_id.value, "ippproxy-cost-charged")
+    rows = env.ledger(_uuid(attrs))
+    assert [(a, k) for a, _, k, _ in rows] == [(-55, "charge"), (55, "refund")]
+    assert rows[1][1] == rows[0][1] + 55 and "automatic refund" in rows[1][3]
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_basic_authentication_owner_is_the_authenticated_user(env: Env) -> None:
+    doc = pdf([False], "secure")
+    for auth in (None, _basic("alice", "wrong"), "Bearer alice-pw", _basic("nobody", "x")):
+        status, _ = env.request(Operation.PRINT_JOB, "secure", document=doc, auth=auth)
+        assert status == 401, auth
+    # The queue named by printer-uri counts, whatever path the request is posted to.
+    status, _ = env.request(Operation.PRINT_JOB, "secure", document=doc,
+                            path=env.proxy.path("colour"))
+    assert status == 401
+    good = _basic("ALICE", "alice-pw")
+    reply = env.print_job("secure", doc, user="mallory", auth=good)
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    job_id = reply.get(Tag.JOB_ATTRIBUTES, "job-id")
+    assert job_id is not None
+    attrs = env.wait_job("secure", job_id.value, "ippproxy-cost-charged", auth=good)
+    assert attrs["job-originating-user-name"] == "alice"
+    assert [(a, k) for a, _, k, _ in env.ledger(_uuid(attrs))] == [(-15, "charge")]
+
+
+def test_validate_job_quotes_a_price(env: Env) -> None:
+    _, reply = env.request(Operation.VALIDATE_JOB, "colour", user="bob", op_attrs=[
+        Attribute.single("job-impressions", Tag.INTEGER, 10)], job_attrs=[
+        Attribute.single("print-color-mode", Tag.KEYWORD, "monochrome")])
+    assert reply is not None and reply.code == Status.SUCCESSFUL_OK
+    assert status_message(reply) == "estimated cost 1.05 EUR for 10 impressions"
+
+
+def heavy_pdf(tag: str, pages: int = 2) -> bytes:
+    """Colour pages with a large smooth RGB image each: slow to convert to grayscale."""
+    import io
+    import zlib
+
+    doc = pikepdf.new()
+    size = 1200
+    row = bytes(v for x in range(size) for v in (x % 256, (x * 3) % 256, 200))
+    data = zlib.compress(b"".join(row[y % 7:] + row[:y % 7] for y in range(size)), 1)
+    for i in range(pages):
+        img = pikepdf.Stream(doc, data)
+        img.Type, img.Subtype = pikepdf.Name.XObject, pikepdf.Name.Image
+        img.Width, img.Height, img.BitsPerComponent = size, size, 8
+        img.ColorSpace, img.Filter = pikepdf.Name.DeviceRGB, pikepdf.Name.FlateDecode
+        ops = b"q 500 0 0 500 40 200 cm /Im0 Do Q 0 g BT /F1 12 Tf 40 100 Td (%s %d) Tj ET" % (
+            tag.encode(), i)
+        doc.pages.append(pikepdf.Page(pikepdf.Dictionary(
+            Type=pikepdf.Name.Page, MediaBox=[0, 0, 595, 842],
+            Resources=pikepdf.Dictionary(XObject=pikepdf.Dictionary(Im0=img)),
+            Contents=pikepdf.Stream(doc, ops))))
+    out = io.BytesIO()
+    doc.save(out)
+    return out.getvalue()
+
+
+def test_printer_attributes_p99_under_50ms_during_four_conversions(env: Env) -> None:
+    """Issue 4: four forced-grayscale conversions run in the pool while Get-Printer-
+    Attributes is answered; p99 of ~100 requests (time.perf_counter) stays under 50 ms."""
+    docs = [heavy_pdf(f"heavy {i}") for i in range(4)]
+    results: list[int] = []
+
+    def submit(doc: bytes) -> None:
+        reply = env.print_job("colour", doc, user="dan")
+        results.append(reply.code)
+
+    threads = [threading.Thread(target=submit, args=(d,)) for d in docs]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)  # uploads done, analysis and conversion under way
+    conn = http.client.HTTPConnection(env.proxy.host, env.proxy.port, timeout=30)
+    body = encode(build(Operation.GET_PRINTER_ATTRIBUTES, env.proxy.uri("colour"), op_attrs=[
+        Attribute.single("requested-attributes", Tag.KEYWORD, "printer-description")]))
+    latencies = []
+    for _ in range(100):
+        start = time.perf_counter()
+        conn.request("POST", env.proxy.path("colour"), body,
+                     {"Content-Type": "application/ipp"})
+        resp = conn.getresponse()
+        data = resp.read()
+        latencies.append(time.perf_counter() - start)
+        assert resp.status == 200 and decode(data).code == Status.SUCCESSFUL_OK
+    conn.close()
+    busy = sum(t.is_alive() for t in threads)
+    for t in threads:
+        t.join(300)
+    latencies.sort()
+    p99 = latencies[98]
+    print(f"Get-Printer-Attributes during conversions: p50 {latencies[49] * 1000:.1f} ms, "
+          f"p99 {p99 * 1000:.1f} ms, {busy} conversions still running at the end")
+    assert results == [Status.SUCCESSFUL_OK] * 4
+    assert busy == 4, "the conversions finished before the measurement did"
+    assert p99 < 0.050
