@@ -71,6 +71,8 @@ class DestinationCapabilities:
         self._session = session
         self._failed_at: dict[str, float] = {}
         self._databases: dict[str, tuple[float, tuple[Attribute, ...]]] = {}
+        self._combined: dict[str, tuple[Group, tuple[Attribute, ...],
+                                        tuple[Attribute, ...]]] = {}
         self._ids = itertools.count(1)
 
     async def printer_attributes(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
@@ -88,7 +90,12 @@ class DestinationCapabilities:
             self._failed_at[queue.name] = time.monotonic()
             return None
         self._failed_at.pop(queue.name, None)
-        return group.attributes + extra
+        last = self._combined.get(queue.name)
+        if last is not None and last[0] is group and last[1] is extra:
+            return last[2]          # the same tuple while nothing changed (cheap to reuse)
+        combined = group.attributes + extra
+        self._combined[queue.name] = (group, extra, combined)
+        return combined
 
     async def _media_col_database(self, queue: QueueConfig) -> tuple[Attribute, ...]:
         cached = self._databases.get(queue.name)

@@ -71,10 +71,28 @@ def clean(attr: Attribute) -> Attribute | None:
     return Attribute(attr.name, tuple(values))
 
 
+# The destination's attributes change only when the forwarding client refreshes its cache:
+# remember the sanitised result for the last few tuples seen (by identity).
+_SANITISED: dict[int, tuple[tuple[Attribute, ...], dict[str, Attribute]]] = {}
+
+
 def from_destination(dest: tuple[Attribute, ...] | None) -> dict[str, Attribute]:
     """The pass-through attributes of the destination, sanitised, by name."""
+    if dest is None:
+        return {}
+    hit = _SANITISED.get(id(dest))
+    if hit is not None and hit[0] is dest:
+        return hit[1]
+    out = _sanitise(dest)
+    if len(_SANITISED) >= 64:
+        _SANITISED.clear()
+    _SANITISED[id(dest)] = (dest, out)
+    return out
+
+
+def _sanitise(dest: tuple[Attribute, ...]) -> dict[str, Attribute]:
     out: dict[str, Attribute] = {}
-    for a in dest or ():
+    for a in dest:
         if passes(a.name) and a.name not in out:
             c = clean(a)
             if c is not None:
