@@ -65,10 +65,12 @@ async def pool() -> AsyncIterator[AnalysisPool]:
 
 
 def config(**changes: Any) -> Config:
-    raw = {k: (dict(v) if isinstance(v, dict) else list(v)) for k, v in BASE.items()}
+    raw: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else list(v))
+                           for k, v in BASE.items()}
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(raw.get(key), dict):
-            raw[key] = {**raw[key], **value}
+        old = raw.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            raw[key] = {**old, **value}
         else:
             raw[key] = value
     return from_dict(raw)

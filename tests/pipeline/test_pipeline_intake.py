@@ -48,7 +48,9 @@ def integer(name: str, value: int) -> Attribute:
 
 
 def postings(engine: Engine, job: str) -> list[ledger.Posting]:
-    return in_transaction(engine, lambda c: ledger.entries(c, job_uuid=uuid.UUID(job)))
+    rows: list[ledger.Posting] = in_transaction(
+        engine, lambda c: ledger.entries(c, job_uuid=uuid.UUID(job)))
+    return rows
 
 
 async def test_counts_price_and_reservation(engine: Engine, store: JobStore, spool: Spool,

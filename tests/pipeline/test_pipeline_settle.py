@@ -15,16 +15,18 @@ from ippproxy.filters.pool import AnalysisPool
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import JobEvent
 from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline import Pipeline
 from ippproxy.pipeline.settle import Settler
 
 
-async def _reserved_job(p: object, store: JobStore, spool: Spool, colours: list[bool],
+async def _reserved_job(p: Pipeline, store: JobStore, spool: Spool, colours: list[bool],
                         user: str = "dave") -> str:
     f = await facts(spool, docs.pdf_bytes(colours), user=user)
-    d = await p.intake.decide(f)  # type: ignore[attr-defined]
+    d = await p.intake.decide(f)
+    assert d.analysis is not None
     assert d.action == "allow"
     await store.create_job("colour", owner=user, uuid=f.job_uuid, analysis=dict(d.analysis))
-    return f.job_uuid
+    return str(f.job_uuid)
 
 
 async def test_cancel_before_printing_is_refunded(engine: Engine, store: JobStore,
