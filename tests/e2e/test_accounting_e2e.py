@@ -146,6 +146,12 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
         assert "Traceback" not in proxy.log(), proxy.log()[-3000:]
 
 
+def _job_id(reply: Message) -> int:
+    a = reply.get(Tag.JOB_ATTRIBUTES, "job-id")
+    assert a is not None and isinstance(a.value, int), reply
+    return a.value
+
+
 def _uuid(attrs: dict[str, Any]) -> str:
     return str(attrs["job-uuid"]).removeprefix("urn:uuid:")
 
@@ -157,9 +163,7 @@ def test_two_users_colour_duplex_and_forced_grayscale(env: Env) -> None:
     for user in ("alice", "bob"):
         reply = env.print_job("colour", doc, user=user, job_attrs=duplex)
         assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
-        job_id = reply.get(Tag.JOB_ATTRIBUTES, "job-id")
-        assert job_id is not None
-        ids[user] = job_id.value
+        ids[user] = _job_id(reply)
     alice = env.wait_job("colour", ids["alice"], "ippproxy-cost-charged")
     bob = env.wait_job("colour", ids["bob"], "ippproxy-cost-charged")
     # alice (staff): 3 impressions, 2 colour, on 2 sheets that both carry colour.
@@ -203,14 +207,13 @@ def test_cancel_before_printing_is_refunded(env: Env) -> None:
     hold = [Attribute.single("job-hold-until", Tag.KEYWORD, "indefinite")]
     reply = env.print_job("colour", pdf([True], "held"), user="alice", job_attrs=hold)
     assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
-    job_id = reply.get(Tag.JOB_ATTRIBUTES, "job-id")
-    assert job_id is not None
-    attrs = env.job("colour", job_id.value)
+    job_id = _job_id(reply)
+    attrs = env.job("colour", job_id)
     assert attrs["job-state"] == 4 and attrs["ippproxy-cost-estimate"] == "0.55 EUR"
     _, cancel = env.request(Operation.CANCEL_JOB, "colour", op_attrs=[
-        Attribute.single("job-id", Tag.INTEGER, job_id.value)])
+        Attribute.single("job-id", Tag.INTEGER, job_id)])
     assert cancel is not None and cancel.code == Status.SUCCESSFUL_OK
-    env.wait_job("colour", job_id.value, "ippproxy-cost-charged")
+    env.wait_job("colour", job_id, "ippproxy-cost-charged")
     rows = env.ledger(_uuid(attrs))
     assert [(a, k) for a, _, k, _ in rows] == [(-55, "charge"), (55, "refund")]
     assert rows[1][1] == rows[0][1] + 55 and "automatic refund" in rows[1][3]
@@ -232,9 +235,8 @@ def test_basic_authentication_owner_is_the_authenticated_user(env: Env) -> None:
     good = _basic("ALICE", "alice-pw")
     reply = env.print_job("secure", doc, user="mallory", auth=good)
     assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
-    job_id = reply.get(Tag.JOB_ATTRIBUTES, "job-id")
-    assert job_id is not None
-    attrs = env.wait_job("secure", job_id.value, "ippproxy-cost-charged", auth=good)
+    job_id = _job_id(reply)
+    attrs = env.wait_job("secure", job_id, "ippproxy-cost-charged", auth=good)
     assert attrs["job-originating-user-name"] == "alice"
     assert [(a, k) for a, _, k, _ in env.ledger(_uuid(attrs))] == [(-15, "charge")]
 
