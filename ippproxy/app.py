@@ -50,6 +50,15 @@ UNLIMITED = 1 << 62
 NEGATIVE_TTL = 5.0
 # Deadline for a destination's Get-Printer-Attributes made on behalf of a client.
 PROBE_TIMEOUT = 3.0
+# The destination's state, markers and supplies are re-read at most this often (seconds);
+# faster with a faster forwarding poll (five poll intervals, at least half a second).
+STATUS_TTL = 5.0
+STATUS_ATTRIBUTES = (
+    "printer-state", "printer-state-reasons", "printer-state-message",
+    "printer-is-accepting-jobs", "marker-colors", "marker-high-levels", "marker-levels",
+    "marker-low-levels", "marker-names", "marker-types", "printer-supply",
+    "printer-supply-description", "printer-alert", "printer-alert-description",
+)
 
 
 def destination_uri(config: Config, queue: QueueConfig) -> str:
@@ -71,31 +80,63 @@ class DestinationCapabilities:
         self._session = session
         self._failed_at: dict[str, float] = {}
         self._databases: dict[str, tuple[float, tuple[Attribute, ...]]] = {}
-        self._combined: dict[str, tuple[Group, tuple[Attribute, ...],
+        self._statuses: dict[str, tuple[float, tuple[Attribute, ...]]] = {}
+        self._combined: dict[str, tuple[Group, tuple[Attribute, ...], tuple[Attribute, ...],
                                         tuple[Attribute, ...]]] = {}
         self._ids = itertools.count(1)
 
     async def printer_attributes(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
         failed = self._failed_at.get(queue.name)
         if failed is not None and time.monotonic() - failed < NEGATIVE_TTL:
-            return None
+            return self._offline(queue)
         client = self._forwarder.client(destination_uri(self._config, queue),
                                         queue.force_print_job)
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
                 group = await client.get_printer_attributes()
                 extra = await self._media_col_database(queue)
+                status = await self._status(queue)
         except (DestinationUnavailable, DestinationRejected, TimeoutError) as e:
             log.info("destination of %s unavailable: %s", queue.name, e)
             self._failed_at[queue.name] = time.monotonic()
-            return None
+            return self._offline(queue)
         self._failed_at.pop(queue.name, None)
         last = self._combined.get(queue.name)
-        if last is not None and last[0] is group and last[1] is extra:
-            return last[2]          # the same tuple while nothing changed (cheap to reuse)
-        combined = group.attributes + extra
-        self._combined[queue.name] = (group, extra, combined)
+        if last is not None and last[0] is group and last[1] is extra and last[2] is status:
+            return last[3]          # the same tuple while nothing changed (cheap to reuse)
+        fresh = {a.name for a in status}
+        combined = (tuple(a for a in group.attributes if a.name not in fresh)
+                    + extra + status)
+        self._combined[queue.name] = (group, extra, status, combined)
         return combined
+
+    def _offline(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
+        """The last known capabilities of an unreachable destination, its state replaced by
+        ``offline-report`` (RFC 8011 §5.4.12); None when it was never reached."""
+        last = self._combined.get(queue.name)
+        if last is None:
+            return None
+        keep = tuple(a for a in last[3] if a.name not in (
+            "printer-state", "printer-state-reasons", "printer-state-message"))
+        return keep + (Attribute.single("printer-state-reasons", Tag.KEYWORD, "offline-report"),
+                       Attribute.single("printer-state-message", Tag.TEXT,
+                                        "the destination printer cannot be reached"))
+
+    async def _status(self, queue: QueueConfig) -> tuple[Attribute, ...]:
+        """State, markers and supplies change faster than capabilities: re-read them at
+        most every STATUS_TTL seconds (RFC 8011 §5.4.11-13, PWG 5100.13 marker-*)."""
+        cached = self._statuses.get(queue.name)
+        now = time.monotonic()
+        ttl = min(STATUS_TTL, max(0.5, 5 * self._config.forwarding.poll_interval))
+        if cached is not None and now - cached[0] < ttl:
+            return cached[1]
+        reply = await self._send(queue, Operation.GET_PRINTER_ATTRIBUTES, Attribute.multi(
+            "requested-attributes", Tag.KEYWORD, STATUS_ATTRIBUTES))
+        group = reply.group(Tag.PRINTER_ATTRIBUTES)
+        attrs = tuple(a for a in group.attributes if a.name in STATUS_ATTRIBUTES) \
+            if group is not None else ()
+        self._statuses[queue.name] = (now, attrs)
+        return attrs
 
     async def _media_col_database(self, queue: QueueConfig) -> tuple[Attribute, ...]:
         cached = self._databases.get(queue.name)

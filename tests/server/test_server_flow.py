@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 from ippproxy.config import QueueConfig
@@ -72,3 +73,34 @@ async def test_forward_to_ippeveprinter(start_proxy: Started, ippeveprinter: obj
     job_id = value(m, J, "job-id")
     assert isinstance(job_id, int)
     assert await wait_state(ipp, job_id, {7, 8, 9}) == 9
+
+
+async def test_destination_state_and_markers_follow_the_printer(
+        start_proxy: Started, virtual_printer: object, tmp_path: Path) -> None:
+    vp = await virtual_printer()  # type: ignore[operator]
+    cfg = make_config(tmp_path, queues=(QueueConfig("vp", destination=vp.uri),))
+    ipp = await start_proxy(cfg)
+    wanted = a("requested-attributes", Tag.KEYWORD, "printer-state", "printer-state-reasons",
+               "marker-names", "marker-levels")
+
+    async def state() -> tuple[object, Sequence[object]]:
+        m = await ipp.call(Op.GET_PRINTER_ATTRIBUTES, wanted)
+        reasons = m.get(Tag.PRINTER_ATTRIBUTES, "printer-state-reasons")
+        assert m.get(Tag.PRINTER_ATTRIBUTES, "marker-names") is not None
+        return value(m, Tag.PRINTER_ATTRIBUTES, "printer-state"), \
+            reasons.plain if reasons is not None else []
+
+    assert (await state())[0] == 3
+    await vp.set_state("jam")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while (current := await state())[0] != 5:
+        assert loop.time() < deadline, current
+        await asyncio.sleep(0.1)
+    assert "media-jam-error" in current[1]
+    await vp.set_state("clear")
+    await vp.set_state("offline")     # unreachable: reported; the last capabilities stay
+    while "offline-report" not in (current := await state())[1]:
+        assert loop.time() < deadline, current
+        await asyncio.sleep(0.1)
+    assert current[0] == 3
