@@ -110,13 +110,27 @@ class IntakePipeline:
             user = canonical_name(raw)
         except ValueError as e:
             raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, f"bad user name: {e}") from None
-        try:
-            uid = await asyncio.to_thread(self.accounting.ensure_user, user)
-        except AccountingError as e:
-            raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
-        groups = await asyncio.to_thread(
-            in_transaction, self.accounting.engine, lambda c: acct_users.user_groups(c, uid))
+        groups = await asyncio.to_thread(self._groups, user)
+        if groups is None:  # not in the user store (or disabled): create or refuse
+            try:
+                uid = await asyncio.to_thread(self.accounting.ensure_user, user)
+            except AccountingError as e:
+                raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
+            groups = await asyncio.to_thread(
+                in_transaction, self.accounting.engine,
+                lambda c: acct_users.user_groups(c, uid))
         return user, frozenset(groups)
+
+    def _groups(self, user: str) -> list[str] | None:
+        """The groups of a live, enabled user, in a read-only snapshot (no write lock);
+        None when the user is unknown or disabled."""
+        with self.accounting.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="DEFERRED")
+            with conn.begin():
+                row = acct_users.find_user(conn, user)
+                if row is None or row._mapping["disabled"]:
+                    return None
+                return acct_users.user_groups(conn, row._mapping["id"])
 
     async def _analyse(self, path: Path, hint: str) -> DocumentAnalysis:
         head = await asyncio.to_thread(_head, path)
@@ -135,7 +149,7 @@ class IntakePipeline:
         mono = mode is not None and mode.value in MONOCHROME
         ticket = counting.ticket(facts.attributes)
         counts = counting.count(analyses, ticket, grayscale=mono)
-        estimate = await self._estimate(user, facts.queue, counts)
+        estimate = self._estimate(groups, facts.queue, counts)
         decision = await asyncio.to_thread(self.chain.decide, self._facts(
             facts, user, groups, analyses, ticket, counts, estimate))
         if decision.action == Action.DENY:
@@ -151,7 +165,7 @@ class IntakePipeline:
         if gray or duplex:
             ticket = replace(ticket, sides=counting.TWO_SIDED) if duplex else ticket
             counts = counting.count(analyses, ticket, grayscale=True if gray else mono)
-            estimate = await self._estimate(user, facts.queue, counts)
+            estimate = self._estimate(groups, facts.queue, counts)
         account = attrs.get("job-account-id")
         code = account.value if account is not None and isinstance(account.value, str) else None
         if counts is not None and estimate:
@@ -175,12 +189,13 @@ class IntakePipeline:
             raise Refused(Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED, text)
         return f"{text}; an operator must release it" if mode == "hold" else ""
 
-    async def _estimate(self, user: str, queue: str, counts: pwg.JobCounts | None) -> int | None:
+    def _estimate(self, groups: frozenset[str], queue: str,
+                  counts: pwg.JobCounts | None) -> int | None:
+        """The price for a member of ``groups`` (what AccountingService.estimate and
+        reserve compute, without a database round trip)."""
         if counts is None:
             return None
-        est = await asyncio.to_thread(self.accounting.estimate, user, queue,
-                                      counting.job_counts(counts))
-        return est.amount
+        return self.accounting.pricing.price(queue, groups, counts=counting.job_counts(counts))
 
     def _facts(self, facts: IntakeFacts, user: str, groups: frozenset[str],
                analyses: list[DocumentAnalysis], ticket: pwg.JobTicket,
