@@ -81,6 +81,7 @@ class DestinationCapabilities:
         self._failed_at: dict[str, float] = {}
         self._databases: dict[str, tuple[float, tuple[Attribute, ...]]] = {}
         self._statuses: dict[str, tuple[float, tuple[Attribute, ...]]] = {}
+        self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._combined: dict[str, tuple[Group, tuple[Attribute, ...], tuple[Attribute, ...],
                                         tuple[Attribute, ...]]] = {}
         self._ids = itertools.count(1)
@@ -123,20 +124,42 @@ class DestinationCapabilities:
                                         "the destination printer cannot be reached"))
 
     async def _status(self, queue: QueueConfig) -> tuple[Attribute, ...]:
-        """State, markers and supplies change faster than capabilities: re-read them at
-        most every STATUS_TTL seconds (RFC 8011 §5.4.11-13, PWG 5100.13 marker-*)."""
+        """State, markers and supplies change faster than capabilities: re-read them when
+        older than the TTL (RFC 8011 §5.4.11-13, PWG 5100.13 marker-*). Only the first read
+        makes a client wait; later ones run in the background (one at a time per queue)
+        while the request is answered from the last reading."""
         cached = self._statuses.get(queue.name)
-        now = time.monotonic()
+        if cached is None:
+            return await self._read_status(queue)
         ttl = min(STATUS_TTL, max(0.5, 5 * self._config.forwarding.poll_interval))
-        if cached is not None and now - cached[0] < ttl:
-            return cached[1]
+        if time.monotonic() - cached[0] >= ttl and queue.name not in self._refreshing:
+            self._refreshing[queue.name] = asyncio.create_task(self._refresh(queue))
+        return cached[1]
+
+    async def _refresh(self, queue: QueueConfig) -> None:
+        try:
+            async with asyncio.timeout(PROBE_TIMEOUT):
+                await self._read_status(queue)
+        except (DestinationUnavailable, DestinationRejected, TimeoutError) as e:
+            log.info("destination of %s unavailable: %s", queue.name, e)
+            self._failed_at[queue.name] = time.monotonic()
+        finally:
+            self._refreshing.pop(queue.name, None)
+
+    async def _read_status(self, queue: QueueConfig) -> tuple[Attribute, ...]:
         reply = await self._send(queue, Operation.GET_PRINTER_ATTRIBUTES, Attribute.multi(
             "requested-attributes", Tag.KEYWORD, STATUS_ATTRIBUTES))
         group = reply.group(Tag.PRINTER_ATTRIBUTES)
         attrs = tuple(a for a in group.attributes if a.name in STATUS_ATTRIBUTES) \
             if group is not None else ()
-        self._statuses[queue.name] = (now, attrs)
+        self._statuses[queue.name] = (time.monotonic(), attrs)
         return attrs
+
+    async def close(self) -> None:
+        tasks = list(self._refreshing.values())
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _media_col_database(self, queue: QueueConfig) -> tuple[Attribute, ...]:
         cached = self._databases.get(queue.name)
@@ -247,9 +270,11 @@ def _lifecycle(config: Config, intake: IntakeHook | None
             stack.push_async_callback(forwarder.stop)
             session = aiohttp.ClientSession()
             stack.push_async_callback(session.close)
+            capabilities = DestinationCapabilities(config, forwarder, session)
+            stack.push_async_callback(capabilities.close)
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
-                capabilities=DestinationCapabilities(config, forwarder, session),
+                capabilities=capabilities,
                 intake=intake or (pipeline.intake if pipeline else AllowAll()),
                 notifier=FanOut(forwarder, pipeline.settler) if pipeline else forwarder,
                 authenticator=pipeline.authenticator if pipeline else None,
