@@ -142,7 +142,9 @@ def build(ctx: ServerContext, queue: QueueRuntime, authority: str,
         A.integer("job-priority-default", 50), A.integer("job-priority-supported", 100),
         A.keyword("job-settable-attributes-supported", "none"),
         A.keyword("job-sheets-default", "none"), A.keyword("job-sheets-supported", "none"),
-        A.boolean("multiple-document-jobs-supported", True),
+        # One document per job: the forwarder hands jobs on as Print-Job or Create-Job with a
+        # single Send-Document (RFC 8011 §4.3.1).
+        A.boolean("multiple-document-jobs-supported", False),
         A.integer("multiple-operation-time-out", MULTIPLE_OPERATION_TIME_OUT),
         A.keyword("multiple-operation-time-out-action", "abort-job"),
         A.language("natural-language-configured", "en"),

@@ -104,3 +104,34 @@ async def test_destination_state_and_markers_follow_the_printer(
         assert loop.time() < deadline, current
         await asyncio.sleep(0.1)
     assert current[0] == 3
+
+
+async def test_one_document_per_job(ipp: Ipp, pdf: bytes) -> None:
+    m = await ipp.call(Op.CREATE_JOB, a("job-name", Tag.NAME, "two docs"))
+    job_id = value(m, J, "job-id")
+    assert isinstance(job_id, int)
+    jid = a("job-id", Tag.INTEGER, job_id)
+    m = await ipp.call(Op.SEND_DOCUMENT, jid, PDF_FMT, a("last-document", Tag.BOOLEAN, False),
+                       data=pdf)
+    assert status(m) == "successful-ok"
+    m = await ipp.call(Op.SEND_DOCUMENT, jid, PDF_FMT, a("last-document", Tag.BOOLEAN, True),
+                       data=pdf)
+    assert status(m) == "server-error-multiple-document-jobs-not-supported"
+    assert status(await ipp.call(Op.CLOSE_JOB, jid)) == "successful-ok"
+    assert await wait_state(ipp, job_id, {7, 8, 9}) == 9
+    m = await ipp.call(Op.GET_JOB_ATTRIBUTES, jid)
+    assert value(m, J, "number-of-documents") == 1
+    assert value(m, J, "job-impressions-completed") == 1
+
+
+async def test_close_job_ends_an_open_job(ipp: Ipp, pdf: bytes) -> None:
+    m = await ipp.call(Op.CREATE_JOB)
+    jid = a("job-id", Tag.INTEGER, value(m, J, "job-id"))
+    m = await ipp.call(Op.SEND_DOCUMENT, jid, PDF_FMT, a("last-document", Tag.BOOLEAN, False),
+                       data=pdf)
+    assert status(m) == "successful-ok"
+    m = await ipp.call(Op.CLOSE_JOB, jid)
+    assert status(m) == "successful-ok"
+    assert await wait_state(ipp, int(jid.value), {7, 8, 9}) == 9  # type: ignore[arg-type]
+    m = await ipp.call(Op.CLOSE_JOB, jid)
+    assert status(m) == "client-error-not-possible"

@@ -225,6 +225,9 @@ async def send_document(req: OpRequest) -> Reply:
     if last is None or last.tag != Tag.BOOLEAN:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "missing last-document")
     job = await _open_job(req)
+    if job.documents:   # multiple-document-jobs-supported is false (RFC 8011 §4.3.1)
+        raise IppError(Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED,
+                       f"job {job.job_id} already has its document; send one per job")
     printer = await printer_attributes(req, live=False)
     fmt, compression, _ = await _check_document(req, printer)
     doc = await _spool(req, compression, fmt)
