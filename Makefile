@@ -6,8 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the server and the test suite use (real printers, clients, gs, PostgreSQL).
+# build-essential and python3-dev compile ippproxy/filters/_rasterwalk.c at `pip install`.
 DEB_PACKAGES := cups-ipp-utils cups cups-client ghostscript qpdf poppler-utils dbus \
-                postgresql
+                postgresql build-essential python3-dev
 # pytest workers; the suite is sized for 2 cores.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
@@ -34,7 +35,7 @@ deps:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py ippproxy/filters/_rasterwalk.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,ldap]'
