@@ -44,6 +44,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -88,15 +89,13 @@ page_init(page_state *st, long long width, long long height, int bpp, int check_
     return 0;
 }
 
-static inline int
-chroma_exceeds(const unsigned char *p, Py_ssize_t npix, int bpp, int threshold)
+static int
+chroma_exceeds_slow(const unsigned char *p, Py_ssize_t npix, int bpp, int threshold)
 {
     /* The high byte of each sample: offsets 0,1,2 (bpp 3) or 0,2,4 (bpp 6). */
     const int step = bpp == 3 ? 1 : 2;
     for (Py_ssize_t i = 0; i < npix; i++, p += bpp) {
         int r = p[0], g = p[step], b = p[2 * step];
-        if (r == g && g == b)
-            continue;
         int hi = r > g ? r : g, lo = r < g ? r : g;
         if (b > hi) hi = b;
         if (b < lo) lo = b;
@@ -104,6 +103,23 @@ chroma_exceeds(const unsigned char *p, Py_ssize_t npix, int bpp, int threshold)
             return 1;
     }
     return 0;
+}
+
+static inline int
+chroma_exceeds(const unsigned char *p, Py_ssize_t npix, int bpp, int threshold)
+{
+    /* Fast path: a branch-free scan proves the common all-neutral run. */
+    unsigned diff = 0;
+    if (bpp == 3) {
+        for (Py_ssize_t i = 0; i < npix; i++, p += 3)
+            diff |= (unsigned)(p[0] ^ p[1]) | (unsigned)(p[1] ^ p[2]);
+        p -= 3 * npix;
+    } else {
+        for (Py_ssize_t i = 0; i < npix; i++, p += 6)
+            diff |= (unsigned)(p[0] ^ p[2]) | (unsigned)(p[2] ^ p[4]);
+        p -= 6 * npix;
+    }
+    return diff != 0 && chroma_exceeds_slow(p, npix, bpp, threshold);
 }
 
 /* Walk buf[*pos, end).  On NEED_MORE *pos is the start of the unit that did
@@ -317,10 +333,17 @@ FileWalker_init(FileWalker *w, PyObject *args, PyObject *kw)
     Py_ssize_t block = 1 << 20;
     if (!PyArg_ParseTupleAndKeywords(args, kw, "i|n", names, &fd, &block))
         return -1;
+    if (w->busy) {
+        PyErr_SetString(PyExc_RuntimeError, "FileWalker is in use");
+        return -1;
+    }
     if (fd < 0 || block < 2048 || block > (1 << 28)) {
         PyErr_SetString(PyExc_ValueError, "FileWalker: bad fd or block_size");
         return -1;
     }
+#ifdef POSIX_FADV_SEQUENTIAL
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);   /* a hint: larger read-ahead */
+#endif
     unsigned char *buf = PyMem_RawMalloc((size_t)block);
     if (buf == NULL) {
         PyErr_NoMemory();

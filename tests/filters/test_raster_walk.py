@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import random
 import struct
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -75,6 +77,20 @@ def walk_all_ways(data: bytes, fmt: str, path: Path, colour: bool = True) -> Out
 def test_native_extension_is_built() -> None:
     # `pip install -e .` compiles it (setup.py); the suite must exercise the C walker.
     assert raster_walk.NATIVE, "ippproxy.filters._rasterwalk did not import"
+
+
+def test_fallback_without_extension(cases: dict[str, corpus.Case]) -> None:
+    # An install without a compiler: the import fails and the pure-Python walker serves.
+    case = cases["small-colour-mark-urf"]
+    code = ("import sys; sys.modules['ippproxy.filters._rasterwalk'] = None\n"
+            "from pathlib import Path\n"
+            "from ippproxy.filters import raster, raster_walk\n"
+            "assert not raster_walk.NATIVE\n"
+            f"pages = raster.walk_file(Path({str(case.path)!r}), 'image/urf', colour=True)\n"
+            "print([p.colour for p in pages])\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True).stdout
+    assert out.strip() == str([i + 1 in case.colour_pages for i in range(case.pages)])
 
 
 @pytest.mark.parametrize("name", RASTER_CASES)
