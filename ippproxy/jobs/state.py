@@ -27,8 +27,8 @@ Events and who raises them::
 ``job-state-reasons`` (RFC 8011 §5.3.8) refine a state without changing it; the
 defaults for each move come from :func:`default_reasons`.
 
-``JobState`` mirrors the RFC values. It is an ``IntEnum`` so that it compares and
-hashes equal to the plain ints the codec carries and to ``ippproxy.ipp.JobState``.
+``JobState`` is the codec's ``ippproxy.ipp.JobState`` (an ``IntEnum``, so it compares and
+hashes equal to the plain ints the codec carries).
 """
 
 from __future__ import annotations
@@ -36,22 +36,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
-
-class JobState(enum.IntEnum):
-    """RFC 8011 §5.3.7 job-state enum values."""
-
-    PENDING = 3
-    PENDING_HELD = 4
-    PROCESSING = 5
-    PROCESSING_STOPPED = 6
-    CANCELED = 7
-    ABORTED = 8
-    COMPLETED = 9
-
-    @property
-    def keyword(self) -> str:
-        """The spec name, e.g. ``"pending-held"``."""
-        return self.name.lower().replace("_", "-")
+# One job-state enum for the whole project: the codec's (RFC 8011 §5.3.7), re-exported here.
+from ippproxy.ipp import JobState as JobState
 
 
 class JobEvent(enum.Enum):
