@@ -37,7 +37,12 @@ import enum
 from collections.abc import Iterable
 
 # One job-state enum for the whole project: the codec's (RFC 8011 §5.3.7), re-exported here.
-from ippproxy.ipp import JobState as JobState
+from ippproxy.ipp import JobState
+
+__all__ = [
+    "TRANSITIONS", "InvalidTransition", "JobEvent", "JobState", "can", "default_reasons",
+    "is_terminal", "merge_reasons", "next_state",
+]
 
 
 class JobEvent(enum.Enum):
