@@ -58,7 +58,8 @@ enum {
     ERR_LINE_ENDS,      /* data ends before a run's control byte */
     ERR_RUN_ENDS,       /* data ends inside a run's pixels */
     ERR_RUN_CROSSES,    /* a run overflows the line */
-    ERR_REPEAT_OVERFLOW /* line repeats overflow the page */
+    ERR_REPEAT_OVERFLOW,/* line repeats overflow the page */
+    COLOUR_FOUND        /* internal: switch from the colour loop to counting */
 };
 
 typedef struct {
@@ -124,13 +125,12 @@ chroma_exceeds(const unsigned char *p, Py_ssize_t npix, int bpp, int threshold)
 
 /* Walk buf[*pos, end).  On NEED_MORE *pos is the start of the unit that did
  * not fit; on an error it is the error's offset; on OK, the end of the page. */
-static int
-walk(const unsigned char *buf, Py_ssize_t end, int final, Py_ssize_t *pos_io,
-     page_state *st)
+static inline __attribute__((always_inline)) int
+walk_generic(const unsigned char *buf, Py_ssize_t end, int final, Py_ssize_t *pos_io,
+             page_state *st, const int inspect, const int bpp)
 {
     Py_ssize_t pos = *pos_io;
     const long long width = st->width, height = st->height;
-    const int bpp = st->bpp;
     long long y = st->y, x = st->x;
     int in_line = st->in_line, colour = st->colour, code = OK;
 
@@ -166,8 +166,18 @@ walk(const unsigned char *buf, Py_ssize_t end, int final, Py_ssize_t *pos_io,
                 code = final ? ERR_RUN_ENDS : NEED_MORE;
                 goto out;
             }
-            if (st->inspect && !colour)
-                colour = chroma_exceeds(buf + pos + 1, n, bpp, st->threshold);
+            if (inspect) {
+                const unsigned char *px = buf + pos + 1;
+                const int step = bpp == 3 ? 1 : 2;
+                if (n > 1 || ((px[0] ^ px[step]) | (px[step] ^ px[2 * step])))
+                    colour = chroma_exceeds(px, n, bpp, st->threshold);
+                if (colour) {       /* the verdict is in: only count from here */
+                    x += c < 128 ? (long long)c + 1 : n;
+                    pos = nxt;
+                    code = COLOUR_FOUND;
+                    goto out;
+                }
+            }
             x += c < 128 ? (long long)c + 1 : n;
             pos = nxt;
         }
@@ -186,6 +196,21 @@ out:
     st->in_line = in_line;
     st->colour = colour;
     return code;
+}
+
+/* walk_generic() specialised: the compiler drops the colour test from the
+ * counting loop and turns the pixel size into a constant in the colour loops. */
+static int
+walk(const unsigned char *buf, Py_ssize_t end, int final, Py_ssize_t *pos_io,
+     page_state *st)
+{
+    if (st->inspect && !st->colour) {
+        int code = st->bpp == 3 ? walk_generic(buf, end, final, pos_io, st, 1, 3)
+                                : walk_generic(buf, end, final, pos_io, st, 1, 6);
+        if (code != COLOUR_FOUND)
+            return code;
+    }
+    return walk_generic(buf, end, final, pos_io, st, 0, st->bpp);
 }
 
 static PyObject *
