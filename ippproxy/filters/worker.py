@@ -50,7 +50,13 @@ def _handle(req: dict[str, Any]) -> dict[str, Any]:
     raise ValueError(f"unknown op {req['op']!r}")
 
 
+# Workers (and the gs processes they start, which inherit it) run at a lower CPU priority:
+# a document being counted or converted must never slow the IPP server's answers down.
+WORKER_NICENESS = 10
+
+
 def main() -> int:
+    os.nice(WORKER_NICENESS)
     if len(sys.argv) > 1:         # the pool passes the memory limit in bytes
         limit = int(sys.argv[1])
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

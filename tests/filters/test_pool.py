@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -135,3 +136,14 @@ async def test_queue_full(cases: dict[str, corpus.Case], tmp_path: Path) -> None
         with pytest.raises(LimitExceeded):
             await busy
         await waiting
+
+
+
+async def test_workers_run_at_lower_priority() -> None:
+    """Counting and conversion must not compete with the IPP server on equal terms."""
+    from ippproxy.filters.worker import WORKER_NICENESS
+
+    async with AnalysisPool(workers=1) as pool:
+        pid = await pool._call({"op": "ping"})
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        assert int(fields[16]) >= os.nice(0) + WORKER_NICENESS  # field 19 of proc(5): nice
