@@ -84,6 +84,7 @@ class DestinationCapabilities:
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._combined: dict[str, tuple[Group, tuple[Attribute, ...], tuple[Attribute, ...],
                                         tuple[Attribute, ...]]] = {}
+        self._offline_made: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]] = {}
         self._ids = itertools.count(1)
 
     async def printer_attributes(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
@@ -117,11 +118,17 @@ class DestinationCapabilities:
         last = self._combined.get(queue.name)
         if last is None:
             return None
+        made = self._offline_made.get(queue.name)
+        if made is not None and made[0] is last[3]:
+            return made[1]          # the same tuple while nothing changed (cheap to reuse)
         keep = tuple(a for a in last[3] if a.name not in (
             "printer-state", "printer-state-reasons", "printer-state-message"))
-        return keep + (Attribute.single("printer-state-reasons", Tag.KEYWORD, "offline-report"),
-                       Attribute.single("printer-state-message", Tag.TEXT,
-                                        "the destination printer cannot be reached"))
+        offline = keep + (
+            Attribute.single("printer-state-reasons", Tag.KEYWORD, "offline-report"),
+            Attribute.single("printer-state-message", Tag.TEXT,
+                             "the destination printer cannot be reached"))
+        self._offline_made[queue.name] = (last[3], offline)
+        return offline
 
     async def _status(self, queue: QueueConfig) -> tuple[Attribute, ...]:
         """State, markers and supplies change faster than capabilities: re-read them when

@@ -70,6 +70,9 @@ class ServerContext:
     queues: dict[str, QueueRuntime] = field(default_factory=dict)
     # HTTP authentication per queue (None: every queue trusts requesting-user-name).
     authenticator: Authenticator | None = None
+    # Per queue: the capabilities job submission checks against, reused while the
+    # destination's attributes are the same object (ops.common.capabilities).
+    capability_cache: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.queues:

@@ -9,7 +9,7 @@ job goes ahead without them (successful-ok-ignored-or-substituted-attributes).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from ippproxy.ipp import Attribute, Collection, RangeOfInteger, Tag
 
@@ -27,7 +27,7 @@ _ENUMERATED = ("sides", "print-color-mode", "output-bin", "print-scaling", "job-
 _INTEGER = ("copies", "number-up", "job-priority", "print-darkness")
 
 
-def _supported(printer: dict[str, Attribute], name: str) -> Attribute | None:
+def _supported(printer: Mapping[str, Attribute], name: str) -> Attribute | None:
     return printer.get(f"{name}-supported")
 
 
@@ -43,7 +43,7 @@ def _in_range_or_list(value: int, supported: Attribute) -> bool:
     return False
 
 
-def _media_col_ok(col: Collection, printer: dict[str, Attribute]) -> bool:
+def _media_col_ok(col: Collection, printer: Mapping[str, Attribute]) -> bool:
     members = _supported(printer, "media-col")
     allowed = {str(v) for v in members.plain} if members is not None else set()
     for m in col.attributes:
@@ -80,7 +80,7 @@ def _size_ok(size: Collection, supported: Attribute | None) -> bool:
     return False
 
 
-def _value_ok(name: str, tag: int, value: object, printer: dict[str, Attribute]) -> bool:
+def _value_ok(name: str, tag: int, value: object, printer: Mapping[str, Attribute]) -> bool:
     sup = _supported(printer, name)
     if name == "page-ranges":
         ranges_ok = printer.get("page-ranges-supported")
@@ -99,15 +99,17 @@ def _value_ok(name: str, tag: int, value: object, printer: dict[str, Attribute])
     return value in sup.plain
 
 
-def _known(name: str, printer: dict[str, Attribute]) -> bool:
+def _known(name: str, printer: Mapping[str, Attribute]) -> bool:
     return (name in _ENUMERATED or name in _INTEGER or name in ("page-ranges", "media-col")
             or f"{name}-supported" in printer)
 
 
-def check(job_attrs: Iterable[Attribute], printer: Sequence[Attribute]
+def check(job_attrs: Iterable[Attribute],
+          printer: Sequence[Attribute] | Mapping[str, Attribute]
           ) -> tuple[list[Attribute], list[Attribute]]:
-    """(kept, unsupported) job attributes; description attributes are always kept."""
-    by_name = {a.name: a for a in printer}
+    """(kept, unsupported) job attributes; description attributes are always kept.
+    ``printer``: the printer attributes, as a list or already indexed by name."""
+    by_name = printer if isinstance(printer, Mapping) else {a.name: a for a in printer}
     kept: list[Attribute] = []
     unsupported: list[Attribute] = []
     for a in job_attrs:

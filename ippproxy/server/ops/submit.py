@@ -25,7 +25,13 @@ from ippproxy.server.errors import IppError
 from ippproxy.server.hooks import IntakeDecision, IntakeFacts
 from ippproxy.server.job_blob import pack
 from ippproxy.server.operation import OpSpec
-from ippproxy.server.ops.common import check_owner, printer_attributes, queue_of, target_job
+from ippproxy.server.ops.common import (
+    Capabilities,
+    capabilities,
+    check_owner,
+    queue_of,
+    target_job,
+)
 from ippproxy.server.printer_attrs import AUTO_FORMAT, COMPRESSIONS
 from ippproxy.server.response import Reply, unsupported_group
 from ippproxy.server.sanitize import clean_name
@@ -62,12 +68,10 @@ def _str(req: OpRequest, name: str) -> str | None:
     return v if isinstance(v, str) else None
 
 
-async def _check_document(req: OpRequest, printer: list[Attribute]
-                          ) -> tuple[str, str, list[Attribute]]:
+def _check_document(req: OpRequest, caps: Capabilities) -> tuple[str, str]:
     """document-format and compression (RFC 8011 §4.1.7 / §5.4.32)."""
     fmt = _str(req, "document-format") or AUTO_FORMAT
-    supported = next(a for a in printer if a.name == "document-format-supported").plain
-    if fmt not in supported:
+    if fmt not in caps.formats:
         raise IppError(Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
                        f"document-format {fmt[:64]!r} is not supported",
                        tuple(a for a in (req.op("document-format"),) if a is not None))
@@ -76,7 +80,7 @@ async def _check_document(req: OpRequest, printer: list[Attribute]
         raise IppError(Status.CLIENT_ERROR_COMPRESSION_NOT_SUPPORTED,
                        f"compression {compression[:32]!r} is not supported",
                        tuple(a for a in (req.op("compression"),) if a is not None))
-    return fmt, compression, []
+    return fmt, compression
 
 
 async def _plan(req: OpRequest, with_document: bool) -> Plan:
@@ -84,17 +88,17 @@ async def _plan(req: OpRequest, with_document: bool) -> Plan:
     if not q.accepting:
         raise IppError(Status.SERVER_ERROR_NOT_ACCEPTING_JOBS,
                        f"{q.name} is not accepting jobs")
-    printer = await printer_attributes(req, q, live=False)
+    caps = await capabilities(req, q)
     fmt, compression = AUTO_FORMAT, "none"
     if with_document:
-        fmt, compression, _ = await _check_document(req, printer)
+        fmt, compression = _check_document(req, caps)
     job_group = req.msg.group(Tag.JOB_ATTRIBUTES)
     requested = list(job_group.attributes) if job_group is not None else []
     for name in _OP_TEMPLATE:
         a = req.op(name)
         if a is not None and name not in {r.name for r in requested}:
             requested.append(a)
-    kept, unsupported = template.check(requested, printer)
+    kept, unsupported = template.check(requested, caps.by_name)
     fidelity = req.op_value("ipp-attribute-fidelity") is True
     if unsupported and fidelity:
         raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
@@ -228,8 +232,7 @@ async def send_document(req: OpRequest) -> Reply:
     if job.documents:   # multiple-document-jobs-supported is false (RFC 8011 §4.3.1)
         raise IppError(Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED,
                        f"job {job.job_id} already has its document; send one per job")
-    printer = await printer_attributes(req, live=False)
-    fmt, compression, _ = await _check_document(req, printer)
+    fmt, compression = _check_document(req, await capabilities(req))
     doc = await _spool(req, compression, fmt)
     try:
         if last.value is True:
