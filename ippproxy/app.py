@@ -22,6 +22,7 @@ from typing import Any, cast
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy import Engine, text
 
 from ippproxy.config import BUILTIN_DESTINATION, Config, QueueConfig
 from ippproxy.db import make_engine, upgrade
@@ -53,6 +54,10 @@ PROBE_TIMEOUT = 3.0
 # The destination's state, markers and supplies are re-read at most this often (seconds);
 # faster with a faster forwarding poll (five poll intervals, at least half a second).
 STATUS_TTL = 5.0
+# With several nodes on one spool, a node's start-up removes temp and unreferenced spool
+# files only when untouched this long (another node may be receiving or deciding on them).
+SHARED_SPOOL_MIN_AGE = 3600.0
+MIGRATION_LOCK = 0x69707078  # pg_advisory_lock key of schema upgrades ("ippx")
 STATUS_ATTRIBUTES = (
     "printer-state", "printer-state-reasons", "printer-state-message",
     "printer-is-accepting-jobs", "marker-colors", "marker-high-levels", "marker-levels",
@@ -237,6 +242,20 @@ class PausableStore:
         return await self._store.claim_next_for_forwarding(now, queues=active, lease=lease)
 
 
+def _upgrade(engine: Engine) -> None:
+    """The Alembic upgrade; on PostgreSQL one node at a time (a session advisory lock),
+    so that nodes started together on a fresh database do not both create the tables."""
+    if engine.dialect.name != "postgresql":
+        upgrade(engine)
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            upgrade(engine)
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+
+
 async def _start_virtual_printer(config: Config) -> VirtualPrinter:
     vp = config.virtual_printer
     spool = Path(config.storage.spool) / "virtual" if vp.keep_documents else None
@@ -254,12 +273,14 @@ def _lifecycle(config: Config, intake: IntakeHook | None
         async with contextlib.AsyncExitStack() as stack:
             engine = make_engine(config.storage.database)
             stack.callback(engine.dispose)
-            await asyncio.to_thread(upgrade, engine)
+            await asyncio.to_thread(_upgrade, engine)
             spool = Spool(config.storage.spool, config.server.max_document_bytes or UNLIMITED)
-            await asyncio.to_thread(spool.remove_temporaries)
-            store = JobStore(engine)
+            # Several nodes share the database and the spool: each names itself, recovers
+            # only its own claims, and leaves the spool files of the others alone.
+            node = config.storage.node or None
+            store = JobStore(engine, node=node)
             stack.push_async_callback(store.close)
-            recovered = await store.recover(spool)
+            recovered = await store.recover(spool, min_age=SHARED_SPOOL_MIN_AGE if node else 0)
             log.info("recovery: %d job(s) brought to a defined state", len(recovered))
             if any(q.destination == BUILTIN_DESTINATION for q in config.queues):
                 printer = await _start_virtual_printer(config)

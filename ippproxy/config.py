@@ -50,6 +50,8 @@ class ServerConfig:
 class StorageConfig:
     database: str = "sqlite:///var/ippproxy.db"
     spool: str = "var/spool"
+    # Name of this node when several share one PostgreSQL and one spool ("": single node).
+    node: str = ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from ippproxy.jobs.records import JobRecord
     from ippproxy.jobs.spool import Spool
 
 BLOCK = 256 * 1024
@@ -50,6 +51,22 @@ class SpoolDocument:
     async def chunks(self) -> AsyncIterator[bytes]:
         async for block in self.spool.open(self.name, BLOCK):
             yield block
+
+
+def missing_document(spool: Spool, rec: JobRecord) -> str | None:
+    """None when every document of ``rec`` is a file in ``spool``, else why not (blocking).
+
+    Nodes that share a database must share the spool too: a job claimed by a node that
+    cannot read its document would otherwise be retried for ever."""
+    for d in rec.documents:
+        try:
+            if spool.path(d.spool_name).is_file():
+                continue
+        except (OSError, ValueError):
+            pass
+        return (f"document {d.number} (spool file {d.spool_name}) is not in the spool "
+                f"{spool.root} of this node; nodes sharing a database must share one spool")
+    return None
 
 
 def as_document(doc: Path | Document) -> Document:

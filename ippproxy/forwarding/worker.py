@@ -17,7 +17,9 @@ For one job:
    follow that remote job instead of sending again. Not found: send.
 2. **Send.** Commit ``forward_started`` (and the destination) *before* the first
    byte goes out, then Create-Job + Send-Document or Print-Job (client.py), then
-   record the remote job-id.
+   record the remote job-id. A document missing from the spool (a node that does
+   not share the spool of the node that took the job) aborts the job with
+   ``document-access-error`` instead of retrying for ever.
 3. **Follow.** Poll Get-Job-Attributes every ``poll_interval``: remote
    processing-stopped -> ours processing-stopped (``printer-stopped``) and back;
    remote terminal -> record job-impressions-completed and
@@ -31,6 +33,9 @@ For one job:
    ``DestinationRejected``: abort with the printer's (sanitised) message.
    While following, an unreachable printer is retried with back-off; the job
    stays ``processing``.
+
+**Several nodes.** Claims carry this node's lease, renewed while the job is ours;
+jobs of a node that stopped renewing are given back to pending (lease.py).
 
 **A printer that cannot list jobs with job-uuid** (no Get-Jobs, or answers
 without job-uuid): after an attempt whose outcome is unknown we cannot tell
@@ -63,7 +68,8 @@ from .backoff import Backoff
 from .client import DestinationClient, ForwardJob, RemoteJob
 from .errors import DestinationError, DestinationRejected, DestinationUnavailable
 from .follow import follow_remote
-from .source import SpoolDocument
+from .lease import LEASE, renew
+from .source import SpoolDocument, missing_document
 
 if TYPE_CHECKING:
     from ippproxy.jobs.spool import Spool
@@ -105,8 +111,10 @@ class Forwarder:
     def __init__(self, store: JobStore, spool: Spool, config: Config, *, max_jobs: int = 8,
                  unknown_outcome: Outcome = "hold",
                  resolve: Callable[[JobRecord], str | None] | None = None,
-                 on_finished: Callable[[str], None] | None = None) -> None:
+                 on_finished: Callable[[str], None] | None = None,
+                 lease: dt.timedelta = LEASE) -> None:
         self.store, self.spool, self.config = store, spool, config
+        self.lease = lease  # claims are renewed and expired ones taken over (lease.py)
         # Told the job UUID whenever forwarding of a job ends, whatever the outcome
         # (the settlement of its charge listens here).
         self.on_finished = on_finished
@@ -119,6 +127,7 @@ class Forwarder:
         self._clients: dict[str, DestinationClient] = {}
         self._session: aiohttp.ClientSession | None = None
         self._loop_task: asyncio.Task[None] | None = None
+        self._lease_task: asyncio.Task[None] | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._job_events: dict[str, asyncio.Event] = {}
@@ -128,14 +137,16 @@ class Forwarder:
     async def start(self) -> None:
         self._session = aiohttp.ClientSession()
         self._loop_task = asyncio.create_task(self._run(), name="forwarder")
+        self._lease_task = asyncio.create_task(self._keep_leases(), name="forwarder-leases")
 
     async def stop(self) -> None:
         """Stop at once; jobs in flight stay ``processing`` and recovery requeues them."""
-        tasks = [t for t in (self._loop_task, *self._tasks.values()) if t is not None]
+        tasks = [t for t in (self._loop_task, self._lease_task, *self._tasks.values())
+                 if t is not None]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._loop_task = None
+        self._loop_task = self._lease_task = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -164,7 +175,7 @@ class Forwarder:
             self._wake.clear()
             try:
                 while len(self._tasks) < self.max_jobs:
-                    rec = await self.store.claim_next_for_forwarding()
+                    rec = await self.store.claim_next_for_forwarding(lease=self.lease)
                     if rec is None:
                         break
                     self._tasks[rec.uuid] = asyncio.create_task(self._job_task(rec))
@@ -175,6 +186,16 @@ class Forwarder:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
+
+    async def _keep_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.total_seconds() / 3)
+            try:
+                await renew(self.store, list(self._tasks), self.lease)
+                if await self.store.requeue_expired_leases():
+                    self._wake.set()
+            except Exception:
+                log.exception("forwarder leases")
 
     async def _idle_time(self) -> float:
         limit = max(self.poll_interval, 0.05) * 5
@@ -215,6 +236,12 @@ class Forwarder:
             if rec.forward_started:
                 remote = await self._lookup(client, rec)
             if remote is None:
+                missing = await asyncio.to_thread(missing_document, self.spool, rec)
+                if missing is not None:  # never sent (the destination has no such job)
+                    if rec.forward_started:
+                        await self.store.update_forwarding(rec.uuid, forward_started=False)
+                    await self._abort(rec, missing, "document-access-error")
+                    return
                 remote = await self._send(client, rec, uri)
             else:
                 await self.store.update_forwarding(
@@ -279,10 +306,10 @@ class Forwarder:
             message="the printer cannot tell whether it already printed this job; "
                     "release it to print it again", hold_until="indefinite")
 
-    async def _abort(self, rec: JobRecord, message: str) -> None:
+    async def _abort(self, rec: JobRecord, message: str, *reasons: str) -> None:
         log.warning("job %s aborted: %s", rec.uuid, message)
-        await self.store.transition(rec.uuid, JobEvent.ABORT, reasons=("aborted-by-system",),
-                                    message=message)
+        await self.store.transition(rec.uuid, JobEvent.ABORT,
+                                    reasons=("aborted-by-system", *reasons), message=message)
 
     async def wait_changed(self, job_uuid: str, timeout: float) -> None:
         """Sleep ``timeout`` seconds, or less if ``job_changed(job_uuid)`` is called."""

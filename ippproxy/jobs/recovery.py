@@ -21,16 +21,24 @@ in a terminal state:
 
 Spool hygiene: temp files of interrupted uploads are removed, and finished files
 that no document row references (written, but the job was never acknowledged)
-are deleted (``remove_orphans=False`` keeps them, e.g. for a spool shared by nodes). With a ``node`` set, jobs leased by another live node are left alone.
+are deleted (``remove_orphans=False`` keeps them).
+
+Several nodes, one database and one spool: the store's ``node`` is set, and jobs
+leased by another live node are left alone (also when that node claimed the job
+between the scan and the requeue). Another node may be uploading (a temp file) or
+deciding on a spooled document (no row yet) right now, so ``min_age`` (seconds)
+keeps temp and orphan files modified more recently than that.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import stat
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -40,7 +48,7 @@ from sqlalchemy import Connection, or_, select, update
 from ippproxy.jobs.models import documents_t, jobs_t
 from ippproxy.jobs.ops import _locked, apply_event
 from ippproxy.jobs.records import JobRecord, load_job
-from ippproxy.jobs.spool import SpoolError
+from ippproxy.jobs.spool import _TMP_RE, SpoolError
 from ippproxy.jobs.state import TERMINAL, JobEvent, JobState
 
 if TYPE_CHECKING:
@@ -124,21 +132,59 @@ def _abort_damaged(conn: Connection, *, uuid: str, message: str, now: dt.datetim
     )
 
 
-def _requeue(conn: Connection, *, uuid: str, now: dt.datetime) -> JobRecord | None:
+def _requeue(
+    conn: Connection, *, uuid: str, now: dt.datetime, node: str | None = None
+) -> JobRecord | None:
     rec = _locked(conn, uuid)
     if rec.state not in (JobState.PROCESSING, JobState.PROCESSING_STOPPED):
         return None  # changed since the scan
+    if node is not None and rec.node not in (None, node) and not (
+        rec.lease_until is not None and rec.lease_until < now
+    ):
+        return None  # claimed by another live node since the scan
     return apply_event(conn, rec, JobEvent.REQUEUE, None, REQUEUE_MESSAGE, now)
 
 
+def _stale(spool: Spool, names: Iterable[str], min_age: float) -> list[str]:
+    """The names (in the spool root) not modified for ``min_age`` seconds."""
+    limit = time.time() - min_age
+    out = []
+    for name in names:
+        try:
+            if os.lstat(spool.root / name).st_mtime < limit:
+                out.append(name)
+        except FileNotFoundError:
+            pass
+    return out
+
+
+def _remove_stale_temporaries(spool: Spool, min_age: float) -> int:
+    temps = [n for n in os.listdir(spool.root) if _TMP_RE.match(n)]
+    count = 0
+    for name in _stale(spool, temps, min_age):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(spool.root / name)
+            count += 1
+    return count
+
+
 async def recover(
-    store: JobStore, spool: Spool, *, verify: bool = True, remove_orphans: bool = True
+    store: JobStore,
+    spool: Spool,
+    *,
+    verify: bool = True,
+    remove_orphans: bool = True,
+    min_age: float = 0.0,
 ) -> list[JobRecord]:
     """Recover after a restart; returns the jobs it changed (requeued or aborted).
 
     Call it before the server accepts jobs: an upload in progress has a temp file, and
-    a document spooled but not yet committed looks like an orphan."""
-    removed = await asyncio.to_thread(spool.remove_temporaries)
+    a document spooled but not yet committed looks like an orphan. With other nodes
+    on the same spool, pass ``min_age`` (see the module docstring)."""
+    if min_age > 0:
+        removed = await asyncio.to_thread(_remove_stale_temporaries, spool, min_age)
+    else:
+        removed = await asyncio.to_thread(spool.remove_temporaries)
     # Listed BEFORE the rows are read: a file whose row commits in between is kept.
     on_disk = await asyncio.to_thread(spool.names) if remove_orphans else set()
     now = store.clock()
@@ -161,7 +207,7 @@ async def recover(
                 )
             )
         elif rec.state in (JobState.PROCESSING, JobState.PROCESSING_STOPPED):
-            writes.append(store.write(partial(_requeue, uuid=rec.uuid, now=now)))
+            writes.append(store.write(partial(_requeue, uuid=rec.uuid, now=now, node=store.node)))
     # Submitted together, so they share a few group commits; each in its own savepoint.
     changed: list[JobRecord] = []
     for result in await asyncio.gather(*writes, return_exceptions=True):
@@ -169,7 +215,9 @@ async def recover(
             log.error("recovery of a job failed: %r", result)
         elif result is not None:
             changed.append(result)
-    orphans = on_disk - scan.referenced
+    orphans = sorted(on_disk - scan.referenced)
+    if min_age > 0:
+        orphans = await asyncio.to_thread(_stale, spool, orphans, min_age)
     for name in orphans:
         await asyncio.to_thread(spool.delete, name)
     log.info(

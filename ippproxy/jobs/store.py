@@ -300,13 +300,21 @@ class JobStore:
         return await self.write(lambda c: ops.requeue_expired_leases(c, now or self.clock()))
 
     async def recover(
-        self, spool: Spool, *, verify: bool = True, remove_orphans: bool = True
+        self,
+        spool: Spool,
+        *,
+        verify: bool = True,
+        remove_orphans: bool = True,
+        min_age: float = 0.0,
     ) -> list[JobRecord]:
         """Give every acknowledged job a defined state after a restart (before serving);
-        see recovery.py. Returns the jobs it changed."""
+        see recovery.py (``min_age``: spool files younger than that many seconds are
+        kept, for a spool shared with other nodes). Returns the jobs it changed."""
         from ippproxy.jobs.recovery import recover
 
-        return await recover(self, spool, verify=verify, remove_orphans=remove_orphans)
+        return await recover(
+            self, spool, verify=verify, remove_orphans=remove_orphans, min_age=min_age
+        )
 
     async def release_lease(self, uuid: str) -> None:
         await self.write(

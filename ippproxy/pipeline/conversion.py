@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -25,15 +26,17 @@ CHUNK = 1 << 20
 
 
 class Converter:
-    def __init__(self, pool: AnalysisPool, spool: Spool) -> None:
+    def __init__(self, pool: AnalysisPool, spool: Spool, node: str = "") -> None:
         self.pool = pool
         self.spool = spool
         self.scratch = spool.root / "convert"
+        if node:  # a spool shared by nodes: clean() must not touch the others' scratch
+            self.scratch /= re.sub(r"[^A-Za-z0-9_.-]", "_", node).lstrip(".") or "_"
 
     def clean(self) -> None:
         """Remove scratch files of conversions a crash interrupted (blocking)."""
         shutil.rmtree(self.scratch, ignore_errors=True)
-        self.scratch.mkdir(mode=0o700, exist_ok=True)
+        self.scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     async def grayscale(self, src: Path, name: str | None) -> NewDocument:
         """A gray-only PDF of a PDF or PostScript document (verified colour-free)."""

@@ -58,7 +58,7 @@ async def open_pipeline(config: Config, engine: Engine, store: JobStore,
         pool = make_pool(config)
         await pool.start()
         stack.push_async_callback(pool.close)
-        converter = Converter(pool, spool)
+        converter = Converter(pool, spool, config.storage.node)
         await asyncio.to_thread(converter.clean)
         settler = Settler(accounting, store, interval=config.accounting.settle_interval)
         await settler.start()
