@@ -1,12 +1,18 @@
 """Charges per second: reserve + settle of one-page jobs, SQLite and PostgreSQL, 1 and 2 nodes.
 
-    .venv/bin/python benchmarks/bench_charging.py [--jobs N] [--threads T]
+    .venv/bin/python benchmarks/bench_charging.py [--jobs N] [--threads T] [--ipp-jobs N]
 
 A "node" is a separate OS process (ippproxy.accounting.loadgen) with its own
 engine and T threads; every job is reserved and settled (two transactions, each
 with a row lock and a ledger row). PostgreSQL is a throwaway cluster
 (tests/support/postgres.py: fsync off, so the figures show locking and
 round-trips, not disk flushes); SQLite is a WAL file with synchronous=FULL.
+
+The "ipp" lines run the whole server: 1 or 2 ``ippproxy serve`` processes on one
+PostgreSQL and one spool (the multi-node deployment), 16 client threads sending
+one-page PDF Print-Jobs over IPP split between the nodes, one virtual printer. They
+print jobs accepted per second (intake: analysis, rules, price, reserve, commit) and
+jobs settled per second (until every job printed and its charge settled).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -24,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.postgres import start_cluster
+from support.postgres import PostgresCluster, start_cluster
 
 from ippproxy.accounting import users
 from ippproxy.db import make_engine, upgrade
@@ -63,10 +70,57 @@ def measure(url: str, nodes: int, jobs: int, threads: int, tmp: Path) -> float:
     return done / wall
 
 
+def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
+                clients: int = 16) -> tuple[float, float]:
+    from e2e.test_multinode_pg import Printer, cmd, node, one_page_pdf, print_job, start_all
+    from sqlalchemy import func, select
+
+    from ippproxy.accounting.models import CHARGES
+
+    url = cluster.create_database()
+    base = tmp / f"ipp{nodes}"
+    base.mkdir()
+    printer = Printer(base)
+    proxies = [node(base, f"n{i}", url, printer, base / "spool") for i in range(nodes)]
+    try:
+        start_all(proxies)
+        cmd(url, "add-internal-user", "bench", "--password-file", "-", "--unrestricted",
+            "--balance", "1000000", stdin="pw\n")
+        doc = one_page_pdf("bench")
+        codes: list[int] = []
+
+        def client(c: int) -> None:
+            for i in range(c, jobs, clients):
+                codes.append(print_job(proxies[i % nodes], doc, user="bench").code)
+
+        threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        accepted = time.perf_counter() - start
+        assert codes.count(0) == jobs, codes
+        engine = make_engine(url)
+        settled = select(func.count()).select_from(CHARGES).where(CHARGES.c.state == "settled")
+        while True:
+            with engine.connect() as conn:
+                if conn.execute(settled).scalar_one() >= jobs:
+                    break
+            time.sleep(0.05)
+        engine.dispose()
+        return jobs / accepted, jobs / (time.perf_counter() - start)
+    finally:
+        for p in proxies:
+            p.stop()
+        printer.close()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--jobs", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--ipp-jobs", type=int, default=400)
     a = ap.parse_args()
     cluster = start_cluster()
     try:
@@ -79,6 +133,10 @@ def main() -> int:
                 pg = cluster.create_database()
                 rate = measure(pg, nodes, a.jobs, a.threads, tmp)
                 print(f"postgresql  nodes={nodes} threads={a.threads}: {rate:8.0f} charges/s")
+            for nodes in (1, 2):
+                accepted, settled = measure_ipp(cluster, nodes, a.ipp_jobs, tmp)
+                print(f"postgresql  nodes={nodes} ipp (16 clients): {accepted:6.0f} jobs "
+                      f"accepted/s, {settled:6.0f} printed and settled/s")
     finally:
         cluster.stop()
     return 0
