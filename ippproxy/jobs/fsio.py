@@ -30,7 +30,11 @@ class FdWorker:
         self._cf: concurrent.futures.Future[Any] | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        cf = self._cf = POOL.submit(fn, *args)
+        return await self.track(POOL.submit(fn, *args))
+
+    async def track(self, cf: concurrent.futures.Future[T]) -> T:
+        """Await work about this fd started elsewhere (the spool's batch thread)."""
+        self._cf = cf
         return await asyncio.wrap_future(cf)
 
     def after(self, cleanup: Callable[[], None]) -> None:

@@ -12,13 +12,16 @@ The event loop never blocks on disk or zlib, and memory is bounded by the batch
 size: decompression emits at most one batch of output at a time (``max_length``),
 so a decompression bomb is stopped as soon as the output passes ``max_bytes``.
 
-On a clean exit of the ``async with`` block the file is fsync'd, renamed to its
-final name and the directory is fsync'd: when ``__aexit__`` returns the bytes and
-the name survive a power cut. On any error or cancellation the temp file is
-removed and nothing is left behind. Files are read back with ``O_NOFOLLOW`` and
-deleted with ``unlink`` (which never follows a symlink), and every name is checked
-against the server's own pattern, so a planted symlink or a path with ``..`` can
-neither be followed nor used.
+On a clean exit of the ``async with`` block the last batch is written, the file
+is fsync'd, renamed to its final name and the directory is fsync'd, all by the
+batch thread of :mod:`ippproxy.jobs.syncbatch` together with the other documents
+finishing at the same moment (one directory fsync for all of them): when
+``__aexit__`` returns the bytes and the name survive a power cut. A small
+document therefore costs one hand-over to that thread in all. On any error or
+cancellation the file is removed and nothing is left behind. Files are read
+back with ``O_NOFOLLOW`` and deleted with ``unlink`` (which never follows a
+symlink), and every name is checked against the server's own pattern, so a
+planted symlink or a path with ``..`` can neither be followed nor used.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from ippproxy.jobs.inflate import (
     SpoolError,
     SpoolLimitExceeded,
 )
+from ippproxy.jobs.syncbatch import BATCHER
 
 __all__ = [
     "Spool",
@@ -72,6 +76,8 @@ class SpoolWriter:
         self._pending: list[bytes] = []
         self._pending_len = 0
         self._received = 0
+        self._renamed = False
+        self._prepared = False
         self.size = 0
         self.sha256 = ""
 
@@ -110,18 +116,38 @@ class SpoolWriter:
         self._fd = os.open(self._tmp, flags, 0o600)
         self._sink = Sink(self._fd, self._spool.max_bytes)
 
-    def _commit(self, data: bytes) -> None:
-        self._process(data)
+    # -- finishing, in the batch thread (syncbatch.Sealable) ----------------------
+    def prepare(self) -> None:
+        if self._prepared:
+            return
+        self._process(self._take())
         assert self._sink is not None
         if self._inflater is not None:
             self._inflater.finish(self._sink)
+        self._prepared = True
+
+    def _presync(self) -> None:
+        self.prepare()
         os.fsync(self._fd)
+
+    def flush(self) -> None:
+        os.fsync(self._fd)
+
+    def seal(self) -> None:
+        assert self._sink is not None
         os.close(self._fd)
         self._fd = -1
         os.rename(self._tmp, self._spool.root / self.name)
-        self._spool.dirsync.sync()
+        self._renamed = True
         self.size = self._sink.size
         self.sha256 = self._sink.sha.hexdigest()
+
+    def directory_sync(self) -> None:
+        self._spool.dirsync.sync()
+
+    @property
+    def directory_key(self) -> object:
+        return self._spool.dirsync
 
     def _discard_now(self) -> None:
         if self._fd < 0 and self._sink is None:
@@ -130,7 +156,7 @@ class SpoolWriter:
             os.close(self._fd)
             self._fd = -1
         try:
-            os.unlink(self._tmp)
+            os.unlink(self._spool.root / self.name if self._renamed else self._tmp)
         except FileNotFoundError:
             pass
 
@@ -138,7 +164,11 @@ class SpoolWriter:
         self._worker.after(self._discard_now)
 
     async def _finish(self) -> None:
-        await self._worker.run(self._commit, self._take())
+        if self._sink is not None:
+            # A big document (it has been streaming): its long fsync runs in a pool thread
+            # first, so that it does not hold up the small ones in the batch thread.
+            await self._worker.run(self._presync)
+        await self._worker.track(BATCHER.submit(self))
 
 
 class _WriterContext:

@@ -1,0 +1,164 @@
+"""Durability for spool documents in batches: one thread, one directory fsync per batch.
+
+Theory of operation
+-------------------
+Finishing a spooled document means: write what is still pending, fsync the file,
+rename it to its final name, fsync the directory. Done by a pool thread per
+document, every one of those system calls gives the GIL away and waits to get it
+back from a busy event loop, and concurrent documents each pay for their own
+directory fsync: a one-page Print-Job then cost about a millisecond of CPU in the
+spool alone.
+
+Here one daemon thread (``spool-sync``, started on first use, shared by every
+spool of the process) takes all the documents waiting when it wakes (up to
+``MAX_BATCH``) and finishes them together: phase 1 writes each one (``prepare``);
+phase 2 fsyncs them (``flush``) at the same time, the first in this thread and the
+others in a few helper threads, because the file system commits fsyncs that wait
+together in one journal commit while serial ones each pay for their own; phase 3
+closes and renames each one (``seal``); phase 4 fsyncs each spool directory once
+for the whole batch. Only then is each document's future resolved, so a caller
+never sees a name that is not durable. A document whose phase fails gets its own
+exception and the others go on; a failed directory fsync fails every document of
+that directory in the batch.
+
+Each item is a :class:`concurrent.futures.Future` the caller awaits with
+``asyncio.wrap_future``; cleanup after cancellation waits for that future, so it
+never races the thread (see ``FdWorker``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 256
+
+
+class Sealable(Protocol):
+    """A document the batch thread can finish (``SpoolWriter``)."""
+
+    def prepare(self) -> None:
+        """Write what is still pending (the file is open afterwards)."""
+
+    def flush(self) -> None:
+        """fsync the file (several documents' fsyncs run at the same time)."""
+
+    def seal(self) -> None:
+        """Close the file, rename it to its final name."""
+
+    def directory_sync(self) -> None:
+        """fsync the directory the document is in (once per batch and directory)."""
+
+    @property
+    def directory_key(self) -> object:
+        """Documents with the same key share one directory fsync."""
+
+
+@dataclass
+class _Item:
+    doc: Sealable
+    future: concurrent.futures.Future[None] = field(default_factory=concurrent.futures.Future)
+    error: BaseException | None = None
+
+
+class SyncBatcher:
+    """``future = batcher.submit(doc)``; resolved once ``doc`` is durable."""
+
+    def __init__(self, name: str = "spool-sync") -> None:
+        self._name = name
+        self._q: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._pool = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="spool-fsync")
+        self.batches = 0  # statistics, for benchmarks
+        self.documents = 0
+
+    def submit(self, doc: Sealable) -> concurrent.futures.Future[None]:
+        item = _Item(doc)
+        item.future.set_running_or_notify_cancel()
+        self._q.put(item)
+        self._ensure_thread()
+        return item.future
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._q.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._q.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._finish(batch)
+            except BaseException as e:  # pragma: no cover - a bug; never leave callers hanging
+                log.exception("spool sync batch failed")
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(e)
+
+    def _finish(self, batch: list[_Item]) -> None:
+        self._each(batch, "prepare")
+        self._flush(batch)
+        self._each(batch, "seal")
+        synced: dict[object, BaseException | None] = {}
+        for item in batch:
+            if item.error is not None:
+                continue
+            key = item.doc.directory_key
+            if key not in synced:
+                try:
+                    item.doc.directory_sync()
+                    synced[key] = None
+                except Exception as e:  # noqa: BLE001 - handed to the callers
+                    synced[key] = e
+            item.error = synced[key]
+        self.batches += 1
+        self.documents += len(batch)
+        for item in batch:
+            if item.error is not None:
+                item.future.set_exception(item.error)
+            else:
+                item.future.set_result(None)
+
+
+    @staticmethod
+    def _each(batch: list[_Item], phase: str) -> None:
+        for item in batch:
+            if item.error is None:
+                try:
+                    getattr(item.doc, phase)()
+                except Exception as e:  # noqa: BLE001 - handed to the caller
+                    item.error = e
+
+    def _flush(self, batch: list[_Item]) -> None:
+        """fsync every file of the batch, concurrently: the file system commits fsyncs
+        that wait at the same moment together (one journal commit), serial ones each
+        pay for their own."""
+        todo = [item for item in batch if item.error is None]
+        if len(todo) <= 1:
+            self._each(todo, "flush")
+            return
+        futures = [(item, self._pool.submit(item.doc.flush)) for item in todo[1:]]
+        self._each(todo[:1], "flush")
+        for item, f in futures:
+            try:
+                f.result()
+            except Exception as e:  # noqa: BLE001 - handed to the caller
+                item.error = e
+
+
+BATCHER = SyncBatcher()

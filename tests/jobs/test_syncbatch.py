@@ -1,0 +1,148 @@
+"""The spool's batch thread: documents finishing together share a directory fsync, and one
+document's failure stays its own."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.syncbatch import SyncBatcher
+
+
+class Doc:
+    def __init__(self, key: object, *, fail: str | None = None,
+                 gate: threading.Event | None = None) -> None:
+        self.key = key
+        self.fail = fail
+        self.gate = gate
+        self.entered = threading.Event()
+        self.calls: list[str] = []
+        self.dir_syncs = 0
+
+    def _step(self, name: str) -> None:
+        self.calls.append(name)
+        if self.fail == name:
+            raise OSError(5, f"{name} failed")
+
+    def prepare(self) -> None:
+        self.entered.set()
+        if self.gate is not None:
+            self.gate.wait(10)
+        self._step("prepare")
+
+    def flush(self) -> None:
+        self._step("flush")
+
+    def seal(self) -> None:
+        self._step("seal")
+
+    def directory_sync(self) -> None:
+        self.dir_syncs += 1
+        self._step("directory_sync")
+
+    @property
+    def directory_key(self) -> object:
+        return self.key
+
+
+def _batched(docs: list[Doc]) -> tuple[SyncBatcher, list[BaseException | None]]:
+    """Submit ``docs[0]`` (held at its prepare) and then the rest, which therefore wait
+    in the queue and form the second batch."""
+    batcher = SyncBatcher(name="test-spool-sync")
+    gate = threading.Event()
+    first = Doc("d0", gate=gate)
+    futures = [batcher.submit(first)]
+    assert first.entered.wait(10)    # the thread holds the first batch: the rest must queue
+    futures += [batcher.submit(d) for d in docs]
+    gate.set()
+    errors = [f.exception(10) for f in futures]
+    assert errors[0] is None and first.calls == ["prepare", "flush", "seal", "directory_sync"]
+    return batcher, errors[1:]
+
+
+def test_waiting_documents_share_one_directory_sync() -> None:
+    docs = [Doc("same") for _ in range(5)]
+    batcher, errors = _batched(docs)
+    assert errors == [None] * 5
+    assert (batcher.batches, batcher.documents) == (2, 6)
+    assert sum(d.dir_syncs for d in docs) == 1
+    assert all(d.calls[:3] == ["prepare", "flush", "seal"] for d in docs)
+
+
+def test_a_failing_document_fails_alone() -> None:
+    docs = [Doc("same"), Doc("same", fail="flush"), Doc("same", fail="prepare"), Doc("same")]
+    _, errors = _batched(docs)
+    assert errors[0] is None and errors[3] is None
+    assert isinstance(errors[1], OSError) and "flush" in str(errors[1])
+    assert isinstance(errors[2], OSError) and "prepare" in str(errors[2])
+    assert docs[2].calls == ["prepare"]          # never flushed nor sealed
+    assert "seal" not in docs[1].calls
+
+
+def test_a_failing_directory_sync_fails_its_directory_only() -> None:
+    bad = [Doc("bad", fail="directory_sync"), Doc("bad")]
+    good = [Doc("good"), Doc("good")]
+    _, errors = _batched([bad[0], good[0], bad[1], good[1]])
+    assert isinstance(errors[0], OSError) and isinstance(errors[2], OSError)
+    assert errors[1] is None and errors[3] is None
+
+
+async def test_concurrent_documents_are_all_durable_and_named(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", 1 << 20)
+    payloads = [os.urandom(100 + n) for n in range(40)]
+
+    async def put(data: bytes) -> str:
+        async with spool.writer() as w:
+            await w.write(data)
+        return w.name
+
+    names = await asyncio.gather(*(put(p) for p in payloads))
+    assert len(set(names)) == 40
+    assert spool.names() == set(names)
+    for name, data in zip(names, payloads, strict=True):
+        assert spool.path(name).read_bytes() == data
+    assert not [n for n in os.listdir(spool.root) if n.endswith(".tmp")]
+
+
+async def test_a_bad_document_in_a_batch_leaves_nothing(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", 1 << 20)
+
+    async def put(data: bytes, compression: str) -> str:
+        async with spool.writer(compression) as w:
+            await w.write(data)
+        return w.name
+
+    results = await asyncio.gather(put(b"fine", "none"), put(b"not gzip at all", "gzip"),
+                                   put(b"also fine", "none"), return_exceptions=True)
+    assert isinstance(results[1], Exception)
+    good = {r for r in results if isinstance(r, str)}
+    assert len(good) == 2
+    assert set(os.listdir(spool.root)) == good
+
+
+@pytest.mark.parametrize("size", [10, 3 << 20])   # one batch, and a streamed document
+async def test_cancelled_finish_leaves_nothing(tmp_path: Path, size: int) -> None:
+    spool = Spool(tmp_path / "spool", 1 << 30)
+    started = asyncio.Event()
+
+    async def put() -> None:
+        async with spool.writer() as w:
+            await w.write(b"x" * size)
+            started.set()
+
+    task = asyncio.create_task(put())
+    await started.wait()
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    for _ in range(200):   # the cleanup runs once the batch thread is done with the file
+        if not os.listdir(spool.root):
+            break
+        await asyncio.sleep(0.01)
+    assert os.listdir(spool.root) == []
