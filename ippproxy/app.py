@@ -292,8 +292,11 @@ def _lifecycle(config: Config, intake: IntakeHook | None
             if config.accounting.enabled:
                 pipeline = await stack.enter_async_context(
                     open_pipeline(config, engine, store, spool))
+            # Conversion for destinations that do not take a job's format shares the
+            # pipeline's analysis pool; without one the Forwarder makes its own when needed.
             forwarder = Forwarder(cast(JobStore, PausableStore(store, queues)), spool, config,
-                                  on_finished=pipeline.settler.job_changed if pipeline else None)
+                                  on_finished=pipeline.settler.job_changed if pipeline else None,
+                                  pool=pipeline.pool if pipeline else None)
             await forwarder.start()
             stack.push_async_callback(forwarder.stop)
             session = aiohttp.ClientSession()

@@ -79,8 +79,10 @@ async def _mirror(fwd: Forwarder, ours: JobRecord, remote: RemoteJob) -> bool:
         return False
     await store.set_counts(ours.uuid, impressions=remote.impressions, sheets=remote.sheets)
     if remote.state == JobState.COMPLETED:
+        done = fwd.outbox.notes.get(ours.uuid)  # the conversion, when there was one
         await store.transition(ours.uuid, JobEvent.COMPLETE,
-                               message=f"printed as job {remote.job_id}")
+                               message=f"printed as job {remote.job_id}"
+                                       + (f" ({done})" if done else ""))
     elif remote.state == JobState.CANCELED:
         await store.transition(ours.uuid, JobEvent.CANCEL, reasons=("job-canceled-at-device",),
                                message=f"canceled at the printer: {note}".rstrip(": "))

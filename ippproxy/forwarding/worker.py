@@ -46,12 +46,21 @@ it once, Cancel-Job drops it. This prefers a possibly lost job over a
 possibly doubled one (and a doubled charge). ``"resend"`` sends again
 (at-least-once, like CUPS). A connection that was refused never counts as
 unknown, so an offline printer of that kind still gets each job exactly once.
+
+**Formats.** Before sending, ``outgoing.prepare`` checks the job's format against
+the destination's ``document-format-supported`` (formats.py plans it): a format
+the printer does not take is converted in the analysis pool (PDF to PWG raster
+or URF, PostScript or text to PDF, ...) into a scratch file that is deleted once
+the upload ended; the job shows ``job-transforming`` meanwhile, and its messages
+say what was done. No route, or a failed conversion, aborts the job
+(``unsupported-document-format`` / ``document-unprintable-error``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -69,13 +78,17 @@ from .client import DestinationClient, ForwardJob, RemoteJob
 from .errors import DestinationError, DestinationRejected, DestinationUnavailable
 from .follow import follow_remote
 from .lease import LEASE, renew
-from .source import SpoolDocument, missing_document
+from .outgoing import ConversionBusy, JobEnded, Outbox, Unconvertible, prepare
+from .source import missing_document
 
 if TYPE_CHECKING:
+    from ippproxy.filters.pool import AnalysisPool
     from ippproxy.jobs.spool import Spool
     from ippproxy.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
+# After a wake-up, gather the other wake-ups of this long before looking at the store.
+COALESCE = 0.02
 Outcome = Literal["hold", "resend"]
 
 
@@ -112,6 +125,7 @@ class Forwarder:
                  unknown_outcome: Outcome = "hold",
                  resolve: Callable[[JobRecord], str | None] | None = None,
                  on_finished: Callable[[str], None] | None = None,
+                 pool: AnalysisPool | None = None,
                  lease: dt.timedelta = LEASE) -> None:
         self.store, self.spool, self.config = store, spool, config
         self.lease = lease  # claims are renewed and expired ones taken over (lease.py)
@@ -131,10 +145,14 @@ class Forwarder:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._job_events: dict[str, asyncio.Event] = {}
+        # Conversions for destinations that do not take the job's format (outgoing.py);
+        # without a pool, one is made from [analysis] when first needed.
+        self.outbox = Outbox(spool, config.analysis, node=config.storage.node, pool=pool)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        await self.outbox.start()
         self._session = aiohttp.ClientSession()
         self._loop_task = asyncio.create_task(self._run(), name="forwarder")
         self._lease_task = asyncio.create_task(self._keep_leases(), name="forwarder-leases")
@@ -150,6 +168,7 @@ class Forwarder:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        await self.outbox.close()
 
     def job_changed(self, job_uuid: str) -> None:
         """A job became ready, or was canceled: wake the loop and the job's follower."""
@@ -186,6 +205,9 @@ class Forwarder:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
+            # Jobs that arrive together (a burst of Print-Jobs, each waking us) are then
+            # claimed in one pass instead of one pass and store round trip each.
+            await asyncio.sleep(min(COALESCE, self.poll_interval))
 
     async def _keep_leases(self) -> None:
         while True:
@@ -217,6 +239,7 @@ class Forwarder:
         finally:
             self._tasks.pop(rec.uuid, None)
             self._job_events.pop(rec.uuid, None)
+            self.outbox.notes.pop(rec.uuid, None)
             self._wake.set()
             if self.on_finished is not None:
                 self.on_finished(rec.uuid)
@@ -252,7 +275,14 @@ class Forwarder:
             await self._requeue(rec, exc, exc.maybe_delivered or remote is not None)
         except DestinationRejected as exc:
             await self._abort(rec, f"destination refused the job: {exc.message}")
-        except _Held:
+        except Unconvertible as exc:
+            log.warning("job %s aborted: %s", rec.uuid, exc.message)
+            await self.store.transition(rec.uuid, JobEvent.ABORT, reasons=exc.reasons,
+                                        message=exc.message)
+        except ConversionBusy as exc:
+            await self._requeue(rec, DestinationUnavailable(
+                f"document conversion: {exc}", Status.SERVER_ERROR_BUSY), remote is not None)
+        except (_Held, JobEnded):
             return
         except InvalidTransition:
             log.info("job %s changed state while being forwarded", rec.uuid)
@@ -274,11 +304,21 @@ class Forwarder:
             rec.uuid, destination_uri=uri, forward_started=True,
             forward_attempts=rec.forward_attempts + 1, reasons=("job-outgoing",),
             message="sending the job to the printer")
-        docs = [SpoolDocument(self.spool, d.spool_name, d.size) for d in rec.documents]
-        remote = await client.submit(forward_job(rec), docs)
+        job = forward_job(rec)
+        out = await prepare(self, client, rec, job)  # converted when the printer needs it
+        try:
+            if out.note:
+                await self.store.update_forwarding(
+                    rec.uuid, reasons=("job-outgoing",),
+                    message=f"sending the job to the printer ({out.note})")
+            remote = await client.submit(
+                dataclasses.replace(job, document_format=out.document_format), out.documents)
+        finally:
+            await self.outbox.discard(out)
+        note = f" ({out.note})" if out.note else ""
         await self.store.update_forwarding(rec.uuid, remote_job_id=remote,
                                            reasons=("job-printing",),
-                                           message=f"sent to the printer as job {remote}")
+                                           message=f"sent to the printer as job {remote}{note}")
         return remote
 
     async def _requeue(self, rec: JobRecord, exc: DestinationError, maybe_sent: bool) -> None:

@@ -154,14 +154,16 @@ async def test_cancel_on_our_side_cancels_remote(virtual_printer: Any, harness: 
     await printer.wait_for(lambda: printer.jobs[1].state == JobState.CANCELED)
 
 
-async def test_rejected_job_is_aborted_with_sanitised_message(
+async def test_format_the_printer_cannot_take_is_aborted(
         virtual_printer: Any, harness: Harness, submit_job: SubmitJob, fast_config: Any) -> None:
+    # No conversion from PDF to JPEG (test_conversion.py has the ones that exist).
     printer = await virtual_printer(formats=("image/jpeg",))
     await harness.start(fast_config(printer.uri))
     rec = await submit_job()
     done = await harness.wait(rec.uuid, terminal)
     assert done.state == JobState.ABORTED
-    assert "refused" in (done.state_message or "")
+    assert "unsupported-document-format" in done.state_reasons
+    assert "accepts only image/jpeg" in (done.state_message or "")
     assert printer.jobs == {}
 
 
