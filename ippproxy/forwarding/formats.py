@@ -49,13 +49,15 @@ from ippproxy.filters.detect import (
     PDF,
     POSTSCRIPT,
     PWG_RASTER,
+    SUPPORTED,
     TEXT,
     URF,
     normalise,
 )
-from ippproxy.ipp import Group, Resolution
+from ippproxy.ipp import Attribute, Group, Resolution, Tag
 
 TARGETS = (PDF, PWG_RASTER, URF)   # preference order
+ALL_SOURCES = tuple(sorted(SUPPORTED))   # every format intake detects
 PREFERRED_DPI = 300
 MONOCHROME = frozenset({"monochrome", "process-monochrome", "bi-level", "process-bi-level",
                         "auto-monochrome"})
@@ -92,6 +94,10 @@ class Capabilities:
     pwg_resolutions: tuple[Resolution, ...] | None = None
     pwg_types: tuple[str, ...] | None = None
     urf: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_attributes(cls, attributes: Iterable[Attribute]) -> Capabilities:
+        return cls.from_printer(Group(Tag.PRINTER_ATTRIBUTES, tuple(attributes)))
 
     @classmethod
     def from_printer(cls, group: Group) -> Capabilities:
@@ -229,3 +235,9 @@ def plan(source: str, caps: Capabilities, colour: bool = True) -> Plan:
     why = f"; {'; '.join(failures)}" if failures else ""
     return Plan(source, None, note=f"the printer accepts only {', '.join(concrete)} and "
                                    f"{source} cannot be converted to any of them{why}")
+
+
+def sources(caps: Capabilities, candidates: Iterable[str] = ALL_SOURCES) -> tuple[str, ...]:
+    """The ``candidates`` a queue may accept for this destination: sent as is or converted
+    (what the queue's own document-format-supported can list)."""
+    return tuple(f for f in candidates if plan(f, caps).possible)

@@ -17,6 +17,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
+from ippproxy.forwarding.formats import Capabilities, sources
 from ippproxy.ipp import Attribute, PrinterState, Tag
 from ippproxy.server import attrs as A
 from ippproxy.server.context import QueueRuntime, ServerContext
@@ -78,7 +79,7 @@ def formats(dest: tuple[Attribute, ...] | None) -> list[str]:
     offered: set[str] = set(FORWARDABLE_FORMATS)
     for a in dest or ():
         if a.name == "document-format-supported":
-            offered = {str(v) for v in a.plain if isinstance(v, str)}
+            offered = set(sources(Capabilities.from_attributes(dest or ())))  # or converted
             break
     return [AUTO_FORMAT] + [f for f in FORWARDABLE_FORMATS if f in offered]
 

@@ -8,6 +8,7 @@ what it received) and the virtual printer (``keep_documents``).
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 import time
@@ -213,14 +214,14 @@ async def test_cancel_during_conversion_stops_it(
 
 
 PRINT_AUTO = """{
-  NAME "Print-Job, format left to the server"
+  NAME "Print-Job"
   OPERATION Print-Job
   GROUP operation-attributes-tag
   ATTR charset attributes-charset utf-8
   ATTR naturalLanguage attributes-natural-language en
   ATTR uri printer-uri $uri
   ATTR name requesting-user-name alice
-  ATTR mimeMediaType document-format application/octet-stream
+  ATTR mimeMediaType document-format $fmt
   FILE $filename
   STATUS successful-ok
 }
@@ -237,6 +238,17 @@ GET_JOB = """{
   STATUS successful-ok
 }
 """
+GET_PRINTER = """{
+  NAME "Get-Printer-Attributes"
+  OPERATION Get-Printer-Attributes
+  GROUP operation-attributes-tag
+  ATTR charset attributes-charset utf-8
+  ATTR naturalLanguage attributes-natural-language en
+  ATTR uri printer-uri $uri
+  ATTR keyword requested-attributes document-format-supported
+  STATUS successful-ok
+}
+"""
 
 
 def ipptool(uri: str, test: Path, *args: str) -> str:
@@ -246,15 +258,23 @@ def ipptool(uri: str, test: Path, *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.parametrize("fmt", ["application/pdf", "application/octet-stream"])
 def test_through_ippproxy_a_pdf_reaches_a_raster_printer_as_pwg(
-        ippeveprinter: Any, tmp_path: Path) -> None:
-    """The real ``ippproxy serve``, the real ipptool as client, ippeveprinter -f pwg-raster."""
+        ippeveprinter: Any, tmp_path: Path, fmt: str) -> None:
+    """The real ``ippproxy serve``, the real ipptool as client, ippeveprinter -f pwg-raster.
+
+    The queue offers application/pdf although the printer does not take it (it is
+    converted), and the client may also leave the format to the server."""
     eve = ippeveprinter(formats=("image/pwg-raster",), keep_files=True)
     (tmp_path / "print.test").write_text(PRINT_AUTO)
     (tmp_path / "get.test").write_text(GET_JOB)
+    (tmp_path / "get-printer.test").write_text(GET_PRINTER)
     with IppProxy(tmp_path / "proxy", queues=[{"name": "raster", "destination": eve.uri}],
                   forwarding={"poll_interval": 0.05}) as proxy:
-        ipptool(proxy.uri(), tmp_path / "print.test", "-f",
+        offered = ipptool(proxy.uri(), tmp_path / "get-printer.test")
+        listed = re.search(r"document-format-supported \(1setOf mimeMediaType\) = (.*)", offered)
+        assert listed is not None and "application/pdf" in listed[1].split(","), offered
+        ipptool(proxy.uri(), tmp_path / "print.test", "-d", f"fmt={fmt}", "-f",
                 str(make_pdf(tmp_path / "two.pdf", 2)))
         deadline = time.monotonic() + 60
         while "job-state (enum) = completed" not in (

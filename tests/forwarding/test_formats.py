@@ -13,7 +13,15 @@ import aiohttp
 import pytest
 
 from ippproxy.forwarding.client import DestinationClient
-from ippproxy.forwarding.formats import Capabilities, Plan, Step, plan, wants_colour
+from ippproxy.forwarding.formats import (
+    ALL_SOURCES,
+    Capabilities,
+    Plan,
+    Step,
+    plan,
+    sources,
+    wants_colour,
+)
 from ippproxy.ipp import Attribute, Group, Resolution, Tag
 from testprinters.virtual_caps import capabilities
 
@@ -178,3 +186,13 @@ async def test_plan_from_a_running_ippeveprinter(ippeveprinter_session: Any,
     caps = Capabilities.from_printer(group)
     assert caps == (EVE_PWG if formats == (PWG,) else EVE_URF)
     assert plan(PDF, caps).send_as == formats[0]
+
+
+def test_sources_a_queue_can_accept() -> None:
+    assert set(sources(EVE_PWG)) == {PDF, PCLM, PS, PWG, TEXT}
+    assert set(sources(EVE_URF)) == {PDF, PCLM, PS, PWG, TEXT, URF}
+    assert JPEG in sources(EVE_DEFAULT) and URF not in sources(EVE_DEFAULT)
+    assert set(sources(Capabilities(formats=(OCTET,)))) == set(ALL_SOURCES)
+    attrs = capabilities(name="v", uuid="urn:uuid:0", uris=("ipp://x/ipp/print",),
+                         color=False, duplex=False, formats=(PDF,))
+    assert set(sources(Capabilities.from_attributes(attrs))) == {PDF, PCLM, PS, TEXT}
