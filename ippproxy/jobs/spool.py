@@ -7,7 +7,7 @@ until about 1 MiB is pending, then hands the batch to a spool worker thread that
 decompresses it (IPP ``compression``, RFC 8011 §5.4.32: gzip or deflate), hashes it
 (sha256 of the *decompressed* bytes) and writes it. The first batch creates the
 file ``.<hex>.tmp`` (``O_CREAT | O_EXCL | O_NOFOLLOW``, mode 0600; ``<hex>`` is
-``uuid4().hex``, never client text); a small document costs a single thread hop.
+``ids.random_hex()``, kernel randomness, never client text); a small document costs a single thread hop.
 The event loop never blocks on disk or zlib, and memory is bounded by the batch
 size: decompression emits at most one batch of output at a time (``max_length``),
 so a decompression bomb is stopped as soon as the output passes ``max_bytes``.
@@ -30,12 +30,12 @@ import hashlib
 import os
 import re
 import stat
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
 
 from ippproxy.jobs.fsio import DirSync, FdWorker
+from ippproxy.jobs.ids import random_hex
 from ippproxy.jobs.inflate import (
     BATCH,
     COMPRESSIONS,
@@ -67,7 +67,7 @@ class SpoolWriter:
             raise SpoolCompressionError(f"unsupported compression {compression!r}")
         self._spool = spool
         self.compression = compression
-        self.name = uuid.uuid4().hex
+        self.name = random_hex()
         self._tmp = spool.root / f".{self.name}.tmp"
         self._fd = -1
         self._sink: Sink | None = None

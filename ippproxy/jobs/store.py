@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
-import uuid as uuidlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -25,6 +24,7 @@ from sqlalchemy import Connection, Engine, update
 
 from ippproxy.jobs import ops, queries
 from ippproxy.jobs.create import NewJob, create_jobs
+from ippproxy.jobs.ids import new_uuid
 from ippproxy.jobs.models import jobs_t
 from ippproxy.jobs.ops import Purged
 from ippproxy.jobs.queries import Which
@@ -130,7 +130,7 @@ class JobStore:
         ``"no-hold"``), else ``pending``. Returns once the row is committed.
         """
         spec = NewJob(
-            uuid=uuid or str(uuidlib.uuid4()),
+            uuid=uuid or new_uuid(),
             queue=queue,
             owner=owner,
             name=name,

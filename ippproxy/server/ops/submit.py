@@ -12,10 +12,10 @@ means the document and the row are both durable. Any failure after spooling dele
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
+from ippproxy.jobs.ids import new_uuid
 from ippproxy.jobs.records import JobClosedError, JobRecord, NewDocument
 from ippproxy.jobs.spool import SpoolCompressionError, SpoolLimitExceeded
 from ippproxy.jobs.state import INCOMING_REASONS, JobState
@@ -167,7 +167,7 @@ def _host(req: OpRequest) -> str | None:
 async def print_job(req: OpRequest) -> Reply:
     plan = await _plan(req, with_document=True)
     doc = await _spool(req, plan.compression, plan.document_format)
-    job_uuid = str(uuid.uuid4())  # known to the intake hook (charges are keyed by it)
+    job_uuid = new_uuid()  # known to the intake hook (charges are keyed by it)
     replaced: tuple[NewDocument, ...] = ()
     try:
         decision = await _decide(req, plan, [doc], "Print-Job", job_uuid)
