@@ -54,6 +54,8 @@ PROBE_TIMEOUT = 3.0
 # The destination's state, markers and supplies are re-read at most this often (seconds);
 # faster with a faster forwarding poll (five poll intervals, at least half a second).
 STATUS_TTL = 5.0
+# A successful answer is reused without looking at any cache for this long (seconds).
+MEMO = 0.1
 # With several nodes on one spool, a node's start-up removes temp and unreferenced spool
 # files only when untouched this long (another node may be receiving or deciding on them).
 SHARED_SPOOL_MIN_AGE = 3600.0
@@ -89,13 +91,18 @@ class DestinationCapabilities:
         self._refreshing: dict[str, asyncio.Task[None]] = {}
         self._combined: dict[str, tuple[Group, tuple[Attribute, ...], tuple[Attribute, ...],
                                         tuple[Attribute, ...]]] = {}
+        self._memo_until: dict[str, float] = {}
         self._offline_made: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]] = {}
         self._ids = itertools.count(1)
 
     async def printer_attributes(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
+        now = time.monotonic()
         failed = self._failed_at.get(queue.name)
-        if failed is not None and time.monotonic() - failed < NEGATIVE_TTL:
+        if failed is not None and now - failed < NEGATIVE_TTL:
             return self._offline(queue)
+        last = self._combined.get(queue.name)
+        if last is not None and now < self._memo_until.get(queue.name, 0.0):
+            return last[3]          # asked a moment ago: every job of a burst needs this
         client = self._forwarder.client(destination_uri(self._config, queue),
                                         queue.force_print_job)
         try:
@@ -108,6 +115,7 @@ class DestinationCapabilities:
             self._failed_at[queue.name] = time.monotonic()
             return self._offline(queue)
         self._failed_at.pop(queue.name, None)
+        self._memo_until[queue.name] = time.monotonic() + MEMO
         last = self._combined.get(queue.name)
         if last is not None and last[0] is group and last[1] is extra and last[2] is status:
             return last[3]          # the same tuple while nothing changed (cheap to reuse)

@@ -100,6 +100,8 @@ async def _document(first: bytes, request: web.Request) -> AsyncIterator[bytes]:
     if first:
         yield first
     while True:
+        if request.content.at_eof():
+            return          # a small document came with the header: no timer needed
         try:
             async with asyncio.timeout(DOCUMENT_IDLE_TIMEOUT):
                 chunk = await request.content.read(CHUNK)
@@ -120,13 +122,19 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
     msg = None
     try:
         try:
-            async with asyncio.timeout(server.header_timeout or None):
-                async for chunk in request.content.iter_any():
-                    if len(head) < 8:
-                        head += chunk[:8 - len(head)]
-                    msg = decoder.feed(chunk)
-                    if msg is not None:
-                        break
+            # What has already arrived is decoded without a timer (usually all of it).
+            buffered = request.content.read_nowait()
+            if buffered:
+                head = buffered[:8]
+                msg = decoder.feed(buffered)
+            if msg is None:
+                async with asyncio.timeout(server.header_timeout or None):
+                    async for chunk in request.content.iter_any():
+                        if len(head) < 8:
+                            head += chunk[:8 - len(head)]
+                        msg = decoder.feed(chunk)
+                        if msg is not None:
+                            break
         except TimeoutError:
             return await _cut_off(request)
         except DecodeError as e:

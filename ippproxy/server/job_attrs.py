@@ -135,9 +135,15 @@ def select(job: JobRecord, authority: str, wanted: set[str] | None,
 
 
 def creation_group(job: JobRecord, authority: str) -> list[Attribute]:
-    """The job group answering Print-Job / Create-Job (RFC 8011 §4.2.1.2)."""
-    return [a for a in render(job, authority) if a.name in (
-        "job-uri", "job-id", "job-state", "job-state-reasons", "job-state-message")]
+    """The job group answering Print-Job / Create-Job (RFC 8011 §4.2.1.2), the same
+    values ``render`` gives, built alone (this answer is on the intake hot path)."""
+    return [
+        A.integer("job-id", job.job_id),
+        A.uri("job-uri", job_uri(authority, job.queue, job.job_id)),
+        A.enum("job-state", int(job.state)),
+        A.keyword("job-state-reasons", *(job.state_reasons or ("none",))),
+        A.text("job-state-message", clean_text(job.state_message or "")),
+    ]
 
 
 __all__ = ["Tag", "creation_group", "render", "select"]
