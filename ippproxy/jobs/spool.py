@@ -45,7 +45,7 @@ from ippproxy.jobs.inflate import (
     SpoolError,
     SpoolLimitExceeded,
 )
-from ippproxy.jobs.syncbatch import BATCHER
+from ippproxy.jobs.syncbatch import BATCHER, Ticket
 
 __all__ = [
     "Spool",
@@ -68,7 +68,8 @@ class SpoolWriter:
         self._spool = spool
         self.compression = compression
         self.name = random_hex()
-        self._tmp = spool.root / f".{self.name}.tmp"
+        self._tmp = os.path.join(spool.root_name, f".{self.name}.tmp")
+        self._ticket: Ticket | None = None
         self._fd = -1
         self._sink: Sink | None = None
         self._inflater = Inflater(compression) if compression != "none" else None
@@ -137,7 +138,7 @@ class SpoolWriter:
         assert self._sink is not None
         os.close(self._fd)
         self._fd = -1
-        os.rename(self._tmp, self._spool.root / self.name)
+        os.rename(self._tmp, os.path.join(self._spool.root_name, self.name))
         self._renamed = True
         self.size = self._sink.size
         self.sha256 = self._sink.sha.hexdigest()
@@ -156,19 +157,24 @@ class SpoolWriter:
             os.close(self._fd)
             self._fd = -1
         try:
-            os.unlink(self._spool.root / self.name if self._renamed else self._tmp)
+            os.unlink(os.path.join(self._spool.root_name, self.name) if self._renamed
+                      else self._tmp)
         except FileNotFoundError:
             pass
 
     def _discard(self) -> None:
-        self._worker.after(self._discard_now)
+        if self._ticket is not None:
+            self._ticket.after(self._discard_now)
+        else:
+            self._worker.after(self._discard_now)
 
     async def _finish(self) -> None:
         if self._sink is not None:
             # A big document (it has been streaming): its long fsync runs in a pool thread
             # first, so that it does not hold up the small ones in the batch thread.
             await self._worker.run(self._presync)
-        await self._worker.track(BATCHER.submit(self))
+        self._ticket = BATCHER.submit(self)
+        await self._ticket.future
 
 
 class _WriterContext:
@@ -197,6 +203,7 @@ class Spool:
 
     def __init__(self, root: Path | str, max_bytes: int) -> None:
         self.root = Path(root)
+        self.root_name = str(self.root)
         self.max_bytes = max_bytes
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = os.lstat(self.root)

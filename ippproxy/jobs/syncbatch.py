@@ -21,18 +21,21 @@ never sees a name that is not durable. A document whose phase fails gets its own
 exception and the others go on; a failed directory fsync fails every document of
 that directory in the batch.
 
-Each item is a :class:`concurrent.futures.Future` the caller awaits with
-``asyncio.wrap_future``; cleanup after cancellation waits for that future, so it
-never races the thread (see ``FdWorker``).
+``submit`` (on the event loop) returns an asyncio future; the thread resolves the
+futures of a batch with one ``call_soon_threadsafe`` per event loop, not one per
+document. Cleanup after a cancellation is handed to ``after``: it runs at once if the
+thread is done with the document, else in the thread right after it, so it never
+races the thread's use of the file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
 import queue
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -60,31 +63,67 @@ class Sealable(Protocol):
         """Documents with the same key share one directory fsync."""
 
 
-@dataclass
-class _Item:
-    doc: Sealable
-    future: concurrent.futures.Future[None] = field(default_factory=concurrent.futures.Future)
-    error: BaseException | None = None
+class Ticket:
+    """One submitted document: its future, and cleanup to run once the thread is done."""
+
+    __slots__ = ("_after", "_done", "_lock", "doc", "error", "future", "loop")
+
+    def __init__(self, doc: Sealable, loop: asyncio.AbstractEventLoop) -> None:
+        self.doc = doc
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.error: BaseException | None = None
+        self._lock = threading.Lock()
+        self._done = False
+        self._after: Callable[[], None] | None = None
+
+    def after(self, cleanup: Callable[[], None]) -> None:
+        """Run ``cleanup`` now if the thread is done with the document, else right after."""
+        with self._lock:
+            if not self._done:
+                self._after = cleanup
+                return
+        cleanup()
+
+    def _finished(self) -> None:
+        with self._lock:
+            self._done = True
+            cleanup, self._after = self._after, None
+        if cleanup is not None:
+            try:
+                cleanup()
+            except Exception:  # pragma: no cover - cleanup must not stop the thread
+                log.exception("spool cleanup failed")
+
+
+def _deliver(tickets: list[Ticket]) -> None:
+    for t in tickets:
+        if t.future.done():
+            continue
+        if t.error is not None:
+            t.future.set_exception(t.error)
+        else:
+            t.future.set_result(None)
 
 
 class SyncBatcher:
-    """``future = batcher.submit(doc)``; resolved once ``doc`` is durable."""
+    """``await batcher.submit(doc)`` returns once ``doc`` is durable."""
 
     def __init__(self, name: str = "spool-sync") -> None:
         self._name = name
-        self._q: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[Ticket] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._pool = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="spool-fsync")
         self.batches = 0  # statistics, for benchmarks
         self.documents = 0
 
-    def submit(self, doc: Sealable) -> concurrent.futures.Future[None]:
-        item = _Item(doc)
-        item.future.set_running_or_notify_cancel()
-        self._q.put(item)
+    def submit(self, doc: Sealable) -> Ticket:
+        """Queue ``doc`` (call on the event loop); await ``ticket.future``."""
+        ticket = Ticket(doc, asyncio.get_running_loop())
+        self._q.put(ticket)
         self._ensure_thread()
-        return item.future
+        return ticket
 
     def _ensure_thread(self) -> None:
         if self._thread is not None:
@@ -106,37 +145,40 @@ class SyncBatcher:
                 self._finish(batch)
             except BaseException as e:  # pragma: no cover - a bug; never leave callers hanging
                 log.exception("spool sync batch failed")
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(e)
+                for t in batch:
+                    t.error = t.error or e
+            for t in batch:
+                t._finished()
+            loops: dict[asyncio.AbstractEventLoop, list[Ticket]] = {}
+            for t in batch:
+                loops.setdefault(t.loop, []).append(t)
+            for loop, tickets in loops.items():
+                try:
+                    loop.call_soon_threadsafe(_deliver, tickets)
+                except RuntimeError:  # that loop is closed: nobody waits any more
+                    pass
 
-    def _finish(self, batch: list[_Item]) -> None:
+    def _finish(self, batch: list[Ticket]) -> None:
         self._each(batch, "prepare")
         self._flush(batch)
         self._each(batch, "seal")
         synced: dict[object, BaseException | None] = {}
-        for item in batch:
-            if item.error is not None:
+        for t in batch:
+            if t.error is not None:
                 continue
-            key = item.doc.directory_key
+            key = t.doc.directory_key
             if key not in synced:
                 try:
-                    item.doc.directory_sync()
+                    t.doc.directory_sync()
                     synced[key] = None
                 except Exception as e:  # noqa: BLE001 - handed to the callers
                     synced[key] = e
-            item.error = synced[key]
+            t.error = synced[key]
         self.batches += 1
         self.documents += len(batch)
-        for item in batch:
-            if item.error is not None:
-                item.future.set_exception(item.error)
-            else:
-                item.future.set_result(None)
-
 
     @staticmethod
-    def _each(batch: list[_Item], phase: str) -> None:
+    def _each(batch: list[Ticket], phase: str) -> None:
         for item in batch:
             if item.error is None:
                 try:
@@ -144,7 +186,7 @@ class SyncBatcher:
                 except Exception as e:  # noqa: BLE001 - handed to the caller
                     item.error = e
 
-    def _flush(self, batch: list[_Item]) -> None:
+    def _flush(self, batch: list[Ticket]) -> None:
         """fsync every file of the batch, concurrently: the file system commits fsyncs
         that wait at the same moment together (one journal commit), serial ones each
         pay for their own."""

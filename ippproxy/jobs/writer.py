@@ -13,8 +13,8 @@ queue and awaits a future. One thread owns one database connection and loops:
    op in its own SAVEPOINT, so the failing op rolls back alone and does not spoil
    the others (ops only touch the database, so running them twice is harmless);
 3. COMMIT (one fsync of the SQLite WAL, or one PostgreSQL commit for the lot);
-4. only then resolve each caller's future (``call_soon_threadsafe``) with its
-   result or exception.
+4. only then resolve each caller's future with its result or exception (one
+   ``call_soon_threadsafe`` per event loop and batch).
 
 Ops of one kind can also be merged: :meth:`GroupCommitWriter.submit_many` items
 with the same ``many`` function run as one call with all their arguments (job
@@ -70,6 +70,11 @@ def _resolve(fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -
         fut.set_exception(exc)
     else:
         fut.set_result(result)
+
+
+def _resolve_all(results: list[_Done]) -> None:
+    for item, result, exc in results:
+        _resolve(item.fut, result, exc)
 
 
 class WriterClosed(RuntimeError):
@@ -139,8 +144,7 @@ class GroupCommitWriter:
                 self._execute(conn, batch)
             except Exception as e:  # connection or commit failure: the whole batch fails
                 log.exception("job store batch of %d failed", len(batch))
-                for item in batch:
-                    self._deliver(item, None, e)
+                self._deliver_all([(item, None, e) for item in batch])
                 if conn is not None:
                     try:
                         conn.close()
@@ -168,8 +172,7 @@ class GroupCommitWriter:
             done = self._execute_isolated(conn, items)
         self.batches += 1
         self.ops += len(items)
-        for item, result, exc in done:  # after COMMIT: durable
-            self._deliver(item, result, exc)
+        self._deliver_all(done)  # after COMMIT: durable
 
     @staticmethod
     def _call(item: _Item, conn: Connection) -> Any:
@@ -201,8 +204,13 @@ class GroupCommitWriter:
         return done
 
     @staticmethod
-    def _deliver(item: _Item, result: Any, exc: BaseException | None) -> None:
-        try:
-            item.loop.call_soon_threadsafe(_resolve, item.fut, result, exc)
-        except RuntimeError:  # the loop is closed: nobody is waiting any more
-            pass
+    def _deliver_all(done: list[_Done]) -> None:
+        """Resolve the callers' futures: one wake-up of each event loop per batch."""
+        loops: dict[asyncio.AbstractEventLoop, list[_Done]] = {}
+        for d in done:
+            loops.setdefault(d[0].loop, []).append(d)
+        for loop, results in loops.items():
+            try:
+                loop.call_soon_threadsafe(_resolve_all, results)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass

@@ -50,33 +50,34 @@ class Doc:
         return self.key
 
 
-def _batched(docs: list[Doc]) -> tuple[SyncBatcher, list[BaseException | None]]:
+async def _batched(docs: list[Doc]) -> tuple[SyncBatcher, list[BaseException | None]]:
     """Submit ``docs[0]`` (held at its prepare) and then the rest, which therefore wait
     in the queue and form the second batch."""
     batcher = SyncBatcher(name="test-spool-sync")
     gate = threading.Event()
     first = Doc("d0", gate=gate)
-    futures = [batcher.submit(first)]
-    assert first.entered.wait(10)    # the thread holds the first batch: the rest must queue
-    futures += [batcher.submit(d) for d in docs]
+    tickets = [batcher.submit(first)]
+    assert await asyncio.to_thread(first.entered.wait, 10)   # the thread holds batch 1
+    tickets += [batcher.submit(d) for d in docs]
     gate.set()
-    errors = [f.exception(10) for f in futures]
+    results = await asyncio.gather(*(t.future for t in tickets), return_exceptions=True)
+    errors = [r if isinstance(r, BaseException) else None for r in results]
     assert errors[0] is None and first.calls == ["prepare", "flush", "seal", "directory_sync"]
     return batcher, errors[1:]
 
 
-def test_waiting_documents_share_one_directory_sync() -> None:
+async def test_waiting_documents_share_one_directory_sync() -> None:
     docs = [Doc("same") for _ in range(5)]
-    batcher, errors = _batched(docs)
+    batcher, errors = await _batched(docs)
     assert errors == [None] * 5
     assert (batcher.batches, batcher.documents) == (2, 6)
     assert sum(d.dir_syncs for d in docs) == 1
     assert all(d.calls[:3] == ["prepare", "flush", "seal"] for d in docs)
 
 
-def test_a_failing_document_fails_alone() -> None:
+async def test_a_failing_document_fails_alone() -> None:
     docs = [Doc("same"), Doc("same", fail="flush"), Doc("same", fail="prepare"), Doc("same")]
-    _, errors = _batched(docs)
+    _, errors = await _batched(docs)
     assert errors[0] is None and errors[3] is None
     assert isinstance(errors[1], OSError) and "flush" in str(errors[1])
     assert isinstance(errors[2], OSError) and "prepare" in str(errors[2])
@@ -84,10 +85,10 @@ def test_a_failing_document_fails_alone() -> None:
     assert "seal" not in docs[1].calls
 
 
-def test_a_failing_directory_sync_fails_its_directory_only() -> None:
+async def test_a_failing_directory_sync_fails_its_directory_only() -> None:
     bad = [Doc("bad", fail="directory_sync"), Doc("bad")]
     good = [Doc("good"), Doc("good")]
-    _, errors = _batched([bad[0], good[0], bad[1], good[1]])
+    _, errors = await _batched([bad[0], good[0], bad[1], good[1]])
     assert isinstance(errors[0], OSError) and isinstance(errors[2], OSError)
     assert errors[1] is None and errors[3] is None
 
@@ -123,6 +124,23 @@ async def test_a_bad_document_in_a_batch_leaves_nothing(tmp_path: Path) -> None:
     good = {r for r in results if isinstance(r, str)}
     assert len(good) == 2
     assert set(os.listdir(spool.root)) == good
+
+
+async def test_cleanup_waits_for_the_thread() -> None:
+    batcher = SyncBatcher(name="test-spool-sync")
+    gate = threading.Event()
+    doc = Doc("d", gate=gate)
+    ticket = batcher.submit(doc)
+    assert await asyncio.to_thread(doc.entered.wait, 10)
+    cleaned = threading.Event()
+    ticket.after(cleaned.set)
+    assert not cleaned.is_set()          # the thread still has the document
+    gate.set()
+    assert await asyncio.to_thread(cleaned.wait, 10)
+    await ticket.future
+    late: list[int] = []
+    ticket.after(lambda: late.append(1))  # done already: runs at once
+    assert late == [1]
 
 
 @pytest.mark.parametrize("size", [10, 3 << 20])   # one batch, and a streamed document
