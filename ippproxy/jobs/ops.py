@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from ippproxy.jobs.create import document_rows
 from ippproxy.jobs.models import documents_t, jobs_t
@@ -32,6 +32,14 @@ from ippproxy.jobs.state import (
     merge_reasons,
     next_state,
 )
+
+# UPDATE jobs SET <the columns given as parameters> WHERE uuid = :b_uuid, built once.
+_UPDATE_JOB = update(jobs_t).where(jobs_t.c.uuid == bindparam("b_uuid"))
+
+
+def _update_job(conn: Connection, uuid: str, values: dict[str, Any]) -> int:
+    """Set ``values`` (column name -> value) on one job; returns the rows matched."""
+    return conn.execute(_UPDATE_JOB, {"b_uuid": uuid, **values}).rowcount
 
 
 def _locked(conn: Connection, uuid: str) -> JobRecord:
@@ -59,7 +67,7 @@ def add_document(
     if last:
         values["closed"] = True
         values["state_reasons"] = list(merge_reasons(rec.state_reasons, drop=INCOMING_REASONS))
-    conn.execute(update(jobs_t).where(jobs_t.c.uuid == uuid).values(**values))
+    _update_job(conn, uuid, values)
     return _reload(conn, uuid)
 
 
@@ -99,7 +107,7 @@ def apply_event(
     if new in TERMINAL:
         values.update(completed_at=now, node=None, lease_until=None, next_attempt_at=None)
     values.update(extra or {})
-    conn.execute(update(jobs_t).where(jobs_t.c.uuid == rec.uuid).values(**values))
+    _update_job(conn, rec.uuid, values)
     return _reload(conn, rec.uuid)
 
 
@@ -118,10 +126,7 @@ def transition(
 def update_fields(
     conn: Connection, uuid: str, values: dict[str, Any], now: dt.datetime
 ) -> JobRecord:
-    result = conn.execute(
-        update(jobs_t).where(jobs_t.c.uuid == uuid).values(**values, updated_at=now)
-    )
-    if result.rowcount == 0:
+    if _update_job(conn, uuid, {**values, "updated_at": now}) == 0:
         raise JobNotFound(uuid)
     return _reload(conn, uuid)
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from ippproxy.jobs.models import documents_t, jobs_t
 from ippproxy.jobs.state import JobState, is_terminal
@@ -137,14 +137,20 @@ def load_documents(conn: Connection, uuids: Sequence[str]) -> dict[str, list[Doc
     return out
 
 
+# Built once: a job is reloaded after every change the forwarder makes, and building
+# a statement (and its cache key) per call cost more than running it.
+_JOB = select(jobs_t).where(jobs_t.c.uuid == bindparam("b_uuid"))
+_JOB_FOR_UPDATE = _JOB.with_for_update()
+_DOCS = (select(documents_t).where(documents_t.c.job_uuid == bindparam("b_uuid"))
+         .order_by(documents_t.c.number))
+
+
 def load_job(conn: Connection, uuid: str, *, for_update: bool = False) -> JobRecord | None:
-    stmt = select(jobs_t).where(jobs_t.c.uuid == uuid)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).mappings().one_or_none()
+    params = {"b_uuid": uuid}
+    row = conn.execute(_JOB_FOR_UPDATE if for_update else _JOB, params).mappings().one_or_none()
     if row is None:
         return None
-    return job_from_row(row, load_documents(conn, [uuid])[uuid])
+    return job_from_row(row, [doc_from_row(r) for r in conn.execute(_DOCS, params).mappings()])
 
 
 def load_jobs(conn: Connection, rows: Sequence[Mapping[Any, Any]]) -> list[JobRecord]:

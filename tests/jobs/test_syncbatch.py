@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ippproxy.jobs.spool import Spool
-from ippproxy.jobs.syncbatch import SyncBatcher
+from ippproxy.jobs.syncbatch import BATCHER, SyncBatcher
 
 
 class Doc:
@@ -147,6 +147,10 @@ async def test_cleanup_waits_for_the_thread() -> None:
 async def test_cancelled_finish_leaves_nothing(tmp_path: Path, size: int) -> None:
     spool = Spool(tmp_path / "spool", 1 << 30)
     started = asyncio.Event()
+    gate = threading.Event()
+    blocker = Doc("blocker", gate=gate)   # holds the batch thread: our document must wait
+    held = BATCHER.submit(blocker)
+    assert await asyncio.to_thread(blocker.entered.wait, 10)
 
     async def put() -> None:
         async with spool.writer() as w:
@@ -159,7 +163,9 @@ async def test_cancelled_finish_leaves_nothing(tmp_path: Path, size: int) -> Non
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    for _ in range(200):   # the cleanup runs once the batch thread is done with the file
+    gate.set()
+    await held.future
+    for _ in range(500):   # the cleanup runs once the batch thread is done with the file
         if not os.listdir(spool.root):
             break
         await asyncio.sleep(0.01)
