@@ -21,6 +21,7 @@ from ippproxy.jobs.records import (
     JobNotFound,
     JobRecord,
     NewDocument,
+    job_from_row,
     load_job,
 )
 from ippproxy.jobs.state import (
@@ -140,7 +141,7 @@ def claim_next(
     lease: dt.timedelta,
 ) -> JobRecord | None:
     j = jobs_t.c
-    stmt = select(j.uuid).where(
+    stmt = select(jobs_t).where(
         j.state == JobState.PENDING,
         j.closed.is_(True),
         or_(j.next_attempt_at.is_(None), j.next_attempt_at <= due),
@@ -148,12 +149,13 @@ def claim_next(
     if queues is not None:
         stmt = stmt.where(j.queue.in_(queues))
     stmt = stmt.order_by(j.priority.desc(), j.created_at, j.job_id).limit(1)
-    uuid = conn.execute(stmt.with_for_update(skip_locked=True)).scalar_one_or_none()
-    if uuid is None:
+    row = conn.execute(stmt.with_for_update(skip_locked=True)).mappings().one_or_none()
+    if row is None:
         return None
+    # apply_event reads only the row's own fields and reloads the job (with its documents).
     return apply_event(
         conn,
-        _reload(conn, uuid),
+        job_from_row(row, []),
         JobEvent.START,
         None,
         None,

@@ -12,7 +12,13 @@ from ippproxy.ipp import Attribute, DecodeError, Group, Message, Tag, decode, en
 
 
 def pack(attributes: Iterable[Attribute]) -> bytes:
-    return encode(Message((2, 0), 0, 1, (Group(Tag.JOB_ATTRIBUTES, tuple(attributes)),)))
+    attrs = tuple(attributes)
+    if not attrs:
+        return _EMPTY   # most jobs: encoded once
+    return encode(Message((2, 0), 0, 1, (Group(Tag.JOB_ATTRIBUTES, attrs),)))
+
+
+_EMPTY = encode(Message((2, 0), 0, 1, (Group(Tag.JOB_ATTRIBUTES, ()),)))
 
 
 def unpack(blob: bytes) -> tuple[Attribute, ...]:
