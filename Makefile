@@ -19,7 +19,9 @@ run: $(STAMP)
 	$(BIN)/ippproxy serve $(if $(CONFIG),--config $(CONFIG),)
 
 test: deps $(STAMP)
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not serial" $(PYTEST_ARGS)
+	# Tests that measure latency run alone, with nothing else competing for the 2 cores.
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial $(PYTEST_ARGS)
 
 # Install missing Debian packages (root, or sudo when available). Nothing happens when all are present.
 deps:
