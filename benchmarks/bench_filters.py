@@ -29,11 +29,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "filters")]
 
-import corpus  # noqa: E402
+import corpus
 
-from ippproxy.filters import convert, raster, raster_walk  # noqa: E402
-from ippproxy.filters.analysis import analyse  # noqa: E402
-from ippproxy.filters.pool import AnalysisPool  # noqa: E402
+from ippproxy.filters import convert, raster, raster_walk
+from ippproxy.filters.analysis import analyse
+from ippproxy.filters.pool import AnalysisPool
 
 
 def best(fn: Callable[[], object], repeat: int) -> float:

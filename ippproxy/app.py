@@ -282,7 +282,8 @@ def _lifecycle(config: Config, intake: IntakeHook | None
             engine = make_engine(config.storage.database)
             stack.callback(engine.dispose)
             await asyncio.to_thread(_upgrade, engine)
-            spool = Spool(config.storage.spool, config.server.max_document_bytes or UNLIMITED)
+            spool = Spool(config.storage.spool, config.server.max_document_bytes or UNLIMITED,
+                          copy_max=config.storage.copy_max_bytes)
             # Several nodes share the database and the spool: each names itself, recovers
             # only its own claims, and leaves the spool files of the others alone.
             node = config.storage.node or None

@@ -51,6 +51,8 @@ name = "demo"
         ({"server": {"port": -1}}, "server.port"),
         ({"server": {"keepalive_timeout": True}}, "server.keepalive_timeout"),
         ({"storage": {"spool": 3}}, "storage.spool"),
+        ({"storage": {"copy_max_bytes": 1048577}}, "storage.copy_max_bytes"),
+        ({"storage": {"copy_max_bytes": -1}}, "storage.copy_max_bytes"),
         ({"queue": [{"name": "a"}, {"name": "a"}]}, "queue[1].name"),
         ({"queue": [{"name": "a", "destination": "file:///etc/passwd"}]}, "queue[0].destination"),
         ({"queue": [{"destination": "builtin"}]}, "queue[0].name"),

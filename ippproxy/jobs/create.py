@@ -1,10 +1,15 @@
-"""Job creation, one at a time or a whole group-commit batch at once.
+"""Job creation, a whole group-commit batch at once.
 
-The intake path (Print-Job, Create-Job) is the hot one: :func:`create_jobs` takes
-every create of one writer batch and stores them with one ``UPDATE queues ...
-RETURNING`` per queue (job-ids are handed out in blocks) and one executemany
-INSERT each for jobs and documents, instead of three statements per job. If any of
-them fails, the writer reruns the batch one op at a time (:func:`create_job`).
+The intake path (Print-Job, Create-Job) is the hot one, and the writer thread that
+commits it is its narrowest point: every job of the server passes through it, one batch
+after the other, while it shares the GIL with the event loop. So the work is split:
+:func:`stage` runs on the event loop (each request for itself) and builds the job's,
+documents' and spool copies' rows in the database driver's form (``prepared.py``),
+leaving only the job-id blank; :func:`insert_staged` runs in the writer thread, takes
+every create of one batch and stores them with one ``UPDATE queues ... RETURNING`` per
+queue (job-ids are handed out in blocks) and one driver ``executemany`` per table, and
+returns the job-ids; :meth:`StagedJob.record` then builds the JobRecord back on the
+event loop. If any statement fails, the writer reruns the batch one op at a time.
 """
 
 from __future__ import annotations
@@ -15,10 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, Dialect, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from ippproxy.jobs.models import documents_t, jobs_t, queues_t
+from ippproxy.jobs.models import documents_t, jobs_t, queues_t, spool_copies_t
+from ippproxy.jobs.prepared import PreparedInsert
 from ippproxy.jobs.records import JobRecord, NewDocument, doc_from_row, job_from_row
 from ippproxy.jobs.state import INCOMING_REASONS, JobState, default_reasons, merge_reasons
 
@@ -52,8 +58,9 @@ _BUMP = (
     .returning(queues_t.c.next_job_id)
 )
 _NEW_QUEUE = insert(queues_t)
-_INSERT_JOB = insert(jobs_t)
-_INSERT_DOCS = insert(documents_t)
+_INSERT_JOB = PreparedInsert(jobs_t)
+_INSERT_DOCS = PreparedInsert(documents_t)
+_INSERT_COPIES = PreparedInsert(spool_copies_t)
 
 
 def allocate_job_ids(conn: Connection, queue: str, count: int = 1) -> int:
@@ -75,7 +82,7 @@ def allocate_job_ids(conn: Connection, queue: str, count: int = 1) -> int:
     return int(new) - count
 
 
-def _rows(spec: NewJob, job_id: int, now: dt.datetime) -> tuple[dict[str, Any], list[Any]]:
+def _rows(spec: NewJob, job_id: int | None, now: dt.datetime) -> tuple[dict[str, Any], list[Any]]:
     state = JobState.PENDING_HELD if spec.hold_until else JobState.PENDING
     reasons = spec.reasons if spec.reasons is not None else default_reasons(state)
     if not spec.closed:
@@ -133,30 +140,62 @@ def document_rows(
     ]
 
 
-def create_job(conn: Connection, arg: tuple[NewJob, dt.datetime]) -> JobRecord:
-    return create_jobs(conn, [arg])[0]
+def copy_rows(job_uuid: str, docs: Sequence[NewDocument]) -> list[dict[str, Any]]:
+    """``spool_copies`` rows for the documents that carry their bytes (spool.py)."""
+    return [{"spool_name": d.spool_name, "job_uuid": job_uuid, "content": d.content}
+            for d in docs if d.content is not None]
 
 
-def create_jobs(conn: Connection, args: Sequence[tuple[NewJob, dt.datetime]]) -> list[JobRecord]:
-    """Store several new jobs; returns their records in the order of ``args``."""
+def insert_documents(conn: Connection, docs: list[dict[str, Any]],
+                     copies: list[dict[str, Any]]) -> None:
+    _INSERT_DOCS.execute(conn, docs)
+    # In the same transaction as the rows: one commit makes both durable.
+    _INSERT_COPIES.execute(conn, copies)
+
+
+@dataclass(frozen=True)
+class StagedJob:
+    """A new job with its rows ready for the driver; only the job-id is still blank."""
+
+    queue: str
+    row: dict[str, Any]                 # the job's row (job_id None), for the record
+    docs: tuple[dict[str, Any], ...]    # its documents' rows, for the record
+    job_params: Any                     # the driver's form of ``row``
+    id_slot: int | str                  # where the job-id goes in ``job_params``
+    doc_params: tuple[Any, ...]
+    copy_params: tuple[Any, ...]
+
+    def record(self, job_id: int) -> JobRecord:
+        return job_from_row({**self.row, "job_id": job_id},
+                            [doc_from_row(d) for d in self.docs])
+
+
+def stage(dialect: Dialect, spec: NewJob, now: dt.datetime) -> StagedJob:
+    """Build a job's rows (on the event loop, before it goes to the writer)."""
+    job, docs = _rows(spec, None, now)
+    return StagedJob(
+        queue=spec.queue, row=job, docs=tuple(docs),
+        job_params=_INSERT_JOB.params(dialect, job),
+        id_slot=_INSERT_JOB.slot(dialect, "job_id"),
+        doc_params=tuple(_INSERT_DOCS.params(dialect, d) for d in docs),
+        copy_params=tuple(_INSERT_COPIES.params(dialect, c)
+                          for c in copy_rows(spec.uuid, spec.documents)))
+
+
+def insert_staged(conn: Connection, staged: Sequence[StagedJob]) -> list[int]:
+    """Store several staged jobs (the writer thread); returns their job-ids in order."""
     by_queue: dict[str, list[int]] = defaultdict(list)
-    for i, (spec, _) in enumerate(args):
-        by_queue[spec.queue].append(i)
-    ids: dict[int, int] = {}
+    for i, s in enumerate(staged):
+        by_queue[s.queue].append(i)
+    ids = [0] * len(staged)
     for queue in sorted(by_queue):  # a fixed lock order: no deadlock between nodes
         first = allocate_job_ids(conn, queue, len(by_queue[queue]))
-        ids.update((i, first + n) for n, i in enumerate(by_queue[queue]))
-    jobs: list[dict[str, Any]] = []
-    docs: list[list[dict[str, Any]]] = []
-    for i, (spec, now) in enumerate(args):
-        job, doc_rows = _rows(spec, ids[i], now)
-        jobs.append(job)
-        docs.append(doc_rows)
-    conn.execute(_INSERT_JOB, jobs)
-    all_docs = [d for rows in docs for d in rows]
-    if all_docs:
-        conn.execute(_INSERT_DOCS, all_docs)
-    return [
-        job_from_row(job, [doc_from_row(d) for d in rows])
-        for job, rows in zip(jobs, docs, strict=True)
-    ]
+        for n, i in enumerate(by_queue[queue]):
+            ids[i] = first + n
+    for s, job_id in zip(staged, ids, strict=True):
+        s.job_params[s.id_slot] = job_id  # (set again if the batch is rerun: harmless)
+    _INSERT_JOB.run(conn, [s.job_params for s in staged])
+    _INSERT_DOCS.run(conn, [p for s in staged for p in s.doc_params])
+    # In the same transaction as the rows: one commit makes both durable.
+    _INSERT_COPIES.run(conn, [p for s in staged for p in s.copy_params])
+    return ids

@@ -1,7 +1,8 @@
-"""Tables of the job store: ``queues``, ``jobs``, ``documents``.
+"""Tables of the job store: ``queues``, ``jobs``, ``documents``, ``spool_copies``.
 
-The schema is created by the hand-written migration
-``ippproxy/db/migrations/versions/0001_jobs.py``; the two must stay identical
+The schema is created by the hand-written migrations
+``ippproxy/db/migrations/versions/0001_jobs.py`` and ``0003_spool_copies.py``; they must
+stay identical
 (``tests/jobs/test_models.py`` compares them). Only portable types are used so the
 same code runs on SQLite and PostgreSQL. Timestamps are always UTC
 (:class:`UTCDateTime`); ``state`` holds the RFC 8011 job-state enum value.
@@ -129,6 +130,20 @@ class Document(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
 
 
+class SpoolCopy(Base):
+    """The bytes of a small document whose spool file was not fsync'd: committing this
+    row with the job makes the document durable in the same fsync as the job (see
+    ``spool.py``). Recovery rewrites the spool file from it if a crash cut the file
+    short; the row goes when the job ends."""
+
+    __tablename__ = "spool_copies"
+
+    spool_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    job_uuid: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
 queues_t = cast(Table, Queue.__table__)
 jobs_t = cast(Table, Job.__table__)
 documents_t = cast(Table, Document.__table__)
+spool_copies_t = cast(Table, SpoolCopy.__table__)

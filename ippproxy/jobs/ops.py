@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 
-from ippproxy.jobs.create import document_rows
-from ippproxy.jobs.models import documents_t, jobs_t
+from ippproxy.jobs.create import copy_rows, document_rows, insert_documents
+from ippproxy.jobs.models import documents_t, jobs_t, spool_copies_t
 from ippproxy.jobs.records import (
     JobClosedError,
     JobNotFound,
@@ -36,6 +36,7 @@ from ippproxy.jobs.state import (
 
 # UPDATE jobs SET <the columns given as parameters> WHERE uuid = :b_uuid, built once.
 _UPDATE_JOB = update(jobs_t).where(jobs_t.c.uuid == bindparam("b_uuid"))
+_DELETE_COPIES = delete(spool_copies_t).where(spool_copies_t.c.job_uuid == bindparam("b_uuid"))
 
 
 def _update_job(conn: Connection, uuid: str, values: dict[str, Any]) -> int:
@@ -62,7 +63,7 @@ def add_document(
             select(func.max(documents_t.c.number)).where(documents_t.c.job_uuid == uuid)
         ).scalar_one_or_none()
         rows = document_rows(uuid, (last_number or 0) + 1, [doc], now)
-        conn.execute(insert(documents_t), rows)
+        insert_documents(conn, rows, copy_rows(uuid, [doc]))
         if rec.document_format is None and doc.format is not None:
             values["document_format"] = doc.format
     if last:
@@ -107,6 +108,8 @@ def apply_event(
         values.update(node=None, lease_until=None)
     if new in TERMINAL:
         values.update(completed_at=now, node=None, lease_until=None, next_attempt_at=None)
+        # An ended job is never sent again: its documents need no second copy.
+        conn.execute(_DELETE_COPIES, {"b_uuid": rec.uuid})
     values.update(extra or {})
     _update_job(conn, rec.uuid, values)
     return _reload(conn, rec.uuid)
@@ -215,6 +218,7 @@ def purge(c: Connection, older_than: dt.datetime) -> Purged:
             select(documents_t.c.spool_name).where(documents_t.c.job_uuid.in_(part))
         ).scalars()
         c.execute(delete(documents_t).where(documents_t.c.job_uuid.in_(part)))
+        c.execute(delete(spool_copies_t).where(spool_copies_t.c.job_uuid.in_(part)))
         c.execute(delete(jobs_t).where(jobs_t.c.uuid.in_(part)))
     return Purged(tuple(uuids), tuple(names))
 

@@ -40,6 +40,9 @@ class NewDocument:
     format: str | None = None
     name: str | None = None
     compression: str | None = None
+    # The bytes of a small document whose spool file was not fsync'd (spool.py): stored
+    # with the job in the same commit, which is what makes the document durable.
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ in a terminal state:
 
 * a row that cannot be read (bad JSON, unknown state) is aborted on its own with a
   ``job-state-message`` saying so; the other jobs are not affected;
-* a job whose document file is missing, is not a regular file, or whose size or
+* a small document committed with a copy of its bytes (``spool_copies``, see
+  ``spool.py``) whose file a crash cut short or lost is rewritten from that copy, and
+  its job goes on as if nothing happened;
+* any other job whose document file is missing, is not a regular file, or whose size or
   sha256 no longer matches the row is aborted (``aborted-by-system``,
   ``document-access-error``) with a message naming the document: never silently
   dropped, never printed with the wrong bytes;
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import stat
@@ -45,7 +49,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, or_, select, update
 
-from ippproxy.jobs.models import documents_t, jobs_t
+from ippproxy.jobs.models import documents_t, jobs_t, spool_copies_t
 from ippproxy.jobs.ops import _locked, apply_event
 from ippproxy.jobs.records import JobRecord, load_job
 from ippproxy.jobs.spool import _TMP_RE, SpoolError
@@ -105,6 +109,38 @@ def _check_documents(spool: Spool, rec: JobRecord, verify: bool) -> str | None:
         except (OSError, SpoolError) as e:  # SpoolError: a bad name in the row
             return f"{label} cannot be read: {e}"
     return None
+
+
+def _copies(conn: Connection, names: list[str]) -> dict[str, bytes]:
+    c = spool_copies_t.c
+    out: dict[str, bytes] = {}
+    for i in range(0, len(names), 500):
+        rows = conn.execute(select(c.spool_name, c.content)
+                            .where(c.spool_name.in_(names[i:i + 500])))
+        out.update((name, bytes(content)) for name, content in rows)
+    return out
+
+
+def _restore(spool: Spool, damaged: list[JobRecord], copies: dict[str, bytes],
+             verify: bool) -> set[str]:
+    """Rewrite the damaged documents that have an intact copy (blocking); returns the
+    uuids of the jobs whose documents are all intact afterwards."""
+    fixed: set[str] = set()
+    for rec in damaged:
+        for d in rec.documents:
+            data = copies.get(d.spool_name)
+            if data is None or len(data) != d.size or hashlib.sha256(data).hexdigest() != d.sha256:
+                continue  # no copy (a big document), or the copy does not match the row
+            try:
+                spool.restore(d.spool_name, data)
+            except (OSError, SpoolError) as e:
+                log.error("job %s: cannot restore %s from its copy: %s", rec.uuid,
+                          d.spool_name, e)
+        if _check_documents(spool, rec, verify) is None:
+            log.warning("job %s (%s-%d): spool file rewritten from the copy committed with "
+                        "the job", rec.uuid, rec.queue, rec.job_id)
+            fixed.add(rec.uuid)
+    return fixed
 
 
 def _abort_unreadable(conn: Connection, *, uuid: str, error: str, now: dt.datetime) -> None:
@@ -192,6 +228,12 @@ async def recover(
     problems = await asyncio.to_thread(
         lambda: {r.uuid: m for r in scan.jobs if (m := _check_documents(spool, r, verify))}
     )
+    if problems:
+        damaged = [r for r in scan.jobs if r.uuid in problems]
+        names = [d.spool_name for r in damaged for d in r.documents]
+        copies = await store.read(lambda c: _copies(c, names))
+        for uuid in await asyncio.to_thread(_restore, spool, damaged, copies, verify):
+            del problems[uuid]
     for uuid, error in scan.unreadable:
         log.error("job %s: unreadable row, aborting it: %s", uuid, error)
     writes: list[Awaitable[JobRecord | None]] = [

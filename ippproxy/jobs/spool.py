@@ -17,7 +17,18 @@ is fsync'd, renamed to its final name and the directory is fsync'd, all by the
 batch thread of :mod:`ippproxy.jobs.syncbatch` together with the other documents
 finishing at the same moment (one directory fsync for all of them): when
 ``__aexit__`` returns the bytes and the name survive a power cut. A small
-document therefore costs one hand-over to that thread in all. On any error or
+document therefore costs one hand-over to that thread in all.
+
+Small documents can take a shorter road (``spool.writer(copy=True)``, documents up to
+``copy_max`` bytes, uncompressed, still all in memory when the block ends): the file is
+written under its final name and *not* fsync'd, and the writer keeps the bytes in
+``content``. The caller stores them in the job store (``spool_copies``) in the same
+transaction as the job row, so the one fsync of that COMMIT makes the document durable
+too: one sync per job instead of three (file, directory, database), which is what a busy
+queue of one-page jobs waits on. If a crash cuts such a file short, recovery rewrites it
+from the copy; a file whose job row never committed is an orphan, removed at recovery like
+any other. The write happens on the event loop: at most ``copy_max`` bytes into the page
+cache cost less than the hand-over to a thread. On any error or
 cancellation the file is removed and nothing is left behind. Files are read
 back with ``O_NOFOLLOW`` and deleted with ``unlink`` (which never follows a
 symlink), and every name is checked against the server's own pattern, so a
@@ -26,6 +37,7 @@ planted symlink or a path with ``..`` can neither be followed nor used.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -62,7 +74,7 @@ _TMP_RE = re.compile(r"^\.[0-9a-f]{32}\.tmp$")
 class SpoolWriter:
     """One document being written. ``name``, ``size``, ``sha256`` are valid after exit."""
 
-    def __init__(self, spool: Spool, compression: str) -> None:
+    def __init__(self, spool: Spool, compression: str, copy: bool = False) -> None:
         if compression not in COMPRESSIONS:
             raise SpoolCompressionError(f"unsupported compression {compression!r}")
         self._spool = spool
@@ -79,8 +91,12 @@ class SpoolWriter:
         self._received = 0
         self._renamed = False
         self._prepared = False
+        self._copy = copy and compression == "none"
+        self._copied = False
         self.size = 0
         self.sha256 = ""
+        # The document's bytes when it took the short road (module docstring), else None.
+        self.content: bytes | None = None
 
     async def write(self, chunk: bytes) -> None:
         if not chunk:
@@ -151,7 +167,7 @@ class SpoolWriter:
         return self._spool.dirsync
 
     def _discard_now(self) -> None:
-        if self._fd < 0 and self._sink is None:
+        if self._fd < 0 and self._sink is None and not self._copied:
             return  # we never created the temp file: nothing of ours to remove
         if self._fd >= 0:
             os.close(self._fd)
@@ -168,7 +184,26 @@ class SpoolWriter:
         else:
             self._worker.after(self._discard_now)
 
+    def _write_copied(self) -> None:
+        """The short road for a small document (module docstring): no fsync, no rename."""
+        data = self._take()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(os.path.join(self._spool.root_name, self.name), flags, 0o600)
+        self._copied = self._renamed = True  # a discard now removes the final name
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        self.size = len(data)
+        self.sha256 = hashlib.sha256(data).hexdigest()
+        self.content = data
+
     async def _finish(self) -> None:
+        if self._copy and self._sink is None and self._pending_len <= self._spool.copy_max:
+            self._write_copied()
+            return
         if self._sink is not None:
             # A big document (it has been streaming): its long fsync runs in a pool thread
             # first, so that it does not hold up the small ones in the batch thread.
@@ -201,10 +236,11 @@ class _WriterContext:
 class Spool:
     """A directory of documents named by the server. ``max_bytes`` caps one document."""
 
-    def __init__(self, root: Path | str, max_bytes: int) -> None:
+    def __init__(self, root: Path | str, max_bytes: int, copy_max: int = 0) -> None:
         self.root = Path(root)
         self.root_name = str(self.root)
         self.max_bytes = max_bytes
+        self.copy_max = copy_max  # see "small documents" in the module docstring
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = os.lstat(self.root)
         if not stat.S_ISDIR(st.st_mode):
@@ -212,9 +248,13 @@ class Spool:
         os.chmod(self.root, 0o700)
         self.dirsync = DirSync(self.root)
 
-    def writer(self, compression: str | None = "none") -> _WriterContext:
-        """``async with spool.writer("gzip") as w: await w.write(chunk)``."""
-        return _WriterContext(SpoolWriter(self, compression or "none"))
+    def writer(self, compression: str | None = "none", *, copy: bool = False) -> _WriterContext:
+        """``async with spool.writer("gzip") as w: await w.write(chunk)``.
+
+        ``copy=True``: a small document may come back with ``w.content`` set and its file
+        not fsync'd; the caller must then commit ``content`` with the job (``NewDocument``
+        carries it to the store), or the document is not durable."""
+        return _WriterContext(SpoolWriter(self, compression or "none", copy))
 
     def path(self, name: str) -> Path:
         if not NAME_RE.match(name):
@@ -233,6 +273,25 @@ class Spool:
                 yield chunk
         finally:
             worker.after(lambda: os.close(fd))
+
+    def restore(self, name: str, data: bytes) -> None:
+        """Rewrite a document from its copy, durably (blocking; recovery runs it in a
+        thread): temp file, fsync, rename over the damaged one, directory fsync."""
+        final = self.path(name)
+        tmp = self.root / f".{name}.tmp"
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(tmp, flags, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.rename(tmp, final)
+        self.dirsync.sync()
 
     def digest(self, name: str) -> tuple[int, str]:
         """(size, sha256 hex) of a stored document; blocking, run it in a thread."""

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from sqlalchemy import Connection, Engine, update
 
 from ippproxy.jobs import ops, queries
-from ippproxy.jobs.create import NewJob, create_jobs
+from ippproxy.jobs.create import NewJob, insert_staged, stage
 from ippproxy.jobs.ids import new_uuid
 from ippproxy.jobs.models import jobs_t
 from ippproxy.jobs.ops import Purged
@@ -147,8 +147,9 @@ class JobStore:
             message=message,
             analysis=analysis,
         )
-        record: JobRecord = await self._writer.submit_many(create_jobs, (spec, self.clock()))
-        return record
+        staged = stage(self.engine.dialect, spec, self.clock())
+        job_id: int = await self._writer.submit_many(insert_staged, staged)
+        return staged.record(job_id)
 
     async def add_document(
         self, uuid: str, doc: NewDocument | None, *, last: bool = False

@@ -5,7 +5,8 @@ Theory of operation. ``_plan()`` does every check that needs no document: accept
 document-format, compression, job-template attributes against the queue's capabilities
 (ipp-attribute-fidelity decides between rejecting and ignoring, RFC 8011 §4.1.7). Then the
 document streams into the spool (``_spool``), which decompresses, hashes, enforces the size
-limit and fsyncs. The intake hook decides (allow / hold / deny); only then is the job row
+limit and fsyncs (or, for a small document, keeps a copy that is committed with the job
+row: jobs/spool.py). The intake hook decides (allow / hold / deny); only then is the job row
 committed (the store's group commit) and the client answered: ``successful-ok`` therefore
 means the document and the row are both durable. Any failure after spooling deletes the file.
 """
@@ -115,7 +116,7 @@ async def _plan(req: OpRequest, with_document: bool) -> Plan:
 async def _spool(req: OpRequest, compression: str, fmt: str) -> NewDocument:
     spool = req.ctx.spool
     try:
-        async with spool.writer(compression) as w:
+        async with spool.writer(compression, copy=True) as w:
             async for chunk in req.body:
                 await w.write(chunk)
     except SpoolLimitExceeded:
@@ -126,7 +127,8 @@ async def _spool(req: OpRequest, compression: str, fmt: str) -> NewDocument:
                        f"cannot decompress the document ({compression}): {e}"[:200]) from None
     name = _str(req, "document-name")
     return NewDocument(spool_name=w.name, size=w.size, sha256=w.sha256, format=fmt,
-                       name=clean_name(name) if name else None, compression=compression)
+                       name=clean_name(name) if name else None, compression=compression,
+                       content=w.content)  # committed with the job: see jobs/spool.py
 
 
 async def _decide(req: OpRequest, plan: Plan, docs: list[NewDocument], op: str,
