@@ -1,8 +1,9 @@
 """Durable job intake through the spool and the job store, on SQLite.
 
 Each "job" is what a Print-Job costs before ``successful-ok``: a one-page-sized
-document streamed into the spool (fsync of file and directory) and a create_job
-committed by the group-commit writer. Prints jobs/s, latency percentiles and the
+document streamed into the spool (fsync of file and directory, or, "spool copy", no
+fsync and a copy committed with the job) and a create_job committed by the
+group-commit writer. Prints jobs/s, latency percentiles and the
 group-commit factor (jobs per COMMIT) at several concurrencies, and the CPU time
 per job (user and system time of this process), which does not depend on how busy the
 machine is: 1000 / (CPU ms/job) bounds jobs/s on one core.
@@ -26,11 +27,12 @@ from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 
 
-async def run(concurrency: int, jobs: int, size: int, with_spool: bool) -> str:
+async def run(concurrency: int, jobs: int, size: int, with_spool: bool, copy: bool = False
+              ) -> str:
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'jobs.sqlite'}")
         upgrade(engine)
-        spool = Spool(Path(tmp) / "spool", 64 << 20)
+        spool = Spool(Path(tmp) / "spool", 64 << 20, copy_max=65536)
         page = os.urandom(size)
         latencies: list[float] = []
         todo = iter(range(jobs))
@@ -40,9 +42,10 @@ async def run(concurrency: int, jobs: int, size: int, with_spool: bool) -> str:
                 t0 = time.perf_counter()
                 docs = []
                 if with_spool:
-                    async with spool.writer() as w:
+                    async with spool.writer(copy=copy) as w:
                         await w.write(page)
-                    docs = [NewDocument(w.name, w.size, w.sha256, "application/pdf")]
+                    docs = [NewDocument(w.name, w.size, w.sha256, "application/pdf",
+                                        content=w.content)]
                 await store.create_job(
                     "default",
                     owner=f"user{i % 50}",
@@ -68,7 +71,8 @@ async def run(concurrency: int, jobs: int, size: int, with_spool: bool) -> str:
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
     return (
-        f"{'spool+store' if with_spool else 'store only':12} c={concurrency:<3} "
+        f"{('spool copy+store' if copy else 'spool+store') if with_spool else 'store only':16}"
+        f" c={concurrency:<3} "
         f"{jobs / elapsed:8.0f} jobs/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
         f"{ops / max(batches, 1):5.1f} jobs/commit   CPU/job {user / jobs * 1000:4.2f} ms user "
         f"+ {system / jobs * 1000:4.2f} ms sys"
@@ -82,9 +86,10 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32])
     args = ap.parse_args()
     print(f"durable create_job on SQLite (WAL, synchronous=FULL), {args.jobs} jobs each")
-    for with_spool in (True, False):
+    # fsync'd spool file; small document copied into the job's commit (jobs/spool.py); none.
+    for with_spool, copy in ((True, False), (True, True), (False, False)):
         for c in args.concurrency:
-            print(asyncio.run(run(c, args.jobs, args.size, with_spool)), flush=True)
+            print(asyncio.run(run(c, args.jobs, args.size, with_spool, copy)), flush=True)
 
 
 if __name__ == "__main__":
