@@ -7,7 +7,12 @@ Coroutines hand their op to :meth:`GroupCommitWriter.submit`, which puts it on a
 queue and awaits a future. One thread owns one database connection and loops:
 
 1. block until an op arrives, then take every other op already queued (up to
-   ``max_batch``): everything submitted while the previous commit was syncing;
+   ``max_batch``): everything submitted while the previous commit was syncing.
+   Ops reach the queue once per pass of the event loop, not one by one: the first
+   submit of a pass schedules a hand-over (``call_soon``) that runs after every
+   coroutine already ready in that pass has submitted too. Handed over one by one,
+   the thread would wake at the first op (while the loop is busy with the others'
+   system calls) and commit it almost alone;
 2. run them all in ONE transaction. If one op raises (unknown job, invalid
    transition), the transaction is rolled back and the batch is run again with each
    op in its own SAVEPOINT, so the failing op rolls back alone and does not spoil
@@ -34,7 +39,6 @@ import asyncio
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -85,7 +89,9 @@ class GroupCommitWriter:
     def __init__(self, engine: Engine, *, max_batch: int = 512, name: str = "jobstore-writer"):
         self.engine = engine
         self.max_batch = max_batch
-        self._q: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[list[_Item] | None] = queue.SimpleQueue()
+        # Ops submitted during the current pass of each event loop (see step 1).
+        self._pending: dict[asyncio.AbstractEventLoop, list[_Item]] = {}
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._closed = False
         self.batches = 0  # statistics, for benchmarks
@@ -109,12 +115,23 @@ class GroupCommitWriter:
     async def _submit(self, item: _Item) -> Any:
         if self._closed:
             raise WriterClosed("the job store is closed")
-        self._q.put(item)
+        pending = self._pending.get(item.loop)
+        if pending is None:
+            pending = self._pending[item.loop] = []
+            item.loop.call_soon(self._hand_over, item.loop)
+        pending.append(item)
         return await item.fut
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        items = self._pending.pop(loop, None)
+        if items:
+            self._q.put(items)
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            for loop in list(self._pending):  # submitted in this very pass: still run them
+                self._hand_over(loop)
             self._q.put(None)
         await asyncio.to_thread(self._thread.join)
 
@@ -127,8 +144,7 @@ class GroupCommitWriter:
             first = self._q.get()
             if first is None:
                 break
-            batch = [first]
-            time.sleep(0)  # let the event loop thread hand in what it is about to submit
+            batch = list(first)
             while len(batch) < self.max_batch:
                 try:
                     nxt = self._q.get_nowait()
@@ -137,7 +153,7 @@ class GroupCommitWriter:
                 if nxt is None:
                     stop = True
                     break
-                batch.append(nxt)
+                batch.extend(nxt)
             try:
                 if conn is None:
                     conn = self.engine.connect()
