@@ -146,8 +146,8 @@ class Outbox:
             return detect.normalise(fmt)
         if not rec.documents:
             return detect.OCTET_STREAM
-        path = self.spool.path(rec.documents[0].spool_name)
         try:
+            path = await self.spool.ensure_file(rec.documents[0].spool_name)
             head = await asyncio.to_thread(_head, path)
             return detect.detect_format(head)
         except (AnalysisError, OSError):
@@ -174,7 +174,8 @@ class Outbox:
         files: list[Path] = []
         try:
             for d in rec.documents:
-                files.append(await self._convert(chosen, self.spool.path(d.spool_name)))
+                src = await self.spool.ensure_file(d.spool_name)  # gs needs a path
+                files.append(await self._convert(chosen, src))
         except BaseException:
             _remove(files)
             raise

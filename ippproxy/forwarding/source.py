@@ -53,14 +53,15 @@ class SpoolDocument:
             yield block
 
 
-def missing_document(spool: Spool, rec: JobRecord) -> str | None:
-    """None when every document of ``rec`` is a file in ``spool``, else why not (blocking).
+async def missing_document(spool: Spool, rec: JobRecord) -> str | None:
+    """None when every document of ``rec`` is in ``spool`` (a file, or a small document's
+    copy in the job store), else why not.
 
     Nodes that share a database must share the spool too: a job claimed by a node that
     cannot read its document would otherwise be retried for ever."""
     for d in rec.documents:
         try:
-            if spool.path(d.spool_name).is_file():
+            if await spool.has(d.spool_name):
                 continue
         except (OSError, ValueError):
             pass

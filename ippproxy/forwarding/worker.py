@@ -259,7 +259,7 @@ class Forwarder:
             if rec.forward_started:
                 remote = await self._lookup(client, rec)
             if remote is None:
-                missing = await asyncio.to_thread(missing_document, self.spool, rec)
+                missing = await missing_document(self.spool, rec)
                 if missing is not None:  # never sent (the destination has no such job)
                     if rec.forward_started:
                         await self.store.update_forwarding(rec.uuid, forward_started=False)

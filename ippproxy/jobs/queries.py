@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, case, func, select
+from sqlalchemy import Connection, Select, bindparam, case, func, select
 
-from ippproxy.jobs.models import jobs_t
+from ippproxy.jobs.models import jobs_t, spool_copies_t
 from ippproxy.jobs.records import JobRecord, load_job
 from ippproxy.jobs.state import NOT_COMPLETED, TERMINAL, JobState
 
@@ -18,6 +18,14 @@ _DONE = [int(s) for s in TERMINAL]
 NEXT_ATTEMPT = select(func.min(jobs_t.c.next_attempt_at)).where(
     jobs_t.c.state == JobState.PENDING, jobs_t.c.closed.is_(True)
 )
+
+
+_COPY = select(spool_copies_t.c.content).where(spool_copies_t.c.spool_name == bindparam("name"))
+
+
+def copy_of(conn: Connection, spool_name: str) -> bytes | None:
+    data = conn.execute(_COPY, {"name": spool_name}).scalar_one_or_none()
+    return None if data is None else bytes(data)
 
 
 def get_job(conn: Connection, queue: str, job_id: int) -> JobRecord | None:

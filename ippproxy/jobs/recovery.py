@@ -9,9 +9,10 @@ in a terminal state:
 
 * a row that cannot be read (bad JSON, unknown state) is aborted on its own with a
   ``job-state-message`` saying so; the other jobs are not affected;
-* a small document committed with a copy of its bytes (``spool_copies``, see
-  ``spool.py``) whose file a crash cut short or lost is rewritten from that copy, and
-  its job goes on as if nothing happened;
+* a small document lives in the job store (``spool_copies``, see ``spool.py``) and
+  has no file, or one written without fsync for a reader that needed a path: a file a
+  crash cut short is removed (it is made again from the copy when needed), and the job
+  goes on as if nothing happened;
 * any other job whose document file is missing, is not a regular file, or whose size or
   sha256 no longer matches the row is aborted (``aborted-by-system``,
   ``document-access-error``) with a message naming the document: never silently
@@ -43,7 +44,7 @@ import os
 import stat
 import time
 from collections.abc import Awaitable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -121,24 +122,28 @@ def _copies(conn: Connection, names: list[str]) -> dict[str, bytes]:
     return out
 
 
-def _restore(spool: Spool, damaged: list[JobRecord], copies: dict[str, bytes],
-             verify: bool) -> set[str]:
-    """Rewrite the damaged documents that have an intact copy (blocking); returns the
-    uuids of the jobs whose documents are all intact afterwards."""
+def _fall_back_to_copies(spool: Spool, damaged: list[JobRecord], copies: dict[str, bytes],
+                         verify: bool) -> set[str]:
+    """For each damaged document with an intact copy, remove its file (if any): the
+    copy is the document (blocking). Returns the uuids of the jobs whose documents are
+    then all intact, in a file or in a copy."""
     fixed: set[str] = set()
     for rec in damaged:
+        ok = True
         for d in rec.documents:
             data = copies.get(d.spool_name)
             if data is None or len(data) != d.size or hashlib.sha256(data).hexdigest() != d.sha256:
-                continue  # no copy (a big document), or the copy does not match the row
+                # No copy (a big document), or a copy that does not match the row.
+                ok = ok and _check_documents(spool, replace(rec, documents=(d,)), verify) is None
+                continue
             try:
-                spool.restore(d.spool_name, data)
+                spool.delete(d.spool_name)  # a file cut short, or none: the copy stays
             except (OSError, SpoolError) as e:
-                log.error("job %s: cannot restore %s from its copy: %s", rec.uuid,
-                          d.spool_name, e)
-        if _check_documents(spool, rec, verify) is None:
-            log.warning("job %s (%s-%d): spool file rewritten from the copy committed with "
-                        "the job", rec.uuid, rec.queue, rec.job_id)
+                log.error("job %s: cannot remove damaged %s: %s", rec.uuid, d.spool_name, e)
+                ok = False
+        if ok:
+            log.warning("job %s (%s-%d): its document is read from the copy in the job store",
+                        rec.uuid, rec.queue, rec.job_id)
             fixed.add(rec.uuid)
     return fixed
 
@@ -232,7 +237,7 @@ async def recover(
         damaged = [r for r in scan.jobs if r.uuid in problems]
         names = [d.spool_name for r in damaged for d in r.documents]
         copies = await store.read(lambda c: _copies(c, names))
-        for uuid in await asyncio.to_thread(_restore, spool, damaged, copies, verify):
+        for uuid in await asyncio.to_thread(_fall_back_to_copies, spool, damaged, copies, verify):
             del problems[uuid]
     for uuid, error in scan.unreadable:
         log.error("job %s: unreadable row, aborting it: %s", uuid, error)

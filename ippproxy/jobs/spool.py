@@ -19,30 +19,28 @@ finishing at the same moment (one directory fsync for all of them): when
 ``__aexit__`` returns the bytes and the name survive a power cut. A small
 document therefore costs one hand-over to that thread in all.
 
-Small documents can take a shorter road (``spool.writer(copy=True)``, documents up to
-``copy_max`` bytes, uncompressed, still all in memory when the block ends): the file is
-written under its final name and *not* fsync'd, and the writer keeps the bytes in
-``content``. The caller stores them in the job store (``spool_copies``) in the same
-transaction as the job row, so the one fsync of that COMMIT makes the document durable
-too: one sync per job instead of three (file, directory, database), which is what a busy
-queue of one-page jobs waits on. If a crash cuts such a file short, recovery rewrites it
-from the copy; a file whose job row never committed is an orphan, removed at recovery like
-any other. The write happens on the event loop: at most ``copy_max`` bytes into the page
-cache cost less than the hand-over to a thread. On any error or
-cancellation the file is removed and nothing is left behind. Files are read
-back with ``O_NOFOLLOW`` and deleted with ``unlink`` (which never follows a
-symlink), and every name is checked against the server's own pattern, so a
-planted symlink or a path with ``..`` can neither be followed nor used.
+Small documents take a shorter road (``spool.writer(copy=True)``, documents up to
+``copy_max`` bytes, uncompressed, still all in memory when the block ends): no file is
+written at all. The writer keeps the bytes in ``content``; the caller stores them in the
+job store (``spool_copies``) in the same transaction as the job row, so the one fsync
+of that COMMIT makes the document durable. A file is not merely an fsync saved: on ext4
+(data=ordered) the next journal commit, which any fsync anywhere triggers, writes out
+the data of every file created since, so each small file made at intake cost the
+intake path about as much as fsyncing it. The database is the document's home then:
+:meth:`Spool.open` streams it from the copy (``Spool.copies``, set by the server) when
+there is no file, and :meth:`Spool.ensure_file` writes the file (unsynced: the copy is
+the durable one) for the few readers that need a path (Ghostscript conversions, the
+accounting pipeline's analysis). The copy goes when the job ends.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import hashlib
 import os
 import re
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -68,7 +66,7 @@ __all__ = [
 ]
 
 NAME_RE = re.compile(r"^[0-9a-f]{32}$")
-_TMP_RE = re.compile(r"^\.[0-9a-f]{32}\.tmp$")
+_TMP_RE = re.compile(r"^\.[0-9a-f]{32}(\.[0-9a-f]{8})?\.tmp$")
 
 
 class SpoolWriter:
@@ -92,7 +90,7 @@ class SpoolWriter:
         self._renamed = False
         self._prepared = False
         self._copy = copy and compression == "none"
-        self._copied = False
+        self._copied = False  # took the short road: no file (module docstring)
         self.size = 0
         self.sha256 = ""
         # The document's bytes when it took the short road (module docstring), else None.
@@ -167,7 +165,7 @@ class SpoolWriter:
         return self._spool.dirsync
 
     def _discard_now(self) -> None:
-        if self._fd < 0 and self._sink is None and not self._copied:
+        if self._fd < 0 and self._sink is None:
             return  # we never created the temp file: nothing of ours to remove
         if self._fd >= 0:
             os.close(self._fd)
@@ -184,25 +182,17 @@ class SpoolWriter:
         else:
             self._worker.after(self._discard_now)
 
-    def _write_copied(self) -> None:
-        """The short road for a small document (module docstring): no fsync, no rename."""
+    def _keep_in_memory(self) -> None:
+        """The short road for a small document (module docstring): no file at all."""
         data = self._take()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(os.path.join(self._spool.root_name, self.name), flags, 0o600)
-        self._copied = self._renamed = True  # a discard now removes the final name
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        finally:
-            os.close(fd)
+        self._copied = True
         self.size = len(data)
         self.sha256 = hashlib.sha256(data).hexdigest()
         self.content = data
 
     async def _finish(self) -> None:
         if self._copy and self._sink is None and self._pending_len <= self._spool.copy_max:
-            self._write_copied()
+            self._keep_in_memory()
             return
         if self._sink is not None:
             # A big document (it has been streaming): its long fsync runs in a pool thread
@@ -210,6 +200,16 @@ class SpoolWriter:
             await self._worker.run(self._presync)
         self._ticket = BATCHER.submit(self)
         await self._ticket.future
+
+
+CopySource = Callable[[str], Awaitable[bytes | None]]
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
 
 
 class _WriterContext:
@@ -241,6 +241,8 @@ class Spool:
         self.root_name = str(self.root)
         self.max_bytes = max_bytes
         self.copy_max = copy_max  # see "small documents" in the module docstring
+        # Where a document without a file is read from (the job store's spool_copies).
+        self.copies: CopySource | None = None
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         st = os.lstat(self.root)
         if not stat.S_ISDIR(st.st_mode):
@@ -264,34 +266,59 @@ class Spool:
     def _open_read(self, name: str) -> int:
         return os.open(self.path(name), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
 
-    async def open(self, name: str, chunk_size: int = BATCH) -> AsyncIterator[bytes]:
-        """Stream a document back, ``chunk_size`` bytes at a time, off the event loop."""
-        worker = FdWorker()
-        fd = await worker.run(self._open_read, name)
-        try:
-            while chunk := await worker.run(os.read, fd, chunk_size):
-                yield chunk
-        finally:
-            worker.after(lambda: os.close(fd))
+    async def _copy(self, name: str) -> bytes | None:
+        self.path(name)  # the name is checked as for a file
+        return None if self.copies is None else await self.copies(name)
 
-    def restore(self, name: str, data: bytes) -> None:
-        """Rewrite a document from its copy, durably (blocking; recovery runs it in a
-        thread): temp file, fsync, rename over the damaged one, directory fsync."""
-        final = self.path(name)
-        tmp = self.root / f".{name}.tmp"
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    async def has(self, name: str) -> bool:
+        """The document is here: a regular file, or a copy in the job store."""
+        st = await asyncio.to_thread(_lstat, self.path(name))
+        if st is not None and stat.S_ISREG(st.st_mode):
+            return True
+        return await self._copy(name) is not None
+
+    async def ensure_file(self, name: str) -> Path:
+        """The document's path, after writing the file from its copy if there is none
+        (for readers that need a path). The file is not fsync'd: the copy is durable."""
+        path = self.path(name)
+        if await asyncio.to_thread(_lstat, path) is None:
+            data = await self._copy(name)
+            if data is not None:
+                await asyncio.to_thread(self.write_unsynced, name, data)
+        return path
+
+    def write_unsynced(self, name: str, data: bytes) -> None:
+        """Write a document that is durable elsewhere (its copy); blocking. Written to a
+        temp name and renamed, so a reader never sees half of it."""
+        tmp = self.root / f".{name}.{random_hex(4)}.tmp"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(tmp, flags, 0o600)
         try:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fsync(fd)
         finally:
             os.close(fd)
-        os.rename(tmp, final)
-        self.dirsync.sync()
+        os.rename(tmp, self.path(name))
+
+    async def open(self, name: str, chunk_size: int = BATCH) -> AsyncIterator[bytes]:
+        """Stream a document back, ``chunk_size`` bytes at a time, off the event loop
+        (from its copy when it has no file: a small document, at most ``copy_max``)."""
+        worker = FdWorker()
+        try:
+            fd = await worker.run(self._open_read, name)
+        except FileNotFoundError:
+            data = await self._copy(name)
+            if data is None:
+                raise
+            for i in range(0, len(data), chunk_size):
+                yield data[i:i + chunk_size]
+            return
+        try:
+            while chunk := await worker.run(os.read, fd, chunk_size):
+                yield chunk
+        finally:
+            worker.after(lambda: os.close(fd))
 
     def digest(self, name: str) -> tuple[int, str]:
         """(size, sha256 hex) of a stored document; blocking, run it in a thread."""

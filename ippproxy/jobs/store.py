@@ -102,6 +102,10 @@ class JobStore:
 
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
+    async def copy_of(self, spool_name: str) -> bytes | None:
+        """The bytes of a small document kept in the store (``Spool.copies``), or None."""
+        return await self.read(lambda c: queries.copy_of(c, spool_name))
+
     # -- creation -------------------------------------------------------------------
 
     async def create_job(

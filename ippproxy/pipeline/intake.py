@@ -75,6 +75,8 @@ HOLD_REASON = "job-hold-until-specified"
 class IntakePipeline:
     """``IntakeHook`` for the server; one per server process."""
 
+    reads_documents = True  # counts pages and colour in the files (IntakeFacts)
+
     def __init__(self, config: Config, accounting: AccountingService, converter: Converter,
                  chain: PolicyChain, store: JobStore | None = None) -> None:
         self.config = config

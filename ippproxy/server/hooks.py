@@ -70,6 +70,10 @@ class IntakeDecision:
 
 
 class IntakeHook(Protocol):
+    # A hook may say ``reads_documents = False`` (AllowAll does): then the files in
+    # ``IntakeFacts.document_paths`` need not exist (a small document has no file until
+    # something reads it: jobs/spool.py). Without the attribute they are always written.
+
     async def decide(self, facts: IntakeFacts) -> IntakeDecision: ...
 
     async def quote(self, facts: IntakeFacts) -> str:
@@ -79,6 +83,8 @@ class IntakeHook(Protocol):
 
 class AllowAll:
     """The default intake hook: every job is allowed as submitted."""
+
+    reads_documents = False
 
     async def decide(self, facts: IntakeFacts) -> IntakeDecision:
         return IntakeDecision.allow()

@@ -232,6 +232,19 @@ def spool_name(database: str, job_id: int) -> str:
         engine.dispose()
 
 
+def lose_document(database: str, spool: Path, job_id: int) -> None:
+    """The document is gone: its spool file (if it has one) and its copy in the store
+    (a small document lives there: jobs/spool.py)."""
+    name = spool_name(database, job_id)
+    (spool / name).unlink(missing_ok=True)
+    engine = make_engine(database)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM spool_copies WHERE spool_name = :n"), {"n": name})
+    finally:
+        engine.dispose()
+
+
 def balance(database: str, user: str = "student") -> int:
     found = [u for u in cmd(database, "list-users") if u["username"] == user]
     assert len(found) == 1, found
@@ -371,7 +384,7 @@ def test_one_node_on_postgresql(tmp_path: Path, pg_url: str, printer: Printer) -
         solo.kill9()
         solo.start()
         assert get_job(solo, second)["job-state"] == 4   # pending-held after recovery
-        (solo.directory / "spool" / spool_name(pg_url, third)).unlink()
+        lose_document(pg_url, solo.directory / "spool", third)
         for job_id in (second, third):
             reply = ipp(solo, Operation.RELEASE_JOB, op_attrs=[
                 Attribute.single("job-id", Tag.INTEGER, job_id)])

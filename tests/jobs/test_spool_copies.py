@@ -1,9 +1,10 @@
-"""Small documents made durable by a copy committed with the job (jobs/spool.py).
+"""Small documents live in the job store (jobs/spool.py, "small documents").
 
-The spool writes them without fsync; the copy in ``spool_copies`` is what survives a
-power cut, and recovery rewrites the file from it. A power cut cannot be staged in a
-test, so its effect is: the file of an acknowledged job is missing, empty or cut short
-after the restart (what ext4 leaves of a file that was never fsync'd).
+The spool writes no file for them; their bytes are committed with the job
+(``spool_copies``) and read from there, and a file is written (without fsync) only for
+a reader that needs a path. A power cut cannot be staged in a test, so its effect is:
+such a file is missing, empty or cut short after the restart (what ext4 leaves of a file
+that was never fsync'd).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, text
 
 from ippproxy.jobs.records import NewDocument
-from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.spool import Spool, SpoolError
 from ippproxy.jobs.state import JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 
@@ -48,8 +49,8 @@ def synced(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-async def test_small_document_is_copied_not_synced(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_small_document_has_no_file(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     spool = copying_spool(tmp_path)
     calls = synced(monkeypatch)
     data = b"%PDF-1.7 small" * 100
@@ -57,9 +58,31 @@ async def test_small_document_is_copied_not_synced(tmp_path: Path,
     assert calls == []                                  # no fsync of file or directory
     assert doc.content == data and doc.size == len(data)
     assert doc.sha256 == hashlib.sha256(data).hexdigest()
-    assert spool.path(doc.spool_name).read_bytes() == data
+    assert os.listdir(spool.root) == []                 # not even a temporary file
+    assert not await spool.has(doc.spool_name)          # no copy source yet
+    with pytest.raises(FileNotFoundError):
+        [c async for c in spool.open(doc.spool_name)]
+
+    copies = {doc.spool_name: data}
+    asked: list[str] = []
+
+    async def copy_of(name: str) -> bytes | None:
+        asked.append(name)
+        return copies.get(name)
+
+    spool.copies = copy_of
+    assert await spool.has(doc.spool_name)
+    assert b"".join([c async for c in spool.open(doc.spool_name, 500)]) == data
+    assert os.listdir(spool.root) == []                 # streamed from the copy
+    path = await spool.ensure_file(doc.spool_name)      # a reader that needs a path
+    assert path.read_bytes() == data and calls == []
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    asked.clear()
+    assert b"".join([c async for c in spool.open(doc.spool_name)]) == data
+    assert asked == []                                  # the file is used once it exists
     assert [n for n in os.listdir(spool.root) if n.endswith(".tmp")] == []
-    assert oct(spool.path(doc.spool_name).stat().st_mode & 0o777) == "0o600"
+    with pytest.raises(SpoolError):
+        await spool.ensure_file("../../etc/passwd")
 
 
 @pytest.mark.parametrize(("size", "copy", "compression", "copy_max"), [
@@ -117,33 +140,39 @@ async def test_copy_is_committed_with_the_job_and_dropped_when_it_ends(
         assert copies() == {}                               # ended jobs need no second copy
 
 
-@pytest.mark.parametrize("damage", ["missing", "empty", "cut short", "wrong bytes"])
-async def test_recovery_rewrites_a_lost_file_from_its_copy(
+@pytest.mark.parametrize("damage", ["no file", "missing", "empty", "cut short", "wrong bytes"])
+async def test_recovery_reads_a_small_document_from_its_copy(
         tmp_path: Path, engine: Engine, damage: str) -> None:
     spool = copying_spool(tmp_path)
     data = b"%PDF-1.7 " + os.urandom(2000)
     async with JobStore(engine) as store:
+        spool.copies = store.copy_of
         doc = await spool_doc(spool, data)
         job = await store.create_job("q", owner="u", documents=[doc])
         uncopied = await spool_doc(spool, b"%PDF big one", copy=False)
         other = await store.create_job("q", owner="u", documents=[uncopied])
-    path = spool.path(doc.spool_name)
+        path = spool.path(doc.spool_name)
+        if damage != "no file":
+            await spool.ensure_file(doc.spool_name)  # as for a conversion
+            assert path.read_bytes() == data
     if damage == "missing":
         path.unlink()
     elif damage == "empty":
         path.write_bytes(b"")
     elif damage == "cut short":
         path.write_bytes(data[:100])
-    else:
+    elif damage == "wrong bytes":
         path.write_bytes(bytes(len(data)))
     spool.path(uncopied.spool_name).unlink()   # no copy: this one can only be aborted
     async with JobStore(engine) as store:
+        spool.copies = store.copy_of
         changed = {r.uuid: r for r in await store.recover(spool)}
         assert job.uuid not in changed
         rec = await store.get_by_uuid(job.uuid)
         assert rec is not None and rec.state is JobState.PENDING
-        assert path.read_bytes() == data
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == rec.documents[0].sha256
+        assert not path.exists()                    # a damaged file is not trusted
+        got = b"".join([c async for c in spool.open(doc.spool_name)])
+        assert hashlib.sha256(got).hexdigest() == rec.documents[0].sha256
         assert changed[other.uuid].state is JobState.ABORTED
         assert "document-access-error" in changed[other.uuid].state_reasons
     assert [n for n in os.listdir(spool.root) if n.endswith(".tmp")] == []
@@ -157,7 +186,6 @@ async def test_recovery_does_not_trust_a_copy_that_does_not_match(
         job = await store.create_job("q", owner="u", documents=[doc])
     with engine.begin() as conn:
         conn.execute(text("UPDATE spool_copies SET content = :c"), {"c": b"%PDF other bytes!!!"})
-    spool.path(doc.spool_name).unlink()
     async with JobStore(engine) as store:
         changed = {r.uuid: r for r in await store.recover(spool)}
     assert changed[job.uuid].state is JobState.ABORTED

@@ -13,7 +13,9 @@ means the document and the row are both durable. Any failure after spooling dele
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
 from ippproxy.jobs.ids import new_uuid
@@ -131,13 +133,24 @@ async def _spool(req: OpRequest, compression: str, fmt: str) -> NewDocument:
                        content=w.content)  # committed with the job: see jobs/spool.py
 
 
+async def _paths(req: OpRequest, docs: list[NewDocument]) -> tuple[Path, ...]:
+    """The documents as files, for an intake hook that reads them. A small document has
+    none yet (it lives in memory until it is committed with the job: jobs/spool.py)."""
+    spool = req.ctx.spool
+    if not getattr(req.ctx.intake, "reads_documents", True):
+        return tuple(spool.path(d.spool_name) for d in docs)
+    for d in docs:
+        if d.content is not None:
+            await asyncio.to_thread(spool.write_unsynced, d.spool_name, d.content)
+    return tuple([await spool.ensure_file(d.spool_name) for d in docs])
+
+
 async def _decide(req: OpRequest, plan: Plan, docs: list[NewDocument], op: str,
                   job_uuid: str = "") -> IntakeDecision:
-    spool = req.ctx.spool
     facts = IntakeFacts(
         queue=queue_of(req).name, user=req.user, job_name=plan.job_name, operation=op,
         document_format=plan.document_format,
-        document_paths=tuple(spool.path(d.spool_name) for d in docs),
+        document_paths=await _paths(req, docs),
         document_sizes=tuple(d.size for d in docs),
         document_sha256=tuple(d.sha256 for d in docs),
         attributes=plan.attributes, job_uuid=job_uuid)
