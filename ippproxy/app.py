@@ -289,7 +289,7 @@ def _lifecycle(config: Config, intake: IntakeHook | None
             node = config.storage.node or None
             store = JobStore(engine, node=node)
             stack.push_async_callback(store.close)
-            spool.copies = store.copy_of  # small documents live in the store (spool.py)
+            spool.copies = store  # small documents live in the store (spool.py)
             recovered = await store.recover(spool, min_age=SHARED_SPOOL_MIN_AGE if node else 0)
             log.info("recovery: %d job(s) brought to a defined state", len(recovered))
             if any(q.destination == BUILTIN_DESTINATION for q in config.queues):

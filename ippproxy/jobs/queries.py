@@ -23,6 +23,14 @@ NEXT_ATTEMPT = select(func.min(jobs_t.c.next_attempt_at)).where(
 _COPY = select(spool_copies_t.c.content).where(spool_copies_t.c.spool_name == bindparam("name"))
 
 
+_HAS_COPY = select(spool_copies_t.c.spool_name).where(
+    spool_copies_t.c.spool_name == bindparam("name"))
+
+
+def has_copy(conn: Connection, spool_name: str) -> bool:
+    return conn.execute(_HAS_COPY, {"name": spool_name}).first() is not None
+
+
 def copy_of(conn: Connection, spool_name: str) -> bytes | None:
     data = conn.execute(_COPY, {"name": spool_name}).scalar_one_or_none()
     return None if data is None else bytes(data)

@@ -64,6 +64,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 REQUEUE_MESSAGE = "requeued after a restart while it was being forwarded"
+# Jobs whose copies are read (and their sha256 checked) at a time.
+COPY_CHUNK = 64
 
 
 @dataclass(frozen=True)
@@ -137,13 +139,16 @@ def _fall_back_to_copies(spool: Spool, damaged: list[JobRecord], copies: dict[st
                 ok = ok and _check_documents(spool, replace(rec, documents=(d,)), verify) is None
                 continue
             try:
-                spool.delete(d.spool_name)  # a file cut short, or none: the copy stays
+                # A file cut short (written without fsync), or none at all (the usual
+                # case): the copy is the document either way.
+                if spool.delete(d.spool_name):
+                    log.warning("job %s (%s-%d): unsynced spool file %s was damaged; the "
+                                "document is read from its copy in the job store",
+                                rec.uuid, rec.queue, rec.job_id, d.spool_name)
             except (OSError, SpoolError) as e:
                 log.error("job %s: cannot remove damaged %s: %s", rec.uuid, d.spool_name, e)
                 ok = False
         if ok:
-            log.warning("job %s (%s-%d): its document is read from the copy in the job store",
-                        rec.uuid, rec.queue, rec.job_id)
             fixed.add(rec.uuid)
     return fixed
 
@@ -233,11 +238,12 @@ async def recover(
     problems = await asyncio.to_thread(
         lambda: {r.uuid: m for r in scan.jobs if (m := _check_documents(spool, r, verify))}
     )
-    if problems:
-        damaged = [r for r in scan.jobs if r.uuid in problems]
-        names = [d.spool_name for r in damaged for d in r.documents]
-        copies = await store.read(lambda c: _copies(c, names))
-        for uuid in await asyncio.to_thread(_fall_back_to_copies, spool, damaged, copies, verify):
+    damaged = [r for r in scan.jobs if r.uuid in problems]
+    for i in range(0, len(damaged), COPY_CHUNK):  # bounded memory: copies are up to 1 MiB
+        part = damaged[i:i + COPY_CHUNK]
+        names = [d.spool_name for r in part for d in r.documents]
+        copies = await store.read(partial(_copies, names=names))
+        for uuid in await asyncio.to_thread(_fall_back_to_copies, spool, part, copies, verify):
             del problems[uuid]
     for uuid, error in scan.unreadable:
         log.error("job %s: unreadable row, aborting it: %s", uuid, error)

@@ -106,6 +106,9 @@ class JobStore:
         """The bytes of a small document kept in the store (``Spool.copies``), or None."""
         return await self.read(lambda c: queries.copy_of(c, spool_name))
 
+    async def has_copy(self, spool_name: str) -> bool:
+        return await self.read(lambda c: queries.has_copy(c, spool_name))
+
     # -- creation -------------------------------------------------------------------
 
     async def create_job(

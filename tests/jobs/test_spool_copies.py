@@ -66,11 +66,15 @@ async def test_small_document_has_no_file(tmp_path: Path,
     copies = {doc.spool_name: data}
     asked: list[str] = []
 
-    async def copy_of(name: str) -> bytes | None:
-        asked.append(name)
-        return copies.get(name)
+    class Copies:
+        async def copy_of(self, name: str) -> bytes | None:
+            asked.append(name)
+            return copies.get(name)
 
-    spool.copies = copy_of
+        async def has_copy(self, name: str) -> bool:
+            return name in copies
+
+    spool.copies = Copies()
     assert await spool.has(doc.spool_name)
     assert b"".join([c async for c in spool.open(doc.spool_name, 500)]) == data
     assert os.listdir(spool.root) == []                 # streamed from the copy
@@ -146,7 +150,7 @@ async def test_recovery_reads_a_small_document_from_its_copy(
     spool = copying_spool(tmp_path)
     data = b"%PDF-1.7 " + os.urandom(2000)
     async with JobStore(engine) as store:
-        spool.copies = store.copy_of
+        spool.copies = store
         doc = await spool_doc(spool, data)
         job = await store.create_job("q", owner="u", documents=[doc])
         uncopied = await spool_doc(spool, b"%PDF big one", copy=False)
@@ -165,7 +169,7 @@ async def test_recovery_reads_a_small_document_from_its_copy(
         path.write_bytes(bytes(len(data)))
     spool.path(uncopied.spool_name).unlink()   # no copy: this one can only be aborted
     async with JobStore(engine) as store:
-        spool.copies = store.copy_of
+        spool.copies = store
         changed = {r.uuid: r for r in await store.recover(spool)}
         assert job.uuid not in changed
         rec = await store.get_by_uuid(job.uuid)
