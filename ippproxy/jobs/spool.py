@@ -260,9 +260,9 @@ class Spool:
     def writer(self, compression: str | None = "none", *, copy: bool = False) -> _WriterContext:
         """``async with spool.writer("gzip") as w: await w.write(chunk)``.
 
-        ``copy=True``: a small document may come back with ``w.content`` set and its file
-        not fsync'd; the caller must then commit ``content`` with the job (``NewDocument``
-        carries it to the store), or the document is not durable."""
+        ``copy=True``: a small document may come back with ``w.content`` set and no file
+        written; the caller must then commit ``content`` with the job (``NewDocument``
+        carries it to the store), or the document is lost."""
         return _WriterContext(SpoolWriter(self, compression or "none", copy))
 
     def path(self, name: str) -> Path:

@@ -5,10 +5,10 @@ Theory of operation. ``_plan()`` does every check that needs no document: accept
 document-format, compression, job-template attributes against the queue's capabilities
 (ipp-attribute-fidelity decides between rejecting and ignoring, RFC 8011 §4.1.7). Then the
 document streams into the spool (``_spool``), which decompresses, hashes, enforces the size
-limit and fsyncs (or, for a small document, keeps its bytes in memory: they are committed
-with the job row and live in the job store, jobs/spool.py). The intake hook decides (allow / hold / deny); only then is the job row
-committed (the store's group commit) and the client answered: ``successful-ok`` therefore
-means the document and the row are both durable. Any failure after spooling deletes the file.
+limit and fsyncs (a small document is kept in memory instead: its bytes are committed with
+the job row and live in the job store, jobs/spool.py). The intake hook decides (allow /
+hold / deny); only then is the job row committed (the store's group commit) and the client
+answered: ``successful-ok`` therefore means the document and the row are both durable. Any failure after spooling deletes the file.
 """
 
 from __future__ import annotations
