@@ -28,7 +28,7 @@ class _Compiled:
     sql: str
     keys: tuple[str, ...]              # the bind names, in the order the SQL uses them
     get: Callable[[Mapping[str, Any]], tuple[Any, ...]]   # a row's values in that order
-    convert: tuple[tuple[int, Callable[[Any], Any]], ...]   # (index, type's bind processor)
+    convert: tuple[tuple[int, Callable[[Any], Any], Any], ...]   # (index, processor, p(None))
     positional: bool                   # qmark/format paramstyle: sequences, else dicts
 
 
@@ -48,7 +48,9 @@ class PreparedInsert:
             raise ValueError(f"cannot prepare INSERT INTO {self.table.name}: binds {keys}")
         # The dialect's own implementation of each type (as Connection.execute uses).
         procs = [columns[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
-        convert = tuple((i, p) for i, p in enumerate(procs) if p is not None)
+        # What each processor makes of None is worked out once: most columns of a new
+        # job are empty, and a processor is a pure function of its value.
+        convert = tuple((i, p, p(None)) for i, p in enumerate(procs) if p is not None)
         return _Compiled(str(compiled), keys, operator.itemgetter(*keys), convert,
                          compiled.positional)
 
@@ -65,8 +67,9 @@ class PreparedInsert:
         does this on the event loop, so the writer thread only runs the driver."""
         c = self._get(dialect)
         values = list(c.get(row))
-        for i, p in c.convert:
-            values[i] = p(values[i])
+        for i, p, none in c.convert:
+            v = values[i]
+            values[i] = none if v is None else p(v)
         return values if c.positional else dict(zip(c.keys, values, strict=True))
 
     def slot(self, dialect: Dialect, key: str) -> int | str:
@@ -74,7 +77,7 @@ class PreparedInsert:
         only for columns whose type has no bind processor)."""
         c = self._get(dialect)
         i = c.keys.index(key)
-        if any(j == i for j, _ in c.convert):
+        if any(j == i for j, _, _ in c.convert):
             raise ValueError(f"{self.table.name}.{key} needs its bind processor")
         return i if c.positional else key
 

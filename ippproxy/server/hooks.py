@@ -70,9 +70,10 @@ class IntakeDecision:
 
 
 class IntakeHook(Protocol):
-    # A hook may say ``reads_documents = False`` (AllowAll does): then the files in
-    # ``IntakeFacts.document_paths`` need not exist (a small document has no file until
-    # something reads it: jobs/spool.py). Without the attribute they are always written.
+    # A hook may say ``reads_documents = False`` (AllowAll does): then it gets no
+    # ``IntakeFacts.document_paths``, and no file is written for it (a small document
+    # has none until something reads it: jobs/spool.py). Without the attribute, every
+    # document is a file when ``decide`` is called.
 
     async def decide(self, facts: IntakeFacts) -> IntakeDecision: ...
 
