@@ -249,6 +249,13 @@ class PausableStore:
             return None
         return await self._store.claim_next_for_forwarding(now, queues=active, lease=lease)
 
+    async def next_attempt_time(self) -> dt.datetime | None:
+        # With every queue paused nothing is due: no store read on each wake-up (every
+        # Print-Job wakes the forwarder). Resume-Printer wakes it again.
+        if all(q.paused for q in self._queues.values()):
+            return None
+        return await self._store.next_attempt_time()
+
 
 def _upgrade(engine: Engine) -> None:
     """The Alembic upgrade; on PostgreSQL one node at a time (a session advisory lock),
