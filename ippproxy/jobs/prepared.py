@@ -15,12 +15,29 @@ transaction, so they commit (or roll back) with everything else in it.
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, insert
+
+_UNSET = object()
+# The last (datetime, driver value) per dialect and column type: a new job's timestamps
+# (created, updated, its documents') are one datetime object, converted once. Only
+# datetimes, which are immutable, and only the very same object count. A slot is
+# replaced whole, so a reader on another thread never sees half of one.
+_LAST: list[tuple[Any, Any]] = []
+_SLOTS: dict[tuple[str, str], int] = {}
+
+
+def _memo_slot(dialect: Dialect, type_: Any) -> int:
+    key = (dialect.name, repr(type_))
+    if key not in _SLOTS:
+        _LAST.append((_UNSET, None))
+        _SLOTS[key] = len(_LAST) - 1
+    return _SLOTS[key]
 
 
 @dataclass(frozen=True)
@@ -30,6 +47,8 @@ class _Compiled:
     get: Callable[[Mapping[str, Any]], tuple[Any, ...]]   # a row's values in that order
     convert: tuple[tuple[int, Callable[[Any], Any], Any], ...]   # (index, processor, p(None))
     positional: bool                   # qmark/format paramstyle: sequences, else dicts
+    # Per entry of ``convert``: a slot of _LAST (see there).
+    memo: tuple[int, ...]
 
 
 class PreparedInsert:
@@ -51,8 +70,9 @@ class PreparedInsert:
         # What each processor makes of None is worked out once: most columns of a new
         # job are empty, and a processor is a pure function of its value.
         convert = tuple((i, p, p(None)) for i, p in enumerate(procs) if p is not None)
+        memo = tuple(_memo_slot(dialect, columns[keys[i]].type) for i, _, _ in convert)
         return _Compiled(str(compiled), keys, operator.itemgetter(*keys), convert,
-                         compiled.positional)
+                         compiled.positional, memo)
 
     def _get(self, dialect: Dialect) -> _Compiled:
         c = self._compiled.get(dialect.name)
@@ -67,9 +87,20 @@ class PreparedInsert:
         does this on the event loop, so the writer thread only runs the driver."""
         c = self._get(dialect)
         values = list(c.get(row))
-        for i, p, none in c.convert:
+        last = _LAST
+        for (i, p, none), slot in zip(c.convert, c.memo, strict=True):
             v = values[i]
-            values[i] = none if v is None else p(v)
+            if v is None:
+                values[i] = none
+                continue
+            if type(v) is not dt.datetime:
+                values[i] = p(v)
+                continue
+            seen, out = last[slot]
+            if v is not seen:
+                out = p(v)
+                last[slot] = (v, out)
+            values[i] = out
         return values if c.positional else dict(zip(c.keys, values, strict=True))
 
     def slot(self, dialect: Dialect, key: str) -> int | str:

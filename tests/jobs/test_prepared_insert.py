@@ -99,3 +99,38 @@ def test_rolls_back_with_the_transaction(any_engine: Engine) -> None:
         raise RuntimeError("the batch failed")
     with any_engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM jobs").scalar_one() == 0
+
+
+def test_a_repeated_datetime_is_converted_once_and_never_goes_stale(any_engine: Engine,
+                                                                    monkeypatch: Any) -> None:
+    jobs = PreparedInsert(jobs_t)
+    a = dt.datetime(2026, 1, 1, 8, 0, 0, 1, tzinfo=UTC)
+    b = dt.datetime(2026, 1, 1, 9, 30, 0, tzinfo=UTC)
+    expected = [jobs.params(any_engine.dialect, job_row("x" * 36, 9, created_at=t, updated_at=t))
+                for t in (a, b)]
+    calls: list[object] = []
+    col = jobs_t.c.created_at.type
+    real = type(col).process_bind_param
+
+    def counting(self: Any, value: Any, dialect: Any) -> Any:
+        calls.append(value)
+        return real(self, value, dialect)
+
+    monkeypatch.setattr(type(col), "process_bind_param", counting)
+    fresh = PreparedInsert(jobs_t)  # compiled after the patch
+    rows = [fresh.params(any_engine.dialect, job_row("x" * 36, 9, created_at=t, updated_at=t))
+            for t in (a, b, a)]
+    compiled = insert(jobs_t).compile(dialect=any_engine.dialect,
+                                      column_keys=[c.key for c in jobs_t.columns])
+    order = list(compiled.positiontup or [])
+
+    def stamps(params: Any) -> tuple[Any, Any]:
+        if isinstance(params, dict):
+            return params["created_at"], params["updated_at"]
+        return params[order.index("created_at")], params[order.index("updated_at")]
+
+    want = [stamps(p) for p in expected]
+    assert want[0] != want[1]
+    assert [stamps(r) for r in rows] == [want[0], want[1], want[0]]
+    # created_at and updated_at are one object per row: one conversion per row.
+    assert calls.count(a) == 2 and calls.count(b) == 1
