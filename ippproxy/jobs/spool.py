@@ -92,7 +92,6 @@ class SpoolWriter:
         self._renamed = False
         self._prepared = False
         self._copy = copy and compression == "none"
-        self._copied = False  # took the short road: no file (module docstring)
         self.size = 0
         self.sha256 = ""
         # The document's bytes when it took the short road (module docstring), else None.
@@ -187,7 +186,6 @@ class SpoolWriter:
     def _keep_in_memory(self) -> None:
         """The short road for a small document (module docstring): no file at all."""
         data = self._take()
-        self._copied = True
         self.size = len(data)
         self.sha256 = hashlib.sha256(data).hexdigest()
         self.content = data
