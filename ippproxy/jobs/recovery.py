@@ -133,10 +133,12 @@ def _fall_back_to_copies(spool: Spool, damaged: list[JobRecord], copies: dict[st
     for rec in damaged:
         ok = True
         for d in rec.documents:
+            intact = _check_documents(spool, replace(rec, documents=(d,)), verify) is None
+            if intact:
+                continue
             data = copies.get(d.spool_name)
             if data is None or len(data) != d.size or hashlib.sha256(data).hexdigest() != d.sha256:
-                # No copy (a big document), or a copy that does not match the row.
-                ok = ok and _check_documents(spool, replace(rec, documents=(d,)), verify) is None
+                ok = False  # no copy (a big document), or a copy that does not match the row
                 continue
             try:
                 # A file cut short (written without fsync), or none at all (the usual
