@@ -1,5 +1,5 @@
-"""Blocking file-system helpers for the spool: a per-fd worker that never races its
-own cleanup, and a grouped directory fsync."""
+"""Blocking file-system helpers for the spool: writing a whole buffer, a per-fd worker
+that never races its own cleanup, and a grouped directory fsync."""
 
 from __future__ import annotations
 
@@ -16,6 +16,13 @@ T = TypeVar("T")
 # Disk and zlib work for the spool; separate from the default pool so that many
 # uploads cannot starve other to_thread users (and vice versa).
 POOL = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="spool")
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until every byte is written (it may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 class FdWorker:

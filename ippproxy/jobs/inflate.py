@@ -4,8 +4,9 @@ size limits for the spool. Runs in spool worker threads, never on the event loop
 from __future__ import annotations
 
 import hashlib
-import os
 import zlib
+
+from ippproxy.jobs.fsio import write_all
 
 BATCH = 1 << 20
 COMPRESSIONS = ("none", "gzip", "deflate")
@@ -93,6 +94,4 @@ class Sink:
         if self.size > self.max_bytes:
             raise SpoolLimitExceeded(f"document is larger than {self.max_bytes} bytes")
         self.sha.update(data)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view) :]
+        write_all(self.fd, data)

@@ -46,7 +46,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from ippproxy.jobs.fsio import DirSync, FdWorker
+from ippproxy.jobs.fsio import DirSync, FdWorker, write_all
 from ippproxy.jobs.ids import random_hex
 from ippproxy.jobs.inflate import (
     BATCH,
@@ -299,9 +299,7 @@ class Spool:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(tmp, flags, 0o600)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+            write_all(fd, data)
         finally:
             os.close(fd)
         os.rename(tmp, self.path(name))
