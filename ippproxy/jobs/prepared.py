@@ -58,6 +58,7 @@ class PreparedInsert:
     def __init__(self, table: Table) -> None:
         self.table = table
         self._compiled: dict[str, _Compiled] = {}
+        self._slots: dict[tuple[str, str], int | str] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         columns = {c.key: c for c in self.table.columns}
@@ -105,12 +106,15 @@ class PreparedInsert:
 
     def slot(self, dialect: Dialect, key: str) -> int | str:
         """Where ``key`` is in :meth:`params` (to fill in a value known later, a job-id;
-        only for columns whose type has no bind processor)."""
-        c = self._get(dialect)
-        i = c.keys.index(key)
-        if any(j == i for j, _, _ in c.convert):
-            raise ValueError(f"{self.table.name}.{key} needs its bind processor")
-        return i if c.positional else key
+        only for columns whose type has no bind processor). Asked once per job: cached."""
+        found = self._slots.get((dialect.name, key))
+        if found is None:
+            c = self._get(dialect)
+            i = c.keys.index(key)
+            if any(j == i for j, _, _ in c.convert):
+                raise ValueError(f"{self.table.name}.{key} needs its bind processor")
+            found = self._slots[(dialect.name, key)] = i if c.positional else key
+        return found
 
     def run(self, conn: Connection, params: Sequence[Any]) -> None:
         """executemany of rows made by :meth:`params`, in ``conn``'s transaction."""
