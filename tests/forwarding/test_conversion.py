@@ -31,6 +31,7 @@ from testprinters.documents import make_pdf
 TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:  # tests/support, imported as tests/e2e/conftest.py does
     sys.path.insert(0, str(TESTS))
+from support.jobs import wait_for_job
 from support.server import IppProxy
 
 PS_PAGE = (b"%!PS-Adobe-3.0\n%%Pages: 1\n%%EndComments\n%%Page: 1 1\n"
@@ -61,13 +62,7 @@ class Rig:
 
     async def wait(self, uuid: str, pred: Callable[[JobRecord], bool],
                    timeout: float = 60.0) -> JobRecord:
-        async with asyncio.timeout(timeout):
-            while True:
-                rec = await self.store.get_by_uuid(uuid)
-                assert rec is not None
-                if pred(rec):
-                    return rec
-                await asyncio.sleep(0.02)
+        return await wait_for_job(self.store, uuid, pred, timeout)
 
     def outgoing(self) -> list[Path]:
         """Files left in the forwarder's scratch directory."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from support.jobs import wait_for_job
 
 from ippproxy.config import Config
 from ippproxy.forwarding.client import DestinationClient, ForwardJob
@@ -36,13 +36,7 @@ class Harness:
 
     async def wait(self, uuid: str, pred: Callable[[JobRecord], bool],
                    timeout: float = 30.0) -> JobRecord:
-        async with asyncio.timeout(timeout):
-            while True:
-                rec = await self.store.get_by_uuid(uuid)
-                assert rec is not None
-                if pred(rec):
-                    return rec
-                await asyncio.sleep(0.02)
+        return await wait_for_job(self.store, uuid, pred, timeout)
 
 
 @pytest.fixture
