@@ -139,10 +139,14 @@ async def _paths(req: OpRequest, docs: list[NewDocument]) -> tuple[Path, ...]:
     spool = req.ctx.spool
     if not getattr(req.ctx.intake, "reads_documents", True):
         return ()  # the hook looks at sizes and digests at most
+    paths = []
     for d in docs:
-        if d.content is not None:
+        if d.content is not None:  # not committed yet: its bytes are only here
             await asyncio.to_thread(spool.write_unsynced, d.spool_name, d.content)
-    return tuple([await spool.ensure_file(d.spool_name) for d in docs])
+            paths.append(spool.path(d.spool_name))
+        else:
+            paths.append(await spool.ensure_file(d.spool_name))
+    return tuple(paths)
 
 
 async def _decide(req: OpRequest, plan: Plan, docs: list[NewDocument], op: str,
