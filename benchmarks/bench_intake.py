@@ -219,7 +219,8 @@ def drain(port: int, path: str, uri: str, timeout: float) -> float:
     while time.monotonic() - t0 < timeout:
         if count_jobs(port, path, uri, "not-completed") == 0:
             break
-        time.sleep(0.5)
+        # Not more often: Get-Jobs lists every job left, and this must not slow the drain.
+        time.sleep(2.0)
     return time.monotonic() - t0
 
 

@@ -5,7 +5,8 @@ Theory of operation
 One loop claims due jobs from the store (``claim_next_for_forwarding``: pending,
 closed, not held, ``next_attempt_at`` reached; the claim moves the job to
 ``processing`` with a lease) and runs each in its own task, at most
-``max_jobs`` at a time. It sleeps until the next due retry, a poll tick, or
+``max_jobs`` at a time. A queue's jobs are sent one at a time, in order
+(order.py): its next job is claimed once the last one is at the printer. It sleeps until the next due retry, a poll tick, or
 ``job_changed()`` (the server calls it when a job becomes ready or is canceled).
 
 For one job:
@@ -78,6 +79,7 @@ from .client import DestinationClient, ForwardJob, RemoteJob
 from .errors import DestinationError, DestinationRejected, DestinationUnavailable
 from .follow import follow_remote
 from .lease import LEASE, renew
+from .order import QueueGate
 from .outgoing import ConversionBusy, JobEnded, Outbox, Unconvertible, prepare
 from .source import missing_document
 
@@ -121,7 +123,7 @@ class _Held(Exception):
 
 
 class Forwarder:
-    def __init__(self, store: JobStore, spool: Spool, config: Config, *, max_jobs: int = 8,
+    def __init__(self, store: JobStore, spool: Spool, config: Config, *, max_jobs: int = 64,
                  unknown_outcome: Outcome = "hold",
                  resolve: Callable[[JobRecord], str | None] | None = None,
                  on_finished: Callable[[str], None] | None = None,
@@ -135,7 +137,10 @@ class Forwarder:
         fwd = config.forwarding
         self.backoff = Backoff(fwd.retry_initial, fwd.retry_max)
         self.poll_interval = fwd.poll_interval
+        # Jobs being sent or followed. A queue sends one job at a time (order.py), so
+        # this bounds the jobs followed at their printers at once.
         self.max_jobs = max_jobs
+        self.gate = QueueGate()
         self.unknown_outcome = unknown_outcome
         self._resolve = resolve or (lambda rec: destination_for(config, rec))
         self._clients: dict[str, DestinationClient] = {}
@@ -144,6 +149,7 @@ class Forwarder:
         self._lease_task: asyncio.Task[None] | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
+        self._freed = False  # a queue's send slot was freed: its next job goes at once
         self._job_events: dict[str, asyncio.Event] = {}
         # Conversions for destinations that do not take the job's format (outgoing.py);
         # without a pool, one is made from [analysis] when first needed.
@@ -192,11 +198,17 @@ class Forwarder:
     async def _run(self) -> None:
         while True:
             self._wake.clear()
+            self._freed = False
             try:
                 while len(self._tasks) < self.max_jobs:
-                    rec = await self.store.claim_next_for_forwarding(lease=self.lease)
+                    queues = self.gate.claimable(q.name for q in self.config.queues)
+                    if queues == []:
+                        break
+                    rec = await self.store.claim_next_for_forwarding(lease=self.lease,
+                                                                     queues=queues)
                     if rec is None:
                         break
+                    self.gate.enter(rec.queue, rec.uuid)
                     self._tasks[rec.uuid] = asyncio.create_task(self._job_task(rec))
                 timeout = await self._idle_time()
             except Exception:  # a store hiccup must not end forwarding for good
@@ -207,7 +219,8 @@ class Forwarder:
                     await self._wake.wait()
             # Jobs that arrive together (a burst of Print-Jobs, each waking us) are then
             # claimed in one pass instead of one pass and store round trip each.
-            await asyncio.sleep(min(COALESCE, self.poll_interval))
+            if not self._freed:
+                await asyncio.sleep(min(COALESCE, self.poll_interval))
 
     async def _keep_leases(self) -> None:
         while True:
@@ -221,6 +234,9 @@ class Forwarder:
 
     async def _idle_time(self) -> float:
         limit = max(self.poll_interval, 0.05) * 5
+        unblock = self.gate.seconds_to_unblock()
+        if unblock is not None:
+            limit = min(limit, unblock + 0.01)
         due = await self.store.next_attempt_time()
         if due is None:
             return limit
@@ -237,6 +253,8 @@ class Forwarder:
             with contextlib.suppress(Exception):
                 await self._requeue(rec, DestinationUnavailable("internal error"), True)
         finally:
+            if self.gate.leave(rec.queue, rec.uuid):
+                self._freed = True
             self._tasks.pop(rec.uuid, None)
             self._job_events.pop(rec.uuid, None)
             self.outbox.notes.pop(rec.uuid, None)
@@ -270,6 +288,10 @@ class Forwarder:
                 await self.store.update_forwarding(
                     rec.uuid, remote_job_id=remote, reasons=("job-printing",),
                     message="following the job already at the destination")
+            # At the printer: the queue's next job may go (order.py) while this one prints.
+            if self.gate.leave(rec.queue, rec.uuid):
+                self._freed = True
+                self._wake.set()
             await follow_remote(self, client, rec, remote)
         except DestinationUnavailable as exc:
             await self._requeue(rec, exc, exc.maybe_delivered or remote is not None)
@@ -328,6 +350,7 @@ class Forwarder:
         busy = exc.status == Status.SERVER_ERROR_BUSY
         reasons = ("resources-are-not-ready",) if busy else ("printer-stopped",)
         message = f"printer unavailable ({exc.message}); retry in {delay:.0f} s"
+        self.gate.block(rec.queue, delay)  # later jobs wait behind this one (order.py)
         if not maybe_sent:
             await self.store.update_forwarding(rec.uuid, forward_started=False)
         await self.store.transition(rec.uuid, JobEvent.REQUEUE, reasons=reasons,
