@@ -40,6 +40,7 @@ from ippproxy.server.context import QueueRuntime, ServerContext
 from ippproxy.server.hooks import AllowAll, IntakeHook
 from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.pages import add_pages
+from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
 from testprinters.virtual import VirtualPrinter
 
@@ -311,9 +312,12 @@ def _lifecycle(config: Config, intake: IntakeHook | None
                     open_pipeline(config, engine, store, spool))
             # Conversion for destinations that do not take a job's format shares the
             # pipeline's analysis pool; without one the Forwarder makes its own when needed.
+            # Submissions in flight: the Forwarder spaces its sends while there are any.
+            receiving = Receiving()
             forwarder = Forwarder(cast(JobStore, PausableStore(store, queues)), spool, config,
                                   on_finished=pipeline.settler.job_changed if pipeline else None,
-                                  pool=pipeline.pool if pipeline else None)
+                                  pool=pipeline.pool if pipeline else None,
+                                  receiving=receiving)
             await forwarder.start()
             stack.push_async_callback(forwarder.stop)
             session = aiohttp.ClientSession()
@@ -326,7 +330,7 @@ def _lifecycle(config: Config, intake: IntakeHook | None
                 intake=intake or (pipeline.intake if pipeline else AllowAll()),
                 notifier=FanOut(forwarder, pipeline.settler) if pipeline else forwarder,
                 authenticator=pipeline.authenticator if pipeline else None,
-                subscriptions=Subscriptions(), queues=queues)
+                subscriptions=Subscriptions(), queues=queues, receiving=receiving)
             upkeep = asyncio.create_task(housekeeping.run_forever(app[CTX].get()),
                                          name="housekeeping")
             yield

@@ -72,6 +72,9 @@ class ForwardingConfig:
     # How long cached Get-Printer-Attributes of a destination are trusted.
     attributes_ttl: float = 300.0
     connect_timeout: float = 10.0
+    # While job submissions are being received, a queue sends its next job at most this
+    # often (seconds): answering waiting clients comes first. 0: no spacing.
+    send_interval_while_receiving: float = 0.5
 
 
 @dataclass(frozen=True)

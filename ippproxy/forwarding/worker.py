@@ -128,7 +128,8 @@ class Forwarder:
                  resolve: Callable[[JobRecord], str | None] | None = None,
                  on_finished: Callable[[str], None] | None = None,
                  pool: AnalysisPool | None = None,
-                 lease: dt.timedelta = LEASE) -> None:
+                 lease: dt.timedelta = LEASE,
+                 receiving: Callable[[], bool] = lambda: False) -> None:
         self.store, self.spool, self.config = store, spool, config
         self.lease = lease  # claims are renewed and expired ones taken over (lease.py)
         # Told the job UUID whenever forwarding of a job ends, whatever the outcome
@@ -140,7 +141,8 @@ class Forwarder:
         # Jobs being sent or followed. A queue sends one job at a time (order.py), so
         # this bounds the jobs followed at their printers at once.
         self.max_jobs = max_jobs
-        self.gate = QueueGate()
+        # ``receiving``: True while the server receives job submissions (order.py).
+        self.gate = QueueGate(spacing=fwd.send_interval_while_receiving, receiving=receiving)
         self.unknown_outcome = unknown_outcome
         self._resolve = resolve or (lambda rec: destination_for(config, rec))
         self._clients: dict[str, DestinationClient] = {}
@@ -200,6 +202,7 @@ class Forwarder:
             self._wake.clear()
             self._freed = False
             try:
+                queues: list[str] | None = None
                 while len(self._tasks) < self.max_jobs:
                     queues = self.gate.claimable(q.name for q in self.config.queues)
                     if queues == []:
@@ -210,7 +213,9 @@ class Forwarder:
                         break
                     self.gate.enter(rec.queue, rec.uuid)
                     self._tasks[rec.uuid] = asyncio.create_task(self._job_task(rec))
-                timeout = await self._idle_time()
+                # Every queue waits in the gate (sending, retrying, or spaced for intake):
+                # no store read on this wake-up (each Print-Job wakes us).
+                timeout = await self._idle_time(store=queues != [])
             except Exception:  # a store hiccup must not end forwarding for good
                 log.exception("forwarder loop")
                 timeout = self.backoff.maximum
@@ -232,11 +237,13 @@ class Forwarder:
             except Exception:
                 log.exception("forwarder leases")
 
-    async def _idle_time(self) -> float:
+    async def _idle_time(self, store: bool = True) -> float:
         limit = max(self.poll_interval, 0.05) * 5
         unblock = self.gate.seconds_to_unblock()
         if unblock is not None:
             limit = min(limit, unblock + 0.01)
+        if not store:
+            return limit
         due = await self.store.next_attempt_time()
         if due is None:
             return limit

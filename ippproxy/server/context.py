@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from ippproxy.config import Config, QueueConfig
 from ippproxy.ipp import Attribute, Message, Tag
 from ippproxy.server.hooks import AllowAll, Authenticator, IntakeHook, JobNotifier, NoNotifier
+from ippproxy.server.receiving import Receiving
 
 if TYPE_CHECKING:
     from ippproxy.jobs.spool import Spool
@@ -73,6 +74,8 @@ class ServerContext:
     # Per queue: the capabilities job submission checks against, reused while the
     # destination's attributes are the same object (ops.common.capabilities).
     capability_cache: dict[str, object] = field(default_factory=dict)
+    # Job submissions in flight (receiving.py); the Forwarder reads it.
+    receiving: Receiving = field(default_factory=Receiving)
 
     def __post_init__(self) -> None:
         if not self.queues:

@@ -113,7 +113,14 @@ async def handle(ctx: ServerContext, msg: Message, authority: str,
                            f"{spec.name} is reserved to administrators")
         req = OpRequest(ctx=ctx, msg=msg, authority=authority, queue=queue,
                         job_id=target.job_id, user=user, body=body or _empty())
-        reply = await spec.handler(req)
+        if spec.intake:
+            ctx.receiving.count += 1
+            try:
+                reply = await spec.handler(req)
+            finally:
+                ctx.receiving.count -= 1
+        else:
+            reply = await spec.handler(req)
         return make_response(msg.version, msg.request_id, reply.status, reply.message,
                              reply.groups, reply.operation, language)
     except IppError as e:

@@ -20,3 +20,5 @@ class OpSpec:
     # "server": addressed at the server (CUPS-Get-Printers), a printer-uri is optional.
     target: Literal["printer", "job", "server"] = "printer"
     admin: bool = False
+    # A job submission: counted in ``ServerContext.receiving`` while it runs.
+    intake: bool = False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 from typing import Any
 
 from support.jobs import wait_for_job
@@ -121,3 +122,43 @@ async def test_the_next_job_goes_while_the_last_one_prints(
     finally:
         await fwd.stop()
         await asyncio.sleep(0)
+
+
+def test_while_receiving_a_queue_sends_at_most_once_per_spacing() -> None:
+    clock, receiving = Clock(), [True]
+    gate = QueueGate(clock, spacing=0.5, receiving=lambda: receiving[0])
+    gate.enter("a", "job-1")
+    gate.leave("a", "job-1")
+    assert gate.claimable(["a", "b"]) == ["b"]
+    assert gate.seconds_to_unblock() == 0.5
+    clock.now += 0.3
+    assert gate.claimable(["a"]) == []
+    receiving[0] = False  # intake went quiet: no need to wait any longer
+    assert gate.claimable(["a"]) is None
+    receiving[0] = True
+    clock.now += 0.2
+    assert gate.claimable(["a"]) is None
+
+
+async def test_sends_are_spaced_while_the_server_receives_jobs(
+        virtual_printer: Any, store: JobStore, spool: Any, submit_job: Any,
+        fast_config: Any) -> None:
+    """With submissions in flight, three queued jobs go 0.4 s apart; without, at once."""
+    printer = await virtual_printer()
+    config = fast_config(printer.uri)
+    config = dataclasses.replace(config, forwarding=dataclasses.replace(
+        config.forwarding, send_interval_while_receiving=0.4))
+    gaps: dict[bool, list[float]] = {}
+    for receiving in (True, False):
+        recs = [await submit_job(name=f"{receiving}-{n}") for n in range(3)]
+        fwd = Forwarder(store, spool, config, receiving=lambda r=receiving: r)
+        await fwd.start()
+        try:
+            done = [await wait_for_job(store, r.uuid, lambda r: r.is_terminal, 30.0)
+                    for r in recs]
+        finally:
+            await fwd.stop()
+        started = sorted(d.processing_at for d in done if d.processing_at is not None)
+        gaps[receiving] = [(b - a).total_seconds() for a, b in itertools.pairwise(started)]
+    assert len(gaps[True]) == 2 and min(gaps[True]) >= 0.35, gaps
+    assert max(gaps[False]) < 0.3, gaps

@@ -304,9 +304,10 @@ def _event(req: OpRequest, job: JobRecord, event: str) -> None:
 
 
 OPERATIONS: dict[int, OpSpec] = {
-    Operation.PRINT_JOB: OpSpec("Print-Job", print_job),
+    Operation.PRINT_JOB: OpSpec("Print-Job", print_job, intake=True),
     Operation.VALIDATE_JOB: OpSpec("Validate-Job", validate_job),
-    Operation.CREATE_JOB: OpSpec("Create-Job", create_job),
-    Operation.SEND_DOCUMENT: OpSpec("Send-Document", send_document, target="job"),
+    Operation.CREATE_JOB: OpSpec("Create-Job", create_job, intake=True),
+    Operation.SEND_DOCUMENT: OpSpec("Send-Document", send_document, target="job",
+                                    intake=True),
     Operation.CLOSE_JOB: OpSpec("Close-Job", close_job, target="job"),
 }

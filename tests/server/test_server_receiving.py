@@ -1,0 +1,63 @@
+"""Job submissions are counted while they are received (server/receiving.py): the
+Forwarder spaces its sends meanwhile (forwarding/order.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from ippproxy.db import make_engine, upgrade
+from ippproxy.ipp import Attribute, Group, Message, Operation, Tag
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.store import JobStore
+from ippproxy.server.context import ServerContext
+from ippproxy.server.dispatch import handle
+
+from .conftest import make_config
+from .test_server_housekeeping import NoCapabilities
+
+
+def _request(op: int, ctx: ServerContext) -> Message:
+    attrs = (Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
+             Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en"),
+             Attribute.single("printer-uri", Tag.URI, "ipp://localhost/printers/default"),
+             Attribute.single("requesting-user-name", Tag.NAME, "alice"),
+             Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"))
+    return Message((2, 0), op, 1, (Group(Tag.OPERATION_ATTRIBUTES, attrs),))
+
+
+async def test_print_job_counts_while_its_document_is_received(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path)
+    engine = make_engine(cfg.storage.database)
+    upgrade(engine)
+    store = JobStore(engine)
+    try:
+        ctx = ServerContext(cfg, store, Spool(tmp_path / "spool", 1 << 20), NoCapabilities())
+        seen: list[int] = []
+
+        async def body() -> AsyncIterator[bytes]:
+            seen.append(ctx.receiving.count)
+            yield b"%PDF-1.4\n%%EOF\n"
+            seen.append(ctx.receiving.count)
+
+        assert not ctx.receiving()
+        reply = await handle(ctx, _request(Operation.PRINT_JOB, ctx), "localhost", body=body())
+        assert reply.code == 0, reply
+        assert seen == [1, 1]
+        assert ctx.receiving.count == 0 and not ctx.receiving()
+
+        async def broken() -> AsyncIterator[bytes]:
+            seen.append(ctx.receiving.count)
+            raise OSError("connection reset")
+            yield b""  # pragma: no cover
+
+        reply = await handle(ctx, _request(Operation.PRINT_JOB, ctx), "localhost", body=broken())
+        assert reply.code != 0 and seen[-1] == 1
+        assert ctx.receiving.count == 0  # a failed submission does not stay counted
+
+        seen.clear()
+        await handle(ctx, _request(Operation.VALIDATE_JOB, ctx), "localhost", body=body())
+        assert seen == [] and ctx.receiving.count == 0
+    finally:
+        await store.close()
+        engine.dispose()
