@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 
 from ippproxy.ipp import Attribute, Tag
 from ippproxy.jobs.records import JobRecord
@@ -55,37 +56,49 @@ def job_uuid_urn(uuid: str) -> str:
     return f"urn:uuid:{uuid}"
 
 
+# The attributes every job has, each made from the record alone, in the order they are
+# answered. A request for only these (Get-Jobs polls ask for job-id, job-state, ...) is
+# answered without decoding the job's stored template attributes: a Get-Jobs of
+# thousands of jobs must not hold the event loop.
+_BASIC: dict[str, Callable[[JobRecord, str], Attribute]] = {
+    "job-id": lambda j, a: A.integer("job-id", j.job_id),
+    "job-uri": lambda j, a: A.uri("job-uri", job_uri(a, j.queue, j.job_id)),
+    "job-uuid": lambda j, a: A.uri("job-uuid", job_uuid_urn(j.uuid)),
+    "job-printer-uri": lambda j, a: A.uri("job-printer-uri", printer_uri(a, j.queue)),
+    "job-more-info": lambda j, a: A.uri("job-more-info",
+                                        f"http://{a}/jobs/{j.queue}/{j.job_id}"),
+    "job-name": lambda j, a: A.name_("job-name", clean_text(j.name or "untitled", 255)),
+    "job-originating-user-name": lambda j, a: A.name_("job-originating-user-name", j.owner),
+    "job-state": lambda j, a: A.enum("job-state", int(j.state)),
+    "job-state-reasons": lambda j, a: A.keyword("job-state-reasons",
+                                                *(j.state_reasons or ("none",))),
+    "job-state-message": lambda j, a: A.text("job-state-message",
+                                             clean_text(j.state_message or "")),
+    "number-of-documents": lambda j, a: A.integer("number-of-documents", len(j.documents)),
+    "time-at-creation": lambda j, a: _time("time-at-creation", j.created_at),
+    "time-at-processing": lambda j, a: _time("time-at-processing", j.processing_at),
+    "time-at-completed": lambda j, a: _time("time-at-completed", j.completed_at),
+    "job-printer-up-time": lambda j, a: A.integer("job-printer-up-time", int(time.time())),
+    "date-time-at-creation": lambda j, a: A.date_time("date-time-at-creation", j.created_at),
+    "date-time-at-processing": lambda j, a: A.date_time("date-time-at-processing",
+                                                        j.processing_at),
+    "date-time-at-completed": lambda j, a: A.date_time("date-time-at-completed",
+                                                       j.completed_at),
+    "job-k-octets": lambda j, a: A.integer("job-k-octets", (j.size + 1023) // 1024),
+    "job-k-octets-processed": lambda j, a: A.integer(
+        "job-k-octets-processed", (j.size + 1023) // 1024 if j.state >= 7 else 0),
+    "job-impressions-completed": lambda j, a: A.integer("job-impressions-completed",
+                                                        j.impressions_completed or 0),
+    "job-media-sheets-completed": lambda j, a: A.integer("job-media-sheets-completed",
+                                                         j.media_sheets_completed or 0),
+}
+
+
 def render(job: JobRecord, authority: str) -> list[Attribute]:
     """Every attribute of ``job``."""
-    reasons = job.state_reasons or ("none",)
-    docs = job.documents
     stored = list(unpack(job.attributes))
     stored_names = {a.name for a in stored}
-    out = [
-        A.integer("job-id", job.job_id),
-        A.uri("job-uri", job_uri(authority, job.queue, job.job_id)),
-        A.uri("job-uuid", job_uuid_urn(job.uuid)),
-        A.uri("job-printer-uri", printer_uri(authority, job.queue)),
-        A.uri("job-more-info", f"http://{authority}/jobs/{job.queue}/{job.job_id}"),
-        A.name_("job-name", clean_text(job.name or "untitled", 255)),
-        A.name_("job-originating-user-name", job.owner),
-        A.enum("job-state", int(job.state)),
-        A.keyword("job-state-reasons", *reasons),
-        A.text("job-state-message", clean_text(job.state_message or "")),
-        A.integer("number-of-documents", len(docs)),
-        _time("time-at-creation", job.created_at),
-        _time("time-at-processing", job.processing_at),
-        _time("time-at-completed", job.completed_at),
-        A.integer("job-printer-up-time", int(time.time())),
-        A.date_time("date-time-at-creation", job.created_at),
-        A.date_time("date-time-at-processing", job.processing_at),
-        A.date_time("date-time-at-completed", job.completed_at),
-        A.integer("job-k-octets", (job.size + 1023) // 1024),
-        A.integer("job-k-octets-processed",
-                  (job.size + 1023) // 1024 if job.state >= 7 else 0),
-        A.integer("job-impressions-completed", job.impressions_completed or 0),
-        A.integer("job-media-sheets-completed", job.media_sheets_completed or 0),
-    ]
+    out = [make(job, authority) for make in _BASIC.values()]
     out.extend(_analysed(job))
     if job.document_format:
         out.append(A.mime("document-format-supplied", job.document_format))
@@ -118,11 +131,13 @@ def _analysed(job: JobRecord) -> list[Attribute]:
 def select(job: JobRecord, authority: str, wanted: set[str] | None,
            default: frozenset[str] | None = None) -> list[Attribute]:
     """Filter by requested-attributes; ``default`` is used when none were requested."""
-    attrs = render(job, authority)
     if wanted is None:
         if default is None:
-            return attrs
+            return render(job, authority)
         wanted = set(default)
+    if wanted <= _BASIC.keys():  # no group keyword, nothing from the stored attributes
+        return [make(job, authority) for name, make in _BASIC.items() if name in wanted]
+    attrs = render(job, authority)
     if "all" in wanted:
         return attrs
     names = set(wanted)
