@@ -114,11 +114,11 @@ async def handle(ctx: ServerContext, msg: Message, authority: str,
         req = OpRequest(ctx=ctx, msg=msg, authority=authority, queue=queue,
                         job_id=target.job_id, user=user, body=body or _empty())
         if spec.intake:
-            ctx.receiving.count += 1
+            ctx.receiving.begin()
             try:
                 reply = await spec.handler(req)
             finally:
-                ctx.receiving.count -= 1
+                ctx.receiving.end()
         else:
             reply = await spec.handler(req)
         return make_response(msg.version, msg.request_id, reply.status, reply.message,

@@ -12,6 +12,7 @@ from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 from ippproxy.server.context import ServerContext
 from ippproxy.server.dispatch import handle
+from ippproxy.server.receiving import QUIET, Receiving
 
 from .conftest import make_config
 from .test_server_housekeeping import NoCapabilities
@@ -40,11 +41,11 @@ async def test_print_job_counts_while_its_document_is_received(tmp_path: Path) -
             yield b"%PDF-1.4\n%%EOF\n"
             seen.append(ctx.receiving.count)
 
-        assert not ctx.receiving()
+        assert not ctx.receiving()  # nothing received yet
         reply = await handle(ctx, _request(Operation.PRINT_JOB, ctx), "localhost", body=body())
         assert reply.code == 0, reply
         assert seen == [1, 1]
-        assert ctx.receiving.count == 0 and not ctx.receiving()
+        assert ctx.receiving.count == 0
 
         async def broken() -> AsyncIterator[bytes]:
             seen.append(ctx.receiving.count)
@@ -61,3 +62,18 @@ async def test_print_job_counts_while_its_document_is_received(tmp_path: Path) -
     finally:
         await store.close()
         engine.dispose()
+
+
+def test_intake_counts_as_busy_until_quiet_for_a_moment() -> None:
+    now = [100.0]
+    receiving = Receiving(clock=lambda: now[0])
+    assert not receiving()
+    receiving.begin()
+    assert receiving()
+    now[0] += 5.0
+    receiving.end()
+    assert receiving()  # the client's next job is one round trip away
+    now[0] += QUIET / 2
+    assert receiving()
+    now[0] += QUIET
+    assert not receiving()
