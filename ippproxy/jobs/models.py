@@ -145,5 +145,12 @@ class SpoolCopy(Base):
 
 queues_t = cast(Table, Queue.__table__)
 jobs_t = cast(Table, Job.__table__)
+# The forwarder's claim (ops.claim_next): WHERE state = pending AND closed AND queue IN
+# (...) AND next_attempt_at due ORDER BY priority DESC, created_at, job_id LIMIT 1. In
+# claim order, with the filter columns after the order ones, so the first eligible job
+# is found by walking the index, not by sorting every pending job: with ix_jobs_queue_state
+# a claim cost 5 ms with 8,100 jobs pending, and draining a backlog grew with its square.
+Index("ix_jobs_claim", jobs_t.c.state, jobs_t.c.priority.desc(), jobs_t.c.created_at,
+      jobs_t.c.job_id, jobs_t.c.queue, jobs_t.c.closed, jobs_t.c.next_attempt_at)
 documents_t = cast(Table, Document.__table__)
 spool_copies_t = cast(Table, SpoolCopy.__table__)

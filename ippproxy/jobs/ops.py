@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Select, bindparam, delete, func, or_, select, update
 
 from ippproxy.jobs.create import copy_rows, document_rows, insert_documents
 from ippproxy.jobs.models import documents_t, jobs_t, spool_copies_t
@@ -130,9 +130,28 @@ def transition(
 def update_fields(
     conn: Connection, uuid: str, values: dict[str, Any], now: dt.datetime
 ) -> JobRecord:
+    set_fields(conn, uuid, values, now)
+    return _reload(conn, uuid)
+
+
+def set_fields(conn: Connection, uuid: str, values: dict[str, Any], now: dt.datetime) -> None:
+    """``update_fields`` for a caller that needs no record back (no reload)."""
     if _update_job(conn, uuid, {**values, "updated_at": now}) == 0:
         raise JobNotFound(uuid)
-    return _reload(conn, uuid)
+
+
+def claim_stmt(due: dt.datetime, queues: tuple[str, ...] | None) -> Select[Any]:
+    """The next due pending job, in claim order (served by the index ix_jobs_claim)."""
+    j = jobs_t.c
+    stmt = select(jobs_t).where(
+        j.state == JobState.PENDING,
+        j.closed.is_(True),
+        or_(j.next_attempt_at.is_(None), j.next_attempt_at <= due),
+    )
+    if queues is not None:
+        stmt = stmt.where(j.queue.in_(queues))
+    stmt = stmt.order_by(j.priority.desc(), j.created_at, j.job_id).limit(1)
+    return stmt.with_for_update(skip_locked=True)
 
 
 def claim_next(
@@ -143,16 +162,7 @@ def claim_next(
     node: str | None,
     lease: dt.timedelta,
 ) -> JobRecord | None:
-    j = jobs_t.c
-    stmt = select(jobs_t).where(
-        j.state == JobState.PENDING,
-        j.closed.is_(True),
-        or_(j.next_attempt_at.is_(None), j.next_attempt_at <= due),
-    )
-    if queues is not None:
-        stmt = stmt.where(j.queue.in_(queues))
-    stmt = stmt.order_by(j.priority.desc(), j.created_at, j.job_id).limit(1)
-    row = conn.execute(stmt.with_for_update(skip_locked=True)).mappings().one_or_none()
+    row = conn.execute(claim_stmt(due, queues)).mappings().one_or_none()
     if row is None:
         return None
     # apply_event reads only the row's own fields and reloads the job (with its documents).

@@ -236,8 +236,9 @@ class JobStore:
         lease_until: dt.datetime | None | _Unset = UNSET,
         reasons: Sequence[str] | _Unset = UNSET,
         message: str | None | _Unset = UNSET,
-    ) -> JobRecord:
-        """Record forwarding progress. Commit ``forward_started=True`` BEFORE sending."""
+    ) -> None:
+        """Record forwarding progress. Commit ``forward_started=True`` BEFORE sending.
+        (Nothing is read back: the forwarder does this several times per job.)"""
         values = _given(
             destination_uri=destination_uri,
             remote_job_id=remote_job_id,
@@ -249,9 +250,7 @@ class JobStore:
         )
         if not isinstance(reasons, _Unset):
             values["state_reasons"] = list(reasons)
-        return await self.write(lambda c: ops.update_fields(c, uuid, values, self.clock()))
-
-    set_forwarding = update_forwarding
+        await self.write(lambda c: ops.set_fields(c, uuid, values, self.clock()))
 
     async def set_counts(
         self,

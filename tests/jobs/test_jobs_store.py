@@ -108,7 +108,7 @@ async def test_transitions(store: JobStore) -> None:
 
 async def test_forwarding_fields_and_counts(store: JobStore) -> None:
     job = await store.create_job("q", owner="u")
-    job = await store.update_forwarding(
+    await store.update_forwarding(
         job.uuid,
         destination_uri="ipp://p/ipp/print",
         forward_started=True,
@@ -117,6 +117,8 @@ async def test_forwarding_fields_and_counts(store: JobStore) -> None:
         reasons=["job-outgoing"],
         message="sending",
     )
+    job = await store.get_by_uuid(job.uuid)  # type: ignore[assignment]
+    assert job is not None
     assert job.forward_started and job.remote_job_id == 17 and job.forward_attempts == 1
     assert job.state_reasons == ("job-outgoing",) and job.state_message == "sending"
     job = await store.set_counts(job.uuid, impressions=3, sheets=2, analysis={"pages": 3})
