@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, insert, text
-from support.postgres import PostgresCluster, postgres_cluster  # noqa: F401
+from support.postgres import db_url, postgres_cluster  # noqa: F401
 
 from ippproxy.db import make_engine, upgrade
 from ippproxy.jobs import ops
@@ -31,13 +31,10 @@ def _row(queue: str, job_id: int, **over: Any) -> dict[str, Any]:
     return row
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'claim.db'}"
-    else:
-        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-        url = cluster.create_database()
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:  # noqa: F811
+    """A migrated job store on SQLite and on a throwaway PostgreSQL, with a backlog."""
+    url = db_url
     eng = make_engine(url)
     upgrade(eng)
     with eng.begin() as conn:
