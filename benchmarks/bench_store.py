@@ -6,9 +6,12 @@ fsync and a copy committed with the job) and a create_job committed by the
 group-commit writer. Prints jobs/s, latency percentiles and the
 group-commit factor (jobs per COMMIT) at several concurrencies, and the CPU time
 per job (user and system time of this process), which does not depend on how busy the
-machine is: 1000 / (CPU ms/job) bounds jobs/s on one core.
+machine is: 1000 / (CPU ms/job) bounds jobs/s on one core. Also the bytes this process
+wrote per job (``wchar`` of ``/proc/self/io``: WAL frames, checkpoints, spool files), which
+shows what the layout of the keys costs (see ``jobs/ids.py``). ``--history N`` first
+stores N jobs, as a server that keeps its job history has them.
 
-    .venv/bin/python benchmarks/bench_store.py [--jobs 2000] [--size 24000]
+    .venv/bin/python benchmarks/bench_store.py [--jobs 2000] [--size 24000] [--history 0]
 """
 
 from __future__ import annotations
@@ -27,8 +30,16 @@ from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 
 
-async def run(concurrency: int, jobs: int, size: int, with_spool: bool, copy: bool = False
-              ) -> str:
+def written() -> int:
+    """Bytes this process has passed to write(2) and friends so far."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("wchar:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def run(concurrency: int, jobs: int, size: int, with_spool: bool, copy: bool = False,
+              history: int = 0) -> str:
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'jobs.sqlite'}")
         upgrade(engine)
@@ -60,12 +71,19 @@ async def run(concurrency: int, jobs: int, size: int, with_spool: bool, copy: bo
                 for i in todo:
                     await one(i)
 
-            start, t0 = time.perf_counter(), os.times()
+            if history:
+                todo = iter(range(history))
+                await asyncio.gather(*(client() for _ in range(32)))
+                todo = iter(range(jobs))
+                latencies.clear()
+            batches0, ops0 = store.stats
+            start, t0, w0 = time.perf_counter(), os.times(), written()
             await asyncio.gather(*(client() for _ in range(concurrency)))
             elapsed = time.perf_counter() - start
-            t1 = os.times()
+            t1, w1 = os.times(), written()
             user, system = t1.user - t0.user, t1.system - t0.system
             batches, ops = store.stats
+            batches, ops = batches - batches0, ops - ops0
         engine.dispose()
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
@@ -75,7 +93,7 @@ async def run(concurrency: int, jobs: int, size: int, with_spool: bool, copy: bo
         f" c={concurrency:<3} "
         f"{jobs / elapsed:8.0f} jobs/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
         f"{ops / max(batches, 1):5.1f} jobs/commit   CPU/job {user / jobs * 1000:4.2f} ms user "
-        f"+ {system / jobs * 1000:4.2f} ms sys"
+        f"+ {system / jobs * 1000:4.2f} ms sys   {(w1 - w0) / jobs / 1024:5.1f} KiB written/job"
     )
 
 
@@ -84,12 +102,16 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2000)
     ap.add_argument("--size", type=int, default=24_000, help="document bytes (a 1-page PDF)")
     ap.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32])
+    ap.add_argument("--history", type=int, default=0,
+                    help="jobs stored before each measured run")
     args = ap.parse_args()
-    print(f"durable create_job on SQLite (WAL, synchronous=FULL), {args.jobs} jobs each")
+    print(f"durable create_job on SQLite (WAL, synchronous=FULL), {args.jobs} jobs each"
+          + (f", after {args.history} jobs of history" if args.history else ""))
     # fsync'd spool file; small document copied into the job's commit (jobs/spool.py); none.
     for with_spool, copy in ((True, False), (True, True), (False, False)):
         for c in args.concurrency:
-            print(asyncio.run(run(c, args.jobs, args.size, with_spool, copy)), flush=True)
+            print(asyncio.run(run(c, args.jobs, args.size, with_spool, copy, args.history)),
+                  flush=True)
 
 
 if __name__ == "__main__":

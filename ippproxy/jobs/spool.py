@@ -7,7 +7,7 @@ until about 1 MiB is pending, then hands the batch to a spool worker thread that
 decompresses it (IPP ``compression``, RFC 8011 §5.4.32: gzip or deflate), hashes it
 (sha256 of the *decompressed* bytes) and writes it. The first batch creates the
 file ``.<hex>.tmp`` (``O_CREAT | O_EXCL | O_NOFOLLOW``, mode 0600; ``<hex>`` is
-``ids.random_hex()``, kernel randomness, never client text); a small document costs a single thread hop.
+``ids.spool_name()``: time and kernel randomness, never client text); a small document costs a single thread hop.
 The event loop never blocks on disk or zlib, and memory is bounded by the batch
 size: decompression emits at most one batch of output at a time (``max_length``),
 so a decompression bomb is stopped as soon as the output passes ``max_bytes``.
@@ -47,7 +47,7 @@ from types import TracebackType
 from typing import Protocol
 
 from ippproxy.jobs.fsio import DirSync, FdWorker, write_all
-from ippproxy.jobs.ids import random_hex
+from ippproxy.jobs.ids import random_hex, spool_name
 from ippproxy.jobs.inflate import (
     BATCH,
     COMPRESSIONS,
@@ -79,7 +79,7 @@ class SpoolWriter:
             raise SpoolCompressionError(f"unsupported compression {compression!r}")
         self._spool = spool
         self.compression = compression
-        self.name = random_hex()
+        self.name = spool_name()
         self._tmp = os.path.join(spool.root_name, f".{self.name}.tmp")
         self._ticket: Ticket | None = None
         self._fd = -1
