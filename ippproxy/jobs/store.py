@@ -37,6 +37,7 @@ from ippproxy.jobs.records import (
     load_jobs,
 )
 from ippproxy.jobs.state import JobEvent
+from ippproxy.jobs.walsync import WalSync
 from ippproxy.jobs.writer import GroupCommitWriter
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ class JobStore:
         self.engine = engine
         self.clock = clock
         self.node = node
-        self._writer = GroupCommitWriter(engine, max_batch=max_batch)
+        self._writer = GroupCommitWriter(engine, max_batch=max_batch,
+                                         wal_sync=WalSync.for_engine(engine))
         self._readers = concurrent.futures.ThreadPoolExecutor(
             max_workers=readers, thread_name_prefix="jobstore-read"
         )

@@ -21,6 +21,11 @@ queue and awaits a future. One thread owns one database connection and loops:
 4. only then resolve each caller's future with its result or exception (one
    ``call_soon_threadsafe`` per event loop and batch).
 
+On SQLite the fsync of step 3 is taken out of the COMMIT (``jobs/walsync.py``): the
+COMMIT only writes the log, and a second thread, the syncer, syncs it and then does
+step 4, for every batch committed before its sync started. The writer meanwhile runs
+the next batch, instead of waiting for the disk with the next callers queued behind it.
+
 Ops of one kind can also be merged: :meth:`GroupCommitWriter.submit_many` items
 with the same ``many`` function run as one call with all their arguments (job
 creation uses it: a few statements per batch instead of per job). Within a batch
@@ -44,6 +49,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+
+from ippproxy.jobs.walsync import WalSync
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -86,17 +93,25 @@ class WriterClosed(RuntimeError):
 
 
 class GroupCommitWriter:
-    def __init__(self, engine: Engine, *, max_batch: int = 512, name: str = "jobstore-writer"):
+    def __init__(self, engine: Engine, *, max_batch: int = 512, name: str = "jobstore-writer",
+                 wal_sync: WalSync | None = None):
         self.engine = engine
         self.max_batch = max_batch
         self._q: queue.SimpleQueue[list[_Item] | None] = queue.SimpleQueue()
         # Ops submitted during the current pass of each event loop (see step 1).
         self._pending: dict[asyncio.AbstractEventLoop, list[_Item]] = {}
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._wal_sync = wal_sync
+        # Committed batches waiting for their sync (None: the writer has stopped).
+        self._unsynced: queue.SimpleQueue[list[_Done] | None] = queue.SimpleQueue()
+        self._syncer = threading.Thread(target=self._sync_loop, name=f"{name}-sync",
+                                        daemon=True) if wal_sync is not None else None
         self._closed = False
         self.batches = 0  # statistics, for benchmarks
         self.ops = 0
         self._thread.start()
+        if self._syncer is not None:
+            self._syncer.start()
 
     async def submit(self, op: Callable[[Connection], T]) -> T:
         """Run ``op(conn)`` in the next batch; returns its result after the COMMIT."""
@@ -134,10 +149,28 @@ class GroupCommitWriter:
                 self._hand_over(loop)
             self._q.put(None)
         await asyncio.to_thread(self._thread.join)
+        if self._syncer is not None:
+            await asyncio.to_thread(self._syncer.join)
 
     # -- the thread ---------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._unsynced.put(None)  # the syncer ends after the last committed batch
+
+    def _connect(self) -> Connection:
+        conn = self.engine.connect()
+        if self._wal_sync is not None:
+            try:
+                self._wal_sync.prepare(conn)
+            except BaseException:
+                self._disconnect(conn)
+                raise
+        return conn
+
+    def _loop(self) -> None:
         conn: Connection | None = None
         stop = False
         while not stop:
@@ -156,19 +189,26 @@ class GroupCommitWriter:
                 batch.extend(nxt)
             try:
                 if conn is None:
-                    conn = self.engine.connect()
+                    conn = self._connect()
                 self._execute(conn, batch)
             except Exception as e:  # connection or commit failure: the whole batch fails
                 log.exception("job store batch of %d failed", len(batch))
                 self._deliver_all([(item, None, e) for item in batch])
                 if conn is not None:
                     try:
-                        conn.close()
+                        self._disconnect(conn)
                     except Exception:  # pragma: no cover
                         log.exception("closing the writer connection")
                     conn = None
         if conn is not None:
-            conn.close()
+            self._disconnect(conn)
+
+    def _disconnect(self, conn: Connection) -> None:
+        if self._wal_sync is not None:
+            # Not back into the pool: it commits without fsync (prepare), and another
+            # user of the pool would take its commits for durable ones.
+            conn.invalidate()
+        conn.close()
 
     def _execute(self, conn: Connection, batch: list[_Item]) -> None:
         items = [i for i in batch if not i.fut.cancelled()]  # skip callers that went away
@@ -188,7 +228,37 @@ class GroupCommitWriter:
             done = self._execute_isolated(conn, items)
         self.batches += 1
         self.ops += len(items)
-        self._deliver_all(done)  # after COMMIT: durable
+        if self._wal_sync is None:
+            self._deliver_all(done)  # after COMMIT: durable
+        else:
+            self._unsynced.put(done)  # durable after the syncer's next sync
+
+    def _sync_loop(self) -> None:
+        """The syncer thread: one sync for every batch committed before it started."""
+        assert self._wal_sync is not None
+        stop = False
+        while not stop:
+            first = self._unsynced.get()
+            if first is None:
+                break
+            done = list(first)
+            while True:
+                try:
+                    nxt = self._unsynced.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                done += nxt
+            try:
+                self._wal_sync.sync()
+            except OSError as e:
+                # Committed but perhaps not on disk: nobody may be told it is stored.
+                log.critical("job store: syncing the write-ahead log failed: %s", e)
+                done = [(item, None, e) for item, _, _ in done]
+            self._deliver_all(done)
+        self._wal_sync.close()
 
     @staticmethod
     def _call(item: _Item, conn: Connection) -> Any:

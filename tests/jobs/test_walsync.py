@@ -1,0 +1,145 @@
+"""The job store's commits are made durable by a sync after the COMMIT (jobs/walsync.py):
+nobody is answered before a sync that started after their COMMIT has returned."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, text
+
+from ippproxy.db import make_engine
+from ippproxy.jobs.store import JobStore
+from ippproxy.jobs.walsync import WalSync
+from ippproxy.jobs.writer import GroupCommitWriter
+
+
+class GatedSync(WalSync):
+    """A real WalSync whose syncs wait for the test to let them run."""
+
+    def __init__(self, database: str | Path) -> None:
+        super().__init__(database)
+        self.started = threading.Event()
+        self.go = threading.Event()
+        self.fail: OSError | None = None
+
+    def sync(self) -> None:
+        self.started.set()
+        assert self.go.wait(10)
+        if self.fail is not None:
+            raise self.fail
+        super().sync()
+
+
+def _count(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(c.execute(text("SELECT count(*) FROM t")).scalar_one())
+
+
+def _insert(conn: Connection) -> int:
+    conn.execute(text("INSERT INTO t (v) VALUES (1)"))
+    return 42
+
+
+@pytest.fixture
+def table_engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.begin() as c:
+        c.execute(text("CREATE TABLE t (v INTEGER)"))
+    return engine
+
+
+async def test_a_caller_is_answered_only_after_the_sync_that_follows_its_commit(
+        table_engine: Engine, tmp_path: Path) -> None:
+    gate = GatedSync(tmp_path / "db.sqlite")
+    writer = GroupCommitWriter(table_engine, wal_sync=gate)
+    try:
+        task = asyncio.ensure_future(writer.submit(_insert))
+        assert await asyncio.to_thread(gate.started.wait, 10)
+        # Committed (another connection sees the row) but not yet synced: no answer yet.
+        assert await asyncio.to_thread(_count, table_engine) == 1
+        await asyncio.sleep(0.05)
+        assert not task.done()
+        # The writer is not held up meanwhile: a second batch commits during the sync.
+        second = asyncio.ensure_future(writer.submit(_insert))
+        for _ in range(200):
+            if await asyncio.to_thread(_count, table_engine) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(_count, table_engine) == 2 and not second.done()
+        gate.go.set()
+        assert await asyncio.wait_for(task, 10) == 42
+        assert await asyncio.wait_for(second, 10) == 42
+        assert gate.syncs >= 1
+    finally:
+        gate.go.set()
+        await writer.close()
+
+
+async def test_a_failed_sync_fails_its_callers(
+        table_engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    gate = GatedSync(tmp_path / "db.sqlite")
+    gate.fail = OSError(5, "Input/output error")
+    gate.go.set()
+    writer = GroupCommitWriter(table_engine, wal_sync=gate)
+    try:
+        with caplog.at_level(logging.CRITICAL), pytest.raises(OSError, match="Input/output"):
+            await writer.submit(_insert)
+        assert "syncing the write-ahead log failed" in caplog.text
+    finally:
+        await writer.close()
+
+
+async def test_the_writer_commits_without_fsync_and_the_others_with_it(
+        table_engine: Engine, tmp_path: Path) -> None:
+    writer = GroupCommitWriter(table_engine, wal_sync=WalSync(tmp_path / "db.sqlite"))
+    try:
+        level = await writer.submit(
+            lambda c: c.exec_driver_sql("PRAGMA synchronous").scalar_one())
+        assert level == 1  # NORMAL: the syncer makes the commit durable
+    finally:
+        await writer.close()
+    with table_engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL
+
+
+def test_sync_follows_the_log_file(tmp_path: Path) -> None:
+    ws = WalSync(tmp_path / "db.sqlite")
+    ws.sync()  # no log yet: nothing to do, no error
+    assert ws.syncs == 0
+    wal = tmp_path / "db.sqlite-wal"
+    wal.write_bytes(b"x")
+    ws.sync()
+    first = ws._ino
+    assert first == os.stat(wal).st_ino and ws.syncs == 1
+    wal.unlink()
+    wal.write_bytes(b"y")  # a new log under the same name: the new file is synced
+    ws.sync()
+    assert ws._ino == os.stat(wal).st_ino and ws.syncs == 2
+    ws.close()
+
+
+def test_only_file_backed_sqlite_gets_one(tmp_path: Path) -> None:
+    assert WalSync.for_engine(make_engine(f"sqlite:///{tmp_path / 'x.sqlite'}")) is not None
+    assert WalSync.for_engine(make_engine("sqlite://")) is None
+    assert WalSync.for_engine(make_engine("postgresql+psycopg://u@127.0.0.1:1/db")) is None
+
+
+def test_the_refusal_outside_wal_mode(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.connect() as conn:
+        conn.connection.dbapi_connection.execute(  # type: ignore[union-attr]
+            "PRAGMA journal_mode=DELETE")
+        with pytest.raises(RuntimeError, match="journal_mode=WAL"):
+            WalSync(tmp_path / "db.sqlite").prepare(conn)
+
+
+async def test_the_job_store_syncs_its_commits(engine: Engine) -> None:
+    async with JobStore(engine) as store:
+        await asyncio.gather(*(store.create_job("default", owner="u") for _ in range(20)))
+        ws = store._writer._wal_sync
+        assert ws is not None and 1 <= ws.syncs <= 20
