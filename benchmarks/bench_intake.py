@@ -90,6 +90,7 @@ class RunResult:
     seconds: float = 0.0
     server_cpu: float = float("nan")   # seconds of CPU (user + system) the server used
     client_cpu: float = 0.0            # seconds of CPU this load generator used
+    steal: float = float("nan")        # share of the machine's CPU time the hypervisor took
 
     def per_job(self, seconds: float) -> float:
         return seconds / self.ok * 1000 if self.ok else float("nan")
@@ -174,13 +175,21 @@ def process_cpu(pid: int | None) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu() -> tuple[int, int]:
+    """(all ticks, steal ticks) of the machine so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields[:8]), fields[7]  # user nice system idle iowait irq softirq steal
+
+
 def measured_load(t: Target, document: bytes, jobs: int, c: int, label: str) -> RunResult:
-    """One run, with the CPU time of the server and of this load generator."""
-    s0, c0 = process_cpu(t.pid()), os.times()
+    """One run, with the CPU time of the server and of this load generator, and the CPU
+    time the hypervisor stole meanwhile (a virtual machine's speed drifts with it)."""
+    s0, c0, m0 = process_cpu(t.pid()), os.times(), machine_cpu()
     r = asyncio.run(load(t.port, t.path, t.uri, document, jobs, c, label))
-    s1, c1 = process_cpu(t.pid()), os.times()
+    s1, c1, m1 = process_cpu(t.pid()), os.times(), machine_cpu()
     r.server_cpu = s1 - s0
     r.client_cpu = (c1.user + c1.system) - (c0.user + c0.system)
+    r.steal = (m1[1] - m0[1]) / (m1[0] - m0[0]) if m1[0] > m0[0] else float("nan")
     return r
 
 
@@ -257,7 +266,7 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                 print(f"  {t.name:8} {doc_name:8} c={c:<3} {r.ok:5} jobs  {r.rate:8.1f} jobs/s  "
                       f"p50 {r.pct(50):7.1f} ms  p99 {r.pct(99):7.1f} ms  CPU/job server "
                       f"{r.per_job(r.server_cpu):5.2f} ms, client {r.per_job(r.client_cpu):5.2f} ms"
-                      f"{errors}", flush=True)
+                      f"  steal {r.steal:4.0%}{errors}", flush=True)
                 if not paused:
                     t.settle()
                 else:
