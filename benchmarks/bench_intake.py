@@ -181,6 +181,23 @@ def machine_cpu() -> tuple[int, int]:
     return sum(fields[:8]), fields[7]  # user nice system idle iowait irq softirq steal
 
 
+def wait_quiet(limit: float = 0.15, timeout: float = 20.0) -> float:
+    """Wait until the machine's busy share over half a second is under ``limit`` (the
+    servers' start-up, a warm-up's forwarding and the previous run's stragglers are
+    over), at most ``timeout`` seconds; returns the seconds waited. Each run then
+    starts from the same quiet machine, whichever server it measures."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        a = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        time.sleep(0.5)
+        b = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        d = [int(y) - int(x) for x, y in zip(a, b, strict=True)]
+        total = sum(d[:8])
+        if total and 1 - (d[3] + d[4]) / total < limit:  # idle + iowait
+            break
+    return time.monotonic() - t0
+
+
 def measured_load(t: Target, document: bytes, jobs: int, c: int, label: str) -> RunResult:
     """One run, with the CPU time of the server and of this load generator, and the CPU
     time the hypervisor stole meanwhile (a virtual machine's speed drifts with it)."""
@@ -260,6 +277,7 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
             for t in (targets[::-1] if flip else targets):
                 w = asyncio.run(load(t.port, t.path, t.uri, document, min(10, jobs), c, "warmup"))
                 warm_ok[t.name] = warm_ok.get(t.name, 0) + w.ok
+                wait_quiet()
                 r = measured_load(t, document, jobs, c, f"{doc_name}-c{c}")
                 results[(t.name, doc_name, c)] = r
                 errors = f"  errors {r.errors}" if r.errors else ""

@@ -24,6 +24,10 @@ Why this is as durable as ``FULL``:
 - A crash between COMMIT and sync loses only unanswered batches: the log's frames carry
   checksums and salts, so recovery stops at the last complete commit that reached the
   disk; ``NORMAL`` never corrupts a database (same page).
+- A failed sync fails every later one too, until a restart. After an fsync error the
+  kernel may have dropped the dirty pages and cleared the error, so a later fsync could
+  succeed over a hole; and the log's checksums are cumulative, so recovery would also
+  drop every commit after the lost frames (PostgreSQL stops for the same reason).
 - The log exists as long as one connection is open (the writer's); if SQLite replaced it
   (same path, new inode) the thread opens the new one, and it syncs the directory once
   after opening, so that the file's name is durable as well as its bytes.
@@ -50,6 +54,7 @@ class WalSync:
         self.wal = Path(f"{database}-wal")
         self._fd = -1
         self._ino = -1
+        self.failed: OSError | None = None
         self.syncs = 0  # statistics, for benchmarks and tests
 
     @classmethod
@@ -75,7 +80,17 @@ class WalSync:
             cur.close()
 
     def sync(self) -> None:
-        """Make every commit made so far durable."""
+        """Make every commit made so far durable; OSError if that cannot be promised."""
+        if self.failed is not None:
+            raise OSError(self.failed.errno, f"an earlier sync failed ({self.failed.strerror});"
+                          " the job store takes no more writes until the server restarts")
+        try:
+            self._sync()
+        except OSError as e:
+            self.failed = e
+            raise
+
+    def _sync(self) -> None:
         try:
             ino = os.stat(self.wal).st_ino
         except FileNotFoundError:

@@ -114,7 +114,8 @@ class GroupCommitWriter:
             self._syncer.start()
 
     async def submit(self, op: Callable[[Connection], T]) -> T:
-        """Run ``op(conn)`` in the next batch; returns its result after the COMMIT."""
+        """Run ``op(conn)`` in the next batch; returns its result once the COMMIT is
+        durable."""
         loop = asyncio.get_running_loop()
         result: T = await self._submit(_Item(op, loop.create_future(), loop))
         return result
@@ -253,7 +254,7 @@ class GroupCommitWriter:
                 done += nxt
             try:
                 self._wal_sync.sync()
-            except OSError as e:
+            except Exception as e:  # noqa: BLE001 - handed to every caller of the batches
                 # Committed but perhaps not on disk: nobody may be told it is stored.
                 log.critical("job store: syncing the write-ahead log failed: %s", e)
                 done = [(item, None, e) for item, _, _ in done]

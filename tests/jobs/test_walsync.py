@@ -27,12 +27,12 @@ class GatedSync(WalSync):
         self.go = threading.Event()
         self.fail: OSError | None = None
 
-    def sync(self) -> None:
+    def _sync(self) -> None:
         self.started.set()
         assert self.go.wait(10)
         if self.fail is not None:
             raise self.fail
-        super().sync()
+        super()._sync()
 
 
 def _count(engine: Engine) -> int:
@@ -90,6 +90,10 @@ async def test_a_failed_sync_fails_its_callers(
         with caplog.at_level(logging.CRITICAL), pytest.raises(OSError, match="Input/output"):
             await writer.submit(_insert)
         assert "syncing the write-ahead log failed" in caplog.text
+        # The next sync would succeed, but a hole may hide behind it: no more successes.
+        gate.fail = None
+        with pytest.raises(OSError, match="earlier sync failed"):
+            await writer.submit(_insert)
     finally:
         await writer.close()
 
