@@ -1,7 +1,7 @@
 """Intake throughput: Print-Job jobs/s, p50 and p99 latency, ippproxy against a private cupsd.
 
     .venv/bin/python benchmarks/bench_intake.py [--jobs-1 300] [--jobs-100 60] [--paused]
-        [--concurrency 1 8 32] [--rounds 1]
+        [--concurrency 1 8 32] [--rounds 1] [--slices 1]
 
 Theory of operation. Two servers run side by side on loopback, both started here:
 * ``ippproxy serve`` (the real command, tests/support/server.py) with one queue forwarding to
@@ -27,7 +27,11 @@ list every job it acknowledged: "every acknowledged job durable". The figures ar
 with the ratio ippproxy/cupsd (target: at least 0.5 at concurrency 8). On a shared machine
 both servers' speed drifts between runs (cupsd's CPU per job was seen to vary fourfold):
 ``--rounds N`` repeats the matrix, alternating which server goes first, and reports the
-median of the per-round ratios with their range.
+median of the per-round ratios with their range. A round takes a minute, and the speed can
+change within it (cupsd went from 2,000 to 700 jobs/s between two consecutive runs), so
+``--slices K`` cuts each run into K slices and alternates the servers slice by slice (A B B
+A A B ...): both then sample the same moments of the machine, and each server's figures are
+those of its K slices together.
 """
 
 from __future__ import annotations
@@ -265,20 +269,60 @@ class Target:
     reset: Callable[[], None] = lambda: None
 
 
+def merge(parts: list[RunResult]) -> RunResult:
+    """Several slices of one run as one result."""
+    out = RunResult()
+    for r in parts:
+        out.ok += r.ok
+        for k, v in r.errors.items():
+            out.errors[k] = out.errors.get(k, 0) + v
+        out.latencies += r.latencies
+    out.seconds = sum(r.seconds for r in parts)
+    out.server_cpu = sum(r.server_cpu for r in parts)
+    out.client_cpu = sum(r.client_cpu for r in parts)
+    out.steal = statistics.mean(r.steal for r in parts)
+    return out
+
+
+def interleaved(targets: list[Target], document: bytes, jobs: int, c: int, label: str,
+                slices: int, flip: bool) -> dict[str, RunResult]:
+    """``jobs`` per target in ``slices`` slices, the targets alternating slice by slice."""
+    parts: dict[str, list[RunResult]] = {t.name: [] for t in targets}
+    size = max(1, jobs // slices)
+    for i in range(slices):
+        order = targets[::-1] if (i % 2 == 1) != flip else targets
+        for t in order:
+            n = size if i < slices - 1 else jobs - size * (slices - 1)
+            parts[t.name].append(measured_load(t, document, n, c, f"{label}-s{i}"))
+    return {name: merge(rs) for name, rs in parts.items()}
+
+
 def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused: bool,
                warm_ok: dict[str, int], concurrency: tuple[int, ...] = CONCURRENCY,
-               flip: bool = False) -> dict[tuple[str, str, int], RunResult]:
+               flip: bool = False, slices: int = 1) -> dict[tuple[str, str, int], RunResult]:
     """Every run, printed as it ends; ``warm_ok`` counts acknowledged warm-up jobs per target.
     ``flip``: the second target goes first (rounds alternate, so neither always runs on
     the machine the other just left)."""
     results: dict[tuple[str, str, int], RunResult] = {}
     for doc_name, (document, jobs) in docs.items():
         for c in concurrency:
-            for t in (targets[::-1] if flip else targets):
-                w = asyncio.run(load(t.port, t.path, t.uri, document, min(10, jobs), c, "warmup"))
-                warm_ok[t.name] = warm_ok.get(t.name, 0) + w.ok
+            runs: dict[str, RunResult] = {}
+            if slices > 1:  # all targets at once, slice by slice (module docstring)
+                for t in targets:
+                    w = asyncio.run(load(t.port, t.path, t.uri, document, min(10, jobs), c,
+                                         "warmup"))
+                    warm_ok[t.name] = warm_ok.get(t.name, 0) + w.ok
                 wait_quiet()
-                r = measured_load(t, document, jobs, c, f"{doc_name}-c{c}")
+                runs = interleaved(targets, document, jobs, c, f"{doc_name}-c{c}", slices, flip)
+            for t in (targets[::-1] if flip else targets):
+                if t.name in runs:
+                    r = runs[t.name]
+                else:
+                    w = asyncio.run(load(t.port, t.path, t.uri, document, min(10, jobs), c,
+                                         "warmup"))
+                    warm_ok[t.name] = warm_ok.get(t.name, 0) + w.ok
+                    wait_quiet()
+                    r = measured_load(t, document, jobs, c, f"{doc_name}-c{c}")
                 results[(t.name, doc_name, c)] = r
                 errors = f"  errors {r.errors}" if r.errors else ""
                 print(f"  {t.name:8} {doc_name:8} c={c:<3} {r.ok:5} jobs  {r.rate:8.1f} jobs/s  "
@@ -302,6 +346,9 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat the whole matrix, alternating which server goes first; "
                          "ratios are the median of the rounds' (the machine's speed drifts)")
+    ap.add_argument("--slices", type=int, default=1,
+                    help="cut each run into this many slices, alternating the servers "
+                         "slice by slice (both see the same moments of the machine)")
     ap.add_argument("--drain-timeout", type=float, default=120.0)
     ap.add_argument("--log-level", default="warning")
     args = ap.parse_args()
@@ -353,7 +400,7 @@ def main() -> int:
                 if args.rounds > 1:
                     print(f"round {n + 1} of {args.rounds}")
                 rounds.append(run_matrix(targets, docs, args.paused, warm_ok, concurrency,
-                                         flip=n % 2 == 1))
+                                         flip=n % 2 == 1, slices=args.slices))
 
             acknowledged = sum(r.ok for results in rounds
                                for (name, _, _), r in results.items() if name == "ippproxy")
