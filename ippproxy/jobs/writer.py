@@ -54,6 +54,7 @@ from ippproxy.jobs.walsync import WalSync
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+X = TypeVar("X")
 Op = Callable[[Connection], Any]
 Many = Callable[[Connection, list[Any]], list[Any]]
 
@@ -86,6 +87,24 @@ def _resolve(fut: asyncio.Future[Any], result: Any, exc: BaseException | None) -
 def _resolve_all(results: list[_Done]) -> None:
     for item, result, exc in results:
         _resolve(item.fut, result, exc)
+
+
+def _take(q: queue.SimpleQueue[list[X] | None], limit: int | None) -> tuple[list[X], bool]:
+    """Block for the first list on ``q``, then add every list already queued, while
+    fewer than ``limit`` items are taken. Also says whether the end mark (None) came."""
+    first = q.get()
+    if first is None:
+        return [], True
+    taken = list(first)
+    while limit is None or len(taken) < limit:
+        try:
+            nxt = q.get_nowait()
+        except queue.Empty:
+            break
+        if nxt is None:
+            return taken, True
+        taken += nxt
+    return taken, False
 
 
 class WriterClosed(RuntimeError):
@@ -175,19 +194,9 @@ class GroupCommitWriter:
         conn: Connection | None = None
         stop = False
         while not stop:
-            first = self._q.get()
-            if first is None:
-                break
-            batch = list(first)
-            while len(batch) < self.max_batch:
-                try:
-                    nxt = self._q.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.extend(nxt)
+            batch, stop = _take(self._q, self.max_batch)
+            if not batch:
+                continue  # (the end mark alone)
             try:
                 if conn is None:
                     conn = self._connect()
@@ -239,19 +248,9 @@ class GroupCommitWriter:
         assert self._wal_sync is not None
         stop = False
         while not stop:
-            first = self._unsynced.get()
-            if first is None:
-                break
-            done = list(first)
-            while True:
-                try:
-                    nxt = self._unsynced.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                done += nxt
+            done, stop = _take(self._unsynced, None)
+            if not done:
+                continue  # (the end mark alone, or batches whose callers all went away)
             try:
                 self._wal_sync.sync()
             except Exception as e:  # noqa: BLE001 - handed to every caller of the batches

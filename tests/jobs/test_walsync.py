@@ -147,3 +147,27 @@ async def test_the_job_store_syncs_its_commits(engine: Engine) -> None:
         await asyncio.gather(*(store.create_job("default", owner="u") for _ in range(20)))
         ws = store._writer._wal_sync
         assert ws is not None and 1 <= ws.syncs <= 20
+
+
+async def test_a_batch_whose_callers_all_left_does_not_stop_the_syncer(
+        table_engine: Engine, tmp_path: Path) -> None:
+    gate = GatedSync(tmp_path / "db.sqlite")
+    writer = GroupCommitWriter(table_engine, wal_sync=gate)
+    hold = threading.Event()
+    try:
+        first = asyncio.ensure_future(writer.submit(lambda c: hold.wait(10)))
+        await asyncio.sleep(0.05)                  # the writer is inside ``first``
+        gone = asyncio.ensure_future(writer.submit(_insert))
+        await asyncio.sleep(0.01)                  # queued behind it...
+        gone.cancel()                              # ...and its caller leaves
+        hold.set()                                 # ``first`` commits, its sync waits
+        assert await asyncio.to_thread(gate.started.wait, 10)
+        await asyncio.sleep(0.05)                  # the empty batch is committed meanwhile
+        gate.go.set()
+        assert await asyncio.wait_for(first, 10) is True
+        # The next batch is answered: the empty one did not end the syncer.
+        assert await asyncio.wait_for(writer.submit(_insert), 10) == 42
+    finally:
+        hold.set()
+        gate.go.set()
+        await writer.close()
