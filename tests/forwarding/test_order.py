@@ -118,6 +118,12 @@ async def test_the_next_job_goes_while_the_last_one_prints(
             at_printer = await wait_for_job(store, rec.uuid,
                                             lambda r: r.remote_job_id is not None, timeout=2.5)
             assert not at_printer.is_terminal
+        # The row is visible as soon as it is committed; the forwarder hears of it (and
+        # frees the gate) once it is synced too (jobs/walsync.py): a moment later.
+        for _ in range(100):
+            if fwd.gate.sending("q") is None:
+                break
+            await asyncio.sleep(0.01)
         assert fwd.gate.sending("q") is None
     finally:
         await fwd.stop()
