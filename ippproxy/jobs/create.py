@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ippproxy.jobs.models import documents_t, jobs_t, queues_t, spool_copies_t
 from ippproxy.jobs.prepared import PreparedInsert
-from ippproxy.jobs.records import JobRecord, NewDocument, doc_from_row, job_from_row
+from ippproxy.jobs.records import JobRecord, NewDocument, doc_from_row
 from ippproxy.jobs.state import INCOMING_REASONS, JobState, default_reasons, merge_reasons
 
 
@@ -166,8 +166,12 @@ class StagedJob:
     copy_params: tuple[Any, ...]
 
     def record(self, job_id: int) -> JobRecord:
-        return job_from_row({**self.row, "job_id": job_id},
-                            [doc_from_row(d) for d in self.docs])
+        # The row was built by ``_rows`` from typed values, not read from a database:
+        # it needs none of job_from_row's checks and conversions (every intake pays this).
+        return JobRecord(**{**self.row, "job_id": job_id,
+                            "state": JobState(self.row["state"]),
+                            "state_reasons": tuple(self.row["state_reasons"])},
+                         documents=tuple(doc_from_row(d) for d in self.docs))
 
 
 def stage(dialect: Dialect, spec: NewJob, now: dt.datetime) -> StagedJob:

@@ -82,13 +82,16 @@ class IntakeHook(Protocol):
         ...
 
 
+_ALLOW = IntakeDecision()
+
+
 class AllowAll:
     """The default intake hook: every job is allowed as submitted."""
 
     reads_documents = False
 
     async def decide(self, facts: IntakeFacts) -> IntakeDecision:
-        return IntakeDecision.allow()
+        return _ALLOW  # immutable: one for every job
 
     async def quote(self, facts: IntakeFacts) -> str:
         return ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_QUEUE_PATH = "/ipp/print"
@@ -47,6 +48,10 @@ class Target:
     job_id: int | None = None
 
 
+# Every request parses its HTTP path and its printer-uri, and a client sends the same
+# few again and again. The results are immutable; the caches are bounded, since the
+# strings come from clients.
+@lru_cache(maxsize=1024)
 def parse_path(path: str, default_queue: str) -> Target | None:
     """Map a URI path to a target; None when it names nothing we serve."""
     path = unquote(path).rstrip("/") or "/"
@@ -64,6 +69,7 @@ def parse_path(path: str, default_queue: str) -> Target | None:
     return None
 
 
+@lru_cache(maxsize=1024)
 def parse_uri(uri: str, default_queue: str) -> Target | None:
     """Parse a printer-uri or job-uri value (scheme and authority are not checked)."""
     try:
