@@ -19,6 +19,7 @@ DEFAULT_QUEUE_PATH = "/ipp/print"
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?$")
 
 
+@lru_cache(maxsize=256)  # per request, with a handful of distinct arguments
 def authority(configured: str, host_header: str | None, listen: str, port: int) -> str:
     """The ``host:port`` written into URIs we hand out."""
     for candidate in (configured, host_header):
@@ -51,7 +52,7 @@ class Target:
 # Every request parses its HTTP path and its printer-uri, and a client sends the same
 # few again and again. The results are immutable; the caches are bounded, since the
 # strings come from clients.
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def parse_path(path: str, default_queue: str) -> Target | None:
     """Map a URI path to a target; None when it names nothing we serve."""
     path = unquote(path).rstrip("/") or "/"
@@ -69,7 +70,7 @@ def parse_path(path: str, default_queue: str) -> Target | None:
     return None
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def parse_uri(uri: str, default_queue: str) -> Target | None:
     """Parse a printer-uri or job-uri value (scheme and authority are not checked)."""
     try:

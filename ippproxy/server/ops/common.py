@@ -62,14 +62,14 @@ async def capabilities(req: OpRequest, queue: QueueRuntime | None = None) -> Cap
     """The queue's capabilities for Print-Job, Create-Job and Send-Document: rebuilt only
     when the destination's cached attributes (or the queue's config) change, so that the
     hot path does not assemble the whole printer attribute set per job."""
-    from ippproxy.server.dispatch import supported_operations
-
     q = queue or queue_of(req)
     dest = await destination(req, q)
     cached = req.ctx.capability_cache.get(q.name)
     if (isinstance(cached, Capabilities) and cached.source[0] is dest
             and cached.source[1] is q.config):
         return cached
+    from ippproxy.server.dispatch import supported_operations  # (dispatch imports us)
+
     attrs = printer_attrs.build(req.ctx, q, req.authority, dest, printer_attrs.QueueStatus(),
                                 supported_operations())
     caps = Capabilities((dest, q.config), {a.name: a for a in attrs})
