@@ -357,6 +357,7 @@ def main() -> int:
         tmp = Path(tmp_name)
         docs = {"1-page": (make_pdf(tmp / "p1.pdf", 1), args.jobs_1),
                 "100-page": (make_pdf(tmp / "p100.pdf", 100), args.jobs_100)}
+        docs = {k: v for k, v in docs.items() if v[1] > 0}  # --jobs-100 0: 1-page only
         for name, (data, _) in docs.items():
             print(f"{name} PDF: {len(data)} bytes")
         dbus = PrivateDBus(tmp / "dbus").start()
@@ -428,7 +429,7 @@ def main() -> int:
                     spread = f" ({min(rs):.2f}-{max(rs):.2f})" if len(rs) > 1 else ""
                     row.append(f"c={c}: {statistics.median(rs):5.2f}{spread}")
                 print(f"  {doc_name:8} " + "   ".join(row))
-            if 8 in concurrency:
+            if 8 in concurrency and "1-page" in docs:
                 rs = ratios("1-page", 8)
                 rate = statistics.median(r[("ippproxy", "1-page", 8)].rate for r in rounds)
                 cups_rate = statistics.median(r[("cupsd", "1-page", 8)].rate for r in rounds)
