@@ -170,7 +170,8 @@ class StagedJob:
         # it needs none of job_from_row's checks and conversions (every intake pays this).
         return JobRecord(**{**self.row, "job_id": job_id,
                             "state": JobState(self.row["state"]),
-                            "state_reasons": tuple(self.row["state_reasons"])},
+                            "state_reasons": tuple(self.row["state_reasons"]),
+                            "attributes": bytes(self.row["attributes"])},
                          documents=tuple(doc_from_row(d) for d in self.docs))
 
 
