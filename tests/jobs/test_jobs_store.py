@@ -50,6 +50,28 @@ async def test_create_and_get(store: JobStore, make_doc: MakeDoc) -> None:
     assert await store.get_by_uuid("nope") is None
 
 
+async def test_the_record_of_a_new_job_is_what_the_store_gives_back(
+        store: JobStore, make_doc: MakeDoc) -> None:
+    # create_job builds its answer from the rows it staged, not by reading them back:
+    # every field (types included) must be what a later read returns.
+    variants = [
+        {},
+        {"hold_until": "indefinite", "priority": 90, "name": "held"},
+        {"closed": False, "originating_host": "10.1.2.3"},
+        {"reasons": ("job-account-info-needed",), "message": "pick an account",
+         "hold_until": "indefinite", "analysis": {"pages": 3, "colour": [1, 0, 1]}},
+        {"attributes": bytearray(b"\x02\x00"), "documents": "doc"},
+    ]
+    for kw in variants:
+        if kw.get("documents") == "doc":
+            kw = {**kw, "documents": [await make_doc(b"%PDF-1.7 x")]}
+        job = await store.create_job("q", owner="alice", **kw)  # type: ignore[arg-type]
+        got = await store.get_by_uuid(job.uuid)
+        assert got == job, kw
+        for field in JobRecord.__dataclass_fields__:
+            assert type(getattr(job, field)) is type(getattr(got, field)), (field, kw)
+
+
 async def test_job_ids_per_queue(store: JobStore) -> None:
     a = [await store.create_job("a", owner="u") for _ in range(3)]
     b = await store.create_job("b", owner="u")
