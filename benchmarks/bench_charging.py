@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_charging.py [--jobs N] [--threads T] [--ipp-jobs N]
 
-A "node" is a separate OS process (ippproxy.accounting.loadgen) with its own
+A "node" is a separate OS process (tests/support/loadgen.py) with its own
 engine and T threads; every job is reserved and settled (two transactions, each
 with a row lock and a ledger row). PostgreSQL is a throwaway cluster
 (tests/support/postgres.py: fsync off, so the figures show locking and
@@ -38,7 +38,7 @@ from ippproxy.db import make_engine, upgrade
 
 WORKER = """
 import json, sys
-from ippproxy.accounting.loadgen import run
+from support.loadgen import run
 url, user, n, threads, go = sys.argv[1:]
 print(json.dumps(run(url, user, "p1", int(n), int(threads), go, settle=True)))
 """
@@ -56,7 +56,7 @@ def prepare(url: str, users_n: int) -> None:
 def measure(url: str, nodes: int, jobs: int, threads: int, tmp: Path) -> float:
     prepare(url, nodes)
     go = tmp / f"go-{time.monotonic_ns()}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}:{ROOT / 'tests'}"}
     procs = [subprocess.Popen([sys.executable, "-c", WORKER, url, f"bench{i}",
                                str(jobs // nodes), str(threads), str(go)],
                               stdout=subprocess.PIPE, text=True, env=env)

@@ -42,7 +42,7 @@ from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.pages import add_pages
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
-from testprinters.virtual import VirtualPrinter
+from ippproxy.virtualprinter import VirtualPrinter
 
 log = logging.getLogger(__name__)
 

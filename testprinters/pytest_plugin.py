@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from ippproxy.virtualprinter import VirtualPrinter
 from testprinters.cupsd import PrivateCupsd
 from testprinters.dbus import PrivateDBus
 from testprinters.eve import EvePrinter
-from testprinters.virtual import VirtualPrinter
 
 EveFactory = Callable[..., EvePrinter]
 VirtualFactory = Callable[..., Awaitable[VirtualPrinter]]

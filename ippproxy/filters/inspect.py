@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ippproxy.filters import accounting, detect
+from ippproxy.filters import counts as pwg
+from ippproxy.filters import detect
 from ippproxy.filters.errors import AnalysisError
 from ippproxy.filters.model import DocumentAnalysis
 from ippproxy.filters.pool import AnalysisPool
@@ -40,10 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON (keys: docs/inspect.md)")
     p.add_argument("--format", default=None, help="document-format hint (default: detect)")
     p.add_argument("--copies", type=int, default=1)
-    p.add_argument("--sides", default="one-sided", choices=accounting.SIDES)
+    p.add_argument("--sides", default="one-sided", choices=pwg.SIDES)
     p.add_argument("--number-up", type=int, default=1)
     p.add_argument("--page-ranges", type=_ranges, default=())
-    p.add_argument("--media", default=accounting.DEFAULT_MEDIA,
+    p.add_argument("--media", default=pwg.DEFAULT_MEDIA,
                    help="media for documents without page sizes (images)")
     p.add_argument("--no-colour", action="store_true", help="count pages only")
     return p
@@ -54,8 +55,8 @@ async def _analyse(path: Path, fmt: str, colour: bool) -> DocumentAnalysis:
         return await pool.analyse(path.resolve(), fmt, colour=colour)
 
 
-def report(path: Path, analysis: DocumentAnalysis, counts: accounting.JobCounts | None,
-           ticket: accounting.JobTicket, seconds: float) -> dict[str, Any]:
+def report(path: Path, analysis: DocumentAnalysis, counts: pwg.JobCounts | None,
+           ticket: pwg.JobTicket, seconds: float) -> dict[str, Any]:
     return {
         "file": str(path),
         "format": analysis.format,
@@ -109,7 +110,7 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     start = time.perf_counter()
     try:
-        ticket = accounting.JobTicket(copies=args.copies, sides=args.sides,
+        ticket = pwg.JobTicket(copies=args.copies, sides=args.sides,
                                       number_up=args.number_up, page_ranges=args.page_ranges,
                                       media=args.media)
     except ValueError as e:
@@ -129,7 +130,7 @@ def main(argv: list[str]) -> int:
         else:
             print(f"ippproxy inspect: {args.file}: {e.reason} ({e.status})", file=sys.stderr)
         return 1
-    counts = accounting.count_document(analysis, ticket)
+    counts = pwg.count_document(analysis, ticket)
     r = report(args.file, analysis, counts, ticket, time.perf_counter() - start)
     print(json.dumps(r, indent=2) if args.json else _text(r))
     return 0

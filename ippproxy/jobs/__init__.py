@@ -4,7 +4,6 @@
 (``JobStore``: async facade with group commit), ``recovery`` (``JobStore.recover``).
 """
 
-from ippproxy.jobs.ops import Purged
 from ippproxy.jobs.records import (
     UNSET,
     DocumentRecord,
@@ -16,6 +15,7 @@ from ippproxy.jobs.records import (
 from ippproxy.jobs.spool import Spool, SpoolCompressionError, SpoolError, SpoolLimitExceeded
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, next_state
 from ippproxy.jobs.store import JobStore
+from ippproxy.jobs.writes import Purged
 
 __all__ = [
     "UNSET",

@@ -51,10 +51,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, or_, select, update
 
 from ippproxy.jobs.models import documents_t, jobs_t, spool_copies_t
-from ippproxy.jobs.ops import _locked, apply_event
 from ippproxy.jobs.records import JobRecord, load_job
 from ippproxy.jobs.spool import _TMP_RE, SpoolError
 from ippproxy.jobs.state import TERMINAL, JobEvent, JobState
+from ippproxy.jobs.writes import _locked, apply_event
 
 if TYPE_CHECKING:
     import datetime as dt

@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, update
 
-from ippproxy.jobs import ops, queries
+from ippproxy.jobs import queries, writes
 from ippproxy.jobs.create import NewJob, insert_staged, stage
 from ippproxy.jobs.ids import new_uuid
 from ippproxy.jobs.models import jobs_t
-from ippproxy.jobs.ops import Purged
 from ippproxy.jobs.queries import Which
 from ippproxy.jobs.records import (
     UNSET,
@@ -39,6 +38,7 @@ from ippproxy.jobs.records import (
 from ippproxy.jobs.state import JobEvent
 from ippproxy.jobs.walsync import WalSync
 from ippproxy.jobs.writer import GroupCommitWriter
+from ippproxy.jobs.writes import Purged
 
 if TYPE_CHECKING:
     from ippproxy.jobs.spool import Spool
@@ -164,7 +164,7 @@ class JobStore:
         self, uuid: str, doc: NewDocument | None, *, last: bool = False
     ) -> JobRecord:
         """Send-Document: append ``doc`` (may be None with ``last``); ``last`` closes the job."""
-        return await self.write(lambda c: ops.add_document(c, uuid, doc, last, self.clock()))
+        return await self.write(lambda c: writes.add_document(c, uuid, doc, last, self.clock()))
 
     async def close_job(self, uuid: str) -> JobRecord:
         """Close-Job (PWG 5100.18): no more documents will come."""
@@ -223,7 +223,7 @@ class JobStore:
             if val is not UNSET:
                 extra[key] = val
         return await self.write(
-            lambda c: ops.transition(c, uuid, event, reasons, message, self.clock(), extra)
+            lambda c: writes.transition(c, uuid, event, reasons, message, self.clock(), extra)
         )
 
     async def update_forwarding(
@@ -252,7 +252,7 @@ class JobStore:
         )
         if not isinstance(reasons, _Unset):
             values["state_reasons"] = list(reasons)
-        await self.write(lambda c: ops.set_fields(c, uuid, values, self.clock()))
+        await self.write(lambda c: writes.set_fields(c, uuid, values, self.clock()))
 
     async def set_counts(
         self,
@@ -266,7 +266,7 @@ class JobStore:
         values = _given(
             impressions_completed=impressions, media_sheets_completed=sheets, analysis=analysis
         )
-        return await self.write(lambda c: ops.update_fields(c, uuid, values, self.clock()))
+        return await self.write(lambda c: writes.update_fields(c, uuid, values, self.clock()))
 
     async def set_reasons(
         self, uuid: str, reasons: Sequence[str], message: str | None | _Unset = UNSET
@@ -274,7 +274,7 @@ class JobStore:
         """Change job-state-reasons (and message) without a state change."""
         values = _given(state_message=message)
         values["state_reasons"] = list(reasons)
-        return await self.write(lambda c: ops.update_fields(c, uuid, values, self.clock()))
+        return await self.write(lambda c: writes.update_fields(c, uuid, values, self.clock()))
 
     async def claim_next_for_forwarding(
         self,
@@ -287,26 +287,26 @@ class JobStore:
         it moves to ``processing`` (START) with this node's lease. None if none is due."""
         qs = None if queues is None else tuple(queues)
         return await self.write(
-            lambda c: ops.claim_next(c, now or self.clock(), self.clock(), qs, self.node, lease)
+            lambda c: writes.claim_next(c, now or self.clock(), self.clock(), qs, self.node, lease)
         )
 
     async def abort_incomplete(self, older_than: dt.datetime) -> list[JobRecord]:
         """Abort jobs still open (Create-Job without last document) since ``older_than``
         (RFC 8011 §5.4.31 multiple-operation-time-out; reason submission-interrupted)."""
-        return await self.write(lambda c: ops.abort_incomplete(c, older_than, self.clock()))
+        return await self.write(lambda c: writes.abort_incomplete(c, older_than, self.clock()))
 
     async def purge_history(self, older_than: dt.datetime) -> Purged:
         """Delete terminal jobs completed before ``older_than``. Their job-ids stay used."""
 
-        return await self.write(lambda c: ops.purge(c, older_than))
+        return await self.write(lambda c: writes.purge(c, older_than))
 
     async def release_expired_holds(self, now: dt.datetime | None = None) -> list[JobRecord]:
         """RELEASE held jobs whose ``hold_until_time`` has come (call it periodically)."""
-        return await self.write(lambda c: ops.release_expired_holds(c, now or self.clock()))
+        return await self.write(lambda c: writes.release_expired_holds(c, now or self.clock()))
 
     async def requeue_expired_leases(self, now: dt.datetime | None = None) -> list[JobRecord]:
         """Multi-node: give back jobs whose claim expired (renew with update_forwarding)."""
-        return await self.write(lambda c: ops.requeue_expired_leases(c, now or self.clock()))
+        return await self.write(lambda c: writes.requeue_expired_leases(c, now or self.clock()))
 
     async def recover(
         self,

@@ -3,7 +3,7 @@ accounting figures a cost model prices.
 
 The ticket comes from the accepted job-template attributes (RFC 8011 §5.2: ``copies``,
 ``sides``, ``number-up``, ``page-ranges``, ``media`` / ``media-col.media-size-name``).
-Counting is ``ippproxy.filters.accounting`` (PWG 5100.7 job-impressions, job-media-sheets,
+Counting is ``ippproxy.filters.counts`` (PWG 5100.7 job-impressions, job-media-sheets,
 their ``-col`` variants); here the per-media figures become
 ``ippproxy.accounting.JobCounts`` (monochrome and colour impressions, sheets, copies
 included) and the attributes Get-Job-Attributes shows.
@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from ippproxy.accounting import JobCounts, MediaCount
-from ippproxy.filters import accounting as pwg
+from ippproxy.filters import counts as pwg
 from ippproxy.filters.model import DocumentAnalysis
 from ippproxy.ipp import Attribute, Collection, RangeOfInteger, Tag
 

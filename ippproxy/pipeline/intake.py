@@ -52,12 +52,12 @@ from ippproxy.accounting import users as acct_users
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.config import Config
-from ippproxy.filters import accounting as pwg
+from ippproxy.filters import counts as pwg
 from ippproxy.filters import detect
 from ippproxy.filters.errors import AnalysisError
 from ippproxy.filters.model import DocumentAnalysis
 from ippproxy.ipp import Attribute, DecodeError, Group, Message, Status, Tag, decode, encode
-from ippproxy.jobs import ops
+from ippproxy.jobs import writes
 from ippproxy.jobs.records import NewDocument, load_job
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import counting
@@ -274,7 +274,7 @@ class IntakePipeline:
                 job = load_job(conn, uuid)
                 if job is not None:
                     values["attributes"] = _with(job.attributes, overrides)
-            ops.update_fields(conn, uuid, values, store.clock())
+            writes.update_fields(conn, uuid, values, store.clock())
         await store.write(work)
 
 

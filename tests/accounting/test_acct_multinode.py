@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
+from support.loadgen import PRICE
 
 from ippproxy.accounting import ledger, users
-from ippproxy.accounting.loadgen import PRICE
 from ippproxy.accounting.models import CHARGES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ def test_two_nodes_exactly_100_of_200(engine: Engine, db_url: str, tmp_path: Pat
         uid = users.add_user(conn, "student", defaults=users.UserDefaults("EUR", 100 * PRICE))
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-m", "ippproxy.accounting.loadgen", db_url,
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "tests" / "support" / "loadgen.py"), db_url,
                                "STUDENT", "p1", "100", "8", str(go)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                               env=env, cwd=ROOT)

@@ -3,7 +3,7 @@ nodes, one database"), through real IPP.
 
 * Two nodes share the database and ONE spool directory (the multi-node deployment rule,
   README "Several nodes"): whichever node's forwarder claims a job can read its document.
-  Both forward to one virtual printer (``python -m testprinters.virtual``, its own
+  Both forward to one virtual printer (``python -m ippproxy.virtualprinter``, its own
   process), whose control endpoint lists every job it received with our job-uuid.
 * One restricted user whose balance pays for exactly 100 one-page jobs sends 200
   concurrent Print-Jobs, half to each node: exactly 100 are ``successful-ok``, 100
@@ -79,14 +79,14 @@ def one_page_pdf(tag: str) -> bytes:
 
 
 class Printer:
-    """``python -m testprinters.virtual`` in its own process, read through /control."""
+    """``python -m ippproxy.virtualprinter`` in its own process, read through /control."""
 
     def __init__(self, directory: Path) -> None:
         self.port, self.control_port = free_port(), free_port()
         self.log = directory / "printer.log"
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "testprinters.virtual", "--port", str(self.port),
+                [sys.executable, "-m", "ippproxy.virtualprinter", "--port", str(self.port),
                  "--control-port", str(self.control_port)],
                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 30

@@ -1,6 +1,6 @@
 """The format planner (forwarding/formats.py) on real capability sets.
 
-The sets are the virtual printer's (testprinters.virtual_caps), and ippeveprinter's as
+The sets are the virtual printer's (ippproxy.virtualprinter.attributes), and ippeveprinter's as
 it answers Get-Printer-Attributes (fetched from a running one, and as literal values
 copied from ``ipptool -tv ... get-printer-attributes.test`` for the pure tests).
 """
@@ -23,7 +23,7 @@ from ippproxy.forwarding.formats import (
     wants_colour,
 )
 from ippproxy.ipp import Attribute, Group, Resolution, Tag
-from testprinters.virtual_caps import capabilities
+from ippproxy.virtualprinter.attributes import capabilities
 
 PDF, PS, PWG, URF = "application/pdf", "application/postscript", "image/pwg-raster", "image/urf"
 TEXT, JPEG, PCLM, OCTET = "text/plain", "image/jpeg", "application/PCLm", "application/octet-stream"

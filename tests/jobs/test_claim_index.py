@@ -14,7 +14,7 @@ from sqlalchemy import Engine, insert, text
 from support.postgres import db_url, postgres_cluster  # noqa: F401
 
 from ippproxy.db import make_engine, upgrade
-from ippproxy.jobs import ops
+from ippproxy.jobs import writes
 from ippproxy.jobs.models import jobs_t, queues_t
 from ippproxy.jobs.state import JobState
 
@@ -55,11 +55,11 @@ def engine(db_url: str) -> Iterator[Engine]:  # noqa: F811
 def test_claim_order_with_a_backlog(engine: Engine) -> None:
     now = T0 + dt.timedelta(minutes=5)
     with engine.begin() as conn:
-        row = conn.execute(ops.claim_stmt(now, ("a",))).mappings().one()
+        row = conn.execute(writes.claim_stmt(now, ("a",))).mappings().one()
         assert (row["queue"], row["job_id"]) == ("a", 2001)
-        row = conn.execute(ops.claim_stmt(now, None)).mappings().one()
+        row = conn.execute(writes.claim_stmt(now, None)).mappings().one()
         assert (row["queue"], row["job_id"]) == ("b", 1)
-        row = conn.execute(ops.claim_stmt(now, ("a",)).where(jobs_t.c.priority == 50)
+        row = conn.execute(writes.claim_stmt(now, ("a",)).where(jobs_t.c.priority == 50)
                            ).mappings().one()
         assert row["job_id"] == 61  # not due (1-50) and still open (51-60) are skipped
 
@@ -67,7 +67,7 @@ def test_claim_order_with_a_backlog(engine: Engine) -> None:
 def test_claim_walks_the_index_without_sorting(engine: Engine) -> None:
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            sql = str(ops.claim_stmt(T0, ("a", "b")).compile(
+            sql = str(writes.claim_stmt(T0, ("a", "b")).compile(
                 dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
             plan = " ".join(str(r[-1]) for r in
                             conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))

@@ -1,6 +1,6 @@
 """Charge many jobs concurrently from one process (multi-node test and benchmark).
 
-    python -m ippproxy.accounting.loadgen URL USER PRINTER COUNT THREADS [GO_FILE]
+    python tests/support/loadgen.py URL USER PRINTER COUNT THREADS [GO_FILE]
 
 Prints one JSON line: ``{"accepted": n, "refused": n, "seconds": s}``. With
 ``GO_FILE`` it waits until that file exists, so that several processes start

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ippproxy.filters.accounting import JobTicket, combine, count_document
+from ippproxy.filters.counts import JobTicket, combine, count_document
 from ippproxy.filters.model import DocumentAnalysis, PageSize
 
 LETTER, A4, A3 = PageSize(612, 792), PageSize(595.28, 841.89), PageSize(841.89, 1190.55)

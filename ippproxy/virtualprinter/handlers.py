@@ -13,12 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from ippproxy.ipp import Attribute, Group, JobState, Message, Operation, Status, Tag
-
-from .virtual_caps import EXPLICIT_ONLY
-from .virtual_jobs import VirtualJob
+from ippproxy.virtualprinter.attributes import EXPLICIT_ONLY
+from ippproxy.virtualprinter.job import VirtualJob
 
 if TYPE_CHECKING:
-    from .virtual import BodyReader, VirtualPrinter
+    from ippproxy.virtualprinter.printer import BodyReader, VirtualPrinter
 
 Reply = tuple[int, list[Attribute], list[Group]]
 Handler = Callable[["VirtualPrinter", Message, "BodyReader"], Awaitable[Reply]]

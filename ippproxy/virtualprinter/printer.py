@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 An aiohttp server (POST ``/ipp/print`` and ``/``) decodes each request with the
-ippproxy codec, dispatches it to ``virtual_ops.HANDLERS`` and answers one IPP
+ippproxy codec, dispatches it to ``handlers.HANDLERS`` and answers one IPP
 message. Document bodies stream from the socket to a file (when the document
 may be a PDF or documents are kept) or are drained; pages are counted in a
 thread (pikepdf; 1 for other formats). Received jobs go to one worker task that
@@ -27,7 +27,7 @@ separate control port (``{"state": "jam"}``):
   connection is aborted instead of answering, as a printer whose reply was lost.
 
 ``GET /control`` answers a JSON summary (state, jobs with their counts).
-Run standalone: ``python -m testprinters.virtual --port 8632``.
+Run standalone: ``python -m ippproxy.virtualprinter --port 8632``.
 """
 
 from __future__ import annotations
@@ -54,11 +54,10 @@ from ippproxy.ipp import (
     Tag,
     encode,
 )
-
-from .virtual_caps import FORMATS, capabilities
-from .virtual_control import control_app
-from .virtual_jobs import Decompressor, VirtualJob, count_pages
-from .virtual_ops import HANDLERS
+from ippproxy.virtualprinter.attributes import FORMATS, capabilities
+from ippproxy.virtualprinter.control import control_app
+from ippproxy.virtualprinter.handlers import HANDLERS
+from ippproxy.virtualprinter.job import Decompressor, VirtualJob, count_pages
 
 CHUNK = 256 * 1024
 STATES = ("online", "idle", "clear", "offline", "busy", "jam", "empty", "not-accepting")
@@ -374,8 +373,3 @@ def _bound_port(site: web.TCPSite) -> int:
     sock: socket.socket = server.sockets[0]
     return int(sock.getsockname()[1])
 
-
-if __name__ == "__main__":
-    from .virtual_control import main
-
-    main()

@@ -75,7 +75,7 @@ async def test_lp_through_cupsd_everywhere_queue(virtual_printer: Any, private_c
 
 def test_runs_as_a_module() -> None:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "testprinters.virtual", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "ippproxy.virtualprinter", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         assert wait_for_port("127.0.0.1", port, proc)  # type: ignore[arg-type]

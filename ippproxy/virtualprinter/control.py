@@ -18,7 +18,7 @@ from aiohttp import web
 from ippproxy.ipp import JobState, PrinterState
 
 if TYPE_CHECKING:
-    from .virtual import VirtualPrinter
+    from ippproxy.virtualprinter.printer import VirtualPrinter
 
 _PRINTER: web.AppKey[VirtualPrinter] = web.AppKey("printer")
 
@@ -75,7 +75,7 @@ def control_app(printer: VirtualPrinter) -> web.Application:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    from .virtual import VirtualPrinter
+    from ippproxy.virtualprinter.printer import VirtualPrinter
 
     printer = VirtualPrinter(host=args.host, port=args.port, control_port=args.control_port,
                              keep_documents=args.keep, name=args.name,
@@ -89,7 +89,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m testprinters.virtual",
+    parser = argparse.ArgumentParser(prog="python -m ippproxy.virtualprinter",
                                      description="ippproxy's virtual IPP Everywhere printer")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8632)

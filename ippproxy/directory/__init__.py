@@ -1,1 +1,0 @@
-"""ippproxy.directory"""
