@@ -12,7 +12,7 @@ from .errors import DecodeError, EncodeError, RequestError
 from .group import Group
 from .limits import Limits
 from .message import Message
-from .response import response
+from .response import make_response
 from .tags import Tag
 from .validate import check_request
 from .values import Collection, RangeOfInteger, Resolution, StringWithLanguage, Value
@@ -21,5 +21,5 @@ __all__ = [
     "Attribute", "Collection", "DecodeError", "Decoder", "DocumentState", "EncodeError",
     "Group", "JobState", "Limits", "Message", "Operation", "PrinterState", "RangeOfInteger",
     "RequestError", "Resolution", "Status", "StringWithLanguage", "Tag", "Value", "check_request",
-    "decode", "encode", "encode_attribute", "keyword_for", "response",
+    "decode", "encode", "encode_attribute", "keyword_for", "make_response",
 ]

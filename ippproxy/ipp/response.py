@@ -1,8 +1,14 @@
-"""Build a response Message for a request (RFC 8011 §4.1.4, §4.1.6)."""
+"""Build a response Message (RFC 8011 §4.1.4, §4.1.6; RFC 8010 §3.1.1).
+
+The one response builder: the server's dispatcher answers every decoded request with it, and
+the HTTP layer answers requests that could not be decoded with it (the version and request-id
+come from ``Decoder.header``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Sequence
 
 from .attribute import Attribute
 from .group import Group
@@ -12,56 +18,30 @@ from .validate import SUPPORTED_VERSIONS
 
 # RFC 8011 §4.1.6.2: status-message is text(255).
 STATUS_MESSAGE_MAX = 255
+# C0, DEL and C1 controls: a status-message may echo text from a client or a printer, and is
+# shown in clients' logs and dialogs.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def response(
-    request: Message | None,
-    status: int,
-    message: str | None = None,
-    groups: Iterable[Group] = (),
-    *,
-    request_id: int | None = None,
-    version: tuple[int, int] | None = None,
-) -> Message:
-    """A response echoing the request's version and request-id.
+def make_response(version: tuple[int, int], request_id: int, status: int,
+                  message: str = "", groups: Sequence[Group] = (),
+                  operation: Sequence[Attribute] = (), language: str = "en") -> Message:
+    """A response in ``version`` (1.1 when unsupported, RFC 8011 §4.1.8) echoing ``request_id``.
 
-    The operation group starts with attributes-charset (utf-8) and
-    attributes-natural-language (the request's, else "en"), then status-message when
-    ``message`` is given, then the attributes of an operation group passed in ``groups``; the
-    other groups follow in order. With no request (it could not be decoded), pass the
-    ``request_id`` read from the header if any; an unsupported version is answered as 1.1.
+    The operation group is attributes-charset (utf-8) and attributes-natural-language first
+    (RFC 8011 §4.1.4), then status-message when ``message`` is not empty (controls dropped, cut
+    to 255 octets), then ``operation``; ``groups`` follow in order.
     """
-    if version is None:
-        version = request.version if request is not None else (1, 1)
-        if version not in SUPPORTED_VERSIONS:
-            version = (1, 1)
-    if request_id is None:
-        request_id = request.request_id if request is not None else 0
-    language = "en"
-    if request is not None:
-        requested = request.get(Tag.OPERATION_ATTRIBUTES, "attributes-natural-language")
-        if requested is not None and requested.tag == Tag.NATURAL_LANGUAGE:
-            value = requested.value
-            if isinstance(value, str) and 0 < len(value) <= 63:
-                language = value
-    operation = [
-        Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
-        Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, language),
-    ]
-    if message is not None:
-        operation.append(Attribute.single("status-message", Tag.TEXT, truncate(message)))
-    rest: list[Group] = []
-    for group in groups:
-        if group.tag == Tag.OPERATION_ATTRIBUTES and not rest:
-            operation.extend(a for a in group.attributes if a.name not in _FIRST)
-        else:
-            rest.append(group)
-    return Message(
-        version, status, request_id, (Group(Tag.OPERATION_ATTRIBUTES, tuple(operation)), *rest)
-    )
-
-
-_FIRST = frozenset({"attributes-charset", "attributes-natural-language", "status-message"})
+    if version not in SUPPORTED_VERSIONS:
+        version = (1, 1)
+    op_attrs = [Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
+                Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, language)]
+    if message:
+        op_attrs.append(Attribute.single("status-message", Tag.TEXT,
+                                         truncate(_CONTROL.sub("", message))))
+    op_attrs.extend(operation)
+    return Message(version=version, code=int(status), request_id=request_id,
+                   groups=(Group(Tag.OPERATION_ATTRIBUTES, tuple(op_attrs)), *groups))
 
 
 def truncate(text: str, limit: int = STATUS_MESSAGE_MAX) -> str:

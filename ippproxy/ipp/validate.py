@@ -29,7 +29,9 @@ from .registry import JOB_TEMPLATE, MAX_LENGTH, MEDIA_COL_MEMBERS, OPERATION, Sy
 from .tags import Tag, tag_keyword
 from .values import Collection, StringWithLanguage, Value
 
-SUPPORTED_VERSIONS = frozenset({(1, 0), (1, 1), (2, 0), (2, 1), (2, 2)})
+# IPP versions accepted and answered in (RFC 8011 §4.1.8; PWG 5100.12 for 2.0, 2.1 and 2.2),
+# oldest first (ipp-versions-supported lists them in this order).
+SUPPORTED_VERSIONS = ((1, 0), (1, 1), (2, 0), (2, 1), (2, 2))
 # Job Template attributes real clients put in the operation group; a server must look for
 # them there too (ipptool print-job-hold.test: job-hold-until).
 TOLERATED_IN_OPERATION = frozenset({"job-hold-until"})

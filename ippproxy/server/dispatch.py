@@ -18,13 +18,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 
-from ippproxy.ipp import Message, Status, Tag
+from ippproxy.ipp import Message, Status, Tag, make_response
 from ippproxy.ipp.validate import RequestError, check_request
 from ippproxy.server.context import OpRequest, ServerContext, _empty
 from ippproxy.server.errors import ClientGone, IppError
 from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops import cups, jobs, printer, submit, subscribe
-from ippproxy.server.response import SUPPORTED_VERSIONS, make_response, unsupported_group
+from ippproxy.server.response import unsupported_group
 from ippproxy.server.sanitize import clean_name
 from ippproxy.server.uris import Target, parse_uri
 
@@ -125,8 +125,7 @@ async def handle(ctx: ServerContext, msg: Message, authority: str,
                              reply.groups, reply.operation, language)
     except IppError as e:
         groups = (unsupported_group(e.unsupported),) if e.unsupported else ()
-        version = msg.version if msg.version in SUPPORTED_VERSIONS else (1, 1)
-        return make_response(version, msg.request_id, e.status, e.message, groups,
+        return make_response(msg.version, msg.request_id, e.status, e.message, groups,
                              language=language)
     except ClientGone:
         raise

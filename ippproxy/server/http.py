@@ -18,21 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from ippproxy.ipp import DecodeError, Decoder, Limits, Status, encode
+from ippproxy.ipp import DecodeError, Decoder, Limits, Status, encode, make_response
 from ippproxy.server import authn, dispatch
 from ippproxy.server.context import ServerContext
 from ippproxy.server.errors import ClientGone
-from ippproxy.server.response import make_response
 from ippproxy.server.uris import Target, authority, parse_path
 
 log = logging.getLogger(__name__)
-
 
 
 class ServerState:
@@ -88,12 +85,12 @@ def _ipp_reply(body: bytes) -> web.Response:
     return web.Response(body=body, content_type=IPP_TYPE)
 
 
-def _header_ids(head: bytes) -> tuple[tuple[int, int], int]:
-    """Version and request-id from the first 8 bytes, for answering undecodable requests."""
-    if len(head) >= 8:
-        major, minor, _op, rid = struct.unpack(">BBHI", head[:8])
-        return (major, minor), rid
-    return (1, 1), 0
+def _error_answer(decoder: Decoder, status: int, message: str) -> web.Response:
+    """An IPP error answer outside dispatch (the request was not decoded, or failed): it echoes
+    the version and request-id of the 8-byte header whenever that arrived, as the decoder read
+    them (RFC 8010 §3.1.1, RFC 8011 §4.1.1)."""
+    version, _code, request_id = decoder.header or ((1, 1), 0, 0)
+    return _ipp_reply(encode(make_response(version, request_id, status, message)))
 
 
 async def _document(first: bytes, request: web.Request) -> AsyncIterator[bytes]:
@@ -118,35 +115,27 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
     if request.content_type != IPP_TYPE:
         return web.Response(status=400, text="Content-Type must be application/ipp\n")
     decoder = Decoder(Limits(max_section=server.max_attributes_bytes))
-    head = b""
     msg = None
     try:
         try:
             # What has already arrived is decoded without a timer (usually all of it).
             buffered = request.content.read_nowait()
             if buffered:
-                head = buffered[:8]
                 msg = decoder.feed(buffered)
             if msg is None:
                 async with asyncio.timeout(server.header_timeout or None):
                     async for chunk in request.content.iter_any():
-                        if len(head) < 8:
-                            head += chunk[:8 - len(head)]
                         msg = decoder.feed(chunk)
                         if msg is not None:
                             break
         except TimeoutError:
             return await _cut_off(request)
         except DecodeError as e:
-            version, rid = _header_ids(head)
-            reason = f"{e.reason} (at byte {e.offset})"
-            return _ipp_reply(encode(make_response(version, rid, e.status, reason)))
+            return _error_answer(decoder, e.status, f"{e.reason} (at byte {e.offset})")
         if msg is None:
-            if not head:
+            if not decoder.received:
                 return web.Response(status=400, text="empty request body\n")
-            version, rid = _header_ids(head)
-            return _ipp_reply(encode(make_response(
-                version, rid, Status.CLIENT_ERROR_BAD_REQUEST, "truncated IPP message")))
+            return _error_answer(decoder, Status.CLIENT_ERROR_BAD_REQUEST, "truncated IPP message")
         path_target: Target | None = parse_path(request.path, ctx.default_queue)
         auth = authority(server.hostname, request.headers.get("Host"), server.listen,
                          server.port)
@@ -165,10 +154,8 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
         raise
     except Exception:
         log.exception("internal error on %s", request.path)
-        version, rid = _header_ids(head)
-        return _ipp_reply(encode(make_response(
-            version, rid, Status.SERVER_ERROR_INTERNAL_ERROR,
-            "internal error; the server log has details")))
+        return _error_answer(decoder, Status.SERVER_ERROR_INTERNAL_ERROR,
+                          "internal error; the server log has details")
 
 
 def add_routes(app: web.Application) -> None:

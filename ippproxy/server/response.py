@@ -1,17 +1,16 @@
-"""Building IPP responses (RFC 8011 §4.1.6 and RFC 8010 §3.1.1)."""
+"""What an operation handler answers (RFC 8011 §4.1.6, §4.1.7); ``ipp.make_response`` builds
+the Message from it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ippproxy.ipp import Attribute, Group, Message, Status, Tag
-from ippproxy.server import attrs as A
-from ippproxy.server.sanitize import clean_text
+from ippproxy.ipp import Attribute, Group, Status, Tag
+from ippproxy.ipp.validate import SUPPORTED_VERSIONS
 
-# IPP versions we answer in (RFC 8011 §4.1.8; PWG 5100.12 for 2.0, 2.1 and 2.2).
-SUPPORTED_VERSIONS = ((1, 0), (1, 1), (2, 0), (2, 1), (2, 2))
-VERSION_KEYWORDS = ("1.0", "1.1", "2.0", "2.1", "2.2")
+# ipp-versions-supported (RFC 8011 §5.4.14): the versions the codec accepts.
+VERSION_KEYWORDS = tuple(f"{major}.{minor}" for major, minor in SUPPORTED_VERSIONS)
 
 
 @dataclass(frozen=True)
@@ -23,22 +22,6 @@ class Reply:
     groups: tuple[Group, ...] = ()
     # Extra operation attributes after charset/natural-language/status-message.
     operation: tuple[Attribute, ...] = field(default_factory=tuple)
-
-
-def make_response(version: tuple[int, int], request_id: int, status: int,
-                  message: str = "", groups: Sequence[Group] = (),
-                  operation: Sequence[Attribute] = (), language: str = "en") -> Message:
-    """A response: charset and natural-language first (RFC 8011 §4.1.4), then status-message."""
-    if version not in SUPPORTED_VERSIONS:
-        version = (1, 1)
-    op_attrs = [A.charset("attributes-charset", "utf-8"),
-                A.language("attributes-natural-language", language)]
-    if message:
-        op_attrs.append(A.text("status-message", clean_text(message, 255)))
-    op_attrs.extend(operation)
-    all_groups = (Group(Tag.OPERATION_ATTRIBUTES, tuple(op_attrs)), *groups)
-    return Message(version=version, code=int(status), request_id=request_id,
-                   groups=tuple(all_groups))
 
 
 def unsupported_group(attributes: Sequence[Attribute]) -> Group:

@@ -28,7 +28,7 @@ from ippproxy.ipp import (
     Tag,
     check_request,
     encode,
-    response,
+    make_response,
 )
 
 A = Attribute.single
@@ -139,10 +139,12 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             check_request(message)
         except RequestError as exc:
-            body = encode(response(message, exc.status, exc.message))
+            body = encode(make_response(message.version, message.request_id, exc.status,
+                                               exc.message))
         else:
             self.captured.append((message, bytes(document), chunks))
-            body = encode(response(message, Status.SUCCESSFUL_OK, "accepted", [JOB_GROUP]))
+            body = encode(make_response(message.version, message.request_id,
+                                               Status.SUCCESSFUL_OK, "accepted", [JOB_GROUP]))
         self.send_response(200)
         self.send_header("Content-Type", "application/ipp")
         self.send_header("Content-Length", str(len(body)))

@@ -74,6 +74,27 @@ async def test_broken_http_gets_http_400(ipp: Ipp) -> None:
     assert m.code == Status.CLIENT_ERROR_BAD_REQUEST and m.request_id == decode(body).request_id
 
 
+async def test_undecodable_attributes_answered_with_the_header_echoed(ipp: Ipp) -> None:
+    # RFC 8010 §3.1.1 / RFC 8011 §4.1.1: the error answer echoes the request-id, read by the
+    # decoder as the SIGNED-INTEGER it is (here with the top bit set), and the version.
+    charset = bytes([0x47, 0, 18]) + b"attributes-charset" + bytes([0, 5]) + b"utf-8"
+    negative = bytes([0x44, 0, 4]) + b"name" + bytes([0xFF, 0xFF])   # value length -1
+    for version, answered in (((2, 0), (2, 0)), ((1, 1), (1, 1)), ((9, 9), (1, 1))):
+        body = (bytes([*version]) + int(Op.GET_PRINTER_ATTRIBUTES).to_bytes(2, "big")
+                + bytes([0x80, 0, 0, 7, 0x01]) + charset + negative + b"\x03")
+        head = (f"POST /printers/default HTTP/1.1\r\nHost: x\r\n"
+                f"Content-Type: application/ipp\r\nContent-Length: {len(body)}\r\n"
+                f"Connection: close\r\n\r\n").encode()
+        reply = await _raw(_port(ipp), head + body, True)
+        assert reply.startswith(b"HTTP/1.1 200")
+        raw = reply.split(b"\r\n\r\n", 1)[1]
+        assert raw[4:8] == bytes([0x80, 0, 0, 7])
+        m = decode(raw)
+        assert m.version == answered and m.request_id == -0x7FFFFFF9
+        assert m.code == Status.CLIENT_ERROR_BAD_REQUEST
+        assert "negative value length" in message(m)
+
+
 async def test_slow_client_is_cut_off(start_proxy: Started) -> None:
     ipp = await start_proxy(header_timeout=0.3)
     body = encode(ipp.request(Op.GET_PRINTER_ATTRIBUTES))
