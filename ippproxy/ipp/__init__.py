@@ -4,7 +4,7 @@ Every value keeps its tag; enums are for lookup only; see decoder.py for the the
 operation and docs/interfaces.md for the contract.
 """
 
-from .attribute import Attribute
+from .attribute import Attribute, Collection, Value
 from .decoder import Decoder, decode
 from .encoder import encode, encode_attribute
 from .enums import DocumentState, JobState, Operation, PrinterState, Status, keyword_for
@@ -15,7 +15,7 @@ from .message import Message
 from .response import make_response
 from .tags import Tag
 from .validate import check_request
-from .values import Collection, RangeOfInteger, Resolution, StringWithLanguage, Value
+from .values import RangeOfInteger, Resolution, StringWithLanguage
 
 __all__ = [
     "Attribute", "Collection", "DecodeError", "Decoder", "DocumentState", "EncodeError",

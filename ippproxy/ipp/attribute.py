@@ -1,11 +1,17 @@
-"""An IPP attribute: a name and its values, each value keeping its own tag (goipp style)."""
+"""An IPP attribute: a name and its values, each value keeping its own tag (goipp style).
+
+A collection value (RFC 8010 §3.1.6) is a tuple of attributes, so :class:`Collection` and the
+full ``Value`` type are defined here, above the scalar syntaxes of values.py (which know
+nothing of attributes).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeAlias
 
-from .values import Value
+from .values import Scalar
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +48,22 @@ class Attribute:
     @property
     def tags(self) -> list[int]:
         return [t for t, _ in self.values]
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """collection (RFC 8010 §3.1.6): ordered member attributes, each keeping its tags."""
+
+    attributes: tuple[Attribute, ...] = ()
+
+    def get(self, name: str) -> Attribute | None:
+        for attribute in self.attributes:
+            if attribute.name == name:
+                return attribute
+        return None
+
+    def names(self) -> list[str]:
+        return [a.name for a in self.attributes]
+
+
+Value: TypeAlias = Scalar | Collection

@@ -34,13 +34,13 @@ byte offset and the IPP status to answer with; after an error the decoder stays 
 
 from __future__ import annotations
 
-from .attribute import Attribute
+from .attribute import Attribute, Collection, Value
 from .enums import Status
 from .errors import DecodeError
 from .group import Group
 from .limits import Limits
 from .message import Message
-from .values import _DECODERS, Collection, Value, ValueSyntaxError, decode_value
+from .values import _DECODERS, ValueSyntaxError, decode_value
 
 _BEGIN, _END, _MEMBER = 0x34, 0x37, 0x4A
 _TOO_LARGE = Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE

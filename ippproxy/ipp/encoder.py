@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import struct
 
-from .attribute import Attribute
+from .attribute import Attribute, Collection, Value
 from .errors import EncodeError
 from .message import Message
-from .values import Collection, Value, encode_value
+from .values import encode_value
 
 _HEADER = struct.Struct(">BBHi")
 _BEGIN, _END, _MEMBER = b"\x34", b"\x37", 0x4A

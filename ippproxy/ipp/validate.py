@@ -21,13 +21,13 @@
 
 from __future__ import annotations
 
-from .attribute import Attribute
+from .attribute import Attribute, Collection, Value
 from .enums import Status
 from .errors import RequestError
 from .message import Message
 from .registry import JOB_TEMPLATE, MAX_LENGTH, MEDIA_COL_MEMBERS, OPERATION, Syntax, lookup
 from .tags import Tag, tag_keyword
-from .values import Collection, StringWithLanguage, Value
+from .values import StringWithLanguage
 
 # IPP versions accepted and answered in (RFC 8011 §4.1.8; PWG 5100.12 for 2.0, 2.1 and 2.2),
 # oldest first (ipp-versions-supported lists them in this order).

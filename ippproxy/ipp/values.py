@@ -10,9 +10,12 @@ Mapping (tag -> Python value):
   is not a valid date, or whose re-encoding would differ (``-0000``, second 60), stays ``bytes``
 * resolution -> :class:`Resolution`; rangeOfInteger -> :class:`RangeOfInteger`
 * textWithLanguage, nameWithLanguage -> :class:`StringWithLanguage`
-* collection -> :class:`Collection`; out-of-band tags (0x10-0x1F) -> ``None``
+* out-of-band tags (0x10-0x1F) -> ``None``
 
-A ``bytes`` value is written as is whatever its tag, so unknown values round-trip byte-exactly.
+A collection (RFC 8010 §3.1.6) is made of attributes, so :class:`~.attribute.Collection` and the
+full ``Value`` type live one level up, in attribute.py; this module is the level below it: the
+scalar syntaxes (``Scalar``) and their wire form. A ``bytes`` value is written as is whatever
+its tag, so unknown values round-trip byte-exactly.
 """
 
 from __future__ import annotations
@@ -21,12 +24,9 @@ import datetime as dt
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 from .tags import Tag
-
-if TYPE_CHECKING:
-    from .attribute import Attribute
 
 # Resolution units (RFC 8011 §5.1.16).
 DPI = 3
@@ -58,25 +58,10 @@ class StringWithLanguage:
     text: str
 
 
-@dataclass(frozen=True, slots=True)
-class Collection:
-    """collection (RFC 8010 §3.1.6): ordered member attributes, each keeping its tags."""
-
-    attributes: tuple[Attribute, ...] = ()
-
-    def get(self, name: str) -> Attribute | None:
-        for attribute in self.attributes:
-            if attribute.name == name:
-                return attribute
-        return None
-
-    def names(self) -> list[str]:
-        return [a.name for a in self.attributes]
-
-
-Value: TypeAlias = (
+# Every value but a collection.
+Scalar: TypeAlias = (
     int | bool | str | bytes | dt.datetime | Resolution | RangeOfInteger | StringWithLanguage
-    | Collection | None
+    | None
 )
 
 
@@ -142,7 +127,7 @@ def _lang(data: bytes, strict: bool) -> StringWithLanguage | bytes:
         return data
 
 
-def _string(tag: int, data: bytes, strict: bool) -> Value:
+def _string(tag: int, data: bytes, strict: bool) -> Scalar:
     try:
         return data.decode()
     except UnicodeDecodeError:
@@ -151,13 +136,13 @@ def _string(tag: int, data: bytes, strict: bool) -> Value:
         return data
 
 
-def _integer(tag: int, data: bytes, strict: bool) -> Value:
+def _integer(tag: int, data: bytes, strict: bool) -> Scalar:
     if len(data) != 4:
         raise ValueSyntaxError(f"{Tag(tag).keyword} value of {len(data)} bytes, not 4")
     return int.from_bytes(data, "big", signed=True)
 
 
-def _boolean(tag: int, data: bytes, strict: bool) -> Value:
+def _boolean(tag: int, data: bytes, strict: bool) -> Scalar:
     if data == b"\x01":
         return True
     if data == b"\x00":
@@ -165,29 +150,29 @@ def _boolean(tag: int, data: bytes, strict: bool) -> Value:
     raise ValueSyntaxError("boolean value is not one byte 0 or 1")
 
 
-def _date_time(tag: int, data: bytes, strict: bool) -> Value:
+def _date_time(tag: int, data: bytes, strict: bool) -> Scalar:
     if len(data) != 11:
         raise ValueSyntaxError(f"dateTime value of {len(data)} bytes, not 11")
     return decode_datetime(data)
 
 
-def _resolution(tag: int, data: bytes, strict: bool) -> Value:
+def _resolution(tag: int, data: bytes, strict: bool) -> Scalar:
     if len(data) != 9:
         raise ValueSyntaxError(f"resolution value of {len(data)} bytes, not 9")
     return Resolution(*_RES.unpack(data))
 
 
-def _range(tag: int, data: bytes, strict: bool) -> Value:
+def _range(tag: int, data: bytes, strict: bool) -> Scalar:
     if len(data) != 8:
         raise ValueSyntaxError(f"rangeOfInteger value of {len(data)} bytes, not 8")
     return RangeOfInteger(*_RANGE.unpack(data))
 
 
-def _with_language(tag: int, data: bytes, strict: bool) -> Value:
+def _with_language(tag: int, data: bytes, strict: bool) -> Scalar:
     return _lang(data, strict)
 
 
-def _extension(tag: int, data: bytes, strict: bool) -> Value:
+def _extension(tag: int, data: bytes, strict: bool) -> Scalar:
     # RFC 8010 §3.5.2: the first 4 octets are the extended tag, high bit 0.
     if len(data) < 4:
         raise ValueSyntaxError("extension value shorter than 4 bytes")
@@ -196,12 +181,12 @@ def _extension(tag: int, data: bytes, strict: bool) -> Value:
     return data
 
 
-def _out_of_band(tag: int, data: bytes, strict: bool) -> Value:
+def _out_of_band(tag: int, data: bytes, strict: bool) -> Scalar:
     # RFC 8010 §3.8: out-of-band values have length 0; keep stray bytes to round-trip.
     return None if not data else data
 
 
-_DECODERS: dict[int, Callable[[int, bytes, bool], Value]] = {
+_DECODERS: dict[int, Callable[[int, bytes, bool], Scalar]] = {
     **{int(t): _string for t in STRING_TAGS},
     Tag.INTEGER: _integer, Tag.ENUM: _integer, Tag.BOOLEAN: _boolean,
     Tag.DATE_TIME: _date_time, Tag.RESOLUTION: _resolution, Tag.RANGE_OF_INTEGER: _range,
@@ -211,7 +196,7 @@ _DECODERS: dict[int, Callable[[int, bytes, bool], Value]] = {
 }
 
 
-def decode_value(tag: int, data: bytes, strict_utf8: bool = True) -> Value:
+def decode_value(tag: int, data: bytes, strict_utf8: bool = True) -> Scalar:
     """Decode one value field; raises :class:`ValueSyntaxError` when it does not fit its tag.
 
     octetString and unregistered tags give the raw bytes, never decoded.
@@ -234,7 +219,7 @@ _EXPECTED: dict[int, type | tuple[type, ...]] = {
 }
 
 
-def encode_value(tag: int, value: Value) -> bytes:
+def encode_value(tag: int, value: object) -> bytes:
     """Encode one non-collection value for ``tag``; TypeError when the type does not fit."""
     if tag in _STRUCTURAL:
         raise TypeError(f"tag 0x{tag:02x} is structural, not a value")

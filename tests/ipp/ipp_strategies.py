@@ -16,7 +16,7 @@ from ippproxy.ipp import (
     StringWithLanguage,
     Tag,
 )
-from ippproxy.ipp.values import Value
+from ippproxy.ipp.attribute import Value
 
 INT32 = st.integers(-(2**31), 2**31 - 1)
 NAMES = st.text("abcdefghijklmnopqrstuvwxyz-0123456789", min_size=1, max_size=12)

@@ -19,8 +19,8 @@ from ippproxy.ipp import (
     decode,
     encode,
 )
+from ippproxy.ipp.attribute import Value
 from ippproxy.ipp.encoder import encode_attribute
-from ippproxy.ipp.values import Value
 
 A = Attribute.single
 
