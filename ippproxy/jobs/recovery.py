@@ -37,35 +37,45 @@ keeps temp and orphan files modified more recently than that.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import datetime as dt
 import hashlib
 import logging
 import os
 import stat
 import time
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, or_, select, update
 
 from ippproxy.jobs.models import documents_t, jobs_t, spool_copies_t
 from ippproxy.jobs.records import JobRecord, load_job
-from ippproxy.jobs.spool import _TMP_RE, SpoolError
+from ippproxy.jobs.spool import Spool, SpoolError
 from ippproxy.jobs.state import TERMINAL, JobEvent, JobState
 from ippproxy.jobs.writes import _locked, apply_event
 
-if TYPE_CHECKING:
-    import datetime as dt
-
-    from ippproxy.jobs.spool import Spool
-    from ippproxy.jobs.store import JobStore
-
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 REQUEUE_MESSAGE = "requeued after a restart while it was being forwarded"
 # Jobs whose copies are read (and their sha256 checked) at a time.
 COPY_CHUNK = 64
+
+
+class RecoveryStore(Protocol):
+    """What recovery needs of the job store (``JobStore`` is one; it calls :func:`recover`
+    from ``JobStore.recover``, so this module does not import the store)."""
+
+    @property
+    def node(self) -> str | None: ...
+
+    @property
+    def clock(self) -> Callable[[], dt.datetime]: ...
+
+    async def read(self, fn: Callable[[Connection], T]) -> T: ...
+
+    async def write(self, op: Callable[[Connection], T]) -> T: ...
 
 
 @dataclass(frozen=True)
@@ -206,18 +216,8 @@ def _stale(spool: Spool, names: Iterable[str], min_age: float) -> list[str]:
     return out
 
 
-def _remove_stale_temporaries(spool: Spool, min_age: float) -> int:
-    temps = [n for n in os.listdir(spool.root) if _TMP_RE.match(n)]
-    count = 0
-    for name in _stale(spool, temps, min_age):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(spool.root / name)
-            count += 1
-    return count
-
-
 async def recover(
-    store: JobStore,
+    store: RecoveryStore,
     spool: Spool,
     *,
     verify: bool = True,
@@ -229,10 +229,7 @@ async def recover(
     Call it before the server accepts jobs: an upload in progress has a temp file, and
     a document spooled but not yet committed looks like an orphan. With other nodes
     on the same spool, pass ``min_age`` (see the module docstring)."""
-    if min_age > 0:
-        removed = await asyncio.to_thread(_remove_stale_temporaries, spool, min_age)
-    else:
-        removed = await asyncio.to_thread(spool.remove_temporaries)
+    removed = await asyncio.to_thread(spool.remove_temporaries, min_age)
     # Listed BEFORE the rows are read: a file whose row commits in between is kept.
     on_disk = await asyncio.to_thread(spool.names) if remove_orphans else set()
     now = store.clock()

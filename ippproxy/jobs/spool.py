@@ -41,6 +41,7 @@ import hashlib
 import os
 import re
 import stat
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from types import TracebackType
@@ -348,14 +349,20 @@ class Spool:
         """Every finished document name in the spool."""
         return {n for n in os.listdir(self.root) if NAME_RE.match(n)}
 
-    def remove_temporaries(self) -> int:
-        """Delete ``.*.tmp`` left by a crash mid-write (call before accepting jobs)."""
+    def remove_temporaries(self, min_age: float = 0.0) -> int:
+        """Delete the ``.*.tmp`` files a crash left mid-write (call before accepting jobs);
+        blocking. ``min_age`` > 0 keeps those modified less than that many seconds ago:
+        another node sharing the spool may be writing them right now."""
+        limit = time.time() - min_age
         count = 0
         for n in os.listdir(self.root):
-            if _TMP_RE.match(n):
-                try:
-                    os.unlink(self.root / n)
-                    count += 1
-                except FileNotFoundError:
-                    pass
+            if not _TMP_RE.match(n):
+                continue
+            try:
+                if min_age > 0 and os.lstat(self.root / n).st_mtime >= limit:
+                    continue
+                os.unlink(self.root / n)
+                count += 1
+            except FileNotFoundError:
+                pass
         return count

@@ -35,6 +35,7 @@ from ippproxy.jobs.records import (
     load_job,
     load_jobs,
 )
+from ippproxy.jobs.recovery import recover
 from ippproxy.jobs.state import JobEvent
 from ippproxy.jobs.walsync import WalSync
 from ippproxy.jobs.writer import GroupCommitWriter
@@ -319,8 +320,6 @@ class JobStore:
         """Give every acknowledged job a defined state after a restart (before serving);
         see recovery.py (``min_age``: spool files younger than that many seconds are
         kept, for a spool shared with other nodes). Returns the jobs it changed."""
-        from ippproxy.jobs.recovery import recover
-
         return await recover(
             self, spool, verify=verify, remove_orphans=remove_orphans, min_age=min_age
         )

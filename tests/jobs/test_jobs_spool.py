@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import os
 import stat
+import time
 import zlib
 from pathlib import Path
 
@@ -217,6 +218,21 @@ async def test_delete_and_remove_temporaries(spool: Spool) -> None:
     assert spool.delete(name) is True
     assert spool.delete(name) is False
     assert leftovers(spool) == []
+
+
+def test_remove_temporaries_keeps_young_ones_with_min_age(spool: Spool) -> None:
+    # Another node sharing the spool may be writing a temp file right now (recovery's
+    # min_age): only those untouched for min_age seconds go.
+    old = spool.root / ".0123456789abcdef0123456789abcdef.tmp"
+    young = spool.root / ".fedcba9876543210fedcba9876543210.0badcafe.tmp"
+    other = spool.root / "notes.tmp"
+    for path in (old, young, other):
+        path.write_bytes(b"partial")
+    os.utime(old, (time.time() - 120, time.time() - 120))
+    assert spool.remove_temporaries(min_age=60) == 1
+    assert not old.exists() and young.exists() and other.exists()
+    assert spool.remove_temporaries() == 1
+    assert not young.exists() and other.exists()
 
 
 async def test_empty_document(spool: Spool) -> None:
