@@ -13,9 +13,16 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-# Disk and zlib work for the spool; separate from the default pool so that many
-# uploads cannot starve other to_thread users (and vice versa).
-POOL = concurrent.futures.ThreadPoolExecutor(max_workers=16, thread_name_prefix="spool")
+# Threads of a spool's pool (``new_pool``).
+POOL_WORKERS = 16
+
+
+def new_pool() -> concurrent.futures.ThreadPoolExecutor:
+    """A pool for a spool's disk and zlib work (each Spool makes one unless given one);
+    separate from the default pool so that many uploads cannot starve other to_thread
+    users (and vice versa). Its idle threads end when it is garbage-collected."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=POOL_WORKERS,
+                                                 thread_name_prefix="spool")
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -26,18 +33,19 @@ def write_all(fd: int, data: bytes) -> None:
 
 
 class FdWorker:
-    """Runs blocking calls about one fd in ``POOL``; cleanup never races a running call.
+    """Runs blocking calls about one fd in ``pool``; cleanup never races a running call.
 
     ``asyncio.to_thread`` cannot be used here: cancelling the awaiting task leaves the
     thread running, and closing the fd under it could make it write into whatever
     file reuses that fd number.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pool: concurrent.futures.Executor) -> None:
+        self._pool = pool
         self._cf: concurrent.futures.Future[Any] | None = None
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self.track(POOL.submit(fn, *args))
+        return await self.track(self._pool.submit(fn, *args))
 
     async def track(self, cf: concurrent.futures.Future[T]) -> T:
         """Await work about this fd started elsewhere (the spool's batch thread)."""

@@ -37,6 +37,7 @@ accounting pipeline's analysis). The copy goes when the job ends.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import os
 import re
@@ -47,7 +48,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from ippproxy.jobs.fsio import DirSync, FdWorker, write_all
+from ippproxy.jobs.fsio import DirSync, FdWorker, new_pool, write_all
 from ippproxy.jobs.ids import random_hex, spool_name
 from ippproxy.jobs.inflate import (
     BATCH,
@@ -58,7 +59,7 @@ from ippproxy.jobs.inflate import (
     SpoolError,
     SpoolLimitExceeded,
 )
-from ippproxy.jobs.syncbatch import BATCHER, Ticket
+from ippproxy.jobs.syncbatch import SyncBatcher, Ticket
 
 __all__ = [
     "Spool",
@@ -86,7 +87,7 @@ class SpoolWriter:
         self._fd = -1
         self._sink: Sink | None = None
         self._inflater = Inflater(compression) if compression != "none" else None
-        self._worker = FdWorker()
+        self._worker = FdWorker(spool.pool)
         self._pending: list[bytes] = []
         self._pending_len = 0
         self._received = 0
@@ -199,7 +200,7 @@ class SpoolWriter:
             # A big document (it has been streaming): its long fsync runs in a pool thread
             # first, so that it does not hold up the small ones in the batch thread.
             await self._worker.run(self._presync)
-        self._ticket = BATCHER.submit(self)
+        self._ticket = self._spool.batcher.submit(self)
         await self._ticket.future
 
 
@@ -240,10 +241,18 @@ class _WriterContext:
 
 
 class Spool:
-    """A directory of documents named by the server. ``max_bytes`` caps one document."""
+    """A directory of documents named by the server. ``max_bytes`` caps one document.
 
-    def __init__(self, root: Path | str, max_bytes: int, copy_max: int = 0) -> None:
+    ``pool`` runs the disk and zlib work of uploads and reads, ``batcher`` finishes documents
+    durably (syncbatch.py); each is made for this spool unless the caller passes one (several
+    spools of a process may share them)."""
+
+    def __init__(self, root: Path | str, max_bytes: int, copy_max: int = 0, *,
+                 pool: concurrent.futures.Executor | None = None,
+                 batcher: SyncBatcher | None = None) -> None:
         self.root = Path(root)
+        self.pool = pool if pool is not None else new_pool()
+        self.batcher = batcher if batcher is not None else SyncBatcher()
         self.root_name = str(self.root)
         self.max_bytes = max_bytes
         self.copy_max = copy_max  # see "small documents" in the module docstring
@@ -308,7 +317,7 @@ class Spool:
     async def open(self, name: str, chunk_size: int = BATCH) -> AsyncIterator[bytes]:
         """Stream a document back, ``chunk_size`` bytes at a time, off the event loop
         (from its copy when it has no file: a small document, at most ``copy_max``)."""
-        worker = FdWorker()
+        worker = FdWorker(self.pool)
         try:
             fd = await worker.run(self._open_read, name)
         except FileNotFoundError:

@@ -9,9 +9,9 @@ back from a busy event loop, and concurrent documents each pay for their own
 directory fsync: a one-page Print-Job then cost about a millisecond of CPU in the
 spool alone.
 
-Here one daemon thread (``spool-sync``, started on first use, shared by every
-spool of the process) takes all the documents waiting when it wakes (up to
-``MAX_BATCH``) and finishes them together: phase 1 writes each one (``prepare``);
+Here one daemon thread per :class:`SyncBatcher` (``spool-sync``; a Spool makes its
+own batcher unless the caller passes one, which several spools may share) takes all
+the documents waiting when it wakes (up to ``MAX_BATCH``) and finishes them together: phase 1 writes each one (``prepare``);
 phase 2 fsyncs them (``flush``) at the same time, the first in this thread and the
 others in a few helper threads, because the file system commits fsyncs that wait
 together in one journal commit while serial ones each pay for their own; phase 3
@@ -26,6 +26,9 @@ futures of a batch with one ``call_soon_threadsafe`` per event loop, not one per
 document. Cleanup after a cancellation is handed to ``after``: it runs at once if the
 thread is done with the document, else in the thread right after it, so it never
 races the thread's use of the file.
+
+The thread starts on the first submit and ends after ``idle`` seconds without work (it
+starts again with the next submit), so a batcher nobody uses any more holds no thread.
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 256
+# Seconds without a document after which the batch thread ends (restarted on demand).
+IDLE = 30.0
 
 
 class Sealable(Protocol):
@@ -109,8 +114,9 @@ def _deliver(tickets: list[Ticket]) -> None:
 class SyncBatcher:
     """``await batcher.submit(doc)`` returns once ``doc`` is durable."""
 
-    def __init__(self, name: str = "spool-sync") -> None:
+    def __init__(self, name: str = "spool-sync", idle: float = IDLE) -> None:
         self._name = name
+        self._idle = idle
         self._q: queue.SimpleQueue[Ticket] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -125,17 +131,36 @@ class SyncBatcher:
         self._ensure_thread()
         return ticket
 
+    @property
+    def running(self) -> bool:
+        """The batch thread is alive (it ends when idle)."""
+        return self._thread is not None
+
     def _ensure_thread(self) -> None:
-        if self._thread is not None:
-            return
+        # Always under the lock: the thread decides to end under it too, after seeing the
+        # queue empty, so a ticket queued meanwhile is never left without a thread.
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
 
+    def _next(self) -> Ticket | None:
+        """The next ticket, or None when the thread should end (idle, queue empty)."""
+        while True:
+            try:
+                return self._q.get(timeout=self._idle)
+            except queue.Empty:
+                with self._lock:
+                    if self._q.empty():
+                        self._thread = None
+                        return None
+
     def _run(self) -> None:
         while True:
-            batch = [self._q.get()]
+            first = self._next()
+            if first is None:
+                return
+            batch = [first]
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(self._q.get_nowait())
@@ -202,5 +227,3 @@ class SyncBatcher:
             except Exception as e:  # noqa: BLE001 - handed to the caller
                 item.error = e
 
-
-BATCHER = SyncBatcher()

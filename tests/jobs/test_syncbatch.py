@@ -4,6 +4,7 @@ document's failure stays its own."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import threading
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ippproxy.jobs.spool import Spool
-from ippproxy.jobs.syncbatch import BATCHER, SyncBatcher
+from ippproxy.jobs.syncbatch import SyncBatcher
 
 
 class Doc:
@@ -145,11 +146,12 @@ async def test_cleanup_waits_for_the_thread() -> None:
 
 @pytest.mark.parametrize("size", [10, 3 << 20])   # one batch, and a streamed document
 async def test_cancelled_finish_leaves_nothing(tmp_path: Path, size: int) -> None:
-    spool = Spool(tmp_path / "spool", 1 << 30)
+    batcher = SyncBatcher(name="test-spool-sync")
+    spool = Spool(tmp_path / "spool", 1 << 30, batcher=batcher)
     started = asyncio.Event()
     gate = threading.Event()
     blocker = Doc("blocker", gate=gate)   # holds the batch thread: our document must wait
-    held = BATCHER.submit(blocker)
+    held = batcher.submit(blocker)
     assert await asyncio.to_thread(blocker.entered.wait, 10)
 
     async def put() -> None:
@@ -170,3 +172,35 @@ async def test_cancelled_finish_leaves_nothing(tmp_path: Path, size: int) -> Non
             break
         await asyncio.sleep(0.01)
     assert os.listdir(spool.root) == []
+
+
+async def test_each_spool_has_its_own_batcher_and_pool_unless_given(tmp_path: Path) -> None:
+    one, two = Spool(tmp_path / "one", 1 << 20), Spool(tmp_path / "two", 1 << 20)
+    assert one.batcher is not two.batcher and one.pool is not two.pool
+    batcher = SyncBatcher(name="test-spool-sync")
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        shared = [Spool(tmp_path / f"shared{i}", 1 << 20, batcher=batcher, pool=pool)
+                  for i in range(2)]
+        assert all(s.batcher is batcher and s.pool is pool for s in shared)
+        for spool in (*shared, one):
+            async with spool.writer() as w:
+                await w.write(b"%PDF-1.4 x")
+            assert spool.path(w.name).read_bytes() == b"%PDF-1.4 x"
+    # Both shared spools finished their documents in the batcher they were given.
+    assert batcher.documents == 2 and one.batcher.documents == 1 and two.batcher.documents == 0
+
+
+async def test_the_batch_thread_ends_when_idle_and_comes_back() -> None:
+    batcher = SyncBatcher(name="test-idle-sync", idle=0.05)
+    assert not batcher.running
+    for round_ in (1, 2):
+        doc = Doc("d")
+        await batcher.submit(doc).future
+        assert doc.calls == ["prepare", "flush", "seal", "directory_sync"]
+        for _ in range(500):
+            if not batcher.running:
+                break
+            await asyncio.sleep(0.01)
+        assert not batcher.running, f"the thread is still there after round {round_}"
+        assert not [t for t in threading.enumerate() if t.name == "test-idle-sync"]
+    assert batcher.documents == 2
