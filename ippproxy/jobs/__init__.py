@@ -1,9 +1,12 @@
 """ippproxy.jobs: job model and state machine, spool, job store, crash recovery.
 
 ``state`` (the transition table), ``spool`` (documents on disk), ``store``
-(``JobStore``: async facade with group commit), ``recovery`` (``JobStore.recover``).
+(``JobStore``: async facade with group commit; crash recovery is ``JobStore.recover``).
+Modules with a leading underscore are the package's own: nothing outside ``ippproxy.jobs``
+imports them (``SyncBatcher`` is exported here for a caller that shares one between spools).
 """
 
+from ippproxy.jobs._syncbatch import SyncBatcher
 from ippproxy.jobs.records import (
     UNSET,
     DocumentRecord,
@@ -33,5 +36,6 @@ __all__ = [
     "SpoolCompressionError",
     "SpoolError",
     "SpoolLimitExceeded",
+    "SyncBatcher",
     "next_state",
 ]

@@ -14,7 +14,7 @@ so a decompression bomb is stopped as soon as the output passes ``max_bytes``.
 
 On a clean exit of the ``async with`` block the last batch is written, the file
 is fsync'd, renamed to its final name and the directory is fsync'd, all by the
-batch thread of :mod:`ippproxy.jobs.syncbatch` together with the other documents
+batch thread of :mod:`ippproxy.jobs._syncbatch` together with the other documents
 finishing at the same moment (one directory fsync for all of them): when
 ``__aexit__`` returns the bytes and the name survive a power cut. A small
 document therefore costs one hand-over to that thread in all.
@@ -48,9 +48,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from ippproxy.jobs.fsio import DirSync, FdWorker, new_pool, write_all
-from ippproxy.jobs.ids import random_hex, spool_name
-from ippproxy.jobs.inflate import (
+from ippproxy.jobs._fsio import DirSync, FdWorker, new_pool, write_all
+from ippproxy.jobs._inflate import (
     BATCH,
     COMPRESSIONS,
     Inflater,
@@ -59,7 +58,8 @@ from ippproxy.jobs.inflate import (
     SpoolError,
     SpoolLimitExceeded,
 )
-from ippproxy.jobs.syncbatch import SyncBatcher, Ticket
+from ippproxy.jobs._syncbatch import SyncBatcher, Ticket
+from ippproxy.jobs.ids import random_hex, spool_name
 
 __all__ = [
     "Spool",
@@ -244,7 +244,7 @@ class Spool:
     """A directory of documents named by the server. ``max_bytes`` caps one document.
 
     ``pool`` runs the disk and zlib work of uploads and reads, ``batcher`` finishes documents
-    durably (syncbatch.py); each is made for this spool unless the caller passes one (several
+    durably (_syncbatch.py); each is made for this spool unless the caller passes one (several
     spools of a process may share them)."""
 
     def __init__(self, root: Path | str, max_bytes: int, copy_max: int = 0, *,

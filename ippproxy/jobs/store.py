@@ -1,6 +1,6 @@
 """The job store: an async facade over SQLAlchemy Core.
 
-Writes go through one :class:`~ippproxy.jobs.writer.GroupCommitWriter` thread
+Writes go through one :class:`~ippproxy.jobs._writer.GroupCommitWriter` thread
 (group commit: concurrent calls share one transaction and one fsync, and each
 returns only after that commit). Reads run in a small thread pool on their own
 connections (``BEGIN DEFERRED`` on SQLite: WAL readers see the last commit and
@@ -9,7 +9,7 @@ and PostgreSQL, also with several processes on one PostgreSQL (job-id allocation
 is ``UPDATE queues ... RETURNING``, claims use ``FOR UPDATE SKIP LOCKED``).
 
 State changes go through the table in :mod:`ippproxy.jobs.state`;
-crash recovery is in :mod:`ippproxy.jobs.recovery`.
+crash recovery is in :mod:`ippproxy.jobs._recovery`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from sqlalchemy import Connection, Engine, update
 
 from ippproxy.jobs import queries, writes
-from ippproxy.jobs.create import NewJob, insert_staged, stage
+from ippproxy.jobs._create import NewJob, insert_staged, stage
+from ippproxy.jobs._recovery import recover
+from ippproxy.jobs._walsync import WalSync
+from ippproxy.jobs._writer import GroupCommitWriter
 from ippproxy.jobs.ids import new_uuid
 from ippproxy.jobs.models import jobs_t
 from ippproxy.jobs.queries import Which
@@ -35,10 +38,7 @@ from ippproxy.jobs.records import (
     load_job,
     load_jobs,
 )
-from ippproxy.jobs.recovery import recover
 from ippproxy.jobs.state import JobEvent
-from ippproxy.jobs.walsync import WalSync
-from ippproxy.jobs.writer import GroupCommitWriter
 from ippproxy.jobs.writes import Purged
 
 if TYPE_CHECKING:
@@ -318,7 +318,7 @@ class JobStore:
         min_age: float = 0.0,
     ) -> list[JobRecord]:
         """Give every acknowledged job a defined state after a restart (before serving);
-        see recovery.py (``min_age``: spool files younger than that many seconds are
+        see _recovery.py (``min_age``: spool files younger than that many seconds are
         kept, for a spool shared with other nodes). Returns the jobs it changed."""
         return await recover(
             self, spool, verify=verify, remove_orphans=remove_orphans, min_age=min_age

@@ -1,7 +1,7 @@
 """The write operations of the job store: synchronous ``op(conn, ...)`` functions.
 
-They run inside the writer thread's transaction (see ``writer.py``) and never
-commit. Job creation is in ``create.py``. Every state change goes through :func:`apply_event`,
+They run inside the writer thread's transaction (see ``_writer.py``) and never
+commit. Job creation is in ``_create.py``. Every state change goes through :func:`apply_event`,
 which consults the transition table.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, delete, func, or_, select, update
 
-from ippproxy.jobs.create import copy_rows, document_rows, insert_documents
+from ippproxy.jobs._create import copy_rows, document_rows, insert_documents
 from ippproxy.jobs.models import documents_t, jobs_t, spool_copies_t
 from ippproxy.jobs.records import (
     JobClosedError,

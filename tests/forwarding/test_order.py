@@ -119,7 +119,7 @@ async def test_the_next_job_goes_while_the_last_one_prints(
                                             lambda r: r.remote_job_id is not None, timeout=2.5)
             assert not at_printer.is_terminal
         # The row is visible as soon as it is committed; the forwarder hears of it (and
-        # frees the gate) once it is synced too (jobs/walsync.py): a moment later.
+        # frees the gate) once it is synced too (jobs/_walsync.py): a moment later.
         for _ in range(100):
             if fwd.gate.sending("q") is None:
                 break

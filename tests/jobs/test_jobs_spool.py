@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ippproxy.jobs.fsio import DirSync
+from ippproxy.jobs._fsio import DirSync
 from ippproxy.jobs.spool import (
     Spool,
     SpoolCompressionError,

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, insert
 from support.postgres import PostgresCluster, postgres_cluster  # noqa: F401
 
 from ippproxy.db import make_engine, upgrade
+from ippproxy.jobs._prepared import PreparedInsert
 from ippproxy.jobs.models import documents_t, jobs_t, queues_t
-from ippproxy.jobs.prepared import PreparedInsert
 
 UTC = dt.UTC
 

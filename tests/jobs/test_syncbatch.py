@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from ippproxy.jobs._syncbatch import SyncBatcher
 from ippproxy.jobs.spool import Spool
-from ippproxy.jobs.syncbatch import SyncBatcher
 
 
 class Doc:

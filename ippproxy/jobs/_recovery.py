@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 A job answered ``successful-ok`` has a committed row and fsync'd documents (see
-``spool.py`` and ``writer.py``). After ``kill -9`` or a power cut :func:`recover`
+``spool.py`` and ``_writer.py``). After ``kill -9`` or a power cut :func:`recover`
 runs once, before the server accepts requests, and walks every job that is not
 in a terminal state:
 

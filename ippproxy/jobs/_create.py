@@ -4,7 +4,7 @@ The intake path (Print-Job, Create-Job) is the hot one, and the writer thread th
 commits it is its narrowest point: every job of the server passes through it, one batch
 after the other, while it shares the GIL with the event loop. So the work is split:
 :func:`stage` runs on the event loop (each request for itself) and builds the job's,
-documents' and spool copies' rows in the database driver's form (``prepared.py``),
+documents' and spool copies' rows in the database driver's form (``_prepared.py``),
 leaving only the job-id blank; :func:`insert_staged` runs in the writer thread, takes
 every create of one batch and stores them with one ``UPDATE queues ... RETURNING`` per
 queue (job-ids are handed out in blocks) and one driver ``executemany`` per table, and
@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
+from ippproxy.jobs._prepared import PreparedInsert
 from ippproxy.jobs.models import documents_t, jobs_t, queues_t, spool_copies_t
-from ippproxy.jobs.prepared import PreparedInsert
 from ippproxy.jobs.records import JobRecord, NewDocument, doc_from_row
 from ippproxy.jobs.state import INCOMING_REASONS, JobState, default_reasons, merge_reasons
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import zlib
 
-from ippproxy.jobs.fsio import write_all
+from ippproxy.jobs._fsio import write_all
 
 BATCH = 1 << 20
 COMPRESSIONS = ("none", "gzip", "deflate")

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 With ``synchronous=FULL`` SQLite fsyncs its write-ahead log inside every COMMIT, and the
-job store's one writer thread (``jobs/writer.py``) can do nothing else meanwhile: the
+job store's one writer thread (``jobs/_writer.py``) can do nothing else meanwhile: the
 next batch of jobs waits for the disk, then for its own COMMIT and fsync. The writer's
 connection therefore commits with ``synchronous=NORMAL`` (the WAL frames are written
 but not synced) and :class:`WalSync` then calls ``fdatasync`` on the ``-wal`` file from
