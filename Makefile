@@ -18,7 +18,7 @@ PYTEST_ARGS ?=
 run: $(STAMP)
 	$(BIN)/ippproxy serve $(if $(CONFIG),--config $(CONFIG),)
 
-test: deps $(STAMP)
+test: deps $(STAMP) lint
 	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not serial" $(PYTEST_ARGS)
 	# Tests that measure latency run alone, with nothing else competing for the 2 cores.
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial $(PYTEST_ARGS)
@@ -43,8 +43,10 @@ $(STAMP): pyproject.toml setup.py ippproxy/filters/_rasterwalk.c
 	$(BIN)/pip install -q -e '.[test,ldap]'
 	touch $(STAMP)
 
+# ruff, and the import contracts of .importlinter (layers, forbidden imports, no circles).
 lint: $(STAMP)
 	$(BIN)/ruff check ippproxy testprinters tests benchmarks
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

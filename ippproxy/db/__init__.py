@@ -3,7 +3,8 @@
 One SQLAlchemy ``Base`` (one MetaData) and one linear Alembic chain under
 ``ippproxy/db/migrations/versions``. Model modules (``ippproxy.jobs.models``,
 ``ippproxy.accounting.models``) import ``Base`` from here; this package imports
-none of them except in the Alembic environment.
+none of them, nor any other feature package: the migrations carry their own copy of the
+schema.
 """
 
 from ippproxy.db.base import Base
