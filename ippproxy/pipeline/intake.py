@@ -81,8 +81,7 @@ class Intake:
             job = await self.store.create_job(
                 sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(attrs),
                 document_format=admitted.document_format or p.document_format,
-                hold_until=(p.hold_until if p.hold_until not in NO_HOLD else "indefinite")
-                if admitted.hold else p.hold_until,
+                hold_until=_hold_until(p, admitted),
                 documents=admitted.documents or (doc,), closed=True,
                 reasons=(admitted.hold_reason,) if admitted.hold else None,
                 message=admitted.message or None, originating_host=sub.originating_host,
@@ -95,8 +94,8 @@ class Intake:
         return Accepted(job, p.unsupported)
 
     async def create_job(self, sub: Submission) -> Accepted:
-        """Create-Job: plan and create; the document (Send-Document) goes through the
-        other steps."""
+        """Create-Job: plan and create (an open job); its document goes through the
+        other steps with Send-Document."""
         p = plan(sub, with_document=False)
         job = await self.store.create_job(
             sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(p.attributes),
@@ -107,10 +106,12 @@ class Intake:
 
     async def send_document(self, sub: Submission, job: JobRecord, last: bool) -> JobRecord:
         """Send-Document (RFC 8011 §4.3.1) for an open job of its owner; the last document
-        is analysed, decided and reserved like a Print-Job's (no conversion: the job's
-        attributes carry the forced options)."""
+        is analysed, decided and reserved like a Print-Job's, with the job-template
+        attributes Create-Job accepted (no conversion: the job's attributes carry the
+        forced options)."""
         fmt, compression = document(sub)                                     # 1. plan
-        p = Plan((), (), fmt, compression, job.name or "untitled", job.hold_until)
+        p = Plan(blob.unpack(job.attributes), (), fmt, compression, job.name or "untitled",
+                 job.hold_until)
         doc = await self._spool(sub, compression, fmt)                       # 2. spool
         try:
             if not last:
@@ -212,10 +213,18 @@ class Intake:
     def _discard(self, docs: Sequence[NewDocument], sub: Submission, job_uuid: str,
                  error: BaseException) -> None:
         if isinstance(error, Refused):
-            log.info("job %s of %s on %s refused: %s", job_uuid, sub.user, sub.queue,
-                     error.message)
+            log.info("%s: job %s of %s on %s refused: %s", sub.operation, job_uuid, sub.user,
+                     sub.queue, error.message)
         for d in docs:
             self.spool.delete(d.spool_name)
+
+
+def _hold_until(p: Plan, admitted: Admission) -> str | None:
+    """job-hold-until as stored: a job held by the decision without a hold of its own
+    waits for an operator (``indefinite``, RFC 8011 §5.2.2)."""
+    if admitted.hold and p.hold_until in NO_HOLD:
+        return "indefinite"
+    return p.hold_until
 
 
 def _with(attributes: Sequence[Attribute], admitted: Admission) -> list[Attribute]:

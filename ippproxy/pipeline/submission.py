@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ippproxy.ipp import Attribute
 from ippproxy.jobs.records import JobRecord
@@ -28,8 +29,9 @@ class SubmissionChecks:
 
     printer: Mapping[str, Attribute]
 
-    @property
+    @cached_property
     def formats(self) -> frozenset[object]:
+        """document-format-supported (computed once: the checks are cached per queue)."""
         a = self.printer.get("document-format-supported")
         return frozenset(a.plain) if a is not None else frozenset()
 

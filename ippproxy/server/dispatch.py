@@ -42,11 +42,6 @@ OPERATIONS: dict[int, OpSpec] = {
 SUPPORTED_OPERATIONS = tuple(sorted(OPERATIONS))
 
 
-def supported_operations() -> list[int]:
-    """operations-supported: exactly the table (RFC 8011 §5.4.15)."""
-    return list(SUPPORTED_OPERATIONS)
-
-
 def _user(msg: Message) -> str:
     a = msg.get(Tag.OPERATION_ATTRIBUTES, "requesting-user-name")
     if a is not None and isinstance(a.value, str):

@@ -172,17 +172,18 @@ async def test_send_document_updates_the_stored_job(engine: Engine, store: JobSt
                                                     spool: Spool, pool: AnalysisPool) -> None:
     p = build(config(), engine, store, spool, pool)
     add_user(engine, "sam", balance=500, groups=("students",))
-    job = (await p.intake.create_job(submission(user="sam", op="Create-Job"))).job
+    job = (await p.intake.create_job(submission(user="sam", op="Create-Job",
+                                                attrs=(integer("copies", 2),)))).job
     assert not job.closed and job.analysis is None
     sent = await p.intake.send_document(submission(docs.pdf_bytes([True, False]), user="sam",
                                                    op="Send-Document"), job, last=True)
     assert sent.closed and len(sent.documents) == 1
     stored = await store.get_by_uuid(job.uuid)
     assert stored is not None and stored.analysis is not None
-    assert stored.analysis["attributes"]["job-impressions"] == 2
-    assert values(stored.attributes)["print-color-mode"] == "monochrome"
+    assert stored.analysis["attributes"]["job-impressions"] == 2   # one copy (PWG 5100.7)
+    assert values(stored.attributes) == {"copies": 2, "print-color-mode": "monochrome"}
     charge = p.accounting.get(job.uuid)
-    assert charge is not None and charge.estimate == 5 + 2 * 10
+    assert charge is not None and charge.estimate == 5 + 2 * 2 * 10   # Create-Job's copies
 
 
 async def test_duplicate_jobs_are_looked_up_in_the_job_store(
