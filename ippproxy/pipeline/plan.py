@@ -33,11 +33,6 @@ class Plan:
     job_name: str
     hold_until: str | None
 
-    @property
-    def status(self) -> Status:
-        return (Status.SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED_ATTRIBUTES if self.unsupported
-                else Status.SUCCESSFUL_OK)
-
 
 def document(sub: Submission) -> tuple[str, str]:
     """document-format and compression (RFC 8011 §4.1.7 / §5.4.32)."""
@@ -65,8 +60,8 @@ def plan(sub: Submission, with_document: bool) -> Plan:
         if a is not None and name not in {r.name for r in requested}:
             requested.append(a)
     kept, unsupported = template.check(requested, sub.checks.printer)
-    fidelity = (a := sub.op("ipp-attribute-fidelity")) is not None and a.value is True
-    if unsupported and fidelity:
+    fidelity = sub.op("ipp-attribute-fidelity")
+    if unsupported and fidelity is not None and fidelity.value is True:
         raise Refused(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
                       "unsupported job attributes: "
                       + ", ".join(a.name for a in unsupported)[:200], tuple(unsupported))
