@@ -33,11 +33,12 @@ from ippproxy.ipp import Attribute, Group, Message, Operation, Tag
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
-from ippproxy.pipeline import Pipeline, open_pipeline
+from ippproxy.pipeline import Intake, Pipeline, open_pipeline
 from ippproxy.pipeline.settle import FanOut
+from ippproxy.policies import Policy, PolicyChain
 from ippproxy.server import housekeeping
+from ippproxy.server.basic_auth import BasicAuthenticator
 from ippproxy.server.context import QueueRuntime, ServerContext
-from ippproxy.server.hooks import AllowAll, IntakeHook
 from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.pages import add_pages
 from ippproxy.server.receiving import Receiving
@@ -283,7 +284,7 @@ async def _start_virtual_printer(config: Config) -> VirtualPrinter:
     return printer
 
 
-def _lifecycle(config: Config, intake: IntakeHook | None
+def _lifecycle(config: Config, policies: tuple[Policy, ...]
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
@@ -309,7 +310,7 @@ def _lifecycle(config: Config, intake: IntakeHook | None
             pipeline: Pipeline | None = None
             if config.accounting.enabled:
                 pipeline = await stack.enter_async_context(
-                    open_pipeline(config, engine, store, spool))
+                    open_pipeline(config, engine, store, spool, policies))
             # Conversion for destinations that do not take a job's format shares the
             # pipeline's analysis pool; without one the Forwarder makes its own when needed.
             # Submissions in flight: the Forwarder spaces its sends while there are any.
@@ -327,9 +328,12 @@ def _lifecycle(config: Config, intake: IntakeHook | None
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
                 capabilities=capabilities,
-                intake=intake or (pipeline.intake if pipeline else AllowAll()),
+                intake=pipeline.intake if pipeline else Intake(store, spool,
+                                                               PolicyChain(policies)),
                 notifier=FanOut(forwarder, pipeline.settler) if pipeline else forwarder,
-                authenticator=pipeline.authenticator if pipeline else None,
+                authenticator=BasicAuthenticator(
+                    (q.name for q in config.queues if q.authentication == "basic"),
+                    pipeline.accounting) if pipeline else None,
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving)
             upkeep = asyncio.create_task(housekeeping.run_forever(app[CTX].get()),
                                          name="housekeeping")
@@ -340,19 +344,20 @@ def _lifecycle(config: Config, intake: IntakeHook | None
     return ctx
 
 
-def build_app(config: Config, *, intake: IntakeHook | None = None) -> web.Application:
-    """The IPP server as an aiohttp application (resources open when it starts)."""
+def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Application:
+    """The IPP server as an aiohttp application (resources open when it starts).
+    ``policies``: an embedding application's own rules, after the configured ones."""
     app = web.Application(client_max_size=config.server.max_attributes_bytes)
     app[CTX] = ServerState()
     add_routes(app)
     add_pages(app)
-    app.cleanup_ctx.append(_lifecycle(config, intake))
+    app.cleanup_ctx.append(_lifecycle(config, tuple(policies)))
     return app
 
 
-async def serve(config: Config, *, intake: IntakeHook | None = None) -> None:
+async def serve(config: Config, *, policies: Iterable[Policy] = ()) -> None:
     """Serve until SIGTERM/SIGINT, then stop gracefully."""
-    app = build_app(config, intake=intake)
+    app = build_app(config, policies=policies)
     runner = web.AppRunner(app, handle_signals=False, access_log=None,
                            keepalive_timeout=config.server.keepalive_timeout)
     await runner.setup()

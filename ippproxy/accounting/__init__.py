@@ -27,6 +27,7 @@ from ippproxy.accounting.service import (
     Charge,
     ChargeState,
     Estimate,
+    GroupDefaults,
     Outcome,
     Trust,
 )
@@ -34,6 +35,6 @@ from ippproxy.accounting.service import (
 Ledger = AccountingService  # the contract's other name (docs/interfaces.md)
 
 __all__ = ["AccessDenied", "AccountingError", "AccountingService", "AccountingSettings",
-           "Charge", "ChargeState", "CostModel", "CreditRefused", "Estimate",
+           "Charge", "ChargeState", "CostModel", "CreditRefused", "Estimate", "GroupDefaults",
            "InvalidOperation", "JobCounts", "Ledger", "MediaCount", "MediaPrice", "NotFound",
            "Outcome", "Pricing", "Trust", "canonical_name", "parse_amount", "price"]

@@ -28,9 +28,11 @@ never more than the net charge. Lock order everywhere: job charge, then account.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
 from enum import StrEnum
 from fractions import Fraction
 
@@ -85,6 +87,16 @@ class AccountingSettings:
     new_user_balance: int = 0
     new_user_restricted: bool = True
     new_user_credit_limit: int = 0
+
+
+@dataclass(frozen=True)
+class GroupDefaults:
+    """A configured group and what a user created into it starts with (minor units)."""
+
+    name: str
+    initial_balance: int = 0
+    initial_restricted: bool = True
+    initial_credit_limit: int = 0
 
 
 @dataclass(frozen=True)
@@ -153,6 +165,40 @@ class AccountingService:
         """Look a user up, creating it if configured (issue 5 §2); raises NotFound."""
         row = in_transaction(self.engine, lambda c: self._user(c, username))
         return uuid.UUID(str(row._mapping["id"]))
+
+    def live_groups(self, username: str) -> frozenset[str] | None:
+        """The groups of a live, enabled user, read in a snapshot (no write lock); None
+        when the user is unknown or disabled. Blocking."""
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="DEFERRED")
+            with conn.begin():
+                row = users.find_user(conn, username)
+                if row is None or row._mapping["disabled"]:
+                    return None
+                return frozenset(users.user_groups(conn, row._mapping["id"]))
+
+    def verify_password(self, username: str, password: str) -> str | None:
+        """The canonical name when ``password`` is that of a live, enabled user, else None
+        (HTTP Basic, RFC 7617). argon2 costs tens of milliseconds of CPU: call it in a
+        thread."""
+        try:
+            name = canonical_name(username)
+        except ValueError:
+            return None
+        uid = in_transaction(self.engine, lambda c: users.authenticate(c, name, password))
+        return None if uid is None else name
+
+    def define_groups(self, groups: Iterable[GroupDefaults]) -> None:
+        """Create the groups, or write their new-user defaults when they exist
+        (idempotent; one transaction)."""
+        def work(conn: Connection) -> None:
+            for g in groups:
+                values = {k: v for k, v in asdict(g).items() if k != "name"}
+                try:
+                    users.set_group(conn, g.name, **values)
+                except NotFound:
+                    users.add_group(conn, g.name, **values)
+        in_transaction(self.engine, work)
 
     # -- estimate and reserve ----------------------------------------------------------
     def _price(self, conn: Connection, user_id: uuid.UUID, printer: str,
@@ -284,6 +330,16 @@ class AccountingService:
             return self._charge(conn, self._charge_row(conn, job_uuid, lock=False) or row,
                                 balance=p.balance_after)
         return in_transaction(self.engine, work)
+
+    def reserved_charges(self, limit: int = 1000) -> list[tuple[uuid.UUID, dt.datetime]]:
+        """``(job_uuid, reserved at)`` of charges still reserved, oldest first (the
+        settlement sweep); read in a snapshot."""
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="DEFERRED")
+            rows = conn.execute(select(CHARGES.c.job_uuid, CHARGES.c.created_at)
+                                .where(CHARGES.c.state == str(ChargeState.RESERVED))
+                                .order_by(CHARGES.c.created_at).limit(limit))
+            return [(r[0], r[1]) for r in rows]
 
     def get(self, job: JobId) -> Charge | None:
         job_uuid = job_id(job)

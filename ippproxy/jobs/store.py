@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection, Engine, select, update
 
 from ippproxy.jobs import queries, writes
 from ippproxy.jobs._create import NewJob, insert_staged, stage
@@ -28,7 +28,7 @@ from ippproxy.jobs._recovery import recover
 from ippproxy.jobs._walsync import WalSync
 from ippproxy.jobs._writer import GroupCommitWriter
 from ippproxy.jobs.ids import new_uuid
-from ippproxy.jobs.models import jobs_t
+from ippproxy.jobs.models import documents_t, jobs_t
 from ippproxy.jobs.queries import Which
 from ippproxy.jobs.records import (
     UNSET,
@@ -38,7 +38,7 @@ from ippproxy.jobs.records import (
     load_job,
     load_jobs,
 )
-from ippproxy.jobs.state import JobEvent
+from ippproxy.jobs.state import JobEvent, JobState
 from ippproxy.jobs.writes import Purged
 
 if TYPE_CHECKING:
@@ -268,6 +268,43 @@ class JobStore:
             impressions_completed=impressions, media_sheets_completed=sheets, analysis=analysis
         )
         return await self.write(lambda c: writes.update_fields(c, uuid, values, self.clock()))
+
+    async def set_analysis(
+        self,
+        uuid: str,
+        analysis: dict[str, Any],
+        edit_attributes: Callable[[bytes], bytes] | None = None,
+    ) -> None:
+        """Store a job's intake analysis and, with ``edit_attributes``, rewrite its
+        job-attributes blob (forced options) in the same transaction."""
+
+        def work(conn: Connection) -> None:
+            values: dict[str, Any] = {"analysis": analysis}
+            if edit_attributes is not None:
+                job = load_job(conn, uuid)
+                if job is not None:
+                    values["attributes"] = edit_attributes(job.attributes)
+            writes.set_fields(conn, uuid, values, self.clock())
+
+        await self.write(work)
+
+    def recent_owners(
+        self, sha256: str, since: dt.datetime, exclude_job: str, limit: int = 200
+    ) -> list[str]:
+        """Owners of jobs created since ``since`` that hold a document with this sha256
+        and were not canceled (duplicate detection). Blocking, on its own read-only
+        connection: the policy chain calls it from a thread, never the event loop."""
+        j, d = jobs_t.c, documents_t.c
+        stmt = (
+            select(j.owner)
+            .join(documents_t, d.job_uuid == j.uuid)
+            .where(d.sha256 == sha256, j.created_at >= since, j.uuid != exclude_job,
+                   j.state != int(JobState.CANCELED))
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="DEFERRED")
+            return [row[0] for row in conn.execute(stmt)]
 
     async def set_reasons(
         self, uuid: str, reasons: Sequence[str], message: str | None | _Unset = UNSET

@@ -2,8 +2,8 @@
 
 A conversion runs in an ``AnalysisPool`` worker (``filters.convert``, gs with -dSAFER)
 into a scratch directory beside the spool, then streams into the spool through its
-writer, which names, hashes and fsyncs the file like any received document. The caller
-(the server) stores the new document instead of the received one. Scratch files left by
+writer, which names, hashes and fsyncs the file like any received document. The intake
+pipeline stores the new document instead of the received one. Scratch files left by
 a crash are removed at start.
 """
 

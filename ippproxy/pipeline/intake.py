@@ -1,307 +1,233 @@
-"""The intake hook: what a job is, what it costs, whether it may print, and its charge.
+"""The intake pipeline: from a submission to a stored job, one sequence for every job.
 
 Theory of operation
 -------------------
-The server calls :meth:`IntakePipeline.decide` after the documents are durably spooled
-and before the job row is committed and the client answered (server/hooks.py). Steps:
+Print-Job, Send-Document (its last document) and Create-Job run the same steps, in this
+order; a step with nothing to do for an operation, or with accounting off, returns at once:
 
-1. **Who.** The owner's canonical name (accounting.identity); an unknown user is
-   created with the configured defaults, or refused (``unknown_users = "refuse"``).
-2. **What.** The format is detected from the bytes (``application/octet-stream`` means
-   detect; a contradicting ``document-format`` is client-error-document-format-error, an
-   unknown format client-error-document-format-not-supported), then each document is
-   analysed in the ``AnalysisPool`` (worker processes with limits, off the event loop).
-3. **Counts.** The ticket (copies, sides, number-up, page-ranges, media) and the analyses
-   give the PWG counts (filters/accounting.py); a document whose pages cannot be counted
-   follows ``analysis.unknown_pages``.
-4. **Rules.** The policy chain sees the counts, the user's groups and the estimate:
-   deny becomes an IPP status and message; hold becomes pending-held; force grayscale and
-   force duplex are applied (Print-Job: converted in the pool into a new spool document;
-   always: ``print-color-mode=monochrome`` / ``sides`` on the forwarded job) and the job
-   is re-counted and re-priced as it will print.
-5. **Charge.** The price (the queue's cost model, the user's group multiplier) is
-   reserved by job UUID (AccountingService.reserve, idempotent); a restricted account
-   that cannot pay gets client-error-account-limit-reached with balance and cost.
-6. **Record.** Counts and estimate go into the job's ``analysis`` column, which
-   Get-Job-Attributes shows (job-impressions, job-media-sheets, their -col variants,
-   job-pages, ippproxy-cost-estimate).
+1. **Plan** (plan.py): every check that needs no document — accepting jobs,
+   document-format, compression, the job-template attributes against the queue's
+   printer attributes (RFC 8011 §4.1.7, §4.2.1.2).
+2. **Spool**: the document streams into the spool, which decompresses, hashes, enforces
+   the size limit and fsyncs; a small document stays in memory and is committed with the
+   job row instead (jobs/spool.py).
+3. **Analyse** (metering.py): who the owner is and which groups they are in, the format
+   detected from the bytes, pages and colour per document in the ``AnalysisPool``, the
+   PWG counts and the price. Without accounting nothing reads the documents, and a small
+   document is never written to a file for it.
+4. **Decide**: the policy chain (``policies.PolicyChain.decide(JobFacts) -> Decision``,
+   in a thread: a rule may look up recent jobs) allows, holds, denies or forces options;
+   with accounting, forced grayscale and duplex are converted (Print-Job) and the job is
+   re-counted and re-priced as it will print.
+5. **Reserve**: the price is reserved by job UUID (AccountingService.reserve,
+   idempotent).
+6. **Create**: the job row (or, for Send-Document, the document and the analysis) is
+   committed; ``successful-ok`` therefore means the document and the row are durable.
 
-Blocking work (database, policy chain with its duplicate lookup) runs in threads; the
-event loop only awaits. A reservation whose job row is never committed (the server
-failed after ``decide``) is refunded by the settlement sweep (settle.py).
+A refusal at any step is :class:`Refused` (an IPP status and a status-message); every
+file spooled or converted for a job that is not created is deleted, whatever the error.
+A reservation whose job row is never committed is refunded by the settlement sweep
+(settle.py). Blocking work runs in threads; the event loop only awaits.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from dataclasses import replace
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from ippproxy.accounting import (
-    AccessDenied,
-    AccountingError,
-    AccountingService,
-    CreditRefused,
-    JobCounts,
-    NotFound,
-)
-from ippproxy.accounting import users as acct_users
-from ippproxy.accounting.identity import canonical_name
-from ippproxy.accounting.txn import in_transaction
-from ippproxy.config import Config
-from ippproxy.filters import counts as pwg
-from ippproxy.filters import detect
-from ippproxy.filters.errors import AnalysisError
-from ippproxy.filters.model import DocumentAnalysis
-from ippproxy.ipp import Attribute, DecodeError, Group, Message, Status, Tag, decode, encode
-from ippproxy.jobs import writes
-from ippproxy.jobs.records import NewDocument, load_job
+from ippproxy.ipp import Attribute, Status
+from ippproxy.jobs import blob
+from ippproxy.jobs.ids import new_uuid
+from ippproxy.jobs.records import JobClosedError, JobRecord, NewDocument
+from ippproxy.jobs.spool import Spool, SpoolCompressionError, SpoolLimitExceeded
+from ippproxy.jobs.state import INCOMING_REASONS, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import counting
-from ippproxy.pipeline.conversion import GRAYSCALE_INPUTS, Converter
+from ippproxy.pipeline.admission import Admission
+from ippproxy.pipeline.metering import Metering, Reading
+from ippproxy.pipeline.plan import Plan, document, plan
 from ippproxy.pipeline.quote import quote
-from ippproxy.pipeline.refusal import Refused, analysis_refusal, policy_refusal
+from ippproxy.pipeline.refusal import Refused, policy_refusal
+from ippproxy.pipeline.submission import Accepted, Submission, Validated
 from ippproxy.policies import Action, Decision, JobFacts, PolicyChain
-from ippproxy.server.hooks import IntakeDecision, IntakeFacts
 
 log = logging.getLogger(__name__)
-MONOCHROME = frozenset({"monochrome", "process-monochrome", "bi-level", "process-bi-level"})
-HOLD_REASON = "job-hold-until-specified"
+NO_HOLD = (None, "no-hold")
 
 
-class IntakePipeline:
-    """``IntakeHook`` for the server; one per server process."""
+class Intake:
+    """One per server process. ``metering`` None: accounting is off."""
 
-    reads_documents = True  # counts pages and colour in the files (IntakeFacts)
-
-    def __init__(self, config: Config, accounting: AccountingService, converter: Converter,
-                 chain: PolicyChain, store: JobStore | None = None) -> None:
-        self.config = config
-        self.accounting = accounting
-        self.converter = converter
-        self.pool = converter.pool
-        self.chain = chain
+    def __init__(self, store: JobStore, spool: Spool, chain: PolicyChain | None = None,
+                 metering: Metering | None = None) -> None:
         self.store = store
+        self.spool = spool
+        self.chain = chain or PolicyChain()
+        self.metering = metering
 
-    async def quote(self, facts: IntakeFacts) -> str:
-        return await quote(self.accounting, facts)
-
-    async def decide(self, facts: IntakeFacts) -> IntakeDecision:
-        if not facts.document_paths:
-            return IntakeDecision.allow()
-        created: list[NewDocument] = []
+    # -- the operations --------------------------------------------------------------------
+    async def print_job(self, sub: Submission) -> Accepted:
+        p = plan(sub, with_document=True)                                    # 1. plan
+        doc = await self._spool(sub, p.compression, p.document_format)       # 2. spool
+        job_uuid = new_uuid()          # known before the job exists: charges are keyed by it
+        made: list[NewDocument] = []
         try:
-            return await self._decide(facts, created)
-        except Refused as r:
-            log.info("job %s of %s on %s refused: %s", facts.job_uuid or "-", facts.user,
-                     facts.queue, r.message)
-            for d in created:
-                self.converter.spool.delete(d.spool_name)
-            return IntakeDecision.deny(r.status, r.message)
-        except BaseException:
-            for d in created:
-                self.converter.spool.delete(d.spool_name)
+            facts, reading = await self._analyse(sub, p, (doc,), job_uuid)  # 3. analyse
+            admitted = await self._decide(sub, p, facts, reading, True, made)  # 4. decide
+            await self._reserve(sub, facts, reading, admitted, job_uuid)     # 5. reserve
+            attrs = _with(p.attributes, admitted)                            # 6. create
+            job = await self.store.create_job(
+                sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(attrs),
+                document_format=admitted.document_format or p.document_format,
+                hold_until=_hold_until(p, admitted),
+                documents=admitted.documents or (doc,), closed=True,
+                reasons=(admitted.hold_reason,) if admitted.hold else None,
+                message=admitted.message or None, originating_host=sub.originating_host,
+                analysis=admitted.analysis, uuid=job_uuid)
+        except BaseException as e:
+            self._discard((doc, *made), sub, job_uuid, e)
+            raise
+        if made:
+            self.spool.delete(doc.spool_name)
+        return Accepted(job, p.unsupported)
+
+    async def create_job(self, sub: Submission) -> Accepted:
+        """Create-Job: plan and create (an open job); its document goes through the
+        other steps with Send-Document."""
+        p = plan(sub, with_document=False)
+        job = await self.store.create_job(
+            sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(p.attributes),
+            hold_until=p.hold_until, closed=False,
+            reasons=INCOMING_REASONS if p.hold_until in NO_HOLD else None,
+            originating_host=sub.originating_host)
+        return Accepted(job, p.unsupported)
+
+    async def send_document(self, sub: Submission, job: JobRecord, last: bool) -> JobRecord:
+        """Send-Document (RFC 8011 §4.3.1) for an open job of its owner; the last document
+        is analysed, decided and reserved like a Print-Job's, with the job-template
+        attributes Create-Job accepted (no conversion: the job's attributes carry the
+        forced options)."""
+        fmt, compression = document(sub)                                     # 1. plan
+        p = Plan(blob.unpack(job.attributes), (), fmt, compression, job.name or "untitled",
+                 job.hold_until)
+        doc = await self._spool(sub, compression, fmt)                       # 2. spool
+        try:
+            if not last:
+                return await self.store.add_document(job.uuid, doc, last=False)
+            docs = (*(NewDocument(d.spool_name, d.size, d.sha256, d.format, d.name)
+                      for d in job.documents), doc)
+            facts, reading = await self._analyse(sub, p, docs, job.uuid)     # 3. analyse
+            admitted = await self._decide(sub, p, facts, reading, False, [])  # 4. decide
+            await self._reserve(sub, facts, reading, admitted, job.uuid)     # 5. reserve
+            if admitted.analysis is not None:                                # 6. create
+                overrides = admitted.overrides
+                await self.store.set_analysis(
+                    job.uuid, admitted.analysis,
+                    (lambda b: blob.with_values(b, overrides)) if overrides else None)
+            job = await self.store.add_document(job.uuid, doc, last=True)
+            if admitted.hold and job.state == JobState.PENDING:
+                job = await self.store.transition(
+                    job.uuid, JobEvent.HOLD, reasons=(admitted.hold_reason,),
+                    message=admitted.message or None, hold_until="indefinite")
+            return job
+        except JobClosedError:
+            self.spool.delete(doc.spool_name)
+            raise Refused(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                          f"job {job.job_id} already received its last document") from None
+        except BaseException as e:
+            self._discard((doc,), sub, job.uuid, e)
             raise
 
-    # -- the steps ---------------------------------------------------------------------
-    async def _user(self, raw: str) -> tuple[str, frozenset[str]]:
+    async def validate(self, sub: Submission) -> Validated:
+        """Validate-Job: the plan, and with accounting a price quote (quote.py)."""
+        p = plan(sub, with_document=True)
+        message = ""
+        if self.metering is not None:
+            extra = tuple(a for a in (sub.op("job-impressions"), sub.op("job-pages"))
+                          if a is not None)
+            message = await quote(self.metering.accounting, sub.queue, sub.user,
+                                  (*p.attributes, *extra))
+        return Validated(p.unsupported, message)
+
+    # -- the steps ---------------------------------------------------------------------------
+    async def _spool(self, sub: Submission, compression: str, fmt: str) -> NewDocument:
         try:
-            user = canonical_name(raw)
-        except ValueError as e:
-            raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, f"bad user name: {e}") from None
-        groups = await asyncio.to_thread(self._groups, user)
-        if groups is None:  # not in the user store (or disabled): create or refuse
-            try:
-                uid = await asyncio.to_thread(self.accounting.ensure_user, user)
-            except AccountingError as e:
-                raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
-            groups = await asyncio.to_thread(
-                in_transaction, self.accounting.engine,
-                lambda c: acct_users.user_groups(c, uid))
-        return user, frozenset(groups)
+            async with self.spool.writer(compression, copy=True) as w:
+                async for chunk in sub.body:
+                    await w.write(chunk)
+        except SpoolLimitExceeded:
+            raise Refused(Status.CLIENT_ERROR_REQUEST_ENTITY_TOO_LARGE,
+                          "document is larger than this server accepts") from None
+        except SpoolCompressionError as e:
+            raise Refused(Status.CLIENT_ERROR_COMPRESSION_ERROR,
+                          f"cannot decompress the document ({compression}): {e}"[:200]
+                          ) from None
+        return NewDocument(spool_name=w.name, size=w.size, sha256=w.sha256, format=fmt,
+                           name=sub.document_name, compression=compression,
+                           content=w.content)  # committed with the job: see jobs/spool.py
 
-    def _groups(self, user: str) -> list[str] | None:
-        """The groups of a live, enabled user, in a read-only snapshot (no write lock);
-        None when the user is unknown or disabled."""
-        with self.accounting.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                row = acct_users.find_user(conn, user)
-                if row is None or row._mapping["disabled"]:
-                    return None
-                return acct_users.user_groups(conn, row._mapping["id"])
+    async def _analyse(self, sub: Submission, p: Plan, docs: Sequence[NewDocument],
+                       job_uuid: str) -> tuple[JobFacts, Reading | None]:
+        if self.metering is None:   # nothing reads the documents
+            ticket = counting.ticket(p.attributes)
+            return JobFacts(job_uuid=job_uuid, user=sub.user, printer=sub.queue,
+                            document_format=p.document_format,
+                            sha256=docs[0].sha256 if docs else "",
+                            size=sum(d.size for d in docs), copies=ticket.copies,
+                            duplex=ticket.sides != "one-sided"), None
+        return await self.metering.read(sub.queue, sub.user, p.attributes, p.document_format,
+                                        await self._paths(docs), docs, job_uuid)
 
-    async def _analyse(self, path: Path, hint: str) -> DocumentAnalysis:
-        head = await asyncio.to_thread(_head, path)
-        try:
-            fmt = detect.detect_format(head, hint)
-            return await self.pool.analyse(path, fmt)
-        except AnalysisError as e:
-            raise analysis_refusal(e) from None
+    async def _paths(self, docs: Sequence[NewDocument]) -> tuple[Path, ...]:
+        """The documents as files. A small document has none yet (it lives in memory until
+        it is committed with the job: jobs/spool.py): it is written, unsynced, to be read."""
+        paths = []
+        for d in docs:
+            if d.content is not None:
+                await asyncio.to_thread(self.spool.write_unsynced, d.spool_name, d.content)
+                paths.append(self.spool.path(d.spool_name))
+            else:
+                paths.append(await self.spool.ensure_file(d.spool_name))
+        return tuple(paths)
 
-    async def _decide(self, facts: IntakeFacts, created: list[NewDocument]) -> IntakeDecision:
-        user, groups = await self._user(facts.user)
-        analyses = list(await asyncio.gather(
-            *(self._analyse(p, facts.document_format) for p in facts.document_paths)))
-        attrs = {a.name: a for a in facts.attributes}
-        mode = attrs.get("print-color-mode")
-        mono = mode is not None and mode.value in MONOCHROME
-        ticket = counting.ticket(facts.attributes)
-        counts = counting.count(analyses, ticket, grayscale=mono)
-        estimate = self._estimate(groups, facts.queue, counts)
-        decision = await asyncio.to_thread(self.chain.decide, self._facts(
-            facts, user, groups, analyses, ticket, counts, estimate))
+    async def _decide(self, sub: Submission, p: Plan, facts: JobFacts,
+                      reading: Reading | None, convert: bool,
+                      made: list[NewDocument]) -> Admission:
+        decision = (await asyncio.to_thread(self.chain.decide, facts) if self.chain.policies
+                    else Decision.allow())
         if decision.action == Action.DENY:
             raise policy_refusal(decision)
-        hold_message = decision.reason if decision.action == Action.HOLD else ""
-        if counts is None:
-            hold_message = hold_message or self._unknown_pages()
-        gray = decision.force_grayscale and not mono and _has_colour(analyses)
-        duplex = decision.force_duplex and ticket.sides == "one-sided"
-        documents: tuple[NewDocument, ...] = ()
-        if facts.operation == "Print-Job" and (gray or duplex):
-            documents = await self._convert(facts, analyses, gray, duplex, created)
-        if gray or duplex:
-            ticket = replace(ticket, sides=counting.TWO_SIDED) if duplex else ticket
-            counts = counting.count(analyses, ticket, grayscale=True if gray else mono)
-            estimate = self._estimate(groups, facts.queue, counts)
-        account = attrs.get("job-account-id")
-        code = account.value if account is not None and isinstance(account.value, str) else None
-        if counts is not None and estimate:
-            await self._reserve(facts, user, counts, code)
-        analysis = self._record(analyses, counts, estimate, decision, gray, duplex, code)
-        overrides = counting.overrides(gray, duplex)
-        if facts.operation != "Print-Job" and facts.job_uuid and self.store is not None:
-            await self._update_job(facts.job_uuid, analysis, overrides)
-        message = "; ".join(m for m in (hold_message or decision.reason,
-                                        _cost_text(analysis)) if m)
-        base = IntakeDecision(action="hold" if hold_message else "allow",
-                              reason=HOLD_REASON if hold_message else "", message=message)
-        return replace(base, overrides=overrides, documents=documents,
-                       document_format=(documents[0].format or "") if documents
-                       else analyses[0].format, analysis=analysis)
+        if self.metering is None or reading is None:
+            return Admission(hold=decision.action == Action.HOLD,
+                             hold_reason=decision.hold_reason, message=decision.reason)
+        return await self.metering.admit(sub.queue, p.job_name, reading, decision, convert,
+                                         made)
 
-    def _unknown_pages(self) -> str:
-        mode = self.config.analysis.unknown_pages
-        text = "the pages of this document cannot be counted"
-        if mode == "deny":
-            raise Refused(Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED, text)
-        return f"{text}; an operator must release it" if mode == "hold" else ""
+    async def _reserve(self, sub: Submission, facts: JobFacts, reading: Reading | None,
+                       admitted: Admission, job_uuid: str) -> None:
+        if self.metering is not None and reading is not None:
+            await self.metering.reserve(job_uuid, facts.user, sub.queue, reading, admitted)
 
-    def _estimate(self, groups: frozenset[str], queue: str,
-                  counts: pwg.JobCounts | None) -> int | None:
-        """The price for a member of ``groups`` (what AccountingService.estimate and
-        reserve compute, without a database round trip)."""
-        if counts is None:
-            return None
-        return self.accounting.pricing.price(queue, groups, counts=counting.job_counts(counts))
-
-    def _facts(self, facts: IntakeFacts, user: str, groups: frozenset[str],
-               analyses: list[DocumentAnalysis], ticket: pwg.JobTicket,
-               counts: pwg.JobCounts | None, estimate: int | None) -> JobFacts:
-        colour = None
-        if counts is not None and counts.impressions_col_total is not None:
-            colour = counts.impressions_col_total > 0
-        return JobFacts(
-            job_uuid=facts.job_uuid, user=user, printer=facts.queue, groups=groups,
-            document_format=analyses[0].format,
-            sha256=facts.document_sha256[0] if facts.document_sha256 else "",
-            size=sum(facts.document_sizes),
-            pages=None if counts is None else counts.pages,
-            impressions=None if counts is None else counts.impressions_total,
-            copies=ticket.copies,
-            media=frozenset(m.media for m in counts.per_media) if counts else frozenset(),
-            color=colour, duplex=ticket.sides != "one-sided", cost=estimate)
-
-    async def _convert(self, facts: IntakeFacts, analyses: list[DocumentAnalysis],
-                       gray: bool, duplex: bool, created: list[NewDocument]
-                       ) -> tuple[NewDocument, ...]:
-        """Print-Job only (one document): the converted document, or () if none applies."""
-        a, path = analyses[0], facts.document_paths[0]
-        doc: NewDocument | None = None
-        try:
-            if gray and a.format in GRAYSCALE_INPUTS:
-                doc = await self.converter.grayscale(path, facts.job_name)
-                created.append(doc)
-            if duplex and a.format == detect.POSTSCRIPT and doc is None:
-                doc = await self.converter.ps_duplex(path, facts.job_name)
-                created.append(doc)
-        except AnalysisError as e:
-            raise analysis_refusal(e, "conversion failed: ") from None
-        return (doc,) if doc is not None else ()
-
-    async def _reserve(self, facts: IntakeFacts, user: str, counts: pwg.JobCounts,
-                       code: str | None) -> None:
-        if not facts.job_uuid:
-            log.warning("no job-uuid at intake: job of %s not charged at intake", user)
-            return
-        try:
-            await asyncio.to_thread(
-                self.accounting.reserve, facts.job_uuid, username=user, printer=facts.queue,
-                counts=counting.job_counts(counts), account_code=code)
-        except CreditRefused as e:
-            raise Refused(Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED, str(e)) from None
-        except (AccessDenied, NotFound) as e:
-            raise Refused(Status.CLIENT_ERROR_ACCOUNT_AUTHORIZATION_FAILED, str(e)) from None
-        except AccountingError as e:
-            raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
-
-    def _record(self, analyses: list[DocumentAnalysis], counts: pwg.JobCounts | None,
-                estimate: int | None, decision: Decision, gray: bool, duplex: bool,
-                code: str | None) -> dict[str, Any]:
-        attributes: dict[str, int | str] = {}
-        if counts is not None:
-            attributes.update(counting.ipp_attributes(counts))
-        if estimate is not None:
-            attributes["ippproxy-cost-estimate"] = self.accounting.money(estimate)
-        return {"documents": [counting.analysis_json(a) for a in analyses],
-                "estimate": estimate, "currency": self.accounting.settings.currency,
-                "account": code, "policy": decision.reason, "grayscale": gray,
-                "duplex": duplex, "attributes": attributes}
-
-    async def _update_job(self, uuid: str, analysis: dict[str, Any],
-                          overrides: tuple[Attribute, ...]) -> None:
-        """Send-Document: the job row exists; store the analysis and forced options."""
-        store = self.store
-        assert store is not None
-
-        def work(conn: Any) -> None:
-            values: dict[str, Any] = {"analysis": analysis}
-            if overrides:
-                job = load_job(conn, uuid)
-                if job is not None:
-                    values["attributes"] = _with(job.attributes, overrides)
-            writes.update_fields(conn, uuid, values, store.clock())
-        await store.write(work)
+    def _discard(self, docs: Sequence[NewDocument], sub: Submission, job_uuid: str,
+                 error: BaseException) -> None:
+        if isinstance(error, Refused):
+            log.info("%s: job %s of %s on %s refused: %s", sub.operation, job_uuid, sub.user,
+                     sub.queue, error.message)
+        for d in docs:
+            self.spool.delete(d.spool_name)
 
 
-def _head(path: Path) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(detect.HEAD_BYTES)
+def _hold_until(p: Plan, admitted: Admission) -> str | None:
+    """job-hold-until as stored: a job held by the decision without a hold of its own
+    waits for an operator (``indefinite``, RFC 8011 §5.2.2)."""
+    if admitted.hold and p.hold_until in NO_HOLD:
+        return "indefinite"
+    return p.hold_until
 
 
-def _has_colour(analyses: list[DocumentAnalysis]) -> bool:
-    return any(a.colour_pages is None or a.colour_pages for a in analyses)
-
-
-def _cost_text(analysis: dict[str, Any]) -> str:
-    cost = analysis["attributes"].get("ippproxy-cost-estimate")
-    return f"estimated cost {cost}" if cost else ""
-
-
-def _with(blob: bytes, overrides: tuple[Attribute, ...]) -> bytes:
-    """The stored job-attributes blob (server/job_blob.py format) with ``overrides`` set."""
-    attrs: list[Attribute] = []
-    if blob:
-        with contextlib.suppress(DecodeError):
-            group = decode(blob).group(Tag.JOB_ATTRIBUTES)
-            attrs = list(group.attributes) if group is not None else []
-    names = {o.name for o in overrides}
-    attrs = [a for a in attrs if a.name not in names] + list(overrides)
-    return encode(Message((2, 0), 0, 1, (Group(Tag.JOB_ATTRIBUTES, tuple(attrs)),)))
-
-
-__all__ = ["IntakePipeline", "JobCounts"]
+def _with(attributes: Sequence[Attribute], admitted: Admission) -> list[Attribute]:
+    """The accepted attributes with the forced options set (force grayscale, duplex)."""
+    names = {o.name for o in admitted.overrides}
+    return [*(a for a in attributes if a.name not in names), *admitted.overrides]

@@ -11,34 +11,37 @@ Nothing is written: unknown users are priced with the new-user group.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from ippproxy.accounting import AccountingError, AccountingService, JobCounts
 from ippproxy.accounting.identity import canonical_name
-from ippproxy.server.hooks import IntakeFacts
+from ippproxy.ipp import Attribute
+from ippproxy.pipeline.metering import MONOCHROME
 
-MONOCHROME = frozenset({"monochrome", "process-monochrome", "bi-level", "process-bi-level"})
 
-
-def _int(facts: IntakeFacts, name: str) -> int | None:
-    a = next((a for a in facts.attributes if a.name == name), None)
+def _int(attributes: Sequence[Attribute], name: str) -> int | None:
+    a = next((a for a in attributes if a.name == name), None)
     v = None if a is None else a.value
     return v if isinstance(v, int) and not isinstance(v, bool) and v >= 0 else None
 
 
-async def quote(accounting: AccountingService, facts: IntakeFacts) -> str:
+async def quote(accounting: AccountingService, queue: str, raw_user: str,
+                attributes: Sequence[Attribute]) -> str:
+    """The quote for ``raw_user`` on ``queue``; ``attributes``: the accepted job-template
+    attributes and any job-impressions / job-pages. "" when none can be given."""
     try:
-        user = canonical_name(facts.user)
+        user = canonical_name(raw_user)
     except ValueError:
         return ""
-    mode = next((a.value for a in facts.attributes if a.name == "print-color-mode"), None)
+    mode = next((a.value for a in attributes if a.name == "print-color-mode"), None)
     mono_only = mode in MONOCHROME
-    n = _int(facts, "job-impressions")
+    n = _int(attributes, "job-impressions")
     if n is None:
-        n = _int(facts, "job-pages")
-    copies = _int(facts, "copies") or 1
+        n = _int(attributes, "job-pages")
+    copies = _int(attributes, "copies") or 1
 
     def price(mono: int, colour: int) -> str:
-        return accounting.estimate(user, facts.queue, JobCounts.simple(mono, colour)).text
+        return accounting.estimate(user, queue, JobCounts.simple(mono, colour)).text
 
     def work() -> str:
         if n is not None:
@@ -47,7 +50,7 @@ async def quote(accounting: AccountingService, facts: IntakeFacts) -> str:
                 return f"estimated cost {low} for {n * copies} impressions"
             return (f"estimated cost {low} (monochrome) to {price(0, n * copies)} (colour) "
                     f"for {n * copies} impressions")
-        return (f"price per impression on {facts.queue}: {price(1, 0)} monochrome, "
+        return (f"price per impression on {queue}: {price(1, 0)} monochrome, "
                 f"{price(0, 1)} colour")
     try:
         return await asyncio.to_thread(work)

@@ -1,10 +1,14 @@
-"""Why a job is refused at intake, as an IPP status (RFC 8011 §13.1.5) and a message."""
+"""Why a job is refused at intake, as an IPP status (RFC 8011 §13.1.5) and a message.
+
+:class:`Refused` is the pipeline's one refusal: the IPP handlers answer it with its status,
+its status-message and, when it names some, the attributes in the unsupported group.
+"""
 
 from __future__ import annotations
 
 from ippproxy.filters import errors
 from ippproxy.filters.errors import AnalysisError
-from ippproxy.ipp import Status
+from ippproxy.ipp import Attribute, Status
 from ippproxy.policies import Decision
 
 # Filter error status keywords (filters/errors.py) -> IPP status codes.
@@ -22,10 +26,12 @@ _POLICY_STATUS: dict[str, int] = {
 
 
 class Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str,
+                 unsupported: tuple[Attribute, ...] = ()) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.unsupported = unsupported
 
 
 def analysis_refusal(e: AnalysisError, prefix: str = "") -> Refused:

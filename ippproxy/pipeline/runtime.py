@@ -1,16 +1,18 @@
 """Opening the pipeline for one server process: the pieces app.py wires in.
 
-``async with open_pipeline(config, engine, store, spool) as p:`` creates the groups of the
-config in the user store, starts the analysis pool and the settlement task, and stops
-them on exit. ``p.intake`` is the server's IntakeHook, ``p.settler`` a JobNotifier (and
-the Forwarder's ``on_finished``), ``p.authenticator`` the server's Authenticator.
+``async with open_pipeline(config, engine, store, spool) as p:`` writes the groups of the
+config to the user store, starts the analysis pool and the settlement task, and stops
+them on exit. ``p.intake`` is what the server's submission handlers call, ``p.settler``
+a JobNotifier (and the Forwarder's ``on_finished``), ``p.accounting`` the user store the
+server's HTTP authentication verifies passwords with. Without accounting the server uses
+``Intake(store, spool, chain)``: the same steps, none of them reading a document.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
@@ -21,20 +23,20 @@ from ippproxy.filters.pool import AnalysisPool
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import settings
-from ippproxy.pipeline.auth import BasicAuthenticator
 from ippproxy.pipeline.conversion import Converter
-from ippproxy.pipeline.intake import IntakePipeline
+from ippproxy.pipeline.intake import Intake
+from ippproxy.pipeline.metering import Metering
 from ippproxy.pipeline.recent import StoreRecentJobs
 from ippproxy.pipeline.settle import Settler
+from ippproxy.policies import Policy, PolicyChain
 
 
 @dataclass(frozen=True)
 class Pipeline:
     accounting: AccountingService
     pool: AnalysisPool
-    intake: IntakePipeline
+    intake: Intake
     settler: Settler
-    authenticator: BasicAuthenticator
 
 
 def make_pool(config: Config) -> AnalysisPool:
@@ -48,12 +50,18 @@ def make_accounting(config: Config, engine: Engine) -> AccountingService:
                              settings.accounting_settings(config))
 
 
+def make_chain(config: Config, store: JobStore, extra: Iterable[Policy] = ()) -> PolicyChain:
+    """The configured rules, then ``extra`` (an embedding application's own policies)."""
+    chain = settings.policy_chain(config, StoreRecentJobs(store))
+    return PolicyChain((*chain.policies, *extra))
+
+
 @contextlib.asynccontextmanager
-async def open_pipeline(config: Config, engine: Engine, store: JobStore,
-                        spool: Spool) -> AsyncIterator[Pipeline]:
+async def open_pipeline(config: Config, engine: Engine, store: JobStore, spool: Spool,
+                        policies: Iterable[Policy] = ()) -> AsyncIterator[Pipeline]:
     accounting = make_accounting(config, engine)
-    await asyncio.to_thread(settings.sync_groups, engine, config)
-    chain = settings.policy_chain(config, StoreRecentJobs(engine))
+    await asyncio.to_thread(accounting.define_groups, settings.groups(config))
+    chain = make_chain(config, store, policies)
     async with contextlib.AsyncExitStack() as stack:
         pool = make_pool(config)
         await pool.start()
@@ -63,6 +71,5 @@ async def open_pipeline(config: Config, engine: Engine, store: JobStore,
         settler = Settler(accounting, store, interval=config.accounting.settle_interval)
         await settler.start()
         stack.push_async_callback(settler.stop)
-        yield Pipeline(accounting, pool, IntakePipeline(config, accounting, converter, chain,
-                                                        store),
-                       settler, BasicAuthenticator(config, accounting))
+        metering = Metering(config, accounting, converter)
+        yield Pipeline(accounting, pool, Intake(store, spool, chain, metering), settler)

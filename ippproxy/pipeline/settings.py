@@ -11,14 +11,16 @@ import datetime as dt
 from fractions import Fraction
 from typing import cast
 
-from sqlalchemy import Connection, Engine
-
-from ippproxy.accounting import AccountingSettings, CostModel, MediaPrice, Pricing, Trust
-from ippproxy.accounting import users as acct_users
+from ippproxy.accounting import (
+    AccountingSettings,
+    CostModel,
+    GroupDefaults,
+    MediaPrice,
+    Pricing,
+    Trust,
+)
 from ippproxy.accounting.cost import parse_amount
-from ippproxy.accounting.errors import NotFound
 from ippproxy.accounting.identity import canonical_name
-from ippproxy.accounting.txn import in_transaction
 from ippproxy.config import Config, CostModelConfig, RuleConfig
 from ippproxy.policies import (
     AllowedFormats,
@@ -85,21 +87,12 @@ def accounting_settings(config: Config) -> AccountingSettings:
         new_user_credit_limit=minor_int(group.credit_limit if group else a.credit_limit, d))
 
 
-def sync_groups(engine: Engine, config: Config) -> None:
-    """Create the configured groups and write their new-user defaults (idempotent)."""
+def groups(config: Config) -> list[GroupDefaults]:
+    """The configured groups with their new-user defaults (AccountingService.define_groups
+    writes them at start)."""
     d = config.accounting.minor_unit_digits
-
-    def work(conn: Connection) -> None:
-        for g in config.groups:
-            values: dict[str, object] = {
-                "initial_balance": minor_int(g.initial_balance, d),
-                "initial_restricted": g.restricted,
-                "initial_credit_limit": minor_int(g.credit_limit, d)}
-            try:
-                acct_users.set_group(conn, g.name, **values)
-            except NotFound:
-                acct_users.add_group(conn, g.name, **values)
-    in_transaction(engine, work)
+    return [GroupDefaults(g.name, minor_int(g.initial_balance, d), g.restricted,
+                          minor_int(g.credit_limit, d)) for g in config.groups]
 
 
 def _names(values: tuple[str, ...]) -> frozenset[str]:

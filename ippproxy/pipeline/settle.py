@@ -29,13 +29,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import uuid as uuidlib
 from typing import Any
 
-from sqlalchemy import select
-
-from ippproxy.accounting import AccountingService, Charge, ChargeState, NotFound, Outcome
-from ippproxy.accounting.models import CHARGES
+from ippproxy.accounting import AccountingService, Charge, NotFound, Outcome
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState
 from ippproxy.jobs.store import JobStore
@@ -139,16 +135,9 @@ class Settler:
 
     async def sweep(self) -> int:
         """Settle reserved charges of finished jobs; refund orphans. Returns how many."""
-        def reserved() -> list[tuple[uuidlib.UUID, dt.datetime]]:
-            with self.accounting.engine.connect() as conn:
-                conn.execution_options(sqlite_begin="DEFERRED")
-                rows = conn.execute(select(CHARGES.c.job_uuid, CHARGES.c.created_at)
-                                    .where(CHARGES.c.state == str(ChargeState.RESERVED))
-                                    .order_by(CHARGES.c.created_at).limit(1000))
-                return [(r[0], r[1]) for r in rows]
         done = 0
         now = dt.datetime.now(dt.UTC)
-        for job_uuid, created in await asyncio.to_thread(reserved):
+        for job_uuid, created in await asyncio.to_thread(self.accounting.reserved_charges):
             job = await self.store.get_by_uuid(str(job_uuid))
             if job is None:
                 if created.tzinfo is None:

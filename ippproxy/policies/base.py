@@ -16,7 +16,7 @@ asks the chain again with the re-priced facts.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from ippproxy.policies.decision import Action, Decision
@@ -67,15 +67,15 @@ class PolicyChain:
         for policy in self.policies:
             d = policy.decide(job)
             if d.action == Action.DENY:
-                return d if d.policy else Decision.deny(d.reason, policy.name)
+                return d if d.policy else replace(d, policy=policy.name)
             if d.action == Action.HOLD and result.action != Action.HOLD:
-                result = d if d.policy else Decision.hold(d.reason, policy.name)
+                result = d if d.policy else replace(d, policy=policy.name)
             elif d.action == Action.MODIFY:
                 grayscale |= d.force_grayscale
                 duplex |= d.force_duplex
                 reasons.append(d.reason)
         if result.action == Action.HOLD:
-            return Decision(Action.HOLD, result.reason, grayscale, duplex, result.policy)
+            return replace(result, force_grayscale=grayscale, force_duplex=duplex)
         if grayscale or duplex:
             return Decision.modify("; ".join(r for r in reasons if r), grayscale=grayscale,
                                    duplex=duplex, policy="chain")

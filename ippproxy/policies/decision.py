@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+HOLD_REASON = "job-hold-until-specified"
+
 
 class Action(IntEnum):
     """Ordered by severity: a chain's result is the most severe decision."""
@@ -29,6 +31,9 @@ class Decision:
     force_grayscale: bool = False
     force_duplex: bool = False
     policy: str = ""  # name of the rule that decided (for logs and the job record)
+    # A hold's job-state-reasons keyword (RFC 8011 §5.3.8, PWG 5100.3 / 5100.7 add
+    # e.g. "account-info-needed"); meaningless for the other actions.
+    hold_reason: str = HOLD_REASON
 
     @classmethod
     def allow(cls) -> Decision:
@@ -39,8 +44,8 @@ class Decision:
         return cls(Action.DENY, reason, policy=policy)
 
     @classmethod
-    def hold(cls, reason: str, policy: str = "") -> Decision:
-        return cls(Action.HOLD, reason, policy=policy)
+    def hold(cls, reason: str, policy: str = "", keyword: str = HOLD_REASON) -> Decision:
+        return cls(Action.HOLD, reason, policy=policy, hold_reason=keyword)
 
     @classmethod
     def modify(cls, reason: str, *, grayscale: bool = False, duplex: bool = False,

@@ -1,11 +1,12 @@
 """HTTP authentication per queue (RFC 7617 Basic), checked before an operation runs.
 
-A queue whose ``Authenticator.required`` is true accepts no request without valid
-credentials: the expect handler answers 401 before the body is sent when the HTTP path
-names such a queue, and the IPP handler checks again once the attribute section is
-decoded, for the queue named by ``printer-uri`` / ``job-uri`` as well (a request posted to
-an open path cannot reach a protected queue). The authenticated canonical name then is
-the requesting user (the job owner), whatever ``requesting-user-name`` says.
+A queue whose ``BasicAuthenticator.required`` is true (basic_auth.py: RFC 7617 Basic,
+verified by the user store) accepts no request without valid credentials: the expect
+handler answers 401 before the body is sent when the HTTP path names such a queue, and
+the IPP handler checks again once the attribute section is decoded, for the queue named
+by ``printer-uri`` / ``job-uri`` as well (a request posted to an open path cannot reach a
+protected queue). The authenticated canonical name then is the requesting user (the job
+owner), whatever ``requesting-user-name`` says.
 """
 
 from __future__ import annotations

@@ -6,17 +6,18 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from ippproxy.config import Config, QueueConfig
 from ippproxy.ipp import Attribute, Message, Tag
-from ippproxy.server.hooks import AllowAll, Authenticator, IntakeHook, JobNotifier, NoNotifier
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline import Intake, SubmissionChecks
+from ippproxy.pipeline.submission import no_document
+from ippproxy.server.basic_auth import BasicAuthenticator
+from ippproxy.server.hooks import JobNotifier, NoNotifier
 from ippproxy.server.receiving import Receiving
-
-if TYPE_CHECKING:
-    from ippproxy.jobs.spool import Spool
-    from ippproxy.jobs.store import JobStore
-    from ippproxy.server.subscriptions import Subscriptions
+from ippproxy.server.subscriptions import Subscriptions
 
 # Stable per-queue printer-uuid (RFC 8011 §5.4.43 via PWG 5100.13): uuid5 of the queue name.
 PRINTER_UUID_NAMESPACE = uuid.UUID("5f0d7c6e-8d1a-4c3b-9a77-1f6a9b0c2e11")
@@ -58,22 +59,32 @@ class QueueRuntime:
         self.state_message = message
 
 
+@dataclass(frozen=True)
+class CachedChecks:
+    """A queue's SubmissionChecks and what they were built from: the destination's
+    attributes (the same tuple while they do not change) and the queue's config."""
+
+    destination: tuple[Attribute, ...] | None
+    config: QueueConfig
+    checks: SubmissionChecks
+
+
 @dataclass
 class ServerContext:
     config: Config
     store: JobStore
     spool: Spool
     capabilities: CapabilitySource
-    intake: IntakeHook = field(default_factory=AllowAll)
+    intake: Intake                       # the submission pipeline (ippproxy.pipeline)
     notifier: JobNotifier = field(default_factory=NoNotifier)
     subscriptions: Subscriptions | None = None
     started: float = field(default_factory=time.time)
     queues: dict[str, QueueRuntime] = field(default_factory=dict)
     # HTTP authentication per queue (None: every queue trusts requesting-user-name).
-    authenticator: Authenticator | None = None
-    # Per queue: the capabilities job submission checks against, reused while the
-    # destination's attributes are the same object (ops.common.capabilities).
-    capability_cache: dict[str, object] = field(default_factory=dict)
+    authenticator: BasicAuthenticator | None = None
+    # Per queue: what job submission checks against, reused while the destination's
+    # attributes are the same object (ops.common.submission_checks).
+    checks_cache: dict[str, CachedChecks] = field(default_factory=dict)
     # Job submissions in flight (receiving.py); the Forwarder reads it.
     receiving: Receiving = field(default_factory=Receiving)
 
@@ -86,11 +97,6 @@ class ServerContext:
         return self.config.queues[0].name
 
 
-async def _empty() -> AsyncIterator[bytes]:
-    return
-    yield b""  # pragma: no cover
-
-
 @dataclass
 class OpRequest:
     """One decoded IPP request as an operation handler sees it."""
@@ -101,7 +107,8 @@ class OpRequest:
     queue: QueueRuntime | None            # the target queue (None: server-level request)
     job_id: int | None                    # from job-uri or the job-id operation attribute
     user: str                             # requesting user (authenticated or as claimed)
-    body: AsyncIterator[bytes] = field(default_factory=_empty)   # document data, streamed
+    body: AsyncIterator[bytes] = field(default_factory=no_document)   # document, streamed
+    operations: tuple[int, ...] = ()      # operations-supported (the dispatcher's table)
 
     def op(self, name: str) -> Attribute | None:
         return self.msg.get(Tag.OPERATION_ATTRIBUTES, name)

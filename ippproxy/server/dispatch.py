@@ -20,7 +20,8 @@ from collections.abc import AsyncIterator
 
 from ippproxy.ipp import Message, Status, Tag, make_response
 from ippproxy.ipp.validate import RequestError, check_request
-from ippproxy.server.context import OpRequest, ServerContext, _empty
+from ippproxy.pipeline.submission import no_document
+from ippproxy.server.context import OpRequest, ServerContext
 from ippproxy.server.errors import ClientGone, IppError
 from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops import cups, jobs, printer, submit, subscribe
@@ -36,9 +37,9 @@ OPERATIONS: dict[int, OpSpec] = {
 }
 
 
-def supported_operations() -> list[int]:
-    """operations-supported: exactly the table (RFC 8011 §5.4.15)."""
-    return sorted(OPERATIONS)
+# operations-supported: exactly the table (RFC 8011 §5.4.15); handed to the operations
+# with each request (OpRequest.operations), which therefore need not import this module.
+SUPPORTED_OPERATIONS = tuple(sorted(OPERATIONS))
 
 
 def _user(msg: Message) -> str:
@@ -112,7 +113,8 @@ async def handle(ctx: ServerContext, msg: Message, authority: str,
             raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
                            f"{spec.name} is reserved to administrators")
         req = OpRequest(ctx=ctx, msg=msg, authority=authority, queue=queue,
-                        job_id=target.job_id, user=user, body=body or _empty())
+                        job_id=target.job_id, user=user, body=body or no_document(),
+                        operations=SUPPORTED_OPERATIONS)
         if spec.intake:
             ctx.receiving.begin()
             try:

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 
 from ippproxy.ipp import Attribute, Tag
+from ippproxy.jobs.blob import unpack
 from ippproxy.jobs.records import JobRecord
 from ippproxy.server import attrs as A
-from ippproxy.server.job_blob import unpack
 from ippproxy.server.sanitize import clean_text
 from ippproxy.server.uris import job_uri, printer_uri
 

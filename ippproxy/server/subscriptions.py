@@ -15,11 +15,11 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ippproxy.ipp import Attribute, Tag
 from ippproxy.jobs.records import JobRecord
 from ippproxy.server import attrs as A
-from ippproxy.server.context import QueueRuntime
 
 EVENTS = ("job-completed", "job-created", "job-state-changed", "printer-state-changed",
           "printer-stopped")
@@ -31,6 +31,13 @@ EVENT_LIFE = 300
 GET_INTERVAL = 30
 _IMPLIED = {"job-created": "job-state-changed", "job-completed": "job-state-changed",
             "printer-stopped": "printer-state-changed"}
+
+
+class NamedQueue(Protocol):
+    """A queue as printer events need it (context.QueueRuntime)."""
+
+    @property
+    def name(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ class Subscriptions:
                     job.job_id if job else None, int(job.state) if job else None,
                     job.state_reasons if job else ()))
 
-    def printer_event(self, queue: QueueRuntime, event: str) -> None:
+    def printer_event(self, queue: NamedQueue, event: str) -> None:
         self._post(queue.name, event, f"{queue.name}: {event}")
 
     def job_event(self, job: JobRecord, event: str) -> None:

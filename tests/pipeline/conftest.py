@@ -15,14 +15,14 @@ from ippproxy.accounting import users
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.config import Config, from_dict
 from ippproxy.db import make_engine, upgrade
+from ippproxy.filters import detect
 from ippproxy.filters.pool import AnalysisPool
+from ippproxy.ipp import Attribute, RangeOfInteger, Tag
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
-from ippproxy.pipeline import Pipeline, runtime, settings
-from ippproxy.pipeline.auth import BasicAuthenticator
+from ippproxy.pipeline import Intake, Pipeline, Submission, SubmissionChecks, runtime, settings
 from ippproxy.pipeline.conversion import Converter
-from ippproxy.pipeline.intake import IntakePipeline
-from ippproxy.pipeline.recent import StoreRecentJobs
+from ippproxy.pipeline.metering import Metering
 from ippproxy.pipeline.settle import Settler
 
 BASE: dict[str, Any] = {
@@ -80,12 +80,41 @@ def build(cfg: Config, engine: Engine, store: JobStore, spool: Spool,
           pool: AnalysisPool) -> Pipeline:
     """The pipeline pieces without starting the settler's background task."""
     accounting = runtime.make_accounting(cfg, engine)
-    settings.sync_groups(engine, cfg)
+    accounting.define_groups(settings.groups(cfg))
     converter = Converter(pool, spool)
     converter.clean()
-    chain = settings.policy_chain(cfg, StoreRecentJobs(engine))
-    return Pipeline(accounting, pool, IntakePipeline(cfg, accounting, converter, chain, store),
-                    Settler(accounting, store), BasicAuthenticator(cfg, accounting))
+    intake = Intake(store, spool, runtime.make_chain(cfg, store),
+                    Metering(cfg, accounting, converter))
+    return Pipeline(accounting, pool, intake, Settler(accounting, store))
+
+
+# What the queues accept (the server builds this from the printer attributes).
+CHECKS = SubmissionChecks({a.name: a for a in (
+    Attribute.multi("document-format-supported", Tag.MIME_MEDIA_TYPE,
+                    [detect.OCTET_STREAM, detect.PDF, detect.POSTSCRIPT, detect.PCL]),
+    Attribute.single("copies-supported", Tag.RANGE_OF_INTEGER, RangeOfInteger(1, 999)),
+    Attribute.multi("sides-supported", Tag.KEYWORD,
+                    ["one-sided", "two-sided-long-edge", "two-sided-short-edge"]),
+    Attribute.multi("number-up-supported", Tag.INTEGER, [1, 2, 4]),
+    Attribute.single("page-ranges-supported", Tag.BOOLEAN, True),
+    Attribute.multi("print-color-mode-supported", Tag.KEYWORD, ["color", "monochrome"]),
+)})
+
+
+async def _body(data: bytes) -> AsyncIterator[bytes]:
+    if data:
+        yield data
+
+
+def submission(data: bytes = b"", *, user: str = "dave", queue: str = "colour",
+               fmt: str = "application/pdf", attrs: tuple[Attribute, ...] = (),
+               op: str = "Print-Job", ops: tuple[Attribute, ...] = ()) -> Submission:
+    """A request as the server hands it to the pipeline."""
+    return Submission(
+        queue=queue, user=user, operation=op, checks=CHECKS,
+        operation_attributes=(Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, fmt),
+                              *ops),
+        job_attributes=attrs, job_name="t", body=_body(data))
 
 
 def add_user(engine: Engine, name: str, *, balance: int, groups: tuple[str, ...] = (),

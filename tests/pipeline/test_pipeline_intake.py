@@ -1,4 +1,5 @@
-"""The intake hook on real documents (pikepdf PDFs, PostScript through gs), no HTTP.
+"""The intake pipeline on real documents (pikepdf PDFs, PostScript through gs), no HTTP:
+plan -> spool -> analyse -> decide -> reserve -> create, on a real job store.
 
 Prices (queue "colour"): 0.10 mono, 0.50 colour per impression, 0.05 per job, 50 % off
 impressions on two-sided sheets; staff pay half; students are forced to grayscale.
@@ -10,33 +11,19 @@ import uuid
 from pathlib import Path
 
 import pipeline_docs as docs
-from conftest import add_user, build, config
+import pytest
+from conftest import add_user, build, config, submission
 from sqlalchemy import Engine
 
-from ippproxy.accounting import ChargeState, ledger
+from ippproxy.accounting import ChargeState, JobCounts, ledger
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.filters.pool import AnalysisPool
 from ippproxy.ipp import Attribute, RangeOfInteger, Status, Tag
-from ippproxy.jobs.records import NewDocument
+from ippproxy.jobs.blob import unpack
 from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.state import JobState
 from ippproxy.jobs.store import JobStore
-from ippproxy.server.hooks import IntakeDecision, IntakeFacts
-
-
-async def spooled(spool: Spool, data: bytes) -> NewDocument:
-    async with spool.writer() as w:
-        await w.write(data)
-    return NewDocument(w.name, w.size, w.sha256)
-
-
-async def facts(spool: Spool, data: bytes, *, user: str = "dave", queue: str = "colour",
-                fmt: str = "application/pdf", attrs: tuple[Attribute, ...] = (),
-                op: str = "Print-Job", job_uuid: str | None = None) -> IntakeFacts:
-    doc = await spooled(spool, data)
-    return IntakeFacts(queue=queue, user=user, job_name="t", operation=op, document_format=fmt,
-                       document_paths=(spool.path(doc.spool_name),), document_sizes=(doc.size,),
-                       document_sha256=(doc.sha256,), attributes=attrs,
-                       job_uuid=job_uuid or str(uuid.uuid4()))
+from ippproxy.pipeline import Intake, Refused
 
 
 def kw(name: str, value: str) -> Attribute:
@@ -53,28 +40,34 @@ def postings(engine: Engine, job: str) -> list[ledger.Posting]:
     return rows
 
 
+def values(blob: bytes) -> dict[str, object]:
+    return {a.name: a.value for a in unpack(blob)}
+
+
 async def test_counts_price_and_reservation(engine: Engine, store: JobStore, spool: Spool,
                                             pool: AnalysisPool) -> None:
     p = build(config(), engine, store, spool, pool)
-    f = await facts(spool, docs.pdf_bytes([True, False, True, False]),
-                    fmt="application/octet-stream", user="Dave",
-                    attrs=(integer("copies", 2), kw("sides", "two-sided-long-edge")))
-    d = await p.intake.decide(f)
-    assert d.action == "allow", d
-    assert d.document_format == "application/pdf"           # detected from the bytes
-    assert d.analysis is not None
-    assert d.analysis["attributes"] == {
+    done = await p.intake.print_job(submission(
+        docs.pdf_bytes([True, False, True, False]), fmt="application/octet-stream",
+        user="Dave", attrs=(integer("copies", 2), kw("sides", "two-sided-long-edge"))))
+    job = done.job
+    assert job.state == JobState.PENDING and done.unsupported == ()
+    assert job.document_format == "application/pdf"           # detected from the bytes
+    assert job.analysis is not None
+    assert job.analysis["attributes"] == {
         "job-pages": 4, "job-impressions": 4, "job-impressions-col": 2,
         "job-media-sheets": 4, "job-media-sheets-col": 4,
         "ippproxy-cost-estimate": "1.25 EUR"}
     # 8 impressions (4 colour): 40 + 200 = 240, all on two-sided sheets: -120, fee 5.
-    assert d.analysis["estimate"] == 125 and "estimated cost 1.25 EUR" in d.message
-    rows = postings(engine, f.job_uuid)
+    assert job.analysis["estimate"] == 125
+    assert job.state_message is not None and "estimated cost 1.25 EUR" in job.state_message
+    rows = postings(engine, job.uuid)
     assert [(r.amount, r.balance_after, r.kind) for r in rows] == [(-125, 375, "charge")]
-    charge = p.accounting.get(f.job_uuid)
+    charge = p.accounting.get(job.uuid)
     assert charge is not None and charge.state == ChargeState.RESERVED
-    again = await p.intake.decide(f)                          # idempotent by job UUID
-    assert again.action == "allow" and len(postings(engine, f.job_uuid)) == 1
+    again = p.accounting.reserve(job.uuid, username="dave", printer="colour",
+                                 counts=JobCounts.simple(1))  # idempotent by job UUID
+    assert again.replayed and len(postings(engine, job.uuid)) == 1
 
 
 async def test_page_ranges_number_up_and_media_price(engine: Engine, store: JobStore,
@@ -82,12 +75,12 @@ async def test_page_ranges_number_up_and_media_price(engine: Engine, store: JobS
     p = build(config(), engine, store, spool, pool)
     attrs = (Attribute.single("page-ranges", Tag.RANGE_OF_INTEGER, RangeOfInteger(2, 5)),
              integer("number-up", 2))
-    d = await p.intake.decide(await facts(spool, docs.pdf_bytes([True] + [False] * 5),
-                                          attrs=attrs))
-    assert d.analysis is not None
-    a = d.analysis["attributes"]
+    job = (await p.intake.print_job(submission(docs.pdf_bytes([True] + [False] * 5),
+                                               attrs=attrs))).job
+    assert job.analysis is not None
+    a = job.analysis["attributes"]
     assert (a["job-pages"], a["job-impressions"], a["job-impressions-col"]) == (4, 2, 0)
-    assert d.analysis["estimate"] == 5 + 2 * 10
+    assert job.analysis["estimate"] == 5 + 2 * 10
 
 
 async def test_force_grayscale_for_students_converts_and_charges_mono(
@@ -95,21 +88,23 @@ async def test_force_grayscale_for_students_converts_and_charges_mono(
     p = build(config(), engine, store, spool, pool)
     add_user(engine, "sam", balance=500, groups=("students",))
     add_user(engine, "sue", balance=500, groups=("staff",))
-    f = await facts(spool, docs.pdf_bytes([True, True]), user="sam")
-    d = await p.intake.decide(f)
-    assert d.action == "allow" and len(d.documents) == 1
-    new = d.documents[0]
-    assert new.format == "application/pdf" and new.spool_name != f.document_paths[0].name
+    job = (await p.intake.print_job(submission(docs.pdf_bytes([True, True]), user="sam"))).job
+    assert job.state == JobState.PENDING and len(job.documents) == 1
+    new = job.documents[0]
+    assert new.format == "application/pdf"
+    assert spool.names() == {new.spool_name}                  # the received one is gone
     check = await pool.analyse(spool.path(new.spool_name), "application/pdf")
     assert check.pages == 2 and check.colour_pages == ()
-    assert any(o.name == "print-color-mode" and o.value == "monochrome" for o in d.overrides)
-    assert d.analysis is not None and d.analysis["grayscale"] is True
-    assert d.analysis["attributes"]["job-impressions-col"] == 0
-    assert d.analysis["estimate"] == 5 + 2 * 10
-    assert "grayscale" in d.message
-    staff = await p.intake.decide(await facts(spool, docs.pdf_bytes([True, True]), user="sue"))
-    assert staff.documents == () and staff.overrides == ()
-    assert staff.analysis is not None and staff.analysis["estimate"] == 53  # (5 + 100) / 2
+    assert values(job.attributes)["print-color-mode"] == "monochrome"
+    assert job.analysis is not None and job.analysis["grayscale"] is True
+    assert job.analysis["attributes"]["job-impressions-col"] == 0
+    assert job.analysis["estimate"] == 5 + 2 * 10
+    assert job.state_message is not None and "grayscale" in job.state_message
+    staff = (await p.intake.print_job(submission(docs.pdf_bytes([True, True]),
+                                                 user="sue"))).job
+    assert "print-color-mode" not in values(staff.attributes)
+    assert staff.analysis is not None and staff.analysis["grayscale"] is False
+    assert staff.analysis["estimate"] == 53  # (5 + 100) / 2
 
 
 async def test_force_duplex_postscript(engine: Engine, store: JobStore, spool: Spool,
@@ -117,13 +112,13 @@ async def test_force_duplex_postscript(engine: Engine, store: JobStore, spool: S
     cfg = config(queue=[{"name": "colour", "cost_model": "colour", "force_duplex": True}])
     p = build(cfg, engine, store, spool, pool)
     ps = docs.postscript(tmp_path / "d.ps", [False, False, False]).read_bytes()
-    d = await p.intake.decide(await facts(spool, ps, fmt="application/postscript"))
-    assert d.action == "allow" and len(d.documents) == 1
-    assert b"/Duplex true" in spool.path(d.documents[0].spool_name).read_bytes()
-    assert [(o.name, o.value) for o in d.overrides] == [("sides", "two-sided-long-edge")]
-    assert d.analysis is not None
-    assert d.analysis["attributes"]["job-media-sheets"] == 2
-    assert d.analysis["estimate"] == 5 + 30 - 10
+    job = (await p.intake.print_job(submission(ps, fmt="application/postscript"))).job
+    assert len(job.documents) == 1
+    assert b"/Duplex true" in spool.path(job.documents[0].spool_name).read_bytes()
+    assert values(job.attributes)["sides"] == "two-sided-long-edge"
+    assert job.analysis is not None
+    assert job.analysis["attributes"]["job-media-sheets"] == 2
+    assert job.analysis["estimate"] == 5 + 30 - 10
 
 
 async def test_refusals(engine: Engine, store: JobStore, spool: Spool,
@@ -131,25 +126,31 @@ async def test_refusals(engine: Engine, store: JobStore, spool: Spool,
     p = build(config(), engine, store, spool, pool)
     add_user(engine, "poor", balance=10)
 
-    async def refused(d: IntakeDecision, status: int, *words: str) -> None:
-        assert (d.action, d.status) == ("deny", status), d
+    async def refused(intake: Intake, data: bytes, status: int, *words: str,
+                      **kwargs: str) -> None:
+        with pytest.raises(Refused) as e:
+            await intake.print_job(submission(data, **kwargs))
+        assert e.value.status == status, e.value.message
         for w in words:
-            assert w in d.message, d.message
+            assert w in e.value.message, e.value.message
+        assert spool.names() == set()                         # nothing left behind
+        assert await store.count_jobs(None, "all") == 0       # and no job
 
-    await refused(await p.intake.decide(await facts(spool, docs.pdf_bytes([True]), user="poor")),
-                  Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED, "balance 0.10 EUR", "cost 0.55 EUR")
-    await refused(await p.intake.decide(await facts(spool, docs.pdf_bytes([False]),
-                                                    fmt="application/postscript")),
-                  Status.CLIENT_ERROR_DOCUMENT_FORMAT_ERROR, "application/pdf")
-    await refused(await p.intake.decide(await facts(spool, b"\x00\x01\x02 junk" * 50,
-                                                    fmt="application/octet-stream")),
-                  Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED)
-    await refused(await p.intake.decide(await facts(spool, docs.pdf_bytes([False] * 51))),
-                  Status.CLIENT_ERROR_NOT_POSSIBLE, "51 pages")
+    await refused(p.intake, docs.pdf_bytes([True]), Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED,
+                  "balance 0.10 EUR", "cost 0.55 EUR", user="poor")
+    await refused(p.intake, docs.pdf_bytes([False]), Status.CLIENT_ERROR_DOCUMENT_FORMAT_ERROR,
+                  "application/pdf", fmt="application/postscript")
+    await refused(p.intake, b"\x00\x01\x02 junk" * 50,
+                  Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED,
+                  fmt="application/octet-stream")
+    await refused(p.intake, docs.pdf_bytes([False] * 51), Status.CLIENT_ERROR_NOT_POSSIBLE,
+                  "51 pages")
+    await refused(p.intake, docs.pdf_bytes([False]),
+                  Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED, "image/png",
+                  fmt="image/png")                                  # plan: not supported
     strict = build(config(accounting={"unknown_users": "refuse"}), engine, store, spool, pool)
-    await refused(await strict.intake.decide(await facts(spool, docs.pdf_bytes([False]),
-                                                         user="stranger")),
-                  Status.CLIENT_ERROR_NOT_AUTHORIZED, "stranger")
+    await refused(strict.intake, docs.pdf_bytes([False]), Status.CLIENT_ERROR_NOT_AUTHORIZED,
+                  "stranger", user="stranger")
     assert postings(engine, str(uuid.uuid4())) == []
 
 
@@ -157,36 +158,66 @@ async def test_uncountable_document_is_held(engine: Engine, store: JobStore, spo
                                             pool: AnalysisPool) -> None:
     p = build(config(), engine, store, spool, pool)
     pcl = b"\x1bE\x1b&l26A" + b"Hello PCL 5\r\n" * 20 + b"\x0c\x1bE"
-    d = await p.intake.decide(await facts(spool, pcl, fmt="application/octet-stream"))
-    assert d.action == "hold" and "cannot be counted" in d.message
+    job = (await p.intake.print_job(submission(pcl, fmt="application/octet-stream"))).job
+    assert job.state == JobState.PENDING_HELD
+    assert job.state_reasons == ("job-hold-until-specified",)
+    assert job.state_message is not None and "cannot be counted" in job.state_message
     deny = build(config(analysis={"unknown_pages": "deny"}), engine, store, spool, pool)
-    d = await deny.intake.decide(await facts(spool, pcl, fmt="application/vnd.hp-pcl"))
-    assert (d.action, d.status) == ("deny", Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED)
+    with pytest.raises(Refused) as e:
+        await deny.intake.print_job(submission(pcl, fmt="application/vnd.hp-pcl"))
+    assert e.value.status == Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED
 
 
 async def test_send_document_updates_the_stored_job(engine: Engine, store: JobStore,
                                                     spool: Spool, pool: AnalysisPool) -> None:
     p = build(config(), engine, store, spool, pool)
     add_user(engine, "sam", balance=500, groups=("students",))
-    job = await store.create_job("colour", owner="sam", closed=False)
-    d = await p.intake.decide(await facts(spool, docs.pdf_bytes([True, False]), user="sam",
-                                          op="Send-Document", job_uuid=job.uuid))
-    assert d.action == "allow" and d.documents == ()
+    job = (await p.intake.create_job(submission(user="sam", op="Create-Job",
+                                                attrs=(integer("copies", 2),)))).job
+    assert not job.closed and job.analysis is None
+    sent = await p.intake.send_document(submission(docs.pdf_bytes([True, False]), user="sam",
+                                                   op="Send-Document"), job, last=True)
+    assert sent.closed and len(sent.documents) == 1
     stored = await store.get_by_uuid(job.uuid)
     assert stored is not None and stored.analysis is not None
-    assert stored.analysis["attributes"]["job-impressions"] == 2
-    assert b"monochrome" in stored.attributes
+    assert stored.analysis["attributes"]["job-impressions"] == 2   # one copy (PWG 5100.7)
+    assert values(stored.attributes) == {"copies": 2, "print-color-mode": "monochrome"}
+    charge = p.accounting.get(job.uuid)
+    assert charge is not None and charge.estimate == 5 + 2 * 2 * 10   # Create-Job's copies
+
+
+async def test_duplicate_jobs_are_looked_up_in_the_job_store(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
+    cfg = config(rule=[{"type": "duplicate-jobs", "window_minutes": 10}])
+    p = build(cfg, engine, store, spool, pool)
+    pdf = docs.pdf_bytes([False])
+    await p.intake.print_job(submission(pdf, user="Dave"))
+    with pytest.raises(Refused) as e:
+        await p.intake.print_job(submission(pdf, user="dave"))   # same owner, canonically
+    assert e.value.status == Status.CLIENT_ERROR_NOT_POSSIBLE and "duplicate" in e.value.message
+    await p.intake.print_job(submission(pdf, user="erin"))       # another owner may
+
+
+async def test_without_accounting_no_document_is_read(store: JobStore, spool: Spool) -> None:
+    """Analyse and reserve do nothing: a small document stays in memory until it is
+    committed with the job (no spool file is written for it)."""
+    cfg_spool = Spool(spool.root, 1 << 30, copy_max=65536)
+    cfg_spool.copies = store
+    intake = Intake(store, cfg_spool)
+    done = await intake.print_job(submission(docs.pdf_bytes([True]), user="Whoever",
+                                             fmt="application/octet-stream"))
+    assert done.job.owner == "Whoever" and done.job.analysis is None
+    assert done.job.document_format == "application/octet-stream"   # not detected
+    assert cfg_spool.names() == set()
+    assert await store.copy_of(done.job.documents[0].spool_name) == docs.pdf_bytes([True])
 
 
 async def test_validate_job_quote(engine: Engine, store: JobStore, spool: Spool,
                                   pool: AnalysisPool) -> None:
     p = build(config(), engine, store, spool, pool)
-    f = IntakeFacts(queue="colour", user="anyone", job_name="q", operation="Validate-Job",
-                    document_format="application/pdf")
-    assert await p.intake.quote(f) == ("price per impression on colour: 0.15 EUR monochrome, "
-                                       "0.55 EUR colour")
-    f2 = IntakeFacts(queue="colour", user="anyone", job_name="q", operation="Validate-Job",
-                     document_format="application/pdf",
-                     attributes=(integer("job-impressions", 10), kw("print-color-mode",
-                                                                    "monochrome")))
-    assert await p.intake.quote(f2) == "estimated cost 1.05 EUR for 10 impressions"
+    v = await p.intake.validate(submission(user="anyone", op="Validate-Job"))
+    assert v.message == "price per impression on colour: 0.15 EUR monochrome, 0.55 EUR colour"
+    v2 = await p.intake.validate(submission(
+        user="anyone", op="Validate-Job", attrs=(kw("print-color-mode", "monochrome"),),
+        ops=(integer("job-impressions", 10),)))
+    assert v2.message == "estimated cost 1.05 EUR for 10 impressions"

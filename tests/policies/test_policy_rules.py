@@ -110,3 +110,19 @@ def test_chain_severity_and_accumulation() -> None:
     d = PolicyChain([HoldBig(), MaxCopies(1), ForceGrayscale()]).decide(JOB)
     assert (d.action, d.policy) == (Action.DENY, "max-copies")
     assert PolicyChain().decide(JOB) == Decision.allow()
+
+
+def test_chain_keeps_a_holds_reason_keyword() -> None:
+    """A hold's job-state-reasons keyword (e.g. account-info-needed) survives the chain,
+    with the modifications of the other rules and the deciding rule's name."""
+
+    class NeedsAccount:
+        name = "needs-account"
+
+        def decide(self, j: JobFacts) -> Decision:
+            return Decision.hold("Choose an account.", keyword="account-info-needed")
+
+    d = PolicyChain([ForceDuplex(), NeedsAccount()]).decide(JOB)
+    assert (d.action, d.hold_reason, d.force_duplex, d.policy, d.reason) == (
+        Action.HOLD, "account-info-needed", True, "needs-account", "Choose an account.")
+    assert Decision.hold("x").hold_reason == "job-hold-until-specified"

@@ -22,7 +22,7 @@ from ippproxy.config import (
     StorageConfig,
     VirtualPrinterConfig,
 )
-from ippproxy.server.hooks import IntakeHook
+from ippproxy.policies import Policy
 
 from .client import Ipp
 
@@ -51,14 +51,14 @@ Started = Callable[..., Awaitable[Ipp]]
 
 @pytest_asyncio.fixture
 async def start_proxy(tmp_path: Path) -> AsyncIterator[Started]:
-    """``await start_proxy(config=None, intake=None, **server_overrides) -> Ipp``."""
+    """``await start_proxy(config=None, policies=(), **server_overrides) -> Ipp``."""
     runners: list[web.AppRunner] = []
     sessions: list[aiohttp.ClientSession] = []
 
-    async def start(config: Config | None = None, intake: IntakeHook | None = None,
+    async def start(config: Config | None = None, policies: tuple[Policy, ...] = (),
                     **server: Any) -> Ipp:
         cfg = config or make_config(tmp_path, **server)
-        runner = web.AppRunner(build_app(cfg, intake=intake), access_log=None)
+        runner = web.AppRunner(build_app(cfg, policies=policies), access_log=None)
         await runner.setup()
         runners.append(runner)
         site = web.TCPSite(runner, cfg.server.listen, cfg.server.port)

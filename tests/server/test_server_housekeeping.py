@@ -11,6 +11,7 @@ from ippproxy.jobs.records import NewDocument
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import JobEvent, JobState
 from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline import Intake
 from ippproxy.server import housekeeping
 from ippproxy.server.context import ServerContext
 
@@ -33,7 +34,7 @@ async def test_abandoned_and_old_jobs(tmp_path: Path) -> None:
     store = JobStore(engine, clock=lambda: now[0])
     spool = Spool(tmp_path / "spool", 1 << 20)
     try:
-        ctx = ServerContext(cfg, store, spool, NoCapabilities())
+        ctx = ServerContext(cfg, store, spool, NoCapabilities(), Intake(store, spool))
         open_job = await store.create_job("default", owner="alice", closed=False)
         async with spool.writer() as w:
             await w.write(b"%PDF-1.4 done")

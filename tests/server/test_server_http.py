@@ -1,16 +1,19 @@
 """HTTP-level behaviour: keep-alive, broken HTTP, slow clients, the internal-error guard,
-and the intake hook (allow / hold / deny)."""
+and an injected policy (allow / hold / deny)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+from pathlib import Path
 
 import pytest
 
 from ippproxy.ipp import Operation as Op
 from ippproxy.ipp import Status, Tag, decode, encode
-from ippproxy.server.hooks import IntakeDecision, IntakeFacts
+from ippproxy.jobs.spool import Spool
+from ippproxy.policies import Decision, JobFacts
 
 from .client import Ipp, a, message, status, value
 from .conftest import Started
@@ -107,45 +110,58 @@ async def test_slow_client_is_cut_off(start_proxy: Started) -> None:
     assert status(m) == "successful-ok"
 
 
-class Policy:
-    """deny user "mallory", hold jobs named "hold-me", raise for "boom"."""
+class Rules:
+    """A policy (``decide(JobFacts) -> Decision``): deny "mallory", hold "holly"'s jobs
+    for an account, raise for "boom"."""
+
+    name = "test-rules"
 
     def __init__(self) -> None:
-        self.seen: list[IntakeFacts] = []
+        self.seen: list[JobFacts] = []
 
-    async def decide(self, facts: IntakeFacts) -> IntakeDecision:
-        self.seen.append(facts)
-        if facts.job_name == "boom":
+    def decide(self, job: JobFacts) -> Decision:
+        self.seen.append(job)
+        if job.user == "boom":
             raise RuntimeError("policy bug")
-        if facts.user == "mallory":
-            return IntakeDecision.deny(Status.CLIENT_ERROR_NOT_AUTHORIZED, "printing quota used")
-        if facts.job_name == "hold-me":
-            return IntakeDecision.hold("account-info-needed", "choose an account")
-        return IntakeDecision.allow()
-
-    async def quote(self, facts: IntakeFacts) -> str:
-        return ""
+        if job.user == "mallory":
+            return Decision.deny("printing quota used", "allowed-users")
+        if job.user == "holly":
+            return Decision.hold("choose an account", keyword="account-info-needed")
+        return Decision.allow()
 
 
-async def test_intake_hook_allow_hold_deny_and_guard(start_proxy: Started, pdf: bytes) -> None:
-    policy = Policy()
-    ipp = await start_proxy(intake=policy)
-    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, a("job-name", Tag.NAME, "hold-me"), data=pdf)
+async def test_policy_allow_hold_deny_and_guard(start_proxy: Started, pdf: bytes,
+                                                tmp_path: Path) -> None:
+    rules = Rules()
+    ipp = await start_proxy(policies=(rules,))
+    spool = Spool(tmp_path / "spool", 1 << 30)
+    # Larger than storage.copy_max_bytes: the document is a spool file from the start.
+    doc = pdf + b"%" + b"x" * 100_000 + b"\n"
+    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=doc, user="holly")
     assert status(m) == "successful-ok"
     assert value(m, Tag.JOB_ATTRIBUTES, "job-state") == 4
     assert value(m, Tag.JOB_ATTRIBUTES, "job-state-reasons") == "account-info-needed"
-    facts = policy.seen[-1]
-    assert facts.document_sizes == (len(pdf),) and facts.document_paths[0].exists()
-    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=pdf, user="mallory")
+    facts = rules.seen[-1]
+    assert (facts.user, facts.printer, facts.size) == ("holly", ipp.queue, len(doc))
+    assert facts.sha256 == hashlib.sha256(doc).hexdigest() and facts.job_uuid
+    kept = spool.names()
+    assert len(kept) == 1                                       # the held job's document
+    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=doc + b"%2\n", user="mallory")
     assert status(m) == "client-error-not-authorized" and message(m) == "printing quota used"
-    assert not policy.seen[-1].document_paths[0].exists()      # the refused file is gone
-    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, a("job-name", Tag.NAME, "boom"), data=pdf)
+    assert rules.seen[-1].user == "mallory"
+    assert spool.names() == kept                                # the refused file is gone
+    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=doc + b"%3\n", user="boom")
     assert status(m) == "server-error-internal-error"
     assert "Traceback" not in message(m) and "policy bug" not in message(m)
+    assert spool.names() == kept                                # and so is this one
     m = await ipp.call(Op.GET_PRINTER_ATTRIBUTES, a("requested-attributes", Tag.KEYWORD,
                                                    "queued-job-count"))
     assert status(m) == "successful-ok"
     assert value(m, Tag.PRINTER_ATTRIBUTES, "queued-job-count") == 1
+    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=pdf, user="alice")
+    assert status(m) == "successful-ok"
+    assert value(m, Tag.JOB_ATTRIBUTES, "job-state") != 4        # allowed: not held
+    assert rules.seen[-1].user == "alice"
 
 
 async def test_client_gone_mid_document_creates_no_job(

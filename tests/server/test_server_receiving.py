@@ -10,6 +10,7 @@ from ippproxy.db import make_engine, upgrade
 from ippproxy.ipp import Attribute, Group, Message, Operation, Tag
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline import Intake
 from ippproxy.server.context import ServerContext
 from ippproxy.server.dispatch import handle
 from ippproxy.server.receiving import QUIET, Receiving
@@ -33,7 +34,8 @@ async def test_print_job_counts_while_its_document_is_received(tmp_path: Path) -
     upgrade(engine)
     store = JobStore(engine)
     try:
-        ctx = ServerContext(cfg, store, Spool(tmp_path / "spool", 1 << 20), NoCapabilities())
+        spool = Spool(tmp_path / "spool", 1 << 20)
+        ctx = ServerContext(cfg, store, spool, NoCapabilities(), Intake(store, spool))
         seen: list[int] = []
 
         async def body() -> AsyncIterator[bytes]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 from ippproxy.ipp import Attribute, Status
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState
+from ippproxy.pipeline import SubmissionChecks
 from ippproxy.server import printer_attrs
-from ippproxy.server.context import OpRequest, QueueRuntime
+from ippproxy.server.context import CachedChecks, OpRequest, QueueRuntime
 from ippproxy.server.errors import IppError
 
 
@@ -35,46 +33,29 @@ async def destination(req: OpRequest, queue: QueueRuntime) -> tuple[Attribute, .
 async def printer_attributes(req: OpRequest, queue: QueueRuntime | None = None
                              ) -> list[Attribute]:
     """All printer attributes of ``queue`` (default: the request's target queue); job
-    submission uses the cached :func:`capabilities` instead."""
-    from ippproxy.server.dispatch import supported_operations
-
+    submission uses the cached :func:`submission_checks` instead."""
     q = queue or queue_of(req)
     dest = await destination(req, q)
     status = await queue_status(req, q)
-    return printer_attrs.build(req.ctx, q, req.authority, dest, status, supported_operations())
+    return printer_attrs.build(req.ctx, q, req.authority, dest, status, list(req.operations))
 
 
-@dataclass(frozen=True)
-class Capabilities:
-    """What job submission checks a request against: the queue's printer attributes as
-    ``build()`` makes them, indexed by name, for one reading of the destination."""
-
-    source: tuple[tuple[Attribute, ...] | None, object]   # (destination attributes, config)
-    by_name: Mapping[str, Attribute]
-
-    @property
-    def formats(self) -> list[object]:
-        a = self.by_name.get("document-format-supported")
-        return list(a.plain) if a is not None else []
-
-
-async def capabilities(req: OpRequest, queue: QueueRuntime | None = None) -> Capabilities:
-    """The queue's capabilities for Print-Job, Create-Job and Send-Document: rebuilt only
-    when the destination's cached attributes (or the queue's config) change, so that the
-    hot path does not assemble the whole printer attribute set per job."""
+async def submission_checks(req: OpRequest, queue: QueueRuntime | None = None
+                            ) -> SubmissionChecks:
+    """What Print-Job, Create-Job and Send-Document check against: the queue's printer
+    attributes as ``build()`` makes them, rebuilt only when the destination's cached
+    attributes (or the queue's config) change, so that the hot path does not assemble the
+    whole printer attribute set per job."""
     q = queue or queue_of(req)
     dest = await destination(req, q)
-    cached = req.ctx.capability_cache.get(q.name)
-    if (isinstance(cached, Capabilities) and cached.source[0] is dest
-            and cached.source[1] is q.config):
-        return cached
-    from ippproxy.server.dispatch import supported_operations  # (dispatch imports us)
-
+    cached = req.ctx.checks_cache.get(q.name)
+    if cached is not None and cached.destination is dest and cached.config is q.config:
+        return cached.checks
     attrs = printer_attrs.build(req.ctx, q, req.authority, dest, printer_attrs.QueueStatus(),
-                                supported_operations())
-    caps = Capabilities((dest, q.config), {a.name: a for a in attrs})
-    req.ctx.capability_cache[q.name] = caps
-    return caps
+                                list(req.operations))
+    checks = SubmissionChecks({a.name: a for a in attrs})
+    req.ctx.checks_cache[q.name] = CachedChecks(dest, q.config, checks)
+    return checks
 
 
 async def target_job(req: OpRequest) -> JobRecord:

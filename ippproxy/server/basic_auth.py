@@ -1,12 +1,12 @@
-"""HTTP Basic authentication per queue (RFC 7617) against the user store (argon2).
+"""HTTP Basic authentication per queue (RFC 7617) against the user store.
 
 A queue with ``authentication = "basic"`` needs ``Authorization: Basic`` with the
 password of a live, enabled user; the authenticated canonical name then owns the job,
 whatever ``requesting-user-name`` says. Any other scheme, a malformed header or a wrong
 password is None (the server answers HTTP 401, CVE-2025-58060: a scheme we do not run is
-never accepted). argon2 costs tens of milliseconds of CPU, so it runs in a thread and a
-success is remembered for ``ttl`` seconds under a SHA-256 of the header (never the
-password itself); failures are not remembered.
+never accepted). The user store verifies the password (argon2: tens of milliseconds of
+CPU), so that runs in a thread, and a success is remembered for ``ttl`` seconds under a
+SHA-256 of the header (never the password itself); failures are not remembered.
 """
 
 from __future__ import annotations
@@ -16,15 +16,18 @@ import base64
 import binascii
 import hashlib
 import time
-
-from ippproxy.accounting import AccountingService
-from ippproxy.accounting import users as acct_users
-from ippproxy.accounting.identity import canonical_name
-from ippproxy.accounting.txn import in_transaction
-from ippproxy.config import Config
+from collections.abc import Iterable
+from typing import Protocol
 
 MAX_HEADER = 4096
 CACHE_SIZE = 1024
+
+
+class PasswordCheck(Protocol):
+    """The user store (``AccountingService.verify_password``): the canonical name when
+    the password is right, else None. Blocking."""
+
+    def verify_password(self, username: str, password: str) -> str | None: ...
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
@@ -45,11 +48,9 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
 
 
 class BasicAuthenticator:
-    """The server's ``Authenticator`` (server/hooks.py)."""
-
-    def __init__(self, config: Config, accounting: AccountingService, ttl: float = 60.0) -> None:
-        self.queues = frozenset(q.name for q in config.queues if q.authentication == "basic")
-        self.accounting = accounting
+    def __init__(self, queues: Iterable[str], users: PasswordCheck, ttl: float = 60.0) -> None:
+        self.queues = frozenset(queues)
+        self.users = users
         self.ttl = ttl
         self._cache: dict[bytes, tuple[str, float]] = {}
 
@@ -57,23 +58,17 @@ class BasicAuthenticator:
         return queue in self.queues
 
     async def verify(self, authorization: str | None) -> str | None:
+        """The canonical user name for valid credentials, else None (answer 401)."""
         creds = parse_basic(authorization)
-        if creds is None:
+        if creds is None or authorization is None:
             return None
-        key = hashlib.sha256(authorization.encode() if authorization else b"").digest()
+        key = hashlib.sha256(authorization.encode()).digest()
         hit = self._cache.get(key)
         now = time.monotonic()
         if hit is not None and hit[1] > now:
             return hit[0]
-        user, password = creds
-        try:
-            name = canonical_name(user)
-        except ValueError:
-            return None
-        uid = await asyncio.to_thread(
-            in_transaction, self.accounting.engine,
-            lambda c: acct_users.authenticate(c, name, password))
-        if uid is None:
+        name = await asyncio.to_thread(self.users.verify_password, *creds)
+        if name is None:
             return None
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()

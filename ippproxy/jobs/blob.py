@@ -29,3 +29,10 @@ def unpack(blob: bytes) -> tuple[Attribute, ...]:
     except DecodeError:
         return ()
     return () if group is None else group.attributes
+
+
+def with_values(blob: bytes, values: Iterable[Attribute]) -> bytes:
+    """``blob`` with ``values`` set, replacing attributes of the same names."""
+    new = tuple(values)
+    names = {a.name for a in new}
+    return pack((*(a for a in unpack(blob) if a.name not in names), *new))

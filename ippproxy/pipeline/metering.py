@@ -1,0 +1,225 @@
+"""Metering: the intake steps that read documents and touch accounts (accounting on).
+
+``read`` is the analyse step: the owner's canonical name and groups (an unknown user is
+created with the configured defaults, or refused with ``unknown_users = "refuse"``), the
+format detected from the bytes (``application/octet-stream`` means detect; a contradicting
+``document-format`` is client-error-document-format-error, an unknown format
+client-error-document-format-not-supported), each document analysed in the
+``AnalysisPool`` (worker processes with limits, off the event loop), the PWG counts of
+the ticket (counting.py) and the price. ``admit`` applies the policy chain's decision:
+a hold, forced grayscale and duplex (Print-Job: converted in the pool into a new spool
+document; always: ``print-color-mode`` / ``sides`` on the forwarded job), then re-counts
+and re-prices the job as it will print; a document whose pages cannot be counted follows
+``analysis.unknown_pages``. ``reserve`` debits the price by job UUID
+(AccountingService.reserve, idempotent).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ippproxy.accounting import (
+    AccessDenied,
+    AccountingError,
+    AccountingService,
+    CreditRefused,
+    NotFound,
+    canonical_name,
+)
+from ippproxy.config import Config
+from ippproxy.filters import counts as pwg
+from ippproxy.filters import detect
+from ippproxy.filters.errors import AnalysisError
+from ippproxy.filters.model import DocumentAnalysis
+from ippproxy.ipp import Attribute, Status
+from ippproxy.jobs.records import NewDocument
+from ippproxy.pipeline import counting
+from ippproxy.pipeline.admission import Admission
+from ippproxy.pipeline.conversion import GRAYSCALE_INPUTS, Converter
+from ippproxy.pipeline.refusal import Refused, analysis_refusal
+from ippproxy.policies import Action, Decision, JobFacts
+
+log = logging.getLogger(__name__)
+MONOCHROME = frozenset({"monochrome", "process-monochrome", "bi-level", "process-bi-level"})
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the documents of a job say, and what the job costs as submitted."""
+
+    paths: tuple[Path, ...]
+    analyses: tuple[DocumentAnalysis, ...]
+    groups: frozenset[str]
+    ticket: pwg.JobTicket
+    counts: pwg.JobCounts | None     # None: a document's pages cannot be counted
+    mono: bool                       # print-color-mode asks for monochrome already
+    estimate: int | None
+    account: str | None              # job-account-id
+
+
+class Metering:
+    def __init__(self, config: Config, accounting: AccountingService,
+                 converter: Converter) -> None:
+        self.config = config
+        self.accounting = accounting
+        self.converter = converter
+
+    # -- analyse -------------------------------------------------------------------------
+    async def read(self, queue: str, user: str, attributes: tuple[Attribute, ...],
+                   hint: str, paths: tuple[Path, ...], docs: Sequence[NewDocument],
+                   job_uuid: str) -> tuple[JobFacts, Reading]:
+        name, groups = await self._user(user)
+        analyses = tuple(await asyncio.gather(*(self._analyse(p, hint) for p in paths)))
+        attrs = {a.name: a for a in attributes}
+        mode = attrs.get("print-color-mode")
+        mono = mode is not None and mode.value in MONOCHROME
+        ticket = counting.ticket(attributes)
+        counts = counting.count(analyses, ticket, grayscale=mono)
+        account = attrs.get("job-account-id")
+        reading = Reading(paths, analyses, groups, ticket, counts, mono,
+                          self._estimate(groups, queue, counts),
+                          account.value if account is not None
+                          and isinstance(account.value, str) else None)
+        colour = None
+        if counts is not None and counts.impressions_col_total is not None:
+            colour = counts.impressions_col_total > 0
+        facts = JobFacts(
+            job_uuid=job_uuid, user=name, printer=queue, groups=groups,
+            document_format=analyses[0].format, sha256=docs[0].sha256 if docs else "",
+            size=sum(d.size for d in docs),
+            pages=None if counts is None else counts.pages,
+            impressions=None if counts is None else counts.impressions_total,
+            copies=ticket.copies,
+            media=frozenset(m.media for m in counts.per_media) if counts else frozenset(),
+            color=colour, duplex=ticket.sides != "one-sided", cost=reading.estimate)
+        return facts, reading
+
+    async def _user(self, raw: str) -> tuple[str, frozenset[str]]:
+        try:
+            user = canonical_name(raw)
+        except ValueError as e:
+            raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, f"bad user name: {e}") from None
+        groups = await asyncio.to_thread(self.accounting.live_groups, user)
+        if groups is None:  # not in the user store (or disabled): create or refuse
+            try:
+                await asyncio.to_thread(self.accounting.ensure_user, user)
+            except AccountingError as e:
+                raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
+            groups = await asyncio.to_thread(self.accounting.live_groups, user)
+        return user, groups or frozenset()
+
+    async def _analyse(self, path: Path, hint: str) -> DocumentAnalysis:
+        head = await asyncio.to_thread(_head, path)
+        try:
+            fmt = detect.detect_format(head, hint)
+            return await self.converter.pool.analyse(path, fmt)
+        except AnalysisError as e:
+            raise analysis_refusal(e) from None
+
+    def _estimate(self, groups: frozenset[str], queue: str,
+                  counts: pwg.JobCounts | None) -> int | None:
+        """The price for a member of ``groups`` (what AccountingService.estimate and
+        reserve compute, without a database round trip)."""
+        if counts is None:
+            return None
+        return self.accounting.pricing.price(queue, groups, counts=counting.job_counts(counts))
+
+    # -- decide ----------------------------------------------------------------------------
+    async def admit(self, queue: str, job_name: str, r: Reading, decision: Decision,
+                    convert: bool, made: list[NewDocument]) -> Admission:
+        """The job as it will print after ``decision`` (allow, hold or modify);
+        ``convert``: forced options may replace the document (Print-Job). Converted
+        documents are appended to ``made`` as soon as they exist (the caller deletes them
+        if the job is not created)."""
+        hold_message = decision.reason if decision.action == Action.HOLD else ""
+        if r.counts is None:
+            hold_message = hold_message or self._unknown_pages()
+        gray = decision.force_grayscale and not r.mono and _has_colour(r.analyses)
+        duplex = decision.force_duplex and r.ticket.sides == "one-sided"
+        documents: tuple[NewDocument, ...] = ()
+        if convert and (gray or duplex):
+            documents = await self._convert(r, job_name, gray, duplex, made)
+        ticket, counts, estimate = r.ticket, r.counts, r.estimate
+        if gray or duplex:
+            ticket = replace(ticket, sides=counting.TWO_SIDED) if duplex else ticket
+            counts = counting.count(r.analyses, ticket, grayscale=True if gray else r.mono)
+            estimate = self._estimate(r.groups, queue, counts)
+        analysis = self._record(r, counts, estimate, decision, gray, duplex)
+        cost = analysis["attributes"].get("ippproxy-cost-estimate")
+        message = "; ".join(m for m in (hold_message or decision.reason,
+                                        f"estimated cost {cost}" if cost else "") if m)
+        return Admission(
+            hold=bool(hold_message),
+            hold_reason=decision.hold_reason, message=message, overrides=counting.overrides(gray, duplex), documents=documents,
+            document_format=documents[0].format if documents else r.analyses[0].format,
+            counts=counts, estimate=estimate, analysis=analysis)
+
+    def _unknown_pages(self) -> str:
+        mode = self.config.analysis.unknown_pages
+        text = "the pages of this document cannot be counted"
+        if mode == "deny":
+            raise Refused(Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED, text)
+        return f"{text}; an operator must release it" if mode == "hold" else ""
+
+    async def _convert(self, r: Reading, job_name: str, gray: bool, duplex: bool,
+                       made: list[NewDocument]) -> tuple[NewDocument, ...]:
+        """One document (Print-Job): the converted document, or () if none applies."""
+        a, path = r.analyses[0], r.paths[0]
+        doc: NewDocument | None = None
+        try:
+            if gray and a.format in GRAYSCALE_INPUTS:
+                doc = await self.converter.grayscale(path, job_name)
+                made.append(doc)
+            if duplex and a.format == detect.POSTSCRIPT and doc is None:
+                doc = await self.converter.ps_duplex(path, job_name)
+                made.append(doc)
+        except AnalysisError as e:
+            raise analysis_refusal(e, "conversion failed: ") from None
+        return (doc,) if doc is not None else ()
+
+    def _record(self, r: Reading, counts: pwg.JobCounts | None, estimate: int | None,
+                decision: Decision, gray: bool, duplex: bool) -> dict[str, Any]:
+        """The job's ``analysis`` column, which Get-Job-Attributes shows (job-pages,
+        job-impressions, job-media-sheets, their -col variants, ippproxy-cost-estimate)."""
+        attributes: dict[str, int | str] = {}
+        if counts is not None:
+            attributes.update(counting.ipp_attributes(counts))
+        if estimate is not None:
+            attributes["ippproxy-cost-estimate"] = self.accounting.money(estimate)
+        return {"documents": [counting.analysis_json(a) for a in r.analyses],
+                "estimate": estimate, "currency": self.accounting.settings.currency,
+                "account": r.account, "policy": decision.reason, "grayscale": gray,
+                "duplex": duplex, "attributes": attributes}
+
+    # -- reserve ---------------------------------------------------------------------------
+    async def reserve(self, job_uuid: str, user: str, queue: str, r: Reading,
+                      admission: Admission) -> None:
+        """Debit the price of the job as it will print; nothing for an uncountable or
+        free job. A restricted account that cannot pay is
+        client-error-account-limit-reached with balance and cost."""
+        if admission.counts is None or not admission.estimate:
+            return
+        try:
+            await asyncio.to_thread(
+                self.accounting.reserve, job_uuid, username=user, printer=queue,
+                counts=counting.job_counts(admission.counts), account_code=r.account)
+        except CreditRefused as e:
+            raise Refused(Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED, str(e)) from None
+        except (AccessDenied, NotFound) as e:
+            raise Refused(Status.CLIENT_ERROR_ACCOUNT_AUTHORIZATION_FAILED, str(e)) from None
+        except AccountingError as e:
+            raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(detect.HEAD_BYTES)
+
+
+def _has_colour(analyses: Sequence[DocumentAnalysis]) -> bool:
+    return any(a.colour_pages is None or a.colour_pages for a in analyses)
