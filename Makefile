@@ -12,16 +12,24 @@ DEB_PACKAGES := cups-ipp-utils cups cups-client ghostscript qpdf poppler-utils d
 # pytest workers; the suite is sized for 2 cores.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
+# `make soak`: how long the long loops run (tests/support/soak.py): x hypothesis examples,
+# x10 kills in the crash loop, x100 Print-Jobs in the load test.
+SOAK_SCALE ?= 10
 
-.PHONY: run test deps venv lint typecheck bench clean
+.PHONY: run test soak deps venv lint typecheck bench clean
 
 run: $(STAMP)
 	$(BIN)/ippproxy serve $(if $(CONFIG),--config $(CONFIG),)
 
 test: deps $(STAMP) lint
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not serial" $(PYTEST_ARGS)
-	# Tests that measure latency run alone, with nothing else competing for the 2 cores.
-	$(BIN)/python -m pytest -q -p no:cacheprovider -m serial $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not soak" $(PYTEST_ARGS)
+
+# The long loops `make test` and CI leave out: crash loops past 10 kills, load (marker
+# `soak`), and every hypothesis property test with SOAK_SCALE times its examples. Run it
+# before resolving an issue that touches durability, forwarding, the codec or charging.
+soak: deps $(STAMP)
+	SOAK_SCALE=$(SOAK_SCALE) HYPOTHESIS_PROFILE=soak $(BIN)/python -m pytest -q \
+	  -n $(PYTEST_WORKERS) -p no:cacheprovider -m "soak or hypothesis" --durations=10 $(PYTEST_ARGS)
 
 # Install missing Debian packages (root, or sudo when available). Nothing happens when all are present.
 deps:

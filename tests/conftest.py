@@ -3,6 +3,17 @@
 The real printers (ippeveprinter with its private D-Bus, a private cupsd, the virtual printer)
 come from ``testprinters.pytest_plugin``; the throwaway PostgreSQL cluster from
 ``tests/support/postgres.py``.
+
+Hypothesis profiles: ``default`` in `make test`; ``soak`` (``HYPOTHESIS_PROFILE=soak``, set
+by `make soak`) runs ``SOAK_SCALE`` times the examples (tests/support/soak.py): property
+tests with a count of their own ask ``support.soak.examples(n)``.
 """
 
+from hypothesis import settings
+from support.soak import PROFILE, SCALE
+
 pytest_plugins = ["testprinters.pytest_plugin"]
+
+settings.register_profile("soak", max_examples=settings.default.max_examples * SCALE,
+                          deadline=None)
+settings.load_profile(PROFILE)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from fractions import Fraction
 
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -22,6 +23,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import Engine, func, select
+from support.soak import examples
 
 from ippproxy.accounting import ledger, users
 from ippproxy.accounting.cost import CostModel, JobCounts, MediaPrice, Pricing
@@ -145,9 +147,10 @@ class Charging(RuleBasedStateMachine):
         self.engine.dispose()
 
 
+@pytest.mark.hypothesis  # (not @given: hypothesis does not mark it) `make soak` runs it
 def test_charging_state_machine(engine: Engine, db_url: str) -> None:
-    examples = 12 if db_url.startswith("postgresql") else 20
+    runs = examples(12 if db_url.startswith("postgresql") else 20)
     run_state_machine_as_test(
         lambda: Charging(db_url),
-        settings=settings(max_examples=examples, stateful_step_count=20, deadline=None,
+        settings=settings(max_examples=runs, stateful_step_count=20, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow]))

@@ -16,6 +16,7 @@ prints none twice (issue 3, "Done when": crash safety).
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ from typing import Any
 
 import pytest
 from support.server import IppProxy, free_port
+from support.soak import SCALE
 
 from ippproxy.ipp import Attribute, Operation, Tag
 from testprinters.eve import EvePrinter
@@ -198,3 +200,73 @@ def test_kill9_while_forwarding_does_not_print_twice(tmp_path: Path, stack: list
         assert len(copies) <= 1, f"the printer holds {len(copies)} complete copies; {detail}"
         if not copies:
             print(f"note: the printer completed a truncated copy; {detail}")
+
+
+# -- crash loops: kill -9 again and again while jobs arrive and are forwarded ----------------
+
+SOAK_KILLS = 10 * SCALE  # `make soak`: far past the few kills of `make test`
+
+
+def printed_names(eve: EvePrinter) -> Counter[str]:
+    """The job-name of each job the printer completed (it forgets jobs after a minute)."""
+    msg = build(Operation.GET_JOBS, eve.uri, op_attrs=[
+        Attribute.single("which-jobs", Tag.KEYWORD, "completed"),
+        Attribute.multi("requested-attributes", Tag.KEYWORD, ["job-name", "job-state"])])
+    jobs = job_dicts(expect_ok(send(eve.port, msg, path="/ipp/print")))
+    return Counter(j["job-name"] for j in jobs if j["job-state"] == COMPLETED)
+
+
+def crash_loop(tmp_path: Path, stack: list[Any], kills: int, jobs_per_round: int = 5) -> None:
+    """Each round: ``jobs_per_round`` Print-Jobs are answered successful-ok, the server gets
+    SIGKILL at a random moment of their forwarding and is restarted. After each restart
+    every job acknowledged so far is listed, and the round's jobs all complete, each
+    printed exactly once. A kill cuts at most the one transfer in flight (a queue sends
+    one job at a time, forwarding/order.py); ippeveprinter prints such a cut-off upload as
+    it is and ippproxy rightly does not send it again, so that document may arrive
+    truncated: at most one per kill."""
+    eve = EvePrinter("LoopEve", keep_files=True, spool_dir=tmp_path / "eve-spool")
+    stack.append(eve)
+    eve.start()
+    server = IppProxy(tmp_path / "proxy", queues=[{"name": "q", "destination": eve.uri}],
+                      forwarding=FAST_RETRY)
+    stack.append(server)
+    server.start()
+    uri, path = server.uri("q"), server.path("q")
+    rng = random.Random(kills)  # the same kill moments on every run of the same size
+    digests: dict[int, str] = {}
+    for k in range(kills):
+        names = [f"loop-{k}-{i}" for i in range(jobs_per_round)]
+        for name in names:
+            pdf = make_pdf(f"{name} {time.time_ns()}")
+            job_id = print_job(server.port, uri, pdf, name=name, path=path)
+            assert job_id not in digests, f"job-id {job_id} reused"
+            digests[job_id] = sha256(pdf)
+        time.sleep(rng.uniform(0.0, 0.4))  # somewhere in the forwarding of the round's jobs
+        server.kill9()
+        server.start()
+        listed = {j["job-id"] for j in get_jobs(server.port, uri, "all", path=path)}
+        assert set(digests) <= listed, f"kill {k + 1}: lost {sorted(set(digests) - listed)}"
+
+        def round_done(names: list[str] = names) -> bool:
+            jobs = get_jobs(server.port, uri, "all", path=path)
+            return all(j["job-state"] == COMPLETED for j in jobs if j["job-name"] in names)
+
+        wait_for(f"round {k + 1}'s jobs to complete", round_done, 90,
+                 lambda: f"states: {get_jobs(server.port, uri, 'all', path=path)}")
+        printed = printed_names(eve)
+        assert {n: printed[n] for n in names} == dict.fromkeys(names, 1), (
+            f"kill {k + 1}: printed {printed}")
+    received = Counter(file_digest(p) for p in documents(eve))
+    expected = Counter(digests.values())
+    assert not {d: n for d, n in received.items() if n > 1}, "a document printed twice"
+    assert len(expected - received) <= kills, f"{len(expected - received)} documents lost"
+
+
+def test_acknowledged_jobs_survive_a_few_kills_in_a_row(tmp_path: Path,
+                                                        stack: list[Any]) -> None:
+    crash_loop(tmp_path, stack, kills=3)
+
+
+@pytest.mark.soak
+def test_acknowledged_jobs_survive_a_crash_loop(tmp_path: Path, stack: list[Any]) -> None:
+    crash_loop(tmp_path, stack, kills=SOAK_KILLS)

@@ -23,6 +23,7 @@ import corpus
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.soak import examples
 
 from ippproxy.filters import raster, raster_walk
 from ippproxy.filters.errors import FormatError
@@ -241,7 +242,7 @@ def random_body(rng: random.Random, width: int, height: int, bpp: int) -> bytes:
     return bytes(out)
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(120), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**32), fmt=st.sampled_from(["image/pwg-raster", "image/urf"]),
        damage=st.integers(0, 3))
 def test_random_streams(tmp_path_factory: pytest.TempPathFactory, seed: int, fmt: str,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ipp_strategies import MESSAGES
+from support.soak import examples
 
 from ippproxy.ipp import DecodeError, Decoder, Limits, Message, encode
 
@@ -28,14 +29,14 @@ def _check(data: bytes, limits: Limits = DEFAULT) -> None:
     assert encode(message) == data[:section]
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.binary(max_size=200))
 def test_random_bytes(data: bytes) -> None:
     _check(data)
     _check(data, SMALL)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(st.binary(min_size=8, max_size=8), st.lists(
     st.sampled_from([b"\x01", b"\x02", b"\x03", b"\x04", b"\x34\x00\x00\x00\x00",
                      b"\x37\x00\x00\x00\x00", b"\x4a\x00\x00\x00\x01m",
@@ -45,7 +46,7 @@ def test_token_soup(head: bytes, tokens: list[bytes]) -> None:
     _check(head + b"".join(tokens))
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(250), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(MESSAGES, st.data())
 def test_mutated_messages(message: Message, data: st.DataObject) -> None:
     wire = bytearray(encode(message))

@@ -5,11 +5,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ipp_strategies import MESSAGES
+from support.soak import examples
 
 from ippproxy.ipp import Decoder, Message, decode, encode
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(MESSAGES)
 def test_encode_decode_identity(message: Message) -> None:
     wire = encode(message)
@@ -18,7 +19,7 @@ def test_encode_decode_identity(message: Message) -> None:
     assert encode(decoded) == wire
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(MESSAGES, st.binary(max_size=40), st.data())
 def test_any_chunking(message: Message, document: bytes, data: st.DataObject) -> None:
     wire = encode(message) + document
@@ -37,7 +38,7 @@ def test_any_chunking(message: Message, document: bytes, data: st.DataObject) ->
     assert decoder.close() == message
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(MESSAGES)
 def test_one_byte_at_a_time(message: Message) -> None:
     wire = encode(message)
