@@ -11,6 +11,7 @@ from ippproxy.jobs.records import (
     JobNotFound,
     JobRecord,
     NewDocument,
+    QueueStateRecord,
 )
 from ippproxy.jobs.spool import Spool, SpoolCompressionError, SpoolError, SpoolLimitExceeded
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, next_state
@@ -29,6 +30,7 @@ __all__ = [
     "JobStore",
     "NewDocument",
     "Purged",
+    "QueueStateRecord",
     "Spool",
     "SpoolCompressionError",
     "SpoolError",

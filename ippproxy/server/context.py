@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from ippproxy.config import Config, QueueConfig
 from ippproxy.ipp import Attribute, Message, Tag
+from ippproxy.jobs.records import QueueStateRecord
+from ippproxy.jobs.store import JobStore
 from ippproxy.server.hooks import AllowAll, Authenticator, IntakeHook, JobNotifier, NoNotifier
 from ippproxy.server.receiving import Receiving
 
 if TYPE_CHECKING:
     from ippproxy.jobs.spool import Spool
-    from ippproxy.jobs.store import JobStore
     from ippproxy.server.subscriptions import Subscriptions
 
 # Stable per-queue printer-uuid (RFC 8011 §5.4.43 via PWG 5100.13): uuid5 of the queue name.
@@ -37,7 +38,10 @@ class CapabilitySource(Protocol):
 
 @dataclass
 class QueueRuntime:
-    """Mutable per-queue state that lives in the server (paused, accepting)."""
+    """Per-queue state as this node answers it. ``paused`` and ``accepting`` are a copy of
+    the queue's state in the job store (``JobStore.queue_states``, shared by every node and
+    kept across restarts): the Pause-/Resume-/Enable-/Disable-Printer handlers write the
+    store and :meth:`restore` the copy from its answer."""
 
     config: QueueConfig
     paused: bool = False
@@ -56,6 +60,24 @@ class QueueRuntime:
     def touch(self, message: str = "") -> None:
         self.state_change_time = int(time.time())
         self.state_message = message
+
+    def restore(self, state: QueueStateRecord) -> None:
+        """Take the stored state (at start, and after each change)."""
+        self.paused, self.accepting = state.paused, state.accepting
+        if state.changed_at is not None:
+            self.state_change_time = int(state.changed_at.timestamp())
+            self.state_message = state.message
+
+
+async def load_queues(queues: Iterable[QueueConfig], store: JobStore
+                      ) -> dict[str, QueueRuntime]:
+    """The configured queues with their stored state (a pause survives a restart)."""
+    states = await store.queue_states()
+    runtimes = {q.name: QueueRuntime(q) for q in queues}
+    for name, runtime in runtimes.items():
+        if name in states:
+            runtime.restore(states[name])
+    return runtimes
 
 
 @dataclass

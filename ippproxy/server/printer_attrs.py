@@ -17,7 +17,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
-from ippproxy.forwarding.formats import Capabilities, sources
+from ippproxy.forwarding.formats import FormatSupport, sources
 from ippproxy.ipp import Attribute, PrinterState, Tag
 from ippproxy.server import attrs as A
 from ippproxy.server.context import QueueRuntime, ServerContext
@@ -79,7 +79,7 @@ def formats(dest: tuple[Attribute, ...] | None) -> list[str]:
     offered: set[str] = set(FORWARDABLE_FORMATS)
     for a in dest or ():
         if a.name == "document-format-supported":
-            offered = set(sources(Capabilities.from_attributes(dest or ())))  # or converted
+            offered = set(sources(FormatSupport.from_attributes(dest or ())))  # or converted
             break
     return [AUTO_FORMAT] + [f for f in FORWARDABLE_FORMATS if f in offered]
 
