@@ -8,6 +8,6 @@ schema.
 """
 
 from ippproxy.db.base import Base
-from ippproxy.db.engine import make_engine, upgrade
+from ippproxy.db.engine import make_engine, upgrade, upgrade_locked
 
-__all__ = ["Base", "make_engine", "upgrade"]
+__all__ = ["Base", "make_engine", "upgrade", "upgrade_locked"]

@@ -20,16 +20,20 @@ from .errors import DestinationRejected, DestinationUnavailable
 
 if TYPE_CHECKING:
     from ippproxy.jobs.records import JobRecord
+    from ippproxy.jobs.store import JobStore
 
+    from .backoff import Backoff
     from .client import DestinationClient, RemoteJob
-    from .worker import Forwarder
+    from .wakeups import JobWakeups
 
 log = logging.getLogger(__name__)
 
 
-async def follow_remote(fwd: Forwarder, client: DestinationClient, rec: JobRecord,
-                        remote_id: int) -> None:
-    store = fwd.store
+async def follow_remote(store: JobStore, client: DestinationClient, rec: JobRecord,
+                        remote_id: int, *, wakeups: JobWakeups, backoff: Backoff,
+                        poll_interval: float, note: str = "") -> None:
+    """Until the remote job ends; ``wakeups`` cuts a wait short when our job changes,
+    ``note`` (what was done to the document) goes into the completed job's message."""
     failures = 0
     while True:
         ours = await store.get_by_uuid(rec.uuid)
@@ -42,12 +46,12 @@ async def follow_remote(fwd: Forwarder, client: DestinationClient, rec: JobRecor
             remote = await client.get_job(remote_id)
         except DestinationUnavailable as exc:
             failures += 1
-            delay = fwd.backoff.delay(failures)
+            delay = backoff.delay(failures)
             if failures == 1:
                 await store.set_reasons(rec.uuid, ours.state_reasons,
                                         f"printer not answering ({exc.message}); job {remote_id}"
                                         " is at the printer, checking again")
-            await fwd.wait_changed(rec.uuid, delay)
+            await wakeups.wait(rec.uuid, delay)
             continue
         except DestinationRejected as exc:
             if exc.status == Status.CLIENT_ERROR_NOT_FOUND:
@@ -57,14 +61,14 @@ async def follow_remote(fwd: Forwarder, client: DestinationClient, rec: JobRecor
                 return
             raise
         failures = 0
-        if await _mirror(fwd, ours, remote):
+        if await _mirror(store, ours, remote, note):
             return
-        await fwd.wait_changed(rec.uuid, fwd.poll_interval)
+        await wakeups.wait(rec.uuid, poll_interval)
 
 
-async def _mirror(fwd: Forwarder, ours: JobRecord, remote: RemoteJob) -> bool:
-    """Copy the remote state onto ours; True when the remote job is terminal."""
-    store = fwd.store
+async def _mirror(store: JobStore, ours: JobRecord, remote: RemoteJob, done: str) -> bool:
+    """Copy the remote state onto ours; True when the remote job is terminal. ``done``:
+    what was done to the document (the conversion), for the completed job's message."""
     note = remote.message or ", ".join(r for r in remote.reasons if r != "none")
     if remote.state == JobState.PROCESSING_STOPPED:
         if ours.state == JobState.PROCESSING:
@@ -79,7 +83,6 @@ async def _mirror(fwd: Forwarder, ours: JobRecord, remote: RemoteJob) -> bool:
         return False
     await store.set_counts(ours.uuid, impressions=remote.impressions, sheets=remote.sheets)
     if remote.state == JobState.COMPLETED:
-        done = fwd.outbox.notes.get(ours.uuid)  # the conversion, when there was one
         await store.transition(ours.uuid, JobEvent.COMPLETE,
                                message=f"printed as job {remote.job_id}"
                                        + (f" ({done})" if done else ""))

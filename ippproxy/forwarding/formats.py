@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 ``plan(source, caps, colour)`` looks at the destination's capabilities
-(``Capabilities.from_printer(group)`` reads them from Get-Printer-Attributes) and
+(``FormatSupport.from_printer(group)`` reads them from Get-Printer-Attributes) and
 returns a :class:`Plan`:
 
 1. **As is** when the destination lists the document's format in
@@ -87,7 +87,7 @@ _SHORT = {PDF: "PDF", PWG_RASTER: "PWG raster", URF: "URF", POSTSCRIPT: "PostScr
 
 
 @dataclass(frozen=True)
-class Capabilities:
+class FormatSupport:
     """The printer attributes that decide the format (``None``: not reported)."""
 
     formats: tuple[str, ...] = ()
@@ -96,11 +96,11 @@ class Capabilities:
     urf: tuple[str, ...] | None = None
 
     @classmethod
-    def from_attributes(cls, attributes: Iterable[Attribute]) -> Capabilities:
+    def from_attributes(cls, attributes: Iterable[Attribute]) -> FormatSupport:
         return cls.from_printer(Group(Tag.PRINTER_ATTRIBUTES, tuple(attributes)))
 
     @classmethod
-    def from_printer(cls, group: Group) -> Capabilities:
+    def from_printer(cls, group: Group) -> FormatSupport:
         def strings(name: str) -> tuple[str, ...] | None:
             attr = group.get(name)
             if attr is None:
@@ -164,7 +164,7 @@ def _nearest(dpis: Iterable[int]) -> int | None:
     return min(dpis, key=lambda d: (abs(d - PREFERRED_DPI), -d), default=None)
 
 
-def _pwg_options(caps: Capabilities, colour: bool) -> tuple[dict[str, int | bool], str]:
+def _pwg_options(caps: FormatSupport, colour: bool) -> tuple[dict[str, int | bool], str]:
     """({dpi, colour}, description) for PWG raster, or ({}, why not)."""
     res = caps.pwg_resolutions
     dpi = PREFERRED_DPI if res is None else _nearest(d for r in res if (d := _dpi(r)))
@@ -180,7 +180,7 @@ def _pwg_options(caps: Capabilities, colour: bool) -> tuple[dict[str, int | bool
     return {"dpi": dpi, "colour": kind == "srgb_8"}, f"{dpi} dpi, {kind}"
 
 
-def _urf_options(caps: Capabilities, colour: bool) -> tuple[dict[str, int | bool], str]:
+def _urf_options(caps: FormatSupport, colour: bool) -> tuple[dict[str, int | bool], str]:
     """({dpi, colour}, description) for URF, or ({}, why not)."""
     keys = caps.urf if caps.urf is not None else ("W8", "SRGB24", f"RS{PREFERRED_DPI}")
     dpis: list[int] = []
@@ -198,7 +198,7 @@ def _urf_options(caps: Capabilities, colour: bool) -> tuple[dict[str, int | bool
     return {"dpi": dpi, "colour": kind == "SRGB24"}, f"{dpi} dpi, {kind}"
 
 
-def _route(source: str, target: str, caps: Capabilities, colour: bool) -> Plan | str:
+def _route(source: str, target: str, caps: FormatSupport, colour: bool) -> Plan | str:
     kinds = ROUTES.get((source, target))
     if kinds is None:
         return f"no conversion from {source} to {target}"
@@ -215,7 +215,7 @@ def _route(source: str, target: str, caps: Capabilities, colour: bool) -> Plan |
     return Plan(source, target, steps, note if steps else f"{source} sent as {target}")
 
 
-def plan(source: str, caps: Capabilities, colour: bool = True) -> Plan:
+def plan(source: str, caps: FormatSupport, colour: bool = True) -> Plan:
     """The way to send a document of format ``source`` to a destination with ``caps``."""
     source = normalise(source)
     formats = caps.formats
@@ -237,7 +237,7 @@ def plan(source: str, caps: Capabilities, colour: bool = True) -> Plan:
                                    f"{source} cannot be converted to any of them{why}")
 
 
-def sources(caps: Capabilities, candidates: Iterable[str] = ALL_SOURCES) -> tuple[str, ...]:
+def sources(caps: FormatSupport, candidates: Iterable[str] = ALL_SOURCES) -> tuple[str, ...]:
     """The ``candidates`` a queue may accept for this destination: sent as is or converted
     (what the queue's own document-format-supported can list)."""
     return tuple(f for f in candidates if plan(f, caps).possible)

@@ -2,7 +2,8 @@
 
 Theory of operation
 -------------------
-``Outbox.prepare(rec, printer)`` is called by the Forwarder before anything is sent:
+``prepare(outbox, store, wakeups, client, rec, job)`` is called by the Forwarder before
+anything is sent:
 
 1. The job's format is the one stored at intake (the detected one when the
    pipeline runs). When it is unknown (``application/octet-stream``, none), it is
@@ -47,15 +48,16 @@ from ippproxy.filters.errors import AnalysisError, PoolFull
 from ippproxy.filters.pool import AnalysisPool
 from ippproxy.ipp import Attribute, Group
 
-from .formats import Capabilities, Plan, plan, wants_colour
+from .formats import FormatSupport, Plan, plan, wants_colour
 from .source import Document, FileDocument, SpoolDocument
 
 if TYPE_CHECKING:
     from ippproxy.jobs.records import JobRecord
     from ippproxy.jobs.spool import Spool
+    from ippproxy.jobs.store import JobStore
 
     from .client import DestinationClient, ForwardJob
-    from .worker import Forwarder
+    from .wakeups import JobWakeups
 
 UNKNOWN = (None, "", detect.OCTET_STREAM)
 WATCH_INTERVAL = 5.0   # seconds between looks at a job being converted (besides wake-ups)
@@ -156,7 +158,7 @@ class Outbox:
     async def plan(self, rec: JobRecord, printer: Group,
                    attributes: Sequence[Attribute]) -> Plan:
         """How to send ``rec`` to a destination with attributes ``printer``."""
-        chosen = plan(await self.source_format(rec), Capabilities.from_printer(printer),
+        chosen = plan(await self.source_format(rec), FormatSupport.from_printer(printer),
                       wants_colour(print_color_mode(attributes)))
         if chosen.send_as is None:
             raise Unconvertible(f"cannot print this document here: {chosen.note}",
@@ -225,28 +227,27 @@ def _unlink(paths: Sequence[Path]) -> None:
             p.unlink()
 
 
-async def prepare(fwd: Forwarder, client: DestinationClient, rec: JobRecord,
-                  job: ForwardJob) -> Outgoing:
+async def prepare(outbox: Outbox, store: JobStore, wakeups: JobWakeups,
+                  client: DestinationClient, rec: JobRecord, job: ForwardJob) -> Outgoing:
     """The documents to send ``rec`` with, converted for the destination if it needs it.
 
     While converting the job shows ``job-transforming`` (RFC 8011 §5.3.8) and a
     message; a Cancel-Job meanwhile stops the conversion (its worker is killed)
     and raises :class:`JobEnded`."""
-    outbox = fwd.outbox
     chosen = await outbox.plan(rec, await client.get_printer_attributes(), job.attributes)
     if not chosen.converts:
         return outbox.as_is(rec, chosen)
-    await fwd.store.set_reasons(rec.uuid, ("job-transforming",),
-                                f"converting the document for the printer: {chosen.note}")
+    await store.set_reasons(rec.uuid, ("job-transforming",),
+                            f"converting the document for the printer: {chosen.note}")
     task = asyncio.create_task(outbox.convert(rec, chosen))
     try:
         while not task.done():
-            waiter = asyncio.create_task(fwd.wait_changed(rec.uuid, WATCH_INTERVAL))
+            waiter = asyncio.create_task(wakeups.wait(rec.uuid, WATCH_INTERVAL))
             await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
             if task.done():
                 break
-            current = await fwd.store.get_by_uuid(rec.uuid)
+            current = await store.get_by_uuid(rec.uuid)
             if current is None or current.is_terminal:
                 raise JobEnded()
         out = task.result()

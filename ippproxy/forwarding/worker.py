@@ -69,19 +69,21 @@ from typing import TYPE_CHECKING, Literal
 
 import aiohttp
 
-from ippproxy.config import BUILTIN_DESTINATION, Config
+from ippproxy.config import Config
 from ippproxy.ipp import Attribute, Status, Tag, decode
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 
 from .backoff import Backoff
+from .capabilities import destination_uri
 from .client import DestinationClient, ForwardJob, RemoteJob
 from .errors import DestinationError, DestinationRejected, DestinationUnavailable
 from .follow import follow_remote
-from .lease import LEASE, renew
+from .lease import LEASE, keep_leases
 from .order import QueueGate
 from .outgoing import ConversionBusy, JobEnded, Outbox, Unconvertible, prepare
 from .source import missing_document
+from .wakeups import JobWakeups
 
 if TYPE_CHECKING:
     from ippproxy.filters.pool import AnalysisPool
@@ -99,12 +101,7 @@ def destination_for(config: Config, rec: JobRecord) -> str | None:
     if rec.destination_uri:
         return rec.destination_uri
     queue = config.queue(rec.queue)
-    if queue is None:
-        return None
-    if queue.destination == BUILTIN_DESTINATION:
-        vp = config.virtual_printer
-        return f"ipp://{vp.listen}:{vp.port}/ipp/print"
-    return queue.destination
+    return None if queue is None else destination_uri(queue, config.virtual_printer)
 
 
 def forward_job(rec: JobRecord) -> ForwardJob:
@@ -152,7 +149,7 @@ class Forwarder:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._freed = False  # a queue's send slot was freed: its next job goes at once
-        self._job_events: dict[str, asyncio.Event] = {}
+        self.wakeups = JobWakeups()  # the follower or converter of each job in flight
         # Conversions for destinations that do not take the job's format (outgoing.py);
         # without a pool, one is made from [analysis] when first needed.
         self.outbox = Outbox(spool, config.analysis, node=config.storage.node, pool=pool)
@@ -163,7 +160,9 @@ class Forwarder:
         await self.outbox.start()
         self._session = aiohttp.ClientSession()
         self._loop_task = asyncio.create_task(self._run(), name="forwarder")
-        self._lease_task = asyncio.create_task(self._keep_leases(), name="forwarder-leases")
+        self._lease_task = asyncio.create_task(
+            keep_leases(self.store, self._tasks.keys, self.lease, self._wake.set),
+            name="forwarder-leases")
 
     async def stop(self) -> None:
         """Stop at once; jobs in flight stay ``processing`` and recovery requeues them."""
@@ -181,9 +180,7 @@ class Forwarder:
     def job_changed(self, job_uuid: str) -> None:
         """A job became ready, or was canceled: wake the loop and the job's follower."""
         self._wake.set()
-        ev = self._job_events.get(job_uuid)
-        if ev is not None:
-            ev.set()
+        self.wakeups.changed(job_uuid)
 
     def client(self, uri: str, force_print_job: bool = False) -> DestinationClient:
         key = f"{uri}|{force_print_job}"
@@ -227,16 +224,6 @@ class Forwarder:
             if not self._freed:
                 await asyncio.sleep(min(COALESCE, self.poll_interval))
 
-    async def _keep_leases(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease.total_seconds() / 3)
-            try:
-                await renew(self.store, list(self._tasks), self.lease)
-                if await self.store.requeue_expired_leases():
-                    self._wake.set()
-            except Exception:
-                log.exception("forwarder leases")
-
     async def _idle_time(self, store: bool = True) -> float:
         limit = max(self.poll_interval, 0.05) * 5
         unblock = self.gate.seconds_to_unblock()
@@ -250,7 +237,7 @@ class Forwarder:
         return min(limit, max(0.0, (due - self.store.clock()).total_seconds()) + 0.01)
 
     async def _job_task(self, rec: JobRecord) -> None:
-        self._job_events[rec.uuid] = asyncio.Event()
+        self.wakeups.watch(rec.uuid)
         try:
             await self.forward(rec)
         except asyncio.CancelledError:
@@ -263,7 +250,7 @@ class Forwarder:
             if self.gate.leave(rec.queue, rec.uuid):
                 self._freed = True
             self._tasks.pop(rec.uuid, None)
-            self._job_events.pop(rec.uuid, None)
+            self.wakeups.forget(rec.uuid)
             self.outbox.notes.pop(rec.uuid, None)
             self._wake.set()
             if self.on_finished is not None:
@@ -299,7 +286,9 @@ class Forwarder:
             if self.gate.leave(rec.queue, rec.uuid):
                 self._freed = True
                 self._wake.set()
-            await follow_remote(self, client, rec, remote)
+            await follow_remote(self.store, client, rec, remote, wakeups=self.wakeups,
+                                backoff=self.backoff, poll_interval=self.poll_interval,
+                                note=self.outbox.notes.get(rec.uuid, ""))
         except DestinationUnavailable as exc:
             await self._requeue(rec, exc, exc.maybe_delivered or remote is not None)
         except DestinationRejected as exc:
@@ -334,7 +323,8 @@ class Forwarder:
             forward_attempts=rec.forward_attempts + 1, reasons=("job-outgoing",),
             message="sending the job to the printer")
         job = forward_job(rec)
-        out = await prepare(self, client, rec, job)  # converted when the printer needs it
+        # Converted when the printer needs it.
+        out = await prepare(self.outbox, self.store, self.wakeups, client, rec, job)
         try:
             if out.note:
                 await self.store.update_forwarding(
@@ -380,14 +370,3 @@ class Forwarder:
         log.warning("job %s aborted: %s", rec.uuid, message)
         await self.store.transition(rec.uuid, JobEvent.ABORT,
                                     reasons=("aborted-by-system", *reasons), message=message)
-
-    async def wait_changed(self, job_uuid: str, timeout: float) -> None:
-        """Sleep ``timeout`` seconds, or less if ``job_changed(job_uuid)`` is called."""
-        ev = self._job_events.get(job_uuid)
-        if ev is None:
-            await asyncio.sleep(timeout)
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout):
-                await ev.wait()
-        ev.clear()

@@ -14,6 +14,7 @@ from ippproxy.jobs.records import (
     JobNotFound,
     JobRecord,
     NewDocument,
+    QueueStateRecord,
 )
 from ippproxy.jobs.spool import Spool, SpoolCompressionError, SpoolError, SpoolLimitExceeded
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, next_state
@@ -32,6 +33,7 @@ __all__ = [
     "JobStore",
     "NewDocument",
     "Purged",
+    "QueueStateRecord",
     "Spool",
     "SpoolCompressionError",
     "SpoolError",

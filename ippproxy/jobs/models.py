@@ -1,8 +1,9 @@
-"""Tables of the job store: ``queues``, ``jobs``, ``documents``, ``spool_copies``.
+"""Tables of the job store: ``queues``, ``queue_states``, ``jobs``, ``documents``,
+``spool_copies``.
 
 The schema is created by the hand-written migrations
-``ippproxy/db/migrations/versions/0001_jobs.py`` and ``0003_spool_copies.py``; they must
-stay identical
+``ippproxy/db/migrations/versions/0001_jobs.py``, ``0003_spool_copies.py``,
+``0004_claim_index.py`` and ``0005_queue_states.py``; they must stay identical
 (``tests/jobs/test_models.py`` compares them). Only portable types are used so the
 same code runs on SQLite and PostgreSQL. Timestamps are always UTC
 (:class:`UTCDateTime`); ``state`` holds the RFC 8011 job-state enum value.
@@ -64,6 +65,21 @@ class Queue(Base):
 
     name: Mapped[str] = mapped_column(String(127), primary_key=True)
     next_job_id: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+
+
+class QueueState(Base):
+    """A queue's printer state set by operators, shared by every node on the database:
+    ``paused`` by Pause-Printer / Resume-Printer (RFC 8011 §4.3.7-8: no job of the queue
+    is forwarded while it is paused), ``accepting`` by Disable-Printer / Enable-Printer
+    (RFC 3998 §3.1), and when and why it last changed. No row: running and accepting."""
+
+    __tablename__ = "queue_states"
+
+    name: Mapped[str] = mapped_column(String(127), primary_key=True)
+    paused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    accepting: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    message: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
 
 class Job(Base):
@@ -144,6 +160,7 @@ class SpoolCopy(Base):
 
 
 queues_t = cast(Table, Queue.__table__)
+queue_states_t = cast(Table, QueueState.__table__)
 jobs_t = cast(Table, Job.__table__)
 # The forwarder's claim (ops.claim_next): WHERE state = pending AND closed AND queue IN
 # (...) AND next_attempt_at due ORDER BY priority DESC, created_at, job_id LIMIT 1. In

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Select, bindparam, case, func, select
 
-from ippproxy.jobs.models import jobs_t, spool_copies_t
-from ippproxy.jobs.records import JobRecord, load_job
+from ippproxy.jobs.models import jobs_t, queue_states_t, spool_copies_t
+from ippproxy.jobs.records import JobRecord, QueueStateRecord, load_job, queue_state_from_row
 from ippproxy.jobs.state import NOT_COMPLETED, TERMINAL, JobState
 
 Which = Literal["not-completed", "completed", "all"]
@@ -15,9 +15,16 @@ Which = Literal["not-completed", "completed", "all"]
 _ACTIVE = [int(s) for s in NOT_COMPLETED]
 _DONE = [int(s) for s in TERMINAL]
 
+# The queues whose jobs are not forwarded (Pause-Printer). The claim and the forwarder's
+# next wake-up leave them out in SQL, so every node on the database sees a pause at once.
+PAUSED_QUEUES = select(queue_states_t.c.name).where(queue_states_t.c.paused.is_(True))
+
 NEXT_ATTEMPT = select(func.min(jobs_t.c.next_attempt_at)).where(
-    jobs_t.c.state == JobState.PENDING, jobs_t.c.closed.is_(True)
+    jobs_t.c.state == JobState.PENDING, jobs_t.c.closed.is_(True),
+    jobs_t.c.queue.not_in(PAUSED_QUEUES),
 )
+
+_QUEUE_STATES = select(queue_states_t)
 
 
 _COPY = select(spool_copies_t.c.content).where(spool_copies_t.c.spool_name == bindparam("name"))
@@ -87,3 +94,9 @@ def count_stmt(queue: str | None, which: Which) -> Select[Any]:
     elif which == "completed":
         stmt = stmt.where(jobs_t.c.state.in_(_DONE))
     return stmt
+
+
+def queue_states(conn: Connection) -> dict[str, QueueStateRecord]:
+    """Every stored queue state by queue name (queues without a row are not in it)."""
+    rows = conn.execute(_QUEUE_STATES).mappings()
+    return {r["name"]: queue_state_from_row(r) for r in rows}

@@ -46,6 +46,24 @@ class NewDocument:
 
 
 @dataclass(frozen=True)
+class QueueStateRecord:
+    """A queue's stored printer state (models.QueueState); a queue without a row is
+    running and accepting."""
+
+    queue: str
+    paused: bool = False
+    accepting: bool = True
+    changed_at: dt.datetime | None = None  # None: never changed
+    message: str = ""
+
+
+def queue_state_from_row(row: Mapping[Any, Any]) -> QueueStateRecord:
+    return QueueStateRecord(queue=row["name"], paused=bool(row["paused"]),
+                            accepting=bool(row["accepting"]), changed_at=row["changed_at"],
+                            message=row["message"])
+
+
+@dataclass(frozen=True)
 class DocumentRecord:
     number: int
     spool_name: str

@@ -62,6 +62,7 @@ from ippproxy.jobs._syncbatch import SyncBatcher, Ticket
 from ippproxy.jobs.ids import random_hex, spool_name
 
 __all__ = [
+    "COMPRESSIONS",
     "Spool",
     "SpoolCompressionError",
     "SpoolError",

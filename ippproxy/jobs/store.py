@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, select
 
 from ippproxy.jobs import queries, writes
 from ippproxy.jobs._create import NewJob, insert_staged, stage
@@ -34,6 +34,7 @@ from ippproxy.jobs.records import (
     UNSET,
     JobRecord,
     NewDocument,
+    QueueStateRecord,
     _Unset,
     load_job,
     load_jobs,
@@ -198,7 +199,8 @@ class JobStore:
         return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
 
     async def next_attempt_time(self) -> dt.datetime | None:
-        """Earliest ``next_attempt_at`` of a pending job (when the forwarder should wake)."""
+        """Earliest ``next_attempt_at`` of a pending job of a queue that is not paused
+        (when the forwarder should wake)."""
         return await self.read(lambda c: c.execute(queries.NEXT_ATTEMPT).scalar_one_or_none())
 
     # -- changes --------------------------------------------------------------------
@@ -321,8 +323,9 @@ class JobStore:
         queues: Iterable[str] | None = None,
         lease: dt.timedelta = dt.timedelta(minutes=10),
     ) -> JobRecord | None:
-        """Take the next due pending job (closed, not held, ``next_attempt_at <= now``):
-        it moves to ``processing`` (START) with this node's lease. None if none is due."""
+        """Take the next due pending job (closed, not held, ``next_attempt_at <= now``, its
+        queue not paused): it moves to ``processing`` (START) with this node's lease. None
+        if none is due."""
         qs = None if queues is None else tuple(queues)
         return await self.write(
             lambda c: writes.claim_next(c, now or self.clock(), self.clock(), qs, self.node, lease)
@@ -343,7 +346,7 @@ class JobStore:
         return await self.write(lambda c: writes.release_expired_holds(c, now or self.clock()))
 
     async def requeue_expired_leases(self, now: dt.datetime | None = None) -> list[JobRecord]:
-        """Multi-node: give back jobs whose claim expired (renew with update_forwarding)."""
+        """Multi-node: give back jobs whose claim expired (renewed with :meth:`renew_leases`)."""
         return await self.write(lambda c: writes.requeue_expired_leases(c, now or self.clock()))
 
     async def recover(
@@ -361,12 +364,39 @@ class JobStore:
             self, spool, verify=verify, remove_orphans=remove_orphans, min_age=min_age
         )
 
-    async def release_lease(self, uuid: str) -> None:
-        await self.write(
-            lambda c: c.execute(
-                update(jobs_t).where(jobs_t.c.uuid == uuid).values(node=None, lease_until=None)
-            )
+    async def renew_leases(self, uuids: Collection[str], lease: dt.timedelta) -> int:
+        """Extend this node's lease on ``uuids`` by ``lease`` from now; returns how many
+        rows were still its own and still being processed (forwarding/lease.py)."""
+        if not uuids:
+            return 0
+        until = self.clock() + lease
+        batch = sorted(uuids)  # a fixed lock order: two nodes renewing never deadlock
+        return await self.write(lambda c: writes.renew_leases(c, batch, self.node, until))
+
+    # -- queue states ---------------------------------------------------------------
+
+    async def queue_states(self) -> dict[str, QueueStateRecord]:
+        """The stored state of every queue that has one (the others run and accept)."""
+        return await self.read(queries.queue_states)
+
+    async def set_queue_state(
+        self,
+        queue: str,
+        *,
+        paused: bool | None = None,
+        accepting: bool | None = None,
+        message: str = "",
+    ) -> QueueStateRecord:
+        """Pause-/Resume-Printer (``paused``), Disable-/Enable-Printer (``accepting``):
+        shared by every node on the database. A paused queue's jobs are not claimed
+        (:meth:`claim_next_for_forwarding`) and not waited for (:meth:`next_attempt_time`).
+        ``message`` (printer-state-message) is kept only when the state changes."""
+        return await self.write(
+            lambda c: writes.set_queue_state(c, queue, paused, accepting, message, self.clock())
         )
+
+    async def release_lease(self, uuid: str) -> None:
+        await self.write(lambda c: writes.release_lease(c, uuid))
 
 
 def _given(**kwargs: Any) -> dict[str, Any]:

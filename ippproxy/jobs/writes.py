@@ -12,17 +12,31 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
 
 from ippproxy.jobs._create import copy_rows, document_rows, insert_documents
-from ippproxy.jobs.models import documents_t, jobs_t, spool_copies_t
+from ippproxy.jobs.models import documents_t, jobs_t, queue_states_t, spool_copies_t
+from ippproxy.jobs.queries import PAUSED_QUEUES
 from ippproxy.jobs.records import (
     JobClosedError,
     JobNotFound,
     JobRecord,
     NewDocument,
+    QueueStateRecord,
     job_from_row,
     load_job,
+    queue_state_from_row,
 )
 from ippproxy.jobs.state import (
     INCOMING_REASONS,
@@ -36,6 +50,8 @@ from ippproxy.jobs.state import (
 
 # UPDATE jobs SET <the columns given as parameters> WHERE uuid = :b_uuid, built once.
 _UPDATE_JOB = update(jobs_t).where(jobs_t.c.uuid == bindparam("b_uuid"))
+# The states in which a job carries its node's lease (forwarding/lease.py).
+_LEASED = (int(JobState.PROCESSING), int(JobState.PROCESSING_STOPPED))
 _DELETE_COPIES = delete(spool_copies_t).where(spool_copies_t.c.job_uuid == bindparam("b_uuid"))
 
 
@@ -150,6 +166,7 @@ def claim_stmt(due: dt.datetime, queues: tuple[str, ...] | None) -> Select[Any]:
     )
     if queues is not None:
         stmt = stmt.where(j.queue.in_(queues))
+    stmt = stmt.where(j.queue.not_in(PAUSED_QUEUES))  # paused queues hold their jobs
     stmt = stmt.order_by(j.priority.desc(), j.created_at, j.job_id).limit(1)
     return stmt.with_for_update(skip_locked=True)
 
@@ -257,7 +274,7 @@ def requeue_expired_leases(conn: Connection, now: dt.datetime) -> list[JobRecord
     uuids = (
         conn.execute(
             select(j.uuid).where(
-                j.state.in_([int(JobState.PROCESSING), int(JobState.PROCESSING_STOPPED)]),
+                j.state.in_(_LEASED),
                 j.lease_until.is_not(None),
                 j.lease_until < now,
             )
@@ -269,3 +286,55 @@ def requeue_expired_leases(conn: Connection, now: dt.datetime) -> list[JobRecord
     return [
         apply_event(conn, _reload(conn, u), JobEvent.REQUEUE, None, message, now) for u in uuids
     ]
+
+
+
+def renew_leases(
+    conn: Connection, uuids: Sequence[str], node: str | None, until: dt.datetime
+) -> int:
+    """Extend ``node``'s lease on ``uuids`` to ``until``, only on rows still claimed by it
+    and still being processed (see forwarding/lease.py); returns the rows renewed."""
+    j = jobs_t.c
+    mine = j.node.is_(None) if node is None else j.node == node
+    result = conn.execute(
+        update(jobs_t).where(j.uuid.in_(uuids), mine, j.state.in_(_LEASED))
+        .values(lease_until=until)
+    )
+    return int(result.rowcount)
+
+
+def release_lease(conn: Connection, uuid: str) -> None:
+    conn.execute(update(jobs_t).where(jobs_t.c.uuid == uuid).values(node=None, lease_until=None))
+
+
+def set_queue_state(
+    conn: Connection,
+    queue: str,
+    paused: bool | None,
+    accepting: bool | None,
+    message: str,
+    now: dt.datetime,
+) -> QueueStateRecord:
+    """Set what is given (None: leave it) of ``queue``'s state; ``changed_at`` and the
+    message change only when ``paused`` or ``accepting`` does (printer-state-change-time,
+    RFC 8011 §5.4.41). Returns the state after."""
+    q = queue_states_t.c
+    row = conn.execute(
+        select(queue_states_t).where(q.name == queue).with_for_update()
+    ).mappings().one_or_none()
+    old = QueueStateRecord(queue) if row is None else queue_state_from_row(row)
+    new = QueueStateRecord(queue, old.paused if paused is None else paused,
+                           old.accepting if accepting is None else accepting, now, message)
+    if (new.paused, new.accepting) == (old.paused, old.accepting):
+        return old
+    values = {"paused": new.paused, "accepting": new.accepting, "changed_at": now,
+              "message": message}
+    if row is None:
+        try:
+            with conn.begin_nested():
+                conn.execute(insert(queue_states_t).values(name=queue, **values))
+            return new
+        except IntegrityError:  # another node created the row first: set it
+            pass
+    conn.execute(update(queue_states_t).where(q.name == queue).values(**values))
+    return new

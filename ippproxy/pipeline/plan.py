@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ippproxy.filters.detect import OCTET_STREAM
 from ippproxy.ipp import Attribute, Status
-from ippproxy.jobs.inflate import COMPRESSIONS
+from ippproxy.jobs.spool import COMPRESSIONS
 from ippproxy.pipeline import template
 from ippproxy.pipeline.refusal import Refused
 from ippproxy.pipeline.submission import Submission

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ippproxy.config import Config, QueueConfig
 from ippproxy.ipp import Attribute, Message, Tag
+from ippproxy.jobs.records import QueueStateRecord
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import Intake, SubmissionChecks
@@ -38,7 +39,10 @@ class CapabilitySource(Protocol):
 
 @dataclass
 class QueueRuntime:
-    """Mutable per-queue state that lives in the server (paused, accepting)."""
+    """Per-queue state as this node answers it. ``paused`` and ``accepting`` are a copy of
+    the queue's state in the job store (``JobStore.queue_states``, shared by every node and
+    kept across restarts): the Pause-/Resume-/Enable-/Disable-Printer handlers write the
+    store and :meth:`restore` the copy from its answer."""
 
     config: QueueConfig
     paused: bool = False
@@ -57,6 +61,24 @@ class QueueRuntime:
     def touch(self, message: str = "") -> None:
         self.state_change_time = int(time.time())
         self.state_message = message
+
+    def restore(self, state: QueueStateRecord) -> None:
+        """Take the stored state (at start, and after each change)."""
+        self.paused, self.accepting = state.paused, state.accepting
+        if state.changed_at is not None:
+            self.state_change_time = int(state.changed_at.timestamp())
+            self.state_message = state.message
+
+
+async def load_queues(queues: Iterable[QueueConfig], store: JobStore
+                      ) -> dict[str, QueueRuntime]:
+    """The configured queues with their stored state (a pause survives a restart)."""
+    states = await store.queue_states()
+    runtimes = {q.name: QueueRuntime(q) for q in queues}
+    for name, runtime in runtimes.items():
+        if name in states:
+            runtime.restore(states[name])
+    return runtimes
 
 
 @dataclass(frozen=True)

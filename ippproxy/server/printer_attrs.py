@@ -17,8 +17,9 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 
-from ippproxy.forwarding.formats import Capabilities, sources
+from ippproxy.forwarding.formats import FormatSupport, sources
 from ippproxy.ipp import Attribute, PrinterState, Tag
+from ippproxy.jobs.spool import COMPRESSIONS
 from ippproxy.server import attrs as A
 from ippproxy.server.context import QueueRuntime, ServerContext
 from ippproxy.server.destination_caps import FALLBACK, from_destination
@@ -31,7 +32,6 @@ from ippproxy.server.uris import printer_uri
 FORWARDABLE_FORMATS = ("application/pdf", "application/postscript", "image/pwg-raster",
                        "image/urf", "image/jpeg")
 AUTO_FORMAT = "application/octet-stream"
-COMPRESSIONS = ("none", "deflate", "gzip")
 WHICH_JOBS = ("completed", "not-completed", "aborted", "all", "canceled", "pending",
               "pending-held", "processing", "processing-stopped")
 HOLD_UNTIL = ("no-hold", "indefinite")
@@ -79,7 +79,7 @@ def formats(dest: tuple[Attribute, ...] | None) -> list[str]:
     offered: set[str] = set(FORWARDABLE_FORMATS)
     for a in dest or ():
         if a.name == "document-format-supported":
-            offered = set(sources(Capabilities.from_attributes(dest or ())))  # or converted
+            offered = set(sources(FormatSupport.from_attributes(dest or ())))  # or converted
             break
     return [AUTO_FORMAT] + [f for f in FORWARDABLE_FORMATS if f in offered]
 

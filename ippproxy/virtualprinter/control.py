@@ -1,6 +1,6 @@
-"""Out-of-process control of the virtual printer, and its command line.
+"""Out-of-process control of the virtual printer (its command line is ``__main__.py``).
 
-``POST /control`` with JSON ``{"state": "jam"}`` (see ``virtual.STATES``) or
+``POST /control`` with JSON ``{"state": "jam"}`` (see ``printer.STATES``) or
 ``{"lose_next_response": "Print-Job"}``; ``GET /control`` answers a JSON
 summary. The control endpoint listens on its own port so it stays reachable
 while the printer is "offline".
@@ -8,22 +8,17 @@ while the printer is "offline".
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from ippproxy.ipp import JobState, PrinterState
+from ippproxy.virtualprinter.model import PrinterModel
 
-if TYPE_CHECKING:
-    from ippproxy.virtualprinter.printer import VirtualPrinter
-
-_PRINTER: web.AppKey[VirtualPrinter] = web.AppKey("printer")
+_PRINTER: web.AppKey[PrinterModel] = web.AppKey("printer")
 
 
-def summary(printer: VirtualPrinter) -> dict[str, Any]:
+def summary(printer: PrinterModel) -> dict[str, Any]:
     state, reasons, _ = printer.printer_state()
     return {
         "uri": printer.uri, "online": printer.online, "fault": printer.fault,
@@ -66,39 +61,9 @@ async def _post(request: web.Request) -> web.Response:
     return web.json_response(summary(printer))
 
 
-def control_app(printer: VirtualPrinter) -> web.Application:
+def control_app(printer: PrinterModel) -> web.Application:
     app = web.Application()
     app[_PRINTER] = printer
     app.router.add_get("/control", _get)
     app.router.add_post("/control", _post)
     return app
-
-
-async def _serve(args: argparse.Namespace) -> None:
-    from ippproxy.virtualprinter.printer import VirtualPrinter
-
-    printer = VirtualPrinter(host=args.host, port=args.port, control_port=args.control_port,
-                             keep_documents=args.keep, name=args.name,
-                             spool_dir=Path(args.spool) if args.spool else None)
-    await printer.start()
-    print(f"virtual printer at {printer.uri}, control at {printer.control_url}", flush=True)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await printer.close()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m ippproxy.virtualprinter",
-                                     description="ippproxy's virtual IPP Everywhere printer")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8632)
-    parser.add_argument("--control-port", type=int, default=0)
-    parser.add_argument("--name", default="Virtual Printer")
-    parser.add_argument("--keep", action="store_true", help="keep received documents")
-    parser.add_argument("--spool", default="", help="directory for documents")
-    args = parser.parse_args(argv)
-    try:
-        asyncio.run(_serve(args))
-    except KeyboardInterrupt:
-        pass

@@ -3,24 +3,21 @@
 Each handler takes the printer, the decoded request, and (for the operations
 that carry a document) the body stream positioned after end-of-attributes; it
 returns ``(status, operation attributes, other groups)``. Anything the
-printer-side state machine needs lives on ``VirtualPrinter``.
+printer-side state machine needs lives on ``PrinterModel``.
 """
 
 from __future__ import annotations
 
 import uuid as uuidlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from ippproxy.ipp import Attribute, Group, JobState, Message, Operation, Status, Tag
 from ippproxy.virtualprinter.attributes import EXPLICIT_ONLY
 from ippproxy.virtualprinter.job import VirtualJob
-
-if TYPE_CHECKING:
-    from ippproxy.virtualprinter.printer import BodyReader, VirtualPrinter
+from ippproxy.virtualprinter.model import BodyReader, PrinterModel
 
 Reply = tuple[int, list[Attribute], list[Group]]
-Handler = Callable[["VirtualPrinter", Message, "BodyReader"], Awaitable[Reply]]
+Handler = Callable[[PrinterModel, Message, BodyReader], Awaitable[Reply]]
 
 NOT_COMPLETED = frozenset({JobState.PENDING, JobState.PENDING_HELD, JobState.PROCESSING,
                            JobState.PROCESSING_STOPPED})
@@ -48,7 +45,7 @@ def _error(status: int, message: str) -> Reply:
     return status, [Attribute.single("status-message", Tag.TEXT, message)], []
 
 
-def _precheck(p: VirtualPrinter, msg: Message) -> Reply | None:
+def _precheck(p: PrinterModel, msg: Message) -> Reply | None:
     """Busy / not accepting / unsupported format, for job-creating operations."""
     if p.fault == "busy":
         return _error(Status.SERVER_ERROR_BUSY, "Printer is busy.")
@@ -61,7 +58,7 @@ def _precheck(p: VirtualPrinter, msg: Message) -> Reply | None:
     return None
 
 
-def _new_job(p: VirtualPrinter, msg: Message) -> VirtualJob:
+def _new_job(p: PrinterModel, msg: Message) -> VirtualJob:
     job_uuid = _job_value(msg, "job-uuid")
     if not (isinstance(job_uuid, str) and job_uuid.startswith("urn:uuid:")):
         job_uuid = f"urn:uuid:{uuidlib.uuid4()}"
@@ -80,14 +77,14 @@ def _new_job(p: VirtualPrinter, msg: Message) -> VirtualJob:
     return job
 
 
-def _job_reply(p: VirtualPrinter, job: VirtualJob) -> Reply:
+def _job_reply(p: PrinterModel, job: VirtualJob) -> Reply:
     keep = {"job-id", "job-uri", "job-uuid", "job-state", "job-state-reasons",
             "job-state-message"}
     attrs = [a for a in job.attributes(p.uri) if a.name in keep]
     return Status.SUCCESSFUL_OK, [], [Group(Tag.JOB_ATTRIBUTES, tuple(attrs))]
 
 
-async def print_job(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply:
+async def print_job(p: PrinterModel, msg: Message, body: BodyReader) -> Reply:
     if (err := _precheck(p, msg)) is not None:
         return err
     job = _new_job(p, msg)
@@ -96,13 +93,13 @@ async def print_job(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply:
     return _job_reply(p, job)
 
 
-async def validate_job(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply:
+async def validate_job(p: PrinterModel, msg: Message, body: BodyReader) -> Reply:
     if (err := _precheck(p, msg)) is not None:
         return err
     return Status.SUCCESSFUL_OK, [], []
 
 
-async def create_job(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply:
+async def create_job(p: PrinterModel, msg: Message, body: BodyReader) -> Reply:
     if (err := _precheck(p, msg)) is not None:
         return err
     job = _new_job(p, msg)
@@ -111,7 +108,7 @@ async def create_job(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply
     return _job_reply(p, job)
 
 
-def _find_job(p: VirtualPrinter, msg: Message) -> VirtualJob | Reply:
+def _find_job(p: PrinterModel, msg: Message) -> VirtualJob | Reply:
     job_id = op_int(msg, "job-id")
     if job_id is None:
         uri = op_str(msg, "job-uri")
@@ -125,7 +122,7 @@ def _find_job(p: VirtualPrinter, msg: Message) -> VirtualJob | Reply:
     return job
 
 
-async def send_document(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply:
+async def send_document(p: PrinterModel, msg: Message, body: BodyReader) -> Reply:
     job = _find_job(p, msg)
     if not isinstance(job, VirtualJob):
         return job
@@ -141,7 +138,7 @@ async def send_document(p: VirtualPrinter, msg: Message, body: BodyReader) -> Re
     return _job_reply(p, job)
 
 
-async def cancel_job(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply:
+async def cancel_job(p: PrinterModel, msg: Message, body: BodyReader) -> Reply:
     job = _find_job(p, msg)
     if not isinstance(job, VirtualJob):
         return job
@@ -163,7 +160,7 @@ def _filter(attrs: list[Attribute], requested: set[str] | None) -> tuple[Attribu
     return tuple(a for a in attrs if a.name in requested)
 
 
-async def get_job_attributes(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply:
+async def get_job_attributes(p: PrinterModel, msg: Message, body: BodyReader) -> Reply:
     job = _find_job(p, msg)
     if not isinstance(job, VirtualJob):
         return job
@@ -171,7 +168,7 @@ async def get_job_attributes(p: VirtualPrinter, msg: Message, body: BodyReader) 
     return Status.SUCCESSFUL_OK, [], [Group(Tag.JOB_ATTRIBUTES, attrs)]
 
 
-async def get_jobs(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply:
+async def get_jobs(p: PrinterModel, msg: Message, body: BodyReader) -> Reply:
     which = op_str(msg, "which-jobs", "not-completed")
     limit = op_int(msg, "limit")
     requested = _requested(msg) or {"job-id", "job-uri"}
@@ -197,7 +194,7 @@ async def get_jobs(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply:
     return Status.SUCCESSFUL_OK, [], groups
 
 
-async def get_printer_attributes(p: VirtualPrinter, msg: Message, body: BodyReader) -> Reply:
+async def get_printer_attributes(p: PrinterModel, msg: Message, body: BodyReader) -> Reply:
     requested = _requested(msg)
     attrs = p.printer_attributes()
     if requested is None or requested & {"all", "printer-description", "job-template"}:

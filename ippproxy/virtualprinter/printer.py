@@ -37,7 +37,7 @@ import socket
 import tempfile
 import time
 import uuid as uuidlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -58,24 +58,10 @@ from ippproxy.virtualprinter.attributes import FORMATS, capabilities
 from ippproxy.virtualprinter.control import control_app
 from ippproxy.virtualprinter.handlers import HANDLERS
 from ippproxy.virtualprinter.job import Decompressor, VirtualJob, count_pages
+from ippproxy.virtualprinter.model import BodyReader
 
-CHUNK = 256 * 1024
 STATES = ("online", "idle", "clear", "offline", "busy", "jam", "empty", "not-accepting")
 _FAULT_REASON = {"jam": "media-jam-error", "empty": "media-empty-error"}
-
-
-class BodyReader:
-    """The document bytes of a request: what the decoder already read, then the stream."""
-
-    def __init__(self, first: bytes, request: web.Request) -> None:
-        self.first = first
-        self.request = request
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        if self.first:
-            yield self.first
-        async for chunk in self.request.content.iter_chunked(CHUNK):
-            yield chunk
 
 
 class _LoseResponse(Exception):

@@ -15,7 +15,7 @@ import pytest
 from ippproxy.forwarding.client import DestinationClient
 from ippproxy.forwarding.formats import (
     ALL_SOURCES,
-    Capabilities,
+    FormatSupport,
     Plan,
     Step,
     plan,
@@ -29,22 +29,22 @@ PDF, PS, PWG, URF = "application/pdf", "application/postscript", "image/pwg-rast
 TEXT, JPEG, PCLM, OCTET = "text/plain", "image/jpeg", "application/PCLm", "application/octet-stream"
 
 # ippeveprinter -f image/pwg-raster (cups-ipp-utils 2.4, Debian 12)
-EVE_PWG = Capabilities(formats=(OCTET, PWG),
+EVE_PWG = FormatSupport(formats=(OCTET, PWG),
                        pwg_resolutions=(Resolution(300, 300), Resolution(600, 600)),
                        pwg_types=("black_1", "sgray_8"))
 # ippeveprinter -f image/urf
-EVE_URF = Capabilities(formats=(OCTET, URF),
+EVE_URF = FormatSupport(formats=(OCTET, URF),
                        urf=("CP1", "IS1-4-5-19", "MT1-2-3-4-5-6", "RS600", "V1.4", "W8", "DM1"))
 # ippeveprinter's default list
-EVE_DEFAULT = Capabilities(formats=(OCTET, PDF, JPEG, PWG),
+EVE_DEFAULT = FormatSupport(formats=(OCTET, PDF, JPEG, PWG),
                            pwg_resolutions=(Resolution(300, 300), Resolution(600, 600)),
                            pwg_types=("black_1", "sgray_8"))
 
 
-def virtual(formats: tuple[str, ...], color: bool = True) -> Capabilities:
+def virtual(formats: tuple[str, ...], color: bool = True) -> FormatSupport:
     attrs = capabilities(name="v", uuid="urn:uuid:0", uris=("ipp://x/ipp/print",),
                          color=color, duplex=True, formats=formats)
-    return Capabilities.from_printer(Group(Tag.PRINTER_ATTRIBUTES, attrs))
+    return FormatSupport.from_printer(Group(Tag.PRINTER_ATTRIBUTES, attrs))
 
 
 def steps(p: Plan) -> list[tuple[str, dict[str, int | bool]]]:
@@ -59,7 +59,7 @@ def test_listed_format_goes_as_is() -> None:
 
 
 def test_unknown_capabilities_send_as_is() -> None:
-    p = plan(PS, Capabilities())
+    p = plan(PS, FormatSupport())
     assert (p.send_as, p.steps) == (PS, ())
 
 
@@ -124,46 +124,46 @@ def test_no_route_is_impossible_with_a_reason() -> None:
 
 
 def test_octet_stream_alone_takes_anything() -> None:
-    p = plan(JPEG, Capabilities(formats=(OCTET,)))
+    p = plan(JPEG, FormatSupport(formats=(OCTET,)))
     assert (p.send_as, p.steps) == (OCTET, ())
 
 
 def test_raster_parameters_that_do_not_fit() -> None:
-    black_only = Capabilities(formats=(PWG,), pwg_resolutions=(Resolution(600, 600),),
+    black_only = FormatSupport(formats=(PWG,), pwg_resolutions=(Resolution(600, 600),),
                               pwg_types=("black_1", "cmyk_8"))
     p = plan(PDF, black_only)
     assert not p.possible and "black_1, cmyk_8" in p.note
-    odd = Capabilities(formats=(PWG,), pwg_resolutions=(Resolution(600, 300),),
+    odd = FormatSupport(formats=(PWG,), pwg_resolutions=(Resolution(600, 300),),
                        pwg_types=("sgray_8",))
     assert "square" in plan(PDF, odd).note
-    no_w8 = Capabilities(formats=(URF,), urf=("V1.4", "CP1", "RS300"))
+    no_w8 = FormatSupport(formats=(URF,), urf=("V1.4", "CP1", "RS300"))
     assert "W8" in plan(PDF, no_w8).note
     # a colour-only URF printer gets sRGB even for a monochrome job
-    srgb = Capabilities(formats=(URF,), urf=("SRGB24", "RS300-600"))
+    srgb = FormatSupport(formats=(URF,), urf=("SRGB24", "RS300-600"))
     assert steps(plan(PDF, srgb, colour=False)) == [("urf", {"colour": True, "dpi": 300})]
 
 
 def test_resolution_nearest_300_dpi_and_dpcm() -> None:
-    caps = Capabilities(formats=(PWG,), pwg_types=("sgray_8",),
+    caps = FormatSupport(formats=(PWG,), pwg_types=("sgray_8",),
                         pwg_resolutions=(Resolution(600, 600), Resolution(200, 200),
                                          Resolution(400, 400)))
     assert steps(plan(PDF, caps))[0][1]["dpi"] == 400
-    dpcm = Capabilities(formats=(PWG,), pwg_types=("sgray_8",),
+    dpcm = FormatSupport(formats=(PWG,), pwg_types=("sgray_8",),
                         pwg_resolutions=(Resolution(118, 118, 4),))
     assert steps(plan(PDF, dpcm))[0][1]["dpi"] == 300
-    assert steps(plan(PDF, Capabilities(formats=(URF,), urf=("W8", "RS150-1200"))))[0][1][
+    assert steps(plan(PDF, FormatSupport(formats=(URF,), urf=("W8", "RS150-1200"))))[0][1][
         "dpi"] == 150
 
 
 def test_missing_raster_attributes_take_the_baseline() -> None:
-    assert steps(plan(PDF, Capabilities(formats=(PWG,)))) == [
+    assert steps(plan(PDF, FormatSupport(formats=(PWG,)))) == [
         ("pwg-raster", {"colour": True, "dpi": 300})]
-    assert steps(plan(PDF, Capabilities(formats=(URF,)), colour=False)) == [
+    assert steps(plan(PDF, FormatSupport(formats=(URF,)), colour=False)) == [
         ("urf", {"colour": False, "dpi": 300})]
 
 
 def test_format_names_are_normalised() -> None:
-    caps = Capabilities.from_printer(Group(Tag.PRINTER_ATTRIBUTES, (
+    caps = FormatSupport.from_printer(Group(Tag.PRINTER_ATTRIBUTES, (
         Attribute.multi("document-format-supported", Tag.MIME_MEDIA_TYPE,
                         ("Application/PDF",)),)))
     assert plan("application/pdf", caps).send_as == PDF
@@ -183,7 +183,7 @@ async def test_plan_from_a_running_ippeveprinter(ippeveprinter_session: Any,
                                                  formats: tuple[str, ...]) -> None:
     eve = ippeveprinter_session(formats=formats)
     group = await DestinationClient(eve.uri, session).get_printer_attributes()
-    caps = Capabilities.from_printer(group)
+    caps = FormatSupport.from_printer(group)
     assert caps == (EVE_PWG if formats == (PWG,) else EVE_URF)
     assert plan(PDF, caps).send_as == formats[0]
 
@@ -192,7 +192,7 @@ def test_sources_a_queue_can_accept() -> None:
     assert set(sources(EVE_PWG)) == {PDF, PCLM, PS, PWG, TEXT}
     assert set(sources(EVE_URF)) == {PDF, PCLM, PS, PWG, TEXT, URF}
     assert JPEG in sources(EVE_DEFAULT) and URF not in sources(EVE_DEFAULT)
-    assert set(sources(Capabilities(formats=(OCTET,)))) == set(ALL_SOURCES)
+    assert set(sources(FormatSupport(formats=(OCTET,)))) == set(ALL_SOURCES)
     attrs = capabilities(name="v", uuid="urn:uuid:0", uris=("ipp://x/ipp/print",),
                          color=False, duplex=False, formats=(PDF,))
-    assert set(sources(Capabilities.from_attributes(attrs))) == {PDF, PCLM, PS, TEXT}
+    assert set(sources(FormatSupport.from_attributes(attrs))) == {PDF, PCLM, PS, TEXT}

@@ -12,7 +12,6 @@ from typing import Any
 import pytest_asyncio
 from sqlalchemy import Engine
 
-from ippproxy.forwarding.lease import renew
 from ippproxy.forwarding.worker import Forwarder
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.spool import Spool
@@ -49,13 +48,13 @@ async def test_renew_only_own_active_claims(node_a: JobStore, node_b: JobStore) 
     job = await node_a.create_job("q", owner="u")
     claimed = await node_a.claim_next_for_forwarding(lease=SHORT)
     assert claimed is not None and claimed.node == "a" and claimed.lease_until is not None
-    assert await renew(node_b, [job.uuid], dt.timedelta(hours=1)) == 0
-    assert await renew(node_a, [job.uuid], dt.timedelta(hours=1)) == 1
+    assert await node_b.renew_leases([job.uuid], dt.timedelta(hours=1)) == 0
+    assert await node_a.renew_leases([job.uuid], dt.timedelta(hours=1)) == 1
     rec = await node_a.get_by_uuid(job.uuid)
     assert rec is not None and rec.lease_until is not None
     assert rec.lease_until > claimed.lease_until + dt.timedelta(minutes=30)
     await node_a.transition(job.uuid, JobEvent.COMPLETE)
-    assert await renew(node_a, [job.uuid], dt.timedelta(hours=1)) == 0
+    assert await node_a.renew_leases([job.uuid], dt.timedelta(hours=1)) == 0
 
 
 async def test_dead_nodes_job_is_taken_over_and_printed_once(

@@ -75,40 +75,40 @@ async def set_printer_attributes(req: OpRequest) -> Reply:
 
 
 async def pause_printer(req: OpRequest) -> Reply:
-    q = _queue(req)
-    if not q.paused:
-        q.paused = True
-        q.touch("paused")
+    # Kept in the store: every node stops forwarding the queue, and a restart keeps it.
+    if await _set_state(req, paused=True, message="paused"):
         _notify(req, "printer-stopped")
     return Reply()
 
 
 async def resume_printer(req: OpRequest) -> Reply:
-    q = _queue(req)
-    if q.paused:
-        q.paused = False
-        q.touch()
+    if await _set_state(req, paused=False):
         _notify(req, "printer-state-changed")
-        req.ctx.notifier.job_changed("")
+    req.ctx.notifier.job_changed("")  # the forwarder claims the queue's jobs now
     return Reply()
 
 
 async def enable_printer(req: OpRequest) -> Reply:
-    q = _queue(req)
-    if not q.accepting:
-        q.accepting = True
-        q.touch()
+    if await _set_state(req, accepting=True):
         _notify(req, "printer-state-changed")
     return Reply()
 
 
 async def disable_printer(req: OpRequest) -> Reply:
-    q = _queue(req)
-    if q.accepting:
-        q.accepting = False
-        q.touch("not accepting jobs")
+    if await _set_state(req, accepting=False, message="not accepting jobs"):
         _notify(req, "printer-state-changed")
     return Reply()
+
+
+async def _set_state(req: OpRequest, *, paused: bool | None = None,
+                     accepting: bool | None = None, message: str = "") -> bool:
+    """Write the queue's state to the store and take its answer; True when this node's
+    copy changed (another node may have changed the store already)."""
+    q = _queue(req)
+    before = (q.paused, q.accepting)
+    q.restore(await req.ctx.store.set_queue_state(q.name, paused=paused, accepting=accepting,
+                                                  message=message))
+    return (q.paused, q.accepting) != before
 
 
 async def identify_printer(req: OpRequest) -> Reply:

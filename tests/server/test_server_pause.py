@@ -1,0 +1,153 @@
+"""Pause-Printer over real IPP: the queue's state is kept in the job store, so a paused
+queue holds its jobs (the others go on), Resume-Printer forwards them at once, and the
+state (paused, not accepting) survives a restart of the server, as with cupsd."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest_asyncio
+from aiohttp import web
+
+from ippproxy.app import build_app
+from ippproxy.config import Config, QueueConfig
+from ippproxy.ipp import Operation as Op
+from ippproxy.ipp import Tag
+
+from .client import Ipp, a, status, value
+from .conftest import free_port, make_config
+from .test_server_flow import PDF_FMT, wait_state
+
+J, P = Tag.JOB_ATTRIBUTES, Tag.PRINTER_ATTRIBUTES
+PENDING, PROCESSING_STOPPED, COMPLETED = 3, 6, 9
+IDLE, STOPPED = 3, 5
+
+
+class Server:
+    """build_app on its port, stopped and started again on the same database and spool."""
+
+    def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
+        self.config, self.session = config, session
+        self.runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        self.runner = web.AppRunner(build_app(self.config), access_log=None)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, self.config.server.listen,
+                          self.config.server.port).start()
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    def queue(self, name: str) -> Ipp:
+        auth = f"{self.config.server.listen}:{self.config.server.port}"
+        return Ipp(self.session, f"http://{auth}", auth, name)
+
+
+@pytest_asyncio.fixture
+async def server(tmp_path: Path) -> AsyncIterator[Server]:
+    config = make_config(tmp_path, queues=(QueueConfig("a"), QueueConfig("b")))
+    async with aiohttp.ClientSession() as session:
+        srv = Server(config, session)
+        await srv.start()
+        try:
+            yield srv
+        finally:
+            await srv.stop()
+
+
+async def print_job(ipp: Ipp, pdf: bytes) -> int:
+    m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=pdf)
+    assert status(m) == "successful-ok"
+    job_id = value(m, J, "job-id")
+    assert isinstance(job_id, int)
+    return job_id
+
+
+async def printer(ipp: Ipp) -> tuple[object, list[object], object]:
+    m = await ipp.call(Op.GET_PRINTER_ATTRIBUTES, a(
+        "requested-attributes", Tag.KEYWORD, "printer-state", "printer-state-reasons",
+        "printer-is-accepting-jobs"))
+    reasons = m.get(P, "printer-state-reasons")
+    assert reasons is not None
+    return (value(m, P, "printer-state"), list(reasons.plain),
+            value(m, P, "printer-is-accepting-jobs"))
+
+
+async def held(ipp: Ipp, job_id: int) -> None:
+    """The job stays pending while the forwarder polls many times (poll 0.1 s)."""
+    for _ in range(5):
+        assert await wait_state(ipp, job_id, {PROCESSING_STOPPED, 7, 8, COMPLETED},
+                                timeout=0.3) == PENDING
+
+
+async def test_a_paused_queue_holds_its_jobs_and_the_others_go_on(server: Server,
+                                                                   pdf: bytes) -> None:
+    qa, qb = server.queue("a"), server.queue("b")
+    assert status(await qa.call(Op.PAUSE_PRINTER, user="root")) == "successful-ok"
+    assert (await printer(qa))[:2] == (STOPPED, ["paused"])
+    held_id = await print_job(qa, pdf)
+    other_id = await print_job(qb, pdf)
+    assert await wait_state(qb, other_id, {7, 8, COMPLETED}) == COMPLETED
+    await held(qa, held_id)
+    assert status(await qa.call(Op.RESUME_PRINTER, user="root")) == "successful-ok"
+    assert (await printer(qa))[0] != STOPPED
+    # The forwarder is woken: the job goes long before its next idle poll would matter.
+    assert await wait_state(qa, held_id, {7, 8, COMPLETED}, timeout=10) == COMPLETED
+
+
+async def test_pause_and_reject_survive_a_restart(server: Server, pdf: bytes) -> None:
+    qa, qb = server.queue("a"), server.queue("b")
+    assert status(await qa.call(Op.PAUSE_PRINTER, user="root")) == "successful-ok"
+    assert status(await qb.call(Op.DISABLE_PRINTER, user="root")) == "successful-ok"
+    job_id = await print_job(qa, pdf)
+    await held(qa, job_id)
+    await server.stop()
+    await server.start()
+    assert await printer(qa) == (STOPPED, ["paused"], True)
+    assert (await printer(qb))[2] is False
+    m = await qb.call(Op.PRINT_JOB, PDF_FMT, data=pdf)
+    assert status(m) == "server-error-not-accepting-jobs"
+    await held(qa, job_id)                      # still paused after the restart
+    assert status(await qa.call(Op.RESUME_PRINTER, user="root")) == "successful-ok"
+    assert await wait_state(qa, job_id, {7, 8, COMPLETED}) == COMPLETED
+    assert status(await qb.call(Op.ENABLE_PRINTER, user="root")) == "successful-ok"
+    await server.stop()
+    await server.start()
+    assert await printer(qa) == (IDLE, ["none"], True)
+    assert await printer(qb) == (IDLE, ["none"], True)
+    assert await wait_state(qb, await print_job(qb, pdf), {7, 8, COMPLETED}) == COMPLETED
+
+
+async def test_a_pause_made_on_one_node_holds_the_jobs_of_another(
+        tmp_path: Path, virtual_printer: Any, pdf: bytes) -> None:
+    """Two servers (nodes) on one database and spool: Pause-Printer on the first keeps the
+    second from forwarding the queue's jobs (it claims through the store)."""
+    vp = await virtual_printer()
+    base = make_config(tmp_path, queues=(QueueConfig("a", destination=vp.uri),))
+    first = dataclasses.replace(base, storage=dataclasses.replace(base.storage, node="one"))
+    second = dataclasses.replace(first, server=dataclasses.replace(
+        base.server, port=free_port()), storage=dataclasses.replace(base.storage, node="two"))
+    async with aiohttp.ClientSession() as session:
+        one, two = Server(first, session), Server(second, session)
+        await one.start()
+        await two.start()
+        try:
+            assert status(await one.queue("a").call(Op.PAUSE_PRINTER, user="root")) \
+                == "successful-ok"
+            job_id = await print_job(two.queue("a"), pdf)
+            await held(two.queue("a"), job_id)
+            assert not vp.jobs
+            assert status(await one.queue("a").call(Op.RESUME_PRINTER, user="root")) \
+                == "successful-ok"
+            assert await wait_state(two.queue("a"), job_id, {7, 8, COMPLETED}) == COMPLETED
+            assert len(vp.jobs) == 1
+        finally:
+            await two.stop()
+            await one.stop()
