@@ -3,7 +3,8 @@
 Each handler takes the printer, the decoded request, and (for the operations
 that carry a document) the body stream positioned after end-of-attributes; it
 returns ``(status, operation attributes, other groups)``. Anything the
-printer-side state machine needs lives on ``PrinterModel``.
+printer-side state machine needs lives on the printer (``model.PrinterModel``, what
+printer.py implements); this module does not import printer.py.
 """
 
 from __future__ import annotations
