@@ -21,7 +21,7 @@ Content-Length framing, one connection per worker) sends N jobs to each server, 
 warm-up. Between runs ippproxy's queue drains (it forwards to the built-in printer) and
 cupsd's backlog is purged (``cancel -a -x``: its filters print only a few jobs/s). With
 ``--paused`` cupsd's backlog is purged after every run too: cupsd gets slower the more jobs
-it holds (its CPU per job went from 0.4 to 3 ms over 6,000 held jobs), ippproxy barely
+it holds (its CPU per job grows with them), ippproxy barely
 does, and it keeps its jobs for the durability check. A job counts when the answer
 is successful-ok with a job-id. Each run also prints the CPU time per job of the server
 process and of this load generator (from /proc and os.times): on a shared machine jobs/s
@@ -32,11 +32,11 @@ cupsdisable) so only intake is measured.
 At the end ippproxy is killed with SIGKILL and restarted, and Get-Jobs which-jobs=all must
 list every job it acknowledged: "every acknowledged job durable". The figures are printed,
 with the ratio ippproxy/cupsd for accounting off and on (targets, accounting off,
-concurrency 8: at least 1.0 for the 1-page PDF and 0.9 for the 100-page one). On a shared machine
-both servers' speed drifts between runs (cupsd's CPU per job was seen to vary fourfold):
+concurrency 8: at least 1.0 for the 1-page PDF and 0.9 for the 100-page one). On a shared
+machine both servers' speed drifts between runs (cupsd's CPU per job most):
 ``--rounds N`` repeats the matrix, alternating which server goes first, and reports the
 median of the per-round ratios with their range. A round takes a minute, and the speed can
-change within it (cupsd went from 2,000 to 700 jobs/s between two consecutive runs), so
+change within it (even between two consecutive runs), so
 ``--slices K`` cuts each run into K slices and alternates the servers slice by slice (A B B
 A A B ...): both then sample the same moments of the machine, and each server's figures are
 those of its K slices together.
