@@ -95,7 +95,9 @@ async def analysis_samples(pool: AnalysisPool, document: bytes, jobs: int, concu
             samples.setdefault("analysis (wall)", []).append(time.perf_counter() - t0)
             _add(samples, a)
 
+    t0 = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
+    samples[THROUGHPUT] = [(time.perf_counter() - t0) / jobs]
     return samples
 
 
@@ -155,10 +157,12 @@ def ledger_samples(config: Config, directory: Path, queue: str, jobs: int,
             timed("settle", t0)
 
     threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    t0 = time.perf_counter()
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    samples[THROUGHPUT] = [(time.perf_counter() - t0) / jobs]
     engine.dispose()
     return samples
 
@@ -168,7 +172,11 @@ def _ms(xs: Sequence[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))] * 1000
 
 
-ORDER = ("spool file", *STAGES, "analysis (wall)", "user lookup", "reserve", "settle")
+# Wall time of the whole run over its jobs: what one job costs at this concurrency (the
+# stages above it are latencies, which overlap).
+THROUGHPUT = "wall / jobs"
+ORDER = ("spool file", *STAGES, "analysis (wall)", "user lookup", "reserve", "settle",
+         THROUGHPUT)
 HAND_OFF = ("queue", "ipc", "request")          # analysis time not spent analysing
 LEDGER = ("user lookup", "reserve", "settle")
 
@@ -183,6 +191,9 @@ def table(title: str, samples: Samples, latency_p50: float | None) -> list[str]:
         if not xs:
             continue
         flag = "  > 2 ms" if (stage in LEDGER or stage == "ipc") and _ms(xs, 50) > 2 else ""
+        if stage == THROUGHPUT:
+            lines.append(f"    {stage:16} {_ms(xs, 50):8.2f}")
+            continue
         lines.append(f"    {stage:16} {_ms(xs, 50):8.2f} {_ms(xs, 90):8.2f}{flag}")
         if stage not in ("analysis (wall)", "settle"):   # settle: after printing
             total += statistics.median(xs) * 1000

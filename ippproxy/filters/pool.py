@@ -9,9 +9,12 @@ gs; set by the worker, not by a preexec_fn, which is unsafe in the threaded serv
 and sets RLIMIT_CPU to ``cpu_seconds`` more than it has used before each
 request; the pool enforces ``wall_seconds`` per request.
 
-A request takes an idle worker (FIFO); at most ``queue_size`` requests may
-wait for one, beyond that ``PoolFull`` (``server-error-busy``) is raised at
-once.  Requests and answers are JSON lines over pipes.  When a worker fails
+A request takes an idle worker, first come first served: a worker that
+comes back goes straight to the oldest waiting request, so a caller that asks
+again at once cannot take it ahead of those already waiting (an
+``asyncio.Queue`` lets it, and under load a few requests then waited for many
+others' analyses). At most ``queue_size`` requests may wait, beyond that
+``PoolFull`` (``server-error-busy``) is raised at once.  Requests and answers are JSON lines over pipes.  When a worker fails
 (killed by a limit, crashed, timed out, or reported a fatal error) the
 request gets an ``AnalysisError`` subclass with a clear reason, the worker's
 process group is killed and a fresh worker takes its place; other requests
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import contextlib
 import json
 import os
@@ -78,9 +82,9 @@ class AnalysisPool:
         self.cpu_seconds = cpu_seconds
         self.memory_bytes = memory_bytes
         self.wall_seconds = wall_seconds
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._idle: collections.deque[_Worker] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[_Worker]] = collections.deque()
         self._all: set[_Worker] = set()
-        self._waiting = 0
         self._closed = False
         self._scratch: Path | None = None
         self.replaced = 0           # workers replaced after a failure (for tests and metrics)
@@ -95,10 +99,14 @@ class AnalysisPool:
     async def start(self) -> None:
         self._scratch = Path(tempfile.mkdtemp(prefix="ippproxy-analysis-"))
         for w in await asyncio.gather(*(self._spawn() for _ in range(self.size))):
-            self._idle.put_nowait(w)
+            self._release(w)
 
     async def close(self) -> None:
         self._closed = True
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(AnalysisError("the analysis pool is closed"))
         for w in list(self._all):
             w.kill()
             with contextlib.suppress(Exception):
@@ -124,19 +132,40 @@ class AnalysisPool:
         self._all.discard(w)
         self.replaced += 1
         if not self._closed:
-            self._idle.put_nowait(await self._spawn())
+            self._release(await self._spawn())
+
+    async def _acquire(self) -> _Worker:
+        """An idle worker, or the first one back after those who waited before us."""
+        if self._idle and not self._waiters:
+            return self._idle.popleft()
+        waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())   # handed over as we were cancelled
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def _release(self, w: _Worker) -> None:
+        """``w`` is idle: to the oldest waiting request, else back in the idle set."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(w)
+                return
+        self._idle.append(w)
 
     async def _call(self, request: dict[str, Any], timeout: float | None = None) -> _Answer:
         if self._closed:
             raise AnalysisError("the analysis pool is closed")
-        if self._idle.empty() and self._waiting >= self.queue_size:
+        if not self._idle and len(self._waiters) >= self.queue_size:
             raise PoolFull(f"the analysis queue is full ({self.queue_size} documents waiting)")
-        self._waiting += 1
         asked = time.perf_counter()
-        try:
-            w = await self._idle.get()
-        finally:
-            self._waiting -= 1
+        w = await self._acquire()
         taken = time.perf_counter()
         request = {**request, "cpu_seconds": self.cpu_seconds}
         wall = self.wall_seconds if timeout is None else timeout
@@ -165,7 +194,7 @@ class AnalysisPool:
             await self._replace(w)
             raise AnalysisError("the analysis worker answered garbage") from None
         if w.proc.returncode is None and reply.get("error") != "LimitExceeded":
-            self._idle.put_nowait(w)
+            self._release(w)
         else:
             await self._replace(w)
         if reply.get("ok"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import struct
 import zlib
@@ -202,3 +203,41 @@ async def test_garbled_inline_document(pool: AnalysisPool, cases: dict[str, corp
         await pool.analyse_bytes(bytes(MAX_INLINE_BYTES + 1), "application/pdf")
     await _still_works(pool, cases)
     assert pool.replaced == 0
+
+
+async def test_workers_go_to_the_longest_waiting(cases: dict[str, corpus.Case]) -> None:
+    """First come, first served: a caller that asks again as soon as its answer came does
+    not take the worker ahead of one that was already waiting."""
+    slow, fast = cases["blue-header-1-of-21"], cases["black-text-rgb"]
+    order: list[str] = []
+    async with AnalysisPool(1, wall_seconds=60) as pool:
+
+        async def eager() -> None:
+            await pool.analyse(slow.path, slow.format)
+            order.append("eager 1")
+            await pool.analyse(fast.path, fast.format)   # at once, without yielding first
+            order.append("eager 2")
+
+        async def patient() -> None:
+            await pool.analyse(fast.path, fast.format)
+            order.append("patient")
+
+        first = asyncio.ensure_future(eager())
+        await asyncio.sleep(0)            # eager holds the only worker
+        await asyncio.gather(first, patient())
+    assert order == ["eager 1", "patient", "eager 2"]
+
+
+async def test_close_fails_waiting_requests(cases: dict[str, corpus.Case]) -> None:
+    slow = cases["blue-header-1-of-21"]
+    pool = AnalysisPool(1, wall_seconds=60)
+    await pool.start()
+    busy = asyncio.ensure_future(pool.analyse(slow.path, slow.format))
+    await asyncio.sleep(0)
+    waiting = asyncio.ensure_future(pool.analyse(slow.path, slow.format))
+    await asyncio.sleep(0)
+    await pool.close()
+    with pytest.raises(AnalysisError, match="closed"):
+        await waiting
+    with contextlib.suppress(AnalysisError):
+        await busy
