@@ -5,8 +5,10 @@
 A "node" is a separate OS process (tests/support/loadgen.py) with its own
 engine and T threads; every job is reserved and settled (two transactions, each
 with a row lock and a ledger row). PostgreSQL is a throwaway cluster
-(tests/support/postgres.py: fsync off, so the figures show locking and
-round-trips, not disk flushes); SQLite is a WAL file with synchronous=FULL.
+(tests/support/postgres.py) started durable, as in production: fsync,
+synchronous_commit and full_page_writes on, so every COMMIT waits for its disk
+flush (``--volatile``: off, as the tests run it, to see locking and round trips
+alone); SQLite is a WAL file with synchronous=FULL.
 
 The "ipp" lines run the whole server: 1 or 2 ``ippproxy serve`` processes on one
 PostgreSQL and one spool (the multi-node deployment), 16 client threads sending
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -121,8 +124,11 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--ipp-jobs", type=int, default=400)
+    ap.add_argument("--volatile", action="store_true",
+                    help="PostgreSQL with fsync off (not durable: what the tests use)")
     a = ap.parse_args()
-    cluster = start_cluster()
+    cluster = start_cluster(durable=not a.volatile)
+    print(f"PostgreSQL: fsync {'off (not durable)' if a.volatile else 'on (durable)'}")
     try:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
@@ -139,6 +145,7 @@ def main() -> int:
                       f"accepted/s, {settled:6.0f} printed and settled/s")
     finally:
         cluster.stop()
+        shutil.rmtree(cluster.root, ignore_errors=True)
     return 0
 
 

@@ -1,11 +1,18 @@
 """Intake throughput: Print-Job jobs/s, p50 and p99 latency, ippproxy against a private cupsd.
 
     .venv/bin/python benchmarks/bench_intake.py [--jobs-1 300] [--jobs-100 60] [--paused]
-        [--concurrency 1 8 32] [--rounds 1] [--slices 1]
+        [--concurrency 1 8 32] [--rounds 1] [--slices 1] [--accounting off|on|both]
+        [--stage-jobs 60]
 
 Theory of operation. Two servers run side by side on loopback, both started here:
 * ``ippproxy serve`` (the real command, tests/support/server.py) with one queue forwarding to
   the built-in virtual printer; every job it acknowledges is fsync'd and committed;
+* the same with accounting on, the mode users run (``ippproxy+acct``): a cost model (per
+  impression, mono and colour prices) on the queue, users created on their first print
+  with a large opening balance; every document is analysed (pages, colour) in the
+  analysis pool, priced and its charge reserved before the answer, and settled when
+  the built-in printer has printed it. Each load-generator connection prints as its own
+  user, a new one each run, so every run creates users;
 * a private ``cupsd`` (testprinters.cupsd) whose queue ``eve`` was made with ``lpadmin -m
   everywhere`` and points at an ``ippeveprinter -c /bin/true``; cupsd syncs nothing.
 For each document (a 1-page and a 100-page PDF made with gs) and each concurrency (1, 8, 32)
@@ -14,7 +21,7 @@ Content-Length framing, one connection per worker) sends N jobs to each server, 
 warm-up. Between runs ippproxy's queue drains (it forwards to the built-in printer) and
 cupsd's backlog is purged (``cancel -a -x``: its filters print only a few jobs/s). With
 ``--paused`` cupsd's backlog is purged after every run too: cupsd gets slower the more jobs
-it holds (its CPU per job went from 0.4 to 3 ms over 6,000 held jobs), ippproxy barely
+it holds (its CPU per job grows with them), ippproxy barely
 does, and it keeps its jobs for the durability check. A job counts when the answer
 is successful-ok with a job-id. Each run also prints the CPU time per job of the server
 process and of this load generator (from /proc and os.times): on a shared machine jobs/s
@@ -24,14 +31,23 @@ cupsdisable) so only intake is measured.
 
 At the end ippproxy is killed with SIGKILL and restarted, and Get-Jobs which-jobs=all must
 list every job it acknowledged: "every acknowledged job durable". The figures are printed,
-with the ratio ippproxy/cupsd (target: at least 0.5 at concurrency 8). On a shared machine
-both servers' speed drifts between runs (cupsd's CPU per job was seen to vary fourfold):
+with the ratio ippproxy/cupsd for accounting off and on (targets, accounting off,
+concurrency 8: at least 1.0 for the 1-page PDF and 0.9 for the 100-page one). On a shared
+machine both servers' speed drifts between runs (cupsd's CPU per job most):
 ``--rounds N`` repeats the matrix, alternating which server goes first, and reports the
 median of the per-round ratios with their range. A round takes a minute, and the speed can
-change within it (cupsd went from 2,000 to 700 jobs/s between two consecutive runs), so
+change within it (even between two consecutive runs), so
 ``--slices K`` cuts each run into K slices and alternates the servers slice by slice (A B B
 A A B ...): both then sample the same moments of the machine, and each server's figures are
 those of its K slices together.
+
+With accounting on, a table then shows where a job's time goes at intake, stage by stage
+(median and 90th percentile, ms per job: the worker hand-off, opening the PDF, the content
+scan, a Ghostscript render, the ledger transactions, the rest), timed in this process
+with the server's own pieces and configuration (intake_stages.py), for the benchmark's
+documents and a 1-page PDF with a colour photo (which needs a render), both for the road
+the server takes today (an unsynced spool file analysed by path) and for the analysis of
+the bytes in memory (``AnalysisPool.analyse_bytes``).
 """
 
 from __future__ import annotations
@@ -44,6 +60,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,14 +69,29 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
+import intake_stages
 from support.server import IppProxy
 
+from ippproxy.config import load as load_config
 from ippproxy.ipp import Attribute, Group, Message, Operation, Tag, decode, encode
 from testprinters.cupsd import PrivateCupsd
 from testprinters.dbus import PrivateDBus
 from testprinters.eve import EvePrinter
 
 CONCURRENCY = (1, 8, 32)
+# Accounting on: a cost model on the queue, users created on print, paying.
+ACCOUNTING = """
+[accounting]
+enabled = true
+unknown_users = "create"
+initial_balance = "1000000"
+restricted = true
+settle_interval = 5
+[[cost_model]]
+name = "bench"
+mono = "0.10"
+color = "0.50"
+"""
 
 
 # -- documents ---------------------------------------------------------------------------------
@@ -73,12 +105,12 @@ def make_pdf(path: Path, pages: int) -> bytes:
 
 
 # -- load generator ----------------------------------------------------------------------------
-def print_job_header(uri: str, request_id: int, name: str) -> bytes:
+def print_job_header(uri: str, request_id: int, name: str, user: str = "bench") -> bytes:
     attrs = (
         Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
         Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en"),
         Attribute.single("printer-uri", Tag.URI, uri),
-        Attribute.single("requesting-user-name", Tag.NAME, "bench"),
+        Attribute.single("requesting-user-name", Tag.NAME, user),
         Attribute.single("job-name", Tag.NAME, name),
         Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"),
     )
@@ -134,12 +166,14 @@ async def load(port: int, path: str, uri: str, document: bytes, jobs: int,
                concurrency: int, label: str) -> RunResult:
     result = RunResult()
     counter = iter(range(1, jobs + 1))
+    run_id = uuid.uuid4().hex[:6]
 
-    async def worker() -> None:
+    async def worker(k: int) -> None:
+        user = f"{label}-{run_id}-u{k}"  # a user per connection and run: created on print
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             for n in counter:
-                body = print_job_header(uri, n, f"{label}-{n}") + document
+                body = print_job_header(uri, n, f"{label}-{n}", user) + document
                 request = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                            f"Content-Type: application/ipp\r\nContent-Length: {len(body)}\r\n"
                            f"\r\n").encode() + body
@@ -162,7 +196,7 @@ async def load(port: int, path: str, uri: str, document: bytes, jobs: int,
             writer.close()
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
     result.seconds = time.perf_counter() - t0
     return result
 
@@ -325,7 +359,7 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                     r = measured_load(t, document, jobs, c, f"{doc_name}-c{c}")
                 results[(t.name, doc_name, c)] = r
                 errors = f"  errors {r.errors}" if r.errors else ""
-                print(f"  {t.name:8} {doc_name:8} c={c:<3} {r.ok:5} jobs  {r.rate:8.1f} jobs/s  "
+                print(f"  {t.name:13} {doc_name:8} c={c:<3} {r.ok:5} jobs  {r.rate:8.1f} jobs/s  "
                       f"p50 {r.pct(50):7.1f} ms  p99 {r.pct(99):7.1f} ms  CPU/job server "
                       f"{r.per_job(r.server_cpu):5.2f} ms, client {r.per_job(r.client_cpu):5.2f} ms"
                       f"  steal {r.steal:4.0%}{errors}", flush=True)
@@ -334,6 +368,82 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                 else:
                     t.reset()
     return results
+
+
+def proxy_target(proxy: IppProxy, name: str, drain_timeout: float) -> Target:
+    path, uri = proxy.path("bench"), proxy.uri("bench")
+
+    def settle() -> None:
+        # ippproxy forwards its backlog to the built-in printer: wait for it.
+        if drain(proxy.port, path, uri, drain_timeout) >= drain_timeout:
+            print(f"  ({name} still forwarding after {drain_timeout:.0f} s)")
+
+    return Target(name, proxy.port, path, uri, settle,
+                  lambda: proxy.pid if proxy.is_running() else None)
+
+
+def ratio_report(rounds: list[dict[tuple[str, str, int], RunResult]], names: list[str],
+                 docs: list[str], concurrency: tuple[int, ...]) -> None:
+    """Per ippproxy mode and document: the median over rounds of jobs/s against cupsd's."""
+    def ratios(name: str, doc_name: str, c: int) -> list[float]:
+        out = []
+        for results in rounds:
+            ours, theirs = results[(name, doc_name, c)], results[("cupsd", doc_name, c)]
+            out.append(ours.rate / theirs.rate if theirs.rate else float("nan"))
+        return out
+
+    median = "median of the rounds' " if len(rounds) > 1 else ""
+    print(f"\nratio ippproxy/cupsd ({median}jobs/s):")
+    for name in names:
+        for doc_name in docs:
+            row = []
+            for c in concurrency:
+                rs = ratios(name, doc_name, c)
+                spread = f" ({min(rs):.2f}-{max(rs):.2f})" if len(rs) > 1 else ""
+                row.append(f"c={c}: {statistics.median(rs):5.2f}{spread}")
+            print(f"  {name:13} {doc_name:8} " + "   ".join(row))
+    if 8 not in concurrency:
+        return
+    print()
+    for name in names:
+        for doc_name, target in (("1-page", 1.0), ("100-page", 0.9)):
+            if doc_name not in docs:
+                continue
+            rs = ratios(name, doc_name, 8)
+            rate = statistics.median(r[(name, doc_name, 8)].rate for r in rounds)
+            cups_rate = statistics.median(r[("cupsd", doc_name, 8)].rate for r in rounds)
+            how = (f"median of {len(rounds)} rounds, {min(rs):.2f}-{max(rs):.2f}; "
+                   if len(rounds) > 1 else "")
+            verdict = ("MET" if statistics.median(rs) >= target else "NOT MET") \
+                if name == "ippproxy" else "(accounting on: no target)"
+            print(f"{name:13} {doc_name:8} c=8, target >= {target:.1f} x cupsd: ratio "
+                  f"{statistics.median(rs):.2f} ({how}{rate:.1f} vs {cups_rate:.1f} jobs/s): "
+                  f"{verdict}")
+
+
+def stage_report(proxy: IppProxy, docs: dict[str, tuple[bytes, int]], c: int, jobs: int,
+                 latency: dict[str, float], tmp: Path) -> None:
+    """Accounting on: the time per job by stage (intake_stages.py)."""
+    config = load_config(proxy.config_path)
+    spool = tmp / "stage-spool"
+    spool.mkdir(exist_ok=True)
+    documents = {name: data for name, (data, _) in docs.items()}
+    documents["1-page photo"] = intake_stages.colour_image_pdf()
+    print(f"\naccounting on: time per job by stage at c={c} ({jobs} jobs each; "
+          f"{config.analysis.workers} analysis workers, as the server)")
+    for name, data in documents.items():
+        roads = asyncio.run(intake_stages.pool_samples(config, data, jobs, c, spool))
+        for road, samples in roads.items():
+            title = (f"{name} ({len(data)} bytes), "
+                     + ("from a spool file (today's road)" if road == "file"
+                        else "from memory (analyse_bytes)"))
+            for line in intake_stages.table(title, samples,
+                                            latency.get(name) if road == "file" else None):
+                print(line)
+    ledger = intake_stages.ledger_samples(config, tmp, "bench", jobs * 2, c, c)
+    for line in intake_stages.table(f"ledger on SQLite (WAL, synchronous=FULL), {c} threads, "
+                                    f"users created on print", ledger, None):
+        print(line)
 
 
 def main() -> int:
@@ -349,6 +459,11 @@ def main() -> int:
     ap.add_argument("--slices", type=int, default=1,
                     help="cut each run into this many slices, alternating the servers "
                          "slice by slice (both see the same moments of the machine)")
+    ap.add_argument("--accounting", choices=("off", "on", "both"), default="both",
+                    help="ippproxy with accounting off, on (cost model, users created on "
+                         "print), or both side by side (default)")
+    ap.add_argument("--stage-jobs", type=int, default=60,
+                    help="jobs per document for the accounting-on stage table (0: none)")
     ap.add_argument("--drain-timeout", type=float, default=120.0)
     ap.add_argument("--log-level", default="warning")
     args = ap.parse_args()
@@ -363,37 +478,42 @@ def main() -> int:
         dbus = PrivateDBus(tmp / "dbus").start()
         eve = EvePrinter("BenchEve", dbus=dbus, command="/bin/true")
         cupsd = PrivateCupsd(dbus=dbus)
-        proxy = IppProxy(tmp / "proxy", queues=[{"name": "bench"}], log_level=args.log_level,
-                         server={"job_history_seconds": 86400})
+        proxies: dict[str, IppProxy] = {}
+        if args.accounting in ("off", "both"):
+            proxies["ippproxy"] = IppProxy(tmp / "proxy", queues=[{"name": "bench"}],
+                                           log_level=args.log_level,
+                                           server={"job_history_seconds": 86400})
+        if args.accounting in ("on", "both"):
+            acct = IppProxy(tmp / "proxy-acct", queues=[{"name": "bench", "cost_model": "bench"}],
+                            log_level=args.log_level, server={"job_history_seconds": 86400})
+            acct.config_path.write_text(acct.config_path.read_text() + ACCOUNTING)
+            proxies["ippproxy+acct"] = acct
         try:
             eve.start()
             cupsd.start()
             cups_uri = cupsd.add_queue("eve", eve.uri)
-            proxy.start()
-            p_path, p_uri = proxy.path("bench"), proxy.uri("bench")
-
-            def settle_proxy() -> None:
-                # ippproxy forwards its backlog to the built-in printer: wait for it.
-                if drain(proxy.port, p_path, p_uri, args.drain_timeout) >= args.drain_timeout:
-                    print(f"  (ippproxy still forwarding after {args.drain_timeout:.0f} s)")
+            for proxy in proxies.values():
+                proxy.start()
 
             def settle_cupsd() -> None:
                 # cupsd runs filters per job (a few jobs/s): purge its backlog instead.
                 cupsd.run("cancel", "-a", "-x", "eve", check=False)
                 drain(cupsd.port, "/printers/eve", cups_uri, 60)
 
-            targets = [Target("ippproxy", proxy.port, p_path, p_uri, settle_proxy,
-                              lambda: proxy.pid if proxy.is_running() else None),
-                       Target("cupsd", cupsd.port, "/printers/eve", cups_uri, settle_cupsd,
-                              lambda: getattr(getattr(cupsd, "_proc", None), "pid", None),
-                              settle_cupsd)]
+            targets = [proxy_target(proxy, name, args.drain_timeout)
+                       for name, proxy in proxies.items()]
+            targets.append(Target("cupsd", cupsd.port, "/printers/eve", cups_uri, settle_cupsd,
+                                  lambda: getattr(getattr(cupsd, "_proc", None), "pid", None),
+                                  settle_cupsd))
             if args.paused:
-                reply = ipp_simple(proxy.port, proxy.path("bench"), proxy.uri("bench"),
-                                   Operation.PAUSE_PRINTER)
-                print(f"Pause-Printer on ippproxy: status 0x{reply.code:04x}")
+                for name, proxy in proxies.items():
+                    reply = ipp_simple(proxy.port, proxy.path("bench"), proxy.uri("bench"),
+                                       Operation.PAUSE_PRINTER)
+                    print(f"Pause-Printer on {name}: status 0x{reply.code:04x}")
                 cupsd.run("cupsdisable", "eve")
-            print(f"ippproxy {proxy.uri('bench')} (built-in printer), cupsd {cups_uri} "
-                  f"(ippeveprinter -c /bin/true); {'paused' if args.paused else 'printing'}")
+            print(", ".join(f"{name} {proxy.uri('bench')}" for name, proxy in proxies.items())
+                  + f" (built-in printer), cupsd {cups_uri} (ippeveprinter -c /bin/true); "
+                  f"{'paused' if args.paused else 'printing'}")
             warm_ok: dict[str, int] = {}
             concurrency = tuple(args.concurrency)
             rounds = []
@@ -403,45 +523,28 @@ def main() -> int:
                 rounds.append(run_matrix(targets, docs, args.paused, warm_ok, concurrency,
                                          flip=n % 2 == 1, slices=args.slices))
 
-            acknowledged = sum(r.ok for results in rounds
-                               for (name, _, _), r in results.items() if name == "ippproxy")
-            acknowledged += warm_ok.get("ippproxy", 0)
-            proxy.kill9()
-            proxy.start()
-            listed = count_jobs(proxy.port, proxy.path("bench"), proxy.uri("bench"), "all")
-            print(f"\ndurability: ippproxy acknowledged {acknowledged} jobs (warm-ups included); "
-                  f"after kill -9 and restart it lists {listed}: "
-                  f"{'OK' if listed >= acknowledged else 'JOBS LOST'}")
-            def ratios(doc_name: str, c: int) -> list[float]:
-                """Per round: ippproxy's jobs/s over cupsd's in that round."""
-                out = []
-                for results in rounds:
-                    ours, theirs = results[("ippproxy", doc_name, c)], results[("cupsd", doc_name, c)]
-                    out.append(ours.rate / theirs.rate if theirs.rate else float("nan"))
-                return out
-
-            median = "median of the rounds' " if args.rounds > 1 else ""
-            print(f"\nratio ippproxy/cupsd ({median}jobs/s):")
-            for doc_name in docs:
-                row = []
-                for c in concurrency:
-                    rs = ratios(doc_name, c)
-                    spread = f" ({min(rs):.2f}-{max(rs):.2f})" if len(rs) > 1 else ""
-                    row.append(f"c={c}: {statistics.median(rs):5.2f}{spread}")
-                print(f"  {doc_name:8} " + "   ".join(row))
-            if 8 in concurrency and "1-page" in docs:
-                rs = ratios("1-page", 8)
-                rate = statistics.median(r[("ippproxy", "1-page", 8)].rate for r in rounds)
-                cups_rate = statistics.median(r[("cupsd", "1-page", 8)].rate for r in rounds)
-                verdict = "MET" if statistics.median(rs) >= 0.5 else "NOT MET"
-                how = (f"median of {args.rounds} rounds, {min(rs):.2f}-{max(rs):.2f}; "
-                       if args.rounds > 1 else "")
-                print(f"\ntarget (1-page, c=8, >= half of cupsd): ratio {statistics.median(rs):.2f}"
-                      f" ({how}{rate:.1f} vs {cups_rate:.1f} jobs/s): {verdict}")
+            print()
+            for name, proxy in proxies.items():
+                acknowledged = sum(r.ok for results in rounds
+                                   for (who, _, _), r in results.items() if who == name)
+                acknowledged += warm_ok.get(name, 0)
+                proxy.kill9()
+                proxy.start()
+                listed = count_jobs(proxy.port, proxy.path("bench"), proxy.uri("bench"), "all")
+                print(f"durability: {name} acknowledged {acknowledged} jobs (warm-ups "
+                      f"included); after kill -9 and restart it lists {listed}: "
+                      f"{'OK' if listed >= acknowledged else 'JOBS LOST'}")
+            ratio_report(rounds, list(proxies), list(docs), concurrency)
+            if "ippproxy+acct" in proxies and args.stage_jobs > 0:
+                c = 8 if 8 in concurrency else max(concurrency)
+                latency = {doc: statistics.median(r[("ippproxy+acct", doc, c)].pct(50)
+                                                  for r in rounds) for doc in docs}
+                stage_report(proxies["ippproxy+acct"], docs, c, args.stage_jobs, latency, tmp)
             if statistics.mean([r.rate for res in rounds for r in res.values()]) == 0:
                 return 1
         finally:
-            proxy.stop()
+            for proxy in proxies.values():
+                proxy.stop()
             cupsd.stop()
             eve.stop()
             dbus.stop()

@@ -1,4 +1,4 @@
-"""Durable job intake through the spool and the job store, on SQLite.
+"""Durable job intake through the spool and the job store, on SQLite (or PostgreSQL).
 
 Each "job" is what a Print-Job costs before ``successful-ok``: a one-page-sized
 document streamed into the spool (fsync of file and directory, or, "spool copy", no
@@ -9,9 +9,12 @@ per job (user and system time of this process), which does not depend on how bus
 machine is: 1000 / (CPU ms/job) bounds jobs/s on one core. Also the bytes this process
 wrote per job (``wchar`` of ``/proc/self/io``: WAL frames, checkpoints, spool files), which
 shows what the layout of the keys costs (see ``jobs/ids.py``). ``--history N`` first
-stores N jobs, as a server that keeps its job history has them.
+stores N jobs, as a server that keeps its job history has them. ``--postgresql`` runs
+the same on a throwaway PostgreSQL cluster (tests/support/postgres.py) started durable:
+fsync and synchronous_commit on, so its figures include each COMMIT's disk flush.
 
     .venv/bin/python benchmarks/bench_store.py [--jobs 2000] [--size 24000] [--history 0]
+        [--postgresql]
 """
 
 from __future__ import annotations
@@ -19,10 +22,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.postgres import PostgresCluster, start_cluster
 
 from ippproxy.db import make_engine, upgrade
 from ippproxy.jobs.records import NewDocument
@@ -39,9 +50,11 @@ def written() -> int:
 
 
 async def run(concurrency: int, jobs: int, size: int, with_spool: bool, copy: bool = False,
-              history: int = 0) -> str:
+              history: int = 0, cluster: PostgresCluster | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
-        engine = make_engine(f"sqlite:///{Path(tmp) / 'jobs.sqlite'}")
+        url = (cluster.create_database() if cluster is not None
+               else f"sqlite:///{Path(tmp) / 'jobs.sqlite'}")
+        engine = make_engine(url)
         upgrade(engine)
         spool = Spool(Path(tmp) / "spool", 64 << 20, copy_max=65536)
         page = os.urandom(size)
@@ -104,14 +117,25 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32])
     ap.add_argument("--history", type=int, default=0,
                     help="jobs stored before each measured run")
+    ap.add_argument("--postgresql", action="store_true",
+                    help="a throwaway PostgreSQL cluster with fsync on instead of SQLite")
     args = ap.parse_args()
-    print(f"durable create_job on SQLite (WAL, synchronous=FULL), {args.jobs} jobs each"
+    cluster = start_cluster(durable=True) if args.postgresql else None
+    kind = ("PostgreSQL (fsync, synchronous_commit on)" if cluster is not None
+            else "SQLite (WAL, synchronous=FULL)")
+    print(f"durable create_job on {kind}, {args.jobs} jobs each"
           + (f", after {args.history} jobs of history" if args.history else ""))
-    # fsync'd spool file; small document copied into the job's commit (jobs/spool.py); none.
-    for with_spool, copy in ((True, False), (True, True), (False, False)):
-        for c in args.concurrency:
-            print(asyncio.run(run(c, args.jobs, args.size, with_spool, copy, args.history)),
-                  flush=True)
+    try:
+        # fsync'd spool file; small document copied into the job's commit (jobs/spool.py);
+        # none.
+        for with_spool, copy in ((True, False), (True, True), (False, False)):
+            for c in args.concurrency:
+                print(asyncio.run(run(c, args.jobs, args.size, with_spool, copy, args.history,
+                                      cluster)), flush=True)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+            shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 if __name__ == "__main__":

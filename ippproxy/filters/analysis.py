@@ -5,33 +5,73 @@ and colour method, and returns a ``DocumentAnalysis``.  ``pages is None``
 (PCL 5) and ``colour_pages is None`` (colour PCL XL) are explicit unknowns.
 This function is synchronous and may take seconds: call it through
 ``pool.AnalysisPool.analyse``, never on the event loop.
+
+``analyse_bytes(data, format, scratch=dir)`` is the same for a document held in
+memory (a small one, kept in memory until it is committed with its job: jobs/spool.py):
+qpdf opens a PDF from the bytes, so no file is written for it unless Ghostscript must
+render a page (gs reads files); then, and for the other formats, whose readers take
+paths, the bytes go to a private file in ``scratch`` that is removed afterwards.
 """
 
 from __future__ import annotations
 
-import time
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from ippproxy.filters import detect, image, pclxl, pdf, pdfscan, postscript, raster, text
 from ippproxy.filters.colour import rendered_colour_pages
 from ippproxy.filters.errors import FormatError, UnsupportedFormat
 from ippproxy.filters.model import DocumentAnalysis, PageSize
+from ippproxy.filters.stopwatch import Stopwatch
 
 MAX_TEXT_BYTES = 64 << 20
 MAX_PCLXL_BYTES = 1 << 30
 
 
 def analyse(path: Path, fmt: str, *, colour: bool = True) -> DocumentAnalysis:
-    start = time.perf_counter()
-    path = Path(path)
-    result = _dispatch(path, detect.normalise(fmt), colour)
-    return DocumentAnalysis(result.format, result.pages, result.page_sizes, result.colour_pages,
-                            result.methods, result.notes, time.perf_counter() - start)
+    clock = Stopwatch()
+    result = _dispatch(Path(path), detect.normalise(fmt), colour, clock)
+    return replace(result, seconds=clock.elapsed, stages=tuple(clock.laps))
 
 
-def _dispatch(path: Path, fmt: str, colour: bool) -> DocumentAnalysis:
+def analyse_bytes(data: bytes, fmt: str, *, colour: bool = True,
+                  scratch: Path | None = None) -> DocumentAnalysis:
+    """``analyse`` of a document in memory; a file, when one is needed, goes in ``scratch``
+    (default: the system's temporary directory)."""
+    clock = Stopwatch()
+    fmt = detect.normalise(fmt)
     if fmt in (detect.PDF, detect.PCLM):
-        return _pdf(path, fmt, colour)
+        result = _pdf(data, fmt, colour, clock, scratch)
+    else:
+        with _as_file(data, scratch, clock) as path:
+            result = _dispatch(path, fmt, colour, clock)
+    return replace(result, seconds=clock.elapsed, stages=tuple(clock.laps))
+
+
+@contextlib.contextmanager
+def _as_file(source: Path | bytes, scratch: Path | None, clock: Stopwatch) -> Iterator[Path]:
+    """``source`` as a path: itself, or its bytes in a private temporary file (mode 0600)."""
+    if isinstance(source, Path):
+        yield source
+        return
+    fd, name = tempfile.mkstemp(prefix="analysis-", dir=scratch)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(source)
+        clock.lap("write")
+        yield Path(name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+
+
+def _dispatch(path: Path, fmt: str, colour: bool, clock: Stopwatch) -> DocumentAnalysis:
+    if fmt in (detect.PDF, detect.PCLM):
+        return _pdf(path, fmt, colour, clock, None)
     if fmt == detect.POSTSCRIPT:
         ps = postscript.analyse(path, colour=colour)
         return DocumentAnalysis(fmt, ps.pages, ps.sizes, ps.colour_pages,
@@ -69,18 +109,25 @@ def _dispatch(path: Path, fmt: str, colour: bool) -> DocumentAnalysis:
     raise UnsupportedFormat(f"document-format {fmt!r} is not supported")
 
 
-def _pdf(path: Path, fmt: str, colour: bool) -> DocumentAnalysis:
-    with pdf.open_pdf(path) as doc:
+def _pdf(source: Path | bytes, fmt: str, colour: bool, clock: Stopwatch,
+         scratch: Path | None) -> DocumentAnalysis:
+    clock.skip()
+    with pdf.open_pdf(source) as doc:
+        clock.lap("open")
         counted = pdf.count(doc)
+        clock.lap("count")
         if not colour:
             return DocumentAnalysis(fmt, counted.pages, counted.sizes, None, ("pikepdf",),
                                     counted.notes)
         to_render = [i + 1 for i, page in enumerate(doc.pages)
                      if pdfscan.page_needs_render(page) is not None]
+        clock.lap("scan")
     methods: tuple[str, ...] = ("pikepdf", "content-scan")
     colour_pages: list[int] = []
     if to_render:
-        rendered, colour_pages = rendered_colour_pages(path, to_render)
+        with _as_file(source, scratch, clock) as path:
+            rendered, colour_pages = rendered_colour_pages(path, to_render)
+        clock.lap("render")
         if rendered != len(to_render):
             raise FormatError(f"Ghostscript rendered {rendered} of {len(to_render)} pages")
         methods += (f"gs-render:{rendered}",)

@@ -7,7 +7,7 @@ say so); it is never a guess.  Page numbers are 1-based, like IPP ``page-ranges`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MM = 72 / 25.4  # points per millimetre
 
@@ -44,6 +44,13 @@ class PageSize:
         return f"custom_{w}x{h}mm_{w}x{h}mm"
 
 
+# The stage names of ``DocumentAnalysis.stages``: waiting for an idle worker; the pipe
+# round trip minus the time inside the worker; inside it, reading the request (bytes
+# sent inline are decoded), opening the PDF, counting its pages, the content scan
+# (pdfscan.py), writing a file for Ghostscript (a document sent inline) and the render.
+STAGES = ("queue", "ipc", "request", "open", "count", "scan", "write", "render")
+
+
 @dataclass(frozen=True)
 class DocumentAnalysis:
     """What one document prints: the input of ``accounting.count_job``."""
@@ -58,6 +65,10 @@ class DocumentAnalysis:
     # Remarks worth logging, e.g. a DSC %%Pages comment that disagrees with the interpreter.
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
+    # Where the time went, in order: (stage, seconds), e.g. ("open", ..), ("scan", ..),
+    # ("render", ..) inside the worker and ("queue", ..), ("ipc", ..) added by the pool
+    # (STAGES). A timing record, not a property of the document: not compared.
+    stages: tuple[tuple[str, float], ...] = field(default=(), compare=False)
 
     @property
     def colour_known(self) -> bool:

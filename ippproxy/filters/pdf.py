@@ -13,6 +13,7 @@ inheritable), with width and height swapped for ``/Rotate`` 90 or 270.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,9 +32,10 @@ class PdfCount:
     notes: tuple[str, ...]
 
 
-def open_pdf(path: Path) -> pikepdf.Pdf:
+def open_pdf(source: Path | bytes) -> pikepdf.Pdf:
+    """A PDF from a file or from its bytes (qpdf reads both alike)."""
     try:
-        return pikepdf.open(path)
+        return pikepdf.open(source if isinstance(source, Path) else io.BytesIO(source))
     except pikepdf.PasswordError:
         raise PasswordRequired("the PDF is encrypted and needs a password to open") from None
     except (pikepdf.PdfError, ValueError, RuntimeError) as e:

@@ -2,8 +2,8 @@
 
 Theory of operation
 -------------------
-Rendering is exact but costs ~5 ms a page; most office pages are black text
-whose content stream says so.  ``page_needs_render`` is a *prover*: it
+Rendering is exact but costs a Ghostscript run; most office pages are black
+text whose content stream says so.  ``page_needs_render`` is a *prover*: it
 returns False only when nothing on the page can paint a non-neutral colour,
 and True ("render it") as soon as anything could:
 

@@ -9,23 +9,40 @@ gs; set by the worker, not by a preexec_fn, which is unsafe in the threaded serv
 and sets RLIMIT_CPU to ``cpu_seconds`` more than it has used before each
 request; the pool enforces ``wall_seconds`` per request.
 
-A request takes an idle worker (FIFO); at most ``queue_size`` requests may
-wait for one, beyond that ``PoolFull`` (``server-error-busy``) is raised at
-once.  Requests and answers are JSON lines over pipes.  When a worker fails
+A request takes an idle worker, first come first served: a worker that
+comes back goes straight to the oldest waiting request, so a caller that asks
+again at once cannot take it ahead of those already waiting (an
+``asyncio.Queue`` lets it, and under load a few requests then waited for many
+others' analyses). At most ``queue_size`` requests may wait, beyond that
+``PoolFull`` (``server-error-busy``) is raised at once.  Requests and answers are JSON lines over pipes.  When a worker fails
 (killed by a limit, crashed, timed out, or reported a fatal error) the
 request gets an ``AnalysisError`` subclass with a clear reason, the worker's
 process group is killed and a fresh worker takes its place; other requests
 are not affected.
+
+``analyse_bytes`` sends a small document itself (base64 in the request line)
+instead of a path, so that a document held in memory needs no file to be
+analysed (analysis.analyse_bytes); files the worker must still write (for
+Ghostscript) go in the pool's own scratch directory, removed at ``close``.
+Every analysis carries its stage timings (``DocumentAnalysis.stages``): the
+worker's own, and the pool's ``queue`` (waiting for an idle worker) and ``ipc``
+(the pipe round trip: wall time minus the time the worker reports).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import collections
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +54,15 @@ _ERRORS: dict[str, type[AnalysisError]] = {
     c.__name__: c for c in (errors.AnalysisError, errors.FormatError, errors.UnsupportedFormat,
                             errors.PasswordRequired, errors.LimitExceeded)}
 _LINE_LIMIT = 64 << 20     # an answer holds at most ~100k page sizes
+# Larger documents are analysed from a file: a request line holds the whole document.
+MAX_INLINE_BYTES = 16 << 20
+
+
+@dataclass(frozen=True)
+class _Answer:
+    result: Any
+    queue: float    # seconds waiting for an idle worker
+    ipc: float      # seconds of the round trip not spent inside the worker
 
 
 class _Worker:
@@ -56,10 +82,11 @@ class AnalysisPool:
         self.cpu_seconds = cpu_seconds
         self.memory_bytes = memory_bytes
         self.wall_seconds = wall_seconds
-        self._idle: asyncio.Queue[_Worker] = asyncio.Queue()
+        self._idle: collections.deque[_Worker] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[_Worker]] = collections.deque()
         self._all: set[_Worker] = set()
-        self._waiting = 0
         self._closed = False
+        self._scratch: Path | None = None
         self.replaced = 0           # workers replaced after a failure (for tests and metrics)
 
     async def __aenter__(self) -> AnalysisPool:  # noqa: PYI034
@@ -70,21 +97,28 @@ class AnalysisPool:
         await self.close()
 
     async def start(self) -> None:
+        self._scratch = Path(tempfile.mkdtemp(prefix="ippproxy-analysis-"))
         for w in await asyncio.gather(*(self._spawn() for _ in range(self.size))):
-            self._idle.put_nowait(w)
+            self._release(w)
 
     async def close(self) -> None:
         self._closed = True
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(AnalysisError("the analysis pool is closed"))
         for w in list(self._all):
             w.kill()
             with contextlib.suppress(Exception):
                 await w.proc.wait()
         self._all.clear()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
     async def _spawn(self) -> _Worker:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "ippproxy.filters.worker", str(self.memory_bytes),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            *([str(self._scratch)] if self._scratch is not None else []), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
             limit=_LINE_LIMIT)
         w = _Worker(proc)
@@ -98,18 +132,41 @@ class AnalysisPool:
         self._all.discard(w)
         self.replaced += 1
         if not self._closed:
-            self._idle.put_nowait(await self._spawn())
+            self._release(await self._spawn())
 
-    async def _call(self, request: dict[str, Any], timeout: float | None = None) -> Any:
+    async def _acquire(self) -> _Worker:
+        """An idle worker, or the first one back after those who waited before us."""
+        if self._idle and not self._waiters:
+            return self._idle.popleft()
+        waiter: asyncio.Future[_Worker] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())   # handed over as we were cancelled
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def _release(self, w: _Worker) -> None:
+        """``w`` is idle: to the oldest waiting request, else back in the idle set."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(w)
+                return
+        self._idle.append(w)
+
+    async def _call(self, request: dict[str, Any], timeout: float | None = None) -> _Answer:
         if self._closed:
             raise AnalysisError("the analysis pool is closed")
-        if self._idle.empty() and self._waiting >= self.queue_size:
+        if not self._idle and len(self._waiters) >= self.queue_size:
             raise PoolFull(f"the analysis queue is full ({self.queue_size} documents waiting)")
-        self._waiting += 1
-        try:
-            w = await self._idle.get()
-        finally:
-            self._waiting -= 1
+        asked = time.perf_counter()
+        w = await self._acquire()
+        taken = time.perf_counter()
         request = {**request, "cpu_seconds": self.cpu_seconds}
         wall = self.wall_seconds if timeout is None else timeout
         assert w.proc.stdin is not None and w.proc.stdout is not None
@@ -117,6 +174,7 @@ class AnalysisPool:
             w.proc.stdin.write(json.dumps(request).encode() + b"\n")
             await w.proc.stdin.drain()
             line = await asyncio.wait_for(w.proc.stdout.readline(), wall)
+            answered = time.perf_counter()
         except TimeoutError:
             await self._replace(w)
             raise LimitExceeded(f"analysis took longer than {wall:g} s") from None
@@ -136,34 +194,53 @@ class AnalysisPool:
             await self._replace(w)
             raise AnalysisError("the analysis worker answered garbage") from None
         if w.proc.returncode is None and reply.get("error") != "LimitExceeded":
-            self._idle.put_nowait(w)
+            self._release(w)
         else:
             await self._replace(w)
         if reply.get("ok"):
-            return reply.get("result")
+            inside = float(reply.get("worker_seconds", 0.0))
+            return _Answer(reply.get("result"), taken - asked, max(0.0, answered - taken - inside))
         cls = _ERRORS.get(str(reply.get("error")), AnalysisError)
         raise cls(str(reply.get("reason", "analysis failed"))[:500])
 
     async def analyse(self, path: Path | str, fmt: str, *, colour: bool = True,
                       timeout: float | None = None) -> DocumentAnalysis:
-        """Analyse one document (see analysis.analyse) in a worker.
+        """Analyse one document file (see analysis.analyse) in a worker.
 
         ``timeout`` overrides the pool's wall-clock limit for this document.
         """
-        r = await self._call({"op": "analyse", "path": str(path), "format": fmt,
-                              "colour": colour}, timeout)
-        return DocumentAnalysis(
-            format=str(r["format"]), pages=r["pages"],
-            page_sizes=tuple(PageSize(float(w), float(h)) for w, h in r["page_sizes"]),
-            colour_pages=None if r["colour_pages"] is None else tuple(int(p) for p in
-                                                                      r["colour_pages"]),
-            methods=tuple(r["methods"]), notes=tuple(r["notes"]), seconds=float(r["seconds"]))
+        return _analysis(await self._call({"op": "analyse", "path": str(path), "format": fmt,
+                                           "colour": colour}, timeout))
+
+    async def analyse_bytes(self, data: bytes, fmt: str, *, colour: bool = True,
+                            timeout: float | None = None) -> DocumentAnalysis:
+        """``analyse`` of a document held in memory (at most ``MAX_INLINE_BYTES``): it is
+        sent to the worker, which writes no file for a PDF unless Ghostscript must
+        render a page (analysis.analyse_bytes)."""
+        if len(data) > MAX_INLINE_BYTES:
+            raise ValueError(f"{len(data)} bytes: analyse documents over "
+                             f"{MAX_INLINE_BYTES} bytes from a file")
+        return _analysis(await self._call({
+            "op": "analyse", "data": base64.b64encode(data).decode("ascii"), "format": fmt,
+            "colour": colour}, timeout))
 
     async def convert(self, kind: str, src: Path | str, dst: Path | str, *,
                       timeout: float | None = None, **options: Any) -> None:
         """Run ``convert.CONVERTERS[kind](src, dst, **options)`` in a worker."""
         await self._call({"op": "convert", "kind": kind, "src": str(src), "dst": str(dst),
                           "options": options}, timeout)
+
+
+def _analysis(answer: _Answer) -> DocumentAnalysis:
+    r = answer.result
+    return DocumentAnalysis(
+        format=str(r["format"]), pages=r["pages"],
+        page_sizes=tuple(PageSize(float(w), float(h)) for w, h in r["page_sizes"]),
+        colour_pages=None if r["colour_pages"] is None else tuple(int(p) for p in
+                                                                  r["colour_pages"]),
+        methods=tuple(r["methods"]), notes=tuple(r["notes"]), seconds=float(r["seconds"]),
+        stages=(("queue", answer.queue), ("ipc", answer.ipc),
+                *((str(name), float(sec)) for name, sec in r.get("stages", ()))))
 
 
 def _death(rc: int) -> AnalysisError:

@@ -7,19 +7,29 @@ hostile document subverted cannot execute code in the server by its answer.
 Before each request the soft RLIMIT_CPU is set to the CPU time used so far
 plus the request's budget (the kernel then sends SIGXCPU); RLIMIT_AS is set
 at start from the pool's ``memory_bytes`` (argv[1]).
+
+An ``analyse`` request names a file (``path``) or carries the document itself
+(``data``, base64: a small document the server holds in memory); a file the
+analysis then needs goes in the pool's scratch directory (argv[2]).  Every answer
+says how long the worker spent on it (``worker_seconds``, from reading the line to
+writing the answer), so that the pool can tell its own hand-off time apart.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import resource
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ippproxy.filters import ghostscript
-from ippproxy.filters.analysis import analyse
+from ippproxy.filters.analysis import analyse, analyse_bytes
 from ippproxy.filters.convert import CONVERTERS
 from ippproxy.filters.errors import AnalysisError
 from ippproxy.filters.model import DocumentAnalysis
@@ -29,10 +39,28 @@ def analysis_to_json(a: DocumentAnalysis) -> dict[str, Any]:
     return {"format": a.format, "pages": a.pages,
             "page_sizes": [[s.width, s.height] for s in a.page_sizes],
             "colour_pages": None if a.colour_pages is None else list(a.colour_pages),
-            "methods": list(a.methods), "notes": list(a.notes), "seconds": a.seconds}
+            "methods": list(a.methods), "notes": list(a.notes), "seconds": a.seconds,
+            "stages": [[name, seconds] for name, seconds in a.stages]}
 
 
-def _handle(req: dict[str, Any]) -> dict[str, Any]:
+def _analyse(req: dict[str, Any], scratch: Path | None, started: float) -> DocumentAnalysis:
+    colour = bool(req.get("colour", True))
+    data = _inline(req["data"]) if "data" in req else None
+    read = ("request", time.perf_counter() - started)   # JSON (and base64) decoding
+    result = (analyse(Path(req["path"]), req["format"], colour=colour) if data is None
+              else analyse_bytes(data, req["format"], colour=colour, scratch=scratch))
+    return replace(result, stages=(read, *result.stages))
+
+
+def _inline(text: object) -> bytes:
+    try:
+        return base64.b64decode(str(text), validate=True)
+    except (binascii.Error, ValueError):
+        raise AnalysisError("the document sent to the analysis worker is garbled") from None
+
+
+def _handle(req: dict[str, Any], scratch: Path | None = None,
+            started: float = 0.0) -> dict[str, Any]:
     used = resource.getrusage(resource.RUSAGE_SELF)
     spent = used.ru_utime + used.ru_stime
     budget = int(req.get("cpu_seconds", 60))
@@ -40,8 +68,7 @@ def _handle(req: dict[str, Any]) -> dict[str, Any]:
     resource.setrlimit(resource.RLIMIT_CPU, (int(spent) + budget + 1, hard))
     ghostscript.CPU_SECONDS = budget
     if req["op"] == "analyse":
-        result = analyse(Path(req["path"]), req["format"], colour=bool(req.get("colour", True)))
-        return {"ok": True, "result": analysis_to_json(result)}
+        return {"ok": True, "result": analysis_to_json(_analyse(req, scratch, started))}
     if req["op"] == "convert":
         CONVERTERS[req["kind"]](Path(req["src"]), Path(req["dst"]), **req.get("options", {}))
         return {"ok": True, "result": None}
@@ -61,13 +88,15 @@ def main() -> int:
         limit = int(sys.argv[1])
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    scratch = Path(sys.argv[2]) if len(sys.argv) > 2 else None
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     for line in sys.stdin:
+        started = time.perf_counter()
         fatal = False
         try:
-            reply = _handle(json.loads(line))
+            reply = _handle(json.loads(line), scratch, started)
         except AnalysisError as e:
             reply = {"ok": False, "error": type(e).__name__, "reason": e.reason}
         except MemoryError:
@@ -77,6 +106,7 @@ def main() -> int:
         except Exception as e:  # noqa: BLE001 - a worker reports, never dies silently
             reply = {"ok": False, "error": "AnalysisError",
                      "reason": f"analysis failed: {type(e).__name__}: {str(e)[:200]}"}
+        reply["worker_seconds"] = time.perf_counter() - started
         channel.write(json.dumps(reply) + "\n")
         if fatal:
             return 3

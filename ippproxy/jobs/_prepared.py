@@ -2,9 +2,8 @@
 
 Job intake writes three rows per job (job, document, spool copy) from the writer thread,
 which shares the GIL with the event loop. Through ``Connection.execute`` SQLAlchemy
-builds an execution context and runs its per-parameter machinery for every call: about
-0.2 ms of Python per job, more than SQLite needs to insert the rows, and all of it
-holding the GIL. :class:`PreparedInsert` does that work once per dialect instead: it
+builds an execution context and runs its per-parameter machinery for every call: more
+Python per job than SQLite needs to insert the rows, and all of it holding the GIL. :class:`PreparedInsert` does that work once per dialect instead: it
 compiles ``INSERT INTO table (every column)`` with SQLAlchemy (so the SQL text and the
 paramstyle are the dialect's own) and keeps each column type's public
 ``bind_processor`` (JSON encoding, the SQLite datetime format, ``UTCDateTime``), so the

@@ -3,11 +3,9 @@
 Time order. Job UUIDs and spool file names are primary keys or unique keys of the
 job store (``jobs.uuid``, ``documents`` and ``spool_copies``). Random keys (version 4
 UUIDs) land on a random leaf page of each of those B-trees, so a COMMIT of a few new
-jobs rewrote a few pages of every such index. Measured on SQLite after 20,000 jobs of
-history, 1-page documents, concurrency 8 (``benchmarks/bench_store.py --history 20000
---size 2358 --concurrency 8``, "spool copy+store"): 70 KiB written per job with random
-keys, 29 KiB with keys that grow with time, and less fsync and CPU time per commit.
-So job UUIDs are version 7 (RFC 9562 §5.7: 48 bits of Unix milliseconds, then 12 bits
+jobs rewrote a few pages of every such index: far more bytes written per job, and
+more fsync and CPU time per commit, than with keys that grow with time (README,
+Benchmarks: ``bench_store.py --history``). So job UUIDs are version 7 (RFC 9562 §5.7: 48 bits of Unix milliseconds, then 12 bits
 of sub-millisecond time as §6.2 method 3 allows, then 62 random bits), and a spool name
 is 56 bits of Unix microseconds followed by 72 random bits. New keys then go to the
 right-hand edge of each index, where the previous commit already left its page, and

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import struct
 import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import corpus
@@ -13,7 +15,8 @@ import pikepdf
 import pytest
 
 from ippproxy.filters.errors import AnalysisError, FormatError, LimitExceeded, PoolFull
-from ippproxy.filters.pool import AnalysisPool
+from ippproxy.filters.model import STAGES
+from ippproxy.filters.pool import MAX_INLINE_BYTES, AnalysisPool
 
 
 async def _still_works(pool: AnalysisPool, cases: dict[str, corpus.Case]) -> None:
@@ -144,6 +147,97 @@ async def test_workers_run_at_lower_priority() -> None:
     from ippproxy.filters.worker import WORKER_NICENESS
 
     async with AnalysisPool(workers=1) as pool:
-        pid = await pool._call({"op": "ping"})
+        pid = (await pool._call({"op": "ping"})).result
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         assert int(fields[16]) >= os.nice(0) + WORKER_NICENESS  # field 19 of proc(5): nice
+
+
+async def test_analyse_bytes_equals_analyse(pool: AnalysisPool,
+                                            cases: dict[str, corpus.Case]) -> None:
+    """A document sent from memory is analysed exactly as its file: a PDF proved gray by
+    the content scan, one whose colour page Ghostscript renders (a file in the pool's
+    scratch directory, removed afterwards), and a PostScript document (a file too)."""
+    for name in ("black-text-rgb", "blue-header-1-of-21", "ps-a4"):
+        case = cases[name]
+        from_file = await pool.analyse(case.path, case.format)
+        from_memory = await pool.analyse_bytes(case.path.read_bytes(), case.format)
+        assert replace(from_memory, seconds=0) == replace(from_file, seconds=0), name
+        assert (from_memory.pages, from_memory.colour_pages) == (case.pages, case.colour_pages)
+    assert pool._scratch is not None and list(pool._scratch.iterdir()) == []
+
+
+async def test_pdf_from_memory_writes_no_file(pool: AnalysisPool,
+                                             cases: dict[str, corpus.Case]) -> None:
+    """qpdf opens the bytes: only a page that must be rendered costs a file ("write")."""
+    gray = await pool.analyse_bytes(cases["black-text-rgb"].path.read_bytes(), "application/pdf")
+    assert [s for s, _ in gray.stages] == ["queue", "ipc", "request", "open", "count", "scan"]
+    assert "gs-render" not in " ".join(gray.methods)
+    colour = await pool.analyse_bytes(cases["blue-header-1-of-21"].path.read_bytes(),
+                                      "application/pdf")
+    assert [s for s, _ in colour.stages] == ["queue", "ipc", "request", "open", "count",
+                                             "scan", "write", "render"]
+
+
+async def test_stage_timings(pool: AnalysisPool, cases: dict[str, corpus.Case]) -> None:
+    """Every analysis says where its time went: the worker's stages fit in its total, and
+    the pool's queue and pipe round trip are measured apart from it."""
+    case = cases["blue-header-1-of-21"]
+    a = await pool.analyse(case.path, case.format)
+    stages = dict(a.stages)
+    assert list(stages) == ["queue", "ipc", "request", "open", "count", "scan", "render"]
+    assert set(stages) <= set(STAGES)
+    assert all(v >= 0 for v in stages.values())
+    inside = sum(v for k, v in stages.items() if k not in ("queue", "ipc", "request"))
+    assert 0 < inside <= a.seconds
+    assert stages["render"] > stages["scan"] / 100  # a gs run, not a lap's rounding
+    ps = await pool.analyse(cases["ps-a4"].path, "application/postscript")
+    assert [s for s, _ in ps.stages] == ["queue", "ipc", "request"]
+
+
+async def test_garbled_inline_document(pool: AnalysisPool, cases: dict[str, corpus.Case]) -> None:
+    with pytest.raises(AnalysisError, match="garbled"):
+        await pool._call({"op": "analyse", "data": "not base64!", "format": "application/pdf"})
+    with pytest.raises(FormatError):
+        await pool.analyse_bytes(b"%PDF-1.4 nothing else", "application/pdf")
+    with pytest.raises(ValueError, match="from a file"):
+        await pool.analyse_bytes(bytes(MAX_INLINE_BYTES + 1), "application/pdf")
+    await _still_works(pool, cases)
+    assert pool.replaced == 0
+
+
+async def test_workers_go_to_the_longest_waiting(cases: dict[str, corpus.Case]) -> None:
+    """First come, first served: a caller that asks again as soon as its answer came does
+    not take the worker ahead of one that was already waiting."""
+    slow, fast = cases["blue-header-1-of-21"], cases["black-text-rgb"]
+    order: list[str] = []
+    async with AnalysisPool(1, wall_seconds=60) as pool:
+
+        async def eager() -> None:
+            await pool.analyse(slow.path, slow.format)
+            order.append("eager 1")
+            await pool.analyse(fast.path, fast.format)   # at once, without yielding first
+            order.append("eager 2")
+
+        async def patient() -> None:
+            await pool.analyse(fast.path, fast.format)
+            order.append("patient")
+
+        first = asyncio.ensure_future(eager())
+        await asyncio.sleep(0)            # eager holds the only worker
+        await asyncio.gather(first, patient())
+    assert order == ["eager 1", "patient", "eager 2"]
+
+
+async def test_close_fails_waiting_requests(cases: dict[str, corpus.Case]) -> None:
+    slow = cases["blue-header-1-of-21"]
+    pool = AnalysisPool(1, wall_seconds=60)
+    await pool.start()
+    busy = asyncio.ensure_future(pool.analyse(slow.path, slow.format))
+    await asyncio.sleep(0)
+    waiting = asyncio.ensure_future(pool.analyse(slow.path, slow.format))
+    await asyncio.sleep(0)
+    await pool.close()
+    with pytest.raises(AnalysisError, match="closed"):
+        await waiting
+    with contextlib.suppress(AnalysisError):
+        await busy

@@ -9,6 +9,10 @@ Use from a conftest::
   127.0.0.1 and a free port, ``fsync=off``; stops it at the end. As root, the
   server runs as the ``postgres`` system user (``runuser -u postgres --``).
   Missing binaries are a test *failure* with a clear message, never a skip.
+* ``start_cluster(durable=True)``: the same cluster with ``fsync=on``,
+  ``synchronous_commit=on`` and ``full_page_writes=on`` (PostgreSQL's defaults), for
+  benchmarks whose figures must include the disk flush of every COMMIT; tests keep them
+  off for speed (nothing in a test survives a power cut).
 * ``pg_url``: a fresh database per test, as ``postgresql+psycopg://...``, dropped after.
 * ``db_url``: parametrised ``["sqlite", "postgresql"]``: a fresh SQLite file or
   a fresh PostgreSQL database.
@@ -67,8 +71,11 @@ class PostgresCluster:
                         "-m", "immediate", "-w", "stop"], check=False, capture_output=True)
 
 
-def start_cluster(base: Path | None = None) -> PostgresCluster:
-    """initdb + pg_ctl start; raises RuntimeError with the reason when it cannot."""
+def start_cluster(base: Path | None = None, *, durable: bool = False) -> PostgresCluster:
+    """initdb + pg_ctl start; raises RuntimeError with the reason when it cannot.
+
+    ``durable``: every COMMIT is flushed to disk (fsync, synchronous_commit and
+    full_page_writes on), as in production; off (the default) for tests."""
     missing = [b for b in ("initdb", "pg_ctl", "psql") if not (PG_BIN / b).exists()]
     if missing:
         raise RuntimeError(f"PostgreSQL binaries missing in {PG_BIN}: {', '.join(missing)}; "
@@ -92,12 +99,14 @@ def start_cluster(base: Path | None = None) -> PostgresCluster:
                           check=False, capture_output=True, text=True)
     if init.returncode:
         raise RuntimeError(f"initdb failed: {init.stderr.strip() or init.stdout.strip()}")
+    flush = "on" if durable else "off"
     cluster = None
     for _attempt in range(5):  # a free port can be taken between probe and bind
         port = _free_port()
         opts = (f"-c port={port} -c listen_addresses=127.0.0.1 "
-                f"-c unix_socket_directories={root / 'sock'} -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                f"-c unix_socket_directories={root / 'sock'} -c fsync={flush} "
+                f"-c synchronous_commit={flush} -c full_page_writes={flush} "
+                "-c max_connections=200")
         start = subprocess.run([*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-w",
                                 "-t", "60", "-l", str(root / "log"), "-o", opts, "start"],
                                check=False, capture_output=True, text=True)
