@@ -11,20 +11,16 @@ are recorded. An unreachable destination is retried with back-off, the job stays
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from ippproxy.ipp import Status
+from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobEvent, JobState
+from ippproxy.jobs.store import JobStore
 
+from .backoff import Backoff
+from .client import DestinationClient, RemoteJob
 from .errors import DestinationRejected, DestinationUnavailable
-
-if TYPE_CHECKING:
-    from ippproxy.jobs.records import JobRecord
-    from ippproxy.jobs.store import JobStore
-
-    from .backoff import Backoff
-    from .client import DestinationClient, RemoteJob
-    from .wakeups import JobWakeups
+from .wakeups import JobWakeups
 
 log = logging.getLogger(__name__)
 

@@ -40,24 +40,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ippproxy.config import AnalysisConfig
 from ippproxy.filters import detect
 from ippproxy.filters.errors import AnalysisError, PoolFull
 from ippproxy.filters.pool import AnalysisPool
 from ippproxy.ipp import Attribute, Group
+from ippproxy.jobs.records import JobRecord
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.store import JobStore
 
+from .client import DestinationClient, ForwardJob
 from .formats import FormatSupport, Plan, plan, wants_colour
 from .source import Document, FileDocument, SpoolDocument
-
-if TYPE_CHECKING:
-    from ippproxy.jobs.records import JobRecord
-    from ippproxy.jobs.spool import Spool
-    from ippproxy.jobs.store import JobStore
-
-    from .client import DestinationClient, ForwardJob
-    from .wakeups import JobWakeups
+from .wakeups import JobWakeups
 
 UNKNOWN = (None, "", detect.OCTET_STREAM)
 WATCH_INTERVAL = 5.0   # seconds between looks at a job being converted (besides wake-ups)

@@ -6,11 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from ippproxy.jobs.records import JobRecord
-    from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.records import JobRecord
+from ippproxy.jobs.spool import Spool
 
 BLOCK = 256 * 1024
 

@@ -65,14 +65,17 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import aiohttp
 
 from ippproxy.config import Config
+from ippproxy.filters.pool import AnalysisPool
 from ippproxy.ipp import Attribute, Status, Tag, decode
 from ippproxy.jobs.records import JobRecord
+from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
+from ippproxy.jobs.store import JobStore
 
 from .backoff import Backoff
 from .capabilities import destination_uri
@@ -84,11 +87,6 @@ from .order import QueueGate
 from .outgoing import ConversionBusy, JobEnded, Outbox, Unconvertible, prepare
 from .source import missing_document
 from .wakeups import JobWakeups
-
-if TYPE_CHECKING:
-    from ippproxy.filters.pool import AnalysisPool
-    from ippproxy.jobs.spool import Spool
-    from ippproxy.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
 # After a wake-up, gather the other wake-ups of this long before looking at the store.

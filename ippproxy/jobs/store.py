@@ -18,7 +18,7 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
@@ -39,11 +39,9 @@ from ippproxy.jobs.records import (
     load_job,
     load_jobs,
 )
+from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import JobEvent, JobState
 from ippproxy.jobs.writes import Purged
-
-if TYPE_CHECKING:
-    from ippproxy.jobs.spool import Spool
 
 T = TypeVar("T")
 Clock = Callable[[], dt.datetime]
