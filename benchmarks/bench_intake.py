@@ -46,8 +46,8 @@ With accounting on, a table then shows where a job's time goes at intake, stage 
 scan, a Ghostscript render, the ledger transactions, the rest), timed in this process
 with the server's own pieces and configuration (intake_stages.py), for the benchmark's
 documents and a 1-page PDF with a colour photo (which needs a render), both for the road
-the server takes today (an unsynced spool file analysed by path) and for the analysis of
-the bytes in memory (``AnalysisPool.analyse_bytes``).
+the server takes (the bytes in memory sent to the worker, ``AnalysisPool.analyse_bytes``)
+and, for comparison, the former one (an unsynced spool file analysed by path).
 """
 
 from __future__ import annotations
@@ -435,10 +435,10 @@ def stage_report(proxy: IppProxy, docs: dict[str, tuple[bytes, int]], c: int, jo
         roads = asyncio.run(intake_stages.pool_samples(config, data, jobs, c, spool))
         for road, samples in roads.items():
             title = (f"{name} ({len(data)} bytes), "
-                     + ("from a spool file (today's road)" if road == "file"
-                        else "from memory (analyse_bytes)"))
+                     + ("from a spool file (the former road)" if road == "file"
+                        else "from memory (analyse_bytes, the server's road)"))
             for line in intake_stages.table(title, samples,
-                                            latency.get(name) if road == "file" else None):
+                                            latency.get(name) if road == "memory" else None):
                 print(line)
     ledger = intake_stages.ledger_samples(config, tmp, "bench", jobs * 2, c, c)
     for line in intake_stages.table(f"ledger on SQLite (WAL, synchronous=FULL), {c} threads, "

@@ -9,9 +9,10 @@ concurrency:
   timings (filters/model.py STAGES): ``queue`` (waiting for an idle worker), ``ipc`` (the
   pipe round trip minus the time inside the worker), ``request`` (decoding it there),
   ``open``, ``count``, ``scan`` (pdfscan.py), ``write`` and ``render`` (Ghostscript, only
-  for pages the content scan cannot prove gray). Two roads: ``file`` is what the server
-  does today for a small document (written to an unsynced spool file, analysed by path:
-  the ``spool file`` stage), ``memory`` sends the bytes (``AnalysisPool.analyse_bytes``);
+  for pages the content scan cannot prove gray). Two roads: ``memory`` is what the server
+  does for a small document held in memory (the bytes sent to the worker:
+  ``AnalysisPool.analyse_bytes``), ``file`` what it did before (written to an unsynced
+  spool file, analysed by path: the ``spool file`` stage), kept for comparison;
 * the ledger on a SQLite file like the server's (WAL, synchronous=FULL): the user lookup
   the intake makes (a read snapshot), ``reserve`` (one write transaction: the debit and
   the charge row) and ``settle`` (one more, when the job has printed), for users created

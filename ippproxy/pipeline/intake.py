@@ -13,8 +13,9 @@ order; a step with nothing to do for an operation, or with accounting off, retur
    job row instead (jobs/spool.py).
 3. **Analyse** (metering.py): who the owner is and which groups they are in, the format
    detected from the bytes, pages and colour per document in the ``AnalysisPool``, the
-   PWG counts and the price. Without accounting nothing reads the documents, and a small
-   document is never written to a file for it.
+   PWG counts and the price. Without accounting nothing reads the documents; with it, a
+   small document held in memory is analysed from its bytes (``analyse_bytes``), and a
+   file is written for it only if a forced conversion needs one (conversion.py).
 4. **Decide**: the policy chain (``policies.PolicyChain.decide(JobFacts) -> Decision``,
    in a thread: a rule may look up recent jobs) allows, holds, denies or forces options;
    with accounting, forced grayscale and duplex are converted (Print-Job) and the job is
@@ -37,6 +38,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from ippproxy.filters.pool import MAX_INLINE_BYTES
 from ippproxy.ipp import Attribute, Status
 from ippproxy.jobs import blob
 from ippproxy.jobs.ids import new_uuid
@@ -178,19 +180,22 @@ class Intake:
                             size=sum(d.size for d in docs), copies=ticket.copies,
                             duplex=ticket.sides != "one-sided"), None
         return await self.metering.read(sub.queue, sub.user, p.attributes, p.document_format,
-                                        await self._paths(docs), docs, job_uuid)
+                                        await self._sources(docs), docs, job_uuid)
 
-    async def _paths(self, docs: Sequence[NewDocument]) -> tuple[Path, ...]:
-        """The documents as files. A small document has none yet (it lives in memory until
-        it is committed with the job: jobs/spool.py): it is written, unsynced, to be read."""
-        paths = []
+    async def _sources(self, docs: Sequence[NewDocument]) -> tuple[Path | bytes, ...]:
+        """What the analysis reads: the bytes of a document held in memory (a small one,
+        not yet committed with its job: jobs/spool.py), which no file is written for; the
+        file of any other (written from its copy in the store if it has none)."""
+        sources: list[Path | bytes] = []
         for d in docs:
-            if d.content is not None:
+            if d.content is not None and len(d.content) <= MAX_INLINE_BYTES:
+                sources.append(d.content)
+            elif d.content is not None:
                 await asyncio.to_thread(self.spool.write_unsynced, d.spool_name, d.content)
-                paths.append(self.spool.path(d.spool_name))
+                sources.append(self.spool.path(d.spool_name))
             else:
-                paths.append(await self.spool.ensure_file(d.spool_name))
-        return tuple(paths)
+                sources.append(await self.spool.ensure_file(d.spool_name))
+        return tuple(sources)
 
     async def _decide(self, sub: Submission, p: Plan, facts: JobFacts,
                       reading: Reading | None, convert: bool,

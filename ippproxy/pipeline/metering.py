@@ -52,7 +52,7 @@ MONOCHROME = frozenset({"monochrome", "process-monochrome", "bi-level", "process
 class Reading:
     """What the documents of a job say, and what the job costs as submitted."""
 
-    paths: tuple[Path, ...]
+    sources: tuple[Path | bytes, ...]   # each document's file, or its bytes held in memory
     analyses: tuple[DocumentAnalysis, ...]
     groups: frozenset[str]
     ticket: pwg.JobTicket
@@ -71,17 +71,19 @@ class Metering:
 
     # -- analyse -------------------------------------------------------------------------
     async def read(self, queue: str, user: str, attributes: tuple[Attribute, ...],
-                   hint: str, paths: tuple[Path, ...], docs: Sequence[NewDocument],
-                   job_uuid: str) -> tuple[JobFacts, Reading]:
+                   hint: str, sources: tuple[Path | bytes, ...],
+                   docs: Sequence[NewDocument], job_uuid: str) -> tuple[JobFacts, Reading]:
+        """``sources``: each document's file, or its bytes (at most
+        ``pool.MAX_INLINE_BYTES``), analysed from memory with no file written."""
         name, groups = await self._user(user)
-        analyses = tuple(await asyncio.gather(*(self._analyse(p, hint) for p in paths)))
+        analyses = tuple(await asyncio.gather(*(self._analyse(s, hint) for s in sources)))
         attrs = {a.name: a for a in attributes}
         mode = attrs.get("print-color-mode")
         mono = mode is not None and mode.value in MONOCHROME
         ticket = counting.ticket(attributes)
         counts = counting.count(analyses, ticket, grayscale=mono)
         account = attrs.get("job-account-id")
-        reading = Reading(paths, analyses, groups, ticket, counts, mono,
+        reading = Reading(sources, analyses, groups, ticket, counts, mono,
                           self._estimate(groups, queue, counts),
                           account.value if account is not None
                           and isinstance(account.value, str) else None)
@@ -113,11 +115,16 @@ class Metering:
             groups = await asyncio.to_thread(self.accounting.live_groups, user)
         return user, groups or frozenset()
 
-    async def _analyse(self, path: Path, hint: str) -> DocumentAnalysis:
-        head = await asyncio.to_thread(_head, path)
+    async def _analyse(self, source: Path | bytes, hint: str) -> DocumentAnalysis:
+        if isinstance(source, bytes):
+            head = source[:detect.HEAD_BYTES]
+        else:
+            head = await asyncio.to_thread(_head, source)
         try:
             fmt = detect.detect_format(head, hint)
-            return await self.converter.pool.analyse(path, fmt)
+            if isinstance(source, bytes):
+                return await self.converter.pool.analyse_bytes(source, fmt)
+            return await self.converter.pool.analyse(source, fmt)
         except AnalysisError as e:
             raise analysis_refusal(e) from None
 
@@ -169,14 +176,14 @@ class Metering:
     async def _convert(self, r: Reading, job_name: str, gray: bool, duplex: bool,
                        made: list[NewDocument]) -> tuple[NewDocument, ...]:
         """One document (Print-Job): the converted document, or () if none applies."""
-        a, path = r.analyses[0], r.paths[0]
+        a, source = r.analyses[0], r.sources[0]
         doc: NewDocument | None = None
         try:
             if gray and a.format in GRAYSCALE_INPUTS:
-                doc = await self.converter.grayscale(path, job_name)
+                doc = await self.converter.grayscale(source, job_name)
                 made.append(doc)
             if duplex and a.format == detect.POSTSCRIPT and doc is None:
-                doc = await self.converter.ps_duplex(path, job_name)
+                doc = await self.converter.ps_duplex(source, job_name)
                 made.append(doc)
         except AnalysisError as e:
             raise analysis_refusal(e, "conversion failed: ") from None
