@@ -4,7 +4,9 @@ Theory of operation
 -------------------
 One loop claims due jobs from the store (``claim_next_for_forwarding``: pending,
 closed, not held, ``next_attempt_at`` reached; the claim moves the job to
-``processing`` with a lease) and runs each in its own task, at most
+``processing`` with a lease; when nothing is claimable, a read says so and no write
+lock is taken, so an idle or paused forwarder does not queue behind the intake's
+commits) and runs each in its own task, at most
 ``max_jobs`` at a time. A queue's jobs are sent one at a time, in order
 (order.py): its next job is claimed once the last one is at the printer. It sleeps until the next due retry, a poll tick, or
 ``job_changed()`` (the server calls it when a job becomes ready or is canceled).

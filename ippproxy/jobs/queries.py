@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Select, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, or_, select
 
 from ippproxy.jobs.models import jobs_t, queue_states_t, spool_copies_t
 from ippproxy.jobs.records import JobRecord, QueueStateRecord, load_job, queue_state_from_row
@@ -25,6 +26,30 @@ NEXT_ATTEMPT = select(func.min(jobs_t.c.next_attempt_at)).where(
 )
 
 _QUEUE_STATES = select(queue_states_t)
+
+
+def claimable(due: dt.datetime, queues: tuple[str, ...] | None) -> list[ColumnElement[bool]]:
+    """What makes a job claimable by the forwarder: pending, closed, due, of one of
+    ``queues`` (None: any), its queue not paused. The claim's WHERE (writes.claim_stmt)
+    and the read-only pre-check (:func:`any_claimable`); the index ix_jobs_claim serves
+    both."""
+    j = jobs_t.c
+    where = [j.state == JobState.PENDING, j.closed.is_(True),
+             or_(j.next_attempt_at.is_(None), j.next_attempt_at <= due)]
+    if queues is not None:
+        where.append(j.queue.in_(queues))
+    where.append(j.queue.not_in(PAUSED_QUEUES))  # paused queues hold their jobs
+    return where
+
+
+def claimable_stmt(due: dt.datetime, queues: tuple[str, ...] | None) -> Select[Any]:
+    """One claimable job's id, if any: one indexed row at most, no lock."""
+    return select(jobs_t.c.job_id).where(*claimable(due, queues)).limit(1)
+
+
+def any_claimable(conn: Connection, due: dt.datetime, queues: tuple[str, ...] | None) -> bool:
+    """Is there a job the claim would take?"""
+    return conn.execute(claimable_stmt(due, queues)).first() is not None
 
 
 _COPY = select(spool_copies_t.c.content).where(spool_copies_t.c.spool_name == bindparam("name"))

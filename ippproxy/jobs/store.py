@@ -323,11 +323,24 @@ class JobStore:
     ) -> JobRecord | None:
         """Take the next due pending job (closed, not held, ``next_attempt_at <= now``, its
         queue not paused): it moves to ``processing`` (START) with this node's lease. None
-        if none is due."""
+        if none is due, found by :meth:`has_claimable` without a write transaction (the
+        forwarder's every wake-up ends with such a claim, and a paused queue's jobs wait)."""
         qs = None if queues is None else tuple(queues)
+        due = now or self.clock()
+        if not await self.has_claimable(due, queues=qs):
+            return None
         return await self.write(
-            lambda c: writes.claim_next(c, now or self.clock(), self.clock(), qs, self.node, lease)
+            lambda c: writes.claim_next(c, due, self.clock(), qs, self.node, lease)
         )
+
+    async def has_claimable(self, now: dt.datetime | None = None, *,
+                            queues: Iterable[str] | None = None) -> bool:
+        """Is a job due that :meth:`claim_next_for_forwarding` would take? A read
+        snapshot: no write lock, so idle wake-ups do not queue behind the intake's
+        commits. A job may be claimed by another node between this and the claim."""
+        qs = None if queues is None else tuple(queues)
+        due = now or self.clock()
+        return await self.read(lambda c: queries.any_claimable(c, due, qs))
 
     async def abort_incomplete(self, older_than: dt.datetime) -> list[JobRecord]:
         """Abort jobs still open (Create-Job without last document) since ``older_than``

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ippproxy.jobs._create import copy_rows, document_rows, insert_documents
 from ippproxy.jobs.models import documents_t, jobs_t, queue_states_t, spool_copies_t
-from ippproxy.jobs.queries import PAUSED_QUEUES
+from ippproxy.jobs.queries import claimable
 from ippproxy.jobs.records import (
     JobClosedError,
     JobNotFound,
@@ -159,14 +159,7 @@ def set_fields(conn: Connection, uuid: str, values: dict[str, Any], now: dt.date
 def claim_stmt(due: dt.datetime, queues: tuple[str, ...] | None) -> Select[Any]:
     """The next due pending job, in claim order (served by the index ix_jobs_claim)."""
     j = jobs_t.c
-    stmt = select(jobs_t).where(
-        j.state == JobState.PENDING,
-        j.closed.is_(True),
-        or_(j.next_attempt_at.is_(None), j.next_attempt_at <= due),
-    )
-    if queues is not None:
-        stmt = stmt.where(j.queue.in_(queues))
-    stmt = stmt.where(j.queue.not_in(PAUSED_QUEUES))  # paused queues hold their jobs
+    stmt = select(jobs_t).where(*claimable(due, queues))
     stmt = stmt.order_by(j.priority.desc(), j.created_at, j.job_id).limit(1)
     return stmt.with_for_update(skip_locked=True)
 

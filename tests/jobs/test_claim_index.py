@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, text
+from sqlalchemy import Engine, delete, insert, text
 from support.postgres import db_url, postgres_cluster  # noqa: F401
 
 from ippproxy.db import make_engine, upgrade
-from ippproxy.jobs import writes
-from ippproxy.jobs.models import jobs_t, queues_t
+from ippproxy.jobs import queries, writes
+from ippproxy.jobs.models import jobs_t, queue_states_t, queues_t
 from ippproxy.jobs.state import JobState
 
 T0 = dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC)
@@ -77,3 +77,38 @@ def test_claim_walks_the_index_without_sorting(engine: Engine) -> None:
                 "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_jobs_claim'")).one()
             assert "(state, priority DESC, created_at, job_id, queue, closed, " \
                 "next_attempt_at)" in definition, definition
+
+
+
+def test_the_read_only_precheck_agrees_with_the_claim(engine: Engine) -> None:
+    """``any_claimable`` (JobStore.has_claimable, no write lock) is true exactly when the
+    claim finds a job: due or not, open or closed, by queue, paused or not."""
+    with engine.begin() as conn:
+        # Queue c: one job not due before T0 + 1 h, one still open.
+        conn.execute(insert(queues_t), [{"name": "c", "next_job_id": 3}])
+        conn.execute(insert(jobs_t), [_row("c", 1, next_attempt_at=T0 + dt.timedelta(hours=1)),
+                                      _row("c", 2, closed=False)])
+    later = T0 + dt.timedelta(hours=2)
+    cases = [(T0, ("a",)), (T0, ("a", "b")), (T0, None), (T0, ("c",)), (later, ("c",)),
+             (T0, ("b", "c")), (T0, ())]
+    answers = []
+    for paused in ((), ("a",), ("a", "b"), ("a", "b", "c")):
+        with engine.begin() as conn:
+            conn.execute(delete(queue_states_t))
+            if paused:
+                conn.execute(insert(queue_states_t),
+                             [{"name": q, "paused": True, "accepting": True, "changed_at": T0,
+                               "message": ""} for q in paused])
+            for due, queues in cases:
+                claim = conn.execute(writes.claim_stmt(due, queues)).first() is not None
+                found = queries.any_claimable(conn, due, queues)
+                assert found is claim, (paused, due, queues)
+                answers.append(found)
+    assert True in answers and False in answers
+    if engine.dialect.name == "sqlite":  # PostgreSQL's planner picks by its statistics
+        with engine.connect() as conn:
+            sql = str(queries.claimable_stmt(T0, ("a", "b")).compile(
+                dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
+            plan = " ".join(str(r[-1]) for r in
+                            conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+            assert "ix_jobs_claim" in plan and "TEMP B-TREE" not in plan, plan
