@@ -6,8 +6,7 @@ Finishing a spooled document means: write what is still pending, fsync the file,
 rename it to its final name, fsync the directory. Done by a pool thread per
 document, every one of those system calls gives the GIL away and waits to get it
 back from a busy event loop, and concurrent documents each pay for their own
-directory fsync: a one-page Print-Job then cost about a millisecond of CPU in the
-spool alone.
+directory fsync.
 
 Here one daemon thread per :class:`SyncBatcher` (``spool-sync``; a Spool makes its
 own batcher unless the caller passes one, which several spools may share) takes all

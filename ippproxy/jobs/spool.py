@@ -26,12 +26,12 @@ job store (``spool_copies``) in the same transaction as the job row, so the one 
 of that COMMIT makes the document durable. Writing no file matters more than skipping
 its fsync: on ext4 (data=ordered) the next journal commit, which any fsync triggers
 (the database's own), writes out the data of every file created since, so an unsynced
-small file made at intake cost about as much as an fsync'd one (measured: 8 small files
-made before an fsync turned its 0.7 ms into 7 ms). The database is the document's home then:
-:meth:`Spool.open` streams it from the copy (``Spool.copies``, set by the server) when
-there is no file, and :meth:`Spool.ensure_file` writes the file (unsynced: the copy is
-the durable one) for the few readers that need a path (Ghostscript conversions, the
-accounting pipeline's analysis). The copy goes when the job ends.
+small file made at intake costs nearly what an fsync'd one does (README, Figures).
+The database is the document's home then: :meth:`Spool.open` streams it from the copy
+(``Spool.copies``, set by the server) when there is no file, and :meth:`Spool.ensure_file`
+writes the file (unsynced: the copy is the durable one) for the few readers that need a
+path (the forwarder's conversions for a destination; the accounting pipeline analyses
+a document it holds from its bytes). The copy goes when the job ends.
 """
 
 from __future__ import annotations
