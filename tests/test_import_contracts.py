@@ -44,6 +44,9 @@ BREACHES = [
            "ippproxy.ipp.values -> ippproxy.ipp.attribute"),
     Breach("jobs-layers", "ippproxy/jobs/_recovery.py", "from ippproxy.jobs import store as _store",
            "ippproxy.jobs._recovery -> ippproxy.jobs.store"),
+    Breach("accounting-layers", "ippproxy/accounting/settlement.py",
+           "from ippproxy.accounting import service as _service",
+           "ippproxy.accounting.settlement -> ippproxy.accounting.service"),
     Breach("private-modules", "ippproxy/server/uris.py", "from ippproxy.jobs import _fsio",
            "ippproxy.server.uris -> ippproxy.jobs._fsio"),
 ]

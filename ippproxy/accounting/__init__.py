@@ -4,6 +4,7 @@ No HTTP here: sync SQLAlchemy 2 on an engine from :func:`ippproxy.db.make_engine
 (SQLite with BEGIN IMMEDIATE, or PostgreSQL with row locks).
 """
 
+from ippproxy.accounting.charges import Charge, ChargeState, Outcome
 from ippproxy.accounting.cost import (
     CostModel,
     JobCounts,
@@ -21,16 +22,8 @@ from ippproxy.accounting.errors import (
     NotFound,
 )
 from ippproxy.accounting.identity import canonical_name
-from ippproxy.accounting.service import (
-    AccountingService,
-    AccountingSettings,
-    Charge,
-    ChargeState,
-    Estimate,
-    GroupDefaults,
-    Outcome,
-    Trust,
-)
+from ippproxy.accounting.service import AccountingService, Estimate
+from ippproxy.accounting.settings import AccountingSettings, GroupDefaults, Trust
 
 Ledger = AccountingService  # the contract's other name (docs/interfaces.md)
 

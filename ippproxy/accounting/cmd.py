@@ -26,7 +26,8 @@ from ippproxy.accounting.errors import AccountingError
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.money import format_money, parse_money
 from ippproxy.accounting.quota import apply_quotas
-from ippproxy.accounting.service import AccountingService, AccountingSettings
+from ippproxy.accounting.service import AccountingService
+from ippproxy.accounting.settings import AccountingSettings
 from ippproxy.accounting.txn import in_transaction
 
 

@@ -15,7 +15,7 @@ from ippproxy.accounting.cost import CostModel, MediaPrice
 from ippproxy.accounting.groupcommit import group_commit
 from ippproxy.accounting.ledger import audit
 from ippproxy.accounting.models import LEDGER
-from ippproxy.accounting.service import AccountingSettings
+from ippproxy.accounting.settings import AccountingSettings
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.db import make_engine, upgrade
 

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 
 from ippproxy.accounting import ledger, users
+from ippproxy.accounting.charges import ChargeState, Outcome
 from ippproxy.accounting.cost import CostModel, JobCounts, MediaPrice, Pricing
 from ippproxy.accounting.errors import (
     AccessDenied,
@@ -17,13 +18,8 @@ from ippproxy.accounting.errors import (
     InvalidOperation,
     NotFound,
 )
-from ippproxy.accounting.service import (
-    AccountingService,
-    AccountingSettings,
-    ChargeState,
-    Outcome,
-    Trust,
-)
+from ippproxy.accounting.service import AccountingService
+from ippproxy.accounting.settings import AccountingSettings, Trust
 
 PRICING = Pricing(
     models={"colour": CostModel(default=MediaPrice(Fraction(10), Fraction(50)),
@@ -149,7 +145,7 @@ def test_settle_trust(engine: Engine, svc: AccountingService, trust: Trust,
     with engine.begin() as conn:
         users.set_user_property(conn, "alice", "restricted", "false")
     s.reserve(job, username="alice", printer="colour", counts=JobCounts.simple(4))
-    with caplog.at_level(logging.WARNING, logger="ippproxy.accounting.service"):
+    with caplog.at_level(logging.WARNING, logger="ippproxy.accounting.settlement"):
         c = s.settle(job, Outcome.COMPLETED, impressions=reported)
     assert c.charged == expected and c.balance == 100 - expected
     if reported is not None and reported != 4:

@@ -26,10 +26,11 @@ from sqlalchemy import Engine, func, select
 from support.soak import examples
 
 from ippproxy.accounting import ledger, users
+from ippproxy.accounting.charges import Outcome
 from ippproxy.accounting.cost import CostModel, JobCounts, MediaPrice, Pricing
 from ippproxy.accounting.errors import CreditRefused
 from ippproxy.accounting.models import ACCOUNTS, LEDGER
-from ippproxy.accounting.service import AccountingService, Outcome
+from ippproxy.accounting.service import AccountingService
 from ippproxy.db import make_engine
 
 PRICING = Pricing(

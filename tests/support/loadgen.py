@@ -18,9 +18,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
 
+from ippproxy.accounting.charges import Outcome
 from ippproxy.accounting.cost import CostModel, JobCounts, MediaPrice, Pricing
 from ippproxy.accounting.errors import CreditRefused
-from ippproxy.accounting.service import AccountingService, Outcome
+from ippproxy.accounting.service import AccountingService
 
 PRICE = 10
 PRICING = Pricing(default=CostModel(default=MediaPrice(mono=Fraction(PRICE))))
