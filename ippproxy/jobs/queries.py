@@ -42,6 +42,21 @@ def claimable(due: dt.datetime, queues: tuple[str, ...] | None) -> list[ColumnEl
     return where
 
 
+# Claimed jobs (processing, or stopped at the printer) carry their node's lease.
+LEASED = (int(JobState.PROCESSING), int(JobState.PROCESSING_STOPPED))
+
+
+def expired_leases_stmt(now: dt.datetime) -> Select[Any]:
+    """The claimed jobs whose lease ran out before ``now`` (their node stopped renewing)."""
+    j = jobs_t.c
+    return select(j.uuid).where(j.state.in_(LEASED), j.lease_until.is_not(None),
+                                j.lease_until < now)
+
+
+def any_expired_lease(conn: Connection, now: dt.datetime) -> bool:
+    return conn.execute(expired_leases_stmt(now).limit(1)).first() is not None
+
+
 def claimable_stmt(due: dt.datetime, queues: tuple[str, ...] | None) -> Select[Any]:
     """One claimable job's id, if any: one indexed row at most, no lock."""
     return select(jobs_t.c.job_id).where(*claimable(due, queues)).limit(1)

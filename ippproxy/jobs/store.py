@@ -357,8 +357,13 @@ class JobStore:
         return await self.write(lambda c: writes.release_expired_holds(c, now or self.clock()))
 
     async def requeue_expired_leases(self, now: dt.datetime | None = None) -> list[JobRecord]:
-        """Multi-node: give back jobs whose claim expired (renewed with :meth:`renew_leases`)."""
-        return await self.write(lambda c: writes.requeue_expired_leases(c, now or self.clock()))
+        """Multi-node: give back jobs whose claim expired (renewed with :meth:`renew_leases`).
+        Checked first in a read snapshot: when none has expired (the usual case, every
+        node's forwarder asks periodically), no write transaction is opened."""
+        due = now or self.clock()
+        if not await self.read(lambda c: queries.any_expired_lease(c, due)):
+            return []
+        return await self.write(lambda c: writes.requeue_expired_leases(c, due))
 
     async def recover(
         self,

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ippproxy.jobs._create import copy_rows, document_rows, insert_documents
 from ippproxy.jobs.models import documents_t, jobs_t, queue_states_t, spool_copies_t
-from ippproxy.jobs.queries import claimable
+from ippproxy.jobs.queries import LEASED, claimable, expired_leases_stmt
 from ippproxy.jobs.records import (
     JobClosedError,
     JobNotFound,
@@ -51,7 +51,6 @@ from ippproxy.jobs.state import (
 # UPDATE jobs SET <the columns given as parameters> WHERE uuid = :b_uuid, built once.
 _UPDATE_JOB = update(jobs_t).where(jobs_t.c.uuid == bindparam("b_uuid"))
 # The states in which a job carries its node's lease (forwarding/lease.py).
-_LEASED = (int(JobState.PROCESSING), int(JobState.PROCESSING_STOPPED))
 _DELETE_COPIES = delete(spool_copies_t).where(spool_copies_t.c.job_uuid == bindparam("b_uuid"))
 
 
@@ -263,18 +262,7 @@ def release_expired_holds(conn: Connection, now: dt.datetime) -> list[JobRecord]
 def requeue_expired_leases(conn: Connection, now: dt.datetime) -> list[JobRecord]:
     """Jobs a node claimed and stopped renewing (it died): back to pending. Their
     ``forward_started`` stays, so the next forwarder asks the destination first."""
-    j = jobs_t.c
-    uuids = (
-        conn.execute(
-            select(j.uuid).where(
-                j.state.in_(_LEASED),
-                j.lease_until.is_not(None),
-                j.lease_until < now,
-            )
-        )
-        .scalars()
-        .all()
-    )
+    uuids = conn.execute(expired_leases_stmt(now)).scalars().all()
     message = "requeued: the node forwarding it stopped renewing its lease"
     return [
         apply_event(conn, _reload(conn, u), JobEvent.REQUEUE, None, message, now) for u in uuids
@@ -290,7 +278,7 @@ def renew_leases(
     j = jobs_t.c
     mine = j.node.is_(None) if node is None else j.node == node
     result = conn.execute(
-        update(jobs_t).where(j.uuid.in_(uuids), mine, j.state.in_(_LEASED))
+        update(jobs_t).where(j.uuid.in_(uuids), mine, j.state.in_(LEASED))
         .values(lease_until=until)
     )
     return int(result.rowcount)
