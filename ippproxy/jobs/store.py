@@ -39,6 +39,7 @@ from ippproxy.jobs.records import (
     load_job,
     load_jobs,
 )
+from ippproxy.jobs.search import JobQuery, count_stmt, search_stmt
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import JobEvent, JobState
 from ippproxy.jobs.writes import Purged
@@ -195,6 +196,15 @@ class JobStore:
     async def count_jobs(self, queue: str | None, which: Which = "not-completed") -> int:
         stmt = queries.count_stmt(queue, which)
         return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
+
+    async def search_jobs(self, query: JobQuery) -> tuple[list[JobRecord], int]:
+        """The admin's job list (``search``): one page of every state, and the total."""
+        stmt, total = search_stmt(query), count_stmt(query)
+
+        def run(c: Connection) -> tuple[list[JobRecord], int]:
+            return (load_jobs(c, list(c.execute(stmt).mappings())),
+                    int(c.execute(total).scalar_one()))
+        return await self.read(run)
 
     async def next_attempt_time(self) -> dt.datetime | None:
         """Earliest ``next_attempt_at`` of a pending job of a queue that is not paused
