@@ -22,7 +22,7 @@ SORTS = {"created_at": jobs_t.c.created_at, "completed_at": jobs_t.c.completed_a
 
 @dataclass(frozen=True)
 class JobQuery:
-    owner: str | None = None       # canonical user name
+    owner: str | None = None       # compared without regard to case
     queue: str | None = None
     states: tuple[int, ...] = ()   # JobState values; () is every state
     since: dt.datetime | None = None   # created at or after
@@ -37,7 +37,9 @@ def _filtered(q: JobQuery) -> Select[Any]:
     j = jobs_t.c
     stmt = select(jobs_t)
     if q.owner is not None:
-        stmt = stmt.where(j.owner == q.owner)
+        # Jobs keep the requesting-user-name as sent ("Alice"); one user is one name
+        # whatever its case (accounting/identity.py). SQLite's lower() folds ASCII only.
+        stmt = stmt.where(func.lower(j.owner) == q.owner.lower())
     if q.queue is not None:
         stmt = stmt.where(j.queue == q.queue)
     if q.states:
