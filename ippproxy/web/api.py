@@ -72,13 +72,13 @@ class Operation:
 
     @property
     def errors(self) -> tuple[int, ...]:
-        codes = [400, 422]
-        if not self.public:
-            codes += [401, 403]
-        if self.path_params or self.method in ("POST", "PUT", "PATCH", "DELETE"):
-            codes += [404, 409]
+        codes = [400, 401, 422]  # a public login answers 401 for a wrong password
         if self.public:
-            codes.append(429)
+            codes.append(429)  # the login rate limit
+        else:
+            codes.append(403)
+            if self.path_params or self.method in ("POST", "PUT", "PATCH", "DELETE"):
+                codes += [404, 409]
         return tuple(sorted(set(codes)))
 
 
