@@ -120,7 +120,8 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
                 print(first_start_banner(password), flush=True)
             app[WEB].services = WebServices(
                 admins=admins, sessions=Sessions(engine), tokens=Tokens(engine, audit),
-                throttle=LoginThrottle(engine), jobs=Jobs(store, notifier, audit),
+                throttle=LoginThrottle(engine),
+                jobs=Jobs(store, notifier, audit, lambda: queues.keys()),
                 users=Users(engine, audit) if config.accounting.enabled else None)
             upkeep = asyncio.create_task(housekeeping.run_forever(app[CTX].get()),
                                          name="housekeeping")

@@ -22,7 +22,7 @@ from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
-from ippproxy.jobs import queries, writes
+from ippproxy.jobs import moving, queries, writes
 from ippproxy.jobs._create import NewJob, insert_staged, stage
 from ippproxy.jobs._recovery import recover
 from ippproxy.jobs._walsync import WalSync
@@ -236,6 +236,11 @@ class JobStore:
         return await self.write(
             lambda c: writes.transition(c, uuid, event, reasons, message, self.clock(), extra)
         )
+
+    async def move_job(self, uuid: str, queue: str) -> JobRecord:
+        """Move a pending or held job to ``queue`` with that queue's next job-id; raises
+        JobNotMovable, JobNotFound."""
+        return await self.write(lambda c: moving.move(c, uuid, queue, self.clock()))
 
     async def update_forwarding(
         self,

@@ -1,5 +1,5 @@
 """The admin's operations on jobs: list (every state, filtered, sorted, paged), get one,
-cancel, hold, release. They go through ``JobStore`` (the jobs package keeps its tables) and
+cancel, hold, release, move to another queue. They go through ``JobStore`` (the jobs package keeps its tables) and
 tell the forwarder and the settlement of each change, as the IPP operations do
 (``server/ops/jobs.py``): a job cancelled here before printing is refunded the same way.
 
@@ -9,10 +9,12 @@ Jobs are in the ``printers`` section: reading needs read access, a change write 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
 from ippproxy.accounting.identity import canonical_name
+from ippproxy.jobs.moving import JobNotMovable
 from ippproxy.jobs.records import JobNotFound, JobRecord
 from ippproxy.jobs.search import SORTS, JobQuery
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can
@@ -78,10 +80,12 @@ def query_of(f: JobFilter) -> JobQuery:
 
 
 class Jobs:
-    def __init__(self, store: JobStore, notifier: JobNotifier, audit: AuditSink) -> None:
+    def __init__(self, store: JobStore, notifier: JobNotifier, audit: AuditSink,
+                 queues: Callable[[], Collection[str]]) -> None:
         self.store = store
         self.notifier = notifier
         self.audit = audit
+        self.queues = queues  # the names of the queues a job may be moved to
 
     async def list(self, actor: Actor, f: JobFilter) -> tuple[list[JobRecord], int]:
         _require(actor, Access.READ)
@@ -129,3 +133,22 @@ class Jobs:
         reasons = ("job-incoming",) if not job.closed else None
         return await self._change(actor, uuid, JobEvent.RELEASE, "job.release",
                                   hold_until=None, reasons=reasons)
+
+    async def move(self, actor: Actor, uuid: str, printer: str) -> JobRecord:
+        """To another queue, if nobody is working on the job yet (``jobs.moving``). The
+        charge reserved at intake stays as it was priced."""
+        _require(actor, Access.WRITE)
+        if printer not in self.queues():
+            raise Invalid("printer", f"no queue named {printer!r}")
+        job = await self.get(actor, uuid)
+        try:
+            new = await self.store.move_job(job.uuid, printer)
+        except JobNotMovable as e:
+            raise Conflict(str(e)) from None
+        except JobNotFound:
+            raise NotFound("job", uuid) from None
+        self.notifier.job_changed(new.uuid)
+        self.audit.record(entry(actor, "job.move", f"job:{new.uuid}",
+                                {"printer": job.queue, "job_id": job.job_id},
+                                {"printer": new.queue, "job_id": new.job_id}))
+        return new

@@ -1,5 +1,5 @@
 """``/api/v1/jobs``: every job, filtered by user, printer, state and time, sorted, paged;
-one job; cancel, hold and release (``services.jobs``)."""
+one job; cancel, hold, release and move (``services.jobs``)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,11 @@ async def release_job(call: Call) -> Any:
     return job_out(await call.services.jobs.release(call.who(), call.path["uuid"]))
 
 
+async def move_job(call: Call) -> Any:
+    body: m.JobMove = call.body
+    return job_out(await call.services.jobs.move(call.who(), call.path["uuid"], body.printer))
+
+
 _UUID = {"uuid": "the job's UUID"}
 OPERATIONS = (
     Operation("GET", "/jobs", list_jobs, "List jobs of every state", "jobs",
@@ -60,4 +65,7 @@ OPERATIONS = (
               Section.PRINTERS, Access.WRITE, response=m.JobOut, path_params=_UUID),
     Operation("POST", "/jobs/{uuid}/release", release_job, "Release a held job", "jobs",
               Section.PRINTERS, Access.WRITE, response=m.JobOut, path_params=_UUID),
+    Operation("POST", "/jobs/{uuid}/move", move_job,
+              "Move a pending or held job to another printer", "jobs", Section.PRINTERS,
+              Access.WRITE, body=m.JobMove, response=m.JobOut, path_params=_UUID),
 )

@@ -130,6 +130,10 @@ class JobOut(Response):
     completed_at: Time | None
 
 
+class JobMove(Request):
+    printer: Name
+
+
 class JobPage(Response):
     items: list[JobOut]
     total: int

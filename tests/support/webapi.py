@@ -26,7 +26,7 @@ name = "finance-team"
 
 
 def start_server(directory: Path) -> IppProxy:
-    proxy = IppProxy(directory, queues=[{"name": "office"}])
+    proxy = IppProxy(directory, queues=[{"name": "office"}, {"name": "lab"}])
     proxy.config_path.write_text(proxy.config_path.read_text() + ACCOUNTING)
     return proxy.start()
 

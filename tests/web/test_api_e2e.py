@@ -119,11 +119,18 @@ def test_jobs_are_listed_filtered_paged_and_changed(admin: Client, proxy: IppPro
     assert is_problem(Client(base, cookie=admin.cookie).post(f"/api/v1/jobs/{a2}/cancel"),
                       403)
     assert admin.post(f"/api/v1/jobs/{a2}/cancel").json()["state"] == "canceled"
+    a3 = second[1]["uuid"]
+    moved = api.post(f"/api/v1/jobs/{a3}/move", json={"printer": "lab"}).json()
+    assert (moved["printer"], moved["job_id"], moved["state"]) == ("lab", 1, "pending-held")
+    assert is_problem(api.post(f"/api/v1/jobs/{a0}/move", json={"printer": "lab"}), 409)
+    nowhere = api.post(f"/api/v1/jobs/{a3}/move", json={"printer": "nowhere"})
+    assert is_problem(nowhere, 422) and nowhere.json()["errors"][0]["field"] == "printer"
     assert is_problem(api.get(f"/api/v1/jobs/{uuid.uuid4()}"), 404)
     actions = [(e["action"], e["target"], e["actor"]) for e in audit_actions(proxy)]
     assert ("job.cancel", f"job:{a0}", "token:suite") in actions
     assert ("job.release", f"job:{a1}", "token:suite") in actions
     assert ("job.cancel", f"job:{a2}", "admin") in actions
+    assert ("job.move", f"job:{a3}", "token:suite") in actions
 
 
 def test_users_accounts_adjustments_and_group_rights(admin: Client, proxy: IppProxy,
