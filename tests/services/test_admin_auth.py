@@ -112,6 +112,11 @@ def test_sessions_expire_when_idle_and_at_logout(engine: Engine) -> None:
     sid2, _ = sessions.create(Principal("admin", True), "127.0.0.1")
     sessions.end(sid2)
     assert sessions.lookup(sid2) is None
+    # Busy but logged in too long ago: gone as well (absolute expiry).
+    sid3, _ = sessions.create(Principal("admin", True), "127.0.0.1")
+    in_transaction(engine, lambda c: c.execute(update(SESSIONS).values(created_at=old)))
+    assert Sessions(engine, SessionSettings(absolute=3600)).lookup(sid3) is not None
+    assert Sessions(engine, SessionSettings(absolute=60)).lookup(sid3) is None
 
 
 def test_throttle_backs_off_per_user_and_per_address(engine: Engine) -> None:
