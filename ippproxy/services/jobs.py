@@ -93,7 +93,8 @@ class Jobs:
 
     async def get(self, actor: Actor, uuid: str) -> JobRecord:
         _require(actor, Access.READ)
-        job = await self.store.get_by_uuid(uuid) if len(uuid) <= 64 else None
+        plausible = len(uuid) <= 64 and uuid.isprintable()
+        job = await self.store.get_by_uuid(uuid) if plausible else None
         if job is None:
             raise NotFound("job", uuid)
         return job

@@ -125,8 +125,8 @@ async def log_in(request: web.Request, name: str, password: str
     address = request.remote or ""
     try:
         key = canonical_name(name)
-    except ValueError:
-        key = name[:255]
+    except ValueError:  # not a name anyone has: throttled under a printable form of it
+        key = name[:255].encode("unicode_escape").decode("ascii")[:255]
     wait = await asyncio.to_thread(svc.throttle.retry_after, key, address)
     if wait > 0:
         return problem(429, "too many failed logins; try again later", kind="login-throttled",
@@ -153,7 +153,8 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     """POST /admin/login (the login page's form): a session cookie and on to /admin."""
     form = await request.post()
     name, password = form.get("username"), form.get("password")
-    if not isinstance(name, str) or not isinstance(password, str) or not name:
+    if (not isinstance(name, str) or not isinstance(password, str) or not name
+            or len(name) > 255 or len(password) > 1024 or "\x00" in password):
         return problem(422, "username and password are required",
                        errors=[{"field": "username", "message": "required"},
                                {"field": "password", "message": "required"}])

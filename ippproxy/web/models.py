@@ -5,6 +5,7 @@ offset (stored times without one are UTC); money is integer minor units."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
@@ -16,6 +17,19 @@ def _utc(t: dt.datetime) -> dt.datetime:
     return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
+def _printable(text: str) -> str:
+    """No control characters (NUL, CR, LF, ...) in any name, search or reason."""
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise ValueError("control characters are not allowed")
+    return text
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError("NUL is not allowed")
+    return text
+
+
 Time = Annotated[dt.datetime, AfterValidator(_utc)]
 SectionName = Literal["users", "finance", "printers", "options", "audit"]
 AccessName = Literal["none", "read", "write"]
@@ -25,7 +39,9 @@ assert set(StateName.__args__) == {s.keyword for s in JobState}  # type: ignore[
 Order = Literal["asc", "desc"]
 Limit = Annotated[int, Field(ge=1, le=500, description="at most 500 items per page")]
 Offset = Annotated[int, Field(ge=0, le=10**9)]
-Name = Annotated[str, Field(min_length=1, max_length=255)]
+Name = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_printable)]
+
+Printable = AfterValidator(_printable)
 
 
 class Request(BaseModel):
@@ -54,7 +70,7 @@ class FieldError(Response):
 # -- session and tokens ------------------------------------------------------------------
 class LoginRequest(Request):
     username: Name
-    password: Annotated[str, Field(min_length=1, max_length=1024)]
+    password: Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_no_nul)]
 
 
 class SessionInfo(Response):
@@ -66,7 +82,7 @@ class SessionInfo(Response):
 
 
 class TokenCreate(Request):
-    name: Annotated[str, Field(min_length=1, max_length=128)]
+    name: Annotated[str, Field(min_length=1, max_length=128), Printable]
     access: Literal["read", "write"]
     sections: Annotated[list[SectionName], Field(min_length=1, max_length=5)]
 
@@ -144,7 +160,7 @@ class JobPage(Response):
 # -- users, groups, accounts --------------------------------------------------------------
 class UserQuery(PageQuery):
     order: Order = "asc"
-    search: Annotated[str, Field(min_length=1, max_length=255)] | None = None
+    search: Annotated[str, Field(min_length=1, max_length=255), Printable] | None = None
     group: Name | None = None
     admin: bool | None = None
     sort: Literal["username", "created_at", "balance"] = "username"
@@ -224,7 +240,7 @@ class AccountPage(Response):
 
 
 class TransactionQuery(PageQuery):
-    kind: Annotated[str, Field(min_length=1, max_length=16)] | None = None
+    kind: Annotated[str, Field(min_length=1, max_length=16), Printable] | None = None
     sort: Literal["id", "created_at", "amount"] = "id"
 
 
@@ -249,9 +265,10 @@ class TransactionPage(Response):
 class Adjustment(Request):
     amount: Annotated[int, Field(strict=True, ge=-10**12, le=10**12,
                                  description="minor units; negative debits")]
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[str, Field(min_length=1, max_length=500), Printable]
     key: Annotated[str, Field(min_length=1, max_length=128,
-                              description="retries with the same key apply once")] | None = None
+                              description="retries with the same key apply once"),
+                   Printable] | None = None
 
 
 Problem.model_rebuild()

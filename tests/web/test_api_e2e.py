@@ -186,3 +186,19 @@ def test_users_accounts_adjustments_and_group_rights(admin: Client, proxy: IppPr
     assert any(e["action"] == "group.rights" for e in entries)
     assert tracebacks(proxy.log()) == []
     assert re.search(r" ERROR ", proxy.log()) is None
+
+
+def test_control_characters_are_refused_with_the_field_named(admin: Client, base: str,
+                                                             write_token: str) -> None:
+    api = Client(base, token=write_token)
+    r = api.get("/api/v1/users", params={"search": "a\x00b"})
+    assert is_problem(r, 422) and r.json()["errors"][0]["field"] == "query.search"
+    assert is_problem(api.get("/api/v1/jobs", params={"printer": "lab\r\nX-Evil: 1"}), 422)
+    assert is_problem(api.get("/api/v1/jobs/%00"), 404)
+    assert is_problem(api.get("/api/v1/users/bob%07"), 422)
+    bad = api.post("/api/v1/tokens", json={"name": "x\ny", "access": "read",
+                                           "sections": ["users"]})
+    assert is_problem(bad, 422) and bad.json()["errors"][0]["field"] == "body.name"
+    login_nul = requests.post(base + "/api/v1/session",
+                              json={"username": "ad\x00min", "password": "x"}, timeout=30)
+    assert is_problem(login_nul, 422)
