@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,10 +26,21 @@ name = "finance-team"
 """
 
 
-def start_server(directory: Path) -> IppProxy:
+def start_server(directory: Path, database: str | None = None) -> IppProxy:
+    """A server with accounting on, on SQLite in ``directory`` or on ``database``."""
     proxy = IppProxy(directory, queues=[{"name": "office"}, {"name": "lab"}])
-    proxy.config_path.write_text(proxy.config_path.read_text() + ACCOUNTING)
+    text = proxy.config_path.read_text()
+    if database is not None:
+        sqlite = f'database = "sqlite:///{proxy.directory / "ippproxy.db"}"'
+        assert sqlite in text
+        text = text.replace(sqlite, f'database = "{database}"')
+    proxy.config_path.write_text(text + ACCOUNTING)
     return proxy.start()
+
+
+def database_of(proxy: IppProxy) -> str:
+    with proxy.config_path.open("rb") as f:
+        return str(tomllib.load(f)["storage"]["database"])
 
 
 def first_password(proxy: IppProxy) -> str:
@@ -78,7 +90,7 @@ def login(base: str, name: str, password: str) -> Client:
 
 def cmd(proxy: IppProxy, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """The real ``ippproxy cmd`` on the server's database."""
-    database = f"sqlite:///{proxy.directory / 'ippproxy.db'}"
+    database = database_of(proxy)
     argv = [*ippproxy_command(), "cmd"]
     if args[0] == "set-password":
         argv += [*args, "--database", database]

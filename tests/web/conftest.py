@@ -1,21 +1,31 @@
-"""A real ``ippproxy serve`` with accounting on (one per module), and an admin logged in."""
+"""A real ``ippproxy serve`` with accounting on, on SQLite and on a throwaway PostgreSQL
+(one server per module and database), and an admin logged in."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from support.postgres import PostgresCluster, postgres_cluster  # noqa: F401
 from support.server import IppProxy
 from support.webapi import Client, first_password, login, start_server
 
 
-@pytest.fixture(scope="module")
-def proxy(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IppProxy]:
-    p = start_server(tmp_path_factory.mktemp("web"))
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def proxy(request: pytest.FixtureRequest,
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[IppProxy]:
+    database = None
+    cluster: PostgresCluster | None = None
+    if request.param == "postgresql":
+        cluster = request.getfixturevalue("postgres_cluster")
+        database = cluster.create_database()
+    p = start_server(tmp_path_factory.mktemp("web"), database)
     try:
         yield p
     finally:
         p.stop()
+        if cluster is not None and database is not None:
+            cluster.drop_database(database)
 
 
 @pytest.fixture(scope="module")
