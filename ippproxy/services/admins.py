@@ -111,13 +111,14 @@ class Admins:
         try:
             canon = canonical_name(name)
         except ValueError:
-            verify_secret(None, password)
+            accounting_users.burn_verify(password)
             return None
         if canon == MASTER_NAME:
             with self.engine.connect() as conn:
                 hashed = conn.execute(select(MASTER.c.password_hash)).scalar()
             return Principal(MASTER_NAME, True) if verify_secret(hashed, password) else None
         if not self.users:
+            accounting_users.burn_verify(password)
             return None
         uid = in_transaction(self.engine,
                              lambda c: accounting_users.authenticate(c, canon, password))

@@ -30,8 +30,9 @@ from aiohttp import web
 
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.services.actor import Actor, Via
+from ippproxy.services.auditsink import entry
 from ippproxy.services.sessions import Session
-from ippproxy.web.identity import PUBLIC, set_actor
+from ippproxy.web.identity import PUBLIC, actor_of, set_actor
 from ippproxy.web.problem import problem
 from ippproxy.web.scope import in_scope
 from ippproxy.web.state import WebServices, services_of
@@ -136,16 +137,23 @@ async def log_in(request: web.Request, name: str, password: str
         svc.admins.actor, principal, Via.SESSION)
     if principal is None or actor is None:
         await asyncio.to_thread(svc.throttle.failed, key, address)
+        svc.admins.audit.record(entry(Actor(key, Via.SESSION), "session.login-failed",
+                                      f"user:{key}", None, {"address": address}))
         return problem(401, "wrong name or password", kind="login-failed")
     await asyncio.to_thread(svc.throttle.succeeded, key)
     sid, session = await asyncio.to_thread(svc.sessions.create, principal, address)
+    svc.admins.audit.record(entry(actor, "session.login", f"user:{actor.name}", None,
+                                  {"address": address}))
     return sid, session, actor
 
 
 async def log_out(request: web.Request) -> None:
     found = session_of(request)
-    if found is not None:
-        await asyncio.to_thread(services_of(request).sessions.end, found[0])
+    actor = actor_of(request)
+    if found is not None and actor is not None:
+        svc = services_of(request)
+        await asyncio.to_thread(svc.sessions.end, found[0])
+        svc.admins.audit.record(entry(actor, "session.logout", f"user:{actor.name}"))
 
 
 @mark_public

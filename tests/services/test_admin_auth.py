@@ -159,3 +159,22 @@ def test_tokens_are_hashed_scoped_and_revocable(engine: Engine) -> None:
     assert tokens.list(ADMIN) == []
     assert [t.id for t in tokens.list(ADMIN, include_revoked=True)] == [info.id]
     assert [e.action for e in audit.entries] == ["token.create", "token.revoke"]
+
+
+def test_an_unknown_name_costs_a_password_check_too(engine: Engine,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answering "no such user" faster than "wrong password" would list the names."""
+    admins = Admins(engine, Recorded())
+    admins.ensure_master()
+    _user(engine, "gina", "pw-gina-long")
+    checked: list[str | None] = []
+    real = users.verify_secret
+
+    def counting(hashed: str | None, secret: str) -> bool:
+        checked.append(hashed)
+        return real(hashed, secret)
+    monkeypatch.setattr(users, "verify_secret", counting)
+    for name in ("gina", "nobody-here", "\x00bad"):
+        checked.clear()
+        assert admins.authenticate(name, "wrong password") is None
+        assert len(checked) == 1 and checked[0], name  # one real argon2 verification

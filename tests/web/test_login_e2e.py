@@ -79,6 +79,11 @@ def test_session_cookie_form_login_csrf_and_rate_limit(tmp_path) -> None:  # typ
         other = requests.post(base + "/api/v1/session",
                               json={"username": "mallory", "password": "x"}, timeout=30)
         assert other.status_code == 429
+        audit = [line for line in proxy.log().splitlines() if "ippproxy.audit: audit" in line]
+        assert sum('"session.login-failed"' in line for line in audit) == 5
+        assert sum('"session.login"' in line for line in audit) == 1
+        assert sum('"session.logout"' in line for line in audit) == 1
+        assert password not in proxy.log().split(password, 1)[1]  # printed once, never logged
         assert tracebacks(proxy.log()) == []
     finally:
         proxy.stop()
