@@ -134,6 +134,10 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
                                     "is needed")
         try:
             query = None
+            if op.query is None and request.query:
+                return problem(422, "this operation takes no query parameters",
+                               errors=[{"field": f"query.{n}", "message": "not a parameter"}
+                                       for n in sorted(set(request.query))[:20]])
             if op.query is not None:
                 try:
                     query = op.query.model_validate(_query_dict(request, op.query))

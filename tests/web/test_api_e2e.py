@@ -202,3 +202,11 @@ def test_control_characters_are_refused_with_the_field_named(admin: Client, base
     login_nul = requests.post(base + "/api/v1/session",
                               json={"username": "ad\x00min", "password": "x"}, timeout=30)
     assert is_problem(login_nul, 422)
+
+
+def test_unknown_query_parameters_are_refused(write_token: str, base: str) -> None:
+    api = Client(base, token=write_token)
+    r = api.get("/api/v1/jobs", params={"owner": "alice"})  # the filter is called "user"
+    assert is_problem(r, 422) and r.json()["errors"][0]["field"] == "query.owner"
+    r = api.get("/api/v1/groups", params={"limit": "5"})
+    assert is_problem(r, 422) and r.json()["errors"][0]["field"] == "query.limit"
