@@ -4,9 +4,10 @@ the session cookie, the login form with its CSRF field, and the login rate limit
 from __future__ import annotations
 
 import re
+import subprocess
 
 import requests
-from support.server import IppProxy, tracebacks
+from support.server import IppProxy, ippproxy_command, tracebacks
 from support.webapi import Client, cmd, first_password, login, start_server
 
 
@@ -31,6 +32,13 @@ def test_first_start_password_is_printed_once_and_can_be_changed(tmp_path) -> No
         login(base, "admin", "correct horse battery staple")
         short = cmd(proxy, "set-password", "admin", stdin="short\n")
         assert short.returncode == 2 and "password" in short.stderr
+        # The database can also come from the server's configuration file.
+        via_config = subprocess.run(
+            [*ippproxy_command(), "cmd", "set-password", "admin", "--config",
+             str(proxy.config_path)], input="another long passphrase\n", capture_output=True,
+            text=True, timeout=60, check=False)
+        assert via_config.returncode == 0, via_config.stderr
+        login(base, "admin", "another long passphrase")
         assert tracebacks(proxy.log()) == []
     finally:
         proxy.stop()
