@@ -38,7 +38,16 @@ from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.pages import add_pages
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
+from ippproxy.services.admins import Admins, first_start_banner
+from ippproxy.services.auditsink import LogAudit
+from ippproxy.services.jobs import Jobs
+from ippproxy.services.sessions import Sessions
+from ippproxy.services.throttle import LoginThrottle
+from ippproxy.services.tokens import Tokens
+from ippproxy.services.users import Users
 from ippproxy.virtualprinter.builtin import start_builtin
+from ippproxy.web.routes import add_web
+from ippproxy.web.state import WEB, WebServices
 
 log = logging.getLogger(__name__)
 
@@ -92,22 +101,35 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
             capabilities = DestinationCapabilities(config.forwarding, config.virtual_printer,
                                                    forwarder.client, session)
             stack.push_async_callback(capabilities.close)
+            notifier = FanOut(forwarder, pipeline.settler) if pipeline else forwarder
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
                 capabilities=capabilities,
                 intake=pipeline.intake if pipeline else Intake(store, spool,
                                                                PolicyChain(policies)),
-                notifier=FanOut(forwarder, pipeline.settler) if pipeline else forwarder,
+                notifier=notifier,
                 authenticator=BasicAuthenticator(
                     (q.name for q in config.queues if q.authentication == "basic"),
                     pipeline.accounting) if pipeline else None,
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving)
+            # The admin side (issue 13): the master password is printed at first start only.
+            audit = LogAudit()
+            admins = Admins(engine, audit, users=config.accounting.enabled)
+            password = await asyncio.to_thread(admins.ensure_master)
+            if password is not None:
+                print(first_start_banner(password), flush=True)
+            app[WEB].services = WebServices(
+                admins=admins, sessions=Sessions(engine), tokens=Tokens(engine, audit),
+                throttle=LoginThrottle(engine),
+                jobs=Jobs(store, notifier, audit, lambda: queues.keys()),
+                users=Users(engine, audit) if config.accounting.enabled else None)
             upkeep = asyncio.create_task(housekeeping.run_forever(app[CTX].get()),
                                          name="housekeeping")
             yield
             upkeep.cancel()
             await asyncio.gather(upkeep, return_exceptions=True)
             app[CTX].ctx = None
+            app[WEB].services = None
     return ctx
 
 
@@ -118,6 +140,7 @@ def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Applica
     app[CTX] = ServerState()
     add_routes(app)
     add_pages(app)
+    add_web(app)
     app.cleanup_ctx.append(_lifecycle(config, tuple(policies)))
     return app
 

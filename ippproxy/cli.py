@@ -79,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ippproxy.filters.inspect import main as inspect_main
 
         return inspect_main(argv[1:])
+    if argv[:2] == ["cmd", "set-password"]:
+        from ippproxy.services.admincmd import main as set_password_main
+
+        return set_password_main(argv[2:])
     if argv[:1] == ["cmd"]:
         from ippproxy.accounting.cmd import main as cmd_main
 

@@ -49,6 +49,11 @@ BREACHES = [
            "ippproxy.accounting.settlement -> ippproxy.accounting.service"),
     Breach("private-modules", "ippproxy/server/uris.py", "from ippproxy.jobs import _fsio",
            "ippproxy.server.uris -> ippproxy.jobs._fsio"),
+    Breach("auth-tables", "ippproxy/web/auth.py",
+           "from ippproxy.services.authmodels import SESSIONS as _SESSIONS",
+           "ippproxy.web.auth -> ippproxy.services.authmodels"),
+    Breach("web-layers", "ippproxy/web/problem.py", "from ippproxy.web import api as _api",
+           "ippproxy.web.problem -> ippproxy.web.api"),
 ]
 
 

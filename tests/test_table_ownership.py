@@ -1,6 +1,7 @@
-"""Each package owns its tables: no module outside ``ippproxy/jobs/`` or
-``ippproxy/accounting/`` names their table objects or imports their models; the others go
-through ``JobStore`` and ``AccountingService`` methods (docs/architecture.md).
+"""Each package owns its tables: no module outside ``ippproxy/jobs/``,
+``ippproxy/accounting/`` or ``ippproxy/services/`` (admin authentication) names their table
+objects or imports their models; the others go through ``JobStore``, ``AccountingService``
+and the services' methods (docs/architecture.md).
 
 The table objects are found by loading the models modules (every module-level
 ``sqlalchemy.Table``), so a table added later is covered without editing this test.
@@ -17,7 +18,8 @@ from sqlalchemy import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 OWNERS = {"ippproxy.jobs": "ippproxy.jobs.models",
-          "ippproxy.accounting": "ippproxy.accounting.models"}
+          "ippproxy.accounting": "ippproxy.accounting.models",
+          "ippproxy.services": "ippproxy.services.authmodels"}
 
 
 def tables(models: str) -> set[str]:

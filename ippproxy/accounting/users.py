@@ -36,6 +36,17 @@ def hash_secret(secret: str) -> str:
     return _hasher.hash(secret)
 
 
+_dummy: list[str] = []
+
+
+def burn_verify(secret: str) -> None:
+    """The work of a real verification, for a name that has no password: answering an
+    unknown user faster than a wrong password would tell an attacker which names exist."""
+    if not _dummy:
+        _dummy.append(_hasher.hash("no such user"))
+    verify_secret(_dummy[0], secret)
+
+
 def verify_secret(hashed: str | None, secret: str) -> bool:
     if not hashed:
         return False
@@ -146,8 +157,8 @@ def authenticate(conn: Connection, username: str, password: str) -> uuid.UUID | 
         row = find_user(conn, username)
     except ValueError:
         return None
-    if row is None or row._mapping["disabled"]:
-        verify_secret(None, password)
+    if row is None or row._mapping["disabled"] or not row._mapping["password_hash"]:
+        burn_verify(password)
         return None
     ok = verify_secret(row._mapping["password_hash"], password)
     return uuid.UUID(str(row._mapping["id"])) if ok else None

@@ -22,7 +22,7 @@ from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
-from ippproxy.jobs import queries, writes
+from ippproxy.jobs import moving, queries, writes
 from ippproxy.jobs._create import NewJob, insert_staged, stage
 from ippproxy.jobs._recovery import recover
 from ippproxy.jobs._walsync import WalSync
@@ -39,6 +39,7 @@ from ippproxy.jobs.records import (
     load_job,
     load_jobs,
 )
+from ippproxy.jobs.search import JobQuery, count_stmt, search_stmt
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import JobEvent, JobState
 from ippproxy.jobs.writes import Purged
@@ -196,6 +197,15 @@ class JobStore:
         stmt = queries.count_stmt(queue, which)
         return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
 
+    async def search_jobs(self, query: JobQuery) -> tuple[list[JobRecord], int]:
+        """The admin's job list (``search``): one page of every state, and the total."""
+        stmt, total = search_stmt(query), count_stmt(query)
+
+        def run(c: Connection) -> tuple[list[JobRecord], int]:
+            return (load_jobs(c, list(c.execute(stmt).mappings())),
+                    int(c.execute(total).scalar_one()))
+        return await self.read(run)
+
     async def next_attempt_time(self) -> dt.datetime | None:
         """Earliest ``next_attempt_at`` of a pending job of a queue that is not paused
         (when the forwarder should wake)."""
@@ -226,6 +236,11 @@ class JobStore:
         return await self.write(
             lambda c: writes.transition(c, uuid, event, reasons, message, self.clock(), extra)
         )
+
+    async def move_job(self, uuid: str, queue: str) -> JobRecord:
+        """Move a pending or held job to ``queue`` with that queue's next job-id; raises
+        JobNotMovable, JobNotFound."""
+        return await self.write(lambda c: moving.move(c, uuid, queue, self.clock()))
 
     async def update_forwarding(
         self,

@@ -1,0 +1,93 @@
+"""The tables of admin authentication: the master account, per-group admin rights,
+sessions, API tokens and failed logins (migration ``0007_admin_auth``).
+
+The services package owns them (tests/test_table_ownership.py): the web layer reaches them
+through ``services.admins``, ``services.sessions`` and ``services.tokens`` only. Secrets are
+never stored: a session id and an API token are kept as their SHA-256 (they are 256-bit
+random values from ``secrets``, so a plain hash is enough to make a stolen table useless),
+the master password as an argon2 hash. Users and groups belong to the accounting package;
+rows here name a group by its canonical name, never by a foreign key into its tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import cast
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Table,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ippproxy.db.base import Base
+
+
+class MasterAdmin(Base):
+    """The built-in ``admin`` account (one row), independent of any user directory."""
+
+    __tablename__ = "auth_master"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class GroupRight(Base):
+    """What the admins among a group's members may do in one section (actor.Access)."""
+
+    __tablename__ = "auth_group_rights"
+    group_name: Mapped[str] = mapped_column(String(255), primary_key=True)  # canonical
+    section: Mapped[str] = mapped_column(String(16), primary_key=True)  # actor.Section
+    access: Mapped[int] = mapped_column(SmallInteger)  # actor.Access
+
+
+class AdminSession(Base):
+    __tablename__ = "auth_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
+    principal: Mapped[str] = mapped_column(String(255))  # "admin" or a canonical user name
+    master: Mapped[bool] = mapped_column()
+    csrf: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    __tablename__ = "auth_tokens"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
+    access: Mapped[int] = mapped_column(SmallInteger)  # actor.Access, READ or WRITE
+    sections: Mapped[str] = mapped_column(String(128))  # comma-separated actor.Section
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           default=None)
+
+
+class LoginFailure(Base):
+    """One failed login, keyed ``user:<name>`` and ``addr:<address>`` (two rows)."""
+
+    __tablename__ = "auth_login_failures"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(300))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (Index("ix_auth_login_failures_key_at", "key", "at"),)
+
+
+MASTER = cast(Table, MasterAdmin.__table__)
+RIGHTS = cast(Table, GroupRight.__table__)
+SESSIONS = cast(Table, AdminSession.__table__)
+TOKENS = cast(Table, ApiToken.__table__)
+FAILURES = cast(Table, LoginFailure.__table__)

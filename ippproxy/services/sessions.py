@@ -1,0 +1,104 @@
+"""Login sessions of the admin app, shared by every node through the database.
+
+A session id is ``secrets.token_urlsafe(32)`` (256 bits); only its SHA-256 is stored, so
+the table cannot be replayed as cookies. Each session has its own CSRF token (the
+synchronizer token pattern, OWASP CSRF cheat sheet), random too, which the web layer
+compares in constant time on every state-changing browser request. A session ends when it
+has been idle longer than ``idle`` or alive longer than ``absolute``, or at logout.
+``seen_at`` is written at most once per ``touch`` interval, not on every request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
+
+from ippproxy.accounting.txn import in_transaction
+from ippproxy.services.admins import Principal
+from ippproxy.services.authmodels import SESSIONS
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    idle: float = 1800.0       # seconds without a request
+    absolute: float = 43200.0  # seconds since login
+    touch: float = 60.0        # how stale seen_at may get before it is written
+
+
+@dataclass(frozen=True)
+class Session:
+    principal: Principal
+    csrf: str
+    created_at: dt.datetime
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)  # SQLite drops the zone
+
+
+class Sessions:
+    def __init__(self, engine: Engine, settings: SessionSettings = SessionSettings()) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def create(self, principal: Principal, address: str) -> tuple[str, Session]:
+        """A new session: its id (for the cookie, never stored) and the session."""
+        sid = secrets.token_urlsafe(32)
+        now = _now()
+        session = Session(principal, secrets.token_urlsafe(32), now)
+        idle = now - dt.timedelta(seconds=self.settings.idle)
+        old = now - dt.timedelta(seconds=self.settings.absolute)
+
+        def work(conn: Connection) -> None:
+            # Expired sessions go as new ones come.
+            conn.execute(delete(SESSIONS).where(or_(SESSIONS.c.seen_at < idle,
+                                                    SESSIONS.c.created_at < old)))
+            conn.execute(insert(SESSIONS).values(
+                id_hash=digest(sid), principal=principal.name, master=principal.master,
+                csrf=session.csrf, address=address[:64], created_at=now, seen_at=now))
+        in_transaction(self.engine, work)
+        return sid, session
+
+    def lookup(self, sid: str) -> Session | None:
+        """The live session with this id; None if unknown or expired."""
+        if not sid or len(sid) > 128:
+            return None
+        key = digest(sid)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(SESSIONS).where(SESSIONS.c.id_hash == key)
+                               ).mappings().first()
+        if row is None:
+            return None
+        now = _now()
+        seen, created = _aware(row["seen_at"]), _aware(row["created_at"])
+        s = self.settings
+        if (now - seen).total_seconds() > s.idle or (now - created).total_seconds() > s.absolute:
+            self.end(sid)
+            return None
+        if (now - seen).total_seconds() > s.touch:
+            in_transaction(self.engine, lambda c: c.execute(
+                update(SESSIONS).where(SESSIONS.c.id_hash == key).values(seen_at=now)))
+        return Session(Principal(row["principal"], bool(row["master"])), row["csrf"], created)
+
+    def end(self, sid: str) -> None:
+        key = digest(sid)
+        in_transaction(self.engine, lambda c: c.execute(
+            delete(SESSIONS).where(SESSIONS.c.id_hash == key)))
+
+    def end_all(self, principal: Principal) -> int:
+        """Log a principal out everywhere (after a password change)."""
+        return int(in_transaction(self.engine, lambda c: c.execute(
+            delete(SESSIONS).where(SESSIONS.c.principal == principal.name,
+                                   SESSIONS.c.master.is_(principal.master))).rowcount))

@@ -1,0 +1,26 @@
+"""Everything the web side adds to the application: its middlewares (problems outside,
+authentication inside) and its routes. The composition root calls ``add_web`` and, once the
+database is open, fills ``app[WEB].services``."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ippproxy.web import jobs_api, session_api, users_api
+from ippproxy.web.api import Operation, add_operations
+from ippproxy.web.auth import add_auth_routes, auth_middleware
+from ippproxy.web.openapi import add_openapi
+from ippproxy.web.problem import errors_middleware
+from ippproxy.web.state import WEB, WebState
+
+OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATIONS
+                                     + users_api.OPERATIONS)
+
+
+def add_web(app: web.Application) -> None:
+    app[WEB] = WebState()
+    app.middlewares.append(errors_middleware)
+    app.middlewares.append(auth_middleware)
+    add_auth_routes(app)
+    add_operations(app, OPERATIONS)
+    add_openapi(app, OPERATIONS)

@@ -1,0 +1,100 @@
+"""HTTP clients of the admin side of a real ``ippproxy serve`` (tests/web, tests/services).
+
+Requests go over real sockets with ``requests``. The session cookie is ``Secure`` (the
+admin app is HTTPS in production), so ``requests`` would not send it back over plain HTTP;
+``Client`` sends it by hand, as a browser does over HTTPS.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+from support.server import IppProxy, ippproxy_command
+
+ACCOUNTING = """
+[accounting]
+enabled = true
+unknown_users = "create"
+[[group]]
+name = "finance-team"
+"""
+
+
+def start_server(directory: Path, database: str | None = None) -> IppProxy:
+    """A server with accounting on, on SQLite in ``directory`` or on ``database``."""
+    proxy = IppProxy(directory, queues=[{"name": "office"}, {"name": "lab"}])
+    text = proxy.config_path.read_text()
+    if database is not None:
+        sqlite = f'database = "sqlite:///{proxy.directory / "ippproxy.db"}"'
+        assert sqlite in text
+        text = text.replace(sqlite, f'database = "{database}"')
+    proxy.config_path.write_text(text + ACCOUNTING)
+    return proxy.start()
+
+
+def database_of(proxy: IppProxy) -> str:
+    with proxy.config_path.open("rb") as f:
+        return str(tomllib.load(f)["storage"]["database"])
+
+
+def first_password(proxy: IppProxy) -> str:
+    found = re.findall(r"the admin password is (\S+)", proxy.log())
+    assert len(found) == 1, found
+    return found[0]
+
+
+@dataclass
+class Client:
+    base: str
+    cookie: str | None = None
+    csrf: str | None = None
+    token: str | None = None
+
+    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        h: dict[str, str] = {}
+        if self.cookie:
+            h["Cookie"] = f"ippproxy_session={self.cookie}"
+        if self.csrf:
+            h["X-CSRF-Token"] = self.csrf
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
+        h.update(extra or {})
+        return h
+
+    def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
+                **kw: Any) -> requests.Response:
+        return requests.request(method, self.base + path, headers=self.headers(headers),
+                                allow_redirects=False, timeout=30, **kw)
+
+    def get(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> requests.Response:
+        return self.request("POST", path, **kw)
+
+
+def login(base: str, name: str, password: str) -> Client:
+    r = requests.post(base + "/api/v1/session", json={"username": name, "password": password},
+                      timeout=30)
+    assert r.status_code == 201, r.text
+    cookie = re.search(r"ippproxy_session=([^;]+)", r.headers["Set-Cookie"])
+    assert cookie is not None
+    return Client(base, cookie=cookie.group(1), csrf=r.json()["csrf_token"])
+
+
+def cmd(proxy: IppProxy, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """The real ``ippproxy cmd`` on the server's database."""
+    database = database_of(proxy)
+    argv = [*ippproxy_command(), "cmd"]
+    if args[0] == "set-password":
+        argv += [*args, "--database", database]
+    else:
+        argv += ["--database", database, *args]
+    return subprocess.run(argv, check=False, input=stdin, capture_output=True, text=True,
+                          timeout=60)

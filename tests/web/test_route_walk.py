@@ -1,0 +1,199 @@
+"""The route walk: every route the real application registers under ``/api`` and
+``/admin`` is tried against the real server without credentials (401), with a plain
+user's session (403 where admin rights are needed), and with a read-only token (403 for
+every change); path tricks (``..``, ``%2e%2e``, ``//``, case, backslashes) reach nothing
+(PaperCut CVE-2023-27350, CVE-2023-27351 and CVE-2023-39143 are the classes ruled out).
+
+The routes come from ``build_app``'s router, not from a list in this file, so a route added
+later is walked without editing the test; the public ones must be named here on purpose.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import requests
+from support.server import IppProxy, tracebacks
+from support.webapi import Client, cmd, login
+
+from ippproxy.app import build_app
+from ippproxy.config import Config
+from ippproxy.web.api import PREFIX
+from ippproxy.web.identity import PUBLIC
+from ippproxy.web.routes import OPERATIONS
+
+# Routes open to anyone, on purpose (CVE-2023-27350: no setup or bootstrap route stays open).
+PUBLIC_ROUTES = {("POST", "/api/v1/session"), ("POST", "/admin/login"),
+                 ("GET", "/api/v1/openapi.json"), ("HEAD", "/api/v1/openapi.json")}
+# CUPS tools post IPP to /admin (server/http.py answers with its own authentication).
+IPP_ROUTES = {("POST", "/admin"), ("POST", "/admin/")}
+# Routes a user without admin rights may use (their own session).
+USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
+               ("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
+LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
+FILL = {"uuid": str(uuid.uuid4()), "id": str(uuid.uuid4()), "name": "alice"}
+WRITES = {(op.method, PREFIX + op.path) for op in OPERATIONS if op.access.name == "WRITE"
+          and op.section is not None}
+
+
+def web_routes() -> list[tuple[str, str, bool]]:
+    """(method, canonical path, marked public) of every route of the web side."""
+    app = build_app(Config())
+    out = []
+    for route in app.router.routes():
+        canonical = route.resource.canonical if route.resource is not None else ""
+        low = canonical.lower()
+        if low.startswith(("/api", "/admin")):
+            out.append((route.method, canonical, bool(getattr(route.handler, PUBLIC, False))))
+    return sorted(set(out))
+
+
+ROUTES = web_routes()
+
+
+def concrete(path: str) -> str:
+    for name, value in FILL.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def send(client: Client, method: str, path: str) -> requests.Response:
+    kwargs = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+    return client.request(method, concrete(path), **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def plain_user(proxy: IppProxy, base: str) -> Client:
+    done = cmd(proxy, "add-internal-user", "dave", "--password-file", "-",
+               stdin="dave-secret-22\n")
+    assert done.returncode == 0, done.stderr
+    return login(base, "dave", "dave-secret-22")
+
+
+@pytest.fixture(scope="module")
+def read_token(admin: Client) -> Iterator[str]:
+    r = admin.post("/api/v1/tokens", json={"name": "reader", "access": "read",
+                                           "sections": ["users", "finance", "printers",
+                                                        "options", "audit"]})
+    assert r.status_code == 201
+    yield r.json()["token"]
+
+
+def test_the_walk_sees_the_routes_and_only_the_named_ones_are_public() -> None:
+    methods_paths = {(m, p) for m, p, _ in ROUTES}
+    assert {(op.method, PREFIX + op.path) for op in OPERATIONS} <= methods_paths
+    assert {(m, p) for m, p, public in ROUTES if public} == PUBLIC_ROUTES
+    assert WRITES, "no write operation: the read-only token check would prove nothing"
+
+
+@pytest.mark.parametrize(("method", "path"), [(m, p) for m, p, public in ROUTES
+                                              if not public])
+def test_without_credentials_every_route_answers_401(method: str, path: str,
+                                                     base: str) -> None:
+    r = send(Client(base), method, path)
+    assert r.status_code == 401, (method, path, r.status_code, r.text[:200])
+    if method != "HEAD":
+        assert r.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_plain_user_gets_403_where_admin_is_needed(plain_user: Client, base: str,
+                                                     proxy: IppProxy) -> None:
+    checked = 0
+    for method, path, public in ROUTES:
+        if public or (method, path) in LOGOUTS:
+            continue
+        r = send(plain_user, method, path)
+        if (method, path) in USER_ROUTES:
+            assert r.status_code < 400, (method, path, r.status_code)
+        elif (method, path) in IPP_ROUTES:  # not IPP: never served as a web request
+            assert 400 <= r.status_code < 500, (method, path, r.status_code)
+        else:
+            assert r.status_code == 403, (method, path, r.status_code, r.text[:200])
+            checked += 1
+    assert checked >= 10
+    assert plain_user.get("/api/v1/session").json()["name"] == "dave"
+    assert tracebacks(proxy.log()) == []
+
+
+def test_a_read_only_token_cannot_change_anything(read_token: str, base: str) -> None:
+    reader = Client(base, token=read_token)
+    for method, path in sorted(WRITES):
+        r = send(reader, method, path)
+        assert r.status_code == 403, (method, path, r.status_code, r.text[:200])
+    assert reader.get("/api/v1/jobs").status_code == 200
+
+
+TRICKS = (
+    lambda p: "/" + p,                                   # //api/v1/...
+    lambda p: p.replace("/v1/", "//v1/"),
+    lambda p: p.upper(),
+    lambda p: p.replace("/api/", "/Api/"),
+    lambda p: p + "/",
+    lambda p: p.replace("/api/v1/", "/api/v1/./"),
+    lambda p: p.replace("/api/v1/", "/api/v1/x/../"),
+    lambda p: p.replace("/api/v1/", "/api/v1/%2e%2e/v1/"),
+    lambda p: p.replace("/api/v1/", "/api/v1/%252e%252e/v1/"),
+    lambda p: p.replace("/api/v1/", "/api/v1/..%2f"),
+    lambda p: p.replace("/api/v1/", "/static/..%2f..%2fapi/v1/"),
+    lambda p: p.replace("/", "\\"),                      # refused by the HTTP parser (400)
+    lambda p: p.replace("/api/v1/", "/api\\v1\\"),
+    lambda p: p.replace("/api/v1/", "/api/v1/..\\..\\"),
+    lambda p: p.replace("/api/v1/", "/api%5cv1%5c"),
+    lambda p: p.replace("/api/v1/", "/api/v1/..%5c..%5c"),
+    lambda p: p + "%00",
+    lambda p: p + ";.css",
+    lambda p: p.replace("/api/v1/", "/admin/../api/v1/"),
+    lambda p: p.replace("/api/v1/", "/printers/..%2f..%2fapi/v1/"),
+)
+
+
+def raw_get(proxy: IppProxy, target: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """A request line sent as written (no client-side normalisation of the path)."""
+    import socket
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    with socket.create_connection((proxy.host, proxy.port), timeout=30) as s:
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: {proxy.authority}\r\n{head}"
+                  f"Connection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+    return status, data.partition(b"\r\n\r\n")[2]
+
+
+def test_path_tricks_reach_no_route_and_no_other_user(proxy: IppProxy, plain_user: Client,
+                                                      admin: Client) -> None:
+    gets = sorted({concrete(p) for m, p, public in ROUTES
+                   if m == "GET" and not public and p.startswith(PREFIX)
+                   and ("GET", p) not in USER_ROUTES})
+    assert gets
+    cookie = {"Cookie": f"ippproxy_session={plain_user.cookie}"}
+    for path in gets:
+        for trick in TRICKS:
+            target = trick(path)
+            status, body = raw_get(proxy, target, {})
+            assert status in (400, 401, 404), (target, status, body[:200])
+            status, body = raw_get(proxy, target, cookie)
+            assert status in (400, 401, 403, 404), (target, status, body[:200])
+    # With admin rights, a user's path reaches that user or nobody.
+    done = cmd(proxy, "add-internal-user", "erin", "--password-file", "-",
+               stdin="erin-secret-333\n")
+    assert done.returncode == 0
+    admin_cookie = {"Cookie": f"ippproxy_session={admin.cookie}"}
+    for target in ("/api/v1/users/ERIN", "/api/v1/users/Erin%20", "/api/v1/users/erin%2f..",
+                   "/api/v1/users/..%2fdave", "/api/v1/users/erin%2f..%2fdave",
+                   "/api/v1/users/%2e%2e", "/api/v1/users/dave%00erin"):
+        status, body = raw_get(proxy, target, admin_cookie)
+        assert status in (200, 404, 422), (target, status)
+        if status == 200:
+            assert b'"username":"erin"' in body, (target, body[:200])
+    assert own_tracebacks(proxy.log()) == []
+
+
+def own_tracebacks(log: str) -> list[str]:
+    """Tracebacks in the log, but for aiohttp's HTTP parser refusing a request line that
+    is not HTTP (a raw backslash): it answers 400 and logs the parser's exception."""
+    blocks = log.split("Traceback (most recent call last):")[1:]
+    return [b[:300] for b in blocks if "InvalidURLError" not in b.split("\n20", 1)[0]]
