@@ -1,0 +1,138 @@
+"""One listening port for IPP, IPPS and HTTPS, as cupsd serves them all on 631.
+
+Theory of operation. The listener accepts connections itself and looks at each one's first
+byte before anything reads it (``recv`` with ``MSG_PEEK``, so nothing is consumed): a TLS
+record starts with content type 22, ``handshake`` (RFC 8446 §5.1, RFC 5246 §6.2.1), and an
+HTTP request with a method token (RFC 9112 §3), which never starts with that byte. The
+socket is then handed to the aiohttp request handler factory with
+``loop.connect_accepted_socket``, with the TLS context for a handshake and without it
+otherwise, so both ways run through the same aiohttp app, with its streaming bodies,
+keep-alive, ``Expect: 100-continue`` and flow control untouched (TLS is the event loop's own
+``SSLProtocol`` under aiohttp's protocol).
+
+A client that connects and sends nothing is closed after ``header_timeout``; a TLS handshake
+that does not complete in that time (a half ClientHello, garbage after 0x16) is closed by the
+event loop's handshake timeout. Neither holds anything but its own socket, so the listener
+keeps serving. Bytes that are neither TLS nor HTTP go to aiohttp, which answers 400 and
+closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import logging
+import socket
+import ssl
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+TLS_HANDSHAKE = 0x16           # TLSPlaintext.type = handshake(22), RFC 8446 §5.1
+BACKLOG = 512
+# After EMFILE/ENFILE the accept loop pauses this long instead of spinning.
+ACCEPT_PAUSE = 0.1
+
+ProtocolFactory = Callable[[], asyncio.BaseProtocol]
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening, non-blocking TCP socket on ``host:port`` (``""`` or ``::``: all)."""
+    family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                flags=socket.AI_PASSIVE)[0][0]
+    dual = family == socket.AF_INET6 and host in ("", "::") and socket.has_dualstack_ipv6()
+    sock = socket.create_server((host, port), family=family, backlog=BACKLOG,
+                                dualstack_ipv6=dual)
+    sock.setblocking(False)
+    return sock
+
+
+class Listener:
+    """Accepts on ``sock`` and hands each connection to ``factory``, over TLS or not."""
+
+    def __init__(self, sock: socket.socket, factory: ProtocolFactory,
+                 tls: ssl.SSLContext, first_byte_timeout: float) -> None:
+        self._sock = sock
+        self._factory = factory
+        self._tls = tls
+        self._timeout = first_byte_timeout or None
+        self._accepting: asyncio.Task[None] | None = None
+        self._routing: set[asyncio.Task[None]] = set()
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self._sock.getsockname()[:2]
+        return str(host), int(port)
+
+    def start(self) -> None:
+        self._accepting = asyncio.get_running_loop().create_task(self._accept(),
+                                                                 name="listener")
+
+    async def close(self) -> None:
+        """Stop accepting; connections not yet handed on are closed (those that were
+        are aiohttp's, which the runner's cleanup shuts down)."""
+        tasks = [t for t in (self._accepting, *self._routing) if t is not None]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._sock.close()
+
+    async def _accept(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, _addr = await loop.sock_accept(self._sock)
+            except OSError as e:
+                if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    log.warning("accept: %s; pausing", e)
+                    await asyncio.sleep(ACCEPT_PAUSE)
+                continue
+            conn.setblocking(False)
+            task = loop.create_task(self._route(conn))
+            self._routing.add(task)
+            task.add_done_callback(self._routing.discard)
+
+    async def _route(self, conn: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            first = await self._first_byte(conn)
+            if not first:
+                conn.close()    # closed (or silent) before the first byte
+                return
+            secure = first[0] == TLS_HANDSHAKE
+            await loop.connect_accepted_socket(
+                self._factory, conn, ssl=self._tls if secure else None,
+                ssl_handshake_timeout=self._timeout if secure else None)
+        except (OSError, TimeoutError, ssl.SSLError) as e:
+            log.debug("connection dropped before HTTP: %s", e)
+            conn.close()
+        except asyncio.CancelledError:
+            conn.close()
+            raise
+
+    async def _first_byte(self, conn: socket.socket) -> bytes:
+        """The first byte, left in the socket; ``b""`` at end of stream or on silence."""
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self._timeout):
+                while True:
+                    with contextlib.suppress(BlockingIOError, InterruptedError):
+                        return conn.recv(1, socket.MSG_PEEK)
+                    await _readable(loop, conn)
+        except TimeoutError:
+            return b""
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, conn: socket.socket) -> None:
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(conn.fileno(), wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(conn.fileno())
