@@ -143,5 +143,8 @@ def server_context(cert: Certificate) -> ssl.SSLContext:
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.set_alpn_protocols(list(ALPN))
+    # No TLS 1.3 session tickets (RFC 8446 §4.6.1): CUPS clients (GnuTLS) with a receive
+    # timeout (``ipptool -T``) read the tickets sent after the handshake as an empty response.
+    ctx.num_tickets = 0
     ctx.load_cert_chain(cert.cert, cert.key)
     return ctx
