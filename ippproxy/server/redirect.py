@@ -20,7 +20,6 @@ from ippproxy.config import ServerConfig
 from ippproxy.server.http import IPP_TYPE, ipp_handler
 from ippproxy.server.uris import authority
 
-
 # IPP paths that the web app shares: a POST there is IPP only with the IPP Content-Type.
 SHARED_PATHS = frozenset({"/", "/admin", "/admin/"})
 
