@@ -153,9 +153,9 @@ async def serve(config: Config, *, policies: Iterable[Policy] = ()) -> None:
         listener = Listener(bind(config.server.listen, config.server.port), runner.server,
                             server_context(cert), config.server.header_timeout)
         listener.start()
-        host, port = listener.address
-        log.info("ippproxy listening on %s:%d (IPP, IPPS and HTTPS; certificate %s)",
-                 host, port, cert.cert)
+        for host, port in listener.addresses:
+            log.info("ippproxy listening on %s:%d (IPP, IPPS and HTTPS; certificate %s)",
+                     host, port, cert.cert)
         await stop.wait()
         log.info("shutting down")
     finally:

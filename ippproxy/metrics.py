@@ -34,7 +34,8 @@ class Metrics:
         self._denied = Counter("ippproxy_jobs_denied",
                                "Jobs refused by a rule or by their account",
                                ["queue", "reason"], registry=r)
-        self._held = Counter("ippproxy_jobs_held", "Jobs held at intake by a rule",
+        self._held = Counter("ippproxy_jobs_held",
+                             "Jobs held at intake for an operator (a rule, uncountable pages)",
                              ["queue"], registry=r)
         self._intake = Histogram("ippproxy_intake_duration_seconds",
                                  "Time from a submission's start to its job's creation",

@@ -37,52 +37,66 @@ ACCEPT_PAUSE = 0.1
 ProtocolFactory = Callable[[], asyncio.BaseProtocol]
 
 
-def bind(host: str, port: int) -> socket.socket:
-    """A listening, non-blocking TCP socket on ``host:port`` (``""`` or ``::``: all)."""
-    family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
-                                flags=socket.AI_PASSIVE)[0][0]
-    dual = family == socket.AF_INET6 and host in ("", "::") and socket.has_dualstack_ipv6()
-    sock = socket.create_server((host, port), family=family, backlog=BACKLOG,
-                                dualstack_ipv6=dual)
-    sock.setblocking(False)
-    return sock
+def bind(host: str, port: int) -> list[socket.socket]:
+    """Listening, non-blocking TCP sockets on every address ``host`` resolves to (``""``:
+    all interfaces, IPv4 and IPv6), as ``loop.create_server`` binds them."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                               flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _name, address in dict.fromkeys(
+                (i[0], i[1], i[2], i[3], i[4]) for i in infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(BACKLOG)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 class Listener:
-    """Accepts on ``sock`` and hands each connection to ``factory``, over TLS or not."""
+    """Accepts on ``sockets`` and hands each connection to ``factory``, over TLS or not."""
 
-    def __init__(self, sock: socket.socket, factory: ProtocolFactory,
+    def __init__(self, sockets: list[socket.socket], factory: ProtocolFactory,
                  tls: ssl.SSLContext, first_byte_timeout: float) -> None:
-        self._sock = sock
+        self._sockets = sockets
         self._factory = factory
         self._tls = tls
         self._timeout = first_byte_timeout or None
-        self._accepting: asyncio.Task[None] | None = None
+        self._accepting: list[asyncio.Task[None]] = []
         self._routing: set[asyncio.Task[None]] = set()
 
     @property
-    def address(self) -> tuple[str, int]:
-        host, port = self._sock.getsockname()[:2]
-        return str(host), int(port)
+    def addresses(self) -> list[tuple[str, int]]:
+        return [(str(s.getsockname()[0]), int(s.getsockname()[1])) for s in self._sockets]
 
     def start(self) -> None:
-        self._accepting = asyncio.get_running_loop().create_task(self._accept(),
-                                                                 name="listener")
+        loop = asyncio.get_running_loop()
+        self._accepting = [loop.create_task(self._accept(s), name="listener")
+                           for s in self._sockets]
 
     async def close(self) -> None:
         """Stop accepting; connections not yet handed on are closed (those that were
         are aiohttp's, which the runner's cleanup shuts down)."""
-        tasks = [t for t in (self._accepting, *self._routing) if t is not None]
+        tasks = [*self._accepting, *self._routing]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._sock.close()
+        for s in self._sockets:
+            s.close()
 
-    async def _accept(self) -> None:
+    async def _accept(self, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         while True:
             try:
-                conn, _addr = await loop.sock_accept(self._sock)
+                conn, _addr = await loop.sock_accept(sock)
             except OSError as e:
                 if e.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
                     log.warning("accept: %s; pausing", e)
