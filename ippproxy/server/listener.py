@@ -103,6 +103,11 @@ class Listener:
                     await asyncio.sleep(ACCEPT_PAUSE)
                 continue
             conn.setblocking(False)
+            # Nagle off from the start: the TLS handshake's flights are several writes, and
+            # each would otherwise wait for the client's delayed ACK (aiohttp sets it only
+            # once it has the connection).
+            with contextlib.suppress(OSError):
+                conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             task = loop.create_task(self._route(conn))
             self._routing.add(task)
             task.add_done_callback(self._routing.discard)
