@@ -122,6 +122,11 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
     cfg = queue.config
     p_state, reasons, message = state(queue, dest, status)
     web = origin.web
+    # A queue that takes passwords is offered over TLS only (authn.py answers 426 otherwise).
+    plain, secure = printer_uris(origin.authority, cfg.name)
+    basic = cfg.authentication == "basic"
+    uris, security = ((secure,), ("tls",)) if basic else ((plain, secure), ("none", "tls"))
+    authentication = "basic" if basic else "requesting-user-name"
     own = [
         A.charset("charset-configured", "utf-8"),
         A.charset("charset-supported", "us-ascii", "utf-8"),
@@ -173,7 +178,7 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
                     dt.datetime.fromtimestamp(int(ctx.started), dt.UTC)),
         A.integer("printer-up-time", max(1, now)),
         A.date_time("printer-current-time", dt.datetime.fromtimestamp(now, dt.UTC)),
-        A.uri("printer-uri-supported", *printer_uris(origin.authority, cfg.name)),
+        A.uri("printer-uri-supported", *uris),
         A.text("printer-dns-sd-name", cfg.name),
         Attribute.single("printer-geo-location", Tag.UNKNOWN, None),
         A.uri("printer-supply-info-uri", f"{web}/printers/{cfg.name}"),
@@ -183,10 +188,8 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
         A.uri("printer-uuid", queue.uuid),
         A.integer("queued-job-count", status.queued),
         # One value per printer-uri-supported value, in its order (RFC 8011 §5.4.2-5.4.3).
-        A.keyword("uri-authentication-supported",
-                  *(("basic" if cfg.authentication == "basic" else "requesting-user-name",)
-                    * 2)),
-        A.keyword("uri-security-supported", "none", "tls"),
+        A.keyword("uri-authentication-supported", *(authentication for _ in uris)),
+        A.keyword("uri-security-supported", *security),
         A.keyword("which-jobs-supported", *WHICH_JOBS),
     ]
     if ctx.subscriptions is not None:

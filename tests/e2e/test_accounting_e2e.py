@@ -91,13 +91,14 @@ class Env:
 
     def request(self, op: int, queue: str, *, user: str = "alice", document: bytes = b"",
                 op_attrs: list[Attribute] | None = None, job_attrs: list[Attribute] | None = None,
-                auth: str | None = None, path: str | None = None) -> tuple[int, Message | None]:
+                auth: str | None = None, path: str | None = None, tls: bool = True
+                ) -> tuple[int, Message | None]:
         msg = build(op, self.proxy.uri(queue), user=user, op_attrs=op_attrs or [],
                     job_attrs=job_attrs or [])
         extra = f"Authorization: {auth}\r\n" if auth else ""
         raw = post_request(encode(msg) + document, path or self.proxy.path(queue),
                            self.proxy.port, extra_headers=extra)
-        resp = http_exchange(self.proxy.port, raw, timeout=120)
+        resp = http_exchange(self.proxy.port, raw, timeout=120, tls=tls)
         return resp.status, decode(resp.body) if resp.status == 200 else None
 
     def print_job(self, queue: str, document: bytes, *, user: str, auth: str | None = None,
@@ -234,6 +235,16 @@ def test_basic_authentication_owner_is_the_authenticated_user(env: Env) -> None:
                             path=env.proxy.path("colour"))
     assert status == 401
     good = _basic("ALICE", "alice-pw")
+    # Passwords over TLS only: without it even the right ones are never looked at.
+    status, _ = env.request(Operation.PRINT_JOB, "secure", document=doc, auth=good, tls=False)
+    assert status == 426
+    _, gpa = env.request(Operation.GET_PRINTER_ATTRIBUTES, "secure", auth=good)
+    assert gpa is not None
+    offered = {n: gpa.get(Tag.PRINTER_ATTRIBUTES, n) for n in (
+        "printer-uri-supported", "uri-security-supported", "uri-authentication-supported")}
+    assert {n: a.plain if a else None for n, a in offered.items()} == {
+        "printer-uri-supported": [f"ipps://{env.proxy.authority}/printers/secure"],
+        "uri-security-supported": ["tls"], "uri-authentication-supported": ["basic"]}
     reply = env.print_job("secure", doc, user="mallory", auth=good)
     assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
     job_id = _job_id(reply)
