@@ -422,3 +422,30 @@ def test_get_on_an_ipp_path_over_https_is_405_not_a_redirect(served: Served) -> 
     status, headers = _curl("--cacert", str(served.cert),
                             f"https://localhost:{served.proxy.port}/ipp/print")
     assert status == 405 and "location" not in headers
+
+
+async def test_a_large_upload_over_tls_streams_without_growing_memory(tmp_path: Path) -> None:
+    """Flow control through TLS: a 128 MB document, sent as fast as the client can, is
+    streamed to the spool; the server's peak resident memory grows by far less than the
+    document (it would hold it all if the body were buffered)."""
+    size, piece = 128 << 20, b"\xa5" * (1 << 20)
+    with IppProxy(tmp_path / "big") as proxy:
+        cert = proxy.directory / "tls" / "server.crt"
+        header = _request(Operation.PRINT_JOB, f"ipps://{proxy.authority}/printers/default",
+                          Attribute.single("document-format", Tag.MIME_MEDIA_TYPE,
+                                           "application/octet-stream"))
+        before = proxy.peak_rss_kib()
+
+        async def body() -> AsyncIterator[bytes]:
+            yield header
+            for _ in range(size // len(piece)):
+                yield piece
+
+        async with aiohttp.ClientSession() as http, http.post(
+                f"https://localhost:{proxy.port}/printers/default", data=body(),
+                ssl=ssl.create_default_context(cafile=str(cert)),
+                headers={"Content-Type": "application/ipp"}) as resp:
+            reply = decode(await resp.read())
+        assert reply.code == Status.SUCCESSFUL_OK, reply
+        grown = proxy.peak_rss_kib() - before
+    assert grown < 48 * 1024, f"peak RSS grew by {grown} KiB for a {size >> 20} MB document"
