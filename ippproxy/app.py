@@ -78,6 +78,7 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...], metrics: Metrics
                 stack.push_async_callback(printer.close)
             # Paused and accepting as stored (Pause-Printer survives a restart).
             queues = await load_queues(config.queues, store)
+            metrics.declare(queues)
             # Counting, rules and charging (issues 4, 5): opened before the Forwarder so
             # that it stops after it.
             pipeline: Pipeline | None = None

@@ -10,7 +10,7 @@ Labels are queue names from the configuration, never client-supplied strings.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -48,6 +48,15 @@ class Metrics:
         self._printer = Gauge("ippproxy_printer_state",
                               "printer-state of each queue: 3 idle, 4 processing, 5 stopped",
                               ["queue"], registry=r)
+
+    def declare(self, queues: Iterable[str]) -> None:
+        """Every queue's counters exist from the start at 0 (so ``rate()`` and alerts see
+        a queue before its first job)."""
+        for q in queues:
+            for counter in (self._received, self._printed, self._held, self._retries):
+                counter.labels(q)
+            for reason in (DENIED_BY_RULE, DENIED_BY_ACCOUNT):
+                self._denied.labels(q, reason)
 
     # -- intake ------------------------------------------------------------------------
     def received(self, queue: str) -> None:

@@ -37,3 +37,14 @@ def test_sampled_and_per_printer_gauges() -> None:
     text = m.render().decode()
     assert sample(text, "ippproxy_analysis_queue_length") == 0
     assert m.printer_queues() == {"q1"} and 'queue="gone"' not in text
+
+
+def test_declared_queues_show_zero_counters() -> None:
+    m = Metrics()
+    m.declare(["a", "b"])
+    text = m.render().decode()
+    for q in ("a", "b"):
+        for name in ("received", "printed", "held"):
+            assert f'ippproxy_jobs_{name}_total{{queue="{q}"}} 0.0' in text
+        assert f'ippproxy_forwarding_retries_total{{queue="{q}"}} 0.0' in text
+        assert f'ippproxy_jobs_denied_total{{queue="{q}",reason="account"}} 0.0' in text

@@ -25,7 +25,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyipp import IPP
-from support.server import IppProxy, tracebacks
+from support.server import IppProxy, free_port, tracebacks
 
 from ippproxy.ipp import Attribute, Group, Message, Operation, Status, Tag, decode, encode
 
@@ -63,8 +63,10 @@ def _pdf(out: Path, pages: int = 2) -> Path:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     base = tmp_path_factory.mktemp("oneport")
+    dead = f"ipp://127.0.0.1:{free_port()}/ipp/print"     # nothing listens there
     proxy = IppProxy(base / "proxy", queues=[{"name": "default"}, {"name": "held"},
-                                            {"name": "closed"}],
+                                            {"name": "closed"},
+                                            {"name": "dead", "destination": dead}],
                      server={"metrics_token": TOKEN, "header_timeout": HEADER_TIMEOUT},
                      forwarding={"retry_initial": 0.2, "retry_max": 1.0,
                                  "poll_interval": 0.1})
@@ -449,3 +451,13 @@ async def test_a_large_upload_over_tls_streams_without_growing_memory(tmp_path: 
         assert reply.code == Status.SUCCESSFUL_OK, reply
         grown = proxy.peak_rss_kib() - before
     assert grown < 48 * 1024, f"peak RSS grew by {grown} KiB for a {size >> 20} MB document"
+
+
+def test_a_printer_that_is_not_there_moves_the_retry_counter(served: Served) -> None:
+    before = sample(_metrics(served), "ippproxy_forwarding_retries_total", queue="dead")
+    _ipptool(served, served.ipps("dead"), "print-job.test", "-f", str(served.pdf))
+    deadline = time.monotonic() + 30
+    while sample(_metrics(served), "ippproxy_forwarding_retries_total", queue="dead") < \
+            before + 2:
+        assert time.monotonic() < deadline, "no retries counted"
+        time.sleep(0.2)
