@@ -14,7 +14,8 @@ A client that connects and sends nothing is closed after ``header_timeout``; a T
 that does not complete in that time (a half ClientHello, garbage after 0x16) is closed by the
 event loop's handshake timeout. Neither holds anything but its own socket, so the listener
 keeps serving. Bytes that are neither TLS nor HTTP go to aiohttp, which answers 400 and
-closes.
+closes. A first request ``OPTIONS *`` asking to upgrade to TLS (RFC 2817) is answered here
+(upgrade.py) and the connection continues over TLS.
 """
 
 from __future__ import annotations
@@ -27,12 +28,18 @@ import socket
 import ssl
 from collections.abc import Callable
 
+from ippproxy.server.upgrade import MAX_HEAD, tls_upgrade_head, upgrade
+
 log = logging.getLogger(__name__)
 
 TLS_HANDSHAKE = 0x16           # TLSPlaintext.type = handshake(22), RFC 8446 §5.1
 BACKLOG = 512
 # After EMFILE/ENFILE the accept loop pauses this long instead of spinning.
 ACCEPT_PAUSE = 0.1
+# An OPTIONS head that arrives in pieces is peeked at this many times, this far apart.
+UPGRADE_PEEKS = 20
+UPGRADE_PEEK_PAUSE = 0.01
+UPGRADE_REQUEST_LINE = b"OPTIONS * HTTP/1.1\r\n"
 
 ProtocolFactory = Callable[[], asyncio.BaseProtocol]
 
@@ -119,6 +126,11 @@ class Listener:
             if not first:
                 conn.close()    # closed (or silent) before the first byte
                 return
+            if first == b"O":           # maybe an upgrade to TLS in place (upgrade.py)
+                head = await _upgrade_head(conn)
+                if head:
+                    await upgrade(conn, head, self._tls, self._factory, self._timeout)
+                    return
             secure = first[0] == TLS_HANDSHAKE
             await loop.connect_accepted_socket(
                 self._factory, conn, ssl=self._tls if secure else None,
@@ -141,6 +153,23 @@ class Listener:
                     await _readable(loop, conn)
         except TimeoutError:
             return b""
+
+
+async def _upgrade_head(conn: socket.socket) -> int:
+    """Peek at a connection that starts like ``OPTIONS``: the length of its TLS upgrade
+    head (0: not one). A head that arrives in pieces is waited for briefly."""
+    for _ in range(UPGRADE_PEEKS):
+        try:
+            peeked = conn.recv(MAX_HEAD, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            peeked = b""
+        prefix = UPGRADE_REQUEST_LINE[:len(peeked)]
+        if not peeked.startswith(prefix) and not prefix.startswith(peeked):
+            return 0
+        if b"\r\n\r\n" in peeked or len(peeked) >= MAX_HEAD:
+            return tls_upgrade_head(peeked)
+        await asyncio.sleep(UPGRADE_PEEK_PAUSE)
+    return 0
 
 
 async def _readable(loop: asyncio.AbstractEventLoop, conn: socket.socket) -> None:

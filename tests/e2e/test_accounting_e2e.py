@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import os
 import subprocess
 import threading
 import time
@@ -349,3 +350,25 @@ def test_printer_attributes_are_answered_during_four_conversions(env: Env) -> No
         t.join(300)
     assert results == [Status.SUCCESSFUL_OK] * 4
     assert answered_first > 0, "no Get-Printer-Attributes was answered before a Print-Job"
+
+
+def test_ipptool_with_a_password_on_an_ipp_uri_is_upgraded_to_tls(env: Env,
+                                                                 tmp_path: Path) -> None:
+    """CUPS tools on ``ipp://`` to a queue that takes passwords: 426, an upgrade to TLS in
+    place (RFC 2817), then Basic over TLS; the job belongs to the authenticated user."""
+    home = tmp_path / "home"
+    home.mkdir()
+    doc = tmp_path / "doc.pdf"
+    doc.write_bytes(pdf([False], "secure"))
+    uri = f"ipp://alice:alice-pw@{env.proxy.authority}/printers/secure"
+    out = subprocess.run(["ipptool", "-tv", "-T", "20", "-f", str(doc), uri,
+                          "/usr/share/cups/ipptool/print-job.test"],
+                         env=dict(os.environ, HOME=str(home), CUPS_USER="mallory"),
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert "[PASS]" in out.stdout, out.stdout + out.stderr
+    job_uri = next(line.split("=", 1)[1].strip() for line in out.stdout.splitlines()
+                   if line.strip().startswith("job-uri ("))
+    assert job_uri.startswith("ipps://")
+    job_id = int(job_uri.rsplit("/", 1)[1])
+    attrs = env.job("secure", job_id, auth=_basic("alice", "alice-pw"))
+    assert attrs["job-originating-user-name"] == "alice"

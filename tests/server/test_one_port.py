@@ -461,3 +461,38 @@ def test_a_printer_that_is_not_there_moves_the_retry_counter(served: Served) -> 
             before + 2:
         assert time.monotonic() < deadline, "no retries counted"
         time.sleep(0.2)
+
+
+# -- RFC 2817: upgrading a plain connection to TLS ------------------------------------------
+
+UPGRADE = (b"OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n"
+           b"Upgrade: TLS/1.2,TLS/1.1,TLS/1.0\r\n\r\n")
+
+
+def test_ipptool_with_encryption_required_upgrades_an_ipp_uri(served: Served) -> None:
+    out = _ipptool(served, served.proxy.uri(), "print-job.test", "-E", "-f", str(served.pdf))
+    assert "[PASS]" in out
+    assert _value(out, "job-uri").startswith("ipps://")   # the request came over TLS
+
+
+def test_upgrade_in_place_then_ipp_on_the_same_connection(served: Served) -> None:
+    with socket.create_connection((served.proxy.host, served.proxy.port), timeout=10) as raw:
+        raw.sendall(UPGRADE)
+        switched = b""
+        while b"\r\n\r\n" not in switched:
+            switched += raw.recv(1)               # byte by byte: nothing of TLS read here
+        assert switched.startswith(b"HTTP/1.1 101 ")
+        with _tls_client(served).wrap_socket(raw, server_hostname="localhost") as tls:
+            status, _ = _read_response(tls)       # the OPTIONS request's final response
+            assert status == 200
+            tls.sendall(_http_post(served.proxy.authority, _gpa(served.ipps())))
+            status, body = _read_response(tls)
+    assert status == 200 and decode(body).code == Status.SUCCESSFUL_OK
+
+
+def test_options_without_upgrade_is_plain_http(served: Served) -> None:
+    with socket.create_connection((served.proxy.host, served.proxy.port), timeout=10) as sock:
+        sock.sendall(b"OPTIONS * HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        head = sock.recv(4096)
+    assert head.startswith(b"HTTP/1.1 ") and not head.startswith(b"HTTP/1.1 101")
+    _still_serving(served)
