@@ -6,7 +6,9 @@ runs crash recovery, starts the built-in virtual printer when a queue uses
 ``destination = "builtin"`` (``virtualprinter.builtin``), loads the queues' stored state,
 and starts the Forwarder and the destinations' capabilities
 (``forwarding.capabilities``); on cleanup it stops them in reverse order. It builds and
-connects; the behaviour lives in the modules it wires. ``serve(config)`` runs the app until
+connects; the behaviour lives in the modules it wires. One ``Metrics`` per app goes to the
+intake, the Forwarder and the server's ``/metrics``. ``serve(config)`` runs the app on one
+port for IPP, IPPS and HTTPS (``server.listener``, with ``server.tls``'s certificate) until
 SIGTERM or SIGINT and then shuts down gracefully (in-flight requests finish first).
 """
 
@@ -28,6 +30,7 @@ from ippproxy.forwarding.capabilities import DestinationCapabilities
 from ippproxy.forwarding.worker import Forwarder
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
+from ippproxy.metrics import Metrics
 from ippproxy.pipeline import Intake, Pipeline, open_pipeline
 from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
@@ -35,9 +38,13 @@ from ippproxy.server import housekeeping
 from ippproxy.server.basic_auth import BasicAuthenticator
 from ippproxy.server.context import ServerContext, load_queues
 from ippproxy.server.http import CTX, ServerState, add_routes
+from ippproxy.server.listener import Listener, bind
 from ippproxy.server.pages import add_pages
 from ippproxy.server.receiving import Receiving
+from ippproxy.server.redirect import https_redirect
+from ippproxy.server.scrape import add_metrics_route
 from ippproxy.server.subscriptions import Subscriptions
+from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.auditsink import LogAudit
 from ippproxy.services.jobs import Jobs
@@ -46,6 +53,7 @@ from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.users import Users
 from ippproxy.virtualprinter.builtin import start_builtin
+from ippproxy.web.auth import may_scrape
 from ippproxy.web.routes import add_web
 from ippproxy.web.state import WEB, WebServices
 
@@ -57,7 +65,7 @@ UNLIMITED = 1 << 62
 SHARED_SPOOL_MIN_AGE = 3600.0
 
 
-def _lifecycle(config: Config, policies: tuple[Policy, ...]
+def _lifecycle(config: Config, policies: tuple[Policy, ...], metrics: Metrics
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
@@ -80,12 +88,14 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
                 stack.push_async_callback(printer.close)
             # Paused and accepting as stored (Pause-Printer survives a restart).
             queues = await load_queues(config.queues, store)
+            metrics.declare(queues)
             # Counting, rules and charging (issues 4, 5): opened before the Forwarder so
             # that it stops after it.
             pipeline: Pipeline | None = None
             if config.accounting.enabled:
                 pipeline = await stack.enter_async_context(
-                    open_pipeline(config, engine, store, spool, policies))
+                    open_pipeline(config, engine, store, spool, policies, metrics))
+                metrics.watch_analysis_queue(lambda: pipeline.pool.waiting if pipeline else 0)
             # Conversion for destinations that do not take a job's format shares the
             # pipeline's analysis pool; without one the Forwarder makes its own when needed.
             # Submissions in flight: the Forwarder spaces its sends while there are any.
@@ -93,7 +103,7 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
             forwarder = Forwarder(store, spool, config,
                                   on_finished=pipeline.settler.job_changed if pipeline else None,
                                   pool=pipeline.pool if pipeline else None,
-                                  receiving=receiving)
+                                  receiving=receiving, metrics=metrics)
             await forwarder.start()
             stack.push_async_callback(forwarder.stop)
             session = aiohttp.ClientSession()
@@ -105,13 +115,14 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
                 capabilities=capabilities,
-                intake=pipeline.intake if pipeline else Intake(store, spool,
-                                                               PolicyChain(policies)),
+                intake=pipeline.intake if pipeline else Intake(
+                    store, spool, PolicyChain(policies), metrics=metrics),
                 notifier=notifier,
                 authenticator=BasicAuthenticator(
                     (q.name for q in config.queues if q.authentication == "basic"),
                     pipeline.accounting) if pipeline else None,
-                subscriptions=Subscriptions(), queues=queues, receiving=receiving)
+                subscriptions=Subscriptions(), queues=queues, receiving=receiving,
+                metrics=metrics)
             # The admin side (issue 13): the master password is printed at first start only.
             audit = LogAudit()
             admins = Admins(engine, audit, users=config.accounting.enabled)
@@ -136,12 +147,15 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
 def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Application:
     """The IPP server as an aiohttp application (resources open when it starts).
     ``policies``: an embedding application's own rules, after the configured ones."""
-    app = web.Application(client_max_size=config.server.max_attributes_bytes)
+    app = web.Application(client_max_size=config.server.max_attributes_bytes,
+                          middlewares=[https_redirect(config.server)])
     app[CTX] = ServerState()
+    metrics = Metrics()
     add_routes(app)
     add_pages(app)
     add_web(app)
-    app.cleanup_ctx.append(_lifecycle(config, tuple(policies)))
+    add_metrics_route(app, config.server.metrics_token, admin_check=may_scrape)
+    app.cleanup_ctx.append(_lifecycle(config, tuple(policies), metrics))
     return app
 
 
@@ -155,14 +169,22 @@ async def serve(config: Config, *, policies: Iterable[Policy] = ()) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    listener: Listener | None = None
     try:
-        site = web.TCPSite(runner, config.server.listen, config.server.port,
-                           reuse_address=True)
-        await site.start()
-        log.info("ippproxy listening on %s:%d", config.server.listen, config.server.port)
+        cert = await asyncio.to_thread(ensure_certificate, config)
+        if runner.server is None:  # pragma: no cover - setup() made it
+            raise RuntimeError("aiohttp runner not set up")
+        listener = Listener(bind(config.server.listen, config.server.port), runner.server,
+                            server_context(cert), config.server.header_timeout)
+        listener.start()
+        for host, port in listener.addresses:
+            log.info("ippproxy listening on %s:%d (IPP, IPPS and HTTPS; certificate %s)",
+                     host, port, cert.cert)
         await stop.wait()
         log.info("shutting down")
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if listener is not None:
+            await listener.close()
         await runner.cleanup()

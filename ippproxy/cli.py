@@ -31,6 +31,9 @@ def _print_banner(cfg: Config) -> None:
         print(f"  queue {q.name!r} -> {q.destination}", flush=True)
     print("Print a file to it with:", flush=True)
     print(f"  ipptool -tv -f file.pdf {uri} print-job.test", flush=True)
+    print(f"  ipptool -tv -f file.pdf ipps{uri.removeprefix('ipp')} print-job.test  (IPPS, same"
+          " port)", flush=True)
+    print(f"Web pages: https://{host}:{cfg.server.port}/admin", flush=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -44,6 +44,12 @@ class ServerConfig:
     job_history_seconds: int = 86400
     # Admin operations (Pause-Printer, ...) are allowed only to these users.
     admins: tuple[str, ...] = ("root",)
+    # PEM certificate chain and private key for TLS on the one port (IPPS and HTTPS); both
+    # empty: a self-signed certificate is generated on first start beside the database.
+    tls_cert: str = ""
+    tls_key: str = ""
+    # Bearer token a Prometheus scraper presents for /metrics; empty: no token is accepted.
+    metrics_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -334,6 +340,23 @@ def _rules(raw: Any) -> tuple[RuleConfig, ...]:
     return tuple(out)
 
 
+# A scrape token is compared in constant time and must not be guessable.
+METRICS_TOKEN_MIN = 16
+
+
+def _check_server(s: ServerConfig) -> None:
+    if bool(s.tls_cert) != bool(s.tls_key):
+        missing = "server.tls_key" if s.tls_cert else "server.tls_cert"
+        raise ConfigError(missing, "tls_cert and tls_key are set together (or neither)")
+    for key, path in (("server.tls_cert", s.tls_cert), ("server.tls_key", s.tls_key)):
+        if path and not Path(path).is_file():
+            raise ConfigError(key, f"no such file: {path}")
+    token = s.metrics_token
+    if token and (len(token) < METRICS_TOKEN_MIN or not token.isprintable() or " " in token):
+        raise ConfigError("server.metrics_token",
+                          f"at least {METRICS_TOKEN_MIN} printable characters, no spaces")
+
+
 def _check_accounting(cfg: Config) -> None:
     a = cfg.accounting
     _choice("accounting.unknown_users", a.unknown_users, UNKNOWN_USERS)
@@ -398,6 +421,7 @@ def from_dict(raw: dict[str, Any]) -> Config:
         else:
             raise ConfigError(name, "unknown key")
     cfg = Config(**kwargs)
+    _check_server(cfg.server)
     if cfg.storage.copy_max_bytes > COPY_MAX_LIMIT:
         raise ConfigError("storage.copy_max_bytes", f"must be at most {COPY_MAX_LIMIT}")
     _check_accounting(cfg)

@@ -89,6 +89,11 @@ class AnalysisPool:
         self._scratch: Path | None = None
         self.replaced = 0           # workers replaced after a failure (for tests and metrics)
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a worker (the analysis queue's length)."""
+        return sum(1 for w in self._waiters if not w.done())
+
     async def __aenter__(self) -> AnalysisPool:  # noqa: PYI034
         await self.start()
         return self

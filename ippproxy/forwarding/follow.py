@@ -27,17 +27,18 @@ log = logging.getLogger(__name__)
 
 async def follow_remote(store: JobStore, client: DestinationClient, rec: JobRecord,
                         remote_id: int, *, wakeups: JobWakeups, backoff: Backoff,
-                        poll_interval: float, note: str = "") -> None:
+                        poll_interval: float, note: str = "") -> int | None:
     """Until the remote job ends; ``wakeups`` cuts a wait short when our job changes,
-    ``note`` (what was done to the document) goes into the completed job's message."""
+    ``note`` (what was done to the document) goes into the completed job's message.
+    Returns the remote job's final job-state when it was mirrored, else None."""
     failures = 0
     while True:
         ours = await store.get_by_uuid(rec.uuid)
         if ours is None:
-            return
+            return None
         if ours.is_terminal:  # canceled (or aborted) on our side: stop the printer too
             await _cancel_remote(client, remote_id)
-            return
+            return None
         try:
             remote = await client.get_job(remote_id)
         except DestinationUnavailable as exc:
@@ -54,11 +55,11 @@ async def follow_remote(store: JobStore, client: DestinationClient, rec: JobReco
                 await store.transition(rec.uuid, JobEvent.ABORT,
                                        reasons=("aborted-by-system",),
                                        message=f"the printer no longer knows job {remote_id}")
-                return
+                return None
             raise
         failures = 0
         if await _mirror(store, ours, remote, note):
-            return
+            return remote.state
         await wakeups.wait(rec.uuid, poll_interval)
 
 

@@ -78,6 +78,7 @@ from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
+from ippproxy.metrics import Metrics
 
 from .backoff import Backoff
 from .capabilities import destination_uri
@@ -126,8 +127,10 @@ class Forwarder:
                  on_finished: Callable[[str], None] | None = None,
                  pool: AnalysisPool | None = None,
                  lease: dt.timedelta = LEASE,
-                 receiving: Callable[[], bool] = lambda: False) -> None:
+                 receiving: Callable[[], bool] = lambda: False,
+                 metrics: Metrics | None = None) -> None:
         self.store, self.spool, self.config = store, spool, config
+        self.metrics = metrics or Metrics()  # printed jobs and retries
         self.lease = lease  # claims are renewed and expired ones taken over (lease.py)
         # Told the job UUID whenever forwarding of a job ends, whatever the outcome
         # (the settlement of its charge listens here).
@@ -286,9 +289,12 @@ class Forwarder:
             if self.gate.leave(rec.queue, rec.uuid):
                 self._freed = True
                 self._wake.set()
-            await follow_remote(self.store, client, rec, remote, wakeups=self.wakeups,
-                                backoff=self.backoff, poll_interval=self.poll_interval,
-                                note=self.outbox.notes.get(rec.uuid, ""))
+            ended = await follow_remote(self.store, client, rec, remote,
+                                        wakeups=self.wakeups, backoff=self.backoff,
+                                        poll_interval=self.poll_interval,
+                                        note=self.outbox.notes.get(rec.uuid, ""))
+            if ended == JobState.COMPLETED:
+                self.metrics.printed(rec.queue)
         except DestinationUnavailable as exc:
             await self._requeue(rec, exc, exc.maybe_delivered or remote is not None)
         except DestinationRejected as exc:
@@ -348,6 +354,7 @@ class Forwarder:
         reasons = ("resources-are-not-ready",) if busy else ("printer-stopped",)
         message = f"printer unavailable ({exc.message}); retry in {delay:.0f} s"
         self.gate.block(rec.queue, delay)  # later jobs wait behind this one (order.py)
+        self.metrics.retried(rec.queue)
         if not maybe_sent:
             await self.store.update_forwarding(rec.uuid, forward_started=False)
         await self.store.transition(rec.uuid, JobEvent.REQUEUE, reasons=reasons,

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,6 +47,7 @@ from ippproxy.jobs.records import JobClosedError, JobRecord, NewDocument
 from ippproxy.jobs.spool import Spool, SpoolCompressionError, SpoolLimitExceeded
 from ippproxy.jobs.state import INCOMING_REASONS, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
+from ippproxy.metrics import DENIED_BY_ACCOUNT, DENIED_BY_RULE, Metrics
 from ippproxy.pipeline import counting
 from ippproxy.pipeline.admission import Admission
 from ippproxy.pipeline.metering import Metering, Reading
@@ -63,14 +65,16 @@ class Intake:
     """One per server process. ``metering`` None: accounting is off."""
 
     def __init__(self, store: JobStore, spool: Spool, chain: PolicyChain | None = None,
-                 metering: Metering | None = None) -> None:
+                 metering: Metering | None = None, metrics: Metrics | None = None) -> None:
         self.store = store
+        self.metrics = metrics or Metrics()
         self.spool = spool
         self.chain = chain or PolicyChain()
         self.metering = metering
 
     # -- the operations --------------------------------------------------------------------
     async def print_job(self, sub: Submission) -> Accepted:
+        started = time.monotonic()
         p = plan(sub, with_document=True)                                    # 1. plan
         doc = await self._spool(sub, p.compression, p.document_format)       # 2. spool
         job_uuid = new_uuid()          # known before the job exists: charges are keyed by it
@@ -93,6 +97,7 @@ class Intake:
             raise
         if made:
             self.spool.delete(doc.spool_name)
+        self._counted(sub, admitted, started)
         return Accepted(job, p.unsupported)
 
     async def create_job(self, sub: Submission) -> Accepted:
@@ -111,6 +116,7 @@ class Intake:
         is analysed, decided and reserved like a Print-Job's, with the job-template
         attributes Create-Job accepted (no conversion: the job's attributes carry the
         forced options)."""
+        started = time.monotonic()
         fmt, compression = document(sub)                                     # 1. plan
         p = Plan(blob.unpack(job.attributes), (), fmt, compression, job.name or "untitled",
                  job.hold_until)
@@ -133,6 +139,7 @@ class Intake:
                 job = await self.store.transition(
                     job.uuid, JobEvent.HOLD, reasons=(admitted.hold_reason,),
                     message=admitted.message or None, hold_until="indefinite")
+            self._counted(sub, admitted, started)
             return job
         except JobClosedError:
             self.spool.delete(doc.spool_name)
@@ -203,6 +210,7 @@ class Intake:
         decision = (await asyncio.to_thread(self.chain.decide, facts) if self.chain.policies
                     else Decision.allow())
         if decision.action == Action.DENY:
+            self.metrics.denied(sub.queue, DENIED_BY_RULE)
             raise policy_refusal(decision)
         if self.metering is None or reading is None:
             return Admission(hold=decision.action == Action.HOLD,
@@ -213,7 +221,18 @@ class Intake:
     async def _reserve(self, sub: Submission, facts: JobFacts, reading: Reading | None,
                        admitted: Admission, job_uuid: str) -> None:
         if self.metering is not None and reading is not None:
-            await self.metering.reserve(job_uuid, facts.user, sub.queue, reading, admitted)
+            try:
+                await self.metering.reserve(job_uuid, facts.user, sub.queue, reading, admitted)
+            except Refused:
+                self.metrics.denied(sub.queue, DENIED_BY_ACCOUNT)
+                raise
+
+    def _counted(self, sub: Submission, admitted: Admission, started: float) -> None:
+        """A job received (held or not), and how long its intake took."""
+        self.metrics.received(sub.queue)
+        if admitted.hold:
+            self.metrics.held(sub.queue)
+        self.metrics.intake_seconds(sub.operation, time.monotonic() - started)
 
     def _discard(self, docs: Sequence[NewDocument], sub: Submission, job_uuid: str,
                  error: BaseException) -> None:

@@ -22,6 +22,7 @@ from ippproxy.config import Config
 from ippproxy.filters.pool import AnalysisPool
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
+from ippproxy.metrics import Metrics
 from ippproxy.pipeline import settings
 from ippproxy.pipeline.conversion import Converter
 from ippproxy.pipeline.intake import Intake
@@ -58,7 +59,8 @@ def make_chain(config: Config, store: JobStore, extra: Iterable[Policy] = ()) ->
 
 @contextlib.asynccontextmanager
 async def open_pipeline(config: Config, engine: Engine, store: JobStore, spool: Spool,
-                        policies: Iterable[Policy] = ()) -> AsyncIterator[Pipeline]:
+                        policies: Iterable[Policy] = (), metrics: Metrics | None = None
+                        ) -> AsyncIterator[Pipeline]:
     accounting = make_accounting(config, engine)
     await asyncio.to_thread(accounting.define_groups, settings.groups(config))
     chain = make_chain(config, store, policies)
@@ -72,4 +74,4 @@ async def open_pipeline(config: Config, engine: Engine, store: JobStore, spool: 
         await settler.start()
         stack.push_async_callback(settler.stop)
         metering = Metering(config, accounting, converter)
-        yield Pipeline(accounting, pool, Intake(store, spool, chain, metering), settler)
+        yield Pipeline(accounting, pool, Intake(store, spool, chain, metering, metrics), settler)

@@ -13,12 +13,14 @@ from ippproxy.ipp import Attribute, Message, Tag
 from ippproxy.jobs.records import QueueStateRecord
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
+from ippproxy.metrics import Metrics
 from ippproxy.pipeline import Intake, SubmissionChecks
 from ippproxy.pipeline.submission import no_document
 from ippproxy.server.basic_auth import BasicAuthenticator
 from ippproxy.server.hooks import JobNotifier, NoNotifier
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
+from ippproxy.server.uris import Origin
 
 # Stable per-queue printer-uuid (RFC 8011 §5.4.43 via PWG 5100.13): uuid5 of the queue name.
 PRINTER_UUID_NAMESPACE = uuid.UUID("5f0d7c6e-8d1a-4c3b-9a77-1f6a9b0c2e11")
@@ -109,6 +111,8 @@ class ServerContext:
     checks_cache: dict[str, CachedChecks] = field(default_factory=dict)
     # Job submissions in flight (receiving.py); the Forwarder reads it.
     receiving: Receiving = field(default_factory=Receiving)
+    # The app's Prometheus metrics (metrics.py), shared with the intake and the Forwarder.
+    metrics: Metrics = field(default_factory=Metrics)
 
     def __post_init__(self) -> None:
         if not self.queues:
@@ -125,7 +129,7 @@ class OpRequest:
 
     ctx: ServerContext
     msg: Message
-    authority: str                        # host:port for the URIs we write
+    origin: Origin                        # host:port and scheme for the URIs we write
     queue: QueueRuntime | None            # the target queue (None: server-level request)
     job_id: int | None                    # from job-uri or the job-id operation attribute
     user: str                             # requesting user (authenticated or as claimed)

@@ -27,7 +27,7 @@ from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops import cups, jobs, printer, submit, subscribe
 from ippproxy.server.response import unsupported_group
 from ippproxy.server.sanitize import clean_name
-from ippproxy.server.uris import Target, parse_uri
+from ippproxy.server.uris import Origin, Target, parse_uri
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ def _target(ctx: ServerContext, msg: Message, path_target: Target | None,
     return t
 
 
-async def handle(ctx: ServerContext, msg: Message, authority: str,
+async def handle(ctx: ServerContext, msg: Message, origin: Origin,
                  path_target: Target | None = None,
                  body: AsyncIterator[bytes] | None = None, *,
                  user: str | None = None) -> Message:
@@ -112,7 +112,7 @@ async def handle(ctx: ServerContext, msg: Message, authority: str,
         if spec.admin and user not in ctx.config.server.admins:
             raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
                            f"{spec.name} is reserved to administrators")
-        req = OpRequest(ctx=ctx, msg=msg, authority=authority, queue=queue,
+        req = OpRequest(ctx=ctx, msg=msg, origin=origin, queue=queue,
                         job_id=target.job_id, user=user, body=body or no_document(),
                         operations=SUPPORTED_OPERATIONS)
         if spec.intake:

@@ -27,7 +27,7 @@ from ippproxy.ipp import DecodeError, Decoder, Limits, Status, encode, make_resp
 from ippproxy.server import authn, dispatch
 from ippproxy.server.context import ServerContext
 from ippproxy.server.errors import ClientGone
-from ippproxy.server.uris import Target, authority, parse_path
+from ippproxy.server.uris import Origin, Target, authority, parse_path
 
 log = logging.getLogger(__name__)
 
@@ -137,12 +137,12 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
                 return web.Response(status=400, text="empty request body\n")
             return _error_answer(decoder, Status.CLIENT_ERROR_BAD_REQUEST, "truncated IPP message")
         path_target: Target | None = parse_path(request.path, ctx.default_queue)
-        auth = authority(server.hostname, request.headers.get("Host"), server.listen,
-                         server.port)
+        origin = Origin(authority(server.hostname, request.headers.get("Host"),
+                                  server.listen, server.port), secure=request.secure)
         user = await authn.authenticate(ctx, request, msg)
         if isinstance(user, web.StreamResponse):
             return user
-        reply = await dispatch.handle(ctx, msg, auth, path_target,
+        reply = await dispatch.handle(ctx, msg, origin, path_target,
                                       _document(decoder.rest, request), user=user)
         return _ipp_reply(encode(reply))
     except ClientGone as e:

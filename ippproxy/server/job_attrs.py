@@ -17,7 +17,7 @@ from ippproxy.jobs.blob import unpack
 from ippproxy.jobs.records import JobRecord
 from ippproxy.server import attrs as A
 from ippproxy.server.sanitize import clean_text
-from ippproxy.server.uris import job_uri, printer_uri
+from ippproxy.server.uris import Origin, job_uri, printer_uri
 
 # requested-attributes groups (RFC 8011 §4.2.4.1 / §5.3).
 JOB_TEMPLATE = frozenset({
@@ -60,13 +60,13 @@ def job_uuid_urn(uuid: str) -> str:
 # answered. A request for only these (Get-Jobs polls ask for job-id, job-state, ...) is
 # answered without decoding the job's stored template attributes: a Get-Jobs of
 # thousands of jobs must not hold the event loop.
-_BASIC: dict[str, Callable[[JobRecord, str], Attribute]] = {
+_BASIC: dict[str, Callable[[JobRecord, Origin], Attribute]] = {
     "job-id": lambda j, a: A.integer("job-id", j.job_id),
     "job-uri": lambda j, a: A.uri("job-uri", job_uri(a, j.queue, j.job_id)),
     "job-uuid": lambda j, a: A.uri("job-uuid", job_uuid_urn(j.uuid)),
     "job-printer-uri": lambda j, a: A.uri("job-printer-uri", printer_uri(a, j.queue)),
     "job-more-info": lambda j, a: A.uri("job-more-info",
-                                        f"http://{a}/jobs/{j.queue}/{j.job_id}"),
+                                        f"{a.web}/jobs/{j.queue}/{j.job_id}"),
     "job-name": lambda j, a: A.name_("job-name", clean_text(j.name or "untitled", 255)),
     "job-originating-user-name": lambda j, a: A.name_("job-originating-user-name", j.owner),
     "job-state": lambda j, a: A.enum("job-state", int(j.state)),
@@ -94,11 +94,11 @@ _BASIC: dict[str, Callable[[JobRecord, str], Attribute]] = {
 }
 
 
-def render(job: JobRecord, authority: str) -> list[Attribute]:
+def render(job: JobRecord, origin: Origin) -> list[Attribute]:
     """Every attribute of ``job``."""
     stored = list(unpack(job.attributes))
     stored_names = {a.name for a in stored}
-    out = [make(job, authority) for make in _BASIC.values()]
+    out = [make(job, origin) for make in _BASIC.values()]
     out.extend(_analysed(job))
     if job.document_format:
         out.append(A.mime("document-format-supplied", job.document_format))
@@ -128,16 +128,16 @@ def _analysed(job: JobRecord) -> list[Attribute]:
     return out
 
 
-def select(job: JobRecord, authority: str, wanted: set[str] | None,
+def select(job: JobRecord, origin: Origin, wanted: set[str] | None,
            default: frozenset[str] | None = None) -> list[Attribute]:
     """Filter by requested-attributes; ``default`` is used when none were requested."""
     if wanted is None:
         if default is None:
-            return render(job, authority)
+            return render(job, origin)
         wanted = set(default)
     if wanted <= _BASIC.keys():  # no group keyword, nothing from the stored attributes
-        return [make(job, authority) for name, make in _BASIC.items() if name in wanted]
-    attrs = render(job, authority)
+        return [make(job, origin) for name, make in _BASIC.items() if name in wanted]
+    attrs = render(job, origin)
     if "all" in wanted:
         return attrs
     names = set(wanted)
@@ -149,12 +149,12 @@ def select(job: JobRecord, authority: str, wanted: set[str] | None,
     return [a for a in attrs if a.name in names]
 
 
-def creation_group(job: JobRecord, authority: str) -> list[Attribute]:
+def creation_group(job: JobRecord, origin: Origin) -> list[Attribute]:
     """The job group answering Print-Job / Create-Job (RFC 8011 §4.2.1.2), the same
     values ``render`` gives, built alone (this answer is on the intake hot path)."""
     return [
         A.integer("job-id", job.job_id),
-        A.uri("job-uri", job_uri(authority, job.queue, job.job_id)),
+        A.uri("job-uri", job_uri(origin, job.queue, job.job_id)),
         A.enum("job-state", int(job.state)),
         A.keyword("job-state-reasons", *(job.state_reasons or ("none",))),
         A.text("job-state-message", clean_text(job.state_message or "")),

@@ -26,7 +26,7 @@ from ippproxy.server.destination_caps import FALLBACK, from_destination
 from ippproxy.server.housekeeping import MULTIPLE_OPERATION_TIME_OUT
 from ippproxy.server.response import VERSION_KEYWORDS
 from ippproxy.server.sanitize import clean_text
-from ippproxy.server.uris import printer_uri
+from ippproxy.server.uris import Origin, printer_uris
 
 # Formats we can count (issue 4) and forward as they are; octet-stream is auto-detected.
 FORWARDABLE_FORMATS = ("application/pdf", "application/postscript", "image/pwg-raster",
@@ -114,14 +114,19 @@ def state(queue: QueueRuntime, dest: tuple[Attribute, ...] | None,
     return PrinterState.IDLE, reasons or ["none"], message
 
 
-def build(ctx: ServerContext, queue: QueueRuntime, authority: str,
+def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
           dest: tuple[Attribute, ...] | None, status: QueueStatus,
           operations: list[int]) -> list[Attribute]:
     """Every printer attribute of the queue (filtering is the caller's job)."""
     now = int(time.time())
     cfg = queue.config
     p_state, reasons, message = state(queue, dest, status)
-    host = authority
+    web = origin.web
+    # A queue that takes passwords is offered over TLS only (authn.py answers 426 otherwise).
+    plain, secure = printer_uris(origin.authority, cfg.name)
+    basic = cfg.authentication == "basic"
+    uris, security = ((secure,), ("tls",)) if basic else ((plain, secure), ("none", "tls"))
+    authentication = "basic" if basic else "requesting-user-name"
     own = [
         A.charset("charset-configured", "utf-8"),
         A.charset("charset-supported", "us-ascii", "utf-8"),
@@ -152,11 +157,11 @@ def build(ctx: ServerContext, queue: QueueRuntime, authority: str,
         A.enum("operations-supported", *operations),
         A.keyword("pdl-override-supported", "attempted"),
         A.keyword("printer-get-attributes-supported", "document-format"),
-        A.uri("printer-icons", f"http://{host}/icons/{cfg.name}.png"),
+        A.uri("printer-icons", f"{web}/icons/{cfg.name}.png"),
         A.text("printer-info", clean_text(cfg.info or cfg.name, 127)),
         A.boolean("printer-is-accepting-jobs", queue.accepting),
         A.text("printer-location", clean_text(cfg.location, 127)),
-        A.uri("printer-more-info", f"http://{host}/printers/{cfg.name}"),
+        A.uri("printer-more-info", f"{web}/printers/{cfg.name}"),
         A.name_("printer-name", cfg.name),
         A.text("printer-organization", ""),
         A.text("printer-organizational-unit", ""),
@@ -173,18 +178,18 @@ def build(ctx: ServerContext, queue: QueueRuntime, authority: str,
                     dt.datetime.fromtimestamp(int(ctx.started), dt.UTC)),
         A.integer("printer-up-time", max(1, now)),
         A.date_time("printer-current-time", dt.datetime.fromtimestamp(now, dt.UTC)),
-        A.uri("printer-uri-supported", printer_uri(host, cfg.name)),
+        A.uri("printer-uri-supported", *uris),
         A.text("printer-dns-sd-name", cfg.name),
         Attribute.single("printer-geo-location", Tag.UNKNOWN, None),
-        A.uri("printer-supply-info-uri", f"http://{host}/printers/{cfg.name}"),
+        A.uri("printer-supply-info-uri", f"{web}/printers/{cfg.name}"),
         A.text("printer-firmware-name", "ippproxy"),
         A.text("printer-firmware-string-version", "0.1.0"),
         Attribute.single("printer-firmware-version", Tag.OCTET_STRING, b"\x00\x01\x00"),
         A.uri("printer-uuid", queue.uuid),
         A.integer("queued-job-count", status.queued),
-        A.keyword("uri-authentication-supported",
-                  "basic" if cfg.authentication == "basic" else "requesting-user-name"),
-        A.keyword("uri-security-supported", "none"),
+        # One value per printer-uri-supported value, in its order (RFC 8011 §5.4.2-5.4.3).
+        A.keyword("uri-authentication-supported", *(authentication for _ in uris)),
+        A.keyword("uri-security-supported", *security),
         A.keyword("which-jobs-supported", *WHICH_JOBS),
     ]
     if ctx.subscriptions is not None:

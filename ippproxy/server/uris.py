@@ -1,11 +1,13 @@
 """Printer and job URIs: how we name queues and jobs, and how a request's target is parsed.
 
-* a queue: ``ipp://HOST:PORT/printers/NAME``; the default queue (the first in the config)
+* a queue: ``ipp://HOST:PORT/printers/NAME`` and ``ipps://HOST:PORT/printers/NAME`` (one port
+  serves both, ``listener.py``); the default queue (the first in the config)
   also answers at ``/ipp/print`` (the IPP Everywhere path, PWG 5100.14 §4.1);
 * a job: ``ipp://HOST:PORT/jobs/NAME/ID`` (the IPP ``job-id`` is per queue, RFC 8011 §5.3.2).
 
 ``HOST:PORT`` is ``config.server.hostname`` when set, else the request's ``Host`` header
-when it is a plausible host[:port], else the listen address.
+when it is a plausible host[:port], else the listen address. A URI we hand out in answer to
+a request (job-uri, notify-printer-uri) has the scheme the request came in on (``Origin``).
 """
 
 from __future__ import annotations
@@ -33,12 +35,39 @@ def authority(configured: str, host_header: str | None, listen: str, port: int) 
     return f"{host}:{port}"
 
 
-def printer_uri(auth: str, queue: str) -> str:
-    return f"ipp://{auth}/printers/{queue}"
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came in: the ``host:port`` for the URIs we write, and whether it
+    came over TLS."""
+
+    authority: str
+    secure: bool = False
+
+    @property
+    def ipp(self) -> str:
+        """``ipps`` over TLS, else ``ipp`` (RFC 7472 §4, RFC 8010 §4)."""
+        return "ipps" if self.secure else "ipp"
+
+    @property
+    def web(self) -> str:
+        """The origin of our web resources (icons, more-info pages): always HTTPS, since
+        plain HTTP requests for them are redirected there."""
+        return f"https://{self.authority}"
 
 
-def job_uri(auth: str, queue: str, job_id: int) -> str:
-    return f"ipp://{auth}/jobs/{queue}/{job_id}"
+def printer_uri(origin: Origin, queue: str) -> str:
+    return f"{origin.ipp}://{origin.authority}/printers/{queue}"
+
+
+def printer_uris(authority: str, queue: str) -> tuple[str, str]:
+    """``printer-uri-supported``: the queue over plain IPP and over IPPS, in the order of
+    ``uri-security-supported`` ("none", "tls"), RFC 8011 §5.4.1-5.4.3."""
+    return (printer_uri(Origin(authority), queue),
+            printer_uri(Origin(authority, secure=True), queue))
+
+
+def job_uri(origin: Origin, queue: str, job_id: int) -> str:
+    return f"{origin.ipp}://{origin.authority}/jobs/{queue}/{job_id}"
 
 
 @dataclass(frozen=True)

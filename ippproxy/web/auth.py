@@ -29,7 +29,7 @@ from typing import Any
 from aiohttp import web
 
 from ippproxy.accounting.identity import canonical_name
-from ippproxy.services.actor import Actor, Via
+from ippproxy.services.actor import Access, Actor, Section, Via
 from ippproxy.services.auditsink import entry
 from ippproxy.services.sessions import Session
 from ippproxy.web.identity import PUBLIC, actor_of, set_actor
@@ -87,6 +87,13 @@ async def _csrf_ok(request: web.Request, session: Session) -> bool:
         value = form.get(CSRF_FIELD)
         given = value if isinstance(value, str) else None
     return given is not None and hmac.compare_digest(given.encode(), session.csrf.encode())
+
+
+async def may_scrape(request: web.Request) -> bool:
+    """``/metrics`` for an admin (session or API token) who may read the printers' section;
+    the scrape token of ``server.metrics_token`` is checked before this."""
+    actor = await _prove(request, services_of(request))
+    return actor is not None and actor.may(Section.PRINTERS, Access.READ)
 
 
 @web.middleware

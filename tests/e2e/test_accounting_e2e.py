@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import os
 import subprocess
 import threading
 import time
@@ -91,13 +92,14 @@ class Env:
 
     def request(self, op: int, queue: str, *, user: str = "alice", document: bytes = b"",
                 op_attrs: list[Attribute] | None = None, job_attrs: list[Attribute] | None = None,
-                auth: str | None = None, path: str | None = None) -> tuple[int, Message | None]:
+                auth: str | None = None, path: str | None = None, tls: bool = True
+                ) -> tuple[int, Message | None]:
         msg = build(op, self.proxy.uri(queue), user=user, op_attrs=op_attrs or [],
                     job_attrs=job_attrs or [])
         extra = f"Authorization: {auth}\r\n" if auth else ""
         raw = post_request(encode(msg) + document, path or self.proxy.path(queue),
                            self.proxy.port, extra_headers=extra)
-        resp = http_exchange(self.proxy.port, raw, timeout=120)
+        resp = http_exchange(self.proxy.port, raw, timeout=120, tls=tls)
         return resp.status, decode(resp.body) if resp.status == 200 else None
 
     def print_job(self, queue: str, document: bytes, *, user: str, auth: str | None = None,
@@ -234,6 +236,16 @@ def test_basic_authentication_owner_is_the_authenticated_user(env: Env) -> None:
                             path=env.proxy.path("colour"))
     assert status == 401
     good = _basic("ALICE", "alice-pw")
+    # Passwords over TLS only: without it even the right ones are never looked at.
+    status, _ = env.request(Operation.PRINT_JOB, "secure", document=doc, auth=good, tls=False)
+    assert status == 426
+    _, gpa = env.request(Operation.GET_PRINTER_ATTRIBUTES, "secure", auth=good)
+    assert gpa is not None
+    offered = {n: gpa.get(Tag.PRINTER_ATTRIBUTES, n) for n in (
+        "printer-uri-supported", "uri-security-supported", "uri-authentication-supported")}
+    assert {n: a.plain if a else None for n, a in offered.items()} == {
+        "printer-uri-supported": [f"ipps://{env.proxy.authority}/printers/secure"],
+        "uri-security-supported": ["tls"], "uri-authentication-supported": ["basic"]}
     reply = env.print_job("secure", doc, user="mallory", auth=good)
     assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
     job_id = _job_id(reply)
@@ -338,3 +350,25 @@ def test_printer_attributes_are_answered_during_four_conversions(env: Env) -> No
         t.join(300)
     assert results == [Status.SUCCESSFUL_OK] * 4
     assert answered_first > 0, "no Get-Printer-Attributes was answered before a Print-Job"
+
+
+def test_ipptool_with_a_password_on_an_ipp_uri_is_upgraded_to_tls(env: Env,
+                                                                 tmp_path: Path) -> None:
+    """CUPS tools on ``ipp://`` to a queue that takes passwords: 426, an upgrade to TLS in
+    place (RFC 2817), then Basic over TLS; the job belongs to the authenticated user."""
+    home = tmp_path / "home"
+    home.mkdir()
+    doc = tmp_path / "doc.pdf"
+    doc.write_bytes(pdf([False], "secure"))
+    uri = f"ipp://alice:alice-pw@{env.proxy.authority}/printers/secure"
+    out = subprocess.run(["ipptool", "-tv", "-T", "20", "-f", str(doc), uri,
+                          "/usr/share/cups/ipptool/print-job.test"],
+                         env=dict(os.environ, HOME=str(home), CUPS_USER="mallory"),
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert "[PASS]" in out.stdout, out.stdout + out.stderr
+    job_uri = next(line.split("=", 1)[1].strip() for line in out.stdout.splitlines()
+                   if line.strip().startswith("job-uri ("))
+    assert job_uri.startswith("ipps://")
+    job_id = int(job_uri.rsplit("/", 1)[1])
+    attrs = env.job("secure", job_id, auth=_basic("alice", "alice-pw"))
+    assert attrs["job-originating-user-name"] == "alice"

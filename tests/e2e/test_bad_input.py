@@ -262,8 +262,9 @@ CASES: list[Case] = [
         lambda e: W.header(PAUSE_PRINTER) + ops(e, user="mallory") + b"\x03"),
         S.CLIENT_ERROR_NOT_AUTHORIZED),
     # -- broken HTTP: 4xx without IPP ----------------------------------------------------------------
+    # Plain HTTP that is not IPP goes to HTTPS first (server/redirect.py; 405 there).
     Case("http-get-on-ipp-path", raw_http(
-        "GET /ipp/print HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"), http=405),
+        "GET /ipp/print HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"), http=308),
     Case("wrong-content-type", lambda e: W.post_request(gpa(e, b"\x03"), "/printers/default",
                                                         e.port, content_type="text/plain"),
          http=400),

@@ -9,6 +9,7 @@ does not deadlock the test.
 from __future__ import annotations
 
 import socket
+import ssl
 import struct
 import threading
 from collections.abc import Iterable
@@ -134,8 +135,17 @@ def _recv(sock: socket.socket) -> bytes:
 
 
 def http_exchange(port: int, raw: bytes | Iterable[bytes], host: str = "127.0.0.1",
-                  timeout: float = 20.0) -> HttpResponse:
-    """Send raw bytes (a whole HTTP request, or an iterable of pieces) and read one response."""
+                  timeout: float = 20.0, tls: bool = False) -> HttpResponse:
+    """Send raw bytes (a whole HTTP request, or an iterable of pieces) and read one response;
+    ``tls``: over TLS (the server's certificate is not checked), sent before reading."""
+    if tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        with socket.create_connection((host, port), timeout=timeout) as raw_sock, \
+                ctx.wrap_socket(raw_sock, server_hostname=host) as tls_sock:
+            for piece in [raw] if isinstance(raw, bytes) else raw:
+                tls_sock.sendall(piece)
+            return _read_response(tls_sock)
     with socket.create_connection((host, port), timeout=timeout) as sock:
         pieces = [raw] if isinstance(raw, bytes) else raw
 

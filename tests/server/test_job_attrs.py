@@ -11,6 +11,7 @@ from ippproxy.ipp import Attribute, Group, Message, Tag, encode
 from ippproxy.jobs.records import DocumentRecord, JobRecord
 from ippproxy.jobs.state import JobState
 from ippproxy.server import job_attrs
+from ippproxy.server.uris import Origin
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
@@ -44,7 +45,7 @@ def _plain(attrs: list[Attribute]) -> list[tuple[str, object]]:
 ])
 def test_select_equals_render_filtered(wanted: set[str]) -> None:
     job = _job()
-    full = job_attrs.render(job, "localhost:8631")
+    full = job_attrs.render(job, Origin("localhost:8631"))
     names = set(wanted)
     for group, members in job_attrs.GROUPS.items():
         if group in wanted:
@@ -52,7 +53,7 @@ def test_select_equals_render_filtered(wanted: set[str]) -> None:
     if "job-template" in wanted:
         names |= {a.name for a in full if a.name not in job_attrs.DESCRIPTION}
     expected = full if "all" in wanted else [a for a in full if a.name in names]
-    assert _plain(job_attrs.select(job, "localhost:8631", wanted)) == _plain(expected)
+    assert _plain(job_attrs.select(job, Origin("localhost:8631"), wanted)) == _plain(expected)
 
 
 def test_record_only_requests_do_not_decode_the_stored_attributes(
@@ -62,9 +63,9 @@ def test_record_only_requests_do_not_decode_the_stored_attributes(
 
     monkeypatch.setattr(job_attrs, "unpack", no_unpack)
     job = _job()
-    got = job_attrs.select(job, "localhost:8631", {"job-id", "job-state"})
+    got = job_attrs.select(job, Origin("localhost:8631"), {"job-id", "job-state"})
     assert [(a.name, a.value) for a in got] == [("job-id", 7), ("job-state", 5)]
-    got = job_attrs.select(job, "localhost:8631", None, frozenset({"job-id", "job-uri"}))
+    got = job_attrs.select(job, Origin("localhost:8631"), None, frozenset({"job-id", "job-uri"}))
     assert [a.name for a in got] == ["job-id", "job-uri"]
     with pytest.raises(AssertionError):
-        job_attrs.select(job, "localhost:8631", {"copies"})
+        job_attrs.select(job, Origin("localhost:8631"), {"copies"})

@@ -14,6 +14,7 @@ from ippproxy.pipeline import Intake
 from ippproxy.server.context import ServerContext
 from ippproxy.server.dispatch import handle
 from ippproxy.server.receiving import QUIET, Receiving
+from ippproxy.server.uris import Origin
 
 from .conftest import make_config
 from .test_server_housekeeping import NoCapabilities
@@ -44,7 +45,7 @@ async def test_print_job_counts_while_its_document_is_received(tmp_path: Path) -
             seen.append(ctx.receiving.count)
 
         assert not ctx.receiving()  # nothing received yet
-        reply = await handle(ctx, _request(Operation.PRINT_JOB, ctx), "localhost", body=body())
+        reply = await handle(ctx, _request(Operation.PRINT_JOB, ctx), Origin("localhost"), body=body())
         assert reply.code == 0, reply
         assert seen == [1, 1]
         assert ctx.receiving.count == 0
@@ -54,12 +55,12 @@ async def test_print_job_counts_while_its_document_is_received(tmp_path: Path) -
             raise OSError("connection reset")
             yield b""  # pragma: no cover
 
-        reply = await handle(ctx, _request(Operation.PRINT_JOB, ctx), "localhost", body=broken())
+        reply = await handle(ctx, _request(Operation.PRINT_JOB, ctx), Origin("localhost"), body=broken())
         assert reply.code != 0 and seen[-1] == 1
         assert ctx.receiving.count == 0  # a failed submission does not stay counted
 
         seen.clear()
-        await handle(ctx, _request(Operation.VALIDATE_JOB, ctx), "localhost", body=body())
+        await handle(ctx, _request(Operation.VALIDATE_JOB, ctx), Origin("localhost"), body=body())
         assert seen == [] and ctx.receiving.count == 0
     finally:
         await store.close()

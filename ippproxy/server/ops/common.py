@@ -5,6 +5,7 @@ from __future__ import annotations
 from ippproxy.ipp import Attribute, Status
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState
+from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import SubmissionChecks
 from ippproxy.server import printer_attrs
 from ippproxy.server.context import CachedChecks, OpRequest, QueueRuntime
@@ -18,9 +19,13 @@ def queue_of(req: OpRequest) -> QueueRuntime:
 
 
 async def queue_status(req: OpRequest, queue: QueueRuntime) -> printer_attrs.QueueStatus:
-    store = req.ctx.store
-    queued = await store.count_jobs(queue.name, "not-completed")
-    first = await store.list_jobs(queue.name, "not-completed", limit=1) if queued else []
+    return await stored_status(req.ctx.store, queue.name)
+
+
+async def stored_status(store: JobStore, queue: str) -> printer_attrs.QueueStatus:
+    """The queue's jobs as the state attributes need them (also for /metrics)."""
+    queued = await store.count_jobs(queue, "not-completed")
+    first = await store.list_jobs(queue, "not-completed", limit=1) if queued else []
     processing = bool(first) and first[0].state in (JobState.PROCESSING,
                                                     JobState.PROCESSING_STOPPED)
     return printer_attrs.QueueStatus(queued=queued, processing=processing)
@@ -37,7 +42,7 @@ async def printer_attributes(req: OpRequest, queue: QueueRuntime | None = None
     q = queue or queue_of(req)
     dest = await destination(req, q)
     status = await queue_status(req, q)
-    return printer_attrs.build(req.ctx, q, req.authority, dest, status, list(req.operations))
+    return printer_attrs.build(req.ctx, q, req.origin, dest, status, list(req.operations))
 
 
 async def submission_checks(req: OpRequest, queue: QueueRuntime | None = None
@@ -51,7 +56,7 @@ async def submission_checks(req: OpRequest, queue: QueueRuntime | None = None
     cached = req.ctx.checks_cache.get(q.name)
     if cached is not None and cached.destination is dest and cached.config is q.config:
         return cached.checks
-    attrs = printer_attrs.build(req.ctx, q, req.authority, dest, printer_attrs.QueueStatus(),
+    attrs = printer_attrs.build(req.ctx, q, req.origin, dest, printer_attrs.QueueStatus(),
                                 list(req.operations))
     checks = SubmissionChecks({a.name: a for a in attrs})
     req.ctx.checks_cache[q.name] = CachedChecks(dest, q.config, checks)

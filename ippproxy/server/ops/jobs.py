@@ -27,7 +27,7 @@ _BY_STATE = {"aborted": JobState.ABORTED, "canceled": JobState.CANCELED,
 def _job_group(job: JobRecord, req: OpRequest, default: frozenset[str] | None = None) -> Group:
     wanted = A.requested_names(req.op("requested-attributes"))
     return Group(Tag.JOB_ATTRIBUTES,
-                 tuple(job_attrs.select(job, req.authority, wanted, default)))
+                 tuple(job_attrs.select(job, req.origin, wanted, default)))
 
 
 def _event(req: OpRequest, job: JobRecord, event: str) -> None:

@@ -65,7 +65,7 @@ def _reply(req: OpRequest, unsupported: tuple[Attribute, ...], job: JobRecord | 
         groups.append(unsupported_group(unsupported))
     if job is not None:
         groups.append(Group(Tag.JOB_ATTRIBUTES, tuple(job_attrs.creation_group(job,
-                                                                             req.authority))))
+                                                                             req.origin))))
     status = (Status.SUCCESSFUL_OK_IGNORED_OR_SUBSTITUTED_ATTRIBUTES if unsupported
               else Status.SUCCESSFUL_OK)
     return Reply(status=status, message=message, groups=tuple(groups))

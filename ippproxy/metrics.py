@@ -1,0 +1,101 @@
+"""The server's Prometheus metrics: one ``Metrics`` per app, passed down to where things happen.
+
+Each ``Metrics`` has its own ``CollectorRegistry`` (never prometheus_client's global one), so
+two apps in one process, or tests, never share counts. The intake counts what it received,
+denied and held and how long it took, the forwarder what printed and every retry, the
+analysis pool's waiting requests are read when scraped, and the server sets each queue's
+printer state (RFC 8011 §5.4.11 values) before it renders the text exposition format.
+Labels are queue names from the configuration, never client-supplied strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+# Intake covers receiving the document, so the buckets reach minutes (large uploads).
+INTAKE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                  60.0, 300.0)
+DENIED_BY_RULE = "rule"
+DENIED_BY_ACCOUNT = "account"
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self._received = Counter("ippproxy_jobs_received", "Jobs accepted at intake",
+                                 ["queue"], registry=r)
+        self._printed = Counter("ippproxy_jobs_printed",
+                                "Jobs the destination printer completed", ["queue"], registry=r)
+        self._denied = Counter("ippproxy_jobs_denied",
+                               "Jobs refused by a rule or by their account",
+                               ["queue", "reason"], registry=r)
+        self._held = Counter("ippproxy_jobs_held",
+                             "Jobs held at intake for an operator (a rule, uncountable pages)",
+                             ["queue"], registry=r)
+        self._intake = Histogram("ippproxy_intake_duration_seconds",
+                                 "Time from a submission's start to its job's creation",
+                                 ["operation"], buckets=INTAKE_BUCKETS, registry=r)
+        self._retries = Counter("ippproxy_forwarding_retries",
+                                "Jobs put back to wait for an unavailable printer",
+                                ["queue"], registry=r)
+        self._analysis = Gauge("ippproxy_analysis_queue_length",
+                               "Documents waiting for an analysis worker", registry=r)
+        self._printer = Gauge("ippproxy_printer_state",
+                              "printer-state of each queue: 3 idle, 4 processing, 5 stopped",
+                              ["queue"], registry=r)
+
+    def declare(self, queues: Iterable[str]) -> None:
+        """Every queue's counters exist from the start at 0 (so ``rate()`` and alerts see
+        a queue before its first job)."""
+        for q in queues:
+            for counter in (self._received, self._printed, self._held, self._retries):
+                counter.labels(q)
+            for reason in (DENIED_BY_RULE, DENIED_BY_ACCOUNT):
+                self._denied.labels(q, reason)
+
+    # -- intake ------------------------------------------------------------------------
+    def received(self, queue: str) -> None:
+        self._received.labels(queue).inc()
+
+    def denied(self, queue: str, reason: str) -> None:
+        self._denied.labels(queue, reason).inc()
+
+    def held(self, queue: str) -> None:
+        self._held.labels(queue).inc()
+
+    def intake_seconds(self, operation: str, seconds: float) -> None:
+        self._intake.labels(operation).observe(seconds)
+
+    # -- forwarding --------------------------------------------------------------------
+    def printed(self, queue: str) -> None:
+        self._printed.labels(queue).inc()
+
+    def retried(self, queue: str) -> None:
+        self._retries.labels(queue).inc()
+
+    # -- sampled -----------------------------------------------------------------------
+    def watch_analysis_queue(self, waiting: Callable[[], int]) -> None:
+        """Read the pool's waiting requests at each scrape."""
+        self._analysis.set_function(lambda: float(waiting()))
+
+    def printer_state(self, queue: str, state: int) -> None:
+        self._printer.labels(queue).set(state)
+
+    def forget_printer(self, queue: str) -> None:
+        """A queue that no longer exists leaves the exposition."""
+        try:
+            self._printer.remove(queue)
+        except KeyError:
+            pass
+
+    def printer_queues(self) -> set[str]:
+        return {str(s.labels["queue"]) for m in self._printer.collect() for s in m.samples}
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

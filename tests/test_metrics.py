@@ -1,0 +1,50 @@
+"""ippproxy/metrics.py: one registry per Metrics (never the process-global one), counts by
+queue, the sampled analysis queue, queues that disappear leave the exposition."""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY
+from server.metrics_text import sample
+
+from ippproxy.metrics import DENIED_BY_RULE, Metrics
+
+
+def test_each_metrics_object_counts_on_its_own() -> None:
+    a, b = Metrics(), Metrics()
+    a.received("q1")
+    a.received("q1")
+    a.denied("q1", DENIED_BY_RULE)
+    a.intake_seconds("Print-Job", 0.02)
+    b.received("q2")
+    text = a.render().decode()
+    assert sample(text, "ippproxy_jobs_received_total", queue="q1") == 2
+    assert sample(text, "ippproxy_jobs_received_total", queue="q2") == 0
+    assert sample(text, "ippproxy_jobs_denied_total", queue="q1", reason="rule") == 1
+    assert sample(text, "ippproxy_intake_duration_seconds_bucket", operation="Print-Job",
+                  le="0.025") == 1
+    assert REGISTRY.get_sample_value("ippproxy_jobs_received_total", {"queue": "q1"}) is None
+
+
+def test_sampled_and_per_printer_gauges() -> None:
+    m = Metrics()
+    waiting = [3]
+    m.watch_analysis_queue(lambda: waiting[0])
+    m.printer_state("q1", 3)
+    m.printer_state("gone", 5)
+    assert sample(m.render().decode(), "ippproxy_analysis_queue_length") == 3
+    waiting[0] = 0
+    m.forget_printer("gone")
+    text = m.render().decode()
+    assert sample(text, "ippproxy_analysis_queue_length") == 0
+    assert m.printer_queues() == {"q1"} and 'queue="gone"' not in text
+
+
+def test_declared_queues_show_zero_counters() -> None:
+    m = Metrics()
+    m.declare(["a", "b"])
+    text = m.render().decode()
+    for q in ("a", "b"):
+        for name in ("received", "printed", "held"):
+            assert f'ippproxy_jobs_{name}_total{{queue="{q}"}} 0.0' in text
+        assert f'ippproxy_forwarding_retries_total{{queue="{q}"}} 0.0' in text
+        assert f'ippproxy_jobs_denied_total{{queue="{q}",reason="account"}} 0.0' in text
