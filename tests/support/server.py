@@ -134,6 +134,16 @@ class IppProxy:
     def authority(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def https(self) -> str:
+        """Base URL of the web side (plain HTTP is redirected there: server/redirect.py)."""
+        return f"https://{self.authority}"
+
+    @property
+    def cert(self) -> Path:
+        """The self-signed certificate the server made at its first start (server/tls.py)."""
+        return self.directory / "tls" / "server.crt"
+
     def uri(self, queue: str | None = None) -> str:
         return f"ipp://{self.authority}/printers/{queue or self.queues[0]['name']}"
 

@@ -1,8 +1,8 @@
 """HTTP clients of the admin side of a real ``ippproxy serve`` (tests/web, tests/services).
 
-Requests go over real sockets with ``requests``. The session cookie is ``Secure`` (the
-admin app is HTTPS in production), so ``requests`` would not send it back over plain HTTP;
-``Client`` sends it by hand, as a browser does over HTTPS.
+Requests go over real sockets with ``requests``, over HTTPS (plain HTTP is redirected),
+trusting exactly the certificate the server generated (``trust``). ``Client`` sends the
+session cookie by hand, as a browser does.
 """
 
 from __future__ import annotations
@@ -26,6 +26,15 @@ name = "finance-team"
 """
 
 
+# The certificate each started server's base URL is verified against.
+_TRUST: dict[str, str] = {}
+
+
+def trust(base: str) -> str:
+    """``verify=`` for ``requests`` calls to ``base``: the server's own certificate."""
+    return _TRUST[base]
+
+
 def start_server(directory: Path, database: str | None = None) -> IppProxy:
     """A server with accounting on, on SQLite in ``directory`` or on ``database``."""
     proxy = IppProxy(directory, queues=[{"name": "office"}, {"name": "lab"}])
@@ -35,7 +44,9 @@ def start_server(directory: Path, database: str | None = None) -> IppProxy:
         assert sqlite in text
         text = text.replace(sqlite, f'database = "{database}"')
     proxy.config_path.write_text(text + ACCOUNTING)
-    return proxy.start()
+    proxy.start()
+    _TRUST[proxy.https] = str(proxy.cert)
+    return proxy
 
 
 def database_of(proxy: IppProxy) -> str:
@@ -70,7 +81,8 @@ class Client:
     def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
                 **kw: Any) -> requests.Response:
         return requests.request(method, self.base + path, headers=self.headers(headers),
-                                allow_redirects=False, timeout=30, **kw)
+                                allow_redirects=False, timeout=30, verify=trust(self.base),
+                                **kw)
 
     def get(self, path: str, **kw: Any) -> requests.Response:
         return self.request("GET", path, **kw)
@@ -81,7 +93,7 @@ class Client:
 
 def login(base: str, name: str, password: str) -> Client:
     r = requests.post(base + "/api/v1/session", json={"username": name, "password": password},
-                      timeout=30)
+                      timeout=30, verify=trust(base))
     assert r.status_code == 201, r.text
     cookie = re.search(r"ippproxy_session=([^;]+)", r.headers["Set-Cookie"])
     assert cookie is not None

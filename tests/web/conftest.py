@@ -30,7 +30,7 @@ def proxy(request: pytest.FixtureRequest,
 
 @pytest.fixture(scope="module")
 def base(proxy: IppProxy) -> str:
-    return f"http://{proxy.authority}"
+    return proxy.https
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,14 @@ import subprocess
 
 import requests
 from support.server import IppProxy, ippproxy_command, tracebacks
-from support.webapi import Client, cmd, first_password, login, start_server
+from support.webapi import Client, cmd, first_password, login, start_server, trust
 
 
 def test_first_start_password_is_printed_once_and_can_be_changed(tmp_path) -> None:  # type: ignore[no-untyped-def]
     proxy = start_server(tmp_path)
     try:
         password = first_password(proxy)
-        base = f"http://{proxy.authority}"
+        base = proxy.https
         session = login(base, "admin", password)
         proxy.restart()
         assert first_password(proxy) == password  # still the one line of the first start
@@ -25,7 +25,7 @@ def test_first_start_password_is_printed_once_and_can_be_changed(tmp_path) -> No
         assert done.returncode == 0, done.stderr
         assert "1 session(s) ended" in done.stdout
         assert session.get("/api/v1/session").status_code == 401
-        r = requests.post(base + "/api/v1/session",
+        r = requests.post(verify=trust(base), url=base + "/api/v1/session",
                           json={"username": "admin", "password": password}, timeout=30)
         assert r.status_code == 401 and r.headers["Content-Type"].startswith(
             "application/problem+json")
@@ -47,9 +47,9 @@ def test_first_start_password_is_printed_once_and_can_be_changed(tmp_path) -> No
 def test_session_cookie_form_login_csrf_and_rate_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
     proxy: IppProxy = start_server(tmp_path)
     try:
-        base = f"http://{proxy.authority}"
+        base = proxy.https
         password = first_password(proxy)
-        r = requests.post(base + "/admin/login", data={"username": "admin", "password": password},
+        r = requests.post(verify=trust(base), url=base + "/admin/login", data={"username": "admin", "password": password},
                           allow_redirects=False, timeout=30)
         assert r.status_code == 303 and r.headers["Location"] == "/admin"
         cookie = r.headers["Set-Cookie"]
@@ -71,20 +71,20 @@ def test_session_cookie_form_login_csrf_and_rate_limit(tmp_path) -> None:  # typ
 
         # Five failures for one user, then 429 with Retry-After, even with the right password.
         for _ in range(5):
-            bad = requests.post(base + "/api/v1/session",
+            bad = requests.post(verify=trust(base), url=base + "/api/v1/session",
                                 json={"username": "Admin", "password": "guess"}, timeout=30)
             assert bad.status_code == 401
-        blocked = requests.post(base + "/api/v1/session",
+        blocked = requests.post(verify=trust(base), url=base + "/api/v1/session",
                                 json={"username": "admin", "password": password}, timeout=30)
         assert blocked.status_code == 429
         assert 55 <= int(blocked.headers["Retry-After"]) <= 60
         assert blocked.json()["status"] == 429
-        form = requests.post(base + "/admin/login", data={"username": "admin",
+        form = requests.post(verify=trust(base), url=base + "/admin/login", data={"username": "admin",
                                                           "password": password},
                              allow_redirects=False, timeout=30)
         assert form.status_code == 429 and "Set-Cookie" not in form.headers
         # The address is throttled for every name (the same client tries another user).
-        other = requests.post(base + "/api/v1/session",
+        other = requests.post(verify=trust(base), url=base + "/api/v1/session",
                               json={"username": "mallory", "password": "x"}, timeout=30)
         assert other.status_code == 429
         audit = [line for line in proxy.log().splitlines() if "ippproxy.audit: audit" in line]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 from support.postgres import PostgresCluster
-from support.webapi import Client, first_password, login, start_server
+from support.webapi import Client, first_password, login, start_server, trust
 
 
 def test_two_nodes_share_sessions_tokens_and_the_rate_limit(
@@ -22,7 +22,7 @@ def test_two_nodes_share_sessions_tokens_and_the_rate_limit(
         two = start_server(tmp_path / "two", database)
         password = first_password(one)
         assert re.search(r"admin password is", two.log()) is None
-        base1, base2 = f"http://{one.authority}", f"http://{two.authority}"
+        base1, base2 = one.https, two.https
         on_one = login(base1, "admin", password)
         on_two = Client(base2, cookie=on_one.cookie, csrf=on_one.csrf)
         assert on_two.get("/api/v1/session").json()["name"] == "admin"
@@ -35,10 +35,10 @@ def test_two_nodes_share_sessions_tokens_and_the_rate_limit(
         assert on_one.get("/api/v1/session").status_code == 401
         # Failures on both nodes add up.
         for base in (base1, base2, base1, base2, base1):
-            r = requests.post(base + "/api/v1/session",
+            r = requests.post(verify=trust(base), url=base + "/api/v1/session",
                               json={"username": "admin", "password": "guess"}, timeout=30)
             assert r.status_code == 401
-        r = requests.post(base2 + "/api/v1/session",
+        r = requests.post(verify=trust(base2), url=base2 + "/api/v1/session",
                           json={"username": "admin", "password": password}, timeout=30)
         assert r.status_code == 429 and int(r.headers["Retry-After"]) > 0
     finally:

@@ -150,10 +150,14 @@ TRICKS = (
 
 
 def raw_get(proxy: IppProxy, target: str, headers: dict[str, str]) -> tuple[int, bytes]:
-    """A request line sent as written (no client-side normalisation of the path)."""
+    """A request line sent as written (no client-side normalisation of the path), over
+    TLS (plain HTTP is only redirected), trusting the server's own certificate."""
     import socket
+    import ssl
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
-    with socket.create_connection((proxy.host, proxy.port), timeout=30) as s:
+    tls = ssl.create_default_context(cafile=str(proxy.cert))
+    with socket.create_connection((proxy.host, proxy.port), timeout=30) as raw, \
+            tls.wrap_socket(raw, server_hostname=proxy.host) as s:
         s.sendall(f"GET {target} HTTP/1.1\r\nHost: {proxy.authority}\r\n{head}"
                   f"Connection: close\r\n\r\n".encode())
         data = b""
