@@ -1,0 +1,65 @@
+"""A group's settings as an admin edits them: its price multiplier and what users created
+into it start with; and whether the configuration file declares it (``provisioned``).
+
+Connection-level, so that the groups service writes a change and its audit entry in one
+transaction (``ippproxy.services.groups``). Amounts are integer minor units; the multiplier
+a decimal string (``"0.5"``), as in ``[[group]]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, delete, select, update
+
+from ippproxy.accounting import users
+from ippproxy.accounting.errors import InvalidOperation
+from ippproxy.accounting.identity import canonical_name
+from ippproxy.accounting.models import GROUPS, MEMBERS
+
+
+@dataclass(frozen=True)
+class GroupSettings:
+    name: str                       # canonical
+    multiplier: str = "1"
+    initial_balance: int = 0
+    initial_restricted: bool = True
+    initial_credit_limit: int = 0
+    provisioned: bool = False
+
+
+def _of(row: object) -> GroupSettings:
+    g = row._mapping  # type: ignore[attr-defined]
+    return GroupSettings(g["name"], g["multiplier"], g["initial_balance"],
+                         g["initial_restricted"], g["initial_credit_limit"],
+                         bool(g["provisioned"]))
+
+
+def list_groups(conn: Connection) -> list[GroupSettings]:
+    return [_of(r) for r in conn.execute(select(GROUPS).order_by(GROUPS.c.name))]
+
+
+def get_group(conn: Connection, name: str) -> GroupSettings | None:
+    row = conn.execute(select(GROUPS).where(GROUPS.c.name == canonical_name(name))).first()
+    return None if row is None else _of(row)
+
+
+def put_group(conn: Connection, g: GroupSettings) -> None:
+    """Create the group or replace its settings (members and quota stay)."""
+    values = {"multiplier": g.multiplier, "initial_balance": g.initial_balance,
+              "initial_restricted": g.initial_restricted,
+              "initial_credit_limit": g.initial_credit_limit, "provisioned": g.provisioned}
+    if conn.execute(update(GROUPS).where(GROUPS.c.name == canonical_name(g.name))
+                    .values(**values)).rowcount:
+        return
+    users.add_group(conn, g.name, **values)
+
+
+def delete_group(conn: Connection, name: str) -> None:
+    """Remove the group and its memberships (the users and their accounts stay)."""
+    gid = conn.execute(select(GROUPS.c.id).where(GROUPS.c.name == canonical_name(name))
+                       ).scalar()
+    if gid is None:
+        raise InvalidOperation(f"unknown group {canonical_name(name)!r}")
+    conn.execute(delete(MEMBERS).where(MEMBERS.c.group_id == gid))
+    conn.execute(delete(GROUPS).where(GROUPS.c.id == gid))

@@ -1,0 +1,131 @@
+"""Groups' settings: the price multiplier and what a user created into the group starts
+with (balance, restricted, credit limit). They live in accounting's groups table (members,
+accounts and quotas stay accounting's business); a change and its audit entry are written
+in one transaction, and the catalog's version bump tells every node to re-read the
+multipliers. Amounts are decimal strings in the major unit, as in ``[[group]]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ippproxy.accounting.errors import AccountingError
+from ippproxy.accounting.groupsettings import (
+    GroupSettings,
+    delete_group,
+    get_group,
+    list_groups,
+    put_group,
+)
+from ippproxy.accounting.identity import canonical_name
+from ippproxy.accounting.money import parse_money
+from ippproxy.catalog import Catalog, Kind
+from ippproxy.config import Config, GroupConfig, group_from_dict
+
+from .actor import Access, Actor, Section
+from .changes import audit, check, not_provisioned, require, run
+from .errors import Conflict, Invalid, NotFound
+
+
+def amount(minor: int, exponent: int) -> str:
+    """Minor units as the decimal string of the file (``150`` -> ``"1.50"``)."""
+    whole, frac = divmod(minor, 10 ** exponent)
+    return f"{whole}.{frac:0{exponent}d}" if exponent else str(whole)
+
+
+def to_config(g: GroupSettings, exponent: int) -> GroupConfig:
+    return GroupConfig(name=g.name, multiplier=g.multiplier,
+                       initial_balance=amount(g.initial_balance, exponent),
+                       restricted=g.initial_restricted,
+                       credit_limit=amount(g.initial_credit_limit, exponent))
+
+
+def to_settings(g: GroupConfig, exponent: int, provisioned: bool = False) -> GroupSettings:
+    try:
+        balance = parse_money(g.initial_balance, exponent)
+        limit = parse_money(g.credit_limit, exponent)
+    except ValueError as e:
+        raise Invalid("initial_balance", str(e)) from e
+    return GroupSettings(canonical_name(g.name), g.multiplier, balance, g.restricted, limit,
+                         provisioned)
+
+
+def _record(g: GroupConfig) -> dict[str, Any]:
+    return {"name": g.name, "multiplier": g.multiplier, "initial_balance": g.initial_balance,
+            "restricted": g.restricted, "credit_limit": g.credit_limit}
+
+
+class GroupService:
+    def __init__(self, catalog: Catalog, config: Config) -> None:
+        self.catalog = catalog
+        self.exponent = config.accounting.minor_unit_digits
+
+    async def list(self, actor: Actor) -> list[tuple[GroupConfig, bool]]:
+        require(actor, Section.USERS, Access.READ)
+        rows = await run(lambda: self.catalog.read(lambda tx: list_groups(tx.conn)))
+        return [(to_config(g, self.exponent), g.provisioned) for g in rows]
+
+    async def get(self, actor: Actor, name: str) -> tuple[GroupConfig, bool]:
+        for g, provisioned in await self.list(actor):
+            if g.name == canonical_name(name):
+                return g, provisioned
+        raise NotFound("group", name)
+
+    def _checked(self, raw: dict[str, Any]) -> GroupSettings:
+        g = check("group", group_from_dict, raw)
+        try:
+            canonical_name(g.name)
+        except ValueError as e:
+            raise Invalid("name", str(e)) from e
+        return to_settings(g, self.exponent)
+
+    async def create(self, actor: Actor, fields: dict[str, Any]) -> GroupConfig:
+        require(actor, Section.USERS, Access.WRITE)
+
+        def work() -> GroupConfig:
+            with self.catalog.change() as tx:
+                g = self._checked(fields)
+                if get_group(tx.conn, g.name) is not None:
+                    raise Conflict(f"a group named {g.name!r} exists")
+                put_group(tx.conn, g)
+                out = to_config(g, self.exponent)
+                audit(tx, actor, "create", Kind.GROUP, g.name, after=_record(out))
+                return out
+        return await run(work)
+
+    async def update(self, actor: Actor, name: str, changes: dict[str, Any]) -> GroupConfig:
+        require(actor, Section.USERS, Access.WRITE)
+
+        def work() -> GroupConfig:
+            with self.catalog.change() as tx:
+                found = get_group(tx.conn, name)
+                if found is None:
+                    raise NotFound("group", name)
+                not_provisioned(Kind.GROUP, found.name, found.provisioned)
+                before = to_config(found, self.exponent)
+                if "name" in changes and canonical_name(str(changes["name"])) != found.name:
+                    raise Invalid("name", "a group cannot be renamed")
+                g = self._checked({**_record(before), **changes, "name": found.name})
+                put_group(tx.conn, g)
+                after = to_config(g, self.exponent)
+                audit(tx, actor, "update", Kind.GROUP, g.name, _record(before), _record(after))
+                return after
+        return await run(work)
+
+    async def delete(self, actor: Actor, name: str) -> None:
+        """The group and its memberships go; its users and their accounts stay."""
+        require(actor, Section.USERS, Access.WRITE)
+
+        def work() -> None:
+            with self.catalog.change() as tx:
+                found = get_group(tx.conn, name)
+                if found is None:
+                    raise NotFound("group", name)
+                not_provisioned(Kind.GROUP, found.name, found.provisioned)
+                try:
+                    delete_group(tx.conn, found.name)
+                except AccountingError as e:
+                    raise Conflict(str(e)) from e
+                audit(tx, actor, "delete", Kind.GROUP, found.name,
+                      before=_record(to_config(found, self.exponent)))
+        await run(work)
