@@ -22,6 +22,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import make_engine, upgrade_locked
 from ippproxy.forwarding.capabilities import DestinationCapabilities
@@ -38,6 +39,7 @@ from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.pages import add_pages
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
+from ippproxy.services.provisioning import provision
 from ippproxy.virtualprinter.builtin import start_builtin
 
 log = logging.getLogger(__name__)
@@ -48,9 +50,10 @@ UNLIMITED = 1 << 62
 SHARED_SPOOL_MIN_AGE = 3600.0
 
 
-def _lifecycle(config: Config, policies: tuple[Policy, ...]
+def _lifecycle(file: Config, policies: tuple[Policy, ...]
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
+        config = file
         async with contextlib.AsyncExitStack() as stack:
             engine = make_engine(config.storage.database)
             stack.callback(engine.dispose)
@@ -65,10 +68,15 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
             spool.copies = store  # small documents live in the store (spool.py)
             recovered = await store.recover(spool, min_age=SHARED_SPOOL_MIN_AGE if node else 0)
             log.info("recovery: %d job(s) brought to a defined state", len(recovered))
-            if any(q.destination == BUILTIN_DESTINATION for q in config.queues):
-                printer = await start_builtin(config.virtual_printer,
-                                              Path(config.storage.spool))
-                stack.push_async_callback(printer.close)
+            # The file's queues, cost models, groups and rules into the catalog (marked
+            # provisioned), then the catalog's objects in place of the file's: `file` keeps
+            # the node settings, `config` is what this node serves from now on.
+            catalog = Catalog(engine)
+            await provision(catalog, file)
+            snapshot = await asyncio.to_thread(catalog.snapshot)
+            config = snapshot.apply(file)
+            builtin = _Builtin(file, stack)
+            await builtin.ensure(config)
             # Paused and accepting as stored (Pause-Printer survives a restart).
             queues = await load_queues(config.queues, store)
             # Counting, rules and charging (issues 4, 5): opened before the Forwarder so
@@ -77,6 +85,7 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
             if config.accounting.enabled:
                 pipeline = await stack.enter_async_context(
                     open_pipeline(config, engine, store, spool, policies))
+                await pipeline.reconfigure(config)   # the groups as the user store has them
             # Conversion for destinations that do not take a job's format shares the
             # pipeline's analysis pool; without one the Forwarder makes its own when needed.
             # Submissions in flight: the Forwarder spaces its sends while there are any.
@@ -104,11 +113,42 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving)
             upkeep = asyncio.create_task(housekeeping.run_forever(app[CTX].get()),
                                          name="housekeeping")
+            server = app[CTX].get()
+
+            async def changed(new: Snapshot) -> None:
+                live = new.apply(file)
+                await builtin.ensure(live)
+                server.reconfigure(live, await store.queue_states())
+                forwarder.reconfigure(live)
+                if pipeline is not None:
+                    await pipeline.reconfigure(live)
+                log.info("catalog version %d: %d queue(s)", new.version, len(live.queues))
+
+            watcher = CatalogWatcher(catalog, snapshot, file.storage.catalog_poll_interval,
+                                     changed)
+            watcher.start()
+            stack.push_async_callback(watcher.stop)
             yield
             upkeep.cancel()
             await asyncio.gather(upkeep, return_exceptions=True)
             app[CTX].ctx = None
     return ctx
+
+
+class _Builtin:
+    """The built-in virtual printer, started when the first queue uses it (at start, or
+    when a queue with ``destination = "builtin"`` is added later) and stopped at exit."""
+
+    def __init__(self, file: Config, stack: contextlib.AsyncExitStack) -> None:
+        self.file, self.stack, self.started = file, stack, False
+
+    async def ensure(self, config: Config) -> None:
+        if self.started or not any(q.destination == BUILTIN_DESTINATION
+                                   for q in config.queues):
+            return
+        printer = await start_builtin(self.file.virtual_printer, Path(self.file.storage.spool))
+        self.stack.push_async_callback(printer.close)
+        self.started = True
 
 
 def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Application:

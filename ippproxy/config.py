@@ -56,6 +56,9 @@ class StorageConfig:
     # instead of an fsync of the spool file (one sync per job instead of three; see
     # jobs/spool.py). 0: every document is fsync'd in the spool.
     copy_max_bytes: int = 65536
+    # How often (seconds) this node looks whether the catalog (queues, cost models, rules,
+    # options kept in the database) changed; a change made on any node is seen this late.
+    catalog_poll_interval: float = 1.0
 
 
 # Above this, a document is better fsync'd in the spool than copied into the database.

@@ -16,6 +16,8 @@ from ippproxy.accounting import users
 from ippproxy.accounting.errors import InvalidOperation
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.models import GROUPS, MEMBERS
+from ippproxy.accounting.money import parse_money
+from ippproxy.config import GroupConfig
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,27 @@ class GroupSettings:
     initial_restricted: bool = True
     initial_credit_limit: int = 0
     provisioned: bool = False
+
+
+def amount(minor: int, exponent: int) -> str:
+    """Minor units as the decimal string of the file (``150`` -> ``"1.50"``)."""
+    whole, frac = divmod(minor, 10 ** exponent)
+    return f"{whole}.{frac:0{exponent}d}" if exponent else str(whole)
+
+
+def to_config(g: GroupSettings, exponent: int) -> GroupConfig:
+    """As a ``[[group]]`` table declares it."""
+    return GroupConfig(name=g.name, multiplier=g.multiplier,
+                       initial_balance=amount(g.initial_balance, exponent),
+                       restricted=g.initial_restricted,
+                       credit_limit=amount(g.initial_credit_limit, exponent))
+
+
+def to_settings(g: GroupConfig, exponent: int, provisioned: bool = False) -> GroupSettings:
+    """From a ``[[group]]`` table; ``ValueError`` for an amount finer than the currency."""
+    return GroupSettings(canonical_name(g.name), g.multiplier,
+                         parse_money(g.initial_balance, exponent),
+                         g.restricted, parse_money(g.credit_limit, exponent), provisioned)
 
 
 def _of(row: object) -> GroupSettings:

@@ -38,7 +38,7 @@ from fractions import Fraction
 
 from sqlalchemy import Connection, Engine, Row, RowMapping, insert, select, update
 
-from ippproxy.accounting import users
+from ippproxy.accounting import groupsettings, users
 from ippproxy.accounting.cost import (
     JobCounts,
     Pricing,
@@ -53,6 +53,7 @@ from ippproxy.accounting.ledger import Kind, Posting, find, post
 from ippproxy.accounting.models import ACCOUNTS, CHARGES, utcnow
 from ippproxy.accounting.money import format_money
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.config import GroupConfig
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,15 @@ class AccountingService:
             return None
         uid = in_transaction(self.engine, lambda c: users.authenticate(c, name, password))
         return None if uid is None else name
+
+    def group_configs(self) -> list[GroupConfig]:
+        """Every group's settings as ``[[group]]`` declares them (multiplier, new-user
+        defaults), read in a snapshot. Blocking."""
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="DEFERRED")
+            with conn.begin():
+                return [groupsettings.to_config(g, self.settings.exponent)
+                        for g in groupsettings.list_groups(conn)]
 
     def define_groups(self, groups: Iterable[GroupDefaults]) -> None:
         """Create the groups, or write their new-user defaults when they exist

@@ -180,6 +180,12 @@ class Forwarder:
         self._wake.set()
         self.wakeups.changed(job_uuid)
 
+    def reconfigure(self, config: Config) -> None:
+        """Take a new effective configuration (the catalog changed): the queues whose jobs
+        are claimed and where they go. A new queue's waiting jobs are looked at now."""
+        self.config = config
+        self._wake.set()
+
     def client(self, uri: str, force_print_job: bool = False) -> DestinationClient:
         key = f"{uri}|{force_print_job}"
         if key not in self._clients:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -116,7 +116,29 @@ class ServerContext:
 
     @property
     def default_queue(self) -> str:
-        return self.config.queues[0].name
+        return self.config.queues[0].name if self.config.queues else ""
+
+    def reconfigure(self, config: Config, states: Mapping[str, QueueStateRecord]) -> None:
+        """Take a new effective configuration (the catalog changed, on this node or
+        another): queues added take jobs at once, deleted ones are gone (their URI answers
+        client-error-not-found), changed ones answer with their new settings; every
+        queue's paused/accepting state is re-read from the store."""
+        self.config = config
+        queues: dict[str, QueueRuntime] = {}
+        for q in config.queues:
+            runtime = self.queues.get(q.name) or QueueRuntime(q)
+            if runtime.config != q:
+                runtime.config = q
+                self.checks_cache.pop(q.name, None)
+            if q.name in states:
+                runtime.restore(states[q.name])
+            queues[q.name] = runtime
+        for gone in set(self.checks_cache) - set(queues):
+            del self.checks_cache[gone]
+        self.queues = queues
+        if self.authenticator is not None:
+            self.authenticator.queues = frozenset(
+                q.name for q in config.queues if q.authentication == "basic")
 
 
 @dataclass

@@ -10,15 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from ippproxy.accounting.errors import AccountingError
+from ippproxy.accounting import groupsettings
 from ippproxy.accounting.groupsettings import (
     GroupSettings,
     delete_group,
     get_group,
     list_groups,
     put_group,
+    to_config,
 )
 from ippproxy.accounting.identity import canonical_name
-from ippproxy.accounting.money import parse_money
 from ippproxy.catalog import Catalog, Kind
 from ippproxy.config import Config, GroupConfig, group_from_dict
 
@@ -27,27 +28,11 @@ from .changes import audit, check, not_provisioned, require, run
 from .errors import Conflict, Invalid, NotFound
 
 
-def amount(minor: int, exponent: int) -> str:
-    """Minor units as the decimal string of the file (``150`` -> ``"1.50"``)."""
-    whole, frac = divmod(minor, 10 ** exponent)
-    return f"{whole}.{frac:0{exponent}d}" if exponent else str(whole)
-
-
-def to_config(g: GroupSettings, exponent: int) -> GroupConfig:
-    return GroupConfig(name=g.name, multiplier=g.multiplier,
-                       initial_balance=amount(g.initial_balance, exponent),
-                       restricted=g.initial_restricted,
-                       credit_limit=amount(g.initial_credit_limit, exponent))
-
-
 def to_settings(g: GroupConfig, exponent: int, provisioned: bool = False) -> GroupSettings:
     try:
-        balance = parse_money(g.initial_balance, exponent)
-        limit = parse_money(g.credit_limit, exponent)
+        return groupsettings.to_settings(g, exponent, provisioned)
     except ValueError as e:
         raise Invalid("initial_balance", str(e)) from e
-    return GroupSettings(canonical_name(g.name), g.multiplier, balance, g.restricted, limit,
-                         provisioned)
 
 
 def _record(g: GroupConfig) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ippproxy.accounting.groupsettings import list_groups, put_group
+from ippproxy.accounting.groupsettings import list_groups, put_group, to_config
 from ippproxy.catalog import Catalog, Kind, Tx
 from ippproxy.catalog.export import to_toml
 from ippproxy.catalog.store import spec
@@ -27,7 +27,7 @@ from ippproxy.config import Config, RuleConfig
 
 from .actor import Access, Actor, Section
 from .changes import audit, require, run
-from .groups import to_config, to_settings
+from .groups import to_settings
 
 
 class _Unchanged(Exception):
