@@ -1,6 +1,7 @@
 """Each package owns its tables: no module outside ``ippproxy/jobs/``,
-``ippproxy/accounting/`` or ``ippproxy/catalog/`` names their table objects or imports their models; the others go
-through ``JobStore`` and ``AccountingService`` methods (docs/architecture.md).
+``ippproxy/accounting/`` or ``ippproxy/catalog/`` names their table objects or imports their
+models; the others go through ``JobStore``, ``AccountingService`` and ``Catalog`` methods
+(docs/architecture.md).
 
 The table objects are found by loading the models modules (every module-level
 ``sqlalchemy.Table``), so a table added later is covered without editing this test.

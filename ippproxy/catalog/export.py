@@ -53,8 +53,9 @@ def _table(header: str, values: dict[str, Any]) -> list[str]:
 
 
 def to_toml(snapshot: Snapshot, groups: Iterable[GroupConfig] = ()) -> str:
-    lines = ["# Exported by `ippproxy export-config` from the database's catalog "
-             f"(version {snapshot.version}).", ""]
+    head = (f"# Exported by `ippproxy export-config` from the database's catalog "
+            f"(version {snapshot.version}).")
+    lines = [head, ""]
     sections: dict[str, dict[str, Any]] = {}
     for key, value in snapshot.options:
         section, name = key.split(".", 1)

@@ -14,8 +14,9 @@ class AuditService:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
-    async def list(self, actor: Actor, query: AuditQuery = AuditQuery()) -> list[AuditEntry]:
+    async def list(self, actor: Actor, query: AuditQuery | None = None) -> list[AuditEntry]:
         require(actor, Section.AUDIT, Access.READ)
+        query = query or AuditQuery()
         if not 1 <= query.limit <= 1000:
             raise Invalid("limit", "between 1 and 1000")
         if query.since and query.until and query.since >= query.until:

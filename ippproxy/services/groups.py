@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ippproxy.accounting.errors import AccountingError
 from ippproxy.accounting import groupsettings
+from ippproxy.accounting.errors import AccountingError
 from ippproxy.accounting.groupsettings import (
     GroupSettings,
     delete_group,
