@@ -131,7 +131,10 @@ class QueueService:
                 tx.delete_queue(name)
                 audit(tx, actor, "delete", Kind.QUEUE, name, before=spec(before))
         await run(work)
-        return await self._cancel_jobs(name, f"queue {name} deleted by {actor.name}")
+        canceled = await self._cancel_jobs(name, f"queue {name} deleted by {actor.name}")
+        # A queue created later under this name starts running and accepting.
+        await self.store.set_queue_state(name, paused=False, accepting=True)
+        return canceled
 
     # -- operating state ------------------------------------------------------------------
     async def _state(self, actor: Actor, name: str, action: str, *, paused: bool | None = None,
