@@ -41,7 +41,9 @@ def named_rules(rules: tuple[RuleConfig, ...]) -> list[RuleConfig]:
 
 class _Apply:
     def __init__(self, tx: Tx, actor: Actor) -> None:
-        self.tx, self.actor, self.changes = tx, actor, 0
+        # ``changes``: objects provisioned or released (each audited); ``reordered``: the
+        # rules' order changed (the file's first), which is written without an entry.
+        self.tx, self.actor, self.changes, self.reordered = tx, actor, 0, False
 
     def note(self, action: str, kind: Kind, name: str, before: Any, after: Any) -> None:
         self.changes += 1
@@ -96,7 +98,7 @@ class _Apply:
                           spec(found[0]) if found else None, spec(r))
         for name in released:
             self.note("release", Kind.RULE, name, None, None)
-        self.changes += 1  # the order changed at least
+        self.reordered = True
 
     def groups(self, config: Config) -> None:
         exponent = config.accounting.minor_unit_digits
@@ -125,7 +127,7 @@ class _Apply:
 
 
 def provision_sync(catalog: Catalog, config: Config, actor: Actor) -> int:
-    """Apply the file's objects; returns how many changes were made (0: none)."""
+    """Apply the file's objects; returns how many were provisioned or released."""
     try:
         with catalog.change() as tx:
             apply = _Apply(tx, actor)
@@ -133,7 +135,7 @@ def provision_sync(catalog: Catalog, config: Config, actor: Actor) -> int:
             apply.groups(config)
             apply.queues(config)
             apply.rules(config)
-            if not apply.changes:
+            if not apply.changes and not apply.reordered:
                 raise _Unchanged
             return apply.changes
     except _Unchanged:
