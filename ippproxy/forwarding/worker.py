@@ -139,7 +139,7 @@ class Forwarder:
         # ``receiving``: True while the server receives job submissions (order.py).
         self.gate = QueueGate(spacing=fwd.send_interval_while_receiving, receiving=receiving)
         self.unknown_outcome = unknown_outcome
-        self._resolve = resolve or (lambda rec: destination_for(config, rec))
+        self._resolve = resolve or (lambda rec: destination_for(self.config, rec))
         self._clients: dict[str, DestinationClient] = {}
         self._session: aiohttp.ClientSession | None = None
         self._loop_task: asyncio.Task[None] | None = None
