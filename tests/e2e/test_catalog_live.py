@@ -149,3 +149,51 @@ def test_a_queue_added_on_node_1_takes_jobs_on_node_2(
     finally:
         one.stop()
         two.stop()
+
+
+def job_attribute(proxy: IppProxy, queue: str, job_id: int, name: str) -> Any:
+    reply = ipp(proxy, queue, Operation.GET_JOB_ATTRIBUTES, op_attrs=(
+        Attribute.single("job-id", Tag.INTEGER, job_id),
+        Attribute.single("requested-attributes", Tag.KEYWORD, "all")))
+    a = reply.get(Tag.JOB_ATTRIBUTES, name)
+    return None if a is None else a.value
+
+
+def test_prices_and_rules_changed_live_apply_to_the_next_job(tmp_path: Path) -> None:
+    """One node with accounting: a cost model made and changed with ``ippproxy cmd`` prices
+    the next job at once, and a rule added the same way refuses the next job."""
+    proxy = IppProxy(tmp_path / "node", queues=[{"name": "desk"}])
+    proxy.config_path.write_text(proxy.config_path.read_text().replace(
+        "[virtual_printer]", f"catalog_poll_interval = {POLL}\n[virtual_printer]", 1)
+        + "[accounting]\nenabled = true\n[analysis]\nworkers = 1\n")
+    try:
+        proxy.start()
+        made = subprocess.run([*ippproxy_command(), "cmd", "--config", str(proxy.config_path),
+                               "add-internal-user", "student", "--unrestricted",
+                               "--password-file", "-"], input="pw\n", capture_output=True,
+                              text=True, timeout=60, check=False)
+        assert made.returncode == 0, made.stderr
+        for step in (("cost-model", "set", "page", 'mono="0.10"', 'color="0.10"'),
+                     ("option", "set", "accounting.default_cost_model", "page")):
+            r = cmd(proxy, *step)
+            assert r.returncode == 0, r.stderr
+
+        def estimate() -> str | None:
+            reply = print_job(proxy, "desk")
+            assert reply.code == Status.SUCCESSFUL_OK, status_name(reply.code)
+            job = int(reply.get(Tag.JOB_ATTRIBUTES, "job-id").value)  # type: ignore[union-attr]
+            return str(job_attribute(proxy, "desk", job, "ippproxy-cost-estimate"))
+
+        wait_for("the new cost model to price jobs",
+                 lambda: estimate() == "0.10 EUR", 30)
+        assert cmd(proxy, "cost-model", "set", "page", 'mono="0.35"',
+                   'color="0.35"').returncode == 0
+        wait_for("the changed price", lambda: estimate() == "0.35 EUR", 30)
+
+        assert cmd(proxy, "rule", "add", "no-pdf", "type=allowed-formats",
+                   'values=["text/plain"]').returncode == 0
+        wait_for("the new rule to refuse PDF", lambda: print_job(
+            proxy, "desk").code != Status.SUCCESSFUL_OK, 30)
+        assert "Traceback" not in proxy.log(), proxy.log()[-4000:]
+    finally:
+        proxy.stop()
