@@ -2,10 +2,14 @@
 
 ``build_app(config)`` returns the aiohttp application; its cleanup context opens, on
 startup, the database (Alembic upgrade, ``db.upgrade_locked``), the spool, the job store,
-runs crash recovery, starts the built-in virtual printer when a queue uses
+runs crash recovery, provisions the file's queues, cost models, groups and rules into the
+catalog (``services.provisioning``) and serves the catalog's objects from then on (the file
+keeps the node settings), starts the built-in virtual printer when a queue uses
 ``destination = "builtin"`` (``virtualprinter.builtin``), loads the queues' stored state,
 and starts the Forwarder and the destinations' capabilities
-(``forwarding.capabilities``); on cleanup it stops them in reverse order. It builds and
+(``forwarding.capabilities``), and a ``CatalogWatcher`` that hands every new catalog
+snapshot to the server, the forwarder and the pipeline (``reconfigure``); on cleanup it
+stops them in reverse order. It builds and
 connects; the behaviour lives in the modules it wires. ``serve(config)`` runs the app until
 SIGTERM or SIGINT and then shuts down gracefully (in-flight requests finish first).
 """
