@@ -44,6 +44,7 @@ from ippproxy.server.pages import add_pages
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.services.provisioning import provision
+from ippproxy.services.queues import IppStateAudit
 from ippproxy.virtualprinter.builtin import start_builtin
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...]
                 authenticator=BasicAuthenticator(
                     (q.name for q in config.queues if q.authentication == "basic"),
                     pipeline.accounting) if pipeline else None,
-                subscriptions=Subscriptions(), queues=queues, receiving=receiving)
+                subscriptions=Subscriptions(), queues=queues, receiving=receiving,
+                state_recorder=IppStateAudit(catalog))
             upkeep = asyncio.create_task(housekeeping.run_forever(app[CTX].get()),
                                          name="housekeeping")
             server = app[CTX].get()

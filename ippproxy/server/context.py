@@ -16,7 +16,7 @@ from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import Intake, SubmissionChecks
 from ippproxy.pipeline.submission import no_document
 from ippproxy.server.basic_auth import BasicAuthenticator
-from ippproxy.server.hooks import JobNotifier, NoNotifier
+from ippproxy.server.hooks import JobNotifier, NoNotifier, NoRecorder, QueueStateRecorder
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
 
@@ -109,6 +109,8 @@ class ServerContext:
     checks_cache: dict[str, CachedChecks] = field(default_factory=dict)
     # Job submissions in flight (receiving.py); the Forwarder reads it.
     receiving: Receiving = field(default_factory=Receiving)
+    # Told when an IPP request changed a queue's state (audit, and the other nodes).
+    state_recorder: QueueStateRecorder = field(default_factory=NoRecorder)
 
     def __post_init__(self) -> None:
         if not self.queues:

@@ -190,3 +190,29 @@ class QueueService:
                 self.notify(job.uuid)
                 count += 1
         return count
+
+
+class IppStateAudit:
+    """Pause-/Resume-/Enable-/Disable-Printer over IPP (the server checked
+    ``server.admins``): the change is audited as the requesting user, ``via`` "ipp", and
+    the catalog's version bump makes every node re-read the queue states."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    async def queue_state_changed(self, user: str, queue: str, before: tuple[bool, bool],
+                                  after: tuple[bool, bool]) -> None:
+        actions = []
+        if before[0] != after[0]:
+            actions.append("pause" if after[0] else "resume")
+        if before[1] != after[1]:
+            actions.append("accept" if after[1] else "reject")
+
+        def work() -> None:
+            with self.catalog.change() as tx:
+                for action in actions:
+                    tx.audit(actor=user, via="ipp", action=action, kind=Kind.QUEUE,
+                             name=queue,
+                             before={"paused": before[0], "accepting": before[1]},
+                             after={"paused": after[0], "accepting": after[1]})
+        await run(work)

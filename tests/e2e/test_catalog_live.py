@@ -5,6 +5,7 @@ A queue added with ``ippproxy cmd queue add`` against node 1's configuration fil
 Print-Job on node 2 without a restart (polled, bounded: the delay is the watcher's
 interval); pausing it makes node 2 answer ``printer-state`` stopped and
 ``printer-state-reasons`` paused, and its next job waits at our side until it is resumed;
+a Pause-Printer over IPP on node 1 shows on node 2 as well (audited as the IPP user);
 deleting it makes node 2 refuse jobs with ``client-error-not-found``. The queue the files
 declare is provisioned: the command refuses to change it (exit status 2, one line).
 """
@@ -60,8 +61,8 @@ def cmd(proxy: IppProxy, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def ipp(proxy: IppProxy, queue: str, op: int, document: bytes = b"",
-        op_attrs: tuple[Attribute, ...] = ()) -> Message:
-    msg = build(op, proxy.uri(queue), user="student", op_attrs=op_attrs)
+        op_attrs: tuple[Attribute, ...] = (), user: str = "student") -> Message:
+    msg = build(op, proxy.uri(queue), user=user, op_attrs=op_attrs)
     return parse_reply(http_exchange(proxy.port, post_request(
         encode(msg) + document, proxy.path(queue), proxy.port), timeout=60), msg.request_id)
 
@@ -130,6 +131,16 @@ def test_a_queue_added_on_node_1_takes_jobs_on_node_2(
         wait_for("the held-back job printed", lambda: job_state(two, "annex", second) == 9,
                  60)
 
+        # Pause-Printer over IPP on node 1 (CUPS's cupsdisable): node 2 shows it too.
+        assert ipp(one, "annex", Operation.PAUSE_PRINTER, user="root").code == \
+            Status.SUCCESSFUL_OK
+        wait_for("node 2 to show the IPP pause", lambda: printer_attrs(two, "annex")[
+            "printer-state"] == 5, 30)
+        assert ipp(one, "annex", Operation.RESUME_PRINTER, user="root").code == \
+            Status.SUCCESSFUL_OK
+        wait_for("node 2 to show the IPP resume", lambda: printer_attrs(two, "annex")[
+            "printer-state"] != 5, 30)
+
         r = cmd(two, "queue", "set", PROVISIONED, "info=changed")
         assert r.returncode == 2 and "provisioned" in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1
@@ -141,6 +152,7 @@ def test_a_queue_added_on_node_1_takes_jobs_on_node_2(
         assert audit.returncode == 0, audit.stderr
         for action in ("create", "pause", "resume", "delete"):
             assert f'"action": "{action}"' in audit.stdout
+        assert '"via": "ipp"' in audit.stdout and '"actor": "root"' in audit.stdout
         for n in (one, two):
             assert "Traceback" not in n.log(), n.log()[-4000:]
     except BaseException:
