@@ -79,6 +79,15 @@ def printer_attrs(proxy: IppProxy, queue: str) -> dict[str, Any]:
                                      for a in group.attributes}
 
 
+def printer_names(proxy: IppProxy) -> list[str]:
+    """The queues CUPS-Get-Printers lists (what ``lpstat -a`` shows through a cupsd)."""
+    msg = build(Operation.CUPS_GET_PRINTERS, None, user="student")
+    reply = parse_reply(http_exchange(proxy.port, post_request(encode(msg), "/", proxy.port),
+                                      timeout=60), msg.request_id)
+    return [str(g.get("printer-name").value) for g in reply.groups  # type: ignore[union-attr]
+            if g.tag == Tag.PRINTER_ATTRIBUTES]
+
+
 def job_state(proxy: IppProxy, queue: str, job_id: int) -> int:
     reply = ipp(proxy, queue, Operation.GET_JOB_ATTRIBUTES, op_attrs=(
         Attribute.single("job-id", Tag.INTEGER, job_id),))
@@ -107,6 +116,7 @@ def test_a_queue_added_on_node_1_takes_jobs_on_node_2(
         print(f"\nnew queue seen by node 2 after {time.monotonic() - added:.2f} s "
               f"(catalog_poll_interval = {POLL})")
         assert printer_attrs(two, "annex")["printer-location"] == "Annex"
+        assert printer_names(two) == ["annex", PROVISIONED]
 
         reply = print_job(two, "annex")
         assert reply.code == Status.SUCCESSFUL_OK, status_name(reply.code)
