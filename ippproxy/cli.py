@@ -108,6 +108,11 @@ def cmd(argv: list[str]) -> int:
         return catalog_main(rest, cfg)
     from ippproxy.accounting.cmd import main as accounting_main
 
+    if not words and ("-h" in rest or "--help" in rest):   # both halves of the tool
+        catalog_main(["--help"], cfg)
+        print()
+        return accounting_main(["--help"])
+
     if "--database" not in rest and not any(a.startswith("--database=") for a in rest):
         a = cfg.accounting
         rest = ["--database", cfg.storage.database, "--currency", a.currency,

@@ -273,6 +273,10 @@ def _check_destination(key: str, dest: str) -> None:
     parts = urlsplit(dest)
     if parts.scheme not in ("ipp", "ipps", "http", "https") or not parts.hostname:
         raise ConfigError(key, f"expected \"builtin\" or an ipp:// or ipps:// URI, got {dest!r}")
+    try:
+        parts.port  # noqa: B018 - parsing it is the check (1..65535)
+    except ValueError:
+        raise ConfigError(key, f"the port of {dest!r} is not a port number") from None
 
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:

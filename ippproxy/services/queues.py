@@ -22,6 +22,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ippproxy.catalog import Catalog, Kind, Tx
 from ippproxy.catalog.store import spec
@@ -74,10 +75,24 @@ class QueueService:
         q = check("queue", queue_from_dict, raw)
         if q.cost_model and tx.cost_model(q.cost_model) is None:
             raise Invalid("cost_model", f"no cost model named {q.cost_model!r}")
+        if self._loops(q.destination):
+            raise Invalid("destination", "points at this server itself: its jobs would "
+                          "come back here for ever")
         if q.authentication == "basic" and not self.config.accounting.enabled:
             raise Invalid("authentication", "\"basic\" checks the user store: this server "
                           "runs with accounting.enabled = false")
         return q
+
+    def _loops(self, destination: str) -> bool:
+        """The destination is this server's own IPP port (on a loopback or its own name)."""
+        parts = urlsplit(destination)
+        srv = self.config.server
+        try:
+            port = parts.port or (631 if parts.scheme in ("ipp", "ipps") else None)
+        except ValueError:
+            return False
+        ours = {"localhost", "127.0.0.1", "::1", srv.listen, srv.hostname} - {"", "0.0.0.0"}
+        return port == srv.port and (parts.hostname or "").lower() in ours
 
     async def create(self, actor: Actor, fields: dict[str, Any]) -> QueueConfig:
         """A new queue; ``fields`` are the keys of a ``[[queue]]`` table."""

@@ -54,6 +54,9 @@ async def test_create_list_update_with_an_audit_entry_each(
     ({"name": "q", "cost_model": "missing"}, "cost_model"),
     ({"name": "q", "colour": True}, "colour"),
     ({"destination": PRINTER}, "name"),
+    ({"name": "q", "destination": "ipp://127.0.0.1:8631/printers/other"}, "destination"),
+    ({"name": "q", "destination": "ipps://localhost:8631/printers/q"}, "destination"),
+    ({"name": "q", "destination": "ipp://localhost:99999/ipp/print"}, "destination"),
 ])
 async def test_bad_fields_are_refused_naming_the_field(
         queues: QueueService, catalog: Catalog, fields: dict[str, object], field: str) -> None:
