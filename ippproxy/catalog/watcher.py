@@ -4,7 +4,8 @@ The poll is one primary-key read every ``interval`` seconds (``catalog.watch_int
 When the version differs from the last published snapshot's, the whole snapshot is read in
 one transaction and handed to ``on_change`` (the composition root reconfigures the server,
 the forwarder and the pipeline with it). A failed read is logged and retried at the next
-tick: a database hiccup never stops the watching.
+tick: a database hiccup never stops the watching. A snapshot whose hand-over failed is
+handed over again at the next tick.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ class CatalogWatcher:
         if version == self.current.version:
             return False
         snapshot = await asyncio.to_thread(self.catalog.snapshot)
-        self.current = snapshot
         await self.on_change(snapshot)
+        self.current = snapshot   # only once taken: a failed hand-over is retried
         return True
 
     async def _run(self) -> None:

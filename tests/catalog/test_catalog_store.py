@@ -128,6 +128,27 @@ def test_the_watcher_publishes_each_new_version_once(catalog: Catalog) -> None:
     assert seen[0].queues == (QUEUE,) and seen[0].version == catalog.version()
 
 
+def test_a_failed_hand_over_is_retried(catalog: Catalog) -> None:
+    calls: list[int] = []
+
+    async def main() -> None:
+        async def changed(s: Snapshot) -> None:
+            calls.append(s.version)
+            if len(calls) == 1:
+                raise RuntimeError("the builtin printer's port is taken")
+
+        watcher = CatalogWatcher(catalog, await asyncio.to_thread(catalog.snapshot), 0.02,
+                                 changed)
+        await asyncio.to_thread(fill, catalog)
+        with pytest.raises(RuntimeError):
+            await watcher.poll()
+        assert await watcher.poll()                # the same version, handed over again
+        assert not await watcher.poll()
+
+    asyncio.run(main())
+    assert calls == [catalog.version()] * 2
+
+
 def test_export_is_a_config_file_that_gives_the_same_objects(catalog: Catalog) -> None:
     fill(catalog)
     groups = [GroupConfig(name="staff", multiplier="0.5", initial_balance="5.00")]
