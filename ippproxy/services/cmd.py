@@ -45,6 +45,7 @@ from .options import OptionService
 from .provisioning import export_config
 from .queues import QueueService
 from .rules import RuleService
+from .views import Stored
 
 GROUPS = ("queue", "cost-model", "rule", "option", "group", "audit")
 
@@ -218,9 +219,8 @@ async def _objects(a: argparse.Namespace, service: Any, actor: Actor) -> Any:
             return {"deleted": a.name}
 
 
-def _flag(found: tuple[Any, bool]) -> dict[str, Any]:
-    obj, provisioned = found
-    return {**plain(obj), "provisioned": provisioned}
+def _flag(found: Stored[Any]) -> dict[str, Any]:
+    return {**plain(found.config), "provisioned": found.provisioned}
 
 
 def _line(row: Any) -> str:

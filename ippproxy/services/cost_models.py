@@ -16,22 +16,24 @@ from ippproxy.config import CostModelConfig, cost_model_from_dict
 from .actor import Access, Actor, Section
 from .changes import audit, check, not_provisioned, require, run
 from .errors import Conflict, Invalid, NotFound
+from .views import Stored
 
 
 class CostModelService:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
-    async def list(self, actor: Actor) -> list[tuple[CostModelConfig, bool]]:
+    async def list(self, actor: Actor) -> list[Stored[CostModelConfig]]:
         """Every model and whether it is provisioned."""
         require(actor, Section.FINANCE, Access.READ)
         snap = await run(self.catalog.snapshot)
-        return [(m, snap.is_provisioned(Kind.COST_MODEL, m.name)) for m in snap.cost_models]
+        return [Stored(m, snap.is_provisioned(Kind.COST_MODEL, m.name))
+                for m in snap.cost_models]
 
-    async def get(self, actor: Actor, name: str) -> tuple[CostModelConfig, bool]:
-        for m, provisioned in await self.list(actor):
-            if m.name == name:
-                return m, provisioned
+    async def get(self, actor: Actor, name: str) -> Stored[CostModelConfig]:
+        for found in await self.list(actor):
+            if found.config.name == name:
+                return found
         raise NotFound("cost model", name)
 
     async def create(self, actor: Actor, fields: dict[str, Any]) -> CostModelConfig:

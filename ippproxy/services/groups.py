@@ -26,6 +26,7 @@ from ippproxy.config import Config, GroupConfig, group_from_dict
 from .actor import Access, Actor, Section
 from .changes import audit, check, not_provisioned, require, run
 from .errors import Conflict, Invalid, NotFound
+from .views import Stored
 
 
 def to_settings(g: GroupConfig, exponent: int, provisioned: bool = False) -> GroupSettings:
@@ -45,15 +46,15 @@ class GroupService:
         self.catalog = catalog
         self.exponent = config.accounting.minor_unit_digits
 
-    async def list(self, actor: Actor) -> list[tuple[GroupConfig, bool]]:
+    async def list(self, actor: Actor) -> list[Stored[GroupConfig]]:
         require(actor, Section.USERS, Access.READ)
         rows = await run(lambda: self.catalog.read(lambda tx: list_groups(tx.conn)))
-        return [(to_config(g, self.exponent), g.provisioned) for g in rows]
+        return [Stored(to_config(g, self.exponent), g.provisioned) for g in rows]
 
-    async def get(self, actor: Actor, name: str) -> tuple[GroupConfig, bool]:
-        for g, provisioned in await self.list(actor):
-            if g.name == canonical_name(name):
-                return g, provisioned
+    async def get(self, actor: Actor, name: str) -> Stored[GroupConfig]:
+        for found in await self.list(actor):
+            if found.config.name == canonical_name(name):
+                return found
         raise NotFound("group", name)
 
     def _checked(self, raw: dict[str, Any]) -> GroupSettings:

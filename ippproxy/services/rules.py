@@ -14,22 +14,23 @@ from ippproxy.config import RuleConfig, rule_from_dict
 from .actor import Access, Actor, Section
 from .changes import audit, check, not_provisioned, require, run
 from .errors import Conflict, Invalid, NotFound
+from .views import Stored
 
 
 class RuleService:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
 
-    async def list(self, actor: Actor) -> list[tuple[RuleConfig, bool]]:
+    async def list(self, actor: Actor) -> list[Stored[RuleConfig]]:
         """The rules in the order they apply, and whether each is provisioned."""
         require(actor, Section.PRINTERS, Access.READ)
         snap = await run(self.catalog.snapshot)
-        return [(r, snap.is_provisioned(Kind.RULE, r.name)) for r in snap.rules]
+        return [Stored(r, snap.is_provisioned(Kind.RULE, r.name)) for r in snap.rules]
 
-    async def get(self, actor: Actor, name: str) -> tuple[RuleConfig, bool]:
-        for r, provisioned in await self.list(actor):
-            if r.name == name:
-                return r, provisioned
+    async def get(self, actor: Actor, name: str) -> Stored[RuleConfig]:
+        for found in await self.list(actor):
+            if found.config.name == name:
+                return found
         raise NotFound("rule", name)
 
     @staticmethod

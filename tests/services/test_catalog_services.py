@@ -37,7 +37,7 @@ async def test_cost_models(catalog: Catalog, store: JobStore, config: Config) ->
         assert e.value.field == field
     with pytest.raises(Forbidden):
         await models.create(OPERATOR, {"name": "y"})          # finance: read only
-    assert [x.name for x, _ in await models.list(OPERATOR)] == ["A4 mono"]
+    assert [x.config.name for x in await models.list(OPERATOR)] == ["A4 mono"]
     updated = await models.update(ADMIN, "A4 mono", {"mono": "0.12"})
     assert updated.mono == "0.12" and updated.media == m.media
     await QueueService(catalog, store, config).create(ADMIN, {"name": "q",
@@ -63,7 +63,7 @@ async def test_rules_keep_their_order_and_name_existing_queues(
     await rules.create(ADMIN, {"name": "copies", "type": "max-copies", "limit": 5})
     await rules.create(ADMIN, {"name": "grey", "type": "force-grayscale",
                                "printers": ["front"]}, position=1)
-    assert [r.name for r, _ in await rules.list(ADMIN)] == ["grey", "pages", "copies"]
+    assert [r.config.name for r in await rules.list(ADMIN)] == ["grey", "pages", "copies"]
     for fields, field in (({"name": "x", "type": "max-pages"}, "limit"),
                           ({"name": "x", "type": "no-such-rule"}, "type"),
                           ({"name": "x", "type": "force-duplex", "printers": ["nope"]},
@@ -74,9 +74,9 @@ async def test_rules_keep_their_order_and_name_existing_queues(
         assert e.value.field == field
     r = await rules.update(ADMIN, "pages", {"limit": 20})
     assert r.limit == 20
-    assert [r.name for r, _ in await rules.list(ADMIN)] == ["grey", "pages", "copies"]
+    assert [r.config.name for r in await rules.list(ADMIN)] == ["grey", "pages", "copies"]
     await rules.delete(ADMIN, "grey")
-    assert [r.name for r, _ in await rules.list(ADMIN)] == ["pages", "copies"]
+    assert [r.config.name for r in await rules.list(ADMIN)] == ["pages", "copies"]
     with pytest.raises(Forbidden):
         await rules.delete(NOBODY, "pages")
 
@@ -129,7 +129,7 @@ async def test_groups_live_in_accounting_and_are_audited(catalog: Catalog,
     with pytest.raises(Conflict, match="provisioned"):
         await groups.update(ADMIN, "teachers", {"multiplier": "0"})
     await groups.delete(ADMIN, "staff")
-    assert [(x.name, p) for x, p in await groups.list(ADMIN)] == [("teachers", True)]
+    assert [(x.config.name, x.provisioned) for x in await groups.list(ADMIN)] == [("teachers", True)]
     actions = [(e.action, e.name) for e in catalog.audit_log(AuditQuery(kind="group"))]
     assert actions == [("delete", "staff"), ("provision", "teachers"),
                        ("update", "staff"), ("create", "staff")]

@@ -108,8 +108,8 @@ async def test_export_round_trips(catalog: Catalog, store: JobStore, tmp_path: P
         assert (second.apply(exported).accounting.unknown_users
                 == first.apply(cfg).accounting.unknown_users == "refuse")
         groups = await GroupService(again, exported).list(ADMIN)
-        assert [g for g, _ in groups] == [g for g, _ in await GroupService(
-            catalog, cfg).list(ADMIN)]
+        assert [g.config for g in groups] == [
+            g.config for g in await GroupService(catalog, cfg).list(ADMIN)]
         assert await export_config(again, exported, ADMIN) != ""
         # Everything the export declares is provisioned (read-only) where it was applied.
         try:
