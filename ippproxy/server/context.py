@@ -36,6 +36,10 @@ class CapabilitySource(Protocol):
         """Identify-Printer at the destination; False when it cannot (PWG 5100.13 §4.1)."""
         ...
 
+    def forget(self, queue: str) -> None:
+        """Drop what is cached for the queue (its destination changed, or it is gone)."""
+        ...
+
 
 @dataclass
 class QueueRuntime:
@@ -130,13 +134,17 @@ class ServerContext:
         for q in config.queues:
             runtime = self.queues.get(q.name) or QueueRuntime(q)
             if runtime.config != q:
+                if runtime.config.destination != q.destination or \
+                        runtime.config.force_print_job != q.force_print_job:
+                    self.capabilities.forget(q.name)
                 runtime.config = q
                 self.checks_cache.pop(q.name, None)
             if q.name in states:
                 runtime.restore(states[q.name])
             queues[q.name] = runtime
-        for gone in set(self.checks_cache) - set(queues):
-            del self.checks_cache[gone]
+        for gone in set(self.queues) - set(queues):
+            self.capabilities.forget(gone)
+            self.checks_cache.pop(gone, None)
         self.queues = queues
         if self.authenticator is not None:
             self.authenticator.queues = frozenset(
