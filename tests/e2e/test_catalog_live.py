@@ -107,10 +107,10 @@ def test_a_queue_added_on_node_1_takes_jobs_on_node_2(
         assert ipp(two, "annex", Operation.GET_PRINTER_ATTRIBUTES).code == \
             Status.CLIENT_ERROR_NOT_FOUND
 
-        added = time.monotonic()
         r = cmd(one, "queue", "add", "annex", f"destination={printer.uri}",
                 "location=Annex")
         assert r.returncode == 0, r.stderr
+        added = time.monotonic()   # committed when the command exits
         wait_for("node 2 to know the new queue", lambda: ipp(
             two, "annex", Operation.GET_PRINTER_ATTRIBUTES).code == Status.SUCCESSFUL_OK, 30)
         print(f"\nnew queue seen by node 2 after {time.monotonic() - added:.2f} s "

@@ -1,5 +1,7 @@
 """``ippproxy cmd --config FILE`` for the catalog, ``ippproxy export-config`` and
-``check-config`` on its output, as an operator runs them (real subprocesses)."""
+``check-config`` on its output, as an operator runs them: the command's ``main`` in this
+process for most steps (the same code path, without a second start-up each), the
+installed console script for the steps that prove it."""
 
 from __future__ import annotations
 
@@ -7,12 +9,22 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 from support.server import ippproxy_command
+
+from ippproxy.cli import main
 
 
 def run(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([*ippproxy_command(), *args], cwd=cwd, input=stdin,
                           capture_output=True, text=True, timeout=60, check=False)
+
+
+def inproc(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
 def config(tmp_path: Path) -> Path:
@@ -27,7 +39,8 @@ currency = "CHF"
     return path
 
 
-def test_cmd_and_export_config_round_trip(tmp_path: Path) -> None:
+def test_cmd_and_export_config_round_trip(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
     cfg = str(config(tmp_path))
     steps = [
         ("queue", "add", "front", "destination=ipp://192.0.2.1/ipp/print",
@@ -39,11 +52,12 @@ def test_cmd_and_export_config_round_trip(tmp_path: Path) -> None:
         ("group", "set", "Staff", 'multiplier="0.5"'),
         ("option", "set", "accounting.unknown_users", "refuse"),
     ]
-    for step in steps:
-        r = run("cmd", "--config", cfg, *step, cwd=tmp_path)
-        assert r.returncode == 0, (step, r.stderr)
-    listing = json.loads(run("cmd", "--config", cfg, "--json", "queue", "list",
-                             cwd=tmp_path).stdout)
+    r = run("cmd", "--config", cfg, *steps[0], cwd=tmp_path)   # the console script
+    assert r.returncode == 0, r.stderr
+    for step in steps[1:]:
+        code, _, err = inproc(capsys, "cmd", "--config", cfg, *step)
+        assert code == 0, (step, err)
+    listing = json.loads(inproc(capsys, "cmd", "--config", cfg, "--json", "queue", "list")[1])
     assert listing[0]["config"]["info"] == "Front desk, 1st floor"
     assert listing[0]["config"]["force_duplex"] is True
 
@@ -55,13 +69,14 @@ def test_cmd_and_export_config_round_trip(tmp_path: Path) -> None:
     r = run("check-config", str(exported), cwd=tmp_path)
     assert r.returncode == 0 and "front" in r.stdout, r.stderr
 
-    audit = json.loads(run("cmd", "--config", cfg, "--json", "audit", cwd=tmp_path).stdout)
+    audit = json.loads(inproc(capsys, "cmd", "--config", cfg, "--json", "audit")[1])
     assert [e["action"] for e in audit][-1] == "create"
     assert {e["via"] for e in audit} == {"command"}
     assert all(e["actor"].startswith("cmd:") for e in audit)
 
 
-def test_errors_are_one_line_and_exit_status_2(tmp_path: Path) -> None:
+def test_errors_are_one_line_and_exit_status_2(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
     cfg = str(config(tmp_path))
     for args, words in ((("queue", "add", "bad name"), "invalid:name"),
                         (("queue", "add", "q", "destination=smb://x/y"), "destination"),
@@ -69,18 +84,20 @@ def test_errors_are_one_line_and_exit_status_2(tmp_path: Path) -> None:
                         (("queue", "add", "q", "no-equals-sign"), "KEY=VALUE"),
                         (("option", "set", "accounting.restricted", "maybe"), "invalid"),
                         (("cost-model", "delete", "nothing"), "notfound")):
-        r = run("cmd", "--config", cfg, *args, cwd=tmp_path)
-        assert r.returncode == 2, (args, r.stdout, r.stderr)
-        lines = r.stderr.strip().splitlines()
+        code, out, err = inproc(capsys, "cmd", "--config", cfg, *args)
+        assert code == 2, (args, out, err)
+        lines = err.strip().splitlines()
         assert len(lines) == 1 and words in lines[0].replace(" ", ""), (args, lines)
-        assert "Traceback" not in r.stderr
+    r = run("cmd", "--config", cfg, "queue", "add", "bad name", cwd=tmp_path)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
 
 
 def test_accounting_subcommands_take_the_database_and_currency_from_config(
-        tmp_path: Path) -> None:
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = str(config(tmp_path))
-    r = run("cmd", "--config", cfg, "add-internal-user", "ann", "--password-file", "-",
-            "--balance", "2.50", cwd=tmp_path, stdin="secret\n")
-    assert r.returncode == 0, r.stderr
-    r = run("cmd", "--config", cfg, "list-users", cwd=tmp_path)
-    assert r.returncode == 0 and "2.50 CHF" in r.stdout, r.stdout + r.stderr
+    (tmp_path / "pw").write_text("secret\n")
+    code, _, err = inproc(capsys, "cmd", "--config", cfg, "add-internal-user", "ann",
+                          "--password-file", str(tmp_path / "pw"), "--balance", "2.50")
+    assert code == 0, err
+    code, out, err = inproc(capsys, "cmd", "--config", cfg, "list-users")
+    assert code == 0 and "2.50 CHF" in out, out + err
