@@ -8,6 +8,7 @@ server (``Actor.system(via=COMMAND)``: whoever can run it can read the database 
     ippproxy cmd queue purge NAME
     ippproxy cmd cost-model list | show NAME | set NAME KEY=VALUE... | delete NAME
     ippproxy cmd rule list | add NAME type=max-pages limit=50 [--position N] | set NAME ...
+    ippproxy cmd rule move NAME POSITION | delete NAME
     ippproxy cmd option list | set KEY VALUE | clear KEY
     ippproxy cmd group list | set NAME KEY=VALUE... | delete NAME
     ippproxy cmd audit [--kind K] [--name N] [--actor A] [--limit N] [--before-id ID]
@@ -81,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("values", nargs="*", metavar="KEY=VALUE")
     r = sub.add_parser("rule").add_subparsers(dest="action", required=True)
     r.add_parser("list")
+    s = r.add_parser("move")
+    s.add_argument("name")
+    s.add_argument("position", type=int, help="1: the first rule")
     for action in ("show", "delete"):
         r.add_parser(action).add_argument("name")
     for action in ("add", "set"):
@@ -167,6 +171,8 @@ async def _run(a: argparse.Namespace, config: Config) -> Any:
             if a.action == "add":
                 return await rules.create(actor, {"name": a.name, **pairs(a.values)},
                                           a.position)
+            if a.action == "move":
+                return {"order": await rules.move(actor, a.name, a.position)}
             return await _objects(a, rules, actor)
         if a.group == "option":
             options = OptionService(catalog, config)

@@ -63,6 +63,26 @@ class RuleService:
                 return r
         return await run(work)
 
+    async def move(self, actor: Actor, name: str, position: int) -> tuple[str, ...]:
+        """Put the rule at ``position`` (1: first; past the end: last); the new order."""
+        require(actor, Section.PRINTERS, Access.WRITE)
+        if position < 1:
+            raise Invalid("position", "1 or more (1: the first rule)")
+
+        def work() -> tuple[str, ...]:
+            with self.catalog.change() as tx:
+                before = [r.name for r in tx.rules()]
+                found = tx.rule(name)
+                if found is None:
+                    raise NotFound("rule", name)
+                not_provisioned(Kind.RULE, name, found[1])
+                tx.delete_rule(name)
+                self._insert_at(tx, found[0], position)
+                after = tuple(r.name for r in tx.rules())
+                audit(tx, actor, "move", Kind.RULE, name, {"order": before}, {"order": after})
+                return after
+        return await run(work)
+
     @staticmethod
     def _insert_at(tx: Tx, rule: RuleConfig, position: int) -> None:
         """Renumber the rules with ``rule`` at ``position`` (1-based)."""

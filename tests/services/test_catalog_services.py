@@ -75,6 +75,13 @@ async def test_rules_keep_their_order_and_name_existing_queues(
     r = await rules.update(ADMIN, "pages", {"limit": 20})
     assert r.limit == 20
     assert [r.config.name for r in await rules.list(ADMIN)] == ["grey", "pages", "copies"]
+    assert await rules.move(ADMIN, "grey", 3) == ("pages", "copies", "grey")
+    assert await rules.move(ADMIN, "copies", 1) == ("copies", "pages", "grey")
+    assert await rules.move(ADMIN, "copies", 99) == ("pages", "grey", "copies")
+    with pytest.raises(Invalid):
+        await rules.move(ADMIN, "copies", 0)
+    [moved] = catalog.audit_log(AuditQuery(action="move", limit=1))
+    assert moved.after == {"order": ["pages", "grey", "copies"]}
     await rules.delete(ADMIN, "grey")
     assert [r.config.name for r in await rules.list(ADMIN)] == ["pages", "copies"]
     with pytest.raises(Forbidden):
