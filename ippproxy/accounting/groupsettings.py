@@ -78,6 +78,28 @@ def put_group(conn: Connection, g: GroupSettings) -> None:
     users.add_group(conn, g.name, **values)
 
 
+@dataclass(frozen=True)
+class GroupQuota:
+    """The scheduled allocation of a group (quota.py): ``period`` "" (none), "daily",
+    "weekly" or "monthly"; ``amount`` per period and ``cap`` in minor units."""
+
+    period: str = ""
+    amount: int = 0
+    cap: int | None = None
+
+
+def get_quota(conn: Connection, name: str) -> GroupQuota | None:
+    row = conn.execute(select(GROUPS.c.quota_period, GROUPS.c.quota_amount,
+                              GROUPS.c.quota_cap)
+                       .where(GROUPS.c.name == canonical_name(name))).first()
+    return None if row is None else GroupQuota(row[0], row[1], row[2])
+
+
+def set_quota(conn: Connection, name: str, quota: GroupQuota) -> None:
+    conn.execute(update(GROUPS).where(GROUPS.c.name == canonical_name(name)).values(
+        quota_period=quota.period, quota_amount=quota.amount, quota_cap=quota.cap))
+
+
 def delete_group(conn: Connection, name: str) -> None:
     """Remove the group and its memberships (the users and their accounts stay)."""
     gid = conn.execute(select(GROUPS.c.id).where(GROUPS.c.name == canonical_name(name))

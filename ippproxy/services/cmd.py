@@ -11,6 +11,7 @@ server (``Actor.system(via=COMMAND)``: whoever can run it can read the database 
     ippproxy cmd rule move NAME POSITION | delete NAME
     ippproxy cmd option list | set KEY VALUE | clear KEY
     ippproxy cmd group list | set NAME KEY=VALUE... | delete NAME
+    ippproxy cmd group quota NAME [period=monthly amount=5.00 cap=20.00]
     ippproxy cmd audit [--kind K] [--name N] [--actor A] [--limit N] [--before-id ID]
 
 ``KEY=VALUE`` uses the keys of the configuration file's tables; a value is read as TOML
@@ -75,6 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     for group in ("cost-model", "group"):
         g = sub.add_parser(group).add_subparsers(dest="action", required=True)
         g.add_parser("list")
+        if group == "group":
+            s = g.add_parser("quota", help="show, or set with period= amount= cap=")
+            s.add_argument("name")
+            s.add_argument("values", nargs="*", metavar="KEY=VALUE")
         for action in ("show", "delete"):
             g.add_parser(action).add_argument("name")
         s = g.add_parser("set")
@@ -165,7 +170,10 @@ async def _run(a: argparse.Namespace, config: Config) -> Any:
         if a.group == "cost-model":
             return await _objects(a, CostModelService(catalog), actor)
         if a.group == "group":
-            return await _objects(a, GroupService(catalog, config), actor)
+            groups = GroupService(catalog, config)
+            if a.action == "quota":
+                return await _quota(a, groups, actor)
+            return await _objects(a, groups, actor)
         if a.group == "rule":
             rules = RuleService(catalog)
             if a.action == "add":
@@ -210,6 +218,17 @@ async def _queue(a: argparse.Namespace, queues: QueueService, actor: Actor) -> A
             return await queues.set_accepting(actor, a.name, False, a.message)
         case _:
             return {"purged": a.name, "jobs_canceled": await queues.purge(actor, a.name)}
+
+
+async def _quota(a: argparse.Namespace, groups: GroupService, actor: Actor) -> Any:
+    values = {k: str(v) for k, v in pairs(a.values).items()}
+    if not values:
+        return await groups.quota(actor, a.name)
+    unknown = set(values) - {"period", "amount", "cap"}
+    if unknown:
+        raise UsageError(f"quota keys are period, amount and cap, not {', '.join(unknown)}")
+    return await groups.set_quota(actor, a.name, values.get("period", ""),
+                                  values.get("amount", "0"), values.get("cap"))
 
 
 async def _objects(a: argparse.Namespace, service: Any, actor: Actor) -> Any:

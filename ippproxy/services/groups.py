@@ -12,14 +12,19 @@ from typing import Any
 from ippproxy.accounting import groupsettings
 from ippproxy.accounting.errors import AccountingError
 from ippproxy.accounting.groupsettings import (
+    GroupQuota,
     GroupSettings,
     delete_group,
     get_group,
+    get_quota,
     list_groups,
     put_group,
+    set_quota,
     to_config,
 )
 from ippproxy.accounting.identity import canonical_name
+from ippproxy.accounting.money import parse_money
+from ippproxy.accounting.quota import Period
 from ippproxy.catalog import Catalog, Kind
 from ippproxy.config import Config, GroupConfig, group_from_dict
 
@@ -95,6 +100,51 @@ class GroupService:
                 put_group(tx.conn, g)
                 after = to_config(g, self.exponent)
                 audit(tx, actor, "update", Kind.GROUP, g.name, _record(before), _record(after))
+                return after
+        return await run(work)
+
+    # -- quotas (scheduled allocations, accounting/quota.py) --------------------------------
+    def _quota_record(self, q: GroupQuota) -> dict[str, Any]:
+        return {"period": q.period, "amount": groupsettings.amount(q.amount, self.exponent),
+                "cap": None if q.cap is None else groupsettings.amount(q.cap, self.exponent)}
+
+    def _minor(self, field: str, text: str) -> int:
+        try:
+            value = parse_money(text, self.exponent)
+        except ValueError as e:
+            raise Invalid(field, str(e)) from e
+        if value < 0:
+            raise Invalid(field, "must not be negative")
+        return value
+
+    async def quota(self, actor: Actor, name: str) -> dict[str, Any]:
+        """The group's quota: ``period``, ``amount`` and ``cap`` (decimal strings)."""
+        require(actor, Section.FINANCE, Access.READ)
+        found = await run(lambda: self.catalog.read(lambda tx: get_quota(tx.conn, name)))
+        if found is None:
+            raise NotFound("group", name)
+        return self._quota_record(found)
+
+    async def set_quota(self, actor: Actor, name: str, period: str, amount: str = "0",
+                        cap: str | None = None) -> dict[str, Any]:
+        """Give each member ``amount`` once per ``period`` ("" for none), never above
+        ``cap``. The configuration file does not declare quotas: this works on provisioned
+        groups too, and ``export-config`` does not carry it."""
+        require(actor, Section.FINANCE, Access.WRITE)
+        if period and period not in {p.value for p in Period}:
+            raise Invalid("period", "one of daily, weekly, monthly, or empty for none")
+        quota = GroupQuota(period, self._minor("amount", amount),
+                           None if cap in (None, "") else self._minor("cap", str(cap)))
+
+        def work() -> dict[str, Any]:
+            with self.catalog.change() as tx:
+                before = get_quota(tx.conn, name)
+                if before is None:
+                    raise NotFound("group", name)
+                set_quota(tx.conn, name, quota)
+                after = self._quota_record(quota)
+                audit(tx, actor, "set-quota", Kind.GROUP, canonical_name(name),
+                      self._quota_record(before), after)
                 return after
         return await run(work)
 

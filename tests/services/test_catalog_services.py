@@ -142,6 +142,30 @@ async def test_groups_live_in_accounting_and_are_audited(catalog: Catalog,
                        ("update", "staff"), ("create", "staff")]
 
 
+async def test_group_quotas(catalog: Catalog, config: Config) -> None:
+    groups = GroupService(catalog, config)
+    await provision(catalog, from_dict({"group": [{"name": "staff"}]}))
+    assert await groups.quota(OPERATOR, "staff") == {"period": "", "amount": "0.00",
+                                                     "cap": None}
+    # Quotas are not in the file: a provisioned group's quota can be set.
+    after = await groups.set_quota(ADMIN, "staff", "monthly", "5.00", "20")
+    assert after == {"period": "monthly", "amount": "5.00", "cap": "20.00"}
+    assert await groups.quota(ADMIN, "staff") == after
+    for args, field in ((("yearly", "1"), "period"), (("daily", "-1"), "amount"),
+                        (("daily", "1", "0.001"), "cap")):
+        with pytest.raises(Invalid) as e:
+            await groups.set_quota(ADMIN, "staff", *args)
+        assert e.value.field == field
+    with pytest.raises(Forbidden):
+        await groups.set_quota(OPERATOR, "staff", "")
+    with pytest.raises(NotFound):
+        await groups.set_quota(ADMIN, "nobody", "")
+    [entry] = catalog.audit_log(AuditQuery(action="set-quota"))
+    assert entry.before["period"] == "" and entry.after["cap"] == "20.00"
+    await provision(catalog, from_dict({"group": [{"name": "staff", "multiplier": "0.5"}]}))
+    assert (await groups.quota(ADMIN, "staff"))["period"] == "monthly"   # provisioning kept it
+
+
 async def test_audit_service_needs_the_audit_right_and_sane_queries(catalog: Catalog) -> None:
     audit = AuditService(catalog)
     await CostModelService(catalog).create(ADMIN, {"name": "m"})
