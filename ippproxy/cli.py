@@ -25,8 +25,8 @@ def _print_banner(cfg: Config) -> None:
                                    ("127.0.0.1", "0.0.0.0", "::", "::1") else cfg.server.listen)
     first = cfg.queues[0].name
     uri = f"ipp://{host}:{cfg.server.port}/printers/{first}"
-    print(f"ippproxy serving {len(cfg.queues)} queue(s) on {cfg.server.listen}:{cfg.server.port}",
-          flush=True)
+    print(f"ippproxy on {cfg.server.listen}:{cfg.server.port}; the file provisions "
+          f"{len(cfg.queues)} queue(s) (more: `ippproxy cmd queue list`)", flush=True)
     for q in cfg.queues:
         print(f"  queue {q.name!r} -> {q.destination}", flush=True)
     print("Print a file to it with:", flush=True)
