@@ -2,13 +2,17 @@
 
 ``build_app(config)`` returns the aiohttp application; its cleanup context opens, on
 startup, the database (Alembic upgrade, ``db.upgrade_locked``), the spool, the job store,
-runs crash recovery, starts the built-in virtual printer when a queue uses
+runs crash recovery, provisions the file's queues, cost models, groups and rules into the
+catalog (``services.provisioning``) and serves the catalog's objects from then on (the file
+keeps the node settings), starts the built-in virtual printer when a queue uses
 ``destination = "builtin"`` (``virtualprinter.builtin``), loads the queues' stored state,
 and starts the Forwarder and the destinations' capabilities
-(``forwarding.capabilities``); on cleanup it stops them in reverse order. It builds and
-connects; the behaviour lives in the modules it wires. One ``Metrics`` per app goes to the
-intake, the Forwarder and the server's ``/metrics``. ``serve(config)`` runs the app on one
-port for IPP, IPPS and HTTPS (``server.listener``, with ``server.tls``'s certificate) until
+(``forwarding.capabilities``), and a ``CatalogWatcher`` that hands every new catalog
+snapshot to the server, the forwarder and the pipeline (``reconfigure``); on cleanup it
+stops them in reverse order. It builds and connects; the behaviour lives in the modules it
+wires. One ``Metrics`` per app goes to the intake, the Forwarder and the server's
+``/metrics``. ``serve(config)`` runs the app on one port for IPP, IPPS and HTTPS
+(``server.listener``, with ``server.tls``'s certificate) until
 SIGTERM or SIGINT and then shuts down gracefully (in-flight requests finish first).
 """
 
@@ -24,6 +28,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import make_engine, upgrade_locked
 from ippproxy.forwarding.capabilities import DestinationCapabilities
@@ -46,12 +51,14 @@ from ippproxy.server.scrape import add_metrics_route
 from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
-from ippproxy.services.auditsink import LogAudit
+from ippproxy.services.auditsink import CatalogAudit
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.users import Users
+from ippproxy.services.provisioning import provision
+from ippproxy.services.queues import IppStateAudit
 from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.web.auth import may_scrape
 from ippproxy.web.routes import add_web
@@ -65,9 +72,10 @@ UNLIMITED = 1 << 62
 SHARED_SPOOL_MIN_AGE = 3600.0
 
 
-def _lifecycle(config: Config, policies: tuple[Policy, ...], metrics: Metrics
+def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
+        config = file
         async with contextlib.AsyncExitStack() as stack:
             engine = make_engine(config.storage.database)
             stack.callback(engine.dispose)
@@ -82,10 +90,15 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...], metrics: Metrics
             spool.copies = store  # small documents live in the store (spool.py)
             recovered = await store.recover(spool, min_age=SHARED_SPOOL_MIN_AGE if node else 0)
             log.info("recovery: %d job(s) brought to a defined state", len(recovered))
-            if any(q.destination == BUILTIN_DESTINATION for q in config.queues):
-                printer = await start_builtin(config.virtual_printer,
-                                              Path(config.storage.spool))
-                stack.push_async_callback(printer.close)
+            # The file's queues, cost models, groups and rules into the catalog (marked
+            # provisioned), then the catalog's objects in place of the file's: `file` keeps
+            # the node settings, `config` is what this node serves from now on.
+            catalog = Catalog(engine)
+            await provision(catalog, file)
+            snapshot = await asyncio.to_thread(catalog.snapshot)
+            config = snapshot.apply(file)
+            builtin = _Builtin(file, stack)
+            await builtin.ensure(config)
             # Paused and accepting as stored (Pause-Printer survives a restart).
             queues = await load_queues(config.queues, store)
             metrics.declare(queues)
@@ -95,6 +108,7 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...], metrics: Metrics
             if config.accounting.enabled:
                 pipeline = await stack.enter_async_context(
                     open_pipeline(config, engine, store, spool, policies, metrics))
+                await pipeline.reconfigure(config)   # the groups as the user store has them
                 metrics.watch_analysis_queue(lambda: pipeline.pool.waiting if pipeline else 0)
             # Conversion for destinations that do not take a job's format shares the
             # pipeline's analysis pool; without one the Forwarder makes its own when needed.
@@ -122,26 +136,57 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...], metrics: Metrics
                     (q.name for q in config.queues if q.authentication == "basic"),
                     pipeline.accounting) if pipeline else None,
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving,
-                metrics=metrics)
+                metrics=metrics, state_recorder=IppStateAudit(catalog))
             # The admin side (issue 13): the master password is printed at first start only.
-            audit = LogAudit()
+            audit = CatalogAudit(catalog)
             admins = Admins(engine, audit, users=config.accounting.enabled)
             password = await asyncio.to_thread(admins.ensure_master)
             if password is not None:
                 print(first_start_banner(password), flush=True)
+            server = app[CTX].get()
             app[WEB].services = WebServices(
                 admins=admins, sessions=Sessions(engine), tokens=Tokens(engine, audit),
                 throttle=LoginThrottle(engine),
-                jobs=Jobs(store, notifier, audit, lambda: queues.keys()),
+                jobs=Jobs(store, notifier, audit, lambda: server.queues.keys()),
                 users=Users(engine, audit) if config.accounting.enabled else None)
-            upkeep = asyncio.create_task(housekeeping.run_forever(app[CTX].get()),
+            upkeep = asyncio.create_task(housekeeping.run_forever(server),
                                          name="housekeeping")
+
+            async def changed(new: Snapshot) -> None:
+                live = new.apply(file)
+                await builtin.ensure(live)
+                server.reconfigure(live, await store.queue_states())
+                forwarder.reconfigure(live)
+                if pipeline is not None:
+                    await pipeline.reconfigure(live)
+                log.info("catalog version %d: %d queue(s)", new.version, len(live.queues))
+
+            watcher = CatalogWatcher(catalog, snapshot, file.storage.catalog_poll_interval,
+                                     changed)
+            watcher.start()
+            stack.push_async_callback(watcher.stop)
             yield
             upkeep.cancel()
             await asyncio.gather(upkeep, return_exceptions=True)
             app[CTX].ctx = None
             app[WEB].services = None
     return ctx
+
+
+class _Builtin:
+    """The built-in virtual printer, started when the first queue uses it (at start, or
+    when a queue with ``destination = "builtin"`` is added later) and stopped at exit."""
+
+    def __init__(self, file: Config, stack: contextlib.AsyncExitStack) -> None:
+        self.file, self.stack, self.started = file, stack, False
+
+    async def ensure(self, config: Config) -> None:
+        if self.started or not any(q.destination == BUILTIN_DESTINATION
+                                   for q in config.queues):
+            return
+        printer = await start_builtin(self.file.virtual_printer, Path(self.file.storage.spool))
+        self.stack.push_async_callback(printer.close)
+        self.started = True
 
 
 def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Application:

@@ -25,8 +25,8 @@ def _print_banner(cfg: Config) -> None:
                                    ("127.0.0.1", "0.0.0.0", "::", "::1") else cfg.server.listen)
     first = cfg.queues[0].name
     uri = f"ipp://{host}:{cfg.server.port}/printers/{first}"
-    print(f"ippproxy serving {len(cfg.queues)} queue(s) on {cfg.server.listen}:{cfg.server.port}",
-          flush=True)
+    print(f"ippproxy on {cfg.server.listen}:{cfg.server.port}; the file provisions "
+          f"{len(cfg.queues)} queue(s) (more: `ippproxy cmd queue list`)", flush=True)
     for q in cfg.queues:
         print(f"  queue {q.name!r} -> {q.destination}", flush=True)
     print("Print a file to it with:", flush=True)
@@ -75,6 +75,82 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _take_config(argv: list[str]) -> tuple[str | None, list[str]]:
+    """``--config FILE`` (or ``--config=FILE``) out of ``argv``, before the subcommand."""
+    rest: list[str] = []
+    path: str | None = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--config" and i + 1 < len(argv):
+            path, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--config="):
+            path = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+        i += 1
+    return path, rest
+
+
+def cmd(argv: list[str]) -> int:
+    """``ippproxy cmd [--config FILE] ...``: the catalog's subcommands (queue, cost-model,
+    rule, option, group, audit) go to the services, the others (users, accounts, the
+    ledger) to accounting's tool, given the database and currency of FILE."""
+    from ippproxy.services.cmd import GROUPS
+    from ippproxy.services.cmd import main as catalog_main
+
+    path, rest = _take_config(argv)
+    try:
+        cfg = _load_or_default(path)
+    except ConfigError as e:
+        print(f"ippproxy cmd: bad configuration: {e}", file=sys.stderr)
+        return 2
+    words = [w for w in rest if not w.startswith("-")]
+    if words[:1] and words[0] in GROUPS:
+        return catalog_main(rest, cfg)
+    from ippproxy.accounting.cmd import main as accounting_main
+
+    if not words and ("-h" in rest or "--help" in rest):   # both halves of the tool
+        catalog_main(["--help"], cfg)
+        print()
+        return accounting_main(["--help"])
+
+    if "--database" not in rest and not any(a.startswith("--database=") for a in rest):
+        a = cfg.accounting
+        rest = ["--database", cfg.storage.database, "--currency", a.currency,
+                "--exponent", str(a.minor_unit_digits), *rest]
+    return accounting_main(rest)
+
+
+def export_config(argv: list[str]) -> int:
+    """``ippproxy export-config [--config FILE] [--output FILE]``."""
+    parser = argparse.ArgumentParser(
+        prog="ippproxy export-config",
+        description="Write the database's queues, cost models, groups, rules and options "
+                    "as provisioning TOML (check-config accepts it).")
+    parser.add_argument("--config", help="TOML config file naming the database "
+                        "(default: the embedded default)")
+    parser.add_argument("--output", "-o", help="file to write (default: standard output)")
+    try:
+        args = parser.parse_args(argv)
+        cfg = _load_or_default(args.config)
+    except SystemExit as e:
+        return int(e.code or 0)
+    except ConfigError as e:
+        print(f"ippproxy export-config: bad configuration: {e}", file=sys.stderr)
+        return 2
+    from ippproxy.services.cmd import export_text
+
+    text = export_text(cfg)
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # inspect and cmd own their argument parsing.
@@ -87,9 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return set_password_main(argv[2:])
     if argv[:1] == ["cmd"]:
-        from ippproxy.accounting.cmd import main as cmd_main
-
-        return cmd_main(argv[1:])
+        return cmd(argv[1:])
+    if argv[:1] == ["export-config"]:
+        return export_config(argv[1:])
 
     parser = argparse.ArgumentParser(prog="ippproxy", description="IPP print-management server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,7 +178,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("file")
     p.set_defaults(func=cmd_check_config)
     sub.add_parser("inspect", help="count pages and colour of a document (see --help)")
-    sub.add_parser("cmd", help="server command tool: users, accounts, ledger (see --help)")
+    sub.add_parser("cmd", help="server command tool: queues, cost models, rules, options, "
+                   "groups, audit; users, accounts, ledger (see --help)")
+    sub.add_parser("export-config", help="write the database's queues, cost models, groups, "
+                   "rules and options as provisioning TOML (see --help)")
     args = parser.parse_args(argv)
     rc: int = args.func(args)
     return rc

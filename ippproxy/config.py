@@ -62,6 +62,9 @@ class StorageConfig:
     # instead of an fsync of the spool file (one sync per job instead of three; see
     # jobs/spool.py). 0: every document is fsync'd in the spool.
     copy_max_bytes: int = 65536
+    # How often (seconds) this node looks whether the catalog (queues, cost models, rules,
+    # options kept in the database) changed; a change made on any node is seen this late.
+    catalog_poll_interval: float = 1.0
 
 
 # Above this, a document is better fsync'd in the spool than copied into the database.
@@ -188,6 +191,9 @@ class GroupConfig:
 @dataclass(frozen=True)
 class RuleConfig:
     type: str
+    # How the catalog (and the admin) names the rule; empty in a file: "rule-<n>", its
+    # place among the file's rules (ippproxy/catalog/provision.py).
+    name: str = ""
     printers: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     exempt_groups: tuple[str, ...] = ()
@@ -273,6 +279,10 @@ def _check_destination(key: str, dest: str) -> None:
     parts = urlsplit(dest)
     if parts.scheme not in ("ipp", "ipps", "http", "https") or not parts.hostname:
         raise ConfigError(key, f"expected \"builtin\" or an ipp:// or ipps:// URI, got {dest!r}")
+    try:
+        parts.port  # noqa: B018 - parsing it is the check (1..65535)
+    except ValueError:
+        raise ConfigError(key, f"the port of {dest!r} is not a port number") from None
 
 
 def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
@@ -293,49 +303,69 @@ def _tables(key: str, raw: Any) -> list[Any]:
     return raw
 
 
+def cost_model_from_dict(key: str, m: Any) -> CostModelConfig:
+    """One ``[[cost_model]]`` table (or the same from the catalog's services), checked."""
+    if not isinstance(m, dict):
+        raise ConfigError(key, "expected a table")
+    media = tuple(_section(MediaPriceConfig, f"{key}.media[{j}]", x)
+                  for j, x in enumerate(_tables(f"{key}.media", m.get("media", []))))
+    model: CostModelConfig = _section(CostModelConfig, key,
+                                      {k: v for k, v in m.items() if k != "media"},
+                                      media=media)
+    _label(f"{key}.name", model.name)
+    for f in ("mono", "color", "job_fee"):
+        _decimal(f"{key}.{f}", getattr(model, f))
+    _decimal(f"{key}.duplex_discount", model.duplex_discount, at_most_one=True)
+    for j, mp in enumerate(media):
+        _decimal(f"{key}.media[{j}].mono", mp.mono)
+        _decimal(f"{key}.media[{j}].color", mp.color)
+    return model
+
+
 def _cost_models(raw: Any) -> tuple[CostModelConfig, ...]:
     out: list[CostModelConfig] = []
     for i, m in enumerate(_tables("cost_model", raw)):
         key = f"cost_model[{i}]"
-        if not isinstance(m, dict):
-            raise ConfigError(key, "expected a table")
-        media = tuple(_section(MediaPriceConfig, f"{key}.media[{j}]", x)
-                      for j, x in enumerate(_tables(f"{key}.media", m.get("media", []))))
-        model = _section(CostModelConfig, key, {k: v for k, v in m.items() if k != "media"},
-                         media=media)
-        for f in ("mono", "color", "job_fee"):
-            _decimal(f"{key}.{f}", getattr(model, f))
-        _decimal(f"{key}.duplex_discount", model.duplex_discount, at_most_one=True)
-        for j, mp in enumerate(media):
-            _decimal(f"{key}.media[{j}].mono", mp.mono)
-            _decimal(f"{key}.media[{j}].color", mp.color)
+        model = cost_model_from_dict(key, m)
         if any(o.name == model.name for o in out):
             raise ConfigError(f"{key}.name", f"duplicate cost model {model.name!r}")
         out.append(model)
     return tuple(out)
 
 
+def group_from_dict(key: str, raw: Any) -> GroupConfig:
+    group: GroupConfig = _section(GroupConfig, key, raw)
+    if not group.name.strip():
+        raise ConfigError(f"{key}.name", "must not be empty")
+    for f in ("multiplier", "initial_balance", "credit_limit"):
+        _decimal(f"{key}.{f}", getattr(group, f))
+    return group
+
+
 def _groups(raw: Any) -> tuple[GroupConfig, ...]:
-    out = []
-    for i, g in enumerate(_tables("group", raw)):
-        group = _section(GroupConfig, f"group[{i}]", g)
-        for f in ("multiplier", "initial_balance", "credit_limit"):
-            _decimal(f"group[{i}].{f}", getattr(group, f))
-        out.append(group)
-    return tuple(out)
+    return tuple(group_from_dict(f"group[{i}]", g) for i, g in enumerate(_tables("group", raw)))
+
+
+def rule_from_dict(key: str, r: Any) -> RuleConfig:
+    rule: RuleConfig = _section(RuleConfig, key, r)
+    if rule.name:
+        _label(f"{key}.name", rule.name)
+    _choice(f"{key}.type", rule.type, RULE_TYPES)
+    _choice(f"{key}.unknown", rule.unknown, UNKNOWN_MODES)
+    _decimal(f"{key}.amount", rule.amount)
+    if rule.type in ("max-pages", "max-copies", "max-spool-size") and "limit" not in r:
+        raise ConfigError(f"{key}.limit", f"required for {rule.type}")
+    if rule.type == "max-cost" and "amount" not in r:
+        raise ConfigError(f"{key}.amount", "required for max-cost")
+    return rule
 
 
 def _rules(raw: Any) -> tuple[RuleConfig, ...]:
-    out = []
+    out: list[RuleConfig] = []
     for i, r in enumerate(_tables("rule", raw)):
-        rule = _section(RuleConfig, f"rule[{i}]", r)
-        _choice(f"rule[{i}].type", rule.type, RULE_TYPES)
-        _choice(f"rule[{i}].unknown", rule.unknown, UNKNOWN_MODES)
-        _decimal(f"rule[{i}].amount", rule.amount)
-        if rule.type in ("max-pages", "max-copies", "max-spool-size") and "limit" not in r:
-            raise ConfigError(f"rule[{i}].limit", f"required for {rule.type}")
-        if rule.type == "max-cost" and "amount" not in r:
-            raise ConfigError(f"rule[{i}].amount", "required for max-cost")
+        rule = rule_from_dict(f"rule[{i}]", r)
+        if rule.name and any(o.name == rule.name for o in out):
+            raise ConfigError(f"rule[{i}].name", f"duplicate rule {rule.name!r}")
         out.append(rule)
     return tuple(out)
 
@@ -357,6 +387,28 @@ def _check_server(s: ServerConfig) -> None:
                           f"at least {METRICS_TOKEN_MIN} printable characters, no spaces")
 
 
+def queue_from_dict(key: str, raw: Any) -> QueueConfig:
+    """One ``[[queue]]`` table (or the same from the catalog's services), checked alone
+    (references to cost models are checked against the whole configuration)."""
+    queue: QueueConfig = _section(QueueConfig, key, raw)
+    _name(f"{key}.name", queue.name)
+    _check_destination(f"{key}.destination", queue.destination)
+    _choice(f"{key}.authentication", queue.authentication, AUTHENTICATION)
+    return queue
+
+
+def _label(key: str, name: str) -> None:
+    """A cost model's or rule's name: 1 to 127 printable characters, no outer spaces."""
+    if not name or len(name) > 127 or not name.isprintable() or name != name.strip():
+        raise ConfigError(key, "1 to 127 printable characters, no leading or trailing space")
+
+
+def _name(key: str, name: str) -> None:
+    if not QUEUE_NAME.match(name):
+        raise ConfigError(key, "1 to 127 letters, digits, '_', '.', '-' (a letter or "
+                          "digit first)")
+
+
 def _check_accounting(cfg: Config) -> None:
     a = cfg.accounting
     _choice("accounting.unknown_users", a.unknown_users, UNKNOWN_USERS)
@@ -375,7 +427,6 @@ def _check_accounting(cfg: Config) -> None:
         raise ConfigError("accounting.default_cost_model",
                           f"no [[cost_model]] named {a.default_cost_model!r}")
     for i, q in enumerate(cfg.queues):
-        _choice(f"queue[{i}].authentication", q.authentication, AUTHENTICATION)
         if q.authentication == "basic" and not a.enabled:
             raise ConfigError(f"queue[{i}].authentication",
                               "\"basic\" checks the user store: set accounting.enabled = true")
@@ -405,12 +456,9 @@ def from_dict(raw: dict[str, Any]) -> Config:
             queues: list[QueueConfig] = []
             for i, q in enumerate(value):
                 key = f"queue[{i}]"
-                queue = _section(QueueConfig, key, q)
-                if not QUEUE_NAME.match(queue.name):
-                    raise ConfigError(f"{key}.name", "letters, digits, '_', '.', '-' only")
+                queue = queue_from_dict(key, q)
                 if any(other.name == queue.name for other in queues):
                     raise ConfigError(f"{key}.name", f"duplicate queue {queue.name!r}")
-                _check_destination(f"{key}.destination", queue.destination)
                 queues.append(queue)
             if not queues:
                 raise ConfigError("queue", "at least one queue is needed")

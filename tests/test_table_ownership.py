@@ -1,7 +1,8 @@
 """Each package owns its tables: no module outside ``ippproxy/jobs/``,
-``ippproxy/accounting/`` or ``ippproxy/services/`` (admin authentication) names their table
-objects or imports their models; the others go through ``JobStore``, ``AccountingService``
-and the services' methods (docs/architecture.md).
+``ippproxy/accounting/``, ``ippproxy/catalog/`` or ``ippproxy/services/`` (admin
+authentication) names their table objects or imports their models; the others go through
+``JobStore``, ``AccountingService``, ``Catalog`` and the services' methods
+(docs/architecture.md).
 
 The table objects are found by loading the models modules (every module-level
 ``sqlalchemy.Table``), so a table added later is covered without editing this test.
@@ -19,7 +20,8 @@ from sqlalchemy import Table
 ROOT = Path(__file__).resolve().parents[1]
 OWNERS = {"ippproxy.jobs": "ippproxy.jobs.models",
           "ippproxy.accounting": "ippproxy.accounting.models",
-          "ippproxy.services": "ippproxy.services.authmodels"}
+          "ippproxy.services": "ippproxy.services.authmodels",
+          "ippproxy.catalog": "ippproxy.catalog.models"}
 
 
 def tables(models: str) -> set[str]:
@@ -77,3 +79,6 @@ def test_the_check_finds_a_module_that_reads_another_packages_table() -> None:
     path = ROOT / "ippproxy" / "pipeline" / "recent.py"
     assert violations("ippproxy.jobs", OWNERS["ippproxy.jobs"], path, intruder)
     assert violations("ippproxy.accounting", OWNERS["ippproxy.accounting"], path, intruder)
+    reader = ast.parse("from ippproxy.catalog import models\n"
+                       "rows = conn.execute(catalog_queues_t.select())\n")
+    assert violations("ippproxy.catalog", OWNERS["ippproxy.catalog"], path, reader)

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -78,6 +79,12 @@ class Group(Base):
     quota_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     quota_cap: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Price multiplier as a decimal string ("0.5": half price); declared by the
+    # configuration file's [[group]] (read-only through the services) when provisioned.
+    # Migration 0006_catalog.
+    multiplier: Mapped[str] = mapped_column(String(32), default="1", server_default="1")
+    provisioned: Mapped[bool] = mapped_column(Boolean, default=False,
+                                              server_default=false())
 
 
 class Membership(Base):

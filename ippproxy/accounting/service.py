@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, Engine, Row
 
-from ippproxy.accounting import charges, settlement, users
+from ippproxy.accounting import charges, groupsettings, settlement, users
 from ippproxy.accounting.charges import Charge, ChargeState, JobId, Outcome, job_id
 from ippproxy.accounting.cost import JobCounts, Pricing, fee_part, group_multiplier, price
 from ippproxy.accounting.errors import InvalidOperation, NotFound
@@ -34,6 +34,7 @@ from ippproxy.accounting.ledger import Kind, post
 from ippproxy.accounting.money import format_money
 from ippproxy.accounting.settings import DEFAULTS, AccountingSettings, GroupDefaults
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.config import GroupConfig
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,15 @@ class AccountingService:
             return None
         uid = in_transaction(self.engine, lambda c: users.authenticate(c, name, password))
         return None if uid is None else name
+
+    def group_configs(self) -> list[GroupConfig]:
+        """Every group's settings as ``[[group]]`` declares them (multiplier, new-user
+        defaults), read in a snapshot. Blocking."""
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="DEFERRED")
+            with conn.begin():
+                return [groupsettings.to_config(g, self.settings.exponent)
+                        for g in groupsettings.list_groups(conn)]
 
     def define_groups(self, groups: Iterable[GroupDefaults]) -> None:
         """Create the groups, or write their new-user defaults when they exist

@@ -161,6 +161,13 @@ class DestinationCapabilities:
         self._statuses[queue.name] = (time.monotonic(), attrs)
         return attrs
 
+    def forget(self, queue: str) -> None:
+        """Drop what is cached for ``queue``: its destination changed, or it was deleted
+        (the next request asks the destination it has now)."""
+        for cache in (self._failed_at, self._databases, self._statuses, self._combined,
+                      self._memo_until, self._offline_made):
+            cache.pop(queue, None)
+
     async def close(self) -> None:
         tasks = list(self._refreshing.values())
         for t in tasks:

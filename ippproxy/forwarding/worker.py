@@ -144,7 +144,7 @@ class Forwarder:
         # ``receiving``: True while the server receives job submissions (order.py).
         self.gate = QueueGate(spacing=fwd.send_interval_while_receiving, receiving=receiving)
         self.unknown_outcome = unknown_outcome
-        self._resolve = resolve or (lambda rec: destination_for(config, rec))
+        self._resolve = resolve or (lambda rec: destination_for(self.config, rec))
         self._clients: dict[str, DestinationClient] = {}
         self._session: aiohttp.ClientSession | None = None
         self._loop_task: asyncio.Task[None] | None = None
@@ -184,6 +184,12 @@ class Forwarder:
         """A job became ready, or was canceled: wake the loop and the job's follower."""
         self._wake.set()
         self.wakeups.changed(job_uuid)
+
+    def reconfigure(self, config: Config) -> None:
+        """Take a new effective configuration (the catalog changed): the queues whose jobs
+        are claimed and where they go. A new queue's waiting jobs are looked at now."""
+        self.config = config
+        self._wake.set()
 
     def client(self, uri: str, force_print_job: bool = False) -> DestinationClient:
         key = f"{uri}|{force_print_job}"

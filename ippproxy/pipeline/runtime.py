@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
@@ -38,6 +39,20 @@ class Pipeline:
     pool: AnalysisPool
     intake: Intake
     settler: Settler
+    # An embedding application's own policies, after the configured rules.
+    extra: tuple[Policy, ...] = ()
+
+    async def reconfigure(self, config: Config) -> None:
+        """Take a new effective configuration (the catalog changed): prices, the
+        accounting settings and the rules of the next job come from it; the groups'
+        multipliers and new-user defaults are re-read from the user store."""
+        groups = await asyncio.to_thread(self.accounting.group_configs)
+        config = dataclasses.replace(config, groups=tuple(groups))
+        self.accounting.pricing = settings.pricing(config)
+        self.accounting.settings = settings.accounting_settings(config)
+        self.intake.chain = make_chain(config, self.intake.store, self.extra)
+        if self.intake.metering is not None:
+            self.intake.metering.config = config
 
 
 def make_pool(config: Config) -> AnalysisPool:
@@ -74,4 +89,5 @@ async def open_pipeline(config: Config, engine: Engine, store: JobStore, spool: 
         await settler.start()
         stack.push_async_callback(settler.stop)
         metering = Metering(config, accounting, converter)
-        yield Pipeline(accounting, pool, Intake(store, spool, chain, metering, metrics), settler)
+        yield Pipeline(accounting, pool, Intake(store, spool, chain, metering, metrics), settler,
+                       tuple(policies))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,7 +17,7 @@ from ippproxy.metrics import Metrics
 from ippproxy.pipeline import Intake, SubmissionChecks
 from ippproxy.pipeline.submission import no_document
 from ippproxy.server.basic_auth import BasicAuthenticator
-from ippproxy.server.hooks import JobNotifier, NoNotifier
+from ippproxy.server.hooks import JobNotifier, NoNotifier, NoRecorder, QueueStateRecorder
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.uris import Origin
@@ -36,6 +36,10 @@ class CapabilitySource(Protocol):
     async def identify(self, queue: QueueConfig, actions: tuple[str, ...],
                        message: str) -> bool:
         """Identify-Printer at the destination; False when it cannot (PWG 5100.13 §4.1)."""
+        ...
+
+    def forget(self, queue: str) -> None:
+        """Drop what is cached for the queue (its destination changed, or it is gone)."""
         ...
 
 
@@ -113,6 +117,8 @@ class ServerContext:
     receiving: Receiving = field(default_factory=Receiving)
     # The app's Prometheus metrics (metrics.py), shared with the intake and the Forwarder.
     metrics: Metrics = field(default_factory=Metrics)
+    # Told when an IPP request changed a queue's state (audit, and the other nodes).
+    state_recorder: QueueStateRecorder = field(default_factory=NoRecorder)
 
     def __post_init__(self) -> None:
         if not self.queues:
@@ -120,7 +126,33 @@ class ServerContext:
 
     @property
     def default_queue(self) -> str:
-        return self.config.queues[0].name
+        return self.config.queues[0].name if self.config.queues else ""
+
+    def reconfigure(self, config: Config, states: Mapping[str, QueueStateRecord]) -> None:
+        """Take a new effective configuration (the catalog changed, on this node or
+        another): queues added take jobs at once, deleted ones are gone (their URI answers
+        client-error-not-found), changed ones answer with their new settings; every
+        queue's paused/accepting state is re-read from the store."""
+        self.config = config
+        queues: dict[str, QueueRuntime] = {}
+        for q in config.queues:
+            runtime = self.queues.get(q.name) or QueueRuntime(q)
+            if runtime.config != q:
+                if runtime.config.destination != q.destination or \
+                        runtime.config.force_print_job != q.force_print_job:
+                    self.capabilities.forget(q.name)
+                runtime.config = q
+                self.checks_cache.pop(q.name, None)
+            if q.name in states:
+                runtime.restore(states[q.name])
+            queues[q.name] = runtime
+        for gone in set(self.queues) - set(queues):
+            self.capabilities.forget(gone)
+            self.checks_cache.pop(gone, None)
+        self.queues = queues
+        if self.authenticator is not None:
+            self.authenticator.queues = frozenset(
+                q.name for q in config.queues if q.authentication == "basic")
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Seams the composition root fills: who is told when a job changed.
+"""Seams the composition root fills: who is told when a job changed, and when an IPP
+request changed a queue's state.
 
 What happens to a job between spool and acknowledgement is the intake pipeline
 (ippproxy.pipeline.intake); its policy seam is the policy chain
@@ -18,4 +19,19 @@ class JobNotifier(Protocol):
 
 class NoNotifier:
     def job_changed(self, job_uuid: str) -> None:
+        return None
+
+
+class QueueStateRecorder(Protocol):
+    """Told when Pause-/Resume-/Enable-/Disable-Printer changed a queue's state: the
+    composition root audits it and makes every node re-read the queue states
+    (``services.queues.IppStateAudit``). ``before`` and ``after`` are (paused, accepting)."""
+
+    async def queue_state_changed(self, user: str, queue: str, before: tuple[bool, bool],
+                                  after: tuple[bool, bool]) -> None: ...
+
+
+class NoRecorder:
+    async def queue_state_changed(self, user: str, queue: str, before: tuple[bool, bool],
+                                  after: tuple[bool, bool]) -> None:
         return None

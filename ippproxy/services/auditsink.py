@@ -1,10 +1,10 @@
 """Where the services report each change they make (issue 13: every admin change writes an
 audit entry: who, when, what, before and after).
 
-The audit log proper (a table, its REST resource and page) is built beside this module in
-``services/audit.py``; until the two meet, the services of admin authentication, jobs and
-accounts write through this protocol, and the composition root hands them a sink. The
-default one writes each entry as one JSON line to the ``ippproxy.audit`` logger.
+The services of admin authentication, jobs and accounts write through this protocol; the
+composition root hands them ``CatalogAudit``, which keeps each entry in the catalog's audit
+log (the one ``services/audit.py`` lists, beside the catalog's own changes) and also writes
+it as one JSON line to the ``ippproxy.audit`` logger.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ippproxy.catalog import Catalog, Kind
 from ippproxy.services.actor import Actor
 
 log = logging.getLogger("ippproxy.audit")
@@ -49,3 +50,17 @@ class LogAudit:
             "at": e.at.isoformat(), "actor": e.actor, "via": e.via, "action": e.action,
             "target": e.target, "before": e.before, "after": e.after},
             default=str, sort_keys=True))
+
+
+class CatalogAudit(LogAudit):
+    """Each entry in the catalog's audit log (``target`` is ``"<kind>:<name>"``), and on the
+    ``ippproxy.audit`` logger. Blocking: services call it from their worker threads."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+
+    def record(self, e: AuditEntry) -> None:
+        kind, _, name = e.target.partition(":")
+        self.catalog.record(actor=e.actor[:255], via=e.via[:16], action=e.action[:32],
+                            kind=Kind(kind), name=name[:255], before=e.before, after=e.after)
+        super().record(e)

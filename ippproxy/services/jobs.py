@@ -8,6 +8,7 @@ Jobs are in the ``printers`` section: reading needs read access, a change write 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -112,8 +113,9 @@ class Jobs:
         except JobNotFound:
             raise NotFound("job", uuid) from None
         self.notifier.job_changed(new.uuid)
-        self.audit.record(entry(actor, action, f"job:{new.uuid}",
-                                {"state": job.state.keyword}, {"state": new.state.keyword}))
+        await asyncio.to_thread(self.audit.record, entry(
+            actor, action, f"job:{new.uuid}", {"state": job.state.keyword},
+            {"state": new.state.keyword}))
         return new
 
     async def cancel(self, actor: Actor, uuid: str) -> JobRecord:
@@ -149,7 +151,7 @@ class Jobs:
         except JobNotFound:
             raise NotFound("job", uuid) from None
         self.notifier.job_changed(new.uuid)
-        self.audit.record(entry(actor, "job.move", f"job:{new.uuid}",
-                                {"printer": job.queue, "job_id": job.job_id},
-                                {"printer": new.queue, "job_id": new.job_id}))
+        await asyncio.to_thread(self.audit.record, entry(
+            actor, "job.move", f"job:{new.uuid}", {"printer": job.queue, "job_id": job.job_id},
+            {"printer": new.queue, "job_id": new.job_id}))
         return new

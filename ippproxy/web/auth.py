@@ -144,13 +144,14 @@ async def log_in(request: web.Request, name: str, password: str
         svc.admins.actor, principal, Via.SESSION)
     if principal is None or actor is None:
         await asyncio.to_thread(svc.throttle.failed, key, address)
-        svc.admins.audit.record(entry(Actor(key, Via.SESSION), "session.login-failed",
-                                      f"user:{key}", None, {"address": address}))
+        failed = entry(Actor(key, Via.SESSION), "session.login-failed", f"user:{key}", None,
+                       {"address": address})
+        await asyncio.to_thread(svc.admins.audit.record, failed)
         return problem(401, "wrong name or password", kind="login-failed")
     await asyncio.to_thread(svc.throttle.succeeded, key)
     sid, session = await asyncio.to_thread(svc.sessions.create, principal, address)
-    svc.admins.audit.record(entry(actor, "session.login", f"user:{actor.name}", None,
-                                  {"address": address}))
+    await asyncio.to_thread(svc.admins.audit.record, entry(
+        actor, "session.login", f"user:{actor.name}", None, {"address": address}))
     return sid, session, actor
 
 
@@ -160,7 +161,8 @@ async def log_out(request: web.Request) -> None:
     if found is not None and actor is not None:
         svc = services_of(request)
         await asyncio.to_thread(svc.sessions.end, found[0])
-        svc.admins.audit.record(entry(actor, "session.logout", f"user:{actor.name}"))
+        await asyncio.to_thread(svc.admins.audit.record,
+                                entry(actor, "session.logout", f"user:{actor.name}"))
 
 
 @mark_public

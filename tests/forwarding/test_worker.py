@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -228,3 +229,18 @@ async def test_offline_printer_that_cannot_tell_still_delivers_once(
     await printer.set_state("online")
     done = await harness.wait(rec.uuid, terminal)
     assert done.state == JobState.COMPLETED and len(printer.jobs) == 1
+
+
+async def test_a_queue_added_by_reconfigure_is_forwarded(
+        virtual_printer: Any, harness: Harness, submit_job: SubmitJob,
+        fast_config: Any) -> None:
+    """The catalog added queue q while the Forwarder runs (app.py hands it the new
+    effective Config): its waiting job goes to the new destination."""
+    printer = await virtual_printer()
+    config = fast_config(printer.uri)
+    fwd = await harness.start(dataclasses.replace(config, queues=()))
+    rec = await submit_job()
+    fwd.reconfigure(config)
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED, done.state_message
+    assert len(printer.jobs) == 1

@@ -25,6 +25,9 @@ class NoCapabilities:
     async def identify(self, queue: object, actions: object, message: str) -> bool:
         return False
 
+    def forget(self, queue: str) -> None:
+        return None
+
 
 async def test_abandoned_and_old_jobs(tmp_path: Path) -> None:
     cfg = make_config(tmp_path)

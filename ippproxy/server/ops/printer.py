@@ -108,7 +108,11 @@ async def _set_state(req: OpRequest, *, paused: bool | None = None,
     before = (q.paused, q.accepting)
     q.restore(await req.ctx.store.set_queue_state(q.name, paused=paused, accepting=accepting,
                                                   message=message))
-    return (q.paused, q.accepting) != before
+    after = (q.paused, q.accepting)
+    if after == before:
+        return False
+    await req.ctx.state_recorder.queue_state_changed(req.user, q.name, before, after)
+    return True
 
 
 async def identify_printer(req: OpRequest) -> Reply:

@@ -2,7 +2,7 @@
 (ippproxy/services/authmodels.py).
 
 Revision ID: 0007_admin_auth
-Revises: 0005_queue_states (the lead re-chains it after 0006)
+Revises: 0006_catalog
 Hand-written; portable to SQLite and PostgreSQL. Must match ippproxy/services/authmodels.py
 (tests/services/test_authmodels.py compares them).
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_admin_auth"
-down_revision = "0005_queue_states"
+down_revision = "0006_catalog"
 branch_labels = None
 depends_on = None
 
