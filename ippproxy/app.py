@@ -53,12 +53,12 @@ from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.auditsink import CatalogAudit
 from ippproxy.services.jobs import Jobs
+from ippproxy.services.provisioning import provision
+from ippproxy.services.queues import IppStateAudit
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.users import Users
-from ippproxy.services.provisioning import provision
-from ippproxy.services.queues import IppStateAudit
 from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.web.auth import may_scrape
 from ippproxy.web.routes import add_web
