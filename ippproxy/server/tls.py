@@ -13,6 +13,7 @@ Only TLS 1.2 and 1.3 are offered (RFC 8996 deprecates 1.0 and 1.1; RFC 9325 §3.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import ipaddress
 import os
 import socket
@@ -29,6 +30,7 @@ from ippproxy.config import Config
 
 CERT_FILE = "server.crt"
 KEY_FILE = "server.key"
+LOCK_FILE = ".lock"
 # A generated certificate lives this long and is renewed this long before it expires.
 VALIDITY = dt.timedelta(days=825)       # the CA/Browser Forum's former ceiling
 RENEW_BEFORE = dt.timedelta(days=30)
@@ -132,9 +134,14 @@ def ensure_certificate(config: Config) -> Certificate:
     directory = tls_dir(config)
     names = host_names(config)
     cert = directory / CERT_FILE
-    if (directory / KEY_FILE).is_file() and _covers(cert, names, dt.datetime.now(dt.UTC)):
-        return Certificate(cert, directory / KEY_FILE, generated=True)
-    return generate(directory, names)
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Nodes sharing a spool start together: one checks and generates at a time, or two
+    # would each write a key and a certificate and leave a mismatched pair.
+    with open(directory / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (directory / KEY_FILE).is_file() and _covers(cert, names, dt.datetime.now(dt.UTC)):
+            return Certificate(cert, directory / KEY_FILE, generated=True)
+        return generate(directory, names)
 
 
 def server_context(cert: Certificate) -> ssl.SSLContext:

@@ -121,3 +121,21 @@ def test_config_names_the_tls_and_token_keys(tmp_path: Path) -> None:
     ok = from_dict({"server": {"tls_cert": str(cert), "tls_key": str(cert),
                                "metrics_token": "x" * 16}})
     assert ok.server.tls_cert == str(cert) and ok.server.metrics_token == "x" * 16
+
+
+def test_nodes_starting_together_keep_one_matching_pair(tmp_path: Path) -> None:
+    # Two nodes on one spool (PostgreSQL) start at once: without the lock each wrote its own
+    # key and certificate, and one of them failed with KEY_VALUES_MISMATCH.
+    import multiprocessing
+    config = _config(tmp_path)
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(6) as pool:
+        pairs = pool.map(_ensure_and_load, [config] * 12)
+    assert len(set(pairs)) == 1                       # one generation, read by everyone
+    tls.server_context(tls.ensure_certificate(config))
+
+
+def _ensure_and_load(config: Config) -> bytes:
+    cert = tls.ensure_certificate(config)
+    tls.server_context(cert)                          # the pair matches
+    return cert.cert.read_bytes()
