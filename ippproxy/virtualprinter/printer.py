@@ -26,6 +26,9 @@ separate control port (``{"state": "jam"}``):
   the next such request is fully processed (the job exists and prints) but the
   connection is aborted instead of answering, as a printer whose reply was lost.
 
+Given a ``spool_dir`` of its own, the printer keeps its next job-id there, so job-ids
+continue after a restart, and never overwrites a document it kept (record.py).
+
 ``GET /control`` answers a JSON summary (state, jobs with their counts).
 Run standalone: ``python -m ippproxy.virtualprinter --port 8632``.
 """
@@ -203,8 +206,9 @@ class VirtualPrinter:
             self._lose.discard(operation)
             raise _LoseResponse(operation)
 
-    def next_job_id(self) -> int:
-        return self._ids.next()
+    async def next_job_id(self) -> int:
+        """The next job-id; a synced file write when kept (record.py), off the loop."""
+        return await asyncio.to_thread(self._ids.next)
 
     def _notify(self) -> None:
         self._changed.set()

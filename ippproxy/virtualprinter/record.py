@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -50,23 +51,25 @@ class JobIds:
         self.directory = directory
         self.durable = durable
         self._last = 0
+        self._lock = threading.Lock()   # callers may be threads (asyncio.to_thread)
 
     def next(self) -> int:
         """The next job-id (blocking: a small synced write when durable)."""
-        if not self.durable:
-            self._last += 1
-            return self._last
-        fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            job_id = max(self._read(), self._last + 1)
-            while any(self.directory.glob(f"job-{job_id}-*.prn")):
-                job_id += 1
-            self._write(job_id + 1)
-        finally:
-            os.close(fd)  # releases the lock
-        self._last = job_id
-        return job_id
+        with self._lock:
+            if not self.durable:
+                self._last += 1
+                return self._last
+            fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                job_id = max(self._read(), self._last + 1)
+                while any(self.directory.glob(f"job-{job_id}-*.prn")):
+                    job_id += 1
+                self._write(job_id + 1)
+            finally:
+                os.close(fd)  # releases the flock
+            self._last = job_id
+            return job_id
 
     def _read(self) -> int:
         try:

@@ -19,7 +19,7 @@ from fractions import Fraction
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from support.soak import examples
+from support.soak import PROFILE, examples
 
 from ippproxy.accounting.cost import CostModel, MediaPrice, price
 from ippproxy.filters import counts as pwg
@@ -99,7 +99,12 @@ def production(docs: list[Doc], ticket: pwg.JobTicket, model: CostModel,
 _PRICE = st.fractions(0, 100, max_denominator=4)
 
 
-@settings(max_examples=examples(300), deadline=None)
+# A few hundred random jobs in `make test`; at least 10,000 in `make soak` (issue 14).
+SOAK_JOBS = 10_000
+
+
+@settings(max_examples=max(examples(300), SOAK_JOBS if PROFILE == "soak" else 0),
+          deadline=None)
 @given(docs=st.lists(documents(), min_size=1, max_size=3),
        ranges=st.lists(st.tuples(st.integers(1, 60), st.integers(0, 20)), max_size=3),
        number_up=st.sampled_from(pwg.NUMBER_UP), sides=st.sampled_from(pwg.SIDES),

@@ -170,3 +170,15 @@ def test_job_ids_pass_over_existing_documents(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         create_document(tmp_path / "job-1-1.prn")
     assert (tmp_path / "job-1-1.prn").read_bytes() == b"old"
+
+
+def test_printers_sharing_a_directory_never_share_a_job_id(tmp_path: Path) -> None:
+    """Two nodes' printers on one shared spool (README, "Several nodes") draw ids under
+    the directory's lock: all distinct, and the file names the next one."""
+    import concurrent.futures
+
+    nodes = [JobIds(tmp_path, durable=True) for _ in range(2)]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(lambda i: nodes[i % 2].next(), range(60)))
+    assert sorted(ids) == list(range(1, 61))
+    assert (tmp_path / "next-job-id").read_text() == "61\n"
