@@ -208,8 +208,9 @@ def test_duplicate_jobs_sqlite(server: Server) -> None:
 
 def duplicate_jobs(server: Server) -> None:
     doc = pdf([False], "same document")
-    server.accepted("dup", doc, user="dave")
-    server.denied("dup", doc, NOT_POSSIBLE, "duplicate job refused", user="DAVE")
+    server.accepted("dup", doc, user="Dave")
+    # The same owner, canonically: the job row holds "Dave" as the client sent it.
+    server.denied("dup", doc, NOT_POSSIBLE, "duplicate job refused", user="dave")
     server.accepted("dup", doc, user="erin")                      # another owner may
     server.accepted("dup", pdf([False], "another document"), user="dave")
 
