@@ -12,6 +12,7 @@ colour impression.
 from __future__ import annotations
 
 import io
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import pikepdf
 import pytest
 from support.postgres import pg_url, postgres_cluster  # noqa: F401
-from support.server import IppProxy, tracebacks
+from support.server import IppProxy, ippproxy_command, tracebacks
 
 from ippproxy.ipp import Attribute, Message, Operation, Status, Tag
 
@@ -36,6 +37,8 @@ poll_interval = 0.1
 [accounting]
 enabled = true
 initial_balance = "100.00"
+[[group]]
+name = "staff"
 [[cost_model]]
 name = "laser"
 mono = "0.10"
@@ -67,6 +70,7 @@ printers = ["formats"]
 [[rule]]
 type = "allowed-users"
 values = ["alice"]
+allowed_groups = ["staff"]
 printers = ["users"]
 [[rule]]
 type = "duplicate-jobs"
@@ -200,6 +204,15 @@ def test_allowed_users(server: Server) -> None:
     server.denied("users", pdf([False], "bob"), Status.CLIENT_ERROR_NOT_AUTHORIZED,
                   "User bob may not print on users", user="bob")
     server.accepted("users", pdf([False], "alice"), user="Alice")   # canonically alice
+    # carol is not listed, but a member of an allowed group (made with the command tool).
+    database = f"sqlite:///{server.proxy.directory / 'ippproxy.db'}"
+    r = subprocess.run([*ippproxy_command(), "cmd", "--database", database, "--json",
+                        "add-internal-user", "carol", "--password-file", "-",
+                        "--group", "staff", "--balance", "5"],
+                       input="carol-s3cret-pass\n", capture_output=True, text=True,
+                       timeout=60, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    server.accepted("users", pdf([False], "carol"), user="carol")
 
 
 def test_duplicate_jobs_sqlite(server: Server) -> None:
