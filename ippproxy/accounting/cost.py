@@ -4,24 +4,29 @@ Theory of operation
 -------------------
 A job's counts (:class:`JobCounts`, from ``ippproxy.filters``, copies already
 multiplied in) are one :class:`MediaCount` per media size: monochrome and colour
-impressions and physical sheets. A :class:`CostModel` (one per printer) gives a
-:class:`MediaPrice` per media size (or its default), a duplex discount and a
-per-job fee; a group multiplier scales the whole.
+impressions, physical sheets, and how many of those monochrome and colour
+impressions landed on two-sided sheets (a sheet with both sides printed; the last
+sheet of an odd two-sided run, or of a media change, has its front only and is
+one-sided). The layout that decides where an impression lands (page-ranges,
+number-up, sides, copies, media changes) is ``ippproxy.filters.counts``.
 
-Arithmetic is exact rational arithmetic (:class:`fractions.Fraction`: integers
-inside, never a float). Prices may be fractional minor units (3.5 cents per page
-is ``Fraction(7, 2)``; parse decimal strings with :func:`parse_amount`).
+A :class:`CostModel` (one per printer) gives a :class:`MediaPrice` per media size
+(or its default), a duplex discount and a per-job fee; a group multiplier scales
+the whole. Arithmetic is exact rational arithmetic (:class:`fractions.Fraction`:
+integers inside, never a float). Prices may be fractional minor units (3.5 cents
+per page is ``Fraction(7, 2)``; parse decimal strings with :func:`parse_amount`).
 
     per media size:   base     = mono * mono_price + colour * colour_price
-                      duplexed = impressions printed on two-sided sheets
-                               = 2 * (impressions - sheets)
-                      discount = base * duplexed / impressions * duplex_discount
+                      discount = (mono_duplexed * mono_price
+                                  + colour_duplexed * colour_price) * duplex_discount
     job:              exact    = (fee + sum(base - discount)) * multiplier
-    price             = round_half_up(exact)      (the only rounding, once, at the end)
+    price             = round_half_up(exact)      (the only rounding, once per job, at the end)
 
-``round_half_up`` rounds to the nearest minor unit with halves going up
-(prices are never negative). ``duplex_discount`` is a fraction in [0, 1] of the
-price of impressions on two-sided sheets (0.2 = 20 % off those impressions).
+so each impression is priced by where it lands: its media's mono or colour price,
+less ``duplex_discount`` of it when its sheet is two-sided. ``round_half_up``
+rounds to the nearest minor unit with halves going up (prices are never
+negative). ``duplex_discount`` is a fraction in [0, 1] (0.2 = 20 % off those
+impressions).
 """
 
 from __future__ import annotations
@@ -57,12 +62,20 @@ def round_half_up(value: Fraction) -> int:
 
 @dataclass(frozen=True)
 class MediaCount:
-    """Counts for one media size over the whole job (copies included)."""
+    """Counts for one media size over the whole job (copies included).
+
+    ``mono_duplexed`` / ``color_duplexed``: the monochrome / colour impressions on
+    two-sided sheets; together always ``2 * (impressions - sheets)``. They may be left
+    out only where that total decides them (one kind of impression, or none or all
+    duplexed); otherwise where the colour lands is unknown and ValueError says so.
+    """
 
     media: str  # PWG 5101.1 self-describing name, e.g. "iso_a4_210x297mm"
     mono: int  # monochrome impressions (PWG 5100.11 job-impressions-monochrome)
     color: int  # colour impressions
     sheets: int  # physical sheets (job-media-sheets)
+    mono_duplexed: int | None = None  # monochrome impressions on two-sided sheets
+    color_duplexed: int | None = None  # colour impressions on two-sided sheets
 
     def __post_init__(self) -> None:
         if min(self.mono, self.color, self.sheets) < 0:
@@ -70,6 +83,11 @@ class MediaCount:
         impressions = self.mono + self.color
         if impressions and not (impressions + 1) // 2 <= self.sheets <= impressions:
             raise ValueError("sheets must be between impressions/2 and impressions")
+        if not impressions and self.sheets:
+            raise ValueError("sheets without impressions")
+        mono_d, color_d = _two_sided_split(self)
+        object.__setattr__(self, "mono_duplexed", mono_d)
+        object.__setattr__(self, "color_duplexed", color_d)
 
     @property
     def impressions(self) -> int:
@@ -79,6 +97,28 @@ class MediaCount:
     def duplexed(self) -> int:
         """Impressions printed on two-sided sheets."""
         return 2 * (self.impressions - self.sheets) if self.impressions else 0
+
+
+def _two_sided_split(mc: MediaCount) -> tuple[int, int]:
+    """(mono, colour) impressions on two-sided sheets: as given, or where the total decides."""
+    duplexed = 2 * (mc.mono + mc.color - mc.sheets)
+    mono_d, color_d = mc.mono_duplexed, mc.color_duplexed
+    if mono_d is None and color_d is None:
+        if duplexed not in (0, mc.mono + mc.color) and mc.mono and mc.color:
+            raise ValueError("mono_duplexed and color_duplexed are needed: "
+                             "where the colour impressions land is unknown")
+        color_d = min(mc.color, duplexed)
+        mono_d = duplexed - color_d
+    elif mono_d is None and color_d is not None:
+        mono_d = duplexed - color_d
+    elif color_d is None and mono_d is not None:
+        color_d = duplexed - mono_d
+    if mono_d is None or color_d is None or not (
+            0 <= mono_d <= mc.mono and 0 <= color_d <= mc.color
+            and mono_d + color_d == duplexed):
+        raise ValueError("impressions on two-sided sheets must be "
+                         "2 * (impressions - sheets), split between mono and colour")
+    return mono_d, color_d
 
 
 @dataclass(frozen=True)
@@ -102,12 +142,18 @@ class JobCounts:
                duplex: bool = False, media: str = "iso_a4_210x297mm") -> JobCounts:
         """Counts of one document of ``mono_pages + color_pages`` pages, ``copies`` times.
 
-        Duplex: each copy uses ceil(pages / 2) sheets (an odd last page is simplex).
+        The monochrome pages come first, the colour pages last. Duplex: each copy
+        uses ceil(pages / 2) sheets; an odd last page (colour when there is one, so
+        an estimate never undercharges) is alone on a one-sided sheet.
         """
         pages = mono_pages + color_pages
         sheets_per_copy = (pages + 1) // 2 if duplex else pages
+        lone = duplex and pages % 2 == 1
+        color_d = color_pages - (1 if lone and color_pages else 0) if duplex else 0
+        mono_d = mono_pages - (1 if lone and not color_pages else 0) if duplex else 0
         return cls((MediaCount(media, mono_pages * copies, color_pages * copies,
-                               sheets_per_copy * copies),))
+                               sheets_per_copy * copies, mono_d * copies,
+                               color_d * copies),))
 
 
 @dataclass(frozen=True)
@@ -149,9 +195,18 @@ def exact_price(counts: JobCounts, model: CostModel,
             continue
         p = model.media_price(mc.media)
         base = mc.mono * Fraction(p.mono) + mc.color * Fraction(p.color)
-        discount = base * mc.duplexed / mc.impressions * Fraction(model.duplex_discount)
+        on_two_sided = (_known(mc.mono_duplexed) * Fraction(p.mono)
+                        + _known(mc.color_duplexed) * Fraction(p.color))
+        discount = on_two_sided * Fraction(model.duplex_discount)
         total += base - discount
     return total * multiplier
+
+
+def _known(n: int | None) -> int:
+    """A field ``MediaCount.__post_init__`` always fills in."""
+    if n is None:
+        raise ValueError("MediaCount without its two-sided split")
+    return n
 
 
 def price(counts: JobCounts, model: CostModel, multiplier: Fraction = FULL_PRICE) -> int:

@@ -10,7 +10,9 @@ one piece of media.  For one copy of a document:
 2. ``sides`` one-sided: one impression per sheet; two-sided-*: impressions
    pair onto sheets, except that a change of media starts a new sheet and an
    odd impression leaves the last sheet single-sided; a sheet is colour when
-   either side is;
+   either side is; a sheet with both sides printed is *two-sided*, and the
+   impressions on it are counted per media (``MediaCount.duplexed`` and its
+   colour part ``duplexed_col``: what a duplex discount applies to);
 3. each copy starts on a new sheet, so the per-copy figures multiply.
 
 The PWG job accounting attributes follow their definitions:
@@ -60,6 +62,8 @@ class MediaCount:
     impressions_col: int | None
     sheets: int
     sheets_col: int | None
+    duplexed: int                   # impressions on two-sided sheets, copies included
+    duplexed_col: int | None        # the colour ones among them
 
 
 @dataclass(frozen=True)
@@ -107,13 +111,15 @@ def count_document(analysis: DocumentAnalysis, ticket: JobTicket = JobTicket()) 
     for i in range(0, len(pages), ticket.number_up):
         group = pages[i:i + ticket.number_up]
         imps.append((media[group[0] - 1], any(p in colour for p in group)))
-    # Sheets of one copy: (media, colour).
+    # Sheets of one copy: (media, colour); impressions on two-sided sheets: (media, colour).
     sheets: list[tuple[str, bool]] = []
+    two_sided: list[tuple[str, bool]] = []
     duplex = ticket.sides != "one-sided"
     i = 0
     while i < len(imps):
         m, c = imps[i]
         if duplex and i + 1 < len(imps) and imps[i + 1][0] == m:
+            two_sided += imps[i:i + 2]
             c = c or imps[i + 1][1]
             i += 1
         sheets.append((m, c))
@@ -123,8 +129,10 @@ def count_document(analysis: DocumentAnalysis, ticket: JobTicket = JobTicket()) 
     for name in sorted({m for m, _ in imps}):
         mi = [c for m, c in imps if m == name]
         ms = [c for m, c in sheets if m == name]
+        md = [c for m, c in two_sided if m == name]
         per_media.append(MediaCount(name, len(mi) * n, sum(mi) * n if known else None,
-                                    len(ms) * n, sum(ms) * n if known else None))
+                                    len(ms) * n, sum(ms) * n if known else None,
+                                    len(md) * n, sum(md) * n if known else None))
     imp_col = sum(c for _, c in imps)
     sheet_col = sum(c for _, c in sheets)
     return JobCounts(
@@ -152,7 +160,8 @@ def combine(counts: Sequence[JobCounts]) -> JobCounts:
             o = merged.get(m.media)
             merged[m.media] = m if o is None else MediaCount(
                 m.media, o.impressions + m.impressions, _add(o.impressions_col, m.impressions_col),
-                o.sheets + m.sheets, _add(o.sheets_col, m.sheets_col))
+                o.sheets + m.sheets, _add(o.sheets_col, m.sheets_col),
+                o.duplexed + m.duplexed, _add(o.duplexed_col, m.duplexed_col))
         total = JobCounts(
             total.pages + c.pages, total.job_impressions + c.job_impressions,
             _add(total.job_impressions_col, c.job_impressions_col),

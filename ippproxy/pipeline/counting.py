@@ -73,11 +73,16 @@ def count(analyses: Sequence[DocumentAnalysis], t: pwg.JobTicket,
 
 
 def job_counts(c: pwg.JobCounts) -> JobCounts:
-    """What a cost model prices. Unknown colour is priced as colour (never undercharged)."""
+    """What a cost model prices: per media, mono and colour impressions, sheets, and the
+    mono and colour impressions on two-sided sheets (the layout ``pwg.count_document``
+    computed). Unknown colour is priced as colour (never undercharged)."""
     per_media = []
     for m in c.per_media:
-        colour = m.impressions if m.impressions_col is None else m.impressions_col
-        per_media.append(MediaCount(m.media, m.impressions - colour, colour, m.sheets))
+        unknown = m.impressions_col is None or m.duplexed_col is None
+        colour = m.impressions if unknown or m.impressions_col is None else m.impressions_col
+        colour_d = m.duplexed if unknown or m.duplexed_col is None else m.duplexed_col
+        per_media.append(MediaCount(m.media, m.impressions - colour, colour, m.sheets,
+                                    m.duplexed - colour_d, colour_d))
     return JobCounts(tuple(per_media))
 
 

@@ -13,11 +13,11 @@ log = logging.getLogger(__name__)
 
 
 async def start_builtin(vp: VirtualPrinterConfig, spool: Path) -> VirtualPrinter:
-    """Start the printer on ``vp.listen:vp.port`` (no control port); documents it keeps go
-    to ``<spool>/virtual``. The caller closes it."""
+    """Start the printer on ``vp.listen:vp.port`` (no control port); its next job-id and the
+    documents it keeps live in ``<spool>/virtual``, so that job-ids continue after a
+    restart (record.py). The caller closes it."""
     printer = VirtualPrinter(host=vp.listen, port=vp.port, control_port=None,
-                             keep_documents=vp.keep_documents,
-                             spool_dir=spool / "virtual" if vp.keep_documents else None,
+                             keep_documents=vp.keep_documents, spool_dir=spool / "virtual",
                              color=vp.color, duplex=vp.duplex)
     await printer.start()
     log.info("built-in virtual printer at %s", printer.uri)

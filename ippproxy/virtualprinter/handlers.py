@@ -59,14 +59,14 @@ def _precheck(p: PrinterModel, msg: Message) -> Reply | None:
     return None
 
 
-def _new_job(p: PrinterModel, msg: Message) -> VirtualJob:
+async def _new_job(p: PrinterModel, msg: Message) -> VirtualJob:
     job_uuid = _job_value(msg, "job-uuid")
     if not (isinstance(job_uuid, str) and job_uuid.startswith("urn:uuid:")):
         job_uuid = f"urn:uuid:{uuidlib.uuid4()}"
     copies = _job_value(msg, "copies")
     sides = _job_value(msg, "sides")
     job = VirtualJob(
-        job_id=p.next_job_id(), uuid=job_uuid,
+        job_id=await p.next_job_id(), uuid=job_uuid,
         name=op_str(msg, "job-name", "Untitled"),
         user=op_str(msg, "requesting-user-name", "anonymous"),
         copies=copies if isinstance(copies, int) and not isinstance(copies, bool)
@@ -88,7 +88,7 @@ def _job_reply(p: PrinterModel, job: VirtualJob) -> Reply:
 async def print_job(p: PrinterModel, msg: Message, body: BodyReader) -> Reply:
     if (err := _precheck(p, msg)) is not None:
         return err
-    job = _new_job(p, msg)
+    job = await _new_job(p, msg)
     await p.receive_document(job, body, op_str(msg, "compression", "none"))
     p.lose_response_if_armed("Print-Job")
     return _job_reply(p, job)
@@ -103,7 +103,7 @@ async def validate_job(p: PrinterModel, msg: Message, body: BodyReader) -> Reply
 async def create_job(p: PrinterModel, msg: Message, body: BodyReader) -> Reply:
     if (err := _precheck(p, msg)) is not None:
         return err
-    job = _new_job(p, msg)
+    job = await _new_job(p, msg)
     job.reasons = ("job-incoming",)
     p.lose_response_if_armed("Create-Job")
     return _job_reply(p, job)

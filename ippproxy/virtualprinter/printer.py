@@ -26,6 +26,9 @@ separate control port (``{"state": "jam"}``):
   the next such request is fully processed (the job exists and prints) but the
   connection is aborted instead of answering, as a printer whose reply was lost.
 
+Given a ``spool_dir`` of its own, the printer keeps its next job-id there, so job-ids
+continue after a restart, and never overwrites a document it kept (record.py).
+
 ``GET /control`` answers a JSON summary (state, jobs with their counts).
 Run standalone: ``python -m ippproxy.virtualprinter --port 8632``.
 """
@@ -59,6 +62,7 @@ from ippproxy.virtualprinter.control import control_app
 from ippproxy.virtualprinter.handlers import HANDLERS
 from ippproxy.virtualprinter.job import Decompressor, VirtualJob, count_pages
 from ippproxy.virtualprinter.model import BodyReader
+from ippproxy.virtualprinter.record import JobIds, create_document, document_path
 
 STATES = ("online", "idle", "clear", "offline", "busy", "jam", "empty", "not-accepting")
 _FAULT_REASON = {"jam": "media-jam-error", "empty": "media-empty-error"}
@@ -87,7 +91,7 @@ class VirtualPrinter:
         self.online = False
         self._color, self._duplex, self._create_job = color, duplex, create_job
         self._lose: set[str] = set()
-        self._last_id = 0
+        self._ids = JobIds(Path(), durable=False)
         self._started = time.time()
         self._spool_arg = spool_dir
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -118,6 +122,8 @@ class VirtualPrinter:
         else:
             self.spool_dir = self._spool_arg
             self.spool_dir.mkdir(parents=True, exist_ok=True)
+        # job-ids continue after a restart in a directory of its own (record.py).
+        self._ids = JobIds(self.spool_dir, durable=self._spool_arg is not None)
         app = web.Application()
         for path in ("/ipp/print", "/"):
             app.router.add_post(path, self._handle)
@@ -200,9 +206,9 @@ class VirtualPrinter:
             self._lose.discard(operation)
             raise _LoseResponse(operation)
 
-    def next_job_id(self) -> int:
-        self._last_id += 1
-        return self._last_id
+    async def next_job_id(self) -> int:
+        """The next job-id; a synced file write when kept (record.py), off the loop."""
+        return await asyncio.to_thread(self._ids.next)
 
     def _notify(self) -> None:
         self._changed.set()
@@ -251,10 +257,10 @@ class VirtualPrinter:
     async def receive_document(self, job: VirtualJob, body: BodyReader, compression: str) -> None:
         """Stream the document to a file (or drain it), count pages, queue the job."""
         inflate = Decompressor(compression)
-        path = self.spool_dir / f"job-{job.job_id}-{job.documents + 1}.prn"
+        path = document_path(self.spool_dir, job.job_id, job.documents + 1)
         to_file = self.keep_documents or job.document_format in ("application/pdf",
                                                                  "application/octet-stream")
-        f = path.open("wb") if to_file else None
+        f = create_document(path) if to_file else None
         size, pending = 0, bytearray()
         try:
             async for chunk in body.chunks():

@@ -3,8 +3,9 @@
 from fractions import Fraction
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from support.soak import examples
 
 from ippproxy.accounting.cost import (
     CostModel,
@@ -61,6 +62,84 @@ def test_duplex_discount_applies_to_two_sided_sheets_only() -> None:
     # base 30, discount 20 % of the 20 on duplex sheets = 4
     assert exact_price(counts, MODEL) == 5 + 30 - 4
     assert price(counts, MODEL) == 31
+
+
+LASER = CostModel(default=MediaPrice(mono=Fraction(10), color=Fraction(50)),
+                  duplex_discount=parse_amount("0.5"))
+
+
+def test_colour_duplex_priced_where_the_colour_lands() -> None:
+    # Issue 14: 3 pages two-sided, 0.10 / 0.50, half off on two-sided sheets.
+    # Colour page 3 alone on sheet 2: 10/2 + 10/2 + 50 = 60 (the job average gave 47).
+    last = JobCounts((MediaCount(A4, 2, 1, 2, mono_duplexed=2, color_duplexed=0),))
+    assert price(last, LASER) == 60
+    # Colour page 1 on two-sided sheet 1: 50/2 + 10/2 + 10 = 40 (not 47).
+    first = JobCounts((MediaCount(A4, 2, 1, 2, mono_duplexed=1, color_duplexed=1),))
+    assert price(first, LASER) == 40
+    # Three copies, each colour page alone: 3 * 60.
+    copies = JobCounts((MediaCount(A4, 6, 3, 6, mono_duplexed=6, color_duplexed=0),))
+    assert price(copies, LASER) == 180
+    # A3 colour priced at the A3 price, discounted on its two-sided sheet only.
+    mixed = JobCounts((MediaCount(A4, 1, 0, 1), MediaCount(A3, 1, 2, 2, 1, 1)))
+    assert exact_price(mixed, MODEL) == 5 + 10 + (20 + 200) - Fraction(20 + 100, 5)
+
+
+def test_two_sided_split_must_add_up() -> None:
+    with pytest.raises(ValueError, match="needed"):
+        MediaCount(A4, 2, 1, 2)  # which impression is alone on its sheet?
+    with pytest.raises(ValueError):
+        MediaCount(A4, 2, 1, 2, mono_duplexed=2, color_duplexed=2)  # 4 != 2 * (3 - 2)
+    with pytest.raises(ValueError):
+        MediaCount(A4, 0, 3, 2, mono_duplexed=2, color_duplexed=0)  # no mono impressions
+    assert MediaCount(A4, 2, 1, 2, color_duplexed=1).mono_duplexed == 1
+    assert MediaCount(A4, 0, 3, 2).color_duplexed == 2   # only colour: decided
+    assert MediaCount(A4, 2, 2, 2).mono_duplexed == 2    # all on two-sided sheets
+
+
+def test_simple_puts_an_odd_last_colour_page_alone() -> None:
+    (m,) = JobCounts.simple(2, 1, copies=2, duplex=True).per_media
+    assert (m.mono_duplexed, m.color_duplexed, m.sheets) == (4, 0, 4)
+    (m,) = JobCounts.simple(3, 0, duplex=True).per_media
+    assert (m.mono_duplexed, m.color_duplexed) == (2, 0)
+    (m,) = JobCounts.simple(1, 2, duplex=True).per_media
+    assert (m.mono_duplexed, m.color_duplexed) == (1, 1)
+
+
+_SHEET = st.tuples(st.sampled_from([A4, A3, "na_letter_8.5x11in"]),
+                   st.lists(st.booleans(), min_size=1, max_size=2))  # colour of each side
+
+
+@settings(max_examples=examples(300))
+@given(sheets=st.lists(_SHEET, max_size=40), mono=st.integers(0, 40),
+       colour=st.integers(0, 120), a3_colour=st.integers(0, 200), fee=st.integers(0, 30),
+       discount=st.fractions(0, 1, max_denominator=20), mult=st.fractions(0, 3, max_denominator=8))
+def test_price_is_the_sum_over_sheets(sheets: list[tuple[str, list[bool]]], mono: int,
+                                      colour: int, a3_colour: int, fee: int,
+                                      discount: Fraction, mult: Fraction) -> None:
+    """Independent of cost.py's formula: each impression at its media's mono or colour
+    price, ``discount`` off when its sheet has both sides printed (README), the fee,
+    the multiplier, one rounding half up."""
+    model = CostModel(default=MediaPrice(Fraction(mono), Fraction(colour)),
+                      by_media={A3: MediaPrice(Fraction(mono * 2), Fraction(a3_colour))},
+                      duplex_discount=discount, job_fee=Fraction(fee))
+    expected = Fraction(fee) if sheets else Fraction(0)
+    tally: dict[str, list[int]] = {}
+    for media, sides in sheets:
+        p = model.by_media.get(media, model.default)
+        for is_colour in sides:
+            one = p.color if is_colour else p.mono
+            expected += one * (1 - discount) if len(sides) == 2 else one
+        t = tally.setdefault(media, [0, 0, 0, 0, 0])  # mono, colour, sheets, mono_d, colour_d
+        t[0] += sides.count(False)
+        t[1] += sides.count(True)
+        t[2] += 1
+        if len(sides) == 2:
+            t[3] += sides.count(False)
+            t[4] += sides.count(True)
+    counts = JobCounts(tuple(MediaCount(m, *t) for m, t in tally.items()))
+    expected *= mult
+    want = int(expected) + (1 if expected - int(expected) >= Fraction(1, 2) else 0)
+    assert price(counts, model, mult) == want
 
 
 def test_multiplier_and_rounding() -> None:

@@ -33,6 +33,29 @@ from ippproxy.accounting.models import ACCOUNTS, LEDGER
 from ippproxy.accounting.service import AccountingService
 from ippproxy.db import make_engine
 
+# The same prices, for the test's own arithmetic: (mono, colour, two-sided discount, fee).
+PRICES = {"colour": (Fraction(7), Fraction(45), Fraction(1, 3), Fraction(3, 2)),
+          "mono": (Fraction(5, 2), Fraction(5, 2), Fraction(0), Fraction(0))}
+
+
+def expected_price(printer: str, half: bool, mono: int, colour: int, copies: int,
+                   duplex: bool) -> int:
+    """What the job must cost, computed here (not with ``Pricing.price``): each copy prints
+    the mono pages, then the colour pages (``JobCounts.simple``), two to a sheet when
+    duplex; a page on a sheet with both sides printed is discounted; the fee once per job
+    that prints; the group's half price; one rounding of the total, half up."""
+    mono_price, colour_price, discount, fee = PRICES[printer]
+    pages = [mono_price] * mono + [colour_price] * colour
+    per_copy = Fraction(0)
+    step = 2 if duplex else 1
+    for i in range(0, len(pages), step):
+        sheet = pages[i:i + step]
+        per_copy += sum((p * (1 - discount) if len(sheet) == 2 else p for p in sheet),
+                        Fraction(0))
+    total = (per_copy * copies + (fee if pages else 0)) * (Fraction(1, 2) if half else 1)
+    return int(total + Fraction(1, 2))  # floor(x + 1/2): half up, for x >= 0
+
+
 PRICING = Pricing(
     models={"colour": CostModel(default=MediaPrice(Fraction(7), Fraction(45)),
                                 duplex_discount=Fraction(1, 3), job_fee=Fraction(3, 2))},
@@ -81,7 +104,7 @@ class Charging(RuleBasedStateMachine):
                shared: bool, printer: str) -> uuid.UUID:
         job = uuid.uuid4()
         counts = JobCounts.simple(mono, colour, copies=copies, duplex=duplex)
-        price = self.pricing.price(printer, self.groups[who], counts)
+        price = expected_price(printer, bool(self.groups[who]), mono, colour, copies, duplex)
         self.expected[job] = 0
         self.impressions[job] = counts.impressions
         try:

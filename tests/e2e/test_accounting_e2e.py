@@ -173,9 +173,10 @@ def test_two_users_colour_duplex_and_forced_grayscale(env: Env) -> None:
     assert (alice["job-pages"], alice["job-impressions"], alice["job-impressions-col"],
             alice["job-media-sheets"], alice["job-media-sheets-col"]) == (3, 3, 2, 2, 2)
     assert alice["job-state"] == 9 and alice["job-impressions-completed"] == 3
-    # (1 x 0.10 + 2 x 0.50) = 1.10, two of three impressions duplexed: -0.3667, +0.05
-    assert alice["ippproxy-cost-estimate"] == "0.78 EUR" == alice["ippproxy-cost-charged"]
-    assert env.ledger(_uuid(alice)) == [(-78, 922, "charge", "print job on colour: 3 impressions")]
+    # Priced where each impression lands (issue 14): sheet 1 two-sided, colour page 1 and
+    # mono page 2 at half price (0.25 + 0.05); colour page 3 alone on sheet 2 (0.50); +0.05.
+    assert alice["ippproxy-cost-estimate"] == "0.85 EUR" == alice["ippproxy-cost-charged"]
+    assert env.ledger(_uuid(alice)) == [(-85, 915, "charge", "print job on colour: 3 impressions")]
     # bob (students): converted to grayscale, charged 3 x 0.10 - 0.10 + 0.05.
     assert (bob["job-impressions"], bob["job-impressions-col"], bob["job-media-sheets-col"]) \
         == (3, 0, 0)

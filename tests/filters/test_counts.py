@@ -52,6 +52,27 @@ def test_colour_with_duplex_and_nup() -> None:
     assert (c.job_media_sheets, c.job_media_sheets_col) == (2, 1)
 
 
+def test_impressions_on_two_sided_sheets() -> None:
+    # 3 pages two-sided, colour page 3 alone on its sheet: 2 two-sided impressions, mono.
+    c = count_document(doc(3, (3,)), JobTicket(sides="two-sided-long-edge", copies=2))
+    assert c is not None
+    (m,) = c.per_media
+    assert (m.duplexed, m.duplexed_col, m.impressions_col) == (4, 0, 2)
+    # Colour page 1 shares sheet 1 with page 2: discounted.
+    c = count_document(doc(3, (1,)), JobTicket(sides="two-sided-long-edge"))
+    assert c is not None and (c.per_media[0].duplexed, c.per_media[0].duplexed_col) == (2, 1)
+    # A media change leaves colour A4 page 1 alone on its sheet, A3 page 2 too; A4 pages
+    # 3-4 pair up (colour 4 discounted), page 5 is alone at the end.
+    sizes = (A4, A3, A4, A4, A4)
+    c = count_document(doc(5, (1, 4), sizes), JobTicket(sides="two-sided-long-edge"))
+    assert c is not None
+    per = {m.media: (m.duplexed, m.duplexed_col) for m in c.per_media}
+    assert per == {"iso_a4_210x297mm": (2, 1), "iso_a3_297x420mm": (0, 0)}
+    # Unknown colour: unknown on two-sided sheets too.
+    c = count_document(doc(4, None), JobTicket(sides="two-sided-long-edge"))
+    assert c is not None and (c.per_media[0].duplexed, c.per_media[0].duplexed_col) == (4, None)
+
+
 def test_media_change_starts_a_new_sheet() -> None:
     sizes = (A4, A4, A3, A4, LETTER)
     c = count_document(doc(5, (3,), sizes), JobTicket(sides="two-sided-long-edge"))

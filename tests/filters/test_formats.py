@@ -80,6 +80,9 @@ def test_inspect_json(cases: dict[str, corpus.Case], capsys: pytest.CaptureFixtu
     assert (r["job-impressions"], r["job-impressions-col"]) == (5, 1)
     assert (r["job-media-sheets"], r["job-media-sheets-col"]) == (6, 2)
     assert r["per-media"][0]["media"] == "na_letter_8.5x11in" and r["seconds"] > 0
+    # Sheets 1-2 of each copy are two-sided (sheet 1 with colour page 1), sheet 3 is not.
+    assert (r["per-media"][0]["impressions-two-sided"],
+            r["per-media"][0]["impressions-two-sided-col"]) == (8, 2)
 
 
 def test_inspect_text_and_errors(cases: dict[str, corpus.Case], tmp_path: Path,

@@ -11,6 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from ippproxy.config import VirtualPrinterConfig
+from ippproxy.virtualprinter.builtin import start_builtin
+from ippproxy.virtualprinter.record import JobIds, create_document
 from testprinters.documents import make_pdf
 from testprinters.ports import free_port, wait_for_port
 
@@ -86,3 +89,96 @@ def test_runs_as_a_module() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def _start_module(port: int, control: int, spool: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-m", "ippproxy.virtualprinter", "--port",
+                             str(port), "--control-port", str(control), "--keep",
+                             "--spool", str(spool)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    assert wait_for_port("127.0.0.1", control, proc)  # type: ignore[arg-type]
+    return proc
+
+
+async def _printed(control: int, count: int) -> list[int]:
+    """The job-ids the printer lists once ``count`` jobs are completed."""
+    url = f"http://127.0.0.1:{control}/control"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            async with http.get(url) as r:
+                jobs = (await r.json())["jobs"]
+            if sum(j["job-state"] == "completed" for j in jobs) == count:
+                return sorted(j["job-id"] for j in jobs)
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"jobs not completed: {jobs}")
+
+
+async def test_job_ids_continue_and_documents_survive_a_kill(tmp_path: Path) -> None:
+    """Issue 14 point 6: a real process, killed with SIGKILL and started again on the
+    same directory, goes on from the next job-id and overwrites no kept document."""
+    spool = tmp_path / "kept"
+    first, second = make_pdf(tmp_path / "a.pdf", 2), make_pdf(tmp_path / "b.pdf", 3)
+    port, control = free_port(), free_port()
+    proc = _start_module(port, control, spool)
+    try:
+        for _ in range(2):
+            r = await ipptool(f"ipp://127.0.0.1:{port}/ipp/print", "print-job.test",
+                              "-f", str(first))
+            assert r.returncode == 0, r.stdout
+        assert await _printed(control, 2) == [1, 2]
+    finally:
+        proc.kill()
+        proc.wait(10)
+    proc = _start_module(port, control, spool)
+    try:
+        r = await ipptool(f"ipp://127.0.0.1:{port}/ipp/print", "print-job.test",
+                          "-f", str(second))
+        assert r.returncode == 0, r.stdout
+        assert await _printed(control, 1) == [3]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    kept = {p.name: p.read_bytes() for p in spool.glob("job-*.prn")}
+    assert kept == {"job-1-1.prn": first.read_bytes(), "job-2-1.prn": first.read_bytes(),
+                    "job-3-1.prn": second.read_bytes()}
+    assert (spool / "next-job-id").read_text() == "4\n"
+
+
+async def test_builtin_printer_continues_without_keeping_documents(tmp_path: Path) -> None:
+    """The server's built-in printer keeps its next job-id in <spool>/virtual even when
+    it keeps no documents, so a restarted server's printer never reuses a job-id."""
+    vp = VirtualPrinterConfig(port=free_port(), keep_documents=False)
+    pdf = make_pdf(tmp_path / "a.pdf", 1)
+    for expected in (1, 2):
+        printer = await start_builtin(vp, tmp_path)
+        try:
+            r = await ipptool(printer.uri, "print-job.test", "-f", str(pdf))
+            assert r.returncode == 0, r.stdout
+            assert list(printer.jobs) == [expected]
+        finally:
+            await printer.close()
+    assert not list((tmp_path / "virtual").glob("*.prn"))
+
+
+def test_job_ids_pass_over_existing_documents(tmp_path: Path) -> None:
+    """A lost or damaged id file never lets a kept document be overwritten."""
+    (tmp_path / "job-1-1.prn").write_bytes(b"old")
+    (tmp_path / "job-2-1.prn").write_bytes(b"old")
+    assert JobIds(tmp_path, durable=True).next() == 3
+    (tmp_path / "next-job-id").write_text("garbage")
+    assert JobIds(tmp_path, durable=True).next() == 3     # job-3 has no file yet
+    with pytest.raises(FileExistsError):
+        create_document(tmp_path / "job-1-1.prn")
+    assert (tmp_path / "job-1-1.prn").read_bytes() == b"old"
+
+
+def test_printers_sharing_a_directory_never_share_a_job_id(tmp_path: Path) -> None:
+    """Two nodes' printers on one shared spool (README, "Several nodes") draw ids under
+    the directory's lock: all distinct, and the file names the next one."""
+    import concurrent.futures
+
+    nodes = [JobIds(tmp_path, durable=True) for _ in range(2)]
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(lambda i: nodes[i % 2].next(), range(60)))
+    assert sorted(ids) == list(range(1, 61))
+    assert (tmp_path / "next-job-id").read_text() == "61\n"
