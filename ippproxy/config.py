@@ -139,6 +139,9 @@ class AccountingConfig:
     default_cost_model: str = ""
     # Seconds between sweeps that settle finished jobs whose settlement was missed.
     settle_interval: float = 30.0
+    # Seconds after which another node's reservation whose job never appeared (that node
+    # stopped during intake) is refunded; a node's own are refunded when it starts.
+    orphan_lease: float = 60.0
 
 
 @dataclass(frozen=True)

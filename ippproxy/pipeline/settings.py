@@ -89,7 +89,8 @@ def accounting_settings(config: Config) -> AccountingSettings:
         new_user_group=a.new_user_group,
         new_user_balance=minor_int(group.initial_balance if group else a.initial_balance, d),
         new_user_restricted=group.restricted if group else a.restricted,
-        new_user_credit_limit=minor_int(group.credit_limit if group else a.credit_limit, d))
+        new_user_credit_limit=minor_int(group.credit_limit if group else a.credit_limit, d),
+        node=config.storage.node)
 
 
 def groups(config: Config) -> list[GroupDefaults]:
