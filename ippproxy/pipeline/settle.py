@@ -16,7 +16,7 @@ background task takes those job UUIDs in turn; for a job in a terminal state it 
 ``settle`` is idempotent (keyed by job UUID), so duplicate notifications, restarts and
 several nodes never charge twice. What was charged is written back into the job's
 analysis (``ippproxy-cost-charged``) for Get-Job-Attributes, and then the charge is
-marked ``recorded`` (in batches, after each run of notifications).
+marked ``recorded``, in batches (``RECORDED_BATCH``, each sweep, and at stop).
 
 A sweep every ``accounting.settle_interval`` seconds (and once at start) repairs what a
 crash left behind:
@@ -53,6 +53,9 @@ from ippproxy.jobs.state import JobState
 from ippproxy.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
+# Charges written back are marked recorded this many at a time (and at each sweep and at
+# stop): one small write for many jobs; a crash before it costs the next sweep a re-check.
+RECORDED_BATCH = 100
 _OUTCOME = {JobState.COMPLETED: Outcome.COMPLETED, JobState.CANCELED: Outcome.CANCELED,
             JobState.ABORTED: Outcome.ABORTED}
 
@@ -82,7 +85,6 @@ class Settler:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.settled = 0  # settlements that changed something (metrics, tests)
-        self.sweeps = 0  # sweeps finished (tests wait for the first after a start)
 
     # -- JobNotifier ---------------------------------------------------------------------
     def job_changed(self, job_uuid: str) -> None:
@@ -99,6 +101,10 @@ class Settler:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        try:
+            await self.flush_recorded()
+        except Exception:  # the next start's sweep checks them again
+            log.exception("marking charges recorded")
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -117,10 +123,11 @@ class Settler:
                     await self.settle_job(job_uuid)
                 except Exception:  # the sweep retries it
                     log.exception("settling job %s", job_uuid)
-            try:
-                await self.flush_recorded()
-            except Exception:  # the sweep finds them unrecorded and checks again
-                log.exception("marking charges recorded")
+            if len(self._recorded) >= RECORDED_BATCH:
+                try:
+                    await self.flush_recorded()
+                except Exception:  # the sweep finds them unrecorded and checks again
+                    log.exception("marking charges recorded")
             self._wake.clear()
             if self._pending:
                 continue
@@ -188,6 +195,7 @@ class Settler:
         into jobs (module docstring). Returns how many charges it changed or repaired."""
         done = 0
         now = dt.datetime.now(dt.UTC)
+        await self.flush_recorded()
         for r in await asyncio.to_thread(self.accounting.reserved_charges):
             job = await self.store.get_by_uuid(str(r.job_uuid))
             if job is None:
@@ -213,7 +221,6 @@ class Settler:
                 log.warning("job %s: its charged amount was missing; written now", job.uuid)
                 done += 1
         await self.flush_recorded()
-        self.sweeps += 1
         return done
 
 

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 
@@ -118,3 +119,22 @@ async def test_notified_settlements_are_marked_recorded_in_a_batch(
     gone = reserve(p.accounting)
     p.accounting.settle(gone, Outcome.COMPLETED, None)
     assert await settler.sweep() == 0 and p.accounting.unrecorded_charges() == []
+
+
+async def test_running_settler_marks_recorded_at_stop(engine: Engine, store: JobStore,
+                                                      spool: Spool, pool: AnalysisPool) -> None:
+    p = build(config(), engine, store, spool, pool)
+    settler = Settler(p.accounting, store, interval=3600, orphan_lease=LEASE)
+    await settler.start()
+    try:
+        job = (await p.intake.print_job(submission(docs.pdf_bytes([True]), user="dave"))).job
+        await store.transition(job.uuid, JobEvent.CANCEL)
+        settler.job_changed(job.uuid)
+        async with asyncio.timeout(10):
+            while (rec := await store.get_by_uuid(job.uuid)) is None or rec.analysis is None \
+                    or "ippproxy-cost-charged" not in rec.analysis["attributes"]:
+                await asyncio.sleep(0.02)
+        assert p.accounting.unrecorded_charges() == [uuid.UUID(job.uuid)]   # batched
+    finally:
+        await settler.stop()
+    assert p.accounting.unrecorded_charges() == []
