@@ -15,7 +15,17 @@ import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from sqlalchemy import Connection, Row, RowMapping, insert, not_, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    RowMapping,
+    insert,
+    literal,
+    not_,
+    select,
+    tuple_,
+    update,
+)
 
 from ippproxy.accounting.ledger import Kind, Posting, post
 from ippproxy.accounting.models import ACCOUNTS, CHARGES, utcnow
@@ -121,11 +131,17 @@ class Reservation:
     node: str | None
 
 
-def reserved(conn: Connection, limit: int) -> list[Reservation]:
-    """Charges still reserved, oldest first."""
-    rows = conn.execute(select(CHARGES.c.job_uuid, CHARGES.c.created_at, CHARGES.c.node)
-                        .where(CHARGES.c.state == str(ChargeState.RESERVED))
-                        .order_by(CHARGES.c.created_at).limit(limit))
+def reserved(conn: Connection, limit: int, after: Reservation | None = None
+             ) -> list[Reservation]:
+    """Charges still reserved, oldest first; ``after``: the page after that one."""
+    stmt = (select(CHARGES.c.job_uuid, CHARGES.c.created_at, CHARGES.c.node)
+            .where(CHARGES.c.state == str(ChargeState.RESERVED))
+            .order_by(CHARGES.c.created_at, CHARGES.c.job_uuid).limit(limit))
+    if after is not None:
+        stmt = stmt.where(tuple_(CHARGES.c.created_at, CHARGES.c.job_uuid)
+                          > tuple_(literal(after.created_at, CHARGES.c.created_at.type),
+                                   literal(after.job_uuid, CHARGES.c.job_uuid.type)))
+    rows = conn.execute(stmt)
     return [Reservation(r[0], r[1] if r[1].tzinfo else r[1].replace(tzinfo=dt.UTC), r[2])
             for r in rows]
 

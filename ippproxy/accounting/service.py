@@ -206,12 +206,13 @@ class AccountingService:
         return in_transaction(self.engine, lambda c: settlement.release(
             c, self.settings, job_uuid, reason))
 
-    def reserved_charges(self, limit: int = 1000) -> list[Reservation]:
+    def reserved_charges(self, limit: int = 1000, after: Reservation | None = None
+                         ) -> list[Reservation]:
         """Charges still reserved, oldest first, with the node that reserved them (the
-        settlement sweep); read in a snapshot."""
+        settlement sweep; ``after`` the last of the previous page); read in a snapshot."""
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="DEFERRED")
-            return charges.reserved(conn, limit)
+            return charges.reserved(conn, limit, after)
 
     def unrecorded_charges(self, limit: int = 1000) -> list[uuid.UUID]:
         """Jobs whose charge is final but whose amount was not yet written back into the

@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from ippproxy.accounting import (
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 # Charges written back are marked recorded this many at a time (and at each sweep and at
 # stop): one small write for many jobs; a crash before it costs the next sweep a re-check.
 RECORDED_BATCH = 100
+SWEEP_PAGE = 1000  # reserved charges read at a time by the sweep
 _OUTCOME = {JobState.COMPLETED: Outcome.COMPLETED, JobState.CANCELED: Outcome.CANCELED,
             JobState.ABORTED: Outcome.ABORTED}
 
@@ -190,13 +192,26 @@ class Settler:
                     "(orphan lease); automatic refund")
         return None
 
+    async def _reservations(self) -> AsyncIterator[Reservation]:
+        """Every charge still reserved, oldest first, page by page (held jobs keep theirs
+        reserved for long: an orphan behind a thousand of them is still found)."""
+        after: Reservation | None = None
+        while True:
+            page = await asyncio.to_thread(self.accounting.reserved_charges,
+                                           SWEEP_PAGE, after)
+            for r in page:
+                yield r
+            if len(page) < SWEEP_PAGE:
+                return
+            after = page[-1]
+
     async def sweep(self) -> int:
         """Settle reserved charges of finished jobs, refund orphans, write missing amounts
         into jobs (module docstring). Returns how many charges it changed or repaired."""
         done = 0
         now = dt.datetime.now(dt.UTC)
         await self.flush_recorded()
-        for r in await asyncio.to_thread(self.accounting.reserved_charges):
+        async for r in self._reservations():
             job = await self.store.get_by_uuid(str(r.job_uuid))
             if job is None:
                 reason = self._orphan_reason(r, now)

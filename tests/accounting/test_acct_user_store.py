@@ -63,3 +63,7 @@ def test_reserved_charges_oldest_first_and_only_reserved(engine: Engine) -> None
     assert [r.job_uuid for r in svc.reserved_charges(limit=1)] == [jobs[0]]
     assert all(r.created_at.tzinfo is not None and r.node == ""
                for r in svc.reserved_charges())
+    # Page by page: the page after the first one's last.
+    first = svc.reserved_charges(limit=1)
+    assert [r.job_uuid for r in svc.reserved_charges(limit=1, after=first[-1])] == [jobs[2]]
+    assert svc.reserved_charges(limit=1, after=svc.reserved_charges()[-1]) == []

@@ -10,11 +10,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import uuid
 
 import pipeline_docs as docs
+import pytest
 from conftest import build, config, submission
 from sqlalchemy import Engine
 from test_pipeline_intake import postings
@@ -24,7 +24,7 @@ from ippproxy.filters.pool import AnalysisPool
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import JobEvent
 from ippproxy.jobs.store import JobStore
-from ippproxy.pipeline import runtime
+from ippproxy.pipeline import runtime, settle
 from ippproxy.pipeline.settle import Settler
 
 LEASE = dt.timedelta(seconds=60)
@@ -121,20 +121,28 @@ async def test_notified_settlements_are_marked_recorded_in_a_batch(
     assert await settler.sweep() == 0 and p.accounting.unrecorded_charges() == []
 
 
-async def test_running_settler_marks_recorded_at_stop(engine: Engine, store: JobStore,
-                                                      spool: Spool, pool: AnalysisPool) -> None:
+async def test_settler_marks_recorded_at_stop(engine: Engine, store: JobStore,
+                                              spool: Spool, pool: AnalysisPool) -> None:
     p = build(config(), engine, store, spool, pool)
     settler = Settler(p.accounting, store, interval=3600, orphan_lease=LEASE)
-    await settler.start()
-    try:
-        job = (await p.intake.print_job(submission(docs.pdf_bytes([True]), user="dave"))).job
-        await store.transition(job.uuid, JobEvent.CANCEL)
-        settler.job_changed(job.uuid)
-        async with asyncio.timeout(10):
-            while (rec := await store.get_by_uuid(job.uuid)) is None or rec.analysis is None \
-                    or "ippproxy-cost-charged" not in rec.analysis["attributes"]:
-                await asyncio.sleep(0.02)
-        assert p.accounting.unrecorded_charges() == [uuid.UUID(job.uuid)]   # batched
-    finally:
-        await settler.stop()
+    job = (await p.intake.print_job(submission(docs.pdf_bytes([True]), user="dave"))).job
+    await store.transition(job.uuid, JobEvent.CANCEL)
+    assert await settler.settle_job(job.uuid) is not None
+    assert p.accounting.unrecorded_charges() == [uuid.UUID(job.uuid)]   # batched
+    await settler.stop()
     assert p.accounting.unrecorded_charges() == []
+
+
+async def test_an_orphan_behind_pages_of_held_reservations_is_found(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    p = build(config(), engine, store, spool, pool)
+    held = [(await p.intake.print_job(submission(docs.pdf_bytes([False]), user="dave"))).job
+            for _ in range(5)]                  # pending jobs keep their charges reserved
+    orphan = reserve(p.accounting)
+    monkeypatch.setattr(settle, "SWEEP_PAGE", 2)
+    settler = Settler(p.accounting, store, orphan_lease=LEASE)
+    assert await settler.sweep() == 1
+    assert [r.kind for r in postings(engine, orphan)] == ["charge", "refund"]
+    assert {r.job_uuid for r in p.accounting.reserved_charges()} == {
+        uuid.UUID(j.uuid) for j in held}
