@@ -1,7 +1,10 @@
 """Money after ``kill -9`` (issue 14, "Done when": the crash test): the real server is
-killed with SIGKILL at random moments while Print-Jobs arrive from several clients (intake:
-spool, analyse, reserve, create) and finished jobs are settled (settlement and the job's
-write-back), on SQLite and on PostgreSQL with two nodes sharing the database and the spool.
+killed with SIGKILL at random moments while two clients send it Print-Jobs, on SQLite and
+on PostgreSQL with two nodes sharing the database and the spool (the nodes take turns
+being killed). Every other kill lands late in an intake (the moment drawn from the
+intakes measured so far: analysed, reserving, creating the job), the others shortly after
+an answer, while the jobs before it print and are settled (settlement, write-back). The
+test prints how many kills left an orphan reservation or a missing amount to repair.
 
 After each restart, and the one settlement sweep a start runs (``settle_interval`` is an
 hour here: no other sweep happens during the test), every acknowledged job is listed, and
@@ -21,9 +24,11 @@ from __future__ import annotations
 
 import random
 import re
+import statistics
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
@@ -82,42 +87,70 @@ def _node(directory: Path, name: str, database: str, spool: Path | None) -> IppP
     return proxy
 
 
-class Clients:
-    """Threads sending Print-Jobs to the nodes until stopped; what was acknowledged."""
+class Sender:
+    """Two threads sending Print-Jobs to one node until stopped (two intakes at a time
+    share the job store's group commit): what was acknowledged, how long an intake takes
+    (request to answer), and when the last request started."""
 
-    def __init__(self, nodes: list[IppProxy], rng: random.Random, threads: int = 2) -> None:
-        self.nodes = nodes
+    def __init__(self, server: IppProxy, rng: random.Random, threads: int = 2) -> None:
+        self.server = server
         self.acked: list[int] = []
+        self.latencies: list[float] = []
+        self.requests = 0
         self._stop = threading.Event()
-        self._lock = threading.Lock()
-        self._seeds = [rng.random() for _ in range(threads)]
-        self._threads: list[threading.Thread] = []
+        self._cond = threading.Condition()
+        self._threads = [threading.Thread(target=self._run, args=(rng.random(),), daemon=True)
+                         for _ in range(threads)]
 
     def _run(self, seed: float) -> None:
-        rng = random.Random(seed)
+        server, rng = self.server, random.Random(seed)
         while not self._stop.is_set():
-            server = rng.choice(self.nodes)
-            pages = rng.randint(1, 3)
-            pdf = make_pdf(f"money {uuid.uuid4()}", pages=pages)
+            pdf = make_pdf(f"money {uuid.uuid4()}", pages=rng.randint(1, 2))
+            with self._cond:
+                self.requests += 1
+                sent = time.monotonic()
+                self._cond.notify_all()
             try:
                 job_id = print_job(server.port, server.uri(QUEUE), pdf,
                                    user=rng.choice(USERS), path=server.path(QUEUE))
             except (OSError, AssertionError, ValueError):
+                time.sleep(0.05)
                 continue  # the node was killed: an unanswered request is not acknowledged
-            with self._lock:
+            with self._cond:
                 self.acked.append(job_id)
+                self.latencies.append(time.monotonic() - sent)
+                self._cond.notify_all()
+
+    def wait(self, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
+        with self._cond:
+            assert self._cond.wait_for(predicate, timeout), "the sender is stuck"
 
     def __enter__(self) -> Self:
-        for seed in self._seeds:
-            t = threading.Thread(target=self._run, args=(seed,), daemon=True)
+        for t in self._threads:
             t.start()
-            self._threads.append(t)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         for t in self._threads:
             t.join(30)
+
+
+def kill_at_a_random_moment(victim: IppProxy, sender: Sender, rng: random.Random,
+                            moment: str) -> None:
+    """SIGKILL ``victim`` late in an intake (analysed, reserving, creating the job), or
+    shortly after an answer, while the jobs before it print and are settled."""
+    sender.wait(lambda: len(sender.acked) >= 2)      # warm, and how long an intake takes
+    latency = statistics.median(sender.latencies)
+    if moment == "intake":
+        n = sender.requests
+        sender.wait(lambda: sender.requests > n)
+        time.sleep(latency * rng.uniform(0.4, 1.0))
+    else:
+        n = len(sender.acked)
+        sender.wait(lambda: len(sender.acked) > n)
+        time.sleep(rng.uniform(0.0, 0.3))
+    victim.kill9()
 
 
 def _jobs(server: IppProxy) -> dict[int, dict[str, Any]]:
@@ -182,15 +215,15 @@ def money_crash_loop(tmp_path: Path, database: str, names: list[str], kills: int
             n.start()
         for k in range(kills):
             victim = nodes[k % len(nodes)]
-            with Clients(nodes, rng) as clients:
-                time.sleep(rng.uniform(0.05, 0.5))  # jobs arriving, printing, settling
-                victim.kill9()
-            acked += clients.acked
+            moment = ("intake", "settlement")[(k // len(nodes)) % 2]
+            with Sender(victim, rng) as sender:
+                kill_at_a_random_moment(victim, sender, rng, moment)
+            acked += sender.acked
             t0 = time.monotonic()
             victim.start()
             t1 = time.monotonic()
             _settled(victim, accounting, acked, f"after kill {k + 1} of {victim.directory.name}")
-            print(f"kill {k + 1}: {len(clients.acked)} acked, restart {t1 - t0:.1f} s, "
+            print(f"kill {k + 1} ({moment}): {len(sender.acked)} acked, restart {t1 - t0:.1f} s, "
                   f"settled {time.monotonic() - t1:.1f} s")
         orphans, written = _repairs(nodes)
         print(f"{kills} kills, {len(acked)} jobs acknowledged: {orphans} orphan reservations "
