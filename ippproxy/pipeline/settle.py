@@ -226,7 +226,8 @@ class Settler:
                 done += 1
         for job_uuid in await asyncio.to_thread(self.accounting.unrecorded_charges):
             job = await self.store.get_by_uuid(str(job_uuid))
-            final = await asyncio.to_thread(self.accounting.get, job_uuid)
+            final = None if job is None else await asyncio.to_thread(self.accounting.get,
+                                                                     job_uuid)
             if job is None or final is None:
                 self._recorded.append(str(job_uuid))  # purged: nothing to show it on
                 continue
