@@ -122,7 +122,10 @@ UNKNOWN_MODES = ("allow", "hold", "deny")
 RULE_TYPES = ("max-pages", "max-copies", "max-cost", "max-spool-size", "paper-sizes",
               "allowed-formats", "allowed-users", "duplicate-jobs", "force-grayscale",
               "force-duplex")
-_DECIMAL = re.compile(r"^\d+(\.\d+)?$")
+# Amounts: ASCII digits only (re.ASCII: \d would take fullwidth "１０"), at most 13 digits
+# before the point (accounting/money.py bounds every amount in minor units, MAX_AMOUNT;
+# pipeline/settings.py converts through it), at most 12 after.
+_DECIMAL = re.compile(r"\d{1,13}(\.\d{1,12})?", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,9 @@ class AccountingConfig:
     default_cost_model: str = ""
     # Seconds between sweeps that settle finished jobs whose settlement was missed.
     settle_interval: float = 30.0
+    # Seconds after which another node's reservation whose job never appeared (that node
+    # stopped during intake) is refunded; a node's own are refunded when it starts.
+    orphan_lease: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -291,8 +297,9 @@ def _choice(key: str, value: str, allowed: tuple[str, ...]) -> None:
 
 
 def _decimal(key: str, value: str, *, at_most_one: bool = False) -> None:
-    if not _DECIMAL.match(value):
-        raise ConfigError(key, f"expected a non-negative decimal such as \"0.10\", got {value!r}")
+    if not _DECIMAL.fullmatch(value):
+        raise ConfigError(key, "expected a non-negative decimal in ASCII digits such as "
+                          f"\"0.10\" (at most 13 digits before the point), got {value!r}")
     if at_most_one and float(value) > 1:
         raise ConfigError(key, "must be between 0 and 1")
 

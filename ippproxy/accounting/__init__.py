@@ -4,7 +4,7 @@ No HTTP here: sync SQLAlchemy 2 on an engine from :func:`ippproxy.db.make_engine
 (SQLite with BEGIN IMMEDIATE, or PostgreSQL with row locks).
 """
 
-from ippproxy.accounting.charges import Charge, ChargeState, Outcome
+from ippproxy.accounting.charges import Charge, ChargeState, Outcome, Reservation
 from ippproxy.accounting.cost import (
     CostModel,
     JobCounts,
@@ -30,4 +30,4 @@ Ledger = AccountingService  # the contract's other name (docs/interfaces.md)
 __all__ = ["AccessDenied", "AccountingError", "AccountingService", "AccountingSettings",
            "Charge", "ChargeState", "CostModel", "CreditRefused", "Estimate", "GroupDefaults",
            "InvalidOperation", "JobCounts", "Ledger", "MediaCount", "MediaPrice", "NotFound",
-           "Outcome", "Pricing", "Trust", "canonical_name", "parse_amount", "price"]
+           "Outcome", "Pricing", "Reservation", "Trust", "canonical_name", "parse_amount", "price"]

@@ -9,8 +9,9 @@ from sqlalchemy import Connection, Row, select, update
 
 from ippproxy.accounting import users
 from ippproxy.accounting.errors import InvalidOperation
-from ippproxy.accounting.ledger import Kind, Posting, post
+from ippproxy.accounting.ledger import Kind, Posting, find, lock_account, post
 from ippproxy.accounting.models import ACCOUNTS, USERS
+from ippproxy.accounting.money import check_amount, format_money
 
 
 def account_of(conn: Connection, *, username: str | None = None,
@@ -24,19 +25,47 @@ def account_of(conn: Connection, *, username: str | None = None,
 
 
 def adjust_balance(conn: Connection, account_id: uuid.UUID, amount: int, *, reason: str,
-                   actor: str, key: str | None = None) -> Posting:
-    """A balance correction is a transaction (SavaPage §4.4.4.6), never an overwrite."""
+                   actor: str, key: str | None = None, allow_overdraft: bool = False,
+                   exponent: int = 2) -> Posting:
+    """A balance correction is a transaction (SavaPage §4.4.4.6), never an overwrite.
+
+    A debit that takes a restricted account below ``-credit_limit`` is refused unless
+    ``allow_overdraft``; then the ledger row's reason says so. A retried ``key`` replays."""
     if not reason.strip():
         raise InvalidOperation("an adjustment needs a reason")
     if amount == 0:
         raise InvalidOperation("an adjustment of zero changes nothing")
+    try:
+        check_amount(amount, exponent, "the adjustment")
+    except ValueError as e:
+        raise InvalidOperation(str(e)) from None
+    full_key = f"adjust:{key or uuid.uuid4()}"
+    acct = lock_account(conn, account_id)._mapping
+    after = acct["balance"] + amount
+    if (amount < 0 and acct["restricted"] and after < -acct["credit_limit"]
+            and find(conn, full_key) is None):
+        def money(v: int) -> str:
+            return format_money(v, acct["currency"], exponent)
+        if not allow_overdraft:
+            raise InvalidOperation(
+                f"the adjustment would take the balance to {money(after)}, below the "
+                f"credit limit of this restricted account ({money(-acct['credit_limit'])}); "
+                "allow an overdraft to do it anyway")
+        reason = (f"{reason} (overdraft allowed: balance {money(after)}, "
+                  f"credit limit {money(acct['credit_limit'])})")
     return post(conn, account_id, amount, kind=Kind.ADJUST, reason=reason, actor=actor,
-                key=f"adjust:{key or uuid.uuid4()}")
+                key=full_key, exponent=exponent)
 
 
-def set_credit_limit(conn: Connection, account_id: uuid.UUID, limit: int) -> None:
+def set_credit_limit(conn: Connection, account_id: uuid.UUID, limit: int,
+                     exponent: int = 2) -> None:
     if limit < 0:
         raise InvalidOperation("a credit limit is zero or positive (the overdraft allowed)")
+    try:
+        check_amount(limit, exponent, "the credit limit")
+    except ValueError as e:
+        raise InvalidOperation(str(e)) from None
+    lock_account(conn, account_id)  # NotFound for an unknown account
     conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == account_id).values(credit_limit=limit))
 
 

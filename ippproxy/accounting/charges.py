@@ -15,7 +15,17 @@ import uuid
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from sqlalchemy import Connection, Row, RowMapping, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    RowMapping,
+    insert,
+    literal,
+    not_,
+    select,
+    tuple_,
+    update,
+)
 
 from ippproxy.accounting.ledger import Kind, Posting, post
 from ippproxy.accounting.models import ACCOUNTS, CHARGES, utcnow
@@ -66,13 +76,13 @@ def find(conn: Connection, job_uuid: uuid.UUID, lock: bool) -> ChargeRow | None:
 
 def add_reserved(conn: Connection, job_uuid: uuid.UUID, account_id: uuid.UUID,
                  user_id: uuid.UUID, printer: str, amount: int, fee: int,
-                 impressions: int) -> None:
-    """The row of a charge just debited (the ledger row is the caller's)."""
+                 impressions: int, node: str) -> None:
+    """The row of a charge just debited by ``node`` (the ledger row is the caller's)."""
     now = utcnow()
     conn.execute(insert(CHARGES).values(
         job_uuid=job_uuid, account_id=account_id, user_id=user_id, printer=printer,
         state=str(ChargeState.RESERVED), estimate=amount, fee=fee, impressions=impressions,
-        charged=amount, created_at=now, updated_at=now))
+        charged=amount, created_at=now, updated_at=now, node=node))
 
 
 def load(conn: Connection, row: ChargeRow, replayed: bool = False,
@@ -112,9 +122,42 @@ def add_refund(conn: Connection, c: RowMapping, value: int) -> None:
         refunds=c["refunds"] + 1, updated_at=utcnow()))
 
 
-def reserved(conn: Connection, limit: int) -> list[tuple[uuid.UUID, dt.datetime]]:
-    """``(job_uuid, reserved at)`` of charges still reserved, oldest first."""
-    rows = conn.execute(select(CHARGES.c.job_uuid, CHARGES.c.created_at)
-                        .where(CHARGES.c.state == str(ChargeState.RESERVED))
-                        .order_by(CHARGES.c.created_at).limit(limit))
-    return [(r[0], r[1]) for r in rows]
+@dataclass(frozen=True)
+class Reservation:
+    """A charge still reserved: its job, when and by which node (None: before 0008)."""
+
+    job_uuid: uuid.UUID
+    created_at: dt.datetime
+    node: str | None
+
+
+def reserved(conn: Connection, limit: int, after: Reservation | None = None
+             ) -> list[Reservation]:
+    """Charges still reserved, oldest first; ``after``: the page after that one."""
+    stmt = (select(CHARGES.c.job_uuid, CHARGES.c.created_at, CHARGES.c.node)
+            .where(CHARGES.c.state == str(ChargeState.RESERVED))
+            .order_by(CHARGES.c.created_at, CHARGES.c.job_uuid).limit(limit))
+    if after is not None:
+        stmt = stmt.where(tuple_(CHARGES.c.created_at, CHARGES.c.job_uuid)
+                          > tuple_(literal(after.created_at, CHARGES.c.created_at.type),
+                                   literal(after.job_uuid, CHARGES.c.job_uuid.type)))
+    rows = conn.execute(stmt)
+    return [Reservation(r[0], r[1] if r[1].tzinfo else r[1].replace(tzinfo=dt.UTC), r[2])
+            for r in rows]
+
+
+def unrecorded(conn: Connection, limit: int) -> list[uuid.UUID]:
+    """Jobs whose charge is settled or refunded but not yet written back into the job
+    (the partial index ix_acct_job_charges_unrecorded)."""
+    rows = conn.execute(select(CHARGES.c.job_uuid)
+                        .where(not_(CHARGES.c.recorded),
+                               CHARGES.c.state != str(ChargeState.RESERVED))
+                        .limit(limit))
+    return [r[0] for r in rows]
+
+
+def mark_recorded(conn: Connection, job_uuids: list[uuid.UUID]) -> None:
+    """The jobs show their charged amount now (or are gone: nothing to show it on)."""
+    if job_uuids:
+        conn.execute(update(CHARGES).where(CHARGES.c.job_uuid.in_(job_uuids))
+                     .values(recorded=True))

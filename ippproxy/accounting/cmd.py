@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
         if name == "adjust-balance":
             s.add_argument("--reason", required=True)
             s.add_argument("--key", help="idempotency key: a retried command applies once")
+            s.add_argument("--allow-overdraft", action="store_true",
+                           help="allow a debit below a restricted account's credit limit "
+                                "(the ledger row's reason records it)")
 
     s = sub.add_parser("list-users")
     s.add_argument("--deleted", action="store_true", help="include deleted users")
@@ -162,12 +165,14 @@ def _run(a: argparse.Namespace, engine: Engine) -> Any:
         def adjust(conn: Connection) -> ledger.Posting:
             acct = admin.account_of(conn, username=a.user, code=a.account)._mapping["id"]
             return admin.adjust_balance(conn, acct, m(a.amount), reason=a.reason,
-                                        actor=a.actor, key=a.key)
+                                        actor=a.actor, key=a.key,
+                                        allow_overdraft=a.allow_overdraft,
+                                        exponent=a.exponent)
         return _posting(tx(adjust))
     if c == "set-credit-limit":
         def limit(conn: Connection) -> dict[str, Any]:
             acct = admin.account_of(conn, username=a.user, code=a.account)._mapping["id"]
-            admin.set_credit_limit(conn, acct, m(a.amount))
+            admin.set_credit_limit(conn, acct, m(a.amount), a.exponent)
             return {"account": str(acct), "credit_limit": m(a.amount)}
         return tx(limit)
     if c == "list-users":

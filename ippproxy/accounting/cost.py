@@ -31,28 +31,25 @@ impressions).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from ippproxy.accounting.money import parse_decimal
+
 Amount = Fraction
-_DECIMAL = re.compile(r"^\s*(\d+)(?:\.(\d+))?\s*$")
 
 
 def parse_amount(text: str | int) -> Fraction:
-    """``"0.035"`` -> ``Fraction(7, 200)``: exact, from a non-negative decimal string."""
+    """``"0.035"`` -> ``Fraction(7, 200)``: exact, from a non-negative decimal string in
+    ASCII digits (money.parse_decimal) or a non-negative int."""
     if isinstance(text, int) and not isinstance(text, bool):
         if text < 0:
             raise ValueError("amount must not be negative")
         return Fraction(text)
     if not isinstance(text, str):
         raise TypeError(f"not a decimal amount: {text!r}")
-    m = _DECIMAL.match(text)
-    if not m:
-        raise ValueError(f"not a decimal amount: {text!r}")
-    whole, frac = m.group(1), m.group(2) or ""
-    return Fraction(int(whole + frac), 10 ** len(frac))
+    return parse_decimal(text)
 
 
 def round_half_up(value: Fraction) -> int:

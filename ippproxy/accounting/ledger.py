@@ -30,7 +30,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 
 from ippproxy.accounting.errors import CreditRefused, InvalidOperation, NotFound
 from ippproxy.accounting.models import ACCOUNTS, LEDGER, utcnow
-from ippproxy.accounting.money import format_money
+from ippproxy.accounting.money import MAX_AMOUNT, MAX_BALANCE, format_money
 
 
 class Kind(StrEnum):
@@ -109,6 +109,12 @@ def post(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind, re
         return existing
     balance: int = acct["balance"]
     new_balance = balance + amount
+    if abs(amount) > MAX_AMOUNT or abs(new_balance) > MAX_BALANCE:  # money.py: int64 room
+        raise InvalidOperation(
+            f"{format_money(amount, acct['currency'], exponent)} on a balance of "
+            f"{format_money(balance, acct['currency'], exponent)} is beyond the maximum "
+            f"{format_money(MAX_AMOUNT, acct['currency'], exponent)} per amount and "
+            f"{format_money(MAX_BALANCE, acct['currency'], exponent)} per balance")
     if (enforce_credit and amount < 0 and acct["restricted"]
             and new_balance < -acct["credit_limit"]):
         raise CreditRefused(credit_message(balance, -amount, acct["credit_limit"],

@@ -169,6 +169,15 @@ class JobCharge(Base):
     refunds: Mapped[int] = mapped_column(Integer, default=0)  # number of admin refunds
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The storage.node that reserved it ("": a single node; NULL: before migration 0008).
+    node: Mapped[str | None] = mapped_column(String(255), default=None)
+    # The settled or refunded amount is written back into the job (charges.unrecorded).
+    recorded: Mapped[bool] = mapped_column(Boolean, default=False,
+                                           server_default=false())
+    __table_args__ = (
+        Index("ix_acct_job_charges_unrecorded", "job_uuid",
+              sqlite_where=text("recorded = 0"), postgresql_where=text("NOT recorded")),
+    )
 
 
 # Typed handles on the tables for Core statements (``Model.__table__`` is a FromClause).

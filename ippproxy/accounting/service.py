@@ -18,7 +18,6 @@ defaults, inside it. Lock order everywhere: job charge, then account.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -26,7 +25,14 @@ from dataclasses import asdict, dataclass
 from sqlalchemy import Connection, Engine, Row
 
 from ippproxy.accounting import charges, groupsettings, settlement, users
-from ippproxy.accounting.charges import Charge, ChargeState, JobId, Outcome, job_id
+from ippproxy.accounting.charges import (
+    Charge,
+    ChargeState,
+    JobId,
+    Outcome,
+    Reservation,
+    job_id,
+)
 from ippproxy.accounting.cost import JobCounts, Pricing, fee_part, group_multiplier, price
 from ippproxy.accounting.errors import InvalidOperation, NotFound
 from ippproxy.accounting.identity import canonical_name
@@ -168,7 +174,7 @@ class AccountingService:
                      actor=user["username"], job_uuid=job_uuid, enforce_credit=True,
                      exponent=self.settings.exponent)
             charges.add_reserved(conn, job_uuid, account_id, user_id, printer, amount, fee,
-                                 counts.impressions)
+                                 counts.impressions, self.settings.node)
             return Charge(job_uuid, account_id, user_id, printer, ChargeState.RESERVED, amount,
                           amount, 0, p.balance_after, account._mapping["currency"])
         return in_transaction(self.engine, work)
@@ -203,12 +209,33 @@ class AccountingService:
         return in_transaction(self.engine, lambda c: settlement.refund(
             c, self.settings, job_uuid, amount, reason, actor, request_key))
 
-    def reserved_charges(self, limit: int = 1000) -> list[tuple[uuid.UUID, dt.datetime]]:
-        """``(job_uuid, reserved at)`` of charges still reserved, oldest first (the
-        settlement sweep); read in a snapshot."""
+    def release(self, job: JobId, reason: str) -> Charge:
+        """Refund the whole reservation of a job that was never stored (an orphan), with
+        ``reason``; idempotent. The caller knows that the job does not exist."""
+        job_uuid = job_id(job)
+        return in_transaction(self.engine, lambda c: settlement.release(
+            c, self.settings, job_uuid, reason))
+
+    def reserved_charges(self, limit: int = 1000, after: Reservation | None = None
+                         ) -> list[Reservation]:
+        """Charges still reserved, oldest first, with the node that reserved them (the
+        settlement sweep; ``after`` the last of the previous page); read in a snapshot."""
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="DEFERRED")
-            return charges.reserved(conn, limit)
+            return charges.reserved(conn, limit, after)
+
+    def unrecorded_charges(self, limit: int = 1000) -> list[uuid.UUID]:
+        """Jobs whose charge is final but whose amount was not yet written back into the
+        job (the settlement sweep repairs them); read in a snapshot."""
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="DEFERRED")
+            return charges.unrecorded(conn, limit)
+
+    def mark_recorded(self, jobs: Iterable[JobId]) -> None:
+        """The jobs show their final amount now (one transaction; none: no write)."""
+        uuids = [job_id(j) for j in jobs]
+        if uuids:
+            in_transaction(self.engine, lambda c: charges.mark_recorded(c, uuids))
 
     def get(self, job: JobId) -> Charge | None:
         job_uuid = job_id(job)

@@ -26,6 +26,7 @@ class AccountingSettings:
     new_user_balance: int = 0
     new_user_restricted: bool = True
     new_user_credit_limit: int = 0
+    node: str = ""  # storage.node: charges remember the node that reserved them
 
 
 DEFAULTS = AccountingSettings()

@@ -76,6 +76,25 @@ def settle(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, outcome
     return charges.close(conn, row, ChargeState.SETTLED, final, impressions, p)
 
 
+def release(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID,
+            reason: str) -> Charge:
+    """A reservation whose job was never stored (an orphan): the whole charge comes back
+    with ``reason``, once; there is no job to write the amount back into."""
+    row = charges.find(conn, job_uuid, lock=True)
+    if row is None:
+        raise NotFound(f"no charge for job {job_uuid}")
+    c = row._mapping
+    if c["state"] != ChargeState.RESERVED:
+        return charges.load(conn, row, replayed=True)
+    p: Posting | None = None
+    if c["charged"]:
+        p = charges.post_for(conn, c, c["charged"], Kind.REFUND, f"refund:{job_uuid}:auto",
+                             reason, "system", s.exponent)
+    charge = charges.close(conn, row, ChargeState.REFUNDED, 0, 0, p)
+    charges.mark_recorded(conn, [job_uuid])
+    return charge
+
+
 def refund(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, amount: int | None,
            reason: str, actor: str, request_key: str | None) -> Charge:
     """The admin refund of a settled job: ``amount`` (None: all that is left);

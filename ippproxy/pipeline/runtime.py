@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
@@ -85,7 +86,9 @@ async def open_pipeline(config: Config, engine: Engine, store: JobStore, spool: 
         stack.push_async_callback(pool.close)
         converter = Converter(pool, spool, config.storage.node)
         await asyncio.to_thread(converter.clean)
-        settler = Settler(accounting, store, interval=config.accounting.settle_interval)
+        settler = Settler(accounting, store, interval=config.accounting.settle_interval,
+                          node=config.storage.node,
+                          orphan_lease=dt.timedelta(seconds=config.accounting.orphan_lease))
         await settler.start()
         stack.push_async_callback(settler.stop)
         metering = Metering(config, accounting, converter)

@@ -8,6 +8,7 @@ exact minor units (``Fraction``: 3.5 cents is ``7/2``), never floats.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from fractions import Fraction
 from typing import cast
 
@@ -21,6 +22,7 @@ from ippproxy.accounting import (
 )
 from ippproxy.accounting.cost import parse_amount
 from ippproxy.accounting.identity import canonical_name
+from ippproxy.accounting.money import check_amount, parse_money
 from ippproxy.config import Config, CostModelConfig, RuleConfig
 from ippproxy.policies import (
     AllowedFormats,
@@ -41,15 +43,18 @@ from ippproxy.policies import (
 
 
 def minor(text: str, digits: int) -> Fraction:
-    """``"0.035"`` with 2 digits -> ``Fraction(7, 2)`` minor units."""
-    return parse_amount(text) * Fraction(10) ** digits
+    """``"0.035"`` with 2 digits -> ``Fraction(7, 2)`` minor units (at most MAX_AMOUNT)."""
+    value = parse_amount(text) * Fraction(10) ** digits
+    check_amount(math.ceil(value), digits, f"amount {text!r}")
+    return value
 
 
 def minor_int(text: str, digits: int, key: str = "amount") -> int:
-    value = minor(text, digits)
-    if value.denominator != 1:
-        raise ValueError(f"{key}: {text} has more than {digits} decimals")
-    return int(value)
+    """A whole number of minor units (balances, credit limits): money.parse_money."""
+    try:
+        return parse_money(text, digits)
+    except ValueError as e:
+        raise ValueError(f"{key}: {e}") from None
 
 
 def cost_model(m: CostModelConfig, digits: int) -> CostModel:
@@ -84,7 +89,8 @@ def accounting_settings(config: Config) -> AccountingSettings:
         new_user_group=a.new_user_group,
         new_user_balance=minor_int(group.initial_balance if group else a.initial_balance, d),
         new_user_restricted=group.restricted if group else a.restricted,
-        new_user_credit_limit=minor_int(group.credit_limit if group else a.credit_limit, d))
+        new_user_credit_limit=minor_int(group.credit_limit if group else a.credit_limit, d),
+        node=config.storage.node)
 
 
 def groups(config: Config) -> list[GroupDefaults]:

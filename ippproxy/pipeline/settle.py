@@ -15,12 +15,21 @@ background task takes those job UUIDs in turn; for a job in a terminal state it 
 
 ``settle`` is idempotent (keyed by job UUID), so duplicate notifications, restarts and
 several nodes never charge twice. What was charged is written back into the job's
-analysis (``ippproxy-cost-charged``) for Get-Job-Attributes.
+analysis (``ippproxy-cost-charged``) for Get-Job-Attributes, and then the charge is
+marked ``recorded``, in batches (``RECORDED_BATCH``, each sweep, and at stop).
 
-A sweep every ``accounting.settle_interval`` seconds (and once at start) finds charges
-still ``reserved`` whose job is terminal (a notification lost to a crash) and
-reservations whose job row never appeared (the server failed between reserving and
-committing the job): those are refunded after ``orphan_age``.
+A sweep every ``accounting.settle_interval`` seconds (and once at start) repairs what a
+crash left behind:
+
+* charges still ``reserved`` whose job is terminal (a notification lost): settled;
+* reservations whose job row never appeared (the server stopped between reserving and
+  committing the job: an orphan). The charge knows the node that reserved it. A node's
+  own orphans from before its start are refunded by its first sweep, with the reason
+  "job never created: server stopped during intake"; another node's (or a reservation
+  of this process that is still without a job) only when it is older than
+  ``accounting.orphan_lease``, since that node may still be committing the job;
+* charges settled or refunded but not ``recorded`` (a crash between the settlement's
+  commit and the job's write-back): the amount is written into the job now.
 """
 
 from __future__ import annotations
@@ -29,14 +38,26 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
-from ippproxy.accounting import AccountingService, Charge, NotFound, Outcome
+from ippproxy.accounting import (
+    AccountingService,
+    Charge,
+    ChargeState,
+    NotFound,
+    Outcome,
+    Reservation,
+)
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState
 from ippproxy.jobs.store import JobStore
 
 log = logging.getLogger(__name__)
+# Charges written back are marked recorded this many at a time (and at each sweep and at
+# stop): one small write for many jobs; a crash before it costs the next sweep a re-check.
+RECORDED_BATCH = 100
+SWEEP_PAGE = 1000  # reserved charges read at a time by the sweep
 _OUTCOME = {JobState.COMPLETED: Outcome.COMPLETED, JobState.CANCELED: Outcome.CANCELED,
             JobState.ABORTED: Outcome.ABORTED}
 
@@ -52,13 +73,17 @@ def impressions_for(job: JobRecord) -> int | None:
 
 class Settler:
     def __init__(self, accounting: AccountingService, store: JobStore, *,
-                 interval: float = 30.0, orphan_age: dt.timedelta = dt.timedelta(minutes=10)
-                 ) -> None:
+                 interval: float = 30.0, node: str = "",
+                 orphan_lease: dt.timedelta = dt.timedelta(seconds=60)) -> None:
         self.accounting = accounting
         self.store = store
         self.interval = interval
-        self.orphan_age = orphan_age
+        self.node = node
+        self.orphan_lease = orphan_lease
+        # Reservations of this node from before this moment have no intake in flight.
+        self.started = dt.datetime.now(dt.UTC)
         self._pending: dict[str, None] = {}
+        self._recorded: list[str] = []  # written back, not yet marked
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.settled = 0  # settlements that changed something (metrics, tests)
@@ -78,6 +103,10 @@ class Settler:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        try:
+            await self.flush_recorded()
+        except Exception:  # the next start's sweep checks them again
+            log.exception("marking charges recorded")
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -96,6 +125,11 @@ class Settler:
                     await self.settle_job(job_uuid)
                 except Exception:  # the sweep retries it
                     log.exception("settling job %s", job_uuid)
+            if len(self._recorded) >= RECORDED_BATCH:
+                try:
+                    await self.flush_recorded()
+                except Exception:  # the sweep finds them unrecorded and checks again
+                    log.exception("marking charges recorded")
             self._wake.clear()
             if self._pending:
                 continue
@@ -123,32 +157,86 @@ class Settler:
         return charge
 
     async def _record(self, job: JobRecord, charge: Charge) -> None:
+        """The final amount into the job (Get-Job-Attributes), then marked recorded."""
         analysis: dict[str, Any] = dict(job.analysis or {})
         attributes = dict(analysis.get("attributes") or {})
         text = self.accounting.money(charge.charged)
-        if attributes.get("ippproxy-cost-charged") == text:
-            return
-        attributes["ippproxy-cost-charged"] = text
-        analysis.update(attributes=attributes, charged=charge.charged,
-                        charge_state=str(charge.state))
-        await self.store.set_counts(job.uuid, analysis=analysis)
+        if attributes.get("ippproxy-cost-charged") != text:
+            attributes["ippproxy-cost-charged"] = text
+            analysis.update(attributes=attributes, charged=charge.charged,
+                            charge_state=str(charge.state))
+            await self.store.set_counts(job.uuid, analysis=analysis)
+        if charge.state != ChargeState.RESERVED:
+            self._recorded.append(job.uuid)
+
+    async def flush_recorded(self) -> None:
+        """Mark the charges written back since the last flush (one transaction)."""
+        batch, self._recorded = self._recorded, []
+        if batch:
+            try:
+                await asyncio.to_thread(self.accounting.mark_recorded, batch)
+            except BaseException:
+                self._recorded[:0] = batch
+                raise
+
+    def _orphan_reason(self, r: Reservation, now: dt.datetime) -> str | None:
+        """Why the reservation ``r`` without a job is refunded now; None: not yet."""
+        own = r.node == self.node or (r.node is None and not self.node)
+        if own and r.created_at < self.started:
+            who = f"node {self.node!r}" if self.node else "server"
+            return f"job never created: {who} stopped during intake; automatic refund"
+        if now - r.created_at > self.orphan_lease:
+            who = "this node" if own else f"node {r.node!r}" if r.node else "a node"
+            return (f"job never created: {who} did not store it within "
+                    f"{self.orphan_lease.total_seconds():g} s of the reservation "
+                    "(orphan lease); automatic refund")
+        return None
+
+    async def _reservations(self) -> AsyncIterator[Reservation]:
+        """Every charge still reserved, oldest first, page by page (held jobs keep theirs
+        reserved for long: an orphan behind a thousand of them is still found)."""
+        after: Reservation | None = None
+        while True:
+            page = await asyncio.to_thread(self.accounting.reserved_charges,
+                                           SWEEP_PAGE, after)
+            for r in page:
+                yield r
+            if len(page) < SWEEP_PAGE:
+                return
+            after = page[-1]
 
     async def sweep(self) -> int:
-        """Settle reserved charges of finished jobs; refund orphans. Returns how many."""
+        """Settle reserved charges of finished jobs, refund orphans, write missing amounts
+        into jobs (module docstring). Returns how many charges it changed or repaired."""
         done = 0
         now = dt.datetime.now(dt.UTC)
-        for job_uuid, created in await asyncio.to_thread(self.accounting.reserved_charges):
-            job = await self.store.get_by_uuid(str(job_uuid))
+        await self.flush_recorded()
+        async for r in self._reservations():
+            job = await self.store.get_by_uuid(str(r.job_uuid))
             if job is None:
-                if created.tzinfo is None:
-                    created = created.replace(tzinfo=dt.UTC)
-                if now - created > self.orphan_age:
-                    await asyncio.to_thread(self.accounting.settle, job_uuid,
-                                            Outcome.ABORTED, 0)
-                    log.warning("job %s was never stored: its charge is refunded", job_uuid)
-                    done += 1
+                reason = self._orphan_reason(r, now)
+                if reason is not None:
+                    charge = await asyncio.to_thread(self.accounting.release, r.job_uuid,
+                                                     reason)
+                    if not charge.replayed:
+                        log.warning("job %s was never stored: %s refunded (%s)", r.job_uuid,
+                                    self.accounting.money(charge.estimate), reason)
+                        done += 1
             elif job.is_terminal and await self.settle_job(job.uuid) is not None:
                 done += 1
+        for job_uuid in await asyncio.to_thread(self.accounting.unrecorded_charges):
+            job = await self.store.get_by_uuid(str(job_uuid))
+            final = None if job is None else await asyncio.to_thread(self.accounting.get,
+                                                                     job_uuid)
+            if job is None or final is None:
+                self._recorded.append(str(job_uuid))  # purged: nothing to show it on
+                continue
+            before = (job.analysis or {}).get("attributes", {}).get("ippproxy-cost-charged")
+            await self._record(job, final)
+            if before != self.accounting.money(final.charged):
+                log.warning("job %s: its charged amount was missing; written now", job.uuid)
+                done += 1
+        await self.flush_recorded()
         return done
 
 

@@ -59,6 +59,11 @@ def test_reserved_charges_oldest_first_and_only_reserved(engine: Engine) -> None
         svc.reserve(j, username="carol", printer="p", counts=JobCounts.simple(1))
         time.sleep(0.005)                    # distinct reservation times: a defined order
     svc.settle(jobs[1], Outcome.CANCELED, 0)
-    assert [j for j, _ in svc.reserved_charges()] == [jobs[0], jobs[2]]
-    assert [j for j, _ in svc.reserved_charges(limit=1)] == [jobs[0]]
-    assert all(when is not None for _, when in svc.reserved_charges())
+    assert [r.job_uuid for r in svc.reserved_charges()] == [jobs[0], jobs[2]]
+    assert [r.job_uuid for r in svc.reserved_charges(limit=1)] == [jobs[0]]
+    assert all(r.created_at.tzinfo is not None and r.node == ""
+               for r in svc.reserved_charges())
+    # Page by page: the page after the first one's last.
+    first = svc.reserved_charges(limit=1)
+    assert [r.job_uuid for r in svc.reserved_charges(limit=1, after=first[-1])] == [jobs[2]]
+    assert svc.reserved_charges(limit=1, after=svc.reserved_charges()[-1]) == []

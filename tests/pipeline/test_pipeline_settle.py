@@ -72,7 +72,7 @@ async def test_sweep_settles_missed_jobs_and_refunds_orphans(
     await store.transition(done, JobEvent.CANCEL)            # the notification was lost
     orphan = str(uuid.uuid4())                 # reserved, but its job was never stored
     p.accounting.reserve(orphan, username="dave", printer="colour", counts=JobCounts.simple(1))
-    settler = Settler(p.accounting, store, orphan_age=dt.timedelta(0))
+    settler = Settler(p.accounting, store, orphan_lease=dt.timedelta(0))
     assert await settler.sweep() == 2
     assert [r.kind for r in postings(engine, done)] == ["charge", "refund"]
     assert [r.kind for r in postings(engine, orphan)] == ["charge", "refund"]
