@@ -27,7 +27,7 @@ automatic one, SQLite skips the automatic one (it does not wait) and tries again
 the next COMMIT. :meth:`close` stops the thread after one last checkpoint.
 
 Durability is unchanged: before copying, a checkpoint syncs the log (so frames that the
-job store's writer committed but had not synced yet, ``jobs/_walsync.py``, are then on
+job store's writer committed but had not synced yet, ``db/walsync.py``, are then on
 disk) and syncs the database after, at the connection's ``synchronous`` level (FULL here,
 https://sqlite.org/pragma.html#pragma_synchronous); it never removes a frame that is not
 in the synced database. A failed checkpoint is logged and tried again; the automatic
