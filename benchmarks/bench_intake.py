@@ -472,7 +472,10 @@ def main() -> int:
     ap.add_argument("--printer", choices=("eve", "builtin"), default="eve",
                     help="ippproxy's printer: an ippeveprinter like cupsd's (default, like "
                          "for like) or the built-in virtual printer (inside its process)")
-    ap.add_argument("--drain-timeout", type=float, default=120.0)
+    ap.add_argument("--drain-timeout", type=float, default=None,
+                    help="seconds to wait for ippproxy's backlog to print between runs "
+                         "(default: 120, or 0.2 s a job if more: an ippeveprinter takes "
+                         "about a tenth of a second a job, one at a time)")
     ap.add_argument("--log-level", default="warning")
     args = ap.parse_args()
 
@@ -522,7 +525,9 @@ def main() -> int:
                 cupsd.run("cancel", "-a", "-x", "eve", check=False)
                 drain(cupsd.port, "/printers/eve", cups_uri, 60)
 
-            targets = [proxy_target(proxy, name, args.drain_timeout)
+            drain_timeout = args.drain_timeout or max(
+                120.0, 0.2 * (max(args.jobs_1, args.jobs_100) + 10))
+            targets = [proxy_target(proxy, name, drain_timeout)
                        for name, proxy in proxies.items()]
             targets.append(Target("cupsd", cupsd.port, "/printers/eve", cups_uri, settle_cupsd,
                                   lambda: getattr(getattr(cupsd, "_proc", None), "pid", None),
