@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_intake.py [--jobs-1 300] [--jobs-100 60] [--paused]
         [--concurrency 1 8 32] [--rounds 1] [--slices 1] [--accounting off|on|both]
         [--stage-jobs 60] [--printer eve|builtin]
+    .venv/bin/python benchmarks/bench_intake.py --ledger-only 1200 --concurrency 8
 
 Theory of operation. Two servers run side by side on loopback, both started here:
 * ``ippproxy serve`` (the real command, tests/support/server.py) with one queue forwarding to
@@ -426,6 +427,21 @@ def ratio_report(rounds: list[dict[tuple[str, str, int], RunResult]], names: lis
                   f"{verdict}")
 
 
+def ledger_only(jobs: int, c: int, tmp: Path) -> None:
+    """``--ledger-only N``: the accounting-on stage table's ledger line alone (no servers),
+    with the CPU time per job of this process, which runs it."""
+    proxy = IppProxy(tmp / "ledger-config", queues=[{"name": "bench", "cost_model": "bench"}])
+    proxy.config_path.write_text(proxy.config_path.read_text() + ACCOUNTING)
+    config = load_config(proxy.config_path)
+    t0 = os.times()
+    samples = intake_stages.ledger_samples(config, tmp, "bench", jobs, c, c)
+    t1 = os.times()
+    cpu = (t1.user + t1.system - t0.user - t0.system) / jobs * 1000
+    for line in intake_stages.table(f"ledger on SQLite, {c} threads, users created on print, "
+                                    f"{jobs} jobs; CPU {cpu:.2f} ms per job", samples, None):
+        print(line)
+
+
 def stage_report(proxy: IppProxy, docs: dict[str, tuple[bytes, int]], c: int, jobs: int,
                  latency: dict[str, float], tmp: Path) -> None:
     """Accounting on: the time per job by stage (intake_stages.py)."""
@@ -446,7 +462,8 @@ def stage_report(proxy: IppProxy, docs: dict[str, tuple[bytes, int]], c: int, jo
                                             latency.get(name) if road == "file" else None):
                 print(line)
     ledger = intake_stages.ledger_samples(config, tmp, "bench", jobs * 2, c, c)
-    for line in intake_stages.table(f"ledger on SQLite (WAL, synchronous=FULL), {c} threads, "
+    for line in intake_stages.table(f"ledger on SQLite (WAL; group commit, the log synced after the "
+                                    f"COMMIT), {c} threads, "
                                     f"users created on print", ledger, None):
         print(line)
 
@@ -477,7 +494,14 @@ def main() -> int:
                          "(default: 120, or 0.2 s a job if more: an ippeveprinter takes "
                          "about a tenth of a second a job, one at a time)")
     ap.add_argument("--log-level", default="warning")
+    ap.add_argument("--ledger-only", type=int, default=0, metavar="N",
+                    help="only the ledger stage (reserve and settle from threads, at the "
+                         "first --concurrency), N jobs, and its CPU per job; no servers")
     args = ap.parse_args()
+    if args.ledger_only:
+        with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp_name:
+            ledger_only(args.ledger_only, args.concurrency[0], Path(tmp_name))
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp_name:
         tmp = Path(tmp_name)
