@@ -9,10 +9,15 @@ commits once; the other threads wait for their unit's outcome. Units that arrive
 meanwhile wait for the next batch, led by the first of them (promoted when the batch
 ends), so no caller runs batches for others for longer than one batch.
 
-A unit that raises is rolled back to its savepoint (what it wrote is gone, the
-others' is kept) and its caller gets the exception, as if it had had a transaction of
-its own. When BEGIN or COMMIT fails, nothing of the batch is stored and every caller
-gets that error (``txn.in_transaction`` then retries its unit alone).
+The units run one after the other with no SAVEPOINT (two statements a unit saved).
+If one raises, the whole transaction is rolled back and the batch runs again, each
+unit in a SAVEPOINT of its own: the unit that raises is rolled back to its savepoint
+(what it wrote is gone, the others' is kept) and its caller gets the exception, as if it
+had had a transaction of its own (a batch of one unit just hands its exception over).
+Units only read and write the database, and ``txn.in_transaction`` may run them again
+anyway, so running them twice is harmless. When BEGIN or COMMIT fails, nothing of the
+batch is stored and every caller gets that error (``txn.in_transaction`` then retries
+its unit alone).
 
 The COMMIT does not wait for the disk: the batch's connection commits with
 ``synchronous=NORMAL`` (the log written, not synced), and the leader, once it has
@@ -56,6 +61,14 @@ class _Unit:
         if self.error is not None:
             raise self.error
         return self.value
+
+
+class _UnitFailed(Exception):
+    """Internal: a unit raised in the batch's first run (no savepoints)."""
+
+    def __init__(self, unit: _Unit, error: Exception) -> None:
+        super().__init__(str(error))
+        self.unit, self.error = unit, error
 
 
 class GroupCommit:
@@ -127,6 +140,30 @@ class GroupCommit:
             for unit in batch:
                 unit.value, unit.error = None, e
 
+    @staticmethod
+    def _units(conn: Connection, batch: list[_Unit]) -> None:
+        """The batch's units in one transaction: no savepoints unless one fails."""
+        try:
+            with conn.begin():
+                for unit in batch:
+                    try:
+                        unit.value = unit.work(conn)
+                    except Exception as e:
+                        raise _UnitFailed(unit, e) from e
+            return
+        except _UnitFailed as failed:  # rolled back: nothing of the batch is stored
+            if len(batch) == 1:
+                failed.unit.value, failed.unit.error = None, failed.error
+                return
+        with conn.begin():
+            for unit in batch:
+                unit.value, unit.error = None, None
+                try:
+                    with conn.begin_nested():
+                        unit.value = unit.work(conn)
+                except Exception as e:  # noqa: BLE001 - the unit's own failure, for its caller
+                    unit.error = e
+
     def _execute(self, batch: list[_Unit]) -> bool:
         """Run the batch in one transaction; True if it committed."""
         _inside.active = True
@@ -135,13 +172,7 @@ class GroupCommit:
                 if self.wal_sync is not None:
                     self.wal_sync.lower(conn)
                 try:
-                    with conn.begin():
-                        for unit in batch:
-                            try:
-                                with conn.begin_nested():
-                                    unit.value = unit.work(conn)
-                            except Exception as e:  # noqa: BLE001 - the unit's own failure, for its caller
-                                unit.error = e
+                    self._units(conn, batch)
                 finally:
                     if self.wal_sync is not None:
                         try:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, event, text
 
 from ippproxy.accounting.groupcommit import GroupCommit
 from ippproxy.db import make_engine
@@ -117,3 +117,71 @@ def test_batches_commit_without_fsync_and_the_pool_gets_full_back(engine: Engine
 
 def test_no_sync_without_a_file() -> None:
     assert GroupCommit(make_engine("sqlite://")).wal_sync is None
+
+
+def _batch_behind_a_held_leader(group: GroupCommit, works: dict[int, Callable[[Connection], int]],
+                                out: dict[int, object]) -> None:
+    """Runs ``works`` as one batch: a first unit holds the leadership until they all wait."""
+    entered, hold = threading.Event(), threading.Event()
+
+    def leader(conn: Connection) -> int:
+        entered.set()
+        assert hold.wait(10)
+        return 0
+
+    threads = [threading.Thread(target=lambda: out.setdefault(0, group.run(leader)))]
+    threads[0].start()
+    assert entered.wait(10)
+
+    def run(key: int, work: Callable[[Connection], int]) -> None:
+        try:
+            out[key] = group.run(work)
+        except Exception as e:  # noqa: BLE001 - the test looks at it
+            out[key] = e
+
+    for key, work in works.items():
+        threads.append(threading.Thread(target=run, args=(key, work)))
+        threads[-1].start()
+    _until(lambda: len(group._waiting) == len(works))
+    hold.set()
+    for t in threads:
+        t.join(10)
+
+
+def _savepoints(engine: Engine) -> list[str]:
+    seen: list[str] = []
+
+    def record(conn: object, cursor: object, statement: str, *rest: object) -> None:
+        if statement.startswith("SAVEPOINT"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    return seen
+
+
+def test_a_batch_runs_without_savepoints_when_nothing_fails(engine: Engine) -> None:
+    group = GroupCommit(engine)
+    seen = _savepoints(engine)
+    out: dict[int, object] = {}
+    _batch_behind_a_held_leader(group, {1: _insert(1), 2: _insert(2), 3: _insert(3)}, out)
+    assert out == {0: 0, 1: 1, 2: 2, 3: 3} and _stored(engine) == {1, 2, 3}
+    assert group.batches == 2 and seen == []
+
+
+def test_after_a_failure_the_batch_runs_again_with_a_savepoint_per_unit(
+        engine: Engine) -> None:
+    group = GroupCommit(engine)
+    seen = _savepoints(engine)
+
+    def fails(conn: Connection) -> int:
+        conn.execute(text("INSERT INTO t (v) VALUES (2)"))
+        raise ValueError("refused")
+
+    out: dict[int, object] = {}
+    _batch_behind_a_held_leader(group, {1: _insert(1), 2: fails, 3: _insert(3)}, out)
+    assert out[1] == 1 and out[3] == 3 and isinstance(out[2], ValueError)
+    assert _stored(engine) == {1, 3}  # the failing unit's row is gone, the others' kept
+    assert len(seen) == 3             # the second run, one savepoint a unit
+    with pytest.raises(ValueError):   # alone in its batch: its error, no second run
+        group.run(fails)
+    assert len(seen) == 3 and _stored(engine) == {1, 3}
