@@ -2,23 +2,28 @@
 
     .venv/bin/python benchmarks/bench_intake.py [--jobs-1 300] [--jobs-100 60] [--paused]
         [--concurrency 1 8 32] [--rounds 1] [--slices 1] [--accounting off|on|both]
-        [--stage-jobs 60]
+        [--stage-jobs 60] [--printer eve|builtin]
+    .venv/bin/python benchmarks/bench_intake.py --ledger-only 1200 --concurrency 8
 
 Theory of operation. Two servers run side by side on loopback, both started here:
 * ``ippproxy serve`` (the real command, tests/support/server.py) with one queue forwarding to
-  the built-in virtual printer; every job it acknowledges is fsync'd and committed;
+  an ``ippeveprinter -c /bin/true`` of its own, the printer cupsd's queue has (like for
+  like: each server pays the same printer, in a process of its own), or with
+  ``--printer builtin`` to the built-in virtual printer, which runs inside the ippproxy
+  process and counts the pages of every PDF it receives; every job it acknowledges is
+  fsync'd and committed;
 * the same with accounting on, the mode users run (``ippproxy+acct``): a cost model (per
   impression, mono and colour prices) on the queue, users created on their first print
   with a large opening balance; every document is analysed (pages, colour) in the
   analysis pool, priced and its charge reserved before the answer, and settled when
-  the built-in printer has printed it. Each load-generator connection prints as its own
+  the printer has printed it. Each load-generator connection prints as its own
   user, a new one each run, so every run creates users;
 * a private ``cupsd`` (testprinters.cupsd) whose queue ``eve`` was made with ``lpadmin -m
   everywhere`` and points at an ``ippeveprinter -c /bin/true``; cupsd syncs nothing.
 For each document (a 1-page and a 100-page PDF made with gs) and each concurrency (1, 8, 32)
 a small asyncio load generator (below; codec-encoded Print-Job, HTTP/1.1 keep-alive,
 Content-Length framing, one connection per worker) sends N jobs to each server, after a short
-warm-up. Between runs ippproxy's queue drains (it forwards to the built-in printer) and
+warm-up. Between runs ippproxy's queue drains (it forwards to its printer) and
 cupsd's backlog is purged (``cancel -a -x``: its filters print only a few jobs/s). With
 ``--paused`` cupsd's backlog is purged after every run too: cupsd gets slower the more jobs
 it holds (its CPU per job grows with them), ippproxy barely
@@ -79,6 +84,7 @@ from testprinters.dbus import PrivateDBus
 from testprinters.eve import EvePrinter
 
 CONCURRENCY = (1, 8, 32)
+PRINTER_COMMAND = "/bin/true"  # what both ippeveprinters run per job: prints at once
 # Accounting on: a cost model on the queue, users created on print, paying.
 ACCOUNTING = """
 [accounting]
@@ -374,7 +380,7 @@ def proxy_target(proxy: IppProxy, name: str, drain_timeout: float) -> Target:
     path, uri = proxy.path("bench"), proxy.uri("bench")
 
     def settle() -> None:
-        # ippproxy forwards its backlog to the built-in printer: wait for it.
+        # ippproxy forwards its backlog to its printer: wait for it.
         if drain(proxy.port, path, uri, drain_timeout) >= drain_timeout:
             print(f"  ({name} still forwarding after {drain_timeout:.0f} s)")
 
@@ -421,6 +427,21 @@ def ratio_report(rounds: list[dict[tuple[str, str, int], RunResult]], names: lis
                   f"{verdict}")
 
 
+def ledger_only(jobs: int, c: int, tmp: Path) -> None:
+    """``--ledger-only N``: the accounting-on stage table's ledger line alone (no servers),
+    with the CPU time per job of this process, which runs it."""
+    proxy = IppProxy(tmp / "ledger-config", queues=[{"name": "bench", "cost_model": "bench"}])
+    proxy.config_path.write_text(proxy.config_path.read_text() + ACCOUNTING)
+    config = load_config(proxy.config_path)
+    t0 = os.times()
+    samples = intake_stages.ledger_samples(config, tmp, "bench", jobs, c, c)
+    t1 = os.times()
+    cpu = (t1.user + t1.system - t0.user - t0.system) / jobs * 1000
+    for line in intake_stages.table(f"ledger on SQLite, {c} threads, users created on print, "
+                                    f"{jobs} jobs; CPU {cpu:.2f} ms per job", samples, None):
+        print(line)
+
+
 def stage_report(proxy: IppProxy, docs: dict[str, tuple[bytes, int]], c: int, jobs: int,
                  latency: dict[str, float], tmp: Path) -> None:
     """Accounting on: the time per job by stage (intake_stages.py)."""
@@ -441,7 +462,8 @@ def stage_report(proxy: IppProxy, docs: dict[str, tuple[bytes, int]], c: int, jo
                                             latency.get(name) if road == "memory" else None):
                 print(line)
     ledger = intake_stages.ledger_samples(config, tmp, "bench", jobs * 2, c, c)
-    for line in intake_stages.table(f"ledger on SQLite (WAL, synchronous=FULL), {c} threads, "
+    for line in intake_stages.table(f"ledger on SQLite (WAL; group commit, the log synced after the "
+                                    f"COMMIT), {c} threads, "
                                     f"users created on print", ledger, None):
         print(line)
 
@@ -464,9 +486,22 @@ def main() -> int:
                          "print), or both side by side (default)")
     ap.add_argument("--stage-jobs", type=int, default=60,
                     help="jobs per document for the accounting-on stage table (0: none)")
-    ap.add_argument("--drain-timeout", type=float, default=120.0)
+    ap.add_argument("--printer", choices=("eve", "builtin"), default="eve",
+                    help="ippproxy's printer: an ippeveprinter like cupsd's (default, like "
+                         "for like) or the built-in virtual printer (inside its process)")
+    ap.add_argument("--drain-timeout", type=float, default=None,
+                    help="seconds to wait for ippproxy's backlog to print between runs "
+                         "(default: 120, or 0.2 s a job if more: an ippeveprinter takes "
+                         "about a tenth of a second a job, one at a time)")
     ap.add_argument("--log-level", default="warning")
+    ap.add_argument("--ledger-only", type=int, default=0, metavar="N",
+                    help="only the ledger stage (reserve and settle from threads, at the "
+                         "first --concurrency), N jobs, and its CPU per job; no servers")
     args = ap.parse_args()
+    if args.ledger_only:
+        with tempfile.TemporaryDirectory(prefix="bench-ledger-") as tmp_name:
+            ledger_only(args.ledger_only, args.concurrency[0], Path(tmp_name))
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp_name:
         tmp = Path(tmp_name)
@@ -476,20 +511,34 @@ def main() -> int:
         for name, (data, _) in docs.items():
             print(f"{name} PDF: {len(data)} bytes")
         dbus = PrivateDBus(tmp / "dbus").start()
-        eve = EvePrinter("BenchEve", dbus=dbus, command="/bin/true")
+        eve = EvePrinter("BenchEve", dbus=dbus, command=PRINTER_COMMAND)
         cupsd = PrivateCupsd(dbus=dbus)
         proxies: dict[str, IppProxy] = {}
-        if args.accounting in ("off", "both"):
-            proxies["ippproxy"] = IppProxy(tmp / "proxy", queues=[{"name": "bench"}],
-                                           log_level=args.log_level,
-                                           server={"job_history_seconds": 86400})
-        if args.accounting in ("on", "both"):
-            acct = IppProxy(tmp / "proxy-acct", queues=[{"name": "bench", "cost_model": "bench"}],
-                            log_level=args.log_level, server={"job_history_seconds": 86400})
-            acct.config_path.write_text(acct.config_path.read_text() + ACCOUNTING)
-            proxies["ippproxy+acct"] = acct
+        # Like for like: ippproxy's queue forwards to an ippeveprinter of its own, the
+        # same program cupsd's queue prints to, or (--printer builtin) to the built-in
+        # printer, which runs inside the ippproxy process and counts every PDF's pages.
+        proxy_eve = EvePrinter("BenchEveProxy", dbus=dbus, command=PRINTER_COMMAND) \
+            if args.printer == "eve" else None
         try:
             eve.start()
+            if proxy_eve is not None:
+                proxy_eve.start()
+            queue: dict[str, str] = {"name": "bench"}
+            if proxy_eve is not None:
+                queue["destination"] = proxy_eve.uri
+            # ippeveprinter takes a moment per job: without a short poll, the one-job-at-a-
+            # time forwarder would need a second per job to drain the backlog between runs.
+            forwarding = {"poll_interval": 0.05} if proxy_eve is not None else None
+            if args.accounting in ("off", "both"):
+                proxies["ippproxy"] = IppProxy(tmp / "proxy", queues=[queue],
+                                               log_level=args.log_level, forwarding=forwarding,
+                                               server={"job_history_seconds": 86400})
+            if args.accounting in ("on", "both"):
+                acct = IppProxy(tmp / "proxy-acct", queues=[{**queue, "cost_model": "bench"}],
+                                log_level=args.log_level, forwarding=forwarding,
+                                server={"job_history_seconds": 86400})
+                acct.config_path.write_text(acct.config_path.read_text() + ACCOUNTING)
+                proxies["ippproxy+acct"] = acct
             cupsd.start()
             cups_uri = cupsd.add_queue("eve", eve.uri)
             for proxy in proxies.values():
@@ -500,7 +549,9 @@ def main() -> int:
                 cupsd.run("cancel", "-a", "-x", "eve", check=False)
                 drain(cupsd.port, "/printers/eve", cups_uri, 60)
 
-            targets = [proxy_target(proxy, name, args.drain_timeout)
+            drain_timeout = args.drain_timeout or max(
+                120.0, 0.2 * (max(args.jobs_1, args.jobs_100) + 10))
+            targets = [proxy_target(proxy, name, drain_timeout)
                        for name, proxy in proxies.items()]
             targets.append(Target("cupsd", cupsd.port, "/printers/eve", cups_uri, settle_cupsd,
                                   lambda: getattr(getattr(cupsd, "_proc", None), "pid", None),
@@ -511,8 +562,11 @@ def main() -> int:
                                        Operation.PAUSE_PRINTER)
                     print(f"Pause-Printer on {name}: status 0x{reply.code:04x}")
                 cupsd.run("cupsdisable", "eve")
+            printer = (f"its own ippeveprinter -c {PRINTER_COMMAND}, like cupsd's: like for "
+                       f"like" if proxy_eve is not None else
+                       "the built-in printer, inside the ippproxy process: not like for like")
             print(", ".join(f"{name} {proxy.uri('bench')}" for name, proxy in proxies.items())
-                  + f" (built-in printer), cupsd {cups_uri} (ippeveprinter -c /bin/true); "
+                  + f" ({printer}), cupsd {cups_uri} (ippeveprinter -c {PRINTER_COMMAND}); "
                   f"{'paused' if args.paused else 'printing'}")
             warm_ok: dict[str, int] = {}
             concurrency = tuple(args.concurrency)
@@ -547,6 +601,8 @@ def main() -> int:
                 proxy.stop()
             cupsd.stop()
             eve.stop()
+            if proxy_eve is not None:
+                proxy_eve.stop()
             dbus.stop()
     return 0
 

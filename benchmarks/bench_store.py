@@ -14,7 +14,11 @@ the same on a throwaway PostgreSQL cluster (tests/support/postgres.py) started d
 fsync and synchronous_commit on, so its figures include each COMMIT's disk flush.
 
     .venv/bin/python benchmarks/bench_store.py [--jobs 2000] [--size 24000] [--history 0]
-        [--postgresql]
+        [--postgresql] [--checkpoint thread|commit|both] [--modes spool copy store]
+
+On SQLite the log is checkpointed as the server does it, by a thread of its own
+(``db/checkpoint.py``); ``--checkpoint commit`` leaves it to SQLite's automatic
+checkpoint in the committing writer thread, ``both`` runs each line both ways.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support.postgres import PostgresCluster, start_cluster
 
-from ippproxy.db import make_engine, upgrade
+from ippproxy.db import Checkpointer, make_engine, upgrade
 from ippproxy.jobs.records import NewDocument
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
@@ -50,12 +54,18 @@ def written() -> int:
 
 
 async def run(concurrency: int, jobs: int, size: int, with_spool: bool, copy: bool = False,
-              history: int = 0, cluster: PostgresCluster | None = None) -> str:
+              history: int = 0, cluster: PostgresCluster | None = None,
+              checkpoint: str = "thread") -> str:
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         url = (cluster.create_database() if cluster is not None
                else f"sqlite:///{Path(tmp) / 'jobs.sqlite'}")
         engine = make_engine(url)
         upgrade(engine)
+        # As the server: SQLite's log checkpointed by a thread of its own (db/checkpoint.py),
+        # or ("commit") by SQLite's automatic checkpoint, in the committing writer thread.
+        checkpointer = Checkpointer(engine) if checkpoint == "thread" else None
+        if checkpointer is not None:
+            checkpointer.start()
         spool = Spool(Path(tmp) / "spool", 64 << 20, copy_max=65536)
         page = os.urandom(size)
         latencies: list[float] = []
@@ -97,13 +107,15 @@ async def run(concurrency: int, jobs: int, size: int, with_spool: bool, copy: bo
             user, system = t1.user - t0.user, t1.system - t0.system
             batches, ops = store.stats
             batches, ops = batches - batches0, ops - ops0
+        if checkpointer is not None:
+            checkpointer.close()
         engine.dispose()
     latencies.sort()
     p50 = statistics.median(latencies) * 1000
     p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000
     return (
         f"{('spool copy+store' if copy else 'spool+store') if with_spool else 'store only':16}"
-        f" c={concurrency:<3} "
+        f" c={concurrency:<3} {'' if cluster is not None else 'checkpoint ' + checkpoint + ' '}"
         f"{jobs / elapsed:8.0f} jobs/s   p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   "
         f"{ops / max(batches, 1):5.1f} jobs/commit   CPU/job {user / jobs * 1000:4.2f} ms user "
         f"+ {system / jobs * 1000:4.2f} ms sys   {(w1 - w0) / jobs / 1024:5.1f} KiB written/job"
@@ -117,6 +129,13 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, nargs="*", default=[1, 8, 32])
     ap.add_argument("--history", type=int, default=0,
                     help="jobs stored before each measured run")
+    ap.add_argument("--checkpoint", choices=("thread", "commit", "both"), default="thread",
+                    help="SQLite: the log checkpointed by a thread of its own (as the server), "
+                         "by the committing writer (SQLite's automatic checkpoint), or both, "
+                         "alternating")
+    ap.add_argument("--modes", nargs="*", default=["spool", "copy", "store"],
+                    choices=("spool", "copy", "store"),
+                    help="fsync'd spool file + store, spool copy + store, store only")
     ap.add_argument("--postgresql", action="store_true",
                     help="a throwaway PostgreSQL cluster with fsync on instead of SQLite")
     args = ap.parse_args()
@@ -128,10 +147,14 @@ def main() -> None:
     try:
         # fsync'd spool file; small document copied into the job's commit (jobs/spool.py);
         # none.
-        for with_spool, copy in ((True, False), (True, True), (False, False)):
+        checkpoints = ["thread", "commit"] if args.checkpoint == "both" else [args.checkpoint]
+        modes = {"spool": (True, False), "copy": (True, True), "store": (False, False)}
+        for mode in args.modes:
+            with_spool, copy = modes[mode]
             for c in args.concurrency:
-                print(asyncio.run(run(c, args.jobs, args.size, with_spool, copy, args.history,
-                                      cluster)), flush=True)
+                for checkpoint in checkpoints if cluster is None else ["-"]:
+                    print(asyncio.run(run(c, args.jobs, args.size, with_spool, copy,
+                                          args.history, cluster, checkpoint)), flush=True)
     finally:
         if cluster is not None:
             cluster.stop()

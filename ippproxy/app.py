@@ -30,7 +30,7 @@ from aiohttp import web
 
 from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
-from ippproxy.db import make_engine, upgrade_locked
+from ippproxy.db import Checkpointer, make_engine, upgrade_locked
 from ippproxy.forwarding.capabilities import DestinationCapabilities
 from ippproxy.forwarding.worker import Forwarder
 from ippproxy.jobs.spool import Spool
@@ -80,6 +80,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             engine = make_engine(config.storage.database)
             stack.callback(engine.dispose)
             await asyncio.to_thread(upgrade_locked, engine)
+            checkpointer = Checkpointer(engine).start()  # SQLite's log, off the writers
+            stack.push_async_callback(asyncio.to_thread, checkpointer.close)
             spool = Spool(config.storage.spool, config.server.max_document_bytes or UNLIMITED,
                           copy_max=config.storage.copy_max_bytes)
             # Several nodes share the database and the spool: each names itself, recovers

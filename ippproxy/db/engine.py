@@ -4,7 +4,7 @@ SQLite runs in WAL mode with ``synchronous=FULL`` so that a committed row is
 on disk when ``commit()`` returns (the durability promise behind
 ``successful-ok``). The one exception is the job store's writer connection, which
 commits with ``NORMAL`` and syncs the log itself before it answers anyone
-(``jobs/_walsync.py``). PostgreSQL needs nothing special: commit is durable.
+(``db/walsync.py``). PostgreSQL needs nothing special: commit is durable.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ queue and awaits a future. One thread owns one database connection and loops:
 4. only then resolve each caller's future with its result or exception (one
    ``call_soon_threadsafe`` per event loop and batch).
 
-On SQLite the fsync of step 3 is taken out of the COMMIT (``jobs/_walsync.py``): the
+On SQLite the fsync of step 3 is taken out of the COMMIT (``db/walsync.py``): the
 COMMIT only writes the log, and a second thread, the syncer, syncs it and then does
 step 4, for every batch committed before its sync started. The writer meanwhile runs
 the next batch, instead of waiting for the disk with the next callers queued behind it.
@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
-from ippproxy.jobs._walsync import WalSync
+from ippproxy.db.walsync import WalSync
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

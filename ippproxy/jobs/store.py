@@ -22,10 +22,10 @@ from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
+from ippproxy.db.walsync import WalSync
 from ippproxy.jobs import moving, queries, writes
 from ippproxy.jobs._create import NewJob, insert_staged, stage
 from ippproxy.jobs._recovery import recover
-from ippproxy.jobs._walsync import WalSync
 from ippproxy.jobs._writer import GroupCommitWriter
 from ippproxy.jobs.ids import new_uuid
 from ippproxy.jobs.models import documents_t, jobs_t

@@ -120,7 +120,7 @@ async def test_the_next_job_goes_while_the_last_one_prints(
         first = await store.get_by_uuid(a.uuid)
         assert first is not None and not first.is_terminal  # B went while A was at the printer
         # The row is visible as soon as it is committed; the forwarder hears of it (and
-        # frees the gate) once it is synced too (jobs/_walsync.py): a moment later.
+        # frees the gate) once it is synced too (db/walsync.py): a moment later.
         async with asyncio.timeout(30):
             while fwd.gate.sending("q") is not None:
                 await asyncio.sleep(0.01)

@@ -1,4 +1,4 @@
-"""The job store's commits are made durable by a sync after the COMMIT (jobs/_walsync.py):
+"""The job store's commits are made durable by a sync after the COMMIT (db/walsync.py):
 nobody is answered before a sync that started after their COMMIT has returned."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Connection, Engine, text
 
 from ippproxy.db import make_engine
-from ippproxy.jobs._walsync import WalSync
+from ippproxy.db.walsync import WalSync
 from ippproxy.jobs._writer import GroupCommitWriter
 from ippproxy.jobs.store import JobStore
 

@@ -32,7 +32,12 @@ Why this is as durable as ``FULL``:
   (same path, new inode) the thread opens the new one, and it syncs the directory once
   after opening, so that the file's name is durable as well as its bytes.
 
-Other connections to the same database (readers, the accounting) keep ``FULL``. A
+The accounting's group commit (``accounting/groupcommit.py``) does the same with a
+WalSync of its own: its batch's connection commits with ``NORMAL`` (:meth:`WalSync.lower`,
+then :meth:`WalSync.restore` before the connection goes back to the pool), and the
+leader that committed syncs while the next leader runs the next batch. ``sync`` may be
+called from several threads: one at a time. Other connections to the same database
+(readers, retries) keep ``FULL``. A
 reader may see a job whose creator has not been answered yet; that is all, because a
 writer op that depends on it (the forwarder's claim) commits later, and the sync that
 answers it covers the earlier commit too. PostgreSQL has no equivalent at the client
@@ -42,6 +47,9 @@ and keeps its synchronous COMMIT.
 from __future__ import annotations
 
 import os
+import threading
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine
@@ -56,6 +64,8 @@ class WalSync:
         self._ino = -1
         self.failed: OSError | None = None
         self.syncs = 0  # statistics, for benchmarks and tests
+        self._lock = threading.Lock()
+        self._closer: Callable[[], object] | None = None
 
     @classmethod
     def for_engine(cls, engine: Engine) -> WalSync | None:
@@ -68,22 +78,40 @@ class WalSync:
     def prepare(self, conn: Connection) -> None:
         """The writer's connection: COMMIT writes the log, :meth:`sync` makes it durable.
         Refused unless the database is in WAL mode (the reasoning above needs the log)."""
+        self._set(conn, "NORMAL")
+
+    def lower(self, conn: Connection) -> None:
+        """:meth:`prepare` for a pooled connection, outside a transaction; call
+        :meth:`restore` before it goes back to the pool."""
+        self._set(conn, "NORMAL")
+
+    def restore(self, conn: Connection) -> None:
+        """A connection lowered by :meth:`lower` commits with ``FULL`` again."""
+        self._set(conn, "FULL")
+
+    @staticmethod
+    def _set(conn: Connection, level: str) -> None:
         # On the driver's connection: through SQLAlchemy the PRAGMA would run inside the
         # BEGIN IMMEDIATE it issues first, where SQLite refuses to change the sync level.
         cur = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            (mode,) = cur.execute("PRAGMA journal_mode").fetchone()
-            if str(mode).lower() != "wal":
-                raise RuntimeError(f"WalSync needs journal_mode=WAL, not {mode}")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            if level != "FULL":
+                (mode,) = cur.execute("PRAGMA journal_mode").fetchone()
+                if str(mode).lower() != "wal":
+                    raise RuntimeError(f"WalSync needs journal_mode=WAL, not {mode}")
+            cur.execute(f"PRAGMA synchronous={level}")
         finally:
             cur.close()
 
     def sync(self) -> None:
         """Make every commit made so far durable; OSError if that cannot be promised."""
+        with self._lock:
+            self._sync_once()
+
+    def _sync_once(self) -> None:
         if self.failed is not None:
             raise OSError(self.failed.errno, f"an earlier sync failed ({self.failed.strerror});"
-                          " the job store takes no more writes until the server restarts")
+                          " no more writes are promised until the server restarts")
         try:
             self._sync()
         except OSError as e:
@@ -100,6 +128,8 @@ class WalSync:
         if ino != self._ino:
             self.close()
             self._fd = os.open(self.wal, os.O_RDONLY | os.O_CLOEXEC)
+            # Closed by close(), or when this object goes (one per engine, with it).
+            self._closer = weakref.finalize(self, os.close, self._fd)
             self._ino = os.fstat(self._fd).st_ino
             dfd = os.open(self.wal.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             try:
@@ -111,6 +141,7 @@ class WalSync:
 
     def close(self) -> None:
         if self._fd >= 0:
-            os.close(self._fd)
+            if self._closer is not None:
+                self._closer()
             self._fd = -1
             self._ino = -1
