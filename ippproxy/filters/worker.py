@@ -75,13 +75,13 @@ def drop_privileges(arg: str) -> None:
 def _preload() -> None:
     """Import now what requests import lazily: after the drop the interpreter's own
     files may be unreadable (a Python under /root)."""
-    import encodings.cp1252  # noqa: F401, PLC0415 - text_to_pdf encodes to cp1252
-    import encodings.latin_1  # noqa: F401, PLC0415
-    import encodings.utf_16  # noqa: F401, PLC0415
+    import encodings.cp1252
+    import encodings.latin_1
+    import encodings.utf_16  # noqa: F401
 
-    from PIL import Image  # noqa: PLC0415
+    from PIL import Image
 
-    from ippproxy.filters import _rasterwalk  # noqa: F401, PLC0415
+    from ippproxy.filters import _rasterwalk  # noqa: F401
     Image.init()        # loads every image plugin
 
 
