@@ -23,7 +23,6 @@ from .registry import (
     KEYWORD_OR_NAME,
     MIME,
     NAME,
-    OCTETS,
     RANGE,
     RESOLUTION,
     TEXT,

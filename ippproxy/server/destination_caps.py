@@ -35,6 +35,7 @@ from ippproxy.server import attrs as A
 from ippproxy.server.sanitize import MAX_NAME, MAX_TEXT, MAX_URI, clean_text
 
 _KEYWORD = re.compile(r"^[a-z0-9][a-zA-Z0-9._-]{0,254}$")
+_PRINTABLE = re.compile(rb"^[ -~]*$")
 _MIME = re.compile(r"^[!-~]{1,255}$")        # RFC 8011 §5.1.10: printable US-ASCII
 # Of the attributes the registry knows, these describe the queue, not the device: ours.
 OWN_NAMES = frozenset({"printer-state", "printer-state-reasons", "printer-state-message",
@@ -43,7 +44,7 @@ OWN_NAMES = frozenset({"printer-state", "printer-state-reasons", "printer-state-
 # At most this many of the destination's attributes are passed on (the registry has fewer).
 MAX_ATTRIBUTES = 200
 _STRINGS = frozenset({Tag.TEXT, Tag.TEXT_WITH_LANGUAGE, Tag.NAME, Tag.NAME_WITH_LANGUAGE})
-_LONGEST = {Tag.TEXT: MAX_TEXT, Tag.TEXT_WITH_LANGUAGE: MAX_TEXT, Tag.NAME: MAX_NAME,
+_LONGEST: dict[int, int] = {Tag.TEXT: MAX_TEXT, Tag.TEXT_WITH_LANGUAGE: MAX_TEXT, Tag.NAME: MAX_NAME,
             Tag.NAME_WITH_LANGUAGE: MAX_NAME}
 
 
@@ -84,8 +85,10 @@ def _clean_value(tag: int, value: Value, syntax: PrinterSyntax | None) -> Value 
         ok = isinstance(value, Resolution) and value.x > 0 and value.y > 0 \
             and value.units in (3, 4)
         return value if ok else None
-    if tag == Tag.OCTET_STRING:
-        return value if isinstance(value, bytes) and len(value) <= MAX_TEXT else None
+    if tag == Tag.OCTET_STRING:      # printer-supply, -alert, -input-tray: US-ASCII key=value
+        printable = isinstance(value, bytes) and len(value) <= MAX_TEXT \
+            and _PRINTABLE.match(value) is not None
+        return value if printable else None
     if isinstance(value, Collection):
         members = tuple(c for m in value.attributes[:MAX_PRINTER_VALUES]
                         if (c := _clean_member(m)) is not None)

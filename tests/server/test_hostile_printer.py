@@ -1,0 +1,82 @@
+"""A hostile destination printer's data never reaches our clients (issue 15 §4).
+
+The printer is a real IPP server on a socket (testprinters/hostile.py); what is checked is
+OUR Get-Printer-Attributes answer to a client, decoded by the project's codec.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ippproxy.config import QueueConfig
+from ippproxy.ipp import Attribute, Group, Operation, RangeOfInteger, StringWithLanguage, Tag
+from ippproxy.ipp.printer_registry import PRINTER_SYNTAXES
+from testprinters.hostile import INVENTED, HostilePrinter
+
+from .conftest import Started, make_config
+
+_BAD_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+async def _printer_group(start_proxy: Started, tmp_path: Path, uri: str) -> Group:
+    cfg = make_config(tmp_path, queues=(QueueConfig("evil", destination=uri),))
+    ipp = await start_proxy(cfg)
+    m = await ipp.call(Operation.GET_PRINTER_ATTRIBUTES)
+    assert m.code == 0, hex(m.code)
+    group = m.group(Tag.PRINTER_ATTRIBUTES)
+    assert group is not None
+    return group
+
+
+def _texts(a: Attribute) -> list[str]:
+    out: list[str] = []
+    for _, v in a.values:
+        if isinstance(v, StringWithLanguage):
+            out.append(v.text)
+        elif isinstance(v, bytes) and a.name in PRINTER_SYNTAXES:   # not our own (firmware)
+            out.append(v.decode("latin-1"))
+        elif isinstance(v, str):
+            out.append(v)
+    return out
+
+
+async def test_hostile_values_do_not_reach_clients(start_proxy: Started, tmp_path: Path) -> None:
+    async with HostilePrinter() as printer:
+        g = await _printer_group(start_proxy, tmp_path, printer.uri)
+    assert Operation.GET_PRINTER_ATTRIBUTES in printer.requests     # it was asked
+    for a in g.attributes:
+        for text in _texts(a):
+            assert not _BAD_CHARS.search(text), (a.name, text)
+    # control characters: the keyword is dropped, names and text lose them
+    assert g.get("printer-state-reasons").plain == ["media-low-warning"]  # type: ignore[union-attr]
+    names = g.get("marker-names")
+    assert names is not None and names.plain == ["Black*cupsFilter2: evil", "Cyan"]
+    supply = g.get("printer-supply")
+    assert supply is not None and supply.plain == [b"index=2;type=toner;level=40;"]
+    # a bidi override is removed; an over-long text is cut to its registered maximum
+    model = g.get("printer-make-and-model")
+    assert model is not None and _texts(model) == ["Evil gnp.exe Printer"]
+    message = g.get("printer-state-message")
+    assert message is None or len(str(message.value).encode()) <= 1023
+    # the wrong tag is dropped, the right value beside it kept
+    media_types = g.get("media-type-supported")
+    assert media_types is not None and media_types.values == ((int(Tag.KEYWORD), "stationery"),)
+    # out-of-range and negative integers: dropped (our fallback answers), ranges clamped
+    assert g.get("pages-per-minute").plain == [1]  # type: ignore[union-attr]
+    assert g.get("copies-supported").plain == [RangeOfInteger(1, 2**31 - 1)]  # type: ignore[union-attr]
+    assert g.get("copies-default").plain == [1]  # type: ignore[union-attr]
+    assert g.get("orientation-requested-supported").plain == [3, 4]  # type: ignore[union-attr]
+    assert g.get("marker-levels").plain == [-1]  # type: ignore[union-attr]
+    # what we do not know is not passed on
+    names_seen = set(g.names())
+    assert not any(n.startswith("media-invented-") for n in names_seen)
+    assert "x-evil" not in names_seen
+    assert len(g.attributes) < INVENTED // 10
+    # what was fine still comes through
+    assert g.get("sides-supported").plain == ["one-sided", "two-sided-long-edge"]  # type: ignore[union-attr]
+
+
+async def test_every_registered_syntax_is_well_formed() -> None:
+    for name, syntax in PRINTER_SYNTAXES.items():
+        assert syntax.name == name and syntax.tags and syntax.low <= syntax.high, name
