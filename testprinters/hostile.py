@@ -1,8 +1,9 @@
 """A hostile IPP printer: a real IPP server on a socket whose answers carry bad data.
 
 Every Get-Printer-Attributes is answered with ``attributes`` (by default
-``HOSTILE_ATTRIBUTES``: one example of each class a printer must not get through to
-our clients, issue 15 §4); any other operation succeeds with a completed job.  The
+``hostile_attributes()``: one example of each class a printer must not get through to
+our clients, issue 15 §4); any other operation succeeds with ``job`` as the job's
+attributes (by default a completed job).  The
 bytes of an answer can be dribbled out (``byte_delay`` seconds between bytes) to play
 a printer that answers one byte at a time.
 """
@@ -78,8 +79,9 @@ class HostilePrinter:
     """``async with HostilePrinter() as p:`` then point a queue at ``p.uri``."""
 
     def __init__(self, attributes: Sequence[Attribute] | None = None, *,
-                 byte_delay: float = 0.0) -> None:
+                 job: Sequence[Attribute] | None = None, byte_delay: float = 0.0) -> None:
         self.attributes = tuple(hostile_attributes() if attributes is None else attributes)
+        self.job = tuple(job) if job is not None else None   # every job-attributes answer
         self.byte_delay = byte_delay
         self.port = _free_port()
         self.uri = f"ipp://127.0.0.1:{self.port}/ipp/print"
@@ -107,6 +109,8 @@ class HostilePrinter:
         self.requests.append(msg.code)
         if msg.code == Operation.GET_PRINTER_ATTRIBUTES:
             groups = (Group(Tag.PRINTER_ATTRIBUTES, self.attributes),)
+        elif self.job is not None:
+            groups = (Group(Tag.JOB_ATTRIBUTES, self.job),)
         else:
             groups = (Group(Tag.JOB_ATTRIBUTES, (
                 Attribute.single("job-id", Tag.INTEGER, 1),
