@@ -6,10 +6,14 @@ OUR Get-Printer-Attributes answer to a client, decoded by the project's codec.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+from dataclasses import replace
 from pathlib import Path
 
 from ippproxy.config import QueueConfig
+from ippproxy.forwarding.capabilities import PROBE_TIMEOUT
 from ippproxy.ipp import Attribute, Group, Operation, RangeOfInteger, StringWithLanguage, Tag
 from ippproxy.ipp.printer_registry import PRINTER_SYNTAXES
 from testprinters.hostile import INVENTED, HostilePrinter
@@ -80,3 +84,31 @@ async def test_hostile_values_do_not_reach_clients(start_proxy: Started, tmp_pat
 async def test_every_registered_syntax_is_well_formed() -> None:
     for name, syntax in PRINTER_SYNTAXES.items():
         assert syntax.name == name and syntax.tags and syntax.low <= syntax.high, name
+
+
+async def test_a_slow_printer_does_not_make_clients_wait(start_proxy: Started,
+                                                         tmp_path: Path) -> None:
+    attrs = [Attribute.single("printer-state", Tag.ENUM, 3),
+             Attribute.single("printer-make-and-model", Tag.TEXT, "Slow Printer"),
+             Attribute.multi("sides-supported", Tag.KEYWORD, ["one-sided", "two-sided-long-edge"])]
+    async with HostilePrinter(attrs) as printer:
+        cfg = make_config(tmp_path, queues=(QueueConfig("slow", destination=printer.uri),))
+        cfg = replace(cfg, forwarding=replace(cfg.forwarding, attributes_ttl=0.2))
+        ipp = await start_proxy(cfg)
+        first = await ipp.call(Operation.GET_PRINTER_ATTRIBUTES)
+        assert first.group(Tag.PRINTER_ATTRIBUTES).get("printer-make-and-model").plain == [  # type: ignore[union-attr]
+            "Slow Printer"]
+        asked = printer.requests.count(Operation.GET_PRINTER_ATTRIBUTES)
+        printer.byte_delay = 1.0              # from now on: one byte a second
+        await asyncio.sleep(0.3)              # our cached answer is out of date
+        for _ in range(5):
+            started = time.monotonic()
+            m = await ipp.call(Operation.GET_PRINTER_ATTRIBUTES)
+            took = time.monotonic() - started
+            assert took < PROBE_TIMEOUT / 3, took      # not waiting for the printer
+            g = m.group(Tag.PRINTER_ATTRIBUTES)
+            assert g is not None
+            assert g.get("printer-make-and-model").plain == ["Slow Printer"]  # type: ignore[union-attr]
+            assert "two-sided-long-edge" in g.get("sides-supported").plain  # type: ignore[union-attr]
+            await asyncio.sleep(0.2)
+        assert printer.requests.count(Operation.GET_PRINTER_ATTRIBUTES) > asked  # asked again
