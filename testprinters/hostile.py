@@ -5,7 +5,7 @@ Every Get-Printer-Attributes is answered with ``attributes`` (by default
 our clients, issue 15 §4); any other operation succeeds with ``job`` as the job's
 attributes (by default a completed job).  The
 bytes of an answer can be dribbled out (``byte_delay`` seconds between bytes) to play
-a printer that answers one byte at a time.
+a printer that answers one byte at a time; operations in ``silent`` are never answered.
 """
 
 from __future__ import annotations
@@ -79,13 +79,16 @@ class HostilePrinter:
     """``async with HostilePrinter() as p:`` then point a queue at ``p.uri``."""
 
     def __init__(self, attributes: Sequence[Attribute] | None = None, *,
-                 job: Sequence[Attribute] | None = None, byte_delay: float = 0.0) -> None:
+                 job: Sequence[Attribute] | None = None, byte_delay: float = 0.0,
+                 silent: frozenset[int] = frozenset()) -> None:
         self.attributes = tuple(hostile_attributes() if attributes is None else attributes)
         self.job = tuple(job) if job is not None else None   # every job-attributes answer
         self.byte_delay = byte_delay
         self.port = _free_port()
         self.uri = f"ipp://127.0.0.1:{self.port}/ipp/print"
         self.requests: list[int] = []          # operation codes received
+        self.silent = silent                   # operations never answered
+        self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
     async def __aenter__(self) -> HostilePrinter:  # noqa: PYI034
@@ -97,6 +100,7 @@ class HostilePrinter:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._closing.set()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -107,6 +111,9 @@ class HostilePrinter:
         except DecodeError:
             return web.Response(status=400)
         self.requests.append(msg.code)
+        if msg.code in self.silent:
+            await self._closing.wait()          # a printer that never answers
+            return web.Response(status=503)
         if msg.code == Operation.GET_PRINTER_ATTRIBUTES:
             groups = (Group(Tag.PRINTER_ATTRIBUTES, self.attributes),)
         elif self.job is not None:

@@ -112,3 +112,35 @@ async def test_a_slow_printer_does_not_make_clients_wait(start_proxy: Started,
             assert "two-sided-long-edge" in g.get("sides-supported").plain  # type: ignore[union-attr]
             await asyncio.sleep(0.2)
         assert printer.requests.count(Operation.GET_PRINTER_ATTRIBUTES) > asked  # asked again
+
+
+async def test_a_printer_that_never_answers_print_job(start_proxy: Started, tmp_path: Path,
+                                                     pdf: bytes) -> None:
+    attrs = [Attribute.single("printer-state", Tag.ENUM, 3),
+             Attribute.multi("document-format-supported", Tag.MIME_MEDIA_TYPE,
+                             ["application/pdf"]),
+             Attribute.multi("operations-supported", Tag.ENUM,
+                             [Operation.PRINT_JOB, Operation.GET_JOB_ATTRIBUTES,
+                              Operation.GET_PRINTER_ATTRIBUTES])]
+    silent = frozenset({Operation.PRINT_JOB, Operation.CREATE_JOB, Operation.SEND_DOCUMENT})
+    async with HostilePrinter(attrs, silent=silent) as printer:
+        cfg = make_config(tmp_path, queues=(QueueConfig("mute", destination=printer.uri),))
+        cfg = replace(cfg, forwarding=replace(cfg.forwarding, send_timeout=1.0))
+        ipp = await start_proxy(cfg)
+        m = await ipp.call(Operation.PRINT_JOB, Attribute.single(
+            "document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"), data=pdf)
+        job_id = m.get(Tag.JOB_ATTRIBUTES, "job-id").value  # type: ignore[union-attr]
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            m = await ipp.call(Operation.GET_JOB_ATTRIBUTES,
+                               Attribute.single("job-id", Tag.INTEGER, job_id))
+            g = m.group(Tag.JOB_ATTRIBUTES)
+            assert g is not None
+            state, message = g.get("job-state"), g.get("job-state-message")
+            if printer.requests.count(Operation.PRINT_JOB) and state is not None \
+                    and state.value in (3, 4):       # pending (to retry) or held, not processing
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the job stayed processing at a silent printer")
+        assert message is not None and "printer" in str(message.value)
