@@ -127,3 +127,13 @@ async def test_workers_run_as_nobody_in_private_directories(pool: AnalysisPool,
     doc = _ps(tmp_path, "plain.ps", "stop")
     await pool.analyse(doc, "application/postscript")
     assert list(root.iterdir()) == []         # the request's directory is gone
+
+
+async def test_a_broken_pdf_from_a_file_names_no_path(pool: AnalysisPool, tmp_path: Path) -> None:
+    broken = tmp_path / "spool" / "job-1.pdf"
+    broken.parent.mkdir()
+    broken.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nendobj\n"
+                       b"trailer << /Root 9 0 R >>\n%%EOF\n")
+    with pytest.raises(AnalysisError) as refused:
+        await pool.analyse(broken, "application/pdf")
+    assert str(tmp_path) not in refused.value.reason and "/tmp" not in refused.value.reason
