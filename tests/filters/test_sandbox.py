@@ -16,7 +16,7 @@ import pytest
 
 from ippproxy.filters.errors import AnalysisError
 from ippproxy.filters.pool import AnalysisPool
-from ippproxy.filters.sandbox import hide_paths
+from ippproxy.filters.sandbox import hide_paths, worker_user
 
 # `attack` runs inside `stopped`; a refusal (an error) leaves one page, success two.
 _DOC = b"""%%!PS
@@ -137,3 +137,12 @@ async def test_a_broken_pdf_from_a_file_names_no_path(pool: AnalysisPool, tmp_pa
     with pytest.raises(AnalysisError) as refused:
         await pool.analyse(broken, "application/pdf")
     assert str(tmp_path) not in refused.value.reason and "/tmp" not in refused.value.reason
+
+
+def test_workers_never_run_as_root_or_an_unknown_user() -> None:
+    with pytest.raises(ValueError, match="is root"):
+        worker_user("root")
+    with pytest.raises(ValueError, match="does not exist"):
+        worker_user("no-such-user-ippproxy")
+    nobody = worker_user(None)
+    assert nobody is not None and nobody.name == "nobody" and nobody.uid != 0
