@@ -81,6 +81,10 @@ class ForwardingConfig:
     # How long cached Get-Printer-Attributes of a destination are trusted.
     attributes_ttl: float = 300.0
     connect_timeout: float = 10.0
+    # How long (s) a destination may stay silent while it should answer a Print-Job,
+    # Send-Document or other request of the forwarder; then the job goes back to pending
+    # with the cause in job-state-message and is retried after the back-off.
+    send_timeout: float = 120.0
     # While job submissions are being received, a queue sends its next job at most this
     # often (seconds): answering waiting clients comes first. 0: no spacing.
     send_interval_while_receiving: float = 0.5
@@ -429,6 +433,8 @@ def _check_accounting(cfg: Config) -> None:
         raise ConfigError("accounting.minor_unit_digits", "at most 4")
     if cfg.analysis.workers < 1:
         raise ConfigError("analysis.workers", "at least 1")
+    if not cfg.forwarding.send_timeout > 0:
+        raise ConfigError("forwarding.send_timeout", "more than 0 seconds")
     models = {m.name for m in cfg.cost_models}
     if a.default_cost_model and a.default_cost_model not in models:
         raise ConfigError("accounting.default_cost_model",

@@ -2,7 +2,9 @@
 
 Ghostscript runs as a child of an analysis worker, so it inherits the
 worker's RLIMIT_CPU and RLIMIT_AS (pool.py); the wall-clock limit is the
-``timeout`` here (the child is killed).  Errors are reduced to one clear line
+``timeout`` here (the child is killed).  ``PRIVATE_DIR`` (set by the worker per
+request, sandbox.py) is gs's temporary directory and the only path it may read,
+write or control besides its input and output files, which gs permits itself.  Errors are reduced to one clear line
 (``/invalidfileaccess in --file--``) for ``job-state-message``.
 """
 
@@ -25,6 +27,8 @@ BASE_ARGS = ("-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE", "-sstdo
 DEFAULT_TIMEOUT = 120.0
 # CPU seconds each gs child may use (RLIMIT_CPU); the worker sets it per request.
 CPU_SECONDS = 60
+# The request's private directory (the worker sets it and TMPDIR per request).
+PRIVATE_DIR: str | None = None
 
 
 def _child_limits() -> None:
@@ -34,7 +38,10 @@ _ERROR = re.compile(r"Error: (/\w+ in \S+)|(Unrecoverable error[^\n]*)|(\*\*\*\*
 
 
 def argv(device: str, *args: str) -> list[str]:
-    return [GS, *BASE_ARGS, f"-sDEVICE={device}", *args]
+    permits = [] if PRIVATE_DIR is None else [
+        f"--permit-file-{kind}={PRIVATE_DIR.rstrip('/')}/" for kind in ("read", "write",
+                                                                        "control")]
+    return [GS, *BASE_ARGS, *permits, f"-sDEVICE={device}", *args]
 
 
 def _reason(stderr: str) -> str:

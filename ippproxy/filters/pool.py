@@ -22,8 +22,11 @@ are not affected.
 
 ``analyse_bytes`` sends a small document itself (base64 in the request line)
 instead of a path, so that a document held in memory needs no file to be
-analysed (analysis.analyse_bytes); files the worker must still write (for
-Ghostscript) go in the pool's own scratch directory, removed at ``close``.
+analysed (analysis.analyse_bytes).  Each request runs in its own private directory
+(sandbox.py: 0700, its ``TMPDIR`` and Ghostscript's only permitted path, removed
+when the request ends); when the server is root the workers run as ``user``
+(default ``nobody``) and read copies of their inputs there.  Reasons never
+show server paths (``sandbox.hide_paths``).
 Every analysis carries its stage timings (``DocumentAnalysis.stages``): the
 worker's own, and the pool's ``queue`` (waiting for an idle worker) and ``ipc``
 (the pipe round trip: wall time minus the time the worker reports).
@@ -37,11 +40,10 @@ import collections
 import contextlib
 import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,7 @@ from typing import Any
 from ippproxy.filters import errors
 from ippproxy.filters.errors import AnalysisError, LimitExceeded, PoolFull
 from ippproxy.filters.model import DocumentAnalysis, PageSize
+from ippproxy.filters.sandbox import Scratch, WorkerUser, hide_paths, worker_user
 
 _ERRORS: dict[str, type[AnalysisError]] = {
     c.__name__: c for c in (errors.AnalysisError, errors.FormatError, errors.UnsupportedFormat,
@@ -76,7 +79,8 @@ class _Worker:
 
 class AnalysisPool:
     def __init__(self, workers: int = 2, *, queue_size: int = 32, cpu_seconds: int = 60,
-                 memory_bytes: int = 2 << 30, wall_seconds: float = 120.0) -> None:
+                 memory_bytes: int = 2 << 30, wall_seconds: float = 120.0,
+                 user: str | None = None) -> None:
         self.size = workers
         self.queue_size = queue_size
         self.cpu_seconds = cpu_seconds
@@ -86,7 +90,9 @@ class AnalysisPool:
         self._waiters: collections.deque[asyncio.Future[_Worker]] = collections.deque()
         self._all: set[_Worker] = set()
         self._closed = False
-        self._scratch: Path | None = None
+        self._scratch: Scratch | None = None
+        self._user_name = user
+        self.user: WorkerUser | None = None    # whom the workers run as, when we are root
         self.replaced = 0           # workers replaced after a failure (for tests and metrics)
 
     @property
@@ -102,7 +108,8 @@ class AnalysisPool:
         await self.close()
 
     async def start(self) -> None:
-        self._scratch = Path(tempfile.mkdtemp(prefix="ippproxy-analysis-"))
+        self.user = worker_user(self._user_name)
+        self._scratch = Scratch(self.user)
         for w in await asyncio.gather(*(self._spawn() for _ in range(self.size))):
             self._release(w)
 
@@ -118,12 +125,15 @@ class AnalysisPool:
                 await w.proc.wait()
         self._all.clear()
         if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch.close()
 
     async def _spawn(self) -> _Worker:
+        # The worker drops to self.user itself, after its imports (worker.drop_privileges):
+        # the interpreter may live where that user cannot read.
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "ippproxy.filters.worker", str(self.memory_bytes),
-            *([str(self._scratch)] if self._scratch is not None else []), stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            self.user.arg if self.user is not None else "-",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
             limit=_LINE_LIMIT)
         w = _Worker(proc)
@@ -206,7 +216,21 @@ class AnalysisPool:
             inside = float(reply.get("worker_seconds", 0.0))
             return _Answer(reply.get("result"), taken - asked, max(0.0, answered - taken - inside))
         cls = _ERRORS.get(str(reply.get("error")), AnalysisError)
-        raise cls(str(reply.get("reason", "analysis failed"))[:500])
+        raise cls(hide_paths(str(reply.get("reason", "analysis failed")))[:500])
+
+    @contextlib.contextmanager
+    def _private(self) -> Iterator[Path]:
+        if self._closed or self._scratch is None:
+            raise AnalysisError("the analysis pool is closed")
+        with self._scratch.open() as d:
+            yield d
+
+    async def _stage(self, src: Path, d: Path) -> Path:
+        assert self._scratch is not None
+        try:
+            return await asyncio.to_thread(self._scratch.stage, src, d)
+        except OSError as e:
+            raise AnalysisError(f"the document cannot be read ({e.strerror})") from None
 
     async def analyse(self, path: Path | str, fmt: str, *, colour: bool = True,
                       timeout: float | None = None) -> DocumentAnalysis:
@@ -214,8 +238,10 @@ class AnalysisPool:
 
         ``timeout`` overrides the pool's wall-clock limit for this document.
         """
-        return _analysis(await self._call({"op": "analyse", "path": str(path), "format": fmt,
-                                           "colour": colour}, timeout))
+        with self._private() as d:
+            src = await self._stage(Path(path), d)
+            return _analysis(await self._call({"op": "analyse", "path": str(src), "format": fmt,
+                                               "colour": colour, "tmp": str(d)}, timeout))
 
     async def analyse_bytes(self, data: bytes, fmt: str, *, colour: bool = True,
                             timeout: float | None = None) -> DocumentAnalysis:
@@ -225,15 +251,24 @@ class AnalysisPool:
         if len(data) > MAX_INLINE_BYTES:
             raise ValueError(f"{len(data)} bytes: analyse documents over "
                              f"{MAX_INLINE_BYTES} bytes from a file")
-        return _analysis(await self._call({
-            "op": "analyse", "data": base64.b64encode(data).decode("ascii"), "format": fmt,
-            "colour": colour}, timeout))
+        with self._private() as d:
+            return _analysis(await self._call({
+                "op": "analyse", "data": base64.b64encode(data).decode("ascii"), "format": fmt,
+                "colour": colour, "tmp": str(d)}, timeout))
 
     async def convert(self, kind: str, src: Path | str, dst: Path | str, *,
                       timeout: float | None = None, **options: Any) -> None:
         """Run ``convert.CONVERTERS[kind](src, dst, **options)`` in a worker."""
-        await self._call({"op": "convert", "kind": kind, "src": str(src), "dst": str(dst),
-                          "options": options}, timeout)
+        with self._private() as d:
+            assert self._scratch is not None
+            staged, out = await self._stage(Path(src), d), self._scratch.output(Path(dst), d)
+            await self._call({"op": "convert", "kind": kind, "src": str(staged), "dst": str(out),
+                              "options": options, "tmp": str(d)}, timeout)
+            try:
+                await asyncio.to_thread(self._scratch.install, out, Path(dst))
+            except OSError as e:
+                raise AnalysisError(f"the converted document cannot be stored ({e.strerror})"
+                                    ) from None
 
 
 def _analysis(answer: _Answer) -> DocumentAnalysis:

@@ -9,8 +9,10 @@ plus the request's budget (the kernel then sends SIGXCPU); RLIMIT_AS is set
 at start from the pool's ``memory_bytes`` (argv[1]).
 
 An ``analyse`` request names a file (``path``) or carries the document itself
-(``data``, base64: a small document the server holds in memory); a file the
-analysis then needs goes in the pool's scratch directory (argv[2]).  Every answer
+(``data``, base64: a small document the server holds in memory).  Each request
+names its private directory (``tmp``, sandbox.py): the request's ``TMPDIR``, where
+a file the analysis needs goes, and Ghostscript's only permitted path.  argv[2] is
+``uid:gid`` when the worker must drop root before reading requests (``-`` if not).  Every answer
 says how long the worker spent on it (``worker_seconds``, from reading the line to
 writing the answer), so that the pool can tell its own hand-off time apart.
 """
@@ -23,6 +25,7 @@ import json
 import os
 import resource
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -41,6 +44,45 @@ def analysis_to_json(a: DocumentAnalysis) -> dict[str, Any]:
             "colour_pages": None if a.colour_pages is None else list(a.colour_pages),
             "methods": list(a.methods), "notes": list(a.notes), "seconds": a.seconds,
             "stages": [[name, seconds] for name, seconds in a.stages]}
+
+
+def _enter(private: str | None) -> Path | None:
+    """Make ``private`` the temporary directory of this request and of its gs children."""
+    if private is None:
+        os.environ.pop("TMPDIR", None)
+        tempfile.tempdir = None
+        ghostscript.PRIVATE_DIR = None
+        return None
+    os.environ["TMPDIR"] = private
+    tempfile.tempdir = private
+    ghostscript.PRIVATE_DIR = private
+    return Path(private)
+
+
+def drop_privileges(arg: str) -> None:
+    """Become ``uid:gid`` for good (no supplementary groups); a no-op for ``-``."""
+    if arg == "-":
+        return
+    uid, gid = (int(x) for x in arg.split(":"))
+    _preload()
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    if os.geteuid() != uid or os.getegid() != gid:
+        raise SystemExit("could not drop privileges")
+
+
+def _preload() -> None:
+    """Import now what requests import lazily: after the drop the interpreter's own
+    files may be unreadable (a Python under /root)."""
+    import encodings.cp1252
+    import encodings.latin_1
+    import encodings.utf_16  # noqa: F401
+
+    from PIL import Image
+
+    from ippproxy.filters import _rasterwalk  # noqa: F401
+    Image.init()        # loads every image plugin
 
 
 def _analyse(req: dict[str, Any], scratch: Path | None, started: float) -> DocumentAnalysis:
@@ -67,6 +109,8 @@ def _handle(req: dict[str, Any], scratch: Path | None = None,
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     resource.setrlimit(resource.RLIMIT_CPU, (int(spent) + budget + 1, hard))
     ghostscript.CPU_SECONDS = budget
+    private = _enter(req.get("tmp"))
+    scratch = private or scratch
     if req["op"] == "analyse":
         return {"ok": True, "result": analysis_to_json(_analyse(req, scratch, started))}
     if req["op"] == "convert":
@@ -88,7 +132,8 @@ def main() -> int:
         limit = int(sys.argv[1])
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    scratch = Path(sys.argv[2]) if len(sys.argv) > 2 else None
+    drop_privileges(sys.argv[2] if len(sys.argv) > 2 else "-")
+    scratch = None
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr

@@ -8,8 +8,10 @@ forwarder's client of that destination (its cached Get-Printer-Attributes, refre
 after ``attributes_ttl``), plus ``media-col-database`` (asked for by name, cached as
 long) and the fast-changing state, markers and supplies (``STATUS_ATTRIBUTES``, re-read
 after ``STATUS_TTL``, in the background once known). A request never waits longer than
-``PROBE_TIMEOUT`` on a destination; after a failure the last known attributes are
-answered with ``offline-report`` for ``NEGATIVE_TTL``.
+``PROBE_TIMEOUT`` on a destination, and once it has answered, only ``STALE_GRACE``: a
+printer slow to answer again (one byte a second) is asked on in the background while
+the last good answer is served; after a failure the last known attributes are answered
+with ``offline-report`` for ``NEGATIVE_TTL``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,10 @@ PROBE_TIMEOUT = 3.0
 STATUS_TTL = 5.0
 # A successful answer is reused without looking at any cache for this long (seconds).
 MEMO = 0.1
+# Once a destination has answered, a request waits at most this long (seconds) for a new
+# answer (one from the client's cache comes at once); a slow printer is asked on in the
+# background while the last good answer is served.
+STALE_GRACE = 0.05
 STATUS_ATTRIBUTES = (
     "printer-state", "printer-state-reasons", "printer-state-message",
     "printer-is-accepting-jobs", "marker-colors", "marker-high-levels", "marker-levels",
@@ -76,6 +82,7 @@ class DestinationCapabilities:
         self._databases: dict[str, tuple[float, tuple[Attribute, ...]]] = {}
         self._statuses: dict[str, tuple[float, tuple[Attribute, ...]]] = {}
         self._refreshing: dict[str, asyncio.Task[None]] = {}
+        self._probing: dict[str, asyncio.Task[tuple[Attribute, ...] | None]] = {}
         self._combined: dict[str, tuple[Group, tuple[Attribute, ...], tuple[Attribute, ...],
                                         tuple[Attribute, ...]]] = {}
         self._memo_until: dict[str, float] = {}
@@ -90,6 +97,20 @@ class DestinationCapabilities:
         last = self._combined.get(queue.name)
         if last is not None and now < self._memo_until.get(queue.name, 0.0):
             return last[3]          # asked a moment ago: every job of a burst needs this
+        probe = self._probing.get(queue.name)
+        if probe is None:
+            probe = asyncio.create_task(self._probe(queue))
+            self._probing[queue.name] = probe
+            probe.add_done_callback(lambda _: self._probing.pop(queue.name, None))
+        if last is None:            # nothing to answer from yet: wait (PROBE_TIMEOUT at most)
+            return await asyncio.shield(probe)
+        done, _ = await asyncio.wait({probe}, timeout=STALE_GRACE)
+        if probe in done:
+            return probe.result()
+        return last[3]              # a slow printer: the last good answer, probe continues
+
+    async def _probe(self, queue: QueueConfig) -> tuple[Attribute, ...] | None:
+        """Ask the destination (or the client's cache) and combine; never raises."""
         client = self._client(destination_uri(queue, self._builtin), queue.force_print_job)
         try:
             async with asyncio.timeout(PROBE_TIMEOUT):
@@ -169,7 +190,7 @@ class DestinationCapabilities:
             cache.pop(queue, None)
 
     async def close(self) -> None:
-        tasks = list(self._refreshing.values())
+        tasks: list[asyncio.Task[object]] = [*self._refreshing.values(), *self._probing.values()]
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

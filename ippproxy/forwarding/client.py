@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -77,15 +78,21 @@ class RemoteJob:
         return self.state in TERMINAL
 
 
-def _int(group: Group, name: str) -> int | None:
+def _int(group: Group, name: str, low: int = 0, high: int = 2**31 - 1) -> int | None:
+    """An integer value of the printer's in ``low..high`` (else None: not trusted)."""
     attr = group.get(name)
     if attr is None or isinstance(attr.value, bool) or not isinstance(attr.value, int):
         return None
-    return attr.value
+    return attr.value if low <= attr.value <= high else None
+
+
+# RFC 8011 §5.1.4 keyword syntax: what a job-state-reasons value may look like.
+_KEYWORD = re.compile(r"^[a-z0-9][a-zA-Z0-9._-]{0,63}$")
 
 
 def _remote_job(group: Group) -> RemoteJob | None:
-    job_id, state = _int(group, "job-id"), _int(group, "job-state")
+    # RFC 8011 §5.3.7 job-state: 3 (pending) .. 9 (completed); anything else is not trusted
+    job_id, state = _int(group, "job-id", 1), _int(group, "job-state", 3, 9)
     if job_id is None:
         return None
     reasons = group.get("job-state-reasons")
@@ -93,8 +100,8 @@ def _remote_job(group: Group) -> RemoteJob | None:
     uuid = group.get("job-uuid")
     return RemoteJob(
         job_id=job_id, state=state if state is not None else JobState.PENDING,
-        reasons=tuple(printer_text(v if isinstance(v, str) else "", 64)
-                      for v in (reasons.plain if reasons else [])),
+        reasons=tuple(v for v in (reasons.plain[:32] if reasons else [])
+                      if isinstance(v, str) and _KEYWORD.match(v)),
         message=printer_text(message.value if message and isinstance(
             message.value, (str, bytes)) else ""),
         impressions=_int(group, "job-impressions-completed"),

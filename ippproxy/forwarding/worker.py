@@ -198,7 +198,8 @@ class Forwarder:
             fwd = self.config.forwarding
             self._clients[key] = DestinationClient(
                 uri, self._session, attributes_ttl=fwd.attributes_ttl,
-                connect_timeout=fwd.connect_timeout, force_print_job=force_print_job)
+                connect_timeout=fwd.connect_timeout, read_timeout=fwd.send_timeout,
+                force_print_job=force_print_job)
         return self._clients[key]
 
     # -- the loop ------------------------------------------------------------------------------

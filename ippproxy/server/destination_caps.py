@@ -2,9 +2,13 @@
 
 A queue's job-template capabilities (media, sides, colour modes, resolutions, finishings,
 ...) and its marker/supply status are the destination printer's own, from the forwarding
-client's cached Get-Printer-Attributes. Values are untrusted: text and names are stripped of
-control characters and capped (RFC 8011 §5.1.2-3), keywords must match the keyword syntax
-(RFC 8011 §5.1.4), and the number of values per attribute is bounded. Anything a real
+client's cached Get-Printer-Attributes. Values are untrusted (the CVE-2024-47175 pattern:
+printer text ending up in what we generate): only attributes the printer registry knows
+pass (``ipp.printer_registry``), each value with a tag the registry allows; text and names
+lose control and bidi-override characters and are cut (RFC 8011 §5.1.2-3), keywords must
+match the keyword syntax (RFC 8011 §5.1.4), integers outside the registered range are
+dropped and ranges clamped to it, and the values per attribute (``MAX_PRINTER_VALUES``)
+and attributes per printer (``MAX_ATTRIBUTES``) are bounded. Anything a real
 printer leaves out that IPP/2.0 requires (PWG 5100.12 §6.2) comes from ``FALLBACK``.
 """
 
@@ -12,63 +16,111 @@ from __future__ import annotations
 
 import re
 
-from ippproxy.ipp import Attribute, Collection, Resolution, StringWithLanguage, Tag, Value
+from ippproxy.ipp import (
+    Attribute,
+    Collection,
+    RangeOfInteger,
+    Resolution,
+    StringWithLanguage,
+    Tag,
+    Value,
+)
+from ippproxy.ipp.printer_registry import (
+    MAX_PRINTER_VALUES,
+    PRINTER_SYNTAXES,
+    PrinterSyntax,
+    printer_syntax,
+)
 from ippproxy.server import attrs as A
 from ippproxy.server.sanitize import MAX_NAME, MAX_TEXT, MAX_URI, clean_text
 
-MAX_VALUES = 2000       # media-col-database of a big MFP has several hundred entries
 _KEYWORD = re.compile(r"^[a-z0-9][a-zA-Z0-9._-]{0,254}$")
-
-# Attributes copied from the destination (exact names, or prefixes ending in "-").
-PASS_NAMES = frozenset({
-    "color-supported", "pages-per-minute", "pages-per-minute-color", "page-ranges-supported",
-    "printer-make-and-model", "urf-supported", "printer-output-tray", "printer-input-tray",
-    "printer-device-id", "printer-kind", "landscape-orientation-requested-preferred",
-    "finishings-default", "finishings-supported", "finishings-col-default",
-    "finishings-col-supported", "finishings-col-database", "finishings-col-ready",
-    "printer-supply", "printer-supply-description", "printer-supply-info-uri",
-    "printer-alert", "printer-alert-description",
-})
-PASS_PREFIXES = (
-    "media-", "sides-", "print-color-mode-", "printer-resolution-", "copies-",
-    "print-quality-", "orientation-requested-", "output-bin-", "number-up-",
-    "print-scaling-", "print-content-optimize-", "print-rendering-intent-", "marker-",
-    "pwg-raster-document-", "jpeg-", "pdf-", "multiple-document-handling-",
-    "presentation-direction-number-up-", "page-delivery-", "print-darkness-",
-    "identify-actions-", "feed-orientation-",
-)
+_PRINTABLE = re.compile(rb"^[ -~]*$")
+_MIME = re.compile(r"^[!-~]{1,255}$")        # RFC 8011 §5.1.10: printable US-ASCII
+# Of the attributes the registry knows, these describe the queue, not the device: ours.
+OWN_NAMES = frozenset({"printer-state", "printer-state-reasons", "printer-state-message",
+                       "printer-is-accepting-jobs", "document-format-supported",
+                       "operations-supported"})
+# At most this many of the destination's attributes are passed on (the registry has fewer).
+MAX_ATTRIBUTES = 200
+_STRINGS = frozenset({Tag.TEXT, Tag.TEXT_WITH_LANGUAGE, Tag.NAME, Tag.NAME_WITH_LANGUAGE})
+_LONGEST: dict[int, int] = {Tag.TEXT: MAX_TEXT, Tag.TEXT_WITH_LANGUAGE: MAX_TEXT, Tag.NAME: MAX_NAME,
+            Tag.NAME_WITH_LANGUAGE: MAX_NAME}
 
 
 def passes(name: str) -> bool:
-    return name in PASS_NAMES or name.startswith(PASS_PREFIXES)
+    """Whether a destination attribute of this name reaches our clients."""
+    return name in PRINTER_SYNTAXES and name not in OWN_NAMES
 
 
-def _clean_value(tag: int, value: Value) -> Value | None:
-    if tag in (Tag.TEXT, Tag.TEXT_WITH_LANGUAGE) and isinstance(value, str):
-        return clean_text(value, MAX_TEXT)
-    if tag in (Tag.NAME, Tag.NAME_WITH_LANGUAGE) and isinstance(value, str):
-        return clean_text(value, MAX_NAME)
-    if tag == Tag.URI and isinstance(value, str):
-        return clean_text(value, MAX_URI)
-    if tag == Tag.KEYWORD:
-        return value if isinstance(value, str) and _KEYWORD.match(value) else None
+def _in(n: int, low: int, high: int) -> bool:
+    return low <= n <= high
+
+
+def _clean_value(tag: int, value: Value, syntax: PrinterSyntax | None) -> Value | None:
+    """A checked value (RFC 8011 §5.1 syntaxes), cut or clamped, or None to drop it."""
+    low, high = (syntax.low, syntax.high) if syntax is not None else (-2**31, 2**31 - 1)
+    if tag in _STRINGS:
+        limit = min(_LONGEST[tag], syntax.max_length if syntax is not None else MAX_TEXT)
+        if isinstance(value, StringWithLanguage):
+            text = clean_text(value.text, limit)
+            return StringWithLanguage(value.language, text) if text else None
+        return (clean_text(value, limit) or None) if isinstance(value, str) else None
+    if tag == Tag.URI:
+        return value if isinstance(value, str) and clean_text(value, MAX_URI) == value \
+            and value else None
+    if tag in (Tag.KEYWORD, Tag.MIME_MEDIA_TYPE):
+        pattern = _KEYWORD if tag == Tag.KEYWORD else _MIME
+        return value if isinstance(value, str) and pattern.match(value) else None
+    if tag in (Tag.INTEGER, Tag.ENUM):
+        return value if type(value) is int and _in(value, low, high) else None
+    if tag == Tag.RANGE_OF_INTEGER:
+        if not isinstance(value, RangeOfInteger):
+            return None
+        lower, upper = max(value.lower, low), min(value.upper, high)   # clamped
+        return RangeOfInteger(lower, upper) if lower <= upper else None
+    if tag == Tag.BOOLEAN:
+        return value if isinstance(value, bool) else None
+    if tag == Tag.RESOLUTION:
+        ok = isinstance(value, Resolution) and value.x > 0 and value.y > 0 \
+            and value.units in (3, 4)
+        return value if ok else None
+    if tag == Tag.OCTET_STRING:      # printer-supply, -alert, -input-tray: US-ASCII key=value
+        printable = isinstance(value, bytes) and len(value) <= MAX_TEXT \
+            and _PRINTABLE.match(value) is not None
+        return value if printable else None
     if isinstance(value, Collection):
-        return Collection(tuple(c for m in value.attributes if (c := clean(m)) is not None))
-    if isinstance(value, StringWithLanguage):
-        return StringWithLanguage(value.language, clean_text(value.text, MAX_TEXT))
-    return value
+        members = tuple(c for m in value.attributes[:MAX_PRINTER_VALUES]
+                        if (c := _clean_member(m)) is not None)
+        return Collection(members) if members else None
+    return None
+
+
+def _clean_member(attr: Attribute) -> Attribute | None:
+    if not _KEYWORD.match(attr.name):
+        return None
+    values = tuple((t, c) for t, v in attr.values[:MAX_PRINTER_VALUES]
+                   if (c := _clean_value(t, v, None)) is not None)
+    return Attribute(attr.name, values) if values else None
 
 
 def clean(attr: Attribute) -> Attribute | None:
-    """A sanitised copy of a destination attribute, or None when nothing valid is left."""
+    """A checked copy of a destination attribute, or None when it is not one we know
+    (``printer_registry``) or no valid value is left. Values with a tag the registry
+    does not allow are dropped (a ``media-type-supported`` sent as mimeMediaType)."""
+    syntax = printer_syntax(attr.name)
+    if syntax is None:
+        return None
     values: list[tuple[int, Value]] = []
-    for tag, value in attr.values[:MAX_VALUES]:
-        v = _clean_value(tag, value)
+    for tag, value in attr.values[:MAX_PRINTER_VALUES]:
+        if tag not in syntax.tags:
+            continue
+        v = _clean_value(tag, value, syntax)
         if v is not None:
             values.append((tag, v))
-    if not values or not _KEYWORD.match(attr.name):
+    if not values:
         return None
-    return Attribute(attr.name, tuple(values))
+    return Attribute(attr.name, tuple(values if syntax.set_of else values[:1]))
 
 
 # The destination's attributes change only when the forwarding client refreshes its cache:
@@ -93,6 +145,8 @@ def from_destination(dest: tuple[Attribute, ...] | None) -> dict[str, Attribute]
 def _sanitise(dest: tuple[Attribute, ...]) -> dict[str, Attribute]:
     out: dict[str, Attribute] = {}
     for a in dest:
+        if len(out) >= MAX_ATTRIBUTES:
+            break
         if passes(a.name) and a.name not in out:
             c = clean(a)
             if c is not None:

@@ -22,7 +22,7 @@ from ippproxy.ipp import Attribute, PrinterState, Tag
 from ippproxy.jobs.spool import COMPRESSIONS
 from ippproxy.server import attrs as A
 from ippproxy.server.context import QueueRuntime, ServerContext
-from ippproxy.server.destination_caps import FALLBACK, from_destination
+from ippproxy.server.destination_caps import FALLBACK, clean, from_destination
 from ippproxy.server.housekeeping import MULTIPLE_OPERATION_TIME_OUT
 from ippproxy.server.response import VERSION_KEYWORDS
 from ippproxy.server.sanitize import clean_text
@@ -85,9 +85,10 @@ def formats(dest: tuple[Attribute, ...] | None) -> list[str]:
 
 
 def _dest_value(dest: tuple[Attribute, ...] | None, name: str) -> Attribute | None:
+    """The destination's ``name``, checked against the printer registry (clean)."""
     for a in dest or ():
         if a.name == name:
-            return a
+            return clean(a)
     return None
 
 

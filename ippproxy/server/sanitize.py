@@ -1,6 +1,8 @@
 """Untrusted text (from clients and from destination printers) made safe to store and echo.
 
-Control characters (C0, DEL, C1) are stripped, except that ``keep_newlines`` keeps LF
+Control characters (C0, DEL, C1) and the bidirectional embeddings, overrides and isolates
+(U+202A-202E, U+2066-2069: text that displays other than it reads, CVE-2021-42574) are
+stripped, except that ``keep_newlines`` keeps LF
 for multi-line messages; lengths are capped at the IPP limits of RFC 8011 §5.1.2/§5.1.3
 (text 1023 octets, name 255 octets) counted in UTF-8 bytes without splitting a character.
 """
@@ -13,8 +15,8 @@ MAX_TEXT = 1023   # RFC 8011 §5.1.2 text(MAX)
 MAX_NAME = 255    # RFC 8011 §5.1.3 name(MAX)
 MAX_URI = 1023    # RFC 8011 §5.1.6 uri(MAX)
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_CONTROL_NL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_NL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def cap_bytes(text: str, limit: int) -> str:

@@ -163,7 +163,7 @@ async def test_analyse_bytes_equals_analyse(pool: AnalysisPool,
         from_memory = await pool.analyse_bytes(case.path.read_bytes(), case.format)
         assert replace(from_memory, seconds=0) == replace(from_file, seconds=0), name
         assert (from_memory.pages, from_memory.colour_pages) == (case.pages, case.colour_pages)
-    assert pool._scratch is not None and list(pool._scratch.iterdir()) == []
+    assert pool._scratch is not None and list(pool._scratch.root.iterdir()) == []
 
 
 async def test_pdf_from_memory_writes_no_file(pool: AnalysisPool,
