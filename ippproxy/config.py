@@ -111,6 +111,9 @@ class QueueConfig:
     # Shorthands for a force-grayscale / force-duplex [[rule]] scoped to this queue.
     force_grayscale: bool = False
     force_duplex: bool = False
+    # Job names and owners shown only to the job's owner and admins (cupsd's
+    # JobPrivateValues); false: every client sees them.
+    private_jobs: bool = True
 
 
 AUTHENTICATION = ("none", "basic")
