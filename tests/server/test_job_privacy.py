@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ippproxy.config import QueueConfig
+from ippproxy.ipp import Attribute, Group, Tag
 from ippproxy.ipp import Operation as Op
-from ippproxy.ipp import Tag
 
 from .client import Ipp, a, status
 from .conftest import Started, make_config
@@ -53,6 +53,29 @@ async def test_other_users_see_neither_name_nor_owner(ipp: Ipp, pdf: bytes) -> N
     admin = await ipp.admin()                              # a proven admin
     for view in await _views(admin, job_id, "bob"):
         assert view["job-originating-user-name"] == "alice"
+
+
+async def test_other_users_see_no_subscriber_nor_user_data(ipp: Ipp) -> None:
+    """cupsd's default SubscriptionPrivateValues; the notifications themselves carry no
+    job name nor owner (notify-text is "job N: event")."""
+    sub = Group(Tag.SUBSCRIPTION_ATTRIBUTES, (
+        a("notify-pull-method", Tag.KEYWORD, "ippget"),
+        a("notify-events", Tag.KEYWORD, "job-created"),
+        Attribute.single("notify-user-data", Tag.OCTET_STRING, b"alice's")))
+    m = await ipp.call(Op.CREATE_PRINTER_SUBSCRIPTIONS, groups=(sub,))
+    assert status(m) == "successful-ok"
+
+    async def seen(user: str) -> dict[str, object]:
+        m = await ipp.call(Op.GET_SUBSCRIPTIONS, user=user)
+        (group,) = m.groups_of(Tag.SUBSCRIPTION_ATTRIBUTES)
+        return {a.name: a.value for a in group.attributes}
+
+    mine, theirs = await seen("alice"), await seen("bob")
+    assert mine["notify-subscriber-user-name"] == "alice"
+    assert mine["notify-user-data"] == b"alice's"
+    assert "notify-subscription-id" in theirs
+    assert not {"notify-subscriber-user-name", "notify-user-data", "notify-events",
+                "notify-pull-method"} & theirs.keys(), theirs
 
 
 async def test_a_queue_may_show_jobs_to_everyone(start_proxy: Started, tmp_path: Path,
