@@ -54,7 +54,9 @@ def _user(msg: Message) -> str:
     if a is None or not isinstance(a.value, str):
         return "anonymous"
     name = a.value
-    if (not name or clean_name(name) != name or len(name.encode()) > MAX_NAME
+    if not name:
+        return "anonymous"
+    if (clean_name(name) != name or len(name.encode()) > MAX_NAME
             or not name.isprintable()):
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST,
                        "requesting-user-name must be a printable name without control "
