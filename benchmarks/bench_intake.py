@@ -60,6 +60,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import ssl
 import statistics
 import subprocess
 import sys
@@ -75,6 +76,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import intake_stages
+from support.admin import master_authorization
 from support.server import IppProxy
 
 from ippproxy.config import load as load_config
@@ -256,7 +258,8 @@ def measured_load(t: Target, document: bytes, jobs: int, c: int, label: str) -> 
 
 # -- servers ----------------------------------------------------------------------------------
 def ipp_simple(port: int, path: str, uri: str, op: int, user: str = "root",
-               extra: tuple[Attribute, ...] = ()) -> Message:
+               extra: tuple[Attribute, ...] = (), authorization: str = "") -> Message:
+    """One request; with ``authorization`` over TLS (credentials travel over TLS only)."""
     attrs = (
         Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
         Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en"),
@@ -265,9 +268,15 @@ def ipp_simple(port: int, path: str, uri: str, op: int, user: str = "root",
     body = encode(Message((2, 0), op, 1, (Group(Tag.OPERATION_ATTRIBUTES, attrs),)))
 
     async def go() -> Message:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        tls = None
+        if authorization:
+            tls = ssl.create_default_context()
+            tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE  # self-signed
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=tls)
+        auth = f"Authorization: {authorization}\r\n" if authorization else ""
         writer.write((f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: "
-                      f"application/ipp\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body)
+                      f"application/ipp\r\n{auth}Content-Length: {len(body)}\r\n\r\n"
+                      ).encode() + body)
         _, reply = await _read_response(reader)
         writer.close()
         return decode(reply)
@@ -558,8 +567,10 @@ def main() -> int:
                                   settle_cupsd))
             if args.paused:
                 for name, proxy in proxies.items():
+                    # An admin operation: the master admin, HTTP Basic over TLS.
+                    admin = asyncio.run(master_authorization(load_config(proxy.config_path)))
                     reply = ipp_simple(proxy.port, proxy.path("bench"), proxy.uri("bench"),
-                                       Operation.PAUSE_PRINTER)
+                                       Operation.PAUSE_PRINTER, authorization=admin)
                     print(f"Pause-Printer on {name}: status 0x{reply.code:04x}")
                 cupsd.run("cupsdisable", "eve")
             printer = (f"its own ippeveprinter -c {PRINTER_COMMAND}, like cupsd's: like for "

@@ -52,6 +52,7 @@ from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.auditsink import CatalogAudit
+from ippproxy.services.ipp_logins import IppLogins
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.provisioning import provision
 from ippproxy.services.queues import IppStateAudit
@@ -128,27 +129,29 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                                                    forwarder.client, session)
             stack.push_async_callback(capabilities.close)
             notifier = FanOut(forwarder, pipeline.settler) if pipeline else forwarder
-            app[CTX].ctx = ServerContext(
-                config=config, store=store, spool=spool,
-                capabilities=capabilities,
-                intake=pipeline.intake if pipeline else Intake(
-                    store, spool, PolicyChain(policies), metrics=metrics),
-                notifier=notifier,
-                authenticator=BasicAuthenticator(
-                    (q.name for q in config.queues if q.authentication == "basic"),
-                    pipeline.accounting) if pipeline else None,
-                subscriptions=Subscriptions(), queues=queues, receiving=receiving,
-                metrics=metrics, state_recorder=IppStateAudit(catalog))
             # The admin side (issue 13): the master password is printed at first start only.
             audit = CatalogAudit(catalog)
             admins = Admins(engine, audit, users=config.accounting.enabled)
             password = await asyncio.to_thread(admins.ensure_master)
             if password is not None:
                 print(first_start_banner(password), flush=True)
+            tokens, throttle = Tokens(engine, audit), LoginThrottle(engine)
+            # IPP clients prove who they are with the same accounts, tokens and throttle.
+            authenticator = BasicAuthenticator(
+                (q.name for q in config.queues if q.authentication == "basic"),
+                IppLogins(admins, tokens, throttle))
+            app[CTX].ctx = ServerContext(
+                config=config, store=store, spool=spool,
+                capabilities=capabilities,
+                intake=pipeline.intake if pipeline else Intake(
+                    store, spool, PolicyChain(policies), metrics=metrics),
+                notifier=notifier, authenticator=authenticator,
+                subscriptions=Subscriptions(), queues=queues, receiving=receiving,
+                metrics=metrics, state_recorder=IppStateAudit(catalog))
             server = app[CTX].get()
             app[WEB].services = WebServices(
-                admins=admins, sessions=Sessions(engine), tokens=Tokens(engine, audit),
-                throttle=LoginThrottle(engine),
+                admins=admins, sessions=Sessions(engine), tokens=tokens,
+                throttle=throttle,
                 jobs=Jobs(store, notifier, audit, lambda: server.queues.keys()),
                 users=Users(engine, audit) if config.accounting.enabled else None)
             upkeep = asyncio.create_task(housekeeping.run_forever(server),
@@ -206,6 +209,19 @@ def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Applica
     return app
 
 
+async def start_unix_socket(runner: web.AppRunner, path: str) -> web.UnixSite:
+    """The local socket (``server.unix_socket``), open to every local user as cupsd's
+    ``/run/cups/cups.sock``: who connects is proven by SO_PEERCRED (server/authn.py)."""
+    with contextlib.suppress(FileNotFoundError):
+        if Path(path).is_socket():
+            Path(path).unlink()  # left by a server that was killed
+    site = web.UnixSite(runner, path)
+    await site.start()
+    Path(path).chmod(0o666)
+    log.info("ippproxy listening on %s (IPP, local; peer credentials)", path)
+    return site
+
+
 async def serve(config: Config, *, policies: Iterable[Policy] = ()) -> None:
     """Serve until SIGTERM/SIGINT, then stop gracefully."""
     app = build_app(config, policies=policies)
@@ -227,6 +243,8 @@ async def serve(config: Config, *, policies: Iterable[Policy] = ()) -> None:
         for host, port in listener.addresses:
             log.info("ippproxy listening on %s:%d (IPP, IPPS and HTTPS; certificate %s)",
                      host, port, cert.cert)
+        if config.server.unix_socket:
+            await start_unix_socket(runner, config.server.unix_socket)
         await stop.wait()
         log.info("shutting down")
     finally:

@@ -42,8 +42,9 @@ class ServerConfig:
     max_document_bytes: int = 1 << 30
     # Seconds completed/canceled/aborted jobs stay visible in Get-Jobs (which-jobs=completed).
     job_history_seconds: int = 86400
-    # Admin operations (Pause-Printer, ...) are allowed only to these users.
-    admins: tuple[str, ...] = ("root",)
+    # A local Unix socket the server also listens on (IPP over HTTP); a peer with uid 0 is
+    # an admin there (SO_PEERCRED, as cupsd's PeerCred). Empty: none.
+    unix_socket: str = ""
     # PEM certificate chain and private key for TLS on the one port (IPPS and HTTPS); both
     # empty: a self-signed certificate is generated on first start beside the database.
     tls_cert: str = ""
@@ -117,6 +118,9 @@ class QueueConfig:
     # Shorthands for a force-grayscale / force-duplex [[rule]] scoped to this queue.
     force_grayscale: bool = False
     force_duplex: bool = False
+    # Job names and owners shown only to the job's owner and admins (cupsd's
+    # JobPrivateValues); false: every client sees them.
+    private_jobs: bool = True
 
 
 AUTHENTICATION = ("none", "basic")
@@ -264,9 +268,22 @@ def _coerce(key: str, typ: Any, value: Any) -> Any:
     raise ConfigError(key, f"unsupported type {typ}")  # pragma: no cover
 
 
+# Keys that once existed: check-config names what replaced them.
+OBSOLETE = {
+    "server.admins": "obsolete: requesting-user-name makes nobody an admin; admin operations "
+                     "need an authenticated admin (a user with the admin role or a group "
+                     "with write access to printers, over ipps:// or with an API token, or "
+                     "root on server.unix_socket); see README \"Administrators\"",
+}
+
+
 def _section(cls: type, key: str, raw: Any, **fixed: Any) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(key, "expected a table")
+    for name in raw:
+        sub = f"{key}.{name}" if key else name
+        if sub in OBSOLETE:
+            raise ConfigError(sub, OBSOLETE[sub])
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = {f.name: f.type for f in dataclasses.fields(cls)}
     types = {name: eval(t, globals()) if isinstance(t, str) else t for name, t in hints.items()}

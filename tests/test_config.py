@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ippproxy.cli import main
 from ippproxy.config import BUILTIN_DESTINATION, Config, ConfigError, from_dict, load
 
 
@@ -24,7 +25,7 @@ def test_full_example(tmp_path: Path) -> None:
 [server]
 listen = "0.0.0.0"
 port = 9631
-admins = ["alice", "root"]
+unix_socket = "/run/ippproxy/ippproxy.sock"
 [storage]
 database = "postgresql+psycopg://u@localhost/ipp"
 spool = "/srv/spool"
@@ -37,7 +38,7 @@ name = "demo"
 """
     )
     cfg = load(f)
-    assert cfg.server.port == 9631 and cfg.server.admins == ("alice", "root")
+    assert cfg.server.port == 9631 and cfg.server.unix_socket == "/run/ippproxy/ippproxy.sock"
     assert cfg.queue("office") is not None
     assert cfg.queue("office").destination == "ipp://printer.example/ipp/print"  # type: ignore[union-attr]
     assert cfg.queue("demo").destination == BUILTIN_DESTINATION  # type: ignore[union-attr]
@@ -68,6 +69,16 @@ def test_errors_name_the_key(raw: dict, key: str) -> None:
         from_dict(raw)
     assert e.value.key == key
     assert str(e.value).startswith(key + ":")
+
+
+def test_server_admins_is_obsolete_and_check_config_names_the_replacement(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A name list made anyone who claimed one of its names an admin (issue 15)."""
+    old = tmp_path / "old.toml"
+    old.write_text('[server]\nadmins = ["root"]\n[[queue]]\nname = "q"\n')
+    assert main(["check-config", str(old)]) == 1
+    err = capsys.readouterr().err
+    assert "server.admins: obsolete" in err and "admin role" in err and "unix_socket" in err
 
 
 def test_check_config_command(tmp_path: Path) -> None:

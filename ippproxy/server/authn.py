@@ -1,38 +1,85 @@
-"""HTTP authentication per queue (RFC 7617 Basic), checked before an operation runs.
+"""Who is asking: HTTP authentication of IPP requests, checked before an operation runs.
 
-A queue whose ``BasicAuthenticator.required`` is true (basic_auth.py: RFC 7617 Basic,
-verified by the user store) accepts no request without valid credentials: the expect
-handler answers 401 before the body is sent when the HTTP path names such a queue, and
-the IPP handler checks again once the attribute section is decoded, for the queue named
-by ``printer-uri`` / ``job-uri`` as well (a request posted to an open path cannot reach a
-protected queue). The authenticated canonical name then is the requesting user (the job
-owner), whatever ``requesting-user-name`` says.
+Theory of operation. ``authenticate`` proves an ``Identity`` from exactly one source:
 
-Passwords travel over TLS only: a request for such a queue that did not come over TLS is
-answered ``426 Upgrade Required`` (RFC 9110 §15.5.22, as cupsd answers when encryption is
-required) before its credentials are even looked at, and the queue's
-``printer-uri-supported`` lists only its ``ipps://`` URI (printer_attrs.py).
+* the local Unix socket (``server.unix_socket``): the peer's credentials (SO_PEERCRED,
+  as cupsd's ``PeerCred``); uid 0 is an admin, any other uid is that local user;
+* an ``Authorization`` header (Basic or Bearer, basic_auth.py), checked whenever one is
+  sent, on any queue. Credentials travel over TLS only: a request that carries them (or
+  that is for a queue with ``authentication = "basic"``) not over TLS is answered
+  ``426 Upgrade Required`` (RFC 9110 §15.5.22, as cupsd answers when encryption is
+  required) before they are even looked at, and such a queue's ``printer-uri-supported``
+  lists only its ``ipps://`` URI (printer_attrs.py). Wrong credentials: HTTP 401; a
+  throttled login: HTTP 429 with ``Retry-After`` (the password was not checked).
+
+A queue whose ``BasicAuthenticator.required`` is true accepts no request without valid
+credentials: the expect handler answers 401 before the body is sent when the HTTP path names
+such a queue, and the IPP handler checks again once the attribute section is decoded, for the
+queue named by ``printer-uri`` / ``job-uri`` as well (a request posted to an open path cannot
+reach a protected queue). The authenticated canonical name then is the requesting user (the
+job owner), whatever ``requesting-user-name`` says.
+
+An admin operation asked by nobody proven is answered ``client-error-not-authenticated``
+with HTTP 401 and ``WWW-Authenticate`` (``answer``), so that CUPS tools ask for a password
+(cupsd answers HTTP 401 the same way, RFC 8010 §4.4 / RFC 8011 §4.1.9).
 """
 
 from __future__ import annotations
 
+import math
+import pwd
+import socket
+import struct
+
 from aiohttp import web
 
-from ippproxy.ipp import Message, Tag
+from ippproxy.ipp import Message, Status, Tag
 from ippproxy.server.context import ServerContext
+from ippproxy.server.identity import NOBODY, Identity
 from ippproxy.server.uris import Target, parse_path, parse_uri
 
 REALM = 'Basic realm="ippproxy", charset="UTF-8"'
+IPP_TYPE = "application/ipp"
+_UCRED = struct.Struct("3i")   # struct ucred: pid, uid, gid (socket(7), SO_PEERCRED)
 
 
 def tls_required() -> web.Response:
-    return web.Response(status=426, text="this queue takes passwords: use ipps:// (TLS)\n",
+    return web.Response(status=426, text="credentials travel over TLS only: use ipps://\n",
                         headers={"Upgrade": "TLS/1.2, HTTP/1.1", "Connection": "Upgrade"})
 
 
 def unauthorized() -> web.Response:
     return web.Response(status=401, text="authentication required\n",
                         headers={"WWW-Authenticate": REALM})
+
+
+def throttled(wait: float) -> web.Response:
+    return web.Response(status=429, text="too many failed logins; try again later\n",
+                        headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def answer(body: bytes, status: int) -> web.Response:
+    """An IPP answer; ``client-error-not-authenticated`` goes with HTTP 401 and the
+    challenge, so that clients ask for credentials."""
+    if status == Status.CLIENT_ERROR_NOT_AUTHENTICATED:
+        return web.Response(status=401, body=body, content_type=IPP_TYPE,
+                            headers={"WWW-Authenticate": REALM})
+    return web.Response(body=body, content_type=IPP_TYPE)
+
+
+def peer_identity(request: web.Request) -> Identity | None:
+    """The peer of a Unix-socket connection (SO_PEERCRED); None for any other transport."""
+    transport = request.transport
+    sock = None if transport is None else transport.get_extra_info("socket")
+    if sock is None or sock.family != socket.AF_UNIX:
+        return None
+    _pid, uid, _gid = _UCRED.unpack(
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size))
+    try:
+        name = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        name = f"uid{uid}"
+    return Identity(name, admin=uid == 0)
 
 
 def target_queues(ctx: ServerContext, path: str, msg: Message | None) -> set[str]:
@@ -50,13 +97,23 @@ def target_queues(ctx: ServerContext, path: str, msg: Message | None) -> set[str
 
 
 async def authenticate(ctx: ServerContext, request: web.Request,
-                       msg: Message | None) -> str | None | web.Response:
-    """None: no authentication needed; a name: authenticated; a Response: answer 401
-    (or 426 without TLS)."""
+                       msg: Message | None) -> Identity | web.Response:
+    """The proven identity (``NOBODY`` when nothing was sent on an open queue), or the
+    Response to answer: 401, 426 without TLS, 429 when throttled."""
+    peer = peer_identity(request)
+    if peer is not None:
+        return peer
     auth = ctx.authenticator
-    if auth is None or not any(auth.required(q) for q in target_queues(ctx, request.path, msg)):
-        return None
+    header = request.headers.get("Authorization")
+    required = auth is not None and any(
+        auth.required(q) for q in target_queues(ctx, request.path, msg))
+    if not required and header is None:
+        return NOBODY
     if not request.secure:
         return tls_required()
-    user = await auth.verify(request.headers.get("Authorization"))
-    return unauthorized() if user is None else user
+    if auth is None:
+        return unauthorized()
+    found = await auth.verify(header, request.remote or "")
+    if isinstance(found, float):
+        return throttled(found)
+    return unauthorized() if found is None else found

@@ -1,12 +1,21 @@
-"""HTTP Basic authentication per queue (RFC 7617) against the user store.
+"""HTTP authentication of IPP requests (RFC 7617 Basic, RFC 6750 Bearer) against the
+authority (``identity.Authority``: users, the master admin, API tokens, the login throttle).
 
-A queue with ``authentication = "basic"`` needs ``Authorization: Basic`` with the
-password of a live, enabled user; the authenticated canonical name then owns the job,
-whatever ``requesting-user-name`` says. Any other scheme, a malformed header or a wrong
-password is None (the server answers HTTP 401, CVE-2025-58060: a scheme we do not run is
-never accepted). The user store verifies the password (argon2: tens of milliseconds of
-CPU), so that runs in a thread, and a success is remembered for ``ttl`` seconds under a
-SHA-256 of the header (never the password itself); failures are not remembered.
+A queue with ``authentication = "basic"`` needs ``Authorization: Basic`` with the password
+of a live, enabled user; the authenticated canonical name then owns the job, whatever
+``requesting-user-name`` says. On any queue, credentials that come with a request are
+checked (an admin proving who they are for Pause-Printer, ...). Any other scheme, a
+malformed header or a wrong password is None (the server answers HTTP 401, CVE-2025-58060:
+a scheme we do not run is never accepted).
+
+Theory of operation. Passwords are checked by the authority under the login throttle of
+the admin endpoint (``services.throttle``: per user and per address, back-off, lockout
+with an audit entry): a throttled attempt is a float, the seconds to wait, and is not
+checked at all. argon2 costs CPU, so a success is remembered for ``ttl`` seconds under a
+SHA-256 of the header (never the password itself) and the client address; failures are
+not remembered. A remembered login is confirmed with ``Authority.current`` on every use
+(one indexed read, no argon2): a user disabled or stripped of the admin role loses the
+cached login at once.
 """
 
 from __future__ import annotations
@@ -17,17 +26,11 @@ import binascii
 import hashlib
 import time
 from collections.abc import Iterable
-from typing import Protocol
+
+from ippproxy.server.identity import Authority, Identity, Login
 
 MAX_HEADER = 4096
 CACHE_SIZE = 1024
-
-
-class PasswordCheck(Protocol):
-    """The user store (``AccountingService.verify_password``): the canonical name when
-    the password is right, else None. Blocking."""
-
-    def verify_password(self, username: str, password: str) -> str | None: ...
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
@@ -47,30 +50,50 @@ def parse_basic(header: str | None) -> tuple[str, str] | None:
     return user, password
 
 
+def parse_bearer(header: str | None) -> str | None:
+    """The token of a Bearer ``Authorization`` header (RFC 6750 §2.1), else None."""
+    if not header or len(header) > MAX_HEADER:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _identity(login: Login | None) -> Identity | None:
+    return None if login is None else Identity(login.name, login.admin)
+
+
 class BasicAuthenticator:
-    def __init__(self, queues: Iterable[str], users: PasswordCheck, ttl: float = 60.0) -> None:
+    def __init__(self, queues: Iterable[str], authority: Authority, ttl: float = 60.0) -> None:
         self.queues = frozenset(queues)
-        self.users = users
+        self.authority = authority
         self.ttl = ttl
         self._cache: dict[bytes, tuple[str, float]] = {}
 
     def required(self, queue: str) -> bool:
         return queue in self.queues
 
-    async def verify(self, authorization: str | None) -> str | None:
-        """The canonical user name for valid credentials, else None (answer 401)."""
+    async def verify(self, authorization: str | None, address: str = ""
+                     ) -> Identity | float | None:
+        """The proven identity; None for no or wrong credentials (answer 401); a float:
+        throttled, the seconds to wait (answer 429)."""
+        token = parse_bearer(authorization)
+        if token is not None:
+            return _identity(await asyncio.to_thread(self.authority.token, token))
         creds = parse_basic(authorization)
         if creds is None or authorization is None:
             return None
-        key = hashlib.sha256(authorization.encode()).digest()
+        key = hashlib.sha256(f"{address}\n{authorization}".encode()).digest()
         hit = self._cache.get(key)
         now = time.monotonic()
         if hit is not None and hit[1] > now:
-            return hit[0]
-        name = await asyncio.to_thread(self.users.verify_password, *creds)
-        if name is None:
-            return None
+            current = await asyncio.to_thread(self.authority.current, hit[0])
+            if current is None:
+                self._cache.pop(key, None)
+            return _identity(current)
+        found = await asyncio.to_thread(self.authority.password, *creds, address)
+        if found is None or isinstance(found, float):
+            return found
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()
-        self._cache[key] = (name, now + self.ttl)
-        return name
+        self._cache[key] = (found.name, now + self.ttl)
+        return _identity(found)

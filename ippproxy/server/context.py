@@ -18,6 +18,7 @@ from ippproxy.pipeline import Intake, SubmissionChecks
 from ippproxy.pipeline.submission import no_document
 from ippproxy.server.basic_auth import BasicAuthenticator
 from ippproxy.server.hooks import JobNotifier, NoNotifier, NoRecorder, QueueStateRecorder
+from ippproxy.server.identity import NOBODY, Identity
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.uris import Origin
@@ -167,6 +168,7 @@ class OpRequest:
     user: str                             # requesting user (authenticated or as claimed)
     body: AsyncIterator[bytes] = field(default_factory=no_document)   # document, streamed
     operations: tuple[int, ...] = ()      # operations-supported (the dispatcher's table)
+    identity: Identity = NOBODY           # who authn.py proved (admin or not)
 
     def op(self, name: str) -> Attribute | None:
         return self.msg.get(Tag.OPERATION_ATTRIBUTES, name)

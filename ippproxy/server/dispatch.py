@@ -8,7 +8,12 @@ Theory of operation. ``handle()`` is the only entry point; it never raises:
 3. the target comes from ``job-uri`` or ``printer-uri`` (plus ``job-id``), falling back to the
    HTTP path only for the server-level CUPS operations: a missing printer-uri or job-id is
    client-error-bad-request, an unknown queue client-error-not-found (RFC 8011 §4.1.5);
-4. admin operations need the requesting user in ``config.server.admins`` (else forbidden);
+4. the user: the proven identity (authn.py), else ``requesting-user-name`` as claimed; a
+   claimed name with control characters or surrounding spaces is client-error-bad-request
+   (refused, never stripped: ``"r\\0oot"`` must not become ``root``). Admin operations need a
+   proven admin (identity.py): nobody proven is client-error-not-authenticated (answered
+   with HTTP 401 by authn.answer), a proven non-admin client-error-forbidden (RFC 8011
+   §13.1.4.2/§13.1.4.3), whatever the name claimed;
 5. the handler runs; ``IppError`` becomes its status; anything else is logged with the
    traceback and answered server-error-internal-error with a generic message.
 """
@@ -23,10 +28,11 @@ from ippproxy.ipp.validate import RequestError, check_request
 from ippproxy.pipeline.submission import no_document
 from ippproxy.server.context import OpRequest, ServerContext
 from ippproxy.server.errors import ClientGone, IppError
+from ippproxy.server.identity import NOBODY, Identity
 from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops import cups, jobs, printer, submit, subscribe
 from ippproxy.server.response import unsupported_group
-from ippproxy.server.sanitize import clean_name
+from ippproxy.server.sanitize import MAX_NAME, clean_name
 from ippproxy.server.uris import Origin, Target, parse_uri
 
 log = logging.getLogger(__name__)
@@ -43,12 +49,19 @@ SUPPORTED_OPERATIONS = tuple(sorted(OPERATIONS))
 
 
 def _user(msg: Message) -> str:
+    """The claimed requesting-user-name (RFC 8011 §5.4.2), refused rather than cleaned."""
     a = msg.get(Tag.OPERATION_ATTRIBUTES, "requesting-user-name")
-    if a is not None and isinstance(a.value, str):
-        name = clean_name(a.value)
-        if name:
-            return name
-    return "anonymous"
+    if a is None or not isinstance(a.value, str):
+        return "anonymous"
+    name = a.value
+    if not name:
+        return "anonymous"
+    if (clean_name(name) != name or len(name.encode()) > MAX_NAME
+            or not name.isprintable()):
+        raise IppError(Status.CLIENT_ERROR_BAD_REQUEST,
+                       "requesting-user-name must be a printable name without control "
+                       "characters or surrounding spaces")
+    return name
 
 
 def _target(ctx: ServerContext, msg: Message, path_target: Target | None,
@@ -83,9 +96,9 @@ def _target(ctx: ServerContext, msg: Message, path_target: Target | None,
 async def handle(ctx: ServerContext, msg: Message, origin: Origin,
                  path_target: Target | None = None,
                  body: AsyncIterator[bytes] | None = None, *,
-                 user: str | None = None) -> Message:
-    """Answer one request; never raises. ``user``: the HTTP-authenticated user, who
-    replaces requesting-user-name."""
+                 user: Identity = NOBODY) -> Message:
+    """Answer one request; never raises. ``user``: who authn.py proved (a proven name
+    replaces requesting-user-name)."""
     language = "en"
     try:
         try:
@@ -108,13 +121,17 @@ async def handle(ctx: ServerContext, msg: Message, origin: Origin,
                                f"no queue named {clean_name(target.queue)!r}")
         elif spec.target != "server":
             raise IppError(Status.CLIENT_ERROR_NOT_FOUND, "printer-uri names no queue")
-        user = user or _user(msg)
-        if spec.admin and user not in ctx.config.server.admins:
-            raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
+        claimed = _user(msg)
+        if spec.admin and not user.admin:
+            if not user.proven:
+                raise IppError(Status.CLIENT_ERROR_NOT_AUTHENTICATED,
+                               f"{spec.name} is reserved to administrators: authenticate")
+            raise IppError(Status.CLIENT_ERROR_FORBIDDEN,
                            f"{spec.name} is reserved to administrators")
         req = OpRequest(ctx=ctx, msg=msg, origin=origin, queue=queue,
-                        job_id=target.job_id, user=user, body=body or no_document(),
-                        operations=SUPPORTED_OPERATIONS)
+                        job_id=target.job_id, user=user.name or claimed,
+                        body=body or no_document(), operations=SUPPORTED_OPERATIONS,
+                        identity=user)
         if spec.intake:
             ctx.receiving.begin()
             try:

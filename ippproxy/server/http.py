@@ -144,7 +144,7 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
             return user
         reply = await dispatch.handle(ctx, msg, origin, path_target,
                                       _document(decoder.rest, request), user=user)
-        return _ipp_reply(encode(reply))
+        return authn.answer(encode(reply), reply.code)
     except ClientGone as e:
         log.info("%s: request body broke off (%s); nothing stored", request.path, e)
         resp = web.Response(status=400, text="incomplete request body\n")

@@ -39,6 +39,14 @@ DESCRIPTION = frozenset({
     "job-pages", "job-impressions", "job-impressions-col", "job-media-sheets",
     "job-media-sheets-col", "ippproxy-cost-estimate", "ippproxy-cost-charged",
 })
+# Withheld from everyone but the job's owner and admins while the queue keeps jobs private
+# (``[[queue]] private_jobs``, on by default): cupsd's default ``JobPrivateValues`` (job-name,
+# job-originating-host-name, job-originating-user-name; cupsd's copy_attrs leaves them out,
+# it does not send a placeholder), and what names the job or its user as well.
+PRIVATE = frozenset({
+    "job-name", "job-originating-user-name", "job-originating-host-name",
+    "document-name-supplied", "job-account-id", "job-accounting-user-id",
+})
 GROUPS = {"job-template": set(JOB_TEMPLATE), "job-description": set(DESCRIPTION),
           "job-status": set(DESCRIPTION)}
 
@@ -129,8 +137,16 @@ def _analysed(job: JobRecord) -> list[Attribute]:
 
 
 def select(job: JobRecord, origin: Origin, wanted: set[str] | None,
-           default: frozenset[str] | None = None) -> list[Attribute]:
-    """Filter by requested-attributes; ``default`` is used when none were requested."""
+           default: frozenset[str] | None = None, *, private: bool = False
+           ) -> list[Attribute]:
+    """Filter by requested-attributes; ``default`` is used when none were requested.
+    ``private``: the asker may not see ``PRIVATE`` (left out, as cupsd does)."""
+    found = _select(job, origin, wanted, default)
+    return [a for a in found if a.name not in PRIVATE] if private else found
+
+
+def _select(job: JobRecord, origin: Origin, wanted: set[str] | None,
+            default: frozenset[str] | None) -> list[Attribute]:
     if wanted is None:
         if default is None:
             return render(job, origin)
@@ -161,4 +177,4 @@ def creation_group(job: JobRecord, origin: Origin) -> list[Attribute]:
     ]
 
 
-__all__ = ["Tag", "creation_group", "render", "select"]
+__all__ = ["PRIVATE", "Tag", "creation_group", "render", "select"]

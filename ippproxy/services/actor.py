@@ -36,6 +36,7 @@ class Via(enum.StrEnum):
     SESSION = "session"   # web page, cookie session
     TOKEN = "token"       # API token
     COMMAND = "command"   # ippproxy cmd on the server itself
+    IPP = "ipp"           # an IPP client: HTTP Basic or an API token on the print port
     SYSTEM = "system"     # the server acting on its own (provisioning at start)
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import aiohttp
+from support.admin import master_authorization
 
+from ippproxy.config import Config
 from ippproxy.ipp import Attribute, Group, Message, Status, Tag, decode, encode
 
 _ids = itertools.count(1)
@@ -24,6 +26,21 @@ class Ipp:
     authority: str       # 127.0.0.1:PORT
     queue: str = "default"
     user: str = "alice"
+    # Sent with every request (an Authorization header, tests/support/admin.py).
+    headers: dict[str, str] = field(default_factory=dict)
+    # The same server over TLS (https://127.0.0.1:PORT), when the fixture started it.
+    tls_base: str = ""
+    config: Config | None = None   # the server's, to make credentials in its database
+
+    def with_auth(self, authorization: str) -> Ipp:
+        """The same client over TLS, sending these credentials."""
+        assert self.tls_base, "the fixture started no TLS site"
+        return replace(self, base=self.tls_base, headers={"Authorization": authorization})
+
+    async def admin(self) -> Ipp:
+        """The master admin over TLS (its password set in the server's database)."""
+        assert self.config is not None
+        return self.with_auth(await master_authorization(self.config))
 
     @property
     def printer_uri(self) -> str:
@@ -46,13 +63,26 @@ class Ipp:
 
     async def post(self, body: bytes | AsyncIterator[bytes], path: str | None = None,
                    headers: dict[str, str] | None = None) -> Message:
-        h = {"Content-Type": "application/ipp"}
+        h = {"Content-Type": "application/ipp", **self.headers}
         h.update(headers or {})
         async with self.session.post(self.base + (path or f"/printers/{self.queue}"),
-                                     data=body, headers=h) as r:
+                                     data=body, headers=h, ssl=False) as r:
             assert r.status == 200, await r.text()
             assert r.content_type == "application/ipp"
             return decode(await r.read())
+
+    async def exchange(self, op: int, *attrs: Attribute, user: str | None = None,
+                       headers: dict[str, str] | None = None
+                       ) -> tuple[int, dict[str, str], Message | None]:
+        """HTTP status, headers and the IPP answer (if one came) of one request, whatever
+        the HTTP status (401 for an admin operation by nobody proven)."""
+        body = encode(self.request(op, *attrs, user=user))
+        h = {"Content-Type": "application/ipp", **self.headers, **(headers or {})}
+        async with self.session.post(self.base + f"/printers/{self.queue}", data=body,
+                                     headers=h, ssl=False) as r:
+            data = await r.read()
+            reply = decode(data) if r.content_type == "application/ipp" and data else None
+            return r.status, dict(r.headers), reply
 
     async def call(self, op: int, *attrs: Attribute, job: Sequence[Attribute] = (),
                    data: bytes = b"", user: str | None = None, path: str | None = None,

@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from aiohttp import web
+from support.admin import start_tls_site
 
 from ippproxy.app import build_app
 from ippproxy.config import (
@@ -63,10 +64,13 @@ async def start_proxy(tmp_path: Path) -> AsyncIterator[Started]:
         runners.append(runner)
         site = web.TCPSite(runner, cfg.server.listen, cfg.server.port)
         await site.start()
+        tls_port = free_port()  # the same app over TLS, for credentials (tests/support/admin)
+        await start_tls_site(runner, cfg, tls_port)
         session = aiohttp.ClientSession()
         sessions.append(session)
         auth = f"{cfg.server.listen}:{cfg.server.port}"
-        return Ipp(session, f"http://{auth}", auth, cfg.queues[0].name)
+        return Ipp(session, f"http://{auth}", auth, cfg.queues[0].name,
+                   tls_base=f"https://{cfg.server.listen}:{tls_port}", config=cfg)
 
     yield start
     for s in sessions:

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest_asyncio
 from aiohttp import web
+from support.admin import master_authorization, start_tls_site
 
 from ippproxy.app import build_app
 from ippproxy.config import Config, QueueConfig
@@ -33,12 +34,17 @@ class Server:
     def __init__(self, config: Config, session: aiohttp.ClientSession) -> None:
         self.config, self.session = config, session
         self.runner: web.AppRunner | None = None
+        self.tls_port = free_port()
+        self.authorization = ""
 
     async def start(self) -> None:
         self.runner = web.AppRunner(build_app(self.config), access_log=None)
         await self.runner.setup()
         await web.TCPSite(self.runner, self.config.server.listen,
                           self.config.server.port).start()
+        await start_tls_site(self.runner, self.config, self.tls_port)
+        if not self.authorization:
+            self.authorization = await master_authorization(self.config)
 
     async def stop(self) -> None:
         if self.runner is not None:
@@ -47,7 +53,12 @@ class Server:
 
     def queue(self, name: str) -> Ipp:
         auth = f"{self.config.server.listen}:{self.config.server.port}"
-        return Ipp(self.session, f"http://{auth}", auth, name)
+        return Ipp(self.session, f"http://{auth}", auth, name,
+                   tls_base=f"https://{self.config.server.listen}:{self.tls_port}")
+
+    def admin(self, name: str) -> Ipp:
+        """The queue as the master admin (HTTP Basic over TLS)."""
+        return self.queue(name).with_auth(self.authorization)
 
 
 @pytest_asyncio.fixture
@@ -90,13 +101,13 @@ async def held(ipp: Ipp, job_id: int) -> None:
 async def test_a_paused_queue_holds_its_jobs_and_the_others_go_on(server: Server,
                                                                    pdf: bytes) -> None:
     qa, qb = server.queue("a"), server.queue("b")
-    assert status(await qa.call(Op.PAUSE_PRINTER, user="root")) == "successful-ok"
+    assert status(await server.admin("a").call(Op.PAUSE_PRINTER)) == "successful-ok"
     assert (await printer(qa))[:2] == (STOPPED, ["paused"])
     held_id = await print_job(qa, pdf)
     other_id = await print_job(qb, pdf)
     assert await wait_state(qb, other_id, {7, 8, COMPLETED}) == COMPLETED
     await held(qa, held_id)
-    assert status(await qa.call(Op.RESUME_PRINTER, user="root")) == "successful-ok"
+    assert status(await server.admin("a").call(Op.RESUME_PRINTER)) == "successful-ok"
     assert (await printer(qa))[0] != STOPPED
     # The forwarder is woken: the job goes long before its next idle poll would matter.
     assert await wait_state(qa, held_id, {7, 8, COMPLETED}, timeout=10) == COMPLETED
@@ -104,8 +115,8 @@ async def test_a_paused_queue_holds_its_jobs_and_the_others_go_on(server: Server
 
 async def test_pause_and_reject_survive_a_restart(server: Server, pdf: bytes) -> None:
     qa, qb = server.queue("a"), server.queue("b")
-    assert status(await qa.call(Op.PAUSE_PRINTER, user="root")) == "successful-ok"
-    assert status(await qb.call(Op.DISABLE_PRINTER, user="root")) == "successful-ok"
+    assert status(await server.admin("a").call(Op.PAUSE_PRINTER)) == "successful-ok"
+    assert status(await server.admin("b").call(Op.DISABLE_PRINTER)) == "successful-ok"
     job_id = await print_job(qa, pdf)
     await held(qa, job_id)
     await server.stop()
@@ -115,9 +126,9 @@ async def test_pause_and_reject_survive_a_restart(server: Server, pdf: bytes) ->
     m = await qb.call(Op.PRINT_JOB, PDF_FMT, data=pdf)
     assert status(m) == "server-error-not-accepting-jobs"
     await held(qa, job_id)                      # still paused after the restart
-    assert status(await qa.call(Op.RESUME_PRINTER, user="root")) == "successful-ok"
+    assert status(await server.admin("a").call(Op.RESUME_PRINTER)) == "successful-ok"
     assert await wait_state(qa, job_id, {7, 8, COMPLETED}) == COMPLETED
-    assert status(await qb.call(Op.ENABLE_PRINTER, user="root")) == "successful-ok"
+    assert status(await server.admin("b").call(Op.ENABLE_PRINTER)) == "successful-ok"
     await server.stop()
     await server.start()
     assert await printer(qa) == (IDLE, ["none"], True)
@@ -139,12 +150,12 @@ async def test_a_pause_made_on_one_node_holds_the_jobs_of_another(
         await one.start()
         await two.start()
         try:
-            assert status(await one.queue("a").call(Op.PAUSE_PRINTER, user="root")) \
+            assert status(await one.admin("a").call(Op.PAUSE_PRINTER)) \
                 == "successful-ok"
             job_id = await print_job(two.queue("a"), pdf)
             await held(two.queue("a"), job_id)
             assert not vp.jobs
-            assert status(await one.queue("a").call(Op.RESUME_PRINTER, user="root")) \
+            assert status(await one.admin("a").call(Op.RESUME_PRINTER)) \
                 == "successful-ok"
             assert await wait_state(two.queue("a"), job_id, {7, 8, COMPLETED}) == COMPLETED
             assert len(vp.jobs) == 1

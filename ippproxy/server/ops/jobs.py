@@ -24,10 +24,19 @@ _BY_STATE = {"aborted": JobState.ABORTED, "canceled": JobState.CANCELED,
              "processing-stopped": JobState.PROCESSING_STOPPED}
 
 
+def private_for(req: OpRequest, job: JobRecord) -> bool:
+    """Whether the job's names are withheld from this asker: the queue keeps jobs private
+    (the default, as cupsd's ``JobPrivateAccess default`` = @OWNER @SYSTEM) and the asker
+    is neither the job's owner nor an admin."""
+    q = req.queue
+    private = q.config.private_jobs if q is not None else True
+    return private and job.owner != req.user and not is_admin(req)
+
+
 def _job_group(job: JobRecord, req: OpRequest, default: frozenset[str] | None = None) -> Group:
     wanted = A.requested_names(req.op("requested-attributes"))
-    return Group(Tag.JOB_ATTRIBUTES,
-                 tuple(job_attrs.select(job, req.origin, wanted, default)))
+    return Group(Tag.JOB_ATTRIBUTES, tuple(job_attrs.select(
+        job, req.origin, wanted, default, private=private_for(req, job))))
 
 
 def _event(req: OpRequest, job: JobRecord, event: str) -> None:

@@ -33,7 +33,16 @@ def _subs(req: OpRequest) -> Subscriptions:
     return req.ctx.subscriptions
 
 
+# Withheld from all but the subscriber and admins on a queue that keeps jobs private:
+# cupsd's default SubscriptionPrivateValues (notify-recipient-uri: we have no push method).
+SUBSCRIPTION_PRIVATE = frozenset({"notify-events", "notify-pull-method",
+                                  "notify-subscriber-user-name", "notify-user-data"})
+
+
 def _sub_group(req: OpRequest, s: Subscription) -> Group:
+    q = req.queue
+    private = ((q.config.private_jobs if q is not None else True)
+               and s.owner != req.user and not is_admin(req))
     attrs = [
         A.integer("notify-subscription-id", s.id),
         A.keyword("notify-events", *s.events),
@@ -50,6 +59,8 @@ def _sub_group(req: OpRequest, s: Subscription) -> Group:
         attrs.append(A.integer("notify-job-id", s.job_id))
     if s.user_data is not None:
         attrs.append(Attribute.single("notify-user-data", Tag.OCTET_STRING, s.user_data))
+    if private:
+        attrs = [a for a in attrs if a.name not in SUBSCRIPTION_PRIVATE]
     return Group(Tag.SUBSCRIPTION_ATTRIBUTES, tuple(attrs))
 
 
