@@ -262,6 +262,7 @@ class VirtualPrinter:
                                                                  "application/octet-stream")
         f = create_document(path) if to_file else None
         size, pending = 0, bytearray()
+        broken = False
         try:
             async for chunk in body.chunks():
                 data = inflate.feed(chunk)
@@ -275,9 +276,20 @@ class VirtualPrinter:
             size += len(tail)
             if f is not None:
                 await asyncio.to_thread(f.write, bytes(pending) + tail)
+        except ConnectionResetError:
+            # The sender went away mid-document (its server stopping, a cut connection): the
+            # job is aborted as a real printer does, and the partial file goes.
+            broken = True
+            raise
         finally:
             if f is not None:
                 f.close()
+                if broken:
+                    path.unlink(missing_ok=True)
+            if broken:
+                job.set_state(JobState.ABORTED, ("aborted-by-system",),
+                              "The document broke off before its end.")
+                self._notify()
         job.documents += 1
         job.document_bytes += size
         if f is not None:
@@ -341,6 +353,10 @@ class VirtualPrinter:
         except _LoseResponse:
             if request.transport is not None:
                 request.transport.abort()
+            raise asyncio.CancelledError() from None
+        except ConnectionResetError:
+            # Nobody is left to answer (receive_document aborted the job): end quietly
+            # instead of aiohttp's traceback for the handler.
             raise asyncio.CancelledError() from None
         return _reply(version, msg.request_id, status, op_attrs, groups)
 

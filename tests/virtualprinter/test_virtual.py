@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from ippproxy.config import VirtualPrinterConfig
+from ippproxy.ipp import JobState
 from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.virtualprinter.record import JobIds, create_document
 from testprinters.documents import make_pdf
@@ -182,3 +183,28 @@ def test_printers_sharing_a_directory_never_share_a_job_id(tmp_path: Path) -> No
         ids = list(pool.map(lambda i: nodes[i % 2].next(), range(60)))
     assert sorted(ids) == list(range(1, 61))
     assert (tmp_path / "next-job-id").read_text() == "61\n"
+
+
+async def test_a_document_broken_off_aborts_the_job_without_a_traceback(
+        virtual_printer: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # The sender goes away mid-document (ippproxy stopping while it forwards): the job is
+    # aborted, its partial file removed, and nothing is logged as a handler error.
+    from e2e.wire import END, MIME, attr, header, operation_group
+    printer = await virtual_printer(keep_documents=True, spool_dir=tmp_path / "kept")
+    ipp = (header(0x0002) + operation_group(printer.uri, extra=[
+        attr(MIME, "document-format", "application/pdf")]) + bytes([END]))
+    first = ipp + make_pdf(tmp_path / "a.pdf", 20).read_bytes()[:4096]
+    reader, writer = await asyncio.open_connection(printer.host, printer.port)
+    writer.write(b"POST /ipp/print HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\n"
+                 b"Transfer-Encoding: chunked\r\n\r\n" + f"{len(first):x}\r\n".encode()
+                 + first + b"\r\n")
+    await writer.drain()
+    for _ in range(200):                       # the job exists once its document streams in
+        if 1 in printer.jobs:
+            break
+        await asyncio.sleep(0.05)
+    writer.transport.abort()                                   # gone, mid-document
+    await printer.wait_for(lambda: printer.jobs[1].terminal)
+    assert printer.jobs[1].state == JobState.ABORTED
+    assert not list((tmp_path / "kept").glob("job-1-*"))
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
