@@ -194,7 +194,7 @@ async def test_a_document_broken_off_aborts_the_job_without_a_traceback(
     ipp = (header(0x0002) + operation_group(printer.uri, extra=[
         attr(MIME, "document-format", "application/pdf")]) + bytes([END]))
     first = ipp + make_pdf(tmp_path / "a.pdf", 20).read_bytes()[:4096]
-    reader, writer = await asyncio.open_connection(printer.host, printer.port)
+    _, writer = await asyncio.open_connection(printer.host, printer.port)
     writer.write(b"POST /ipp/print HTTP/1.1\r\nHost: x\r\nContent-Type: application/ipp\r\n"
                  b"Transfer-Encoding: chunked\r\n\r\n" + f"{len(first):x}\r\n".encode()
                  + first + b"\r\n")
