@@ -41,7 +41,7 @@ def escape(text: str) -> str:
 
 
 class _Record(logging.LogRecord):
-    def getMessage(self) -> str:  # noqa: N802 - the logging API's name
+    def getMessage(self) -> str:
         return escape(super().getMessage())
 
 
