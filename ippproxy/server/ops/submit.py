@@ -13,12 +13,13 @@ What stays here is what only the server knows: the target job and its owner
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import TypeVar
 
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
-from ippproxy.jobs.records import JobClosedError, JobRecord
-from ippproxy.jobs.state import JobState
+from ippproxy.jobs.records import JobClosedError, JobNotFound, JobRecord
+from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.pipeline import Refused, Submission
 from ippproxy.server import job_attrs
 from ippproxy.server.context import OpRequest
@@ -111,10 +112,28 @@ async def send_document(req: OpRequest) -> Reply:
         raise IppError(Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED,
                        f"job {job.job_id} already has its document; send one per job")
     sub = await _submission(req, "Send-Document")
-    job = await _run(req.ctx.intake.send_document(sub, job, last=last.value is True))
+    try:
+        job = await _run(req.ctx.intake.send_document(sub, job, last=last.value is True))
+    except (Exception, asyncio.CancelledError) as e:
+        # The job's one document failed: the job would wait for it for ever (job-incoming).
+        # Aborted at once, with the reason (RFC 8011 §5.3.8, PWG 5100.7 §5.1.7.2).
+        await asyncio.shield(_abort_unfinished(req, job, e))
+        raise
     if last.value is True:
         req.ctx.notifier.job_changed(job.uuid)
     return _reply(req, (), job)
+
+
+async def _abort_unfinished(req: OpRequest, job: JobRecord, cause: BaseException) -> None:
+    what = cause.message if isinstance(cause, IppError) else "the document was not received"
+    try:
+        aborted = await req.ctx.store.transition(
+            job.uuid, JobEvent.ABORT, reasons=("aborted-by-system", "submission-interrupted"),
+            message=f"Send-Document failed: {what}")
+    except (InvalidTransition, JobNotFound):
+        return      # cancelled or ended meanwhile
+    req.ctx.notifier.job_changed(aborted.uuid)
+    _event(req, aborted, "job-completed")
 
 
 async def close_job(req: OpRequest) -> Reply:
