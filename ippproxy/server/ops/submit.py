@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
+from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
@@ -72,8 +73,24 @@ def _reply(req: OpRequest, unsupported: tuple[Attribute, ...], job: JobRecord | 
     return Reply(status=status, message=message, groups=tuple(groups))
 
 
+def _too_many(req: OpRequest) -> IppError:
+    """A user's jobs not yet completed are capped (cupsd MaxJobsPerUser):
+    server-error-too-many-jobs (PWG 5100.7 §8.2, IANA IPP registry)."""
+    return IppError(Status.SERVER_ERROR_TOO_MANY_JOBS,
+                    f"{req.user} already has {req.ctx.config.server.max_jobs_per_user} jobs "
+                    "not yet completed; wait for some to finish")
+
+
+def _admit(req: OpRequest) -> AbstractAsyncContextManager[bool]:
+    return req.ctx.receiving.admit(req.user, req.ctx.config.server.max_jobs_per_user,
+                                   lambda: req.ctx.store.count_owned_jobs(req.user))
+
+
 async def print_job(req: OpRequest) -> Reply:
-    done = await _run(req.ctx.intake.print_job(await _submission(req, "Print-Job")))
+    async with _admit(req) as fits:
+        if not fits:
+            raise _too_many(req)
+        done = await _run(req.ctx.intake.print_job(await _submission(req, "Print-Job")))
     req.ctx.notifier.job_changed(done.job.uuid)
     _event(req, done.job, "job-created")
     return _reply(req, done.unsupported, done.job)
@@ -85,7 +102,10 @@ async def validate_job(req: OpRequest) -> Reply:
 
 
 async def create_job(req: OpRequest) -> Reply:
-    done = await _run(req.ctx.intake.create_job(await _submission(req, "Create-Job")))
+    async with _admit(req) as fits:
+        if not fits:
+            raise _too_many(req)
+        done = await _run(req.ctx.intake.create_job(await _submission(req, "Create-Job")))
     _event(req, done.job, "job-created")
     return _reply(req, done.unsupported, done.job)
 
