@@ -103,8 +103,11 @@ class IppProxy:
                  server: Mapping[str, TomlValue] | None = None,
                  forwarding: Mapping[str, TomlValue] | None = None,
                  virtual_printer: Mapping[str, TomlValue] | None = None,
-                 log_level: str = "info", port: int | None = None) -> None:
+                 log_level: str = "info", port: int | None = None,
+                 fd_limit: int | None = None) -> None:
         self.directory = Path(directory)
+        # RLIMIT_NOFILE, soft and hard, for the server process (None: inherited)
+        self.fd_limit = fd_limit
         self.directory.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -156,7 +159,7 @@ class IppProxy:
             [*ippproxy_command(), "serve", "--config", str(self.config_path),
              "--log-level", self.log_level],
             cwd=self.directory, env=env, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT)
+            stderr=subprocess.STDOUT, preexec_fn=self._limits if self.fd_limit else None)
         log.close()
         deadline = time.monotonic() + timeout
         delay = 0.02
@@ -170,6 +173,12 @@ class IppProxy:
             delay = min(delay * 1.5, 0.2)
         self.kill9()
         raise RuntimeError(f"ippproxy not ready after {timeout} s; log:\n{self.log()[-4000:]}")
+
+    def _limits(self) -> None:
+        """In the child before exec: the descriptor limit, soft and hard."""
+        import resource
+        assert self.fd_limit is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.fd_limit, self.fd_limit))
 
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
