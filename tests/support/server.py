@@ -155,11 +155,14 @@ class IppProxy:
         log.write(f"\n===== start {time.strftime('%H:%M:%S')} =====\n".encode())
         log.flush()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # prlimit (util-linux) sets the descriptor limit of the command it runs
+        limit = ["prlimit", f"--nofile={self.fd_limit}:{self.fd_limit}", "--"] \
+            if self.fd_limit else []
         self._proc = subprocess.Popen(
-            [*ippproxy_command(), "serve", "--config", str(self.config_path),
+            [*limit, *ippproxy_command(), "serve", "--config", str(self.config_path),
              "--log-level", self.log_level],
             cwd=self.directory, env=env, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT, preexec_fn=self._limits if self.fd_limit else None)
+            stderr=subprocess.STDOUT)
         log.close()
         deadline = time.monotonic() + timeout
         delay = 0.02
@@ -173,12 +176,6 @@ class IppProxy:
             delay = min(delay * 1.5, 0.2)
         self.kill9()
         raise RuntimeError(f"ippproxy not ready after {timeout} s; log:\n{self.log()[-4000:]}")
-
-    def _limits(self) -> None:
-        """In the child before exec: the descriptor limit, soft and hard."""
-        import resource
-        assert self.fd_limit is not None
-        resource.setrlimit(resource.RLIMIT_NOFILE, (self.fd_limit, self.fd_limit))
 
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
