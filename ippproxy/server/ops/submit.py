@@ -14,6 +14,9 @@ What stays here is what only the server knows: the target job and its owner
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
+import time
 from collections.abc import Awaitable
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
@@ -31,6 +34,11 @@ from ippproxy.server.response import Reply, unsupported_group
 from ippproxy.server.sanitize import clean_name
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+# Errors of a full or unwritable spool file system.
+SPOOL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+ALERT_EVERY = 60.0
+_alerted: dict[int, float] = {}   # errno -> when last alerted (monotonic)
 
 
 def _name(req: OpRequest, name: str) -> str | None:
@@ -53,11 +61,28 @@ async def _submission(req: OpRequest, operation: str) -> Submission:
 
 
 async def _run(step: Awaitable[T]) -> T:
-    """The pipeline's refusals as IPP errors."""
+    """The pipeline's refusals as IPP errors; a full or unwritable spool as a temporary
+    error (the client may retry later, RFC 8011 §B.1.5.6) and an alert for the admin."""
     try:
         return await step
     except Refused as r:
         raise IppError(r.status, r.message, r.unsupported) from None
+    except OSError as e:
+        if e.errno not in SPOOL_ERRNOS:
+            raise
+        _alert(e)
+        raise IppError(Status.SERVER_ERROR_TEMPORARY_ERROR,
+                       "spool full or not writable; try again later") from None
+
+
+def _alert(e: OSError) -> None:
+    """One line for the admin (no path, no traceback), at most once per ALERT_EVERY."""
+    now = time.monotonic()
+    if now - _alerted.get(e.errno or 0, float("-inf")) >= ALERT_EVERY:
+        _alerted[e.errno or 0] = now
+        log.error("ADMIN ALERT: spool full or not writable (%s); job submissions are "
+                  "refused with server-error-temporary-error until there is room",
+                  e.strerror)
 
 
 def _reply(req: OpRequest, unsupported: tuple[Attribute, ...], job: JobRecord | None,
