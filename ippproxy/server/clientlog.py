@@ -45,32 +45,56 @@ class _Record(logging.LogRecord):
         return escape(super().getMessage())
 
 
-class ClientErrorFilter(logging.Filter):
-    """Turns aiohttp's tracebacks for malformed requests into one rate-limited line."""
+class Limiter:
+    """At most ``burst`` lines per ``window``; counts the ones held back."""
 
     def __init__(self, burst: int = BURST, window: float = WINDOW,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
         self._burst, self._window, self._clock = burst, window, clock
         self._start = clock()
         self._passed = 0
         self.suppressed = 0
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if not isinstance(exc, CLIENT_ERRORS):
-            return True
+    def allow(self) -> str | None:
+        """None: hold this line back; else a note to append (how many were held back)."""
         now = self._clock()
         if now - self._start >= self._window:
             self._start, self._passed = now, 0
         if self._passed >= self._burst:
             self.suppressed += 1
-            return False
+            return None
         self._passed += 1
-        client = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-        reason = getattr(exc, "message", "") or str(exc)
         note = f" ({self.suppressed} more not logged)" if self.suppressed else ""
         self.suppressed = 0
+        return note
+
+
+MISTAKES = Limiter()
+
+
+def mistake(logger: logging.Logger, msg: str, *args: object) -> None:
+    """Log a client's mistake: one INFO line, within the shared rate limit."""
+    note = MISTAKES.allow()
+    if note is not None:
+        logger.info(msg + "%s", *args, note)
+
+
+class ClientErrorFilter(logging.Filter):
+    """Turns aiohttp's tracebacks for malformed requests into one rate-limited line."""
+
+    def __init__(self, limiter: Limiter = MISTAKES) -> None:
+        super().__init__()
+        self._limiter = limiter
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, CLIENT_ERRORS):
+            return True
+        note = self._limiter.allow()
+        if note is None:
+            return False
+        client = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+        reason = getattr(exc, "message", "") or str(exc)
         record.msg = "malformed request from %s: %s: %s%s"
         record.args = (client, type(exc).__name__, " ".join(str(reason).split())[:200], note)
         record.exc_info, record.exc_text, record.stack_info = None, None, None

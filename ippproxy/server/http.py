@@ -85,8 +85,8 @@ async def _cut_off(request: web.Request) -> web.StreamResponse:
 def _bad_body(request: web.Request, e: Exception) -> web.Response:
     """A request body that broke off or does not decode: 400, and the connection closed (the
     rest of the body cannot be read past). One log line, no traceback: a client's mistake."""
-    log.info("%s %s: request body broke off or undecodable (%s); nothing stored",
-             request.remote, request.path, type(e).__name__)
+    clientlog.mistake(log, "%s %s: request body broke off or undecodable (%s); nothing stored",
+                      request.remote, request.path, type(e).__name__)
     resp = web.Response(status=400, text="incomplete or undecodable request body\n")
     resp.force_close()
     return resp
