@@ -98,7 +98,8 @@ class ClientErrorFilter(logging.Filter):
         record.msg = "malformed request from %s: %s: %s%s"
         record.args = (client, type(exc).__name__, " ".join(str(reason).split())[:200], note)
         record.exc_info, record.exc_text, record.stack_info = None, None, None
-        record.levelno, record.levelname = logging.INFO, "INFO"
+        if record.levelno > logging.INFO:      # a client's mistake is not our error
+            record.levelno, record.levelname = logging.INFO, "INFO"
         return True
 
 

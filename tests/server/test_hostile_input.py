@@ -3,6 +3,7 @@ status, never an HTTP 500 or ``server-error-internal-error``, and no traceback i
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import logging
 import struct
@@ -11,6 +12,7 @@ import pytest
 
 from ippproxy.ipp import Operation as Op
 from ippproxy.ipp import Status, Tag, decode, encode
+from ippproxy.server import clientlog
 
 from .client import Ipp, a, status
 
@@ -71,3 +73,45 @@ async def test_a_bogus_gzip_body_is_400(ipp: Ipp, caplog: pytest.LogCaptureFixtu
     code, reply = await _raw(ipp, gzip.compress(msg), headers={"Content-Encoding": "gzip"})
     assert code == 200 and status(decode(reply)) == "successful-ok"
     _no_traceback(caplog)
+
+
+MALFORMED = (b"GET /a\\b HTTP/1.1\r\nHost: x\r\n\r\n",
+             b"POST /printers/default HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+             b"GET / HTTP/9.9.9\r\n\r\n",
+             b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+             b"GET /\r\x1b[2J HTTP/1.1\r\n\r\n")
+
+
+async def _send_raw(ipp: Ipp, data: bytes) -> bytes:
+    host, port = ipp.authority.rsplit(":", 1)
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(data)
+    await writer.drain()
+    try:
+        return await asyncio.wait_for(reader.read(1024), 5)
+    finally:
+        writer.close()
+
+
+async def test_malformed_requests_log_one_line_each_without_traceback(
+        ipp: Ipp, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.DEBUG, logger="aiohttp")
+    monkeypatch.setattr(clientlog.MISTAKES, "_start", float("-inf"))
+    for data in MALFORMED:
+        answer = await _send_raw(ipp, data)
+        assert answer.startswith(b"HTTP/1.") and answer.split()[1][:1] in b"34", answer
+    _no_traceback(caplog)
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("aiohttp")]
+    assert lines and all(m.startswith("malformed request from 127.0.0.1") for m in lines)
+    assert all("\n" not in m and "\r" not in m and "\x1b" not in m for m in lines)
+
+
+async def test_malformed_requests_are_logged_within_a_rate_limit(
+        ipp: Ipp, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    caplog.set_level(logging.INFO, logger="aiohttp")
+    # a fresh window, whatever the tests before spent of the process-wide one
+    monkeypatch.setattr(clientlog.MISTAKES, "_start", float("-inf"))
+    for _ in range(3 * clientlog.BURST):
+        await _send_raw(ipp, MALFORMED[1])
+    lines = [r for r in caplog.records if r.name.startswith("aiohttp")]
+    assert len(lines) == clientlog.BURST
