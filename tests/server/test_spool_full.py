@@ -4,6 +4,7 @@ full", logs one alert line for the admin, keeps no job, and prints again once th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import subprocess
@@ -32,6 +33,10 @@ def small_spool(tmp_path: Path) -> Iterator[Path]:
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def _remount(mount: Path, mode: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{mode}", str(mount)], check=True)
 
 
 def _big_pdf(pages: int) -> bytes:
@@ -82,3 +87,14 @@ async def test_a_full_spool_is_a_temporary_error(
     filler.unlink()
     m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=doc)
     assert status(m) == "successful-ok"
+
+    # read-only: the same answer
+    await asyncio.to_thread(_remount, small_spool, "ro")
+    try:
+        m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=doc)
+        assert status(m) == "server-error-temporary-error"
+        assert "spool full or not writable" in message(m)
+    finally:
+        await asyncio.to_thread(_remount, small_spool, "rw")
+    for rec in caplog.records:
+        assert rec.exc_info is None, rec.getMessage()
