@@ -41,6 +41,7 @@ from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
 from ippproxy.server import housekeeping
 from ippproxy.server.basic_auth import BasicAuthenticator
+from ippproxy.server.caps import Caps, connection_limit, raise_fd_limit
 from ippproxy.server.context import ServerContext, load_queues
 from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.listener import Listener, bind
@@ -237,8 +238,11 @@ async def serve(config: Config, *, policies: Iterable[Policy] = ()) -> None:
         cert = await asyncio.to_thread(ensure_certificate, config)
         if runner.server is None:  # pragma: no cover - setup() made it
             raise RuntimeError("aiohttp runner not set up")
+        caps = Caps(connection_limit(config.server.max_connections, raise_fd_limit(),
+                                     config.server.fd_reserve),
+                    config.server.max_connections_per_address)
         listener = Listener(bind(config.server.listen, config.server.port), runner.server,
-                            server_context(cert), config.server.header_timeout)
+                            server_context(cert), config.server.header_timeout, caps)
         listener.start()
         for host, port in listener.addresses:
             log.info("ippproxy listening on %s:%d (IPP, IPPS and HTTPS; certificate %s)",

@@ -51,6 +51,19 @@ class ServerConfig:
     tls_key: str = ""
     # Bearer token a Prometheus scraper presents for /metrics; empty: no token is accepted.
     metrics_token: str = ""
+    # Open client connections at most, in all and from one address (cupsd: MaxClients,
+    # MaxClientsPerHost). The total is also kept below the descriptor limit minus
+    # ``fd_reserve`` (descriptors kept for the database, spool files, workers, printers).
+    max_connections: int = 1000
+    max_connections_per_address: int = 100
+    fd_reserve: int = 128
+    # Jobs not yet completed and subscriptions one user may hold (cupsd: MaxJobsPerUser,
+    # MaxSubscriptions); 0: no limit.
+    max_jobs_per_user: int = 200
+    max_subscriptions_per_user: int = 100
+    # Seconds a Create-Job job may wait for its last document before it is aborted
+    # (multiple-operation-time-out, RFC 8011 §5.4.31).
+    multiple_operation_timeout: int = 60
 
 
 @dataclass(frozen=True)
@@ -409,6 +422,12 @@ def _check_server(s: ServerConfig) -> None:
     for key, path in (("server.tls_cert", s.tls_cert), ("server.tls_key", s.tls_key)):
         if path and not Path(path).is_file():
             raise ConfigError(key, f"no such file: {path}")
+    for key in ("max_connections", "max_connections_per_address", "multiple_operation_timeout"):
+        if getattr(s, key) < 1:
+            raise ConfigError(f"server.{key}", "at least 1")
+    for key in ("fd_reserve", "max_jobs_per_user", "max_subscriptions_per_user"):
+        if getattr(s, key) < 0:
+            raise ConfigError(f"server.{key}", "0 or more")
     token = s.metrics_token
     if token and (len(token) < METRICS_TOKEN_MIN or not token.isprintable() or " " in token):
         raise ConfigError("server.metrics_token",

@@ -136,6 +136,12 @@ def count_stmt(queue: str | None, which: Which) -> Select[Any]:
     return stmt
 
 
+def owned_count_stmt(owner: str) -> Select[Any]:
+    """Jobs of ``owner`` not yet completed (pending, held, processing, stopped)."""
+    return (select(func.count()).select_from(jobs_t)
+            .where(jobs_t.c.owner == owner, jobs_t.c.state.in_(_ACTIVE)))
+
+
 def queue_states(conn: Connection) -> dict[str, QueueStateRecord]:
     """Every stored queue state by queue name (queues without a row are not in it)."""
     rows = conn.execute(_QUEUE_STATES).mappings()

@@ -197,6 +197,11 @@ class JobStore:
         stmt = queries.count_stmt(queue, which)
         return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
 
+    async def count_owned_jobs(self, owner: str) -> int:
+        """How many of ``owner``'s jobs are not yet completed, on every queue."""
+        stmt = queries.owned_count_stmt(owner)
+        return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
+
     async def search_jobs(self, query: JobQuery) -> tuple[list[JobRecord], int]:
         """The admin's job list (``search``): one page of every state, and the total."""
         stmt, total = search_stmt(query), count_stmt(query)

@@ -1,6 +1,7 @@
 """Periodic upkeep of the queues' jobs, run by the composition root as a background task.
 
 * Create-Job without its last document for longer than ``multiple-operation-time-out``
+  (``server.multiple_operation_timeout``)
   (RFC 8011 §5.4.31 / PWG 5100.7): aborted (``multiple-operation-time-out-action`` is
   ``abort-job``), so an abandoned job never blocks anything;
 * finished jobs older than ``server.job_history_seconds`` are purged with their spooled
@@ -19,14 +20,14 @@ from ippproxy.server.context import ServerContext
 
 log = logging.getLogger(__name__)
 
-MULTIPLE_OPERATION_TIME_OUT = 60       # seconds, advertised as multiple-operation-time-out
 INTERVAL = 10.0
 
 
 async def run_once(ctx: ServerContext) -> None:
     store = ctx.store
     now = store.clock()
-    aborted = await store.abort_incomplete(now - dt.timedelta(seconds=MULTIPLE_OPERATION_TIME_OUT))
+    aborted = await store.abort_incomplete(
+        now - dt.timedelta(seconds=ctx.config.server.multiple_operation_timeout))
     for job in aborted:
         ctx.notifier.job_changed(job.uuid)
     released = await store.release_expired_holds(now)

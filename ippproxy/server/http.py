@@ -22,9 +22,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from ippproxy.ipp import DecodeError, Decoder, Limits, Status, encode, make_response
-from ippproxy.server import authn, dispatch
+from ippproxy.server import authn, clientlog, dispatch
 from ippproxy.server.context import ServerContext
 from ippproxy.server.errors import ClientGone
 from ippproxy.server.uris import Origin, Target, authority, parse_path
@@ -81,6 +82,16 @@ async def _cut_off(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+def _bad_body(request: web.Request, e: Exception) -> web.Response:
+    """A request body that broke off or does not decode: 400, and the connection closed (the
+    rest of the body cannot be read past). One log line, no traceback: a client's mistake."""
+    clientlog.mistake(log, "%s %s: request body broke off or undecodable (%s); nothing stored",
+                      request.remote, request.path, type(e).__name__)
+    resp = web.Response(status=400, text="incomplete or undecodable request body\n")
+    resp.force_close()
+    return resp
+
+
 def _ipp_reply(body: bytes) -> web.Response:
     return web.Response(body=body, content_type=IPP_TYPE)
 
@@ -102,7 +113,7 @@ async def _document(first: bytes, request: web.Request) -> AsyncIterator[bytes]:
         try:
             async with asyncio.timeout(DOCUMENT_IDLE_TIMEOUT):
                 chunk = await request.content.read(CHUNK)
-        except (ConnectionError, HttpProcessingError, TimeoutError) as e:
+        except (ConnectionError, HttpProcessingError, RequestPayloadError, TimeoutError) as e:
             raise ClientGone(f"{type(e).__name__}: {e}") from None
         if not chunk:
             return
@@ -132,6 +143,9 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
             return await _cut_off(request)
         except DecodeError as e:
             return _error_answer(decoder, e.status, f"{e.reason} (at byte {e.offset})")
+        except (RequestPayloadError, HttpProcessingError) as e:
+            # a body that does not decode as its Content-Encoding says (RFC 9110 §8.4)
+            return _bad_body(request, e)
         if msg is None:
             if not decoder.received:
                 return web.Response(status=400, text="empty request body\n")
@@ -146,10 +160,7 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
                                       _document(decoder.rest, request), user=user)
         return authn.answer(encode(reply), reply.code)
     except ClientGone as e:
-        log.info("%s: request body broke off (%s); nothing stored", request.path, e)
-        resp = web.Response(status=400, text="incomplete request body\n")
-        resp.force_close()
-        return resp
+        return _bad_body(request, e)
     except (ConnectionError, asyncio.CancelledError):
         raise
     except Exception:
@@ -159,5 +170,6 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
+    clientlog.install()
     for path in IPP_PATHS:
         app.router.add_post(path, ipp_handler, expect_handler=expect_handler)

@@ -16,6 +16,15 @@ event loop's handshake timeout. Neither holds anything but its own socket, so th
 keeps serving. Bytes that are neither TLS nor HTTP go to aiohttp, which answers 400 and
 closes. A first request ``OPTIONS *`` asking to upgrade to TLS (RFC 2817) is answered here
 (upgrade.py) and the connection continues over TLS.
+
+Caps (caps.py). Every accepted connection takes a slot until its socket closes (the
+protocol's ``connection_lost`` gives it back): at most ``per_address`` from one address
+(more are closed at once) and at most ``total`` in all. ``total`` stays below the descriptor
+limit minus a reserve (``raise_fd_limit`` lifts the soft limit to the hard one at start), so
+that the database, the spool and the printers always have descriptors. When all slots are
+taken, the connection that has been silent longest without sending its first byte is closed
+for the new one (a flood of idle connections cannot lock out a client that talks); when no
+connection is silent, the new one is closed.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import socket
 import ssl
 from collections.abc import Callable
 
+from ippproxy.server.caps import Caps, Slot
 from ippproxy.server.upgrade import MAX_HEAD, tls_upgrade_head, upgrade
 
 log = logging.getLogger(__name__)
@@ -72,13 +82,16 @@ class Listener:
     """Accepts on ``sockets`` and hands each connection to ``factory``, over TLS or not."""
 
     def __init__(self, sockets: list[socket.socket], factory: ProtocolFactory,
-                 tls: ssl.SSLContext, first_byte_timeout: float) -> None:
+                 tls: ssl.SSLContext, first_byte_timeout: float,
+                 caps: Caps | None = None) -> None:
         self._sockets = sockets
         self._factory = factory
         self._tls = tls
         self._timeout = first_byte_timeout or None
         self._accepting: list[asyncio.Task[None]] = []
-        self._routing: set[asyncio.Task[None]] = set()
+        # connections not yet handed on, oldest first (the silent ones may be evicted)
+        self._routing: dict[asyncio.Task[None], None] = {}
+        self.caps = caps or Caps()
 
     @property
     def addresses(self) -> list[tuple[str, int]]:
@@ -110,36 +123,65 @@ class Listener:
                     await asyncio.sleep(ACCEPT_PAUSE)
                 continue
             conn.setblocking(False)
+            slot = self._admit(conn, _addr)
+            if slot is None:
+                continue
             # Nagle off from the start: the TLS handshake's flights are several writes, and
             # each would otherwise wait for the client's delayed ACK (aiohttp sets it only
             # once it has the connection).
             with contextlib.suppress(OSError):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            task = loop.create_task(self._route(conn))
-            self._routing.add(task)
-            task.add_done_callback(self._routing.discard)
+            task = loop.create_task(self._route(conn, slot))
+            self._routing[task] = None
+            task.add_done_callback(self._routed)
 
-    async def _route(self, conn: socket.socket) -> None:
+    def _routed(self, task: asyncio.Task[None]) -> None:
+        self._routing.pop(task, None)
+
+    def _admit(self, conn: socket.socket, address: object) -> Slot | None:
+        """A slot for ``conn``, or None (then ``conn`` is closed): see caps.py."""
+        host = str(address[0]) if isinstance(address, tuple) else "local"
+        if not self.caps.address_has_room(host):
+            self.caps.refused(host, "per-address")
+            conn.close()
+            return None
+        if not self.caps.has_room():
+            silent = next(iter(self._routing), None)
+            if silent is None:
+                self.caps.refused(host, "total")
+                conn.close()
+                return None
+            self._routing.pop(silent)
+            silent.cancel()     # its connection is closed and its slot given back
+            self.caps.evicted += 1
+        return self.caps.take(host)
+
+    async def _route(self, conn: socket.socket, slot: Slot) -> None:
         loop = asyncio.get_running_loop()
+        factory = slot.tracking(self._factory)
         try:
             first = await self._first_byte(conn)
             if not first:
-                conn.close()    # closed (or silent) before the first byte
+                _close(conn, slot)    # closed (or silent) before the first byte
                 return
             if first == b"O":           # maybe an upgrade to TLS in place (upgrade.py)
                 head = await _upgrade_head(conn)
                 if head:
-                    await upgrade(conn, head, self._tls, self._factory, self._timeout)
+                    self._routing.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+                    await upgrade(conn, head, self._tls, factory, self._timeout)
+                    if not slot.handed:
+                        slot.release()      # the upgrade ended before a protocol took it
                     return
             secure = first[0] == TLS_HANDSHAKE
+            self._routing.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
             await loop.connect_accepted_socket(
-                self._factory, conn, ssl=self._tls if secure else None,
+                factory, conn, ssl=self._tls if secure else None,
                 ssl_handshake_timeout=self._timeout if secure else None)
         except (OSError, TimeoutError, ssl.SSLError) as e:
             log.debug("connection dropped before HTTP: %s", e)
-            conn.close()
+            _close(conn, slot)
         except asyncio.CancelledError:
-            conn.close()
+            _close(conn, slot)
             raise
 
     async def _first_byte(self, conn: socket.socket) -> bytes:
@@ -153,6 +195,11 @@ class Listener:
                     await _readable(loop, conn)
         except TimeoutError:
             return b""
+
+
+def _close(conn: socket.socket, slot: Slot) -> None:
+    conn.close()
+    slot.release()
 
 
 async def _upgrade_head(conn: socket.socket) -> int:

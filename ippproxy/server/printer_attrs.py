@@ -23,7 +23,6 @@ from ippproxy.jobs.spool import COMPRESSIONS
 from ippproxy.server import attrs as A
 from ippproxy.server.context import QueueRuntime, ServerContext
 from ippproxy.server.destination_caps import FALLBACK, clean, from_destination
-from ippproxy.server.housekeeping import MULTIPLE_OPERATION_TIME_OUT
 from ippproxy.server.response import VERSION_KEYWORDS
 from ippproxy.server.sanitize import clean_text
 from ippproxy.server.uris import Origin, printer_uris
@@ -152,7 +151,8 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
         # One document per job: the forwarder hands jobs on as Print-Job or Create-Job with a
         # single Send-Document (RFC 8011 §4.3.1).
         A.boolean("multiple-document-jobs-supported", False),
-        A.integer("multiple-operation-time-out", MULTIPLE_OPERATION_TIME_OUT),
+        A.integer("multiple-operation-time-out",
+                  ctx.config.server.multiple_operation_timeout),
         A.keyword("multiple-operation-time-out-action", "abort-job"),
         A.language("natural-language-configured", "en"),
         A.enum("operations-supported", *operations),

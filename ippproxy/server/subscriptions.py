@@ -121,6 +121,11 @@ class Subscriptions:
         self._expire()
         return [s for s in self._subs.values() if s.queue == queue]
 
+    def owned_by(self, owner: str) -> int:
+        """How many live subscriptions ``owner`` holds, on every queue."""
+        self._expire()
+        return sum(1 for s in self._subs.values() if s.owner == owner)
+
     def cancel(self, sid: int) -> None:
         self._subs.pop(sid, None)
 

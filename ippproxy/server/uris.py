@@ -18,6 +18,11 @@ from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_QUEUE_PATH = "/ipp/print"
+# job-id is integer(1:MAX), MAX = 2**31 - 1 (RFC 8011 §5.3.2, RFC 8010 §3.5.2); a path
+# segment is a job id only when it is 1 to 10 ASCII digits in that range (``str.isdigit``
+# also accepts "²", which ``int`` refuses, and ``int`` refuses 4,300 digits).
+JOB_ID_MAX = 2**31 - 1
+_JOB_ID = re.compile(r"^[0-9]{1,10}$")
 _HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?$")
 
 
@@ -92,11 +97,21 @@ def parse_path(path: str, default_queue: str) -> Target | None:
     parts = path.strip("/").split("/")
     if parts[0] == "printers" and len(parts) == 2:
         return Target(parts[1])
-    if parts[0] == "ipp" and len(parts) == 3 and parts[1] == "print" and parts[2].isdigit():
-        return Target(default_queue, int(parts[2]))
-    if parts[0] == "jobs" and len(parts) == 3 and parts[2].isdigit():
-        return Target(parts[1], int(parts[2]))
+    job_id = _job_id(parts[-1])
+    if job_id is None:
+        return None
+    if parts[0] == "ipp" and len(parts) == 3 and parts[1] == "print":
+        return Target(default_queue, job_id)
+    if parts[0] == "jobs" and len(parts) == 3:
+        return Target(parts[1], job_id)
     return None
+
+
+def _job_id(segment: str) -> int | None:
+    if not _JOB_ID.match(segment):
+        return None
+    value = int(segment)
+    return value if 1 <= value <= JOB_ID_MAX else None
 
 
 @lru_cache(maxsize=256)

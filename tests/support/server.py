@@ -103,8 +103,11 @@ class IppProxy:
                  server: Mapping[str, TomlValue] | None = None,
                  forwarding: Mapping[str, TomlValue] | None = None,
                  virtual_printer: Mapping[str, TomlValue] | None = None,
-                 log_level: str = "info", port: int | None = None) -> None:
+                 log_level: str = "info", port: int | None = None,
+                 fd_limit: int | None = None) -> None:
         self.directory = Path(directory)
+        # RLIMIT_NOFILE, soft and hard, for the server process (None: inherited)
+        self.fd_limit = fd_limit
         self.directory.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
         self.port = port or free_port()
@@ -162,8 +165,11 @@ class IppProxy:
         log.write(f"\n===== start {time.strftime('%H:%M:%S')} =====\n".encode())
         log.flush()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # prlimit (util-linux) sets the descriptor limit of the command it runs
+        limit = ["prlimit", f"--nofile={self.fd_limit}:{self.fd_limit}", "--"] \
+            if self.fd_limit else []
         self._proc = subprocess.Popen(
-            [*ippproxy_command(), "serve", "--config", str(self.config_path),
+            [*limit, *ippproxy_command(), "serve", "--config", str(self.config_path),
              "--log-level", self.log_level],
             cwd=self.directory, env=env, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT)

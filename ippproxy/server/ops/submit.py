@@ -13,12 +13,17 @@ What stays here is what only the server knows: the target job and its owner
 
 from __future__ import annotations
 
+import asyncio
+import errno
+import logging
+import time
 from collections.abc import Awaitable
+from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
-from ippproxy.jobs.records import JobClosedError, JobRecord
-from ippproxy.jobs.state import JobState
+from ippproxy.jobs.records import JobClosedError, JobNotFound, JobRecord
+from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.pipeline import Refused, Submission
 from ippproxy.server import job_attrs
 from ippproxy.server.context import OpRequest
@@ -29,6 +34,11 @@ from ippproxy.server.response import Reply, unsupported_group
 from ippproxy.server.sanitize import clean_name
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+# Errors of a full or unwritable spool file system.
+SPOOL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+ALERT_EVERY = 60.0
+_alerted: dict[int, float] = {}   # errno -> when last alerted (monotonic)
 
 
 def _name(req: OpRequest, name: str) -> str | None:
@@ -51,11 +61,28 @@ async def _submission(req: OpRequest, operation: str) -> Submission:
 
 
 async def _run(step: Awaitable[T]) -> T:
-    """The pipeline's refusals as IPP errors."""
+    """The pipeline's refusals as IPP errors; a full or unwritable spool as a temporary
+    error (the client may retry later, RFC 8011 §B.1.5.6) and an alert for the admin."""
     try:
         return await step
     except Refused as r:
         raise IppError(r.status, r.message, r.unsupported) from None
+    except OSError as e:
+        if e.errno not in SPOOL_ERRNOS:
+            raise
+        _alert(e)
+        raise IppError(Status.SERVER_ERROR_TEMPORARY_ERROR,
+                       "spool full or not writable; try again later") from None
+
+
+def _alert(e: OSError) -> None:
+    """One line for the admin (no path, no traceback), at most once per ALERT_EVERY."""
+    now = time.monotonic()
+    if now - _alerted.get(e.errno or 0, float("-inf")) >= ALERT_EVERY:
+        _alerted[e.errno or 0] = now
+        log.error("ADMIN ALERT: spool full or not writable (%s); job submissions are "
+                  "refused with server-error-temporary-error until there is room",
+                  e.strerror)
 
 
 def _reply(req: OpRequest, unsupported: tuple[Attribute, ...], job: JobRecord | None,
@@ -71,8 +98,24 @@ def _reply(req: OpRequest, unsupported: tuple[Attribute, ...], job: JobRecord | 
     return Reply(status=status, message=message, groups=tuple(groups))
 
 
+def _too_many(req: OpRequest) -> IppError:
+    """A user's jobs not yet completed are capped (cupsd MaxJobsPerUser):
+    server-error-too-many-jobs (PWG 5100.7 §8.2, IANA IPP registry)."""
+    return IppError(Status.SERVER_ERROR_TOO_MANY_JOBS,
+                    f"{req.user} already has {req.ctx.config.server.max_jobs_per_user} jobs "
+                    "not yet completed; wait for some to finish")
+
+
+def _admit(req: OpRequest) -> AbstractAsyncContextManager[bool]:
+    return req.ctx.receiving.admit(req.user, req.ctx.config.server.max_jobs_per_user,
+                                   lambda: req.ctx.store.count_owned_jobs(req.user))
+
+
 async def print_job(req: OpRequest) -> Reply:
-    done = await _run(req.ctx.intake.print_job(await _submission(req, "Print-Job")))
+    async with _admit(req) as fits:
+        if not fits:
+            raise _too_many(req)
+        done = await _run(req.ctx.intake.print_job(await _submission(req, "Print-Job")))
     req.ctx.notifier.job_changed(done.job.uuid)
     _event(req, done.job, "job-created")
     return _reply(req, done.unsupported, done.job)
@@ -84,7 +127,10 @@ async def validate_job(req: OpRequest) -> Reply:
 
 
 async def create_job(req: OpRequest) -> Reply:
-    done = await _run(req.ctx.intake.create_job(await _submission(req, "Create-Job")))
+    async with _admit(req) as fits:
+        if not fits:
+            raise _too_many(req)
+        done = await _run(req.ctx.intake.create_job(await _submission(req, "Create-Job")))
     _event(req, done.job, "job-created")
     return _reply(req, done.unsupported, done.job)
 
@@ -111,10 +157,28 @@ async def send_document(req: OpRequest) -> Reply:
         raise IppError(Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED,
                        f"job {job.job_id} already has its document; send one per job")
     sub = await _submission(req, "Send-Document")
-    job = await _run(req.ctx.intake.send_document(sub, job, last=last.value is True))
+    try:
+        job = await _run(req.ctx.intake.send_document(sub, job, last=last.value is True))
+    except (Exception, asyncio.CancelledError) as e:
+        # The job's one document failed: the job would wait for it for ever (job-incoming).
+        # Aborted at once, with the reason (RFC 8011 §5.3.8, PWG 5100.7 §5.1.7.2).
+        await asyncio.shield(_abort_unfinished(req, job, e))
+        raise
     if last.value is True:
         req.ctx.notifier.job_changed(job.uuid)
     return _reply(req, (), job)
+
+
+async def _abort_unfinished(req: OpRequest, job: JobRecord, cause: BaseException) -> None:
+    what = cause.message if isinstance(cause, IppError) else "the document was not received"
+    try:
+        aborted = await req.ctx.store.transition(
+            job.uuid, JobEvent.ABORT, reasons=("aborted-by-system", "submission-interrupted"),
+            message=f"Send-Document failed: {what}")
+    except (InvalidTransition, JobNotFound):
+        return      # cancelled or ended meanwhile
+    req.ctx.notifier.job_changed(aborted.uuid)
+    _event(req, aborted, "job-completed")
 
 
 async def close_job(req: OpRequest) -> Reply:

@@ -82,6 +82,10 @@ def _one(req: OpRequest, group: Group) -> tuple[Attribute, ...]:
     lease = lease_a.value if lease_a is not None and isinstance(lease_a.value, int) \
         else DEFAULT_LEASE
     lease = max(0, min(int(lease), MAX_LEASE))
+    cap = req.ctx.config.server.max_subscriptions_per_user
+    if cap and _subs(req).owned_by(req.user) >= cap:
+        # RFC 3995 §5.3.1: a group not honoured gets its notify-status-code
+        return (A.enum("notify-status-code", Status.CLIENT_ERROR_TOO_MANY_SUBSCRIPTIONS),)
     ud = group.get("notify-user-data")
     interval = group.get("notify-time-interval")
     sub = _subs(req).create(
@@ -97,6 +101,12 @@ async def create_printer_subscriptions(req: OpRequest) -> Reply:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "no subscription attributes group")
     out = [Group(Tag.SUBSCRIPTION_ATTRIBUTES, _one(req, g)) for g in groups]
     ok = sum(1 for g in out if g.get("notify-subscription-id") is not None)
+    cap = req.ctx.config.server.max_subscriptions_per_user
+    if ok == 0 and any(g.get("notify-status-code") == A.enum(
+            "notify-status-code", Status.CLIENT_ERROR_TOO_MANY_SUBSCRIPTIONS) for g in out):
+        # the per-user cap (cupsd MaxSubscriptions), RFC 3995 §13.1.2.1.1
+        return Reply(Status.CLIENT_ERROR_TOO_MANY_SUBSCRIPTIONS,
+                     f"{req.user} already holds {cap} subscriptions", tuple(out))
     if ok == 0:
         return Reply(Status.CLIENT_ERROR_IGNORED_ALL_SUBSCRIPTIONS,
                      "no subscription could be created", tuple(out))
