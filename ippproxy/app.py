@@ -24,7 +24,7 @@ from aiohttp import web
 
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import make_engine, upgrade_locked
-from ippproxy.forwarding.capabilities import DestinationCapabilities
+from ippproxy.forwarding.capabilities import DestinationCapabilities, destination_uri
 from ippproxy.forwarding.worker import Forwarder
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
@@ -38,7 +38,13 @@ from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.pages import add_pages
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
+from ippproxy.services.events import EventHub, JobFeed, PrinterWatch
+from ippproxy.services.job_control import JobControl
+from ippproxy.services.printer_status import PrinterStatus
+from ippproxy.services.reports import Reports
 from ippproxy.virtualprinter.builtin import start_builtin
+from ippproxy.web.pages.routes import add_admin_pages
+from ippproxy.web.pages.state import ADMIN, AdminServices
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +87,13 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
             # pipeline's analysis pool; without one the Forwarder makes its own when needed.
             # Submissions in flight: the Forwarder spaces its sends while there are any.
             receiving = Receiving()
+            # The admin's live activity: job changes from the store (every node's),
+            # denials from intake, destination states (services/events.py).
+            hub = EventHub(node or "local")
+            feed = JobFeed(hub, store.reports)
             forwarder = Forwarder(store, spool, config,
-                                  on_finished=pipeline.settler.job_changed if pipeline else None,
+                                  on_finished=FanOut(pipeline.settler, feed).job_changed
+                                  if pipeline else feed.job_changed,
                                   pool=pipeline.pool if pipeline else None,
                                   receiving=receiving)
             await forwarder.start()
@@ -92,21 +103,33 @@ def _lifecycle(config: Config, policies: tuple[Policy, ...]
             capabilities = DestinationCapabilities(config.forwarding, config.virtual_printer,
                                                    forwarder.client, session)
             stack.push_async_callback(capabilities.close)
+            intake = pipeline.intake if pipeline else Intake(store, spool, PolicyChain(policies))
+            intake.on_denied = hub.job_denied
+            notifier = (FanOut(forwarder, pipeline.settler, feed) if pipeline
+                        else FanOut(forwarder, feed))
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
-                capabilities=capabilities,
-                intake=pipeline.intake if pipeline else Intake(store, spool,
-                                                               PolicyChain(policies)),
-                notifier=FanOut(forwarder, pipeline.settler) if pipeline else forwarder,
+                capabilities=capabilities, intake=intake, notifier=notifier,
                 authenticator=BasicAuthenticator(
                     (q.name for q in config.queues if q.authentication == "basic"),
                     pipeline.accounting) if pipeline else None,
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving)
-            upkeep = asyncio.create_task(housekeeping.run_forever(app[CTX].get()),
-                                         name="housekeeping")
+            server = app[CTX].get()
+            app[ADMIN].services = AdminServices(
+                hub=hub, reports=Reports(store.reports, lambda: hub.denied),
+                printers=PrinterStatus(lambda: config.queues, capabilities, store,
+                                       lambda q: destination_uri(q, config.virtual_printer),
+                                       lambda s: server.queues[s.queue].restore(s)),
+                jobs=JobControl(store, notifier.job_changed))
+            watch = PrinterWatch(hub, capabilities, lambda: config.queues)
+            tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
+                     asyncio.create_task(feed.run(), name="job-feed"),
+                     asyncio.create_task(watch.run(), name="printer-watch")]
             yield
-            upkeep.cancel()
-            await asyncio.gather(upkeep, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            app[ADMIN].services = None
             app[CTX].ctx = None
     return ctx
 
@@ -118,6 +141,7 @@ def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Applica
     app[CTX] = ServerState()
     add_routes(app)
     add_pages(app)
+    add_admin_pages(app)
     app.cleanup_ctx.append(_lifecycle(config, tuple(policies)))
     return app
 
