@@ -255,7 +255,7 @@ class StatusSource(Protocol):
 def state_reasons(attrs: Iterable[Attribute] | None) -> frozenset[str]:
     for a in attrs or ():
         if a.name == "printer-state-reasons":
-            return frozenset(str(v) for v in a.values) - {"none"}
+            return frozenset(str(v) for _, v in a.values) - {"none"}
     return frozenset()
 
 

@@ -54,7 +54,7 @@ class PrinterView:
 def _values(attrs: tuple[Attribute, ...], name: str) -> list[object]:
     for a in attrs:
         if a.name == name:
-            return list(a.values)
+            return [v for _, v in a.values]
     return []
 
 

@@ -78,8 +78,9 @@ def daily_pages(rows: Sequence[DayPages], days: Sequence[dt.date]) -> Markup:
                              f'height="{h:.1f}" fill="{colours[q]}"><title>{escape(q)}, '
                              f'{d.isoformat()}: {pages} pages</title></rect>')
         if len(days) <= 14 or i % 2 == 0:
+            label = d.strftime("%-d %b") if i == 0 or d.day == 1 else str(d.day)
             parts.append(f'<text x="{x + bar_w * 0.35:.1f}" y="{height - bottom + 16}" '
-                         f'text-anchor="middle" font-size="11">{d.strftime("%d %b")}</text>')
+                         f'text-anchor="middle" font-size="11">{label}</text>')
     for i, q in enumerate(queues):
         lx = left + (i % 4) * 150
         ly = height - 8
