@@ -302,7 +302,9 @@ class PrinterWatch:
 
     async def check(self) -> None:
         for queue in list(self.queues()):
-            now = state_reasons(await self.source.printer_attributes(queue))
+            attrs = await self.source.printer_attributes(queue)
+            # None: never reached (RFC 8011 §5.4.12 offline-report, as the IPP side says).
+            now = state_reasons(attrs) if attrs is not None else frozenset({"offline-report"})
             before = self._last.get(queue.name)
             self._last[queue.name] = now
             if before is None:      # the first reading: what is wrong now is news

@@ -78,7 +78,7 @@ def view(queue: QueueConfig, destination: str, stored: QueueStateRecord | None,
     got = attrs or ()
     state = _values(got, "printer-state")
     message = _values(got, "printer-state-message")
-    reasons = state_reasons(attrs)
+    reasons = state_reasons(attrs) if attrs is not None else frozenset({"offline-report"})
     return PrinterView(
         name=queue.name, info=queue.info or queue.name, location=queue.location or "",
         destination=destination, paused=stored.paused, accepting=stored.accepting,
