@@ -176,7 +176,8 @@ Index("ix_jobs_claim", jobs_t.c.state, jobs_t.c.priority.desc(), jobs_t.c.create
       jobs_t.c.job_id, jobs_t.c.queue, jobs_t.c.closed, jobs_t.c.next_attempt_at)
 # The admin reports (jobs/reports.py): pages per day per printer, colour share and top
 # users over a window of completion times read this index alone, never the rows.
-Index("ix_jobs_report", jobs_t.c.completed_at, jobs_t.c.queue, jobs_t.c.owner, jobs_t.c.state,
+# State first: the sums are over completed jobs of a time range, one range of this index.
+Index("ix_jobs_report", jobs_t.c.state, jobs_t.c.completed_at, jobs_t.c.queue, jobs_t.c.owner,
       jobs_t.c.impressions, jobs_t.c.impressions_col, jobs_t.c.impressions_completed)
 # The live events' poll of recent changes (jobs/reports.py changes_since), every node's.
 Index("ix_jobs_updated_at", jobs_t.c.updated_at)

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Date, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Date, Select, and_, cast, func, or_, select
 
 from ippproxy.jobs.models import jobs_t
 from ippproxy.jobs.state import NOT_COMPLETED, TERMINAL, JobState
@@ -95,8 +95,8 @@ class ColourShare:
     unknown: int
 
 
-def _day(conn: Connection) -> ColumnElement[Any]:
-    if conn.dialect.name == "postgresql":    # the calendar day in UTC, not the session's
+def _day(dialect: str) -> ColumnElement[Any]:
+    if dialect == "postgresql":    # the calendar day in UTC, not the session's
         return cast(func.timezone("UTC", _J.completed_at), Date)
     return func.date(_J.completed_at)
 
@@ -151,31 +151,42 @@ def completed_since(conn: Connection, since: dt.datetime) -> dict[int, tuple[int
     return {int(s): (int(n), int(p or 0)) for s, n, p in conn.execute(stmt)}
 
 
-def daily_pages(conn: Connection, since: dt.datetime) -> list[DayPages]:
-    day = _day(conn).label("day")
-    stmt = (select(day, _J.queue, func.sum(_PAGES))
+def daily_pages_stmt(dialect: str, since: dt.datetime) -> Select[Any]:
+    day = _day(dialect).label("day")
+    return (select(day, _J.queue, func.sum(_PAGES))
             .where(_J.completed_at >= since, _J.state == int(JobState.COMPLETED))
             .group_by(day, _J.queue).order_by(day, _J.queue))
+
+
+def daily_pages(conn: Connection, since: dt.datetime) -> list[DayPages]:
+    stmt = daily_pages_stmt(conn.dialect.name, since)
     return [DayPages(_as_date(d), q, int(p or 0)) for d, q, p in conn.execute(stmt)]
 
 
-def colour_share(conn: Connection, since: dt.datetime) -> ColourShare:
+def colour_share_stmt(since: dt.datetime) -> Select[Any]:
     known = _J.impressions_col.is_not(None)
-    stmt = select(
+    return select(
         func.sum(func.coalesce(_J.impressions_col, 0)),
         func.sum(func.coalesce(_J.impressions, 0) - func.coalesce(_J.impressions_col, 0))
         .filter(known),
         func.sum(_PAGES).filter(_J.impressions_col.is_(None)),
     ).where(_J.completed_at >= since, _J.state == int(JobState.COMPLETED))
-    col, mono, unknown = conn.execute(stmt).one()
+
+
+def colour_share(conn: Connection, since: dt.datetime) -> ColourShare:
+    col, mono, unknown = conn.execute(colour_share_stmt(since)).one()
     return ColourShare(int(col or 0), int(mono or 0), int(unknown or 0))
 
 
-def top_users(conn: Connection, since: dt.datetime, limit: int) -> list[UserPages]:
+def top_users_stmt(since: dt.datetime, limit: int) -> Select[Any]:
     pages = func.sum(_PAGES).label("pages")
-    stmt = (select(_J.owner, func.count(), pages)
+    return (select(_J.owner, func.count(), pages)
             .where(_J.completed_at >= since, _J.state == int(JobState.COMPLETED))
             .group_by(_J.owner).order_by(pages.desc(), _J.owner).limit(limit))
+
+
+def top_users(conn: Connection, since: dt.datetime, limit: int) -> list[UserPages]:
+    stmt = top_users_stmt(since, limit)
     return [UserPages(o, int(n), int(p or 0)) for o, n, p in conn.execute(stmt)]
 
 

@@ -21,7 +21,7 @@ def upgrade() -> None:
     with op.batch_alter_table("jobs") as batch:
         batch.add_column(sa.Column("impressions", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("impressions_col", sa.Integer(), nullable=True))
-    op.create_index("ix_jobs_report", "jobs", ["completed_at", "queue", "owner", "state",
+    op.create_index("ix_jobs_report", "jobs", ["state", "completed_at", "queue", "owner",
                                                "impressions", "impressions_col",
                                                "impressions_completed"])
     op.create_index("ix_jobs_updated_at", "jobs", ["updated_at"])
