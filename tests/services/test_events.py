@@ -1,0 +1,132 @@
+"""The event hub, the job feed from the shared store (two nodes on one database), and
+what printer-state-reasons changes become."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ippproxy.db import make_engine, upgrade
+from ippproxy.jobs.state import JobEvent
+from ippproxy.jobs.store import JobStore
+from ippproxy.services.actor import Access, Actor, Section, Via
+from ippproxy.services.errors import Forbidden
+from ippproxy.services.events import EventHub, EventKind, JobFeed, printer_events
+
+ADMIN = Actor.system("admin")
+READER = Actor("r", Via.SESSION, rights=((Section.PRINTERS, Access.READ),))
+FINANCE = Actor("f", Via.SESSION, rights=((Section.FINANCE, Access.WRITE),))
+
+
+async def test_a_slow_subscriber_loses_the_oldest_events_and_is_told() -> None:
+    hub = EventHub("n1", queue_size=3)
+    async with hub.subscribe(READER) as slow, hub.subscribe(ADMIN) as fast:
+        for i in range(5):
+            hub.publish(EventKind.JOB_RECEIVED, queue="q", job_id=i + 1)
+            if i == 1:
+                batch, dropped = await fast.next_batch()
+                assert [e.job_id for e in batch] == [1, 2] and dropped == 0
+        batch, dropped = await slow.next_batch()
+        assert [e.job_id for e in batch] == [3, 4, 5] and dropped == 2
+        batch, _ = await fast.next_batch()
+        assert [e.job_id for e in batch] == [3, 4, 5]
+        assert hub.subscribers == 2
+    assert hub.subscribers == 0 and not hub.has_subscribers.is_set()
+    assert [e.job_id for e in hub.recent] == [1, 2, 3, 4, 5]
+
+
+async def test_an_event_is_one_sse_record_made_once() -> None:
+    hub = EventHub("n1")
+    ev = hub.publish(EventKind.JOB_DENIED, queue="q", user="x\nevent: evil", message="no")
+    lines = ev.wire.decode().split("\n")
+    assert lines[:2] == [f"id: {ev.seq}", "event: job-denied"]
+    assert lines[2].startswith("data: ") and lines[3:] == ["", ""]
+    assert json.loads(lines[2][6:])["user"] == "x\nevent: evil"   # escaped by JSON
+
+
+async def test_subscribing_needs_read_access_to_printers() -> None:
+    with pytest.raises(Forbidden):
+        async with EventHub("n1").subscribe(FINANCE):
+            pass
+
+
+async def test_closing_ends_every_stream() -> None:
+    hub = EventHub("n1")
+    async with hub.subscribe(ADMIN) as sub:
+        waiter = asyncio.create_task(sub.next_batch())
+        await asyncio.sleep(0)
+        hub.close()
+        assert await asyncio.wait_for(waiter, 1) == ([], 0)
+        assert sub.closed
+
+
+@pytest.fixture
+async def two_nodes(tmp_path: Path) -> AsyncIterator[tuple[JobStore, JobStore]]:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    upgrade(make_engine(url))
+    async with JobStore(make_engine(url), node="a") as a, JobStore(make_engine(url),
+                                                                     node="b") as b:
+        yield a, b
+
+
+async def test_the_feed_streams_every_nodes_job_changes_once(
+        two_nodes: tuple[JobStore, JobStore]) -> None:
+    a, b = two_nodes
+    hub = EventHub("a")
+    feed = JobFeed(hub, a.reports, interval=0.05)
+    async with hub.subscribe(ADMIN) as sub:
+        task = asyncio.create_task(feed.run())
+        try:
+            mine = await a.create_job("q", owner="alice")
+            feed.job_changed(mine.uuid)
+            theirs = await b.create_job("q", owner="bob", hold_until="indefinite")
+            await b.transition(theirs.uuid, JobEvent.RELEASE, hold_until=None)
+            await a.transition(mine.uuid, JobEvent.START)
+            await a.transition(mine.uuid, JobEvent.COMPLETE)
+            seen: list[tuple[str | None, EventKind]] = []
+            async with asyncio.timeout(5):
+                while (("alice", EventKind.JOB_PRINTED) not in seen
+                       or not any(user == "bob" for user, _ in seen)):
+                    batch, _ = await sub.next_batch()
+                    seen += [(e.user, e.kind) for e in batch]
+            await asyncio.sleep(0.3)          # more polls: nothing is published twice
+            batch = list(sub._queue)
+        finally:
+            task.cancel()
+    assert ("alice", EventKind.JOB_RECEIVED) in seen
+    assert ("alice", EventKind.JOB_PRINTED) in seen
+    assert ("bob", EventKind.JOB_PENDING) in seen or ("bob", EventKind.JOB_HELD) in seen
+    assert len(seen) == len(set(seen))
+    assert not [e for e in batch if (e.user, e.kind) in seen]
+
+
+async def test_the_feed_is_idle_without_subscribers(two_nodes: tuple[JobStore, JobStore]
+                                                    ) -> None:
+    a, _ = two_nodes
+    hub = EventHub("a")
+    feed = JobFeed(hub, a.reports, interval=0.01)
+    task = asyncio.create_task(feed.run())
+    await a.create_job("q", owner="alice")
+    await asyncio.sleep(0.1)
+    task.cancel()
+    assert list(hub.recent) == []
+
+
+@pytest.mark.parametrize("before, after, expected", [
+    ((), ("offline-report",), [EventKind.PRINTER_OFFLINE]),
+    (("offline-report",), (), [EventKind.PRINTER_ONLINE]),
+    (("offline-report",), ("offline-report",), []),
+    ((), ("media-empty-error", "toner-low-warning"), [EventKind.PRINTER_MEDIA_EMPTY]),
+    (("media-empty-error",), ("media-empty-error",), []),
+    ((), ("media-needed",), [EventKind.PRINTER_MEDIA_EMPTY]),
+    ((), ("door-open-error",), [EventKind.PRINTER_ALERT]),
+    (("door-open-error",), (), []),
+])
+def test_printer_reason_changes(before: tuple[str, ...], after: tuple[str, ...],
+                                expected: list[EventKind]) -> None:
+    got = printer_events(frozenset(before), frozenset(after))
+    assert [k for k, _ in got] == expected
