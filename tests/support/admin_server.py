@@ -26,13 +26,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from aiohttp import web  # noqa: E402
+from aiohttp import web
 
-import ippproxy.app as app_module  # noqa: E402
-from ippproxy.config import load  # noqa: E402
-from ippproxy.services.actor import Access, Actor, Section, Via  # noqa: E402
-from ippproxy.web.identity import set_actor  # noqa: E402
-from ippproxy.web.pages.guard import CSRF_KEY  # noqa: E402
+import ippproxy.app as app_module
+from ippproxy.config import load
+from ippproxy.services.actor import Access, Actor, Section, Via
+from ippproxy.web.identity import set_actor
+from ippproxy.web.pages.guard import CSRF_KEY
 
 TEST_CSRF = "test-csrf-token-0123456789abcdef"
 ACTORS = {
