@@ -130,10 +130,15 @@ def job_page(conn: Connection, which: Which, limit: int, after: Cursor | None,
     return [_summary(r) for r in conn.execute(stmt.limit(limit))]
 
 
-def changes_since(conn: Connection, since: dt.datetime, limit: int) -> list[JobSummary]:
-    """Jobs whose row changed at or after ``since``, oldest change first."""
-    stmt = (select(*_SUMMARY_COLS).where(_J.updated_at >= since)
-            .order_by(_J.updated_at, _J.uuid).limit(limit))
+def changes_since(conn: Connection, since: dt.datetime, limit: int,
+                  after: Cursor | None = None) -> list[JobSummary]:
+    """Jobs whose row changed at or after ``since``, oldest change first (one row per job,
+    in its present state); ``after``: the previous page's last row."""
+    stmt = select(*_SUMMARY_COLS).where(_J.updated_at >= since)
+    if after is not None:
+        stmt = stmt.where(or_(_J.updated_at > after.at,
+                              and_(_J.updated_at == after.at, _J.uuid > after.uuid)))
+    stmt = stmt.order_by(_J.updated_at, _J.uuid).limit(limit)
     return [_summary(r) for r in conn.execute(stmt)]
 
 
@@ -201,8 +206,9 @@ class JobReports:
                        ) -> list[JobSummary]:
         return list(await self._read(lambda c: job_page(c, which, limit, after, queue, owner)))
 
-    async def changes_since(self, since: dt.datetime, limit: int = 500) -> list[JobSummary]:
-        return list(await self._read(lambda c: changes_since(c, since, limit)))
+    async def changes_since(self, since: dt.datetime, limit: int = 500,
+                            after: Cursor | None = None) -> list[JobSummary]:
+        return list(await self._read(lambda c: changes_since(c, since, limit, after)))
 
     async def state_counts(self) -> dict[int, int]:
         return dict(await self._read(state_counts))

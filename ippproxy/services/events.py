@@ -44,7 +44,7 @@ from typing import Protocol
 
 from ippproxy.config import QueueConfig
 from ippproxy.ipp import Attribute
-from ippproxy.jobs.reports import JobReports, JobSummary
+from ippproxy.jobs.reports import Cursor, JobReports, JobSummary
 from ippproxy.jobs.state import JobState
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.errors import Forbidden
@@ -75,6 +75,10 @@ _BY_STATE = {JobState.PENDING_HELD: EventKind.JOB_HELD,
              JobState.COMPLETED: EventKind.JOB_PRINTED,
              JobState.CANCELED: EventKind.JOB_CANCELED,
              JobState.ABORTED: EventKind.JOB_ABORTED}
+
+
+# The key under which a job's arrival is remembered (no job-state has this value).
+RECEIVED = 0
 
 
 def utcnow() -> dt.datetime:
@@ -195,14 +199,16 @@ class JobFeed:
     """Job changes from the shared store to the hub (see the module docstring)."""
 
     def __init__(self, hub: EventHub, reports: JobReports, *, interval: float = 2.0,
-                 overlap: dt.timedelta = dt.timedelta(seconds=5), batch: int = 500,
-                 remember: int = 20000) -> None:
+                 min_gap: float = 0.25, overlap: dt.timedelta = dt.timedelta(seconds=2),
+                 batch: int = 1000, remember: int = 50000) -> None:
         self.hub, self.reports = hub, reports
-        self.interval, self.overlap, self.batch = interval, overlap, batch
+        self.interval, self.min_gap, self.overlap, self.batch = interval, min_gap, overlap, batch
+        # (uuid, state) published; (uuid, RECEIVED) once a job's arrival was published.
         self._seen: collections.OrderedDict[tuple[str, int], None] = collections.OrderedDict()
         self._remember = remember
         self._wake = asyncio.Event()
         self._cursor = hub.clock()
+        self._started = self._cursor
 
     def job_changed(self, job_uuid: str) -> None:
         """JobNotifier: a job of this node changed; look now rather than at the next tick."""
@@ -222,27 +228,46 @@ class JobFeed:
                 await self.poll()
             except Exception:       # a failed read: the next poll reaches back for it
                 log.exception("job feed: reading recent changes failed")
+            # At most one look per gap however fast jobs come: a busy intake is read in
+            # batches, never once per job.
+            await asyncio.sleep(self.min_gap)
+
+    def _remember_key(self, key: tuple[str, int]) -> bool:
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        if len(self._seen) > self._remember:
+            self._seen.popitem(last=False)
+        return True
 
     async def poll(self) -> int:
-        """One look at the store; returns how many events it published."""
+        """One look at the store, page by page; returns how many events it published."""
         published = 0
+        after: Cursor | None = None
+        since = self._cursor - self.overlap
         while True:
-            rows = await self.reports.changes_since(self._cursor - self.overlap, self.batch)
-            fresh = 0
+            rows = await self.reports.changes_since(since, self.batch, after)
             for job in rows:
-                key = (job.uuid, int(job.state))
-                if key in self._seen:
+                # A job seen first after it moved on (it printed between two looks) is
+                # still announced as received: every job's arrival is on the page.
+                if (job.state != JobState.PENDING and job.created_at >= self._started
+                        and self._remember_key((job.uuid, RECEIVED))):
+                    self.hub.publish(EventKind.JOB_RECEIVED, queue=job.queue,
+                                     job_id=job.job_id, user=job.owner)
+                    published += 1
+                if not self._remember_key((job.uuid, int(job.state))):
                     continue
-                fresh += 1
-                self._seen[key] = None
-                if len(self._seen) > self._remember:
-                    self._seen.popitem(last=False)
-                self.hub.publish(job_event_kind(job), queue=job.queue, job_id=job.job_id,
+                kind = job_event_kind(job)
+                if kind == EventKind.JOB_RECEIVED and not self._remember_key(
+                        (job.uuid, RECEIVED)):
+                    continue
+                self.hub.publish(kind, queue=job.queue, job_id=job.job_id,
                                  user=job.owner, message=job.message or "")
-            published += fresh
+                published += 1
             if rows:
                 self._cursor = max(self._cursor, rows[-1].updated_at)
-            if len(rows) < self.batch or not fresh:
+                after = Cursor(rows[-1].updated_at, rows[-1].uuid)
+            if len(rows) < self.batch:
                 return published
 
 

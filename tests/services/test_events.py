@@ -130,3 +130,25 @@ def test_printer_reason_changes(before: tuple[str, ...], after: tuple[str, ...],
                                 expected: list[EventKind]) -> None:
     got = printer_events(frozenset(before), frozenset(after))
     assert [k for k, _ in got] == expected
+
+
+async def test_a_job_that_printed_between_two_looks_is_still_received_first(
+        two_nodes: tuple[JobStore, JobStore]) -> None:
+    a, _ = two_nodes
+    hub = EventHub("a")
+    feed = JobFeed(hub, a.reports, batch=2)       # several pages in one look
+    async with hub.subscribe(ADMIN) as sub:
+        jobs = [await a.create_job("q", owner=f"u{i}") for i in range(5)]
+        for job in jobs[:3]:
+            await a.transition(job.uuid, JobEvent.START)
+            await a.transition(job.uuid, JobEvent.COMPLETE)
+        assert await feed.poll() == 3 * 2 + 2
+        assert await feed.poll() == 0                 # the overlap: nothing twice
+        batch, _ = await sub.next_batch()
+    kinds = {(e.user, e.kind) for e in batch}
+    for i in range(3):
+        assert {(f"u{i}", EventKind.JOB_RECEIVED), (f"u{i}", EventKind.JOB_PRINTED)} <= kinds
+        received = next(k for k, e in enumerate(batch) if e.user == f"u{i}")
+        assert batch[received].kind == EventKind.JOB_RECEIVED
+    assert [(e.user, e.kind) for e in batch if e.user in ("u3", "u4")] == [
+        ("u3", EventKind.JOB_RECEIVED), ("u4", EventKind.JOB_RECEIVED)]
