@@ -30,14 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from support.postgres import start_cluster  # noqa: E402
+from support.postgres import start_cluster
 
-from ippproxy.db import make_engine, upgrade  # noqa: E402
-from ippproxy.jobs.bulk import BulkJob, insert_jobs  # noqa: E402
-from ippproxy.jobs.state import JobState  # noqa: E402
-from ippproxy.jobs.store import JobStore  # noqa: E402
-from ippproxy.services.actor import Actor  # noqa: E402
-from ippproxy.services.reports import Reports  # noqa: E402
+from ippproxy.db import make_engine, upgrade
+from ippproxy.jobs.bulk import BulkJob, insert_jobs
+from ippproxy.jobs.state import JobState
+from ippproxy.jobs.store import JobStore
+from ippproxy.services.actor import Actor
+from ippproxy.services.reports import Reports
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 DAYS = 90

@@ -34,8 +34,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_intake import count_jobs, load, make_pdf  # noqa: E402
-from support.server import IppProxy  # noqa: E402
+from bench_intake import count_jobs, load, make_pdf
+from support.server import IppProxy
 
 ADMIN_SERVER = ROOT / "tests" / "support" / "admin_server.py"
 
@@ -44,7 +44,7 @@ async def listen(url: str, clients: int, ready: Path) -> None:
     """The child process: ``clients`` event streams; on SIGTERM prints what each got."""
     import aiohttp
 
-    got = [dict(received=0, other=0, dropped=0) for _ in range(clients)]
+    got = [{"received": 0, "other": 0, "dropped": 0} for _ in range(clients)]
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
 

@@ -12,6 +12,7 @@ printer attributes).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -109,12 +110,15 @@ class PrinterStatus:
         if not actor.may(Section.PRINTERS, Access.READ):
             raise Forbidden("this needs read access to printers")
         stored = await self.store.queue_states()
-        out = []
-        for q in self.queues():
+        queues = list(self.queues())
+
+        async def one(q: QueueConfig) -> PrinterView:
             attrs = await self.source.printer_attributes(q)
             active = await self.store.count_jobs(q.name, "not-completed")
-            out.append(view(q, self.destination(q), stored.get(q.name), attrs, active))
-        return out
+            return view(q, self.destination(q), stored.get(q.name), attrs, active)
+
+        # Together: a destination that does not answer delays the page once, not per queue.
+        return list(await asyncio.gather(*(one(q) for q in queues)))
 
     async def get(self, actor: Actor, name: str) -> PrinterView:
         for v in await self.list(actor):
