@@ -16,10 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Date, Select, and_, cast, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Date, Select, cast, func, or_, select
 
 from ippproxy.jobs.models import jobs_t
-from ippproxy.jobs.state import NOT_COMPLETED, TERMINAL, JobState
+from ippproxy.jobs.state import NOT_COMPLETED, JobState
 
 T = TypeVar("T")
 Reader = Callable[[Callable[[Connection], T]], Awaitable[T]]
@@ -28,7 +28,6 @@ WHICH: tuple[Which, ...] = ("active", "held", "history")
 
 _J = jobs_t.c
 _ACTIVE = [int(JobState.PENDING), int(JobState.PROCESSING), int(JobState.PROCESSING_STOPPED)]
-_DONE = [int(s) for s in TERMINAL]
 _PAGES = func.coalesce(_J.impressions_completed, _J.impressions, 0)
 
 
@@ -109,25 +108,36 @@ def job_page(conn: Connection, which: Which, limit: int, after: Cursor | None,
              queue: str | None, owner: str | None) -> list[JobSummary]:
     """Active and held jobs oldest first (the order they wait in), history newest
     completed first; ``after`` is the previous page's last row."""
+    stmt = job_page_stmt(which, limit, after, queue, owner)
+    return [_summary(r) for r in conn.execute(stmt)]
+
+
+def job_page_stmt(which: Which, limit: int, after: Cursor | None, queue: str | None,
+                  owner: str | None) -> Select[Any]:
     stmt = select(*_SUMMARY_COLS)
     if queue is not None:
         stmt = stmt.where(_J.queue == queue)
     if owner is not None:
         stmt = stmt.where(_J.owner == owner)
     if which == "history":
+        # completed_at is set exactly when a job ends (writes.transition, recovery): the
+        # completion index alone finds the history, newest first, from the cursor on.
         key = _J.completed_at
-        stmt = stmt.where(_J.state.in_(_DONE), key.is_not(None))
+        stmt = stmt.where(key.is_not(None))
         if after is not None:
-            stmt = stmt.where(or_(key < after.at, and_(key == after.at, _J.uuid < after.uuid)))
+            # The bound alone first: the planner walks the index from it (a bare OR
+            # made SQLite sort every finished job).
+            stmt = stmt.where(key <= after.at,
+                              or_(key < after.at, _J.uuid < after.uuid))
         stmt = stmt.order_by(key.desc(), _J.uuid.desc())
     else:
         key = _J.created_at
         states = _ACTIVE if which == "active" else [int(JobState.PENDING_HELD)]
         stmt = stmt.where(_J.state.in_(states))
         if after is not None:
-            stmt = stmt.where(or_(key > after.at, and_(key == after.at, _J.uuid > after.uuid)))
+            stmt = stmt.where(key >= after.at, or_(key > after.at, _J.uuid > after.uuid))
         stmt = stmt.order_by(key, _J.uuid)
-    return [_summary(r) for r in conn.execute(stmt.limit(limit))]
+    return stmt.limit(limit)
 
 
 def changes_since(conn: Connection, since: dt.datetime, limit: int,
@@ -136,8 +146,8 @@ def changes_since(conn: Connection, since: dt.datetime, limit: int,
     in its present state); ``after``: the previous page's last row."""
     stmt = select(*_SUMMARY_COLS).where(_J.updated_at >= since)
     if after is not None:
-        stmt = stmt.where(or_(_J.updated_at > after.at,
-                              and_(_J.updated_at == after.at, _J.uuid > after.uuid)))
+        stmt = stmt.where(_J.updated_at >= after.at,
+                          or_(_J.updated_at > after.at, _J.uuid > after.uuid))
     stmt = stmt.order_by(_J.updated_at, _J.uuid).limit(limit)
     return [_summary(r) for r in conn.execute(stmt)]
 
