@@ -99,7 +99,7 @@ async def measure(url: str, jobs: int, rounds: int, build: bool) -> dict[str, fl
     admin = Actor.system("bench")
     out: dict[str, float] = {}
     async with JobStore(engine) as store:
-        reports = Reports(store.reports, clock=lambda: NOW)
+        reports = Reports(store.reports, clock=lambda: NOW, chart_ttl=0)  # charts uncached
         first = await reports.job_page(admin, "history")
         deep = first.next
         for _ in range(200):          # 200 pages in: 10,000 jobs back

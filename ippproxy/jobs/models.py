@@ -179,6 +179,9 @@ Index("ix_jobs_claim", jobs_t.c.state, jobs_t.c.priority.desc(), jobs_t.c.create
 # State first: the sums are over completed jobs of a time range, one range of this index.
 Index("ix_jobs_report", jobs_t.c.state, jobs_t.c.completed_at, jobs_t.c.queue, jobs_t.c.owner,
       jobs_t.c.impressions, jobs_t.c.impressions_col, jobs_t.c.impressions_completed)
+# The admin job history of one printer or one user, newest first, a page at a time.
+Index("ix_jobs_queue_completed", jobs_t.c.queue, jobs_t.c.completed_at)
+Index("ix_jobs_owner_completed", jobs_t.c.owner, jobs_t.c.completed_at)
 # The live events' poll of recent changes (jobs/reports.py changes_since), every node's.
 Index("ix_jobs_updated_at", jobs_t.c.updated_at)
 documents_t = cast(Table, Document.__table__)

@@ -9,8 +9,10 @@ users, so top users needs read access to users.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from ippproxy.jobs.reports import (
     WHICH,
@@ -26,6 +28,7 @@ from ippproxy.jobs.state import JobState
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.errors import Forbidden, Invalid
 
+T = TypeVar("T")
 MAX_PAGE = 200
 MAX_DAYS = 366
 
@@ -83,11 +86,29 @@ def decode_cursor(text: str) -> Cursor:
 
 
 class Reports:
+    """``chart_ttl``: the charts' sums (days of history: hundreds of thousands of jobs
+    with a big history) are reused for this many seconds; the summary and the job lists
+    are always read fresh, and the live activity shows what happens meanwhile."""
+
     def __init__(self, jobs: JobReports, denied: Callable[[], int] = lambda: 0,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, chart_ttl: float = 60.0) -> None:
         self.jobs = jobs
         self.denied = denied
         self.clock = clock
+        self.chart_ttl = chart_ttl
+        self._charts: dict[tuple[str, int, int], tuple[float, Any]] = {}
+
+    async def _chart(self, key: tuple[str, int, int], read: Callable[[], Awaitable[T]]) -> T:
+        now = time.monotonic()
+        hit = self._charts.get(key)
+        if hit is not None and hit[0] > now:
+            value: T = hit[1]
+            return value
+        fresh = await read()
+        if len(self._charts) > 64:
+            self._charts.clear()
+        self._charts[key] = (now + self.chart_ttl, fresh)
+        return fresh
 
     async def summary(self, actor: Actor) -> Summary:
         _need(actor, Section.PRINTERS)
@@ -122,18 +143,22 @@ class Reports:
 
     async def daily_pages(self, actor: Actor, days: int = 14) -> list[DayPages]:
         _need(actor, Section.PRINTERS)
-        return await self.jobs.daily_pages(self._since(_days(days)))
+        since = self._since(_days(days))
+        return await self._chart(("daily", days, 0), lambda: self.jobs.daily_pages(since))
 
     async def colour_share(self, actor: Actor, days: int = 30) -> ColourShare:
         _need(actor, Section.PRINTERS)
-        return await self.jobs.colour_share(self._since(_days(days)))
+        since = self._since(_days(days))
+        return await self._chart(("colour", days, 0), lambda: self.jobs.colour_share(since))
 
     async def top_users(self, actor: Actor, days: int = 30, limit: int = 10
                         ) -> list[UserPages]:
         _need(actor, Section.USERS)
         if not 1 <= limit <= 100:
             raise Invalid("limit", "must be between 1 and 100")
-        return await self.jobs.top_users(self._since(_days(days)), limit)
+        since = self._since(_days(days))
+        return await self._chart(("users", days, limit),
+                                 lambda: self.jobs.top_users(since, limit))
 
     def _since(self, days: int) -> dt.datetime:
         today = self.clock().replace(hour=0, minute=0, second=0, microsecond=0)

@@ -88,3 +88,20 @@ async def test_the_summary_counts_waiting_and_recent_jobs(store: JobStore) -> No
     later = await Reports(store.reports,
                           clock=lambda: now + dt.timedelta(days=2)).summary(ADMIN)
     assert (later.printed, later.pages) == (0, 0)
+
+
+async def test_chart_sums_are_reused_for_their_ttl(store: JobStore) -> None:
+    async def printed() -> None:
+        job = await store.create_job("q", owner="a",
+                                     analysis={"attributes": {"job-impressions": 2}})
+        await store.transition(job.uuid, JobEvent.START)
+        await store.transition(job.uuid, JobEvent.COMPLETE)
+
+    cached, fresh = Reports(store.reports), Reports(store.reports, chart_ttl=0)
+    await printed()
+    assert [d.pages for d in await cached.daily_pages(ADMIN)] == [2]
+    await printed()
+    assert [d.pages for d in await cached.daily_pages(ADMIN)] == [2]     # within the ttl
+    assert [d.pages for d in await fresh.daily_pages(ADMIN)] == [4]
+    assert (await cached.summary(ADMIN)).pages == 4                      # never cached
+    assert [d.pages for d in await cached.daily_pages(ADMIN, 7)] == [4]  # another window

@@ -24,11 +24,15 @@ def upgrade() -> None:
     op.create_index("ix_jobs_report", "jobs", ["state", "completed_at", "queue", "owner",
                                                "impressions", "impressions_col",
                                                "impressions_completed"])
+    op.create_index("ix_jobs_queue_completed", "jobs", ["queue", "completed_at"])
+    op.create_index("ix_jobs_owner_completed", "jobs", ["owner", "completed_at"])
     op.create_index("ix_jobs_updated_at", "jobs", ["updated_at"])
 
 
 def downgrade() -> None:
     op.drop_index("ix_jobs_updated_at", table_name="jobs")
+    op.drop_index("ix_jobs_owner_completed", table_name="jobs")
+    op.drop_index("ix_jobs_queue_completed", table_name="jobs")
     op.drop_index("ix_jobs_report", table_name="jobs")
     with op.batch_alter_table("jobs") as batch:
         batch.drop_column("impressions_col")
