@@ -27,7 +27,8 @@ from support.server import IppProxy
 
 from .conftest import ipp_print
 
-PAGES = ("/admin/", "/admin/jobs?which=held", "/admin/jobs?which=history", "/admin/printers")
+PAGES = ("/admin/", "/admin/charts", "/admin/jobs?which=held", "/admin/jobs?which=history",
+         "/admin/printers")
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,7 @@ def test_dashboard_shows_a_printed_job_live(browser: webdriver.Chrome, with_jobs
     assert _activity(browser, "job-received", job_id), "the received event came first"
     wait.until(lambda d: int(d.find_element(By.ID, "n-printed").text) > printed_before)
     assert browser.execute_script("return window.notReloaded") is True
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#charts svg[role=img]"))
     screenshot(browser, "dashboard")
 
 

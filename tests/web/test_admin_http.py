@@ -21,7 +21,8 @@ from .conftest import ipp_print
 
 STATIC = Path(__file__).resolve().parents[2] / "ippproxy" / "web" / "static"
 GET_PAGES = ("/admin", "/admin/", "/admin/jobs", "/admin/jobs?which=history",
-             "/admin/printers", "/admin/fragments/summary", "/admin/events")
+             "/admin/printers", "/admin/fragments/summary", "/admin/fragments/charts",
+             "/admin/charts", "/admin/events")
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -80,8 +81,8 @@ def test_the_product_server_denies_every_admin_page(tmp_path: Path) -> None:
 
 def test_anonymous_gets_401_and_a_reader_cannot_change(served: IppProxy, pdf: Path) -> None:
     assert call(served, "/admin/jobs", actor="anonymous")[0] == 401
-    status, body = call(served, "/admin/", actor="reader")
-    assert status == 200
+    status, body = call(served, "/admin/charts", actor="reader")
+    assert status == 200 and "Colour share" in body
     assert "Top users" not in body          # the reader has no right on users
     uuid = held_job(served, pdf, "reader-try")
     status, body = call(served, f"/admin/jobs/{uuid}/cancel",

@@ -90,7 +90,7 @@ async def test_a_printed_job_streams_received_then_printed(
     assert kinds[0] == "job-received" and kinds[-1] == "job-printed", kinds
     assert all(e["user"] == "alice" for e in evs)
     async with aiohttp.ClientSession() as session, session.get(
-            f"http://{accounting_server.authority}/admin/") as r:
+            f"http://{accounting_server.authority}/admin/charts") as r:
         page = await r.text()
     # Our count at intake: one colour and one monochrome impression.
     assert "Of 2 pages printed, 50 % had colour, 50 % were monochrome" in page

@@ -51,6 +51,8 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_get("/admin", dashboard.dashboard)
     r.add_get("/admin/", dashboard.dashboard)
     r.add_get("/admin/fragments/summary", dashboard.summary_fragment)
+    r.add_get("/admin/fragments/charts", dashboard.charts_fragment)
+    r.add_get("/admin/charts", dashboard.charts_page)
     r.add_get("/admin/events", live.events)
     r.add_get("/admin/jobs", jobs.job_list)
     r.add_post("/admin/jobs/{uuid}/{action:cancel|release}", jobs.job_action)
