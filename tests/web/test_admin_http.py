@@ -169,3 +169,22 @@ def test_vendored_htmx_is_the_recorded_release() -> None:
     assert f"version:\"{recorded['version']}\"" in (STATIC / "htmx.min.js").read_text() \
         or recorded["version"] in (STATIC / "htmx.min.js").read_text()
     assert "Zero-Clause BSD" in (STATIC / "htmx.LICENSE").read_text()
+
+
+def test_printers_show_the_destinations_state_and_supplies(served: IppProxy) -> None:
+    """What the page shows is what the destination itself answers (RFC 8011 printer-state,
+    PWG 5100.13 marker-names and marker-levels), read here with ipptool."""
+    dest = f"ipp://127.0.0.1:{served.virtual_printer_port}/ipp/print"
+    out = subprocess.run(["ipptool", "-T", "10", "-tv", dest,
+                          "/usr/share/cups/ipptool/get-printer-attributes.test"],
+                         check=False, capture_output=True, text=True, timeout=30).stdout
+    names = re.search(r"marker-names \(1?s?e?t?O?f? ?nameWithoutLanguage\) = (.+)", out)
+    levels = re.search(r"marker-levels \((?:1setOf )?integer\) = (.+)", out)
+    assert names and levels, out
+    page = call(served, "/admin/printers")[1]
+    for name, level in zip(names.group(1).split(","), levels.group(1).split(","),
+                           strict=True):
+        assert f'<span class="mname">{name.strip()}</span>' in page
+        assert f'aria-label="{name.strip()} level"' in page
+        assert f'value="{level.strip()}"' in page
+    assert dest in page
