@@ -38,9 +38,10 @@ from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.pages import add_pages
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
-from ippproxy.services.events import EventHub, JobFeed, PrinterWatch
+from ippproxy.services.events import EventHub, JobFeed
 from ippproxy.services.job_control import JobControl
 from ippproxy.services.printer_status import PrinterStatus
+from ippproxy.services.printer_watch import PrinterWatch
 from ippproxy.services.reports import Reports
 from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.web.pages.routes import add_admin_pages

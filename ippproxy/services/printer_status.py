@@ -22,7 +22,7 @@ from ippproxy.jobs.records import QueueStateRecord
 from ippproxy.jobs.store import JobStore
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.errors import Forbidden, NotFound
-from ippproxy.services.events import StatusSource, state_reasons
+from ippproxy.services.printer_watch import StatusSource, state_reasons
 
 # RFC 8011 §5.4.11 printer-state enum values.
 _PRINTER_STATES = {3: "idle", 4: "processing", 5: "stopped"}

@@ -15,7 +15,8 @@ from ippproxy.jobs.state import JobEvent
 from ippproxy.jobs.store import JobStore
 from ippproxy.services.actor import Access, Actor, Section, Via
 from ippproxy.services.errors import Forbidden
-from ippproxy.services.events import EventHub, EventKind, JobFeed, printer_events
+from ippproxy.services.events import EventHub, EventKind, JobFeed
+from ippproxy.services.printer_watch import printer_events
 
 ADMIN = Actor.system("admin")
 READER = Actor("r", Via.SESSION, rights=((Section.PRINTERS, Access.READ),))
