@@ -182,7 +182,8 @@ Index("ix_jobs_report", jobs_t.c.state, jobs_t.c.completed_at, jobs_t.c.queue, j
 # The admin job history of one printer or one user, newest first, a page at a time.
 Index("ix_jobs_queue_completed", jobs_t.c.queue, jobs_t.c.completed_at)
 Index("ix_jobs_owner_completed", jobs_t.c.owner, jobs_t.c.completed_at)
-# The live events' poll of recent changes (jobs/reports.py changes_since), every node's.
-Index("ix_jobs_updated_at", jobs_t.c.updated_at)
+# The live events' poll of recent changes (jobs/reports.py change_keys), every node's:
+# covering, so re-reading the last second of changes never touches the rows.
+Index("ix_jobs_updated_at", jobs_t.c.updated_at, jobs_t.c.uuid, jobs_t.c.state)
 documents_t = cast(Table, Document.__table__)
 spool_copies_t = cast(Table, SpoolCopy.__table__)

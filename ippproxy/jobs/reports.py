@@ -152,6 +152,31 @@ def changes_since(conn: Connection, since: dt.datetime, limit: int,
     return [_summary(r) for r in conn.execute(stmt)]
 
 
+@dataclass(frozen=True)
+class ChangeKey:
+    """Which job changed, when, to which state: what a poll of recent changes reads first
+    (from ``ix_jobs_updated_at`` alone) before it loads the jobs it has not seen yet."""
+
+    updated_at: dt.datetime
+    uuid: str
+    state: int
+
+
+def change_keys(conn: Connection, since: dt.datetime, limit: int,
+                after: Cursor | None = None) -> list[ChangeKey]:
+    stmt = select(_J.updated_at, _J.uuid, _J.state).where(_J.updated_at >= since)
+    if after is not None:
+        stmt = stmt.where(_J.updated_at >= after.at,
+                          or_(_J.updated_at > after.at, _J.uuid > after.uuid))
+    stmt = stmt.order_by(_J.updated_at, _J.uuid).limit(limit)
+    return [ChangeKey(at, uuid, int(state)) for at, uuid, state in conn.execute(stmt)]
+
+
+def summaries(conn: Connection, uuids: list[str]) -> dict[str, JobSummary]:
+    rows = conn.execute(select(*_SUMMARY_COLS).where(_J.uuid.in_(uuids)))
+    return {r.uuid: _summary(r) for r in rows}
+
+
 def state_counts(conn: Connection) -> dict[int, int]:
     """How many jobs wait or print, by job-state (terminal ones are not counted)."""
     states = [int(s) for s in NOT_COMPLETED]
@@ -219,6 +244,13 @@ class JobReports:
     async def changes_since(self, since: dt.datetime, limit: int = 500,
                             after: Cursor | None = None) -> list[JobSummary]:
         return list(await self._read(lambda c: changes_since(c, since, limit, after)))
+
+    async def change_keys(self, since: dt.datetime, limit: int = 1000,
+                          after: Cursor | None = None) -> list[ChangeKey]:
+        return list(await self._read(lambda c: change_keys(c, since, limit, after)))
+
+    async def summaries(self, uuids: list[str]) -> dict[str, JobSummary]:
+        return dict(await self._read(lambda c: summaries(c, uuids)))
 
     async def state_counts(self) -> dict[int, int]:
         return dict(await self._read(state_counts))

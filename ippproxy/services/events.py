@@ -12,12 +12,13 @@ of subscribers.
 Three sources feed it:
 
 * **Jobs**, by :class:`JobFeed`: it polls the job store for rows changed since its last
-  look (``JobReports.changes_since``, index ``ix_jobs_updated_at``) and turns each new
+  look (``JobReports.change_keys``, index ``ix_jobs_updated_at``) and turns each new
   (job, state) into an event: received, held, printing, printed, canceled, aborted.
   Reading the shared store rather than hooking this process is what makes several nodes
   work: every node streams the changes of every node's jobs. This node's own changes
-  wake the poll at once (``job_changed``, the server's ``JobNotifier``), other nodes'
-  are seen within ``interval``. Each poll reaches back ``overlap`` before its cursor
+  wake the poll (``job_changed``, the server's ``JobNotifier``; at most one look per
+  ``min_gap``, so a busy intake is read in batches), other nodes' are seen within
+  ``interval``. Each poll reaches back ``overlap`` before its cursor
   (clocks of nodes differ, commits land out of order) and a (job, state) already
   published is skipped. The feed only polls while someone subscribes.
 * **Denials**, published by the intake hook (``job_denied``): a denied job is never
@@ -41,7 +42,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from ippproxy.jobs.reports import Cursor, JobReports, JobSummary
+from ippproxy.jobs.reports import ChangeKey, Cursor, JobReports, JobSummary
 from ippproxy.jobs.state import JobState
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.errors import Forbidden
@@ -135,7 +136,7 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, node: str, *, queue_size: int = 256, keep: int = 50,
+    def __init__(self, node: str, *, queue_size: int = 4096, keep: int = 50,
                  clock: Callable[[], dt.datetime] = utcnow) -> None:
         self.node = node
         self.queue_size = queue_size
@@ -185,18 +186,19 @@ class EventHub:
                 self.has_subscribers.clear()
 
 
-def job_event_kind(job: JobSummary) -> EventKind:
-    if job.state == JobState.PENDING:
-        return (EventKind.JOB_RECEIVED if job.created_at == job.updated_at
-                else EventKind.JOB_PENDING)
-    return _BY_STATE[JobState(job.state)]
+def job_event_kind(state: int, created_at: dt.datetime, changed_at: dt.datetime
+                   ) -> EventKind:
+    """The event of a job that entered ``state`` at ``changed_at``."""
+    if state == JobState.PENDING:
+        return EventKind.JOB_RECEIVED if created_at == changed_at else EventKind.JOB_PENDING
+    return _BY_STATE.get(JobState(state), EventKind.JOB_PENDING)
 
 
 class JobFeed:
     """Job changes from the shared store to the hub (see the module docstring)."""
 
     def __init__(self, hub: EventHub, reports: JobReports, *, interval: float = 2.0,
-                 min_gap: float = 0.25, overlap: dt.timedelta = dt.timedelta(seconds=2),
+                 min_gap: float = 0.5, overlap: dt.timedelta = dt.timedelta(seconds=1),
                  batch: int = 1000, remember: int = 50000) -> None:
         self.hub, self.reports = hub, reports
         self.interval, self.min_gap, self.overlap, self.batch = interval, min_gap, overlap, batch
@@ -204,8 +206,7 @@ class JobFeed:
         self._seen: collections.OrderedDict[tuple[str, int], None] = collections.OrderedDict()
         self._remember = remember
         self._wake = asyncio.Event()
-        self._cursor = hub.clock()
-        self._started = self._cursor
+        self._cursor = self._started = hub.clock()
 
     def job_changed(self, job_uuid: str) -> None:
         """JobNotifier: a job of this node changed; look now rather than at the next tick."""
@@ -216,7 +217,8 @@ class JobFeed:
         while True:
             if not self.hub.subscribers:
                 await self.hub.has_subscribers.wait()
-                self._cursor = max(self._cursor, self.hub.clock() - self.overlap)
+                # From now on: what happened while nobody listened is not replayed.
+                self._cursor = self._started = max(self._cursor, self.hub.clock())
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.interval):
                     await self._wake.wait()
@@ -238,31 +240,40 @@ class JobFeed:
         return True
 
     async def poll(self) -> int:
-        """One look at the store, page by page; returns how many events it published."""
+        """One look at the store, page by page; returns how many events it published.
+        The keys of the changes come first (an index-only read, the overlap re-read every
+        time); only jobs with a (job, state) not yet published are loaded."""
         published = 0
         after: Cursor | None = None
         since = self._cursor - self.overlap
         while True:
-            rows = await self.reports.changes_since(since, self.batch, after)
-            for job in rows:
-                # A job seen first after it moved on (it printed between two looks) is
-                # still announced as received: every job's arrival is on the page.
-                if (job.state != JobState.PENDING and job.created_at >= self._started
-                        and self._remember_key((job.uuid, RECEIVED))):
-                    self.hub.publish(EventKind.JOB_RECEIVED, queue=job.queue,
-                                     job_id=job.job_id, user=job.owner)
-                    published += 1
-                if not self._remember_key((job.uuid, int(job.state))):
-                    continue
-                kind = job_event_kind(job)
-                if kind == EventKind.JOB_RECEIVED and not self._remember_key(
-                        (job.uuid, RECEIVED)):
-                    continue
-                self.hub.publish(kind, queue=job.queue, job_id=job.job_id,
-                                 user=job.owner, message=job.message or "")
-                published += 1
-            if rows:
-                self._cursor = max(self._cursor, rows[-1].updated_at)
-                after = Cursor(rows[-1].updated_at, rows[-1].uuid)
-            if len(rows) < self.batch:
+            keys = await self.reports.change_keys(since, self.batch, after)
+            new = [k for k in keys if (k.uuid, k.state) not in self._seen]
+            jobs = await self.reports.summaries([k.uuid for k in new]) if new else {}
+            for key in new:
+                job = jobs.get(key.uuid)
+                if job is not None:
+                    published += self._publish(job, key)
+            if keys:
+                self._cursor = max(self._cursor, keys[-1].updated_at)
+                after = Cursor(keys[-1].updated_at, keys[-1].uuid)
+            if len(keys) < self.batch:
                 return published
+
+    def _publish(self, job: JobSummary, key: ChangeKey) -> int:
+        published, state = 0, key.state
+        # A job seen first after it moved on (it printed between two looks) is still
+        # announced as received: every job's arrival is on the page.
+        if (state != JobState.PENDING and job.created_at >= self._started
+                and self._remember_key((job.uuid, RECEIVED))):
+            self.hub.publish(EventKind.JOB_RECEIVED, queue=job.queue, job_id=job.job_id,
+                             user=job.owner)
+            published += 1
+        if not self._remember_key((job.uuid, state)):
+            return published
+        kind = job_event_kind(state, job.created_at, key.updated_at)
+        if kind == EventKind.JOB_RECEIVED and not self._remember_key((job.uuid, RECEIVED)):
+            return published
+        self.hub.publish(kind, queue=job.queue, job_id=job.job_id, user=job.owner,
+                         message=job.message or "")
+        return published + 1

@@ -26,7 +26,7 @@ def upgrade() -> None:
                                                "impressions_completed"])
     op.create_index("ix_jobs_queue_completed", "jobs", ["queue", "completed_at"])
     op.create_index("ix_jobs_owner_completed", "jobs", ["owner", "completed_at"])
-    op.create_index("ix_jobs_updated_at", "jobs", ["updated_at"])
+    op.create_index("ix_jobs_updated_at", "jobs", ["updated_at", "uuid", "state"])
 
 
 def downgrade() -> None:
