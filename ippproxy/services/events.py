@@ -248,7 +248,8 @@ class JobFeed:
         since = self._cursor - self.overlap
         while True:
             keys = await self.reports.change_keys(since, self.batch, after)
-            new = [k for k in keys if (k.uuid, k.state) not in self._seen]
+            new = [k for k in keys if (k.uuid, k.state) not in self._seen
+                   and k.updated_at >= self._started]
             jobs = await self.reports.summaries([k.uuid for k in new]) if new else {}
             for key in new:
                 job = jobs.get(key.uuid)

@@ -153,3 +153,27 @@ async def test_a_job_that_printed_between_two_looks_is_still_received_first(
         assert batch[received].kind == EventKind.JOB_RECEIVED
     assert [(e.user, e.kind) for e in batch if e.user in ("u3", "u4")] == [
         ("u3", EventKind.JOB_RECEIVED), ("u4", EventKind.JOB_RECEIVED)]
+
+
+async def test_what_happened_before_the_first_page_is_not_replayed(
+        two_nodes: tuple[JobStore, JobStore]) -> None:
+    a, _ = two_nodes
+    hub = EventHub("a")
+    feed = JobFeed(hub, a.reports, interval=0.05, min_gap=0.01)
+    task = asyncio.create_task(feed.run())
+    try:
+        before = await a.create_job("q", owner="early")
+        await asyncio.sleep(0.05)
+        async with hub.subscribe(ADMIN) as sub:
+            await asyncio.sleep(0.1)
+            after = await a.create_job("q", owner="late")
+            feed.job_changed(after.uuid)
+            async with asyncio.timeout(5):
+                batch, _ = await sub.next_batch()
+            await a.transition(before.uuid, JobEvent.CANCEL)     # a change after: shown
+            async with asyncio.timeout(5):
+                more, _ = await sub.next_batch()
+    finally:
+        task.cancel()
+    assert [(e.user, e.kind) for e in batch] == [("late", EventKind.JOB_RECEIVED)]
+    assert [(e.user, e.kind) for e in more] == [("early", EventKind.JOB_CANCELED)]
