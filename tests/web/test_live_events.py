@@ -60,6 +60,7 @@ async def stream(accounting_server: IppProxy) -> AsyncIterator[aiohttp.StreamRea
         assert resp.status == 200
         assert resp.headers["Content-Type"].startswith("text/event-stream")
         yield resp.content
+        resp.close()        # the stream never ends by itself: drop the connection
 
 
 async def events_until(content: aiohttp.StreamReader, done: object, timeout: float = 20.0
