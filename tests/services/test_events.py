@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from support.postgres import postgres_cluster  # noqa: F401
 
 from ippproxy.db import make_engine, upgrade
 from ippproxy.jobs.state import JobEvent
@@ -65,13 +66,23 @@ async def test_closing_ends_every_stream() -> None:
         assert sub.closed
 
 
-@pytest.fixture
-async def two_nodes(tmp_path: Path) -> AsyncIterator[tuple[JobStore, JobStore]]:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    upgrade(make_engine(url))
-    async with JobStore(make_engine(url), node="a") as a, JobStore(make_engine(url),
-                                                                     node="b") as b:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def two_nodes(request: pytest.FixtureRequest, tmp_path: Path
+                    ) -> AsyncIterator[tuple[JobStore, JobStore]]:
+    """Two nodes' job stores on one database (PostgreSQL: how several nodes are run)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shared.db'}"
+    else:
+        cluster = request.getfixturevalue("postgres_cluster")
+        url = cluster.create_database()
+    engines = [make_engine(url), make_engine(url)]
+    upgrade(engines[0])
+    async with JobStore(engines[0], node="a") as a, JobStore(engines[1], node="b") as b:
         yield a, b
+    for engine in engines:
+        engine.dispose()
+    if request.param == "postgresql":
+        cluster.drop_database(url)
 
 
 async def test_the_feed_streams_every_nodes_job_changes_once(

@@ -42,7 +42,8 @@ async def events(request: web.Request, actor: Actor) -> web.StreamResponse:
                     continue
                 data = b"".join(e.wire for e in batch)
                 if dropped:
-                    note = json.dumps({"kind": str(EventKind.DROPPED), "dropped": dropped})
+                    note = json.dumps({"kind": str(EventKind.DROPPED), "dropped": dropped,
+                                       "at": hub.clock().isoformat()})
                     data = f"event: {EventKind.DROPPED}\ndata: {note}\n\n".encode() + data
                 if data:
                     await response.write(data)
