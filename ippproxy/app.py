@@ -31,7 +31,7 @@ from aiohttp import web
 from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import make_engine, upgrade_locked
-from ippproxy.forwarding.capabilities import DestinationCapabilities
+from ippproxy.forwarding.capabilities import DestinationCapabilities, destination_uri
 from ippproxy.forwarding.worker import Forwarder
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
@@ -52,15 +52,22 @@ from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.auditsink import CatalogAudit
+from ippproxy.services.events import EventHub, JobFeed
+from ippproxy.services.job_control import JobControl
 from ippproxy.services.jobs import Jobs
+from ippproxy.services.printer_status import PrinterStatus
+from ippproxy.services.printer_watch import PrinterWatch
 from ippproxy.services.provisioning import provision
 from ippproxy.services.queues import IppStateAudit
+from ippproxy.services.reports import Reports
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.users import Users
 from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.web.auth import may_scrape
+from ippproxy.web.pages.routes import add_admin_pages
+from ippproxy.web.pages.state import ADMIN, AdminServices
 from ippproxy.web.routes import add_web
 from ippproxy.web.state import WEB, WebServices
 
@@ -114,8 +121,13 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             # pipeline's analysis pool; without one the Forwarder makes its own when needed.
             # Submissions in flight: the Forwarder spaces its sends while there are any.
             receiving = Receiving()
+            # The admin's live activity: job changes from the store (every node's),
+            # denials from intake, destination states (services/events.py).
+            hub = EventHub(node or "local")
+            feed = JobFeed(hub, store.reports)
             forwarder = Forwarder(store, spool, config,
-                                  on_finished=pipeline.settler.job_changed if pipeline else None,
+                                  on_finished=FanOut(pipeline.settler, feed).job_changed
+                                  if pipeline else feed.job_changed,
                                   pool=pipeline.pool if pipeline else None,
                                   receiving=receiving, metrics=metrics)
             await forwarder.start()
@@ -125,32 +137,42 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             capabilities = DestinationCapabilities(config.forwarding, config.virtual_printer,
                                                    forwarder.client, session)
             stack.push_async_callback(capabilities.close)
-            notifier = FanOut(forwarder, pipeline.settler) if pipeline else forwarder
+            intake = pipeline.intake if pipeline else Intake(
+                store, spool, PolicyChain(policies), metrics=metrics)
+            intake.on_denied = hub.job_denied
+            notifier = (FanOut(forwarder, pipeline.settler, feed) if pipeline
+                        else FanOut(forwarder, feed))
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
-                capabilities=capabilities,
-                intake=pipeline.intake if pipeline else Intake(
-                    store, spool, PolicyChain(policies), metrics=metrics),
-                notifier=notifier,
+                capabilities=capabilities, intake=intake, notifier=notifier,
                 authenticator=BasicAuthenticator(
                     (q.name for q in config.queues if q.authentication == "basic"),
                     pipeline.accounting) if pipeline else None,
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving,
                 metrics=metrics, state_recorder=IppStateAudit(catalog))
+            server = app[CTX].get()
             # The admin side (issue 13): the master password is printed at first start only.
             audit = CatalogAudit(catalog)
             admins = Admins(engine, audit, users=config.accounting.enabled)
             password = await asyncio.to_thread(admins.ensure_master)
             if password is not None:
                 print(first_start_banner(password), flush=True)
-            server = app[CTX].get()
             app[WEB].services = WebServices(
                 admins=admins, sessions=Sessions(engine), tokens=Tokens(engine, audit),
                 throttle=LoginThrottle(engine),
                 jobs=Jobs(store, notifier, audit, lambda: server.queues.keys()),
                 users=Users(engine, audit) if config.accounting.enabled else None)
-            upkeep = asyncio.create_task(housekeeping.run_forever(server),
-                                         name="housekeeping")
+            app[ADMIN].services = AdminServices(
+                hub=hub, reports=Reports(store.reports, lambda: hub.denied),
+                printers=PrinterStatus(lambda: server.config.queues, capabilities, store,
+                                       lambda q: destination_uri(
+                                           q, server.config.virtual_printer),
+                                       lambda s: server.queues[s.queue].restore(s)),
+                jobs=JobControl(store, notifier.job_changed))
+            watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
+            tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
+                     asyncio.create_task(feed.run(), name="job-feed"),
+                     asyncio.create_task(watch.run(), name="printer-watch")]
 
             async def changed(new: Snapshot) -> None:
                 live = new.apply(file)
@@ -166,8 +188,10 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             watcher.start()
             stack.push_async_callback(watcher.stop)
             yield
-            upkeep.cancel()
-            await asyncio.gather(upkeep, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            app[ADMIN].services = None
             app[CTX].ctx = None
             app[WEB].services = None
     return ctx
@@ -199,6 +223,7 @@ def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Applica
     add_routes(app)
     add_pages(app)
     add_web(app)
+    add_admin_pages(app)
     add_metrics_route(app, config.server.metrics_token, admin_check=may_scrape)
     app.cleanup_ctx.append(_lifecycle(config, tuple(policies), metrics))
     return app

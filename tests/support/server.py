@@ -103,7 +103,8 @@ class IppProxy:
                  server: Mapping[str, TomlValue] | None = None,
                  forwarding: Mapping[str, TomlValue] | None = None,
                  virtual_printer: Mapping[str, TomlValue] | None = None,
-                 log_level: str = "info", port: int | None = None) -> None:
+                 log_level: str = "info", port: int | None = None,
+                 command: Sequence[str] | None = None) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
@@ -128,6 +129,8 @@ class IppProxy:
         self.log_path = self.directory / "ippproxy.log"
         self.log_level = log_level
         self._proc: subprocess.Popen[bytes] | None = None
+        # The program to run with ``serve --config FILE``: the ippproxy command by default.
+        self.command = list(command) if command else None
 
     # -- addresses ---------------------------------------------------------------------
     @property
@@ -163,7 +166,7 @@ class IppProxy:
         log.flush()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._proc = subprocess.Popen(
-            [*ippproxy_command(), "serve", "--config", str(self.config_path),
+            [*(self.command or ippproxy_command()), "serve", "--config", str(self.config_path),
              "--log-level", self.log_level],
             cwd=self.directory, env=env, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT)

@@ -1,0 +1,57 @@
+"""Jobs: active, held and history, a page at a time; cancel and release."""
+
+from __future__ import annotations
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from ippproxy.jobs.reports import WHICH
+from ippproxy.jobs.state import JobState
+from ippproxy.services.actor import Access, Actor, Section
+from ippproxy.services.errors import Invalid
+from ippproxy.web.pages.guard import checked_form, csrf_token, page
+from ippproxy.web.pages.state import services
+
+_CANCELABLE = {int(JobState.PENDING), int(JobState.PENDING_HELD), int(JobState.PROCESSING),
+               int(JobState.PROCESSING_STOPPED)}
+
+
+def state_name(state: int) -> str:
+    return JobState(state).keyword if state in JobState._value2member_map_ else str(state)
+
+
+@page
+async def job_list(request: web.Request, actor: Actor) -> web.StreamResponse:
+    q = request.query
+    which = q.get("which", "active")
+    queue = q.get("queue") or None
+    owner = q.get("owner") or None
+    result = await services(request).reports.job_page(
+        actor, which, after=q.get("after") or None, queue=queue, owner=owner)
+    return aiohttp_jinja2.render_template("jobs.html", request, {
+        "actor": actor, "csrf": csrf_token(request), "nav": "jobs", "which": which,
+        "tabs": WHICH, "page": result, "queue": queue or "", "owner": owner or "",
+        "state_name": state_name, "cancelable": _CANCELABLE, "held": int(JobState.PENDING_HELD),
+        "may_change": actor.may(Section.PRINTERS, Access.WRITE),
+        "back": request.path_qs})
+
+
+def _back(form: dict[str, str]) -> str:
+    """Where to go after the change: a page of the job list, never another site."""
+    back = form.get("back", "")
+    return back if back.startswith("/admin/jobs") and "//" not in back else "/admin/jobs"
+
+
+@page
+async def job_action(request: web.Request, actor: Actor) -> web.StreamResponse:
+    form = await checked_form(request)
+    uuid = request.match_info["uuid"]
+    action = request.match_info["action"]
+    control = services(request).jobs
+    if action == "cancel":
+        await control.cancel(actor, uuid)
+    elif action == "release":
+        await control.release(actor, uuid)
+    else:
+        raise Invalid("action", "must be cancel or release")
+    raise web.HTTPSeeOther(_back(form))
