@@ -32,6 +32,7 @@ from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import make_engine, upgrade_locked
 from ippproxy.forwarding.capabilities import DestinationCapabilities, destination_uri
+from ippproxy.forwarding.client import DestinationClient
 from ippproxy.forwarding.worker import Forwarder
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
@@ -52,13 +53,15 @@ from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.auditsink import CatalogAudit
+from ippproxy.services.cost_models import CostModelService
+from ippproxy.services.destination_probe import DestinationProbe
 from ippproxy.services.events import EventHub, JobFeed
-from ippproxy.services.job_control import JobControl
+from ippproxy.services.job_prices import JobPrices
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.printer_status import PrinterStatus
 from ippproxy.services.printer_watch import PrinterWatch
 from ippproxy.services.provisioning import provision
-from ippproxy.services.queues import IppStateAudit
+from ippproxy.services.queues import IppStateAudit, QueueService
 from ippproxy.services.reports import Reports
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
@@ -157,18 +160,12 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             password = await asyncio.to_thread(admins.ensure_master)
             if password is not None:
                 print(first_start_banner(password), flush=True)
+            jobs = Jobs(store, notifier, audit, lambda: server.queues.keys())
             app[WEB].services = WebServices(
                 admins=admins, sessions=Sessions(engine), tokens=Tokens(engine, audit),
-                throttle=LoginThrottle(engine),
-                jobs=Jobs(store, notifier, audit, lambda: server.queues.keys()),
+                throttle=LoginThrottle(engine), jobs=jobs,
                 users=Users(engine, audit) if config.accounting.enabled else None)
-            app[ADMIN].services = AdminServices(
-                hub=hub, reports=Reports(store.reports, lambda: hub.denied),
-                printers=PrinterStatus(lambda: server.config.queues, capabilities, store,
-                                       lambda q: destination_uri(
-                                           q, server.config.virtual_printer),
-                                       lambda s: server.queues[s.queue].restore(s)),
-                jobs=JobControl(store, notifier.job_changed))
+            queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
                      asyncio.create_task(feed.run(), name="job-feed"),
@@ -187,6 +184,17 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                                      changed)
             watcher.start()
             stack.push_async_callback(watcher.stop)
+            app[ADMIN].services = AdminServices(
+                hub=hub, reports=Reports(store.reports, lambda: hub.denied),
+                printers=PrinterStatus(queue_service, capabilities, store,
+                                       lambda q: destination_uri(
+                                           q, server.config.virtual_printer)),
+                queues=queue_service, cost_models=CostModelService(catalog),
+                probe=DestinationProbe(lambda uri: DestinationClient(
+                    uri, session, attributes_ttl=0.0,
+                    connect_timeout=config.forwarding.connect_timeout)),
+                jobs=jobs, prices=JobPrices(pipeline.accounting) if pipeline else None,
+                refresh=watcher.poll)
             yield
             for task in tasks:
                 task.cancel()

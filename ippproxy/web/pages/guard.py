@@ -1,10 +1,13 @@
 """Who may use a page, and the CSRF check of every form that changes something.
 
-Deny by default: a page without a proven ``Actor`` answers 401 (the login page is the
-authentication layer's). The authentication middleware keeps the session's CSRF token
-under ``CSRF_KEY``; a state-changing request must send it back (form field
-``csrf_token`` or header ``X-CSRF-Token``), compared in constant time, or it is refused
-with 403 before anything happens (OWASP CSRF Prevention, synchronizer token pattern).
+Deny by default: the authentication middleware (``web.auth``) answers a request that
+proves nobody before any page runs (a browser is sent to the login page); a page still
+answers 401 without a proven ``Actor``. A state-changing request must send the session's
+CSRF token back (form field ``csrf_token`` or header ``X-CSRF-Token``), compared in
+constant time, or it is refused with 403 before anything happens (OWASP CSRF Prevention,
+synchronizer token pattern). The middleware checks it first; ``checked_form`` checks it
+again where the page reads the form. An API token (``Authorization: Bearer``) is never
+sent by a browser on its own, so a request proven by one needs none.
 """
 
 from __future__ import annotations
@@ -17,18 +20,16 @@ from aiohttp import web
 
 from ippproxy.services.actor import Actor
 from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from ippproxy.web.auth import CSRF_FIELD, CSRF_HEADER, session_of
 from ippproxy.web.identity import actor_of
-
-CSRF_KEY = "ippproxy.csrf"
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "X-CSRF-Token"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def csrf_token(request: web.Request) -> str:
-    token = request.get(CSRF_KEY)
-    return token if isinstance(token, str) else ""
+    """The session's CSRF token ("" for a request proven by an API token)."""
+    found = session_of(request)
+    return found[1].csrf if found is not None else ""
 
 
 def _error(request: web.Request, status: int, title: str, detail: str) -> web.Response:
@@ -65,9 +66,10 @@ def page(handler: Callable[[web.Request, Actor], Awaitable[web.StreamResponse]])
 async def checked_form(request: web.Request) -> dict[str, str]:
     """The posted form, after its CSRF token matched the session's (else 403)."""
     form = await request.post()
-    sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
-    expected = csrf_token(request)
-    if not (isinstance(sent, str) and expected
-            and hmac.compare_digest(sent.encode(), expected.encode())):
-        raise Forbidden("the form's CSRF token is missing or wrong; reload the page")
+    if session_of(request) is not None or actor_of(request) is None:
+        sent = form.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER, "")
+        expected = csrf_token(request)
+        if not (isinstance(sent, str) and expected
+                and hmac.compare_digest(sent.encode(), expected.encode())):
+            raise Forbidden("the form's CSRF token is missing or wrong; reload the page")
     return {k: v for k, v in form.items() if isinstance(v, str)}

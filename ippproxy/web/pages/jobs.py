@@ -1,4 +1,6 @@
-"""Jobs: active, held and history, a page at a time; cancel and release."""
+"""Jobs: active, held and history, a page at a time, with each job's price; cancel and
+release through the jobs service (``services.jobs.Jobs``: checked, audited, the forwarder
+and settlement told)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from ippproxy.jobs.reports import WHICH
 from ippproxy.jobs.state import JobState
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.errors import Invalid
+from ippproxy.services.jobs import STATE_NAMES
 from ippproxy.web.pages.guard import checked_form, csrf_token, page
 from ippproxy.web.pages.state import services
 
@@ -17,7 +20,8 @@ _CANCELABLE = {int(JobState.PENDING), int(JobState.PENDING_HELD), int(JobState.P
 
 
 def state_name(state: int) -> str:
-    return JobState(state).keyword if state in JobState._value2member_map_ else str(state)
+    names = {int(v): k for k, v in STATE_NAMES.items()}
+    return names.get(state, str(state))
 
 
 @page
@@ -26,11 +30,14 @@ async def job_list(request: web.Request, actor: Actor) -> web.StreamResponse:
     which = q.get("which", "active")
     queue = q.get("queue") or None
     owner = q.get("owner") or None
-    result = await services(request).reports.job_page(
+    admin = services(request)
+    result = await admin.reports.job_page(
         actor, which, after=q.get("after") or None, queue=queue, owner=owner)
+    prices = ({} if admin.prices is None
+              else await admin.prices.of(actor, [j.uuid for j in result.jobs]))
     return aiohttp_jinja2.render_template("jobs.html", request, {
         "actor": actor, "csrf": csrf_token(request), "nav": "jobs", "which": which,
-        "tabs": WHICH, "page": result, "queue": queue or "", "owner": owner or "",
+        "tabs": WHICH, "page": result, "prices": prices, "priced": admin.prices is not None, "queue": queue or "", "owner": owner or "",
         "state_name": state_name, "cancelable": _CANCELABLE, "held": int(JobState.PENDING_HELD),
         "may_change": actor.may(Section.PRINTERS, Access.WRITE),
         "back": request.path_qs})
@@ -48,6 +55,8 @@ async def job_action(request: web.Request, actor: Actor) -> web.StreamResponse:
     uuid = request.match_info["uuid"]
     action = request.match_info["action"]
     control = services(request).jobs
+    if len(uuid) > 36:
+        raise Invalid("uuid", "not a job's UUID")
     if action == "cancel":
         await control.cancel(actor, uuid)
     elif action == "release":

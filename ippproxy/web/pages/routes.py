@@ -10,7 +10,8 @@ import jinja2
 from aiohttp import web
 
 from ippproxy.web.identity import PUBLIC
-from ippproxy.web.pages import dashboard, jobs, live, printers
+from ippproxy.web.pages import dashboard, jobs, live, login
+from ippproxy.web.pages.printers import add_printer_routes
 from ippproxy.web.pages.state import ADMIN, AdminState
 
 WEB = Path(__file__).resolve().parents[1]
@@ -56,7 +57,8 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_get("/admin/events", live.events)
     r.add_get("/admin/jobs", jobs.job_list)
     r.add_post("/admin/jobs/{uuid}/{action:cancel|release}", jobs.job_action)
-    r.add_get("/admin/printers", printers.printer_list)
-    r.add_post("/admin/printers/{name}/{action:pause|resume}", printers.printer_action)
+    add_printer_routes(r)
+    r.add_get("/admin/login", login.login_page)
+    r.add_post("/admin/login", login.login_submit)
     r.add_get("/admin/static/{name}", static)
     app.on_shutdown.append(_close_streams)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from ippproxy.services.cost_models import CostModelService
+from ippproxy.services.destination_probe import DestinationProbe
 from ippproxy.services.events import EventHub
-from ippproxy.services.job_control import JobControl
+from ippproxy.services.job_prices import JobPrices
+from ippproxy.services.jobs import Jobs
 from ippproxy.services.printer_status import PrinterStatus
+from ippproxy.services.queues import QueueService
 from ippproxy.services.reports import Reports
 
 
@@ -16,8 +21,14 @@ from ippproxy.services.reports import Reports
 class AdminServices:
     hub: EventHub
     reports: Reports
-    printers: PrinterStatus
-    jobs: JobControl
+    printers: PrinterStatus       # read only: the queues with their destinations' state
+    queues: QueueService          # every change of a queue, audited
+    cost_models: CostModelService  # the names a queue may use
+    probe: DestinationProbe       # a destination's capabilities before its queue exists
+    jobs: Jobs                    # cancel, release, audited
+    prices: JobPrices | None      # None when accounting is off
+    # This node takes a catalog change at once (the others within their poll interval).
+    refresh: Callable[[], Awaitable[object]]
 
 
 class AdminState:
