@@ -1,12 +1,11 @@
 """Fixtures of the web tests: a real ``ippproxy serve`` with accounting on, on SQLite and on
 a throwaway PostgreSQL (one server per module and database), and an admin logged in (the
-REST API's tests); the admin pages' server (with the test-only actor stand-in of
-tests/support/admin_server.py), a PDF, and printing to it with CUPS's ``ipptool``."""
+REST API's tests); the admin pages' server with an admin logged in through the login
+page's form, a PDF, and printing to it with CUPS's ``ipptool``."""
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pikepdf
 import pytest
 from support.postgres import PostgresCluster, postgres_cluster  # noqa: F401
 from support.server import IppProxy
-from support.webapi import Client, first_password, login, start_server
+from support.webapi import Client, first_password, form_login, login, register, start_server
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -52,8 +51,6 @@ def write_token(admin: Client) -> str:
     assert r.status_code == 201, r.text
     return str(r.json()["token"])
 
-ADMIN_SERVER = Path(__file__).resolve().parents[1] / "support" / "admin_server.py"
-
 PRINT_TEST = """{
   NAME "Print-Job"
   OPERATION Print-Job
@@ -74,13 +71,19 @@ PRINT_TEST = """{
 
 def admin_server(directory: Path, *, queues: list[dict[str, object]] | None = None,
                  server: dict[str, object] | None = None) -> IppProxy:
-    """``ippproxy serve`` with the test-only actor middleware (not the product's path)."""
+    """The product's ``ippproxy serve`` (not started yet); ``page_admin`` logs in to it."""
     return IppProxy(directory, queues=queues or [{"name": "office", "destination": "builtin",
                                                   "info": "Office printer",
                                                   "location": "2nd floor"}],
                     server=server,  # type: ignore[arg-type]
-                    forwarding={"poll_interval": 0.2},
-                    command=[sys.executable, str(ADMIN_SERVER)])
+                    forwarding={"poll_interval": 0.2})
+
+
+def page_admin(server: IppProxy) -> Client:
+    """The master admin of a started server, logged in through the login page's form with
+    the password the server printed at its first start."""
+    register(server)
+    return form_login(server.https, "admin", first_password(server))
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +117,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IppProxy]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def served_admin(served: IppProxy) -> Client:
+    return page_admin(served)

@@ -1,4 +1,5 @@
-"""The admin pages over HTTP against the real server: deny by default, CSRF, rights,
+"""The admin pages over HTTPS against the real server, logged in through the login page:
+deny by default (a browser is sent to the login page, a script gets 401), CSRF, rights,
 cancel, release, pause and resume (seen by IPP clients), the static files and the
 vendored htmx."""
 
@@ -8,14 +9,11 @@ import hashlib
 import re
 import subprocess
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
-from support.admin_server import TEST_CSRF
 from support.server import IppProxy
+from support.webapi import Client, first_password
 
 from .conftest import ipp_print
 
@@ -25,24 +23,27 @@ GET_PAGES = ("/admin", "/admin/", "/admin/jobs", "/admin/jobs?which=history",
              "/admin/charts", "/admin/events")
 
 
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kw: object) -> None:
-        return None
+def call(client: Client, path: str, *, form: dict[str, str] | None = None,
+         accept: str = "*/*") -> tuple[int, str]:
+    """GET ``path``, or POST ``form`` with the client's cookie (and no CSRF header: a form
+    carries its token in the ``csrf_token`` field, as the pages' forms do)."""
+    plain = Client(client.base, cookie=client.cookie, token=client.token)
+    if form is None:
+        r = plain.get(path, headers={"Accept": accept}, stream=True)
+    else:
+        r = plain.post(path, data=form, headers={"Accept": accept}, stream=True)
+    body = "" if "event-stream" in r.headers.get("Content-Type", "") else r.text
+    r.close()
+    return r.status_code, body
 
 
-def call(server: IppProxy, path: str, *, form: dict[str, str] | None = None,
-         actor: str | None = None) -> tuple[int, str]:
-    data = urllib.parse.urlencode(form).encode() if form is not None else None
-    req = urllib.request.Request(f"http://{server.authority}{path}", data=data)
-    if actor:
-        req.add_header("Cookie", f"test-actor={actor}")
-    opener = urllib.request.build_opener(NoRedirect)
-    try:
-        with opener.open(req, timeout=10) as r:
-            return r.status, r.read(65536).decode(errors="replace") \
-                if "event-stream" not in r.headers.get("Content-Type", "") else ""
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
+@pytest.fixture(scope="module")
+def reader(served_admin: Client) -> Client:
+    """An API token that may read the printers' section, nothing else."""
+    r = served_admin.post("/api/v1/tokens", json={"name": "reader", "access": "read",
+                                                  "sections": ["printers"]})
+    assert r.status_code == 201, r.text
+    return Client(served_admin.base, token=r.json()["token"])
 
 
 def printer_state(server: IppProxy, queue: str = "office") -> str:
@@ -54,81 +55,106 @@ def printer_state(server: IppProxy, queue: str = "office") -> str:
     return found.group(1)
 
 
-def held_job(server: IppProxy, pdf: Path, name: str) -> str:
+def held_job(server: IppProxy, admin: Client, pdf: Path, name: str) -> str:
     ipp_print(server, pdf, user="carol", hold=True, name=name)
-    _, body = call(server, "/admin/jobs?which=held")
+    _, body = call(admin, "/admin/jobs?which=held")
     uuids = re.findall(r'id="job-([0-9a-f-]{36})"[^<]*<td>\d+</td><td>office</td><td>carol'
                        rf'</td><td>{name}</td>', body.replace("\n", ""))
     assert len(uuids) == 1, body
     return uuids[0]
 
 
-def test_the_product_server_denies_every_admin_page(tmp_path: Path) -> None:
-    """Plain ``ippproxy serve`` (no login yet): no page, no event stream, no change."""
-    srv = IppProxy(tmp_path, queues=[{"name": "office", "destination": "builtin"}]).start()
-    try:
-        for path in GET_PAGES:
-            status, body = call(srv, path)
-            assert status == 401, path
-            assert "Sign in" in body
-        status, _ = call(srv, "/admin/printers/office/pause", form={"csrf_token": "x"})
-        assert status == 401
-        assert printer_state(srv) != "stopped"
-        assert call(srv, "/admin/static/admin.css")[0] == 200   # public by name
-    finally:
-        srv.stop()
+def test_without_a_session_no_page_no_stream_no_change(served: IppProxy,
+                                                       served_admin: Client) -> None:
+    """A browser is sent to the login page (and back after it); a script gets 401."""
+    nobody = Client(served_admin.base)
+    for path in GET_PAGES:
+        status, body = call(nobody, path)
+        assert status == 401 and '"status":401' in body.replace(" ", ""), path
+        r = nobody.get(path, headers={"Accept": "text/html,application/xhtml+xml"})
+        assert r.status_code == 303, path
+        assert r.headers["Location"].startswith("/admin/login?next=%2Fadmin"), r.headers
+    status, _ = call(nobody, "/admin/printers/office/pause", form={"csrf_token": "x"})
+    assert status == 401
+    assert printer_state(served) != "stopped"
+    assert call(nobody, "/admin/static/admin.css")[0] == 200   # public by name
+    status, body = call(nobody, "/admin/login", accept="text/html")
+    assert status == 200 and 'for="username"' in body and 'for="password"' in body
 
 
-def test_anonymous_gets_401_and_a_reader_cannot_change(served: IppProxy, pdf: Path) -> None:
-    assert call(served, "/admin/jobs", actor="anonymous")[0] == 401
-    status, body = call(served, "/admin/charts", actor="reader")
+def test_a_failed_login_stays_on_the_page(served: IppProxy, served_admin: Client) -> None:
+    nobody = Client(served_admin.base)
+    status, body = call(nobody, "/admin/login", accept="text/html",
+                        form={"username": "admin", "password": "not it", "next": "/admin/jobs"})
+    assert status == 401 and "Wrong name or password." in body
+    assert 'value="admin"' in body and "not it" not in body
+    assert 'name="next" value="/admin/jobs"' in body
+    # After a good login the browser goes where it was going, never to another site.
+    for target, expected in (("/admin/jobs", "/admin/jobs"), ("https://evil.example/", "/admin"),
+                             ("//evil.example/admin", "/admin")):
+        r = nobody.post("/admin/login", headers={"Accept": "text/html"},
+                        data={"username": "admin", "password": first_password(served),
+                              "next": target})
+        assert r.status_code == 303 and r.headers["Location"] == expected, target
+
+
+def test_a_reader_cannot_change(served: IppProxy, served_admin: Client, reader: Client,
+                                pdf: Path) -> None:
+    status, body = call(reader, "/admin/charts")
     assert status == 200 and "Colour share" in body
     assert "Top users" not in body          # the reader has no right on users
-    uuid = held_job(served, pdf, "reader-try")
-    status, body = call(served, f"/admin/jobs/{uuid}/cancel",
-                        form={"csrf_token": TEST_CSRF}, actor="reader")
+    uuid = held_job(served, served_admin, pdf, "reader-try")
+    status, body = call(reader, f"/admin/jobs/{uuid}/cancel", form={})
     assert status == 403 and "write access" in body
-    assert "reader-try" in call(served, "/admin/jobs?which=held")[1]
+    assert call(reader, "/admin/printers/new")[0] == 403
+    assert call(reader, "/admin/printers/office/pause", form={})[0] == 403
+    assert "reader-try" in call(served_admin, "/admin/jobs?which=held")[1]
 
 
-def test_forms_without_the_csrf_token_change_nothing(served: IppProxy) -> None:
-    for form in ({}, {"csrf_token": "wrong"}, {"csrf_token": TEST_CSRF[:-1]}):
-        status, body = call(served, "/admin/printers/office/pause", form=form)
+def test_forms_without_the_csrf_token_change_nothing(served: IppProxy,
+                                                     served_admin: Client) -> None:
+    assert served_admin.csrf
+    for form in ({}, {"csrf_token": "wrong"}, {"csrf_token": served_admin.csrf[:-1]}):
+        status, body = call(served_admin, "/admin/printers/office/pause", form=form)
         assert status == 403 and "CSRF" in body
     assert printer_state(served) != "stopped"
 
 
-def test_pause_and_resume_are_seen_by_ipp_clients(served: IppProxy, pdf: Path) -> None:
-    status, _ = call(served, "/admin/printers/office/pause", form={"csrf_token": TEST_CSRF})
+def test_pause_and_resume_are_seen_by_ipp_clients(served: IppProxy, served_admin: Client,
+                                                  pdf: Path) -> None:
+    csrf = served_admin.csrf or ""
+    status, _ = call(served_admin, "/admin/printers/office/pause", form={"csrf_token": csrf})
     assert status == 303
     assert printer_state(served) == "stopped"
     ipp_print(served, pdf, user="erin", name="while-paused")
     time.sleep(1.0)        # five forwarder polls: a paused queue's job must stay pending
-    assert "while-paused" in call(served, "/admin/jobs?which=active")[1]
-    assert call(served, "/admin/printers")[1].count("Resume office") == 1
-    status, _ = call(served, "/admin/printers/office/resume", form={"csrf_token": TEST_CSRF})
+    assert "while-paused" in call(served_admin, "/admin/jobs?which=active")[1]
+    assert call(served_admin, "/admin/printers")[1].count("Resume office") == 1
+    status, _ = call(served_admin, "/admin/printers/office/resume", form={"csrf_token": csrf})
     assert status == 303
     assert printer_state(served) != "stopped"
     deadline = time.monotonic() + 15
-    while "while-paused" in call(served, "/admin/jobs?which=active")[1]:
+    while "while-paused" in call(served_admin, "/admin/jobs?which=active")[1]:
         assert time.monotonic() < deadline, "the job did not print after resume"
         time.sleep(0.2)
-    assert "while-paused" in call(served, "/admin/jobs?which=history")[1]
-    assert call(served, "/admin/printers/nosuch/pause",
-                form={"csrf_token": TEST_CSRF})[0] == 404
+    assert "while-paused" in call(served_admin, "/admin/jobs?which=history")[1]
+    assert call(served_admin, "/admin/printers/nosuch/pause",
+                form={"csrf_token": csrf})[0] == 404
 
 
-def test_cancel_and_release_from_the_job_list(served: IppProxy, pdf: Path) -> None:
-    cancel = held_job(served, pdf, "to-cancel")
-    release = held_job(served, pdf, "to-release")
-    status, _ = call(served, f"/admin/jobs/{cancel}/cancel",
-                     form={"csrf_token": TEST_CSRF, "back": "https://evil.example/"})
+def test_cancel_and_release_from_the_job_list(served: IppProxy, served_admin: Client,
+                                              pdf: Path) -> None:
+    csrf = served_admin.csrf or ""
+    cancel = held_job(served, served_admin, pdf, "to-cancel")
+    release = held_job(served, served_admin, pdf, "to-release")
+    status, _ = call(served_admin, f"/admin/jobs/{cancel}/cancel",
+                     form={"csrf_token": csrf, "back": "https://evil.example/"})
     assert status == 303
-    status, _ = call(served, f"/admin/jobs/{release}/release", form={"csrf_token": TEST_CSRF})
+    status, _ = call(served_admin, f"/admin/jobs/{release}/release", form={"csrf_token": csrf})
     assert status == 303
     deadline = time.monotonic() + 15
     while True:
-        history = call(served, "/admin/jobs?which=history")[1].replace("\n", "")
+        history = call(served_admin, "/admin/jobs?which=history")[1].replace("\n", "")
         if "to-release" in history:
             break
         assert time.monotonic() < deadline, history
@@ -136,27 +162,27 @@ def test_cancel_and_release_from_the_job_list(served: IppProxy, pdf: Path) -> No
     assert re.search(r"to-cancel</td>\s*<td>canceled", history)
     assert re.search(r"to-release</td>\s*<td>completed", history)
     # Twice is a conflict, not an error; an unknown job is 404.
-    assert call(served, f"/admin/jobs/{cancel}/cancel", form={"csrf_token": TEST_CSRF}
+    assert call(served_admin, f"/admin/jobs/{cancel}/cancel", form={"csrf_token": csrf}
                 )[0] == 409
-    assert call(served, "/admin/jobs/00000000-0000-0000-0000-000000000000/release",
-                form={"csrf_token": TEST_CSRF})[0] == 404
+    assert call(served_admin, "/admin/jobs/00000000-0000-0000-0000-000000000000/release",
+                form={"csrf_token": csrf})[0] == 404
 
 
 @pytest.mark.parametrize("query, field", [("which=everything", "which"),
                                           ("which=history&after=yesterday", "after"),
                                           ("which=history&after=" + "x" * 5000, "after")])
-def test_bad_list_requests_are_422_naming_the_field(served: IppProxy, query: str,
+def test_bad_list_requests_are_422_naming_the_field(served_admin: Client, query: str,
                                                     field: str) -> None:
-    status, body = call(served, f"/admin/jobs?{query}")
+    status, body = call(served_admin, f"/admin/jobs?{query}")
     assert status == 422 and field in body
 
 
-def test_static_files_are_only_the_listed_ones(served: IppProxy) -> None:
+def test_static_files_are_only_the_listed_ones(served_admin: Client) -> None:
     for name in ("htmx.min.js", "htmx.LICENSE", "admin.js", "admin.css"):
-        assert call(served, f"/admin/static/{name}")[0] == 200
+        assert call(served_admin, f"/admin/static/{name}")[0] == 200
     for name in ("htmx.VERSION", "..%2f..%2fapp.py", "%2e%2e/templates/base.html",
                  "ADMIN.CSS", "nosuch.js"):
-        assert call(served, f"/admin/static/{name}")[0] == 404, name
+        assert call(served_admin, f"/admin/static/{name}")[0] == 404, name
 
 
 def test_vendored_htmx_is_the_recorded_release() -> None:
@@ -171,7 +197,8 @@ def test_vendored_htmx_is_the_recorded_release() -> None:
     assert "Zero-Clause BSD" in (STATIC / "htmx.LICENSE").read_text()
 
 
-def test_printers_show_the_destinations_state_and_supplies(served: IppProxy) -> None:
+def test_printers_show_the_destinations_state_and_supplies(served: IppProxy,
+                                                          served_admin: Client) -> None:
     """What the page shows is what the destination itself answers (RFC 8011 printer-state,
     PWG 5100.13 marker-names and marker-levels), read here with ipptool."""
     dest = f"ipp://127.0.0.1:{served.virtual_printer_port}/ipp/print"
@@ -181,7 +208,7 @@ def test_printers_show_the_destinations_state_and_supplies(served: IppProxy) -> 
     names = re.search(r"marker-names \(1?s?e?t?O?f? ?nameWithoutLanguage\) = (.+)", out)
     levels = re.search(r"marker-levels \((?:1setOf )?integer\) = (.+)", out)
     assert names and levels, out
-    page = call(served, "/admin/printers")[1]
+    page = call(served_admin, "/admin/printers")[1]
     for name, level in zip(names.group(1).split(","), levels.group(1).split(","),
                            strict=True):
         assert f'<span class="mname">{name.strip()}</span>' in page
