@@ -18,6 +18,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.wait import WebDriverWait
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -41,6 +44,9 @@ def chromium(size: tuple[int, int] = DESKTOP) -> Iterator[webdriver.Chrome]:
     os.environ["SE_OFFLINE"] = "true"
     options = Options()
     options.binary_location = CHROMIUM
+    # The server's own self-signed certificate (server/tls.py): the tests' browser takes it
+    # (WebDriver acceptInsecureCerts) as an admin accepts it once in theirs.
+    options.accept_insecure_certs = True
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--hide-scrollbars", f"--window-size={size[0]},{size[1]}"):
         options.add_argument(arg)
@@ -53,6 +59,16 @@ def chromium(size: tuple[int, int] = DESKTOP) -> Iterator[webdriver.Chrome]:
         yield driver
     finally:
         driver.quit()
+
+
+def log_in(driver: webdriver.Chrome, base: str, password: str, name: str = "admin") -> None:
+    """The login page, as a person fills it in: name, password, Enter; on to /admin."""
+    driver.get(base + "/admin/login")
+    driver.find_element(By.ID, "username").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password, Keys.ENTER)
+    WebDriverWait(driver, 20).until(
+        lambda d: d.current_url.rstrip("/").endswith("/admin")
+        and d.find_elements(By.ID, "live-status"))
 
 
 def screenshot(driver: webdriver.Chrome, name: str, *, full_page: bool = True) -> Path:

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,38 +21,39 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
-from support.browser import FOCUSABLE_JS, PHONE, UNLABELLED_JS, chromium, screenshot
+from support.browser import FOCUSABLE_JS, PHONE, UNLABELLED_JS, chromium, log_in, screenshot
 from support.server import IppProxy
+from support.webapi import Client, first_password
 
 from .conftest import ipp_print
 
 PAGES = ("/admin/", "/admin/charts", "/admin/jobs?which=held", "/admin/jobs?which=history",
-         "/admin/printers")
+         "/admin/printers", "/admin/printers/new", "/admin/printers/office/edit")
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
+def browser(served: IppProxy, served_admin: Client) -> Iterator[webdriver.Chrome]:
     with chromium() as driver:
+        log_in(driver, served.https, first_password(served))
         yield driver
 
 
 @pytest.fixture(scope="module")
-def with_jobs(served: IppProxy, pdf: Path) -> IppProxy:
+def with_jobs(served: IppProxy, served_admin: Client, pdf: Path) -> IppProxy:
     """Some history for the charts, and a held job for the held list's buttons."""
     for user in ("alice", "bob", "alice"):
         ipp_print(served, pdf, user=user)
     ipp_print(served, pdf, user="carol", hold=True, name="held-report")
     # Printed before the first dashboard draws its charts (their sums are reused a minute).
     deadline = time.monotonic() + 20
-    while 'id="n-printed">3<' not in urllib.request.urlopen(
-            url(served, "/admin/fragments/summary"), timeout=10).read().decode():
+    while 'id="n-printed">3<' not in served_admin.get("/admin/fragments/summary").text:
         assert time.monotonic() < deadline, "the jobs did not print"
         time.sleep(0.2)
     return served
 
 
 def url(server: IppProxy, path: str) -> str:
-    return f"http://{server.authority}{path}"
+    return f"{server.https}{path}"
 
 
 def _activity(driver: webdriver.Chrome, kind: str, job_id: str) -> list[WebElement]:
@@ -128,8 +128,29 @@ def test_every_control_has_a_name(browser: webdriver.Chrome, with_jobs: IppProxy
         screenshot(browser, "jobs-held")
 
 
+def test_the_login_page_is_labelled_and_says_what_failed(with_jobs: IppProxy) -> None:
+    with chromium() as fresh:
+        fresh.get(url(with_jobs, "/admin/printers"))     # no session: to the login page
+        assert "/admin/login?next=" in fresh.current_url
+        assert fresh.execute_script(UNLABELLED_JS) == []
+        fresh.find_element(By.ID, "username").send_keys("admin")
+        fresh.find_element(By.ID, "password").send_keys("not the password", Keys.ENTER)
+        alert = WebDriverWait(fresh, 10).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "[role=alert]"))
+        assert alert[0].text == "Wrong name or password."
+        assert "/admin/login" in fresh.current_url
+        screenshot(fresh, "login")
+        fresh.find_element(By.ID, "password").send_keys(first_password(with_jobs), Keys.ENTER)
+        WebDriverWait(fresh, 10).until(lambda d: d.current_url.endswith("/admin/printers"))
+        fresh.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()
+        WebDriverWait(fresh, 10).until(lambda d: "/admin/login" in d.current_url)
+        fresh.get(url(with_jobs, "/admin/jobs"))
+        assert "/admin/login?next=" in fresh.current_url
+
+
 def test_phone_width_has_no_horizontal_scroll(with_jobs: IppProxy) -> None:
     with chromium(PHONE) as phone:
+        log_in(phone, with_jobs.https, first_password(with_jobs))
         for path in PAGES:
             phone.get(url(with_jobs, path))
             inner, scroll = phone.execute_script(
