@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,8 +15,9 @@ import aiohttp
 import pikepdf
 import pytest
 from support.server import IppProxy, free_port
+from support.webapi import Client, trust
 
-from .conftest import admin_server, ipp_print
+from .conftest import admin_server, ipp_print, page_admin
 
 EXTRA = """
 [accounting]
@@ -53,10 +55,21 @@ def accounting_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IppP
         srv.stop()
 
 
+@pytest.fixture(scope="module")
+def admin(accounting_server: IppProxy) -> Client:
+    return page_admin(accounting_server)
+
+
+def session_of(admin: Client) -> aiohttp.ClientSession:
+    """An aiohttp client with the admin's session cookie, trusting the server's certificate."""
+    tls = ssl.create_default_context(cafile=trust(admin.base))
+    return aiohttp.ClientSession(base_url=admin.base, headers=admin.headers(),
+                                 connector=aiohttp.TCPConnector(ssl=tls))
+
+
 @pytest.fixture
-async def stream(accounting_server: IppProxy) -> AsyncIterator[aiohttp.StreamReader]:
-    async with aiohttp.ClientSession() as session, session.get(
-            f"http://{accounting_server.authority}/admin/events") as resp:
+async def stream(admin: Client) -> AsyncIterator[aiohttp.StreamReader]:
+    async with session_of(admin) as session, session.get("/admin/events") as resp:
         assert resp.status == 200
         assert resp.headers["Content-Type"].startswith("text/event-stream")
         yield resp.content
@@ -76,7 +89,8 @@ async def events_until(content: aiohttp.StreamReader, done: object, timeout: flo
 
 
 async def test_a_printed_job_streams_received_then_printed(
-        stream: aiohttp.StreamReader, accounting_server: IppProxy, tmp_path: Path) -> None:
+        stream: aiohttp.StreamReader, accounting_server: IppProxy, admin: Client,
+        tmp_path: Path) -> None:
     doc = colour_pdf(tmp_path / "colour.pdf")
     out = await asyncio.to_thread(ipp_print, accounting_server, doc, user="alice",
                                   name="live-colour")
@@ -90,8 +104,7 @@ async def test_a_printed_job_streams_received_then_printed(
     kinds = [e["kind"] for e in evs]
     assert kinds[0] == "job-received" and kinds[-1] == "job-printed", kinds
     assert all(e["user"] == "alice" for e in evs)
-    async with aiohttp.ClientSession() as session, session.get(
-            f"http://{accounting_server.authority}/admin/charts") as r:
+    async with session_of(admin) as session, session.get("/admin/charts") as r:
         page = await r.text()
     # Our count at intake: one colour and one monochrome impression.
     assert "Of 2 pages printed, 50 % had colour, 50 % were monochrome" in page
@@ -110,19 +123,18 @@ async def test_a_denied_job_is_streamed(stream: aiohttp.StreamReader,
 
 
 async def test_an_unreachable_printer_is_reported(stream: aiohttp.StreamReader,
-                                                  accounting_server: IppProxy) -> None:
+                                                  admin: Client) -> None:
     """The watch runs while a page listens; the event is in the stream of the page that
     listened then, and in the activity every dashboard opened later starts with."""
-    base = f"http://{accounting_server.authority}"
-    async with aiohttp.ClientSession() as session:
+    async with session_of(admin) as session:
         async with asyncio.timeout(30):
             while True:
-                async with session.get(f"{base}/admin/") as r:
+                async with session.get("/admin/") as r:
                     page = (await r.text()).replace("\n", "")
                 if "ev-printer-offline" in page:
                     break
                 await asyncio.sleep(0.3)
-        async with session.get(f"{base}/admin/printers") as r:
+        async with session.get("/admin/printers") as r:
             printers = (await r.text()).replace("\n", "")
     assert '<span class="kind">printer-offline</span>' \
         '      <span class="queue">lobby</span>' in page
