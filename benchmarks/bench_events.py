@@ -4,9 +4,9 @@ pages connected to ``GET /admin/events``, and whether the pages got every job.
     .venv/bin/python benchmarks/bench_events.py [--jobs 600] [--concurrency 8]
         [--clients 50] [--rounds 3]
 
-One ``ippproxy serve`` (the real server, with the test-only stand-in for the admin login of
-tests/support/admin_server.py until the login lands) with one queue forwarding to the
-built-in virtual printer. The load generator of bench_intake.py sends ``--jobs`` 1-page
+One ``ippproxy serve`` (the real server; the pages are the master admin's, logged in
+through the login page's form with the printed first-start password, over HTTPS) with one
+queue forwarding to the built-in virtual printer. The load generator of bench_intake.py sends ``--jobs`` 1-page
 PDF Print-Jobs over ``--concurrency`` keep-alive connections; the queue drains between
 runs. Runs alternate: no page connected, then ``--clients`` event-stream connections
 held by a separate process (its own CPU, as browsers would be), ``--rounds`` times. The
@@ -24,6 +24,7 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import statistics
 import subprocess
 import sys
@@ -38,11 +39,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_intake import count_jobs, load, make_pdf, process_cpu
 from support.server import IppProxy
+from support.webapi import first_password, form_login, register
 
-ADMIN_SERVER = ROOT / "tests" / "support" / "admin_server.py"
 
-
-async def listen(url: str, clients: int, ready: Path) -> None:
+async def listen(url: str, clients: int, ready: Path, cookie: str, cafile: str) -> None:
     """The child process: ``clients`` event streams; on SIGTERM prints what each got."""
     import aiohttp
 
@@ -66,7 +66,10 @@ async def listen(url: str, clients: int, ready: Path) -> None:
                 got[k]["dropped"] += dropped
                 got[k]["other"] += data.count(b"event: ") - received - dropped
 
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as session:
+    tls = ssl.create_default_context(cafile=cafile)
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None),
+                                     headers={"Cookie": f"ippproxy_session={cookie}"},
+                                     connector=aiohttp.TCPConnector(ssl=tls)) as session:
         opened = [asyncio.Event() for _ in range(clients)]
         tasks = [asyncio.create_task(one(k, session, opened[k])) for k in range(clients)]
         await asyncio.gather(*(o.wait() for o in opened))
@@ -79,14 +82,15 @@ async def listen(url: str, clients: int, ready: Path) -> None:
 
 
 def run_once(proxy: IppProxy, document: bytes, jobs: int, concurrency: int, clients: int,
-             tmp: Path) -> tuple[float, float, list[dict[str, int]]]:
+             tmp: Path, cookie: str) -> tuple[float, float, list[dict[str, int]]]:
     child = None
     if clients:
         ready = tmp / "ready"
         ready.unlink(missing_ok=True)
         child = subprocess.Popen(
-            [sys.executable, __file__, "--listen", f"http://{proxy.authority}/admin/events",
-             "--clients", str(clients), "--ready", str(ready)],
+            [sys.executable, __file__, "--listen", f"{proxy.https}/admin/events",
+             "--clients", str(clients), "--ready", str(ready), "--cookie", cookie,
+             "--cafile", str(proxy.cert)],
             stdout=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
         while not ready.exists():
@@ -119,17 +123,20 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--listen", help=argparse.SUPPRESS)
     ap.add_argument("--ready", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--cookie", help=argparse.SUPPRESS)
+    ap.add_argument("--cafile", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.listen:
-        asyncio.run(listen(args.listen, args.clients, args.ready))
+        asyncio.run(listen(args.listen, args.clients, args.ready, args.cookie, args.cafile))
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-events-") as tmp_name:
         tmp = Path(tmp_name)
         document = make_pdf(tmp / "one.pdf", 1)
         proxy = IppProxy(tmp / "srv", queues=[{"name": "bench", "destination": "builtin"}],
-                         forwarding={"poll_interval": 0.2}, log_level="warning",
-                         command=[sys.executable, str(ADMIN_SERVER)])
+                         forwarding={"poll_interval": 0.2}, log_level="warning")
         proxy.start()
+        admin = form_login(register(proxy).https, "admin", first_password(proxy))
+        assert admin.cookie is not None
         try:
             asyncio.run(load(proxy.port, proxy.path(), proxy.uri(), document, 100,
                              args.concurrency, "warm"))
@@ -139,7 +146,7 @@ def main() -> int:
                 order = (0, args.clients) if r % 2 == 0 else (args.clients, 0)
                 for clients in order:
                     rate, cpu, got = run_once(proxy, document, args.jobs, args.concurrency,
-                                              clients, tmp)
+                                              clients, tmp, admin.cookie)
                     rates[clients].append(rate)
                     cpus[clients].append(cpu)
                     line = (f"round {r + 1}: {clients:3d} pages  {rate:7.1f} jobs/s  "
