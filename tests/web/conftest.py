@@ -69,7 +69,7 @@ PRINT_TEST = """{
 """
 
 
-def admin_server(directory: Path, *, queues: list[dict[str, object]] | None = None,
+def pages_server(directory: Path, *, queues: list[dict[str, object]] | None = None,
                  server: dict[str, object] | None = None) -> IppProxy:
     """The product's ``ippproxy serve`` (not started yet); ``page_admin`` logs in to it."""
     return IppProxy(directory, queues=queues or [{"name": "office", "destination": "builtin",
@@ -111,7 +111,7 @@ def ipp_print(server: IppProxy, document: Path, *, user: str = "alice", queue: s
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IppProxy]:
-    srv = admin_server(tmp_path_factory.mktemp("admin"))
+    srv = pages_server(tmp_path_factory.mktemp("admin"))
     srv.start()
     try:
         yield srv

@@ -17,7 +17,7 @@ import pytest
 from support.server import IppProxy, free_port
 from support.webapi import Client, trust
 
-from .conftest import admin_server, ipp_print, page_admin
+from .conftest import ipp_print, page_admin, pages_server
 
 EXTRA = """
 [accounting]
@@ -45,7 +45,7 @@ def colour_pdf(path: Path) -> Path:
 @pytest.fixture(scope="module")
 def accounting_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IppProxy]:
     dead = f"ipp://127.0.0.1:{free_port()}/ipp/print"     # nothing listens there
-    srv = admin_server(tmp_path_factory.mktemp("live"), queues=[
+    srv = pages_server(tmp_path_factory.mktemp("live"), queues=[
         {"name": "office", "destination": "builtin"}, {"name": "lobby", "destination": dead}])
     srv.config_path.write_text(srv.config_path.read_text() + EXTRA)
     srv.start()
