@@ -35,9 +35,14 @@ async def job_list(request: web.Request, actor: Actor) -> web.StreamResponse:
         actor, which, after=q.get("after") or None, queue=queue, owner=owner)
     prices = ({} if admin.prices is None
               else await admin.prices.of(actor, [j.uuid for j in result.jobs]))
+    # A pending job of a paused queue waits for it: RFC 8011 §5.3.8 'printer-stopped'
+    # (the job's printer is stopped), as CUPS reports it.
+    stopped = ({v.config.name for v in await admin.queues.list(actor) if v.paused}
+               if which != "history" else set())
     return aiohttp_jinja2.render_template("jobs.html", request, {
         "actor": actor, "csrf": csrf_token(request), "nav": "jobs", "which": which,
-        "tabs": WHICH, "page": result, "prices": prices, "priced": admin.prices is not None, "queue": queue or "", "owner": owner or "",
+        "tabs": WHICH, "page": result, "prices": prices, "stopped": stopped,
+        "pending": int(JobState.PENDING), "priced": admin.prices is not None, "queue": queue or "", "owner": owner or "",
         "state_name": state_name, "cancelable": _CANCELABLE, "held": int(JobState.PENDING_HELD),
         "may_change": actor.may(Section.PRINTERS, Access.WRITE),
         "back": request.path_qs})
