@@ -28,7 +28,7 @@ from support.webapi import Client, first_password
 from .conftest import ipp_print
 
 PAGES = ("/admin/", "/admin/charts", "/admin/jobs?which=held", "/admin/jobs?which=history",
-         "/admin/printers", "/admin/printers/new", "/admin/printers/office/edit")
+         "/admin/printers", "/admin/printers/new")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from support.server import IppProxy
-from support.webapi import Client, first_password
+from support.webapi import Client, first_password, register
 
 from .conftest import ipp_print
 
@@ -215,3 +215,64 @@ def test_printers_show_the_destinations_state_and_supplies(served: IppProxy,
         assert f'aria-label="{name.strip()} level"' in page
         assert f'value="{level.strip()}"' in page
     assert dest in page
+
+
+def test_add_edit_and_delete_a_queue(served: IppProxy, served_admin: Client,
+                                     pdf: Path) -> None:
+    csrf = served_admin.csrf or ""
+    dest = f"ipp://127.0.0.1:{served.virtual_printer_port}/ipp/print"
+    # The capabilities first: what the destination itself says.
+    status, body = call(served_admin, f"/admin/printers/new?destination={dest}")
+    assert status == 200 and 'id="caps-model"' in body and "application/pdf" in body
+    status, body = call(served_admin, "/admin/printers/new?destination=ftp://x/y")
+    assert status == 422 and "destination" in body and 'id="caps"' not in body
+    dead = "ipp://127.0.0.1:9/ipp/print"
+    status, body = call(served_admin, f"/admin/printers/new?destination={dead}")
+    assert status == 200 and "cannot be reached" in body
+    # Bad fields come back on the form naming the field; a duplicate is a conflict.
+    form = {"csrf_token": csrf, "name": "../etc", "destination": dest}
+    status, body = call(served_admin, "/admin/printers/new", form=form)
+    assert status == 422 and 'aria-invalid="true"' in body and "name" in body
+    form["name"] = "office"
+    assert call(served_admin, "/admin/printers/new", form=form)[0] == 409
+    form.update(name="annex", info="Annex printer")
+    status, _ = call(served_admin, "/admin/printers/new", form=form)
+    assert status == 303
+    listed = call(served_admin, "/admin/printers")[1]
+    assert 'id="p-annex"' in listed and "Annex printer" in listed
+    out = ipp_print(served, pdf, user="frank", queue="annex", hold=True, name="annex-job")
+    assert "job-id" in out              # the queue takes jobs at once
+    # Provisioned queues are read-only here; annex is not.
+    assert call(served_admin, "/admin/printers/office/edit")[0] == 409
+    status, body = call(served_admin, "/admin/printers/annex/edit")
+    assert status == 200 and 'value="Annex printer"' in body
+    status, _ = call(served_admin, "/admin/printers/annex/edit",
+                     form={"csrf_token": csrf, "destination": dest, "info": "Annex, 1st floor"})
+    assert status == 303
+    assert "Annex, 1st floor" in call(served_admin, "/admin/printers")[1]
+    # Delete asks first, says what it cancels, then cancels the held job.
+    status, body = call(served_admin, "/admin/printers/annex/delete")
+    assert status == 200 and "<strong>1</strong>" in body and "will be canceled" in body
+    status, _ = call(served_admin, "/admin/printers/annex/delete", form={"csrf_token": csrf})
+    assert status == 303
+    assert 'id="p-annex"' not in call(served_admin, "/admin/printers")[1]
+    history = call(served_admin, "/admin/jobs?which=history&queue=annex")[1].replace("\n", "")
+    assert re.search(r"annex-job</td>\s*<td>canceled", history), history
+    assert call(served_admin, "/admin/printers/annex/edit")[0] == 404
+
+
+def test_the_login_page_says_when_logins_are_throttled(tmp_path: Path) -> None:
+    srv = register(IppProxy(tmp_path, queues=[{"name": "q", "destination": "builtin"}]).start())
+    try:
+        nobody = Client(srv.https)
+        for _ in range(5):
+            status, body = call(nobody, "/admin/login", accept="text/html",
+                                form={"username": "admin", "password": "wrong guess"})
+            assert status == 401 and "Wrong name or password." in body
+        r = nobody.post("/admin/login", headers={"Accept": "text/html"},
+                        data={"username": "admin", "password": first_password(srv)})
+        assert r.status_code == 429 and "Set-Cookie" not in r.headers
+        assert "Too many failed logins. Try again in 1 minute." in r.text
+        assert 55 <= int(r.headers["Retry-After"]) <= 60
+    finally:
+        srv.stop()
