@@ -261,6 +261,17 @@ def test_add_edit_and_delete_a_queue(served: IppProxy, served_admin: Client,
     assert call(served_admin, "/admin/printers/annex/edit")[0] == 404
 
 
+def test_purge_cancels_the_queues_unfinished_jobs(served: IppProxy, served_admin: Client,
+                                                  pdf: Path) -> None:
+    uuid = held_job(served, served_admin, pdf, "to-purge")
+    status, _ = call(served_admin, "/admin/printers/office/purge",
+                     form={"csrf_token": served_admin.csrf or ""})
+    assert status == 303
+    history = call(served_admin, "/admin/jobs?which=history")[1].replace("\n", "")
+    assert re.search(r"to-purge</td>\s*<td>canceled", history), history
+    assert uuid not in call(served_admin, "/admin/jobs?which=held")[1]
+
+
 def test_the_login_page_says_when_logins_are_throttled(tmp_path: Path) -> None:
     srv = register(IppProxy(tmp_path, queues=[{"name": "q", "destination": "builtin"}]).start())
     try:
