@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 # Debian packages the server and the test suite use (real printers, clients, gs, PostgreSQL).
 # build-essential and python3-dev compile ippproxy/filters/_rasterwalk.c at `pip install`.
 DEB_PACKAGES := cups-ipp-utils cups cups-client ghostscript qpdf poppler-utils dbus \
-                postgresql build-essential python3-dev curl systemd util-linux
+                postgresql build-essential python3-dev curl systemd util-linux \
+                chromium chromium-driver
 # pytest workers; the suite is sized for 2 cores.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=

@@ -31,7 +31,8 @@ from aiohttp import web
 from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import Checkpointer, make_engine, upgrade_locked
-from ippproxy.forwarding.capabilities import DestinationCapabilities
+from ippproxy.forwarding.capabilities import DestinationCapabilities, destination_uri
+from ippproxy.forwarding.client import DestinationClient
 from ippproxy.forwarding.worker import Forwarder
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
@@ -53,16 +54,25 @@ from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.auditsink import CatalogAudit
+from ippproxy.services.cost_models import CostModelService
+from ippproxy.services.destination_probe import DestinationProbe
+from ippproxy.services.events import EventHub, JobFeed
 from ippproxy.services.ipp_logins import IppLogins
+from ippproxy.services.job_prices import JobPrices
 from ippproxy.services.jobs import Jobs
+from ippproxy.services.printer_status import PrinterStatus
+from ippproxy.services.printer_watch import PrinterWatch
 from ippproxy.services.provisioning import provision
-from ippproxy.services.queues import IppStateAudit
+from ippproxy.services.queues import IppStateAudit, QueueService
+from ippproxy.services.reports import Reports
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.users import Users
 from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.web.auth import may_scrape
+from ippproxy.web.pages.routes import add_admin_pages
+from ippproxy.web.pages.state import ADMIN, AdminServices
 from ippproxy.web.routes import add_web
 from ippproxy.web.state import WEB, WebServices
 
@@ -118,8 +128,13 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             # pipeline's analysis pool; without one the Forwarder makes its own when needed.
             # Submissions in flight: the Forwarder spaces its sends while there are any.
             receiving = Receiving()
+            # The admin's live activity: job changes from the store (every node's),
+            # denials from intake, destination states (services/events.py).
+            hub = EventHub(node or "local")
+            feed = JobFeed(hub, store.reports)
             forwarder = Forwarder(store, spool, config,
-                                  on_finished=pipeline.settler.job_changed if pipeline else None,
+                                  on_finished=FanOut(pipeline.settler, feed).job_changed
+                                  if pipeline else feed.job_changed,
                                   pool=pipeline.pool if pipeline else None,
                                   receiving=receiving, metrics=metrics)
             await forwarder.start()
@@ -129,7 +144,11 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             capabilities = DestinationCapabilities(config.forwarding, config.virtual_printer,
                                                    forwarder.client, session)
             stack.push_async_callback(capabilities.close)
-            notifier = FanOut(forwarder, pipeline.settler) if pipeline else forwarder
+            intake = pipeline.intake if pipeline else Intake(
+                store, spool, PolicyChain(policies), metrics=metrics)
+            intake.on_denied = hub.job_denied
+            notifier = (FanOut(forwarder, pipeline.settler, feed) if pipeline
+                        else FanOut(forwarder, feed))
             # The admin side (issue 13): the master password is printed at first start only.
             audit = CatalogAudit(catalog)
             admins = Admins(engine, audit, users=config.accounting.enabled)
@@ -143,20 +162,21 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 IppLogins(admins, tokens, throttle))
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
-                capabilities=capabilities,
-                intake=pipeline.intake if pipeline else Intake(
-                    store, spool, PolicyChain(policies), metrics=metrics),
-                notifier=notifier, authenticator=authenticator,
+                capabilities=capabilities, intake=intake, notifier=notifier,
+                authenticator=authenticator,
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving,
                 metrics=metrics, state_recorder=IppStateAudit(catalog))
             server = app[CTX].get()
+            jobs = Jobs(store, notifier, audit, lambda: server.queues.keys())
             app[WEB].services = WebServices(
                 admins=admins, sessions=Sessions(engine), tokens=tokens,
-                throttle=throttle,
-                jobs=Jobs(store, notifier, audit, lambda: server.queues.keys()),
+                throttle=throttle, jobs=jobs,
                 users=Users(engine, audit) if config.accounting.enabled else None)
-            upkeep = asyncio.create_task(housekeeping.run_forever(server),
-                                         name="housekeeping")
+            queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
+            watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
+            tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
+                     asyncio.create_task(feed.run(), name="job-feed"),
+                     asyncio.create_task(watch.run(), name="printer-watch")]
 
             async def changed(new: Snapshot) -> None:
                 live = new.apply(file)
@@ -171,9 +191,22 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                                      changed)
             watcher.start()
             stack.push_async_callback(watcher.stop)
+            app[ADMIN].services = AdminServices(
+                hub=hub, reports=Reports(store.reports, lambda: hub.denied),
+                printers=PrinterStatus(queue_service, capabilities, store,
+                                       lambda q: destination_uri(
+                                           q, server.config.virtual_printer)),
+                queues=queue_service, cost_models=CostModelService(catalog),
+                probe=DestinationProbe(lambda uri: DestinationClient(
+                    uri, session, attributes_ttl=0.0,
+                    connect_timeout=config.forwarding.connect_timeout)),
+                jobs=jobs, prices=JobPrices(pipeline.accounting) if pipeline else None,
+                refresh=watcher.poll)
             yield
-            upkeep.cancel()
-            await asyncio.gather(upkeep, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            app[ADMIN].services = None
             app[CTX].ctx = None
             app[WEB].services = None
     return ctx
@@ -205,6 +238,7 @@ def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Applica
     add_routes(app)
     add_pages(app)
     add_web(app)
+    add_admin_pages(app)
     add_metrics_route(app, config.server.metrics_token, admin_check=may_scrape)
     app.cleanup_ctx.append(_lifecycle(config, tuple(policies), metrics))
     return app

@@ -8,16 +8,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
-from ippproxy.config import Config, ConfigError, load
+from ippproxy.config import Config, ConfigError, embedded_default, load
 
 
 def _load_or_default(path: str | None) -> Config:
-    return load(path) if path else Config()
+    return load(path) if path else embedded_default()
+
+
+def _with_ports(cfg: Config, port: int | None, vp_port: int | None) -> Config:
+    """``--port`` / ``--virtual-printer-port``: another port than the file's (or the
+    embedded default's 8631 and 8632), e.g. when those are taken."""
+    if port is not None:
+        cfg = dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, port=port))
+    if vp_port is not None:
+        cfg = dataclasses.replace(cfg, virtual_printer=dataclasses.replace(
+            cfg.virtual_printer, port=vp_port))
+    return cfg
 
 
 def _print_banner(cfg: Config) -> None:
@@ -36,9 +48,16 @@ def _print_banner(cfg: Config) -> None:
     print(f"Web pages: https://{host}:{cfg.server.port}/admin", flush=True)
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a port number, 1 to 65535")
+    return value
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
-        cfg = _load_or_default(args.config)
+        cfg = _with_ports(_load_or_default(args.config), args.port, args.virtual_printer_port)
     except ConfigError as e:
         print(f"ippproxy: bad configuration: {e}", file=sys.stderr)
         return 2
@@ -173,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--config", help="TOML config file (default: the embedded default)")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warning", "error"])
+    p.add_argument("--port", type=_port, help="serve IPP, IPPS and HTTPS on this port "
+                   "instead of server.port")
+    p.add_argument("--virtual-printer-port", type=_port, help="the built-in virtual "
+                   "printer's port instead of virtual_printer.port")
     p.set_defaults(func=cmd_serve)
     p = sub.add_parser("check-config", help="validate a TOML config file")
     p.add_argument("file")

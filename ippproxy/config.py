@@ -253,6 +253,14 @@ class Config:
         return None
 
 
+def embedded_default() -> Config:
+    """What ``ippproxy serve`` and ``ippproxy cmd`` run on without ``--config`` (``make
+    run``): the defaults above with counting and pricing on, users created on their first
+    job and not held to a credit limit (unrestricted, as PaperCut's new users are by
+    default), so a cost model set in the admin pages prices the next job at once."""
+    return Config(accounting=AccountingConfig(enabled=True, restricted=False))
+
+
 def _coerce(key: str, typ: Any, value: Any) -> Any:
     if typ is bool:
         if not isinstance(value, bool):

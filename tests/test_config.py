@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from ippproxy.cli import main
-from ippproxy.config import BUILTIN_DESTINATION, Config, ConfigError, from_dict, load
+from ippproxy.config import (
+    BUILTIN_DESTINATION,
+    Config,
+    ConfigError,
+    embedded_default,
+    from_dict,
+    load,
+)
 
 
 def test_embedded_default_has_builtin_default_queue() -> None:
@@ -16,6 +23,17 @@ def test_embedded_default_has_builtin_default_queue() -> None:
     assert cfg.queues[0].destination == BUILTIN_DESTINATION
     assert cfg.storage.database.startswith("sqlite:///")
     assert cfg.server.port == 8631
+
+
+def test_the_embedded_default_counts_and_prices() -> None:
+    """``make run`` (serve without --config): accounting on, unrestricted users; the same
+    queue, port and database as the dataclass defaults a file starts from."""
+    cfg = embedded_default()
+    assert cfg.accounting.enabled and not cfg.accounting.restricted
+    assert cfg.accounting.unknown_users == "create"
+    assert (cfg.queues, cfg.server, cfg.storage) == (Config().queues, Config().server,
+                                                     Config().storage)
+    assert not Config().accounting.enabled
 
 
 def test_full_example(tmp_path: Path) -> None:

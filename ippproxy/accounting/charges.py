@@ -74,6 +74,15 @@ def find(conn: Connection, job_uuid: uuid.UUID, lock: bool) -> ChargeRow | None:
     return conn.execute(stmt).first()
 
 
+def amounts(conn: Connection, job_uuids: list[uuid.UUID]) -> dict[str, int]:
+    """The net amount charged for each of these jobs that has a charge (one query)."""
+    if not job_uuids:
+        return {}
+    rows = conn.execute(select(CHARGES.c.job_uuid, CHARGES.c.charged)
+                        .where(CHARGES.c.job_uuid.in_(job_uuids)))
+    return {str(r[0]): int(r[1]) for r in rows}
+
+
 def add_reserved(conn: Connection, job_uuid: uuid.UUID, account_id: uuid.UUID,
                  user_id: uuid.UUID, printer: str, amount: int, fee: int,
                  impressions: int, node: str) -> None:

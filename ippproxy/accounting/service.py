@@ -237,6 +237,14 @@ class AccountingService:
         if uuids:
             in_transaction(self.engine, lambda c: charges.mark_recorded(c, uuids))
 
+    def charged(self, jobs: Iterable[JobId]) -> dict[str, int]:
+        """Job UUID -> the net amount charged (minor units), for the jobs with a charge;
+        read in a snapshot (the admin's job list shows each job's price)."""
+        wanted = [job_id(j) for j in jobs]
+        with self.engine.connect() as conn:
+            conn.execution_options(sqlite_begin="DEFERRED")
+            return charges.amounts(conn, wanted)
+
     def get(self, job: JobId) -> Charge | None:
         job_uuid = job_id(job)
 

@@ -27,9 +27,16 @@ class CatalogWatcher:
         self.catalog, self.current, self.interval = catalog, current, interval
         self.on_change = on_change
         self._task: asyncio.Task[None] | None = None
+        # One look at a time: a look asked for after a change on this node (the admin
+        # pages) and the periodic one never hand over snapshots out of order.
+        self._one = asyncio.Lock()
 
     async def poll(self) -> bool:
         """One look; True when a new snapshot was published."""
+        async with self._one:
+            return await self._look()
+
+    async def _look(self) -> bool:
         version = await asyncio.to_thread(self.catalog.version)
         if version == self.current.version:
             return False

@@ -82,6 +82,17 @@ def allocate_job_ids(conn: Connection, queue: str, count: int = 1) -> int:
     return int(new) - count
 
 
+def counted(analysis: dict[str, Any] | None) -> dict[str, int | None]:
+    """The ``impressions`` columns from an intake analysis (pipeline/metering.py keeps the
+    PWG 5100.7 counts under ``attributes``); None where it has none."""
+    attrs = analysis.get("attributes") if isinstance(analysis, dict) else None
+    if not isinstance(attrs, dict):
+        return {"impressions": None, "impressions_col": None}
+    imp, col = attrs.get("job-impressions"), attrs.get("job-impressions-col")
+    return {"impressions": imp if isinstance(imp, int) else None,
+            "impressions_col": col if isinstance(col, int) else None}
+
+
 def _rows(spec: NewJob, job_id: int | None, now: dt.datetime) -> tuple[dict[str, Any], list[Any]]:
     state = JobState.PENDING_HELD if spec.hold_until else JobState.PENDING
     reasons = spec.reasons if spec.reasons is not None else default_reasons(state)
@@ -114,6 +125,7 @@ def _rows(spec: NewJob, job_id: int | None, now: dt.datetime) -> tuple[dict[str,
         "forward_started": False,
         "impressions_completed": None,
         "media_sheets_completed": None,
+        **counted(spec.analysis),
         "analysis": spec.analysis,
         "node": None,
         "lease_until": None,

@@ -3,7 +3,8 @@
 
 The schema is created by the hand-written migrations
 ``ippproxy/db/migrations/versions/0001_jobs.py``, ``0003_spool_copies.py``,
-``0004_claim_index.py`` and ``0005_queue_states.py``; they must stay identical
+``0004_claim_index.py``, ``0005_queue_states.py`` and ``0009_admin_reports.py``; they must
+stay identical
 (``tests/jobs/test_models.py`` compares them). Only portable types are used so the
 same code runs on SQLite and PostgreSQL. Timestamps are always UTC
 (:class:`UTCDateTime`); ``state`` holds the RFC 8011 job-state enum value.
@@ -122,6 +123,10 @@ class Job(Base):
     forward_started: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     impressions_completed: Mapped[int | None] = mapped_column(Integer)
     media_sheets_completed: Mapped[int | None] = mapped_column(Integer)
+    # Our own count at intake (PWG 5100.7 job-impressions, job-impressions-col; NULL when
+    # unknown): what the admin reports sum without opening the analysis JSON.
+    impressions: Mapped[int | None] = mapped_column(Integer)
+    impressions_col: Mapped[int | None] = mapped_column(Integer)
     analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Multi-node: which node works on the job and until when its claim holds.
     node: Mapped[str | None] = mapped_column(String(64))
@@ -169,5 +174,16 @@ jobs_t = cast(Table, Job.__table__)
 # a claim sorted every pending job, so draining a backlog grew with its square.
 Index("ix_jobs_claim", jobs_t.c.state, jobs_t.c.priority.desc(), jobs_t.c.created_at,
       jobs_t.c.job_id, jobs_t.c.queue, jobs_t.c.closed, jobs_t.c.next_attempt_at)
+# The admin reports (jobs/reports.py): pages per day per printer, colour share and top
+# users over a window of completion times read this index alone, never the rows.
+# State first: the sums are over completed jobs of a time range, one range of this index.
+Index("ix_jobs_report", jobs_t.c.state, jobs_t.c.completed_at, jobs_t.c.queue, jobs_t.c.owner,
+      jobs_t.c.impressions, jobs_t.c.impressions_col, jobs_t.c.impressions_completed)
+# The admin job history of one printer or one user, newest first, a page at a time.
+Index("ix_jobs_queue_completed", jobs_t.c.queue, jobs_t.c.completed_at)
+Index("ix_jobs_owner_completed", jobs_t.c.owner, jobs_t.c.completed_at)
+# The live events' poll of recent changes (jobs/reports.py change_keys), every node's:
+# covering, so re-reading the last second of changes never touches the rows.
+Index("ix_jobs_updated_at", jobs_t.c.updated_at, jobs_t.c.uuid, jobs_t.c.state)
 documents_t = cast(Table, Document.__table__)
 spool_copies_t = cast(Table, SpoolCopy.__table__)

@@ -103,6 +103,8 @@ class JobRecord:
     forward_started: bool
     impressions_completed: int | None
     media_sheets_completed: int | None
+    impressions: int | None          # our count at intake (PWG 5100.7 job-impressions)
+    impressions_col: int | None      # of which with colour (job-impressions-col)
     analysis: Mapping[str, Any] | None
     node: str | None
     lease_until: dt.datetime | None

@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, select
 
 from ippproxy.db.walsync import WalSync
 from ippproxy.jobs import moving, queries, writes
-from ippproxy.jobs._create import NewJob, insert_staged, stage
+from ippproxy.jobs._create import NewJob, counted, insert_staged, stage
 from ippproxy.jobs._recovery import recover
 from ippproxy.jobs._writer import GroupCommitWriter
 from ippproxy.jobs.ids import new_uuid
@@ -39,6 +39,7 @@ from ippproxy.jobs.records import (
     load_job,
     load_jobs,
 )
+from ippproxy.jobs.reports import JobReports
 from ippproxy.jobs.search import JobQuery, count_stmt, search_stmt
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import JobEvent, JobState
@@ -104,6 +105,11 @@ class JobStore:
                     return fn(conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
+
+    @property
+    def reports(self) -> JobReports:
+        """The admin side's reads: job pages, recent changes, report sums (reports.py)."""
+        return JobReports(self.read)
 
     async def copy_of(self, spool_name: str) -> bytes | None:
         """The bytes of a small document kept in the store (``Spool.copies``), or None."""
@@ -299,7 +305,7 @@ class JobStore:
         job-attributes blob (forced options) in the same transaction."""
 
         def work(conn: Connection) -> None:
-            values: dict[str, Any] = {"analysis": analysis}
+            values: dict[str, Any] = {"analysis": analysis, **counted(analysis)}
             if edit_attributes is not None:
                 job = load_job(conn, uuid)
                 if job is not None:

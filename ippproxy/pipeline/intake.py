@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ippproxy.filters.pool import MAX_INLINE_BYTES
@@ -71,6 +71,9 @@ class Intake:
         self.spool = spool
         self.chain = chain or PolicyChain()
         self.metering = metering
+        # Told of every job a rule denies (queue, user, reason): a denied job is never
+        # stored, so the admin's live activity hears of it here (services/events.py).
+        self.on_denied: Callable[[str, str, str], None] | None = None
 
     # -- the operations --------------------------------------------------------------------
     async def print_job(self, sub: Submission) -> Accepted:
@@ -211,7 +214,10 @@ class Intake:
                     else Decision.allow())
         if decision.action == Action.DENY:
             self.metrics.denied(sub.queue, DENIED_BY_RULE)
-            raise policy_refusal(decision)
+            refusal = policy_refusal(decision)
+            if self.on_denied is not None:
+                self.on_denied(sub.queue, sub.user, refusal.message)
+            raise refusal
         if self.metering is None or reading is None:
             return Admission(hold=decision.action == Action.HOLD,
                              hold_reason=decision.hold_reason, message=decision.reason)

@@ -9,6 +9,9 @@ is stored with ``identity.set_actor``. Then:
 
 * a handler not marked public answers 401 (problem JSON, ``WWW-Authenticate: Bearer``)
   when nobody was proven: new routes are closed until someone opens them (CVE-2023-27350);
+  only a browser asking for an admin page (``GET``/``HEAD`` under ``/admin`` with
+  ``text/html`` in ``Accept``) is sent to the login page instead (303, the page it wanted
+  in ``next``); scripts and the API keep their 401;
 * a state-changing request (not GET, HEAD, OPTIONS) on a session must carry the session's
   CSRF token, in the ``X-CSRF-Token`` header (htmx, scripts) or the ``csrf_token`` form
   field, compared in constant time; otherwise 403. Bearer tokens are not sent by browsers
@@ -25,6 +28,7 @@ import hmac
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
@@ -42,6 +46,7 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_KEY = "ippproxy.session"
+LOGIN_PAGE = "/admin/login"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -96,6 +101,20 @@ async def may_scrape(request: web.Request) -> bool:
     return actor is not None and actor.may(Section.PRINTERS, Access.READ)
 
 
+def wants_page(request: web.Request) -> bool:
+    """A browser navigating to an admin page (not the API, not a script, not IPP)."""
+    return (request.method in ("GET", "HEAD") and request.path.startswith("/admin")
+            and "text/html" in request.headers.get("Accept", ""))
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after logging in: an admin page of this server, never another site."""
+    if (target and target.startswith("/admin") and "//" not in target and "\\" not in target
+            and not target.startswith(LOGIN_PAGE)):
+        return target
+    return "/admin"
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not in_scope(request):
@@ -111,6 +130,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             return problem(403, f"a state-changing request needs the session's CSRF token "
                                 f"({CSRF_HEADER} header or {CSRF_FIELD} field)", kind="csrf")
     elif not public:
+        if wants_page(request):
+            return web.Response(status=303, headers={
+                "Location": f"{LOGIN_PAGE}?next={quote(request.path_qs, safe='')}",
+                "Cache-Control": "no-store"})
         return problem(401, "log in or send an API token", kind="unauthenticated",
                        headers={"WWW-Authenticate": 'Bearer realm="ippproxy"'})
     return await handler(request)
@@ -179,7 +202,9 @@ async def login_form(request: web.Request) -> web.StreamResponse:
     if isinstance(result, web.Response):
         return result
     sid, _, _ = result
-    response = web.Response(status=303, headers={"Location": "/admin"})
+    target = form.get("next")
+    response = web.Response(status=303, headers={
+        "Location": safe_next(target if isinstance(target, str) else None)})
     set_session_cookie(response, sid, services_of(request).sessions.settings.absolute)
     return response
 
@@ -193,5 +218,5 @@ async def logout_form(request: web.Request) -> web.StreamResponse:
 
 
 def add_auth_routes(app: web.Application) -> None:
-    app.router.add_post("/admin/login", login_form)
+    # POST /admin/login is the login page's (web/pages/login.py): it calls login_form.
     app.router.add_post("/admin/logout", logout_form)

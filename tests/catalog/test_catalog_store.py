@@ -128,6 +128,26 @@ def test_the_watcher_publishes_each_new_version_once(catalog: Catalog) -> None:
     assert seen[0].queues == (QUEUE,) and seen[0].version == catalog.version()
 
 
+def test_looks_asked_for_at_once_hand_over_each_change_once(catalog: Catalog) -> None:
+    """The admin pages poll right after a change while the periodic look may be running:
+    one look at a time, so a snapshot is handed over once and never after a newer one."""
+    seen: list[int] = []
+
+    async def main() -> None:
+        async def changed(s: Snapshot) -> None:
+            await asyncio.sleep(0.05)              # the server, forwarder and pipeline
+            seen.append(s.version)
+
+        watcher = CatalogWatcher(catalog, await asyncio.to_thread(catalog.snapshot), 60.0,
+                                 changed)
+        await asyncio.to_thread(fill, catalog)
+        published = await asyncio.gather(*(watcher.poll() for _ in range(4)))
+        assert sorted(published) == [False, False, False, True]
+
+    asyncio.run(main())
+    assert seen == [catalog.version()]
+
+
 def test_a_failed_hand_over_is_retried(catalog: Catalog) -> None:
     calls: list[int] = []
 

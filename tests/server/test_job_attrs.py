@@ -28,7 +28,7 @@ def _job() -> JobRecord:
         created_at=NOW, updated_at=NOW, processing_at=NOW, completed_at=None, closed=True,
         destination_uri=None, remote_job_id=3, forward_attempts=1, next_attempt_at=None,
         forward_started=True, impressions_completed=None, media_sheets_completed=None,
-        analysis=None, node=None, lease_until=None,
+        impressions=None, impressions_col=None, analysis=None, node=None, lease_until=None,
         documents=(DocumentRecord(1, "d1", 3000, "00" * 32, "application/pdf", None, None,
                                   NOW),))
 

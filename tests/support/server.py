@@ -104,7 +104,8 @@ class IppProxy:
                  forwarding: Mapping[str, TomlValue] | None = None,
                  virtual_printer: Mapping[str, TomlValue] | None = None,
                  log_level: str = "info", port: int | None = None,
-                 fd_limit: int | None = None) -> None:
+                 fd_limit: int | None = None,
+                 command: Sequence[str] | None = None) -> None:
         self.directory = Path(directory)
         # RLIMIT_NOFILE, soft and hard, for the server process (None: inherited)
         self.fd_limit = fd_limit
@@ -131,6 +132,8 @@ class IppProxy:
         self.log_path = self.directory / "ippproxy.log"
         self.log_level = log_level
         self._proc: subprocess.Popen[bytes] | None = None
+        # The program to run with ``serve --config FILE``: the ippproxy command by default.
+        self.command = list(command) if command else None
 
     # -- addresses ---------------------------------------------------------------------
     @property
@@ -169,7 +172,7 @@ class IppProxy:
         limit = ["prlimit", f"--nofile={self.fd_limit}:{self.fd_limit}", "--"] \
             if self.fd_limit else []
         self._proc = subprocess.Popen(
-            [*limit, *ippproxy_command(), "serve", "--config", str(self.config_path),
+            [*limit, *(self.command or ippproxy_command()), "serve", "--config", str(self.config_path),
              "--log-level", self.log_level],
             cwd=self.directory, env=env, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT)

@@ -49,6 +49,12 @@ def start_server(directory: Path, database: str | None = None) -> IppProxy:
     return proxy
 
 
+def register(proxy: IppProxy) -> IppProxy:
+    """Trust ``proxy``'s own certificate for requests to its base URL (a started server)."""
+    _TRUST[proxy.https] = str(proxy.cert)
+    return proxy
+
+
 def database_of(proxy: IppProxy) -> str:
     with proxy.config_path.open("rb") as f:
         return str(tomllib.load(f)["storage"]["database"])
@@ -110,3 +116,19 @@ def cmd(proxy: IppProxy, *args: str, stdin: str = "") -> subprocess.CompletedPro
         argv += ["--database", database, *args]
     return subprocess.run(argv, check=False, input=stdin, capture_output=True, text=True,
                           timeout=60)
+
+
+def form_login(base: str, name: str, password: str) -> Client:
+    """Log in as a browser does: the login page's form (``POST /admin/login``), then the
+    session's CSRF token as the pages carry it (read here from ``GET /api/v1/session``)."""
+    r = requests.post(base + "/admin/login", data={"username": name, "password": password},
+                      headers={"Accept": "text/html"}, allow_redirects=False, timeout=30,
+                      verify=trust(base))
+    assert r.status_code == 303, (r.status_code, r.text[:300])
+    cookie = re.search(r"ippproxy_session=([^;]+)", r.headers["Set-Cookie"])
+    assert cookie is not None
+    client = Client(base, cookie=cookie.group(1))
+    me = client.get("/api/v1/session")
+    assert me.status_code == 200, me.text
+    client.csrf = me.json()["csrf_token"]
+    return client

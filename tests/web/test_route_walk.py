@@ -26,6 +26,9 @@ from ippproxy.web.routes import OPERATIONS
 
 # Routes open to anyone, on purpose (CVE-2023-27350: no setup or bootstrap route stays open).
 PUBLIC_ROUTES = {("POST", "/api/v1/session"), ("POST", "/admin/login"),
+                 ("GET", "/admin/login"), ("HEAD", "/admin/login"),
+                 # the pages' CSS and scripts, only the files listed by name (pages/routes.py)
+                 ("GET", "/admin/static/{name}"), ("HEAD", "/admin/static/{name}"),
                  ("GET", "/api/v1/openapi.json"), ("HEAD", "/api/v1/openapi.json")}
 # CUPS tools post IPP to /admin (server/http.py answers with its own authentication).
 IPP_ROUTES = {("POST", "/admin"), ("POST", "/admin/")}
@@ -53,7 +56,12 @@ def web_routes() -> list[tuple[str, str, bool]]:
 ROUTES = web_routes()
 
 
+# Routes whose last segment is one of some verbs: one of them, so the route is reached.
+ACTIONS = {"/admin/jobs/{uuid}/{action}": "cancel", "/admin/printers/{name}/{action}": "pause"}
+
+
 def concrete(path: str) -> str:
+    path = path.replace("{action}", ACTIONS.get(path, "{action}"))
     for name, value in FILL.items():
         path = path.replace("{" + name + "}", value)
     return path

@@ -1,0 +1,64 @@
+"""The admin pages' routes, templates and static files."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from ippproxy.web.identity import PUBLIC
+from ippproxy.web.pages import dashboard, jobs, live, login
+from ippproxy.web.pages.printers import add_printer_routes
+from ippproxy.web.pages.state import ADMIN, AdminState
+
+WEB = Path(__file__).resolve().parents[1]
+STATIC = WEB / "static"
+# The files served under /admin/static/, by name: nothing else is reachable there.
+STATIC_FILES = {"htmx.min.js": "text/javascript", "htmx.LICENSE": "text/plain",
+                "admin.js": "text/javascript", "admin.css": "text/css"}
+
+
+async def static(request: web.Request) -> web.StreamResponse:
+    name = request.match_info["name"]
+    kind = STATIC_FILES.get(name)
+    if kind is None:
+        raise web.HTTPNotFound(text="no such file\n")
+    body = (STATIC / name).read_bytes()
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    if request.headers.get("If-None-Match") == f'"{etag}"':
+        return web.Response(status=304)
+    return web.Response(body=body, content_type=kind, charset="utf-8", headers={
+        "ETag": f'"{etag}"', "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})
+
+
+setattr(static, PUBLIC, True)
+
+
+async def _close_streams(app: web.Application) -> None:
+    admin = app[ADMIN].services
+    if admin is not None:
+        admin.hub.close()
+
+
+def add_admin_pages(app: web.Application) -> None:
+    app[ADMIN] = AdminState()
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB / "templates"),
+                               autoescape=True, undefined=jinja2.StrictUndefined)
+    env.globals["static"] = lambda name: f"/admin/static/{name}"
+    r = app.router
+    r.add_get("/admin", dashboard.dashboard)
+    r.add_get("/admin/", dashboard.dashboard)
+    r.add_get("/admin/fragments/summary", dashboard.summary_fragment)
+    r.add_get("/admin/fragments/charts", dashboard.charts_fragment)
+    r.add_get("/admin/charts", dashboard.charts_page)
+    r.add_get("/admin/events", live.events)
+    r.add_get("/admin/jobs", jobs.job_list)
+    r.add_post("/admin/jobs/{uuid}/{action:cancel|release}", jobs.job_action)
+    add_printer_routes(r)
+    r.add_get("/admin/login", login.login_page)
+    r.add_post("/admin/login", login.login_submit)
+    r.add_get("/admin/static/{name}", static)
+    app.on_shutdown.append(_close_streams)

@@ -1,0 +1,122 @@
+"""Headless Chromium for the web tests: Debian's ``chromium`` driven by Selenium through
+Debian's ``chromium-driver`` (both in the Makefile's DEB_PACKAGES).
+
+Nothing is downloaded at run time: the driver and browser paths are given explicitly, so
+Selenium Manager is never consulted, and ``SE_OFFLINE`` forbids it anyway. A missing
+browser fails the test with the apt-get line to run; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.wait import WebDriverWait
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+DESKTOP = (1280, 900)
+PHONE = (390, 844)
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def _check_installed() -> None:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not shutil.which(p)]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: apt-get install chromium chromium-driver "
+                    "(make test installs them)", pytrace=False)
+
+
+@contextmanager
+def chromium(size: tuple[int, int] = DESKTOP) -> Iterator[webdriver.Chrome]:
+    """One headless Chromium window of ``size`` CSS pixels (its inner width is set by
+    the device metrics, not the window frame, so 390 means a 390 px wide viewport)."""
+    _check_installed()
+    os.environ["SE_OFFLINE"] = "true"
+    options = Options()
+    options.binary_location = CHROMIUM
+    # The server's own self-signed certificate (server/tls.py): the tests' browser takes it
+    # (WebDriver acceptInsecureCerts) as an admin accepts it once in theirs.
+    options.accept_insecure_certs = True
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--hide-scrollbars", f"--window-size={size[0]},{size[1]}"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": size[0], "height": size[1], "deviceScaleFactor": 1,
+            "mobile": size[0] < 500})
+        driver.set_page_load_timeout(30)
+        yield driver
+    finally:
+        driver.quit()
+
+
+def log_in(driver: webdriver.Chrome, base: str, password: str, name: str = "admin") -> None:
+    """The login page, as a person fills it in: name, password, Enter; on to /admin."""
+    driver.get(base + "/admin/login")
+    driver.find_element(By.ID, "username").send_keys(name)
+    driver.find_element(By.ID, "password").send_keys(password, Keys.ENTER)
+    WebDriverWait(driver, 20).until(
+        lambda d: d.current_url.rstrip("/").endswith("/admin")
+        and d.find_elements(By.ID, "live-status"))
+
+
+def screenshot(driver: webdriver.Chrome, name: str, *, full_page: bool = True) -> Path:
+    """Write ``docs/screenshots/<name>.png`` (the README shows them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    if full_page:
+        height = int(driver.execute_script("return document.documentElement.scrollHeight"))
+        width = int(driver.execute_script("return window.innerWidth"))
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": max(height, 200), "deviceScaleFactor": 1,
+            "mobile": width < 500})
+    driver.save_screenshot(str(path))
+    return path
+
+
+# Every form control must have an accessible name: a <label for>, a wrapping <label>,
+# aria-label or aria-labelledby (WCAG 2.2 SC 1.3.1, 4.1.2; axe rule "label"); buttons and
+# links need text or aria-label (axe "button-name", "link-name"). Returns the offenders.
+UNLABELLED_JS = """
+const out = [];
+const named = (el) => {
+  if (el.getAttribute('aria-label')) return true;
+  const by = el.getAttribute('aria-labelledby');
+  if (by && by.split(/\\s+/).every(id => document.getElementById(id))) return true;
+  if (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]')) return true;
+  if (el.closest('label')) return true;
+  return false;
+};
+for (const el of document.querySelectorAll('input, select, textarea, meter')) {
+  if (el.type === 'hidden') continue;
+  if (!named(el)) out.push(el.outerHTML.slice(0, 120));
+}
+for (const el of document.querySelectorAll('button, a[href]')) {
+  if (!(el.textContent.trim() || el.getAttribute('aria-label'))) out.push(el.outerHTML.slice(0, 120));
+}
+for (const el of document.querySelectorAll('svg[role="img"]')) {
+  if (!el.querySelector('title') || !el.getAttribute('aria-labelledby')) out.push('svg without a name');
+}
+if (!document.querySelector('main')) out.push('no <main> landmark');
+if (!document.querySelector('nav')) out.push('no <nav> landmark');
+if (!document.documentElement.lang) out.push('no lang on <html>');
+return out;
+"""
+
+# Every element a keyboard user must reach: links, buttons, form controls, summaries.
+FOCUSABLE_JS = """
+return Array.from(document.querySelectorAll(
+  'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])'))
+  .filter(el => !el.disabled && el.getClientRects().length > 0);
+"""
