@@ -208,9 +208,9 @@ class QueueService:
 
 
 class IppStateAudit:
-    """Pause-/Resume-/Enable-/Disable-Printer over IPP (the server checked
-    ``server.admins``): the change is audited as the requesting user, ``via`` "ipp", and
-    the catalog's version bump makes every node re-read the queue states."""
+    """Pause-/Resume-/Enable-/Disable-Printer over IPP (the server proved an admin:
+    server/authn.py): the change is audited as that admin, ``via`` "ipp", and the catalog's
+    version bump makes every node re-read the queue states."""
 
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog

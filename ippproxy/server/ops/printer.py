@@ -111,7 +111,9 @@ async def _set_state(req: OpRequest, *, paused: bool | None = None,
     after = (q.paused, q.accepting)
     if after == before:
         return False
-    await req.ctx.state_recorder.queue_state_changed(req.user, q.name, before, after)
+    # Audited as who was proven (authn.py), not as the requesting-user-name they sent.
+    await req.ctx.state_recorder.queue_state_changed(req.identity.name or req.user, q.name,
+                                                      before, after)
     return True
 
 
