@@ -51,15 +51,20 @@ from ippproxy.server.scrape import add_metrics_route
 from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
+from ippproxy.services.audit import AuditService
 from ippproxy.services.auditsink import CatalogAudit
+from ippproxy.services.cost_models import CostModelService
 from ippproxy.services.events import EventHub, JobFeed
+from ippproxy.services.groups import GroupService
 from ippproxy.services.job_control import JobControl
 from ippproxy.services.jobs import Jobs
+from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
 from ippproxy.services.printer_watch import PrinterWatch
 from ippproxy.services.provisioning import provision
-from ippproxy.services.queues import IppStateAudit
+from ippproxy.services.queues import IppStateAudit, QueueService
 from ippproxy.services.reports import Reports
+from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
@@ -69,7 +74,7 @@ from ippproxy.web.auth import may_scrape
 from ippproxy.web.pages.routes import add_admin_pages
 from ippproxy.web.pages.state import ADMIN, AdminServices
 from ippproxy.web.routes import add_web
-from ippproxy.web.state import WEB, WebServices
+from ippproxy.web.state import WEB, CatalogServices, WebServices
 
 log = logging.getLogger(__name__)
 
@@ -157,17 +162,23 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             password = await asyncio.to_thread(admins.ensure_master)
             if password is not None:
                 print(first_start_banner(password), flush=True)
+            reports = Reports(store.reports, lambda: hub.denied)
+            printers = PrinterStatus(lambda: server.config.queues, capabilities, store,
+                                     lambda q: destination_uri(q, server.config.virtual_printer),
+                                     lambda s: server.queues[s.queue].restore(s))
             app[WEB].services = WebServices(
                 admins=admins, sessions=Sessions(engine), tokens=Tokens(engine, audit),
                 throttle=LoginThrottle(engine),
                 jobs=Jobs(store, notifier, audit, lambda: server.queues.keys()),
-                users=Users(engine, audit) if config.accounting.enabled else None)
+                users=Users(engine, audit) if config.accounting.enabled else None,
+                catalog=CatalogServices(
+                    queues=QueueService(catalog, store, file, notifier.job_changed),
+                    printers=printers, cost_models=CostModelService(catalog),
+                    rules=RuleService(catalog), groups=GroupService(catalog, file),
+                    options=OptionService(catalog, file), audit=AuditService(catalog),
+                    reports=reports))
             app[ADMIN].services = AdminServices(
-                hub=hub, reports=Reports(store.reports, lambda: hub.denied),
-                printers=PrinterStatus(lambda: server.config.queues, capabilities, store,
-                                       lambda q: destination_uri(
-                                           q, server.config.virtual_printer),
-                                       lambda s: server.queues[s.queue].restore(s)),
+                hub=hub, reports=reports, printers=printers,
                 jobs=JobControl(store, notifier.job_changed))
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
