@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, Strict
 
 from ippproxy.config import AUTHENTICATION, RULE_TYPES, UNKNOWN_MODES
 from ippproxy.web.models import Limit, Name, Order, PageQuery, Printable, Request, Response, Time
@@ -250,8 +250,10 @@ class QuotaOut(Response):
 
 
 # -- options ------------------------------------------------------------------------------
-Value = Annotated[bool | int | Annotated[str, Field(max_length=255), Printable], Field(
-    union_mode="left_to_right")]
+# As JSON types them (strict: "0.10" stays a string, 1 an integer).
+Value = Annotated[Annotated[bool, Strict()] | Annotated[int, Strict()]
+                  | Annotated[str, Field(max_length=255), Printable],
+                  Field(union_mode="left_to_right")]
 
 
 class OptionSet(Request):
