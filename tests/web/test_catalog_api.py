@@ -128,6 +128,10 @@ def test_bad_fields_are_named(admin: Client) -> None:
     r = admin.request("PUT", "/api/v1/options/accounting.unknown_users", json={"value": "x"})
     assert is_problem(r, 422) and r.json()["errors"][0]["field"] == "value"
     assert is_problem(admin.get(f"{Q}/nowhere"), 404)
+    # A name no group can have names no group (not a 500).
+    for path in ("/api/v1/groups/%0C%C2%95/settings", "/api/v1/groups/%0C/quota"):
+        assert is_problem(admin.get(path), 404)
+    assert is_problem(admin.request("DELETE", "/api/v1/groups/%20"), 404)
     assert audit(admin, name="ok") == [] and audit(admin, name="m") == []
 
 

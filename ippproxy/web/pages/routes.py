@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ippproxy.web.identity import PUBLIC
 from ippproxy.web.pages import dashboard, jobs, live, printers
+from ippproxy.web.pages.catalog_routes import NAV, add_catalog_pages
 from ippproxy.web.pages.state import ADMIN, AdminState
 
 WEB = Path(__file__).resolve().parents[1]
@@ -47,6 +48,7 @@ def add_admin_pages(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB / "templates"),
                                autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals["static"] = lambda name: f"/admin/static/{name}"
+    env.globals["catalog_nav"] = NAV
     r = app.router
     r.add_get("/admin", dashboard.dashboard)
     r.add_get("/admin/", dashboard.dashboard)
@@ -59,4 +61,5 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_get("/admin/printers", printers.printer_list)
     r.add_post("/admin/printers/{name}/{action:pause|resume}", printers.printer_action)
     r.add_get("/admin/static/{name}", static)
+    add_catalog_pages(r)
     app.on_shutdown.append(_close_streams)
