@@ -40,7 +40,7 @@ async def option_change(request: web.Request, actor: Actor) -> web.StreamRespons
     form = await posted_form(request)
     key = request.match_info["key"]
     svc = catalog(request).options
-    value = form.get("value", "").strip()
+    value = form.get(f"value-{key}", "").strip()  # each option's field has its own name
     try:
         if form.get("clear"):
             await svc.clear(actor, key)
