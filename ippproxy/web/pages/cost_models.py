@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ippproxy.catalog.store import spec
 from ippproxy.services.actor import Access, Actor, Section
+from ippproxy.services.changes import require
 from ippproxy.services.errors import ServiceError
 from ippproxy.web.pages.forms import catalog, done, posted_form, refused, render, texts
 from ippproxy.web.pages.guard import page
@@ -52,6 +53,7 @@ async def cost_model_list(request: web.Request, actor: Actor) -> web.StreamRespo
 
 @page
 async def cost_model_new(request: web.Request, actor: Actor) -> web.StreamResponse:
+    require(actor, Section.FINANCE, Access.WRITE)  # deny by default: no empty form
     return _view(request, actor, None)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from ippproxy.services.actor import Access, Actor, Section
+from ippproxy.services.changes import require
 from ippproxy.services.errors import Invalid, ServiceError
 from ippproxy.web.pages.forms import catalog, done, posted_form, refused, render, texts
 from ippproxy.web.pages.guard import page
@@ -37,6 +38,7 @@ async def group_list(request: web.Request, actor: Actor) -> web.StreamResponse:
 
 @page
 async def group_new(request: web.Request, actor: Actor) -> web.StreamResponse:
+    require(actor, Section.USERS, Access.WRITE)  # deny by default: no empty form
     return _new(request, actor, {"multiplier": "1", "initial_balance": "0",
                                  "credit_limit": "0", "restricted": True})
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from ippproxy.catalog.store import spec
 from ippproxy.config import RULE_TYPES, UNKNOWN_MODES
 from ippproxy.services.actor import Access, Actor, Section
+from ippproxy.services.changes import require
 from ippproxy.services.errors import Invalid, ServiceError
 from ippproxy.web.pages.forms import (
     catalog,
@@ -64,6 +65,7 @@ async def rule_list(request: web.Request, actor: Actor) -> web.StreamResponse:
 
 @page
 async def rule_new(request: web.Request, actor: Actor) -> web.StreamResponse:
+    require(actor, Section.PRINTERS, Access.WRITE)  # deny by default: no empty form
     return _view(request, actor, None, {"type": RULE_TYPES[0], "unknown": "allow"})
 
 
