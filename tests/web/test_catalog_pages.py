@@ -167,9 +167,9 @@ def test_the_audit_page_shows_the_changes_filtered_and_paged(
     assert actions[:3] == ["move", "create", "create"]
     assert all("admin" in r.find_elements(By.TAG_NAME, "td")[1].text for r in rows)
     assert '"order"' in rows[0].find_elements(By.TAG_NAME, "td")[5].text
+    screenshot(browser, "admin-audit")
     browser.get(server.https + "/admin/audit?since=yesterday")
     assert error_beside(browser, "since")
-    screenshot(browser, "admin-audit")
     assert tracebacks(server.log()) == []
 
 
