@@ -14,7 +14,7 @@ from ippproxy.config import QueueConfig
 from ippproxy.services.actor import Access, Section
 from ippproxy.services.printer_status import PrinterView
 from ippproxy.services.queues import QueueView
-from ippproxy.web import catalog_models as c
+from ippproxy.web import queue_models as c
 from ippproxy.web.api import Call, Operation
 from ippproxy.web.listing import page
 
