@@ -53,18 +53,22 @@ from ippproxy.server.scrape import add_metrics_route
 from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
+from ippproxy.services.audit import AuditService
 from ippproxy.services.auditsink import CatalogAudit
 from ippproxy.services.cost_models import CostModelService
 from ippproxy.services.destination_probe import DestinationProbe
 from ippproxy.services.events import EventHub, JobFeed
+from ippproxy.services.groups import GroupService
 from ippproxy.services.ipp_logins import IppLogins
 from ippproxy.services.job_prices import JobPrices
 from ippproxy.services.jobs import Jobs
+from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
 from ippproxy.services.printer_watch import PrinterWatch
 from ippproxy.services.provisioning import provision
 from ippproxy.services.queues import IppStateAudit, QueueService
 from ippproxy.services.reports import Reports
+from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
@@ -74,7 +78,7 @@ from ippproxy.web.auth import may_scrape
 from ippproxy.web.pages.routes import add_admin_pages
 from ippproxy.web.pages.state import ADMIN, AdminServices
 from ippproxy.web.routes import add_web
-from ippproxy.web.state import WEB, WebServices
+from ippproxy.web.state import WEB, CatalogServices, WebServices
 
 log = logging.getLogger(__name__)
 
@@ -168,11 +172,20 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 metrics=metrics, state_recorder=IppStateAudit(catalog))
             server = app[CTX].get()
             jobs = Jobs(store, notifier, audit, lambda: server.queues.keys())
+            queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
+            reports = Reports(store.reports, lambda: hub.denied)
+            printers = PrinterStatus(queue_service, capabilities, store,
+                                     lambda q: destination_uri(q, server.config.virtual_printer))
+            cost_models = CostModelService(catalog)
             app[WEB].services = WebServices(
                 admins=admins, sessions=Sessions(engine), tokens=tokens,
                 throttle=throttle, jobs=jobs,
-                users=Users(engine, audit) if config.accounting.enabled else None)
-            queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
+                users=Users(engine, audit) if config.accounting.enabled else None,
+                catalog=CatalogServices(
+                    queues=queue_service, printers=printers, cost_models=cost_models,
+                    rules=RuleService(catalog), groups=GroupService(catalog, file),
+                    options=OptionService(catalog, file), audit=AuditService(catalog),
+                    reports=reports))
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
                      asyncio.create_task(feed.run(), name="job-feed"),
@@ -192,11 +205,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             watcher.start()
             stack.push_async_callback(watcher.stop)
             app[ADMIN].services = AdminServices(
-                hub=hub, reports=Reports(store.reports, lambda: hub.denied),
-                printers=PrinterStatus(queue_service, capabilities, store,
-                                       lambda q: destination_uri(
-                                           q, server.config.virtual_printer)),
-                queues=queue_service, cost_models=CostModelService(catalog),
+                hub=hub, reports=reports, printers=printers,
+                queues=queue_service, cost_models=cost_models,
                 probe=DestinationProbe(lambda uri: DestinationClient(
                     uri, session, attributes_ttl=0.0,
                     connect_timeout=config.forwarding.connect_timeout)),

@@ -41,6 +41,15 @@ def to_settings(g: GroupConfig, exponent: int, provisioned: bool = False) -> Gro
         raise Invalid("initial_balance", str(e)) from e
 
 
+def _known(name: str) -> str:
+    """``name`` canonical; one that cannot be a group's name (control characters, empty)
+    names no group."""
+    try:
+        return canonical_name(name)
+    except ValueError:
+        raise NotFound("group", name) from None
+
+
 def _record(g: GroupConfig) -> dict[str, Any]:
     return {"name": g.name, "multiplier": g.multiplier, "initial_balance": g.initial_balance,
             "restricted": g.restricted, "credit_limit": g.credit_limit}
@@ -57,8 +66,9 @@ class GroupService:
         return [Stored(to_config(g, self.exponent), g.provisioned) for g in rows]
 
     async def get(self, actor: Actor, name: str) -> Stored[GroupConfig]:
+        wanted = _known(name)
         for found in await self.list(actor):
-            if found.config.name == canonical_name(name):
+            if found.config.name == wanted:
                 return found
         raise NotFound("group", name)
 
@@ -86,6 +96,7 @@ class GroupService:
 
     async def update(self, actor: Actor, name: str, changes: dict[str, Any]) -> GroupConfig:
         require(actor, Section.USERS, Access.WRITE)
+        name = _known(name)
 
         def work() -> GroupConfig:
             with self.catalog.change() as tx:
@@ -120,6 +131,7 @@ class GroupService:
     async def quota(self, actor: Actor, name: str) -> dict[str, Any]:
         """The group's quota: ``period``, ``amount`` and ``cap`` (decimal strings)."""
         require(actor, Section.FINANCE, Access.READ)
+        name = _known(name)
         found = await run(lambda: self.catalog.read(lambda tx: get_quota(tx.conn, name)))
         if found is None:
             raise NotFound("group", name)
@@ -131,6 +143,7 @@ class GroupService:
         ``cap``. The configuration file does not declare quotas: this works on provisioned
         groups too, and ``export-config`` does not carry it."""
         require(actor, Section.FINANCE, Access.WRITE)
+        name = _known(name)
         if period and period not in {p.value for p in Period}:
             raise Invalid("period", "one of daily, weekly, monthly, or empty for none")
         quota = GroupQuota(period, self._minor("amount", amount),
@@ -151,6 +164,7 @@ class GroupService:
     async def delete(self, actor: Actor, name: str) -> None:
         """The group and its memberships go; its users and their accounts stay."""
         require(actor, Section.USERS, Access.WRITE)
+        name = _known(name)
 
         def work() -> None:
             with self.catalog.change() as tx:

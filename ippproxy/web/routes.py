@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ippproxy.web import jobs_api, session_api, users_api
+from ippproxy.web import (
+    audit_api,
+    catalog_api,
+    jobs_api,
+    queues_api,
+    session_api,
+    settings_api,
+    users_api,
+)
 from ippproxy.web.api import Operation, add_operations
 from ippproxy.web.auth import add_auth_routes, auth_middleware
 from ippproxy.web.openapi import add_openapi
@@ -14,7 +22,9 @@ from ippproxy.web.problem import errors_middleware
 from ippproxy.web.state import WEB, WebState
 
 OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATIONS
-                                     + users_api.OPERATIONS)
+                                     + users_api.OPERATIONS + queues_api.OPERATIONS
+                                     + catalog_api.OPERATIONS + settings_api.OPERATIONS
+                                     + audit_api.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

@@ -8,11 +8,34 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from ippproxy.services.admins import Admins
+from ippproxy.services.audit import AuditService
+from ippproxy.services.cost_models import CostModelService
+from ippproxy.services.groups import GroupService
 from ippproxy.services.jobs import Jobs
+from ippproxy.services.options import OptionService
+from ippproxy.services.printer_status import PrinterStatus
+from ippproxy.services.queues import QueueService
+from ippproxy.services.reports import Reports
+from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.users import Users
+
+
+@dataclass(frozen=True)
+class CatalogServices:
+    """The catalog's objects (h4's services), the destinations' live state and the
+    dashboard's figures."""
+
+    queues: QueueService
+    printers: PrinterStatus
+    cost_models: CostModelService
+    rules: RuleService
+    groups: GroupService
+    options: OptionService
+    audit: AuditService
+    reports: Reports
 
 
 @dataclass(frozen=True)
@@ -23,6 +46,7 @@ class WebServices:
     throttle: LoginThrottle
     jobs: Jobs
     users: Users | None  # None when accounting is off
+    catalog: CatalogServices
 
 
 class WebState:

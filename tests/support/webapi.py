@@ -35,6 +35,12 @@ def trust(base: str) -> str:
     return _TRUST[base]
 
 
+def remember_certificate(proxy: IppProxy) -> None:
+    """Trust ``proxy``'s generated certificate for calls to its base URL (a server
+    started here, not by ``start_server``)."""
+    _TRUST[proxy.https] = str(proxy.cert)
+
+
 def start_server(directory: Path, database: str | None = None) -> IppProxy:
     """A server with accounting on, on SQLite in ``directory`` or on ``database``."""
     proxy = IppProxy(directory, queues=[{"name": "office"}, {"name": "lab"}])

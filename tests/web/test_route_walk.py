@@ -36,7 +36,8 @@ IPP_ROUTES = {("POST", "/admin"), ("POST", "/admin/")}
 USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
                ("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
 LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
-FILL = {"uuid": str(uuid.uuid4()), "id": str(uuid.uuid4()), "name": "alice"}
+FILL = {"uuid": str(uuid.uuid4()), "id": str(uuid.uuid4()), "name": "alice",
+        "key": "accounting.unknown_users", "part": "settings"}
 WRITES = {(op.method, PREFIX + op.path) for op in OPERATIONS if op.access.name == "WRITE"
           and op.section is not None}
 

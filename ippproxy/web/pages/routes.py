@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ippproxy.web.identity import PUBLIC
 from ippproxy.web.pages import dashboard, jobs, live, login
+from ippproxy.web.pages.catalog_routes import NAV, add_catalog_pages
 from ippproxy.web.pages.printers import add_printer_routes
 from ippproxy.web.pages.state import ADMIN, AdminState
 
@@ -48,6 +49,7 @@ def add_admin_pages(app: web.Application) -> None:
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(WEB / "templates"),
                                autoescape=True, undefined=jinja2.StrictUndefined)
     env.globals["static"] = lambda name: f"/admin/static/{name}"
+    env.globals["catalog_nav"] = NAV
     r = app.router
     r.add_get("/admin", dashboard.dashboard)
     r.add_get("/admin/", dashboard.dashboard)
@@ -61,4 +63,5 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_get("/admin/login", login.login_page)
     r.add_post("/admin/login", login.login_submit)
     r.add_get("/admin/static/{name}", static)
+    add_catalog_pages(r)
     app.on_shutdown.append(_close_streams)
