@@ -185,7 +185,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     queues=queue_service, printers=printers, cost_models=cost_models,
                     rules=RuleService(catalog), groups=GroupService(catalog, file),
                     options=OptionService(catalog, file), audit=AuditService(catalog),
-                    reports=reports))
+                    reports=reports, refresh=lambda: watcher.poll()))
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
                      asyncio.create_task(feed.run(), name="job-feed"),

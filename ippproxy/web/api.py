@@ -149,6 +149,10 @@ def _endpoint(op: Operation) -> Callable[[web.Request], Awaitable[web.StreamResp
             return r.response
         call = Call(request, actor, services_of(request), dict(request.match_info), query, body)
         result = await op.run(call)
+        if op.method != "GET":
+            # A change to the catalog is served by this node at once: the client that made
+            # it may use it in its next request (a queue it just added).
+            await call.services.catalog.refresh()
         if isinstance(result, web.StreamResponse):
             return result
         if op.response is None or result is None:

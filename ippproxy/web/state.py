@@ -3,6 +3,7 @@ opened its database (until then every web request answers 503)."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -25,8 +26,9 @@ from ippproxy.services.users import Users
 
 @dataclass(frozen=True)
 class CatalogServices:
-    """The catalog's objects (h4's services), the destinations' live state and the
-    dashboard's figures."""
+    """The catalog's objects, the destinations' live state and the dashboard's figures;
+    ``refresh`` makes this node take a catalog change at once (the others see it within
+    their poll interval)."""
 
     queues: QueueService
     printers: PrinterStatus
@@ -36,6 +38,7 @@ class CatalogServices:
     options: OptionService
     audit: AuditService
     reports: Reports
+    refresh: Callable[[], Awaitable[object]]
 
 
 @dataclass(frozen=True)
