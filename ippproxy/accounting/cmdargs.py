@@ -87,6 +87,7 @@ def parser(description: str | None) -> argparse.ArgumentParser:
     s.add_argument("--parent")
     restriction = s.add_mutually_exclusive_group()
     restriction.add_argument("--restricted", dest="unrestricted", action="store_false",
+                             default=False,
                              help="the default")
     restriction.add_argument("--unrestricted", action="store_true")
     s.add_argument("--credit-limit", default="0")
