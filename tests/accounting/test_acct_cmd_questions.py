@@ -1,5 +1,7 @@
-"""Issue 14 §5: the questions an operator asks ``ippproxy cmd``, answered by the installed
-command in a process of its own (``ippproxy cmd --config FILE``) on SQLite and PostgreSQL:
+"""Issue 14 §5: the questions an operator asks ``ippproxy cmd --config FILE``, on SQLite and
+PostgreSQL: the installed command in a process of its own for the step that proves each
+item, the command's ``main`` in this process for the others (the same code path without a
+second start-up each, as in tests/services/test_cmd.py):
 one account's state, the ledger by account name with paging and filters, a refund by the
 job's queue and job-id, the configuration's minor unit in every amount, UTC timestamps
 with their offset, and the OS user as the ledger's actor. A refused command exits 1 with
@@ -8,7 +10,9 @@ one line (an ``{"error": ...}`` object with ``--json``) and changes nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import io
 import json
 import os
 import pwd
@@ -25,6 +29,7 @@ from ippproxy.accounting.cost import CostModel, JobCounts, MediaPrice, Pricing
 from ippproxy.accounting.models import ACCOUNTS, LEDGER
 from ippproxy.accounting.service import AccountingService
 from ippproxy.accounting.settings import AccountingSettings
+from ippproxy.cli import main
 from ippproxy.db import make_engine, upgrade
 from ippproxy.jobs.store import JobStore
 
@@ -32,7 +37,8 @@ OS_USER = pwd.getpwuid(os.getuid()).pw_name
 
 
 class Tool:
-    """``ippproxy cmd --config FILE --json ...`` as a subprocess."""
+    """``ippproxy cmd --config FILE --json ...``: a subprocess with ``proc=True`` (or an
+    environment of its own), else ``ippproxy.cli.main`` in this process."""
 
     def __init__(self, tmp_path: Path, url: str, currency: str, digits: int) -> None:
         self.url, self.currency, self.digits = url, currency, digits
@@ -47,22 +53,27 @@ minor_unit_digits = {digits}
 """)
         self.cwd = tmp_path
 
-    def raw(self, *args: str, env: dict[str, str] | None = None,
-            json_out: bool = True) -> subprocess.CompletedProcess[str]:
-        flags = ["--json"] if json_out else []
-        return subprocess.run([*ippproxy_command(), "cmd", "--config", str(self.config),
-                               *flags, *args], cwd=self.cwd, capture_output=True, text=True,
-                              timeout=120, check=False, env=env)
+    def raw(self, *args: str, env: dict[str, str] | None = None, json_out: bool = True,
+            proc: bool = False) -> subprocess.CompletedProcess[str]:
+        argv = ["cmd", "--config", str(self.config), *(["--json"] if json_out else []), *args]
+        if proc or env is not None:
+            return subprocess.run([*ippproxy_command(), *argv], cwd=self.cwd,
+                                  capture_output=True, text=True, timeout=120, check=False,
+                                  env=env)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main(argv)
+        return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
 
-    def ok(self, *args: str) -> Any:
-        r = self.raw(*args)
+    def ok(self, *args: str, proc: bool = False) -> Any:
+        r = self.raw(*args, proc=proc)
         assert r.returncode == 0, (args, r.stdout, r.stderr)
         return json.loads(r.stdout)
 
-    def refused(self, *args: str) -> str:
+    def refused(self, *args: str, proc: bool = False) -> str:
         """Exit 1, one line of JSON with the reason, and nothing changed."""
         before = self.snapshot()
-        r = self.raw(*args)
+        r = self.raw(*args, proc=proc)
         assert r.returncode == 1, (args, r.stdout, r.stderr)
         assert r.stdout.count("\n") == 1 and "Traceback" not in r.stderr, r
         error = json.loads(r.stdout)["error"]
@@ -124,7 +135,7 @@ def tool(db_url: str, tmp_path: Path) -> Tool:
 def test_show_account_of_a_user_and_of_a_shared_account(tool: Tool) -> None:
     tool.ok("adjust-balance", "--user", "jane", "2.50", "--reason", "top-up")
     tool.ok("adjust-balance", "--account", "LAB", "-1.00", "--reason", "toner")
-    jane = tool.ok("show-account", "--user", "JANE")
+    jane = tool.ok("show-account", "--user", "JANE", proc=True)
     assert {k: jane[k] for k in ("account", "account_type", "currency", "balance",
                                  "credit_limit", "restricted", "available")} == {
         "account": "jane", "account_type": "user", "currency": "EUR", "balance": 550,
@@ -141,10 +152,11 @@ def test_show_account_of_a_user_and_of_a_shared_account(tool: Tool) -> None:
     assert [t["reason"] for t in lab["transactions"]] == ["toner"]
     tool.ok("add-shared-account", "Open", "OPEN", "--unrestricted")
     assert tool.ok("show-account", "--account", "OPEN")["restricted"] is False
-    r = tool.raw("show-account", "--user", "jane", json_out=False)   # text for people
+    r = tool.raw("show-account", "--user", "jane", json_out=False, proc=True)  # for people
     assert r.returncode == 0 and "balance=5.50 EUR" in r.stdout
     assert "  id=" in r.stdout and "reason=top-up" in r.stdout
-    assert "unknown user 'ghost'" in tool.refused("show-account", "--user", "ghost")
+    assert "unknown user 'ghost'" in tool.refused("show-account", "--user", "ghost",
+                                                  proc=True)
     assert "unknown shared account" in tool.refused("show-account", "--account", "NOPE")
     assert "--last" in tool.refused("show-account", "--user", "jane", "--last", "-1")
 
@@ -153,7 +165,7 @@ def test_list_transactions_names_accounts_newest_first_with_paging(tool: Tool) -
     for n in range(1, 5):
         tool.ok("adjust-balance", "--user", "jane", f"0.0{n}", "--reason", f"r{n}")
     tool.ok("adjust-balance", "--account", "LAB", "-0.10", "--reason", "lab")
-    every = tool.ok("list-transactions")
+    every = tool.ok("list-transactions", proc=True)
     ids = [t["id"] for t in every]
     assert ids == sorted(ids, reverse=True) and len(ids) == 7
     assert [(t["account"], t["account_type"]) for t in every[:2]] == [
@@ -170,7 +182,7 @@ def test_list_transactions_names_accounts_newest_first_with_paging(tool: Tool) -
             break
         pages.append([t["id"] for t in page])
         before = page[-1]["id"]
-    assert [len(p) for p in pages] == [3, 3, 1] and sum(pages, []) == ids
+    assert [len(p) for p in pages] == [3, 3, 1] and [i for p in pages for i in p] == ids
     # Filters: account, kind, and a time window (an offset other than UTC is converted).
     jane = tool.ok("list-transactions", "--user", "jane", "--kind", "adjust")
     assert [t["reason"] for t in jane] == ["r4", "r3", "r2", "r1"]
@@ -194,7 +206,7 @@ def test_refund_job_by_queue_and_job_id_by_uri_and_by_uuid(tool: Tool) -> None:
     job = tool.printed_job("jane", 40)         # job-id 2 on queue office
     assert job.job_id == 2
     out = tool.ok("refund-job", "--queue", "office", "--job-id", "2", "--amount", "0.10",
-                  "--reason", "jammed")
+                  "--reason", "jammed", proc=True)
     assert (out["job"], out["charged"], out["refunded"]) == (job.uuid, 30, 10)  # net
     out = tool.ok("refund-job", "ipp://print.example:631/jobs/office/2", "--amount", "0.05",
                   "--reason", "smudged")
@@ -204,7 +216,7 @@ def test_refund_job_by_queue_and_job_id_by_uri_and_by_uuid(tool: Tool) -> None:
     refunds = tool.ok("list-transactions", "--job", job.uuid, "--kind", "refund")
     assert [t["amount"] for t in refunds] == [25, 5, 10]
     assert "no job 9 on queue 'office'" in tool.refused(
-        "refund-job", "--queue", "office", "--job-id", "9", "--reason", "x")
+        "refund-job", "--queue", "office", "--job-id", "9", "--reason", "x", proc=True)
     assert "no job 1 on queue 'lobby'" in tool.refused(
         "refund-job", "--queue", "lobby", "--job-id", "1", "--reason", "x")
     for bad in (["--queue", "office", "--job-id", "two"], ["--queue", "office"],
@@ -220,7 +232,7 @@ def test_every_amount_in_the_configured_minor_unit(db_url: str, tmp_path: Path) 
     tool.ok("add-group", "staff", "--initial-balance", "7", "--quota-period", "monthly",
             "--quota-amount", "4", "--quota-cap", "20")
     tool.ok("add-internal-user", "ken", "--password-file", str(tmp_path / "pw"),
-            "--balance", "5", "--credit-limit", "2", "--group", "staff")
+            "--balance", "5", "--credit-limit", "2", "--group", "staff", proc=True)
     tool.ok("add-shared-account", "Lab", "LAB", "--balance", "5", "--credit-limit", "1")
     tool.ok("adjust-balance", "--user", "ken", "5", "--reason", "top-up")
     tool.ok("set-credit-limit", "--account", "LAB", "3")
@@ -235,14 +247,14 @@ def test_every_amount_in_the_configured_minor_unit(db_url: str, tmp_path: Path) 
     assert (out["charged"], out["refunded"], out["balance"]) == (1, 2, 13)
     # --database on the line too: still the configuration's minor unit.
     r = tool.raw("--database", db_url, "adjust-balance", "--user", "ken", "5", "--reason",
-                 "again")
+                 "again", proc=True)
     assert r.returncode == 0 and json.loads(r.stdout)["amount"] == 5, r.stderr
     r = tool.raw("show-account", "--user", "ken", "--last", "0", json_out=False)
     assert "balance=18 JPY" in r.stdout and "credit_limit=2 JPY" in r.stdout, r.stdout
     for args in (["adjust-balance", "--user", "ken", "1.5", "--reason", "x"],
                  ["set-credit-limit", "--user", "ken", "0.5"],
                  ["refund-job", job.uuid, "--amount", "0.5", "--reason", "x"]):
-        assert "at most 0 decimals" in tool.refused(*args)
+        assert "at most 0 decimals" in tool.refused(*args, proc=args[0] == "refund-job")
 
 
 def test_the_actor_is_the_os_user_and_times_carry_their_offset(tool: Tool) -> None:
