@@ -135,10 +135,13 @@ def cmd(argv: list[str]) -> int:
         print()
         return accounting_main(["--help"])
 
-    if "--database" not in rest and not any(a.startswith("--database=") for a in rest):
-        a = cfg.accounting
-        rest = ["--database", cfg.storage.database, "--currency", a.currency,
-                "--exponent", str(a.minor_unit_digits), *rest]
+    # The configuration's database, currency and minor unit, unless given on the line:
+    # with --database too, amounts are read in the configuration's minor unit.
+    a = cfg.accounting
+    for flag, value in (("--database", cfg.storage.database), ("--currency", a.currency),
+                        ("--exponent", str(a.minor_unit_digits))):
+        if flag not in rest and not any(x.startswith(f"{flag}=") for x in rest):
+            rest = [flag, value, *rest]
     return accounting_main(rest)
 
 

@@ -2,17 +2,20 @@
 
     ippproxy cmd --database URL [--json] <subcommand> ...
 
-Amounts are decimal strings in the major unit (``12.50``), stored as integer
-minor units. The schema is brought up to date first (idempotent). Exit status:
-0 done, 1 refused (the message says why), 2 usage error.
+Amounts are decimal strings in the major unit (``12.50``) with at most ``--exponent``
+decimals (``ippproxy cmd`` passes the configuration's ``accounting.currency`` and
+``minor_unit_digits``: with 0 digits ``5`` is 5 units), stored as integer minor units;
+the JSON output gives minor units. Accounts are named by user name or shared account
+code, jobs by UUID, job URI or queue and job-id; times are ISO 8601 in UTC with the
+offset. Ledger rows name the actor ``cmd:`` and the OS user running the tool. The
+schema is brought up to date first (idempotent). Exit status: 0 done, 1 refused (one
+line says why; ``{"error": ...}`` with ``--json``; nothing changed), 2 usage error.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
 import sys
 import uuid
 from collections.abc import Callable
@@ -20,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from ippproxy.accounting import admin, ledger, users
+from ippproxy.accounting import admin, cmdargs, jobref, ledger, statement, users
 from ippproxy.accounting.cost import Pricing
 from ippproxy.accounting.errors import AccountingError
 from ippproxy.accounting.identity import canonical_name
@@ -28,98 +31,8 @@ from ippproxy.accounting.money import format_money, parse_money
 from ippproxy.accounting.quota import apply_quotas
 from ippproxy.accounting.service import AccountingService
 from ippproxy.accounting.settings import AccountingSettings
+from ippproxy.accounting.statement import iso_utc
 from ippproxy.accounting.txn import in_transaction
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="ippproxy cmd", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--database", required=True, help="SQLAlchemy URL")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--currency", default="EUR")
-    p.add_argument("--exponent", type=int, default=2, help="digits of the minor unit")
-    p.add_argument("--actor", default=f"cmd:{os.environ.get('USER', 'unknown')}")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    s = sub.add_parser("add-internal-user")
-    s.add_argument("username")
-    s.add_argument("--password-file", required=True,
-                   help="file holding the password ('-' for stdin); never on the command line")
-    s.add_argument("--full-name", default="")
-    s.add_argument("--email")
-    s.add_argument("--card-number")
-    s.add_argument("--group", action="append", default=[])
-    s.add_argument("--balance", default="0")
-    s.add_argument("--unrestricted", action="store_true")
-    s.add_argument("--credit-limit", default="0")
-
-    s = sub.add_parser("set-user-property")
-    s.add_argument("username")
-    s.add_argument("property", choices=users.USER_PROPERTIES)
-    s.add_argument("value")
-
-    s = sub.add_parser("delete-user")
-    s.add_argument("username")
-
-    for name in ("adjust-balance", "set-credit-limit"):
-        s = sub.add_parser(name)
-        who = s.add_mutually_exclusive_group(required=True)
-        who.add_argument("--user")
-        who.add_argument("--account", help="shared account code")
-        s.add_argument("amount")
-        if name == "adjust-balance":
-            s.add_argument("--reason", required=True)
-            s.add_argument("--key", help="idempotency key: a retried command applies once")
-            s.add_argument("--allow-overdraft", action="store_true",
-                           help="allow a debit below a restricted account's credit limit "
-                                "(the ledger row's reason records it)")
-
-    s = sub.add_parser("list-users")
-    s.add_argument("--deleted", action="store_true", help="include deleted users")
-
-    s = sub.add_parser("add-group")
-    s.add_argument("name")
-    s.add_argument("--initial-balance", default="0")
-    s.add_argument("--unrestricted", action="store_true")
-    s.add_argument("--quota-period", choices=["", "daily", "weekly", "monthly"], default="")
-    s.add_argument("--quota-amount", default="0")
-    s.add_argument("--quota-cap")
-
-    s = sub.add_parser("add-member")
-    s.add_argument("group")
-    s.add_argument("username")
-
-    s = sub.add_parser("add-shared-account")
-    s.add_argument("name")
-    s.add_argument("code")
-    s.add_argument("--pin-file", help="file holding the PIN ('-' for stdin)")
-    s.add_argument("--parent")
-    s.add_argument("--restricted", action="store_true")
-    s.add_argument("--credit-limit", default="0")
-    s.add_argument("--balance", default="0")
-
-    s = sub.add_parser("grant-account")
-    s.add_argument("code")
-    who = s.add_mutually_exclusive_group(required=True)
-    who.add_argument("--user")
-    who.add_argument("--group")
-
-    s = sub.add_parser("list-transactions")
-    which = s.add_mutually_exclusive_group()
-    which.add_argument("--user")
-    which.add_argument("--account")
-    which.add_argument("--job")
-    s.add_argument("--limit", type=int, default=100)
-
-    s = sub.add_parser("refund-job")
-    s.add_argument("job_uuid")
-    s.add_argument("--amount", help="default: everything still charged")
-    s.add_argument("--reason", required=True)
-    s.add_argument("--key", help="idempotency key: a retried command applies once")
-
-    s = sub.add_parser("apply-quotas")
-    s.add_argument("--now", help="ISO 8601 time (default: now, UTC)")
-    return p
 
 
 def _secret(path: str) -> str:
@@ -129,12 +42,18 @@ def _secret(path: str) -> str:
         return f.readline().rstrip("\r\n")
 
 
-def _posting(p: ledger.Posting) -> dict[str, Any]:
-    return {"id": p.id, "account": str(p.account_id), "amount": p.amount,
+def _posting(p: ledger.Posting, names: dict[str, Any]) -> dict[str, Any]:
+    return {"id": p.id, **names, "amount": p.amount,
             "balance_after": p.balance_after, "kind": p.kind, "reason": p.reason,
             "actor": p.actor, "job": str(p.job_uuid) if p.job_uuid else None,
-            "key": p.idempotency_key, "created_at": p.created_at.isoformat(),
+            "key": p.idempotency_key, "created_at": iso_utc(p.created_at),
             "replayed": p.replayed}
+
+
+def _names(username: str | None, code: str | None) -> dict[str, Any]:
+    if code is not None:
+        return {"account": code, "account_type": "shared"}
+    return {"account": canonical_name(username or ""), "account_type": "user"}
 
 
 def _run(a: argparse.Namespace, engine: Engine) -> Any:
@@ -168,12 +87,12 @@ def _run(a: argparse.Namespace, engine: Engine) -> Any:
                                         actor=a.actor, key=a.key,
                                         allow_overdraft=a.allow_overdraft,
                                         exponent=a.exponent)
-        return _posting(tx(adjust))
+        return _posting(tx(adjust), _names(a.user, a.account))
     if c == "set-credit-limit":
         def limit(conn: Connection) -> dict[str, Any]:
             acct = admin.account_of(conn, username=a.user, code=a.account)._mapping["id"]
             admin.set_credit_limit(conn, acct, m(a.amount), a.exponent)
-            return {"account": str(acct), "credit_limit": m(a.amount)}
+            return {**_names(a.user, a.account), "credit_limit": m(a.amount)}
         return tx(limit)
     if c == "list-users":
         return tx(lambda conn: admin.list_users(conn, include_deleted=a.deleted))
@@ -192,53 +111,79 @@ def _run(a: argparse.Namespace, engine: Engine) -> Any:
         pin = _secret(a.pin_file) if a.pin_file else None
         aid = tx(lambda conn: users.add_shared_account(
             conn, a.name, a.code, currency=a.currency, pin=pin, parent_code=a.parent,
-            restricted=a.restricted, credit_limit=m(a.credit_limit), balance=m(a.balance),
+            restricted=not a.unrestricted, credit_limit=m(a.credit_limit), balance=m(a.balance),
             actor=a.actor))
         return {"id": str(aid), "code": a.code}
     if c == "grant-account":
         tx(lambda conn: users.grant_account(conn, a.code, user=a.user, group=a.group))
         return {"code": a.code, "granted": a.user or a.group}
+    if c == "show-account":
+        last = statement.parse_count(a.last, "--last", 0, statement.MAX_LIMIT)
+        return tx(lambda conn: statement.show_account(conn, username=a.user, code=a.account,
+                                                      last=last))
     if c == "list-transactions":
+        rows = statement.parse_count(a.limit, "--limit", 1, statement.MAX_LIMIT)
+        before = (statement.parse_count(a.before, "--before", 1, 2**63 - 1)
+                  if a.before is not None else None)
+        since = statement.parse_time(a.since, "--since") if a.since else None
+        until = statement.parse_time(a.until, "--until") if a.until else None
+        job = _uuid(a.job) if a.job else None
+
         def listing(conn: Connection) -> list[dict[str, Any]]:
             acct = None
             if a.user or a.account:
                 acct = admin.account_of(conn, username=a.user, code=a.account)._mapping["id"]
-            job = uuid.UUID(a.job) if a.job else None
-            return [_posting(p) for p in ledger.entries(conn, account_id=acct, job_uuid=job,
-                                                        limit=a.limit)]
+            return statement.transactions(conn, account_id=acct, job_uuid=job, kinds=a.kind,
+                                          since=since, until=until, before=before,
+                                          limit=rows)
         return tx(listing)
     if c == "refund-job":
+        amount = m(a.amount) if a.amount else None
+        job = tx(lambda conn: jobref.resolve(conn, a.job, a.queue, a.job_id))
         svc = AccountingService(engine, Pricing(), AccountingSettings(a.currency, a.exponent))
-        ch = svc.refund(a.job_uuid, m(a.amount) if a.amount else None, reason=a.reason,
-                        actor=a.actor, request_key=a.key)
+        ch = svc.refund(job, amount, reason=a.reason, actor=a.actor, request_key=a.key)
         return {"job": str(ch.job_uuid), "charged": ch.charged, "refunded": ch.refunded,
                 "balance": ch.balance, "replayed": ch.replayed}
     if c == "apply-quotas":
-        now = dt.datetime.fromisoformat(a.now) if a.now else None
-        if now is not None and now.tzinfo is None:
-            now = now.replace(tzinfo=dt.UTC)
+        now = statement.parse_time(a.now, "--now") if a.now else None
         return [{"group": x.group, "period": x.period, "account": str(x.account_id),
                  "amount": x.amount, "balance_after": x.balance_after, "replayed": x.replayed}
                 for x in apply_quotas(engine, now, actor=a.actor)]
     raise AssertionError(c)  # pragma: no cover - argparse restricts the choices
 
 
-def _text(result: Any, a: argparse.Namespace) -> str:
-    money = ("amount", "balance", "balance_after", "credit_limit", "charged", "refunded")
+_MONEY = ("amount", "balance", "balance_after", "credit_limit", "charged", "refunded",
+          "available")
+
+
+def _text(result: Any, a: argparse.Namespace, indent: str = "") -> str:
+    """One line of ``key=value`` per row; a list inside a row (an account's last
+    transactions) as indented lines under it."""
     rows = result if isinstance(result, list) else [result]
     lines = []
     for row in rows:
-        parts = []
+        parts, nested = [], []
         for k, v in row.items():
-            if k in money and isinstance(v, int):
+            if isinstance(v, list):
+                nested.append(_text(v, a, indent + "  ") if v else f"{indent}  ({k}: none)")
+                continue
+            if k in _MONEY and isinstance(v, int) and not isinstance(v, bool):
                 v = format_money(v, row.get("currency", a.currency), a.exponent)
             parts.append(f"{k}={v}")
-        lines.append("  ".join(parts))
+        lines.append(indent + "  ".join(parts))
+        lines.extend(nested)
     return "\n".join(lines)
 
 
+def _uuid(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text.strip())
+    except ValueError:
+        raise ValueError(f"not a job UUID: {text!r}") from None
+
+
 def main(argv: list[str]) -> int:
-    parser = _parser()
+    parser = cmdargs.parser(__doc__)
     try:
         a = parser.parse_args(argv)
     except SystemExit as e:

@@ -15,6 +15,8 @@ contain control characters are rejected with ``ValueError``.
 
 from __future__ import annotations
 
+import os
+import pwd
 import unicodedata
 
 MAX_NAME = 255
@@ -33,3 +35,14 @@ def canonical_name(raw: str) -> str:
     if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
         raise ValueError("name contains control characters")
     return name
+
+
+def os_user() -> str:
+    """The login name of the user running this process, from the password database
+    (``$USER`` is only a claim, and is missing under cron or ``env -i``); ``uid:N``
+    when the uid has no entry there."""
+    uid = os.getuid()
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid:{uid}"

@@ -209,7 +209,7 @@ def shared_account(conn: Connection, code: str) -> Row[tuple[object, ...]]:
 
 def add_shared_account(conn: Connection, name: str, code: str, *, currency: str,
                        pin: str | None = None, parent_code: str | None = None,
-                       restricted: bool = False, credit_limit: int = 0,
+                       restricted: bool = True, credit_limit: int = 0,
                        balance: int = 0, actor: str = "system") -> uuid.UUID:
     if not code or len(code) > 64:
         raise InvalidOperation("an account code is 1 to 64 characters")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import os
 import sys
 from collections.abc import Sequence
 
+from ippproxy.accounting.identity import os_user
 from ippproxy.config import ConfigError, load
 from ippproxy.db import make_engine, upgrade
 from ippproxy.services.actor import Actor, Via
@@ -61,7 +61,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         upgrade(engine)
         Admins(engine, LogAudit(), users=False).set_master_password(
-            Actor.system(f"cmd:{os.environ.get('USER', 'unknown')}", Via.COMMAND), password)
+            Actor.system(f"cmd:{os_user()}", Via.COMMAND), password)
         ended = Sessions(engine).end_all(Principal(MASTER_NAME, True))
     except ServiceError as e:
         print(f"ippproxy cmd set-password: {e.detail}", file=sys.stderr)

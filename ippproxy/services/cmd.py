@@ -26,13 +26,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import getpass
+import datetime as dt
 import json
-import os
 import sys
 import tomllib
 from typing import Any
 
+from ippproxy.accounting.identity import os_user
 from ippproxy.catalog import AuditQuery, Catalog
 from ippproxy.config import Config
 from ippproxy.db import make_engine, upgrade
@@ -113,11 +113,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _operator() -> str:
-    """Who runs the command, for the audit log (the login name)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER", "unknown")
+    """Who runs the command, for the audit log: the OS user (accounting's ledger rows
+    name the same one)."""
+    return os_user()
 
 
 def toml_value(text: str) -> Any:
@@ -145,6 +143,9 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, dt.datetime):   # ISO 8601 in UTC with the offset
+        zoned = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+        return zoned.astimezone(dt.UTC).isoformat()
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value

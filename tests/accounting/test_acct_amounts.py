@@ -92,7 +92,8 @@ def tool(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str
     pw.write_text("correct horse battery\n")
     assert run(db_url, capsys, "add-internal-user", "jane", "--password-file", str(pw),
                "--balance", "3.00", "--credit-limit", "1.00")[0] == 0
-    assert run(db_url, capsys, "add-shared-account", "Lab", "LAB", "--balance", "5")[0] == 0
+    assert run(db_url, capsys, "add-shared-account", "Lab", "LAB", "--balance", "5",
+               "--unrestricted")[0] == 0
     return db_url
 
 
@@ -163,7 +164,7 @@ def test_adjustment_below_the_credit_limit_needs_allow_overdraft(
     assert code == 0 and out["balance_after"] == -300
     assert out["reason"].startswith("damaged toner (overdraft allowed: balance -3.00 EUR")
     ledger = run(tool, capsys, "list-transactions", "--user", "jane")[1]
-    assert ledger[-1]["reason"] == out["reason"]
+    assert ledger[0]["reason"] == out["reason"]
     # The retried command replays (no second debit, no refusal).
     code, again, _ = run(tool, capsys, "adjust-balance", "--user", "jane", "-2.00",
                          "--reason", "damaged toner", "--key", "t1")

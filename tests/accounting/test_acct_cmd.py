@@ -70,8 +70,8 @@ def test_cmd_workflow(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture
                     "--reason", "smudged", "--key", "r1")
     assert code == 0 and (out["charged"], out["refunded"]) == (30, 20)
     code, out = run(db_url, capsys, "list-transactions", "--user", "jane")
-    assert [t["kind"] for t in out] == ["initial", "adjust", "quota", "charge", "refund"]
-    assert out[-1]["balance_after"] == 225 + 100 - 50 + 20
+    assert [t["kind"] for t in out] == ["refund", "charge", "quota", "adjust", "initial"]
+    assert out[0]["balance_after"] == 225 + 100 - 50 + 20
     code, out = run(db_url, capsys, "list-transactions", "--job", str(job))
     assert len(out) == 2
     assert run(db_url, capsys, "delete-user", "Jane")[0] == 0

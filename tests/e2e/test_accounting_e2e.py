@@ -87,7 +87,9 @@ class Env:
         return json.loads(r.stdout)
 
     def ledger(self, job_uuid: str) -> list[tuple[int, int, str, str]]:
-        rows = self.cmd("list-transactions", "--job", job_uuid)
+        """The job's ledger rows in the order they were written (the tool lists newest
+        first)."""
+        rows = self.cmd("list-transactions", "--job", job_uuid)[::-1]
         return [(r["amount"], r["balance_after"], r["kind"], r["reason"]) for r in rows]
 
     def request(self, op: int, queue: str, *, user: str = "alice", document: bytes = b"",

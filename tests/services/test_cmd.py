@@ -101,3 +101,26 @@ def test_accounting_subcommands_take_the_database_and_currency_from_config(
     assert code == 0, err
     code, out, err = inproc(capsys, "cmd", "--config", cfg, "list-users")
     assert code == 0 and "2.50 CHF" in out, out + err
+
+
+def test_set_password_audits_the_os_user_without_user(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 14 §5: the actor is the OS user (the password database), never ``cmd:unknown``,
+    whatever ``$USER`` says or when it is unset."""
+    import io
+    import logging
+    import os
+    import pwd
+
+    from ippproxy.services.admincmd import main as set_password
+
+    for name in ("USER", "LOGNAME", "USERNAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.stdin", io.StringIO("a long enough master secret\n"))
+    with caplog.at_level(logging.INFO, logger="ippproxy.audit"):
+        assert set_password(["admin", "--database",
+                             f"sqlite:///{tmp_path / 'db.sqlite'}"]) == 0
+    actors = [json.loads(r.getMessage().removeprefix("audit "))["actor"]
+              for r in caplog.records if r.name == "ippproxy.audit"]
+    assert actors and set(actors) == {f"cmd:{pwd.getpwuid(os.getuid()).pw_name}"}
