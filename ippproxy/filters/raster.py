@@ -61,9 +61,12 @@ class RasterPage:
     colour: bool | None             # None: not inspected
 
 
-def _check_dims(width: int, height: int, bpp_bits: int, offset: int) -> None:
+def _check_dims(width: int, height: int, bpp_bits: int, offset: int,
+                sub_byte: bool = False) -> None:
     if not (0 < width <= MAX_DIMENSION and 0 < height <= MAX_DIMENSION):
         raise FormatError(f"implausible raster page size {width}x{height}", offset=offset)
+    if sub_byte and bpp_bits in (1, 2, 4):
+        return
     if bpp_bits == 0 or bpp_bits % 8 or bpp_bits > 64:
         raise FormatError(f"unsupported bits per pixel {bpp_bits}", offset=offset)
 
@@ -98,11 +101,15 @@ def _pwg_pages(src: Source, colour: bool) -> list[RasterPage]:
         x_dpi, y_dpi = struct.unpack_from(">II", h, 276)
         pw, ph = struct.unpack_from(">II", h, 352)                 # PageSize, points
         width, height, _, _, bpp_bits, bpl, order, cspace = struct.unpack_from(">8I", h, 372)
-        _check_dims(width, height, bpp_bits, pos)
-        if bpl != width * bpp_bits // 8 or order != 0:
+        # black_1 (1 bit per pixel) is one of IPP Everywhere's required raster types
+        # (PWG 5100.14 §4.3); under 8 bits the unit of compression is a byte of pixels
+        # (PWG 5102.4 §5.3), so such a line is BytesPerLine units of one byte.
+        _check_dims(width, height, bpp_bits, pos, sub_byte=True)
+        if bpl != (width * bpp_bits + 7) // 8 or order != 0:
             raise FormatError("inconsistent PWG header (BytesPerLine or ColorOrder)", offset=pos)
-        inspect = colour and cspace in _PWG_RGB
-        is_colour = src.skip_page(width, height, bpp_bits // 8, inspect)
+        unit = max(bpp_bits // 8, 1)
+        inspect = colour and cspace in _PWG_RGB and bpp_bits >= 8
+        is_colour = src.skip_page(bpl // unit, height, unit, inspect)
         if not (pw and ph):
             pw, ph = round(width * 72 / max(x_dpi, 1)), round(height * 72 / max(y_dpi, 1))
         pages.append(RasterPage(width, height, bpp_bits, cspace, x_dpi, y_dpi,

@@ -265,3 +265,19 @@ def test_random_streams(tmp_path_factory: pytest.TempPathFactory, seed: int, fmt
     got = walk_all_ways(bytes(data), fmt, tmp_path_factory.getbasetemp() / "random.bin")
     if damage == 0:
         assert len(pages_of(got)) == len(pages)
+
+
+def test_pwg_black_1_is_walked(tmp_path: Path) -> None:
+    # IPP Everywhere's black_1 (PWG 5100.14 §4.3): 1 bit per pixel, cupsColorSpace 3 (K); a
+    # 100-pixel line is 13 bytes, compressed in units of one byte (PWG 5102.4 §5.3).
+    h = bytearray(raster.PWG_HEADER)
+    struct.pack_into(">II", h, 276, 300, 300)
+    struct.pack_into(">8I", h, 372, 100, 3, 0, 1, 1, 13, 0, 3)
+    line = b"\x0c\xff"                            # 13 copies of 0xff
+    body = b"\x01" + line + b"\x00" + line        # two lines, then one
+    got = walk_all_ways(pwg(bytes(h) + body, bytes(h) + body), "image/pwg-raster",
+                        tmp_path / "b1.pwg")
+    assert [(p.bits_per_pixel, p.colour) for p in pages_of(got)] == [(1, False), (1, False)]
+    # A line of 14 units would cross the 13-byte line: refused, with its offset.
+    bad = pwg(bytes(h) + b"\x00\x0d\xff")
+    assert walk_all_ways(bad, "image/pwg-raster", tmp_path / "bad.pwg")[0] == "error"
