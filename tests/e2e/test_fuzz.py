@@ -151,7 +151,10 @@ async def _forge(port: int) -> None:
 
 
 def _fuzz(tmp_path: Path, n: int) -> None:
-    with IppProxy(tmp_path, server={"header_timeout": 5.0}) as server:
+    # The per-user job cap (server.max_jobs_per_user) is tested in tests/server/test_caps.py;
+    # here the mutations' jobs (alice's) must not use it up before the last print.
+    with IppProxy(tmp_path, server={"header_timeout": 5.0,
+                                    "max_jobs_per_user": 1_000_000}) as server:
         asyncio.run(_forge(server.port))    # first, before the log's rate limit is spent
         seen = asyncio.run(_run(server.port, _corpus(server.uri()), n))
         assert sum(seen.values()) == n
