@@ -59,3 +59,17 @@ def test_top_users_escaped_and_ordered() -> None:
     widths = [float(r.get("width", 0)) for r in root.iter(f"{SVG}rect")]
     assert widths[0] == 4 * widths[1]
     assert "printed most, 40 pages" in desc(root)
+
+
+def test_daily_pages_axis_has_no_half_page_tick() -> None:
+    # With nothing or 5 pages at most, the axis read "1, 0, 0" and "5, 2, 0" (the half
+    # page rounded down): only whole pages are labelled.
+    days = [dt.date(2026, 11, 30) + dt.timedelta(days=i) for i in range(3)]
+
+    def axis(rows: list[DayPages]) -> list[str]:
+        root = parse(str(charts.daily_pages(rows, days)))
+        return [t.text or "" for t in root.iter(f"{SVG}text") if t.get("text-anchor") == "end"]
+
+    assert axis([]) == ["0", "1"]
+    assert axis([DayPages(days[0], "office", 5)]) == ["0", "5"]
+    assert axis([DayPages(days[0], "office", 20)]) == ["0", "10", "20"]

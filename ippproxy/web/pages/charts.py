@@ -63,6 +63,8 @@ def daily_pages(rows: Sequence[DayPages], days: Sequence[dt.date]) -> Markup:
             f'y2="{top_pad + plot_h}" stroke="#333"/>')
     parts = [axis]
     for frac in (0.0, 0.5, 1.0):
+        if (top * frac) % 1:
+            continue    # no half-page tick: an axis of 1 or 5 pages reads 0, 1 or 0, 5
         y = top_pad + plot_h * (1 - frac)
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
                      f'font-size="11">{int(top * frac)}</text>')
