@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 from support.browser import chromium, log_in, screenshot
@@ -106,9 +107,14 @@ def printers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[EvePrin
 
 
 def _rows(driver: webdriver.Chrome, which: str, served: Served, job_name: str) -> list[str]:
-    driver.get(f"{served.url}/jobs?which={which}&queue=lab")
-    return [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.jobs tbody tr")
-            if job_name in r.text]
+    for _ in range(5):
+        driver.get(f"{served.url}/jobs?which={which}&queue=lab")
+        try:
+            return [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.jobs tbody tr")
+                    if job_name in r.text]
+        except StaleElementReferenceException:   # the page changed under us: look again
+            continue
+    raise AssertionError(f"the {which} job list kept changing while read")
 
 
 def test_first_steps_from_the_readme(served: Served, printers: tuple[EvePrinter, PrivateCupsd],
@@ -119,7 +125,10 @@ def test_first_steps_from_the_readme(served: Served, printers: tuple[EvePrinter,
     doc = make_pdf(tmp_path / "one.pdf", 1)
 
     with chromium() as browser:
-        wait = WebDriverWait(browser, WAIT)
+        # The pages update live (htmx, server-sent events): an element read while it is
+        # replaced is looked up again.
+        wait = WebDriverWait(browser, WAIT,
+                             ignored_exceptions=(StaleElementReferenceException,))
         browser.get(served.url)                           # no session: the login page
         assert "/admin/login" in browser.current_url
         log_in(browser, served.url.removesuffix("/admin"), served.password)
@@ -193,8 +202,12 @@ def test_first_steps_from_the_readme(served: Served, printers: tuple[EvePrinter,
         assert priced == "0.25 EUR", priced
 
         # Change the model: the next job is priced by the new figures.
+        # The command changes the database; the server takes it at its next catalog poll
+        # and logs the new version once the pipeline has the new prices (app.py).
+        taken = served.log().count("catalog version ")
         served.cmd("cost-model", "set", "lab-prices", 'mono="0.40"')
-        time.sleep(3.0)      # every node takes a catalog change within its 1 s poll
+        _until("the server to take the new prices",
+               lambda: served.log().count("catalog version ") > taken)
         priced = price_of_next_job(browser, served, cupsd, doc, eve)
         assert priced == "0.40 EUR", priced
         screenshot(browser, "first-steps-jobs")
@@ -207,16 +220,24 @@ def test_first_steps_from_the_readme(served: Served, printers: tuple[EvePrinter,
 
 def price_of_next_job(browser: webdriver.Chrome, served: Served, cupsd: PrivateCupsd,
                       doc: Path, eve: EvePrinter) -> str:
-    """Print ``doc`` once more; the price the job list shows for it once it printed."""
+    """Print ``doc`` once more; the price the job list shows for it once it printed (the
+    history has one row more than before, the newest first, with its price)."""
+    prices: list[str] = []
+
+    def history() -> bool:
+        browser.get(f"{served.url}/jobs?which=history&queue=lab")
+        try:
+            cells = browser.find_elements(By.CSS_SELECTOR, "table.jobs tbody tr td.price")
+            prices[:] = [c.text for c in cells]
+        except StaleElementReferenceException:   # the page changed under us: look again
+            return False
+        return True
+
+    _until("the job history", history)
+    finished = len(prices)
     before = len(eve.spooled_files())
     cupsd.lp("lab", doc)
     _until("the job to print", lambda: len(eve.spooled_files()) > before)
-    prices: list[str] = []
-
-    def newest_priced() -> bool:
-        browser.get(f"{served.url}/jobs?which=history&queue=lab")
-        cells = browser.find_elements(By.CSS_SELECTOR, "table.jobs tbody tr td.price")
-        prices[:] = [c.text for c in cells]
-        return bool(prices) and prices[0] != ""
-    _until("the job list to show the newest job's price", newest_priced)
+    _until("the job list to show the newest job's price",
+           lambda: history() and len(prices) > finished and prices[0] != "")
     return prices[0]
