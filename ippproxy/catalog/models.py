@@ -17,48 +17,18 @@ package reads these tables (``tests/test_table_ownership.py``).
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
-    DateTime,
-    Dialect,
     Index,
     Integer,
     String,
     Table,
-    TypeDecorator,
 )
 
-from ippproxy.db.base import Base
-
-
-class UTCTime(TypeDecorator[dt.datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite stores it naive)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        if not isinstance(value, dt.datetime) or value.tzinfo is None:
-            raise ValueError("UTCTime needs a timezone-aware datetime")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, dt.datetime)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
-
+from ippproxy.db.base import Base, UTCDateTime
 
 catalog_version_t = Table(
     "catalog_version", Base.metadata,
@@ -101,7 +71,7 @@ audit_log_t = Table(
     "audit_log", Base.metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
            autoincrement=True),
-    Column("at", UTCTime, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
     Column("actor", String(255), nullable=False),
     Column("via", String(16), nullable=False),
     Column("action", String(32), nullable=False),
