@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
@@ -45,6 +46,7 @@ from ippproxy.server.basic_auth import BasicAuthenticator
 from ippproxy.server.caps import Caps, connection_limit, raise_fd_limit
 from ippproxy.server.context import ServerContext, load_queues
 from ippproxy.server.http import CTX, ServerState, add_routes
+from ippproxy.server.instance import InstanceLock, StartupError, explain, lock_paths
 from ippproxy.server.listener import Listener, bind
 from ippproxy.server.pages import add_pages
 from ippproxy.server.receiving import Receiving
@@ -61,6 +63,7 @@ from ippproxy.services.events import EventHub, JobFeed
 from ippproxy.services.groups import GroupService
 from ippproxy.services.ipp_logins import IppLogins
 from ippproxy.services.job_prices import JobPrices
+from ippproxy.services.joblog import JobLog
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
@@ -79,6 +82,8 @@ from ippproxy.web.pages.routes import add_admin_pages
 from ippproxy.web.pages.state import ADMIN, AdminServices
 from ippproxy.web.routes import add_web
 from ippproxy.web.state import WEB, CatalogServices, WebServices
+
+__all__ = ["StartupError", "build_app", "serve", "start_unix_socket"]
 
 log = logging.getLogger(__name__)
 
@@ -136,9 +141,12 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             # denials from intake, destination states (services/events.py).
             hub = EventHub(node or "local")
             feed = JobFeed(hub, store.reports)
+            # One log line per job event of this node (services/joblog.py).
+            joblog = JobLog(store.reports, node, JobPrices(pipeline.accounting).logged
+                            if pipeline else None)
             forwarder = Forwarder(store, spool, config,
-                                  on_finished=FanOut(pipeline.settler, feed).job_changed
-                                  if pipeline else feed.job_changed,
+                                  on_finished=FanOut(pipeline.settler, feed, joblog).job_changed
+                                  if pipeline else FanOut(feed, joblog).job_changed,
                                   pool=pipeline.pool if pipeline else None,
                                   receiving=receiving, metrics=metrics)
             await forwarder.start()
@@ -151,8 +159,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             intake = pipeline.intake if pipeline else Intake(
                 store, spool, PolicyChain(policies), metrics=metrics)
             intake.on_denied = hub.job_denied
-            notifier = (FanOut(forwarder, pipeline.settler, feed) if pipeline
-                        else FanOut(forwarder, feed))
+            notifier = (FanOut(forwarder, pipeline.settler, feed, joblog) if pipeline
+                        else FanOut(forwarder, feed, joblog))
             # The admin side (issue 13): the master password is printed at first start only.
             audit = CatalogAudit(catalog)
             admins = Admins(engine, audit, users=config.accounting.enabled)
@@ -189,7 +197,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
                      asyncio.create_task(feed.run(), name="job-feed"),
-                     asyncio.create_task(watch.run(), name="printer-watch")]
+                     asyncio.create_task(watch.run(), name="printer-watch"),
+                     asyncio.create_task(joblog.run(), name="job-log")]
 
             async def changed(new: Snapshot) -> None:
                 live = new.apply(file)
@@ -267,32 +276,65 @@ async def start_unix_socket(runner: web.AppRunner, path: str) -> web.UnixSite:
     return site
 
 
-async def serve(config: Config, *, policies: Iterable[Policy] = ()) -> None:
-    """Serve until SIGTERM/SIGINT, then stop gracefully."""
+def _bind(config: Config) -> list[socket.socket]:
+    host, port = config.server.listen, config.server.port
+    try:
+        return bind(host, port)
+    except OSError as e:
+        raise StartupError(f"cannot listen on {host}:{port}: "
+                           f"{e.strerror or e}") from None
+
+
+async def serve(config: Config, *, policies: Iterable[Policy] = (),
+                ready: Callable[[list[tuple[str, int]]], None] | None = None) -> None:
+    """Serve until SIGTERM/SIGINT, then stop gracefully. In this order: the instance
+    lock (server/instance.py), the port, then the database, recovery and the rest (the
+    app's start-up), then accepting; ``ready`` is called with the addresses once the
+    server accepts. Anything that stops the start is a ``StartupError`` of one line."""
+    lock = InstanceLock.acquire(
+        lock_paths(config.storage.database, config.storage.spool, config.storage.node),
+        f"{config.server.listen}:{config.server.port}")
+    try:
+        await _serve(config, _bind(config), policies, ready)
+    finally:
+        lock.release()
+
+
+async def _serve(config: Config, sockets: list[socket.socket], policies: Iterable[Policy],
+                 ready: Callable[[list[tuple[str, int]]], None] | None) -> None:
     app = build_app(config, policies=policies)
     runner = web.AppRunner(app, handle_signals=False, access_log=None,
                            keepalive_timeout=config.server.keepalive_timeout)
-    await runner.setup()
+    try:
+        await runner.setup()
+        cert = await asyncio.to_thread(ensure_certificate, config)
+    except Exception as e:
+        for sock in sockets:
+            sock.close()
+        with contextlib.suppress(Exception):
+            await runner.cleanup()
+        raise StartupError(explain(e)) from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     listener: Listener | None = None
     try:
-        cert = await asyncio.to_thread(ensure_certificate, config)
         if runner.server is None:  # pragma: no cover - setup() made it
             raise RuntimeError("aiohttp runner not set up")
         caps = Caps(connection_limit(config.server.max_connections, raise_fd_limit(),
                                      config.server.fd_reserve),
                     config.server.max_connections_per_address)
-        listener = Listener(bind(config.server.listen, config.server.port), runner.server,
-                            server_context(cert), config.server.header_timeout, caps)
+        listener = Listener(sockets, runner.server, server_context(cert),
+                            config.server.header_timeout, caps)
         listener.start()
         for host, port in listener.addresses:
             log.info("ippproxy listening on %s:%d (IPP, IPPS and HTTPS; certificate %s)",
                      host, port, cert.cert)
         if config.server.unix_socket:
             await start_unix_socket(runner, config.server.unix_socket)
+        if ready is not None:
+            ready(listener.addresses)
         await stop.wait()
         log.info("shutting down")
     finally:
@@ -300,4 +342,7 @@ async def serve(config: Config, *, policies: Iterable[Policy] = ()) -> None:
             loop.remove_signal_handler(sig)
         if listener is not None:
             await listener.close()
+        else:
+            for sock in sockets:
+                sock.close()
         await runner.cleanup()

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import logging
+import shlex
 import sys
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from ippproxy.config import Config, ConfigError, embedded_default, load
+from ippproxy.logformat import FORMATS as LOG_FORMATS
+from ippproxy.logformat import configure as configure_logging
 
 
 def _load_or_default(path: str | None) -> Config:
@@ -32,20 +35,32 @@ def _with_ports(cfg: Config, port: int | None, vp_port: int | None) -> Config:
     return cfg
 
 
-def _print_banner(cfg: Config) -> None:
-    host = cfg.server.hostname or ("localhost" if cfg.server.listen in
-                                   ("127.0.0.1", "0.0.0.0", "::", "::1") else cfg.server.listen)
+def sample_document() -> Path:
+    """The one-page PDF shipped in the package, for the ready line's print command."""
+    return Path(__file__).resolve().parent / "samples" / "hello.pdf"
+
+
+def ready_banner(cfg: Config, addresses: list[tuple[str, int]]) -> str:
+    """What ``ippproxy serve`` prints once it accepts connections: where it listens and a
+    print command that works as printed from any directory (an absolute document path)."""
+    port = addresses[0][1] if addresses else cfg.server.port
+    listen = cfg.server.listen
+    host = cfg.server.hostname or ("localhost" if listen in ("127.0.0.1", "0.0.0.0", "::",
+                                                            "::1", "", "localhost")
+                                   else (f"[{listen}]" if ":" in listen else listen))
     first = cfg.queues[0].name
-    uri = f"ipp://{host}:{cfg.server.port}/printers/{first}"
-    print(f"ippproxy on {cfg.server.listen}:{cfg.server.port}; the file provisions "
-          f"{len(cfg.queues)} queue(s) (more: `ippproxy cmd queue list`)", flush=True)
-    for q in cfg.queues:
-        print(f"  queue {q.name!r} -> {q.destination}", flush=True)
-    print("Print a file to it with:", flush=True)
-    print(f"  ipptool -tv -f file.pdf {uri} print-job.test", flush=True)
-    print(f"  ipptool -tv -f file.pdf ipps{uri.removeprefix('ipp')} print-job.test  (IPPS, same"
-          " port)", flush=True)
-    print(f"Web pages: https://{host}:{cfg.server.port}/admin", flush=True)
+    uri = f"ipp://{host}:{port}/printers/{first}"
+    doc = shlex.quote(str(sample_document()))
+    lines = [f"ippproxy ready: listening on "
+             f"{', '.join(f'{h}:{p}' for h, p in addresses)}; the file provisions "
+             f"{len(cfg.queues)} queue(s) (more: `ippproxy cmd queue list`)"]
+    lines += [f"  queue {q.name!r} -> {q.destination}" for q in cfg.queues]
+    lines += ["Print a file to it with:",
+              f"  ipptool -tv -f {doc} {uri} print-job.test",
+              f"  ipptool -tv -f {doc} ipps{uri.removeprefix('ipp')} print-job.test"
+              "  (IPPS, same port)",
+              f"Web pages: https://{host}:{port}/admin"]
+    return "\n".join(lines)
 
 
 def _port(text: str) -> int:
@@ -55,19 +70,27 @@ def _port(text: str) -> int:
     return value
 
 
+def fail(command: str, reason: str) -> int:
+    """A configuration or start-up error: one line on stderr, exit status 2."""
+    print(f"{command}: {reason}", file=sys.stderr, flush=True)
+    return 2
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         cfg = _with_ports(_load_or_default(args.config), args.port, args.virtual_printer_port)
     except ConfigError as e:
-        print(f"ippproxy: bad configuration: {e}", file=sys.stderr)
-        return 2
-    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from ippproxy.app import serve
+        return fail("ippproxy serve", f"bad configuration: {e}")
+    configure_logging(args.log_level, args.log_format)
+    from ippproxy.app import StartupError, serve
 
-    _print_banner(cfg)
+    def ready(addresses: list[tuple[str, int]]) -> None:
+        print(ready_banner(cfg, addresses), flush=True)
+
     try:
-        _run(serve(cfg))
+        _run(serve(cfg, ready=ready))
+    except StartupError as e:
+        return fail("ippproxy serve", str(e))
     except KeyboardInterrupt:
         pass
     return 0
@@ -87,8 +110,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     try:
         cfg = load(args.file)
     except ConfigError as e:
-        print(f"{args.file}: {e}", file=sys.stderr)
-        return 1
+        return fail("ippproxy check-config", f"{args.file}: {e}")
     print(f"{args.file}: OK ({len(cfg.queues)} queue(s): "
           f"{', '.join(q.name for q in cfg.queues)})")
     return 0
@@ -195,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--config", help="TOML config file (default: the embedded default)")
     p.add_argument("--log-level", default="info",
                    choices=["debug", "info", "warning", "error"])
+    p.add_argument("--log-format", default="text", choices=LOG_FORMATS,
+                   help="text lines, or one JSON object per line")
     p.add_argument("--port", type=_port, help="serve IPP, IPPS and HTTPS on this port "
                    "instead of server.port")
     p.add_argument("--virtual-printer-port", type=_port, help="the built-in virtual "

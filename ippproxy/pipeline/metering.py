@@ -158,8 +158,10 @@ class Metering:
             estimate = self._estimate(r.groups, queue, counts)
         analysis = self._record(r, counts, estimate, decision, gray, duplex)
         cost = analysis["attributes"].get("ippproxy-cost-estimate")
-        message = "; ".join(m for m in (hold_message or decision.reason,
-                                        f"estimated cost {cost}" if cost else "") if m)
+        # "Printed in grayscale on office; estimated cost 0.20 EUR": the parts as clauses
+        message = "; ".join(m.rstrip(". ") for m in (hold_message or decision.reason,
+                                                     f"estimated cost {cost}" if cost else "")
+                            if m)
         return Admission(
             hold=bool(hold_message),
             hold_reason=decision.hold_reason, message=message, overrides=counting.overrides(gray, duplex), documents=documents,

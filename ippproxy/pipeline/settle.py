@@ -151,8 +151,12 @@ class Settler:
             return None  # a free job: nothing was reserved
         if not charge.replayed:
             self.settled += 1
-            log.info("job %s %s: %s %s (impressions %s)", job_uuid, job.state.keyword,
-                     charge.state, self.accounting.money(charge.charged), impressions)
+            money = self.accounting.money
+            back = charge.estimate - charge.charged
+            log.info("job %s %s: %s, charged %s of %s reserved%s (impressions %s)", job_uuid,
+                     job.state.keyword, charge.state, money(charge.charged),
+                     money(charge.estimate), f", {money(back)} given back" if back > 0 else "",
+                     impressions)
         await self._record(job, charge)
         return charge
 

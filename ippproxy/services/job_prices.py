@@ -21,3 +21,7 @@ class JobPrices:
             return {}
         found = await asyncio.to_thread(self.accounting.charged, list(job_uuids))
         return {uuid: self.accounting.money(amount) for uuid, amount in found.items()}
+
+    async def logged(self, job_uuids: list[str]) -> dict[str, str]:
+        """The same for the server's job log (services/joblog.py), which is the system's."""
+        return await self.of(Actor.system(), job_uuids)
