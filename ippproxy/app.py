@@ -308,7 +308,7 @@ async def _serve(config: Config, sockets: list[socket.socket], policies: Iterabl
     try:
         await runner.setup()
         cert = await asyncio.to_thread(ensure_certificate, config)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - any start-up failure is one line (traceback at DEBUG)
         for sock in sockets:
             sock.close()
         with contextlib.suppress(Exception):

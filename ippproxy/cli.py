@@ -24,6 +24,11 @@ def _load_or_default(path: str | None) -> Config:
     return load(path) if path else embedded_default()
 
 
+def config_problem(path: str | None, e: ConfigError) -> str:
+    """``FILE: KEY: reason`` (a file-level error names the file itself)."""
+    return f"{path}: {e}" if path and e.key else str(e)
+
+
 def _with_ports(cfg: Config, port: int | None, vp_port: int | None) -> Config:
     """``--port`` / ``--virtual-printer-port``: another port than the file's (or the
     embedded default's 8631 and 8632), e.g. when those are taken."""
@@ -51,14 +56,14 @@ def ready_banner(cfg: Config, addresses: list[tuple[str, int]]) -> str:
     first = cfg.queues[0].name
     uri = f"ipp://{host}:{port}/printers/{first}"
     doc = shlex.quote(str(sample_document()))
-    lines = [f"ippproxy ready: listening on "
+    lines = [(f"ippproxy ready: listening on "
              f"{', '.join(f'{h}:{p}' for h, p in addresses)}; the file provisions "
-             f"{len(cfg.queues)} queue(s) (more: `ippproxy cmd queue list`)"]
+             f"{len(cfg.queues)} queue(s) (more: `ippproxy cmd queue list`)")]
     lines += [f"  queue {q.name!r} -> {q.destination}" for q in cfg.queues]
     lines += ["Print a file to it with:",
               f"  ipptool -tv -f {doc} {uri} print-job.test",
-              f"  ipptool -tv -f {doc} ipps{uri.removeprefix('ipp')} print-job.test"
-              "  (IPPS, same port)",
+              (f"  ipptool -tv -f {doc} ipps{uri.removeprefix('ipp')} print-job.test"
+              "  (IPPS, same port)"),
               f"Web pages: https://{host}:{port}/admin"]
     return "\n".join(lines)
 
@@ -80,7 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         cfg = _with_ports(_load_or_default(args.config), args.port, args.virtual_printer_port)
     except ConfigError as e:
-        return fail("ippproxy serve", f"bad configuration: {e}")
+        return fail("ippproxy serve", f"bad configuration: {config_problem(args.config, e)}")
     configure_logging(args.log_level, args.log_format)
     from ippproxy.app import StartupError, serve
 
@@ -110,7 +115,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     try:
         cfg = load(args.file)
     except ConfigError as e:
-        return fail("ippproxy check-config", f"{args.file}: {e}")
+        return fail("ippproxy check-config", config_problem(args.file, e))
     print(f"{args.file}: OK ({len(cfg.queues)} queue(s): "
           f"{', '.join(q.name for q in cfg.queues)})")
     return 0
@@ -145,8 +150,7 @@ def cmd(argv: list[str]) -> int:
     try:
         cfg = _load_or_default(path)
     except ConfigError as e:
-        print(f"ippproxy cmd: bad configuration: {e}", file=sys.stderr)
-        return 2
+        return fail("ippproxy cmd", f"bad configuration: {config_problem(path, e)}")
     words = [w for w in rest if not w.startswith("-")]
     if words[:1] and words[0] in GROUPS:
         return catalog_main(rest, cfg)
@@ -182,8 +186,8 @@ def export_config(argv: list[str]) -> int:
     except SystemExit as e:
         return int(e.code or 0)
     except ConfigError as e:
-        print(f"ippproxy export-config: bad configuration: {e}", file=sys.stderr)
-        return 2
+        return fail("ippproxy export-config",
+                    f"bad configuration: {config_problem(args.config, e)}")
     from ippproxy.services.cmd import export_text
 
     text = export_text(cfg)

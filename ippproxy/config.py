@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ippproxy import configvalues
+
 BUILTIN_DESTINATION = "builtin"
 QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$")
 
@@ -24,7 +26,7 @@ class ConfigError(ValueError):
     """A configuration problem; ``key`` is the dotted path of the offending key."""
 
     def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"{key}: {message}")
+        super().__init__(f"{key}: {message}" if key else message)
         self.key = key
 
 
@@ -496,6 +498,63 @@ def _check_accounting(cfg: Config) -> None:
                 raise ConfigError(f"rule[{i}].printers", f"no queue named {p!r}")
 
 
+# Numbers and their ranges: (dotted key, low, low excluded, high); high None: 2**63 - 1.
+_RANGES: tuple[tuple[str, float, bool, float | None], ...] = (
+    ("server.keepalive_timeout", 0, True, None), ("server.header_timeout", 0, False, None),
+    ("server.max_attributes_bytes", 1024, False, None),
+    ("server.max_document_bytes", 0, False, None),
+    ("server.job_history_seconds", 0, False, None),
+    ("storage.catalog_poll_interval", 0, True, 3600),
+    ("forwarding.retry_initial", 0, True, None), ("forwarding.retry_max", 0, True, None),
+    ("forwarding.poll_interval", 0, True, None), ("forwarding.attributes_ttl", 0, False, None),
+    ("forwarding.connect_timeout", 0, True, None), ("forwarding.send_timeout", 0, True, None),
+    ("forwarding.send_interval_while_receiving", 0, False, None),
+    ("accounting.settle_interval", 0, True, None), ("accounting.orphan_lease", 0, True, None),
+    ("analysis.workers", 1, False, 1024), ("analysis.queue_size", 1, False, None),
+    ("analysis.cpu_seconds", 1, False, None), ("analysis.memory_mb", 64, False, None),
+    ("analysis.wall_seconds", 0, True, None),
+)
+
+
+def _value(cfg: Config, dotted: str) -> Any:
+    section, name = dotted.split(".")
+    return getattr(getattr(cfg, section), name)
+
+
+def _check_ranges(cfg: Config) -> None:
+    """Ports, addresses, the database and every number within its range
+    (ippproxy/configvalues.py), named by key."""
+    problems: list[tuple[str, str | None]] = [
+        ("server.port", configvalues.port(cfg.server.port)),
+        ("virtual_printer.port", configvalues.port(cfg.virtual_printer.port)),
+        ("server.listen", configvalues.host(cfg.server.listen, empty=True)),
+        ("virtual_printer.listen", configvalues.host(cfg.virtual_printer.listen)),
+        ("server.hostname", configvalues.host(cfg.server.hostname, empty=True)),
+        ("storage.database", configvalues.database(cfg.storage.database)),
+        ("storage.spool", None if cfg.storage.spool.strip() else "must not be empty"),
+    ]
+    problems += [(key, configvalues.number(_value(cfg, key), low=low, low_open=open_,
+                                           high=high))
+                 for key, low, open_, high in _RANGES]
+    if cfg.forwarding.retry_max < cfg.forwarding.retry_initial:
+        problems.append(("forwarding.retry_max", "must be at least forwarding.retry_initial"))
+    for key, problem in problems:
+        if problem:
+            raise ConfigError(key, problem)
+
+
+def _check_groups(cfg: Config) -> None:
+    """A rule names groups the file defines ([[group]]): a typo would silently never
+    match (and ``ippproxy cmd add-internal-user --group`` finds no such group)."""
+    defined = {g.name for g in cfg.groups}
+    for i, r in enumerate(cfg.rules):
+        for field_name in ("groups", "exempt_groups", "allowed_groups"):
+            for name in getattr(r, field_name):
+                if name not in defined:
+                    raise ConfigError(f"rule[{i}].{field_name}",
+                                      f"no [[group]] named {name!r} in this file")
+
+
 def from_dict(raw: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, naming the first bad key."""
     sections = {"server": ServerConfig, "storage": StorageConfig,
@@ -527,6 +586,8 @@ def from_dict(raw: dict[str, Any]) -> Config:
             raise ConfigError(name, "unknown key")
     cfg = Config(**kwargs)
     _check_server(cfg.server)
+    _check_ranges(cfg)
+    _check_groups(cfg)
     if cfg.storage.copy_max_bytes > COPY_MAX_LIMIT:
         raise ConfigError("storage.copy_max_bytes", f"must be at most {COPY_MAX_LIMIT}")
     _check_accounting(cfg)
@@ -538,7 +599,7 @@ def load(path: str | Path) -> Config:
         with open(path, "rb") as f:
             raw = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigError("(file)", f"not valid TOML: {e}") from e
+        raise ConfigError("", f"{path}: not valid TOML: {e}") from e
     except OSError as e:
-        raise ConfigError("(file)", f"cannot read: {e.strerror}") from e
+        raise ConfigError("", f"cannot read {path}: {e.strerror or e}") from e
     return from_dict(raw)

@@ -94,7 +94,7 @@ def test_server_admins_is_obsolete_and_check_config_names_the_replacement(
     """A name list made anyone who claimed one of its names an admin (issue 15)."""
     old = tmp_path / "old.toml"
     old.write_text('[server]\nadmins = ["root"]\n[[queue]]\nname = "q"\n')
-    assert main(["check-config", str(old)]) == 1
+    assert main(["check-config", str(old)]) == 2
     err = capsys.readouterr().err
     assert "server.admins: obsolete" in err and "admin role" in err and "unix_socket" in err
 
@@ -110,6 +110,91 @@ def test_check_config_command(tmp_path: Path) -> None:
     ok = subprocess.run([*run, str(good)], capture_output=True, text=True, check=False)
     assert ok.returncode == 0 and "OK" in ok.stdout
     no = subprocess.run([*run, str(bad)], capture_output=True, text=True, check=False)
-    assert no.returncode == 1 and "queue[0].colour: unknown key" in no.stderr
+    assert no.returncode == 2 and "queue[0].colour: unknown key" in no.stderr
     no = subprocess.run([*run, str(broken)], capture_output=True, text=True, check=False)
-    assert no.returncode == 1 and "not valid TOML" in no.stderr
+    assert no.returncode == 2 and "not valid TOML" in no.stderr
+
+
+# Every configuration value a server cannot run with (issue 16): check-config refuses it
+# in one line naming the file and the key, exit status 2, never a traceback; `serve`
+# refuses the same file the same way before it touches anything.
+BAD = [
+    ('[server]\nport = 99999\n', "server.port: a TCP port is 1 to 65535, got 99999"),
+    ('[server]\nport = 0\n', "server.port: a TCP port is 1 to 65535, got 0"),
+    ('[virtual_printer]\nport = 70000\n', "virtual_printer.port: a TCP port is 1 to 65535"),
+    ('[server]\nlisten = "not an address"\n',
+     "server.listen: not an IP address or host name: 'not an address'"),
+    ('[virtual_printer]\nlisten = "a b"\n', "virtual_printer.listen: not an IP address"),
+    ('[server]\nhostname = "bad_host!"\n', "server.hostname: not an IP address or host name"),
+    ('[storage]\ndatabase = "mysql://u@h/db"\n',
+     "storage.database: unsupported database 'mysql': ippproxy runs on sqlite and postgresql"),
+    ('[storage]\ndatabase = "postgresql+psycopg2://u@h/db"\n',
+     ("storage.database: the postgresql driver 'psycopg2' is not installed; "
+     "use postgresql+psycopg://")),
+    ('[storage]\ndatabase = "no url"\n', "storage.database: not a database URL"),
+    ('[storage]\ndatabase = "sqlite://"\n', "storage.database: sqlite needs a file"),
+    ('[storage]\nspool = " "\n', "storage.spool: must not be empty"),
+    ('[storage]\ncatalog_poll_interval = 0\n',
+     "storage.catalog_poll_interval: must be more than 0"),
+    ('[forwarding]\npoll_interval = inf\n', "forwarding.poll_interval: must be a finite"),
+    ('[forwarding]\nretry_initial = 10\nretry_max = 5\n',
+     "forwarding.retry_max: must be at least forwarding.retry_initial"),
+    ('[forwarding]\nconnect_timeout = 0\n', "forwarding.connect_timeout: must be more than 0"),
+    ('[server]\nmax_attributes_bytes = 10\n',
+     "server.max_attributes_bytes: must be at least 1024"),
+    ('[server]\njob_history_seconds = 9223372036854775807\nkeepalive_timeout = 1e300\n',
+     "server.keepalive_timeout: must be at most 9223372036854775807"),
+    ('[analysis]\nworkers = 0\n', "analysis.workers: must be at least 1"),
+    ('[analysis]\nmemory_mb = 1\n', "analysis.memory_mb: must be at least 64"),
+    ('[accounting]\nsettle_interval = 0\n', "accounting.settle_interval: must be more than 0"),
+    ('[[rule]]\ntype = "force-grayscale"\ngroups = ["students"]\n',
+     "rule[0].groups: no [[group]] named 'students' in this file"),
+    (('[[group]]\nname = "staff"\n[[rule]]\ntype = "force-grayscale"\n'
+     'exempt_groups = ["staf"]\n'), "rule[0].exempt_groups: no [[group]] named 'staf'"),
+]
+
+
+@pytest.mark.parametrize("text, reason", BAD, ids=[r.split(":")[0] for _, r in BAD])
+def test_check_config_refuses_each_bad_value_in_one_line(tmp_path: Path, text: str,
+                                                          reason: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text + '[[queue]]\nname = "q"\n')
+    r = subprocess.run([sys.executable, "-m", "ippproxy.cli", "check-config", str(path)],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 2, r
+    assert r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert r.stderr.startswith(f"ippproxy check-config: {path}: {reason}"), r.stderr
+
+
+def test_serve_refuses_a_bad_value_before_touching_anything(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(f'[server]\nport = 99999\n[storage]\ndatabase = '
+                    f'"sqlite:///{tmp_path}/db.sqlite"\nspool = "{tmp_path}/spool"\n')
+    r = subprocess.run([sys.executable, "-m", "ippproxy.cli", "serve", "--config", str(path)],
+                       capture_output=True, text=True, check=False, timeout=60)
+    assert (r.returncode, r.stdout) == (2, "")
+    assert r.stderr == (f"ippproxy serve: bad configuration: {path}: server.port: "
+                        "a TCP port is 1 to 65535, got 99999\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    missing = tmp_path / "x.toml"
+    for args in (["check-config", str(missing)], ["serve", "--config", str(missing)],
+                 ["cmd", "--config", str(missing), "list-users"]):
+        r = subprocess.run([sys.executable, "-m", "ippproxy.cli", *args],
+                           capture_output=True, text=True, check=False, timeout=60)
+        assert r.returncode == 2, (args, r)
+        assert r.stderr.count("\n") == 1, r.stderr
+        assert f"cannot read {missing}: No such file or directory" in r.stderr
+
+
+def test_good_values_at_the_edges_pass() -> None:
+    cfg = from_dict({"server": {"port": 65535, "listen": "::1", "hostname": "print.example."},
+                     "virtual_printer": {"port": 1, "listen": "localhost"},
+                     "storage": {"database": "postgresql+psycopg://u@db.example/ipp"},
+                     "forwarding": {"retry_initial": 5.0, "retry_max": 5.0}})
+    assert (cfg.server.port, cfg.virtual_printer.port) == (65535, 1)
+    assert from_dict({"storage": {"database": "postgresql://u@h/db"}}).storage.database
+    assert from_dict({"server": {"listen": ""}}).server.listen == ""
