@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import shlex
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -139,36 +139,96 @@ def _take_config(argv: list[str]) -> tuple[str | None, list[str]]:
     return path, rest
 
 
-def cmd(argv: list[str]) -> int:
-    """``ippproxy cmd [--config FILE] ...``: the catalog's subcommands (queue, cost-model,
-    rule, option, group, audit) go to the services, the others (users, accounts, the
-    ledger) to accounting's tool, given the database and currency of FILE."""
-    from ippproxy.services.cmd import GROUPS
+def _catalog_cmd(rest: list[str], path: str | None, cfg: Config) -> int:
     from ippproxy.services.cmd import main as catalog_main
 
+    return catalog_main(rest, cfg)
+
+
+def _admin_password_cmd(rest: list[str], path: str | None, cfg: Config) -> int:
+    from ippproxy.services.admincmd import main as set_password_main
+
+    words = rest[1:]
+    if path and "--database" not in words and not any(
+            w.startswith("--database=") for w in words):
+        words = [*words, "--config", path]
+    return set_password_main(words)
+
+
+def _flag_value(argv: list[str], flag: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(f"{flag}="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _accounting_cmd(rest: list[str], path: str | None, cfg: Config) -> int:
+    """Users, accounts and the ledger, on the configuration's database, currency and
+    minor unit unless given on the line (with --database too, amounts are read in the
+    configuration's minor unit); a new user's password is asked for when a queue
+    authenticates (in the file or in the catalog)."""
+    from ippproxy.accounting.cmd import main as accounting_main
+
+    a = cfg.accounting
+    for flag, value in (("--database", cfg.storage.database), ("--currency", a.currency),
+                        ("--exponent", str(a.minor_unit_digits))):
+        if flag not in rest and not any(x.startswith(f"{flag}=") for x in rest):
+            rest = [flag, value, *rest]
+    if "add-internal-user" in rest and "--password-file" not in rest:
+        from ippproxy.services.cmd import queues_authenticate
+
+        if queues_authenticate(cfg, _flag_value(rest, "--database") or cfg.storage.database):
+            rest = [*rest, "--password-used"]
+    return accounting_main(rest)
+
+
+@dataclasses.dataclass(frozen=True)
+class CmdFamily:
+    """Subcommands of ``ippproxy cmd`` run by one module: ``words`` are the first words
+    it takes (None: every word no other family takes)."""
+
+    words: Callable[[], Collection[str]] | None
+    run: Callable[[list[str], str | None, Config], int]
+    help: Callable[[Config], int] | None = None
+
+
+def _catalog_words() -> Collection[str]:
+    from ippproxy.services.cmd import GROUPS
+
+    return GROUPS
+
+
+# The families, tried in order: the command registration table. Another family (a new
+# module's subcommands) is one more row here.
+CMD_FAMILIES: list[CmdFamily] = [
+    CmdFamily(lambda: ("set-password",), _admin_password_cmd),
+    CmdFamily(_catalog_words, _catalog_cmd, lambda cfg: _catalog_cmd(["--help"], None, cfg)),
+    CmdFamily(None, _accounting_cmd, lambda cfg: _accounting_cmd(["--help"], None, cfg)),
+]
+
+
+def cmd(argv: list[str]) -> int:
+    """``ippproxy cmd [--config FILE] ...``: the first word picks the family of
+    subcommands (``CMD_FAMILIES``), given the database and currency of FILE."""
     path, rest = _take_config(argv)
     try:
         cfg = _load_or_default(path)
     except ConfigError as e:
         return fail("ippproxy cmd", f"bad configuration: {config_problem(path, e)}")
     words = [w for w in rest if not w.startswith("-")]
-    if words[:1] and words[0] in GROUPS:
-        return catalog_main(rest, cfg)
-    from ippproxy.accounting.cmd import main as accounting_main
-
-    if not words and ("-h" in rest or "--help" in rest):   # both halves of the tool
-        catalog_main(["--help"], cfg)
-        print()
-        return accounting_main(["--help"])
-
-    # The configuration's database, currency and minor unit, unless given on the line:
-    # with --database too, amounts are read in the configuration's minor unit.
-    a = cfg.accounting
-    for flag, value in (("--database", cfg.storage.database), ("--currency", a.currency),
-                        ("--exponent", str(a.minor_unit_digits))):
-        if flag not in rest and not any(x.startswith(f"{flag}=") for x in rest):
-            rest = [flag, value, *rest]
-    return accounting_main(rest)
+    if not words and ("-h" in rest or "--help" in rest):   # every family's help
+        helps = [f.help for f in CMD_FAMILIES if f.help is not None]
+        for i, show in enumerate(helps):
+            if i:
+                print()
+            show(cfg)
+        return 0
+    for family in CMD_FAMILIES:
+        if family.words is None or (words[:1] and words[0] in family.words()):
+            return family.run(rest, path, cfg)
+    return 2  # pragma: no cover - the last family takes every word
 
 
 def export_config(argv: list[str]) -> int:
@@ -206,10 +266,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ippproxy.filters.inspect import main as inspect_main
 
         return inspect_main(argv[1:])
-    if argv[:2] == ["cmd", "set-password"]:
-        from ippproxy.services.admincmd import main as set_password_main
-
-        return set_password_main(argv[2:])
     if argv[:1] == ["cmd"]:
         return cmd(argv[1:])
     if argv[:1] == ["export-config"]:

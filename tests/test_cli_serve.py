@@ -199,7 +199,7 @@ def test_job_events_as_json_with_their_fields(tmp_path: Path) -> None:
         assert {k: done[k] for k in ("queue", "job_id", "pages", "cost", "level")} == {
             "queue": "default", "job_id": 1, "pages": 1, "cost": "0.10 EUR", "level": "INFO"}
         assert done["user"] and str(done["time"]).endswith("+00:00")
-        assert [e["event"] for e in events()][0] == "received"
+        assert next(e["event"] for e in events()) == "received"
     finally:
         proc.terminate()
         proc.wait(30)

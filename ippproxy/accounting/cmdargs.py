@@ -13,9 +13,20 @@ from ippproxy.accounting import users
 from ippproxy.accounting.identity import os_user
 from ippproxy.accounting.ledger import Kind
 
+EXAMPLES = """\
+examples (the database, currency and minor unit come from --config FILE):
+  add a user             ippproxy cmd --config ippproxy.toml add-internal-user jane --balance 5.00
+  top up                 ippproxy cmd --config ippproxy.toml adjust-balance --user jane 10.00 --reason "top-up"
+  a user's account       ippproxy cmd --config ippproxy.toml show-account --user jane
+  a user's transactions  ippproxy cmd --config ippproxy.toml list-transactions --user jane --limit 20
+  refund a job           ippproxy cmd --config ippproxy.toml refund-job --queue office --job-id 12 --reason "jammed"
+  every user, for a script  ippproxy cmd --config ippproxy.toml --json list-users
+"""
+
 
 def parser(description: str | None) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ippproxy cmd", description=description,
+                                epilog=EXAMPLES,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--database", required=True, help="SQLAlchemy URL")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -30,8 +41,13 @@ def parser(description: str | None) -> argparse.ArgumentParser:
 
     s = sub.add_parser("add-internal-user")
     s.add_argument("username")
-    s.add_argument("--password-file", required=True,
-                   help="file holding the password ('-' for stdin); never on the command line")
+    s.add_argument("--password-file",
+                   help="file holding the password ('-' for stdin); never on the command "
+                        "line. Without it the password is asked for (at a terminal; else "
+                        "read from stdin) when a queue authenticates, else none is set")
+    s.add_argument("--ask-password", action="store_true",
+                   help="ask for a password even though no queue authenticates")
+    s.add_argument("--password-used", action="store_true", help=argparse.SUPPRESS)
     s.add_argument("--full-name", default="")
     s.add_argument("--email")
     s.add_argument("--card-number")

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlsplit
 from sqlalchemy import Connection
 
 from ippproxy.accounting.errors import NotFound
-from ippproxy.jobs.queries import get_job
+from ippproxy.jobs.queries import get_job, queue_and_ids
 
 _SCHEMES = ("ipp", "ipps", "http", "https")
 MAX_JOB_ID = 2**31 - 1  # job-id is an integer(1:MAX) (RFC 8011 §5.3.2)
@@ -60,3 +60,13 @@ def resolve(conn: Connection, job: str | None, queue: str | None,
     if record is None:
         raise NotFound(f"no job {number} on queue {name!r}")
     return uuid.UUID(record.uuid)
+
+
+def name_jobs(conn: Connection, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Ledger rows with ``queue`` and ``job_id`` beside ``job`` (the UUID), for the jobs
+    the store still holds (None for the others and for rows of no job)."""
+    found = queue_and_ids(conn, [str(r["job"]) for r in rows if r.get("job")])
+    for r in rows:
+        queue, number = found.get(str(r.get("job")), (None, None))
+        r["queue"], r["job_id"] = queue, number
+    return rows

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, select
 
-from ippproxy.accounting import admin
+from ippproxy.accounting import admin, jobref
 from ippproxy.accounting.ledger import Kind
 from ippproxy.accounting.models import ACCOUNTS, LEDGER, USERS
 
@@ -102,7 +102,7 @@ def transactions(conn: Connection, *, account_id: uuid.UUID | None = None,
         stmt = stmt.where(LEDGER.c.created_at < _db_time(conn, until))
     if before is not None:
         stmt = stmt.where(LEDGER.c.id < before)
-    return [_row(r) for r in conn.execute(stmt)]
+    return jobref.name_jobs(conn, [_row(r) for r in conn.execute(stmt)])
 
 
 def _db_time(conn: Connection, value: dt.datetime) -> dt.datetime:

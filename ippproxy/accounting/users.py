@@ -92,8 +92,8 @@ def add_user(conn: Connection, username: str, *, defaults: UserDefaults,
     name = canonical_name(username)
     if find_user(conn, name) is not None:
         raise InvalidOperation(f"user {name!r} exists")
-    if internal and not password:
-        raise InvalidOperation("an internal user needs a password")
+    # An internal user without a password cannot authenticate (IPP Basic) until one is
+    # set (set-user-property NAME password): where no queue authenticates, none is needed.
     user_id = uuid.uuid4()
     conn.execute(insert(USERS).values(
         id=user_id, username=name, internal=internal,

@@ -83,6 +83,16 @@ def copy_of(conn: Connection, spool_name: str) -> bytes | None:
     return None if data is None else bytes(data)
 
 
+def queue_and_ids(conn: Connection, uuids: list[str]) -> dict[str, tuple[str, int]]:
+    """The queue and job-id of each job UUID still in the store (the ledger knows jobs
+    by UUID; operators know them as ``queue`` and ``job-id``)."""
+    if not uuids:
+        return {}
+    rows = conn.execute(select(jobs_t.c.uuid, jobs_t.c.queue, jobs_t.c.job_id)
+                        .where(jobs_t.c.uuid.in_(sorted(set(uuids)))))
+    return {str(r.uuid): (str(r.queue), int(r.job_id)) for r in rows}
+
+
 def get_job(conn: Connection, queue: str, job_id: int) -> JobRecord | None:
     uuid = conn.execute(
         select(jobs_t.c.uuid).where(jobs_t.c.queue == queue, jobs_t.c.job_id == job_id)

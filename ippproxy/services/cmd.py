@@ -32,6 +32,7 @@ import sys
 import tomllib
 from typing import Any
 
+from ippproxy.accounting.cmdtext import render
 from ippproxy.accounting.identity import os_user
 from ippproxy.catalog import AuditQuery, Catalog
 from ippproxy.config import Config
@@ -249,18 +250,34 @@ def _flag(found: Stored[Any]) -> dict[str, Any]:
     return {**plain(found.config), "provisioned": found.provisioned}
 
 
-def _line(row: Any) -> str:
-    """One object as ``key=value`` pairs (a nested object's keys inline)."""
+def _flat(row: Any) -> dict[str, Any]:
+    """One object with a nested object's keys inline (a queue's state beside its keys)."""
     flat: dict[str, Any] = {}
     for k, v in (row.items() if isinstance(row, dict) else [("value", row)]):
         flat.update(v if isinstance(v, dict) else {k: v})
-    return "  ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}"
-                     for k, v in flat.items())
+    return flat
 
 
-def _text(result: Any) -> str:
+def _text(result: Any, config: Config) -> str:
+    """For people: a list as an aligned table, one object as ``key: value`` lines."""
     rows = plain(result)
-    return "\n".join(_line(row) for row in (rows if isinstance(rows, list) else [rows]))
+    a = config.accounting
+    flat: Any = [_flat(r) for r in rows] if isinstance(rows, list) else _flat(rows)
+    return render(flat, a.currency, a.minor_unit_digits)
+
+
+def queues_authenticate(config: Config, database: str) -> bool:
+    """Whether a queue asks its users for a password (``authentication = "basic"``), in
+    the file or in the catalog of ``database``: then a new user needs one."""
+    if any(q.authentication == "basic" for q in config.queues):
+        return True
+    engine = make_engine(database)
+    try:
+        upgrade(engine)
+        snapshot = Catalog(engine).snapshot()
+    finally:
+        engine.dispose()
+    return any(q.authentication == "basic" for q in snapshot.queues)
 
 
 def export_text(config: Config) -> str:
@@ -288,5 +305,5 @@ def main(argv: list[str], config: Config) -> int:
         detail = e.detail if isinstance(e, ServiceError) else str(e)
         print(f"ippproxy cmd: {type(e).__name__.lower()}: {detail}", file=sys.stderr)
         return 2
-    print(json.dumps(plain(result), indent=2) if a.json else _text(result))
+    print(json.dumps(plain(result), indent=2) if a.json else _text(result, config))
     return 0

@@ -16,6 +16,7 @@ import io
 import json
 import os
 import pwd
+import re
 import subprocess
 import uuid
 from pathlib import Path
@@ -153,8 +154,9 @@ def test_show_account_of_a_user_and_of_a_shared_account(tool: Tool) -> None:
     tool.ok("add-shared-account", "Open", "OPEN", "--unrestricted")
     assert tool.ok("show-account", "--account", "OPEN")["restricted"] is False
     r = tool.raw("show-account", "--user", "jane", json_out=False, proc=True)  # for people
-    assert r.returncode == 0 and "balance=5.50 EUR" in r.stdout
-    assert "  id=" in r.stdout and "reason=top-up" in r.stdout
+    assert r.returncode == 0 and re.search(r"^balance: +5\.50 EUR$", r.stdout, re.MULTILINE), r.stdout
+    assert re.search(r"^transactions:\n +id +account +amount +balance_after +kind +reason", r.stdout, re.MULTILINE)
+    assert re.search(r"^ +\d+  jane +2\.50 EUR +5\.50 EUR  adjust +top-up ", r.stdout, re.MULTILINE), r.stdout
     assert "unknown user 'ghost'" in tool.refused("show-account", "--user", "ghost",
                                                   proc=True)
     assert "unknown shared account" in tool.refused("show-account", "--account", "NOPE")
@@ -250,7 +252,8 @@ def test_every_amount_in_the_configured_minor_unit(db_url: str, tmp_path: Path) 
                  "again", proc=True)
     assert r.returncode == 0 and json.loads(r.stdout)["amount"] == 5, r.stderr
     r = tool.raw("show-account", "--user", "ken", "--last", "0", json_out=False)
-    assert "balance=18 JPY" in r.stdout and "credit_limit=2 JPY" in r.stdout, r.stdout
+    assert re.search(r"^balance: +18 JPY$", r.stdout, re.M), r.stdout
+    assert re.search(r"^credit_limit: +2 JPY$", r.stdout, re.M), r.stdout
     for args in (["adjust-balance", "--user", "ken", "1.5", "--reason", "x"],
                  ["set-credit-limit", "--user", "ken", "0.5"],
                  ["refund-job", job.uuid, "--amount", "0.5", "--reason", "x"]):
