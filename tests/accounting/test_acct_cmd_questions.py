@@ -252,8 +252,8 @@ def test_every_amount_in_the_configured_minor_unit(db_url: str, tmp_path: Path) 
                  "again", proc=True)
     assert r.returncode == 0 and json.loads(r.stdout)["amount"] == 5, r.stderr
     r = tool.raw("show-account", "--user", "ken", "--last", "0", json_out=False)
-    assert re.search(r"^balance: +18 JPY$", r.stdout, re.M), r.stdout
-    assert re.search(r"^credit_limit: +2 JPY$", r.stdout, re.M), r.stdout
+    assert re.search(r"^balance: +18 JPY$", r.stdout, re.MULTILINE), r.stdout
+    assert re.search(r"^credit_limit: +2 JPY$", r.stdout, re.MULTILINE), r.stdout
     for args in (["adjust-balance", "--user", "ken", "1.5", "--reason", "x"],
                  ["set-credit-limit", "--user", "ken", "0.5"],
                  ["refund-job", job.uuid, "--amount", "0.5", "--reason", "x"]):
