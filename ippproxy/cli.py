@@ -65,6 +65,9 @@ def ready_banner(cfg: Config, addresses: list[tuple[str, int]]) -> str:
               (f"  ipptool -tv -f {doc} ipps{uri.removeprefix('ipp')} print-job.test"
               "  (IPPS, same port)"),
               f"Web pages: https://{host}:{port}/admin"]
+    tool = Path(sys.argv[0]).resolve()
+    if tool.name == "ippproxy":
+        lines.append(f"Command tool: {tool} cmd --help")
     return "\n".join(lines)
 
 
