@@ -38,7 +38,7 @@ def test_no_password_is_asked_for_where_no_queue_authenticates(tmp_path: Path) -
     config = write_config(tmp_path)
     r = cmd(config, "add-internal-user", "jane", "--balance", "5.00", stdin="unused\n")
     assert r.returncode == 0, r.stderr
-    assert re.search(r"^password: +none \(no queue asks for one\)$", r.stdout, re.M), r.stdout
+    assert re.search(r"^password: +none \(no queue asks for one\)$", r.stdout, re.MULTILINE), r.stdout
     # --ask-password sets one all the same (here from standard input: no terminal)
     r = cmd(config, "--json", "add-internal-user", "joe", "--ask-password", stdin="s3cret\n")
     assert r.returncode == 0 and json.loads(r.stdout)["password"] == "set", r
@@ -112,8 +112,8 @@ def test_a_ledger_row_names_its_job_by_queue_and_job_id(tmp_path: Path) -> None:
                 break
             time.sleep(0.3)
         assert r.returncode == 0, r.stderr
-        assert re.search(r"^job: +office/1$", r.stdout, re.M), r.stdout
-        assert re.search(r"^refunded: +0\.10 EUR$", r.stdout, re.M), r.stdout
+        assert re.search(r"^job: +office/1$", r.stdout, re.MULTILINE), r.stdout
+        assert re.search(r"^refunded: +0\.10 EUR$", r.stdout, re.MULTILINE), r.stdout
 
 
 def test_help_has_an_example_for_each_task(capsys: pytest.CaptureFixture[str]) -> None:
@@ -124,7 +124,7 @@ def test_help_has_an_example_for_each_task(capsys: pytest.CaptureFixture[str]) -
                           ("refund a job", "refund-job --queue office --job-id 12"),
                           ("a user's transactions", "list-transactions --user jane")):
         assert re.search(rf"^  {re.escape(task)} +ippproxy cmd --config ippproxy.toml "
-                         rf"{re.escape(example)}", out, re.M), task
+                         rf"{re.escape(example)}", out, re.MULTILINE), task
     assert "queue add" in out          # the catalog's half too
 
 

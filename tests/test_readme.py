@@ -22,7 +22,7 @@ import ippproxy
 from tests.support.server import free_port
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-MARKED = re.compile(r"<!-- readme-test: (\S+) -->\n```[a-z]*\n(.*?)```", re.S)
+MARKED = re.compile(r"<!-- readme-test: (\S+) -->\n```[a-z]*\n(.*?)```", re.DOTALL)
 
 
 def marked_blocks(text: str) -> list[tuple[str, str]]:
