@@ -77,6 +77,7 @@ class PolicyChain:
         if result.action == Action.HOLD:
             return replace(result, force_grayscale=grayscale, force_duplex=duplex)
         if grayscale or duplex:
-            return Decision.modify("; ".join(r for r in reasons if r), grayscale=grayscale,
+            return Decision.modify("; ".join(r.rstrip(". ") for r in reasons if r),
+                                   grayscale=grayscale,
                                    duplex=duplex, policy="chain")
         return result

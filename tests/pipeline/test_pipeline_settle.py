@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 import uuid
 
 import pipeline_docs as docs
+import pytest
 from conftest import build, config, submission
 from sqlalchemy import Engine
 from test_pipeline_intake import postings
@@ -28,12 +30,18 @@ async def _reserved_job(p: Pipeline, store: JobStore, spool: Spool, colours: lis
 
 
 async def test_cancel_before_printing_is_refunded(engine: Engine, store: JobStore,
-                                                  spool: Spool, pool: AnalysisPool) -> None:
+                                                  spool: Spool, pool: AnalysisPool,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     p = build(config(), engine, store, spool, pool)
     job = await _reserved_job(p, store, spool, [True])
     assert await p.settler.settle_job(job) is None            # pending: nothing to do
     await store.transition(job, JobEvent.CANCEL)
-    charge = await p.settler.settle_job(job)
+    with caplog.at_level(logging.INFO, logger="ippproxy.pipeline.settle"):
+        charge = await p.settler.settle_job(job)
+    # the log says what came back, as the ledger does (not "refunded 0.00 EUR")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"job {job} canceled: refunded, charged 0.00 EUR of 0.55 EUR reserved, "
+        "0.55 EUR given back (impressions 0)"]
     assert charge is not None and charge.state == ChargeState.REFUNDED
     rows = postings(engine, job)
     assert [(r.amount, r.balance_after, r.kind) for r in rows] == [(-55, 445, "charge"),

@@ -96,7 +96,7 @@ def test_chain_severity_and_accumulation() -> None:
     chain = PolicyChain([ForceGrayscale(), ForceDuplex(), MaxCopies(5)])
     d = chain.decide(JOB)
     assert (d.action, d.force_grayscale, d.force_duplex) == (Action.MODIFY, True, True)
-    assert d.reason == "Printed in grayscale on colour.; Printed double-sided on colour."
+    assert d.reason == "Printed in grayscale on colour; Printed double-sided on colour"
 
     class HoldBig:
         name = "hold-big"
