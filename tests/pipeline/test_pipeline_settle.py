@@ -40,8 +40,8 @@ async def test_cancel_before_printing_is_refunded(engine: Engine, store: JobStor
         charge = await p.settler.settle_job(job)
     # the log says what came back, as the ledger does (not "refunded 0.00 EUR")
     assert [r.getMessage() for r in caplog.records] == [
-        f"job {job} canceled: refunded, charged 0.00 EUR of 0.55 EUR reserved, "
-        "0.55 EUR given back (impressions 0)"]
+        (f"job {job} canceled: refunded, charged 0.00 EUR of 0.55 EUR reserved, "
+        "0.55 EUR given back (impressions 0)")]
     assert charge is not None and charge.state == ChargeState.REFUNDED
     rows = postings(engine, job)
     assert [(r.amount, r.balance_after, r.kind) for r in rows] == [(-55, 445, "charge"),
