@@ -19,6 +19,8 @@ SOAK_SCALE ?= 10
 
 .PHONY: run test soak deps venv lint typecheck bench clean
 
+# `ippproxy serve` prints its ready line (where it listens, a print command that works from
+# any directory) once it accepts connections; the command tool is $(BIN)/ippproxy.
 run: $(STAMP)
 	$(BIN)/ippproxy serve $(if $(CONFIG),--config $(CONFIG),)
 
