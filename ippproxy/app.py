@@ -44,6 +44,7 @@ from ippproxy.server import housekeeping
 from ippproxy.server.basic_auth import BasicAuthenticator
 from ippproxy.server.caps import Caps, connection_limit, raise_fd_limit
 from ippproxy.server.context import ServerContext, load_queues
+from ippproxy.server.deadlines import Deadlines
 from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.listener import Listener, bind
 from ippproxy.server.pages import add_pages
@@ -286,7 +287,9 @@ async def serve(config: Config, *, policies: Iterable[Policy] = ()) -> None:
                                      config.server.fd_reserve),
                     config.server.max_connections_per_address)
         listener = Listener(bind(config.server.listen, config.server.port), runner.server,
-                            server_context(cert), config.server.header_timeout, caps)
+                            server_context(cert), config.server.header_timeout, caps,
+                            Deadlines(config.server.head_timeout,
+                                      config.server.body_idle_timeout))
         listener.start()
         for host, port in listener.addresses:
             log.info("ippproxy listening on %s:%d (IPP, IPPS and HTTPS; certificate %s)",

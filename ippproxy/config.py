@@ -64,6 +64,11 @@ class ServerConfig:
     # Seconds a Create-Job job may wait for its last document before it is aborted
     # (multiple-operation-time-out, RFC 8011 §5.4.31).
     multiple_operation_timeout: int = 60
+    # Seconds a client has for a whole HTTP request head, from its first byte (slowloris
+    # guard; answered 408), and seconds a request body may stay silent (cupsd's Timeout).
+    # 0: no limit.
+    head_timeout: float = 10.0
+    body_idle_timeout: float = 300.0
 
 
 @dataclass(frozen=True)
