@@ -69,6 +69,10 @@ class ServerConfig:
     # 0: no limit.
     head_timeout: float = 10.0
     body_idle_timeout: float = 300.0
+    # Jobs not yet completed this server holds at most, whoever owns them (cupsd's
+    # MaxActiveJobs; counted in the database, so nodes sharing one count theirs together);
+    # more are answered server-error-busy. 0: no limit.
+    max_active_jobs: int = 10000
 
 
 @dataclass(frozen=True)
@@ -438,7 +442,8 @@ def _check_server(s: ServerConfig) -> None:
     for key in ("max_connections", "max_connections_per_address", "multiple_operation_timeout"):
         if getattr(s, key) < 1:
             raise ConfigError(f"server.{key}", "at least 1")
-    for key in ("fd_reserve", "max_jobs_per_user", "max_subscriptions_per_user"):
+    for key in ("fd_reserve", "max_jobs_per_user", "max_subscriptions_per_user",
+                "max_active_jobs"):
         if getattr(s, key) < 0:
             raise ConfigError(f"server.{key}", "0 or more")
     token = s.metrics_token

@@ -208,6 +208,11 @@ class JobStore:
         stmt = queries.owned_count_stmt(owner)
         return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
 
+    async def count_active_jobs(self) -> int:
+        """How many jobs are not yet completed, whoever owns them, on every queue."""
+        stmt = queries.active_count_stmt()
+        return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
+
     async def search_jobs(self, query: JobQuery) -> tuple[list[JobRecord], int]:
         """The admin's job list (``search``): one page of every state, and the total."""
         stmt, total = search_stmt(query), count_stmt(query)
