@@ -9,6 +9,7 @@ README.md documents each key; keep the two in step.
 from __future__ import annotations
 
 import dataclasses
+import pwd
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -195,6 +196,9 @@ class AnalysisConfig:
     # A document whose pages cannot be counted (PCL 5): "allow" (charged the job fee
     # only), "hold" for an operator, or "deny".
     unknown_pages: str = "hold"
+    # The unprivileged user the workers (and their Ghostscript) drop to when the server runs
+    # as root (filters/sandbox.py); it must exist and must not be root.
+    user: str = "nobody"
 
 
 @dataclass(frozen=True)
@@ -432,6 +436,15 @@ def _rules(raw: Any) -> tuple[RuleConfig, ...]:
 METRICS_TOKEN_MIN = 16
 
 
+def _check_worker_user(name: str) -> None:
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        raise ConfigError("analysis.user", f"no such user {name!r} on this host") from None
+    if pw.pw_uid == 0 or pw.pw_gid == 0:
+        raise ConfigError("analysis.user", f"{name!r} is root: workers must not be")
+
+
 def _check_server(s: ServerConfig) -> None:
     if bool(s.tls_cert) != bool(s.tls_key):
         missing = "server.tls_key" if s.tls_cert else "server.tls_cert"
@@ -487,6 +500,7 @@ def _check_accounting(cfg: Config) -> None:
         raise ConfigError("accounting.minor_unit_digits", "at most 4")
     if cfg.analysis.workers < 1:
         raise ConfigError("analysis.workers", "at least 1")
+    _check_worker_user(cfg.analysis.user)
     if not cfg.forwarding.send_timeout > 0:
         raise ConfigError("forwarding.send_timeout", "more than 0 seconds")
     models = {m.name for m in cfg.cost_models}
