@@ -43,8 +43,8 @@ class ServerConfig:
     max_document_bytes: int = 1 << 30
     # Seconds completed/canceled/aborted jobs stay visible in Get-Jobs (which-jobs=completed).
     job_history_seconds: int = 86400
-    # A local Unix socket the server also listens on (IPP over HTTP); a peer with uid 0 is
-    # an admin there (SO_PEERCRED, as cupsd's PeerCred). Empty: none.
+    # A local Unix socket the server also listens on (IPP over HTTP); a peer with uid 0 or
+    # the server's own uid is an admin there (SO_PEERCRED, as cupsd's PeerCred). Empty: none.
     unix_socket: str = ""
     # PEM certificate chain and private key for TLS on the one port (IPPS and HTTPS); both
     # empty: a self-signed certificate is generated on first start beside the database.
