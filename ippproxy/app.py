@@ -38,6 +38,7 @@ from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 from ippproxy.metrics import Metrics
 from ippproxy.pipeline import Intake, Pipeline, open_pipeline
+from ippproxy.pipeline.requote import Requoter
 from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
 from ippproxy.server import housekeeping
@@ -172,7 +173,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving,
                 metrics=metrics, state_recorder=IppStateAudit(catalog))
             server = app[CTX].get()
-            jobs = Jobs(store, notifier, audit, lambda: server.queues.keys())
+            jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(),
+                        Requoter(pipeline.accounting) if pipeline else None)
             queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
             reports = Reports(store.reports, lambda: hub.denied)
             printers = PrinterStatus(queue_service, capabilities, store,
