@@ -58,6 +58,7 @@ from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.audit import AuditService
 from ippproxy.services.auditsink import CatalogAudit
 from ippproxy.services.cost_models import CostModelService
+from ippproxy.services.denials import Denials
 from ippproxy.services.destination_probe import DestinationProbe
 from ippproxy.services.events import EventHub, JobFeed
 from ippproxy.services.groups import GroupService
@@ -152,11 +153,13 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             stack.push_async_callback(capabilities.close)
             intake = pipeline.intake if pipeline else Intake(
                 store, spool, PolicyChain(policies), metrics=metrics)
-            intake.on_denied = hub.job_denied
             notifier = (FanOut(forwarder, pipeline.settler, feed) if pipeline
                         else FanOut(forwarder, feed))
             # The admin side (issue 13): the master password is printed at first start only.
             audit = CatalogAudit(catalog)
+            denials = Denials(hub, audit, catalog.audit_count)
+            intake.on_denied = denials.job_denied
+            stack.push_async_callback(denials.drain)
             admins = Admins(engine, audit, users=config.accounting.enabled)
             password = await asyncio.to_thread(admins.ensure_master)
             if password is not None:
@@ -176,7 +179,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(),
                         Requoter(pipeline.accounting) if pipeline else None)
             queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
-            reports = Reports(store.reports, lambda: hub.denied)
+            reports = Reports(store.reports, denials.since)
             printers = PrinterStatus(queue_service, capabilities, store,
                                      lambda q: destination_uri(q, server.config.virtual_printer))
             cost_models = CostModelService(catalog)
