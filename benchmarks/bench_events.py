@@ -14,7 +14,9 @@ goal (issue 13): with 50 pages intake is at most 5 % slower (median of the round
 each page receives a ``job-received`` event for every job (events dropped for slow
 pages are counted too). On a shared machine jobs/s drifts between runs more than that,
 so the server's CPU time per job (from /proc, intake to printed, events included) is
-printed too: it moves much less with the neighbours' load.
+printed too: it moves less with the neighbours' load; and the CPU per job of the process
+that holds the pages (it shares the server's cores here, where browsers would be
+elsewhere), to tell how much of a difference it could explain.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ async def listen(url: str, clients: int, ready: Path, cookie: str, cafile: str) 
 
 
 def run_once(proxy: IppProxy, document: bytes, jobs: int, concurrency: int, clients: int,
-             tmp: Path, cookie: str) -> tuple[float, float, list[dict[str, int]]]:
+             tmp: Path, cookie: str) -> tuple[float, float, float, list[dict[str, int]]]:
     child = None
     if clients:
         ready = tmp / "ready"
@@ -97,6 +99,7 @@ def run_once(proxy: IppProxy, document: bytes, jobs: int, concurrency: int, clie
             assert time.monotonic() < deadline and child.poll() is None, "listeners failed"
             time.sleep(0.05)
     cpu0 = process_cpu(proxy.pid)
+    listeners0 = process_cpu(child.pid if child is not None else None)
     result = asyncio.run(load(proxy.port, proxy.path(), proxy.uri(), document, jobs,
                               concurrency, f"ev{clients}"))
     assert not result.errors, result.errors
@@ -107,12 +110,14 @@ def run_once(proxy: IppProxy, document: bytes, jobs: int, concurrency: int, clie
         time.sleep(0.2)
     time.sleep(3.0)               # the feed's poll interval and then some (both cases)
     cpu_ms = (process_cpu(proxy.pid) - cpu0) / jobs * 1000
+    listeners_ms = (process_cpu(child.pid if child is not None else None)
+                    - listeners0) / jobs * 1000
     got: list[dict[str, int]] = []
     if child is not None:
         child.send_signal(signal.SIGTERM)
         out, _ = child.communicate(timeout=30)
         got = json.loads(out.strip().splitlines()[-1])
-    return result.rate, cpu_ms, got
+    return result.rate, cpu_ms, listeners_ms, got
 
 
 def main() -> int:
@@ -145,13 +150,15 @@ def main() -> int:
             for r in range(args.rounds):
                 order = (0, args.clients) if r % 2 == 0 else (args.clients, 0)
                 for clients in order:
-                    rate, cpu, got = run_once(proxy, document, args.jobs, args.concurrency,
-                                              clients, tmp, admin.cookie)
+                    rate, cpu, listeners, got = run_once(
+                        proxy, document, args.jobs, args.concurrency, clients, tmp,
+                        admin.cookie)
                     rates[clients].append(rate)
                     cpus[clients].append(cpu)
                     line = (f"round {r + 1}: {clients:3d} pages  {rate:7.1f} jobs/s  "
                             f"server CPU {cpu:5.2f} ms/job")
                     if got:
+                        line += f"  listeners CPU {listeners:5.2f} ms/job"
                         received = sorted(g["received"] for g in got)
                         line += (f"   job-received per page: min {received[0]}, max "
                                  f"{received[-1]} of {args.jobs}; other events "

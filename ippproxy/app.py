@@ -39,12 +39,14 @@ from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 from ippproxy.metrics import Metrics
 from ippproxy.pipeline import Intake, Pipeline, open_pipeline
+from ippproxy.pipeline.requote import Requoter
 from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
 from ippproxy.server import housekeeping
 from ippproxy.server.basic_auth import BasicAuthenticator
 from ippproxy.server.caps import Caps, connection_limit, raise_fd_limit
 from ippproxy.server.context import ServerContext, load_queues
+from ippproxy.server.deadlines import Deadlines
 from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.instance import InstanceLock, StartupError, explain, lock_paths
 from ippproxy.server.listener import Listener, bind
@@ -58,6 +60,7 @@ from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.audit import AuditService
 from ippproxy.services.auditsink import CatalogAudit
 from ippproxy.services.cost_models import CostModelService
+from ippproxy.services.denials import Denials
 from ippproxy.services.destination_probe import DestinationProbe
 from ippproxy.services.events import EventHub, JobFeed
 from ippproxy.services.groups import GroupService
@@ -158,11 +161,13 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             stack.push_async_callback(capabilities.close)
             intake = pipeline.intake if pipeline else Intake(
                 store, spool, PolicyChain(policies), metrics=metrics)
-            intake.on_denied = hub.job_denied
             notifier = (FanOut(forwarder, pipeline.settler, feed, joblog) if pipeline
                         else FanOut(forwarder, feed, joblog))
             # The admin side (issue 13): the master password is printed at first start only.
             audit = CatalogAudit(catalog)
+            denials = Denials(hub, audit, catalog.audit_count)
+            intake.on_denied = denials.job_denied
+            stack.push_async_callback(denials.drain)
             admins = Admins(engine, audit, users=config.accounting.enabled)
             password = await asyncio.to_thread(admins.ensure_master)
             if password is not None:
@@ -179,9 +184,10 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving,
                 metrics=metrics, state_recorder=IppStateAudit(catalog))
             server = app[CTX].get()
-            jobs = Jobs(store, notifier, audit, lambda: server.queues.keys())
+            jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(),
+                        Requoter(pipeline.accounting) if pipeline else None)
             queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
-            reports = Reports(store.reports, lambda: hub.denied)
+            reports = Reports(store.reports, denials.since)
             printers = PrinterStatus(queue_service, capabilities, store,
                                      lambda q: destination_uri(q, server.config.virtual_printer))
             cost_models = CostModelService(catalog)
@@ -326,7 +332,9 @@ async def _serve(config: Config, sockets: list[socket.socket], policies: Iterabl
                                      config.server.fd_reserve),
                     config.server.max_connections_per_address)
         listener = Listener(sockets, runner.server, server_context(cert),
-                            config.server.header_timeout, caps)
+                            config.server.header_timeout, caps,
+                            Deadlines(config.server.head_timeout,
+                                      config.server.body_idle_timeout))
         listener.start()
         for host, port in listener.addresses:
             log.info("ippproxy listening on %s:%d (IPP, IPPS and HTTPS; certificate %s)",

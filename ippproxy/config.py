@@ -9,6 +9,7 @@ README.md documents each key; keep the two in step.
 from __future__ import annotations
 
 import dataclasses
+import pwd
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -44,8 +45,8 @@ class ServerConfig:
     max_document_bytes: int = 1 << 30
     # Seconds completed/canceled/aborted jobs stay visible in Get-Jobs (which-jobs=completed).
     job_history_seconds: int = 86400
-    # A local Unix socket the server also listens on (IPP over HTTP); a peer with uid 0 is
-    # an admin there (SO_PEERCRED, as cupsd's PeerCred). Empty: none.
+    # A local Unix socket the server also listens on (IPP over HTTP); a peer with uid 0 or
+    # the server's own uid is an admin there (SO_PEERCRED, as cupsd's PeerCred). Empty: none.
     unix_socket: str = ""
     # PEM certificate chain and private key for TLS on the one port (IPPS and HTTPS); both
     # empty: a self-signed certificate is generated on first start beside the database.
@@ -66,6 +67,15 @@ class ServerConfig:
     # Seconds a Create-Job job may wait for its last document before it is aborted
     # (multiple-operation-time-out, RFC 8011 §5.4.31).
     multiple_operation_timeout: int = 60
+    # Seconds a client has for a whole HTTP request head, from its first byte (slowloris
+    # guard; answered 408), and seconds a request body may stay silent (cupsd's Timeout).
+    # 0: no limit.
+    head_timeout: float = 10.0
+    body_idle_timeout: float = 300.0
+    # Jobs not yet completed this server holds at most, whoever owns them (cupsd's
+    # MaxActiveJobs; counted in the database, so nodes sharing one count theirs together);
+    # more are answered server-error-busy. 0: no limit.
+    max_active_jobs: int = 10000
 
 
 @dataclass(frozen=True)
@@ -188,6 +198,9 @@ class AnalysisConfig:
     # A document whose pages cannot be counted (PCL 5): "allow" (charged the job fee
     # only), "hold" for an operator, or "deny".
     unknown_pages: str = "hold"
+    # The unprivileged user the workers (and their Ghostscript) drop to when the server runs
+    # as root (filters/sandbox.py); it must exist and must not be root.
+    user: str = "nobody"
 
 
 @dataclass(frozen=True)
@@ -425,6 +438,15 @@ def _rules(raw: Any) -> tuple[RuleConfig, ...]:
 METRICS_TOKEN_MIN = 16
 
 
+def _check_worker_user(name: str) -> None:
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        raise ConfigError("analysis.user", f"no such user {name!r} on this host") from None
+    if pw.pw_uid == 0 or pw.pw_gid == 0:
+        raise ConfigError("analysis.user", f"{name!r} is root: workers must not be")
+
+
 def _check_server(s: ServerConfig) -> None:
     if bool(s.tls_cert) != bool(s.tls_key):
         missing = "server.tls_key" if s.tls_cert else "server.tls_cert"
@@ -435,7 +457,8 @@ def _check_server(s: ServerConfig) -> None:
     for key in ("max_connections", "max_connections_per_address", "multiple_operation_timeout"):
         if getattr(s, key) < 1:
             raise ConfigError(f"server.{key}", "at least 1")
-    for key in ("fd_reserve", "max_jobs_per_user", "max_subscriptions_per_user"):
+    for key in ("fd_reserve", "max_jobs_per_user", "max_subscriptions_per_user",
+                "max_active_jobs"):
         if getattr(s, key) < 0:
             raise ConfigError(f"server.{key}", "0 or more")
     token = s.metrics_token
@@ -479,6 +502,7 @@ def _check_accounting(cfg: Config) -> None:
         raise ConfigError("accounting.minor_unit_digits", "at most 4")
     if cfg.analysis.workers < 1:
         raise ConfigError("analysis.workers", "at least 1")
+    _check_worker_user(cfg.analysis.user)
     if not cfg.forwarding.send_timeout > 0:
         raise ConfigError("forwarding.send_timeout", "more than 0 seconds")
     models = {m.name for m in cfg.cost_models}

@@ -80,6 +80,9 @@ name = "demo"
         ({"queue": {"name": "a"}}, "queue"),
         ({"servers": {}}, "servers"),
         ({"server": {"admins": "root"}}, "server.admins"),
+        ({"analysis": {"user": "no-such-user-ippproxy"}}, "analysis.user"),
+        ({"analysis": {"user": "root"}}, "analysis.user"),
+        ({"server": {"max_active_jobs": -1}}, "server.max_active_jobs"),
     ],
 )
 def test_errors_name_the_key(raw: dict, key: str) -> None:
@@ -198,3 +201,14 @@ def test_good_values_at_the_edges_pass() -> None:
     assert (cfg.server.port, cfg.virtual_printer.port) == (65535, 1)
     assert from_dict({"storage": {"database": "postgresql://u@h/db"}}).storage.database
     assert from_dict({"server": {"listen": ""}}).server.listen == ""
+    
+
+def test_check_config_checks_the_analysis_user(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "workers.toml"
+    path.write_text('[analysis]\nuser = "daemon"\n[[queue]]\nname = "q"\n')
+    assert main(["check-config", str(path)]) == 0
+    assert from_dict({"analysis": {"user": "daemon"}}).analysis.user == "daemon"
+    path.write_text('[analysis]\nuser = "nobody-here"\n[[queue]]\nname = "q"\n')
+    assert main(["check-config", str(path)]) == 2
+    assert "analysis.user: no such user 'nobody-here'" in capsys.readouterr().err

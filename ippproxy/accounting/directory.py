@@ -98,6 +98,14 @@ def admin_profile(conn: Connection, username: str) -> tuple[bool, frozenset[str]
     return bool(m["admin"]), frozenset(users.user_groups(conn, m["id"]))
 
 
+def password_hash(conn: Connection, username: str) -> str | None:
+    """The stored password hash of a live, enabled user (None: none, or no such user)."""
+    row = users.find_user(conn, username)
+    if row is None or row._mapping["disabled"]:
+        return None
+    return row._mapping["password_hash"] or None
+
+
 def groups(conn: Connection) -> list[dict[str, Any]]:
     members = (select(MEMBERS.c.group_id, func.count().label("n"))
                .group_by(MEMBERS.c.group_id).subquery())

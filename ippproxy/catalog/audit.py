@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from .models import audit_log_t
 
@@ -59,3 +59,10 @@ def read_audit(conn: Connection, q: AuditQuery) -> list[AuditEntry]:
     return [AuditEntry(id=r.id, at=r.at, actor=r.actor, via=r.via, action=r.action,
                        kind=r.kind, name=r.name, before=r.before, after=r.after)
             for r in conn.execute(stmt)]
+
+
+def count_audit(conn: Connection, action: str, since: dt.datetime) -> int:
+    """Entries of ``action`` at or after ``since`` (by the index on ``at``)."""
+    t = audit_log_t
+    return int(conn.execute(select(func.count()).select_from(t).where(
+        t.c.at >= since, t.c.action == action)).scalar_one())

@@ -30,7 +30,7 @@ from ippproxy.config import (
     RuleConfig,
 )
 
-from .audit import AuditEntry, AuditQuery, read_audit
+from .audit import AuditEntry, AuditQuery, count_audit, read_audit
 from .models import (
     audit_log_t,
     catalog_cost_models_t,
@@ -262,3 +262,8 @@ class Catalog:
     def audit_log(self, query: AuditQuery) -> list[AuditEntry]:
         with self._reading() as conn:
             return read_audit(conn, query)
+
+    def audit_count(self, action: str, since: dt.datetime) -> int:
+        """How many entries of ``action`` the log has since ``since`` (every node's)."""
+        with self._reading() as conn:
+            return count_audit(conn, action, since)

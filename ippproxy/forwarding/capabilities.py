@@ -8,10 +8,13 @@ forwarder's client of that destination (its cached Get-Printer-Attributes, refre
 after ``attributes_ttl``), plus ``media-col-database`` (asked for by name, cached as
 long) and the fast-changing state, markers and supplies (``STATUS_ATTRIBUTES``, re-read
 after ``STATUS_TTL``, in the background once known). A request never waits longer than
-``PROBE_TIMEOUT`` on a destination, and once it has answered, only ``STALE_GRACE``: a
-printer slow to answer again (one byte a second) is asked on in the background while
-the last good answer is served; after a failure the last known attributes are answered
-with ``offline-report`` for ``NEGATIVE_TTL``.
+``FIRST_GRACE`` on a destination that has never answered (then the server answers from its
+static capabilities, ``server.destination_caps.FALLBACK``, while the destination is asked
+on in the background; only the first requests for a queue wait that long, later ones not
+at all), and once it has answered, only ``STALE_GRACE``: a printer slow to answer again
+(one byte a second) is asked on in the background while the last good answer is served;
+after a failure the last known attributes are answered with ``offline-report`` for
+``NEGATIVE_TTL``. A probe itself gives up after ``PROBE_TIMEOUT``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ log = logging.getLogger(__name__)
 NEGATIVE_TTL = 5.0
 # Deadline for a destination's Get-Printer-Attributes made on behalf of a client.
 PROBE_TIMEOUT = 3.0
+# How long the first requests for a queue whose destination never answered wait for it
+# (seconds, from the first of them): a printer that answers at all does within this.
+FIRST_GRACE = 0.5
 # The destination's state, markers and supplies are re-read at most this often (seconds);
 # faster with a faster forwarding poll (five poll intervals, at least half a second).
 STATUS_TTL = 5.0
@@ -86,6 +92,7 @@ class DestinationCapabilities:
         self._combined: dict[str, tuple[Group, tuple[Attribute, ...], tuple[Attribute, ...],
                                         tuple[Attribute, ...]]] = {}
         self._memo_until: dict[str, float] = {}
+        self._first_wait_until: dict[str, float] = {}
         self._offline_made: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]] = {}
         self._ids = itertools.count(1)
 
@@ -102,8 +109,10 @@ class DestinationCapabilities:
             probe = asyncio.create_task(self._probe(queue))
             self._probing[queue.name] = probe
             probe.add_done_callback(lambda _: self._probing.pop(queue.name, None))
-        if last is None:            # nothing to answer from yet: wait (PROBE_TIMEOUT at most)
-            return await asyncio.shield(probe)
+        if last is None:            # nothing to answer from yet: wait FIRST_GRACE at most, once
+            until = self._first_wait_until.setdefault(queue.name, now + FIRST_GRACE)
+            done, _ = await asyncio.wait({probe}, timeout=max(0.0, until - now))
+            return probe.result() if probe in done else None
         done, _ = await asyncio.wait({probe}, timeout=STALE_GRACE)
         if probe in done:
             return probe.result()
@@ -186,7 +195,7 @@ class DestinationCapabilities:
         """Drop what is cached for ``queue``: its destination changed, or it was deleted
         (the next request asks the destination it has now)."""
         for cache in (self._failed_at, self._databases, self._statuses, self._combined,
-                      self._memo_until, self._offline_made):
+                      self._memo_until, self._offline_made, self._first_wait_until):
             cache.pop(queue, None)
 
     async def close(self) -> None:

@@ -129,7 +129,7 @@ class Outbox:
                 a = self.analysis
                 pool = AnalysisPool(a.workers, queue_size=a.queue_size,
                                     cpu_seconds=a.cpu_seconds, memory_bytes=a.memory_mb << 20,
-                                    wall_seconds=a.wall_seconds)
+                                    wall_seconds=a.wall_seconds, user=a.user)
                 await pool.start()
                 self._own_pool = pool
             return self._own_pool

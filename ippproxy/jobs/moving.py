@@ -1,13 +1,16 @@
 """Moving a job that has not started to another queue (the admin's "move", CUPS-Move-Job).
 
 The job gets the next job-id of its new queue (ids are per queue and never reused,
-``_create.allocate_job_ids``) and keeps its UUID, documents, state and charge. Only a job
-nobody is working on moves: pending or held, never claimed by a forwarder, never sent.
+``_create.allocate_job_ids``) and keeps its UUID, documents and state; its analysis may be
+replaced in the same transaction (the price on the new queue, pipeline/requote.py). Only a
+job nobody is working on moves: pending or held, never claimed by a forwarder, never sent.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from typing import Any
 
 from sqlalchemy import Connection, update
 
@@ -23,7 +26,13 @@ class JobNotMovable(Exception):
     """The job is processing, ended, claimed or already sent; the message says which."""
 
 
-def move(conn: Connection, uuid: str, queue: str, now: dt.datetime) -> JobRecord:
+def can_move(rec: JobRecord) -> bool:
+    """Whether ``rec`` as read may move (``move`` checks again under the row's lock)."""
+    return rec.state in MOVABLE and not rec.forward_started and rec.node is None
+
+
+def move(conn: Connection, uuid: str, queue: str, now: dt.datetime,
+         analysis: Mapping[str, Any] | None = None) -> JobRecord:
     rec = load_job(conn, uuid, for_update=True)
     if rec is None:
         raise JobNotFound(uuid)
@@ -35,8 +44,11 @@ def move(conn: Connection, uuid: str, queue: str, now: dt.datetime) -> JobRecord
     if rec.queue == queue:
         return rec
     job_id = allocate_job_ids(conn, queue)
-    conn.execute(update(jobs_t).where(jobs_t.c.uuid == uuid).values(
-        queue=queue, job_id=job_id, destination_uri=None, updated_at=now))
+    values: dict[str, Any] = {"queue": queue, "job_id": job_id, "destination_uri": None,
+                              "updated_at": now}
+    if analysis is not None:
+        values["analysis"] = dict(analysis)
+    conn.execute(update(jobs_t).where(jobs_t.c.uuid == uuid).values(values))
     moved = load_job(conn, uuid)
     assert moved is not None
     return moved

@@ -152,6 +152,11 @@ def owned_count_stmt(owner: str) -> Select[Any]:
             .where(jobs_t.c.owner == owner, jobs_t.c.state.in_(_ACTIVE)))
 
 
+def active_count_stmt() -> Select[Any]:
+    """Jobs not yet completed, whoever owns them, on every queue."""
+    return select(func.count()).select_from(jobs_t).where(jobs_t.c.state.in_(_ACTIVE))
+
+
 def queue_states(conn: Connection) -> dict[str, QueueStateRecord]:
     """Every stored queue state by queue name (queues without a row are not in it)."""
     rows = conn.execute(_QUEUE_STATES).mappings()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, select
@@ -208,6 +208,11 @@ class JobStore:
         stmt = queries.owned_count_stmt(owner)
         return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
 
+    async def count_active_jobs(self) -> int:
+        """How many jobs are not yet completed, whoever owns them, on every queue."""
+        stmt = queries.active_count_stmt()
+        return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
+
     async def search_jobs(self, query: JobQuery) -> tuple[list[JobRecord], int]:
         """The admin's job list (``search``): one page of every state, and the total."""
         stmt, total = search_stmt(query), count_stmt(query)
@@ -248,10 +253,11 @@ class JobStore:
             lambda c: writes.transition(c, uuid, event, reasons, message, self.clock(), extra)
         )
 
-    async def move_job(self, uuid: str, queue: str) -> JobRecord:
-        """Move a pending or held job to ``queue`` with that queue's next job-id; raises
-        JobNotMovable, JobNotFound."""
-        return await self.write(lambda c: moving.move(c, uuid, queue, self.clock()))
+    async def move_job(self, uuid: str, queue: str,
+                       analysis: Mapping[str, Any] | None = None) -> JobRecord:
+        """Move a pending or held job to ``queue`` with that queue's next job-id (and
+        ``analysis``, when given, as its analysis); raises JobNotMovable, JobNotFound."""
+        return await self.write(lambda c: moving.move(c, uuid, queue, self.clock(), analysis))
 
     async def update_forwarding(
         self,

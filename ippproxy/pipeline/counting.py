@@ -11,7 +11,7 @@ included) and the attributes Get-Job-Attributes shows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -83,6 +83,31 @@ def job_counts(c: pwg.JobCounts) -> JobCounts:
         colour_d = m.duplexed if unknown or m.duplexed_col is None else m.duplexed_col
         per_media.append(MediaCount(m.media, m.impressions - colour, colour, m.sheets,
                                     m.duplexed - colour_d, colour_d))
+    return JobCounts(tuple(per_media))
+
+
+def counts_json(c: JobCounts) -> list[list[str | int]]:
+    """What a cost model prices, kept in the job's analysis (a moved job is priced again
+    from it): per media, [media, mono, colour, sheets, mono two-sided, colour two-sided]."""
+    return [[m.media, m.mono, m.color, m.sheets, m.mono_duplexed or 0, m.color_duplexed or 0]
+            for m in c.per_media]
+
+
+def counts_from_json(analysis: Mapping[str, Any] | None) -> JobCounts | None:
+    """``counts_json`` read back from a job's analysis; None when it has none (a job whose
+    pages could not be counted, or one from before the counts were kept)."""
+    raw = (analysis or {}).get("counts")
+    if not isinstance(raw, list):
+        return None
+    per_media = []
+    for item in raw:
+        if not (isinstance(item, list) and len(item) == 6 and isinstance(item[0], str)
+                and all(type(n) is int and n >= 0 for n in item[1:])):
+            return None
+        try:
+            per_media.append(MediaCount(item[0], *item[1:]))
+        except ValueError:
+            return None
     return JobCounts(tuple(per_media))
 
 

@@ -201,6 +201,8 @@ class Metering:
         if estimate is not None:
             attributes["ippproxy-cost-estimate"] = self.accounting.money(estimate)
         return {"documents": [counting.analysis_json(a) for a in r.analyses],
+                "counts": None if counts is None
+                else counting.counts_json(counting.job_counts(counts)),
                 "estimate": estimate, "currency": self.accounting.settings.currency,
                 "account": r.account, "policy": decision.reason, "grayscale": gray,
                 "duplex": duplex, "attributes": attributes}

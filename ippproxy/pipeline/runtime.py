@@ -59,7 +59,8 @@ class Pipeline:
 def make_pool(config: Config) -> AnalysisPool:
     a = config.analysis
     return AnalysisPool(a.workers, queue_size=a.queue_size, cpu_seconds=a.cpu_seconds,
-                        memory_bytes=a.memory_mb << 20, wall_seconds=a.wall_seconds)
+                        memory_bytes=a.memory_mb << 20, wall_seconds=a.wall_seconds,
+                        user=a.user)
 
 
 def make_accounting(config: Config, engine: Engine) -> AccountingService:

@@ -3,7 +3,9 @@
 Theory of operation. ``authenticate`` proves an ``Identity`` from exactly one source:
 
 * the local Unix socket (``server.unix_socket``): the peer's credentials (SO_PEERCRED,
-  as cupsd's ``PeerCred``); uid 0 is an admin, any other uid is that local user;
+  as cupsd's ``PeerCred``); uid 0 and the server's own uid are admins, any other uid is
+  an ordinary user by its name in the password database (canonical, as every user name
+  is), never an admin whatever that name is; a uid without a name there proves nothing;
 * an ``Authorization`` header (Basic or Bearer, basic_auth.py), checked whenever one is
   sent, on any queue. Credentials travel over TLS only: a request that carries them (or
   that is for a queue with ``authentication = "basic"``) not over TLS is answered
@@ -27,12 +29,14 @@ with HTTP 401 and ``WWW-Authenticate`` (``answer``), so that CUPS tools ask for 
 from __future__ import annotations
 
 import math
+import os
 import pwd
 import socket
 import struct
 
 from aiohttp import web
 
+from ippproxy.accounting.identity import canonical_name
 from ippproxy.ipp import Message, Status, Tag
 from ippproxy.server.context import ServerContext
 from ippproxy.server.identity import NOBODY, Identity
@@ -75,11 +79,16 @@ def peer_identity(request: web.Request) -> Identity | None:
         return None
     _pid, uid, _gid = _UCRED.unpack(
         sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size))
+    return local_identity(uid, os.geteuid())
+
+
+def local_identity(uid: int, own_uid: int) -> Identity:
+    """Who a local peer with ``uid`` is, to a server running as ``own_uid``."""
     try:
-        name = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        name = f"uid{uid}"
-    return Identity(name, admin=uid == 0)
+        name = canonical_name(pwd.getpwuid(uid).pw_name)
+    except (KeyError, ValueError):
+        return NOBODY if uid not in (0, own_uid) else Identity(f"uid:{uid}", admin=True)
+    return Identity(name, admin=uid in (0, own_uid))
 
 
 def target_queues(ctx: ServerContext, path: str, msg: Message | None) -> set[str]:

@@ -14,8 +14,9 @@ with an audit entry): a throttled attempt is a float, the seconds to wait, and i
 checked at all. argon2 costs CPU, so a success is remembered for ``ttl`` seconds under a
 SHA-256 of the header (never the password itself) and the client address; failures are
 not remembered. A remembered login is confirmed with ``Authority.current`` on every use
-(one indexed read, no argon2): a user disabled or stripped of the admin role loses the
-cached login at once.
+(indexed reads, no argon2): a user disabled or stripped of the admin role loses the
+cached login at once, and so does one whose password changed (the login's ``stamp``
+differs; the header is then checked again, with argon2, against the new password).
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class BasicAuthenticator:
         self.queues = frozenset(queues)
         self.authority = authority
         self.ttl = ttl
-        self._cache: dict[bytes, tuple[str, float]] = {}
+        self._cache: dict[bytes, tuple[str, str, float]] = {}     # name, stamp, until
 
     def required(self, queue: str) -> bool:
         return queue in self.queues
@@ -85,15 +86,18 @@ class BasicAuthenticator:
         key = hashlib.sha256(f"{address}\n{authorization}".encode()).digest()
         hit = self._cache.get(key)
         now = time.monotonic()
-        if hit is not None and hit[1] > now:
+        if hit is not None and hit[2] > now:
             current = await asyncio.to_thread(self.authority.current, hit[0])
             if current is None:
                 self._cache.pop(key, None)
-            return _identity(current)
+                return None
+            if current.stamp == hit[1]:
+                return _identity(current)
+            self._cache.pop(key, None)      # the password changed: check this one again
         found = await asyncio.to_thread(self.authority.password, *creds, address)
         if found is None or isinstance(found, float):
             return found
         if len(self._cache) >= CACHE_SIZE:
             self._cache.clear()
-        self._cache[key] = (found.name, now + self.ttl)
+        self._cache[key] = (found.name, found.stamp, now + self.ttl)
         return _identity(found)

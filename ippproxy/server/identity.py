@@ -39,6 +39,11 @@ class Login(Protocol):
     @property
     def admin(self) -> bool: ...
 
+    @property
+    def stamp(self) -> str:
+        """Changes when the principal's password does (a remembered login then ends)."""
+        ...
+
 
 class Authority(Protocol):
     def password(self, user: str, password: str, address: str) -> Login | float | None:

@@ -22,9 +22,13 @@ protocol's ``connection_lost`` gives it back): at most ``per_address`` from one 
 (more are closed at once) and at most ``total`` in all. ``total`` stays below the descriptor
 limit minus a reserve (``raise_fd_limit`` lifts the soft limit to the hard one at start), so
 that the database, the spool and the printers always have descriptors. When all slots are
-taken, the connection that has been silent longest without sending its first byte is closed
-for the new one (a flood of idle connections cannot lock out a client that talks); when no
-connection is silent, the new one is closed.
+taken, the oldest of the connections that have not sent their first byte and of those still
+inside their request head (deadlines.py) is closed for the new one: a flood of idle or slow
+connections cannot lock out a client that talks, whose head comes in one piece; when there is
+neither, the new one is closed.
+
+Deadlines (deadlines.py). Once handed on, a request head must be complete within
+``head_timeout`` and a request body may not fall silent for ``body_idle_timeout``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ import ssl
 from collections.abc import Callable
 
 from ippproxy.server.caps import Caps, Slot
+from ippproxy.server.deadlines import Deadlines, Heads, watching
 from ippproxy.server.upgrade import MAX_HEAD, tls_upgrade_head, upgrade
 
 log = logging.getLogger(__name__)
@@ -83,14 +88,17 @@ class Listener:
 
     def __init__(self, sockets: list[socket.socket], factory: ProtocolFactory,
                  tls: ssl.SSLContext, first_byte_timeout: float,
-                 caps: Caps | None = None) -> None:
+                 caps: Caps | None = None, deadlines: Deadlines | None = None) -> None:
         self._sockets = sockets
-        self._factory = factory
+        self.heads = Heads()
+        self._factory = (factory if deadlines is None
+                         else watching(factory, deadlines, self.heads))
         self._tls = tls
         self._timeout = first_byte_timeout or None
         self._accepting: list[asyncio.Task[None]] = []
-        # connections not yet handed on, oldest first (the silent ones may be evicted)
-        self._routing: dict[asyncio.Task[None], None] = {}
+        # connections not yet handed on, oldest first, with when they were accepted (loop
+        # time): the silent ones may be evicted
+        self._routing: dict[asyncio.Task[None], float] = {}
         self.caps = caps or Caps()
 
     @property
@@ -132,7 +140,7 @@ class Listener:
             with contextlib.suppress(OSError):
                 conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             task = loop.create_task(self._route(conn, slot))
-            self._routing[task] = None
+            self._routing[task] = loop.time()
             task.add_done_callback(self._routed)
 
     def _routed(self, task: asyncio.Task[None]) -> None:
@@ -146,13 +154,18 @@ class Listener:
             conn.close()
             return None
         if not self.caps.has_room():
-            silent = next(iter(self._routing), None)
-            if silent is None:
+            # the oldest of the silent ones and of the heads in progress
+            silent = next(iter(self._routing.items()), None)
+            head = self.heads.oldest()
+            if silent is not None and (head is None or silent[1] <= head):
+                self._routing.pop(silent[0])
+                silent[0].cancel()  # its connection is closed and its slot given back
+            elif head is not None:
+                self.heads.evict_oldest()
+            else:
                 self.caps.refused(host, "total")
                 conn.close()
                 return None
-            self._routing.pop(silent)
-            silent.cancel()     # its connection is closed and its slot given back
             self.caps.evicted += 1
         return self.caps.take(host)
 

@@ -18,6 +18,7 @@ a group's rights lowered apply to sessions already open.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -123,6 +124,20 @@ class Admins:
         uid = in_transaction(self.engine,
                              lambda c: accounting_users.authenticate(c, canon, password))
         return None if uid is None else Principal(canon, False)
+
+    def credential_stamp(self, principal: Principal) -> str:
+        """A digest of the principal's stored password hash: it changes with every password
+        set (argon2 salts each hash), so a login remembered under the old one is checked
+        again ("": no password, or no such user). Read from the database: every node sees
+        a change at once."""
+        with self.engine.connect() as conn:
+            if principal.master:
+                hashed = conn.execute(select(MASTER.c.password_hash)).scalar()
+            elif self.users:
+                hashed = directory.password_hash(conn, principal.name)
+            else:
+                hashed = None
+        return hashlib.sha256(hashed.encode()).hexdigest() if hashed else ""
 
     def actor(self, principal: Principal, via: Via) -> Actor | None:
         """The principal's rights now; None when the user is gone or disabled."""

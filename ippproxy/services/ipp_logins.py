@@ -10,7 +10,9 @@ clears the user's key. Who the principal is comes from ``Admins`` (the master ad
 of the user store), and whether they are an admin from their rights *now*
 (``Admins.actor``): the admin role, or a group's write access to the printers' section
 (the section that pauses, disables and purges queues). ``current`` re-reads that for a
-login the server remembered, so a disabled user is refused at the next request.
+login the server remembered, so a disabled user is refused at the next request, and the
+password's stamp (``Admins.credential_stamp``), so a changed password (the master's or a
+user's, on any node) ends remembered logins at the next request too.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from ippproxy.services.tokens import Tokens
 class IppLogin:
     name: str
     admin: bool
+    # Admins.credential_stamp: a remembered password login holds only while it is the same
+    stamp: str = ""
 
 
 def throttle_key(name: str) -> str:
@@ -39,10 +43,10 @@ def throttle_key(name: str) -> str:
         return name[:255].encode("unicode_escape").decode("ascii")[:255]
 
 
-def _login(actor: Actor | None, name: str) -> IppLogin | None:
+def _login(actor: Actor | None, name: str, stamp: str = "") -> IppLogin | None:
     if actor is None:
         return None
-    return IppLogin(name, actor.may(Section.PRINTERS, Access.WRITE))
+    return IppLogin(name, actor.may(Section.PRINTERS, Access.WRITE), stamp)
 
 
 class IppLogins:
@@ -60,7 +64,8 @@ class IppLogins:
             return wait
         principal = self.admins.authenticate(user, password)
         login = None if principal is None else _login(
-            self.admins.actor(principal, Via.IPP), principal.name)
+            self.admins.actor(principal, Via.IPP), principal.name,
+            self.admins.credential_stamp(principal))
         if login is None:
             self._failed(key, address)
             return None
@@ -83,4 +88,5 @@ class IppLogins:
 
     def current(self, name: str) -> IppLogin | None:
         principal = Principal(name, name == MASTER_NAME)
-        return _login(self.admins.actor(principal, Via.IPP), name)
+        return _login(self.admins.actor(principal, Via.IPP), name,
+                      self.admins.credential_stamp(principal))

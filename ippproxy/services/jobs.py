@@ -14,12 +14,14 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
+from ippproxy.accounting import CreditRefused
 from ippproxy.accounting.identity import canonical_name
-from ippproxy.jobs.moving import JobNotMovable
+from ippproxy.jobs.moving import JobNotMovable, can_move
 from ippproxy.jobs.records import JobNotFound, JobRecord
 from ippproxy.jobs.search import SORTS, JobQuery
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can
 from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline.requote import Quote, Requoter
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -82,11 +84,13 @@ def query_of(f: JobFilter) -> JobQuery:
 
 class Jobs:
     def __init__(self, store: JobStore, notifier: JobNotifier, audit: AuditSink,
-                 queues: Callable[[], Collection[str]]) -> None:
+                 queues: Callable[[], Collection[str]],
+                 requoter: Requoter | None = None) -> None:
         self.store = store
         self.notifier = notifier
         self.audit = audit
         self.queues = queues  # the names of the queues a job may be moved to
+        self.requoter = requoter  # prices a moved job on its new queue (accounting on)
 
     async def list(self, actor: Actor, f: JobFilter) -> tuple[list[JobRecord], int]:
         _require(actor, Access.READ)
@@ -138,20 +142,40 @@ class Jobs:
                                   hold_until=None, reasons=reasons)
 
     async def move(self, actor: Actor, uuid: str, printer: str) -> JobRecord:
-        """To another queue, if nobody is working on the job yet (``jobs.moving``). The
-        charge reserved at intake stays as it was priced."""
+        """To another queue, if nobody is working on the job yet (``jobs.moving``), priced
+        there (``pipeline.requote``: the reservation adjusted by a ledger row with its
+        reason; 409 when the account cannot pay the new price). Should the move itself
+        fail, the job is priced back on its queue."""
         _require(actor, Access.WRITE)
         if printer not in self.queues():
             raise Invalid("printer", f"no queue named {printer!r}")
         job = await self.get(actor, uuid)
+        if not can_move(job):
+            raise Conflict(f"job {job.uuid} is {job.state.keyword}: only pending or held "
+                           "jobs that are not being sent move")
+        quote = await self._requote(job, printer, actor)
         try:
-            new = await self.store.move_job(job.uuid, printer)
-        except JobNotMovable as e:
+            new = await self.store.move_job(job.uuid, printer,
+                                            quote.analysis if quote is not None else None)
+        except (JobNotMovable, JobNotFound) as e:
+            if quote is not None and job.queue != printer:
+                await self._requote(job, job.queue, actor)
+            if isinstance(e, JobNotFound):
+                raise NotFound("job", uuid) from None
             raise Conflict(str(e)) from None
-        except JobNotFound:
-            raise NotFound("job", uuid) from None
         self.notifier.job_changed(new.uuid)
+        before: dict[str, object] = {"printer": job.queue, "job_id": job.job_id}
+        after: dict[str, object] = {"printer": new.queue, "job_id": new.job_id}
+        if quote is not None:
+            before["price"], after["price"] = quote.before, quote.after
         await asyncio.to_thread(self.audit.record, entry(
-            actor, "job.move", f"job:{new.uuid}", {"printer": job.queue, "job_id": job.job_id},
-            {"printer": new.queue, "job_id": new.job_id}))
+            actor, "job.move", f"job:{new.uuid}", before, after))
         return new
+
+    async def _requote(self, job: JobRecord, printer: str, actor: Actor) -> Quote | None:
+        if self.requoter is None or job.queue == printer:
+            return None
+        try:
+            return await self.requoter.requote(job, printer, actor.name)
+        except CreditRefused as e:
+            raise Conflict(f"job {job.uuid} cannot move to {printer}: {e}") from None

@@ -45,10 +45,10 @@ class Summary:
     held: int
     processing: int
     printed: int          # completed in the last 24 hours
-    pages: int            # their pages
+    pages: int            # pages printed today (UTC): the pages chart's last day
     canceled: int
     aborted: int
-    denied: int           # refused by a rule on this node since it started
+    denied: int           # refused by a rule in the last 24 hours, on every node
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,14 @@ def decode_cursor(text: str) -> Cursor:
 class Reports:
     """``chart_ttl``: the charts' sums (days of history: hundreds of thousands of jobs
     with a big history) are reused for this many seconds; the summary and the job lists
-    are always read fresh, and the live activity shows what happens meanwhile."""
+    are always read fresh, and the live activity shows what happens meanwhile. The pages
+    per day are the one source of the summary's pages too: the chart's days before today
+    are reused, today is read fresh for both, so the two always agree. ``denied``: the
+    jobs refused by a rule since a time, counted where every node records them (the
+    audit log, services/denials.py)."""
 
-    def __init__(self, jobs: JobReports, denied: Callable[[], int] = lambda: 0,
+    def __init__(self, jobs: JobReports,
+                 denied: Callable[[dt.datetime], Awaitable[int]] | None = None,
                  clock: Callable[[], dt.datetime] = utcnow, chart_ttl: float = 60.0) -> None:
         self.jobs = jobs
         self.denied = denied
@@ -113,8 +118,10 @@ class Reports:
     async def summary(self, actor: Actor) -> Summary:
         _need(actor, Section.PRINTERS)
         waiting = await self.jobs.state_counts()
-        ended = await self.jobs.completed_since(self.clock() - dt.timedelta(hours=24))
-        printed, pages = ended.get(int(JobState.COMPLETED), (0, 0))
+        day_ago = self.clock() - dt.timedelta(hours=24)
+        ended = await self.jobs.completed_since(day_ago)
+        printed = ended.get(int(JobState.COMPLETED), (0, 0))[0]
+        pages = sum(d.pages for d in await self._today())
         return Summary(
             pending=waiting.get(int(JobState.PENDING), 0),
             held=waiting.get(int(JobState.PENDING_HELD), 0),
@@ -123,7 +130,7 @@ class Reports:
             printed=printed, pages=pages,
             canceled=ended.get(int(JobState.CANCELED), (0, 0))[0],
             aborted=ended.get(int(JobState.ABORTED), (0, 0))[0],
-            denied=self.denied())
+            denied=await self.denied(day_ago) if self.denied is not None else 0)
 
     async def job_page(self, actor: Actor, which: str, *, after: str | None = None,
                        limit: int = 50, queue: str | None = None, owner: str | None = None
@@ -144,7 +151,17 @@ class Reports:
     async def daily_pages(self, actor: Actor, days: int = 14) -> list[DayPages]:
         _need(actor, Section.PRINTERS)
         since = self._since(_days(days))
-        return await self._chart(("daily", days, 0), lambda: self.jobs.daily_pages(since))
+        today = self._since(1)
+        before = await self._chart(("daily", days, today.toordinal()),
+                                   lambda: self._days_before(since, today))
+        return before + await self._today()
+
+    async def _days_before(self, since: dt.datetime, today: dt.datetime) -> list[DayPages]:
+        return [d for d in await self.jobs.daily_pages(since) if d.day < today.date()]
+
+    async def _today(self) -> list[DayPages]:
+        """Today's pages per queue, always fresh (the summary's and the chart's)."""
+        return await self.jobs.daily_pages(self._since(1))
 
     async def colour_share(self, actor: Actor, days: int = 30) -> ColourShare:
         _need(actor, Section.PRINTERS)

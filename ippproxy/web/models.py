@@ -272,3 +272,13 @@ class Adjustment(Request):
 
 
 Problem.model_rebuild()
+
+
+class AdminRole(Request):
+    admin: bool = Field(description="true: grant the admin role; false: take it back")
+
+
+class PasswordChange(Request):
+    current_password: Annotated[str, Field(min_length=1, max_length=1024),
+                                AfterValidator(_no_nul)]
+    new_password: Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_no_nul)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ippproxy.web import (
+    admin_roles_api,
     audit_api,
     catalog_api,
     jobs_api,
@@ -24,7 +25,7 @@ from ippproxy.web.state import WEB, WebState
 OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATIONS
                                      + users_api.OPERATIONS + queues_api.OPERATIONS
                                      + catalog_api.OPERATIONS + settings_api.OPERATIONS
-                                     + audit_api.OPERATIONS)
+                                     + audit_api.OPERATIONS + admin_roles_api.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

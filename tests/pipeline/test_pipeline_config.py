@@ -68,3 +68,23 @@ def test_basic_needs_the_user_store() -> None:
     with pytest.raises(ConfigError) as e:
         from_dict({"queue": [{"name": "q", "authentication": "basic"}]})
     assert e.value.key == "queue[0].authentication"
+
+
+async def test_the_pool_drops_to_the_configured_analysis_user() -> None:
+    """analysis.user reaches the workers (run as root, as the sandbox tests are)."""
+    import os
+    import pwd
+    from pathlib import Path
+
+    from ippproxy.pipeline.runtime import make_pool
+
+    assert os.geteuid() == 0, "the privilege drop is checked as root"
+    daemon = pwd.getpwnam("daemon")
+    pool = make_pool(from_dict({"analysis": {"user": "daemon", "workers": 1}}))
+    async with pool:
+        assert pool.user is not None and pool.user.name == "daemon"
+        await pool._call({"op": "ping"})          # the worker has started and dropped
+        for worker in pool._all:
+            status = Path(f"/proc/{worker.proc.pid}/status").read_text()
+            uids = next(ln for ln in status.splitlines() if ln.startswith("Uid:")).split()[1:]
+            assert uids == [str(daemon.pw_uid)] * 4

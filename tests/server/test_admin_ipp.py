@@ -12,8 +12,10 @@ is under the admin endpoint's login throttle, and disabling a user ends its cach
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import tempfile
@@ -33,6 +35,8 @@ from ippproxy.config import Config, load
 from ippproxy.db import make_engine
 from ippproxy.ipp import Operation as Op
 from ippproxy.ipp import Tag, encode
+from ippproxy.server.authn import local_identity
+from ippproxy.server.identity import NOBODY, Identity
 
 from .client import Ipp, a, status, value
 
@@ -213,3 +217,21 @@ async def test_wrong_passwords_over_ipp_basic_are_throttled_and_audited(
     assert any(e["action"] == "ipp.lockout" and e["target"] == "user:erin" for e in audits)
     assert sum(e["action"] == "ipp.login-failed" and e["target"] == "user:erin"
                for e in audits) == 5
+
+
+def test_a_local_peer_is_an_admin_only_as_root_or_the_servers_own_uid() -> None:
+    """Unix-socket peers (SO_PEERCRED): only uid 0 and the uid the server runs as are
+    admins; anyone else is an ordinary user by the canonical name of their uid, whatever
+    that name is, and a uid without a name proves nothing."""
+    daemon, nobody = pwd.getpwnam("daemon").pw_uid, pwd.getpwnam("nobody").pw_uid
+    assert local_identity(0, daemon) == Identity("root", admin=True)
+    assert local_identity(daemon, daemon) == Identity("daemon", admin=True)   # a service user
+    assert local_identity(nobody, daemon) == Identity("nobody", admin=False)
+    assert local_identity(nobody, 0) == Identity("nobody", admin=False)
+    assert local_identity(daemon, 0) == Identity("daemon", admin=False)
+    unnamed = 4_000_000
+    with contextlib.suppress(KeyError):
+        pwd.getpwuid(unnamed)
+        raise AssertionError("uid 4000000 has a name here")
+    assert local_identity(unnamed, 0) == NOBODY and not NOBODY.proven
+    assert local_identity(unnamed, unnamed).admin

@@ -171,3 +171,27 @@ def test_parse_basic_and_bearer() -> None:
     assert parse_bearer("Bearer ipxt_abc") == "ipxt_abc"
     assert parse_bearer("bearer  ipxt_abc ") == "ipxt_abc"
     assert parse_bearer("Bearer ") is None and parse_bearer("Basic x") is None
+
+
+async def test_a_password_change_ends_a_cached_login_at_once(engine: Engine,
+                                                            logins: IppLogins) -> None:
+    """The master's password set (on any node: the stamp is read from the database) and a
+    user's: the old password no longer works at the next request, the new one does."""
+    admins = logins.admins
+    old = admins.ensure_master()
+    assert old is not None
+    auth = BasicAuthenticator(["q"], logins, ttl=3600.0)
+    assert await auth.verify(_basic("admin", old), "10.0.0.1") == Identity("admin", True)
+    assert await auth.verify(_basic("admin", old), "10.0.0.1") == Identity("admin", True)
+    # another node's admins object: only the database is shared
+    Admins(engine, Recorded()).set_master_password(Actor.system(), "a new master password")
+    assert await auth.verify(_basic("admin", old), "10.0.0.1") is None
+    assert auth._cache == {}
+    assert await auth.verify(_basic("admin", "a new master password"), "10.0.0.1") == \
+        Identity("admin", True)
+
+    _add(engine, "erin", "first password")
+    assert await auth.verify(_basic("erin", "first password")) == Identity("erin")
+    _set(engine, "erin", "password", "second password")
+    assert await auth.verify(_basic("erin", "first password")) is None
+    assert await auth.verify(_basic("erin", "second password")) == Identity("erin")

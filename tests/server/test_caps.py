@@ -97,3 +97,32 @@ async def test_subscriptions_per_user_are_capped(served: tuple[Ipp, web.Applicat
     assert status(m) == "client-error-too-many-subscriptions"
     m = await ipp.call(Op.CREATE_PRINTER_SUBSCRIPTIONS, groups=[_sub_group()], user="bob")
     assert status(m) == "successful-ok"
+
+
+async def test_the_servers_active_jobs_are_capped_whoever_owns_them(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path, max_active_jobs=5)
+    app = build_app(cfg)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, cfg.server.listen, cfg.server.port).start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            auth = f"{cfg.server.listen}:{cfg.server.port}"
+            ipp = Ipp(session, f"http://{auth}", auth, "default")
+            answers = await asyncio.gather(*(ipp.call(Op.CREATE_JOB, user=f"u{n % 3}")
+                                             for n in range(8)))
+            assert [status(m) for m in answers].count("successful-ok") == 5
+            busy = [m for m in answers if status(m) != "successful-ok"]
+            assert {status(m) for m in busy} == {"server-error-busy"}
+            message = str(busy[0].get(Tag.OPERATION_ATTRIBUTES, "status-message").value)  # type: ignore[union-attr]
+            assert "5 jobs not yet completed" in message
+            m = await ipp.call(Op.CREATE_JOB, user="newcomer")
+            assert status(m) == "server-error-busy"
+            # one finishes (cancelled): room for one more
+            job_id = value(answers[0], J, "job-id")
+            m = await ipp.call(Op.CANCEL_JOB, a("job-id", Tag.INTEGER, job_id), user="u0")
+            assert status(m) == "successful-ok"
+            assert status(await ipp.call(Op.CREATE_JOB, user="newcomer")) == "successful-ok"
+            assert status(await ipp.call(Op.CREATE_JOB, user="newcomer")) == "server-error-busy"
+    finally:
+        await runner.cleanup()

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ippproxy.config import QueueConfig
-from ippproxy.forwarding.capabilities import PROBE_TIMEOUT
+from ippproxy.forwarding.capabilities import FIRST_GRACE, PROBE_TIMEOUT
 from ippproxy.ipp import Attribute, Group, Operation, RangeOfInteger, StringWithLanguage, Tag
 from ippproxy.ipp.printer_registry import PRINTER_SYNTAXES
 from testprinters.hostile import INVENTED, HostilePrinter
@@ -144,3 +144,29 @@ async def test_a_printer_that_never_answers_print_job(start_proxy: Started, tmp_
         else:
             raise AssertionError("the job stayed processing at a silent printer")
         assert message is not None and "printer" in str(message.value)
+
+
+async def test_a_printer_that_never_answers_does_not_make_the_first_client_wait(
+        start_proxy: Started, tmp_path: Path, pdf: bytes) -> None:
+    silent = frozenset({Operation.GET_PRINTER_ATTRIBUTES})
+    async with HostilePrinter([], silent=silent) as printer:
+        cfg = make_config(tmp_path, queues=(QueueConfig("mute", destination=printer.uri),))
+        ipp = await start_proxy(cfg)
+        took = []
+        for _ in range(3):
+            started = time.monotonic()
+            m = await ipp.call(Operation.GET_PRINTER_ATTRIBUTES)
+            took.append(time.monotonic() - started)
+            assert m.code == 0, hex(m.code)
+            g = m.group(Tag.PRINTER_ATTRIBUTES)
+            assert g is not None          # the static capabilities, the printer not reached
+            assert g.get("media-supported") is not None
+            assert "offline-report" in g.get("printer-state-reasons").plain  # type: ignore[union-attr]
+        assert took[0] < FIRST_GRACE + 0.4 < PROBE_TIMEOUT, took
+        assert max(took[1:]) < 0.3, took          # only the first requests wait at all
+        started = time.monotonic()
+        m = await ipp.call(Operation.PRINT_JOB, Attribute.single(
+            "document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"), data=pdf)
+        assert m.code < 0x100, hex(m.code)
+        assert time.monotonic() - started < 1.5
+        assert Operation.GET_PRINTER_ATTRIBUTES in printer.requests   # asked in the background

@@ -162,3 +162,35 @@ async def test_a_pause_made_on_one_node_holds_the_jobs_of_another(
         finally:
             await two.stop()
             await one.stop()
+
+
+async def _reasons(ipp: Ipp, job_id: int | None = None) -> list[object]:
+    if job_id is None:     # Get-Jobs: the first job's
+        m = await ipp.call(Op.GET_JOBS, a("requested-attributes", Tag.KEYWORD,
+                                           "job-id", "job-state-reasons"))
+    else:
+        m = await ipp.call(Op.GET_JOB_ATTRIBUTES, a("job-id", Tag.INTEGER, job_id))
+    reasons = m.get(J, "job-state-reasons")
+    assert reasons is not None, m
+    return list(reasons.plain)
+
+
+async def test_a_job_waiting_on_a_paused_queue_says_printer_stopped(server: Server,
+                                                                    pdf: bytes) -> None:
+    """RFC 8011 §5.3.8: a pending job of a stopped printer has 'printer-stopped' in its
+    job-state-reasons (Get-Job-Attributes and Get-Jobs), until the queue is resumed."""
+    qa = server.queue("a")
+    assert status(await server.admin("a").call(Op.PAUSE_PRINTER)) == "successful-ok"
+    job_id = await print_job(qa, pdf)
+    await held(qa, job_id)
+    assert "printer-stopped" in await _reasons(qa, job_id)
+    assert "none" not in await _reasons(qa, job_id)
+    assert "printer-stopped" in await _reasons(qa)
+    m = await qa.call(Op.PRINT_JOB, PDF_FMT, a("job-hold-until", Tag.KEYWORD, "indefinite"),
+                      data=pdf)
+    on_hold = value(m, J, "job-id")
+    assert isinstance(on_hold, int)
+    assert "printer-stopped" not in await _reasons(qa, on_hold)   # waits for its release
+    assert status(await server.admin("a").call(Op.RESUME_PRINTER)) == "successful-ok"
+    assert await wait_state(qa, job_id, {7, 8, COMPLETED}, timeout=10) == COMPLETED
+    assert "printer-stopped" not in await _reasons(qa, job_id)

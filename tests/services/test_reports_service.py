@@ -29,7 +29,10 @@ async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
 
 
 async def test_rights_per_report(store: JobStore) -> None:
-    reports = Reports(store.reports, denied=lambda: 3)
+    async def three(since: dt.datetime) -> int:
+        return 3
+
+    reports = Reports(store.reports, denied=three)
     with pytest.raises(Forbidden):
         await reports.summary(NOBODY)
     with pytest.raises(Forbidden):
@@ -90,18 +93,29 @@ async def test_the_summary_counts_waiting_and_recent_jobs(store: JobStore) -> No
     assert (later.printed, later.pages) == (0, 0)
 
 
-async def test_chart_sums_are_reused_for_their_ttl(store: JobStore) -> None:
+async def test_chart_sums_are_reused_for_their_ttl_and_today_agrees_with_the_summary(
+        store: JobStore) -> None:
+    """The days before today are reused for the ttl; today is read fresh for the chart
+    and the summary alike (one source: they always agree)."""
     async def printed() -> None:
         job = await store.create_job("q", owner="a",
                                      analysis={"attributes": {"job-impressions": 2}})
         await store.transition(job.uuid, JobEvent.START)
         await store.transition(job.uuid, JobEvent.COMPLETE)
 
-    cached, fresh = Reports(store.reports), Reports(store.reports, chart_ttl=0)
-    await printed()
+    tomorrow = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    await printed()                               # completed "yesterday" for these:
+    cached = Reports(store.reports, clock=lambda: tomorrow)
+    fresh = Reports(store.reports, chart_ttl=0, clock=lambda: tomorrow)
     assert [d.pages for d in await cached.daily_pages(ADMIN)] == [2]
     await printed()
     assert [d.pages for d in await cached.daily_pages(ADMIN)] == [2]     # within the ttl
     assert [d.pages for d in await fresh.daily_pages(ADMIN)] == [4]
-    assert (await cached.summary(ADMIN)).pages == 4                      # never cached
     assert [d.pages for d in await cached.daily_pages(ADMIN, 7)] == [4]  # another window
+
+    today = Reports(store.reports)                 # as of now: both jobs printed today
+    chart = await today.daily_pages(ADMIN)
+    assert sum(d.pages for d in chart) == (await today.summary(ADMIN)).pages == 4
+    await printed()
+    chart = await today.daily_pages(ADMIN)         # cached, and still in step
+    assert sum(d.pages for d in chart) == (await today.summary(ADMIN)).pages == 6

@@ -159,3 +159,36 @@ def test_phone_width_has_no_horizontal_scroll(with_jobs: IppProxy) -> None:
             assert scroll <= inner, f"{path} is {scroll} px wide at {inner} px"
         phone.get(url(with_jobs, "/admin/"))
         screenshot(phone, "dashboard-phone")
+
+
+BROKEN_WORDS_JS = """
+const broken = [];
+for (const td of document.querySelectorAll('table.audit td')) {
+  if (td.querySelector('code')) continue;        // JSON: a long value may break
+  const walker = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    for (const m of n.data.matchAll(/\\S+/g)) {
+      const r = document.createRange();
+      r.setStart(n, m.index);
+      r.setEnd(n, m.index + m[0].length);
+      const lines = new Set([...r.getClientRects()].map(x => Math.round(x.top)));
+      if (lines.size > 1) broken.push(m[0]);
+    }
+  }
+}
+return [broken, document.querySelectorAll('table.audit tbody tr').length];
+"""
+
+
+def test_the_audit_log_keeps_words_whole_at_phone_width(with_jobs: IppProxy) -> None:
+    """Its columns do not break words (a date, an action, a name split over two lines);
+    the table scrolls sideways in its own box instead, never the page."""
+    with chromium(PHONE) as phone:
+        log_in(phone, with_jobs.https, first_password(with_jobs))
+        phone.get(url(with_jobs, "/admin/audit"))
+        broken, rows = phone.execute_script(BROKEN_WORDS_JS)
+        assert rows >= 2, rows
+        assert broken == [], broken
+        inner, scroll = phone.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollWidth]")
+        assert scroll <= inner

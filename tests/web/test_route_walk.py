@@ -36,6 +36,8 @@ IPP_ROUTES = {("POST", "/admin"), ("POST", "/admin/")}
 USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
                ("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
 LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
+# A logged-in user's own account: allowed, so an empty body is refused by validation (422)
+OWN_ROUTES = {("POST", "/api/v1/session/password")}
 FILL = {"uuid": str(uuid.uuid4()), "id": str(uuid.uuid4()), "name": "alice",
         "key": "accounting.unknown_users", "part": "settings"}
 WRITES = {(op.method, PREFIX + op.path) for op in OPERATIONS if op.access.name == "WRITE"
@@ -116,6 +118,8 @@ def test_a_plain_user_gets_403_where_admin_is_needed(plain_user: Client, base: s
         r = send(plain_user, method, path)
         if (method, path) in USER_ROUTES:
             assert r.status_code < 400, (method, path, r.status_code)
+        elif (method, path) in OWN_ROUTES:
+            assert r.status_code == 422, (method, path, r.status_code, r.text[:200])
         elif (method, path) in IPP_ROUTES:  # not IPP: never served as a web request
             assert 400 <= r.status_code < 500, (method, path, r.status_code)
         else:

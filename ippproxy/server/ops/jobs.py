@@ -4,6 +4,8 @@ Restart-Job, Purge-Jobs (RFC 8011 §4.2.6, §4.3.3-4.3.7, §4.3.9), Set-Job-Attr
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can, is_terminal
@@ -36,7 +38,20 @@ def private_for(req: OpRequest, job: JobRecord) -> bool:
 def _job_group(job: JobRecord, req: OpRequest, default: frozenset[str] | None = None) -> Group:
     wanted = A.requested_names(req.op("requested-attributes"))
     return Group(Tag.JOB_ATTRIBUTES, tuple(job_attrs.select(
-        job, req.origin, wanted, default, private=private_for(req, job))))
+        waiting(req, job), req.origin, wanted, default, private=private_for(req, job))))
+
+
+def waiting(req: OpRequest, job: JobRecord) -> JobRecord:
+    """A pending job of a stopped (paused) queue waits for it: its job-state-reasons
+    include 'printer-stopped' (RFC 8011 §5.3.8: the printer is stopped; as CUPS reports
+    a job queued on a stopped printer). Held jobs wait for their release, not the queue."""
+    if job.state != JobState.PENDING:
+        return job
+    queue = req.ctx.queues.get(job.queue)
+    if queue is None or not queue.paused or "printer-stopped" in job.state_reasons:
+        return job
+    reasons = tuple(r for r in job.state_reasons if r != "none")
+    return replace(job, state_reasons=(*reasons, "printer-stopped"))
 
 
 def _event(req: OpRequest, job: JobRecord, event: str) -> None:

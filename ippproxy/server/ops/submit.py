@@ -17,8 +17,8 @@ import asyncio
 import errno
 import logging
 import time
-from collections.abc import Awaitable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from typing import TypeVar
 
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
@@ -106,15 +106,27 @@ def _too_many(req: OpRequest) -> IppError:
                     "not yet completed; wait for some to finish")
 
 
-def _admit(req: OpRequest) -> AbstractAsyncContextManager[bool]:
-    return req.ctx.receiving.admit(req.user, req.ctx.config.server.max_jobs_per_user,
-                                   lambda: req.ctx.store.count_owned_jobs(req.user))
+@asynccontextmanager
+async def _admitted(req: OpRequest) -> AsyncIterator[None]:
+    """One more job under the server's cap on all jobs not yet completed (cupsd's
+    MaxActiveJobs: server-error-busy, RFC 8011 §B.1.6.8, the client retries later) and
+    under its user's."""
+    server, receiving = req.ctx.config.server, req.ctx.receiving
+    async with receiving.admit_any(server.max_active_jobs,
+                                   req.ctx.store.count_active_jobs) as fits:
+        if not fits:
+            raise IppError(Status.SERVER_ERROR_BUSY,
+                           f"the server already holds {server.max_active_jobs} jobs not yet "
+                           "completed; try again later")
+        async with receiving.admit(req.user, server.max_jobs_per_user,
+                                   lambda: req.ctx.store.count_owned_jobs(req.user)) as fits:
+            if not fits:
+                raise _too_many(req)
+            yield
 
 
 async def print_job(req: OpRequest) -> Reply:
-    async with _admit(req) as fits:
-        if not fits:
-            raise _too_many(req)
+    async with _admitted(req):
         done = await _run(req.ctx.intake.print_job(await _submission(req, "Print-Job")))
     req.ctx.notifier.job_changed(done.job.uuid)
     _event(req, done.job, "job-created")
@@ -127,9 +139,7 @@ async def validate_job(req: OpRequest) -> Reply:
 
 
 async def create_job(req: OpRequest) -> Reply:
-    async with _admit(req) as fits:
-        if not fits:
-            raise _too_many(req)
+    async with _admitted(req):
         done = await _run(req.ctx.intake.create_job(await _submission(req, "Create-Job")))
     _event(req, done.job, "job-created")
     return _reply(req, done.unsupported, done.job)
