@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import subprocess
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import pikepdf
@@ -52,7 +53,10 @@ def _image(pdf: pikepdf.Pdf, w: int, h: int, seed: int, colour: bool) -> pikepdf
                           BitsPerComponent=8, Filter=pikepdf.Name.FlateDecode)
 
 
-def _write(path: Path, pdf: pikepdf.Pdf, pages: list[tuple[bytes, pikepdf.Stream | None]]) -> None:
+Page = tuple[bytes, pikepdf.Stream | None]    # content stream, the page's image
+
+
+def _write(path: Path, pdf: pikepdf.Pdf, pages: Sequence[Page]) -> None:
     font = pikepdf.Dictionary(Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1,
                               BaseFont=pikepdf.Name.Helvetica)
     fonts = pikepdf.Dictionary(F1=font)
@@ -74,7 +78,7 @@ def text_pdf(path: Path, pages: int) -> None:
 
 def mixed_pdf(path: Path, pages: int) -> None:
     pdf = pikepdf.new()
-    body = []
+    body: list[Page] = []
     photo = b"q 320 0 0 240 150 80 cm /Im1 Do Q\n" + text_stream(lines=25)
     for i in range(pages):
         if i % 16 == 0:
