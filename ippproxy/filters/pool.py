@@ -138,7 +138,7 @@ class AnalysisPool:
         home = self._scratch.worker_dir()
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "ippproxy.filters.worker", str(self.memory_bytes),
-            self.user.arg if self.user is not None else "-",
+            self.user.arg if self.user is not None else "-", str(home),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
             limit=_LINE_LIMIT)
