@@ -62,7 +62,7 @@ def row(label: str, seconds: float, pages: int, size: int) -> None:
           f"{size / seconds / 1e6:9.1f} MB/s")
 
 
-def make_inputs(d: Path, pages: int) -> dict[str, Path]:
+def make_inputs(d: Path, pages: int, raster_too: bool = True) -> dict[str, Path]:
     pdf = d / "text.pdf"
     filter_documents.text_pdf(pdf, pages)
     mixed = d / "mixed.pdf"
@@ -71,6 +71,8 @@ def make_inputs(d: Path, pages: int) -> dict[str, Path]:
     filter_documents.image_pdf(image, max(1, pages // 10))
     ps = d / "text.ps"
     filter_documents.postscript(pdf, ps)
+    if not raster_too:
+        return {"text": pdf, "mixed": mixed, "image": image, "ps": ps}
     pwg = d / "text.pwg"
     corpus.gs_raster(pdf, pwg, "pwgraster", "-dcupsColorSpace=19", "-dcupsBitsPerColor=8")
     urf = d / "text.urf"
@@ -126,6 +128,8 @@ def bench_colour(kind: str, path: Path, repeat: int) -> None:
           f"{len(r.colour_pages or ())} colour pages, {verdict}; {', '.join(r.methods)}")
     ours = best(lambda: analyse(path, fmt), repeat)
     row("ippproxy analyse (in process)", ours, r.pages, size)
+    if r.stages:
+        print("    stages: " + ", ".join(f"{name} {sec * 1000:.0f} ms" for name, sec in r.stages))
     pool, hwm = asyncio.run(pooled(path, fmt, True, repeat))
     row("ippproxy pool.analyse (worker hand-off)", pool, r.pages, size)
     memory, _ = asyncio.run(pooled(path, fmt, True, repeat, from_memory=True))
@@ -187,7 +191,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         t = time.perf_counter()
-        f = make_inputs(d, pages)
+        f = make_inputs(d, pages, raster_too=a.only == "all")
         print(f"inputs (generated in {time.perf_counter() - t:.1f} s; filter_documents.py):")
         for k, p in f.items():
             print(f"  {k:<6} {p.stat().st_size / 1e6:8.2f} MB")
