@@ -13,6 +13,7 @@ import corpus
 import pytest
 
 from ippproxy.filters import ghostscript
+from ippproxy.filters import resident as resident_module
 from ippproxy.filters.colour import RENDER_DPI
 from ippproxy.filters.errors import LimitExceeded
 from ippproxy.filters.pool import AnalysisPool
@@ -58,9 +59,12 @@ def test_same_pixels_as_a_fresh_gs(cases: dict[str, corpus.Case], home: Path,
 
 
 def test_restarted_after_its_quota_and_after_dying(cases: dict[str, corpus.Case], home: Path,
-                                                   resident: ResidentGs) -> None:
+                                                   resident: ResidentGs,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    assert JOBS_PER_PROCESS >= 10
+    monkeypatch.setattr(resident_module, "JOBS_PER_PROCESS", 5)
     path = _inside(home, cases["colour-image"])
-    for _ in range(JOBS_PER_PROCESS):
+    for _ in range(5):
         assert len(list(resident.render(path, [1], path.parent))) == 1
     first = resident.pid
     assert resident.started == 1 and first is not None
