@@ -1,16 +1,23 @@
 """Benchmark of ippproxy.filters against the plain tools; prints its figures.
 
-Run: .venv/bin/python benchmarks/bench_filters.py [--pages 1000] [--quick]
+Run: .venv/bin/python benchmarks/bench_filters.py [--pages 1000] [--repeat 2] [--quick]
+        [--only colour]
 
-Generates its inputs in a temp dir: a text-heavy PDF (N pages, a blue header
-on page 1), the same as PostScript, PWG raster and URF (50 dpi), and measures
-  * counting: pages/s and MB/s, in-process and through AnalysisPool (hand-off
-    included), against qpdf --show-npages and pdfinfo;
-  * colour: pages/s against gs -sDEVICE=inkcov and gs -sDEVICE=ppmraw -r72;
+Generates its inputs in a temp dir (filter_documents.py): a text PDF (N pages, a blue
+header on page 1), a mixed PDF (N pages, one in eight colour: vector headers and colour
+photos; one in eight a gray photo stored as RGB), an image PDF (N/10 full-page scans, one
+in three colour), the text PDF as PostScript, PWG raster and URF (50 dpi), and measures
+  * count + colour (the verdict per page, checked against the truth by construction):
+    pages/s in process and through AnalysisPool (hand-off included), side by side with
+    ``gs -sDEVICE=inkcov`` and a 36-dpi render (``gs -sDEVICE=ppmraw -r36``) of the same
+    file; the ratio to inkcov (targets: >= 10x on the text PDF, >= 5x on the mixed PDF);
+    the peak RSS of the pool's worker (VmHWM) for each file;
+  * counting alone against qpdf --show-npages and pdfinfo;
   * raster walking (native C walker) against sha256 over the same file;
   * conversion time per page (grayscale PDF, PWG raster at 300 dpi);
-  * peak RSS of the worker (ru_maxrss of children) and of this process.
-Each figure is the best of ``--repeat`` runs (the machine is shared).
+  * peak RSS of this process and of its largest child (a gs run).
+Each figure is the best of ``--repeat`` runs (the machine is shared); ratios compare
+figures of the same run.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "filters")]
 
 import corpus
+import filter_documents
 
 from ippproxy.filters import convert, raster, raster_walk
 from ippproxy.filters.analysis import analyse
@@ -54,30 +62,89 @@ def row(label: str, seconds: float, pages: int, size: int) -> None:
           f"{size / seconds / 1e6:9.1f} MB/s")
 
 
-def make_inputs(d: Path, pages: int) -> dict[str, Path]:
-    header = b"0 0 0.8 rg BT /F1 18 Tf 50 760 Td (Quarterly report) Tj ET\n"
+def make_inputs(d: Path, pages: int, raster_too: bool = True) -> dict[str, Path]:
     pdf = d / "text.pdf"
-    corpus.write_pdf(pdf, [header + corpus.text_stream(y0=720)] +
-                     [corpus.text_stream()] * (pages - 1))
+    filter_documents.text_pdf(pdf, pages)
+    mixed = d / "mixed.pdf"
+    filter_documents.mixed_pdf(mixed, pages)
+    image = d / "image.pdf"
+    filter_documents.image_pdf(image, max(1, pages // 10))
     ps = d / "text.ps"
-    subprocess.run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=ps2write",
-                    f"-sOutputFile={ps}", str(pdf)], check=True)
+    filter_documents.postscript(pdf, ps)
+    if not raster_too:
+        return {"text": pdf, "mixed": mixed, "image": image, "ps": ps}
     pwg = d / "text.pwg"
     corpus.gs_raster(pdf, pwg, "pwgraster", "-dcupsColorSpace=19", "-dcupsBitsPerColor=8")
     urf = d / "text.urf"
     convert.pwg_to_urf(pwg, urf)
-    return {"pdf": pdf, "ps": ps, "pwg": pwg, "urf": urf}
+    return {"text": pdf, "mixed": mixed, "image": image, "ps": ps, "pwg": pwg, "urf": urf}
 
 
-async def pooled(path: Path, fmt: str, colour: bool, repeat: int) -> float:
+async def pooled(path: Path, fmt: str, colour: bool, repeat: int,
+                 from_memory: bool = False) -> tuple[float, int]:
+    """Best seconds through a one-worker pool (warmed first), and the worker's peak RSS
+    in kB (VmHWM) after those runs. ``from_memory``: the bytes are sent
+    (``analyse_bytes``, the server's road for a small document: its PDF renders go to the
+    worker's resident gs), else the path."""
+    data = path.read_bytes() if from_memory else b""
     async with AnalysisPool(1) as pool:
-        await pool.analyse(path, fmt, colour=colour)      # warm the worker
+        async def once() -> None:
+            if from_memory:
+                await pool.analyse_bytes(data, fmt, colour=colour)
+            else:
+                await pool.analyse(path, fmt, colour=colour)
+        await once()      # warm the worker
         times = []
         for _ in range(repeat):
             t = time.perf_counter()
-            await pool.analyse(path, fmt, colour=colour)
+            await once()
             times.append(time.perf_counter() - t)
-        return min(times)
+        (worker,) = pool._all
+        return min(times), _hwm(worker.proc.pid)
+
+
+def _hwm(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+GS = ["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE"]
+FORMATS = {"text": "application/pdf", "mixed": "application/pdf", "image": "application/pdf",
+           "ps": "application/postscript"}
+TARGETS = {"text": 10.0, "mixed": 5.0}
+
+
+def bench_colour(kind: str, path: Path, repeat: int) -> None:
+    """Count + colour of one file against inkcov and a 36-dpi render of the same file."""
+    fmt, size = FORMATS[kind], path.stat().st_size
+    r = analyse(path, fmt)
+    assert r.pages is not None
+    truth = filter_documents.truth(kind, r.pages)
+    verdict = "right" if list(r.colour_pages or ()) == truth else \
+        f"WRONG (expected {len(truth)} colour pages)"
+    print(f"\n{kind} ({path.name}, {r.pages} pages, {size / 1e6:.2f} MB): "
+          f"{len(r.colour_pages or ())} colour pages, {verdict}; {', '.join(r.methods)}")
+    ours = best(lambda: analyse(path, fmt), repeat)
+    row("ippproxy analyse (in process)", ours, r.pages, size)
+    if r.stages:
+        print("    stages: " + ", ".join(f"{name} {sec * 1000:.0f} ms" for name, sec in r.stages))
+    pool, hwm = asyncio.run(pooled(path, fmt, True, repeat))
+    row("ippproxy pool.analyse (worker hand-off)", pool, r.pages, size)
+    memory, _ = asyncio.run(pooled(path, fmt, True, repeat, from_memory=True))
+    row("ippproxy pool.analyse_bytes (from memory)", memory, r.pages, size)
+    inkcov = best(tool(GS + ["-sDEVICE=inkcov", "-o", "/dev/null", str(path)]), repeat)
+    row("gs -sDEVICE=inkcov", inkcov, r.pages, size)
+    render = best(tool(GS + ["-sDEVICE=ppmraw", "-r36", "-o", "/dev/null", str(path)]), repeat)
+    row("gs -sDEVICE=ppmraw -r36", render, r.pages, size)
+    target = TARGETS.get(kind)
+    goal = "" if target is None else \
+        f" (target >= {target:.0f}x: {'MET' if inkcov / ours >= target else 'NOT MET'})"
+    print(f"  count + colour vs inkcov: {inkcov / ours:.1f}x in process, {inkcov / pool:.1f}x "
+          f"through the pool, {inkcov / memory:.1f}x from memory{goal}; "
+          f"vs a 36-dpi render {render / ours:.1f}x; "
+          f"worker peak RSS {hwm / 1024:.0f} MB")
 
 
 def sha256_file(path: Path) -> None:
@@ -113,56 +180,41 @@ def bench_raster(name: str, path: Path, fmt: str, pages: int, repeat: int,
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--pages", type=int, default=1000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--quick", action="store_true", help="100 pages, 1 repeat")
     ap.add_argument("--fallback", action="store_true",
                     help="also time the pure-Python raster walker (slow)")
+    ap.add_argument("--only", choices=("colour", "all"), default="all",
+                    help="colour: only the count + colour comparison with inkcov")
     a = ap.parse_args()
     pages, repeat = (100, 1) if a.quick else (a.pages, a.repeat)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
         t = time.perf_counter()
-        f = make_inputs(d, pages)
-        print(f"inputs: {pages}-page text PDF, blue header on page 1 "
-              f"(generated in {time.perf_counter() - t:.1f} s)")
+        f = make_inputs(d, pages, raster_too=a.only == "all")
+        print(f"inputs (generated in {time.perf_counter() - t:.1f} s; filter_documents.py):")
         for k, p in f.items():
-            print(f"  {k:<4} {p.stat().st_size / 1e6:8.2f} MB")
-        pdf, ps, pwg, urf = f["pdf"], f["ps"], f["pwg"], f["urf"]
+            print(f"  {k:<6} {p.stat().st_size / 1e6:8.2f} MB")
+        print(f"\ncount + colour, best of {repeat}:")
+        for kind in ("text", "mixed", "image", "ps"):
+            bench_colour(kind, f[kind], repeat)
+        if a.only == "colour":
+            peak_rss()
+            return 0
+        pdf, ps, pwg, urf = f["text"], f["ps"], f["pwg"], f["urf"]
         size = pdf.stat().st_size
 
-        print("\nPDF counting")
+        print("\nPDF counting (text PDF)")
         row("ippproxy analyse (in process)",
             best(lambda: analyse(pdf, "application/pdf", colour=False), repeat), pages, size)
         row("ippproxy pool.analyse (worker hand-off)",
-            asyncio.run(pooled(pdf, "application/pdf", False, repeat)), pages, size)
+            asyncio.run(pooled(pdf, "application/pdf", False, repeat))[0], pages, size)
         row("qpdf --show-npages", best(tool(["qpdf", "--show-npages", str(pdf)]), repeat),
             pages, size)
         row("pdfinfo", best(tool(["pdfinfo", str(pdf)]), repeat), pages, size)
-
-        print("\nPDF colour (verdict per page)")
-        r = analyse(pdf, "application/pdf")
-        print(f"  ippproxy verdict: colour pages {list(r.colour_pages or ())}, {r.methods}")
-        row("ippproxy analyse (content scan + render)",
-            best(lambda: analyse(pdf, "application/pdf"), repeat), pages, size)
-        row("ippproxy pool.analyse", asyncio.run(pooled(pdf, "application/pdf", True, repeat)),
-            pages, size)
-        gs = ["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE"]
-        reps = max(1, repeat - 2)
-        row("gs -sDEVICE=inkcov", best(tool(gs + ["-sDEVICE=inkcov", "-o", "-", str(pdf)]), reps),
-            pages, size)
-        row("gs -sDEVICE=ppmraw -r72", best(tool(gs + ["-sDEVICE=ppmraw", "-r72", "-o",
-                                                        "/dev/null", str(pdf)]), reps),
-            pages, size)
-
-        print("\nPostScript (count + colour: one gs render)")
-        ps_size = ps.stat().st_size
-        row("ippproxy analyse, count only",
-            best(lambda: analyse(ps, "application/postscript", colour=False), reps),
-            pages, ps_size)
-        row("ippproxy analyse, colour",
-            best(lambda: analyse(ps, "application/postscript"), reps), pages, ps_size)
-        row("gs -sDEVICE=inkcov", best(tool(gs + ["-sDEVICE=inkcov", "-o", "-", str(ps)]), reps),
-            pages, ps_size)
+        row("PostScript, ippproxy analyse, count only",
+            best(lambda: analyse(ps, "application/postscript", colour=False), repeat),
+            pages, ps.stat().st_size)
 
         for name, path, fmt in (("PWG raster", pwg, "image/pwg-raster"),
                                 ("URF", urf, "image/urf")):
@@ -182,10 +234,15 @@ def main() -> int:
             s = best(fn, 1)
             print(f"  {label:<44} {s * 1000 / n:9.2f} ms/page")
 
-        me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"\npeak RSS: this process {me:.0f} MB, largest child (worker or gs) {kids:.0f} MB")
+        peak_rss()
     return 0
+
+
+def peak_rss() -> None:
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"\npeak RSS: this process (in-process analyses) {me:.0f} MB, largest child "
+          f"(a gs run: ours or inkcov's) {kids:.0f} MB")
 
 
 if __name__ == "__main__":

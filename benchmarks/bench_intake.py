@@ -34,6 +34,11 @@ moves with the neighbours' load, CPU per job much less, and the load generator's
 shows it is not the bottleneck. With ``--paused`` both queues are stopped (Pause-Printer,
 cupsdisable) so only intake is measured.
 
+With accounting on, a third document goes to every server: a 1-page PDF with a colour
+photo (intake_stages.colour_image_pdf; ``--jobs-photo``), whose colour the analysis must
+decide from the image, and the accounting-on targets are printed (issue 19, c=8, median of
+the rounds: ippproxy+acct at least 0.5x cupsd for the 1-page PDF and 0.25x for the photo).
+
 At the end ippproxy is killed with SIGKILL and restarted, and Get-Jobs which-jobs=all must
 list every job it acknowledged: "every acknowledged job durable". The figures are printed,
 with the ratio ippproxy/cupsd for accounting off and on (targets, accounting off,
@@ -436,6 +441,29 @@ def ratio_report(rounds: list[dict[tuple[str, str, int], RunResult]], names: lis
                   f"{verdict}")
 
 
+# Accounting on, c=8 (issue 19): ippproxy+acct against cupsd, median ratio of the rounds.
+ACCOUNTING_TARGETS = (("1-page", 0.5), ("1-page photo", 0.25))
+
+
+def accounting_targets(rounds: list[dict[tuple[str, str, int], RunResult]],
+                       docs: list[str]) -> None:
+    """The accounting-on targets: a one-page text PDF and a one-page PDF with a colour
+    photo (analysed, priced and reserved before the answer), against cupsd at c=8."""
+    for doc_name, target in ACCOUNTING_TARGETS:
+        if doc_name not in docs or not all(("ippproxy+acct", doc_name, 8) in r for r in rounds):
+            continue
+        rs = [r[("ippproxy+acct", doc_name, 8)].rate / r[("cupsd", doc_name, 8)].rate
+              if r[("cupsd", doc_name, 8)].rate else float("nan") for r in rounds]
+        rate = statistics.median(r[("ippproxy+acct", doc_name, 8)].rate for r in rounds)
+        cups_rate = statistics.median(r[("cupsd", doc_name, 8)].rate for r in rounds)
+        spread = f"median of {len(rs)} rounds, {min(rs):.2f}-{max(rs):.2f}; " \
+            if len(rs) > 1 else ""
+        verdict = "MET" if statistics.median(rs) >= target else "NOT MET"
+        print(f"ippproxy+acct {doc_name:12} c=8, accounting on, target >= {target:.2f} x cupsd: "
+              f"ratio {statistics.median(rs):.2f} ({spread}{rate:.1f} vs {cups_rate:.1f} "
+              f"jobs/s): {verdict}")
+
+
 def ledger_only(jobs: int, c: int, tmp: Path) -> None:
     """``--ledger-only N``: the accounting-on stage table's ledger line alone (no servers),
     with the CPU time per job of this process, which runs it."""
@@ -502,6 +530,9 @@ def main() -> int:
                     help="seconds to wait for ippproxy's backlog to print between runs "
                          "(default: 120, or 0.2 s a job if more: an ippeveprinter takes "
                          "about a tenth of a second a job, one at a time)")
+    ap.add_argument("--jobs-photo", type=int, default=None,
+                    help="jobs per run, 1-page PDF with a colour photo (default: as "
+                         "--jobs-1 with accounting on, else 0)")
     ap.add_argument("--log-level", default="warning")
     ap.add_argument("--ledger-only", type=int, default=0, metavar="N",
                     help="only the ledger stage (reserve and settle from threads, at the "
@@ -516,6 +547,9 @@ def main() -> int:
         tmp = Path(tmp_name)
         docs = {"1-page": (make_pdf(tmp / "p1.pdf", 1), args.jobs_1),
                 "100-page": (make_pdf(tmp / "p100.pdf", 100), args.jobs_100)}
+        photo_jobs = args.jobs_photo if args.jobs_photo is not None else \
+            (args.jobs_1 if args.accounting != "off" else 0)
+        docs["1-page photo"] = (intake_stages.colour_image_pdf(), photo_jobs)
         docs = {k: v for k, v in docs.items() if v[1] > 0}  # --jobs-100 0: 1-page only
         for name, (data, _) in docs.items():
             print(f"{name} PDF: {len(data)} bytes")
@@ -600,6 +634,8 @@ def main() -> int:
                       f"included); after kill -9 and restart it lists {listed}: "
                       f"{'OK' if listed >= acknowledged else 'JOBS LOST'}")
             ratio_report(rounds, list(proxies), list(docs), concurrency)
+            if "ippproxy+acct" in proxies and 8 in concurrency:
+                accounting_targets(rounds, list(docs))
             if "ippproxy+acct" in proxies and args.stage_jobs > 0:
                 c = 8 if 8 in concurrency else max(concurrency)
                 latency = {doc: statistics.median(r[("ippproxy+acct", doc, c)].pct(50)

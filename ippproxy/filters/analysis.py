@@ -10,7 +10,9 @@ This function is synchronous and may take seconds: call it through
 memory (a small one, kept in memory until it is committed with its job: jobs/spool.py):
 qpdf opens a PDF from the bytes, so no file is written for it unless Ghostscript must
 render a page (gs reads files); then, and for the other formats, whose readers take
-paths, the bytes go to a private file in ``scratch`` that is removed afterwards.
+paths, the bytes go to a private file in ``scratch`` that is removed afterwards.  In a
+pool worker such a PDF render goes to the worker's resident Ghostscript (``RESIDENT``,
+resident.py), which saves a gs start per document.
 """
 
 from __future__ import annotations
@@ -23,12 +25,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from ippproxy.filters import detect, image, pclxl, pdf, pdfscan, postscript, raster, text
-from ippproxy.filters.colour import rendered_colour_pages
+from ippproxy.filters.colour import pixels_are_colour, rendered_colour_pages
 from ippproxy.filters.errors import FormatError, UnsupportedFormat
 from ippproxy.filters.model import DocumentAnalysis, PageSize
+from ippproxy.filters.resident import ResidentGs, Unavailable
 from ippproxy.filters.stopwatch import Stopwatch
 
 MAX_TEXT_BYTES = 64 << 20
+# The worker's resident Ghostscript (worker.py sets it): PDF renders of documents
+# analysed from memory go to it (resident.py).
+RESIDENT: ResidentGs | None = None
 MAX_PCLXL_BYTES = 1 << 30
 
 
@@ -126,13 +132,32 @@ def _pdf(source: Path | bytes, fmt: str, colour: bool, clock: Stopwatch,
     colour_pages: list[int] = []
     if to_render:
         with _as_file(source, scratch, clock) as path:
-            rendered, colour_pages = rendered_colour_pages(path, to_render)
+            rendered, colour_pages = _render(path, to_render)
         clock.lap("render")
         if rendered != len(to_render):
             raise FormatError(f"Ghostscript rendered {rendered} of {len(to_render)} pages")
         methods += (f"gs-render:{rendered}",)
     return DocumentAnalysis(fmt, counted.pages, counted.sizes, tuple(colour_pages), methods,
                             counted.notes)
+
+
+def _render(path: Path, pages: list[int]) -> tuple[int, list[int]]:
+    """(pages rendered, colour pages): by the worker's resident gs when it can read
+    ``path`` (resident.py), else (or when it fails, or renders fewer pages) by a fresh one."""
+    if RESIDENT is not None and RESIDENT.can_read(path):
+        try:
+            colour = []
+            rendered = 0
+            for n, (w, h, px) in zip(pages, RESIDENT.render(path, pages, path.parent),
+                                     strict=False):
+                rendered += 1
+                if pixels_are_colour(w, h, px):
+                    colour.append(n)
+            if rendered == len(pages):
+                return rendered, colour
+        except Unavailable:
+            pass
+    return rendered_colour_pages(path, pages)
 
 
 def page_sizes_or_default(analysis: DocumentAnalysis, default: PageSize) -> tuple[PageSize, ...]:

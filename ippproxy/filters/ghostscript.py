@@ -25,6 +25,9 @@ from ippproxy.filters.errors import FormatError, LimitExceeded
 GS = os.environ.get("IPPPROXY_GS", "gs")
 BASE_ARGS = ("-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-dNOINTERPOLATE", "-sstdout=%stderr")
 DEFAULT_TIMEOUT = 120.0
+# The render's device options (render_pages and resident.py): fast colour conversion,
+# no anti-aliasing (see render_pages).
+RENDER_ARGS = ("-dUseFastColor", "-dTextAlphaBits=1", "-dGraphicsAlphaBits=1")
 # CPU seconds each gs child may use (RLIMIT_CPU); the worker sets it per request.
 CPU_SECONDS = 60
 # The request's private directory (the worker sets it and TMPDIR per request).
@@ -81,8 +84,7 @@ def render_pages(path: Path, *, dpi: int, page_list: Sequence[int] | None = None
     than a pixel still sets a pixel at its full colour ("any part of pixel" fill rule).
     When the run ends, gs's stderr is appended to ``stderr_sink``.
     """
-    args = argv("ppmraw", f"-r{dpi}", "-dUseFastColor", "-dTextAlphaBits=1",
-                "-dGraphicsAlphaBits=1", "-sOutputFile=%stdout")
+    args = argv("ppmraw", f"-r{dpi}", *RENDER_ARGS, "-sOutputFile=%stdout")
     if page_list:
         args.append("-sPageList=" + ",".join(str(p) for p in page_list))
     args += [*prologue, "-f", str(path)]
@@ -93,7 +95,7 @@ def render_pages(path: Path, *, dpi: int, page_list: Sequence[int] | None = None
         timer.start()
         try:
             assert proc.stdout is not None
-            yield from _ppm_stream(proc.stdout)
+            yield from ppm_stream(proc.stdout)
             rc = proc.wait()
         finally:
             timer.cancel()
@@ -109,7 +111,7 @@ def render_pages(path: Path, *, dpi: int, page_list: Sequence[int] | None = None
             raise FormatError("Ghostscript error: " + _reason(err.read().decode("utf-8", "replace")))
 
 
-def _ppm_stream(f: IO[bytes]) -> Iterator[tuple[int, int, bytes]]:
+def ppm_stream(f: IO[bytes]) -> Iterator[tuple[int, int, bytes]]:
     """Split a stream of concatenated binary PPM images as gs writes them (one field a line)."""
     while True:
         magic = f.readline(16)

@@ -24,7 +24,9 @@ are not affected.
 instead of a path, so that a document held in memory needs no file to be
 analysed (analysis.analyse_bytes).  Each request runs in its own private directory
 (sandbox.py: 0700, its ``TMPDIR`` and Ghostscript's only permitted path, removed
-when the request ends); when the server is root the workers run as ``user``
+when the request ends); for ``analyse_bytes`` the worker makes and removes it itself,
+in a directory of its own (``_Worker.home``, removed with the worker), so that the
+event loop makes no file system call for it; when the server is root the workers run as ``user``
 (default ``nobody``) and read copies of their inputs there.  Reasons never
 show server paths (``sandbox.hide_paths``).
 Every analysis carries its stage timings (``DocumentAnalysis.stages``): the
@@ -40,6 +42,7 @@ import collections
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -69,8 +72,9 @@ class _Answer:
 
 
 class _Worker:
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+    def __init__(self, proc: asyncio.subprocess.Process, home: Path) -> None:
         self.proc = proc
+        self.home = home     # where it makes its own requests' directories (sandbox.py)
 
     def kill(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -130,13 +134,15 @@ class AnalysisPool:
     async def _spawn(self) -> _Worker:
         # The worker drops to self.user itself, after its imports (worker.drop_privileges):
         # the interpreter may live where that user cannot read.
+        assert self._scratch is not None
+        home = self._scratch.worker_dir()
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "ippproxy.filters.worker", str(self.memory_bytes),
-            self.user.arg if self.user is not None else "-",
+            self.user.arg if self.user is not None else "-", str(home),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, start_new_session=True,
             limit=_LINE_LIMIT)
-        w = _Worker(proc)
+        w = _Worker(proc, home)
         self._all.add(w)
         return w
 
@@ -146,6 +152,7 @@ class AnalysisPool:
             await w.proc.wait()
         self._all.discard(w)
         self.replaced += 1
+        await asyncio.to_thread(shutil.rmtree, w.home, True)   # what a dead worker left
         if not self._closed:
             self._release(await self._spawn())
 
@@ -174,7 +181,10 @@ class AnalysisPool:
                 return
         self._idle.append(w)
 
-    async def _call(self, request: dict[str, Any], timeout: float | None = None) -> _Answer:
+    async def _call(self, request: dict[str, Any], timeout: float | None = None,
+                    own_directory: bool = False) -> _Answer:
+        """One request to an idle worker; ``own_directory``: the worker makes (and removes)
+        the request's private directory itself, in its ``home``."""
         if self._closed:
             raise AnalysisError("the analysis pool is closed")
         if not self._idle and len(self._waiters) >= self.queue_size:
@@ -183,6 +193,8 @@ class AnalysisPool:
         w = await self._acquire()
         taken = time.perf_counter()
         request = {**request, "cpu_seconds": self.cpu_seconds}
+        if own_directory:
+            request["tmp_in"] = str(w.home)
         wall = self.wall_seconds if timeout is None else timeout
         assert w.proc.stdin is not None and w.proc.stdout is not None
         try:
@@ -251,10 +263,11 @@ class AnalysisPool:
         if len(data) > MAX_INLINE_BYTES:
             raise ValueError(f"{len(data)} bytes: analyse documents over "
                              f"{MAX_INLINE_BYTES} bytes from a file")
-        with self._private() as d:
-            return _analysis(await self._call({
-                "op": "analyse", "data": base64.b64encode(data).decode("ascii"), "format": fmt,
-                "colour": colour, "tmp": str(d)}, timeout))
+        if self._closed or self._scratch is None:
+            raise AnalysisError("the analysis pool is closed")
+        return _analysis(await self._call({
+            "op": "analyse", "data": base64.b64encode(data).decode("ascii"), "format": fmt,
+            "colour": colour}, timeout, own_directory=True))
 
     async def convert(self, kind: str, src: Path | str, dst: Path | str, *,
                       timeout: float | None = None, **options: Any) -> None:

@@ -15,7 +15,9 @@ a request (worker.py ``drop_privileges``).  They then cannot read the spool, so 
 pool copies a document the worker must read from a file into the request's
 directory (owned by the worker's user) and the worker writes a conversion's output
 there; the pool, still root, moves the output to its destination.  A document held
-in memory (``analyse_bytes``) travels in the request and needs no copy.  We chose
+in memory (``analyse_bytes``) travels in the request and needs no copy; its private
+directory is made and removed by the worker itself, inside a directory of that worker
+(``Scratch.worker_dir``), which the pool removes with the worker.  We chose
 copies over passing open descriptors because Ghostscript and pikepdf open their
 input by name, and a name under ``/proc/self/fd`` is checked against the file's
 permissions again.
@@ -93,7 +95,16 @@ class Scratch:
             self._own(d)
             yield d
         finally:
-            shutil.rmtree(d, ignore_errors=True)
+            remove(d)
+
+    def worker_dir(self) -> Path:
+        """A directory of one worker (0700, the workers' user's), in which that worker makes
+        the private directories of the requests it handles itself (``analyse_bytes``):
+        nothing is created or removed on the server's event loop for them."""
+        d = self.root / ("w-" + secrets.token_hex(8))
+        os.mkdir(d, 0o700)
+        self._own(d)
+        return d
 
     def stage(self, src: Path, directory: Path) -> Path:
         """The name under which the worker can read ``src``: itself when the worker runs
@@ -130,3 +141,14 @@ class Scratch:
 
     def close(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def remove(directory: Path | str) -> None:
+    """Remove a request's directory: one ``rmdir`` when it is empty (most requests write
+    nothing), else the whole tree."""
+    try:
+        os.rmdir(directory)
+    except FileNotFoundError:
+        pass
+    except OSError:
+        shutil.rmtree(directory, ignore_errors=True)

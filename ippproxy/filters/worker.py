@@ -11,8 +11,12 @@ at start from the pool's ``memory_bytes`` (argv[1]).
 An ``analyse`` request names a file (``path``) or carries the document itself
 (``data``, base64: a small document the server holds in memory).  Each request
 names its private directory (``tmp``, sandbox.py): the request's ``TMPDIR``, where
-a file the analysis needs goes, and Ghostscript's only permitted path.  argv[2] is
-``uid:gid`` when the worker must drop root before reading requests (``-`` if not).  Every answer
+a file the analysis needs goes, and Ghostscript's only permitted path; or the worker's
+own directory (``tmp_in``), in which the worker makes the request's directory and
+removes it before it answers.  argv[2] is
+``uid:gid`` when the worker must drop root before reading requests (``-`` if not);
+argv[3] is the worker's own directory, where its resident Ghostscript (resident.py)
+may read the documents analysed from memory.  Every answer
 says how long the worker spent on it (``worker_seconds``, from reading the line to
 writing the answer), so that the pool can tell its own hand-off time apart.
 """
@@ -31,11 +35,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ippproxy.filters import ghostscript
+from ippproxy.filters import analysis, ghostscript
 from ippproxy.filters.analysis import analyse, analyse_bytes
+from ippproxy.filters.colour import RENDER_DPI
 from ippproxy.filters.convert import CONVERTERS
 from ippproxy.filters.errors import AnalysisError
 from ippproxy.filters.model import DocumentAnalysis
+from ippproxy.filters.resident import ResidentGs
+from ippproxy.filters.sandbox import remove
 
 
 def analysis_to_json(a: DocumentAnalysis) -> dict[str, Any]:
@@ -109,6 +116,16 @@ def _handle(req: dict[str, Any], scratch: Path | None = None,
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     resource.setrlimit(resource.RLIMIT_CPU, (int(spent) + budget + 1, hard))
     ghostscript.CPU_SECONDS = budget
+    if "tmp_in" in req:      # make the request's private directory here (sandbox.py)
+        made = tempfile.mkdtemp(prefix="r-", dir=str(req["tmp_in"]))
+        try:
+            return _run({**req, "tmp": made}, scratch, started)
+        finally:
+            remove(made)
+    return _run(req, scratch, started)
+
+
+def _run(req: dict[str, Any], scratch: Path | None, started: float) -> dict[str, Any]:
     private = _enter(req.get("tmp"))
     scratch = private or scratch
     if req["op"] == "analyse":
@@ -133,6 +150,8 @@ def main() -> int:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     drop_privileges(sys.argv[2] if len(sys.argv) > 2 else "-")
+    if len(sys.argv) > 3:         # the worker's own directory: its resident gs may read there
+        analysis.RESIDENT = ResidentGs(Path(sys.argv[3]), RENDER_DPI)
     scratch = None
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)

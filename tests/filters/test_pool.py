@@ -163,7 +163,9 @@ async def test_analyse_bytes_equals_analyse(pool: AnalysisPool,
         from_memory = await pool.analyse_bytes(case.path.read_bytes(), case.format)
         assert replace(from_memory, seconds=0) == replace(from_file, seconds=0), name
         assert (from_memory.pages, from_memory.colour_pages) == (case.pages, case.colour_pages)
-    assert pool._scratch is not None and list(pool._scratch.root.iterdir()) == []
+    assert pool._scratch is not None    # only the workers' own directories, empty
+    assert sorted(pool._scratch.root.iterdir()) == sorted(w.home for w in pool._all)
+    assert not any(any(w.home.iterdir()) for w in pool._all)
 
 
 async def test_pdf_from_memory_writes_no_file(pool: AnalysisPool,

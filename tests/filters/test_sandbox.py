@@ -124,9 +124,26 @@ async def test_workers_run_as_nobody_in_private_directories(pool: AnalysisPool,
     assert pool._scratch is not None
     root = pool._scratch.root
     assert root.stat().st_mode & 0o777 == 0o700 and root.stat().st_uid == pool.user.uid
+    homes = sorted(w.home for w in pool._all)
+    assert sorted(root.iterdir()) == homes     # one directory per worker, nothing else
+    for home in homes:
+        assert home.stat().st_mode & 0o777 == 0o700 and home.stat().st_uid == pool.user.uid
     doc = _ps(tmp_path, "plain.ps", "stop")
     await pool.analyse(doc, "application/postscript")
-    assert list(root.iterdir()) == []         # the request's directory is gone
+    assert sorted(root.iterdir()) == homes    # the request's directory is gone
+    # From memory: gs reads a file the worker writes in a directory it makes in its home.
+    assert (await pool.analyse_bytes(_DOC % b"stop", "application/postscript")).pages == 1
+    assert sorted(root.iterdir()) == homes and all(not any(h.iterdir()) for h in homes)
+
+
+async def test_a_replaced_workers_directory_is_removed(pool: AnalysisPool, tmp_path: Path) -> None:
+    loop = _ps(tmp_path, "loop.ps", "{ } loop")
+    before = {w.home for w in pool._all}
+    with pytest.raises(AnalysisError):
+        await pool.analyse(loop, "application/postscript", timeout=1)
+    after = {w.home for w in pool._all}
+    assert len(before - after) == 1 and not any(h.exists() for h in before - after)
+    assert all(h.is_dir() for h in after)
 
 
 async def test_a_broken_pdf_from_a_file_names_no_path(pool: AnalysisPool, tmp_path: Path) -> None:
@@ -146,3 +163,4 @@ def test_workers_never_run_as_root_or_an_unknown_user() -> None:
         worker_user("no-such-user-ippproxy")
     nobody = worker_user(None)
     assert nobody is not None and nobody.name == "nobody" and nobody.uid != 0
+
