@@ -113,3 +113,19 @@ def test_check_config_command(tmp_path: Path) -> None:
     assert no.returncode == 1 and "queue[0].colour: unknown key" in no.stderr
     no = subprocess.run([*run, str(broken)], capture_output=True, text=True, check=False)
     assert no.returncode == 1 and "not valid TOML" in no.stderr
+
+
+def test_one_queue_at_most_is_marked_default() -> None:
+    cfg = from_dict({"queue": [{"name": "a"}, {"name": "b", "default": True}]})
+    assert [q.default for q in cfg.queues] == [False, True]
+    with pytest.raises(ConfigError) as e:
+        from_dict({"queue": [{"name": "a", "default": True}, {"name": "b", "default": True}]})
+    assert e.value.key == "queue[1].default" and "'a' is the default" in str(e.value)
+
+
+def test_dnssd_section() -> None:
+    assert from_dict({}).dnssd.enabled is False
+    assert from_dict({"dnssd": {"enabled": True}}).dnssd.enabled is True
+    assert from_dict({"queue": [{"name": "a", "dnssd": False}]}).queues[0].dnssd is False
+    with pytest.raises(ConfigError):
+        from_dict({"dnssd": {"enabled": "yes"}})

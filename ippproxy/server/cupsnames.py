@@ -9,7 +9,8 @@ cupsd). :func:`resolve` maps them onto our queues:
 * the root, for an operation that can address every queue (``OpSpec.every_queue``: Get-Jobs,
   Cancel-Jobs, Cancel-My-Jobs, as cupsd answers them), stays "every queue";
 * the root, for any other printer or job operation, is the default queue (the catalog's
-  queue marked ``default``, else the first: ``ServerContext.default_queue``);
+  queue marked ``default``, else the first: ``ServerContext.default_queue``), also with a
+  ``job-id`` (a cupsd queue whose device URI is ``ipp://us/`` follows its job so);
 * ``/jobs/ID``: our job-ids are per queue (RFC 8011 §5.3.2 only asks them unique within a
   printer), so the job is the one current queue that has a job with that id. When several
   have one, and exactly one of those jobs belongs to the asker, it is that one (the others
@@ -47,10 +48,12 @@ async def resolve(ctx: ServerContext, target: Target, spec: OpSpec, user: str) -
     ``user``: the asker, proven or claimed."""
     if target.queue is not None:
         return target
+    if target.root:
+        if spec.target == "server" or spec.every_queue:
+            return target
+        return Target(ctx.default_queue, target.job_id, root=True)
     if target.job_id is not None:
         return Target(await job_queue(ctx, target.job_id, user), target.job_id)
-    if target.root and spec.target != "server" and not spec.every_queue:
-        return Target(ctx.default_queue, root=True)
     return target
 
 

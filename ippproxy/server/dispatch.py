@@ -92,7 +92,7 @@ def _target(ctx: ServerContext, msg: Message, path_target: Target | None,
         job_id = msg.get(Tag.OPERATION_ATTRIBUTES, "job-id")
         if job_id is None or job_id.tag != Tag.INTEGER or not isinstance(job_id.value, int):
             raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "missing job-id operation attribute")
-        t = Target(t.queue, job_id.value)
+        t = Target(t.queue, job_id.value, root=t.root)
     return t
 
 

@@ -78,13 +78,23 @@ def _queue_name(req: OpRequest) -> str | None:
     return req.queue.name if req.queue is not None else None
 
 
+def _open_to(req: OpRequest, jobs: list[JobRecord]) -> list[JobRecord]:
+    """At the root, the jobs of queues the asker may address: a queue that wants
+    credentials (``authentication = "basic"``) shows nobody unproven its jobs there either."""
+    auth = req.ctx.authenticator
+    if req.queue is not None or req.identity.proven or auth is None:
+        return jobs
+    return [j for j in jobs if not auth.required(j.queue)]
+
+
 async def _listed(req: OpRequest, owner: str | None) -> list[JobRecord]:
     """The not-completed jobs ``job-ids`` lists (all of them without it). A listed job that
     is not there, cannot be canceled any more, or (at the root, where job-ids are per
     queue) is on several queues fails the whole request and no job is canceled
     (PWG 5100.11 §4.1.2: client-error-not-possible, those job-ids in the unsupported
     group)."""
-    jobs = await req.ctx.store.list_jobs(_queue_name(req), "not-completed", owner=owner)
+    jobs = _open_to(req, await req.ctx.store.list_jobs(_queue_name(req), "not-completed",
+                                                        owner=owner))
     ids = req.op("job-ids")
     if ids is None:
         return jobs
@@ -145,8 +155,8 @@ async def get_jobs(req: OpRequest) -> Reply:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "limit and first-index must be >= 1")
     owner = req.user if req.op_value("my-jobs") is True else None
     store_which = which if which in ("completed", "not-completed", "all") else "all"
-    jobs = await req.ctx.store.list_jobs(_queue_name(req), store_which,  # type: ignore[arg-type]
-                                         owner=owner)
+    jobs = _open_to(req, await req.ctx.store.list_jobs(
+        _queue_name(req), store_which, owner=owner))  # type: ignore[arg-type]
     if which in _BY_STATE:
         jobs = [j for j in jobs if j.state == _BY_STATE[which]]
     start = (first - 1) if isinstance(first, int) else 0
