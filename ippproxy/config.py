@@ -243,8 +243,6 @@ class DnssdConfig:
     """DNS-SD (RFC 6763) announcements of the queues through avahi-daemon (ippproxy/dnssd/)."""
 
     enabled: bool = False
-    # The service instance names' prefix ("NAME @ HOST" style); empty: "ippproxy".
-    name_prefix: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,134 @@
+"""avahi-daemon's D-Bus API (org.freedesktop.Avahi, avahi-daemon/org.freedesktop.Avahi.*.xml),
+as far as publishing services needs it: one entry group per queue.
+
+Why avahi and not an mDNS responder in-process (the ``zeroconf`` package): on a Linux host
+avahi-daemon already answers on UDP port 5353; a second responder on the same host splits
+the answers between two processes and fights avahi over name conflicts (and ``zeroconf``
+has been reported to drop a service's base ``_ipp._tcp`` record once a sub-type is
+registered). avahi publishes a service and its sub-types as one entry group, renames on
+conflict, and keeps announcing while our connection lives. The system bus is
+``DBUS_SYSTEM_BUS_ADDRESS`` when set (libdbus's rule), else the standard socket.
+
+Theory of operation. :class:`Avahi` holds one bus connection and an entry-group path per
+queue. :meth:`publish` (re)fills a queue's group: ``Reset``, ``AddService`` for each service
+(interface and protocol ``-1``: every one avahi uses), ``AddServiceSubtype`` per sub-type,
+``Commit``. A name taken already on the network or on this host (``Local name collision``)
+gets avahi's alternative name ("Office #2", ``GetAlternativeServiceName``), a few times at
+most. :meth:`withdraw` frees a group: its records are withdrawn (goodbye packets,
+RFC 6762 §10.1). When avahi-daemon goes away, its groups go with it: :meth:`alive` tells
+the caller, who publishes everything again on a new connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from dbus_fast import BusType, Message, MessageType
+from dbus_fast.aio import MessageBus
+
+from ippproxy.dnssd.records import Announcement
+
+log = logging.getLogger(__name__)
+
+AVAHI = "org.freedesktop.Avahi"
+SERVER = "org.freedesktop.Avahi.Server"
+GROUP = "org.freedesktop.Avahi.EntryGroup"
+IF_UNSPEC, PROTO_UNSPEC = -1, -1          # avahi-common/address.h
+COLLISION = "org.freedesktop.Avahi.CollisionError"
+_RENAMES = 8
+
+
+class AvahiError(Exception):
+    """avahi-daemon refused a call or is not there; the message says which."""
+
+
+class Avahi:
+    def __init__(self, bus: MessageBus) -> None:
+        self.bus = bus
+        self.groups: dict[str, str] = {}           # queue -> entry group object path
+        self.names: dict[str, str] = {}            # queue -> the instance name published
+
+    @classmethod
+    async def connect(cls) -> Avahi:
+        try:
+            bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+        except (OSError, ValueError) as e:
+            raise AvahiError(f"no D-Bus system bus: {e}") from e
+        avahi = cls(bus)
+        await avahi.call("/", SERVER, "GetVersionString")   # avahi-daemon is there
+        return avahi
+
+    async def call(self, path: str, interface: str, member: str, signature: str = "",
+                   body: list[Any] | None = None) -> list[Any]:
+        try:
+            reply = await self.bus.call(Message(destination=AVAHI, path=path,
+                                                interface=interface, member=member,
+                                                signature=signature, body=body or []))
+        except (OSError, EOFError) as e:
+            raise AvahiError(f"D-Bus connection lost: {e}") from e
+        if reply is None or reply.message_type == MessageType.ERROR:
+            name = reply.error_name if reply is not None else "no reply"
+            detail = reply.body[0] if reply is not None and reply.body else ""
+            raise AvahiError(f"{member}: {name} {detail}".strip())
+        return list(reply.body)
+
+    def alive(self) -> bool:
+        return self.bus.connected
+
+    async def host_fqdn(self) -> str:
+        """avahi's host name with its domain ("printsrv.local")."""
+        return str((await self.call("/", SERVER, "GetHostNameFqdn"))[0])
+
+    async def publish(self, ann: Announcement) -> str:
+        """Announce (or re-announce) one queue; returns the instance name used."""
+        path = self.groups.get(ann.queue)
+        if path is None:
+            path = str((await self.call("/", SERVER, "EntryGroupNew"))[0])
+            self.groups[ann.queue] = path
+        name = ann.services[0].name if ann.services else ann.queue
+        for _ in range(_RENAMES):
+            await self.call(path, GROUP, "Reset")
+            try:
+                await self._fill(path, ann, name)
+            except AvahiError as e:
+                if "Collision" not in str(e):
+                    raise
+                name = await self.alternative(name)
+                continue
+            await self.call(path, GROUP, "Commit")
+            self.names[ann.queue] = name
+            return name
+        raise AvahiError(f"no free service name for queue {ann.queue!r}")
+
+    async def _fill(self, path: str, ann: Announcement, name: str) -> None:
+        for s in ann.services:
+            await self.call(path, GROUP, "AddService", "iiussssqaay",
+                            [IF_UNSPEC, PROTO_UNSPEC, 0, name, s.type, "", "", s.port,
+                             s.txt_strings()])
+            for sub in s.subtypes:
+                await self.call(path, GROUP, "AddServiceSubtype", "iiussss",
+                                [IF_UNSPEC, PROTO_UNSPEC, 0, name, s.type, "", sub])
+
+    async def alternative(self, name: str) -> str:
+        """avahi's next name after ``name`` ("Office" -> "Office #2")."""
+        return str((await self.call("/", SERVER, "GetAlternativeServiceName", "s",
+                                    [name]))[0])
+
+    async def state(self, queue: str) -> int | None:
+        """The queue's entry group state (AvahiEntryGroupState); None: no group."""
+        path = self.groups.get(queue)
+        if path is None:
+            return None
+        return int((await self.call(path, GROUP, "GetState"))[0])
+
+    async def withdraw(self, queue: str) -> None:
+        path = self.groups.pop(queue, None)
+        self.names.pop(queue, None)
+        if path is not None:
+            await self.call(path, GROUP, "Free")
+
+    def close(self) -> None:
+        self.groups.clear()
+        self.names.clear()
+        self.bus.disconnect()
