@@ -3,10 +3,13 @@ as far as publishing services needs it: one entry group per queue.
 
 Why avahi and not an mDNS responder in-process (the ``zeroconf`` package): on a Linux host
 avahi-daemon already answers on UDP port 5353; a second responder on the same host splits
-the answers between two processes and fights avahi over name conflicts (and ``zeroconf``
-has been reported to drop a service's base ``_ipp._tcp`` record once a sub-type is
-registered). avahi publishes a service and its sub-types as one entry group, renames on
-conflict, and keeps announcing while our connection lives. The system bus is
+the answers between two processes and fights avahi over name conflicts. And ``zeroconf``
+(0.154.0, tried in the test's network namespace and browsed with avahi-browse) registers a
+sub-type by taking it as the service's type: a service registered as
+``_print._sub._ipp._tcp`` is found there and not under ``_ipp._tcp``, and registering the
+same instance again under the base type is refused (``ServiceNameAlreadyRegistered``), so a
+queue could not be both. avahi publishes a service and its sub-types as one entry group,
+renames on conflict, and keeps announcing while our connection lives. The system bus is
 ``DBUS_SYSTEM_BUS_ADDRESS`` when set (libdbus's rule), else the standard socket.
 
 Theory of operation. :class:`Avahi` holds one bus connection and an entry-group path per

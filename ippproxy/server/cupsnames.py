@@ -7,7 +7,7 @@ queue they do not name (``cancel default-7`` sends only the id: CUPS job-ids are
 cupsd). :func:`resolve` maps them onto our queues:
 
 * the root, for an operation that can address every queue (``OpSpec.every_queue``: Get-Jobs,
-  Cancel-Jobs, Cancel-My-Jobs, as cupsd answers them), stays "every queue";
+  Cancel-Jobs, Cancel-My-Jobs, Purge-Jobs, as cupsd answers them), stays "every queue";
 * the root, for any other printer or job operation, is the default queue (the catalog's
   queue marked ``default``, else the first: ``ServerContext.default_queue``), also with a
   ``job-id`` (a cupsd queue whose device URI is ``ipp://us/`` follows its job so);

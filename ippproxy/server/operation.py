@@ -21,7 +21,7 @@ class OpSpec:
     target: Literal["printer", "job", "server"] = "printer"
     admin: bool = False
     # Addressed at the server's root (CUPS: ``ipp://host/``), it acts on every queue
-    # (Get-Jobs, Cancel-Jobs, Cancel-My-Jobs; server/cupsnames.py): the handler gets no queue.
+    # (Get-Jobs, Cancel-Jobs, Cancel-My-Jobs, Purge-Jobs; cupsnames.py): the handler gets no queue.
     every_queue: bool = False
     # A job submission: counted in ``ServerContext.receiving`` while it runs.
     intake: bool = False

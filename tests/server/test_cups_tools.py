@@ -134,6 +134,11 @@ def test_cancel_a_is_cancel_jobs_for_admins(tools: Tools) -> None:
     tools.run("cancel", "-a", local=True)
     assert tools.jobs() == set()
     assert {"default-1", "default-2", "default-3", "second-1"} <= tools.jobs(which="completed")
+    # cancel -a -x: Purge-Jobs at the root, every queue too.
+    tools.lp("default")
+    tools.lp("second")
+    tools.run("cancel", "-a", "-x", local=True)
+    assert tools.jobs() == set()
 
 
 def test_the_queue_marked_default_is_cupss_default(tools: Tools) -> None:

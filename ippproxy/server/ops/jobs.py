@@ -2,8 +2,9 @@
 Restart-Job, Purge-Jobs (RFC 8011 §4.2.6, §4.3.3-4.3.7, §4.3.9), Set-Job-Attributes
 (RFC 3380 §4.2), Cancel-Jobs and Cancel-My-Jobs (PWG 5100.11 §4.1, §4.2).
 
-Get-Jobs, Cancel-Jobs and Cancel-My-Jobs addressed at the server's root (``ipp://host/``,
-as ``lpstat -o`` and ``cancel -a`` send them) act on every queue (server/cupsnames.py)."""
+Get-Jobs, Cancel-Jobs, Cancel-My-Jobs and Purge-Jobs addressed at the server's root
+(``ipp://host/``, as ``lpstat -o``, ``cancel -a`` and ``cancel -a -x`` send them) act on
+every queue (server/cupsnames.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ippproxy.server import job_attrs
 from ippproxy.server.context import OpRequest
 from ippproxy.server.errors import IppError
 from ippproxy.server.operation import OpSpec
-from ippproxy.server.ops.common import check_owner, is_admin, queue_of, target_job
+from ippproxy.server.ops.common import check_owner, is_admin, target_job
 from ippproxy.server.printer_attrs import HOLD_UNTIL, WHICH_JOBS
 from ippproxy.server.response import Reply
 
@@ -203,8 +204,7 @@ async def restart_job(req: OpRequest) -> Reply:
 
 
 async def purge_jobs(req: OpRequest) -> Reply:
-    q = queue_of(req)
-    for job in await req.ctx.store.list_jobs(q.name, "not-completed"):
+    for job in await req.ctx.store.list_jobs(_queue_name(req), "not-completed"):
         try:
             await _transition(req, job, JobEvent.CANCEL, reasons=("job-canceled-by-operator",),
                               message=f"purged by {req.user}")
@@ -235,7 +235,7 @@ OPERATIONS: dict[int, OpSpec] = {
     Operation.HOLD_JOB: OpSpec("Hold-Job", hold_job, target="job"),
     Operation.RELEASE_JOB: OpSpec("Release-Job", release_job, target="job"),
     Operation.RESTART_JOB: OpSpec("Restart-Job", restart_job, target="job"),
-    Operation.PURGE_JOBS: OpSpec("Purge-Jobs", purge_jobs, admin=True),
+    Operation.PURGE_JOBS: OpSpec("Purge-Jobs", purge_jobs, admin=True, every_queue=True),
     Operation.SET_JOB_ATTRIBUTES: OpSpec("Set-Job-Attributes", set_job_attributes,
                                          target="job"),
 }
