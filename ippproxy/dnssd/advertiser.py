@@ -34,7 +34,7 @@ ENTRY_GROUP_COLLISION = 3                 # AvahiEntryGroupState (avahi-common/d
 
 class Advertiser:
     def __init__(self, config: Config, attributes: AttributesOf, *,
-                 connect: Callable[[], Awaitable[Avahi]] = Avahi.connect,
+                 connect: Callable[[Callable[[], None]], Awaitable[Avahi]] = Avahi.connect,
                  refresh: float = 30.0) -> None:
         self.config, self.attributes, self.connect = config, attributes, connect
         self.refresh = refresh
@@ -42,6 +42,7 @@ class Advertiser:
         self.published: dict[str, Announcement] = {}
         self.renamed: dict[str, str] = {}          # queue -> avahi's name after a conflict
         self._wake = asyncio.Event()
+        self._stale = False                        # avahi-daemon left or joined the bus
         self._down_logged = False
         self._loopback_logged = False
 
@@ -87,7 +88,7 @@ class Advertiser:
             if not self._down_logged:
                 log.warning("dnssd: queues not announced: avahi-daemon: %s", e)
                 self._down_logged = True
-            self.close()
+            self._stale = True      # start afresh next time (avahi's signal wakes us)
             return
         if self._down_logged:
             log.info("dnssd: avahi-daemon reached; %d queue(s) announced", len(self.published))
@@ -97,9 +98,18 @@ class Advertiser:
         if self.avahi is not None and not self.avahi.alive():
             self.close()
         if self.avahi is None:
-            self.avahi = await self.connect()
+            self.avahi = await self.connect(self._owner_changed)
             self._warn_loopback()
+        if self._stale:
+            await self.avahi.reset()
+            self.published.clear()
+            self.renamed.clear()
+            self._stale = False
         return self.avahi
+
+    def _owner_changed(self) -> None:
+        self._stale = True
+        self._wake.set()
 
     async def _publish(self, avahi: Avahi, queues: list[QueueConfig]) -> None:
         srv = self.config.server

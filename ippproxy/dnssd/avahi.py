@@ -18,13 +18,15 @@ queue. :meth:`publish` (re)fills a queue's group: ``Reset``, ``AddService`` for 
 ``Commit``. A name taken already on the network or on this host (``Local name collision``)
 gets avahi's alternative name ("Office #2", ``GetAlternativeServiceName``), a few times at
 most. :meth:`withdraw` frees a group: its records are withdrawn (goodbye packets,
-RFC 6762 §10.1). When avahi-daemon goes away, its groups go with it: :meth:`alive` tells
-the caller, who publishes everything again on a new connection.
+RFC 6762 §10.1). When avahi-daemon leaves or joins the bus (a restart, a late start), the
+``owner_changed`` callback tells the caller, who publishes everything again: avahi's groups
+went with the old daemon.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from dbus_fast import BusType, Message, MessageType
@@ -40,6 +42,8 @@ GROUP = "org.freedesktop.Avahi.EntryGroup"
 IF_UNSPEC, PROTO_UNSPEC = -1, -1          # avahi-common/address.h
 COLLISION = "org.freedesktop.Avahi.CollisionError"
 _RENAMES = 8
+_OWNER_RULE = ("type='signal',sender='org.freedesktop.DBus',interface='org.freedesktop.DBus',"
+               f"member='NameOwnerChanged',arg0='{AVAHI}'")
 
 
 class AvahiError(Exception):
@@ -53,19 +57,29 @@ class Avahi:
         self.names: dict[str, str] = {}            # queue -> the instance name published
 
     @classmethod
-    async def connect(cls) -> Avahi:
+    async def connect(cls, owner_changed: Callable[[], None] = lambda: None) -> Avahi:
+        """A connection to the system bus; ``owner_changed`` is called whenever
+        avahi-daemon leaves or joins the bus (NameOwnerChanged), whose groups go with it.
+        avahi-daemon need not be there yet."""
         try:
             bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, EOFError) as e:
             raise AvahiError(f"no D-Bus system bus: {e}") from e
         avahi = cls(bus)
-        await avahi.call("/", SERVER, "GetVersionString")   # avahi-daemon is there
+
+        def handler(msg: Message) -> None:
+            if msg.member == "NameOwnerChanged" and msg.body and msg.body[0] == AVAHI:
+                owner_changed()
+
+        bus.add_message_handler(handler)
+        await avahi.call("/org/freedesktop/DBus", "org.freedesktop.DBus", "AddMatch", "s",
+                         [_OWNER_RULE], destination="org.freedesktop.DBus")
         return avahi
 
     async def call(self, path: str, interface: str, member: str, signature: str = "",
-                   body: list[Any] | None = None) -> list[Any]:
+                   body: list[Any] | None = None, destination: str = AVAHI) -> list[Any]:
         try:
-            reply = await self.bus.call(Message(destination=AVAHI, path=path,
+            reply = await self.bus.call(Message(destination=destination, path=path,
                                                 interface=interface, member=member,
                                                 signature=signature, body=body or []))
         except (OSError, EOFError) as e:
@@ -131,7 +145,21 @@ class Avahi:
         if path is not None:
             await self.call(path, GROUP, "Free")
 
-    def close(self) -> None:
+    def forget(self) -> None:
+        """avahi-daemon went away: its groups (ours among them) went with it."""
         self.groups.clear()
         self.names.clear()
+
+    async def reset(self) -> None:
+        """Free every group we know of (those of a daemon that went away are gone: avahi
+        refuses another client's path), then forget them."""
+        for path in list(self.groups.values()):
+            try:
+                await self.call(path, GROUP, "Free")
+            except AvahiError:
+                pass
+        self.forget()
+
+    def close(self) -> None:
+        self.forget()
         self.bus.disconnect()

@@ -121,6 +121,19 @@ def test_every_queue_is_announced_with_its_txt_record(net: AvahiNetns, tmp_path:
     wait_for(lambda: not net.browse("_ipp._tcp"), "still announced after stop")
 
 
+def test_a_restarted_avahi_gets_the_queues_again(net: AvahiNetns, tmp_path: Path) -> None:
+    with serve_in(net, tmp_path / "proxy") as proxy:
+        wait_for(lambda: {"Office laser", "lab"} <= names(net.browse("_ipp._tcp")),
+                 "not announced")
+        net.stop_avahi()
+        time.sleep(1)
+        net.start_avahi()
+        # avahi's NameOwnerChanged wakes the advertiser: back well before its 30 s refresh.
+        wait_for(lambda: {"Office laser", "lab"} == names(net.browse("_ipps._tcp")),
+                 f"not announced again:\n{proxy.log()[-2000:]}", timeout=15)
+        assert not tracebacks(proxy.log())
+
+
 def test_nothing_is_announced_when_dnssd_is_off(net: AvahiNetns, tmp_path: Path) -> None:
     with serve_in(net, tmp_path / "proxy", enabled=False) as proxy:
         # The server is up; an enabled one announces its queues as it starts (the test

@@ -107,24 +107,33 @@ class AvahiNetns:
             self._ip("-n", self.netns, "link", "set", self.ns_if, "up")
             self._ip("-n", self.netns, "link", "set", "lo", "up")
             self.dbus.start()
-            conf = self.directory / "avahi-daemon.conf"
-            conf.write_text(_CONF.format(host=self.hostname, iface=self.ns_if))
-            with self.log_path.open("wb") as log:
-                self._avahi = subprocess.Popen(die_with_parent(
-                    ["ip", "netns", "exec", self.netns, "unshare", "-m", "sh", "-c",
-                     ("mkdir -p /run/avahi-daemon && mount -t tmpfs none /run/avahi-daemon "
-                     f"&& exec avahi-daemon -f {conf} --no-drop-root --no-chroot --no-rlimits")]),
-                    env=self.dbus.env(), stdout=log, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL)
-            deadline = time.monotonic() + 20
-            while "Server startup complete" not in self.log():
-                if self._avahi.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"avahi-daemon did not start:\n{self.log()}")
-                time.sleep(0.05)
+            self.start_avahi()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_avahi(self) -> None:
+        """(Re)start avahi-daemon in the namespace; returns once it serves."""
+        conf = self.directory / "avahi-daemon.conf"
+        conf.write_text(_CONF.format(host=self.hostname, iface=self.ns_if))
+        with self.log_path.open("wb") as log:
+            self._avahi = subprocess.Popen(die_with_parent(
+                ["ip", "netns", "exec", self.netns, "unshare", "-m", "sh", "-c",
+                 ("mkdir -p /run/avahi-daemon && mount -t tmpfs none /run/avahi-daemon "
+                 f"&& exec avahi-daemon -f {conf} --no-drop-root --no-chroot --no-rlimits")]),
+                env=self.dbus.env(), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while "Server startup complete" not in self.log():
+            if self._avahi.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"avahi-daemon did not start:\n{self.log()}")
+            time.sleep(0.05)
+
+    def stop_avahi(self) -> None:
+        if self._avahi is not None:
+            terminate(self._avahi)
+            self._avahi = None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -163,9 +172,7 @@ class AvahiNetns:
         return out
 
     def stop(self) -> None:
-        if self._avahi is not None:
-            terminate(self._avahi)
-            self._avahi = None
+        self.stop_avahi()
         self.dbus.stop()
         subprocess.run(["ip", "netns", "del", self.netns], capture_output=True, timeout=30,
                        check=False)
