@@ -84,6 +84,12 @@ def test_lpstat_t_and_lpoptions_d(tools: Tools) -> None:
     for queue in ("default", "second"):
         assert f"printer {queue} is idle" in r.stdout
         assert f"{queue} accepting requests" in r.stdout
+    # The same with -h instead of CUPS_SERVER.
+    env = {k: v for k, v in os.environ.items() if k != "CUPS_SERVER"}
+    r2 = subprocess.run(["lpstat", "-h", tools.proxy.authority, "-t"], capture_output=True,
+                        text=True, timeout=60, check=False, start_new_session=True,
+                        env=dict(env, HOME=str(tools.home)))
+    assert (r2.returncode, r2.stdout, r2.stderr) == (0, r.stdout, "")
     tools.run("lpoptions", "-d", "second")
     assert tools.run("lpstat", "-d").stdout.strip() == "system default destination: second"
     # ... and lp without -d prints there (the user's lpoptions default).
