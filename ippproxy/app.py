@@ -32,6 +32,7 @@ from aiohttp import web
 from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import Checkpointer, make_engine, upgrade_locked
+from ippproxy.dnssd import Advertiser
 from ippproxy.forwarding.capabilities import DestinationCapabilities, destination_uri
 from ippproxy.forwarding.client import DestinationClient
 from ippproxy.forwarding.worker import Forwarder
@@ -43,6 +44,7 @@ from ippproxy.pipeline.requote import Requoter
 from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
 from ippproxy.server import housekeeping
+from ippproxy.server.advertised import queue_attributes
 from ippproxy.server.basic_auth import BasicAuthenticator
 from ippproxy.server.caps import Caps, connection_limit, raise_fd_limit
 from ippproxy.server.context import ServerContext, load_queues
@@ -201,16 +203,19 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()))
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
+            advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
                      asyncio.create_task(feed.run(), name="job-feed"),
                      asyncio.create_task(watch.run(), name="printer-watch"),
-                     asyncio.create_task(joblog.run(), name="job-log")]
+                     asyncio.create_task(joblog.run(), name="job-log"),
+                     asyncio.create_task(advertiser.run(), name="dnssd")]
 
             async def changed(new: Snapshot) -> None:
                 live = new.apply(file)
                 await builtin.ensure(live)
                 server.reconfigure(live, await store.queue_states())
                 forwarder.reconfigure(live)
+                advertiser.reconfigure(live)
                 if pipeline is not None:
                     await pipeline.reconfigure(live)
                 log.info("catalog version %d: %d queue(s)", new.version, len(live.queues))

@@ -146,6 +146,11 @@ class QueueConfig:
     # Job names and owners shown only to the job's owner and admins (cupsd's
     # JobPrivateValues); false: every client sees them.
     private_jobs: bool = True
+    # The default queue (CUPS-Get-Default, ``ipp://host/``, ``/ipp/print``); at most one
+    # queue is marked; none marked: the first queue.
+    default: bool = False
+    # Advertised by DNS-SD (when ``[dnssd] enabled``; ippproxy/dnssd/).
+    dnssd: bool = True
 
 
 AUTHENTICATION = ("none", "basic")
@@ -249,6 +254,13 @@ class RuleConfig:
 
 
 @dataclass(frozen=True)
+class DnssdConfig:
+    """DNS-SD (RFC 6763) announcements of the queues through avahi-daemon (ippproxy/dnssd/)."""
+
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -260,6 +272,7 @@ class Config:
     cost_models: tuple[CostModelConfig, ...] = ()
     groups: tuple[GroupConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
+    dnssd: DnssdConfig = field(default_factory=DnssdConfig)
 
     def queue(self, name: str) -> QueueConfig | None:
         for q in self.queues:
@@ -583,7 +596,8 @@ def from_dict(raw: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, naming the first bad key."""
     sections = {"server": ServerConfig, "storage": StorageConfig,
                 "forwarding": ForwardingConfig, "virtual_printer": VirtualPrinterConfig,
-                "accounting": AccountingConfig, "analysis": AnalysisConfig}
+                "accounting": AccountingConfig, "analysis": AnalysisConfig,
+                "dnssd": DnssdConfig}
     arrays = {"cost_model": ("cost_models", _cost_models), "group": ("groups", _groups),
               "rule": ("rules", _rules)}
     kwargs: dict[str, Any] = {}
@@ -602,6 +616,10 @@ def from_dict(raw: dict[str, Any]) -> Config:
                 queues.append(queue)
             if not queues:
                 raise ConfigError("queue", "at least one queue is needed")
+            marked = [i for i, q in enumerate(queues) if q.default]
+            if len(marked) > 1:
+                raise ConfigError(f"queue[{marked[1]}].default",
+                                  f"queue {queues[marked[0]].name!r} is the default already")
             kwargs["queues"] = tuple(queues)
         elif name in arrays:
             field_name, parse = arrays[name]

@@ -212,3 +212,19 @@ def test_check_config_checks_the_analysis_user(
     path.write_text('[analysis]\nuser = "nobody-here"\n[[queue]]\nname = "q"\n')
     assert main(["check-config", str(path)]) == 2
     assert "analysis.user: no such user 'nobody-here'" in capsys.readouterr().err
+
+
+def test_one_queue_at_most_is_marked_default() -> None:
+    cfg = from_dict({"queue": [{"name": "a"}, {"name": "b", "default": True}]})
+    assert [q.default for q in cfg.queues] == [False, True]
+    with pytest.raises(ConfigError) as e:
+        from_dict({"queue": [{"name": "a", "default": True}, {"name": "b", "default": True}]})
+    assert e.value.key == "queue[1].default" and "'a' is the default" in str(e.value)
+
+
+def test_dnssd_section() -> None:
+    assert from_dict({}).dnssd.enabled is False
+    assert from_dict({"dnssd": {"enabled": True}}).dnssd.enabled is True
+    assert from_dict({"queue": [{"name": "a", "dnssd": False}]}).queues[0].dnssd is False
+    with pytest.raises(ConfigError):
+        from_dict({"dnssd": {"enabled": "yes"}})

@@ -54,6 +54,10 @@ BREACHES = [
            "ippproxy.web.auth -> ippproxy.services.authmodels"),
     Breach("web-layers", "ippproxy/web/problem.py", "from ippproxy.web import api as _api",
            "ippproxy.web.problem -> ippproxy.web.api"),
+    # Issue 16: DNS-SD gets the printer attributes handed to it, it never asks the server.
+    Breach("dnssd-below-features", "ippproxy/dnssd/records.py",
+           "from ippproxy.server import printer_attrs as _printer_attrs",
+           "ippproxy.dnssd.records -> ippproxy.server"),
     # Issue 13: the catalog's tables are its own, and it stays below the features.
     Breach("catalog-tables", "ippproxy/services/views.py",
            "from ippproxy.catalog import models as _models",

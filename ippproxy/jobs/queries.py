@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, or_, select
@@ -98,6 +99,16 @@ def get_job(conn: Connection, queue: str, job_id: int) -> JobRecord | None:
         select(jobs_t.c.uuid).where(jobs_t.c.queue == queue, jobs_t.c.job_id == job_id)
     ).scalar_one_or_none()
     return None if uuid is None else load_job(conn, uuid)
+
+
+def queues_with_job_id(conn: Connection, job_id: int, among: Sequence[str]) -> list[str]:
+    """Which of the queues ``among`` have a job with this job-id (job-ids are per queue);
+    each (queue, job_id) pair is a probe of the unique index."""
+    if not among:
+        return []
+    return sorted(conn.execute(
+        select(jobs_t.c.queue).where(jobs_t.c.queue.in_(list(among)),
+                                     jobs_t.c.job_id == job_id)).scalars())
 
 
 def list_jobs_stmt(

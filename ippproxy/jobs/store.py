@@ -182,6 +182,11 @@ class JobStore:
     async def get(self, queue: str, job_id: int) -> JobRecord | None:
         return await self.read(lambda c: queries.get_job(c, queue, job_id))
 
+    async def queues_with_job_id(self, job_id: int, among: Sequence[str]) -> list[str]:
+        """Which of the queues ``among`` have a job of this job-id, sorted (``/jobs/ID``
+        job URIs name no queue)."""
+        return await self.read(lambda c: queries.queues_with_job_id(c, job_id, among))
+
     async def get_by_uuid(self, uuid: str) -> JobRecord | None:
         return await self.read(lambda c: load_job(c, uuid))
 

@@ -88,6 +88,16 @@ async def load_queues(queues: Iterable[QueueConfig], store: JobStore
     return runtimes
 
 
+def default_queue(queues: Iterable[QueueConfig]) -> str:
+    """The name of the queue marked default, else of the first; "" without queues."""
+    first = ""
+    for q in queues:
+        if q.default:
+            return q.name
+        first = first or q.name
+    return first
+
+
 @dataclass(frozen=True)
 class CachedChecks:
     """A queue's SubmissionChecks and what they were built from: the destination's
@@ -127,7 +137,8 @@ class ServerContext:
 
     @property
     def default_queue(self) -> str:
-        return self.config.queues[0].name if self.config.queues else ""
+        """The queue marked default, else the first (CUPS-Get-Default, ``/ipp/print``)."""
+        return default_queue(self.config.queues)
 
     def reconfigure(self, config: Config, states: Mapping[str, QueueStateRecord]) -> None:
         """Take a new effective configuration (the catalog changed, on this node or

@@ -8,6 +8,8 @@ Theory of operation. ``handle()`` is the only entry point; it never raises:
 3. the target comes from ``job-uri`` or ``printer-uri`` (plus ``job-id``), falling back to the
    HTTP path only for the server-level CUPS operations: a missing printer-uri or job-id is
    client-error-bad-request, an unknown queue client-error-not-found (RFC 8011 §4.1.5);
+   cupsd's names (``ipp://host/``, ``/jobs/ID``) are mapped onto our queues (cupsnames.py),
+   and a queue reached that way that wants credentials asks for them;
 4. the user: the proven identity (authn.py), else ``requesting-user-name`` as claimed; a
    claimed name with control characters or surrounding spaces is client-error-bad-request
    (refused, never stripped: ``"r\\0oot"`` must not become ``root``). Admin operations need a
@@ -26,6 +28,7 @@ from collections.abc import AsyncIterator
 from ippproxy.ipp import Message, Status, Tag, make_response
 from ippproxy.ipp.validate import RequestError, check_request
 from ippproxy.pipeline.submission import no_document
+from ippproxy.server import cupsnames
 from ippproxy.server.context import OpRequest, ServerContext
 from ippproxy.server.errors import ClientGone, IppError
 from ippproxy.server.identity import NOBODY, Identity
@@ -71,7 +74,7 @@ def _target(ctx: ServerContext, msg: Message, path_target: Target | None,
     printer_uri = msg.get(Tag.OPERATION_ATTRIBUTES, "printer-uri")
     if job_uri is not None and isinstance(job_uri.value, str):
         t = parse_uri(job_uri.value, default)
-        if t is None or t.queue is None or t.job_id is None:
+        if t is None or t.job_id is None:
             raise IppError(Status.CLIENT_ERROR_NOT_FOUND, "job-uri names no job here")
         return t
     if printer_uri is not None and isinstance(printer_uri.value, str):
@@ -89,7 +92,7 @@ def _target(ctx: ServerContext, msg: Message, path_target: Target | None,
         job_id = msg.get(Tag.OPERATION_ATTRIBUTES, "job-id")
         if job_id is None or job_id.tag != Tag.INTEGER or not isinstance(job_id.value, int):
             raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "missing job-id operation attribute")
-        t = Target(t.queue, job_id.value)
+        t = Target(t.queue, job_id.value, root=t.root)
     return t
 
 
@@ -112,16 +115,23 @@ async def handle(ctx: ServerContext, msg: Message, origin: Origin,
         if spec is None:
             raise IppError(Status.SERVER_ERROR_OPERATION_NOT_SUPPORTED,
                            f"operation 0x{msg.code:04x} is not supported")
-        target = _target(ctx, msg, path_target, spec)
+        claimed = _user(msg)
+        target = await cupsnames.resolve(ctx, _target(ctx, msg, path_target, spec), spec,
+                                         user.name or claimed)
         queue = None
         if target.queue is not None:
             queue = ctx.queues.get(target.queue)
             if queue is None:
                 raise IppError(Status.CLIENT_ERROR_NOT_FOUND,
                                f"no queue named {clean_name(target.queue)!r}")
-        elif spec.target != "server":
+            if not user.proven and ctx.authenticator is not None and \
+                    ctx.authenticator.required(queue.name):
+                # authn.py checked the queues the request names; this one may have been
+                # reached through a CUPS name (the root, a /jobs/ID job-uri).
+                raise IppError(Status.CLIENT_ERROR_NOT_AUTHENTICATED,
+                               f"queue {queue.name!r} needs credentials: authenticate")
+        elif spec.target != "server" and not (spec.every_queue and target.root):
             raise IppError(Status.CLIENT_ERROR_NOT_FOUND, "printer-uri names no queue")
-        claimed = _user(msg)
         if spec.admin and not user.admin:
             if not user.proven:
                 raise IppError(Status.CLIENT_ERROR_NOT_AUTHENTICATED,
@@ -140,8 +150,11 @@ async def handle(ctx: ServerContext, msg: Message, origin: Origin,
                 ctx.receiving.end()
         else:
             reply = await spec.handler(req)
+        groups = reply.groups
+        if path_target is not None and path_target.root:
+            groups = cupsnames.cupsd_groups(groups, origin.ipp)
         return make_response(msg.version, msg.request_id, reply.status, reply.message,
-                             reply.groups, reply.operation, language)
+                             groups, reply.operation, language)
     except IppError as e:
         groups = (unsupported_group(e.unsupported),) if e.unsupported else ()
         return make_response(msg.version, msg.request_id, e.status, e.message, groups,

@@ -20,5 +20,8 @@ class OpSpec:
     # "server": addressed at the server (CUPS-Get-Printers), a printer-uri is optional.
     target: Literal["printer", "job", "server"] = "printer"
     admin: bool = False
+    # Addressed at the server's root (CUPS: ``ipp://host/``), it acts on every queue
+    # (Get-Jobs, Cancel-Jobs, Cancel-My-Jobs, Purge-Jobs; cupsnames.py): the handler gets no queue.
+    every_queue: bool = False
     # A job submission: counted in ``ServerContext.receiving`` while it runs.
     intake: bool = False

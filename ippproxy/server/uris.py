@@ -5,6 +5,13 @@
   also answers at ``/ipp/print`` (the IPP Everywhere path, PWG 5100.14 §4.1);
 * a job: ``ipp://HOST:PORT/jobs/NAME/ID`` (the IPP ``job-id`` is per queue, RFC 8011 §5.3.2).
 
+The CUPS tools, pointed at us directly, use cupsd's names (CUPS Implementation of IPP §2.1):
+``ipp://HOST/`` (the server's root, or ``/printers/``) for "the server", which a printer
+operation takes as the default queue and Get-Jobs and Cancel-Jobs as every queue
+(``Target.root``), and ``ipp://HOST/jobs/ID`` for a job whose queue is not named
+(``Target(None, ID)``: cupsd's job-ids are unique, ours per queue, so the dispatcher finds
+the one queue that has such a job, ``server/cupsnames.py``).
+
 ``HOST:PORT`` is ``config.server.hostname`` when set, else the request's ``Host`` header
 when it is a plausible host[:port], else the listen address. A URI we hand out in answer to
 a request (job-uri, notify-printer-uri) has the scheme the request came in on (``Origin``).
@@ -81,6 +88,8 @@ class Target:
 
     queue: str | None
     job_id: int | None = None
+    # The server's root ("/" or "/printers/"): CUPS's printer-uri for "the server".
+    root: bool = False
 
 
 # Every request parses its HTTP path and its printer-uri, and a client sends the same
@@ -90,7 +99,9 @@ class Target:
 def parse_path(path: str, default_queue: str) -> Target | None:
     """Map a URI path to a target; None when it names nothing we serve."""
     path = unquote(path).rstrip("/") or "/"
-    if path in ("/", "/admin", "/printers", "/jobs", "/ipp"):
+    if path in ("/", "/printers"):
+        return Target(None, root=True)
+    if path in ("/admin", "/jobs", "/ipp"):
         return Target(None)
     if path == DEFAULT_QUEUE_PATH:
         return Target(default_queue)
@@ -104,6 +115,8 @@ def parse_path(path: str, default_queue: str) -> Target | None:
         return Target(default_queue, job_id)
     if parts[0] == "jobs" and len(parts) == 3:
         return Target(parts[1], job_id)
+    if parts[0] == "jobs" and len(parts) == 2:
+        return Target(None, job_id)
     return None
 
 

@@ -13,6 +13,10 @@ the history; the queue refuses new jobs with ``client-error-not-found`` as soon 
 sees the new catalog. A queue a ``[[rule]]`` names cannot be deleted (the rule would name
 nothing): change the rule first. Provisioned queues (declared by the configuration file)
 refuse update and delete, not their operating state.
+
+One queue at most is the default (``default = true``: CUPS-Get-Default, ``ipp://host/``);
+marking one takes the mark from the queue that had it, in the same change (refused when
+that queue is provisioned: the file says which queue is the default).
 """
 
 from __future__ import annotations
@@ -83,6 +87,21 @@ class QueueService:
                           "runs with accounting.enabled = false")
         return q
 
+    def _one_default(self, tx: Tx, actor: Actor, q: QueueConfig) -> None:
+        """When ``q`` is marked default, unmark the queue that was."""
+        if not q.default:
+            return
+        for name in tx.queue_names():
+            found = tx.queue(name)
+            if name == q.name or found is None or not found[0].default:
+                continue
+            other, provisioned = found
+            if provisioned:
+                raise Conflict(f"queue {name!r} is the default in the configuration file")
+            tx.put_queue(dataclasses.replace(other, default=False))
+            audit(tx, actor, "update", Kind.QUEUE, name, spec(other),
+                  spec(dataclasses.replace(other, default=False)))
+
     def _loops(self, destination: str) -> bool:
         """The destination is this server's own IPP port (on a loopback or its own name)."""
         parts = urlsplit(destination)
@@ -103,6 +122,7 @@ class QueueService:
                 q = self._checked(tx, fields)
                 if tx.queue(q.name) is not None:
                     raise Conflict(f"a queue named {q.name!r} exists")
+                self._one_default(tx, actor, q)
                 tx.put_queue(q)
                 audit(tx, actor, "create", Kind.QUEUE, q.name, after=spec(q))
                 return q
@@ -123,6 +143,7 @@ class QueueService:
                 before, provisioned = found
                 not_provisioned(Kind.QUEUE, name, provisioned)
                 q = self._checked(tx, {**spec(before), **changes})
+                self._one_default(tx, actor, q)
                 tx.put_queue(q)
                 audit(tx, actor, "update", Kind.QUEUE, name, spec(before), spec(q))
                 return q

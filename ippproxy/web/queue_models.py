@@ -30,6 +30,9 @@ class QueueFields(Request):
     authentication: Authentication | None = None
     force_grayscale: bool | None = None
     force_duplex: bool | None = None
+    default: bool | None = Field(None, description="the default queue (CUPS-Get-Default, "
+                                 "ipp://host/); marking one unmarks the other")
+    dnssd: bool | None = Field(None, description="advertised by DNS-SD when [dnssd] is on")
 
 
 class QueueCreate(QueueFields):
@@ -69,6 +72,8 @@ class QueueOut(Response):
     authentication: str
     force_grayscale: bool
     force_duplex: bool
+    default: bool
+    dnssd: bool
     provisioned: bool
     paused: bool
     accepting: bool

@@ -8,9 +8,14 @@ from ippproxy.server.uris import Target, authority, parse_path, parse_uri
 
 
 @pytest.mark.parametrize(("path", "target"), [
-    ("/", Target(None)),
+    ("/", Target(None, root=True)),            # CUPS's "the server"
     ("/admin/", Target(None)),
-    ("/printers", Target(None)),
+    ("/printers", Target(None, root=True)),
+    ("/printers/", Target(None, root=True)),
+    ("/jobs", Target(None)),
+    ("/jobs/7", Target(None, 7)),              # CUPS's job-uri: the dispatcher finds its queue
+    ("/jobs/0", None),
+    ("/jobs/x", None),
     ("/ipp/print", Target("office")),
     ("/ipp/print/", Target("office")),
     ("/ipp/print/7", Target("office", 7)),

@@ -168,3 +168,34 @@ async def test_delete_cancels_jobs_keeps_history_and_respects_rules(
     assert entry.before["name"] == "front" and entry.after is None
     await queues.create(ADMIN, {"name": "front"})       # a new queue of that name runs
     assert not (await queues.get(ADMIN, "front")).paused
+
+
+async def test_one_queue_at_most_is_the_default(queues: QueueService, catalog: Catalog) -> None:
+    from ippproxy.server.context import default_queue
+
+    async def marked() -> list[str]:
+        return [v.config.name for v in await queues.list(ADMIN) if v.config.default]
+
+    for name in ("a", "b", "c"):
+        await queues.create(ADMIN, {"name": name, "destination": PRINTER})
+    assert await marked() == []
+    assert default_queue((await asyncio.to_thread(catalog.snapshot)).queues) == "a"
+    await queues.update(ADMIN, "b", {"default": True})
+    assert await marked() == ["b"]
+    await queues.create(ADMIN, {"name": "d", "destination": PRINTER, "default": True})
+    assert await marked() == ["d"]
+    assert default_queue((await asyncio.to_thread(catalog.snapshot)).queues) == "d"
+    log = await asyncio.to_thread(catalog.audit_log, AuditQuery(kind="queue"))
+    assert ("update", "b") in [(e.action, e.name) for e in log]   # b lost the mark, audited
+    with pytest.raises(Invalid) as e:
+        await queues.update(ADMIN, "a", {"default": "yes"})
+    assert e.value.field == "default"
+
+
+async def test_a_default_queue_of_the_file_keeps_the_mark(
+        queues: QueueService, catalog: Catalog) -> None:
+    await provision(catalog, from_dict({"queue": [{"name": "lobby", "default": True}]}))
+    await queues.create(ADMIN, {"name": "x", "destination": PRINTER})
+    with pytest.raises(Conflict, match="default in the configuration file"):
+        await queues.update(ADMIN, "x", {"default": True})
+    assert [v.config.name for v in await queues.list(ADMIN) if v.config.default] == ["lobby"]

@@ -287,3 +287,24 @@ def test_the_login_page_says_when_logins_are_throttled(tmp_path: Path) -> None:
         assert 55 <= int(r.headers["Retry-After"]) <= 60
     finally:
         srv.stop()
+
+
+def test_the_queue_form_marks_the_default_and_dns_sd(served: IppProxy,
+                                                      served_admin: Client) -> None:
+    csrf = served_admin.csrf or ""
+    dest = f"ipp://127.0.0.1:{served.virtual_printer_port}/ipp/print"
+    body = call(served_admin, "/admin/printers/new")[1]
+    assert re.search(r'name="dnssd" checked', body)            # announced unless unticked
+    assert not re.search(r'name="default" checked', body)
+    form = {"csrf_token": csrf, "name": "mainq", "destination": dest, "default": "on"}
+    assert call(served_admin, "/admin/printers/new", form=form)[0] == 303
+    q = served_admin.get("/api/v1/queues/mainq").json()
+    assert (q["default"], q["dnssd"]) == (True, False)          # the box was not sent
+    assert re.search(r'name="default" checked',
+                     call(served_admin, "/admin/printers/mainq/edit")[1])
+    form = {"csrf_token": csrf, "destination": dest, "dnssd": "on"}
+    assert call(served_admin, "/admin/printers/mainq/edit", form=form)[0] == 303
+    q = served_admin.get("/api/v1/queues/mainq").json()
+    assert (q["default"], q["dnssd"]) == (False, True)
+    assert call(served_admin, "/admin/printers/mainq/delete",
+                form={"csrf_token": csrf})[0] == 303

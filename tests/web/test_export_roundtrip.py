@@ -18,7 +18,7 @@ from testprinters.eve import EvePrinter
 
 LISTS = ("/api/v1/cost-models", "/api/v1/rules", "/api/v1/group-settings")
 QUEUE_KEYS = ("name", "destination", "info", "location", "force_print_job", "cost_model",
-              "authentication", "force_grayscale", "force_duplex")
+              "authentication", "force_grayscale", "force_duplex", "default", "dnssd")
 
 
 def made_over_the_api(admin: Client, eve: EvePrinter) -> None:
@@ -29,7 +29,8 @@ def made_over_the_api(admin: Client, eve: EvePrinter) -> None:
                                                 "color": "0.62"}]}),
             ("/api/v1/queues", {"name": "rt-queue", "destination": eve.uri,
                                 "info": "Round \"trip\"", "location": "Room 7",
-                                "cost_model": "rt model", "force_duplex": True}),
+                                "cost_model": "rt model", "force_duplex": True,
+                                "default": True, "dnssd": False}),
             ("/api/v1/rules", {"name": "rt-copies", "type": "max-copies", "limit": 3,
                                "printers": ["rt-queue"], "unknown": "hold"}),
             ("/api/v1/rules", {"name": "rt-first", "type": "allowed-formats",

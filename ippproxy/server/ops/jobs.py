@@ -1,6 +1,10 @@
 """Job operations: Cancel-Job, Get-Job-Attributes, Get-Jobs, Hold-Job, Release-Job,
 Restart-Job, Purge-Jobs (RFC 8011 §4.2.6, §4.3.3-4.3.7, §4.3.9), Set-Job-Attributes
-(RFC 3380 §4.2), Cancel-My-Jobs (PWG 5100.11 §4.2)."""
+(RFC 3380 §4.2), Cancel-Jobs and Cancel-My-Jobs (PWG 5100.11 §4.1, §4.2).
+
+Get-Jobs, Cancel-Jobs, Cancel-My-Jobs and Purge-Jobs addressed at the server's root
+(``ipp://host/``, as ``lpstat -o``, ``cancel -a`` and ``cancel -a -x`` send them) act on
+every queue (server/cupsnames.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from ippproxy.server import job_attrs
 from ippproxy.server.context import OpRequest
 from ippproxy.server.errors import IppError
 from ippproxy.server.operation import OpSpec
-from ippproxy.server.ops.common import check_owner, is_admin, queue_of, target_job
+from ippproxy.server.ops.common import check_owner, is_admin, target_job
 from ippproxy.server.printer_attrs import HOLD_UNTIL, WHICH_JOBS
 from ippproxy.server.response import Reply
 
@@ -30,7 +34,7 @@ def private_for(req: OpRequest, job: JobRecord) -> bool:
     """Whether the job's names are withheld from this asker: the queue keeps jobs private
     (the default, as cupsd's ``JobPrivateAccess default`` = @OWNER @SYSTEM) and the asker
     is neither the job's owner nor an admin."""
-    q = req.queue
+    q = req.queue or req.ctx.queues.get(job.queue)
     private = q.config.private_jobs if q is not None else True
     return private and job.owner != req.user and not is_admin(req)
 
@@ -85,19 +89,66 @@ async def cancel_job(req: OpRequest) -> Reply:
     return Reply()
 
 
-async def cancel_my_jobs(req: OpRequest) -> Reply:
-    q = queue_of(req)
+def _queue_name(req: OpRequest) -> str | None:
+    """The target queue's name; None: every queue (the request was for the root)."""
+    return req.queue.name if req.queue is not None else None
+
+
+def _open_to(req: OpRequest, jobs: list[JobRecord]) -> list[JobRecord]:
+    """At the root, the jobs of queues the asker may address: a queue that wants
+    credentials (``authentication = "basic"``) shows nobody unproven its jobs there either."""
+    auth = req.ctx.authenticator
+    if req.queue is not None or req.identity.proven or auth is None:
+        return jobs
+    return [j for j in jobs if not auth.required(j.queue)]
+
+
+async def _listed(req: OpRequest, owner: str | None) -> list[JobRecord]:
+    """The not-completed jobs ``job-ids`` lists (all of them without it). A listed job that
+    is not there, cannot be canceled any more, or (at the root, where job-ids are per
+    queue) is on several queues fails the whole request and no job is canceled
+    (PWG 5100.11 §4.1.2: client-error-not-possible, those job-ids in the unsupported
+    group)."""
+    jobs = _open_to(req, await req.ctx.store.list_jobs(_queue_name(req), "not-completed",
+                                                        owner=owner))
     ids = req.op("job-ids")
-    jobs = await req.ctx.store.list_jobs(q.name, "not-completed", owner=req.user)
-    if ids is not None:
-        wanted = {v for v in ids.plain if isinstance(v, int)}
-        jobs = [j for j in jobs if j.job_id in wanted]
+    if ids is None:
+        return jobs
+    wanted = list(dict.fromkeys(v for v in ids.plain if isinstance(v, int)))
+    found: dict[int, list[JobRecord]] = {}
+    for job in jobs:
+        if job.job_id in wanted:
+            found.setdefault(job.job_id, []).append(job)
+    bad = [i for i in wanted if len(found.get(i, ())) != 1]
+    if bad:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                       "job-ids lists jobs that cannot be canceled (finished, not there"
+                       + (", or on several queues" if req.queue is None else "") + "): "
+                       + ", ".join(str(i) for i in bad[:20]),
+                       (Attribute.multi("job-ids", Tag.INTEGER, bad),))
+    return [found[i][0] for i in wanted]
+
+
+async def _cancel_all(req: OpRequest, jobs: list[JobRecord], reason: str) -> None:
     for job in jobs:
         if can(job.state, JobEvent.CANCEL):
             try:
-                await _transition(req, job, JobEvent.CANCEL, reasons=("job-canceled-by-user",))
+                await _transition(req, job, JobEvent.CANCEL, reasons=(reason,),
+                                  message=f"canceled by {req.user}")
             except IppError:
                 pass   # finished meanwhile
+
+
+async def cancel_jobs(req: OpRequest) -> Reply:
+    """Cancel-Jobs (PWG 5100.11 §4.1): an operator cancels every not-completed job of the
+    printer, or the ones ``job-ids`` lists; admins only (the dispatch table)."""
+    await _cancel_all(req, await _listed(req, None), "job-canceled-by-operator")
+    return Reply()
+
+
+async def cancel_my_jobs(req: OpRequest) -> Reply:
+    """Cancel-My-Jobs (PWG 5100.11 §4.2): the same, limited to the asker's own jobs."""
+    await _cancel_all(req, await _listed(req, req.user), "job-canceled-by-user")
     return Reply()
 
 
@@ -107,7 +158,6 @@ async def get_job_attributes(req: OpRequest) -> Reply:
 
 
 async def get_jobs(req: OpRequest) -> Reply:
-    q = queue_of(req)
     which_attr = req.op("which-jobs")
     which = which_attr.value if which_attr is not None else "not-completed"
     if not isinstance(which, str) or which not in WHICH_JOBS:
@@ -121,7 +171,8 @@ async def get_jobs(req: OpRequest) -> Reply:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "limit and first-index must be >= 1")
     owner = req.user if req.op_value("my-jobs") is True else None
     store_which = which if which in ("completed", "not-completed", "all") else "all"
-    jobs = await req.ctx.store.list_jobs(q.name, store_which, owner=owner)  # type: ignore[arg-type]
+    jobs = _open_to(req, await req.ctx.store.list_jobs(
+        _queue_name(req), store_which, owner=owner))  # type: ignore[arg-type]
     if which in _BY_STATE:
         jobs = [j for j in jobs if j.state == _BY_STATE[which]]
     start = (first - 1) if isinstance(first, int) else 0
@@ -168,8 +219,7 @@ async def restart_job(req: OpRequest) -> Reply:
 
 
 async def purge_jobs(req: OpRequest) -> Reply:
-    q = queue_of(req)
-    for job in await req.ctx.store.list_jobs(q.name, "not-completed"):
+    for job in await req.ctx.store.list_jobs(_queue_name(req), "not-completed"):
         try:
             await _transition(req, job, JobEvent.CANCEL, reasons=("job-canceled-by-operator",),
                               message=f"purged by {req.user}")
@@ -192,14 +242,15 @@ async def set_job_attributes(req: OpRequest) -> Reply:
 
 OPERATIONS: dict[int, OpSpec] = {
     Operation.CANCEL_JOB: OpSpec("Cancel-Job", cancel_job, target="job"),
-    Operation.CANCEL_MY_JOBS: OpSpec("Cancel-My-Jobs", cancel_my_jobs),
+    Operation.CANCEL_JOBS: OpSpec("Cancel-Jobs", cancel_jobs, admin=True, every_queue=True),
+    Operation.CANCEL_MY_JOBS: OpSpec("Cancel-My-Jobs", cancel_my_jobs, every_queue=True),
     Operation.GET_JOB_ATTRIBUTES: OpSpec("Get-Job-Attributes", get_job_attributes,
                                          target="job"),
-    Operation.GET_JOBS: OpSpec("Get-Jobs", get_jobs),
+    Operation.GET_JOBS: OpSpec("Get-Jobs", get_jobs, every_queue=True),
     Operation.HOLD_JOB: OpSpec("Hold-Job", hold_job, target="job"),
     Operation.RELEASE_JOB: OpSpec("Release-Job", release_job, target="job"),
     Operation.RESTART_JOB: OpSpec("Restart-Job", restart_job, target="job"),
-    Operation.PURGE_JOBS: OpSpec("Purge-Jobs", purge_jobs, admin=True),
+    Operation.PURGE_JOBS: OpSpec("Purge-Jobs", purge_jobs, admin=True, every_queue=True),
     Operation.SET_JOB_ATTRIBUTES: OpSpec("Set-Job-Attributes", set_job_attributes,
                                          target="job"),
 }

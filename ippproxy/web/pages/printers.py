@@ -22,7 +22,7 @@ from ippproxy.web.pages.state import services
 
 # The form's text fields and check boxes, as the keys of a [[queue]] table.
 TEXT_FIELDS = ("name", "destination", "info", "location", "cost_model")
-FLAGS = ("force_grayscale", "force_duplex")
+FLAGS = ("force_grayscale", "force_duplex", "default", "dnssd")
 
 
 def marker_colour(colour: str) -> str:
@@ -108,6 +108,7 @@ async def new_form(request: web.Request, actor: Actor) -> web.StreamResponse:
     caps, error = await _probe(request, actor, uri)
     values: dict[str, Any] = {k: "" for k in TEXT_FIELDS} | {k: False for k in FLAGS}
     values["destination"] = uri
+    values["dnssd"] = True             # a new queue is announced unless unticked
     if caps is not None:
         values["info"], values["location"] = caps.info or caps.make_and_model, caps.location
     return await _form(request, actor, editing=None, values=values, error=error, caps=caps,
