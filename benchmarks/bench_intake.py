@@ -31,7 +31,9 @@ does, and it keeps its jobs for the durability check. A job counts when the answ
 is successful-ok with a job-id. Each run also prints the CPU time per job of the server
 process and of this load generator (from /proc and os.times): on a shared machine jobs/s
 moves with the neighbours' load, CPU per job much less, and the load generator's share
-shows it is not the bottleneck. With ``--paused`` both queues are stopped (Pause-Printer,
+shows it is not the bottleneck; and the bytes per job the server sent to the disk
+(``write_bytes`` of /proc/PID/io), which the neighbours do not move at all. With
+``--paused`` both queues are stopped (Pause-Printer,
 cupsdisable) so only intake is measured.
 
 With accounting on, a third document goes to every server: a 1-page PDF with a colour
@@ -140,6 +142,7 @@ class RunResult:
     server_cpu: float = float("nan")   # seconds of CPU (user + system) the server used
     client_cpu: float = 0.0            # seconds of CPU this load generator used
     steal: float = float("nan")        # share of the machine's CPU time the hypervisor took
+    server_written: float = float("nan")  # bytes the server sent to the disk (/proc/PID/io)
 
     def per_job(self, seconds: float) -> float:
         return seconds / self.ok * 1000 if self.ok else float("nan")
@@ -226,6 +229,20 @@ def process_cpu(pid: int | None) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def process_written(pid: int | None) -> float:
+    """Bytes a process has caused to be written to the storage layer so far (``write_bytes``
+    of /proc/PID/io: the database's log and checkpoints, spool files); nan if unknown."""
+    if pid is None:
+        return float("nan")
+    try:
+        for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+            if line.startswith("write_bytes:"):
+                return float(line.split()[1])
+    except OSError:
+        pass
+    return float("nan")
+
+
 def machine_cpu() -> tuple[int, int]:
     """(all ticks, steal ticks) of the machine so far, from /proc/stat."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -253,8 +270,10 @@ def measured_load(t: Target, document: bytes, jobs: int, c: int, label: str) -> 
     """One run, with the CPU time of the server and of this load generator, and the CPU
     time the hypervisor stole meanwhile (a virtual machine's speed drifts with it)."""
     s0, c0, m0 = process_cpu(t.pid()), os.times(), machine_cpu()
+    w0 = process_written(t.pid())
     r = asyncio.run(load(t.port, t.path, t.uri, document, jobs, c, label))
     s1, c1, m1 = process_cpu(t.pid()), os.times(), machine_cpu()
+    r.server_written = process_written(t.pid()) - w0
     r.server_cpu = s1 - s0
     r.client_cpu = (c1.user + c1.system) - (c0.user + c0.system)
     r.steal = (m1[1] - m0[1]) / (m1[0] - m0[0]) if m1[0] > m0[0] else float("nan")
@@ -335,6 +354,7 @@ def merge(parts: list[RunResult]) -> RunResult:
     out.server_cpu = sum(r.server_cpu for r in parts)
     out.client_cpu = sum(r.client_cpu for r in parts)
     out.steal = statistics.mean(r.steal for r in parts)
+    out.server_written = sum(r.server_written for r in parts)
     return out
 
 
@@ -382,6 +402,7 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                 print(f"  {t.name:13} {doc_name:8} c={c:<3} {r.ok:5} jobs  {r.rate:8.1f} jobs/s  "
                       f"p50 {r.pct(50):7.1f} ms  p99 {r.pct(99):7.1f} ms  CPU/job server "
                       f"{r.per_job(r.server_cpu):5.2f} ms, client {r.per_job(r.client_cpu):5.2f} ms"
+                      f"  disk/job server {r.per_job(r.server_written) / 1e6:6.1f} KB"
                       f"  steal {r.steal:4.0%}{errors}", flush=True)
                 if not paused:
                     t.settle()

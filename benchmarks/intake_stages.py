@@ -37,10 +37,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pikepdf
-from sqlalchemy import Engine
 
 from ippproxy.accounting import AccountingService, JobCounts, MediaCount
-from ippproxy.accounting import users as acct_users
 from ippproxy.config import Config
 from ippproxy.db import make_engine, upgrade
 from ippproxy.filters.model import STAGES, DocumentAnalysis
@@ -117,16 +115,6 @@ async def pool_samples(config: Config, document: bytes, jobs: int, concurrency: 
     return out
 
 
-def _lookup(engine: Engine, user: str) -> None:
-    """The intake's read of the user's groups (pipeline/intake.py ``_groups``)."""
-    with engine.connect() as conn:
-        conn.execution_options(sqlite_begin="DEFERRED")
-        with conn.begin():
-            row = acct_users.find_user(conn, user)
-            if row is not None:
-                acct_users.user_groups(conn, row._mapping["id"])
-
-
 def ledger_samples(config: Config, directory: Path, queue: str, jobs: int,
                    concurrency: int, users: int) -> Samples:
     """``jobs`` reserve + settle pairs from ``concurrency`` threads on a fresh SQLite
@@ -149,7 +137,7 @@ def ledger_samples(config: Config, directory: Path, queue: str, jobs: int,
         for n in todo:
             user = f"ledger-{n % users}"
             t0 = time.perf_counter()
-            _lookup(engine, user)
+            accounting.live_groups(user)
             t0 = timed("user lookup", t0)
             job = uuid.uuid4()
             accounting.reserve(job, username=user, printer=queue, counts=counts)

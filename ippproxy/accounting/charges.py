@@ -19,6 +19,7 @@ from sqlalchemy import (
     Connection,
     Row,
     RowMapping,
+    bindparam,
     insert,
     literal,
     not_,
@@ -27,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 
-from ippproxy.accounting.ledger import Kind, Posting, post
+from ippproxy.accounting.ledger import Kind, Locked, Posting, apply, lock_account, post
 from ippproxy.accounting.models import ACCOUNTS, CHARGES, utcnow
 
 
@@ -67,11 +68,23 @@ def job_id(value: JobId) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(value)
 
 
+# Built once: building a statement costs more than running it on SQLite.
+_FIND = (select(CHARGES, ACCOUNTS.c.balance.label("account_balance"),
+                ACCOUNTS.c.currency.label("account_currency"))
+         .join(ACCOUNTS, ACCOUNTS.c.id == CHARGES.c.account_id)
+         .where(CHARGES.c.job_uuid == bindparam("job")))
+_FIND_LOCKED = _FIND.with_for_update(of=CHARGES)
+_INSERT = insert(CHARGES)
+_CLOSE = (update(CHARGES).where(CHARGES.c.job_uuid == bindparam("job"))
+          .values(state=bindparam("new_state"), charged=bindparam("new_charged"),
+                  reported_impressions=bindparam("reported"), updated_at=bindparam("now")))
+
+
 def find(conn: Connection, job_uuid: uuid.UUID, lock: bool) -> ChargeRow | None:
-    stmt = select(CHARGES).where(CHARGES.c.job_uuid == job_uuid)
-    if lock and conn.dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    return conn.execute(stmt).first()
+    """The charge row with its account's balance and currency (``account_balance``,
+    ``account_currency``: read, not locked); ``lock`` locks the charge row only."""
+    stmt = _FIND_LOCKED if lock and conn.dialect.name != "sqlite" else _FIND
+    return conn.execute(stmt, {"job": job_uuid}).first()
 
 
 def amounts(conn: Connection, job_uuids: list[uuid.UUID]) -> dict[str, int]:
@@ -88,40 +101,50 @@ def add_reserved(conn: Connection, job_uuid: uuid.UUID, account_id: uuid.UUID,
                  impressions: int, node: str) -> None:
     """The row of a charge just debited by ``node`` (the ledger row is the caller's)."""
     now = utcnow()
-    conn.execute(insert(CHARGES).values(
-        job_uuid=job_uuid, account_id=account_id, user_id=user_id, printer=printer,
-        state=str(ChargeState.RESERVED), estimate=amount, fee=fee, impressions=impressions,
-        charged=amount, created_at=now, updated_at=now, node=node))
+    conn.execute(_INSERT, {
+        "job_uuid": job_uuid, "account_id": account_id, "user_id": user_id,
+        "printer": printer, "state": str(ChargeState.RESERVED), "estimate": amount,
+        "fee": fee, "impressions": impressions, "charged": amount, "created_at": now,
+        "updated_at": now, "node": node})
 
 
-def load(conn: Connection, row: ChargeRow, replayed: bool = False,
-         balance: int | None = None) -> Charge:
-    """The charge of ``row`` with its account's balance (or ``balance``) and currency."""
+def load(row: ChargeRow, replayed: bool = False, balance: int | None = None) -> Charge:
+    """The charge of ``row`` (from :func:`find`) with its account's balance (or
+    ``balance``) and currency."""
     c = row._mapping
-    acct = conn.execute(select(ACCOUNTS.c.balance, ACCOUNTS.c.currency)
-                        .where(ACCOUNTS.c.id == c["account_id"])).one()
     return Charge(c["job_uuid"], c["account_id"], c["user_id"], c["printer"],
                   ChargeState(c["state"]), c["estimate"], c["charged"], c["refunded"],
-                  acct[0] if balance is None else balance, acct[1], replayed)
+                  c["account_balance"] if balance is None else balance,
+                  c["account_currency"], replayed)
 
 
 def post_for(conn: Connection, c: RowMapping, amount: int, kind: Kind, key: str,
              reason: str, actor: str, exponent: int) -> Posting:
-    """A ledger row on the charge's account, tied to its job."""
+    """A ledger row on the charge's account, tied to its job (``key`` looked up first)."""
     return post(conn, c["account_id"], amount, kind=kind, key=key, reason=reason,
                 actor=actor, job_uuid=c["job_uuid"], exponent=exponent)
+
+
+def post_outcome(conn: Connection, c: RowMapping, amount: int, kind: Kind, key: str,
+                 reason: str, exponent: int) -> Posting:
+    """The posting that moves a charge out of ``reserved`` (the charge row locked and
+    still reserved): its key is new, since a key of this kind is only ever written in the
+    transaction that moves the charge out of ``reserved`` (ledger.apply)."""
+    acct = lock_account(conn, c["account_id"])._mapping
+    return apply(conn, Locked(c["account_id"], acct["balance"], acct["currency"],
+                              acct["restricted"], acct["credit_limit"]),
+                 amount, kind=kind, key=key, reason=reason, actor="system",
+                 job_uuid=c["job_uuid"], exponent=exponent)
 
 
 def close(conn: Connection, row: ChargeRow, state: ChargeState, charged: int,
           impressions: int | None, p: Posting | None) -> Charge:
     """The charge's outcome: ``state`` with its final ``charged`` amount."""
     c = row._mapping
-    conn.execute(update(CHARGES).where(CHARGES.c.job_uuid == c["job_uuid"]).values(
-        state=str(state), charged=charged, reported_impressions=impressions,
-        updated_at=utcnow()))
-    charge = load(conn, row)
-    return replace(charge, state=state, charged=charged,
-                   balance=p.balance_after if p else charge.balance)
+    conn.execute(_CLOSE, {"job": c["job_uuid"], "new_state": str(state),
+                          "new_charged": charged, "reported": impressions, "now": utcnow()})
+    return replace(load(row), state=state, charged=charged,
+                   balance=p.balance_after if p else c["account_balance"])
 
 
 def add_refund(conn: Connection, c: RowMapping, value: int) -> None:

@@ -26,7 +26,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from ippproxy.accounting.errors import CreditRefused, InvalidOperation, NotFound
 from ippproxy.accounting.models import ACCOUNTS, LEDGER, utcnow
@@ -107,28 +107,60 @@ def post(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind, re
         if existing.account_id != account_id or existing.amount != amount:
             raise InvalidOperation(f"idempotency key {key!r} reused for a different posting")
         return existing
-    balance: int = acct["balance"]
+    return apply(conn, Locked(account_id, acct["balance"], acct["currency"],
+                              acct["restricted"], acct["credit_limit"]),
+                 amount, kind=kind, reason=reason, actor=actor, key=key, job_uuid=job_uuid,
+                 enforce_credit=enforce_credit, exponent=exponent, now=now)
+
+
+# Built once: building a statement costs more than running it on SQLite.
+_SET_BALANCE = (update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("account"))
+                .values(balance=bindparam("new_balance")))
+_INSERT = insert(LEDGER).returning(LEDGER.c.id)
+
+
+@dataclass(frozen=True)
+class Locked:
+    """An account row as read under its lock in the caller's transaction."""
+
+    id: uuid.UUID
+    balance: int
+    currency: str
+    restricted: bool
+    credit_limit: int
+
+
+def apply(conn: Connection, acct: Locked, amount: int, *, kind: Kind, reason: str,
+          actor: str, key: str, job_uuid: uuid.UUID | None = None,
+          enforce_credit: bool = False, exponent: int = 2,
+          now: dt.datetime | None = None) -> Posting:
+    """Steps 3 and 4 of :func:`post` for a caller that holds the account's lock (``acct``
+    read under it) and knows ``key`` is new in this transaction: the charge row of the
+    same job, written in the same transaction as its postings, says so. Should the key
+    exist anyway (a racing node), its UNIQUE index refuses the insert and
+    ``txn.in_transaction`` retries the unit, which then replays."""
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise InvalidOperation("amounts are integer minor units")
+    balance = acct.balance
     new_balance = balance + amount
     if abs(amount) > MAX_AMOUNT or abs(new_balance) > MAX_BALANCE:  # money.py: int64 room
         raise InvalidOperation(
-            f"{format_money(amount, acct['currency'], exponent)} on a balance of "
-            f"{format_money(balance, acct['currency'], exponent)} is beyond the maximum "
-            f"{format_money(MAX_AMOUNT, acct['currency'], exponent)} per amount and "
-            f"{format_money(MAX_BALANCE, acct['currency'], exponent)} per balance")
-    if (enforce_credit and amount < 0 and acct["restricted"]
-            and new_balance < -acct["credit_limit"]):
-        raise CreditRefused(credit_message(balance, -amount, acct["credit_limit"],
-                                           acct["currency"], exponent),
+            f"{format_money(amount, acct.currency, exponent)} on a balance of "
+            f"{format_money(balance, acct.currency, exponent)} is beyond the maximum "
+            f"{format_money(MAX_AMOUNT, acct.currency, exponent)} per amount and "
+            f"{format_money(MAX_BALANCE, acct.currency, exponent)} per balance")
+    if enforce_credit and amount < 0 and acct.restricted and new_balance < -acct.credit_limit:
+        raise CreditRefused(credit_message(balance, -amount, acct.credit_limit,
+                                           acct.currency, exponent),
                             balance=balance, cost=-amount,
-                            credit_limit=acct["credit_limit"], currency=acct["currency"])
+                            credit_limit=acct.credit_limit, currency=acct.currency)
     when = now or utcnow()
-    conn.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == account_id)
-                 .values(balance=new_balance))
-    new_id = conn.execute(insert(LEDGER).values(
-        account_id=account_id, amount=amount, balance_after=new_balance, kind=str(kind),
-        reason=reason, actor=actor, job_uuid=job_uuid, idempotency_key=key,
-        created_at=when).returning(LEDGER.c.id)).scalar_one()
-    return Posting(id=new_id, account_id=account_id, amount=amount,
+    conn.execute(_SET_BALANCE, {"account": acct.id, "new_balance": new_balance})
+    new_id = conn.execute(_INSERT, {
+        "account_id": acct.id, "amount": amount, "balance_after": new_balance,
+        "kind": str(kind), "reason": reason, "actor": actor, "job_uuid": job_uuid,
+        "idempotency_key": key, "created_at": when}).scalar_one()
+    return Posting(id=new_id, account_id=acct.id, amount=amount,
                    balance_after=new_balance, kind=str(kind), reason=reason, actor=actor,
                    job_uuid=job_uuid, idempotency_key=key, created_at=when)
 

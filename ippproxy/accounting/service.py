@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, Engine, Row
 
-from ippproxy.accounting import charges, groupsettings, settlement, users
+from ippproxy.accounting import charges, groupsettings, payer, settlement, users
 from ippproxy.accounting.charges import (
     Charge,
     ChargeState,
@@ -36,8 +36,9 @@ from ippproxy.accounting.charges import (
 from ippproxy.accounting.cost import JobCounts, Pricing, fee_part, group_multiplier, price
 from ippproxy.accounting.errors import InvalidOperation, NotFound
 from ippproxy.accounting.identity import canonical_name
-from ippproxy.accounting.ledger import Kind, post
+from ippproxy.accounting.ledger import Kind, Locked, apply, lock_account
 from ippproxy.accounting.money import format_money
+from ippproxy.accounting.payer import find_payer
 from ippproxy.accounting.settings import DEFAULTS, AccountingSettings, GroupDefaults
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.config import GroupConfig
@@ -93,10 +94,7 @@ class AccountingService:
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="DEFERRED")
             with conn.begin():
-                row = users.find_user(conn, username)
-                if row is None or row._mapping["disabled"]:
-                    return None
-                return frozenset(users.user_groups(conn, row._mapping["id"]))
+                return payer.live_groups(conn, username)
 
     def verify_password(self, username: str, password: str) -> str | None:
         """The canonical name when ``password`` is that of a live, enabled user, else None
@@ -132,7 +130,9 @@ class AccountingService:
     # -- estimate and reserve ----------------------------------------------------------
     def _price(self, conn: Connection, user_id: uuid.UUID, printer: str,
                counts: JobCounts) -> tuple[int, int]:
-        groups = users.user_groups(conn, user_id)
+        # The groups only matter when one of them changes the price.
+        discounted = any(m != 1 for m in self.pricing.multipliers.values())
+        groups = users.user_groups(conn, user_id) if discounted else []
         model = self.pricing.model_for(printer)
         mult = group_multiplier(groups, self.pricing.multipliers)
         return price(counts, model, mult), fee_part(counts, model, mult)
@@ -157,27 +157,50 @@ class AccountingService:
         job_uuid = job_id(job)
 
         def work(conn: Connection) -> Charge:
-            existing = charges.find(conn, job_uuid, lock=False)
-            if existing is not None:
-                return charges.load(conn, existing, replayed=True)
-            user = self._user(conn, username)._mapping
-            user_id = user["id"]
             if account_code:
-                account = users.shared_account(conn, account_code)
-                users.check_access(conn, user_id, account, pin)
-            else:
-                account = users.personal_account(conn, user_id)
-            account_id = account._mapping["id"]
-            amount, fee = self._price(conn, user_id, printer, counts)
-            p = post(conn, account_id, -amount, kind=Kind.CHARGE, key=f"charge:{job_uuid}",
-                     reason=f"print job on {printer}: {counts.impressions} impressions",
-                     actor=user["username"], job_uuid=job_uuid, enforce_credit=True,
-                     exponent=self.settings.exponent)
-            charges.add_reserved(conn, job_uuid, account_id, user_id, printer, amount, fee,
-                                 counts.impressions, self.settings.node)
-            return Charge(job_uuid, account_id, user_id, printer, ChargeState.RESERVED, amount,
-                          amount, 0, p.balance_after, account._mapping["currency"])
+                return self._reserve_shared(conn, job_uuid, username, printer, counts,
+                                            account_code, pin)
+            payer = find_payer(conn, username, job_uuid)
+            if payer is None or payer.charged:
+                existing = charges.find(conn, job_uuid, lock=False)
+                if existing is not None:
+                    return charges.load(existing, replayed=True)
+                self._user(conn, username)  # created now (or NotFound)
+                payer = find_payer(conn, username, job_uuid)
+                assert payer is not None
+            if payer.disabled:
+                raise InvalidOperation(f"user {payer.username!r} is disabled")
+            return self._debit(conn, job_uuid, payer.user_id, payer.username, payer.account,
+                               printer, counts)
         return in_transaction(self.engine, work)
+
+    def _reserve_shared(self, conn: Connection, job_uuid: uuid.UUID, username: str,
+                        printer: str, counts: JobCounts, account_code: str,
+                        pin: str | None) -> Charge:
+        existing = charges.find(conn, job_uuid, lock=False)
+        if existing is not None:
+            return charges.load(existing, replayed=True)
+        user = self._user(conn, username)._mapping
+        account = users.shared_account(conn, account_code)
+        users.check_access(conn, user["id"], account, pin)
+        a = lock_account(conn, account._mapping["id"])._mapping
+        return self._debit(conn, job_uuid, user["id"], user["username"],
+                           Locked(a["id"], a["balance"], a["currency"], a["restricted"],
+                                  a["credit_limit"]), printer, counts)
+
+    def _debit(self, conn: Connection, job_uuid: uuid.UUID, user_id: uuid.UUID,
+               username: str, account: Locked, printer: str, counts: JobCounts) -> Charge:
+        """The charge of a job that has none yet: its ledger row (the key is new: no
+        charge row, ledger.apply) and its charge row, on the locked ``account``."""
+        amount, fee = self._price(conn, user_id, printer, counts)
+        p = apply(conn, account, -amount, kind=Kind.CHARGE, key=f"charge:{job_uuid}",
+                  reason=f"print job on {printer}: {counts.impressions} impressions",
+                  actor=username, job_uuid=job_uuid, enforce_credit=True,
+                  exponent=self.settings.exponent)
+        charges.add_reserved(conn, job_uuid, account.id, user_id, printer, amount, fee,
+                             counts.impressions, self.settings.node)
+        return Charge(job_uuid, account.id, user_id, printer, ChargeState.RESERVED, amount,
+                      amount, 0, p.balance_after, account.currency)
 
     charge = reserve  # the contract's wording: charge at intake == reserve
 
@@ -250,5 +273,5 @@ class AccountingService:
 
         def work(conn: Connection) -> Charge | None:
             row = charges.find(conn, job_uuid, lock=False)
-            return None if row is None else charges.load(conn, row)
+            return None if row is None else charges.load(row)
         return in_transaction(self.engine, work)

@@ -55,13 +55,14 @@ def settle(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, outcome
         raise NotFound(f"no charge for job {job_uuid}")
     c = row._mapping
     if c["state"] != ChargeState.RESERVED:
-        return charges.load(conn, row, replayed=True)
+        return charges.load(row, replayed=True)
     p: Posting | None = None
     if outcome != Outcome.COMPLETED and impressions == 0:
         if c["charged"]:
-            p = charges.post_for(conn, c, c["charged"], Kind.REFUND, f"refund:{job_uuid}:auto",
-                                 f"job {outcome} before printing: automatic refund",
-                                 "system", s.exponent)
+            p = charges.post_outcome(conn, c, c["charged"], Kind.REFUND,
+                                     f"refund:{job_uuid}:auto",
+                                     f"job {outcome} before printing: automatic refund",
+                                     s.exponent)
         return charges.close(conn, row, ChargeState.REFUNDED, 0, impressions, p)
     final = final_price(s.trust, c["estimate"], c["fee"], c["impressions"], impressions)
     if impressions is not None and impressions != c["impressions"]:
@@ -69,10 +70,9 @@ def settle(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, outcome
                     "(trust=%s, charged %s)", job_uuid, impressions, c["impressions"],
                     s.trust, format_money(final, s.currency, s.exponent))
     if final != c["charged"]:
-        p = charges.post_for(conn, c, c["charged"] - final, Kind.SETTLE, f"settle:{job_uuid}",
-                             f"job {outcome}: final price "
-                             f"{format_money(final, s.currency, s.exponent)}",
-                             "system", s.exponent)
+        p = charges.post_outcome(conn, c, c["charged"] - final, Kind.SETTLE,
+                                 f"settle:{job_uuid}", f"job {outcome}: final price "
+                                 f"{format_money(final, s.currency, s.exponent)}", s.exponent)
     return charges.close(conn, row, ChargeState.SETTLED, final, impressions, p)
 
 
@@ -85,11 +85,11 @@ def release(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID,
         raise NotFound(f"no charge for job {job_uuid}")
     c = row._mapping
     if c["state"] != ChargeState.RESERVED:
-        return charges.load(conn, row, replayed=True)
+        return charges.load(row, replayed=True)
     p: Posting | None = None
     if c["charged"]:
-        p = charges.post_for(conn, c, c["charged"], Kind.REFUND, f"refund:{job_uuid}:auto",
-                             reason, "system", s.exponent)
+        p = charges.post_outcome(conn, c, c["charged"], Kind.REFUND,
+                                 f"refund:{job_uuid}:auto", reason, s.exponent)
     charge = charges.close(conn, row, ChargeState.REFUNDED, 0, 0, p)
     charges.mark_recorded(conn, [job_uuid])
     return charge
@@ -105,7 +105,7 @@ def refund(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, amount:
     c = row._mapping
     key = f"refund:{job_uuid}:admin:{request_key or c['refunds'] + 1}"
     if request_key and find(conn, key) is not None:
-        return charges.load(conn, row, replayed=True)
+        return charges.load(row, replayed=True)
     if c["state"] != ChargeState.SETTLED:
         raise InvalidOperation(f"job {job_uuid} is {c['state']}: only printed jobs "
                                "are refunded by an admin")
@@ -115,5 +115,5 @@ def refund(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, amount:
                                f"{format_money(c['charged'], s.currency, s.exponent)}")
     p = charges.post_for(conn, c, value, Kind.REFUND, key, reason, actor, s.exponent)
     charges.add_refund(conn, c, value)
-    return charges.load(conn, charges.find(conn, job_uuid, lock=False) or row,
+    return charges.load(charges.find(conn, job_uuid, lock=False) or row,
                         balance=p.balance_after)

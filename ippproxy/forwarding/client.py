@@ -42,6 +42,8 @@ _CREATES_JOB = frozenset({Operation.PRINT_JOB, Operation.CREATE_JOB, Operation.S
 _JOB_ATTRS = ("job-id", "job-uuid", "job-state", "job-state-reasons", "job-state-message",
               "job-impressions-completed", "job-media-sheets-completed")
 TERMINAL = frozenset({JobState.CANCELED, JobState.ABORTED, JobState.COMPLETED})
+# RFC 8011 §5.3.8: the job was created and the printer waits for (more) document data.
+AWAITING_DOCUMENTS = frozenset({"job-incoming", "job-data-insufficient"})
 
 
 class JobLookupUnsupported(DestinationRejected):
@@ -76,6 +78,13 @@ class RemoteJob:
     @property
     def terminal(self) -> bool:
         return self.state in TERMINAL
+
+    @property
+    def awaiting_documents(self) -> bool:
+        """Created and still waiting for its documents (RFC 8011 §5.3.8): nobody is
+        sending them when the sender was us and we crashed or gave up."""
+        return (self.state in (JobState.PENDING, JobState.PENDING_HELD)
+                and not AWAITING_DOCUMENTS.isdisjoint(self.reasons))
 
 
 def _int(group: Group, name: str, low: int = 0, high: int = 2**31 - 1) -> int | None:

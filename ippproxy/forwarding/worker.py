@@ -17,7 +17,9 @@ For one job:
    reached the printer (we crashed, or the connection broke after the body was
    sent). We ask the destination with Get-Jobs (which-jobs=all) for the
    ``job-uuid`` we put on every job we send. Found, and not canceled/aborted:
-   follow that remote job instead of sending again. Not found: send.
+   follow that remote job instead of sending again. Not found: send. Found but still
+   waiting for its documents (``job-incoming``/``job-data-insufficient``: the attempt
+   ended between Create-Job and the last Send-Document): cancel it, then send.
 2. **Send.** Commit ``forward_started`` (and the destination) *before* the first
    byte goes out, then Create-Job + Send-Document or Print-Job (client.py), then
    record the remote job-id. A document missing from the spool (a node that does
@@ -327,6 +329,19 @@ class Forwarder:
             await self._hold_unknown(rec)
             raise _Held() from None
         if found is None or found.state in (JobState.CANCELED, JobState.ABORTED):
+            return None
+        if found.awaiting_documents:
+            # Created, but the earlier attempt ended before the printer had the document
+            # (a crash between Create-Job and Send-Document). Nobody will send it: cancel
+            # it (a printer that takes one job at a time is busy until it ends) and send
+            # the job again.
+            log.warning("job %s: the printer's job %d never got its document; canceling it "
+                        "and sending again", rec.uuid, found.job_id)
+            try:
+                await client.cancel(found.job_id)
+            except DestinationRejected as exc:  # it stays empty: it cannot print twice
+                log.warning("job %s: canceling the printer's job %d: %s", rec.uuid,
+                            found.job_id, exc.message)
             return None
         return found.job_id
 

@@ -30,6 +30,7 @@ from support.soak import SCALE
 
 from ippproxy.ipp import Attribute, Operation, Tag
 from testprinters.eve import EvePrinter
+from testprinters.gate import SendDocumentGate
 
 from .docs import make_pdf, sha256
 from .ipp_client import build, expect_ok, get_jobs, job_dicts, print_job, send
@@ -37,7 +38,7 @@ from .ipp_client import build, expect_ok, get_jobs, job_dicts, print_job, send
 FAST_RETRY = {"retry_initial": 0.2, "retry_max": 1.0, "poll_interval": 0.2,
               "connect_timeout": 1.0, "attributes_ttl": 1.0}
 TERMINAL = {7, 8, 9}  # canceled, aborted, completed (RFC 8011 §5.3.7)
-PENDING, PROCESSING, COMPLETED = 3, 5, 9
+PENDING, PENDING_HELD, PROCESSING, CANCELED, COMPLETED = 3, 4, 5, 7, 9
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0,
@@ -200,6 +201,54 @@ def test_kill9_while_forwarding_does_not_print_twice(tmp_path: Path, stack: list
         assert len(copies) <= 1, f"the printer holds {len(copies)} complete copies; {detail}"
         if not copies:
             print(f"note: the printer completed a truncated copy; {detail}")
+
+
+def test_kill9_between_create_job_and_send_document(tmp_path: Path,
+                                                    stack: list[Any]) -> None:
+    """The kill lands after the printer answered Create-Job and before it has the document:
+    ippeveprinter keeps that empty job (pending-held, job-data-insufficient) and answers
+    every other Create-Job with server-error-busy until it ends. After the restart the
+    forwarder finds it by our job-uuid, cancels it and sends the job again: printed once,
+    and the printer takes the next job."""
+    eve = EvePrinter("GateEve", keep_files=True, spool_dir=tmp_path / "eve-spool")
+    stack.append(eve)
+    eve.start()
+    gate = SendDocumentGate(eve.uri).start()
+    stack.append(gate)
+    gate.hold.set()
+    server = IppProxy(tmp_path / "proxy", queues=[{"name": "q", "destination": gate.uri}],
+                      forwarding=FAST_RETRY)
+    stack.append(server)
+    server.start()
+    uri, path = server.uri("q"), server.path("q")
+    pdf = make_pdf(f"gated {time.time_ns()}")
+    job_id = print_job(server.port, uri, pdf, name="gated", path=path)
+    assert gate.held.wait(60), f"no Send-Document reached the printer: {gate.operations}"
+    server.kill9()
+    orphans = eve_jobs(eve, "not-completed")
+    assert [j["job-state"] for j in orphans] == [PENDING_HELD], orphans
+    gate.hold.clear()
+    server.start()
+
+    def completed(wanted: int) -> Callable[[], dict[str, Any] | None]:
+        def check() -> dict[str, Any] | None:
+            job = {j["job-id"]: j for j in get_jobs(server.port, uri, "all", path=path)}[wanted]
+            return job if job["job-state"] in TERMINAL else None
+        return check
+
+    def detail() -> str:
+        return f"printer's jobs: {eve_jobs(eve, 'all')}"
+
+    job = wait_for(f"job {job_id} to finish", completed(job_id), 60, detail)
+    assert job["job-state"] == COMPLETED, job
+    after = print_job(server.port, uri, make_pdf(f"next {time.time_ns()}"), name="next",
+                      path=path)
+    assert wait_for("the next job to finish", completed(after), 60, detail)["job-state"] \
+        == COMPLETED
+    states = Counter(j["job-state"] for j in eve_jobs(eve, "all"))
+    assert states == Counter({CANCELED: 1, COMPLETED: 2}), states
+    copies = [p for p in documents(eve) if file_digest(p) == sha256(pdf)]
+    assert len(copies) == 1, f"the printer holds {len(copies)} copies; {detail()}"
 
 
 # -- crash loops: kill -9 again and again while jobs arrive and are forwarded ----------------

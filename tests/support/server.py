@@ -193,10 +193,17 @@ class IppProxy:
     def is_running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def _mark(self, what: str) -> None:
+        """A line in the server's log saying what this helper did to it and when: a
+        "shutting down" after the teardown's SIGTERM then reads as what it is."""
+        with self.log_path.open("ab") as log:
+            log.write(f"===== {what} {time.strftime('%H:%M:%S')} =====\n".encode())
+
     def kill9(self) -> None:
         """SIGKILL our own child (a crash: no clean-up runs) and reap it."""
         if self._proc is not None:
             if self._proc.poll() is None:
+                self._mark(f"kill -9 of pid {self._proc.pid} by tests/support/server.py")
                 os.kill(self._proc.pid, signal.SIGKILL)
             self._proc.wait()
             self._proc = None
@@ -207,6 +214,7 @@ class IppProxy:
             return None
         proc, self._proc = self._proc, None
         if proc.poll() is None:
+            self._mark(f"SIGTERM to pid {proc.pid} by tests/support/server.py (stop)")
             proc.terminate()
             try:
                 proc.wait(grace)
