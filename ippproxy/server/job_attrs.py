@@ -120,14 +120,39 @@ def render(job: JobRecord, origin: Origin) -> list[Attribute]:
     return out
 
 
+# The stored colour counts (filters/counts.py: how many of the impressions or sheets are in
+# colour) and the totals they split: answered as PWG 5100.7 collections.
+_SPLIT = {"job-impressions-col": "job-impressions", "job-media-sheets-col": "job-media-sheets"}
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+        else None
+
+
+def colour_split(name: str, total: int, colour: int) -> Attribute:
+    """``job-impressions-col`` / ``job-media-sheets-col`` (PWG 5100.7: collections of
+    ``full-color``, ``monochrome``, ... counts) from a total and its colour part. What is
+    not colour is counted as monochrome; blank and highlight-colour are not told apart."""
+    colour = min(colour, total)
+    return A.collection(name, [A.integer("full-color", colour),
+                               A.integer("monochrome", total - colour)])
+
+
 def _analysed(job: JobRecord) -> list[Attribute]:
     """Counts and cost the intake pipeline stored (``analysis["attributes"]``): integers
-    as integer, strings as text; anything else is ignored."""
+    as integer, strings as text, the colour counts as collections; anything else is
+    ignored."""
     found = (job.analysis or {}).get("attributes")
     out: list[Attribute] = []
     if isinstance(found, dict):
         for name, value in found.items():
             if not isinstance(name, str) or name not in DESCRIPTION:
+                continue
+            if name in _SPLIT:
+                total, colour = _count(found.get(_SPLIT[name])), _count(value)
+                if total is not None and colour is not None:
+                    out.append(colour_split(name, total, colour))
                 continue
             if isinstance(value, int) and not isinstance(value, bool):
                 out.append(A.integer(name, value))

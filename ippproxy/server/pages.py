@@ -1,4 +1,5 @@
-"""GET resources the printer attributes point at: printer-more-info pages and printer-icons.
+"""GET resources the printer attributes point at: printer-more-info pages, printer-icons and
+printer-strings-uri.
 
 Tiny and static on purpose (the web app of a later issue replaces the pages). The icon is a
 generated one-colour PNG (RFC 2083 chunks written with zlib), so no binary file ships.
@@ -14,6 +15,9 @@ from functools import lru_cache
 from aiohttp import web
 
 from ippproxy.server.http import CTX
+from ippproxy.server.printer_attrs import QueueStatus, build
+from ippproxy.server.strings import CONTENT_TYPE, strings_file
+from ippproxy.server.uris import Origin
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -51,6 +55,19 @@ async def icon(request: web.Request) -> web.Response:
     return web.Response(body=icon_png(), content_type="image/png")
 
 
+async def strings(request: web.Request) -> web.Response:
+    """printer-strings-uri: the labels of the queue's keywords (PWG 5100.13 §5.6.21)."""
+    ctx = request.app[CTX].get()
+    q = ctx.queues.get(request.match_info.get("name", ""))
+    if q is None or request.match_info.get("lang") != "en":
+        raise web.HTTPNotFound(text="no such strings file\n")
+    dest = await ctx.capabilities.printer_attributes(q.config)
+    attrs = build(ctx, q, Origin(request.host), dest, QueueStatus(), [])
+    return web.Response(text=strings_file(attrs), content_type=CONTENT_TYPE,
+                        charset="utf-8")
+
+
 def add_pages(app: web.Application) -> None:
     app.router.add_get("/printers/{name}", printer_page)
     app.router.add_get("/icons/{name}.png", icon)
+    app.router.add_get("/strings/{name}/{lang}.strings", strings)

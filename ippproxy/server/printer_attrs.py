@@ -21,6 +21,7 @@ from ippproxy.forwarding.formats import FormatSupport, sources
 from ippproxy.ipp import Attribute, PrinterState, Tag
 from ippproxy.jobs.spool import COMPRESSIONS
 from ippproxy.server import attrs as A
+from ippproxy.server import driverless
 from ippproxy.server.context import QueueRuntime, ServerContext
 from ippproxy.server.destination_caps import FALLBACK, clean, from_destination
 from ippproxy.server.response import VERSION_KEYWORDS
@@ -29,7 +30,7 @@ from ippproxy.server.uris import Origin, printer_uris
 
 # Formats we can count (issue 4) and forward as they are; octet-stream is auto-detected.
 FORWARDABLE_FORMATS = ("application/pdf", "application/postscript", "image/pwg-raster",
-                       "image/urf", "image/jpeg")
+                       "image/urf", "image/jpeg", driverless.PCLM)
 AUTO_FORMAT = "application/octet-stream"
 WHICH_JOBS = ("completed", "not-completed", "aborted", "all", "canceled", "pending",
               "pending-held", "processing", "processing-stopped")
@@ -54,8 +55,12 @@ _DESCRIPTION_SUPPORTED = frozenset({
     "job-password-encryption-supported", "color-supported", "page-ranges-supported",
     "job-creation-attributes-supported", "printer-get-attributes-supported",
     "urf-supported", "job-k-octets-supported", "document-format-varying-attributes",
-    "printer-kind",
+    "printer-kind", "job-account-id-supported", "job-accounting-user-id-supported",
+    "printer-strings-languages-supported", "mopria-certified",
 })
+# Printer Description attributes whose names end like job-template ones (RFC 8011 §5.4.21:
+# document-format-default describes the printer, get-printer-attributes-suite.test).
+_DESCRIPTION_DEFAULTS = frozenset({"document-format-default"})
 
 
 def is_job_template(name: str) -> bool:
@@ -63,7 +68,8 @@ def is_job_template(name: str) -> bool:
     if name == "media-col-database":
         return True
     return (name.endswith(("-default", "-supported", "-ready"))
-            and name not in _DESCRIPTION_SUPPORTED and not name.startswith("notify-"))
+            and name not in _DESCRIPTION_SUPPORTED and name not in _DESCRIPTION_DEFAULTS
+            and not name.startswith(("notify-", "pclm-")))
 
 
 @dataclass(frozen=True)
@@ -127,12 +133,13 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
     basic = cfg.authentication == "basic"
     uris, security = ((secure,), ("tls",)) if basic else ((plain, secure), ("none", "tls"))
     authentication = "basic" if basic else "requesting-user-name"
+    offered = formats(dest)
     own = [
         A.charset("charset-configured", "utf-8"),
         A.charset("charset-supported", "us-ascii", "utf-8"),
         A.keyword("compression-supported", *COMPRESSIONS),
         A.mime("document-format-default", AUTO_FORMAT),
-        A.mime("document-format-supported", *formats(dest)),
+        A.mime("document-format-supported", *offered),
         A.language("generated-natural-language-supported", "en"),
         A.keyword("ipp-features-supported", "ipp-everywhere"),
         A.keyword("ipp-versions-supported", *VERSION_KEYWORDS),
@@ -192,12 +199,17 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
         A.keyword("uri-authentication-supported", *(authentication for _ in uris)),
         A.keyword("uri-security-supported", *security),
         A.keyword("which-jobs-supported", *WHICH_JOBS),
+        *driverless.accounting(),
+        *driverless.strings(web, cfg.name),
+        driverless.operator_message(queue.state_message),
     ]
     if ctx.subscriptions is not None:
         own.extend(ctx.subscriptions.printer_attributes())
+    passed = from_destination(dest)
+    own.extend(driverless.pclm(passed, offered))
+    own.extend(driverless.alerts(passed, reasons))
     names = {a.name for a in own}
     out = list(own)
-    passed = from_destination(dest)
     for name, a in passed.items():
         if name not in names:
             out.append(a)

@@ -1,0 +1,104 @@
+"""Printer attributes driverless clients look for beyond IPP/2.0: accounting, PCLm, strings,
+alerts and the operator's message.
+
+Theory of operation. ``attributes()`` returns what ``printer_attrs.build`` adds to a queue's
+own description; each is ours, not the device's, because it describes what the queue does:
+* ``job-account-id-supported`` / ``job-accounting-user-id-supported`` (PWG 5100.7 §6.9):
+  the intake charges ``job-account-id`` (pipeline/metering.py) and keeps both on the job,
+  so an accounting server says so; their ``-default`` is ``no-value`` (nobody's account);
+* ``pclm-*`` (Mopria PCLm 1.0 §5, the attributes Windows' IPP class driver reads) when the
+  queue takes ``application/PCLm``: the destination's own values when it prints PCLm itself
+  (the document goes to it as it is), else ours, which fit what Ghostscript renders;
+* ``printer-strings-uri`` / ``printer-strings-languages-supported`` (PWG 5100.13 §5.6.21):
+  the labels of the keywords we advertise, served by ``strings.py``;
+* ``printer-alert`` / ``printer-alert-description`` (PWG 5100.9 §7.1-7.2): the
+  destination's when it has any, else one alert per state reason;
+* ``printer-message-from-operator`` (RFC 8011 §5.4.15 text(127), required by PWG 5100.12
+  §6.4): the message an operator left with the queue's state (Pause-Printer, ...).
+"""
+
+from __future__ import annotations
+
+from ippproxy.ipp import Attribute, Resolution, Tag
+from ippproxy.server import attrs as A
+from ippproxy.server.sanitize import clean_text
+
+PCLM = "application/PCLm"
+STRINGS_LANGUAGES = ("en",)
+# Mopria PCLm 1.0 §5.2: the strip height a sender should use; Ghostscript reads any.
+PCLM_STRIP_HEIGHT = 16
+PCLM_RESOLUTIONS = (Resolution(300, 300), Resolution(600, 600))
+_PCLM_NAMES = ("pclm-compression-method-preferred", "pclm-raster-back-side",
+               "pclm-source-resolution-default", "pclm-source-resolution-supported",
+               "pclm-strip-height-preferred", "pclm-strip-height-supported")
+
+# printer-state-reasons keyword -> PWG 5100.9 alert (RFC 3805 PrtAlertCodeTC name, group).
+_ALERTS: dict[str, tuple[str, str]] = {
+    "media-empty": ("inputMediaSupplyEmpty", "input"),
+    "media-low": ("inputMediaSupplyLow", "input"),
+    "media-jam": ("jam", "mediaPath"),
+    "media-needed": ("inputMediaSupplyEmpty", "input"),
+    "toner-empty": ("markerTonerEmpty", "marker"),
+    "toner-low": ("markerTonerAlmostEmpty", "marker"),
+    "marker-supply-empty": ("markerSupplyEmpty", "markerSupplies"),
+    "marker-supply-low": ("markerSupplyAlmostEmpty", "markerSupplies"),
+    "door-open": ("doorOpen", "cover"),
+    "cover-open": ("coverOpen", "cover"),
+    "output-area-full": ("outputMediaTrayFull", "output"),
+    "offline-report": ("other", "general"),
+    "paused": ("other", "general"),
+    "other": ("other", "general"),
+}
+
+
+def accounting() -> list[Attribute]:
+    return [A.boolean("job-account-id-supported", True), A.no_value("job-account-id-default"),
+            A.boolean("job-accounting-user-id-supported", True),
+            A.no_value("job-accounting-user-id-default")]
+
+
+def pclm(passed: dict[str, Attribute], formats: list[str]) -> list[Attribute]:
+    """The ``pclm-*`` attributes when PCLm is among ``formats``."""
+    if PCLM not in formats:
+        return []
+    theirs = [passed[n] for n in _PCLM_NAMES if n in passed]
+    if len(theirs) == len(_PCLM_NAMES):
+        return theirs
+    return [A.keyword("pclm-compression-method-preferred", "flate", "rle", "jpeg"),
+            A.keyword("pclm-raster-back-side", "normal"),
+            A.resolution("pclm-source-resolution-default", PCLM_RESOLUTIONS[0]),
+            A.resolution("pclm-source-resolution-supported", *PCLM_RESOLUTIONS),
+            A.integer("pclm-strip-height-preferred", PCLM_STRIP_HEIGHT),
+            A.integer("pclm-strip-height-supported", PCLM_STRIP_HEIGHT)]
+
+
+def strings(web: str, queue: str) -> list[Attribute]:
+    return [A.uri("printer-strings-uri", f"{web}/strings/{queue}/{STRINGS_LANGUAGES[0]}.strings"),
+            A.language("printer-strings-languages-supported", *STRINGS_LANGUAGES)]
+
+
+def alerts(passed: dict[str, Attribute], reasons: list[str]) -> list[Attribute]:
+    """printer-alert and printer-alert-description, the same number of values each."""
+    alert, described = passed.get("printer-alert"), passed.get("printer-alert-description")
+    if alert is not None and described is not None and len(alert.values) == len(
+            described.values):
+        return [alert, described]
+    codes, texts = [], []
+    for index, reason in enumerate((r for r in reasons if r != "none"), start=1):
+        base = reason.removesuffix("-error").removesuffix("-warning")
+        code, group = _ALERTS.get(base, _ALERTS["other"])
+        severity = ("critical" if reason.endswith("-error")
+                    else "warning" if reason.endswith("-warning") else "other")
+        codes.append(f"code={code};index={index};severity={severity};group={group};"
+                     .encode("ascii"))
+        texts.append(reason)
+    if not codes:
+        # printer-alert is a 1setOf (one value at least): an idle queue reports one
+        # informational alert, as the description says.
+        codes, texts = [b"code=other;index=1;severity=other;group=general;"], ["none"]
+    return [Attribute.multi("printer-alert", Tag.OCTET_STRING, codes),
+            Attribute.multi("printer-alert-description", Tag.TEXT, texts)]
+
+
+def operator_message(message: str) -> Attribute:
+    return A.text("printer-message-from-operator", clean_text(message, 127))
