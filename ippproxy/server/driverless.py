@@ -13,11 +13,19 @@ own description; each is ours, not the device's, because it describes what the q
   the labels of the keywords we advertise, served by ``strings.py``;
 * ``printer-alert`` / ``printer-alert-description`` (PWG 5100.9 §7.1-7.2): the
   destination's when it has any, else one alert per state reason;
+* ``mopria-certified`` (the version cupsd advertises for its queues, which Android's print
+  service and Windows look for) and ``document-format-preferred`` (what Windows' IPP class
+  driver sends when it can: PDF, which we count exactly, else PWG raster);
+* ``marker-*`` (the CUPS attributes macOS shows supply levels from) derived from the
+  destination's ``printer-supply`` (PWG 5100.13: Printer MIB supply rows, RFC 3805
+  prtMarkerSupplies*) when it sends only those, as ippeveprinter does;
 * ``printer-message-from-operator`` (RFC 8011 §5.4.15 text(127), required by PWG 5100.12
   §6.4): the message an operator left with the queue's state (Pause-Printer, ...).
 """
 
 from __future__ import annotations
+
+import re
 
 from ippproxy.ipp import Attribute, Resolution, Tag
 from ippproxy.server import attrs as A
@@ -49,6 +57,58 @@ _ALERTS: dict[str, tuple[str, str]] = {
     "paused": ("other", "general"),
     "other": ("other", "general"),
 }
+
+
+MOPRIA_VERSION = "1.3"
+_PREFERRED = ("application/pdf", "image/pwg-raster", PCLM, "image/urf")
+
+
+def clients(formats: list[str]) -> list[Attribute]:
+    out = [A.text("mopria-certified", MOPRIA_VERSION)]
+    preferred = next((f for f in _PREFERRED if f in formats), None)
+    if preferred is not None:
+        out.append(A.mime("document-format-preferred", preferred))
+    return out
+
+
+_COLORANTS = {"black": "#000000", "cyan": "#00FFFF", "magenta": "#FF00FF",
+              "yellow": "#FFFF00", "red": "#FF0000", "green": "#00FF00", "blue": "#0000FF"}
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _supply_row(raw: object) -> dict[str, str]:
+    text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
+    return dict(p.split("=", 1) for p in text.split(";") if "=" in p)
+
+
+def _percent(row: dict[str, str]) -> int:
+    """prtMarkerSuppliesLevel as a percentage; -1 unknown, -2 unavailable, -3 some left
+    (RFC 3805), passed on as they are."""
+    try:
+        level, capacity = int(row.get("level", "-1")), int(row.get("maxcapacity", "100"))
+    except ValueError:
+        return -1
+    if level < 0:
+        return max(level, -3)
+    return min(100, level * 100 // capacity) if capacity > 0 else -1
+
+
+def markers(passed: dict[str, Attribute]) -> list[Attribute]:
+    """marker-names/-types/-colors/-levels from the destination's printer-supply."""
+    supply, described = passed.get("printer-supply"), passed.get("printer-supply-description")
+    if supply is None or "marker-names" in passed:
+        return []
+    rows = [_supply_row(v) for _, v in supply.values]
+    names = [str(v) for v in described.plain] if described is not None else []
+    names = names[:len(rows)] + [f"Supply {i}" for i in range(len(names) + 1, len(rows) + 1)]
+    types = [_CAMEL.sub("-", r.get("type", "other")).lower() or "other" for r in rows]
+    colors = [_COLORANTS.get(r.get("colorantname", "").lower(), "none") for r in rows]
+    return [Attribute.multi("marker-names", Tag.NAME, [clean_text(n, 255) for n in names]),
+            Attribute.multi("marker-types", Tag.KEYWORD,
+                            [t if re.fullmatch(r"[a-z][a-z0-9-]{0,62}", t) else "other"
+                             for t in types]),
+            Attribute.multi("marker-colors", Tag.NAME, colors),
+            A.integer("marker-levels", *(_percent(r) for r in rows))]
 
 
 def accounting() -> list[Attribute]:

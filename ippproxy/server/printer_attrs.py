@@ -200,6 +200,7 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
         A.keyword("uri-security-supported", *security),
         A.keyword("which-jobs-supported", *WHICH_JOBS),
         *driverless.accounting(),
+        *driverless.clients(offered),
         *driverless.strings(web, cfg.name),
         driverless.operator_message(queue.state_message),
     ]
@@ -208,6 +209,7 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
     passed = from_destination(dest)
     own.extend(driverless.pclm(passed, offered))
     own.extend(driverless.alerts(passed, reasons))
+    own.extend(driverless.markers(passed))
     names = {a.name for a in own}
     out = list(own)
     for name, a in passed.items():
