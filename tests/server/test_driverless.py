@@ -21,7 +21,7 @@ from .test_job_attrs import _job
 
 def _urf(*values: str) -> list[object]:
     found = clean(Attribute.multi("urf-supported", Tag.KEYWORD, list(values)))
-    return [] if found is None else found.plain
+    return [] if found is None else list(found.plain)
 
 
 def test_urf_values_keep_their_case() -> None:
