@@ -111,6 +111,10 @@ def state(queue: QueueRuntime, dest: tuple[Attribute, ...] | None,
     message = queue.state_message
     if not message and d_message is not None and isinstance(d_message.value, str):
         message = clean_text(d_message.value)
+    if queue.paused and status.processing:
+        # RFC 8011 §4.3.7 / RFC 3998: the job under way finishes first (a paused queue's
+        # jobs are only no longer claimed).
+        return PrinterState.PROCESSING, ["moving-to-paused", *reasons], message or "pausing"
     if queue.paused:
         return PrinterState.STOPPED, ["paused", *reasons], message or "paused"
     if d_state is not None and d_state.value == PrinterState.STOPPED:

@@ -1,6 +1,6 @@
 """Job operations: Cancel-Job, Get-Job-Attributes, Get-Jobs, Hold-Job, Release-Job,
 Restart-Job, Purge-Jobs (RFC 8011 §4.2.6, §4.3.3-4.3.7, §4.3.9), Set-Job-Attributes
-(RFC 3380 §4.2), Cancel-My-Jobs (PWG 5100.11 §4.2)."""
+(RFC 3380 §4.2), Cancel-My-Jobs (PWG 5100.11 §4.2), Cancel-Current-Job (RFC 3998)."""
 
 from __future__ import annotations
 
@@ -83,6 +83,28 @@ async def cancel_my_jobs(req: OpRequest) -> Reply:
                 await _transition(req, job, JobEvent.CANCEL, reasons=("job-canceled-by-user",))
             except IppError:
                 pass   # finished meanwhile
+    return Reply()
+
+
+async def cancel_current_job(req: OpRequest) -> Reply:
+    """RFC 3998 Cancel-Current-Job (operators): cancel the job the queue is processing; with
+    ``job-id``, only if that job is the current one (else client-error-not-possible)."""
+    q = queue_of(req)
+    current = [j for j in await req.ctx.store.list_jobs(q.name, "not-completed")
+               if j.state in (JobState.PROCESSING, JobState.PROCESSING_STOPPED)]
+    if not current:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"{q.name} has no current job")
+    wanted = req.op("job-id")
+    if wanted is not None:
+        if wanted.tag != Tag.INTEGER or not isinstance(wanted.value, int):
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "job-id must be an integer")
+        if wanted.value != current[0].job_id:
+            raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                           f"job {wanted.value} is not the current job of {q.name}")
+    msg = req.op_value("job-message-to-operator")
+    await _transition(req, current[0], JobEvent.CANCEL, reasons=("job-canceled-by-operator",),
+                      message=f"canceled by {req.user}" if not isinstance(msg, str)
+                      else msg[:255])
     return Reply()
 
 
@@ -178,6 +200,7 @@ async def set_job_attributes(req: OpRequest) -> Reply:
 OPERATIONS: dict[int, OpSpec] = {
     Operation.CANCEL_JOB: OpSpec("Cancel-Job", cancel_job, target="job"),
     Operation.CANCEL_MY_JOBS: OpSpec("Cancel-My-Jobs", cancel_my_jobs),
+    Operation.CANCEL_CURRENT_JOB: OpSpec("Cancel-Current-Job", cancel_current_job, admin=True),
     Operation.GET_JOB_ATTRIBUTES: OpSpec("Get-Job-Attributes", get_job_attributes,
                                          target="job"),
     Operation.GET_JOBS: OpSpec("Get-Jobs", get_jobs),
