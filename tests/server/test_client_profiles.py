@@ -23,7 +23,9 @@ ippeveprinter; the strings file the queue points at is fetched and read.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -259,3 +261,52 @@ async def test_strings_only_for_known_queues_and_languages(start_proxy: Started,
         for path in (f"/strings/default/{lang}.strings", "/strings/nosuch/en.strings"):
             async with s.get(ipp.tls_base + path, ssl=False) as r:
                 assert r.status == 404
+
+
+def _pclm(tmp_path: Path) -> bytes:
+    """One A4 page as PCLm (Ghostscript's pclm device: what Android and Windows send)."""
+    ps = tmp_path / "page.ps"
+    ps.write_text("%!PS\n<< /PageSize [595 842] >> setpagedevice\n"
+                  "0 0 1 setrgbcolor 72 72 200 200 rectfill showpage\n")
+    out = tmp_path / "page.pclm"
+    subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=pclm", "-r150",
+                    f"-sOutputFile={out}", str(ps)], check=True, timeout=60)
+    data = out.read_bytes()
+    assert b"%PCLm 1.0" in data[:64]
+    return data
+
+
+async def _print_pclm(ipp: Ipp, data: bytes) -> int:
+    """Print it and wait for the end; the impressions the printer reported."""
+    m = await ipp.call(Op.PRINT_JOB, a("document-format", Tag.MIME_MEDIA_TYPE,
+                                       "application/PCLm"), data=data)
+    assert status(m) == "successful-ok", m
+    job_id = m.get(Tag.JOB_ATTRIBUTES, "job-id")
+    assert job_id is not None and isinstance(job_id.value, int)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while True:
+        m = await ipp.call(Op.GET_JOB_ATTRIBUTES, a("job-id", Tag.INTEGER, job_id.value),
+                           a("requested-attributes", Tag.KEYWORD, "job-state",
+                             "job-impressions-completed", "job-state-message"))
+        state = m.get(Tag.JOB_ATTRIBUTES, "job-state")
+        assert state is not None
+        if state.value in (7, 8, 9) or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert state.value == 9, m
+    impressions = m.get(Tag.JOB_ATTRIBUTES, "job-impressions-completed")
+    assert impressions is not None and isinstance(impressions.value, int)
+    return impressions.value
+
+
+async def test_pclm_prints_on_the_default_queue_and_through_ippeveprinter(
+        start_proxy: Started, ippeveprinter: object, tmp_path: Path) -> None:
+    """What the queue advertises for PCLm it takes: counted, forwarded (converted for a
+    printer that does not list PCLm) and printed."""
+    data = _pclm(tmp_path)
+    assert await _print_pclm(await start_proxy(), data) == 1     # the built-in printer's count
+    eve = ippeveprinter(formats=EVE_FORMATS)  # type: ignore[operator]
+    ipp = await start_proxy(make_config(tmp_path / "eve", queues=(
+        QueueConfig("eve", destination=eve.uri),)))
+    await _print_pclm(ipp, data)
