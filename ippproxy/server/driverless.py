@@ -12,7 +12,7 @@ own description; each is ours, not the device's, because it describes what the q
 * ``printer-strings-uri`` / ``printer-strings-languages-supported`` (PWG 5100.13 §5.6.21):
   the labels of the keywords we advertise, served by ``strings.py``;
 * ``printer-alert`` / ``printer-alert-description`` (PWG 5100.9 §7.1-7.2): the
-  destination's when it has any, else one alert per state reason;
+  destination's when it has any, else one alert per state reason, none when idle;
 * ``mopria-certified`` (the version cupsd advertises for its queues, which Android's print
   service and Windows look for) and ``document-format-preferred`` (what Windows' IPP class
   driver sends when it can: PDF, which we count exactly, else PWG raster);
@@ -152,10 +152,8 @@ def alerts(passed: dict[str, Attribute], reasons: list[str]) -> list[Attribute]:
         codes.append(f"code={code};index={index};severity={severity};group={group};"
                      .encode("ascii"))
         texts.append(reason)
-    if not codes:
-        # printer-alert is a 1setOf (one value at least): an idle queue reports one
-        # informational alert, as the description says.
-        codes, texts = [b"code=other;index=1;severity=other;group=general;"], ["none"]
+    if not codes:       # nothing to report: no alert (a 1setOf has one value at least)
+        return []
     return [Attribute.multi("printer-alert", Tag.OCTET_STRING, codes),
             Attribute.multi("printer-alert-description", Tag.TEXT, texts)]
 
