@@ -8,7 +8,7 @@ import dataclasses
 
 import pytest
 
-from ippproxy.ipp import Attribute, Collection, Tag
+from ippproxy.ipp import Attribute, Collection, JobState, Tag
 from ippproxy.server import driverless, job_attrs
 from ippproxy.server.destination_caps import clean, from_destination
 from ippproxy.server.ops.printer import select_printer_attributes
@@ -165,3 +165,18 @@ def test_colour_counts_without_a_total_are_left_out() -> None:
     job = dataclasses.replace(_job(), analysis={"attributes": {"job-impressions-col": 2}})
     names = {a.name for a in job_attrs.render(job, Origin("localhost:8631"))}
     assert "job-impressions-col" not in names
+
+
+def _completed(state: int, printed: int | None) -> list[Attribute]:
+    counted = {"attributes": {"job-impressions": 3, "job-impressions-col": 1}}
+    job = dataclasses.replace(_job(), state=JobState(state), impressions_completed=printed,
+                              analysis=counted)
+    return job_attrs.render(job, Origin("localhost:8631"))   # copies = 2 (stored)
+
+
+def test_completed_col_when_known_exactly() -> None:
+    assert _collection(_completed(9, 6), "job-impressions-completed-col") == {
+        "full-color": 2, "monochrome": 4}
+    for state, printed in ((9, 5), (9, None), (7, 6), (5, 6)):     # short, unknown, not done
+        assert "job-impressions-completed-col" not in {a.name for a in _completed(state,
+                                                                                printed)}
