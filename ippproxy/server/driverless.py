@@ -1,17 +1,17 @@
 """Printer attributes driverless clients look for beyond IPP/2.0: accounting, PCLm, strings,
 alerts and the operator's message.
 
-Theory of operation. ``attributes()`` returns what ``printer_attrs.build`` adds to a queue's
-own description; each is ours, not the device's, because it describes what the queue does:
-* ``job-account-id-supported`` / ``job-accounting-user-id-supported`` (PWG 5100.7 §6.9):
+Theory of operation. Each function returns attributes ``printer_attrs.build`` adds to a
+queue's own description; they are ours, not the device's, as they describe the queue:
+* ``job-account-id-supported`` / ``job-accounting-user-id-supported`` (PWG 5100.7):
   the intake charges ``job-account-id`` (pipeline/metering.py) and keeps both on the job,
   so an accounting server says so; their ``-default`` is ``no-value`` (nobody's account);
-* ``pclm-*`` (Mopria PCLm 1.0 §5, the attributes Windows' IPP class driver reads) when the
+* ``pclm-*`` (Mopria PCLm 1.0, the attributes Windows' IPP class driver reads) when the
   queue takes ``application/PCLm``: the destination's own values when it prints PCLm itself
   (the document goes to it as it is), else ours, which fit what Ghostscript renders;
-* ``printer-strings-uri`` / ``printer-strings-languages-supported`` (PWG 5100.13 §5.6.21):
+* ``printer-strings-uri`` / ``printer-strings-languages-supported`` (PWG 5100.13):
   the labels of the keywords we advertise, served by ``strings.py``;
-* ``printer-alert`` / ``printer-alert-description`` (PWG 5100.9 §7.1-7.2): the
+* ``printer-alert`` / ``printer-alert-description`` (PWG 5100.9): the
   destination's when it has any, else one alert per state reason, none when idle;
 * ``mopria-certified`` (the version cupsd advertises for its queues, which Android's print
   service and Windows look for) and ``document-format-preferred`` (what Windows' IPP class
@@ -19,8 +19,8 @@ own description; each is ours, not the device's, because it describes what the q
 * ``marker-*`` (the CUPS attributes macOS shows supply levels from) derived from the
   destination's ``printer-supply`` (PWG 5100.13: Printer MIB supply rows, RFC 3805
   prtMarkerSupplies*) when it sends only those, as ippeveprinter does;
-* ``printer-message-from-operator`` (RFC 8011 §5.4.15 text(127), required by PWG 5100.12
-  §6.4): the message an operator left with the queue's state (Pause-Printer, ...).
+* ``printer-message-from-operator`` (RFC 8011, text(127); required by PWG 5100.12 §6.4):
+  the message an operator left with the queue's state (Pause-Printer, Disable-Printer).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from ippproxy.server.sanitize import clean_text
 
 PCLM = "application/PCLm"
 STRINGS_LANGUAGES = ("en",)
-# Mopria PCLm 1.0 §5.2: the strip height a sender should use; Ghostscript reads any.
+# Mopria PCLm 1.0: the strip height a sender should use; Ghostscript reads any.
 PCLM_STRIP_HEIGHT = 16
 PCLM_RESOLUTIONS = (Resolution(300, 300), Resolution(600, 600))
 _PCLM_NAMES = ("pclm-compression-method-preferred", "pclm-raster-back-side",

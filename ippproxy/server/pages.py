@@ -56,7 +56,7 @@ async def icon(request: web.Request) -> web.Response:
 
 
 async def strings(request: web.Request) -> web.Response:
-    """printer-strings-uri: the labels of the queue's keywords (PWG 5100.13 §5.6.21)."""
+    """printer-strings-uri: the labels of the queue's keywords (PWG 5100.13)."""
     ctx = request.app[CTX].get()
     q = ctx.queues.get(request.match_info.get("name", ""))
     if q is None or request.match_info.get("lang") != "en":

@@ -212,7 +212,10 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
         *driverless.accounting(),
         *driverless.clients(offered),
         *driverless.strings(web, cfg.name),
-        driverless.operator_message(queue.state_message),
+        # Only what an operator's Pause-/Disable-Printer left: Identify-Printer's message
+        # (anyone may send one) also shows as the state message, never as the operator's.
+        driverless.operator_message(queue.state_message
+                                    if queue.paused or not queue.accepting else ""),
     ]
     if ctx.subscriptions is not None:
         own.extend(ctx.subscriptions.printer_attributes())

@@ -1,4 +1,4 @@
-"""The strings file ``printer-strings-uri`` points at (PWG 5100.13 §5.6.21).
+"""The strings file ``printer-strings-uri`` points at (PWG 5100.13).
 
 A UTF-8 file in Apple's ``.strings`` syntax, one ``"attribute.keyword" = "label";`` per
 line (the form ippeveprinter and macOS use): the labels a client shows for the keyword and

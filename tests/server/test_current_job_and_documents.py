@@ -129,3 +129,22 @@ async def test_the_operations_are_advertised(ipp: Ipp) -> None:
     ops = m.get(P, "operations-supported")
     assert ops is not None and {Op.CANCEL_CURRENT_JOB, Op.PAUSE_PRINTER_AFTER_CURRENT_JOB,
                                 Op.GET_DOCUMENTS, Op.GET_DOCUMENT_ATTRIBUTES} <= set(ops.plain)
+
+
+async def test_message_from_operator_is_only_an_operators(ipp: Ipp) -> None:
+    async def from_operator() -> object:
+        m = await ipp.call(Op.GET_PRINTER_ATTRIBUTES, a(
+            "requested-attributes", Tag.KEYWORD, "printer-message-from-operator"))
+        return value(m, P, "printer-message-from-operator")
+
+    assert await from_operator() == ""
+    # Anyone may identify the printer with a message: it is no operator's word.
+    m = await ipp.call(Op.IDENTIFY_PRINTER, a("message", Tag.TEXT, "Call 555-0100 for help"),
+                       user="mallory")
+    assert status(m) == "successful-ok"
+    assert await from_operator() == ""
+    admin = await ipp.admin()
+    assert status(await admin.call(Op.PAUSE_PRINTER)) == "successful-ok"
+    assert await from_operator() == "paused"
+    assert status(await admin.call(Op.RESUME_PRINTER)) == "successful-ok"
+    assert await from_operator() == ""

@@ -1,8 +1,8 @@
 """Document operations of PWG 5100.5: Get-Document-Attributes and Get-Documents.
 
 A job's documents are those the job store keeps (``JobRecord.documents``, numbered from 1
-in the order they arrived). A document's state follows its job's (PWG 5100.5 §5.3.14: the
-Printer processes a job's documents in order, and we forward a job as one unit). The
+in the order they arrived). A document's state (document-state, PWG 5100.5 §5.3.14) follows
+its job's: we forward a job and its documents as one unit. The
 names that ``job_attrs.PRIVATE`` withholds from other users are withheld here too.
 """
 
@@ -26,12 +26,12 @@ _STATE = {JobState.PENDING: DocumentState.PENDING, JobState.PENDING_HELD: Docume
           JobState.PROCESSING_STOPPED: DocumentState.PROCESSING_STOPPED,
           JobState.CANCELED: DocumentState.CANCELED, JobState.ABORTED: DocumentState.ABORTED,
           JobState.COMPLETED: DocumentState.COMPLETED}
-_REASON = {DocumentState.PENDING: "none", DocumentState.PROCESSING: "processing-to-stop-point",
+_REASON = {DocumentState.PENDING: "none", DocumentState.PROCESSING: "none",
            DocumentState.PROCESSING_STOPPED: "printer-stopped",
            DocumentState.CANCELED: "document-canceled-by-user",
            DocumentState.ABORTED: "aborted-by-system",
            DocumentState.COMPLETED: "document-completed-successfully"}
-# Get-Documents without requested-attributes (PWG 5100.5 §6.4.1).
+# Get-Documents without requested-attributes (PWG 5100.5, as Get-Jobs' job-id default).
 _GET_DOCUMENTS_DEFAULT = frozenset({"document-number"})
 _PRIVATE = frozenset({"document-name-supplied"})
 
