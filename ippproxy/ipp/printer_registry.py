@@ -111,7 +111,17 @@ _ENTRIES: list[PrinterSyntax] = [
     PrinterSyntax("printer-make-and-model", TEXT, max_length=127),
     PrinterSyntax("printer-device-id", TEXT, max_length=1023),
     PrinterSyntax("printer-kind", KEYWORD_OR_NAME, True, 255),
+    # Apple raster capabilities: keywords in the registry, but real printers send them in
+    # upper case ("V1.4", "W8", "SRGB24", "RS300-600"): case is kept (server/destination_caps.py).
     PrinterSyntax("urf-supported", KEYWORD, True, 255),
+    # Mopria: certification level (text, "1.3"), PCLm 1.0 §5 raster parameters
+    PrinterSyntax("mopria-certified", TEXT, max_length=127),
+    PrinterSyntax("pclm-compression-method-preferred", KEYWORD, True, 255),
+    PrinterSyntax("pclm-raster-back-side", KEYWORD, max_length=255),
+    PrinterSyntax("pclm-source-resolution-default", RESOLUTION),
+    PrinterSyntax("pclm-source-resolution-supported", RESOLUTION, True),
+    PrinterSyntax("pclm-strip-height-preferred", INTEGER, True, low=1, high=MAX_INT),
+    PrinterSyntax("pclm-strip-height-supported", INTEGER, True, low=1, high=MAX_INT),
     PrinterSyntax("printer-output-tray", OCTETS_OR_TEXT, True),
     PrinterSyntax("printer-input-tray", OCTETS_OR_TEXT, True),
     PrinterSyntax("jpeg-k-octets-supported", RANGE, low=0),

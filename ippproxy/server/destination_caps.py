@@ -37,6 +37,10 @@ from ippproxy.server.sanitize import MAX_NAME, MAX_TEXT, MAX_URI, clean_text
 _KEYWORD = re.compile(r"^[a-z0-9][a-zA-Z0-9._-]{0,254}$")
 _PRINTABLE = re.compile(rb"^[ -~]*$")
 _MIME = re.compile(r"^[!-~]{1,255}$")        # RFC 8011 §5.1.10: printable US-ASCII
+# urf-supported values as printers send them: upper-case letters, digits, "." and "-"
+# ("V1.4", "RS300-600", "IS1-4-5"); lower case is accepted too, and kept as sent.
+_URF = re.compile(r"^[A-Za-z][A-Za-z0-9.-]{0,63}$")
+_CASE_KEPT = frozenset({"urf-supported"})
 # Of the attributes the registry knows, these describe the queue, not the device: ours.
 OWN_NAMES = frozenset({"printer-state", "printer-state-reasons", "printer-state-message",
                        "printer-is-accepting-jobs", "document-format-supported",
@@ -114,6 +118,10 @@ def clean(attr: Attribute) -> Attribute | None:
     values: list[tuple[int, Value]] = []
     for tag, value in attr.values[:MAX_PRINTER_VALUES]:
         if tag not in syntax.tags:
+            continue
+        if attr.name in _CASE_KEPT:
+            if isinstance(value, str) and _URF.match(value):
+                values.append((tag, value))
             continue
         v = _clean_value(tag, value, syntax)
         if v is not None:

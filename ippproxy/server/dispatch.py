@@ -33,7 +33,7 @@ from ippproxy.server.context import OpRequest, ServerContext
 from ippproxy.server.errors import ClientGone, IppError
 from ippproxy.server.identity import NOBODY, Identity
 from ippproxy.server.operation import OpSpec
-from ippproxy.server.ops import cups, jobs, printer, submit, subscribe
+from ippproxy.server.ops import cups, documents, jobs, printer, submit, subscribe
 from ippproxy.server.response import unsupported_group
 from ippproxy.server.sanitize import MAX_NAME, clean_name
 from ippproxy.server.uris import Origin, Target, parse_uri
@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 OPERATIONS: dict[int, OpSpec] = {
     **submit.OPERATIONS, **jobs.OPERATIONS, **printer.OPERATIONS, **cups.OPERATIONS,
-    **subscribe.OPERATIONS,
+    **subscribe.OPERATIONS, **documents.OPERATIONS,
 }
 
 

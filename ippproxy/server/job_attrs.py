@@ -15,6 +15,7 @@ from collections.abc import Callable
 from ippproxy.ipp import Attribute, Tag
 from ippproxy.jobs.blob import unpack
 from ippproxy.jobs.records import JobRecord
+from ippproxy.jobs.state import JobState
 from ippproxy.server import attrs as A
 from ippproxy.server.sanitize import clean_text
 from ippproxy.server.uris import Origin, job_uri, printer_uri
@@ -37,7 +38,8 @@ DESCRIPTION = frozenset({
     "job-account-id", "job-accounting-user-id",
     # PWG 5100.7 / 5100.11 job accounting, and the cost (from the intake pipeline).
     "job-pages", "job-impressions", "job-impressions-col", "job-media-sheets",
-    "job-media-sheets-col", "ippproxy-cost-estimate", "ippproxy-cost-charged",
+    "job-media-sheets-col", "job-impressions-completed-col", "ippproxy-cost-estimate",
+    "ippproxy-cost-charged",
 })
 # Withheld from everyone but the job's owner and admins while the queue keeps jobs private
 # (``[[queue]] private_jobs``, on by default): cupsd's default ``JobPrivateValues`` (job-name,
@@ -108,6 +110,7 @@ def render(job: JobRecord, origin: Origin) -> list[Attribute]:
     stored_names = {a.name for a in stored}
     out = [make(job, origin) for make in _BASIC.values()]
     out.extend(_analysed(job))
+    out.extend(_completed_col(job, stored))
     if job.document_format:
         out.append(A.mime("document-format-supplied", job.document_format))
     if job.originating_host:
@@ -120,14 +123,55 @@ def render(job: JobRecord, origin: Origin) -> list[Attribute]:
     return out
 
 
+# The stored colour counts (filters/counts.py: how many of the impressions or sheets are in
+# colour) and the totals they split: answered as PWG 5100.7 collections.
+_SPLIT = {"job-impressions-col": "job-impressions", "job-media-sheets-col": "job-media-sheets"}
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 \
+        else None
+
+
+def colour_split(name: str, total: int, colour: int) -> Attribute:
+    """``job-impressions-col`` / ``job-media-sheets-col`` (PWG 5100.7: collections of
+    ``full-color``, ``monochrome``, ... counts) from a total and its colour part. What is
+    not colour is counted as monochrome; blank and highlight-colour are not told apart."""
+    colour = min(colour, total)
+    return A.collection(name, [A.integer("full-color", colour),
+                               A.integer("monochrome", total - colour)])
+
+
+def _completed_col(job: JobRecord, stored: list[Attribute]) -> list[Attribute]:
+    """job-impressions-completed-col (PWG 5100.7) when it is known exactly: the job
+    completed with as many impressions as the intake counted for all its copies, so the
+    colour ones are the counted colour impressions times the copies."""
+    found = (job.analysis or {}).get("attributes")
+    if job.state != JobState.COMPLETED or not isinstance(found, dict):
+        return []
+    per_copy, colour = _count(found.get("job-impressions")), _count(
+        found.get("job-impressions-col"))
+    copies = next((a.value for a in stored if a.name == "copies"), 1)
+    if per_copy is None or colour is None or not isinstance(copies, int) or copies < 1 \
+            or job.impressions_completed != per_copy * copies:
+        return []
+    return [colour_split("job-impressions-completed-col", per_copy * copies, colour * copies)]
+
+
 def _analysed(job: JobRecord) -> list[Attribute]:
     """Counts and cost the intake pipeline stored (``analysis["attributes"]``): integers
-    as integer, strings as text; anything else is ignored."""
+    as integer, strings as text, the colour counts as collections; anything else is
+    ignored."""
     found = (job.analysis or {}).get("attributes")
     out: list[Attribute] = []
     if isinstance(found, dict):
         for name, value in found.items():
             if not isinstance(name, str) or name not in DESCRIPTION:
+                continue
+            if name in _SPLIT:
+                total, colour = _count(found.get(_SPLIT[name])), _count(value)
+                if total is not None and colour is not None:
+                    out.append(colour_split(name, total, colour))
                 continue
             if isinstance(value, int) and not isinstance(value, bool):
                 out.append(A.integer(name, value))

@@ -1,6 +1,6 @@
 """GET resources the IPP attributes point at: the ``printer-more-info`` and ``job-more-info``
-pages (RFC 8011 §5.4.7, §5.3.4: "more information about this printer / job" for people) and
-``printer-icons``.
+pages (RFC 8011 §5.4.7, §5.3.4: "more information about this printer / job" for people),
+``printer-icons`` and ``printer-strings-uri`` (PWG 5100.13).
 
 Both pages are plain status pages for whoever follows the link from a print dialog: the
 admin pages (``/admin``) need an admin login, which the people printing do not have, so the
@@ -35,7 +35,9 @@ from ippproxy.server.context import QueueRuntime
 from ippproxy.server.http import CTX
 from ippproxy.server.identity import Identity
 from ippproxy.server.ops.common import stored_status
-from ippproxy.server.uris import JOB_ID_MAX
+from ippproxy.server.printer_attrs import QueueStatus, build
+from ippproxy.server.strings import CONTENT_TYPE, strings_file
+from ippproxy.server.uris import JOB_ID_MAX, Origin
 
 _HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'"}
@@ -143,7 +145,20 @@ async def icon(request: web.Request) -> web.Response:
     return web.Response(body=icon_png(), content_type="image/png")
 
 
+async def strings(request: web.Request) -> web.Response:
+    """printer-strings-uri: the labels of the queue's keywords (PWG 5100.13)."""
+    ctx = request.app[CTX].get()
+    q = ctx.queues.get(request.match_info.get("name", ""))
+    if q is None or request.match_info.get("lang") != "en":
+        raise web.HTTPNotFound(text="no such strings file\n")
+    dest = await ctx.capabilities.printer_attributes(q.config)
+    attrs = build(ctx, q, Origin(request.host), dest, QueueStatus(), [])
+    return web.Response(text=strings_file(attrs), content_type=CONTENT_TYPE,
+                        charset="utf-8")
+
+
 def add_pages(app: web.Application) -> None:
     app.router.add_get("/printers/{name}", printer_page)
     app.router.add_get("/jobs/{name}/{job}", job_page)
     app.router.add_get("/icons/{name}.png", icon)
+    app.router.add_get("/strings/{name}/{lang}.strings", strings)

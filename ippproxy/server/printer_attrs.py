@@ -21,6 +21,7 @@ from ippproxy.forwarding.formats import FormatSupport, sources
 from ippproxy.ipp import Attribute, PrinterState, Tag
 from ippproxy.jobs.spool import COMPRESSIONS
 from ippproxy.server import attrs as A
+from ippproxy.server import driverless
 from ippproxy.server.context import QueueRuntime, ServerContext
 from ippproxy.server.destination_caps import FALLBACK, clean, from_destination
 from ippproxy.server.response import VERSION_KEYWORDS
@@ -29,11 +30,17 @@ from ippproxy.server.uris import Origin, printer_uris
 
 # Formats we can count (issue 4) and forward as they are; octet-stream is auto-detected.
 FORWARDABLE_FORMATS = ("application/pdf", "application/postscript", "image/pwg-raster",
-                       "image/urf", "image/jpeg")
+                       "image/urf", "image/jpeg", driverless.PCLM)
 AUTO_FORMAT = "application/octet-stream"
 WHICH_JOBS = ("completed", "not-completed", "aborted", "all", "canceled", "pending",
               "pending-held", "processing", "processing-stopped")
 HOLD_UNTIL = ("no-hold", "indefinite")
+# ipp-versions-supported (RFC 8011 §5.4.14): the versions whose conformance suites we pass
+# (tests/server/test_server_conformance.py runs ipp-<version>.test for each one listed).
+# Requests in 2.2 are accepted and answered (ipp/validate.py), but 2.2 is not claimed: PWG
+# 5100.12 §6.4 requires multiple-document jobs, page overrides (PWG 5100.6), proof-print
+# and the RFC 3998 operations we do not have yet (Hold-New-Jobs, Promote-Job, ...).
+ADVERTISED_VERSIONS = tuple(v for v in VERSION_KEYWORDS if v != "2.2")
 JOB_CREATION_ATTRIBUTES = (
     "copies", "finishings", "ipp-attribute-fidelity", "job-hold-until", "job-name",
     "job-priority", "job-sheets", "media", "media-col", "multiple-document-handling",
@@ -54,8 +61,12 @@ _DESCRIPTION_SUPPORTED = frozenset({
     "job-password-encryption-supported", "color-supported", "page-ranges-supported",
     "job-creation-attributes-supported", "printer-get-attributes-supported",
     "urf-supported", "job-k-octets-supported", "document-format-varying-attributes",
-    "printer-kind",
+    "printer-kind", "job-account-id-supported", "job-accounting-user-id-supported",
+    "printer-strings-languages-supported", "mopria-certified",
 })
+# Printer Description attributes whose names end like job-template ones (RFC 8011 §5.4.21:
+# document-format-default describes the printer, get-printer-attributes-suite.test).
+_DESCRIPTION_DEFAULTS = frozenset({"document-format-default"})
 
 
 def is_job_template(name: str) -> bool:
@@ -63,7 +74,8 @@ def is_job_template(name: str) -> bool:
     if name == "media-col-database":
         return True
     return (name.endswith(("-default", "-supported", "-ready"))
-            and name not in _DESCRIPTION_SUPPORTED and not name.startswith("notify-"))
+            and name not in _DESCRIPTION_SUPPORTED and name not in _DESCRIPTION_DEFAULTS
+            and not name.startswith(("notify-", "pclm-")))
 
 
 @dataclass(frozen=True)
@@ -105,6 +117,10 @@ def state(queue: QueueRuntime, dest: tuple[Attribute, ...] | None,
     message = queue.state_message
     if not message and d_message is not None and isinstance(d_message.value, str):
         message = clean_text(d_message.value)
+    if queue.paused and status.processing:
+        # RFC 8011 §4.3.7 / RFC 3998: the job under way finishes first (a paused queue's
+        # jobs are only no longer claimed).
+        return PrinterState.PROCESSING, ["moving-to-paused", *reasons], message or "pausing"
     if queue.paused:
         return PrinterState.STOPPED, ["paused", *reasons], message or "paused"
     if d_state is not None and d_state.value == PrinterState.STOPPED:
@@ -127,15 +143,16 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
     basic = cfg.authentication == "basic"
     uris, security = ((secure,), ("tls",)) if basic else ((plain, secure), ("none", "tls"))
     authentication = "basic" if basic else "requesting-user-name"
+    offered = formats(dest)
     own = [
         A.charset("charset-configured", "utf-8"),
         A.charset("charset-supported", "us-ascii", "utf-8"),
         A.keyword("compression-supported", *COMPRESSIONS),
         A.mime("document-format-default", AUTO_FORMAT),
-        A.mime("document-format-supported", *formats(dest)),
+        A.mime("document-format-supported", *offered),
         A.language("generated-natural-language-supported", "en"),
         A.keyword("ipp-features-supported", "ipp-everywhere"),
-        A.keyword("ipp-versions-supported", *VERSION_KEYWORDS),
+        A.keyword("ipp-versions-supported", *ADVERTISED_VERSIONS),
         A.boolean("job-ids-supported", True),
         A.keyword("job-creation-attributes-supported", *JOB_CREATION_ATTRIBUTES),
         A.keyword("job-hold-until-default", "no-hold"),
@@ -192,12 +209,22 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
         A.keyword("uri-authentication-supported", *(authentication for _ in uris)),
         A.keyword("uri-security-supported", *security),
         A.keyword("which-jobs-supported", *WHICH_JOBS),
+        *driverless.accounting(),
+        *driverless.clients(offered),
+        *driverless.strings(web, cfg.name),
+        # Only what an operator's Pause-/Disable-Printer left: Identify-Printer's message
+        # (anyone may send one) also shows as the state message, never as the operator's.
+        driverless.operator_message(queue.state_message
+                                    if queue.paused or not queue.accepting else ""),
     ]
     if ctx.subscriptions is not None:
         own.extend(ctx.subscriptions.printer_attributes())
+    passed = from_destination(dest)
+    own.extend(driverless.pclm(passed, offered))
+    own.extend(driverless.alerts(passed, reasons))
+    own.extend(driverless.markers(passed))
     names = {a.name for a in own}
     out = list(own)
-    passed = from_destination(dest)
     for name, a in passed.items():
         if name not in names:
             out.append(a)

@@ -61,6 +61,17 @@ def media_col(keyword: str, x: int, y: int, lr: int, source: str | None = None) 
     return Collection(tuple(members))
 
 
+def supplies(level: int) -> tuple[Attribute, ...]:
+    """The toner's level as marker-levels (RFC 3805 prtMarkerSuppliesLevel, a percentage
+    here) and as printer-supply (PWG 5100.13: the Printer MIB supply row as
+    ``key=value;`` pairs) with its printer-supply-description, the same count each."""
+    row = (f"index=1;class=supplyThatIsConsumed;type=toner;unit=percent;maxcapacity=100;"
+           f"level={level};colorantname=black;")
+    return (integer("marker-levels", level),
+            Attribute.single("printer-supply", Tag.OCTET_STRING, row.encode("ascii")),
+            text("printer-supply-description", "Black Toner"))
+
+
 def _collections(name: str, values: Iterable[Collection]) -> Attribute:
     return Attribute.multi(name, Tag.BEGIN_COLLECTION, values)
 

@@ -57,7 +57,7 @@ from ippproxy.ipp import (
     Tag,
     encode,
 )
-from ippproxy.virtualprinter.attributes import FORMATS, capabilities
+from ippproxy.virtualprinter.attributes import FORMATS, capabilities, supplies
 from ippproxy.virtualprinter.control import control_app
 from ippproxy.virtualprinter.handlers import HANDLERS
 from ippproxy.virtualprinter.job import Decompressor, VirtualJob, count_pages
@@ -243,7 +243,7 @@ class VirtualPrinter:
                 Attribute.single("printer-state-message", Tag.TEXT, message),
                 Attribute.single("printer-is-accepting-jobs", Tag.BOOLEAN, self.accepting),
                 Attribute.single("queued-job-count", Tag.INTEGER, queued),
-                Attribute.single("marker-levels", Tag.INTEGER, 80),
+                *supplies(80),
                 Attribute.single("printer-up-time", Tag.INTEGER, int(now - self._started) + 1),
                 Attribute.single("printer-state-change-time", Tag.INTEGER, 1),
                 Attribute.single("printer-config-change-time", Tag.INTEGER, 1)]

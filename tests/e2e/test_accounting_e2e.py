@@ -161,6 +161,11 @@ def _uuid(attrs: dict[str, Any]) -> str:
     return str(attrs["job-uuid"]).removeprefix("urn:uuid:")
 
 
+def _colour(col: Any) -> object:
+    """The full-color member of a PWG 5100.7 job-impressions-col / job-media-sheets-col."""
+    return {m.name: m.value for m in col.attributes}["full-color"]
+
+
 def test_two_users_colour_duplex_and_forced_grayscale(env: Env) -> None:
     doc = pdf([True, False, True], "ledger")
     duplex = [Attribute.single("sides", Tag.KEYWORD, "two-sided-long-edge")]
@@ -172,16 +177,16 @@ def test_two_users_colour_duplex_and_forced_grayscale(env: Env) -> None:
     alice = env.wait_job("colour", ids["alice"], "ippproxy-cost-charged")
     bob = env.wait_job("colour", ids["bob"], "ippproxy-cost-charged")
     # alice (staff): 3 impressions, 2 colour, on 2 sheets that both carry colour.
-    assert (alice["job-pages"], alice["job-impressions"], alice["job-impressions-col"],
-            alice["job-media-sheets"], alice["job-media-sheets-col"]) == (3, 3, 2, 2, 2)
+    assert (alice["job-pages"], alice["job-impressions"], _colour(alice["job-impressions-col"]),
+            alice["job-media-sheets"], _colour(alice["job-media-sheets-col"])) == (3, 3, 2, 2, 2)
     assert alice["job-state"] == 9 and alice["job-impressions-completed"] == 3
     # Priced where each impression lands (issue 14): sheet 1 two-sided, colour page 1 and
     # mono page 2 at half price (0.25 + 0.05); colour page 3 alone on sheet 2 (0.50); +0.05.
     assert alice["ippproxy-cost-estimate"] == "0.85 EUR" == alice["ippproxy-cost-charged"]
     assert env.ledger(_uuid(alice)) == [(-85, 915, "charge", "print job on colour: 3 impressions")]
     # bob (students): converted to grayscale, charged 3 x 0.10 - 0.10 + 0.05.
-    assert (bob["job-impressions"], bob["job-impressions-col"], bob["job-media-sheets-col"]) \
-        == (3, 0, 0)
+    assert (bob["job-impressions"], _colour(bob["job-impressions-col"]),
+            _colour(bob["job-media-sheets-col"])) == (3, 0, 0)
     assert bob["print-color-mode"] == "monochrome"
     assert bob["ippproxy-cost-charged"] == "0.25 EUR"
     assert env.ledger(_uuid(bob)) == [(-25, 975, "charge", "print job on colour: 3 impressions")]

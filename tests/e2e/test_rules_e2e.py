@@ -236,7 +236,8 @@ def test_duplicate_jobs_postgresql(tmp_path: Path, pg_url: str) -> None:  # noqa
 
 def test_force_grayscale(server: Server) -> None:
     job = server.accepted("gray", pdf([True, True], "colour"))
-    assert (job["job-impressions"], job["job-impressions-col"]) == (2, 0)
+    colour = {m.name: m.value for m in job["job-impressions-col"].attributes}   # PWG 5100.7
+    assert (job["job-impressions"], colour) == (2, {"full-color": 0, "monochrome": 2})
     assert job["print-color-mode"] == "monochrome"
     assert job["ippproxy-cost-estimate"].startswith("0.20 ")      # charged as printed
 

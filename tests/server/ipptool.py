@@ -126,9 +126,26 @@ def prepare(suite: str, workdir: Path) -> Path:
     return path
 
 
+def details(output: str, test: str) -> list[str]:
+    """The lines ipptool printed under ``test``'s result line (what it expected, got)."""
+    out: list[str] = []
+    inside = False
+    for line in output.splitlines():
+        m = _RESULT.match(line)
+        if m:
+            inside = m.group(1) == test
+            continue
+        if inside and line.startswith("        "):
+            out.append(line.strip())
+        elif inside and line.strip():
+            inside = False
+    return out
+
+
 async def run(suite_path: Path, uri: str, workdir: Path, document: Path,
-              defines: dict[str, str] | None = None, timeout: float = 300.0) -> SuiteResult:
-    argv = ["ipptool", "-t", "-I", "-V", "2.0", "-T", "30", "-R", "-f", str(document)]
+              defines: dict[str, str] | None = None, timeout: float = 300.0,
+              version: str = "2.0") -> SuiteResult:
+    argv = ["ipptool", "-t", "-I", "-V", version, "-T", "30", "-R", "-f", str(document)]
     for k, v in (defines or {}).items():
         argv += ["-d", f"{k}={v}"]
     argv += [uri, str(suite_path)]

@@ -1,7 +1,14 @@
-"""CUPS's ipptool suites against an ippproxy queue that forwards to ippeveprinter.
+"""CUPS's ipptool suites against the default queue (the built-in printer; ``make test``) and
+against a queue that forwards to ippeveprinter (``make soak``).
 
-The required suites must pass with no failure (and every defined test must run);
-ipp-everywhere must fail no test that ippeveprinter itself passes.
+Every suite must pass with no failure, and every defined test must run: the 18 of
+``REQUIRED``, ``EXTRA`` (ipp-everywhere, get-printer-attributes-suite), and
+``ipp-<version>.test`` for each version ``ipp-versions-supported`` claims (what we
+advertise, we pass). Two lists name what is let through, each with its reason:
+``SUITE_BUGS``, tests the suite itself gets wrong, and ``GAPS``, what we do not implement
+yet, allowed to miss only the EXPECT lines named there (any other failure in that test
+still fails). Besides, ipp-everywhere on the ippeveprinter queue must fail no test that
+ippeveprinter itself passes.
 """
 
 from __future__ import annotations
@@ -29,6 +36,24 @@ REQUIRED = (
     "get-job-template-attributes.test", "print-job-and-wait.test",
 )
 EVE_FORMATS = ("application/pdf", "image/jpeg", "image/pwg-raster", "image/urf")
+EXTRA = ("get-printer-attributes-suite.test", "ipp-everywhere.test")
+VERSIONED = {"1.1": "ipp-1.1.test", "2.0": "ipp-2.0.test", "2.1": "ipp-2.1.test",
+             "2.2": "ipp-2.2.test"}
+# (suite, test as ipptool prints it) -> why the suite is wrong.
+SUITE_BUGS = {
+    ("get-printer-attributes-suite.test",
+     "Get-Printer-Attributes (requested-attributes='media-col-database')"):
+        "the test sends requested-attributes 'all' (not 'media-col-database', see its ATTR "
+        "line) yet expects media-col-database, which RFC 8011 §4.2.5.1 / PWG 5100.7 answer "
+        "only when asked for by name, and expects none of the attributes 'all' selects",
+}
+# (suite, test) -> (why, the only EXPECT lines it may fail).
+GAPS = {
+    ("ipp-everywhere.test", "PWG 5100.14 section 5.1/5.2 - Required Operations and Attributes"):
+        (("page overrides (PWG 5100.6 'overrides') are not implemented: counting and pricing "
+          "would have to apply them page by page, so overrides-supported is not advertised"),
+         frozenset({"EXPECTED: overrides-supported"})),
+}
 
 
 @pytest.fixture(scope="session")
@@ -74,14 +99,52 @@ async def _wait_only_held(ipp: Ipp, timeout: float = 30.0) -> None:
     raise AssertionError("jobs of earlier suites did not finish")
 
 
-async def test_required_suites_pass(start_proxy: Started, ippeveprinter: object,
-                                    tmp_path: Path, documents: Path) -> None:
-    ipp, _ = await _proxy(start_proxy, ippeveprinter, tmp_path)
+async def _advertised_versions(ipp: Ipp) -> list[str]:
+    m = await ipp.call(Op.GET_PRINTER_ATTRIBUTES,
+                       a("requested-attributes", Tag.KEYWORD, "ipp-versions-supported"))
+    versions = m.get(Tag.PRINTER_ATTRIBUTES, "ipp-versions-supported")
+    assert versions is not None
+    return [str(v) for v in versions.plain]
+
+
+def not_allowed(result: ipptool.SuiteResult) -> list[str]:
+    """The failures of ``result`` that neither SUITE_BUGS nor GAPS let through."""
+    out = []
+    for test in result.failed:
+        if (result.suite, test) in SUITE_BUGS:
+            continue
+        gap = GAPS.get((result.suite, test))
+        expected = [d for d in ipptool.details(result.output, test)
+                    if d.startswith(("EXPECTED", "NOT EXPECTED", "GOT"))]
+        if gap is not None and expected and set(expected) <= gap[1]:
+            continue
+        out.append(f"{result.suite}: {test}: {expected}")
+    return out
+
+
+async def _all_suites(ipp: Ipp, tmp_path: Path, documents: Path) -> None:
+    """REQUIRED, EXTRA and the suites of the advertised versions, each with 0 failures
+    beyond SUITE_BUGS and GAPS, every defined test run."""
+    versions = await _advertised_versions(ipp)
+    assert {"1.1", "2.0"} <= set(versions)
+    claimed = {VERSIONED[v]: v for v in versions if v in VERSIONED}
+    suites = [s for s in REQUIRED if s not in VERSIONED.values() or s in claimed]
+    suites[1:1] = [s for s in claimed if s not in suites]       # after get-printer-attributes
+    suites += EXTRA
     work = _workdir(tmp_path, documents)
     doc = work / "testfile.pdf"
+    results = await _run(ipp, suites, work, doc, claimed)
+    problems = [p for r in results for p in not_allowed(r)]
+    problems += [f"{r.suite}: {r.not_run} tests not run" for r in results if r.not_run]
+    assert not problems, "\n".join(problems) + "\n" + "\n".join(
+        r.output[-3000:] for r in results if not_allowed(r) or r.not_run)
+
+
+async def _run(ipp: Ipp, suites: list[str], work: Path, doc: Path,
+               versions: dict[str, str]) -> list[ipptool.SuiteResult]:
     pdf = doc.read_bytes()
     results = []
-    for suite in REQUIRED:
+    for suite in suites:
         uri = ipp.printer_uri
         held = None
         if suite == "get-job-attributes.test":
@@ -91,11 +154,40 @@ async def test_required_suites_pass(start_proxy: Started, ippeveprinter: object,
             # of earlier suites complete, then hold one.
             await _wait_only_held(ipp)
             held, _ = await _job(ipp, pdf, a("job-hold-until", Tag.KEYWORD, "indefinite"))
-        results.append(await ipptool.run(ipptool.prepare(suite, work), uri, work, doc))
+        results.append(await ipptool.run(ipptool.prepare(suite, work), uri, work, doc,
+                                         version=versions.get(suite, "2.0")))
         if held is not None:                                  # leave no held job behind
             await ipp.call(Op.CANCEL_JOB, a("job-id", Tag.INTEGER, held))
-    failed = [r for r in results if not r.ok]
-    assert not failed, "\n".join(r.summary() + "\n" + r.output[-3000:] for r in failed)
+    return results
+
+
+async def test_all_suites_pass_on_the_default_queue(start_proxy: Started, tmp_path: Path,
+                                                    documents: Path) -> None:
+    ipp = await start_proxy()
+    ipp.user = ipptool.USER
+    await _all_suites(ipp, tmp_path, documents)
+
+
+@pytest.mark.soak
+async def test_all_suites_pass_on_a_queue_forwarding_to_ippeveprinter(
+        start_proxy: Started, ippeveprinter: object, tmp_path: Path, documents: Path) -> None:
+    ipp, _ = await _proxy(start_proxy, ippeveprinter, tmp_path)
+    await _all_suites(ipp, tmp_path, documents)
+
+
+def test_the_allowances_bite() -> None:
+    """A failure outside SUITE_BUGS, or a GAPS test failing on anything beyond its named
+    EXPECT lines, is not let through."""
+    test = "PWG 5100.14 section 5.1/5.2 - Required Operations and Attributes"
+    line = f"    {test}     [FAIL]\n"
+    gap_only = ipptool.SuiteResult("ipp-everywhere.test", failed=[test], output=(
+        line + "        EXPECTED: overrides-supported\n"))
+    assert not_allowed(gap_only) == []
+    more = ipptool.SuiteResult("ipp-everywhere.test", failed=[test], output=(
+        line + "        EXPECTED: overrides-supported\n        EXPECTED: printer-supply\n"))
+    assert len(not_allowed(more)) == 1
+    other = ipptool.SuiteResult("ipp-2.0.test", failed=[test], output=line)
+    assert len(not_allowed(other)) == 1
 
 
 async def test_ipp_everywhere_no_worse_than_ippeveprinter(

@@ -1,6 +1,7 @@
 """Job operations: Cancel-Job, Get-Job-Attributes, Get-Jobs, Hold-Job, Release-Job,
 Restart-Job, Purge-Jobs (RFC 8011 §4.2.6, §4.3.3-4.3.7, §4.3.9), Set-Job-Attributes
-(RFC 3380 §4.2), Cancel-Jobs and Cancel-My-Jobs (PWG 5100.11 §4.1, §4.2).
+(RFC 3380 §4.2), Cancel-Jobs and Cancel-My-Jobs (PWG 5100.11 §4.1, §4.2), Cancel-Current-Job
+(RFC 3998).
 
 Get-Jobs, Cancel-Jobs, Cancel-My-Jobs and Purge-Jobs addressed at the server's root
 (``ipp://host/``, as ``lpstat -o``, ``cancel -a`` and ``cancel -a -x`` send them) act on
@@ -18,7 +19,7 @@ from ippproxy.server import job_attrs
 from ippproxy.server.context import OpRequest
 from ippproxy.server.errors import IppError
 from ippproxy.server.operation import OpSpec
-from ippproxy.server.ops.common import check_owner, is_admin, target_job
+from ippproxy.server.ops.common import check_owner, is_admin, queue_of, target_job
 from ippproxy.server.printer_attrs import HOLD_UNTIL, WHICH_JOBS
 from ippproxy.server.response import Reply
 
@@ -152,6 +153,28 @@ async def cancel_my_jobs(req: OpRequest) -> Reply:
     return Reply()
 
 
+async def cancel_current_job(req: OpRequest) -> Reply:
+    """RFC 3998 Cancel-Current-Job (operators): cancel the job the queue is processing; with
+    ``job-id``, only if that job is the current one (else client-error-not-possible)."""
+    q = queue_of(req)
+    current = [j for j in await req.ctx.store.list_jobs(q.name, "not-completed")
+               if j.state in (JobState.PROCESSING, JobState.PROCESSING_STOPPED)]
+    if not current:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, f"{q.name} has no current job")
+    wanted = req.op("job-id")
+    if wanted is not None:
+        if wanted.tag != Tag.INTEGER or not isinstance(wanted.value, int):
+            raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "job-id must be an integer")
+        if wanted.value != current[0].job_id:
+            raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                           f"job {wanted.value} is not the current job of {q.name}")
+    msg = req.op_value("job-message-to-operator")
+    await _transition(req, current[0], JobEvent.CANCEL, reasons=("job-canceled-by-operator",),
+                      message=f"canceled by {req.user}" if not isinstance(msg, str)
+                      else msg[:255])
+    return Reply()
+
+
 async def get_job_attributes(req: OpRequest) -> Reply:
     job = await target_job(req)
     return Reply(groups=(_job_group(job, req),))
@@ -244,6 +267,7 @@ OPERATIONS: dict[int, OpSpec] = {
     Operation.CANCEL_JOB: OpSpec("Cancel-Job", cancel_job, target="job"),
     Operation.CANCEL_JOBS: OpSpec("Cancel-Jobs", cancel_jobs, admin=True, every_queue=True),
     Operation.CANCEL_MY_JOBS: OpSpec("Cancel-My-Jobs", cancel_my_jobs, every_queue=True),
+    Operation.CANCEL_CURRENT_JOB: OpSpec("Cancel-Current-Job", cancel_current_job, admin=True),
     Operation.GET_JOB_ATTRIBUTES: OpSpec("Get-Job-Attributes", get_job_attributes,
                                          target="job"),
     Operation.GET_JOBS: OpSpec("Get-Jobs", get_jobs, every_queue=True),

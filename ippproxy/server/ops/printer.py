@@ -1,6 +1,7 @@
 """Printer operations: Get-Printer-Attributes (RFC 8011 §4.2.5), Get-Printer-Supported-Values
 and Set-Printer-Attributes (RFC 3380), Pause-/Resume-Printer (RFC 8011 §4.3.7-8),
-Enable-/Disable-Printer (RFC 3998 §3.1), Identify-Printer (PWG 5100.13 §4.1)."""
+Enable-/Disable-Printer and Pause-Printer-After-Current-Job (RFC 3998), Identify-Printer
+(PWG 5100.13 §4.1)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,14 @@ async def pause_printer(req: OpRequest) -> Reply:
     return Reply()
 
 
+async def pause_printer_after_current_job(req: OpRequest) -> Reply:
+    """RFC 3998: stop after the job being processed. A paused queue's jobs are no longer
+    claimed (jobs/store.py), and the one already claimed goes on to the end at its printer,
+    so this is Pause-Printer as we do it; the queue reports ``moving-to-paused`` until that
+    job ends (printer_attrs.state)."""
+    return await pause_printer(req)
+
+
 async def resume_printer(req: OpRequest) -> Reply:
     if await _set_state(req, paused=False):
         _notify(req, "printer-state-changed")
@@ -150,6 +159,8 @@ OPERATIONS: dict[int, OpSpec] = {
                                              admin=True),
     Operation.PAUSE_PRINTER: OpSpec("Pause-Printer", pause_printer, admin=True),
     Operation.RESUME_PRINTER: OpSpec("Resume-Printer", resume_printer, admin=True),
+    Operation.PAUSE_PRINTER_AFTER_CURRENT_JOB: OpSpec(
+        "Pause-Printer-After-Current-Job", pause_printer_after_current_job, admin=True),
     Operation.ENABLE_PRINTER: OpSpec("Enable-Printer", enable_printer, admin=True),
     Operation.DISABLE_PRINTER: OpSpec("Disable-Printer", disable_printer, admin=True),
     Operation.IDENTIFY_PRINTER: OpSpec("Identify-Printer", identify_printer),
