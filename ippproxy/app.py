@@ -41,7 +41,7 @@ from ippproxy.pipeline import Intake, Pipeline, open_pipeline
 from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
 from ippproxy.server import housekeeping
-from ippproxy.server.basic_auth import BasicAuthenticator
+from ippproxy.server.basic_auth import BasicAuthenticator, plain_urls, requiring, url_queues
 from ippproxy.server.caps import Caps, connection_limit, raise_fd_limit
 from ippproxy.server.context import ServerContext, load_queues
 from ippproxy.server.http import CTX, ServerState, add_routes
@@ -64,6 +64,7 @@ from ippproxy.services.job_prices import JobPrices
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
+from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.printer_watch import PrinterWatch
 from ippproxy.services.provisioning import provision
 from ippproxy.services.queues import IppStateAudit, QueueService
@@ -161,9 +162,11 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 print(first_start_banner(password), flush=True)
             tokens, throttle = Tokens(engine, audit), LoginThrottle(engine)
             # IPP clients prove who they are with the same accounts, tokens and throttle.
+            printer_urls = PrinterUrls(engine, audit, lambda: (
+                q.name for q in app[CTX].get().config.queues if q.authentication == "token"))
             authenticator = BasicAuthenticator(
-                (q.name for q in config.queues if q.authentication == "basic"),
-                IppLogins(admins, tokens, throttle))
+                requiring(config.queues), IppLogins(admins, tokens, throttle, printer_urls),
+                urls=url_queues(config.queues), plain=plain_urls(config.queues))
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
                 capabilities=capabilities, intake=intake, notifier=notifier,
@@ -185,7 +188,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     queues=queue_service, printers=printers, cost_models=cost_models,
                     rules=RuleService(catalog), groups=GroupService(catalog, file),
                     options=OptionService(catalog, file), audit=AuditService(catalog),
-                    reports=reports, refresh=lambda: watcher.poll()))
+                    reports=reports, refresh=lambda: watcher.poll()),
+                printer_urls=printer_urls)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
                      asyncio.create_task(feed.run(), name="job-feed"),

@@ -126,7 +126,8 @@ class QueueConfig:
     force_print_job: bool = False
     # Name of a [[cost_model]]; empty: accounting.default_cost_model (else free).
     cost_model: str = ""
-    # "none": trust requesting-user-name; "basic": HTTP Basic against the user store.
+    # "none": trust requesting-user-name; "basic": HTTP Basic against the user store;
+    # "token": a personal printer URL (/printers/NAME/u/SECRET) or HTTP Basic.
     authentication: str = "none"
     # Shorthands for a force-grayscale / force-duplex [[rule]] scoped to this queue.
     force_grayscale: bool = False
@@ -134,9 +135,12 @@ class QueueConfig:
     # Job names and owners shown only to the job's owner and admins (cupsd's
     # JobPrivateValues); false: every client sees them.
     private_jobs: bool = True
+    # authentication = "token": personal printer URLs also over plain ipp:// (the secret
+    # then travels in clear); false: ipps:// only.
+    token_over_ipp: bool = False
 
 
-AUTHENTICATION = ("none", "basic")
+AUTHENTICATION = ("none", "basic", "token")
 UNKNOWN_USERS = ("create", "refuse")
 TRUST = ("ours", "printer", "lower")
 UNKNOWN_MODES = ("allow", "hold", "deny")
@@ -484,9 +488,10 @@ def _check_accounting(cfg: Config) -> None:
         raise ConfigError("accounting.default_cost_model",
                           f"no [[cost_model]] named {a.default_cost_model!r}")
     for i, q in enumerate(cfg.queues):
-        if q.authentication == "basic" and not a.enabled:
+        if q.authentication in ("basic", "token") and not a.enabled:
             raise ConfigError(f"queue[{i}].authentication",
-                              "\"basic\" checks the user store: set accounting.enabled = true")
+                              f"\"{q.authentication}\" checks the user store: "
+                              "set accounting.enabled = true")
         if q.cost_model and q.cost_model not in models:
             raise ConfigError(f"queue[{i}].cost_model", f"no [[cost_model]] named {q.cost_model!r}")
     names = {q.name for q in cfg.queues}

@@ -124,7 +124,7 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
     web = origin.web
     # A queue that takes passwords is offered over TLS only (authn.py answers 426 otherwise).
     plain, secure = printer_uris(origin.authority, cfg.name)
-    basic = cfg.authentication == "basic"
+    basic = cfg.authentication in ("basic", "token")   # "token": a password works too
     uris, security = ((secure,), ("tls",)) if basic else ((plain, secure), ("none", "tls"))
     authentication = "basic" if basic else "requesting-user-name"
     own = [

@@ -10,6 +10,7 @@ from ippproxy.web import (
     audit_api,
     catalog_api,
     jobs_api,
+    me_api,
     queues_api,
     session_api,
     settings_api,
@@ -24,7 +25,7 @@ from ippproxy.web.state import WEB, WebState
 OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATIONS
                                      + users_api.OPERATIONS + queues_api.OPERATIONS
                                      + catalog_api.OPERATIONS + settings_api.OPERATIONS
-                                     + audit_api.OPERATIONS)
+                                     + audit_api.OPERATIONS + me_api.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

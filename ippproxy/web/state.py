@@ -15,6 +15,7 @@ from ippproxy.services.groups import GroupService
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
+from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.queues import QueueService
 from ippproxy.services.reports import Reports
 from ippproxy.services.rules import RuleService
@@ -50,6 +51,7 @@ class WebServices:
     jobs: Jobs
     users: Users | None  # None when accounting is off
     catalog: CatalogServices
+    printer_urls: PrinterUrls | None = None  # the users' personal printer URLs
 
 
 class WebState:

@@ -34,7 +34,12 @@ PUBLIC_ROUTES = {("POST", "/api/v1/session"), ("POST", "/admin/login"),
 IPP_ROUTES = {("POST", "/admin"), ("POST", "/admin/")}
 # Routes a user without admin rights may use (their own session).
 USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
-               ("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
+               ("DELETE", "/api/v1/session"), ("POST", "/admin/logout"),
+               ("GET", "/api/v1/me/printer-urls"), ("HEAD", "/api/v1/me/printer-urls")}
+# A user's own objects: an empty body is invalid (422), a made-up id nobody's (404), never
+# a right refused.
+USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
+                   ("DELETE", "/api/v1/me/printer-urls/{id}")}
 LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
 FILL = {"uuid": str(uuid.uuid4()), "id": str(uuid.uuid4()), "name": "alice",
         "key": "accounting.unknown_users", "part": "settings"}
@@ -116,6 +121,8 @@ def test_a_plain_user_gets_403_where_admin_is_needed(plain_user: Client, base: s
         r = send(plain_user, method, path)
         if (method, path) in USER_ROUTES:
             assert r.status_code < 400, (method, path, r.status_code)
+        elif (method, path) in USER_OWN_ROUTES:
+            assert r.status_code in (404, 422), (method, path, r.status_code)
         elif (method, path) in IPP_ROUTES:  # not IPP: never served as a web request
             assert 400 <= r.status_code < 500, (method, path, r.status_code)
         else:
