@@ -64,7 +64,8 @@ def test_bad_keys_are_named(change: dict[str, Any], key: str) -> None:
     assert e.value.key == key
 
 
-def test_basic_needs_the_user_store() -> None:
+@pytest.mark.parametrize("kind", ["basic", "token"])
+def test_basic_needs_the_user_store(kind: str) -> None:
     with pytest.raises(ConfigError) as e:
-        from_dict({"queue": [{"name": "q", "authentication": "basic"}]})
+        from_dict({"queue": [{"name": "q", "authentication": kind}]})
     assert e.value.key == "queue[0].authentication"
