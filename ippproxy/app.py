@@ -174,7 +174,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving,
                 metrics=metrics, state_recorder=IppStateAudit(catalog))
             server = app[CTX].get()
-            jobs = Jobs(store, notifier, audit, lambda: server.queues.keys())
+            jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(), intake.pay_held)
             queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
             reports = Reports(store.reports, lambda: hub.denied)
             printers = PrinterStatus(queue_service, capabilities, store,

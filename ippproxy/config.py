@@ -138,6 +138,9 @@ class QueueConfig:
     # authentication = "token": personal printer URLs also over plain ipp:// (the secret
     # then travels in clear); false: ipps:// only.
     token_over_ipp: bool = False
+    # Every job must name an account (job-account-id, or CUPS's job-billing): listed in
+    # printer-mandatory-job-attributes; a job without one is held account-info-needed.
+    account_required: bool = False
 
 
 AUTHENTICATION = ("none", "basic", "token")

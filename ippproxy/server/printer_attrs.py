@@ -54,8 +54,20 @@ _DESCRIPTION_SUPPORTED = frozenset({
     "job-password-encryption-supported", "color-supported", "page-ranges-supported",
     "job-creation-attributes-supported", "printer-get-attributes-supported",
     "urf-supported", "job-k-octets-supported", "document-format-varying-attributes",
-    "printer-kind",
+    "printer-kind", "job-account-id-supported", "job-accounting-user-id-supported",
+    "printer-mandatory-job-attributes",
 })
+
+
+def _accounts(required: bool) -> list[Attribute]:
+    """Accounts in IPP (PWG 5100.7 §6.9.4, §6.9.5, §6.9.29): a job may name its account
+    and accounting user; a queue that needs an account lists job-account-id as mandatory
+    (only there: GTK/Qt through a local cupsd and Android cannot send one)."""
+    out = [A.boolean("job-account-id-supported", True),
+           A.boolean("job-accounting-user-id-supported", True)]
+    if required:
+        out.append(A.keyword("printer-mandatory-job-attributes", "job-account-id"))
+    return out
 
 
 def is_job_template(name: str) -> bool:
@@ -195,6 +207,8 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
     ]
     if ctx.subscriptions is not None:
         own.extend(ctx.subscriptions.printer_attributes())
+    if ctx.config.accounting.enabled:
+        own.extend(_accounts(cfg.account_required))
     names = {a.name for a in own}
     out = list(own)
     passed = from_destination(dest)

@@ -30,6 +30,8 @@ class QueueFields(Request):
     authentication: Authentication | None = None
     token_over_ipp: bool | None = Field(None, description=(
         "authentication \"token\": personal printer URLs also over plain ipp://"))
+    account_required: bool | None = Field(None, description=(
+        "every job names an account (job-account-id); one without is held"))
     force_grayscale: bool | None = None
     force_duplex: bool | None = None
 
@@ -70,6 +72,7 @@ class QueueOut(Response):
     cost_model: str
     authentication: str
     token_over_ipp: bool = False
+    account_required: bool = False
     force_grayscale: bool
     force_duplex: bool
     provisioned: bool

@@ -187,13 +187,35 @@ def test_two_users_colour_duplex_and_forced_grayscale(env: Env) -> None:
     assert env.ledger(_uuid(bob)) == [(-25, 975, "charge", "print job on colour: 3 impressions")]
 
 
-def test_account_limit_reached(env: Env) -> None:
+def _release(env: Env, queue: str, job_id: int, user: str) -> Message:
+    _, reply = env.request(Operation.RELEASE_JOB, queue, user=user, op_attrs=[
+        Attribute.single("job-id", Tag.INTEGER, job_id)])
+    assert reply is not None
+    return reply
+
+
+def test_account_limit_reached_holds_the_job_until_paid(env: Env) -> None:
+    """A payer problem is a hold, never a refusal (no client prompts for account
+    statuses; CUPS retries them for ever): the job waits, its message says why, nothing is
+    charged; a release while the payer still cannot pay is answered with the account
+    status and the job stays held; once credit is added it prints, charged once."""
     reply = env.print_job("colour", pdf([True, True, True], "carol"), user="carol")
-    assert reply.code == Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED, status_name(reply.code)
-    text = status_message(reply)
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    job_id = _job_id(reply)
+    attrs = env.job("colour", job_id)
+    assert attrs["job-state"] == 4 and attrs["job-state-reasons"] == "account-limit-reached"
+    text = attrs["job-state-message"]
     assert "balance 0.20 EUR" in text and "cost 0.35 EUR" in text, text
     rows = env.cmd("list-transactions", "--user", "carol")
     assert [(r["amount"], r["kind"]) for r in rows] == [(20, "initial")]
+    again = _release(env, "colour", job_id, "carol")
+    assert again.code == Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED, status_name(again.code)
+    assert env.job("colour", job_id)["job-state"] == 4
+    env.cmd("adjust-balance", "0.50", "--user", "carol", "--reason", "top-up")
+    assert _release(env, "colour", job_id, "carol").code == Status.SUCCESSFUL_OK
+    done = env.wait_job("colour", job_id, "ippproxy-cost-charged")
+    assert done["job-state"] == 9
+    assert [(a, k) for a, _, k, _ in env.ledger(_uuid(done))] == [(-35, "charge")]
 
 
 def test_unknown_user_refused_and_bad_documents(env: Env) -> None:
