@@ -4,7 +4,8 @@ with ``ippproxy cmd list-transactions --json``.
 
 Queue "colour": 0.10 per monochrome and 0.50 per colour impression, 0.05 per job, 50 %
 off impressions on two-sided sheets; members of "students" are forced to grayscale.
-Queue "secure": the same, with HTTP Basic.
+Queue "secure": the same, with HTTP Basic. Queue "billed": the same, every job names an
+account.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import pikepdf
 import pytest
 from support.server import IppProxy, ippproxy_command
+from support.webapi import first_password, login, remember_certificate
 
 from ippproxy.ipp import Attribute, Message, Operation, Status, Tag, decode, encode
 
@@ -138,7 +140,8 @@ class Env:
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     proxy = IppProxy(tmp_path_factory.mktemp("acct"), queues=[
         {"name": "colour", "cost_model": "colour"},
-        {"name": "secure", "cost_model": "colour", "authentication": "basic"}])
+        {"name": "secure", "cost_model": "colour", "authentication": "basic"},
+        {"name": "billed", "cost_model": "colour", "account_required": True}])
     proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA)
     with proxy:
         e = Env(proxy)
@@ -397,3 +400,42 @@ def test_ipptool_with_a_password_on_an_ipp_uri_is_upgraded_to_tls(env: Env,
     job_id = int(job_uri.rsplit("/", 1)[1])
     attrs = env.job("secure", job_id, auth=_basic("alice", "alice-pw"))
     assert attrs["job-originating-user-name"] == "alice"
+
+
+def test_accounts_in_ipp_and_a_queue_that_needs_one(env: Env) -> None:
+    """PWG 5100.7 accounts: advertised on every queue, mandatory only where the queue asks;
+    a job without one there is held account-info-needed (nothing charged); CUPS's
+    job-billing names the account as job-account-id does; an admin's release of a job whose
+    payer cannot pay is a 409 and the job stays held."""
+    env.cmd("add-shared-account", "Physics", "physics", "--balance", "50.00")
+    env.cmd("grant-account", "--user", "alice", "physics")
+    for queue, mandatory in (("colour", None), ("billed", ["job-account-id"])):
+        _, gpa = env.request(Operation.GET_PRINTER_ATTRIBUTES, queue)
+        assert gpa is not None
+        got = {n: (a.plain if a else None) for n in (
+            "job-account-id-supported", "job-accounting-user-id-supported",
+            "printer-mandatory-job-attributes")
+            for a in (gpa.get(Tag.PRINTER_ATTRIBUTES, n),)}
+        assert got == {"job-account-id-supported": [True],
+                       "job-accounting-user-id-supported": [True],
+                       "printer-mandatory-job-attributes": mandatory}, (queue, got)
+    doc = pdf([False], "billed")
+    reply = env.print_job("billed", doc, user="alice")
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    attrs = env.job("billed", _job_id(reply))
+    assert (attrs["job-state"], attrs["job-state-reasons"]) == (4, "account-info-needed")
+    assert env.ledger(_uuid(attrs)) == []
+    billing = Attribute.single("job-billing", Tag.TEXT, "physics")
+    reply = env.print_job("billed", doc, user="alice", job_attrs=[billing])
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    done = env.wait_job("billed", _job_id(reply), "ippproxy-cost-charged")
+    assert done["job-state"] == 9
+    physics = env.cmd("list-transactions", "--account", "physics")
+    assert [(r["amount"], r["kind"]) for r in physics] == [(-15, "charge"), (5000, "initial")]
+    # The admin's release (REST) while the payer still cannot pay.
+    remember_certificate(env.proxy)
+    admin = login(env.proxy.https, "admin", first_password(env.proxy))
+    r = admin.post(f"/api/v1/jobs/{_uuid(attrs)}/release")
+    assert r.status_code == 409 and "job-account-id" in r.json()["detail"], r.text
+    assert env.job("billed", attrs["job-id"])["job-state"] == 4
+    assert env.ledger(_uuid(attrs)) == []
