@@ -179,6 +179,9 @@ class AccountingConfig:
     # Seconds after which another node's reservation whose job never appeared (that node
     # stopped during intake) is refunded; a node's own are refunded when it starts.
     orphan_lease: float = 60.0
+    # Seconds a job held for an account choice (account-info-needed) waits for its
+    # answer; then it is canceled, nothing charged (pipeline/unanswered.py).
+    popup_timeout: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -484,6 +487,8 @@ def _check_accounting(cfg: Config) -> None:
         raise ConfigError("accounting.minor_unit_digits", "at most 4")
     if cfg.analysis.workers < 1:
         raise ConfigError("analysis.workers", "at least 1")
+    if not a.popup_timeout > 0:
+        raise ConfigError("accounting.popup_timeout", "more than 0 seconds")
     if not cfg.forwarding.send_timeout > 0:
         raise ConfigError("forwarding.send_timeout", "more than 0 seconds")
     models = {m.name for m in cfg.cost_models}
