@@ -74,6 +74,7 @@ from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.users import Users
+from ippproxy.services.userside import UserSide
 from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.web.auth import may_scrape
 from ippproxy.web.pages.routes import add_admin_pages
@@ -189,7 +190,9 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     rules=RuleService(catalog), groups=GroupService(catalog, file),
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()),
-                printer_urls=printer_urls)
+                printer_urls=printer_urls,
+                userside=UserSide(store, engine, notifier, audit, intake.pay_held)
+                if config.accounting.enabled else None)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
                      asyncio.create_task(feed.run(), name="job-feed"),

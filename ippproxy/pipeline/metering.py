@@ -37,6 +37,7 @@ from ippproxy.pipeline import counting
 from ippproxy.pipeline.admission import Admission
 from ippproxy.pipeline.conversion import GRAYSCALE_INPUTS, Converter
 from ippproxy.pipeline.payer import (
+    CHOSEN,
     NO_ACCOUNT,
     PayerHold,
     PayerReason,
@@ -223,7 +224,8 @@ class Metering:
         """Reserve the price of a job held for its payer, as it was counted at intake;
         the hold that still applies, or None (reserved, or nothing to reserve)."""
         account = account_of(blob.unpack(job.attributes))
-        if account is None and self._account_required(job.queue):
+        chosen = bool((job.analysis or {}).get(CHOSEN))   # the owner answered "personal"
+        if account is None and not chosen and self._account_required(job.queue):
             return NO_ACCOUNT
         counts = priced_counts(dict(job.analysis or {}))
         if counts is None or not (job.analysis or {}).get("estimate"):

@@ -60,6 +60,9 @@ class PayerHold:
     message: str
 
 
+# In a job's analysis: its owner chose the account (the personal one when no
+# job-account-id), which satisfies a queue that needs an account.
+CHOSEN = "account_chosen"
 NO_ACCOUNT = PayerHold(PayerReason.INFO_NEEDED,
                        "this printer needs an account (job-account-id): choose one, then "
                        "release the job")

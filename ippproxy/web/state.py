@@ -23,6 +23,7 @@ from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.users import Users
+from ippproxy.services.userside import UserSide
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class WebServices:
     users: Users | None  # None when accounting is off
     catalog: CatalogServices
     printer_urls: PrinterUrls | None = None  # the users' personal printer URLs
+    userside: UserSide | None = None  # a user's own jobs and accounts (accounting on)
 
 
 class WebState:

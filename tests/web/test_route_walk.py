@@ -35,11 +35,14 @@ IPP_ROUTES = {("POST", "/admin"), ("POST", "/admin/")}
 # Routes a user without admin rights may use (their own session).
 USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
                ("DELETE", "/api/v1/session"), ("POST", "/admin/logout"),
-               ("GET", "/api/v1/me/printer-urls"), ("HEAD", "/api/v1/me/printer-urls")}
+               ("GET", "/api/v1/me/printer-urls"), ("HEAD", "/api/v1/me/printer-urls"),
+               ("GET", "/api/v1/me/jobs"), ("HEAD", "/api/v1/me/jobs"),
+               ("GET", "/api/v1/me/accounts"), ("HEAD", "/api/v1/me/accounts")}
 # A user's own objects: an empty body is invalid (422), a made-up id nobody's (404), never
 # a right refused.
 USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
-                   ("DELETE", "/api/v1/me/printer-urls/{id}")}
+                   ("DELETE", "/api/v1/me/printer-urls/{id}"),
+                   ("POST", "/api/v1/me/jobs/{uuid}/account")}
 LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
 FILL = {"uuid": str(uuid.uuid4()), "id": str(uuid.uuid4()), "name": "alice",
         "key": "accounting.unknown_users", "part": "settings"}

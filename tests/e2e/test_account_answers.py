@@ -1,0 +1,113 @@
+"""A held job's account question answered by its owner over the REST API (issue 17,
+services/userside.py), end to end: the real ``ippproxy serve``, jobs by real IPP, the
+ledger read back with ``ippproxy cmd``.
+
+Queue "billed" needs an account (``account_required``): a job without one is held
+``account-info-needed``. alice may charge Physics (not Chemistry); bob is another user."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from support.server import IppProxy, ippproxy_command
+from support.webapi import Client, login, remember_certificate
+
+from ippproxy.ipp import Status
+
+from .ipp_client import status_message
+from .test_accounting_e2e import EXTRA, Env, _job_id, pdf
+
+
+class Side:
+    def __init__(self, env: Env, alice: Client, bob: Client) -> None:
+        self.env, self.alice, self.bob = env, alice, bob
+
+    def held_job(self) -> dict[str, Any]:
+        reply = self.env.print_job("billed", pdf([False], "answer"), user="alice")
+        assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+        attrs = self.env.job("billed", _job_id(reply))
+        assert (attrs["job-state"], attrs["job-state-reasons"]) == (4, "account-info-needed")
+        return attrs
+
+    def answer(self, who: Client, attrs: dict[str, Any], account: str | None
+               ) -> tuple[int, dict[str, Any]]:
+        uuid = str(attrs["job-uuid"]).removeprefix("urn:uuid:")
+        r = who.post(f"/api/v1/me/jobs/{uuid}/account", json={"account": account})
+        return r.status_code, r.json()
+
+    def charges(self, account: str) -> list[tuple[int, str]]:
+        rows = self.env.cmd("list-transactions", "--account", account)
+        return [(r["amount"], r["kind"]) for r in rows if r["kind"] != "initial"]
+
+
+@pytest.fixture(scope="module")
+def side(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
+    proxy = IppProxy(tmp_path_factory.mktemp("answers"), queues=[
+        {"name": "colour", "cost_model": "colour"},
+        {"name": "billed", "cost_model": "colour", "account_required": True}])
+    proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA)
+    with proxy:
+        remember_certificate(proxy)
+        env = Env(proxy)
+        for name in ("alice", "bob"):
+            env.cmd("add-internal-user", name, "--password-file", "-", "--group", "staff",
+                    "--balance", "10.00", stdin=f"{name}-pw\n")
+        for name, code in (("Physics", "physics"), ("Chemistry", "chemistry")):
+            env.cmd("add-shared-account", name, code, "--balance", "20.00")
+        env.cmd("grant-account", "--user", "alice", "physics")
+        yield Side(env, login(proxy.https, "alice", "alice-pw"),
+                   login(proxy.https, "bob", "bob-pw"))
+        assert "Traceback" not in proxy.log(), proxy.log()[-3000:]
+
+
+def test_the_owner_answers_once_and_the_job_prints_charged_once(side: Side) -> None:
+    attrs = side.held_job()
+    uuid = str(attrs["job-uuid"]).removeprefix("urn:uuid:")
+    mine = side.alice.get("/api/v1/me/jobs").json()["items"]
+    assert [(j["state"], j["reasons"]) for j in mine if j["uuid"] == uuid] == [
+        ("pending-held", ["account-info-needed"])]
+    assert uuid not in {j["uuid"] for j in side.bob.get("/api/v1/me/jobs").json()["items"]}
+    accounts = side.alice.get("/api/v1/me/accounts").json()["items"]
+    assert [(a["code"], a["balance"]) for a in accounts] == [(None, 1000), ("physics", 2000)]
+    assert [a["code"] for a in side.bob.get("/api/v1/me/accounts").json()["items"]] == [None]
+    status, body = side.answer(side.bob, attrs, "physics")        # not bob's job
+    assert status == 404 and "physics" not in str(body), body
+    status, body = side.answer(side.alice, attrs, "chemistry")    # not alice's account
+    assert status == 409 and "may not charge" in body["detail"], body
+    after = side.env.job("billed", attrs["job-id"])
+    assert (after["job-state"], after["job-state-reasons"]) == (4, "account-authorization-failed")
+    assert side.charges("chemistry") == []
+    status, body = side.answer(side.alice, attrs, "physics")
+    assert status == 200 and body["account"] == "physics", body
+    done = side.env.wait_job("billed", attrs["job-id"], "ippproxy-cost-charged")
+    assert done["job-state"] == 9 and done["job-account-id"] == "physics"
+    status, body = side.answer(side.alice, attrs, "physics")      # twice: too late
+    assert status == 409 and "waits for no account" in body["detail"], body
+    assert side.charges("physics") == [(-15, "charge")]
+
+
+def test_the_personal_account_and_an_unanswered_question(side: Side) -> None:
+    attrs = side.held_job()
+    status, body = side.answer(side.alice, attrs, None)
+    assert status == 200 and body["account"] is None, body
+    done = side.env.wait_job("billed", attrs["job-id"], "ippproxy-cost-charged")
+    assert done["job-state"] == 9 and done["ippproxy-cost-charged"] == "0.15 EUR"
+    # The popup timeout, set live as an option: the next housekeeping pass cancels it.
+    late = side.held_job()
+    proxy = side.env.proxy
+    subprocess.run([*ippproxy_command(), "cmd", "--config", str(proxy.config_path), "option",
+                    "set", "accounting.popup_timeout", "1"], check=True, capture_output=True,
+                   timeout=60)
+    deadline = time.monotonic() + 40
+    while (state := side.env.job("billed", late["job-id"]))["job-state"] != 7:
+        assert time.monotonic() < deadline, state
+        time.sleep(0.5)
+    assert state["job-state-reasons"] == "account-info-needed"
+    assert "nothing was charged" in state["job-state-message"]
+    status, body = side.answer(side.alice, late, "physics")
+    assert status == 409 and "canceled" in body["detail"], body
+    assert side.charges("physics") == [(-15, "charge")]
