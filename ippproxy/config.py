@@ -149,7 +149,7 @@ TRUST = ("ours", "printer", "lower")
 UNKNOWN_MODES = ("allow", "hold", "deny")
 RULE_TYPES = ("max-pages", "max-copies", "max-cost", "max-spool-size", "paper-sizes",
               "allowed-formats", "allowed-users", "duplicate-jobs", "force-grayscale",
-              "force-duplex")
+              "force-duplex", "ask-account", "charge-account")
 # Amounts: ASCII digits only (re.ASCII: \d would take fullwidth "１０"), at most 13 digits
 # before the point (accounting/money.py bounds every amount in minor units, MAX_AMOUNT;
 # pipeline/settings.py converts through it), at most 12 after.
@@ -416,6 +416,9 @@ def rule_from_dict(key: str, r: Any) -> RuleConfig:
         raise ConfigError(f"{key}.limit", f"required for {rule.type}")
     if rule.type == "max-cost" and "amount" not in r:
         raise ConfigError(f"{key}.amount", "required for max-cost")
+    if rule.type == "charge-account" and (
+            len(rule.values) != 1 or not 0 < len(rule.values[0]) <= 64):
+        raise ConfigError(f"{key}.values", "charge-account names one shared account code")
     return rule
 
 

@@ -39,6 +39,7 @@ from ippproxy.pipeline.conversion import GRAYSCALE_INPUTS, Converter
 from ippproxy.pipeline.payer import (
     CHOSEN,
     NO_ACCOUNT,
+    PAYER_REASONS,
     PayerHold,
     PayerReason,
     payer_hold,
@@ -99,7 +100,8 @@ class Metering:
             impressions=None if counts is None else counts.impressions_total,
             copies=ticket.copies,
             media=frozenset(m.media for m in counts.per_media) if counts else frozenset(),
-            color=colour, duplex=ticket.sides != "one-sided", cost=reading.estimate)
+            color=colour, duplex=ticket.sides != "one-sided", cost=reading.estimate,
+            account=reading.account)
         return facts, reading
 
     async def _user(self, raw: str) -> tuple[str, frozenset[str]]:
@@ -165,7 +167,8 @@ class Metering:
             hold=bool(hold_message),
             hold_reason=decision.hold_reason, message=message, overrides=counting.overrides(gray, duplex), documents=documents,
             document_format=documents[0].format if documents else r.analyses[0].format,
-            counts=counts, estimate=estimate, analysis=analysis)
+            counts=counts, estimate=estimate, analysis=analysis,
+            account=r.account or decision.account or None)
 
     def _unknown_pages(self) -> str:
         mode = self.config.analysis.unknown_pages
@@ -203,7 +206,8 @@ class Metering:
             attributes["ippproxy-cost-estimate"] = self.accounting.money(estimate)
         return {"documents": [counting.analysis_json(a) for a in r.analyses],
                 "estimate": estimate, "currency": self.accounting.settings.currency,
-                "account": r.account, "policy": decision.reason, "grayscale": gray,
+                "account": r.account or decision.account or None,
+                "policy": decision.reason, "grayscale": gray,
                 "duplex": duplex, "attributes": attributes, "priced": priced}
 
     # -- reserve ---------------------------------------------------------------------------
@@ -213,17 +217,21 @@ class Metering:
         free job. A payer problem (no account where the queue needs one, an account
         unknown, not granted, closed or over its limit) is a hold, never a refusal
         (payer.py); any other accounting error refuses the job."""
-        if r.account is None and self._account_required(queue):
+        if admission.account is None and self._account_required(queue):
             return NO_ACCOUNT
+        if admission.hold and admission.hold_reason in PAYER_REASONS:
+            return None     # a rule asks the owner for the account: charged once answered
         if admission.counts is None or not admission.estimate:
             return None
         return await self._debit(job_uuid, user, queue,
-                                 counting.job_counts(admission.counts), r.account)
+                                 counting.job_counts(admission.counts), admission.account)
 
     async def pay_held(self, job: JobRecord) -> PayerHold | None:
         """Reserve the price of a job held for its payer, as it was counted at intake;
         the hold that still applies, or None (reserved, or nothing to reserve)."""
-        account = account_of(blob.unpack(job.attributes))
+        named = (job.analysis or {}).get("account")    # by the job, a rule or its owner
+        account = account_of(blob.unpack(job.attributes)) or (
+            named if isinstance(named, str) and named else None)
         chosen = bool((job.analysis or {}).get(CHOSEN))   # the owner answered "personal"
         if account is None and not chosen and self._account_required(job.queue):
             return NO_ACCOUNT

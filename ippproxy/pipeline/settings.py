@@ -27,6 +27,8 @@ from ippproxy.config import Config, CostModelConfig, RuleConfig
 from ippproxy.policies import (
     AllowedFormats,
     AllowedUsers,
+    AskAccount,
+    ChargeAccount,
     DuplicateJobs,
     ForceDuplex,
     ForceGrayscale,
@@ -134,6 +136,10 @@ def _rule(r: RuleConfig, config: Config, recent: RecentJobs) -> object:
         return ForceGrayscale()
     if r.type == "force-duplex":
         return ForceDuplex(r.min_pages)
+    if r.type == "ask-account":
+        return AskAccount()
+    if r.type == "charge-account":
+        return ChargeAccount(r.values[0])
     raise ValueError(f"unknown rule type {r.type!r}")  # config validated it
 
 

@@ -159,3 +159,36 @@ def test_priced_counts_refuse_what_is_not_well_formed() -> None:
     assert priced_counts({"priced": [["iso_a4_210x297mm", -1, 0, 0, 0, 0]]}) is None
     ok = priced_counts({"priced": [["iso_a4_210x297mm", 2, 1, 3, 0, 0]]})
     assert ok is not None and ok.impressions == 3
+
+
+async def test_account_selection_rules_per_group(engine: Engine, store: JobStore, spool: Spool,
+                                                 pool: AnalysisPool) -> None:
+    """ask-account: students are asked (held, nothing reserved until answered);
+    charge-account: staff are charged to the shared account without asking; a job that
+    names its account is charged there whatever the rules say."""
+    rules = [*BASE["rule"], {"type": "ask-account", "name": "ask", "groups": ["students"]},
+             {"type": "charge-account", "name": "dept", "groups": ["staff"],
+              "values": ["physics"]}]
+    p = build(config(rule=rules), engine, store, spool, pool)
+    add_user(engine, "sam", balance=1000, groups=("students",))
+    add_user(engine, "sue", balance=1000, groups=("staff",))
+    shared(engine, "physics", balance=1000, grant="sue")
+    shared(engine, "maths", balance=1000, grant="sam")
+    pdf = docs.pdf_bytes([False])
+    asked = (await p.intake.print_job(submission(pdf, user="sam"))).job
+    held(asked, PayerReason.INFO_NEEDED)
+    assert asked.state_message is not None and "Choose the account" in asked.state_message
+    assert rows(engine, asked.uuid) == []
+    assert await p.intake.pay_held(asked) is None        # answered "personal" by a release
+    assert rows(engine, asked.uuid) == [(-15, "charge")]
+    named = (await p.intake.print_job(submission(
+        pdf, user="sam", attrs=(account("job-account-id", "maths"),)))).job
+    assert named.state == JobState.PENDING and rows(engine, named.uuid) == [(-15, "charge")]
+    auto = (await p.intake.print_job(submission(pdf, user="sue"))).job
+    assert auto.state == JobState.PENDING
+    assert auto.analysis is not None and auto.analysis["account"] == "physics"
+    assert rows(engine, auto.uuid) == [(-8, "charge")]    # staff pay half
+    with engine.connect() as conn:
+        balances = {r.code: r.balance for r in conn.execute(
+            ACCOUNTS.select().where(ACCOUNTS.c.code.in_(["physics", "maths"])))}
+    assert balances == {"physics": 1000 - 8, "maths": 1000 - 15}

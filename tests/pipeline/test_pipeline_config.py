@@ -69,3 +69,11 @@ def test_basic_needs_the_user_store(kind: str) -> None:
     with pytest.raises(ConfigError) as e:
         from_dict({"queue": [{"name": "q", "authentication": kind}]})
     assert e.value.key == "queue[0].authentication"
+
+
+@pytest.mark.parametrize("values", [[], ["a", "b"], [""], ["x" * 65]])
+def test_charge_account_names_one_account(values: list[str]) -> None:
+    with pytest.raises(ConfigError) as e:
+        from_dict({"rule": [{"type": "charge-account", "values": values}]})
+    assert e.value.key == "rule[0].values"
+    assert from_dict({"rule": [{"type": "charge-account", "values": ["physics"]}]}).rules
