@@ -73,6 +73,7 @@ from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
+from ippproxy.services.usernotices import UserNotices
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
 from ippproxy.virtualprinter.builtin import start_builtin
@@ -175,6 +176,15 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving,
                 metrics=metrics, state_recorder=IppStateAudit(catalog))
             server = app[CTX].get()
+            # The user's side (issue 17): their jobs and accounts, and their live events,
+            # which hear of every job change of this node.
+            userside = notices = None
+            if config.accounting.enabled:
+                userside = UserSide(store, engine, notifier, audit, intake.pay_held)
+                notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
+                                      hub)
+                notifier.listeners = (*notifier.listeners, notices)
+                stack.callback(notices.close)
             jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(), intake.pay_held)
             queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
             reports = Reports(store.reports, lambda: hub.denied)
@@ -190,13 +200,13 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     rules=RuleService(catalog), groups=GroupService(catalog, file),
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()),
-                printer_urls=printer_urls,
-                userside=UserSide(store, engine, notifier, audit, intake.pay_held)
-                if config.accounting.enabled else None)
+                printer_urls=printer_urls, userside=userside, notices=notices)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
                      asyncio.create_task(feed.run(), name="job-feed"),
                      asyncio.create_task(watch.run(), name="printer-watch")]
+            if notices is not None:
+                tasks.append(asyncio.create_task(notices.run(), name="user-notices"))
 
             async def changed(new: Snapshot) -> None:
                 live = new.apply(file)

@@ -11,6 +11,7 @@ from ippproxy.web import (
     catalog_api,
     jobs_api,
     me_api,
+    me_events,
     me_jobs_api,
     queues_api,
     session_api,
@@ -27,7 +28,7 @@ OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATION
                                      + users_api.OPERATIONS + queues_api.OPERATIONS
                                      + catalog_api.OPERATIONS + settings_api.OPERATIONS
                                      + audit_api.OPERATIONS + me_api.OPERATIONS
-                                     + me_jobs_api.OPERATIONS)
+                                     + me_jobs_api.OPERATIONS + me_events.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

@@ -22,6 +22,7 @@ from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
+from ippproxy.services.usernotices import UserNotices
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
 
@@ -54,6 +55,7 @@ class WebServices:
     catalog: CatalogServices
     printer_urls: PrinterUrls | None = None  # the users' personal printer URLs
     userside: UserSide | None = None  # a user's own jobs and accounts (accounting on)
+    notices: UserNotices | None = None  # a user's live events (accounting on)
 
 
 class WebState:

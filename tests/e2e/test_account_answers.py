@@ -7,14 +7,16 @@ Queue "billed" needs an account (``account_required``): a job without one is hel
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from support.server import IppProxy, ippproxy_command
-from support.webapi import Client, login, remember_certificate
+from support.webapi import Client, login, remember_certificate, trust
 
 from ippproxy.ipp import Status
 
@@ -111,3 +113,77 @@ def test_the_personal_account_and_an_unanswered_question(side: Side) -> None:
     status, body = side.answer(side.alice, late, "physics")
     assert status == 409 and "canceled" in body["detail"], body
     assert side.charges("physics") == [(-15, "charge")]
+    subprocess.run([*ippproxy_command(), "cmd", "--config", str(proxy.config_path), "option",
+                    "clear", "accounting.popup_timeout"], check=True, capture_output=True,
+                   timeout=60)
+    time.sleep(2)    # the catalog watcher polls every second
+
+
+class Stream:
+    """A user's ``/api/v1/me/events`` read by a thread into a queue of (kind, data)."""
+
+    def __init__(self, client: Client) -> None:
+        import queue
+        import threading
+
+        self.events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
+        self.response = requests.get(client.base + "/api/v1/me/events",
+                                     headers=client.headers(), stream=True, timeout=60,
+                                     verify=trust(client.base))
+        assert self.response.status_code == 200, self.response.text
+        assert self.response.headers["Content-Type"].startswith("text/event-stream")
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        kind = ""
+        try:
+            for raw in self.response.iter_lines(decode_unicode=True):
+                if raw.startswith("event: "):
+                    kind = raw[7:]
+                elif raw.startswith("data: "):
+                    self.events.put((kind, json.loads(raw[6:])))
+        except (requests.RequestException, AttributeError, ValueError):
+            return
+
+    def next(self, kind: str, uuid: str, timeout: float = 30.0,
+             where: Any = None) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {kind} event for {uuid}"
+            k, data = self.events.get(timeout=left)
+            if k == kind and data.get("uuid") == uuid and (where is None or where(data)):
+                return data
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def _uuid_of(attrs: dict[str, Any]) -> str:
+    return str(attrs["job-uuid"]).removeprefix("urn:uuid:")
+
+
+def test_the_users_client_gets_the_question_live_and_answers_it(side: Side) -> None:
+    earlier = side.held_job()                        # before the client connects
+    alice, bob = Stream(side.alice), Stream(side.bob)
+    try:
+        replayed = alice.next("account-needed", _uuid_of(earlier))
+        assert replayed["reasons"] == ["account-info-needed"] and replayed["deadline"]
+        attrs = side.held_job()
+        uuid = _uuid_of(attrs)
+        popup = alice.next("account-needed", uuid)
+        assert [c["code"] for c in popup["choices"]] == [None, "physics"]
+        assert (popup["printer"], popup["pages"], popup["cost"]) == ("billed", 1, "0.15 EUR")
+        assert popup["message"] and "job-account-id" in popup["message"]
+        status, _ = side.answer(side.alice, attrs, "physics")
+        assert status == 200
+        done = alice.next("job-state", uuid, where=lambda d: d["state"] == "completed")
+        assert done["account"] == "physics"
+        status, _ = side.answer(side.alice, earlier, None)
+        assert status == 200
+        alice.next("job-state", _uuid_of(earlier), where=lambda d: d["state"] != "pending-held")
+        assert all(d.get("uuid") not in (uuid, _uuid_of(earlier))
+                   for _, d in list(bob.events.queue)), "bob saw alice's jobs"
+    finally:
+        alice.close()
+        bob.close()
