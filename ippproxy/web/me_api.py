@@ -17,7 +17,8 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import Field
 
-from ippproxy.services.errors import NotFound
+from ippproxy.services.actor import Actor, Via
+from ippproxy.services.errors import Forbidden, NotFound
 from ippproxy.services.printer_urls import PrinterUrlInfo, PrinterUrls
 from ippproxy.web.api import Call, Operation
 from ippproxy.web.models import Printable, Request, Response, Time
@@ -52,6 +53,14 @@ class PrinterUrlQuery(Request):
     include_revoked: bool = False
 
 
+def user_of(call: Call) -> Actor:
+    """The logged-in user; an API token is a script, not a user (403)."""
+    actor = call.who()
+    if actor.via == Via.TOKEN:
+        raise Forbidden("these are a user's own routes: log in as the user")
+    return actor
+
+
 def _service(call: Call) -> PrinterUrls:
     svc = call.services.printer_urls
     if svc is None:   # no user store (accounting off): nobody has personal URLs
@@ -72,7 +81,8 @@ def _authority(request: web.Request) -> str:
 async def create_printer_url(call: Call) -> Any:
     body: PrinterUrlCreate = call.body
     svc = _service(call)
-    info, secret = await asyncio.to_thread(svc.create, call.who(), call.who().name, body.name)
+    me = user_of(call)
+    info, secret = await asyncio.to_thread(svc.create, me, me.name, body.name)
     host = _authority(call.request)
     return {**_out(info), "secret": secret,
             "urls": [f"ipps://{host}/printers/{q}/u/{secret}" for q in svc.offered()]}
@@ -80,13 +90,15 @@ async def create_printer_url(call: Call) -> Any:
 
 async def list_printer_urls(call: Call) -> Any:
     q: PrinterUrlQuery = call.query
-    found = await asyncio.to_thread(_service(call).list, call.who(), call.who().name,
+    me = user_of(call)
+    found = await asyncio.to_thread(_service(call).list, me, me.name,
                                     include_revoked=q.include_revoked)
     return {"items": [_out(u) for u in found]}
 
 
 async def revoke_printer_url(call: Call) -> Any:
-    return _out(await asyncio.to_thread(_service(call).revoke, call.who(), call.who().name,
+    me = user_of(call)
+    return _out(await asyncio.to_thread(_service(call).revoke, me, me.name,
                                         call.path["id"]))
 
 

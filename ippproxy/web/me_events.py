@@ -14,6 +14,7 @@ from aiohttp import web
 
 from ippproxy.services.errors import NotFound
 from ippproxy.web.api import Call, Operation
+from ippproxy.web.me_api import user_of
 
 KEEPALIVE = 15.0
 RETRY_MS = 3000
@@ -23,7 +24,7 @@ async def my_events(call: Call) -> Any:
     notices = call.services.notices
     if notices is None:   # accounting off: no accounts to ask about
         raise NotFound("event stream", "me")
-    async with notices.subscribe(call.who()) as stream:
+    async with notices.subscribe(user_of(call)) as stream:
         response = web.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-store",
             "X-Accel-Buffering": "no"})

@@ -14,6 +14,7 @@ from ippproxy.jobs.records import JobRecord
 from ippproxy.services.errors import NotFound
 from ippproxy.services.userside import UserSide
 from ippproxy.web.api import Call, Operation
+from ippproxy.web.me_api import user_of
 from ippproxy.web.models import Printable, Request, Response, StateName, Time
 
 
@@ -74,17 +75,18 @@ def my_job(j: JobRecord) -> dict[str, Any]:
 
 async def list_my_jobs(call: Call) -> Any:
     q: MyJobsQuery = call.query
-    return {"items": [my_job(j) for j in await _side(call).jobs(call.who(), limit=q.limit)]}
+    found = await _side(call).jobs(user_of(call), limit=q.limit)
+    return {"items": [my_job(j) for j in found]}
 
 
 async def list_my_accounts(call: Call) -> Any:
-    found = await asyncio.to_thread(_side(call).accounts, call.who())
+    found = await asyncio.to_thread(_side(call).accounts, user_of(call))
     return {"items": [a.__dict__ for a in found]}
 
 
 async def choose_account(call: Call) -> Any:
     body: AccountChoice = call.body
-    return my_job(await _side(call).choose_account(call.who(), call.path["uuid"],
+    return my_job(await _side(call).choose_account(user_of(call), call.path["uuid"],
                                                    body.account))
 
 

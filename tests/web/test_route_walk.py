@@ -43,6 +43,8 @@ USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
 USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
                    ("DELETE", "/api/v1/me/printer-urls/{id}"),
                    ("POST", "/api/v1/me/jobs/{uuid}/account")}
+# A user's own event stream: it stays open, so it is opened, checked and closed.
+STREAMS = {("GET", "/api/v1/me/events"), ("HEAD", "/api/v1/me/events")}
 LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
 FILL = {"uuid": str(uuid.uuid4()), "id": str(uuid.uuid4()), "name": "alice",
         "key": "accounting.unknown_users", "part": "settings"}
@@ -121,6 +123,12 @@ def test_a_plain_user_gets_403_where_admin_is_needed(plain_user: Client, base: s
     for method, path, public in ROUTES:
         if public or (method, path) in LOGOUTS:
             continue
+        if (method, path) in STREAMS:
+            r = plain_user.request(method, path, stream=True)
+            assert r.status_code == 200, (method, path, r.status_code)
+            assert r.headers["Content-Type"].startswith("text/event-stream")
+            r.close()
+            continue
         r = send(plain_user, method, path)
         if (method, path) in USER_ROUTES:
             assert r.status_code < 400, (method, path, r.status_code)
@@ -190,7 +198,7 @@ def test_path_tricks_reach_no_route_and_no_other_user(proxy: IppProxy, plain_use
                                                       admin: Client) -> None:
     gets = sorted({concrete(p) for m, p, public in ROUTES
                    if m == "GET" and not public and p.startswith(PREFIX)
-                   and ("GET", p) not in USER_ROUTES})
+                   and ("GET", p) not in USER_ROUTES | STREAMS})
     assert gets
     cookie = {"Cookie": f"ippproxy_session={plain_user.cookie}"}
     for path in gets:
