@@ -187,3 +187,26 @@ def test_the_users_client_gets_the_question_live_and_answers_it(side: Side) -> N
     finally:
         alice.close()
         bob.close()
+
+
+def test_two_answers_at_once_charge_once(side: Side) -> None:
+    import threading
+
+    attrs = side.held_job()
+    statuses: list[int] = []
+    go = threading.Barrier(2)
+
+    def answer() -> None:
+        go.wait()
+        statuses.append(side.answer(side.alice, attrs, "physics")[0])
+
+    threads = [threading.Thread(target=answer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(statuses) == [200, 409], statuses
+    done = side.env.wait_job("billed", attrs["job-id"], "ippproxy-cost-charged")
+    rows = side.env.cmd("list-transactions", "--job", str(done["job-uuid"]).removeprefix(
+        "urn:uuid:"))
+    assert [(r["amount"], r["kind"]) for r in rows] == [(-15, "charge")]
