@@ -73,7 +73,7 @@ from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
-from ippproxy.services.usernotices import UserNotices
+from ippproxy.services.usernotices import UserNotices, low_credit
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
 from ippproxy.virtualprinter.builtin import start_builtin
@@ -182,7 +182,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             if config.accounting.enabled:
                 userside = UserSide(store, engine, notifier, audit, intake.pay_held)
                 notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
-                                      hub)
+                                      hub, low_credit=lambda: low_credit(server.config))
                 notifier.listeners = (*notifier.listeners, notices)
                 stack.callback(notices.close)
             jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(), intake.pay_held)

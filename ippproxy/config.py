@@ -182,6 +182,9 @@ class AccountingConfig:
     # Seconds a job held for an account choice (account-info-needed) waits for its
     # answer; then it is canceled, nothing charged (pipeline/unanswered.py).
     popup_timeout: float = 600.0
+    # A user's client is warned when their personal balance falls below this amount
+    # (decimal, e.g. "2.00"); empty: no warning (services/usernotices.py).
+    low_credit_threshold: str = ""
 
 
 @dataclass(frozen=True)
@@ -484,6 +487,8 @@ def _check_accounting(cfg: Config) -> None:
     _choice("analysis.unknown_pages", cfg.analysis.unknown_pages, UNKNOWN_MODES)
     _decimal("accounting.initial_balance", a.initial_balance)
     _decimal("accounting.credit_limit", a.credit_limit)
+    if a.low_credit_threshold:
+        _decimal("accounting.low_credit_threshold", a.low_credit_threshold)
     if not re.match(r"^[A-Z]{3}$", a.currency):
         raise ConfigError("accounting.currency", "expected an ISO 4217 code such as \"EUR\"")
     if a.minor_unit_digits > 4:

@@ -23,6 +23,7 @@ OPTIONS: dict[str, type] = {
     "accounting.credit_limit": AccountingConfig,
     "accounting.trust_printer_counts": AccountingConfig,
     "accounting.popup_timeout": AccountingConfig,
+    "accounting.low_credit_threshold": AccountingConfig,
     "analysis.unknown_pages": AnalysisConfig,
 }
 # Checked against the catalog's cost models by the options service, not here.

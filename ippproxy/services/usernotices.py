@@ -16,7 +16,10 @@ submitted still shows its popup. Two sources follow:
   ``job-state`` event, and a job held for its payer that was not asked yet (another
   node's) becomes a question.
 
-Events: ``account-needed`` (the job waits for an account: ``account-info-needed``,
+Events: ``balance`` (the accounts the user may charge, with their balances: on connecting
+and after each change of their jobs), ``low-credit`` (the personal balance is below
+``accounting.low_credit_threshold``: once, until it rises again, and on connecting),
+``account-needed`` (the job waits for an account: ``account-info-needed``,
 ``-authorization-failed``, ``-closed``, ``-limit-reached``; document name, pages, colour
 impressions, price, printer, the reason and its message, the accounts the user may
 choose, and for ``account-info-needed`` the deadline, ``accounting.popup_timeout``) and
@@ -39,9 +42,11 @@ from typing import Any
 
 from ippproxy.accounting.available import UsableAccount
 from ippproxy.accounting.identity import canonical_name
+from ippproxy.config import Config
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState
 from ippproxy.pipeline.payer import PayerReason, is_payer_held
+from ippproxy.pipeline.settings import minor_int
 from ippproxy.services.actor import Actor, Via
 from ippproxy.services.events import Event, EventHub, EventKind
 from ippproxy.services.userside import UserSide
@@ -49,6 +54,8 @@ from ippproxy.services.userside import UserSide
 log = logging.getLogger(__name__)
 ACCOUNT_NEEDED = "account-needed"
 JOB_STATE = "job-state"
+BALANCE = "balance"
+LOW_CREDIT = "low-credit"
 ASKED_KEEP = 10000     # (job, reason) questions remembered, so each is asked once
 _JOB_EVENTS = frozenset({EventKind.JOB_HELD, EventKind.JOB_PENDING, EventKind.JOB_PRINTING,
                          EventKind.JOB_STOPPED, EventKind.JOB_PRINTED, EventKind.JOB_CANCELED,
@@ -93,10 +100,14 @@ def _owner(job: JobRecord) -> str | None:
 
 class UserNotices:
     def __init__(self, side: UserSide, popup_timeout: Callable[[], float],
-                 hub: EventHub | None = None, *, queue_size: int = 256) -> None:
+                 hub: EventHub | None = None, *,
+                 low_credit: Callable[[], int | None] = lambda: None,
+                 queue_size: int = 256) -> None:
         self.side = side
         self.popup_timeout = popup_timeout
         self.hub = hub
+        self.low_credit = low_credit    # the warning threshold in minor units, or None
+        self._warned: set[str] = set()  # users told of low credit, until it rises again
         self.queue_size = queue_size
         self._streams: dict[str, set[UserStream]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -119,6 +130,7 @@ class UserNotices:
         self._streams.setdefault(actor.name, set()).add(stream)
         self._someone.set()
         try:
+            stream.offer(await self._balance(actor.name, connecting=True))
             for job in await self.side.jobs(actor, limit=200):
                 if job.state == JobState.PENDING_HELD and is_payer_held(job.state_reasons):
                     self._ask_once(job)
@@ -164,7 +176,7 @@ class UserNotices:
                 return
             wire = await self._question(Actor(owner, Via.SYSTEM), job)
         else:
-            wire = _wire(JOB_STATE, _job(job))
+            wire = _wire(JOB_STATE, _job(job)) + await self._balance(owner)
         for stream in tuple(self._streams.get(owner, ())):
             stream.offer(wire)
 
@@ -214,6 +226,23 @@ class UserNotices:
         except Exception:
             log.exception("user notices: job %s/%s", event.queue, event.job_id)
 
+    async def _balance(self, user: str, *, connecting: bool = False) -> bytes:
+        """The user's accounts (``balance``), and ``low-credit`` when the personal balance
+        is below the threshold: once, until it rises above it again (every time the client
+        connects)."""
+        accounts = await asyncio.to_thread(self.side.accounts, Actor(user, Via.SYSTEM))
+        wire = _wire(BALANCE, {"accounts": [_choice(a) for a in accounts]})
+        threshold = self.low_credit()
+        personal = next((a for a in accounts if a.code is None), None)
+        if threshold is None or personal is None or personal.balance >= threshold:
+            self._warned.discard(user)
+            return wire
+        if user in self._warned and not connecting:
+            return wire
+        self._warned.add(user)
+        return wire + _wire(LOW_CREDIT, {"balance": personal.balance, "threshold": threshold,
+                                         "currency": personal.currency})
+
     async def _question(self, actor: Actor, job: JobRecord) -> bytes:
         accounts = await asyncio.to_thread(self.side.accounts, actor)
         data = {**_job(job), "choices": [_choice(a) for a in accounts], "deadline": None}
@@ -238,3 +267,10 @@ def _job(job: JobRecord) -> dict[str, Any]:
 def _choice(a: UsableAccount) -> dict[str, Any]:
     return {"code": a.code, "name": a.name, "balance": a.balance, "currency": a.currency,
             "pin": a.pin}
+
+
+def low_credit(config: Config) -> int | None:
+    """``accounting.low_credit_threshold`` in minor units; None when unset."""
+    a = config.accounting
+    return minor_int(a.low_credit_threshold, a.minor_unit_digits) \
+        if a.low_credit_threshold else None

@@ -8,6 +8,7 @@ Queue "billed" needs an account (``account_required``): a job without one is hel
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -156,6 +157,12 @@ class Stream:
                 return data
 
     def close(self) -> None:
+        """Shut the socket first: closing a response whose body a thread is reading
+        waits for the server's next write (its keep-alive, seconds away)."""
+        try:
+            self.response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+        except (AttributeError, OSError):
+            pass
         self.response.close()
 
 
@@ -210,3 +217,38 @@ def test_two_answers_at_once_charge_once(side: Side) -> None:
     rows = side.env.cmd("list-transactions", "--job", str(done["job-uuid"]).removeprefix(
         "urn:uuid:"))
     assert [(r["amount"], r["kind"]) for r in rows] == [(-15, "charge")]
+
+
+def _option(proxy: IppProxy, *args: str) -> None:
+    subprocess.run([*ippproxy_command(), "cmd", "--config", str(proxy.config_path), "option",
+                    *args], check=True, capture_output=True, timeout=60)
+    time.sleep(2)    # the catalog watcher polls every second
+
+
+def test_balance_and_the_low_credit_warning(side: Side) -> None:
+    """accounting.low_credit_threshold (set live): a client is told its balance on
+    connecting and after each job, and warned once when the personal balance falls below
+    the threshold."""
+    alice_balance = side.alice.get("/api/v1/me/accounts").json()["items"][0]["balance"]
+    assert alice_balance < 990
+    _option(side.env.proxy, "set", "accounting.low_credit_threshold", "\"9.90\"")
+    alice, bob = Stream(side.alice), Stream(side.bob)
+    try:
+        kind, data = alice.events.get(timeout=30)
+        assert kind == "balance" and data["accounts"][0]["balance"] == alice_balance
+        kind, data = alice.events.get(timeout=30)
+        assert (kind, data["balance"], data["threshold"]) == ("low-credit", alice_balance, 990)
+        kind, data = bob.events.get(timeout=30)
+        assert kind == "balance" and data["accounts"][0]["balance"] == 1000
+        reply = side.env.print_job("colour", pdf([False], "bob"), user="bob")
+        assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+        deadline = time.monotonic() + 30
+        seen: list[str] = []
+        while "low-credit" not in seen:
+            kind, data = bob.events.get(timeout=max(0.1, deadline - time.monotonic()))
+            seen.append(kind)
+        assert data["balance"] == 985 and seen.count("low-credit") == 1
+    finally:
+        alice.close()
+        bob.close()
+        _option(side.env.proxy, "clear", "accounting.low_credit_threshold")
