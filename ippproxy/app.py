@@ -182,7 +182,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             if config.accounting.enabled:
                 userside = UserSide(store, engine, notifier, audit, intake.pay_held)
                 notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
-                                      hub, low_credit=lambda: low_credit(server.config))
+                                      hub, low_credit=lambda: low_credit(server.config),
+                                      alert=lambda: server.config.accounting.client_alert)
                 notifier.listeners = (*notifier.listeners, notices)
                 stack.callback(notices.close)
             jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(), intake.pay_held)

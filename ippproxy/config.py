@@ -185,6 +185,9 @@ class AccountingConfig:
     # A user's client is warned when their personal balance falls below this amount
     # (decimal, e.g. "2.00"); empty: no warning (services/usernotices.py).
     low_credit_threshold: str = ""
+    # The admin dashboard's "client unavailable" alert: a job waits for an account choice
+    # and its owner has no client connected to answer it.
+    client_alert: bool = False
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ OPTIONS: dict[str, type] = {
     "accounting.trust_printer_counts": AccountingConfig,
     "accounting.popup_timeout": AccountingConfig,
     "accounting.low_credit_threshold": AccountingConfig,
+    "accounting.client_alert": AccountingConfig,
     "analysis.unknown_pages": AnalysisConfig,
 }
 # Checked against the catalog's cost models by the options service, not here.

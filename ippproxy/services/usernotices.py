@@ -24,7 +24,9 @@ and after each change of their jobs), ``low-credit`` (the personal balance is be
 impressions, price, printer, the reason and its message, the accounts the user may
 choose, and for ``account-info-needed`` the deadline, ``accounting.popup_timeout``) and
 ``job-state`` (released, printing, printed, canceled; a question that went unanswered
-arrives as canceled with ``account-info-needed``). A question is asked once per job and
+arrives as canceled with ``account-info-needed``). With ``accounting.client_alert`` on, a
+job of this node that waits for an account choice while its owner has no client connected
+raises ``client-unavailable`` on the admin side's live activity (once per job). A question is asked once per job and
 reason. Each subscription has a bounded queue; a slow client loses its oldest events (it
 can re-read its jobs). Events are serialised once per user.
 """
@@ -102,11 +104,13 @@ class UserNotices:
     def __init__(self, side: UserSide, popup_timeout: Callable[[], float],
                  hub: EventHub | None = None, *,
                  low_credit: Callable[[], int | None] = lambda: None,
+                 alert: Callable[[], bool] = lambda: False,
                  queue_size: int = 256) -> None:
         self.side = side
         self.popup_timeout = popup_timeout
         self.hub = hub
         self.low_credit = low_credit    # the warning threshold in minor units, or None
+        self.alert = alert              # the "client unavailable" alert is on
         self._warned: set[str] = set()  # users told of low credit, until it rises again
         self.queue_size = queue_size
         self._streams: dict[str, set[UserStream]] = {}
@@ -151,7 +155,7 @@ class UserNotices:
 
     # -- the server's job notifier ------------------------------------------------------
     def job_changed(self, job_uuid: str) -> None:
-        if not self._streams or not job_uuid:
+        if not job_uuid or not (self._streams or self.alert()):
             return
         task = asyncio.get_running_loop().create_task(self._changed(job_uuid))
         self._tasks.add(task)
@@ -167,9 +171,14 @@ class UserNotices:
             log.exception("user notices: job %s", job_uuid)
 
     async def _tell(self, job: JobRecord, *, question: bool) -> None:
-        """Send the job's question (once per reason) or its new state to its owner."""
+        """Send the job's question (once per reason) or its new state to its owner; a
+        question nobody's client can answer raises the admin's alert (when it is on)."""
         owner = _owner(job)
-        if owner is None or not self.connected(owner):
+        if owner is None:
+            return
+        if not self.connected(owner):
+            if question and PayerReason.INFO_NEEDED in job.state_reasons and self.alert():
+                self._alarm(owner, job)
             return
         if question:
             if not self._ask_once(job):
@@ -179,6 +188,14 @@ class UserNotices:
             wire = _wire(JOB_STATE, _job(job)) + await self._balance(owner)
         for stream in tuple(self._streams.get(owner, ())):
             stream.offer(wire)
+
+    def _alarm(self, owner: str, job: JobRecord) -> None:
+        if self.hub is None or (job.uuid, "alert") in self._asked:
+            return
+        self._asked[(job.uuid, "alert")] = None
+        self.hub.publish(EventKind.CLIENT_UNAVAILABLE, queue=job.queue, job_id=job.job_id,
+                         user=owner, message=f"{owner} has no client connected to choose "
+                         f"the account of job {job.job_id}")
 
     def _ask_once(self, job: JobRecord) -> bool:
         key = (job.uuid, ",".join(job.state_reasons))

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 from support.server import IppProxy, ippproxy_command
-from support.webapi import Client, login, remember_certificate, trust
+from support.webapi import Client, first_password, login, remember_certificate, trust
 
 from ippproxy.ipp import Status
 
@@ -123,12 +123,12 @@ def test_the_personal_account_and_an_unanswered_question(side: Side) -> None:
 class Stream:
     """A user's ``/api/v1/me/events`` read by a thread into a queue of (kind, data)."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, path: str = "/api/v1/me/events") -> None:
         import queue
         import threading
 
         self.events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
-        self.response = requests.get(client.base + "/api/v1/me/events",
+        self.response = requests.get(client.base + path,
                                      headers=client.headers(), stream=True, timeout=60,
                                      verify=trust(client.base))
         assert self.response.status_code == 200, self.response.text
@@ -252,3 +252,34 @@ def test_balance_and_the_low_credit_warning(side: Side) -> None:
         alice.close()
         bob.close()
         _option(side.env.proxy, "clear", "accounting.low_credit_threshold")
+
+
+def test_client_unavailable_alert_on_the_admin_dashboard(side: Side) -> None:
+    """accounting.client_alert (set live): a job waiting for an account choice whose owner
+    has no client connected raises client-unavailable on the admin's live activity; with
+    the owner's client connected, no alert."""
+    _option(side.env.proxy, "set", "accounting.client_alert", "true")
+    admin = login(side.env.proxy.https, "admin", first_password(side.env.proxy))
+    live = Stream(admin, "/admin/events")
+    alice = Stream(side.alice)
+    try:
+        nobody = side.held_job()          # alice's client is connected: asked, no alert
+        alice.next("account-needed", _uuid_of(nobody))
+        reply = side.env.print_job("billed", pdf([False], "bob"), user="bob")
+        assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+        bobs = _job_id(reply)
+        deadline = time.monotonic() + 30
+        alerts: list[dict[str, Any]] = []
+        while not alerts:
+            kind, data = live.events.get(timeout=max(0.1, deadline - time.monotonic()))
+            if kind == "client-unavailable":
+                alerts.append(data)
+        assert (alerts[0]["user"], alerts[0]["queue"], alerts[0]["job_id"]) == (
+            "bob", "billed", bobs)
+        time.sleep(1)
+        later = [d for k, d in list(live.events.queue) if k == "client-unavailable"]
+        assert all(d["user"] != "alice" for d in later), later
+    finally:
+        live.close()
+        alice.close()
+        _option(side.env.proxy, "clear", "accounting.client_alert")
