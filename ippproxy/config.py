@@ -149,7 +149,7 @@ TRUST = ("ours", "printer", "lower")
 UNKNOWN_MODES = ("allow", "hold", "deny")
 RULE_TYPES = ("max-pages", "max-copies", "max-cost", "max-spool-size", "paper-sizes",
               "allowed-formats", "allowed-users", "duplicate-jobs", "force-grayscale",
-              "force-duplex", "ask-account", "charge-account")
+              "force-duplex", "ask-account", "charge-account", "confirm-job")
 # Amounts: ASCII digits only (re.ASCII: \d would take fullwidth "１０"), at most 13 digits
 # before the point (accounting/money.py bounds every amount in minor units, MAX_AMOUNT;
 # pipeline/settings.py converts through it), at most 12 after.

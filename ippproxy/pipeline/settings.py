@@ -29,6 +29,7 @@ from ippproxy.policies import (
     AllowedUsers,
     AskAccount,
     ChargeAccount,
+    ConfirmJob,
     DuplicateJobs,
     ForceDuplex,
     ForceGrayscale,
@@ -140,6 +141,8 @@ def _rule(r: RuleConfig, config: Config, recent: RecentJobs) -> object:
         return AskAccount()
     if r.type == "charge-account":
         return ChargeAccount(r.values[0])
+    if r.type == "confirm-job":
+        return ConfirmJob()
     raise ValueError(f"unknown rule type {r.type!r}")  # config validated it
 
 

@@ -3,7 +3,10 @@ printer, scoped like every rule by :class:`~ippproxy.policies.base.Scoped`):
 
 * ``ask-account``: the job waits for its owner to choose (held ``account-info-needed``,
   PWG 5100.7); the client popup or the web app answers;
-* ``charge-account``: the job is charged to the named shared account without asking.
+* ``charge-account``: the job is charged to the named shared account without asking;
+* ``confirm-job``: the "last chance" before printing: the job (priced and reserved) waits
+  for its owner to print or cancel it (held ``ippproxy-confirmation-needed``, an
+  implementation keyword, RFC 8011 §5.3.8); cancel refunds the reservation.
 
 Without either, the owner's personal account pays. A job that names an account
 (``job-account-id``) is charged to it whatever these rules say: IPP first.
@@ -17,6 +20,7 @@ from ippproxy.policies.decision import Decision
 from ippproxy.policies.facts import JobFacts
 
 INFO_NEEDED = "account-info-needed"   # PWG 5100.7 job-state-reasons
+CONFIRMATION_NEEDED = "ippproxy-confirmation-needed"
 
 
 @dataclass(frozen=True)
@@ -39,3 +43,12 @@ class ChargeAccount:
         if job.account is not None:
             return Decision.allow()
         return Decision(account=self.code, policy=self.name)
+
+
+@dataclass(frozen=True)
+class ConfirmJob:
+    name: str = "confirm-job"
+
+    def decide(self, job: JobFacts) -> Decision:
+        return Decision.hold(f"Print this job on {job.printer}? Confirm or cancel it.",
+                             self.name, keyword=CONFIRMATION_NEEDED)

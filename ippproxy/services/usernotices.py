@@ -23,7 +23,9 @@ and after each change of their jobs), ``low-credit`` (the personal balance is be
 ``-authorization-failed``, ``-closed``, ``-limit-reached``; document name, pages, colour
 impressions, price, printer, the reason and its message, the accounts the user may
 choose, and for ``account-info-needed`` the deadline, ``accounting.popup_timeout``) and
-``job-state`` (released, printing, printed, canceled; a question that went unanswered
+``confirm-needed`` (a confirm-job rule's last chance: the job's name, pages, colour
+impressions, price and printer; print or cancel), ``job-state`` (released, printing,
+printed, canceled; a question that went unanswered
 arrives as canceled with ``account-info-needed``). With ``accounting.client_alert`` on, a
 job of this node that waits for an account choice while its owner has no client connected
 raises ``client-unavailable`` on the admin side's live activity (once per job). A question is asked once per job and
@@ -49,12 +51,14 @@ from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState
 from ippproxy.pipeline.payer import PayerReason, is_payer_held
 from ippproxy.pipeline.settings import minor_int
+from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services.actor import Actor, Via
 from ippproxy.services.events import Event, EventHub, EventKind
 from ippproxy.services.userside import UserSide
 
 log = logging.getLogger(__name__)
 ACCOUNT_NEEDED = "account-needed"
+CONFIRM_NEEDED = "confirm-needed"
 JOB_STATE = "job-state"
 BALANCE = "balance"
 LOW_CREDIT = "low-credit"
@@ -91,6 +95,12 @@ class UserStream:
 def _wire(kind: str, data: dict[str, Any]) -> bytes:
     # HTML Living Standard §9.2.6: one record, "event" and one "data" line.
     return f"event: {kind}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+
+
+def waits(job: JobRecord) -> bool:
+    """The job waits for its owner's answer: an account, or the last-chance confirmation."""
+    return job.state == JobState.PENDING_HELD and (
+        is_payer_held(job.state_reasons) or CONFIRMATION_NEEDED in job.state_reasons)
 
 
 def _owner(job: JobRecord) -> str | None:
@@ -136,7 +146,7 @@ class UserNotices:
         try:
             stream.offer(await self._balance(actor.name, connecting=True))
             for job in await self.side.jobs(actor, limit=200):
-                if job.state == JobState.PENDING_HELD and is_payer_held(job.state_reasons):
+                if waits(job):
                     self._ask_once(job)
                     stream.offer(await self._question(actor, job))
             yield stream
@@ -164,8 +174,7 @@ class UserNotices:
     async def _changed(self, job_uuid: str) -> None:
         try:
             job = await self.side.store.get_by_uuid(job_uuid)
-            if job is not None and job.state == JobState.PENDING_HELD and \
-                    is_payer_held(job.state_reasons):
+            if job is not None and waits(job):
                 await self._tell(job, question=True)
         except Exception:   # a failed read: the client re-reads its jobs when it reconnects
             log.exception("user notices: job %s", job_uuid)
@@ -238,8 +247,7 @@ class UserNotices:
             job = await self.side.store.get(event.queue, event.job_id)
             if job is None:
                 return
-            held = job.state == JobState.PENDING_HELD and is_payer_held(job.state_reasons)
-            await self._tell(job, question=held)
+            await self._tell(job, question=waits(job))
         except Exception:
             log.exception("user notices: job %s/%s", event.queue, event.job_id)
 
@@ -261,6 +269,8 @@ class UserNotices:
                                          "currency": personal.currency})
 
     async def _question(self, actor: Actor, job: JobRecord) -> bytes:
+        if CONFIRMATION_NEEDED in job.state_reasons:
+            return _wire(CONFIRM_NEEDED, _job(job))
         accounts = await asyncio.to_thread(self.side.accounts, actor)
         data = {**_job(job), "choices": [_choice(a) for a in accounts], "deadline": None}
         if PayerReason.INFO_NEEDED in job.state_reasons:

@@ -1,5 +1,5 @@
 """What a user does for themselves (issue 17), no HTTP: their own jobs, the accounts they
-may charge, and the answer to a job's account question.
+may charge, the answer to a job's account question, and the "last chance" confirmation.
 
 Theory of operation. A job held for its payer (``pipeline/payer.py``: ``pending-held`` with
 ``account-info-needed``, ``account-authorization-failed``, ``account-closed`` or
@@ -30,6 +30,7 @@ from ippproxy.jobs.search import JobQuery
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline.payer import CHOSEN, PayerHold, is_payer_held
+from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services.actor import Actor
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.errors import Conflict, Invalid, NotFound
@@ -127,3 +128,34 @@ class UserSide:
         if hold is not None:
             raise Conflict(f"job {job.job_id} stays held: {hold.message}")
         return current
+
+    async def confirm(self, actor: Actor, uuid: str, go: bool) -> JobRecord:
+        """The "last chance" answer (a confirm-job rule): print the job, or cancel it
+        (its reservation is refunded by the settlement, as for any job canceled before it
+        printed)."""
+        lock = self._answering.setdefault(uuid, asyncio.Lock())
+        try:
+            async with lock:
+                job = await self.job(actor, uuid)
+                if job.state != JobState.PENDING_HELD or \
+                        CONFIRMATION_NEEDED not in job.state_reasons:
+                    raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for "
+                                   "no confirmation (answered already, or too late)")
+                try:
+                    if go:
+                        new = await self.store.transition(
+                            job.uuid, JobEvent.RELEASE, hold_until=None,
+                            reasons=None if job.closed else ("job-incoming",))
+                    else:
+                        new = await self.store.transition(
+                            job.uuid, JobEvent.CANCEL, reasons=("job-canceled-by-user",),
+                            message="canceled by its owner before printing")
+                except InvalidTransition:
+                    raise Conflict(f"job {job.job_id} changed meanwhile") from None
+        finally:
+            if not lock.locked():
+                self._answering.pop(uuid, None)
+        self.notifier.job_changed(job.uuid)
+        await asyncio.to_thread(self.audit.record, entry(
+            actor, "job.confirm", f"job:{job.uuid}", None, {"print": go}))
+        return new

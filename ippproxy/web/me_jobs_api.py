@@ -58,6 +58,10 @@ class AccountChoice(Request):
         description="a shared account's code; null: your personal account")
 
 
+class Confirmation(Request):
+    print: bool = Field(description="true: print the job; false: cancel it (refunded)")
+
+
 def _side(call: Call) -> UserSide:
     side = call.services.userside
     if side is None:    # accounting off: nobody has accounts
@@ -90,6 +94,11 @@ async def choose_account(call: Call) -> Any:
                                                    body.account))
 
 
+async def confirm_job(call: Call) -> Any:
+    body: Confirmation = call.body
+    return my_job(await _side(call).confirm(user_of(call), call.path["uuid"], body.print))
+
+
 OPERATIONS = (
     Operation("GET", "/me/jobs", list_my_jobs, "Your jobs, newest first", "me",
               query=MyJobsQuery, response=MyJobs),
@@ -99,4 +108,7 @@ OPERATIONS = (
               "Answer a held job's account question: charge it there and release it",
               "me", body=AccountChoice, response=MyJob,
               path_params={"uuid": "the job's UUID"}),
+    Operation("POST", "/me/jobs/{uuid}/confirm", confirm_job,
+              "Answer a job's last-chance confirmation: print it or cancel it", "me",
+              body=Confirmation, response=MyJob, path_params={"uuid": "the job's UUID"}),
 )

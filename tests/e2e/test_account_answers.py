@@ -3,7 +3,8 @@ services/userside.py), end to end: the real ``ippproxy serve``, jobs by real IPP
 ledger read back with ``ippproxy cmd``.
 
 Queue "billed" needs an account (``account_required``): a job without one is held
-``account-info-needed``. alice may charge Physics (not Chemistry); bob is another user."""
+``account-info-needed``. Queue "confirm" asks the last-chance confirmation (a confirm-job
+rule). alice may charge Physics (not Chemistry); bob is another user."""
 
 from __future__ import annotations
 
@@ -23,6 +24,13 @@ from ippproxy.ipp import Status
 
 from .ipp_client import status_message
 from .test_accounting_e2e import EXTRA, Env, _job_id, pdf
+
+CONFIRM = """
+[[rule]]
+type = "confirm-job"
+name = "last-chance"
+printers = ["confirm"]
+"""
 
 
 class Side:
@@ -51,8 +59,9 @@ class Side:
 def side(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Side]:
     proxy = IppProxy(tmp_path_factory.mktemp("answers"), queues=[
         {"name": "colour", "cost_model": "colour"},
-        {"name": "billed", "cost_model": "colour", "account_required": True}])
-    proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA)
+        {"name": "billed", "cost_model": "colour", "account_required": True},
+        {"name": "confirm", "cost_model": "colour"}])
+    proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA + CONFIRM)
     with proxy:
         remember_certificate(proxy)
         env = Env(proxy)
@@ -283,3 +292,46 @@ def test_client_unavailable_alert_on_the_admin_dashboard(side: Side) -> None:
         live.close()
         alice.close()
         _option(side.env.proxy, "clear", "accounting.client_alert")
+
+
+def test_last_chance_confirmation_print_or_cancel(side: Side) -> None:
+    """confirm-job: the job is priced and reserved, the owner's client is asked (name,
+    pages, cost, printer); cancel refunds it all, print prints it charged once; a second
+    answer is 409, another user's 404."""
+    alice = Stream(side.alice)
+    try:
+        jobs = []
+        for tag in ("cancel-me", "print-me"):
+            reply = side.env.print_job("confirm", pdf([True], tag), user="alice")
+            assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+            attrs = side.env.job("confirm", _job_id(reply))
+            assert attrs["job-state"] == 4
+            assert attrs["job-state-reasons"] == "ippproxy-confirmation-needed"
+            asked = alice.next("confirm-needed", _uuid_of(attrs))
+            assert (asked["printer"], asked["pages"], asked["colour_impressions"],
+                    asked["cost"]) == ("confirm", 1, 1, "0.55 EUR")
+            assert [(a, k) for a, _, k, _ in side.env.ledger(_uuid_of(attrs))] == [
+                (-55, "charge")]                      # reserved while it waits
+            jobs.append(attrs)
+        no, yes = jobs
+
+        def confirm(who: Client, attrs: dict[str, Any], go: bool) -> tuple[int, Any]:
+            r = who.post(f"/api/v1/me/jobs/{_uuid_of(attrs)}/confirm", json={"print": go})
+            return r.status_code, r.json()
+
+        assert confirm(side.bob, no, True)[0] == 404
+        status, body = confirm(side.alice, no, False)
+        assert status == 200 and body["state"] == "canceled", body
+        deadline = time.monotonic() + 30
+        while sum(a for a, _, _, _ in side.env.ledger(_uuid_of(no))) != 0:
+            assert time.monotonic() < deadline, side.env.ledger(_uuid_of(no))
+            time.sleep(0.3)
+        status, body = confirm(side.alice, yes, True)
+        assert status == 200, body
+        done = side.env.wait_job("confirm", yes["job-id"], "ippproxy-cost-charged")
+        assert done["job-state"] == 9
+        assert [a for a, _, _, _ in side.env.ledger(_uuid_of(yes))] == [-55]
+        assert confirm(side.alice, yes, False)[0] == 409
+        assert confirm(side.alice, no, True)[0] == 409
+    finally:
+        alice.close()

@@ -6,6 +6,7 @@ from ippproxy.policies import (
     Action,
     AskAccount,
     ChargeAccount,
+    ConfirmJob,
     ForceGrayscale,
     JobFacts,
     MaxCopies,
@@ -47,3 +48,10 @@ def test_the_chain_keeps_the_first_account_with_every_action() -> None:
     assert (held.action, held.account) == (Action.HOLD, "physics")
     denied = PolicyChain([ChargeAccount("physics"), MaxCopies(1)]).decide(facts(copies=5))
     assert denied.action == Action.DENY
+
+
+def test_confirm_holds_every_job_it_applies_to() -> None:
+    d = ConfirmJob().decide(facts("physics"))
+    assert (d.action, d.hold_reason) == (Action.HOLD, "ippproxy-confirmation-needed")
+    scoped = Scoped(ConfirmJob(), printers=frozenset({"colour"}))
+    assert scoped.decide(facts()).action == Action.ALLOW          # printer "lab"
