@@ -45,7 +45,7 @@ from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
 from ippproxy.server import housekeeping
 from ippproxy.server.advertised import queue_attributes
-from ippproxy.server.basic_auth import BasicAuthenticator
+from ippproxy.server.basic_auth import BasicAuthenticator, plain_urls, requiring, url_queues
 from ippproxy.server.caps import Caps, connection_limit, raise_fd_limit
 from ippproxy.server.context import ServerContext, load_queues
 from ippproxy.server.deadlines import Deadlines
@@ -72,6 +72,7 @@ from ippproxy.services.joblog import JobLog
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
+from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.printer_watch import PrinterWatch
 from ippproxy.services.provisioning import provision
 from ippproxy.services.queues import IppStateAudit, QueueService
@@ -80,7 +81,9 @@ from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
+from ippproxy.services.usernotices import UserNotices, low_credit
 from ippproxy.services.users import Users
+from ippproxy.services.userside import UserSide
 from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.web.auth import may_scrape
 from ippproxy.web.pages.routes import add_admin_pages
@@ -176,9 +179,11 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 print(first_start_banner(password), flush=True)
             tokens, throttle = Tokens(engine, audit), LoginThrottle(engine)
             # IPP clients prove who they are with the same accounts, tokens and throttle.
+            printer_urls = PrinterUrls(engine, audit, lambda: (
+                q.name for q in app[CTX].get().config.queues if q.authentication == "token"))
             authenticator = BasicAuthenticator(
-                (q.name for q in config.queues if q.authentication == "basic"),
-                IppLogins(admins, tokens, throttle))
+                requiring(config.queues), IppLogins(admins, tokens, throttle, printer_urls),
+                urls=url_queues(config.queues), plain=plain_urls(config.queues))
             app[CTX].ctx = ServerContext(
                 config=config, store=store, spool=spool,
                 capabilities=capabilities, intake=intake, notifier=notifier,
@@ -186,8 +191,19 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving,
                 metrics=metrics, state_recorder=IppStateAudit(catalog))
             server = app[CTX].get()
+            # The user's side (issue 17): their jobs and accounts, and their live events,
+            # which hear of every job change of this node.
+            userside = notices = None
+            if config.accounting.enabled:
+                userside = UserSide(store, engine, notifier, audit, intake.pay_held)
+                notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
+                                      hub, low_credit=lambda: low_credit(server.config),
+                                      alert=lambda: server.config.accounting.client_alert)
+                notifier.listeners = (*notifier.listeners, notices)
+                stack.callback(notices.close)
             jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(),
-                        Requoter(pipeline.accounting) if pipeline else None)
+                        Requoter(pipeline.accounting) if pipeline else None,
+                        intake.pay_held)
             queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
             reports = Reports(store.reports, denials.since)
             printers = PrinterStatus(queue_service, capabilities, store,
@@ -201,7 +217,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     queues=queue_service, printers=printers, cost_models=cost_models,
                     rules=RuleService(catalog), groups=GroupService(catalog, file),
                     options=OptionService(catalog, file), audit=AuditService(catalog),
-                    reports=reports, refresh=lambda: watcher.poll()))
+                    reports=reports, refresh=lambda: watcher.poll()),
+                printer_urls=printer_urls, userside=userside, notices=notices)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
@@ -209,6 +226,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                      asyncio.create_task(watch.run(), name="printer-watch"),
                      asyncio.create_task(joblog.run(), name="job-log"),
                      asyncio.create_task(advertiser.run(), name="dnssd")]
+            if notices is not None:
+                tasks.append(asyncio.create_task(notices.run(), name="user-notices"))
 
             async def changed(new: Snapshot) -> None:
                 live = new.apply(file)

@@ -138,7 +138,8 @@ class QueueConfig:
     force_print_job: bool = False
     # Name of a [[cost_model]]; empty: accounting.default_cost_model (else free).
     cost_model: str = ""
-    # "none": trust requesting-user-name; "basic": HTTP Basic against the user store.
+    # "none": trust requesting-user-name; "basic": HTTP Basic against the user store;
+    # "token": a personal printer URL (/printers/NAME/u/SECRET) or HTTP Basic.
     authentication: str = "none"
     # Shorthands for a force-grayscale / force-duplex [[rule]] scoped to this queue.
     force_grayscale: bool = False
@@ -151,15 +152,21 @@ class QueueConfig:
     default: bool = False
     # Advertised by DNS-SD (when ``[dnssd] enabled``; ippproxy/dnssd/).
     dnssd: bool = True
+    # authentication = "token": personal printer URLs also over plain ipp:// (the secret
+    # then travels in clear); false: ipps:// only.
+    token_over_ipp: bool = False
+    # Every job must name an account (job-account-id, or CUPS's job-billing): listed in
+    # printer-mandatory-job-attributes; a job without one is held account-info-needed.
+    account_required: bool = False
 
 
-AUTHENTICATION = ("none", "basic")
+AUTHENTICATION = ("none", "basic", "token")
 UNKNOWN_USERS = ("create", "refuse")
 TRUST = ("ours", "printer", "lower")
 UNKNOWN_MODES = ("allow", "hold", "deny")
 RULE_TYPES = ("max-pages", "max-copies", "max-cost", "max-spool-size", "paper-sizes",
               "allowed-formats", "allowed-users", "duplicate-jobs", "force-grayscale",
-              "force-duplex")
+              "force-duplex", "ask-account", "charge-account", "confirm-job")
 # Amounts: ASCII digits only (re.ASCII: \d would take fullwidth "１０"), at most 13 digits
 # before the point (accounting/money.py bounds every amount in minor units, MAX_AMOUNT;
 # pipeline/settings.py converts through it), at most 12 after.
@@ -189,6 +196,15 @@ class AccountingConfig:
     # Seconds after which another node's reservation whose job never appeared (that node
     # stopped during intake) is refunded; a node's own are refunded when it starts.
     orphan_lease: float = 60.0
+    # Seconds a job held for an account choice (account-info-needed) waits for its
+    # answer; then it is canceled, nothing charged (pipeline/unanswered.py).
+    popup_timeout: float = 600.0
+    # A user's client is warned when their personal balance falls below this amount
+    # (decimal, e.g. "2.00"); empty: no warning (services/usernotices.py).
+    low_credit_threshold: str = ""
+    # The admin dashboard's "client unavailable" alert: a job waits for an account choice
+    # and its owner has no client connected to answer it.
+    client_alert: bool = False
 
 
 @dataclass(frozen=True)
@@ -434,6 +450,9 @@ def rule_from_dict(key: str, r: Any) -> RuleConfig:
         raise ConfigError(f"{key}.limit", f"required for {rule.type}")
     if rule.type == "max-cost" and "amount" not in r:
         raise ConfigError(f"{key}.amount", "required for max-cost")
+    if rule.type == "charge-account" and (
+            len(rule.values) != 1 or not 0 < len(rule.values[0]) <= 64):
+        raise ConfigError(f"{key}.values", "charge-account names one shared account code")
     return rule
 
 
@@ -509,6 +528,8 @@ def _check_accounting(cfg: Config) -> None:
     _choice("analysis.unknown_pages", cfg.analysis.unknown_pages, UNKNOWN_MODES)
     _decimal("accounting.initial_balance", a.initial_balance)
     _decimal("accounting.credit_limit", a.credit_limit)
+    if a.low_credit_threshold:
+        _decimal("accounting.low_credit_threshold", a.low_credit_threshold)
     if not re.match(r"^[A-Z]{3}$", a.currency):
         raise ConfigError("accounting.currency", "expected an ISO 4217 code such as \"EUR\"")
     if a.minor_unit_digits > 4:
@@ -516,6 +537,8 @@ def _check_accounting(cfg: Config) -> None:
     if cfg.analysis.workers < 1:
         raise ConfigError("analysis.workers", "at least 1")
     _check_worker_user(cfg.analysis.user)
+    if not a.popup_timeout > 0:
+        raise ConfigError("accounting.popup_timeout", "more than 0 seconds")
     if not cfg.forwarding.send_timeout > 0:
         raise ConfigError("forwarding.send_timeout", "more than 0 seconds")
     models = {m.name for m in cfg.cost_models}
@@ -523,9 +546,10 @@ def _check_accounting(cfg: Config) -> None:
         raise ConfigError("accounting.default_cost_model",
                           f"no [[cost_model]] named {a.default_cost_model!r}")
     for i, q in enumerate(cfg.queues):
-        if q.authentication == "basic" and not a.enabled:
+        if q.authentication in ("basic", "token") and not a.enabled:
             raise ConfigError(f"queue[{i}].authentication",
-                              "\"basic\" checks the user store: set accounting.enabled = true")
+                              f"\"{q.authentication}\" checks the user store: "
+                              "set accounting.enabled = true")
         if q.cost_model and q.cost_model not in models:
             raise ConfigError(f"queue[{i}].cost_model", f"no [[cost_model]] named {q.cost_model!r}")
     names = {q.name for q in cfg.queues}

@@ -16,6 +16,7 @@ from ippproxy.accounting.cost import (
 )
 from ippproxy.accounting.errors import (
     AccessDenied,
+    AccountClosed,
     AccountingError,
     CreditRefused,
     InvalidOperation,
@@ -27,7 +28,7 @@ from ippproxy.accounting.settings import AccountingSettings, GroupDefaults, Trus
 
 Ledger = AccountingService  # the contract's other name (docs/interfaces.md)
 
-__all__ = ["AccessDenied", "AccountingError", "AccountingService", "AccountingSettings",
+__all__ = ["AccessDenied", "AccountClosed", "AccountingError", "AccountingService", "AccountingSettings",
            "Charge", "ChargeState", "CostModel", "CreditRefused", "Estimate", "GroupDefaults",
            "InvalidOperation", "JobCounts", "Ledger", "MediaCount", "MediaPrice", "NotFound",
            "Outcome", "Pricing", "Reservation", "Trust", "canonical_name", "parse_amount", "price"]

@@ -15,6 +15,10 @@ class AccessDenied(AccountingError):
     pass
 
 
+class AccountClosed(AccessDenied):
+    """The account exists but is disabled: job-state-reasons account-closed."""
+
+
 class InvalidOperation(AccountingError):
     pass
 

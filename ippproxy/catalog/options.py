@@ -22,6 +22,9 @@ OPTIONS: dict[str, type] = {
     "accounting.restricted": AccountingConfig,
     "accounting.credit_limit": AccountingConfig,
     "accounting.trust_printer_counts": AccountingConfig,
+    "accounting.popup_timeout": AccountingConfig,
+    "accounting.low_credit_threshold": AccountingConfig,
+    "accounting.client_alert": AccountingConfig,
     "analysis.unknown_pages": AnalysisConfig,
 }
 # Checked against the catalog's cost models by the options service, not here.

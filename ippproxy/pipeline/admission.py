@@ -22,3 +22,4 @@ class Admission:
     counts: pwg.JobCounts | None = None            # as it will print
     estimate: int | None = None                    # its price (minor units)
     analysis: dict[str, Any] | None = None         # the job's analysis column
+    account: str | None = None                     # charged when the job names none (a rule)

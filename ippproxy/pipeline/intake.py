@@ -21,7 +21,9 @@ order; a step with nothing to do for an operation, or with accounting off, retur
    with accounting, forced grayscale and duplex are converted (Print-Job) and the job is
    re-counted and re-priced as it will print.
 5. **Reserve**: the price is reserved by job UUID (AccountingService.reserve,
-   idempotent).
+   idempotent). A payer problem holds the job instead of refusing it (payer.py): it is
+   stored ``pending-held`` with an ``account-*`` reason and nothing reserved;
+   ``pay_held`` reserves when it is released.
 6. **Create**: the job row (or, for Send-Document, the document and the analysis) is
    committed; ``successful-ok`` therefore means the document and the row are durable.
 
@@ -37,6 +39,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from ippproxy.filters.pool import MAX_INLINE_BYTES
@@ -51,6 +54,7 @@ from ippproxy.metrics import DENIED_BY_ACCOUNT, DENIED_BY_RULE, Metrics
 from ippproxy.pipeline import counting
 from ippproxy.pipeline.admission import Admission
 from ippproxy.pipeline.metering import Metering, Reading
+from ippproxy.pipeline.payer import PayerHold, is_payer_held
 from ippproxy.pipeline.plan import Plan, document, plan
 from ippproxy.pipeline.quote import quote
 from ippproxy.pipeline.refusal import Refused, policy_refusal
@@ -85,7 +89,7 @@ class Intake:
         try:
             facts, reading = await self._analyse(sub, p, (doc,), job_uuid)  # 3. analyse
             admitted = await self._decide(sub, p, facts, reading, True, made)  # 4. decide
-            await self._reserve(sub, facts, reading, admitted, job_uuid)     # 5. reserve
+            admitted = await self._reserve(sub, facts, reading, admitted, job_uuid)  # 5.
             attrs = _with(p.attributes, admitted)                            # 6. create
             job = await self.store.create_job(
                 sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(attrs),
@@ -131,7 +135,7 @@ class Intake:
                       for d in job.documents), doc)
             facts, reading = await self._analyse(sub, p, docs, job.uuid)     # 3. analyse
             admitted = await self._decide(sub, p, facts, reading, False, [])  # 4. decide
-            await self._reserve(sub, facts, reading, admitted, job.uuid)     # 5. reserve
+            admitted = await self._reserve(sub, facts, reading, admitted, job.uuid)  # 5.
             if admitted.analysis is not None:                                # 6. create
                 overrides = admitted.overrides
                 await self.store.set_analysis(
@@ -225,13 +229,28 @@ class Intake:
                                          made)
 
     async def _reserve(self, sub: Submission, facts: JobFacts, reading: Reading | None,
-                       admitted: Admission, job_uuid: str) -> None:
-        if self.metering is not None and reading is not None:
-            try:
-                await self.metering.reserve(job_uuid, facts.user, sub.queue, reading, admitted)
-            except Refused:
-                self.metrics.denied(sub.queue, DENIED_BY_ACCOUNT)
-                raise
+                       admitted: Admission, job_uuid: str) -> Admission:
+        """The admission as stored: held for its payer when the price cannot be
+        reserved for a payer's reason (payer.py)."""
+        if self.metering is None or reading is None:
+            return admitted
+        try:
+            hold = await self.metering.reserve(job_uuid, facts.user, sub.queue, reading,
+                                               admitted)
+        except Refused:
+            self.metrics.denied(sub.queue, DENIED_BY_ACCOUNT)
+            raise
+        if hold is None:
+            return admitted
+        message = "; ".join(m for m in (hold.message, admitted.message) if m)
+        return replace(admitted, hold=True, hold_reason=hold.reason, message=message[:255])
+
+    async def pay_held(self, job: JobRecord) -> PayerHold | None:
+        """Before a job held for its payer is released: reserve its price (payer.py);
+        the hold that still applies, or None."""
+        if self.metering is None or not is_payer_held(job.state_reasons):
+            return None
+        return await self.metering.pay_held(job)
 
     def _counted(self, sub: Submission, admitted: Admission, started: float) -> None:
         """A job received (held or not), and how long its intake took."""

@@ -11,7 +11,8 @@ a hold, forced grayscale and duplex (Print-Job: converted in the pool into a new
 document; always: ``print-color-mode`` / ``sides`` on the forwarded job), then re-counts
 and re-prices the job as it will print; a document whose pages cannot be counted follows
 ``analysis.unknown_pages``. ``reserve`` debits the price by job UUID
-(AccountingService.reserve, idempotent).
+(AccountingService.reserve, idempotent); a payer problem is a hold, not a refusal
+(payer.py), and ``pay_held`` reserves for such a job when it is released.
 """
 
 from __future__ import annotations
@@ -23,24 +24,28 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ippproxy.accounting import (
-    AccessDenied,
-    AccountingError,
-    AccountingService,
-    CreditRefused,
-    NotFound,
-    canonical_name,
-)
+from ippproxy.accounting import AccountingError, AccountingService, JobCounts, canonical_name
 from ippproxy.config import Config
 from ippproxy.filters import counts as pwg
 from ippproxy.filters import detect
 from ippproxy.filters.errors import AnalysisError
 from ippproxy.filters.model import DocumentAnalysis
 from ippproxy.ipp import Attribute, Status
-from ippproxy.jobs.records import NewDocument
+from ippproxy.jobs import blob
+from ippproxy.jobs.records import JobRecord, NewDocument
 from ippproxy.pipeline import counting
 from ippproxy.pipeline.admission import Admission
 from ippproxy.pipeline.conversion import GRAYSCALE_INPUTS, Converter
+from ippproxy.pipeline.payer import (
+    CHOSEN,
+    NO_ACCOUNT,
+    PAYER_REASONS,
+    PayerHold,
+    PayerReason,
+    payer_hold,
+    priced_counts,
+    priced_json,
+)
 from ippproxy.pipeline.refusal import Refused, analysis_refusal
 from ippproxy.policies import Action, Decision, JobFacts
 
@@ -82,11 +87,8 @@ class Metering:
         mono = mode is not None and mode.value in MONOCHROME
         ticket = counting.ticket(attributes)
         counts = counting.count(analyses, ticket, grayscale=mono)
-        account = attrs.get("job-account-id")
         reading = Reading(sources, analyses, groups, ticket, counts, mono,
-                          self._estimate(groups, queue, counts),
-                          account.value if account is not None
-                          and isinstance(account.value, str) else None)
+                          self._estimate(groups, queue, counts), account_of(attributes))
         colour = None
         if counts is not None and counts.impressions_col_total is not None:
             colour = counts.impressions_col_total > 0
@@ -98,7 +100,8 @@ class Metering:
             impressions=None if counts is None else counts.impressions_total,
             copies=ticket.copies,
             media=frozenset(m.media for m in counts.per_media) if counts else frozenset(),
-            color=colour, duplex=ticket.sides != "one-sided", cost=reading.estimate)
+            color=colour, duplex=ticket.sides != "one-sided", cost=reading.estimate,
+            account=reading.account)
         return facts, reading
 
     async def _user(self, raw: str) -> tuple[str, frozenset[str]]:
@@ -166,7 +169,8 @@ class Metering:
             hold=bool(hold_message),
             hold_reason=decision.hold_reason, message=message, overrides=counting.overrides(gray, duplex), documents=documents,
             document_format=documents[0].format if documents else r.analyses[0].format,
-            counts=counts, estimate=estimate, analysis=analysis)
+            counts=counts, estimate=estimate, analysis=analysis,
+            account=r.account or decision.account or None)
 
     def _unknown_pages(self) -> str:
         mode = self.config.analysis.unknown_pages
@@ -196,35 +200,77 @@ class Metering:
         """The job's ``analysis`` column, which Get-Job-Attributes shows (job-pages,
         job-impressions, job-media-sheets, their -col variants, ippproxy-cost-estimate)."""
         attributes: dict[str, int | str] = {}
+        priced = None
         if counts is not None:
             attributes.update(counting.ipp_attributes(counts))
+            priced = priced_json(counting.job_counts(counts))
         if estimate is not None:
             attributes["ippproxy-cost-estimate"] = self.accounting.money(estimate)
         return {"documents": [counting.analysis_json(a) for a in r.analyses],
                 "counts": None if counts is None
                 else counting.counts_json(counting.job_counts(counts)),
                 "estimate": estimate, "currency": self.accounting.settings.currency,
-                "account": r.account, "policy": decision.reason, "grayscale": gray,
-                "duplex": duplex, "attributes": attributes}
+                "account": r.account or decision.account or None,
+                "policy": decision.reason, "grayscale": gray,
+                "duplex": duplex, "attributes": attributes, "priced": priced}
 
     # -- reserve ---------------------------------------------------------------------------
     async def reserve(self, job_uuid: str, user: str, queue: str, r: Reading,
-                      admission: Admission) -> None:
+                      admission: Admission) -> PayerHold | None:
         """Debit the price of the job as it will print; nothing for an uncountable or
-        free job. A restricted account that cannot pay is
-        client-error-account-limit-reached with balance and cost."""
+        free job. A payer problem (no account where the queue needs one, an account
+        unknown, not granted, closed or over its limit) is a hold, never a refusal
+        (payer.py); any other accounting error refuses the job."""
+        if admission.account is None and self._account_required(queue):
+            return NO_ACCOUNT
+        if admission.hold and admission.hold_reason in PAYER_REASONS:
+            return None     # a rule asks the owner for the account: charged once answered
         if admission.counts is None or not admission.estimate:
-            return
+            return None
+        return await self._debit(job_uuid, user, queue,
+                                 counting.job_counts(admission.counts), admission.account)
+
+    async def pay_held(self, job: JobRecord) -> PayerHold | None:
+        """Reserve the price of a job held for its payer, as it was counted at intake;
+        the hold that still applies, or None (reserved, or nothing to reserve)."""
+        named = (job.analysis or {}).get("account")    # by the job, a rule or its owner
+        account = account_of(blob.unpack(job.attributes)) or (
+            named if isinstance(named, str) and named else None)
+        chosen = bool((job.analysis or {}).get(CHOSEN))   # the owner answered "personal"
+        if account is None and not chosen and self._account_required(job.queue):
+            return NO_ACCOUNT
+        counts = priced_counts(dict(job.analysis or {}))
+        if counts is None or not (job.analysis or {}).get("estimate"):
+            return None
+        try:
+            return await self._debit(job.uuid, job.owner, job.queue, counts, account)
+        except Refused as e:   # e.g. the owner was disabled since: still nobody pays
+            return PayerHold(PayerReason.AUTHORIZATION_FAILED, e.message)
+
+    async def _debit(self, job_uuid: str, user: str, queue: str, counts: JobCounts,
+                     account: str | None) -> PayerHold | None:
         try:
             await asyncio.to_thread(
                 self.accounting.reserve, job_uuid, username=user, printer=queue,
-                counts=counting.job_counts(admission.counts), account_code=r.account)
-        except CreditRefused as e:
-            raise Refused(Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED, str(e)) from None
-        except (AccessDenied, NotFound) as e:
-            raise Refused(Status.CLIENT_ERROR_ACCOUNT_AUTHORIZATION_FAILED, str(e)) from None
+                counts=counts, account_code=account)
         except AccountingError as e:
-            raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
+            hold = payer_hold(e)
+            if hold is None:
+                raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
+            return hold
+        return None
+
+    def _account_required(self, queue: str) -> bool:
+        return any(q.account_required for q in self.config.queues if q.name == queue)
+
+
+def account_of(attributes: Sequence[Attribute]) -> str | None:
+    """``job-account-id`` (PWG 5100.3 §3.1.1), else CUPS's ``job-billing`` as its alias."""
+    for name in ("job-account-id", "job-billing"):
+        a = next((a for a in attributes if a.name == name), None)
+        if a is not None and isinstance(a.value, str) and a.value.strip():
+            return a.value.strip()
+    return None
 
 
 def _head(path: Path) -> bytes:

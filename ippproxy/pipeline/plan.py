@@ -21,7 +21,7 @@ from ippproxy.pipeline.submission import Submission
 # Operation attributes that carry job-template values in practice (CUPS, ipptool).
 OP_TEMPLATE = ("job-hold-until",)
 # Job description attributes a client may send that are kept with the job.
-KEPT_DESCRIPTION = ("job-account-id", "job-accounting-user-id")
+KEPT_DESCRIPTION = ("job-account-id", "job-accounting-user-id", "job-billing")
 
 
 @dataclass(frozen=True)

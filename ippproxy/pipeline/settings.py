@@ -27,6 +27,9 @@ from ippproxy.config import Config, CostModelConfig, RuleConfig
 from ippproxy.policies import (
     AllowedFormats,
     AllowedUsers,
+    AskAccount,
+    ChargeAccount,
+    ConfirmJob,
     DuplicateJobs,
     ForceDuplex,
     ForceGrayscale,
@@ -134,6 +137,12 @@ def _rule(r: RuleConfig, config: Config, recent: RecentJobs) -> object:
         return ForceGrayscale()
     if r.type == "force-duplex":
         return ForceDuplex(r.min_pages)
+    if r.type == "ask-account":
+        return AskAccount()
+    if r.type == "charge-account":
+        return ChargeAccount(r.values[0])
+    if r.type == "confirm-job":
+        return ConfirmJob()
     raise ValueError(f"unknown rule type {r.type!r}")  # config validated it
 
 

@@ -18,6 +18,7 @@ DESCRIPTION = frozenset({
     "job-name", "job-uuid", "job-originating-host-name", "document-name-supplied",
     "job-account-id", "job-accounting-user-id", "job-mandatory-attributes",
     "job-originating-user-name", "job-password", "job-password-encryption",
+    "job-billing",   # CUPS's account name: an alias of job-account-id (pipeline/payer.py)
 })
 # Job-template attributes whose "-supported" lists keywords/enums/names to match exactly.
 _ENUMERATED = ("sides", "print-color-mode", "output-bin", "print-scaling", "job-sheets",

@@ -8,7 +8,8 @@ duplicate-job lookup). :class:`Scoped` limits a policy to printers and groups
 and exempts groups. :class:`PolicyChain` asks every policy in order and keeps
 the most severe answer: the first denial stops the chain; a hold wins over
 modifications; modifications (force grayscale, force duplex) accumulate, and
-their reasons are joined with ``"; "``. Costs in the facts are the estimate of
+their reasons are joined with ``"; "``; the first rule that names an account to
+charge (``Decision.account``) decides it. Costs in the facts are the estimate of
 the job *as submitted*: a site that wants cost limits on the converted job
 asks the chain again with the re-priced facts.
 """
@@ -64,10 +65,12 @@ class PolicyChain:
         result = Decision.allow()
         reasons: list[str] = []
         grayscale = duplex = False
+        account = ""
         for policy in self.policies:
             d = policy.decide(job)
             if d.action == Action.DENY:
                 return d if d.policy else replace(d, policy=policy.name)
+            account = account or d.account
             if d.action == Action.HOLD and result.action != Action.HOLD:
                 result = d if d.policy else replace(d, policy=policy.name)
             elif d.action == Action.MODIFY:
@@ -75,9 +78,10 @@ class PolicyChain:
                 duplex |= d.force_duplex
                 reasons.append(d.reason)
         if result.action == Action.HOLD:
-            return replace(result, force_grayscale=grayscale, force_duplex=duplex)
+            return replace(result, force_grayscale=grayscale, force_duplex=duplex,
+                           account=account)
         if grayscale or duplex:
-            return Decision.modify("; ".join(r.rstrip(". ") for r in reasons if r),
-                                   grayscale=grayscale,
-                                   duplex=duplex, policy="chain")
-        return result
+            return replace(Decision.modify("; ".join(r.rstrip(". ") for r in reasons if r),
+                                           grayscale=grayscale, duplex=duplex,
+                                           policy="chain"), account=account)
+        return replace(result, account=account) if account else result

@@ -34,6 +34,9 @@ class Decision:
     # A hold's job-state-reasons keyword (RFC 8011 §5.3.8, PWG 5100.3 / 5100.7 add
     # e.g. "account-info-needed"); meaningless for the other actions.
     hold_reason: str = HOLD_REASON
+    # The shared account to charge when the job names none (a charge-account rule,
+    # policies/accounts.py); "" : the owner's personal account. Kept with any action.
+    account: str = ""
 
     @classmethod
     def allow(cls) -> Decision:

@@ -22,4 +22,5 @@ class JobFacts:
     color: bool | None = None  # any colour page; None: unknown
     duplex: bool = False  # sides is two-sided-*
     cost: int | None = None  # estimate in minor units, if known
+    account: str | None = None  # the account the job names (job-account-id), if any
     submitted_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))

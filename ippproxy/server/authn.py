@@ -14,6 +14,11 @@ Theory of operation. ``authenticate`` proves an ``Identity`` from exactly one so
   lists only its ``ipps://`` URI (printer_attrs.py). Wrong credentials: HTTP 401; a
   throttled login: HTTP 429 with ``Retry-After`` (the password was not checked).
 
+A personal printer URL (``/printers/NAME/u/SECRET``, services/printer_urls.py) proves its
+owner when no ``Authorization`` header is sent: only on a queue with ``authentication =
+"token"``, over TLS unless that queue's ``token_over_ipp`` allows plain ``ipp://``; a
+revoked or unknown secret is HTTP 401, any other queue answers 404.
+
 A queue whose ``BasicAuthenticator.required`` is true accepts no request without valid
 credentials: the expect handler answers 401 before the body is sent when the HTTP path names
 such a queue, and the IPP handler checks again once the attribute section is decoded, for the
@@ -40,7 +45,7 @@ from ippproxy.accounting.identity import canonical_name
 from ippproxy.ipp import Message, Status, Tag
 from ippproxy.server.context import ServerContext
 from ippproxy.server.identity import NOBODY, Identity
-from ippproxy.server.uris import Target, parse_path, parse_uri
+from ippproxy.server.uris import Target, parse_path, parse_uri, personal_secret
 
 REALM = 'Basic realm="ippproxy", charset="UTF-8"'
 IPP_TYPE = "application/ipp"
@@ -60,6 +65,10 @@ def unauthorized() -> web.Response:
 def throttled(wait: float) -> web.Response:
     return web.Response(status=429, text="too many failed logins; try again later\n",
                         headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+def not_served() -> web.Response:
+    return web.Response(status=404, text="this queue serves no personal printer URLs\n")
 
 
 def answer(body: bytes, status: int) -> web.Response:
@@ -114,6 +123,9 @@ async def authenticate(ctx: ServerContext, request: web.Request,
         return peer
     auth = ctx.authenticator
     header = request.headers.get("Authorization")
+    secret = personal_secret(request.path)
+    if secret is not None and header is None:
+        return await _personal(ctx, request, msg, secret)
     required = auth is not None and any(
         auth.required(q) for q in target_queues(ctx, request.path, msg))
     if not required and header is None:
@@ -125,4 +137,19 @@ async def authenticate(ctx: ServerContext, request: web.Request,
     found = await auth.verify(header, request.remote or "")
     if isinstance(found, float):
         return throttled(found)
+    return unauthorized() if found is None else found
+
+
+async def _personal(ctx: ServerContext, request: web.Request, msg: Message | None,
+                    secret: str) -> Identity | web.Response:
+    """A personal printer URL: served by "token" queues only (every queue the request
+    names must be one), over TLS unless they all allow plain ``ipp://``; a revoked or
+    unknown secret is 401 (the client may then ask for a password)."""
+    auth = ctx.authenticator
+    queues = target_queues(ctx, request.path, msg)
+    if auth is None or not queues or not queues <= auth.urls:
+        return not_served()
+    if not request.secure and not queues <= auth.plain:
+        return tls_required()
+    found = await auth.verify_url(secret)
     return unauthorized() if found is None else found

@@ -4,7 +4,9 @@ authority (``identity.Authority``: users, the master admin, API tokens, the logi
 A queue with ``authentication = "basic"`` needs ``Authorization: Basic`` with the password
 of a live, enabled user; the authenticated canonical name then owns the job, whatever
 ``requesting-user-name`` says. On any queue, credentials that come with a request are
-checked (an admin proving who they are for Pause-Printer, ...). Any other scheme, a
+checked (an admin proving who they are for Pause-Printer, ...). A queue with
+``authentication = "token"`` takes a personal printer URL's secret in the path
+(``verify_url``) or the same credentials. Any other scheme, a
 malformed header or a wrong password is None (the server answers HTTP 401, CVE-2025-58060:
 a scheme we do not run is never accepted).
 
@@ -28,10 +30,30 @@ import hashlib
 import time
 from collections.abc import Iterable
 
+from ippproxy.config import QueueConfig
 from ippproxy.server.identity import Authority, Identity, Login
 
 MAX_HEADER = 4096
 CACHE_SIZE = 1024
+# Queues that accept no request from nobody proven: "basic" (a password over TLS) and
+# "token" (a personal printer URL, or a password over TLS).
+REQUIRING = frozenset({"basic", "token"})
+
+
+def requiring(queues: Iterable[QueueConfig]) -> frozenset[str]:
+    """The names of the queues that need a proven user."""
+    return frozenset(q.name for q in queues if q.authentication in REQUIRING)
+
+
+def url_queues(queues: Iterable[QueueConfig]) -> frozenset[str]:
+    """The "token" queues: the ones that serve personal printer URLs."""
+    return frozenset(q.name for q in queues if q.authentication == "token")
+
+
+def plain_urls(queues: Iterable[QueueConfig]) -> frozenset[str]:
+    """The "token" queues whose personal URLs the admin allows over plain ``ipp://``."""
+    return frozenset(q.name for q in queues
+                     if q.authentication == "token" and q.token_over_ipp)
 
 
 def parse_basic(header: str | None) -> tuple[str, str] | None:
@@ -64,14 +86,28 @@ def _identity(login: Login | None) -> Identity | None:
 
 
 class BasicAuthenticator:
-    def __init__(self, queues: Iterable[str], authority: Authority, ttl: float = 60.0) -> None:
+    def __init__(self, queues: Iterable[str], authority: Authority, ttl: float = 60.0,
+                 urls: Iterable[str] = (), plain: Iterable[str] = ()) -> None:
         self.queues = frozenset(queues)
+        self.urls = frozenset(urls)     # queues that serve personal printer URLs
+        self.plain = frozenset(plain)   # ... and allow them over plain ipp://
         self.authority = authority
         self.ttl = ttl
         self._cache: dict[bytes, tuple[str, str, float]] = {}     # name, stamp, until
 
     def required(self, queue: str) -> bool:
         return queue in self.queues
+
+    def configure(self, queues: Iterable[QueueConfig]) -> None:
+        """Take the queues of a new configuration."""
+        listed = tuple(queues)
+        self.queues, self.urls, self.plain = (requiring(listed), url_queues(listed),
+                                              plain_urls(listed))
+
+    async def verify_url(self, secret: str) -> Identity | None:
+        """The owner of a live personal printer URL (checked on every request, so that a
+        revoked URL proves nobody at once); None: answer 401."""
+        return _identity(await asyncio.to_thread(self.authority.printer_url, secret))
 
     async def verify(self, authorization: str | None, address: str = ""
                      ) -> Identity | float | None:

@@ -163,8 +163,7 @@ class ServerContext:
             self.checks_cache.pop(gone, None)
         self.queues = queues
         if self.authenticator is not None:
-            self.authenticator.queues = frozenset(
-                q.name for q in config.queues if q.authentication == "basic")
+            self.authenticator.configure(config.queues)
 
 
 @dataclass

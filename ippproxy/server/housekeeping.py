@@ -6,7 +6,9 @@
   ``abort-job``), so an abandoned job never blocks anything;
 * finished jobs older than ``server.job_history_seconds`` are purged with their spooled
   documents (their job-ids stay used);
-* held jobs whose hold-until time has come are released.
+* held jobs whose hold-until time has come are released;
+* with accounting, jobs held for an account choice past ``accounting.popup_timeout`` are
+  canceled, nothing charged (pipeline/unanswered.py).
 Each pass is guarded: a failure is logged and the next pass runs as usual.
 """
 
@@ -16,6 +18,7 @@ import asyncio
 import datetime as dt
 import logging
 
+from ippproxy.pipeline.unanswered import cancel_unanswered
 from ippproxy.server.context import ServerContext
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,9 @@ async def run_once(ctx: ServerContext) -> None:
     released = await store.release_expired_holds(now)
     for job in released:
         ctx.notifier.job_changed(job.uuid)
+    if ctx.config.accounting.enabled:
+        for job in await cancel_unanswered(store, ctx.config.accounting.popup_timeout, now):
+            ctx.notifier.job_changed(job.uuid)
     purged = await store.purge_history(now - dt.timedelta(
         seconds=ctx.config.server.job_history_seconds))
     for name in purged.spool_names:

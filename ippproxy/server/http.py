@@ -51,7 +51,7 @@ CHUNK = 256 * 1024
 # Longest silence while a document streams in (a stalled client frees its connection).
 DOCUMENT_IDLE_TIMEOUT = 300.0
 IPP_PATHS = ("/", "/admin", "/admin/", "/ipp/print", "/ipp/print/{job}",
-             "/printers/{name}", "/jobs/{name}/{job}",
+             "/printers/{name}", "/jobs/{name}/{job}", "/printers/{name}/u/{secret}",
              # cupsd's resources, which the CUPS tools post to (server/cupsnames.py)
              "/jobs", "/jobs/", "/jobs/{job}", "/printers", "/printers/")
 

@@ -55,6 +55,10 @@ class Authority(Protocol):
         """The principal of a live API token, else None."""
         ...
 
+    def printer_url(self, secret: str) -> Login | None:
+        """The owner of a live personal printer URL (``/printers/NAME/u/SECRET``)."""
+        ...
+
     def current(self, name: str) -> Login | None:
         """The principal as it is now (None: gone or disabled): a cached login is checked
         with this on every request."""

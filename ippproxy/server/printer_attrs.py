@@ -63,10 +63,12 @@ _DESCRIPTION_SUPPORTED = frozenset({
     "urf-supported", "job-k-octets-supported", "document-format-varying-attributes",
     "printer-kind", "job-account-id-supported", "job-accounting-user-id-supported",
     "printer-strings-languages-supported", "mopria-certified",
+    "printer-mandatory-job-attributes",
 })
 # Printer Description attributes whose names end like job-template ones (RFC 8011 §5.4.21:
 # document-format-default describes the printer, get-printer-attributes-suite.test).
 _DESCRIPTION_DEFAULTS = frozenset({"document-format-default"})
+
 
 
 def is_job_template(name: str) -> bool:
@@ -140,7 +142,7 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
     web = origin.web
     # A queue that takes passwords is offered over TLS only (authn.py answers 426 otherwise).
     plain, secure = printer_uris(origin.authority, cfg.name)
-    basic = cfg.authentication == "basic"
+    basic = cfg.authentication in ("basic", "token")   # "token": a password works too
     uris, security = ((secure,), ("tls",)) if basic else ((plain, secure), ("none", "tls"))
     authentication = "basic" if basic else "requesting-user-name"
     offered = formats(dest)
@@ -223,6 +225,9 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
     own.extend(driverless.pclm(passed, offered))
     own.extend(driverless.alerts(passed, reasons))
     own.extend(driverless.markers(passed))
+    if ctx.config.accounting.enabled and cfg.account_required:
+        # Only where the queue asks (GTK/Qt through a local cupsd and Android cannot send one).
+        own.append(A.keyword("printer-mandatory-job-attributes", "job-account-id"))
     names = {a.name for a in own}
     out = list(own)
     for name, a in passed.items():

@@ -3,7 +3,9 @@
 * a queue: ``ipp://HOST:PORT/printers/NAME`` and ``ipps://HOST:PORT/printers/NAME`` (one port
   serves both, ``listener.py``); the default queue (the first in the config)
   also answers at ``/ipp/print`` (the IPP Everywhere path, PWG 5100.14 §4.1);
-* a job: ``ipp://HOST:PORT/jobs/NAME/ID`` (the IPP ``job-id`` is per queue, RFC 8011 §5.3.2).
+* a job: ``ipp://HOST:PORT/jobs/NAME/ID`` (the IPP ``job-id`` is per queue, RFC 8011 §5.3.2);
+* a user's personal printer URL: ``ipps://HOST:PORT/printers/NAME/u/SECRET``, the queue with
+  a secret that proves its owner (``personal_secret``; services/printer_urls.py).
 
 The CUPS tools, pointed at us directly, use cupsd's names (CUPS Implementation of IPP §2.1):
 ``ipp://HOST/`` (the server's root, or ``/printers/``) for "the server", which a printer
@@ -25,6 +27,7 @@ from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 DEFAULT_QUEUE_PATH = "/ipp/print"
+PERSONAL = "u"   # /printers/NAME/u/SECRET
 # job-id is integer(1:MAX), MAX = 2**31 - 1 (RFC 8011 §5.3.2, RFC 8010 §3.5.2); a path
 # segment is a job id only when it is 1 to 10 ASCII digits in that range (``str.isdigit``
 # also accepts "²", which ``int`` refuses, and ``int`` refuses 4,300 digits).
@@ -108,6 +111,8 @@ def parse_path(path: str, default_queue: str) -> Target | None:
     parts = path.strip("/").split("/")
     if parts[0] == "printers" and len(parts) == 2:
         return Target(parts[1])
+    if parts[0] == "printers" and len(parts) == 4 and parts[2] == PERSONAL and parts[3]:
+        return Target(parts[1])
     job_id = _job_id(parts[-1])
     if job_id is None:
         return None
@@ -117,6 +122,14 @@ def parse_path(path: str, default_queue: str) -> Target | None:
         return Target(parts[1], job_id)
     if parts[0] == "jobs" and len(parts) == 2:
         return Target(None, job_id)
+    return None
+
+
+def personal_secret(path: str) -> str | None:
+    """The secret of a personal printer URL's path (``/printers/NAME/u/SECRET``), else None."""
+    parts = unquote(path).strip("/").split("/")
+    if len(parts) == 4 and parts[0] == "printers" and parts[2] == PERSONAL and parts[3]:
+        return parts[3]
     return None
 
 

@@ -1,5 +1,6 @@
 """The tables of admin authentication: the master account, per-group admin rights,
-sessions, API tokens and failed logins (migration ``0007_admin_auth``).
+sessions, API tokens and failed logins (migration ``0007_admin_auth``), and the users'
+personal printer URLs (``0010_user_side``).
 
 The services package owns them (tests/test_table_ownership.py): the web layer reaches them
 through ``services.admins``, ``services.sessions`` and ``services.tokens`` only. Secrets are
@@ -86,8 +87,27 @@ class LoginFailure(Base):
     __table_args__ = (Index("ix_auth_login_failures_key_at", "key", "at"),)
 
 
+class PrinterUrl(Base):
+    """A user's personal printer URL (``/printers/NAME/u/SECRET``, issue 17): one per
+    device the user names ("phone", "laptop"); the secret kept as its SHA-256 only, a
+    revoked URL kept listed (migration ``0010_user_side``)."""
+
+    __tablename__ = "auth_printer_urls"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    principal: Mapped[str] = mapped_column(String(255))  # the owner's canonical name
+    name: Mapped[str] = mapped_column(String(64))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             default=None)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                           default=None)
+    __table_args__ = (Index("ix_auth_printer_urls_principal", "principal"),)
+
+
 MASTER = cast(Table, MasterAdmin.__table__)
 RIGHTS = cast(Table, GroupRight.__table__)
 SESSIONS = cast(Table, AdminSession.__table__)
 TOKENS = cast(Table, ApiToken.__table__)
 FAILURES = cast(Table, LoginFailure.__table__)
+PRINTER_URLS = cast(Table, PrinterUrl.__table__)

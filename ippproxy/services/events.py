@@ -64,6 +64,7 @@ class EventKind(enum.StrEnum):
     PRINTER_ONLINE = "printer-online"
     PRINTER_MEDIA_EMPTY = "printer-media-empty"
     PRINTER_ALERT = "printer-alert"
+    CLIENT_UNAVAILABLE = "client-unavailable"   # a job waits for a client nobody runs
     DROPPED = "events-dropped"
 
 

@@ -12,7 +12,8 @@ of the user store), and whether they are an admin from their rights *now*
 (the section that pauses, disables and purges queues). ``current`` re-reads that for a
 login the server remembered, so a disabled user is refused at the next request, and the
 password's stamp (``Admins.credential_stamp``), so a changed password (the master's or a
-user's, on any node) ends remembered logins at the next request too.
+user's, on any node) ends remembered logins at the next request too. A personal printer
+URL's secret (``printer_url``) proves its owner while the URL is live and the owner enabled.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ippproxy.accounting.identity import canonical_name
 from ippproxy.services.actor import Access, Actor, Section, Via
 from ippproxy.services.admins import MASTER_NAME, Admins, Principal
 from ippproxy.services.auditsink import entry
+from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 
@@ -52,10 +54,12 @@ def _login(actor: Actor | None, name: str, stamp: str = "") -> IppLogin | None:
 class IppLogins:
     """Blocking (database, argon2): the server calls it in a thread."""
 
-    def __init__(self, admins: Admins, tokens: Tokens, throttle: LoginThrottle) -> None:
+    def __init__(self, admins: Admins, tokens: Tokens, throttle: LoginThrottle,
+                 urls: PrinterUrls | None = None) -> None:
         self.admins = admins
         self.tokens = tokens
         self.throttle = throttle
+        self.urls = urls
 
     def password(self, user: str, password: str, address: str) -> IppLogin | float | None:
         key = throttle_key(user)
@@ -85,6 +89,11 @@ class IppLogins:
     def token(self, secret: str) -> IppLogin | None:
         actor = self.tokens.authenticate(secret)
         return _login(actor, actor.name) if actor is not None else None
+
+    def printer_url(self, secret: str) -> IppLogin | None:
+        """The owner of a live personal printer URL (printer_urls.py), if still enabled."""
+        owner = None if self.urls is None else self.urls.authenticate(secret)
+        return None if owner is None else self.current(owner)
 
     def current(self, name: str) -> IppLogin | None:
         principal = Principal(name, name == MASTER_NAME)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,6 +21,7 @@ from ippproxy.jobs.records import JobNotFound, JobRecord
 from ippproxy.jobs.search import SORTS, JobQuery
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can
 from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline.payer import PayerHold
 from ippproxy.pipeline.requote import Quote, Requoter
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.auditsink import AuditSink, entry
@@ -85,12 +86,16 @@ def query_of(f: JobFilter) -> JobQuery:
 class Jobs:
     def __init__(self, store: JobStore, notifier: JobNotifier, audit: AuditSink,
                  queues: Callable[[], Collection[str]],
-                 requoter: Requoter | None = None) -> None:
+                 requoter: Requoter | None = None,
+                 pay: Callable[[JobRecord], Awaitable[PayerHold | None]] | None = None
+                 ) -> None:
         self.store = store
         self.notifier = notifier
         self.audit = audit
         self.queues = queues  # the names of the queues a job may be moved to
         self.requoter = requoter  # prices a moved job on its new queue (accounting on)
+        # Charges a job held for its payer before it is released (Intake.pay_held).
+        self.pay = pay
 
     async def list(self, actor: Actor, f: JobFilter) -> tuple[list[JobRecord], int]:
         _require(actor, Access.READ)
@@ -137,6 +142,12 @@ class Jobs:
         if job.state != JobState.PENDING_HELD:
             _require(actor, Access.WRITE)
             raise Conflict(f"job {job.uuid} is {job.state.keyword}, not held")
+        _require(actor, Access.WRITE)
+        hold = None if self.pay is None else await self.pay(job)
+        if hold is not None:   # the payer still cannot pay: it stays held, saying why
+            await self._change(actor, uuid, JobEvent.HOLD, "job.hold", reasons=(hold.reason,),
+                               message=hold.message[:255], hold_until="indefinite")
+            raise Conflict(f"job {job.uuid} stays held: {hold.message}")
         reasons = ("job-incoming",) if not job.closed else None
         return await self._change(actor, uuid, JobEvent.RELEASE, "job.release",
                                   hold_until=None, reasons=reasons)

@@ -82,9 +82,9 @@ class QueueService:
         if self._loops(q.destination):
             raise Invalid("destination", "points at this server itself: its jobs would "
                           "come back here for ever")
-        if q.authentication == "basic" and not self.config.accounting.enabled:
-            raise Invalid("authentication", "\"basic\" checks the user store: this server "
-                          "runs with accounting.enabled = false")
+        if q.authentication in ("basic", "token") and not self.config.accounting.enabled:
+            raise Invalid("authentication", f"\"{q.authentication}\" checks the user "
+                          "store: this server runs with accounting.enabled = false")
         return q
 
     def _one_default(self, tx: Tx, actor: Actor, q: QueueConfig) -> None:

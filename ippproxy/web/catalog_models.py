@@ -19,7 +19,7 @@ Label = Annotated[str, Field(min_length=1, max_length=127), Printable]
 Labels = Annotated[list[Label], Field(max_length=100)]
 RuleType = Literal["max-pages", "max-copies", "max-cost", "max-spool-size", "paper-sizes",
                    "allowed-formats", "allowed-users", "duplicate-jobs", "force-grayscale",
-                   "force-duplex"]
+                   "force-duplex", "ask-account", "charge-account", "confirm-job"]
 Unknown = Literal["allow", "hold", "deny"]
 assert set(RuleType.__args__) == set(RULE_TYPES)  # type: ignore[attr-defined]
 assert set(Unknown.__args__) == set(UNKNOWN_MODES)  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$",
 Destination = Annotated[str, Field(min_length=1, max_length=1024, description=(
     "ipp://, ipps://, http:// or https:// URI of the real printer, or \"builtin\"")),
     Printable]
-Authentication = Literal["none", "basic"]
+Authentication = Literal["none", "basic", "token"]
 assert set(Authentication.__args__) == set(AUTHENTICATION)  # type: ignore[attr-defined]
 
 
@@ -28,6 +28,10 @@ class QueueFields(Request):
     cost_model: Annotated[str, Field(max_length=127), Printable] | None = Field(
         None, description="a cost model's name; empty: accounting.default_cost_model")
     authentication: Authentication | None = None
+    token_over_ipp: bool | None = Field(None, description=(
+        "authentication \"token\": personal printer URLs also over plain ipp://"))
+    account_required: bool | None = Field(None, description=(
+        "every job names an account (job-account-id); one without is held"))
     force_grayscale: bool | None = None
     force_duplex: bool | None = None
     default: bool | None = Field(None, description="the default queue (CUPS-Get-Default, "
@@ -70,6 +74,8 @@ class QueueOut(Response):
     force_print_job: bool
     cost_model: str
     authentication: str
+    token_over_ipp: bool = False
+    account_required: bool = False
     force_grayscale: bool
     force_duplex: bool
     default: bool

@@ -11,6 +11,9 @@ from ippproxy.web import (
     audit_api,
     catalog_api,
     jobs_api,
+    me_api,
+    me_events,
+    me_jobs_api,
     queues_api,
     session_api,
     settings_api,
@@ -25,7 +28,9 @@ from ippproxy.web.state import WEB, WebState
 OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATIONS
                                      + users_api.OPERATIONS + queues_api.OPERATIONS
                                      + catalog_api.OPERATIONS + settings_api.OPERATIONS
-                                     + audit_api.OPERATIONS + admin_roles_api.OPERATIONS)
+                                     + audit_api.OPERATIONS + admin_roles_api.OPERATIONS
+                                     + me_api.OPERATIONS
+                                     + me_jobs_api.OPERATIONS + me_events.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

@@ -15,13 +15,16 @@ from ippproxy.services.groups import GroupService
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
+from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.queues import QueueService
 from ippproxy.services.reports import Reports
 from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
+from ippproxy.services.usernotices import UserNotices
 from ippproxy.services.users import Users
+from ippproxy.services.userside import UserSide
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,9 @@ class WebServices:
     jobs: Jobs
     users: Users | None  # None when accounting is off
     catalog: CatalogServices
+    printer_urls: PrinterUrls | None = None  # the users' personal printer URLs
+    userside: UserSide | None = None  # a user's own jobs and accounts (accounting on)
+    notices: UserNotices | None = None  # a user's live events (accounting on)
 
 
 class WebState:

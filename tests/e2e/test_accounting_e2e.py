@@ -4,7 +4,8 @@ with ``ippproxy cmd list-transactions --json``.
 
 Queue "colour": 0.10 per monochrome and 0.50 per colour impression, 0.05 per job, 50 %
 off impressions on two-sided sheets; members of "students" are forced to grayscale.
-Queue "secure": the same, with HTTP Basic.
+Queue "secure": the same, with HTTP Basic. Queue "billed": the same, every job names an
+account.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import pikepdf
 import pytest
 from support.server import IppProxy, ippproxy_command
+from support.webapi import first_password, login, remember_certificate
 
 from ippproxy.ipp import Attribute, Message, Operation, Status, Tag, decode, encode
 
@@ -138,7 +140,8 @@ class Env:
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     proxy = IppProxy(tmp_path_factory.mktemp("acct"), queues=[
         {"name": "colour", "cost_model": "colour"},
-        {"name": "secure", "cost_model": "colour", "authentication": "basic"}])
+        {"name": "secure", "cost_model": "colour", "authentication": "basic"},
+        {"name": "billed", "cost_model": "colour", "account_required": True}])
     proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA)
     with proxy:
         e = Env(proxy)
@@ -192,13 +195,35 @@ def test_two_users_colour_duplex_and_forced_grayscale(env: Env) -> None:
     assert env.ledger(_uuid(bob)) == [(-25, 975, "charge", "print job on colour: 3 impressions")]
 
 
-def test_account_limit_reached(env: Env) -> None:
+def _release(env: Env, queue: str, job_id: int, user: str) -> Message:
+    _, reply = env.request(Operation.RELEASE_JOB, queue, user=user, op_attrs=[
+        Attribute.single("job-id", Tag.INTEGER, job_id)])
+    assert reply is not None
+    return reply
+
+
+def test_account_limit_reached_holds_the_job_until_paid(env: Env) -> None:
+    """A payer problem is a hold, never a refusal (no client prompts for account
+    statuses; CUPS retries them for ever): the job waits, its message says why, nothing is
+    charged; a release while the payer still cannot pay is answered with the account
+    status and the job stays held; once credit is added it prints, charged once."""
     reply = env.print_job("colour", pdf([True, True, True], "carol"), user="carol")
-    assert reply.code == Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED, status_name(reply.code)
-    text = status_message(reply)
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    job_id = _job_id(reply)
+    attrs = env.job("colour", job_id)
+    assert attrs["job-state"] == 4 and attrs["job-state-reasons"] == "account-limit-reached"
+    text = attrs["job-state-message"]
     assert "balance 0.20 EUR" in text and "cost 0.35 EUR" in text, text
     rows = env.cmd("list-transactions", "--user", "carol")
     assert [(r["amount"], r["kind"]) for r in rows] == [(20, "initial")]
+    again = _release(env, "colour", job_id, "carol")
+    assert again.code == Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED, status_name(again.code)
+    assert env.job("colour", job_id)["job-state"] == 4
+    env.cmd("adjust-balance", "0.50", "--user", "carol", "--reason", "top-up")
+    assert _release(env, "colour", job_id, "carol").code == Status.SUCCESSFUL_OK
+    done = env.wait_job("colour", job_id, "ippproxy-cost-charged")
+    assert done["job-state"] == 9
+    assert [(a, k) for a, _, k, _ in env.ledger(_uuid(done))] == [(-35, "charge")]
 
 
 def test_unknown_user_refused_and_bad_documents(env: Env) -> None:
@@ -380,3 +405,42 @@ def test_ipptool_with_a_password_on_an_ipp_uri_is_upgraded_to_tls(env: Env,
     job_id = int(job_uri.rsplit("/", 1)[1])
     attrs = env.job("secure", job_id, auth=_basic("alice", "alice-pw"))
     assert attrs["job-originating-user-name"] == "alice"
+
+
+def test_accounts_in_ipp_and_a_queue_that_needs_one(env: Env) -> None:
+    """PWG 5100.7 accounts: advertised on every queue, mandatory only where the queue asks;
+    a job without one there is held account-info-needed (nothing charged); CUPS's
+    job-billing names the account as job-account-id does; an admin's release of a job whose
+    payer cannot pay is a 409 and the job stays held."""
+    env.cmd("add-shared-account", "Physics", "physics", "--balance", "50.00")
+    env.cmd("grant-account", "--user", "alice", "physics")
+    for queue, mandatory in (("colour", None), ("billed", ["job-account-id"])):
+        _, gpa = env.request(Operation.GET_PRINTER_ATTRIBUTES, queue)
+        assert gpa is not None
+        got = {n: (a.plain if a else None) for n in (
+            "job-account-id-supported", "job-accounting-user-id-supported",
+            "printer-mandatory-job-attributes")
+            for a in (gpa.get(Tag.PRINTER_ATTRIBUTES, n),)}
+        assert got == {"job-account-id-supported": [True],
+                       "job-accounting-user-id-supported": [True],
+                       "printer-mandatory-job-attributes": mandatory}, (queue, got)
+    doc = pdf([False], "billed")
+    reply = env.print_job("billed", doc, user="alice")
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    attrs = env.job("billed", _job_id(reply))
+    assert (attrs["job-state"], attrs["job-state-reasons"]) == (4, "account-info-needed")
+    assert env.ledger(_uuid(attrs)) == []
+    billing = Attribute.single("job-billing", Tag.TEXT, "physics")
+    reply = env.print_job("billed", doc, user="alice", job_attrs=[billing])
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    done = env.wait_job("billed", _job_id(reply), "ippproxy-cost-charged")
+    assert done["job-state"] == 9
+    physics = env.cmd("list-transactions", "--account", "physics")
+    assert [(r["amount"], r["kind"]) for r in physics] == [(-15, "charge"), (5000, "initial")]
+    # The admin's release (REST) while the payer still cannot pay.
+    remember_certificate(env.proxy)
+    admin = login(env.proxy.https, "admin", first_password(env.proxy))
+    r = admin.post(f"/api/v1/jobs/{_uuid(attrs)}/release")
+    assert r.status_code == 409 and "job-account-id" in r.json()["detail"], r.text
+    assert env.job("billed", attrs["job-id"])["job-state"] == 4
+    assert env.ledger(_uuid(attrs)) == []

@@ -64,9 +64,10 @@ def test_bad_keys_are_named(change: dict[str, Any], key: str) -> None:
     assert e.value.key == key
 
 
-def test_basic_needs_the_user_store() -> None:
+@pytest.mark.parametrize("kind", ["basic", "token"])
+def test_basic_needs_the_user_store(kind: str) -> None:
     with pytest.raises(ConfigError) as e:
-        from_dict({"queue": [{"name": "q", "authentication": "basic"}]})
+        from_dict({"queue": [{"name": "q", "authentication": kind}]})
     assert e.value.key == "queue[0].authentication"
 
 
@@ -88,3 +89,11 @@ async def test_the_pool_drops_to_the_configured_analysis_user() -> None:
             status = Path(f"/proc/{worker.proc.pid}/status").read_text()
             uids = next(ln for ln in status.splitlines() if ln.startswith("Uid:")).split()[1:]
             assert uids == [str(daemon.pw_uid)] * 4
+
+
+@pytest.mark.parametrize("values", [[], ["a", "b"], [""], ["x" * 65]])
+def test_charge_account_names_one_account(values: list[str]) -> None:
+    with pytest.raises(ConfigError) as e:
+        from_dict({"rule": [{"type": "charge-account", "values": values}]})
+    assert e.value.key == "rule[0].values"
+    assert from_dict({"rule": [{"type": "charge-account", "values": ["physics"]}]}).rules

@@ -125,7 +125,6 @@ async def test_force_duplex_postscript(engine: Engine, store: JobStore, spool: S
 async def test_refusals(engine: Engine, store: JobStore, spool: Spool,
                         pool: AnalysisPool) -> None:
     p = build(config(), engine, store, spool, pool)
-    add_user(engine, "poor", balance=10)
 
     async def refused(intake: Intake, data: bytes, status: int, *words: str,
                       **kwargs: str) -> None:
@@ -137,8 +136,6 @@ async def test_refusals(engine: Engine, store: JobStore, spool: Spool,
         assert spool.names() == set()                         # nothing left behind
         assert await store.count_jobs(None, "all") == 0       # and no job
 
-    await refused(p.intake, docs.pdf_bytes([True]), Status.CLIENT_ERROR_ACCOUNT_LIMIT_REACHED,
-                  "balance 0.10 EUR", "cost 0.55 EUR", user="poor")
     await refused(p.intake, docs.pdf_bytes([False]), Status.CLIENT_ERROR_DOCUMENT_FORMAT_ERROR,
                   "application/pdf", fmt="application/postscript")
     await refused(p.intake, b"\x00\x01\x02 junk" * 50,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ippproxy.server.uris import Target, authority, parse_path, parse_uri
+from ippproxy.server.uris import Target, authority, parse_path, parse_uri, personal_secret
 
 
 @pytest.mark.parametrize(("path", "target"), [
@@ -62,3 +62,18 @@ def test_caches_stay_bounded_whatever_clients_send() -> None:
         authority("", f"h{i}.example", "0.0.0.0", 8631)
     for f in (parse_path, parse_uri, authority):
         assert f.cache_info().currsize <= 256
+
+
+@pytest.mark.parametrize(("path", "target", "secret"), [
+    ("/printers/mine/u/ipxu_abc", Target("mine"), "ipxu_abc"),
+    ("/printers/mine/u/ipxu_abc/", Target("mine"), "ipxu_abc"),
+    ("/printers/mine/u/", None, None),                     # no secret: nothing
+    ("/printers/mine/x/ipxu_abc", None, None),
+    ("/printers/mine/u/a/b", None, None),
+    ("/jobs/mine/u/ipxu_abc", None, None),
+    ("/printers/mine", Target("mine"), None),
+])
+def test_personal_printer_urls(path: str, target: Target | None, secret: str | None) -> None:
+    assert parse_path(path, "default") == target
+    assert personal_secret(path) == secret
+    assert parse_uri(f"ipps://h:631{path}", "default") == target

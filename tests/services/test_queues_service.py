@@ -67,11 +67,13 @@ async def test_bad_fields_are_refused_naming_the_field(
     assert catalog.audit_log(AuditQuery()) == []
 
 
-async def test_basic_authentication_needs_accounting(catalog: Catalog, store: JobStore) -> None:
+@pytest.mark.parametrize("kind", ["basic", "token"])
+async def test_basic_authentication_needs_accounting(catalog: Catalog, store: JobStore,
+                                                     kind: str) -> None:
     off = QueueService(catalog, store, Config())
     with pytest.raises(Invalid) as e:
-        await off.create(ADMIN, {"name": "q", "authentication": "basic"})
-    assert e.value.field == "authentication"
+        await off.create(ADMIN, {"name": "q", "authentication": kind})
+    assert e.value.field == "authentication" and kind in e.value.reason
 
 
 async def test_rights_are_checked_first(queues: QueueService, catalog: Catalog) -> None:

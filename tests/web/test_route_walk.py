@@ -34,7 +34,18 @@ PUBLIC_ROUTES = {("POST", "/api/v1/session"), ("POST", "/admin/login"),
 IPP_ROUTES = {("POST", "/admin"), ("POST", "/admin/")}
 # Routes a user without admin rights may use (their own session).
 USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
-               ("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
+               ("DELETE", "/api/v1/session"), ("POST", "/admin/logout"),
+               ("GET", "/api/v1/me/printer-urls"), ("HEAD", "/api/v1/me/printer-urls"),
+               ("GET", "/api/v1/me/jobs"), ("HEAD", "/api/v1/me/jobs"),
+               ("GET", "/api/v1/me/accounts"), ("HEAD", "/api/v1/me/accounts")}
+# A user's own objects: an empty body is invalid (422), a made-up id nobody's (404), never
+# a right refused.
+USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
+                   ("DELETE", "/api/v1/me/printer-urls/{id}"),
+                   ("POST", "/api/v1/me/jobs/{uuid}/account"),
+                   ("POST", "/api/v1/me/jobs/{uuid}/confirm")}
+# A user's own event stream: it stays open, so it is opened, checked and closed.
+STREAMS = {("GET", "/api/v1/me/events"), ("HEAD", "/api/v1/me/events")}
 LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
 # A logged-in user's own account: allowed, so an empty body is refused by validation (422)
 OWN_ROUTES = {("POST", "/api/v1/session/password")}
@@ -115,11 +126,19 @@ def test_a_plain_user_gets_403_where_admin_is_needed(plain_user: Client, base: s
     for method, path, public in ROUTES:
         if public or (method, path) in LOGOUTS:
             continue
+        if (method, path) in STREAMS:
+            r = plain_user.request(method, path, stream=True)
+            assert r.status_code == 200, (method, path, r.status_code)
+            assert r.headers["Content-Type"].startswith("text/event-stream")
+            r.close()
+            continue
         r = send(plain_user, method, path)
         if (method, path) in USER_ROUTES:
             assert r.status_code < 400, (method, path, r.status_code)
         elif (method, path) in OWN_ROUTES:
             assert r.status_code == 422, (method, path, r.status_code, r.text[:200])
+        elif (method, path) in USER_OWN_ROUTES:
+            assert r.status_code in (404, 422), (method, path, r.status_code)
         elif (method, path) in IPP_ROUTES:  # not IPP: never served as a web request
             assert 400 <= r.status_code < 500, (method, path, r.status_code)
         else:
@@ -184,7 +203,7 @@ def test_path_tricks_reach_no_route_and_no_other_user(proxy: IppProxy, plain_use
                                                       admin: Client) -> None:
     gets = sorted({concrete(p) for m, p, public in ROUTES
                    if m == "GET" and not public and p.startswith(PREFIX)
-                   and ("GET", p) not in USER_ROUTES})
+                   and ("GET", p) not in USER_ROUTES | STREAMS})
     assert gets
     cookie = {"Cookie": f"ippproxy_session={plain_user.cookie}"}
     for path in gets:

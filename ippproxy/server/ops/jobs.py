@@ -14,6 +14,7 @@ from dataclasses import replace
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can, is_terminal
+from ippproxy.pipeline.payer import RELEASE_STATUS
 from ippproxy.server import attrs as A
 from ippproxy.server import job_attrs
 from ippproxy.server.context import OpRequest
@@ -215,7 +216,7 @@ async def hold_job(req: OpRequest) -> Reply:
                        "job-hold-until value is not supported", (a,) if a else ())
     if until == "no-hold":
         if job.state == JobState.PENDING_HELD:
-            await _transition(req, job, JobEvent.RELEASE, hold_until=None)
+            await _release(req, job)
         return Reply()
     await _transition(req, job, JobEvent.HOLD, reasons=("job-hold-until-specified",),
                       hold_until=until)
@@ -228,9 +229,21 @@ async def release_job(req: OpRequest) -> Reply:
     if job.state != JobState.PENDING_HELD:
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
                        f"job {job.job_id} is not held")
+    await _release(req, job)
+    return Reply()
+
+
+async def _release(req: OpRequest, job: JobRecord) -> None:
+    """Release a held job; one held for its payer is first charged (pipeline/payer.py)
+    and stays held, answered with the account status, while the payer cannot pay."""
+    hold = await req.ctx.intake.pay_held(job)
+    if hold is not None:
+        await _transition(req, job, JobEvent.HOLD, reasons=(hold.reason,),
+                          message=hold.message[:255], hold_until="indefinite")
+        raise IppError(RELEASE_STATUS[hold.reason], f"job {job.job_id} stays held: "
+                       f"{hold.message}"[:255])
     reasons = ("job-incoming",) if not job.closed else None
     await _transition(req, job, JobEvent.RELEASE, hold_until=None, reasons=reasons)
-    return Reply()
 
 
 async def restart_job(req: OpRequest) -> Reply:

@@ -1,0 +1,303 @@
+"""What a user's own clients are told, live (issue 17), no HTTP: the account questions
+(popups) of their held jobs and the changes of their jobs.
+
+Theory of operation. A user's client (``ippproxy-client``, the user web app) subscribes
+(``subscribe``): this node then knows the user has a client connected (``connected``).
+On subscribing, the user's outstanding questions are sent at once (every job of theirs
+held for its payer, ``pipeline/payer.py``), so a client that connects after the job was
+submitted still shows its popup. Two sources follow:
+
+* this node's job notifier (``job_changed``, called for every job the server changes):
+  when nobody is connected that is one dictionary look-up and nothing else (intake does
+  not slow down for it); otherwise the job is read and, if it is held for its payer and
+  its owner is connected, the question goes out at once;
+* while anyone is connected, the admin side's job feed (``events.EventHub``, fed from the
+  shared store, so every node's jobs): each change of a connected user's job becomes a
+  ``job-state`` event, and a job held for its payer that was not asked yet (another
+  node's) becomes a question.
+
+Events: ``balance`` (the accounts the user may charge, with their balances: on connecting
+and after each change of their jobs), ``low-credit`` (the personal balance is below
+``accounting.low_credit_threshold``: once, until it rises again, and on connecting),
+``account-needed`` (the job waits for an account: ``account-info-needed``,
+``-authorization-failed``, ``-closed``, ``-limit-reached``; document name, pages, colour
+impressions, price, printer, the reason and its message, the accounts the user may
+choose, and for ``account-info-needed`` the deadline, ``accounting.popup_timeout``) and
+``confirm-needed`` (a confirm-job rule's last chance: the job's name, pages, colour
+impressions, price and printer; print or cancel), ``job-state`` (released, printing,
+printed, canceled; a question that went unanswered
+arrives as canceled with ``account-info-needed``). With ``accounting.client_alert`` on, a
+job of this node that waits for an account choice while its owner has no client connected
+raises ``client-unavailable`` on the admin side's live activity (once per job). A question is asked once per job and
+reason. Each subscription has a bounded queue; a slow client loses its oldest events (it
+can re-read its jobs). Events are serialised once per user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import datetime as dt
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from ippproxy.accounting.available import UsableAccount
+from ippproxy.accounting.identity import canonical_name
+from ippproxy.config import Config
+from ippproxy.jobs.records import JobRecord
+from ippproxy.jobs.state import JobState
+from ippproxy.pipeline.payer import PayerReason, is_payer_held
+from ippproxy.pipeline.settings import minor_int
+from ippproxy.policies.accounts import CONFIRMATION_NEEDED
+from ippproxy.services.actor import Actor, Via
+from ippproxy.services.events import Event, EventHub, EventKind
+from ippproxy.services.userside import UserSide
+
+log = logging.getLogger(__name__)
+ACCOUNT_NEEDED = "account-needed"
+CONFIRM_NEEDED = "confirm-needed"
+JOB_STATE = "job-state"
+BALANCE = "balance"
+LOW_CREDIT = "low-credit"
+ASKED_KEEP = 10000     # (job, reason) questions remembered, so each is asked once
+_JOB_EVENTS = frozenset({EventKind.JOB_HELD, EventKind.JOB_PENDING, EventKind.JOB_PRINTING,
+                         EventKind.JOB_STOPPED, EventKind.JOB_PRINTED, EventKind.JOB_CANCELED,
+                         EventKind.JOB_ABORTED, EventKind.JOB_RECEIVED})
+
+
+class UserStream:
+    """One client's bounded queue of ready-made server-sent-event records."""
+
+    def __init__(self, size: int) -> None:
+        self._queue: collections.deque[bytes] = collections.deque(maxlen=size)
+        self._ready = asyncio.Event()
+        self.closed = False
+
+    def offer(self, wire: bytes) -> None:
+        self._queue.append(wire)
+        self._ready.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self._ready.set()
+
+    async def next_batch(self) -> bytes:
+        await self._ready.wait()
+        self._ready.clear()
+        data = b"".join(self._queue)
+        self._queue.clear()
+        return data
+
+
+def _wire(kind: str, data: dict[str, Any]) -> bytes:
+    # HTML Living Standard §9.2.6: one record, "event" and one "data" line.
+    return f"event: {kind}\ndata: {json.dumps(data, default=str)}\n\n".encode()
+
+
+def waits(job: JobRecord) -> bool:
+    """The job waits for its owner's answer: an account, or the last-chance confirmation."""
+    return job.state == JobState.PENDING_HELD and (
+        is_payer_held(job.state_reasons) or CONFIRMATION_NEEDED in job.state_reasons)
+
+
+def _owner(job: JobRecord) -> str | None:
+    try:
+        return canonical_name(job.owner)
+    except ValueError:
+        return None
+
+
+class UserNotices:
+    def __init__(self, side: UserSide, popup_timeout: Callable[[], float],
+                 hub: EventHub | None = None, *,
+                 low_credit: Callable[[], int | None] = lambda: None,
+                 alert: Callable[[], bool] = lambda: False,
+                 queue_size: int = 256) -> None:
+        self.side = side
+        self.popup_timeout = popup_timeout
+        self.hub = hub
+        self.low_credit = low_credit    # the warning threshold in minor units, or None
+        self.alert = alert              # the "client unavailable" alert is on
+        self._warned: set[str] = set()  # users told of low credit, until it rises again
+        self.queue_size = queue_size
+        self._streams: dict[str, set[UserStream]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._asked: collections.OrderedDict[tuple[str, str], None] = \
+            collections.OrderedDict()
+        self._someone = asyncio.Event()
+
+    # -- who is connected -------------------------------------------------------------
+    def connected(self, user: str) -> bool:
+        return bool(self._streams.get(user))
+
+    @property
+    def connected_users(self) -> int:
+        return len(self._streams)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, actor: Actor) -> AsyncIterator[UserStream]:
+        """The actor's stream, their outstanding questions queued first."""
+        stream = UserStream(self.queue_size)
+        self._streams.setdefault(actor.name, set()).add(stream)
+        self._someone.set()
+        try:
+            stream.offer(await self._balance(actor.name, connecting=True))
+            for job in await self.side.jobs(actor, limit=200):
+                if waits(job):
+                    self._ask_once(job)
+                    stream.offer(await self._question(actor, job))
+            yield stream
+        finally:
+            mine = self._streams.get(actor.name, set())
+            mine.discard(stream)
+            if not mine:
+                self._streams.pop(actor.name, None)
+            if not self._streams:
+                self._someone.clear()
+
+    def close(self) -> None:
+        for streams in self._streams.values():
+            for s in streams:
+                s.close()
+
+    # -- the server's job notifier ------------------------------------------------------
+    def job_changed(self, job_uuid: str) -> None:
+        if not job_uuid or not (self._streams or self.alert()):
+            return
+        task = asyncio.get_running_loop().create_task(self._changed(job_uuid))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _changed(self, job_uuid: str) -> None:
+        try:
+            job = await self.side.store.get_by_uuid(job_uuid)
+            if job is not None and waits(job):
+                await self._tell(job, question=True)
+        except Exception:   # a failed read: the client re-reads its jobs when it reconnects
+            log.exception("user notices: job %s", job_uuid)
+
+    async def _tell(self, job: JobRecord, *, question: bool) -> None:
+        """Send the job's question (once per reason) or its new state to its owner; a
+        question nobody's client can answer raises the admin's alert (when it is on)."""
+        owner = _owner(job)
+        if owner is None:
+            return
+        if not self.connected(owner):
+            if question and PayerReason.INFO_NEEDED in job.state_reasons and self.alert():
+                self._alarm(owner, job)
+            return
+        if question:
+            if not self._ask_once(job):
+                return
+            wire = await self._question(Actor(owner, Via.SYSTEM), job)
+        else:
+            wire = _wire(JOB_STATE, _job(job)) + await self._balance(owner)
+        for stream in tuple(self._streams.get(owner, ())):
+            stream.offer(wire)
+
+    def _alarm(self, owner: str, job: JobRecord) -> None:
+        if self.hub is None or (job.uuid, "alert") in self._asked:
+            return
+        self._asked[(job.uuid, "alert")] = None
+        self.hub.publish(EventKind.CLIENT_UNAVAILABLE, queue=job.queue, job_id=job.job_id,
+                         user=owner, message=f"{owner} has no client connected to choose "
+                         f"the account of job {job.job_id}")
+
+    def _ask_once(self, job: JobRecord) -> bool:
+        key = (job.uuid, ",".join(job.state_reasons))
+        if key in self._asked:
+            return False
+        self._asked[key] = None
+        if len(self._asked) > ASKED_KEEP:
+            self._asked.popitem(last=False)
+        return True
+
+    # -- every node's job changes, while someone is connected --------------------------
+    async def run(self) -> None:
+        """Follow the job feed while any user is connected (a background task)."""
+        if self.hub is None:
+            return
+        while True:
+            await self._someone.wait()
+            async with self.hub.subscribe(Actor.system("user-notices")) as sub:
+                while self._streams and not sub.closed:
+                    try:
+                        batch, _dropped = await asyncio.wait_for(sub.next_batch(), 5.0)
+                    except TimeoutError:
+                        continue
+                    for event in batch:
+                        await self._followed(event)
+            if sub.closed:   # the server is stopping
+                return
+
+    async def _followed(self, event: Event) -> None:
+        if event.kind not in _JOB_EVENTS or event.user is None or event.queue is None \
+                or event.job_id is None:
+            return
+        try:
+            owner = canonical_name(event.user)
+        except ValueError:
+            return
+        if not self.connected(owner):
+            return
+        try:
+            job = await self.side.store.get(event.queue, event.job_id)
+            if job is None:
+                return
+            await self._tell(job, question=waits(job))
+        except Exception:
+            log.exception("user notices: job %s/%s", event.queue, event.job_id)
+
+    async def _balance(self, user: str, *, connecting: bool = False) -> bytes:
+        """The user's accounts (``balance``), and ``low-credit`` when the personal balance
+        is below the threshold: once, until it rises above it again (every time the client
+        connects)."""
+        accounts = await asyncio.to_thread(self.side.accounts, Actor(user, Via.SYSTEM))
+        wire = _wire(BALANCE, {"accounts": [_choice(a) for a in accounts]})
+        threshold = self.low_credit()
+        personal = next((a for a in accounts if a.code is None), None)
+        if threshold is None or personal is None or personal.balance >= threshold:
+            self._warned.discard(user)
+            return wire
+        if user in self._warned and not connecting:
+            return wire
+        self._warned.add(user)
+        return wire + _wire(LOW_CREDIT, {"balance": personal.balance, "threshold": threshold,
+                                         "currency": personal.currency})
+
+    async def _question(self, actor: Actor, job: JobRecord) -> bytes:
+        if CONFIRMATION_NEEDED in job.state_reasons:
+            return _wire(CONFIRM_NEEDED, _job(job))
+        accounts = await asyncio.to_thread(self.side.accounts, actor)
+        data = {**_job(job), "choices": [_choice(a) for a in accounts], "deadline": None}
+        if PayerReason.INFO_NEEDED in job.state_reasons:
+            data["deadline"] = (job.created_at + dt.timedelta(
+                seconds=self.popup_timeout())).isoformat()
+        return _wire(ACCOUNT_NEEDED, data)
+
+
+def _job(job: JobRecord) -> dict[str, Any]:
+    analysis = job.analysis or {}
+    attrs = analysis.get("attributes") or {}
+    return {"uuid": job.uuid, "job_id": job.job_id, "printer": job.queue, "name": job.name,
+            "state": job.state.keyword, "reasons": list(job.state_reasons),
+            "message": job.state_message, "pages": attrs.get("job-pages"),
+            "impressions": attrs.get("job-impressions"),
+            "colour_impressions": attrs.get("job-impressions-col"),
+            "cost": attrs.get("ippproxy-cost-estimate"), "estimate": analysis.get("estimate"),
+            "account": analysis.get("account")}
+
+
+def _choice(a: UsableAccount) -> dict[str, Any]:
+    return {"code": a.code, "name": a.name, "balance": a.balance, "currency": a.currency,
+            "pin": a.pin}
+
+
+def low_credit(config: Config) -> int | None:
+    """``accounting.low_credit_threshold`` in minor units; None when unset."""
+    a = config.accounting
+    return minor_int(a.low_credit_threshold, a.minor_unit_digits) \
+        if a.low_credit_threshold else None

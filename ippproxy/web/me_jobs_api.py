@@ -1,0 +1,114 @@
+"""``/api/v1/me/jobs`` and ``/api/v1/me/accounts``: a logged-in user's own jobs, the
+accounts they may charge, and their answer to a job's account question
+(services/userside.py). Any proven actor may call these; each sees and answers for their
+own jobs only (another user's job is 404, one that waits for no answer 409)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from ippproxy.jobs.records import JobRecord
+from ippproxy.services.errors import NotFound
+from ippproxy.services.userside import UserSide
+from ippproxy.web.api import Call, Operation
+from ippproxy.web.me_api import user_of
+from ippproxy.web.models import Printable, Request, Response, StateName, Time
+
+
+class MyJob(Response):
+    uuid: str
+    printer: str
+    job_id: int
+    name: str | None
+    state: StateName
+    reasons: list[str]
+    message: str | None
+    created_at: Time
+    account: str | None = Field(description="the shared account's code; null: personal")
+    estimate: int | None = Field(description="the price at intake, minor units")
+
+
+class MyJobs(Response):
+    items: list[MyJob]
+
+
+class MyJobsQuery(Request):
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
+class MyAccount(Response):
+    code: str | None = Field(description="null: your personal account")
+    name: str
+    balance: int
+    currency: str
+    restricted: bool
+    credit_limit: int
+    pin: bool
+
+
+class MyAccounts(Response):
+    items: list[MyAccount]
+
+
+class AccountChoice(Request):
+    account: Annotated[str, Field(min_length=1, max_length=64), Printable] | None = Field(
+        description="a shared account's code; null: your personal account")
+
+
+class Confirmation(Request):
+    print: bool = Field(description="true: print the job; false: cancel it (refunded)")
+
+
+def _side(call: Call) -> UserSide:
+    side = call.services.userside
+    if side is None:    # accounting off: nobody has accounts
+        raise NotFound("account service", "me")
+    return side
+
+
+def my_job(j: JobRecord) -> dict[str, Any]:
+    analysis = j.analysis or {}
+    return {"uuid": j.uuid, "printer": j.queue, "job_id": j.job_id, "name": j.name,
+            "state": j.state.keyword, "reasons": list(j.state_reasons),
+            "message": j.state_message, "created_at": j.created_at,
+            "account": analysis.get("account"), "estimate": analysis.get("estimate")}
+
+
+async def list_my_jobs(call: Call) -> Any:
+    q: MyJobsQuery = call.query
+    found = await _side(call).jobs(user_of(call), limit=q.limit)
+    return {"items": [my_job(j) for j in found]}
+
+
+async def list_my_accounts(call: Call) -> Any:
+    found = await asyncio.to_thread(_side(call).accounts, user_of(call))
+    return {"items": [a.__dict__ for a in found]}
+
+
+async def choose_account(call: Call) -> Any:
+    body: AccountChoice = call.body
+    return my_job(await _side(call).choose_account(user_of(call), call.path["uuid"],
+                                                   body.account))
+
+
+async def confirm_job(call: Call) -> Any:
+    body: Confirmation = call.body
+    return my_job(await _side(call).confirm(user_of(call), call.path["uuid"], body.print))
+
+
+OPERATIONS = (
+    Operation("GET", "/me/jobs", list_my_jobs, "Your jobs, newest first", "me",
+              query=MyJobsQuery, response=MyJobs),
+    Operation("GET", "/me/accounts", list_my_accounts, "The accounts you may charge", "me",
+              response=MyAccounts),
+    Operation("POST", "/me/jobs/{uuid}/account", choose_account,
+              "Answer a held job's account question: charge it there and release it",
+              "me", body=AccountChoice, response=MyJob,
+              path_params={"uuid": "the job's UUID"}),
+    Operation("POST", "/me/jobs/{uuid}/confirm", confirm_job,
+              "Answer a job's last-chance confirmation: print it or cancel it", "me",
+              body=Confirmation, response=MyJob, path_params={"uuid": "the job's UUID"}),
+)
