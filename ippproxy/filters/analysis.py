@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ippproxy.filters import detect, image, pclxl, pdf, pdfscan, postscript, raster, text
-from ippproxy.filters.colour import rendered_colour_pages
+from ippproxy.filters.render_fallback import undecided_colour_pages
 from ippproxy.filters.errors import FormatError, UnsupportedFormat
 from ippproxy.filters.model import DocumentAnalysis, PageSize
 from ippproxy.filters.stopwatch import Stopwatch
@@ -119,14 +119,15 @@ def _pdf(source: Path | bytes, fmt: str, colour: bool, clock: Stopwatch,
         if not colour:
             return DocumentAnalysis(fmt, counted.pages, counted.sizes, None, ("pikepdf",),
                                     counted.notes)
-        to_render = [i + 1 for i, page in enumerate(doc.pages)
-                     if pdfscan.page_needs_render(page) is not None]
+        verdicts = pdfscan.scan_document(doc)
         clock.lap("scan")
     methods: tuple[str, ...] = ("pikepdf", "content-scan")
-    colour_pages: list[int] = []
+    colour_pages = [i + 1 for i, v in enumerate(verdicts) if v.colour]
+    to_render = [i + 1 for i, v in enumerate(verdicts) if v.colour is None]
     if to_render:
         with _as_file(source, scratch, clock) as path:
-            rendered, colour_pages = rendered_colour_pages(path, to_render)
+            rendered, found = undecided_colour_pages(path, verdicts, scratch)
+            colour_pages = sorted(colour_pages + found)
         clock.lap("render")
         if rendered != len(to_render):
             raise FormatError(f"Ghostscript rendered {rendered} of {len(to_render)} pages")

@@ -1,0 +1,96 @@
+"""Render the pages the content scan left undecided, in their print state.
+
+Theory of operation
+-------------------
+pdfscan.py decides most pages exactly; a page it cannot decide (a colour mark
+that may be covered or clipped, a colour it cannot evaluate) is rendered by
+Ghostscript (colour.py) and judged by its pixels.  The render must show what
+the printer prints:
+
+* ``-dPrinted`` makes Ghostscript use the print settings of annotations
+  (the Print and Hidden flags, ISO 32000-1 §12.5.3);
+* optional content: the document's default configuration is rewritten to its
+  print state (optional_content.print_state_pdf) in a private copy, so a
+  screen-only layer is not rendered and a print-only one is, whatever the
+  renderer's own reading of ``/AS`` and ``/Usage`` is;
+* the chroma tolerance is per page: 0 (exact) when the page holds no lossy
+  image data, since vector colours and lossless samples render exactly
+  neutral when they are neutral (``-dUseFastColor``); ``LOSSY_TOLERANCE`` when
+  the page holds a JPEG or JPEG 2000 image, whose rounding noise would
+  otherwise make a gray photo colour;
+* the resolution is per page: ``RENDER_DPI``, or twice the finest own
+  resolution of an image on the page that may be colour (up to
+  ``MAX_RENDER_DPI``), so that every image pixel owns device pixels and a
+  one-pixel detail is not sampled away.  Known limit: a colour detail of a
+  single pixel in an image finer than ``MAX_RENDER_DPI / 2`` that the scan
+  could not place for certain (something painted after it may cover it) can
+  still fall between the samples.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pikepdf
+
+from ippproxy.filters import ghostscript
+from ippproxy.filters.colour import RENDER_DPI, pixels_are_colour
+from ippproxy.filters.image_colour import LOSSY_TOLERANCE
+from ippproxy.filters.marks import Verdict
+from ippproxy.filters.optional_content import print_state_pdf
+
+PRINTED = ("-dPrinted",)
+MAX_RENDER_DPI = 300
+
+
+def page_dpi(v: Verdict, base: int = RENDER_DPI) -> int:
+    return max(base, min(MAX_RENDER_DPI, math.ceil(2 * v.dpi)))
+
+
+@contextlib.contextmanager
+def print_state_copy(path: Path, scratch: Path | None) -> Iterator[Path]:
+    """``path`` itself, or a private copy whose optional content is in its print state."""
+    try:
+        with pikepdf.open(path) as pdf:
+            changed = print_state_pdf(pdf)
+            if not changed:
+                yield path
+                return
+            fd, name = tempfile.mkstemp(prefix="print-state-", suffix=".pdf", dir=scratch)
+            os.close(fd)
+            try:
+                pdf.save(name)
+                yield Path(name)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(name)
+    except (pikepdf.PdfError, OSError):
+        yield path
+
+
+def undecided_colour_pages(path: Path, verdicts: Sequence[Verdict],
+                           scratch: Path | None = None, *, dpi: int = RENDER_DPI,
+                           timeout: float = 120.0) -> tuple[int, list[int]]:
+    """Render the undecided pages of ``verdicts``; (pages rendered, colour page numbers)."""
+    pages = [i + 1 for i, v in enumerate(verdicts) if v.colour is None]
+    if not pages:
+        return 0, []
+    by_dpi: dict[int, list[int]] = {}
+    for n in pages:
+        by_dpi.setdefault(page_dpi(verdicts[n - 1], dpi), []).append(n)
+    colour: list[int] = []
+    rendered = 0
+    with print_state_copy(path, scratch) as source:
+        for res, group in sorted(by_dpi.items()):
+            for (w, h, px), n in zip(ghostscript.render_pages(
+                    source, dpi=res, page_list=group, timeout=timeout, prologue=PRINTED), group):
+                rendered += 1
+                tol = LOSSY_TOLERANCE if verdicts[n - 1].lossy else 0
+                if pixels_are_colour(w, h, px, tol):
+                    colour.append(n)
+    return rendered, sorted(colour)

@@ -1,0 +1,62 @@
+"""Every trap document: exact page count and exact list of colour pages (issue 19)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import traps
+
+from ippproxy.filters.analysis import analyse
+
+
+@pytest.mark.parametrize("name", ["layers", "layers-usage-without-as", "annotations", "vector",
+                                  "patterns-forms", "images", "image-reused", "pclm-strips",
+                                  "pclm-strips-jpeg", "lying-count"])
+def test_trap(trap_docs: dict[str, traps.Trap], name: str) -> None:
+    t = trap_docs[name]
+    a = analyse(t.path, t.format)
+    assert a.pages == t.pages
+    assert a.colour_pages == t.colour, f"{name}: {a.methods}"
+    for note in t.notes:
+        assert any(note in n for n in a.notes), a.notes
+
+
+def test_every_trap_is_tested(trap_docs: dict[str, traps.Trap]) -> None:
+    assert set(trap_docs) == {"layers", "layers-usage-without-as", "annotations", "vector",
+                              "patterns-forms", "images", "image-reused", "pclm-strips",
+                              "pclm-strips-jpeg", "lying-count"}
+
+
+def test_a_real_tree_over_the_limit_is_refused(tmp_path: Path) -> None:
+    """The limit applies to the leaves, whatever /Count says (both ways)."""
+    import pikepdf
+
+    from ippproxy.filters import pdf
+    from ippproxy.filters.errors import FormatError
+    doc = traps.Doc()
+    for _ in range(6):
+        doc.page(traps.BLACK_TEXT)
+    path = tmp_path / "six.pdf"
+    doc.save(path)
+    path.write_bytes(path.read_bytes().replace(b"/Count 6", b"/Count 2", 1))
+    with pikepdf.open(path) as p:
+        assert int(p.Root.Pages.Count) == 2
+        with pytest.raises(FormatError, match="more than 5 pages"):
+            pdf.count(p, max_pages=5)
+        assert pdf.count(p, max_pages=6).pages == 6
+
+
+def test_a_loop_in_the_page_tree_is_walked_once() -> None:
+    import pikepdf
+
+    from ippproxy.filters import pdf
+    doc = traps.Doc()
+    for _ in range(2):
+        doc.page(traps.BLACK_TEXT)
+    pages = doc.pdf.Root.Pages
+    loop = doc.pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Pages, Count=1,
+                                                    Parent=pages))
+    loop.Kids = pikepdf.Array([loop])
+    pages.Kids.append(loop)
+    assert pdf._leaves(pages, 10) == 2      # qpdf refuses to save such a tree
