@@ -139,8 +139,9 @@ class Walker:
         box = self._path
         if box is not None:
             simple = self._rects == 1 and not self._curved
-            if fill and not gs.fill_alpha0:
-                self.add(gs, gs.fill.colour, box, exact=simple, what="fill")
+            if fill and not gs.fill_alpha0:    # a pattern's cells may leave the area bare
+                self.add(gs, gs.fill.colour, box, what="fill",
+                         exact=simple and gs.fill.space.family != "pattern")
             if stroke and not gs.stroke_alpha0:
                 m = gs.ctm
                 half = max(gs.lw, 1.0) * max(abs(m[0]) + abs(m[2]), abs(m[1]) + abs(m[3]),

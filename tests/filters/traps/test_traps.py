@@ -20,6 +20,9 @@ def test_trap(trap_docs: dict[str, traps.Trap], name: str) -> None:
     assert a.colour_pages == t.colour, f"{name}: {a.methods}"
     for note in t.notes:
         assert any(note in n for n in a.notes), a.notes
+    # What the scan decides exactly, it decides: only the expected pages are rendered.
+    rendered = [m for m in a.methods if m.startswith("gs-render:")]
+    assert rendered == ([f"gs-render:{t.rendered}"] if t.rendered else []), name
 
 
 def test_every_trap_is_tested(trap_docs: dict[str, traps.Trap]) -> None:

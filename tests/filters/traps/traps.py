@@ -30,6 +30,7 @@ class Trap:
     colour: tuple[int, ...]
     notes: tuple[str, ...] = field(default=())
     format: str = "application/pdf"
+    rendered: int = 0              # pages the content scan leaves to the render
 
 
 class Doc:

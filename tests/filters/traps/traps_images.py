@@ -12,6 +12,7 @@ from traps import BLACK_TEXT, Doc, N, Trap, gray_rgb, text, trap, type2
 W = H = 64
 PLACE = b"q 96 0 0 96 100 300 cm /%s Do Q"      # 1.5 pt per image pixel
 RED_AT = (37, 21)
+COVER_TEXT = b" 1 g 0 550 612 242 re f"        # white over the text line, not the image
 
 
 def one_red_pixel() -> bytes:
@@ -94,13 +95,16 @@ def images(d: Path) -> Trap:
         (b"q 96 0 0 96 700 300 cm /Red1 Do Q " + BLACK_TEXT, False),   # 20 off the page
         (b"BI /W 2 /H 1 /CS /RGB /BPC 8 ID \x80\x80\x80\x80\x80\x81 EI", True),  # 21 inline
         (b"BI /W 2 /H 1 /CS /RGB /BPC 8 ID \x80\x80\x80\x40\x40\x40 EI", False),
+        # Rendered (red text that white covers), so the render's tolerance decides the JPEG:
+        (PLACE % b"JpegBelow" + b" " + text(b"1 0 0 rg") + COVER_TEXT, False),   # 23
+        (PLACE % b"JpegAbove" + b" " + text(b"1 0 0 rg") + COVER_TEXT, True),    # 24
     ]
     for content, _ in pages:
         doc.page(content)
     path = d / "images.pdf"
     doc.save(path)
     return Trap("images", path, len(pages),
-                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour))
+                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour), rendered=4)
 
 
 @trap

@@ -8,6 +8,7 @@ import pikepdf
 from traps import BLACK_TEXT, Doc, N, Trap, fill, text, trap
 
 RED = b"1 0 0 rg"
+COVER = b" 1 g 90 90 80 80 re f"          # white over fill()'s red square
 
 
 def ocg(doc: Doc, name: str, print_state: str | None = None) -> pikepdf.Dictionary:
@@ -41,13 +42,19 @@ def layered(with_as: bool) -> tuple[Doc, dict[str, pikepdf.Object]]:
         Type=N.OCMD, OCGs=[g["print"], g["off"]], P=N.AllOff))
     doc.add("Properties", "anyOffPrintOn", pikepdf.Dictionary(
         Type=N.OCMD, OCGs=[g["print"], g["on"]], P=N.AnyOff))
+    doc.add("Properties", "allOnPrintScreen", pikepdf.Dictionary(
+        Type=N.OCMD, OCGs=[g["print"], g["screen"]], P=N.AllOn))
+    doc.add("Properties", "allOnPrintOn", pikepdf.Dictionary(
+        Type=N.OCMD, OCGs=[g["print"], g["on"]], P=N.AllOn))
+    doc.add("Properties", "allOffScreenOff", pikepdf.Dictionary(
+        Type=N.OCMD, OCGs=[g["screen"], g["off"]], P=N.AllOff))
     doc.add("Properties", "orVE", pikepdf.Dictionary(
         Type=N.OCMD, VE=[N.Or, [N.And, g["screen"], g["on"]], g["off"]]))
     return doc, g
 
 
 def bdc(tag: str, body: bytes) -> bytes:
-    return b"/OC /" + tag.encode() + b" BDC " + body + b" EMC"
+    return b"/OC /" + tag.encode() + b" BDC " + body + b" EMC "
 
 
 @trap
@@ -72,16 +79,19 @@ def layers(d: Path) -> Trap:
         bdc("allOffPrint", fill(RED)),                              # 11 gray: print is on
         bdc("anyOffPrintOn", fill(RED)),                            # 12 gray: both on
         bdc("orVE", fill(RED)),                                     # 13 gray
-        bdc("screen", text(RED)) + BLACK_TEXT,                      # 14 gray (rendered)
+        bdc("screen", text(RED)) + fill(RED) + COVER,               # 14 gray (rendered)
         bdc("print", text(RED)),                                    # 15 colour (rendered)
         bdc("on", fill(RED)),                                       # 16 colour
         BLACK_TEXT,                                                 # 17 gray
+        bdc("allOnPrintScreen", fill(RED)),                         # 18 gray: screen is off
+        bdc("allOnPrintOn", fill(RED)),                             # 19 colour
+        bdc("allOffScreenOff", fill(RED)),                          # 20 colour: both off
     ]
     for p in pages:
         doc.page(p)
     path = d / "layers.pdf"
     doc.save(path)
-    return Trap("layers", path, len(pages), (2, 3, 6, 7, 15, 16))
+    return Trap("layers", path, len(pages), (2, 3, 6, 7, 15, 16, 19, 20), rendered=2)
 
 
 @trap
@@ -94,7 +104,7 @@ def layers_usage_without_as(d: Path) -> Trap:
         doc.page(p)
     path = d / "layers-no-as.pdf"
     doc.save(path)
-    return Trap("layers-usage-without-as", path, len(pages), (2, 5))
+    return Trap("layers-usage-without-as", path, len(pages), (2, 5), rendered=1)
 
 
 @trap
@@ -117,4 +127,4 @@ def annotations(d: Path) -> Trap:
         doc.pdf.pages[-1].obj.Annots = pikepdf.Array(annots)
     path = d / "annotations.pdf"
     doc.save(path)
-    return Trap("annotations", path, len(layouts), (1, 5))
+    return Trap("annotations", path, len(layouts), (1, 5), rendered=2)

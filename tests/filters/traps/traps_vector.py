@@ -84,7 +84,7 @@ def vector(d: Path) -> Trap:
     path = d / "vector.pdf"
     doc.save(path)
     return Trap("vector", path, len(pages),
-                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour))
+                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour), rendered=7)
 
 
 @trap
@@ -114,4 +114,4 @@ def patterns_and_forms(d: Path) -> Trap:
     path = d / "patterns-forms.pdf"
     doc.save(path)
     return Trap("patterns-forms", path, len(pages),
-                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour))
+                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour), rendered=3)
