@@ -23,15 +23,22 @@ group (OCG) for the ``Print`` event, not the state a viewer shows:
 ``PrintState.off`` is the set of groups (by object id) that do not print;
 ``visible(oc)`` answers for one ``/OC`` value (a bad value: visible, as a
 reader that cannot interpret it must show the content, §8.11.2.2).
-``print_state_pdf`` rewrites a document's default configuration to its print
-state (``/ON`` and ``/OFF`` listed explicitly, ``/AS`` removed) so that a
-renderer or a converter that applies the view configuration prints exactly
-what the printer would.
+``print_state_pdf`` rewrites a document's optional content to its print state
+(``/ON`` and ``/OFF`` listed explicitly, ``/AS`` removed, OCMDs evaluated) so
+that a renderer or a converter that applies the view configuration prints
+exactly what the printer would: Ghostscript (10.0) renders and ``pdfwrite``
+flattens optional content by its view state, ``-dPrinted`` or not, and ignores
+``/VE``.  ``print_state_copy`` makes such a copy for Ghostscript to read.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pikepdf
 
@@ -133,26 +140,95 @@ def print_state(pdf: pikepdf.Pdf) -> PrintState:
     return PrintState(frozenset(groups), frozenset(off))
 
 
+def _ocmds(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+    """Every OCMD: indirect ones, and direct ones in /Properties and /OC entries."""
+    found: dict[int, pikepdf.Dictionary] = {}
+
+    def take(value: object) -> None:
+        if isinstance(value, pikepdf.Dictionary) and value.get("/Type") == "/OCMD":
+            found[id(value) if value.objgen == (0, 0) else hash(value.objgen)] = value
+
+    for obj in pdf.objects:
+        if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
+            continue
+        take(obj)
+        take(obj.get("/OC"))
+        resources = obj.get("/Resources")
+        for holder in (obj, resources if isinstance(resources, pikepdf.Dictionary) else None):
+            props = holder.get("/Properties") if holder is not None else None
+            if isinstance(props, pikepdf.Dictionary):
+                for v in props.values():
+                    take(v)
+    return list(found.values())
+
+
 def print_state_pdf(pdf: pikepdf.Pdf) -> bool:
-    """Rewrite ``pdf``'s default OC configuration to its print state; True if it had one."""
+    """Rewrite ``pdf``'s optional content to its print state; True if it has any.
+
+    The default configuration lists every group ``/ON`` or ``/OFF`` as it prints,
+    ``/AS`` and the groups' ``/Print`` usage are removed (applied once, here), and
+    each OCMD is replaced by its value: membership of one of two new groups, one
+    on and one off (Ghostscript ignores ``/VE``, so expressions are evaluated here).
+    """
     state = print_state(pdf)
     if state.empty:
         return False
     props = pdf.Root.OCProperties
     ocgs = [g for g in props.OCGs if isinstance(g, pikepdf.Dictionary)]
+    values = [(m, state.visible(m)) for m in _ocmds(pdf)]
+    shown, hidden = (pdf.make_indirect(pikepdf.Dictionary(
+        Type=pikepdf.Name.OCG, Name=pikepdf.String(n))) for n in ("printed", "not printed"))
+    for obj in pdf.objects:      # Ghostscript 10.0 draws a Form XObject whatever its /OC
+        if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)) or "/OC" not in obj \
+                or state.visible(obj.OC):
+            continue
+        if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Form":
+            obj.write(b"")                               # it prints nothing
+        elif "/Rect" in obj and "/Subtype" in obj:       # an annotation (§12.5.2)
+            obj.F = int(obj.get("/F", 0)) | 2            # Hidden
+    for m, visible in values:
+        for key in ("/VE", "/OCGs", "/P"):
+            if key in m:
+                del m[key]
+        m.OCGs = shown if visible else hidden
+        m.P = pikepdf.Name.AnyOn
     d = props.get("/D")
     d = pikepdf.Dictionary() if not isinstance(d, pikepdf.Dictionary) else d
     d.BaseState = pikepdf.Name.ON
-    d.ON = pikepdf.Array([g for g in ocgs if g.objgen not in state.off])
-    d.OFF = pikepdf.Array([g for g in ocgs if g.objgen in state.off])
+    d.ON = pikepdf.Array([g for g in ocgs if g.objgen not in state.off] + [shown])
+    d.OFF = pikepdf.Array([g for g in ocgs if g.objgen in state.off] + [hidden])
     for key in ("/AS", "/Locked"):
         if key in d:
             del d[key]
     props.D = d
+    props.OCGs = pikepdf.Array([*ocgs, shown, hidden])
+    if "/Configs" in props:
+        del props["/Configs"]
     for g in ocgs:               # the print state is now in /D; a reader that applies
         usage = g.get("/Usage")  # /Print usage itself must not apply it a second time
         if isinstance(usage, pikepdf.Dictionary) and "/Print" in usage:
             del usage["/Print"]
-    if "/Configs" in props:
-        del props["/Configs"]
     return True
+
+
+@contextlib.contextmanager
+def print_state_copy(path: Path, scratch: Path | None) -> Iterator[Path]:
+    """``path`` itself (not a PDF, or no optional content), or a private copy in
+    ``scratch`` whose optional content is in its print state (``print_state_pdf``)."""
+    try:
+        pdf = pikepdf.open(path)
+    except (pikepdf.PdfError, OSError, ValueError):
+        yield path
+        return
+    with pdf:
+        if not print_state_pdf(pdf):
+            yield path
+            return
+        fd, name = tempfile.mkstemp(prefix="print-state-", suffix=".pdf", dir=scratch)
+        os.close(fd)
+        try:
+            pdf.save(name)
+            yield Path(name)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name)

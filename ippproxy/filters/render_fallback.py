@@ -29,20 +29,15 @@ the printer prints:
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-import pikepdf
 
 from ippproxy.filters import ghostscript
 from ippproxy.filters.colour import RENDER_DPI, pixels_are_colour
 from ippproxy.filters.image_colour import LOSSY_TOLERANCE
 from ippproxy.filters.marks import Verdict
-from ippproxy.filters.optional_content import print_state_pdf
+from ippproxy.filters.optional_content import print_state_copy
 
 PRINTED = ("-dPrinted",)
 MAX_RENDER_DPI = 300
@@ -50,27 +45,6 @@ MAX_RENDER_DPI = 300
 
 def page_dpi(v: Verdict, base: int = RENDER_DPI) -> int:
     return max(base, min(MAX_RENDER_DPI, math.ceil(2 * v.dpi)))
-
-
-@contextlib.contextmanager
-def print_state_copy(path: Path, scratch: Path | None) -> Iterator[Path]:
-    """``path`` itself, or a private copy whose optional content is in its print state."""
-    try:
-        with pikepdf.open(path) as pdf:
-            changed = print_state_pdf(pdf)
-            if not changed:
-                yield path
-                return
-            fd, name = tempfile.mkstemp(prefix="print-state-", suffix=".pdf", dir=scratch)
-            os.close(fd)
-            try:
-                pdf.save(name)
-                yield Path(name)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(name)
-    except (pikepdf.PdfError, OSError):
-        yield path
 
 
 def undecided_colour_pages(path: Path, verdicts: Sequence[Verdict],

@@ -57,7 +57,7 @@ def _domain(sh: pikepdf.Object, fn: pikepdf.Object) -> list[float]:
 def colour(sh: object, resources: pikepdf.Object | None,
            cache: dict[tuple[int, int], Space]) -> bool | None:
     """True: paints some non-neutral colour; False: neutral; None: undecided."""
-    if not isinstance(sh, pikepdf.Dictionary):
+    if not isinstance(sh, (pikepdf.Dictionary, pikepdf.Stream)):    # types 4-7 are streams
         return False
     try:
         space = resolve(sh.get("/ColorSpace"), resources, cache)

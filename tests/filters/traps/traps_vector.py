@@ -43,6 +43,17 @@ def vector(d: Path) -> Trap:
         ShadingType=2, ColorSpace=N.DeviceRGB, Coords=[100, 100, 300, 100],
         Function=type2([1, 1, 1], [0, 0, 0])))
     cm_mix = b"/CM cs 0 0 scn"
+    triangle = b"".join(bytes([0]) + x.to_bytes(2, "big") + y.to_bytes(2, "big") + rgb
+                        for x, y, rgb in ((100, 100, b"\xff\0\0"), (300, 100, b"\0\0\xff"),
+                                          (200, 300, b"\0\xff\0")))
+    for name, space, data in (("Mesh", N.DeviceRGB, triangle),
+                              ("GrayMesh", N.DeviceGray, triangle[:6] + triangle[8:14]
+                               + triangle[16:22])):
+        n = 3 if space == N.DeviceRGB else 1
+        doc.add("Shading", name, doc.stream(data, ShadingType=4, ColorSpace=space,
+                                            BitsPerCoordinate=16, BitsPerComponent=8,
+                                            BitsPerFlag=8,
+                                            Decode=[0, 65535, 0, 65535] + [0, 1] * n))
     pages: list[tuple[bytes, bool]] = [
         (fill(b"0.50 0.50 0.53 rg", w=2, h=2), True),       # 1 bluish gray, tiny
         (fill(b"0.5 0.5 0.5 rg"), False),                   # 2
@@ -78,13 +89,15 @@ def vector(d: Path) -> Trap:
         (text(b"1 0 0 rg") + b" 1 g 0 0 612 792 re f", False),         # 32 text covered
         (b"0 0 1 rg BT /F1 24 Tf 100 600 Td 7 Tr (clip only) Tj ET", False),  # 33 Tr 7
         (BLACK_TEXT, False),                                # 34
+        (b"/Mesh sh", True),                                # 35 mesh shading (rendered)
+        (b"/GrayMesh sh", False),                           # 36 in DeviceGray
     ]
     for content, _ in pages:
         doc.page(content)
     path = d / "vector.pdf"
     doc.save(path)
     return Trap("vector", path, len(pages),
-                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour), rendered=7)
+                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour), rendered=8)
 
 
 @trap
