@@ -23,9 +23,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from ippproxy.filters import detect, image, pclxl, pdf, pdfscan, postscript, raster, text
-from ippproxy.filters.render_fallback import undecided_colour_pages
 from ippproxy.filters.errors import FormatError, UnsupportedFormat
 from ippproxy.filters.model import DocumentAnalysis, PageSize
+from ippproxy.filters.render_fallback import undecided_colour_pages
 from ippproxy.filters.stopwatch import Stopwatch
 
 MAX_TEXT_BYTES = 64 << 20

@@ -26,8 +26,9 @@ colour are remembered per document, so a logo form on 1,000 pages is walked once
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 import pikepdf
 
@@ -218,3 +219,43 @@ def paint_of(space: Space, values: list[float] | None) -> Paint:
 
 
 DEVICE: dict[str, Space] = {"g": GRAY, "G": GRAY, "rg": RGB, "RG": RGB, "k": CMYK, "K": CMYK}
+
+
+def nums(operands: Sequence[object]) -> list[float] | None:
+    out = []
+    for o in operands:
+        if isinstance(o, bool) or not isinstance(o, (int, float, Decimal)):
+            return None
+        out.append(float(o))
+    return out
+
+
+def oc_hidden(state: PrintState, operands: Sequence[object],
+               resources: pikepdf.Object | None) -> bool:
+    if len(operands) < 2 or operands[0] != "/OC":
+        return False
+    props = operands[1]
+    if isinstance(props, pikepdf.Name):
+        table = resources.get("/Properties") if resources is not None else None
+        props = table.get(str(props)) if table is not None else None
+    return not state.visible(props)
+
+
+def ext_gstate(gs: GState, operands: Sequence[object],
+                resources: pikepdf.Object | None) -> GState:
+    table = resources.get("/ExtGState") if resources is not None else None
+    ext = table.get(str(operands[0])) if table is not None and operands else None
+    if ext is None:
+        return gs
+    for key in ("/TR", "/TR2"):
+        if key in ext and ext[key] not in ("/Identity", "/Default"):
+            raise Undecided("transfer function")
+    if "/ca" in ext:
+        gs = replace(gs, fill_alpha0=float(ext["/ca"]) == 0)
+    if "/CA" in ext:
+        gs = replace(gs, stroke_alpha0=float(ext["/CA"]) == 0)
+    if "/SMask" in ext:
+        gs = replace(gs, smask=ext["/SMask"] != "/None")
+    if "/LW" in ext:
+        gs = replace(gs, lw=float(ext["/LW"]))
+    return gs

@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Union
 
 import pikepdf
 
-Value = Union[float, bool]
 _MAX_OPS = 10_000           # executed operators per evaluation (hostile loops are impossible
 _MAX_STACK = 100            # in type 4, but deep nesting and long programs are not)
 
@@ -162,7 +160,7 @@ _UNARY: dict[str, Callable[[float], float]] = {
     "abs": abs, "neg": lambda a: -a, "ceiling": math.ceil, "floor": math.floor,
     "round": lambda a: math.floor(a + 0.5), "truncate": math.trunc, "sqrt": math.sqrt,
     "sin": lambda a: math.sin(math.radians(a)), "cos": lambda a: math.cos(math.radians(a)),
-    "ln": math.log, "log": math.log10, "cvi": lambda a: int(math.trunc(a)), "cvr": float,
+    "ln": math.log, "log": math.log10, "cvi": math.trunc, "cvr": float,
 }
 _BINARY: dict[str, Callable[[float, float], object]] = {
     "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,

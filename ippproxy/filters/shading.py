@@ -50,8 +50,8 @@ def _domain(sh: pikepdf.Object, fn: pikepdf.Object) -> list[float]:
     d = sh.get("/Domain")
     if d is None:
         first = fn[0] if isinstance(fn, pikepdf.Array) and len(fn) else fn
-        d = first.get("/Domain", [0, 1])
-    return [float(v) for v in d]
+        d = first.get("/Domain")
+    return [float(v) for v in d] if d is not None else [0.0, 1.0]
 
 
 def colour(sh: object, resources: pikepdf.Object | None,

@@ -80,7 +80,7 @@ class Space:
 
     def _palette_entry(self, index: float) -> bool:
         assert self.base is not None
-        i = int(round(index))
+        i = round(index)
         nb = self.base.n
         entry = self.palette[i * nb:(i + 1) * nb]
         if i < 0 or len(entry) < nb:
@@ -139,10 +139,10 @@ def _array_space(space: pikepdf.Array, cache: dict[tuple[int, int], Space],
         return Space(fam, _N.get(fam, 0))
     if family == "/ICCBased" and len(space) >= 2:
         n = int(space[1].get("/N", 0))
-        fam = {1: "gray", 3: "rgb", 4: "cmyk"}.get(n)
-        if fam is None:
+        icc = {1: "gray", 3: "rgb", 4: "cmyk"}.get(n)
+        if icc is None:
             raise Undecidable(f"ICC profile with {n} components")
-        return Space(fam, n)
+        return Space(icc, n)
     if family == "/Lab" and len(space) >= 2:
         rng = [float(v) for v in space[1].get("/Range", [-100, 100, -100, 100])]
         return Space("lab", 3, ranges=tuple(rng))

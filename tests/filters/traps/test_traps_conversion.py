@@ -63,7 +63,7 @@ def test_an_image_on_many_pages_is_decoded_once(trap_docs: dict[str, traps.Trap]
     real = image_colour.judge
 
     def counting(xobj: pikepdf.Object, *args: object) -> bool:
-        judged.append((int(xobj.get("/Width")), int(xobj.get("/Height"))))
+        judged.append((int(xobj.Width), int(xobj.Height)))
         return real(xobj, *args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(image_colour, "judge", counting)

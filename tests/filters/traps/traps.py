@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pikepdf
-from PIL import Image, ImageCms
+from PIL import Image
 
 N = pikepdf.Name
 LETTER = [0, 0, 612, 792]

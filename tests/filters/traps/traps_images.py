@@ -148,10 +148,10 @@ def strip_pdf(d: Path, name: str, red_page: int, lossy: bool) -> Path:
         doc.pdf.pages.append(pikepdf.Page(page))
     path = d / name
     doc.save(path)
-    data = path.read_bytes()
-    head = re.match(rb"%PDF-1\.\d\n(%[^\n]{4})\n", data)
+    written = path.read_bytes()
+    head = re.match(rb"%PDF-1\.\d\n(%[^\n]{4})\n", written)
     assert head is not None
-    path.write_bytes(data.replace(head.group(1), b"%PCLm", 1))   # same length: xref holds
+    path.write_bytes(written.replace(head.group(1), b"%PCLm", 1))   # same length: xref holds
     return path
 
 

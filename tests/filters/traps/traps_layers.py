@@ -19,7 +19,7 @@ def ocg(doc: Doc, name: str, print_state: str | None = None) -> pikepdf.Dictiona
     return doc.pdf.make_indirect(d)
 
 
-def layered(with_as: bool) -> tuple[Doc, dict[str, pikepdf.Object]]:
+def layered(with_as: bool) -> tuple[Doc, dict[str, pikepdf.Dictionary]]:
     doc = Doc()
     g = {"screen": ocg(doc, "Screen only", "OFF"),    # shown, not printed
          "print": ocg(doc, "Print only", "ON"),       # hidden, printed
@@ -97,7 +97,7 @@ def layers(d: Path) -> Trap:
 @trap
 def layers_usage_without_as(d: Path) -> Trap:
     """No /AS entry for Print: each group's /Usage /Print /PrintState still decides."""
-    doc, g = layered(with_as=False)
+    doc, _ = layered(with_as=False)
     pages = [bdc("screen", fill(RED)), bdc("print", fill(RED)), bdc("off", fill(RED)),
              bdc("screen", text(RED)), bdc("print", text(RED))]
     for p in pages:
@@ -108,14 +108,17 @@ def layers_usage_without_as(d: Path) -> Trap:
 
 
 @trap
-def annotations(d: Path) -> Trap:
+def annotation_flags(d: Path) -> Trap:
     """Annotations print by their flags (§12.5.3) and their /OC."""
     doc, g = layered(with_as=True)
     red = doc.form(fill(RED))
 
     def annot(flags: int, **keys: object) -> pikepdf.Dictionary:
-        return pikepdf.Dictionary(Type=N.Annot, Subtype=N.Square, Rect=[100, 100, 150, 150],
-                                  F=flags, AP=pikepdf.Dictionary(N=red), **keys)
+        a = pikepdf.Dictionary(Type=N.Annot, Subtype=N.Square, Rect=[100, 100, 150, 150],
+                               F=flags, AP=pikepdf.Dictionary(N=red))
+        for k, v in keys.items():
+            a[f"/{k}"] = v
+        return a
 
     layouts = [[annot(4)],                   # 1 colour: printed
                [annot(0)],                   # 2 gray: no Print flag
