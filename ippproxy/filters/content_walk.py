@@ -40,7 +40,7 @@ from ippproxy.filters.vector_colour import CMYK, DEFAULT, GRAY, RGB, Space, reso
 
 OPS = ("q Q cm w M gs m l c v y h re f F f* B B* b b* S s n W W* Tr Tf Tj TJ ' \" "
        "g G rg RG k K cs CS sc scn SC SCN sh Do BDC BMC EMC BI ID EI")
-_MAX_DEPTH = 8
+QUICK_OPS = "g G rg RG k K cs CS sc scn SC SCN sh Do gs Tf BI ID EI"
 Matrix = tuple[float, float, float, float, float, float]
 _IDENTITY: Matrix = (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import pikepdf
 
-from ippproxy.filters.content_ops import walk
+from ippproxy.filters.content_ops import guard_size, plainly_gray, walk
 from ippproxy.filters.content_walk import DocumentContext, GState, Undecided, Walker, nums
 from ippproxy.filters.errors import LimitExceeded
 from ippproxy.filters.marks import Verdict, verdict
@@ -94,7 +94,11 @@ def scan_page(page: pikepdf.Page, ctx: DocumentContext) -> Verdict:
     w = Walker(ctx, page_region(obj))
     try:
         if obj.get("/Contents") is not None:
-            walk(w, page, _inherited(obj, "/Resources"), GState(), 0, set())
+            resources = _inherited(obj, "/Resources")
+            guard_size(obj.Contents)
+            if "/Annots" not in obj and plainly_gray(page, resources, ctx):
+                return Verdict(False)
+            walk(w, page, resources, GState(), 0, set(), guarded=True)
         if "/Annots" in obj:
             _annotations(w, obj)
         return verdict(w.marks, w.lossy)
