@@ -210,8 +210,8 @@ class DocumentContext:
 def paint_of(space: Space, values: list[float] | None) -> Paint:
     if space.family == "pattern":
         return Paint(space, None)        # set by the walk (pattern dictionary)
-    if values is None:
-        return Paint(space, None)
+    if values is None or len(values) != space.n:
+        return Paint(space, None)        # a malformed operator: what a reader keeps varies
     try:
         return Paint(space, space.judge(values))
     except Undecidable:

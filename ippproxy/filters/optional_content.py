@@ -178,9 +178,11 @@ def print_state_pdf(pdf: pikepdf.Pdf) -> bool:
     values = [(m, state.visible(m)) for m in _ocmds(pdf)]
     shown, hidden = (pdf.make_indirect(pikepdf.Dictionary(
         Type=pikepdf.Name.OCG, Name=pikepdf.String(n))) for n in ("printed", "not printed"))
-    for obj in pdf.objects:      # Ghostscript 10.0 draws a Form XObject whatever its /OC
+    direct_annots = [a for page in pdf.pages for a in page.obj.get("/Annots", [])
+                     if isinstance(a, pikepdf.Dictionary) and a.objgen == (0, 0)]
+    for obj in [*pdf.objects, *direct_annots]:   # Ghostscript 10.0 draws a Form XObject
         if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)) or "/OC" not in obj \
-                or state.visible(obj.OC):
+                or state.visible(obj.OC):            # and an annotation whatever its /OC
             continue
         if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Form":
             obj.write(b"")                               # it prints nothing

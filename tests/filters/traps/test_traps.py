@@ -63,3 +63,27 @@ def test_a_loop_in_the_page_tree_is_walked_once() -> None:
     loop.Kids = pikepdf.Array([loop])
     pages.Kids.append(loop)
     assert pdf._leaves(pages, 10) == 2      # qpdf refuses to save such a tree
+
+
+# Pages whose truth is finer than an 8-bit render shows: rich black (C = M = Y = K = 1 puts
+# colour toner down, yet renders 0 0 0), Lab a* = 1, a 16-bit sample 1/65535 off neutral.
+FINER_THAN_A_RENDER = {"vector": {5, 7}, "images": {16}}
+
+
+def test_the_render_in_print_state_agrees_with_the_truth(
+        trap_docs: dict[str, traps.Trap]) -> None:
+    """The expected lists are not the scan's opinion: every page of every trap rendered in
+    its print state (at twice the images' resolution) gives them, save the pages above."""
+    import dataclasses
+
+    import pikepdf
+
+    from ippproxy.filters import pdfscan
+    from ippproxy.filters.render_fallback import undecided_colour_pages
+    for name, t in trap_docs.items():
+        with pikepdf.open(t.path) as pdf:
+            forced = [dataclasses.replace(v, colour=None, dpi=60.0)
+                      for v in pdfscan.scan_document(pdf)]
+        rendered, colour = undecided_colour_pages(t.path, forced)
+        assert rendered == t.pages
+        assert set(colour) ^ set(t.colour) == FINER_THAN_A_RENDER.get(name, set()), name

@@ -82,7 +82,7 @@ def vector(d: Path) -> Trap:
         (text(b"0 0 0.1 0 k"), True),                       # 25 the same as text (rendered)
         (fill(b"0.5 0.5 0.502 rg"), True),                  # 26 chroma 1/2 of 1/255
         (fill(b"/IccGray cs 0.3 sc"), False),               # 27
-        (fill(b"1 0 0 rg", x=700) + BLACK_TEXT, False),     # 28 off the page
+        (fill(b"1 0 0 rg", x=700) + b" " + BLACK_TEXT, False),   # 28 off the page
         (b"q 0 0 10 10 re W n " + fill(b"1 0 0 rg") + b" Q", False),   # 29 clipped away
         (fill(b"1 0 0 rg") + b" 1 g 90 90 80 80 re f", False),         # 30 covered by white
         (fill(b"1 0 0 rg") + b" 1 g 120 120 80 80 re f", True),        # 31 half covered
@@ -91,13 +91,15 @@ def vector(d: Path) -> Trap:
         (BLACK_TEXT, False),                                # 34
         (b"/Mesh sh", True),                                # 35 mesh shading (rendered)
         (b"/GrayMesh sh", False),                           # 36 in DeviceGray
+        # "f0" is no operator and "g" lacks its operand: a reader keeps the red (rendered)
+        (fill(b"1 0 0 rg", x=700) + BLACK_TEXT, True),      # 37 malformed
     ]
     for content, _ in pages:
         doc.page(content)
     path = d / "vector.pdf"
     doc.save(path)
     return Trap("vector", path, len(pages),
-                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour), rendered=8)
+                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour), rendered=9)
 
 
 @trap
