@@ -57,7 +57,7 @@ def is_lossy(xobj: pikepdf.Object) -> bool:
     return bool(set(_filters(xobj)) & _LOSSY)
 
 
-def _chroma_map(img: Image.Image, tol: int) -> Image.Image:
+def colour_map(img: Image.Image, tol: int) -> Image.Image:
     """An "L" image, 255 where a pixel of an RGB image has chroma above ``tol``."""
     r, g, b = img.split()[:3]
     chroma = ImageChops.lighter(ImageChops.lighter(ImageChops.difference(r, g),
@@ -133,7 +133,7 @@ def _samples(xobj: pikepdf.Object, space: Space) -> tuple[Image.Image | bytes, i
     return data[: w * h * space.n * bpc // 8], bpc
 
 
-def _colour_map(xobj: pikepdf.Object, space: Space, tol: int) -> Image.Image | bool:
+def _sample_map(xobj: pikepdf.Object, space: Space, tol: int) -> Image.Image | bool:
     """An "L" map of the colour pixels, or a plain verdict when no map is needed."""
     w, h = int(xobj.get("/Width", 0)), int(xobj.get("/Height", 0))
     samples, bpc = _samples(xobj, space)
@@ -145,13 +145,13 @@ def _colour_map(xobj: pikepdf.Object, space: Space, tol: int) -> Image.Image | b
             inverted = _decode_pair(xobj, 4) == (1.0, 0.0)
             return _bands_map(img, (0, 1, 2), (lambda v: v < 255 - tol) if inverted
                               else (lambda v: v > tol))
-        return _chroma_map(img.convert("RGB"), tol)
+        return colour_map(img.convert("RGB"), tol)
     data, top = samples, (1 << bpc) - 1
     pair = _decode_pair(xobj, space.n)
     if bpc == 16:
         return _sixteen(data, space, pair)
     if space.family == "rgb":
-        return _chroma_map(Image.frombytes("RGB", (w, h), data), tol)
+        return colour_map(Image.frombytes("RGB", (w, h), data), tol)
     if space.family == "cmyk":
         zero = top if pair == (1.0, 0.0) else 0
         if pair not in (None, (1.0, 0.0)):
@@ -226,7 +226,7 @@ def judge(xobj: pikepdf.Object, resources: pikepdf.Object | None,
     if space.family in ("separation",) and space.neutral_colorants:
         return False
     tol = LOSSY_TOLERANCE if is_lossy(xobj) else 0
-    found = _colour_map(xobj, space, tol)
+    found = _sample_map(xobj, space, tol)
     if isinstance(found, bool):
         colour = found
         if colour and ("/SMask" in xobj or "/Mask" in xobj):
