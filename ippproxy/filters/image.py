@@ -15,8 +15,8 @@ from pathlib import Path
 
 from PIL import Image, ImageChops
 
-from ippproxy.filters.image_colour import LOSSY_TOLERANCE, colour_map
 from ippproxy.filters.errors import FormatError
+from ippproxy.filters.image_colour import LOSSY_TOLERANCE, colour_map
 
 MAX_PIXELS = 200_000_000
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "F", "La"}
