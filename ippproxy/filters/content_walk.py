@@ -65,7 +65,7 @@ class GState:
     tr: int = 0
     fill_alpha0: bool = False
     stroke_alpha0: bool = False
-    smask: bool = False
+    smask: bool = False                    # a soft mask or blend mode: what shows is unknown
     lw: float = 1.0
     miter: float = 10.0
 
@@ -256,6 +256,10 @@ def ext_gstate(gs: GState, operands: Sequence[object],
         gs = replace(gs, stroke_alpha0=float(ext["/CA"]) == 0)
     if "/SMask" in ext:
         gs = replace(gs, smask=ext["/SMask"] != "/None")
+    if "/BM" in ext:    # a blend mode other than Normal may mute or make colour (§11.3.5)
+        modes = ext["/BM"] if isinstance(ext["/BM"], pikepdf.Array) else [ext["/BM"]]
+        gs = replace(gs, smask=gs.smask or any(m not in ("/Normal", "/Compatible")
+                                               for m in modes))
     if "/LW" in ext:
         gs = replace(gs, lw=float(ext["/LW"]))
     return gs

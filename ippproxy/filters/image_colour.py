@@ -142,7 +142,9 @@ def _sample_map(xobj: pikepdf.Object, space: Space, tol: int) -> Image.Image | b
         if img.mode in ("L", "1", "LA", "I", "I;16"):
             return False
         if img.mode == "CMYK":
-            inverted = _decode_pair(xobj, 4) == (1.0, 0.0)
+            # Pillow un-inverts an Adobe CMYK JPEG; the PDF's samples are the stored
+            # (inverted) bytes, which a /Decode [1 0 ...] turns back (§8.9.5.2).
+            inverted = ("adobe" in img.info) != (_decode_pair(xobj, 4) == (1.0, 0.0))
             return _bands_map(img, (0, 1, 2), (lambda v: v < 255 - tol) if inverted
                               else (lambda v: v > tol))
         return colour_map(img.convert("RGB"), tol)

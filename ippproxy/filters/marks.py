@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 Rect = tuple[float, float, float, float]
 MAX_OCCLUDERS = 512           # later rectangles compared against one candidate
+MAX_CANDIDATES = 64           # colour marks tried as the certain one
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,10 @@ def verdict(marks: Sequence[Mark], lossy: bool = False) -> Verdict:
     possible = [i for i, m in enumerate(marks) if m.colour is not False or m.lazy is not None]
     if not possible:
         return Verdict(False, lossy=lossy)
-    # Certain colour: a known-colour mark of exact geometry that nothing later covers.
+    # Certain colour: a known-colour mark of exact geometry that nothing later covers
+    # (at most MAX_CANDIDATES tried, so a page of many covered marks stays linear).
     order = sorted(possible, key=lambda i: (marks[i].lazy is not None, i))
-    for i in order:
+    for i in order[:MAX_CANDIDATES]:
         m = marks[i]
         if m.rect is None or (m.colour is not True and m.lazy is None):
             continue

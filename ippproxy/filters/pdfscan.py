@@ -63,7 +63,10 @@ def _annotations(w: Walker, page: pikepdf.Object) -> None:
         if isinstance(normal, pikepdf.Dictionary) and not isinstance(normal, pikepdf.Stream):
             normal = normal.get(str(annot.get("/AS", "/Off")))
         if not isinstance(normal, pikepdf.Stream):
-            continue                                  # no appearance: nothing printed
+            if annot.get("/Subtype") not in ("/Link", "/Popup"):
+                # A reader may draw one from /C and /IC (§12.5.5): the render decides.
+                w.add(GState(), None, None, exact=False, what="annotation without appearance")
+            continue
         sub = Walker(w.ctx, w.region, geometry=False)
         sub.recording = True
         walk(sub, normal, normal.get("/Resources"), GState(), 1, set())

@@ -55,6 +55,14 @@ def images(d: Path) -> Trap:
     x.JpegGray = doc.jpeg(jpeg_patch(0))
     x.JpegBelow = doc.jpeg(jpeg_patch(4))
     x.JpegAbove = doc.jpeg(jpeg_patch(16))
+    k_only = Image.merge("CMYK", [Image.new("L", (W, H), 0)] * 3 + [jpeg_patch(0).convert("L")])
+    adobe = [1, 0] * 4                  # Pillow writes Adobe (inverted) CMYK, as Photoshop does
+    x.JpegCmykGray = doc.jpeg(k_only, space=N.DeviceCMYK, Decode=adobe)
+    x.JpegCmykCyan = doc.jpeg(Image.merge("CMYK", [Image.new("L", (W, H), 40)]
+                                          + [Image.new("L", (W, H), 0)] * 2
+                                          + [jpeg_patch(0).convert("L")]), space=N.DeviceCMYK,
+                              Decode=adobe)
+    x.JpegCmykRaw = doc.jpeg(k_only, space=N.DeviceCMYK)   # read raw: C = M = Y = 100 %
     icc = srgb_profile(doc)
     x.JpegIcc = doc.jpeg(jpeg_patch(0), space=[N.ICCBased, icc])
     x.JpegYCbCrGray = doc.jpeg(jpeg_patch(0).convert("L").convert("RGB"))
@@ -98,6 +106,9 @@ def images(d: Path) -> Trap:
         # Rendered (red text that white covers), so the render's tolerance decides the JPEG:
         (PLACE % b"JpegBelow" + b" " + text(b"1 0 0 rg") + COVER_TEXT, False),   # 23
         (PLACE % b"JpegAbove" + b" " + text(b"1 0 0 rg") + COVER_TEXT, True),    # 24
+        (PLACE % b"JpegCmykGray", False),            # 25 a CMYK JPEG in black ink only
+        (PLACE % b"JpegCmykCyan", True),             # 26 ... with 16 % cyan
+        (PLACE % b"JpegCmykRaw", True),              # 27 no /Decode: rich black
     ]
     for content, _ in pages:
         doc.page(content)

@@ -120,14 +120,17 @@ def annotation_flags(d: Path) -> Trap:
             a[f"/{k}"] = v
         return a
 
+    bare = pikepdf.Dictionary(Type=N.Annot, Subtype=N.Square, Rect=[100, 100, 150, 150], F=4,
+                              C=[1, 0, 0])
     layouts = [[annot(4)],                   # 1 colour: printed
                [annot(0)],                   # 2 gray: no Print flag
                [annot(4 | 2)],               # 3 gray: hidden
                [annot(4, OC=g["screen"])],   # 4 gray: screen-only layer
-               [annot(4, OC=g["print"])]]    # 5 colour
+               [annot(4, OC=g["print"])],    # 5 colour
+               [bare]]                       # 6 no appearance: Ghostscript draws one
     for annots in layouts:
         doc.page(BLACK_TEXT)
         doc.pdf.pages[-1].obj.Annots = pikepdf.Array(annots)
     path = d / "annotations.pdf"
     doc.save(path)
-    return Trap("annotations", path, len(layouts), (1, 5), rendered=2)
+    return Trap("annotations", path, len(layouts), (1, 5, 6), rendered=3)

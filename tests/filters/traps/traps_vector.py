@@ -36,6 +36,7 @@ def vector(d: Path) -> Trap:
     doc = Doc()
     spaces(doc)
     doc.add("ExtGState", "Clear", pikepdf.Dictionary(ca=0))
+    doc.add("ExtGState", "Lum", pikepdf.Dictionary(BM=N.Luminosity))
     doc.add("Shading", "RedBlue", pikepdf.Dictionary(
         ShadingType=2, ColorSpace=N.DeviceRGB, Coords=[100, 100, 300, 100],
         Function=type2([1, 0, 0], [0, 0, 1])))
@@ -93,13 +94,17 @@ def vector(d: Path) -> Trap:
         (b"/GrayMesh sh", False),                           # 36 in DeviceGray
         # "f0" is no operator and "g" lacks its operand: a reader keeps the red (rendered)
         (fill(b"1 0 0 rg", x=700) + BLACK_TEXT, True),      # 37 malformed
+        # Blended by luminosity (§11.3.5.3): over the page's empty backdrop red stays red,
+        # over gray it takes the gray's hue: gray (both rendered)
+        (b"/Lum gs " + fill(b"1 0 0 rg"), True),            # 38
+        (b"0.5 g 0 0 612 792 re f /Lum gs " + fill(b"1 0 0 rg"), False),   # 39
     ]
     for content, _ in pages:
         doc.page(content)
     path = d / "vector.pdf"
     doc.save(path)
     return Trap("vector", path, len(pages),
-                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour), rendered=9)
+                tuple(i + 1 for i, (_, colour) in enumerate(pages) if colour), rendered=11)
 
 
 @trap
