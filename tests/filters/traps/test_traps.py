@@ -10,6 +10,11 @@ import traps
 from ippproxy.filters.analysis import analyse
 
 
+@pytest.fixture(scope="session")
+def trap_docs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, traps.Trap]:
+    return traps.built_once(tmp_path_factory)
+
+
 @pytest.mark.parametrize("name", ["layers", "layers-usage-without-as", "annotations", "vector",
                                   "patterns-forms", "images", "image-reused", "pclm-strips",
                                   "pclm-strips-jpeg", "lying-count"])

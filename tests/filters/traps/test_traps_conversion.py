@@ -14,6 +14,11 @@ from ippproxy.filters.analysis import analyse
 from ippproxy.filters.inspect import main as inspect_main
 
 
+@pytest.fixture(scope="session")
+def trap_docs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, traps.Trap]:
+    return traps.built_once(tmp_path_factory)
+
+
 def _inked_pages(path: Path) -> list[int]:
     """Pages of a PDF on which anything at all prints (Ghostscript, print settings)."""
     return [n for n, (_, _, px) in enumerate(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pikepdf
+import pytest
 from PIL import Image
 
 N = pikepdf.Name
@@ -116,6 +117,17 @@ BUILDERS: list[Callable[[Path], Trap]] = []
 def trap(fn: Callable[[Path], Trap]) -> Callable[[Path], Trap]:
     BUILDERS.append(fn)
     return fn
+
+
+_BUILT: dict[str, Trap] = {}
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Trap]:
+    """Every trap, built once per test process (for the test modules' fixtures: a
+    conftest.py here would shadow the ``conftest`` other test directories import)."""
+    if not _BUILT:
+        _BUILT.update(build(Path(tmp_path_factory.mktemp("traps"))))
+    return _BUILT
 
 
 def build(directory: Path) -> dict[str, Trap]:
