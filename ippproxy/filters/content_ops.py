@@ -136,8 +136,14 @@ def plainly_gray(owner: pikepdf.Page, resources: pikepdf.Object | None,
         if isinstance(ins, pikepdf.ContentStreamInlineImage):
             return False
         o = str(ins.operator)
-        if o in ("sh", "Do", "gs", "BI", "ID", "EI"):
+        if o in ("sh", "Do", "BI", "ID", "EI"):
             return False
+        if o == "gs":        # alpha, masks and blend modes keep neutral neutral (§11.3.5)
+            try:
+                ext_gstate(GState(), list(ins.operands), resources)
+            except Undecided:
+                return False     # a transfer function
+            continue
         if o == "Tf":
             fonts = resources.get("/Font") if resources is not None else None
             font = fonts.get(str(ins.operands[0])) if fonts is not None and ins.operands \
@@ -288,11 +294,11 @@ def _do(w: Walker, gs: GState, operands: Sequence[object], resources: pikepdf.Ob
         box, aligned = transform_box(inner.ctm, (min(bbox[0], bbox[2]), min(bbox[1], bbox[3]),
                                                  max(bbox[0], bbox[2]), max(bbox[1], bbox[3])))
         inner = w.clip(inner, box, aligned)
-    before = (w.recording, len(w.marks))
+    before = w.attempts
     seen.add(key)
     walk(w, xobj, xobj.get("/Resources", resources), inner, depth + 1, seen)
     seen.discard(key)
-    if before == (False, len(w.marks)) and not w.recording:
+    if w.attempts == before:    # nothing that may be colour, wherever the form is placed
         w.ctx.neutral_forms.add(memo)
 
 

@@ -92,6 +92,7 @@ class Walker:
         self.ctx, self.region, self.geometry = ctx, region, geometry
         self.marks: list[Mark] = []
         self.recording = False
+        self.attempts = 0            # marks that may be colour, visible or not
         self.lossy = False
         self._path: Rect | None = None
         self._rects = 0
@@ -102,6 +103,8 @@ class Walker:
     def add(self, gs: GState, colour: bool | None, box: Rect | None, *, exact: bool,
             what: str, lazy: Callable[[], bool | None] | None = None,
             whole: bool = False, dpi: float = 0.0) -> None:
+        if colour is not False or lazy is not None:
+            self.attempts += 1
         if colour is False and lazy is None and not self.recording:
             return
         region = self.region if gs.clip is None else (marks.intersect(self.region, gs.clip)

@@ -120,6 +120,7 @@ def patterns_and_forms(d: Path) -> Trap:
     doc.res.Pattern = pikepdf.Dictionary(Red=cell, Gray=gray_cell, Stencil=stencil)
     doc.add("ColorSpace", "PatRGB", [N.Pattern, N.DeviceRGB])
     inherit = doc.add("XObject", "Inherit", doc.form(b"BT /F1 24 Tf 100 600 Td (inherits) Tj ET"))
+    doc.add("XObject", "RedBox", doc.form(b"1 0 0 rg 100 100 50 50 re f"))
     assert inherit is not None
     pages: list[tuple[bytes, bool]] = [
         (fill(b"/Pattern cs /Red scn"), True),               # 1 coloured pattern
@@ -128,6 +129,8 @@ def patterns_and_forms(d: Path) -> Trap:
         (fill(b"/PatRGB cs 0.2 0.2 0.2 /Stencil scn"), False),
         (b"0 0 1 rg /Inherit Do", True),                     # 5 the form inherits blue
         (b"0 g /Inherit Do", False),                         # 6 the same form, black
+        (b"q 1 0 0 1 1000 0 cm /RedBox Do Q", False),         # 7 a red form off the page,
+        (b"/RedBox Do", True),                               # 8 then on it
     ]
     for content, _ in pages:
         doc.page(content)
