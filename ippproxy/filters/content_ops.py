@@ -25,8 +25,6 @@ from ippproxy.filters import image_colour, shading
 from ippproxy.filters.content_walk import (
     DEVICE,
     OPS,
-    QUICK_OPS,
-    DocumentContext,
     GState,
     Paint,
     Undecided,
@@ -42,7 +40,7 @@ from ippproxy.filters.content_walk import (
 from ippproxy.filters.errors import LimitExceeded
 from ippproxy.filters.functions import Undecidable
 from ippproxy.filters.marks import verdict
-from ippproxy.filters.vector_colour import DEFAULT, Space
+from ippproxy.filters.vector_colour import Space
 
 UNKNOWN = Space("unknown", 0)
 MAX_CONTENT_BYTES = 256 << 20     # decoded content of one page or form
@@ -124,51 +122,6 @@ def guard_size(contents: object) -> None:
                 piece = inflate.unconsumed_tail
             if inflate.eof:
                 break
-
-
-def plainly_gray(owner: pikepdf.Page, resources: pikepdf.Object | None,
-                 ctx: DocumentContext) -> bool:
-    """True when every colour the content sets is neutral and it paints no XObject,
-    shading, inline image or Type 3 text and sets no graphics state: gray without the
-    walk (one pass of qpdf's tokenizer over the colour operators only, most office pages)."""
-    fill, stroke = DEFAULT, DEFAULT
-    for ins in pikepdf.parse_content_stream(owner, QUICK_OPS):
-        if isinstance(ins, pikepdf.ContentStreamInlineImage):
-            return False
-        o = str(ins.operator)
-        if o in ("sh", "Do", "BI", "ID", "EI"):
-            return False
-        if o == "gs":        # alpha, masks and blend modes keep neutral neutral (§11.3.5)
-            try:
-                ext_gstate(GState(), list(ins.operands), resources)
-            except Undecided:
-                return False     # a transfer function
-            continue
-        if o == "Tf":
-            fonts = resources.get("/Font") if resources is not None else None
-            font = fonts.get(str(ins.operands[0])) if fonts is not None and ins.operands \
-                else None
-            if font is not None and font.get("/Subtype") == "/Type3":
-                return False
-            continue
-        low = o.lower()
-        if low == "cs":
-            try:
-                space = ctx.space(ins.operands[0], resources)
-            except (Undecidable, IndexError):
-                return False
-            if space.family == "pattern":
-                return False
-            fill, stroke = (fill, space) if o == "CS" else (space, stroke)
-            colour = paint_of(space, space.initial()).colour
-        else:
-            space = DEVICE.get(low) or (stroke if o.isupper() else fill)
-            colour = paint_of(space, nums(list(ins.operands))).colour
-            if low in DEVICE:
-                fill, stroke = (fill, space) if o.isupper() else (space, stroke)
-        if colour is not False:
-            return False
-    return True
 
 
 def walk(w: Walker, owner: pikepdf.Object | pikepdf.Page, resources: pikepdf.Object | None,

@@ -29,11 +29,23 @@ from __future__ import annotations
 
 import pikepdf
 
-from ippproxy.filters.content_ops import guard_size, plainly_gray, walk
-from ippproxy.filters.content_walk import DocumentContext, GState, Undecided, Walker, nums
+from ippproxy.filters.content_ops import guard_size, walk
+from ippproxy.filters.content_walk import (
+    DEVICE,
+    QUICK_OPS,
+    DocumentContext,
+    GState,
+    Undecided,
+    Walker,
+    ext_gstate,
+    nums,
+    paint_of,
+)
 from ippproxy.filters.errors import LimitExceeded
+from ippproxy.filters.functions import Undecidable
 from ippproxy.filters.marks import Verdict, verdict
 from ippproxy.filters.optional_content import NONE, print_state
+from ippproxy.filters.vector_colour import DEFAULT
 
 _ANNOT_HIDDEN, _ANNOT_PRINT = 2, 4            # annotation flags, ISO 32000-1 §12.5.3
 
@@ -73,6 +85,51 @@ def _annotations(w: Walker, page: pikepdf.Object) -> None:
         w.marks += sub.marks
         w.lossy = w.lossy or sub.lossy
         w.recording = w.recording or bool(sub.marks)
+
+
+def plainly_gray(owner: pikepdf.Page, resources: pikepdf.Object | None,
+                 ctx: DocumentContext) -> bool:
+    """True when every colour the content sets is neutral and it paints no XObject,
+    shading, inline image or Type 3 text and sets no graphics state: gray without the
+    walk (one pass of qpdf's tokenizer over the colour operators only, most office pages)."""
+    fill, stroke = DEFAULT, DEFAULT
+    for ins in pikepdf.parse_content_stream(owner, QUICK_OPS):
+        if isinstance(ins, pikepdf.ContentStreamInlineImage):
+            return False
+        o = str(ins.operator)
+        if o in ("sh", "Do", "BI", "ID", "EI"):
+            return False
+        if o == "gs":        # alpha, masks and blend modes keep neutral neutral (§11.3.5)
+            try:
+                ext_gstate(GState(), list(ins.operands), resources)
+            except Undecided:
+                return False     # a transfer function
+            continue
+        if o == "Tf":
+            fonts = resources.get("/Font") if resources is not None else None
+            font = fonts.get(str(ins.operands[0])) if fonts is not None and ins.operands \
+                else None
+            if font is not None and font.get("/Subtype") == "/Type3":
+                return False
+            continue
+        low = o.lower()
+        if low == "cs":
+            try:
+                space = ctx.space(ins.operands[0], resources)
+            except (Undecidable, IndexError):
+                return False
+            if space.family == "pattern":
+                return False
+            fill, stroke = (fill, space) if o == "CS" else (space, stroke)
+            colour = paint_of(space, space.initial()).colour
+        else:
+            space = DEVICE.get(low) or (stroke if o.isupper() else fill)
+            colour = paint_of(space, nums(list(ins.operands))).colour
+            if low in DEVICE:
+                fill, stroke = (fill, space) if o.isupper() else (space, stroke)
+        if colour is not False:
+            return False
+    return True
 
 
 def document_context(pdf: pikepdf.Pdf) -> DocumentContext:
