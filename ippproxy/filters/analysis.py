@@ -25,9 +25,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from ippproxy.filters import detect, image, pclxl, pdf, pdfscan, postscript, raster, text
-from ippproxy.filters.colour import pixels_are_colour, rendered_colour_pages
 from ippproxy.filters.errors import FormatError, UnsupportedFormat
+from ippproxy.filters.ghostscript import render_pages
 from ippproxy.filters.model import DocumentAnalysis, PageSize
+from ippproxy.filters.render_fallback import PRINTED, Pixels, undecided_colour_pages
 from ippproxy.filters.resident import ResidentGs, Unavailable
 from ippproxy.filters.stopwatch import Stopwatch
 
@@ -125,14 +126,15 @@ def _pdf(source: Path | bytes, fmt: str, colour: bool, clock: Stopwatch,
         if not colour:
             return DocumentAnalysis(fmt, counted.pages, counted.sizes, None, ("pikepdf",),
                                     counted.notes)
-        to_render = [i + 1 for i, page in enumerate(doc.pages)
-                     if pdfscan.page_needs_render(page) is not None]
+        verdicts = pdfscan.scan_document(doc)
         clock.lap("scan")
     methods: tuple[str, ...] = ("pikepdf", "content-scan")
-    colour_pages: list[int] = []
+    colour_pages = [i + 1 for i, v in enumerate(verdicts) if v.colour]
+    to_render = [i + 1 for i, v in enumerate(verdicts) if v.colour is None]
     if to_render:
         with _as_file(source, scratch, clock) as path:
-            rendered, colour_pages = _render(path, to_render)
+            rendered, found = undecided_colour_pages(path, verdicts, scratch, render=_render)
+            colour_pages = sorted(colour_pages + found)
         clock.lap("render")
         if rendered != len(to_render):
             raise FormatError(f"Ghostscript rendered {rendered} of {len(to_render)} pages")
@@ -141,23 +143,19 @@ def _pdf(source: Path | bytes, fmt: str, colour: bool, clock: Stopwatch,
                             counted.notes)
 
 
-def _render(path: Path, pages: list[int]) -> tuple[int, list[int]]:
-    """(pages rendered, colour pages): by the worker's resident gs when it can read
-    ``path`` (resident.py), else (or when it fails, or renders fewer pages) by a fresh one."""
+def _render(path: Path, dpi: int, pages: list[int]) -> Iterator[Pixels]:
+    """The ``pages`` of ``path`` at ``dpi``, in the print state's options (render_fallback):
+    by the worker's resident gs when it can read ``path`` (resident.py), else (or when it
+    fails, or renders fewer pages) by a fresh one."""
     if RESIDENT is not None and RESIDENT.can_read(path):
         try:
-            colour = []
-            rendered = 0
-            for n, (w, h, px) in zip(pages, RESIDENT.render(path, pages, path.parent),
-                                     strict=False):
-                rendered += 1
-                if pixels_are_colour(w, h, px):
-                    colour.append(n)
-            if rendered == len(pages):
-                return rendered, colour
+            out = list(RESIDENT.render(path, pages, path.parent, dpi=dpi))
+            if len(out) == len(pages):
+                yield from out
+                return
         except Unavailable:
             pass
-    return rendered_colour_pages(path, pages)
+    yield from render_pages(path, dpi=dpi, page_list=pages, prologue=PRINTED)
 
 
 def page_sizes_or_default(analysis: DocumentAnalysis, default: PageSize) -> tuple[PageSize, ...]:

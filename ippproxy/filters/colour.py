@@ -18,8 +18,10 @@ tint (a pale 10 % yellow has a chroma of 25) is colour.
 
 Known limit: an image is sampled, not averaged, at RENDER_DPI, so a coloured
 detail narrower than 1/RENDER_DPI inch inside a large image can be missed.
-For PDFs, pdfscan.py proves most pages gray from their content streams, so
-only pages with a possible colour source are rendered.
+That limit is PostScript's now: PDF pages are judged from their content and
+their images' own samples (pdfscan.py), and a PDF page that still needs a
+render is rendered in its print state at a resolution fit for its images and
+with a tolerance fit for its data (render_fallback.py).
 """
 
 from __future__ import annotations

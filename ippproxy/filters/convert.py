@@ -1,6 +1,10 @@
 """Conversions: force grayscale, PostScript duplex, PDF/PS to PWG raster or URF, PS to PDF,
 text to PDF.
 
+A conversion prints what the printer would have printed: a PDF's optional content is
+converted in its print state (a print-only layer stays, a screen-only one goes), and
+annotations by their print flags (``-dPrinted``).
+
 Every conversion writes to a temporary file beside ``dst`` and renames it into
 place only on success, so a failed or killed conversion never leaves half a
 document.  Ghostscript runs through ghostscript.py (``-dSAFER``, argv lists).
@@ -22,6 +26,7 @@ import pikepdf
 
 from ippproxy.filters import detect, ghostscript, raster, text
 from ippproxy.filters.errors import AnalysisError, FormatError
+from ippproxy.filters.optional_content import print_state_copy
 
 PWG_SRGB, PWG_SGRAY = 19, 18      # cupsColorSpace (PWG 5102.4 §4.3.1.20)
 URF_SGRAY, URF_SRGB = 0, 1
@@ -41,11 +46,15 @@ def _atomic(dst: Path) -> Iterator[Path]:
 
 
 def to_grayscale_pdf(src: Path, dst: Path, *, timeout: float = 300.0) -> None:
-    """Rewrite a PDF or PostScript document as a gray-only PDF, then verify it has no colour."""
-    with _atomic(dst) as tmp:
+    """Rewrite a PDF or PostScript document as a gray-only PDF, then verify it has no colour.
+
+    Optional content keeps its print state: Ghostscript flattens layers by their view
+    state, so it reads a copy in the print state (optional_content.print_state_copy)."""
+    with _atomic(dst) as tmp, print_state_copy(src, dst.parent) as source:
         ghostscript.run(ghostscript.argv(
             "pdfwrite", "-sColorConversionStrategy=Gray", "-dProcessColorModel=/DeviceGray",
-            "-dAutoRotatePages=/None", f"-sOutputFile={tmp}", "-f", str(src)), timeout=timeout)
+            "-dAutoRotatePages=/None", "-dPrinted", f"-sOutputFile={tmp}", "-f", str(source)),
+            timeout=timeout)
         from ippproxy.filters.analysis import analyse  # analysis imports this module's peers
         check = analyse(tmp, detect.PDF)
         if check.colour_pages:
@@ -95,10 +104,10 @@ def to_pwg_raster(src: Path, dst: Path, *, dpi: int = 300, colour: bool = True,
                   timeout: float = 600.0) -> None:
     """PDF or PostScript to PWG raster (8-bit sRGB or sGray) with gs's pwgraster device."""
     space = PWG_SRGB if colour else PWG_SGRAY
-    with _atomic(dst) as tmp:
+    with _atomic(dst) as tmp, print_state_copy(src, dst.parent) as source:
         ghostscript.run(ghostscript.argv(
             "pwgraster", f"-r{dpi}", f"-dcupsColorSpace={space}", "-dcupsBitsPerColor=8",
-            f"-sOutputFile={tmp}", "-f", str(src)), timeout=timeout)
+            "-dPrinted", f"-sOutputFile={tmp}", "-f", str(source)), timeout=timeout)
 
 
 def to_urf(src: Path, dst: Path, *, dpi: int = 300, colour: bool = True,

@@ -2,9 +2,10 @@
 
 qpdf repairs a broken xref by reconstruction, reads object streams and
 incremental updates, and walks the real page tree (``/Kids``) rather than
-trusting ``/Count``.  We refuse up front a tree whose root claims more than
-``MAX_PAGES`` pages (a hostile "million pages" PDF costs nothing to refuse),
-and note a ``/Count`` that disagrees with the tree.  Encrypted PDFs open when
+trusting ``/Count``.  A ``/Count`` that disagrees with the tree (a hostile
+"two billion pages" over three leaves) is noted and the leaves are counted;
+only a real tree of more than ``MAX_PAGES`` leaves is refused, found by a walk
+that stops at the limit before qpdf builds its page list.  Encrypted PDFs open when
 the user password is empty; otherwise ``PasswordRequired``.
 
 The printed size of a page is its CropBox (default: MediaBox, both
@@ -94,15 +95,39 @@ def _sizes(pages: pikepdf.PageList) -> tuple[PageSize, ...]:
     return tuple(out)
 
 
+def _leaves(root: pikepdf.Object, limit: int) -> int:
+    """Pages (leaves) of the real tree under ``root``, walked without trusting ``/Count``;
+    FormatError as soon as there are more than ``limit`` (a loop in /Kids is walked once)."""
+    count, stack, nodes = 0, [root], set()
+    while stack:
+        node = stack.pop()
+        kids = node.get("/Kids") if isinstance(node, pikepdf.Dictionary) else None
+        if not isinstance(kids, pikepdf.Array):
+            count += 1
+            if count > limit:
+                raise FormatError(f"the PDF has more than {limit} pages, the limit")
+            continue
+        if node.objgen in nodes:
+            continue                               # a loop: qpdf breaks it too
+        nodes.add(node.objgen)
+        if len(nodes) > limit:
+            raise FormatError(f"the PDF page tree has more than {limit} nodes")
+        stack.extend(kids)
+    return count
+
+
 def count(pdf: pikepdf.Pdf, *, max_pages: int = MAX_PAGES) -> PdfCount:
+    """Pages and sizes; a ``/Count`` that lies is noted, not trusted (ISO 32000-1 §7.7.3.2:
+    a reader prints the leaves of the tree): only a real tree over ``max_pages`` is refused."""
     notes: list[str] = []
     try:
         root = pdf.Root.Pages
         claimed = int(root.get("/Count", 0))
+        _leaves(root, max_pages)
     except (AttributeError, KeyError, TypeError, ValueError, pikepdf.PdfError):
         raise FormatError("the PDF has no page tree") from None
-    if claimed > max_pages:
-        raise FormatError(f"the PDF claims {claimed} pages, more than the limit of {max_pages}")
+    except RecursionError:
+        raise FormatError("the PDF page tree is broken") from None
     try:
         pages = pdf.pages
         n = len(pages)

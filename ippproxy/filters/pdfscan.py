@@ -1,54 +1,53 @@
-"""Prove PDF pages gray from their content streams, without rendering.
+"""Judge PDF pages gray or colour from their content, without rendering where that is exact.
 
 Theory of operation
 -------------------
-Rendering is exact but costs a Ghostscript run; most office pages are black
-text whose content stream says so.  ``page_needs_render`` is a *prover*: it
-returns False only when nothing on the page can paint a non-neutral colour,
-and True ("render it") as soon as anything could:
+A page is colour when something that prints on it is not neutral.  The scan
+walks the page's content (content_walk.py: graphics state, optional content in
+its print state, clips) and turns what it paints into marks (marks.py), whose
+colours are judged exactly: vector colours by their colour space
+(vector_colour.py, tint transforms by functions.py), images at their own
+resolution from their samples (image_colour.py).  The page's ``Verdict`` is
 
-* colour operators: ``g``/``G`` are gray; ``rg``/``RG`` with R = G = B and
-  ``k``/``K`` with C = M = Y = 0 are neutral (ISO 32000-1 §8.6.8); ``sc``/``scn``
-  after ``cs`` are judged the same way by their operand count; any other
-  colour space (Separation, DeviceN, Indexed, Lab, Pattern) -> render;
-* ``sh`` (shadings), inline images (``BI``), Type 3 fonts (glyphs may set
-  colour), transfer functions in an ExtGState, annotations other than plain
-  links -> render;
-* image XObjects: image masks paint with the fill colour (already checked)
-  and gray images are gray; an RGB or CMYK image -> render (a gray picture
-  stored as RGB is common, and only its pixels tell);
-* form XObjects are scanned recursively with their own resources (depth and
-  cycle guarded).
+* gray (``colour=False``) when no printing mark can be colour: exact;
+* colour (``True``) when a colour mark of known extent is on the page and
+  nothing painted later can cover it: exact;
+* undecided (``None``) otherwise: a colour mark that might be covered or
+  clipped (text, strokes, curves, shadings, images partly off the page), a
+  colour that cannot be evaluated, a transfer function, a Type 3 font.  The
+  render fallback (colour.py) decides those pages; it renders the print state.
 
-The operator-filtered tokenizer is qpdf's (``pikepdf.parse_content_stream``),
-so strings, comments and dictionaries are tokenized correctly: a colour
-operator inside a string is never taken for a real one, and a real one is
-never missed.  A False here is final; a True sends the page to colour.py.
+Painting operators (§8.5.3), text showing (§9.4.3), ``sh`` (§8.7.4.2), image
+and form XObjects (§8.8, §8.9, §8.10), inline images (§8.9.7), patterns
+(§8.7.3) and printing annotations' normal appearances (§12.5.5; an
+annotation without the Print flag or with the Hidden flag does not print,
+§12.5.3) are all walked; the operator-filtered tokenizer is qpdf's, so a colour
+operator inside a string is never taken for a real one.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from decimal import Decimal
-
 import pikepdf
 
+from ippproxy.filters.content_ops import guard_size, walk
+from ippproxy.filters.content_walk import (
+    DEVICE,
+    QUICK_OPS,
+    DocumentContext,
+    GState,
+    Undecided,
+    Walker,
+    ext_gstate,
+    nums,
+    paint_of,
+)
 from ippproxy.filters.errors import LimitExceeded
+from ippproxy.filters.functions import Undecidable
+from ippproxy.filters.marks import Verdict, verdict
+from ippproxy.filters.optional_content import NONE, print_state
+from ippproxy.filters.vector_colour import DEFAULT
 
-_OPS = "rg RG k K cs CS sc scn SC SCN sh Do gs"
-_INLINE_IMAGE = re.compile(rb"(?:^|[\s\]\)>])BI[\s/]")
-_GRAY_SPACES = {"/DeviceGray", "/CalGray", "/G"}
-_KNOWN_SPACES = _GRAY_SPACES | {"/DeviceRGB", "/DeviceCMYK", "/CalRGB", "/RGB", "/CMYK"}
-_MAX_DEPTH = 8
-
-
-class _Render(Exception):
-    """Raised inside the scan: this page needs rendering (``reason`` says why)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+_ANNOT_HIDDEN, _ANNOT_PRINT = 2, 4            # annotation flags, ISO 32000-1 §12.5.3
 
 
 def _inherited(obj: pikepdf.Object, key: str) -> pikepdf.Object | None:
@@ -62,137 +61,120 @@ def _inherited(obj: pikepdf.Object, key: str) -> pikepdf.Object | None:
     return None
 
 
-def _space_kind(space: pikepdf.Object, resources: pikepdf.Object | None) -> str:
-    """'gray', 'colour' (RGB/CMYK family: judged by operands) or raise _Render."""
-    if isinstance(space, pikepdf.Name):
-        name = str(space)
-        if name in _KNOWN_SPACES:
-            return "gray" if name in _GRAY_SPACES else "colour"
-        spaces = resources.get("/ColorSpace") if resources is not None else None
-        named = spaces.get(name) if spaces is not None else None
-        if named is None:
-            raise _Render(f"unknown colour space {name}")
-        return _space_kind(named, None)
-    if isinstance(space, pikepdf.Array) and len(space) >= 1:
-        family = str(space[0])
-        if family == "/ICCBased" and len(space) >= 2:
-            n = int(space[1].get("/N", 0))
-            if n == 1:
-                return "gray"
-            if n in (3, 4):
-                return "colour"
-        if family in ("/CalGray", "/CalRGB"):
-            return "gray" if family == "/CalGray" else "colour"
-    raise _Render("special colour space")
+def _annotations(w: Walker, page: pikepdf.Object) -> None:
+    for annot in page.get("/Annots", []):
+        if not isinstance(annot, pikepdf.Dictionary):
+            continue
+        flags = int(annot.get("/F", 0))
+        if flags & _ANNOT_HIDDEN or not flags & _ANNOT_PRINT:
+            continue                                  # not printed (§12.5.3)
+        if not w.ctx.state.visible(annot.get("/OC")):
+            continue
+        ap = annot.get("/AP")
+        normal = ap.get("/N") if isinstance(ap, pikepdf.Dictionary) else None
+        if isinstance(normal, pikepdf.Dictionary) and not isinstance(normal, pikepdf.Stream):
+            normal = normal.get(str(annot.get("/AS", "/Off")))
+        if not isinstance(normal, pikepdf.Stream):
+            if annot.get("/Subtype") not in ("/Link", "/Popup"):
+                # A reader may draw one from /C and /IC (§12.5.5): the render decides.
+                w.add(GState(), None, None, exact=False, what="annotation without appearance")
+            continue
+        sub = Walker(w.ctx, w.region, geometry=False)
+        sub.recording = True
+        walk(sub, normal, normal.get("/Resources"), GState(), 1, set())
+        w.marks += sub.marks
+        w.lossy = w.lossy or sub.lossy
+        w.recording = w.recording or bool(sub.marks)
 
 
-def _numbers(operands: Sequence[object]) -> list[float] | None:
-    if not all(isinstance(o, (int, float, Decimal)) and not isinstance(o, bool) for o in operands):
-        return None
+def plainly_gray(owner: pikepdf.Page, resources: pikepdf.Object | None,
+                 ctx: DocumentContext) -> bool:
+    """True when every colour the content sets is neutral and it paints no XObject,
+    shading, inline image or Type 3 text and sets no graphics state: gray without the
+    walk (one pass of qpdf's tokenizer over the colour operators only, most office pages)."""
+    fill, stroke = DEFAULT, DEFAULT
+    for ins in pikepdf.parse_content_stream(owner, QUICK_OPS):
+        if isinstance(ins, pikepdf.ContentStreamInlineImage):
+            return False
+        o = str(ins.operator)
+        if o in ("sh", "Do", "BI", "ID", "EI"):
+            return False
+        if o == "gs":        # alpha, masks and blend modes keep neutral neutral (§11.3.5)
+            try:
+                ext_gstate(GState(), list(ins.operands), resources)
+            except Undecided:
+                return False     # a transfer function
+            continue
+        if o == "Tf":
+            fonts = resources.get("/Font") if resources is not None else None
+            font = fonts.get(str(ins.operands[0])) if fonts is not None and ins.operands \
+                else None
+            if font is not None and font.get("/Subtype") == "/Type3":
+                return False
+            continue
+        low = o.lower()
+        if low == "cs":
+            try:
+                space = ctx.space(ins.operands[0], resources)
+            except (Undecidable, IndexError):
+                return False
+            if space.family == "pattern":
+                return False
+            fill, stroke = (fill, space) if o == "CS" else (space, stroke)
+            colour = paint_of(space, space.initial()).colour
+        else:
+            space = DEVICE.get(low) or (stroke if o.isupper() else fill)
+            colour = paint_of(space, nums(list(ins.operands))).colour
+            if low in DEVICE:
+                fill, stroke = (fill, space) if o.isupper() else (space, stroke)
+        if colour is not False:
+            return False
+    return True
+
+
+def document_context(pdf: pikepdf.Pdf) -> DocumentContext:
     try:
-        return [float(o) for o in operands]  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
+        state = print_state(pdf)
+    except (pikepdf.PdfError, AttributeError, TypeError, ValueError):
+        state = NONE
+    return DocumentContext(pdf, state)
 
 
-def _neutral(values: list[float] | None) -> bool:
-    if values is None:
-        return False
-    if len(values) == 1:
-        return True
-    if len(values) == 3:
-        return values[0] == values[1] == values[2]
-    if len(values) == 4:
-        return values[0] == values[1] == values[2] == 0
-    return False
+def page_region(obj: pikepdf.Object) -> tuple[float, float, float, float]:
+    box = _inherited(obj, "/CropBox") or _inherited(obj, "/MediaBox")
+    n = nums(list(box)) if box is not None else None
+    if n is None or len(n) != 4:
+        return (-1e30, -1e30, 1e30, 1e30)
+    return (min(n[0], n[2]), min(n[1], n[3]), max(n[0], n[2]), max(n[1], n[3]))
 
 
-def _check_resources(resources: pikepdf.Object | None) -> None:
-    if resources is None:
-        return
-    for font in resources.get("/Font", {}).values():
-        if font.get("/Subtype") == "/Type3":
-            raise _Render("Type 3 font")
-    for gstate in resources.get("/ExtGState", {}).values():
-        for key in ("/TR", "/TR2"):
-            if key in gstate and gstate[key] not in ("/Identity", "/Default"):
-                raise _Render("transfer function")
-
-
-def _stream_bytes(contents: pikepdf.Object) -> bytes:
-    if isinstance(contents, pikepdf.Array):
-        return b"\n".join(c.read_bytes() for c in contents)
-    return bytes(contents.read_bytes())
-
-
-def _scan(owner: pikepdf.Object | pikepdf.Page, raw: bytes, resources: pikepdf.Object | None,
-          depth: int, seen: set[tuple[int, int]]) -> None:
-    if _INLINE_IMAGE.search(raw):
-        raise _Render("inline image")
-    _check_resources(resources)
-    for instruction in pikepdf.parse_content_stream(owner, _OPS):
-        if not isinstance(instruction, pikepdf.ContentStreamInstruction):
-            raise _Render("inline image")
-        operands, o = list(instruction.operands), str(instruction.operator)
-        if o in ("rg", "RG", "k", "K", "sc", "SC", "scn", "SCN"):
-            if not _neutral(_numbers(list(operands))):
-                raise _Render(f"colour operator {o}")
-        elif o in ("cs", "CS"):
-            if not operands:
-                raise _Render("bad cs")
-            _space_kind(operands[0], resources)
-        elif o == "sh":
-            raise _Render("shading")
-        elif o == "Do":
-            _do(operands, resources, depth, seen)
-
-
-def _do(operands: Sequence[object], resources: pikepdf.Object | None, depth: int,
-        seen: set[tuple[int, int]]) -> None:
-    xobjects = resources.get("/XObject") if resources is not None else None
-    name = operands[0] if operands else None
-    xobj = xobjects.get(str(name)) if xobjects is not None and name is not None else None
-    if xobj is None:
-        return   # nothing is painted for a missing XObject
-    subtype = xobj.get("/Subtype")
-    if subtype == "/Image":
-        if bool(xobj.get("/ImageMask", False)):
-            return
-        space = xobj.get("/ColorSpace")
-        if space is None or _space_kind(space, resources) != "gray":
-            raise _Render("colour image")
-        return
-    if subtype == "/Form":
-        key = xobj.objgen
-        if depth >= _MAX_DEPTH or key in seen:
-            raise _Render("deep or recursive form")
-        seen.add(key)
-        form_resources = xobj.get("/Resources", resources)
-        _scan(xobj, bytes(xobj.read_bytes()), form_resources, depth + 1, seen)
-        seen.discard(key)
-        return
-    raise _Render("unknown XObject")
-
-
-def page_needs_render(page: pikepdf.Page) -> str | None:
-    """None when the page is provably gray; else the reason it must be rendered."""
+def scan_page(page: pikepdf.Page, ctx: DocumentContext) -> Verdict:
+    """The page's verdict: gray, colour, or undecided (render it)."""
     obj = page.obj
+    w = Walker(ctx, page_region(obj))
     try:
-        for annot in obj.get("/Annots", []):
-            if annot.get("/Subtype") != "/Link" or "/AP" in annot:
-                return "annotation"
-        contents = obj.get("/Contents")
-        if contents is None:
-            return None
-        resources = _inherited(obj, "/Resources")
-        _scan(page, _stream_bytes(contents), resources, 0, set())
-    except _Render as r:
-        return r.reason
+        if obj.get("/Contents") is not None:
+            resources = _inherited(obj, "/Resources")
+            guard_size(obj.Contents)
+            if "/Annots" not in obj and plainly_gray(page, resources, ctx):
+                return Verdict(False)
+            walk(w, page, resources, GState(), 0, set(), guarded=True)
+        if "/Annots" in obj:
+            _annotations(w, obj)
+        return verdict(w.marks, w.lossy)
+    except Undecided as u:
+        return Verdict(None, str(u), w.lossy)
     except pikepdf.DataDecodingError as e:
         if "bad_alloc" in str(e):   # qpdf's report of a failed allocation: a bomb
             raise LimitExceeded("a content stream decompresses to more memory than "
                                 "allowed (decompression bomb)") from None
-        return "undecodable content"
-    except (pikepdf.PdfError, AttributeError, KeyError, TypeError, ValueError) as e:
-        return f"unreadable content ({type(e).__name__})"
-    return None
+        return Verdict(None, "undecodable content", w.lossy)
+    except (pikepdf.PdfError, AttributeError, KeyError, TypeError, ValueError,
+            IndexError, RecursionError) as e:
+        return Verdict(None, f"unreadable content ({type(e).__name__})", w.lossy)
+
+
+def scan_document(pdf: pikepdf.Pdf) -> list[Verdict]:
+    """The verdict of every page, in order (one context: caches shared by the pages)."""
+    ctx = document_context(pdf)
+    return [scan_page(page, ctx) for page in pdf.pages]

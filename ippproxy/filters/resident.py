@@ -81,7 +81,8 @@ class ResidentGs:
         args = [ghostscript.GS, "-q", "-dSAFER", "-dNOPAUSE", "-dNOPROMPT", "-dNOINTERPOLATE",
                 "-sstdout=%stderr", *(f"--permit-file-{kind}={home}"
                                       for kind in ("read", "write", "control")),
-                "-sDEVICE=ppmraw", f"-r{self.dpi}", *ghostscript.RENDER_ARGS,
+                # -dPrinted: annotations as printed (render_fallback.PRINTED), as a fresh gs.
+                "-sDEVICE=ppmraw", f"-r{self.dpi}", *ghostscript.RENDER_ARGS, "-dPrinted",
                 f"-sOutputFile={home}idle.ppm"]
         env = {**os.environ, "TMPDIR": str(self.home)}
         proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -102,7 +103,7 @@ class ResidentGs:
                         pipe.close()
 
     def render(self, path: Path, pages: Sequence[int], out_dir: Path, *,
-               timeout: float = ghostscript.DEFAULT_TIMEOUT,
+               dpi: int | None = None, timeout: float = ghostscript.DEFAULT_TIMEOUT,
                cpu_seconds: int | None = None) -> Iterator[tuple[int, int, bytes]]:
         """The ``pages`` (1-based) of the PDF ``path`` as (width, height, 8-bit RGB), in order.
 
@@ -116,9 +117,12 @@ class ResidentGs:
         self._jobs += 1
         out, nonce = out_dir / "render.ppm", secrets.token_hex(8)
         shows = " ".join(f"{int(n)} pdfgetpage pdfshowpage" for n in pages)
-        line = (f"save mark {{ << /OutputFile ({out}) >> setpagedevice ({path}) (r) file "
+        res, idle = int(dpi or self.dpi), int(self.dpi)
+        line = (f"save mark {{ << /OutputFile ({out}) /HWResolution [{res} {res}] >> "
+                f"setpagedevice ({path}) (r) file "
                 f"runpdfbegin {shows} runpdfend }} stopped {{ (FAIL-{nonce}\\n) }} "
-                f"{{ (DONE-{nonce}\\n) }} ifelse << /OutputFile ({self.home}/idle.ppm) >> "
+                f"{{ (DONE-{nonce}\\n) }} ifelse << /OutputFile ({self.home}/idle.ppm) "
+                f"/HWResolution [{idle} {idle}] >> "
                 f"setpagedevice (%stderr) (w) file dup 3 -1 roll writestring flushfile "
                 f"cleartomark restore\n")
         try:

@@ -40,7 +40,18 @@ def test_images(tmp_path: Path) -> None:
     dot.save(tmp_path / "dot.png")
     Image.new("L", (50, 50), 0).save(tmp_path / "l.png")
     Image.new("RGB", (300, 200), (20, 90, 200)).save(tmp_path / "c.jpg")
-    expected = {"g.jpg": (), "g.png": (), "dot.png": (1,), "l.png": (), "c.jpg": (1,)}
+    # Judged at their own resolution: one pixel of 3,000,000, exactly in a PNG, unless
+    # it is transparent; a JPEG's gray noise is tolerated, a visible tint is not.
+    big = Image.new("RGB", (2000, 1500), (90, 90, 90))
+    big.putpixel((1001, 751), (90, 90, 91))
+    big.save(tmp_path / "big-dot.png")
+    hidden = big.convert("RGBA")
+    hidden.putpixel((1001, 751), (255, 0, 0, 0))
+    hidden.save(tmp_path / "hidden-dot.png")
+    Image.new("RGB", (300, 200), (128, 128, 128 + 4)).save(tmp_path / "below.jpg", quality=95)
+    Image.new("RGB", (300, 200), (128, 128, 128 + 16)).save(tmp_path / "above.jpg", quality=95)
+    expected = {"g.jpg": (), "g.png": (), "dot.png": (1,), "l.png": (), "c.jpg": (1,),
+                "big-dot.png": (1,), "hidden-dot.png": (), "below.jpg": (), "above.jpg": (1,)}
     for name, colour in expected.items():
         fmt = "image/jpeg" if name.endswith("jpg") else "image/png"
         a = analyse(tmp_path / name, fmt)

@@ -104,12 +104,14 @@ async def test_png_bomb(pool: AnalysisPool, tmp_path: Path) -> None:
 
 
 async def test_million_page_claim(pool: AnalysisPool, tmp_path: Path) -> None:
+    """A /Count that lies is noted, not trusted: the one real page is counted (issue 19)."""
     path = tmp_path / "million.pdf"
     corpus.write_pdf(path, [corpus.text_stream(lines=1)])
     data = path.read_bytes()
     path.write_bytes(data.replace(b"/Count 1 ", b"/Count 1000000 "))
-    with pytest.raises(FormatError, match="claims 1000000 pages"):
-        await pool.analyse(path, "application/pdf")
+    result = await pool.analyse(path, "application/pdf")
+    assert result.pages == 1
+    assert any("/Count says 1000000" in n for n in result.notes)
 
 
 async def test_truncated_raster(pool: AnalysisPool, cases: dict[str, corpus.Case],

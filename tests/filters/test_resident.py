@@ -109,7 +109,7 @@ def test_time_and_cpu_limits(cases: dict[str, corpus.Case], home: Path,
 
 async def test_one_gs_per_worker_for_documents_from_memory(
         cases: dict[str, corpus.Case]) -> None:
-    data = cases["colour-image"].path.read_bytes()
+    data = cases["blue-header-1-of-21"].path.read_bytes()
     async with AnalysisPool(1) as pool:
         (worker,) = pool._all
         seen = set()
