@@ -26,11 +26,20 @@ _BAD_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 async def _printer_group(start_proxy: Started, tmp_path: Path, uri: str) -> Group:
     cfg = make_config(tmp_path, queues=(QueueConfig("evil", destination=uri),))
     ipp = await start_proxy(cfg)
-    m = await ipp.call(Operation.GET_PRINTER_ATTRIBUTES)
-    assert m.code == 0, hex(m.code)
-    group = m.group(Tag.PRINTER_ATTRIBUTES)
-    assert group is not None
-    return group
+    # A printer slower than the first answer's grace (forwarding/capabilities.py) gets the
+    # static attributes with offline-report while it is asked in the background (issue
+    # 15): ask again until its own answer is in.
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        m = await ipp.call(Operation.GET_PRINTER_ATTRIBUTES)
+        assert m.code == 0, hex(m.code)
+        group = m.group(Tag.PRINTER_ATTRIBUTES)
+        assert group is not None
+        reasons = group.get("printer-state-reasons")
+        if reasons is None or "offline-report" not in reasons.plain:
+            return group
+        assert asyncio.get_running_loop().time() < deadline, "the printer was never read"
+        await asyncio.sleep(0.2)
 
 
 def _texts(a: Attribute) -> list[str]:
