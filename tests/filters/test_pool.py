@@ -227,7 +227,12 @@ async def test_workers_go_to_the_longest_waiting(cases: dict[str, corpus.Case]) 
             order.append("patient")
 
         first = asyncio.ensure_future(eager())
-        await asyncio.sleep(0)            # eager holds the only worker
+        # eager holds the only worker (its document is staged in a thread first)
+        for _ in range(3000):
+            if not pool._idle:
+                break
+            await asyncio.sleep(0.01)
+        assert not pool._idle
         await asyncio.gather(first, patient())
     assert order == ["eager 1", "patient", "eager 2"]
 
