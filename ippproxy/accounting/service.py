@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, Engine, Row
 
-from ippproxy.accounting import charges, groupsettings, settlement, users
+from ippproxy.accounting import charges, groupsettings, roles_store, settlement, users
 from ippproxy.accounting.charges import (
     Charge,
     ChargeState,
@@ -34,10 +34,11 @@ from ippproxy.accounting.charges import (
     job_id,
 )
 from ippproxy.accounting.cost import JobCounts, Pricing, fee_part, group_multiplier, price
-from ippproxy.accounting.errors import InvalidOperation, NotFound
+from ippproxy.accounting.errors import InvalidOperation, NotFound, NotPermitted
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.ledger import Kind, post
 from ippproxy.accounting.money import format_money
+from ippproxy.accounting.roles import Role
 from ippproxy.accounting.settings import DEFAULTS, AccountingSettings, GroupDefaults
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.config import GroupConfig
@@ -64,6 +65,17 @@ class AccountingService:
 
     # -- users ------------------------------------------------------------------------
     def _user(self, conn: Connection, username: str) -> Row[tuple[object, ...]]:
+        """The user who prints (created when configured); refused when disabled or when
+        the role print-job-creator resolves to denied (roles.py)."""
+        row = self._find_or_create(conn, username)
+        m = row._mapping
+        verdict = roles_store.user_role(conn, m["id"], Role.PRINT_JOB_CREATOR)
+        if not verdict.granted:
+            raise NotPermitted(f"user {m['username']!r} may not print: "
+                               f"{verdict.reason(Role.PRINT_JOB_CREATOR)}")
+        return row
+
+    def _find_or_create(self, conn: Connection, username: str) -> Row[tuple[object, ...]]:
         row = users.find_user(conn, username)
         if row is not None:
             if row._mapping["disabled"]:
@@ -88,14 +100,18 @@ class AccountingService:
         return uuid.UUID(str(row._mapping["id"]))
 
     def live_groups(self, username: str) -> frozenset[str] | None:
-        """The groups of a live, enabled user, read in a snapshot (no write lock); None
-        when the user is unknown or disabled. Blocking."""
+        """The groups of a live, enabled user who may print, read in a snapshot (no write
+        lock); None when the user is unknown, disabled or denied print-job-creator.
+        Blocking."""
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="DEFERRED")
             with conn.begin():
                 row = users.find_user(conn, username)
                 if row is None or row._mapping["disabled"]:
                     return None
+                if not roles_store.user_role(conn, row._mapping["id"],
+                                             Role.PRINT_JOB_CREATOR).granted:
+                    return None  # ensure_user then raises NotPermitted with the reason
                 return frozenset(users.user_groups(conn, row._mapping["id"]))
 
     def verify_password(self, username: str, password: str) -> str | None:
