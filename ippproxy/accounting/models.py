@@ -211,6 +211,18 @@ class BuiltinGroupRole(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
 
 
+
+class UserProfile(Base):
+    """Per-user data kept beside acct_users: the ID number and where the user came from
+    ("ldap" for users a directory sync created; "" otherwise). Migration 0011_users."""
+
+    __tablename__ = "acct_user_profile"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_users.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    id_number: Mapped[str | None] = mapped_column(String(64), default=None)
+    source: Mapped[str] = mapped_column(String(16), default="")
+
+
 # Typed handles on the tables for Core statements (``Model.__table__`` is a FromClause).
 USERS = cast(Table, User.__table__)
 GROUPS = cast(Table, Group.__table__)
@@ -222,3 +234,4 @@ CHARGES = cast(Table, JobCharge.__table__)
 USER_ROLES = cast(Table, UserRole.__table__)
 GROUP_ROLES = cast(Table, GroupRole.__table__)
 BUILTIN_ROLES = cast(Table, BuiltinGroupRole.__table__)
+USER_PROFILE = cast(Table, UserProfile.__table__)
