@@ -9,12 +9,18 @@ with a DN and no password is an *unauthenticated* bind that servers accept (RFC 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from ldap3 import SUBTREE
 from ldap3.utils.conv import escape_filter_chars
 
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.directory.connect import open_connection
+from ippproxy.directory.errors import DirectoryError
 from ippproxy.directory.settings import LdapSettings
+
+log = logging.getLogger(__name__)
 
 
 def user_filter(s: LdapSettings, username: str) -> str:
@@ -51,3 +57,15 @@ def authenticate(s: LdapSettings, username: str, password: str) -> str | None:
         return name if conn.bound else None
     finally:
         conn.unbind()
+
+
+def password_checker(s: LdapSettings) -> Callable[[str, str], str | None]:
+    """``authenticate`` for the login services: a directory that cannot be asked refuses
+    the login (logged with its reason) rather than raising into the HTTP layer."""
+    def check(username: str, password: str) -> str | None:
+        try:
+            return authenticate(s, username, password)
+        except DirectoryError as e:
+            log.warning("LDAP login of %r refused: %s", username, e)
+            return None
+    return check
