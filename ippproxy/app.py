@@ -31,6 +31,10 @@ from aiohttp import web
 from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import Checkpointer, make_engine, upgrade_locked
+from ippproxy.directory import schedule as directory_schedule
+from ippproxy.directory.bind import password_checker
+from ippproxy.directory.settings import from_config as ldap_settings
+from ippproxy.directory.sync import DirectorySync
 from ippproxy.forwarding.capabilities import DestinationCapabilities, destination_uri
 from ippproxy.forwarding.client import DestinationClient
 from ippproxy.forwarding.worker import Forwarder
@@ -155,7 +159,10 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                         else FanOut(forwarder, feed))
             # The admin side (issue 13): the master password is printed at first start only.
             audit = CatalogAudit(catalog)
-            admins = Admins(engine, audit, users=config.accounting.enabled)
+            ldap = ldap_settings(config.ldap)
+            admins = Admins(engine, audit, users=config.accounting.enabled,
+                            external=password_checker(ldap) if ldap and config.ldap.login
+                            else None)
             password = await asyncio.to_thread(admins.ensure_master)
             if password is not None:
                 print(first_start_banner(password), flush=True)
@@ -190,6 +197,10 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
                      asyncio.create_task(feed.run(), name="job-feed"),
                      asyncio.create_task(watch.run(), name="printer-watch")]
+            if ldap and pipeline is not None and config.ldap.sync_interval > 0:
+                tasks.append(asyncio.create_task(directory_schedule.run_forever(
+                    DirectorySync(engine, ldap, pipeline.accounting.new_user_defaults()),
+                    config.ldap.sync_interval), name="directory-sync"))
 
             async def changed(new: Snapshot) -> None:
                 live = new.apply(file)

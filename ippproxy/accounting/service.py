@@ -84,8 +84,7 @@ class AccountingService:
         if not self.settings.create_unknown_users:
             raise NotFound(f"unknown user {canonical_name(username)!r}")
         s = self.settings
-        defaults = users.UserDefaults(s.currency, s.new_user_balance, s.new_user_restricted,
-                                      s.new_user_credit_limit)
+        defaults = self.new_user_defaults()
         groups: tuple[str, ...] = ()
         if s.new_user_group:
             found = users.group_defaults(conn, s.new_user_group, s.currency)
@@ -93,6 +92,12 @@ class AccountingService:
                 defaults, groups = found, (s.new_user_group,)
         users.add_user(conn, username, defaults=defaults, groups=groups)
         return users.get_user(conn, username)
+
+    def new_user_defaults(self) -> users.UserDefaults:
+        """The financial defaults of a new user (configuration [accounting])."""
+        s = self.settings
+        return users.UserDefaults(s.currency, s.new_user_balance, s.new_user_restricted,
+                                  s.new_user_credit_limit)
 
     def ensure_user(self, username: str) -> uuid.UUID:
         """Look a user up, creating it if configured (issue 5 §2); raises NotFound."""

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field
 
 from ippproxy.accounting.sync_plan import ALL_FIELDS, Field
+from ippproxy.config import LdapConfig
 
 
 class TlsMode(enum.StrEnum):
@@ -47,3 +48,17 @@ class LdapSettings:
     timeout: float = 10.0  # seconds, for connecting and for each answer
     page_size: int = 500
     overwrite: frozenset[Field] = ALL_FIELDS
+
+
+def from_config(c: LdapConfig) -> LdapSettings | None:
+    """The settings of the configuration's ``[ldap]`` (checked by config.from_dict);
+    None when no directory is configured."""
+    if not c.url:
+        return None
+    return LdapSettings(
+        url=c.url, base_dn=c.base_dn, bind_dn=c.bind_dn, bind_password=c.bind_password,
+        user_filter=c.user_filter, group_base_dn=c.group_base_dn,
+        attributes=UserAttributes(c.id_attribute, c.name_attribute, c.email_attribute,
+                                  c.card_attribute, c.id_number_attribute),
+        nested_groups=c.nested_groups, tls=TlsMode(c.tls), ca_file=c.ca_file,
+        timeout=c.timeout, overwrite=frozenset(Field(f) for f in c.overwrite))
