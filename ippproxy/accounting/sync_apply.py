@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from ippproxy.accounting import users
 from ippproxy.accounting.errors import InvalidOperation
-from ippproxy.accounting.models import GROUPS, MEMBERS, USER_PROFILE, USERS
+from ippproxy.accounting.ledger import Kind, post
+from ippproxy.accounting.models import ACCOUNTS, GROUPS, MEMBERS, USER_PROFILE, USERS, utcnow
 from ippproxy.accounting.sync_plan import Field, SyncPlan, UserRecord
 
 SOURCE = "ldap"
+_BATCH = 500
 
 
 def records(conn: Connection) -> tuple[dict[str, UserRecord], frozenset[str], frozenset[str]]:
@@ -68,12 +71,7 @@ def apply(conn: Connection, plan: SyncPlan, *, defaults: users.UserDefaults,
         users.add_group(conn, group)
     gids = {n: i for n, i in conn.execute(select(GROUPS.c.name, GROUPS.c.id))}
     members: list[dict[str, object]] = []
-    for rec in plan.adds:
-        _clash(conn, rec.name, "card_number", rec.card_number)
-        uid = users.add_user(conn, rec.name, defaults=defaults, full_name=rec.full_name,
-                             email=rec.email, card_number=rec.card_number, actor=actor)
-        conn.execute(insert(USER_PROFILE).values(user_id=uid, id_number=rec.id_number,
-                                                 source=SOURCE))
+    for rec, uid in _add_users(conn, plan.adds, defaults, actor):
         members += [{"group_id": gids[g], "user_id": uid} for g in sorted(rec.groups)]
     for change in plan.changes:
         uid = uuid.UUID(str(users.get_user(conn, change.name)._mapping["id"]))
@@ -91,11 +89,48 @@ def apply(conn: Connection, plan: SyncPlan, *, defaults: users.UserDefaults,
             conn.execute(delete(MEMBERS).where(
                 MEMBERS.c.user_id == uid,
                 MEMBERS.c.group_id.in_([gids[g] for g in change.leave])))
-    if members:
-        conn.execute(insert(MEMBERS), members)
+    for i in range(0, len(members), _BATCH):
+        conn.execute(insert(MEMBERS), members[i:i + _BATCH])
     if delete_missing:
         for name in plan.deletes:
             users.delete_user(conn, name)
+
+
+def _add_users(conn: Connection, recs: Sequence[UserRecord], defaults: users.UserDefaults,
+               actor: str) -> list[tuple[UserRecord, uuid.UUID]]:
+    """Users and their personal accounts in batches (what users.add_user does one by one;
+    the plan was made in this transaction, so none of the names is taken). The opening
+    credit, when the defaults give one, is a ledger row per account."""
+    cards = [r.card_number for r in recs if r.card_number]
+    for i in range(0, len(cards), _BATCH):
+        taken = conn.execute(select(USERS.c.username, USERS.c.card_number).where(
+            USERS.c.card_number.in_(cards[i:i + _BATCH]), USERS.c.deleted_at.is_(None))).first()
+        if taken is not None:
+            raise InvalidOperation(f"card number {taken[1]} is already user {taken[0]!r}'s")
+    now = utcnow()
+    done: list[tuple[UserRecord, uuid.UUID]] = []
+    user_rows, account_rows, profile_rows = [], [], []
+    for r in recs:
+        uid, aid = uuid.uuid4(), uuid.uuid4()
+        done.append((r, uid))
+        user_rows.append({"id": uid, "username": r.name, "internal": False,
+                          "password_hash": None, "full_name": r.full_name, "email": r.email,
+                          "card_number": r.card_number, "created_at": now})
+        account_rows.append({"id": aid, "kind": "personal", "owner_id": uid, "name": r.name,
+                             "currency": defaults.currency, "opening_balance": 0, "balance": 0,
+                             "restricted": defaults.restricted,
+                             "credit_limit": defaults.credit_limit, "created_at": now})
+        profile_rows.append({"user_id": uid, "id_number": r.id_number, "source": SOURCE})
+    for table, rows in ((USERS, user_rows), (ACCOUNTS, account_rows),
+                        (USER_PROFILE, profile_rows)):
+        for i in range(0, len(rows), _BATCH):
+            conn.execute(insert(table), rows[i:i + _BATCH])
+    if defaults.balance:
+        for row in account_rows:
+            post(conn, row["id"], defaults.balance,  # type: ignore[arg-type]
+                 kind=Kind.INITIAL, reason="initial balance", actor=actor,
+                 key=f"initial:{row['id']}")
+    return done
 
 
 def _set_id_number(conn: Connection, uid: uuid.UUID, value: str | None) -> None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from ldap_seed import group, person
 from sqlalchemy import Engine
 from support.postgres import db_url, pg_url, postgres_cluster  # noqa: F401
-from support.slapd import GROUPS, PEOPLE, SUFFIX, Slapd, slapd  # noqa: F401
+from support.slapd import Slapd, slapd  # noqa: F401
 
 from ippproxy.db import make_engine, upgrade
-from ippproxy.directory import LdapSettings
-from ippproxy.directory.settings import UserAttributes
 
 
 @pytest.fixture
@@ -23,37 +22,6 @@ def engine(db_url: str) -> Iterator[Engine]:  # noqa: F811
         yield eng
     finally:
         eng.dispose()
-
-
-def person(d: Slapd, uid: str, cn: str, *, password: str = "", mail: str = "",
-           card: str = "", number: str = "") -> str:
-    dn = f"uid={uid},{PEOPLE}"
-    attrs: dict[str, object] = {"uid": uid, "cn": cn, "sn": cn.split()[-1]}
-    for key, value in (("userPassword", password), ("mail", mail),
-                       ("carLicense", card), ("employeeNumber", number)):
-        if value:
-            attrs[key] = value
-    d.add(dn, ["inetOrgPerson"], attrs)
-    return dn
-
-
-def group(d: Slapd, cn: str, members: list[str], kind: str = "groupOfNames") -> str:
-    dn = f"cn={cn},{GROUPS}"
-    if kind == "posixGroup":
-        d.add(dn, ["posixGroup"], {"cn": cn, "gidNumber": 5000, "memberUid": members})
-    else:
-        attr = "member" if kind == "groupOfNames" else "uniqueMember"
-        d.add(dn, [kind], {"cn": cn, attr: members})
-    return dn
-
-
-def settings(d: Slapd, **changes: object) -> LdapSettings:
-    base: dict[str, object] = {
-        "url": d.url, "base_dn": SUFFIX, "bind_dn": f"cn=admin,{SUFFIX}",
-        "bind_password": "admin-secret", "group_base_dn": GROUPS, "timeout": 5.0,
-        "attributes": UserAttributes(card_number="carLicense", id_number="employeeNumber")}
-    base.update(changes)
-    return LdapSettings(**base)  # type: ignore[arg-type]
 
 
 @pytest.fixture

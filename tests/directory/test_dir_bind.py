@@ -4,7 +4,7 @@ one, a filter injection in the user name, StartTLS and LDAPS with the certificat
 from __future__ import annotations
 
 import pytest
-from conftest import person, settings
+from ldap_seed import person, settings
 from support.slapd import Slapd
 
 from ippproxy.directory import DirectoryError, TlsMode

@@ -8,7 +8,7 @@ import asyncio
 import logging
 
 import pytest
-from conftest import SUFFIX
+from ldap_seed import SUFFIX
 from sqlalchemy import Engine
 from support.slapd import Slapd
 

@@ -4,7 +4,7 @@ down refuses the login instead of failing."""
 
 from __future__ import annotations
 
-from conftest import settings
+from ldap_seed import settings
 from sqlalchemy import Engine
 from support.slapd import Slapd
 

@@ -9,11 +9,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import PEOPLE, person, settings
+from ldap_seed import PEOPLE, person, settings
 from sqlalchemy import Engine, event
 from support.slapd import Slapd
 
-from ippproxy.accounting import users
+from ippproxy.accounting import InvalidOperation, users
 from ippproxy.accounting.directory import user as user_view
 from ippproxy.accounting.sync_plan import Field
 from ippproxy.accounting.txn import in_transaction
@@ -147,3 +147,11 @@ def test_down_or_slow_directory_fails_and_deletes_nothing(engine: Engine, seeded
         slow.apply(delete_missing=True)
     for name in ("alice", "bob", "jason", "sonja"):
         assert view(engine, name) is not None
+
+
+def test_card_number_of_another_user_fails_the_sync(engine: Engine, seeded: Slapd) -> None:
+    in_transaction(engine, lambda c: users.add_user(c, "local", defaults=DEFAULTS,
+                                                    card_number="04A1B2C3"))
+    with pytest.raises(InvalidOperation, match="card number 04A1B2C3 is already user 'local'"):
+        sync(engine, seeded).apply()
+    assert view(engine, "bob") is None                     # all or nothing
