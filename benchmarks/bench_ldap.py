@@ -94,8 +94,7 @@ def main() -> None:
             if args.backend in ("sqlite", "both"):
                 run(f"sqlite:///{root / 'db.sqlite'}", settings, "sqlite")
             if args.backend in ("postgresql", "both"):
-                (root / "pg").mkdir()
-                cluster = start_cluster(root / "pg")
+                cluster = start_cluster()
                 try:
                     run(cluster.url(cluster.create_database("bench")), settings, "postgresql")
                 finally:
