@@ -14,6 +14,9 @@ from ippproxy.directory.bind import password_checker
 from ippproxy.directory.sync import DirectorySync
 from ippproxy.services.admins import Admins, Principal
 from ippproxy.services.auditsink import AuditEntry
+from ippproxy.services.ipp_logins import IppLogin, IppLogins
+from ippproxy.services.throttle import LoginThrottle
+from ippproxy.services.tokens import Tokens
 
 
 class Recorded:
@@ -39,3 +42,18 @@ def test_external_users_log_in_by_ldap_bind(engine: Engine, seeded: Slapd) -> No
     assert admins.authenticate("bob", "bob-pw") == Principal("bob", False)
     seeded.stop()
     assert admins.authenticate("bob", "bob-pw") is None                # directory down
+
+
+def test_ipp_basic_logins_of_external_users_use_the_directory(engine: Engine,
+                                                             seeded: Slapd) -> None:
+    """IPPS Basic (services.ipp_logins) checks the same way: the LDAP password logs in,
+    a wrong one counts as a failed login."""
+    s = settings(seeded)
+    DirectorySync(engine, s, users.UserDefaults()).apply()
+    audit = Recorded()
+    logins = IppLogins(Admins(engine, audit, external=password_checker(s)),
+                       Tokens(engine, audit), LoginThrottle(engine))
+    login = logins.password("bob", "bob-pw", "127.0.0.1")
+    assert isinstance(login, IppLogin) and login.name == "bob"
+    assert logins.password("bob", "nope", "127.0.0.1") is None
+    assert [e.action for e in audit.entries] == ["ipp.login-failed"]
