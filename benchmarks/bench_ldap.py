@@ -96,7 +96,7 @@ def main() -> None:
             if args.backend in ("postgresql", "both"):
                 cluster = start_cluster()
                 try:
-                    run(cluster.url(cluster.create_database("bench")), settings, "postgresql")
+                    run(cluster.create_database("bench"), settings, "postgresql")
                 finally:
                     cluster.stop()
         finally:
