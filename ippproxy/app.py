@@ -32,6 +32,10 @@ from aiohttp import web
 from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import Checkpointer, make_engine, upgrade_locked
+from ippproxy.directory import schedule as directory_schedule
+from ippproxy.directory.bind import password_checker
+from ippproxy.directory.settings import from_config as ldap_settings
+from ippproxy.directory.sync import DirectorySync
 from ippproxy.dnssd import Advertiser
 from ippproxy.forwarding.capabilities import DestinationCapabilities, destination_uri
 from ippproxy.forwarding.client import DestinationClient
@@ -173,7 +177,10 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             denials = Denials(hub, audit, catalog.audit_count)
             intake.on_denied = denials.job_denied
             stack.push_async_callback(denials.drain)
-            admins = Admins(engine, audit, users=config.accounting.enabled)
+            ldap = ldap_settings(config.ldap)
+            admins = Admins(engine, audit, users=config.accounting.enabled,
+                            external=password_checker(ldap) if ldap and config.ldap.login
+                            else None)
             password = await asyncio.to_thread(admins.ensure_master)
             if password is not None:
                 print(first_start_banner(password), flush=True)
@@ -228,6 +235,10 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                      asyncio.create_task(advertiser.run(), name="dnssd")]
             if notices is not None:
                 tasks.append(asyncio.create_task(notices.run(), name="user-notices"))
+            if ldap and pipeline is not None and config.ldap.sync_interval > 0:
+                tasks.append(asyncio.create_task(directory_schedule.run_forever(
+                    DirectorySync(engine, ldap, pipeline.accounting.new_user_defaults()),
+                    config.ldap.sync_interval), name="directory-sync"))
 
             async def changed(new: Snapshot) -> None:
                 live = new.apply(file)

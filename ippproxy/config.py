@@ -277,6 +277,32 @@ class DnssdConfig:
 
 
 @dataclass(frozen=True)
+class LdapConfig:
+    """An LDAP directory as the user source and the password check of external users
+    (issue 18; ippproxy.directory). ``url`` "" = no directory."""
+
+    url: str = ""  # ldap://host[:port] or ldaps://host[:port]
+    base_dn: str = ""
+    bind_dn: str = ""  # "" = anonymous search
+    bind_password: str = ""
+    user_filter: str = "(objectClass=inetOrgPerson)"
+    group_base_dn: str = ""  # "" = base_dn
+    id_attribute: str = "uid"
+    name_attribute: str = "cn"
+    email_attribute: str = "mail"
+    card_attribute: str = ""  # "" = card numbers not synced
+    id_number_attribute: str = ""
+    nested_groups: bool = True
+    tls: str = "none"  # "none", "starttls" or "ldaps"; the certificate is always checked
+    ca_file: str = ""  # "" = the system's CAs
+    timeout: float = 10.0  # seconds, to connect and for each answer
+    sync_interval: float = 0.0  # seconds between scheduled syncs; 0 = on demand only
+    # The fields a sync may overwrite on users it already has.
+    overwrite: tuple[str, ...] = ("full-name", "email", "card-number", "id-number")
+    login: bool = True  # external users log in by an LDAP bind
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -289,6 +315,7 @@ class Config:
     groups: tuple[GroupConfig, ...] = ()
     rules: tuple[RuleConfig, ...] = ()
     dnssd: DnssdConfig = field(default_factory=DnssdConfig)
+    ldap: LdapConfig = field(default_factory=LdapConfig)
 
     def queue(self, name: str) -> QueueConfig | None:
         for q in self.queues:
@@ -621,7 +648,8 @@ def from_dict(raw: dict[str, Any]) -> Config:
     sections = {"server": ServerConfig, "storage": StorageConfig,
                 "forwarding": ForwardingConfig, "virtual_printer": VirtualPrinterConfig,
                 "accounting": AccountingConfig, "analysis": AnalysisConfig,
-                "dnssd": DnssdConfig}
+                "dnssd": DnssdConfig,
+                "ldap": LdapConfig}
     arrays = {"cost_model": ("cost_models", _cost_models), "group": ("groups", _groups),
               "rule": ("rules", _rules)}
     kwargs: dict[str, Any] = {}
@@ -657,7 +685,28 @@ def from_dict(raw: dict[str, Any]) -> Config:
     if cfg.storage.copy_max_bytes > COPY_MAX_LIMIT:
         raise ConfigError("storage.copy_max_bytes", f"must be at most {COPY_MAX_LIMIT}")
     _check_accounting(cfg)
+    _check_ldap(cfg.ldap)
     return cfg
+
+
+LDAP_FIELDS = ("full-name", "email", "card-number", "id-number")
+
+
+def _check_ldap(c: LdapConfig) -> None:
+    if not c.url:
+        return
+    scheme = urlsplit(c.url).scheme
+    if scheme not in ("ldap", "ldaps") or not urlsplit(c.url).hostname:
+        raise ConfigError("ldap.url", f"expected an ldap:// or ldaps:// URL, got {c.url!r}")
+    _choice("ldap.tls", c.tls, ("none", "starttls", "ldaps"))
+    if (c.tls == "ldaps") != (scheme == "ldaps"):
+        raise ConfigError("ldap.tls", "tls = \"ldaps\" goes with an ldaps:// URL, and only")
+    if not c.base_dn:
+        raise ConfigError("ldap.base_dn", "required with ldap.url")
+    for f in c.overwrite:
+        _choice("ldap.overwrite", f, LDAP_FIELDS)
+    if c.timeout <= 0:
+        raise ConfigError("ldap.timeout", "must be positive")
 
 
 def load(path: str | Path) -> Config:

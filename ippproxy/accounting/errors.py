@@ -23,6 +23,10 @@ class InvalidOperation(AccountingError):
     pass
 
 
+class NotPermitted(AccountingError):
+    """A role the operation needs is not granted (roles.py): client-error-not-authorized."""
+
+
 class CreditRefused(AccountingError):
     """A restricted account cannot pay: becomes client-error-account-limit-reached."""
 

@@ -180,6 +180,49 @@ class JobCharge(Base):
     )
 
 
+
+class UserRole(Base):
+    """A user's own role state (roles.py); no row = indeterminate. Migration 0011_users."""
+
+    __tablename__ = "acct_user_roles"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_users.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)  # roles.Role
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+class GroupRole(Base):
+    """A group's role state; no row = indeterminate. Migration 0011_users."""
+
+    __tablename__ = "acct_group_roles"
+    group_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("acct_groups.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+class BuiltinGroupRole(Base):
+    """A role state of a built-in group (roles.BuiltinGroup: Internal Users, External
+    Users, All Users), which have no members' rows. Migration 0011_users."""
+
+    __tablename__ = "acct_builtin_roles"
+    builtin: Mapped[str] = mapped_column(String(32), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+
+
+
+class UserProfile(Base):
+    """Per-user data kept beside acct_users: the ID number and where the user came from
+    ("ldap" for users a directory sync created; "" otherwise). Migration 0011_users."""
+
+    __tablename__ = "acct_user_profile"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_users.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    id_number: Mapped[str | None] = mapped_column(String(64), default=None)
+    source: Mapped[str] = mapped_column(String(16), default="")
+
+
 # Typed handles on the tables for Core statements (``Model.__table__`` is a FromClause).
 USERS = cast(Table, User.__table__)
 GROUPS = cast(Table, Group.__table__)
@@ -188,3 +231,7 @@ ACCOUNTS = cast(Table, Account.__table__)
 ACCESS = cast(Table, AccountAccess.__table__)
 LEDGER = cast(Table, LedgerEntry.__table__)
 CHARGES = cast(Table, JobCharge.__table__)
+USER_ROLES = cast(Table, UserRole.__table__)
+GROUP_ROLES = cast(Table, GroupRole.__table__)
+BUILTIN_ROLES = cast(Table, BuiltinGroupRole.__table__)
+USER_PROFILE = cast(Table, UserProfile.__table__)

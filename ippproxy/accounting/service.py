@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, Engine, Row
 
-from ippproxy.accounting import charges, groupsettings, payer, settlement, users
+from ippproxy.accounting import charges, groupsettings, payer, roles_store, settlement, users
 from ippproxy.accounting.charges import (
     Charge,
     ChargeState,
@@ -34,11 +34,12 @@ from ippproxy.accounting.charges import (
     job_id,
 )
 from ippproxy.accounting.cost import JobCounts, Pricing, fee_part, group_multiplier, price
-from ippproxy.accounting.errors import InvalidOperation, NotFound
+from ippproxy.accounting.errors import InvalidOperation, NotFound, NotPermitted
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.ledger import Kind, Locked, apply, lock_account
 from ippproxy.accounting.money import format_money
 from ippproxy.accounting.payer import find_payer
+from ippproxy.accounting.roles import Role
 from ippproxy.accounting.settings import DEFAULTS, AccountingSettings, GroupDefaults
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.config import GroupConfig
@@ -65,6 +66,17 @@ class AccountingService:
 
     # -- users ------------------------------------------------------------------------
     def _user(self, conn: Connection, username: str) -> Row[tuple[object, ...]]:
+        """The user who prints (created when configured); refused when disabled or when
+        the role print-job-creator resolves to denied (roles.py)."""
+        row = self._find_or_create(conn, username)
+        m = row._mapping
+        verdict = roles_store.user_role(conn, m["id"], Role.PRINT_JOB_CREATOR)
+        if not verdict.granted:
+            raise NotPermitted(f"user {m['username']!r} may not print: "
+                               f"{verdict.reason(Role.PRINT_JOB_CREATOR)}")
+        return row
+
+    def _find_or_create(self, conn: Connection, username: str) -> Row[tuple[object, ...]]:
         row = users.find_user(conn, username)
         if row is not None:
             if row._mapping["disabled"]:
@@ -73,8 +85,7 @@ class AccountingService:
         if not self.settings.create_unknown_users:
             raise NotFound(f"unknown user {canonical_name(username)!r}")
         s = self.settings
-        defaults = users.UserDefaults(s.currency, s.new_user_balance, s.new_user_restricted,
-                                      s.new_user_credit_limit)
+        defaults = self.new_user_defaults()
         groups: tuple[str, ...] = ()
         if s.new_user_group:
             found = users.group_defaults(conn, s.new_user_group, s.currency)
@@ -83,18 +94,32 @@ class AccountingService:
         users.add_user(conn, username, defaults=defaults, groups=groups)
         return users.get_user(conn, username)
 
+    def new_user_defaults(self) -> users.UserDefaults:
+        """The financial defaults of a new user (configuration [accounting])."""
+        s = self.settings
+        return users.UserDefaults(s.currency, s.new_user_balance, s.new_user_restricted,
+                                  s.new_user_credit_limit)
+
     def ensure_user(self, username: str) -> uuid.UUID:
         """Look a user up, creating it if configured (issue 5 §2); raises NotFound."""
         row = in_transaction(self.engine, lambda c: self._user(c, username))
         return uuid.UUID(str(row._mapping["id"]))
 
     def live_groups(self, username: str) -> frozenset[str] | None:
-        """The groups of a live, enabled user, read in a snapshot (no write lock); None
-        when the user is unknown or disabled. Blocking."""
+        """The groups of a live, enabled user who may print, read in a snapshot (no write
+        lock); None when the user is unknown, disabled or denied print-job-creator.
+        Blocking."""
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="DEFERRED")
             with conn.begin():
-                return payer.live_groups(conn, username)
+                groups = payer.live_groups(conn, username)
+                if groups is None:
+                    return None
+                row = users.find_user(conn, username)
+                if row is None or not roles_store.user_role(conn, row._mapping["id"],
+                                                            Role.PRINT_JOB_CREATOR).granted:
+                    return None  # ensure_user then raises NotPermitted with the reason
+                return groups
 
     def verify_password(self, username: str, password: str) -> str | None:
         """The canonical name when ``password`` is that of a live, enabled user, else None

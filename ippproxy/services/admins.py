@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
@@ -37,6 +37,10 @@ from ippproxy.services.errors import Forbidden, Invalid
 
 MASTER_NAME = "admin"
 MIN_PASSWORD = 12
+
+
+#: (canonical name, password) -> the name when the directory accepts it, else None.
+ExternalPasswords = Callable[[str, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -68,10 +72,14 @@ def check_password(password: str) -> None:
 class Admins:
     """Blocking (database and argon2): the web layer calls it in a thread."""
 
-    def __init__(self, engine: Engine, audit: AuditSink, *, users: bool = True) -> None:
+    def __init__(self, engine: Engine, audit: AuditSink, *, users: bool = True,
+                 external: ExternalPasswords | None = None) -> None:
         self.engine = engine
         self.audit = audit
         self.users = users  # accounting is on: users may log in too
+        # The password check of external users (an LDAP bind, directory/bind.py); None:
+        # external users log in with a password stored here, like internal ones.
+        self.external = external
 
     # -- the master account ---------------------------------------------------------
     def ensure_master(self) -> str | None:
@@ -121,6 +129,8 @@ class Admins:
         if not self.users:
             accounting_users.burn_verify(password)
             return None
+        if self.external is not None and self._external_user(canon):
+            return Principal(canon, False) if self.external(canon, password) == canon else None
         uid = in_transaction(self.engine,
                              lambda c: accounting_users.authenticate(c, canon, password))
         return None if uid is None else Principal(canon, False)
@@ -138,6 +148,13 @@ class Admins:
             else:
                 hashed = None
         return hashlib.sha256(hashed.encode()).hexdigest() if hashed else ""
+
+    def _external_user(self, name: str) -> bool:
+        """A live, enabled user who is not internal: the directory checks the password."""
+        with self.engine.connect() as conn:
+            row = accounting_users.find_user(conn, name)
+        return row is not None and not row._mapping["internal"] and \
+            not row._mapping["disabled"]
 
     def actor(self, principal: Principal, via: Via) -> Actor | None:
         """The principal's rights now; None when the user is gone or disabled."""

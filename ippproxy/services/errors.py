@@ -1,7 +1,8 @@
 """The errors a service raises; each names what failed so the caller can say it.
 
 The REST API maps them to RFC 9457 problem details (``Invalid`` -> 422 with the failing
-field's path, ``NotFound`` -> 404, ``Conflict`` -> 409, ``Forbidden`` -> 403), the web
+field's path, ``NotFound`` -> 404, ``Conflict`` -> 409, ``Forbidden`` -> 403,
+``Unavailable`` -> 503), the web
 pages to a message beside the field, ``ippproxy cmd`` to a line on stderr and exit status 2.
 """
 
@@ -39,3 +40,7 @@ class Conflict(ServiceError):
 
 class Forbidden(ServiceError):
     """The actor lacks the right for this section or object."""
+
+
+class Unavailable(ServiceError):
+    """A service the operation needs (the LDAP directory) cannot be reached now."""

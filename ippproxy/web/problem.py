@@ -18,7 +18,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
-from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from ippproxy.services.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+    Unavailable,
+)
 from ippproxy.web.scope import in_scope
 
 log = logging.getLogger(__name__)
@@ -61,6 +68,8 @@ def from_service_error(e: ServiceError) -> web.Response:
         return problem(409, e.detail)
     if isinstance(e, Forbidden):
         return problem(403, e.detail)
+    if isinstance(e, Unavailable):
+        return problem(503, e.detail, kind="unavailable")
     return problem(400, e.detail)
 
 

@@ -221,3 +221,23 @@ async def test_validate_job_quote(engine: Engine, store: JobStore, spool: Spool,
         user="anyone", op="Validate-Job", attrs=(kw("print-color-mode", "monochrome"),),
         ops=(integer("job-impressions", 10),)))
     assert v2.message == "estimated cost 1.05 EUR for 10 impressions"
+
+
+async def test_print_job_creator_denied_is_not_authorized(engine: Engine, store: JobStore,
+                                                          spool: Spool,
+                                                          pool: AnalysisPool) -> None:
+    """Issue 18: a user whose role print-job-creator resolves to denied gets
+    client-error-not-authorized saying which role and why; nothing is spooled or charged."""
+    from ippproxy.accounting.roles import Role, RoleState
+    from ippproxy.accounting.roles_store import set_group_role
+
+    p = build(config(), engine, store, spool, pool)
+    add_user(engine, "erin", balance=500, groups=("students",))
+    in_transaction(engine, lambda c: set_group_role(c, "students", Role.PRINT_JOB_CREATOR,
+                                                    RoleState.DISABLED))
+    with pytest.raises(Refused) as e:
+        await p.intake.print_job(submission(docs.pdf_bytes([False]), user="erin"))
+    assert e.value.status == Status.CLIENT_ERROR_NOT_AUTHORIZED
+    assert "role print-job-creator denied by group students" in e.value.message
+    assert spool.names() == set()
+    assert await store.count_jobs(None, "all") == 0
