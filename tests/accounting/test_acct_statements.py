@@ -63,7 +63,10 @@ def test_reserve_and_settle_take_six_statements(engine: Engine) -> None:
     assert (settled.state, settled.charged, settled.balance) == (ChargeState.SETTLED, 10, 990)
     with counted(engine) as lookup:
         assert svc.live_groups("alice") == frozenset({"staff"})
-    assert len(lookup) == 1, lookup
+    # the user with its groups (1), then issue 18's print-job-creator role: the user row and
+    # the four states that resolve it (own, added groups, built-in kind group, All Users);
+    # folding those into the first read is left to do (noted on issue 18)
+    assert len(lookup) == 6, lookup
 
 
 def test_a_discounting_group_is_read_and_applied(engine: Engine) -> None:
