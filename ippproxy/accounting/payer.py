@@ -40,7 +40,7 @@ _PAYER = (select(USERS.c.id, USERS.c.username, USERS.c.disabled, ACCOUNTS.c.id,
           .join(ACCOUNTS, ACCOUNTS.c.owner_id == USERS.c.id)
           .where(USERS.c.username == bindparam("name"), USERS.c.deleted_at.is_(None)))
 _PAYER_LOCKED = _PAYER.with_for_update(of=ACCOUNTS)
-_GROUPS = (select(USERS.c.disabled, GROUPS.c.name)
+_GROUPS = (select(USERS.c.disabled, GROUPS.c.name, USERS.c.id)
            .outerjoin(MEMBERS, MEMBERS.c.user_id == USERS.c.id)
            .outerjoin(GROUPS, GROUPS.c.id == MEMBERS.c.group_id)
            .where(USERS.c.username == bindparam("name"), USERS.c.deleted_at.is_(None)))
@@ -61,7 +61,13 @@ def find_payer(conn: Connection, username: str, job_uuid: uuid.UUID) -> Payer | 
 
 def live_groups(conn: Connection, username: str) -> frozenset[str] | None:
     """The groups of the live, enabled user ``username``; None: unknown or disabled."""
+    found = live_user(conn, username)
+    return None if found is None else found[1]
+
+
+def live_user(conn: Connection, username: str) -> tuple[uuid.UUID, frozenset[str]] | None:
+    """The id and groups of the live, enabled user ``username``; None: unknown or disabled."""
     rows = conn.execute(_GROUPS, {"name": canonical_name(username)}).all()
     if not rows or rows[0][0]:
         return None
-    return frozenset(name for _, name in rows if name is not None)
+    return rows[0][2], frozenset(name for _, name, _ in rows if name is not None)

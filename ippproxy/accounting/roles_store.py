@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Connection, Table, delete, insert, select
+from sqlalchemy import Connection, Table, delete, insert, literal, select, union_all
 
 from ippproxy.accounting.errors import NotFound
 from ippproxy.accounting.identity import canonical_name
@@ -84,21 +84,35 @@ def builtin_states(conn: Connection, builtin: BuiltinGroup) -> dict[Role, RoleSt
 
 
 def states_for(conn: Connection, user_id: uuid.UUID, role: Role) -> tuple[RoleStates, bool]:
-    """Every state that decides ``role`` for this user, and whether the user is internal."""
-    internal = bool(conn.execute(select(USERS.c.internal).where(USERS.c.id == user_id))
-                    .scalar())
-    own = conn.execute(select(USER_ROLES.c.enabled).where(
-        USER_ROLES.c.user_id == user_id, USER_ROLES.c.role == role.value)).scalar()
-    groups = conn.execute(
-        select(GROUPS.c.name, GROUP_ROLES.c.enabled)
+    """Every state that decides ``role`` for this user, and whether the user is internal:
+    one statement (it is on the intake's path), the four sources as one UNION ALL."""
+    r = role.value
+    kinds = union_all(
+        select(literal("internal").label("kind"), literal("").label("name"),
+               USERS.c.internal.label("enabled")).where(USERS.c.id == user_id),
+        select(literal("user"), literal(""), USER_ROLES.c.enabled).where(
+            USER_ROLES.c.user_id == user_id, USER_ROLES.c.role == r),
+        select(literal("group"), GROUPS.c.name, GROUP_ROLES.c.enabled)
         .join(MEMBERS, MEMBERS.c.group_id == GROUPS.c.id)
         .join(GROUP_ROLES, GROUP_ROLES.c.group_id == GROUPS.c.id)
-        .where(MEMBERS.c.user_id == user_id, GROUP_ROLES.c.role == role.value))
-    builtin: dict[str, object] = {b: e for b, e in conn.execute(select(BUILTIN_ROLES.c.builtin, BUILTIN_ROLES.c.enabled)
-                                .where(BUILTIN_ROLES.c.role == role.value))}
-    kind = BuiltinGroup.INTERNAL_USERS if internal else BuiltinGroup.EXTERNAL_USERS
-    return RoleStates(user=_state(own), groups={g: _state(e) for g, e in groups},
-                      kind_group=_state(builtin.get(kind.value)),
+        .where(MEMBERS.c.user_id == user_id, GROUP_ROLES.c.role == r),
+        select(literal("builtin"), BUILTIN_ROLES.c.builtin, BUILTIN_ROLES.c.enabled)
+        .where(BUILTIN_ROLES.c.role == r))
+    internal, own = False, None
+    groups: dict[str, RoleState] = {}
+    builtin: dict[str, object] = {}
+    for kind, name, enabled in conn.execute(kinds):
+        if kind == "internal":
+            internal = bool(enabled)
+        elif kind == "user":
+            own = enabled
+        elif kind == "group":
+            groups[name] = _state(enabled)
+        else:
+            builtin[name] = enabled
+    kind_group = BuiltinGroup.INTERNAL_USERS if internal else BuiltinGroup.EXTERNAL_USERS
+    return RoleStates(user=_state(own), groups=groups,
+                      kind_group=_state(builtin.get(kind_group.value)),
                       all_users=_state(builtin.get(BuiltinGroup.ALL_USERS.value))), internal
 
 

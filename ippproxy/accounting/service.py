@@ -112,12 +112,11 @@ class AccountingService:
         with self.engine.connect() as conn:
             conn.execution_options(sqlite_begin="DEFERRED")
             with conn.begin():
-                groups = payer.live_groups(conn, username)
-                if groups is None:
+                found = payer.live_user(conn, username)
+                if found is None:
                     return None
-                row = users.find_user(conn, username)
-                if row is None or not roles_store.user_role(conn, row._mapping["id"],
-                                                            Role.PRINT_JOB_CREATOR).granted:
+                user_id, groups = found
+                if not roles_store.user_role(conn, user_id, Role.PRINT_JOB_CREATOR).granted:
                     return None  # ensure_user then raises NotPermitted with the reason
                 return groups
 

@@ -63,10 +63,9 @@ def test_reserve_and_settle_take_six_statements(engine: Engine) -> None:
     assert (settled.state, settled.charged, settled.balance) == (ChargeState.SETTLED, 10, 990)
     with counted(engine) as lookup:
         assert svc.live_groups("alice") == frozenset({"staff"})
-    # the user with its groups (1), then issue 18's print-job-creator role: the user row and
-    # the four states that resolve it (own, added groups, built-in kind group, All Users);
-    # folding those into the first read is left to do (noted on issue 18)
-    assert len(lookup) == 6, lookup
+    # the user with its groups, then the states that resolve its print-job-creator role
+    # (issue 18: own, added groups, built-in kind group, All Users) in one UNION ALL
+    assert len(lookup) == 2, lookup
 
 
 def test_a_discounting_group_is_read_and_applied(engine: Engine) -> None:
