@@ -131,7 +131,8 @@ def test_the_ipp_login_of_a_url_follows_the_user(engine: Engine, audit: Recorded
     admins = Admins(engine, audit)
     logins = IppLogins(admins, Tokens(engine, audit), LoginThrottle(engine), urls)
     _, secret = urls.create(ALICE, "alice", "phone")
-    assert logins.printer_url(secret) == IppLogin("alice", False)
+    login = logins.printer_url(secret)
+    assert login is not None and (login.name, login.admin) == ("alice", False)
     assert logins.printer_url(secret + "x") is None
     in_transaction(engine, lambda c: users.set_user_property(c, "alice", "disabled", "true"))
     assert logins.printer_url(secret) is None             # a disabled owner: nobody
