@@ -17,7 +17,7 @@ from ippproxy.services.actor import Access, Actor, Section, Via
 from ippproxy.services.admins import Admins
 from ippproxy.services.auditsink import AuditEntry
 from ippproxy.services.errors import Forbidden, Invalid, NotFound
-from ippproxy.services.ipp_logins import IppLogin, IppLogins
+from ippproxy.services.ipp_logins import IppLogins
 from ippproxy.services.printer_urls import MAX_PER_USER, PREFIX, PrinterUrls, secret_shape
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
