@@ -7,6 +7,7 @@ import contextlib
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -127,14 +128,23 @@ async def test_truncated_raster(pool: AnalysisPool, cases: dict[str, corpus.Case
     await _still_works(pool, cases)
 
 
+async def _until(condition: Callable[[], bool], seconds: float = 30) -> None:
+    for _ in range(int(seconds * 100)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the pool never got there")
+
+
 async def test_queue_full(cases: dict[str, corpus.Case], tmp_path: Path) -> None:
     ps = tmp_path / "loop.ps"
     ps.write_bytes(b"%!PS\n{ 1 pop } loop\n")
     async with AnalysisPool(1, queue_size=1, cpu_seconds=2, wall_seconds=30) as pool:
         busy = asyncio.ensure_future(pool.analyse(ps, "application/postscript"))
-        await asyncio.sleep(0)
+        # each caller stages its document in a thread before it asks for a worker
+        await _until(lambda: not pool._idle)
         waiting = asyncio.ensure_future(_still_works(pool, cases))
-        await asyncio.sleep(0)
+        await _until(lambda: pool.waiting == 1)
         with pytest.raises(PoolFull) as e:
             await pool.analyse(cases["black-text-rgb"].path, "application/pdf")
         assert e.value.status == "server-error-busy"
@@ -228,23 +238,22 @@ async def test_workers_go_to_the_longest_waiting(cases: dict[str, corpus.Case]) 
 
         first = asyncio.ensure_future(eager())
         # eager holds the only worker (its document is staged in a thread first)
-        for _ in range(3000):
-            if not pool._idle:
-                break
-            await asyncio.sleep(0.01)
-        assert not pool._idle
+        await _until(lambda: not pool._idle)
         await asyncio.gather(first, patient())
     assert order == ["eager 1", "patient", "eager 2"]
 
 
-async def test_close_fails_waiting_requests(cases: dict[str, corpus.Case]) -> None:
-    slow = cases["blue-header-1-of-21"]
-    pool = AnalysisPool(1, wall_seconds=60)
+async def test_close_fails_waiting_requests(cases: dict[str, corpus.Case],
+                                           tmp_path: Path) -> None:
+    slow = tmp_path / "loop.ps"          # holds the worker until its CPU limit
+    slow.write_bytes(b"%!PS\n{ 1 pop } loop\n")
+    pool = AnalysisPool(1, cpu_seconds=5, wall_seconds=60)
     await pool.start()
-    busy = asyncio.ensure_future(pool.analyse(slow.path, slow.format))
-    await asyncio.sleep(0)
-    waiting = asyncio.ensure_future(pool.analyse(slow.path, slow.format))
-    await asyncio.sleep(0)
+    busy = asyncio.ensure_future(pool.analyse(slow, "application/postscript"))
+    await _until(lambda: not pool._idle)
+    waiting = asyncio.ensure_future(pool.analyse(cases["black-text-rgb"].path,
+                                                 "application/pdf"))
+    await _until(lambda: pool.waiting == 1)
     await pool.close()
     with pytest.raises(AnalysisError, match="closed"):
         await waiting
