@@ -46,6 +46,7 @@ from ippproxy.jobs.reports import ChangeKey, Cursor, JobReports, JobSummary
 from ippproxy.jobs.state import JobState
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.errors import Forbidden
+from ippproxy.services.seenkeys import SeenKeys
 
 log = logging.getLogger(__name__)
 
@@ -204,8 +205,7 @@ class JobFeed:
         self.hub, self.reports = hub, reports
         self.interval, self.min_gap, self.overlap, self.batch = interval, min_gap, overlap, batch
         # (uuid, state) published; (uuid, RECEIVED) once a job's arrival was published.
-        self._seen: collections.OrderedDict[tuple[str, int], None] = collections.OrderedDict()
-        self._remember = remember
+        self._seen = SeenKeys(remember)
         self._wake = asyncio.Event()
         self._cursor = self._started = hub.clock()
 
@@ -231,14 +231,6 @@ class JobFeed:
             # At most one look per gap however fast jobs come: a busy intake is read in
             # batches, never once per job.
             await asyncio.sleep(self.min_gap)
-
-    def _remember_key(self, key: tuple[str, int]) -> bool:
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        if len(self._seen) > self._remember:
-            self._seen.popitem(last=False)
-        return True
 
     async def poll(self) -> int:
         """One look at the store, page by page; returns how many events it published.
@@ -267,14 +259,14 @@ class JobFeed:
         # A job seen first after it moved on (it printed between two looks) is still
         # announced as received: every job's arrival is on the page.
         if (state != JobState.PENDING and job.created_at >= self._started
-                and self._remember_key((job.uuid, RECEIVED))):
+                and self._seen.first((job.uuid, RECEIVED))):
             self.hub.publish(EventKind.JOB_RECEIVED, queue=job.queue, job_id=job.job_id,
                              user=job.owner)
             published += 1
-        if not self._remember_key((job.uuid, state)):
+        if not self._seen.first((job.uuid, state)):
             return published
         kind = job_event_kind(state, job.created_at, key.updated_at)
-        if kind == EventKind.JOB_RECEIVED and not self._remember_key((job.uuid, RECEIVED)):
+        if kind == EventKind.JOB_RECEIVED and not self._seen.first((job.uuid, RECEIVED)):
             return published
         self.hub.publish(kind, queue=job.queue, job_id=job.job_id, user=job.owner,
                          message=job.message or "")

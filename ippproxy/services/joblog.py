@@ -18,13 +18,13 @@ for the job (reserved, then charged); none without accounting.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
 from ippproxy.jobs.reports import JobReports, JobSummary
+from ippproxy.services.seenkeys import SeenKeys
 
 from .events import EventKind, job_event_kind
 
@@ -45,8 +45,7 @@ class JobLog:
                  remember: int = 50000) -> None:
         self.reports, self.node, self.prices = reports, node, prices
         self.interval, self.min_gap, self.overlap = interval, min_gap, overlap
-        self._seen: collections.OrderedDict[tuple[str, int], None] = collections.OrderedDict()
-        self._remember = remember
+        self._seen = SeenKeys(remember)
         self._wake = asyncio.Event()
         self._cursor = self._started = dt.datetime.now(dt.UTC)
 
@@ -65,14 +64,6 @@ class JobLog:
                 log.exception("job log: reading recent changes failed")
             await asyncio.sleep(self.min_gap)
 
-    def _first(self, key: tuple[str, int]) -> bool:
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        if len(self._seen) > self._remember:
-            self._seen.popitem(last=False)
-        return True
-
     async def poll(self) -> int:
         """Log what changed since the last look; returns how many lines it wrote."""
         keys = await self.reports.change_keys(self._cursor - self.overlap, 10000)
@@ -88,14 +79,14 @@ class JobLog:
         written = 0
         for key in new:
             job = mine.get(key.uuid)
-            if job is None or not self._first((key.uuid, key.state)):
+            if job is None or not self._seen.first((key.uuid, key.state)):
                 continue
             kind = job_event_kind(key.state, job.created_at, key.updated_at)
-            if kind != EventKind.JOB_RECEIVED and self._first((key.uuid, 0)) \
+            if kind != EventKind.JOB_RECEIVED and self._seen.first((key.uuid, 0)) \
                     and job.created_at >= self._started:
                 # seen first after it moved on: its arrival is logged all the same
                 written += self._line(EventKind.JOB_RECEIVED, job, costs.get(job.uuid))
-            elif kind == EventKind.JOB_RECEIVED and not self._first((key.uuid, 0)):
+            elif kind == EventKind.JOB_RECEIVED and not self._seen.first((key.uuid, 0)):
                 continue
             written += self._line(kind, job, costs.get(job.uuid))
         return written
