@@ -4,6 +4,7 @@ state (paused, not accepting) survives a restart of the server, as with cupsd.""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -82,11 +83,18 @@ async def print_job(ipp: Ipp, pdf: bytes) -> int:
 
 
 async def printer(ipp: Ipp) -> tuple[object, list[object], object]:
-    m = await ipp.call(Op.GET_PRINTER_ATTRIBUTES, a(
-        "requested-attributes", Tag.KEYWORD, "printer-state", "printer-state-reasons",
-        "printer-is-accepting-jobs"))
-    reasons = m.get(P, "printer-state-reasons")
-    assert reasons is not None
+    # A destination slower than the first answer's grace is answered for with the static
+    # attributes and offline-report while it is read in the background (issue 15): ask
+    # again until its own answer is in.
+    for _ in range(150):
+        m = await ipp.call(Op.GET_PRINTER_ATTRIBUTES, a(
+            "requested-attributes", Tag.KEYWORD, "printer-state", "printer-state-reasons",
+            "printer-is-accepting-jobs"))
+        reasons = m.get(P, "printer-state-reasons")
+        assert reasons is not None
+        if "offline-report" not in reasons.plain:
+            break
+        await asyncio.sleep(0.2)
     return (value(m, P, "printer-state"), list(reasons.plain),
             value(m, P, "printer-is-accepting-jobs"))
 
