@@ -485,6 +485,11 @@ def accounting_targets(rounds: list[dict[tuple[str, str, int], RunResult]],
               f"jobs/s): {verdict}")
 
 
+# Like cupsd's defaults (MaxJobsPerUser 0): a c=1 run sends 300 jobs as one user, which the
+# default per-user cap of 200 jobs not yet completed would refuse (server-error-too-many-jobs).
+SERVER = {"job_history_seconds": 86400, "max_jobs_per_user": 0}
+
+
 def ledger_only(jobs: int, c: int, tmp: Path) -> None:
     """``--ledger-only N``: the accounting-on stage table's ledger line alone (no servers),
     with the CPU time per job of this process, which runs it."""
@@ -596,11 +601,11 @@ def main() -> int:
             if args.accounting in ("off", "both"):
                 proxies["ippproxy"] = IppProxy(tmp / "proxy", queues=[queue],
                                                log_level=args.log_level, forwarding=forwarding,
-                                               server={"job_history_seconds": 86400})
+                                               server=SERVER)
             if args.accounting in ("on", "both"):
                 acct = IppProxy(tmp / "proxy-acct", queues=[{**queue, "cost_model": "bench"}],
                                 log_level=args.log_level, forwarding=forwarding,
-                                server={"job_history_seconds": 86400})
+                                server=SERVER)
                 acct.config_path.write_text(acct.config_path.read_text() + ACCOUNTING)
                 proxies["ippproxy+acct"] = acct
             cupsd.start()
