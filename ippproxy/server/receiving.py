@@ -14,6 +14,15 @@ concurrent Create-Jobs cannot pass ``server.max_jobs_per_user`` (a request that 
 stored its job still counts until it ends, so a burst may be refused a job early; never one
 too many, within one node). The node's own cap on all jobs not yet completed
 (``server.max_active_jobs``, ``admit_any``) is counted the same way.
+
+The stored count is not read for every submission: that read, under the cap's lock, made
+every Print-Job of the node wait in line for a COUNT over the job table (bench_intake:
+about half the jobs/s). A count read once stays an upper bound of this node's share: the
+submissions admitted since then are added to it whether or not they stored a job (a job that
+completed since only makes it high). So a submission that fits under that bound is admitted
+without a read; the count is read again before any refusal (a refusal is always exact) and
+when the bound is older than ``RECOUNT`` seconds, which is how long jobs other nodes on the
+same database created can go unseen.
 """
 
 from __future__ import annotations
@@ -23,8 +32,20 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 QUIET = 0.1  # seconds without a submission after which intake counts as idle
+RECOUNT = 1.0  # seconds an upper bound of the stored count is trusted (other nodes' jobs)
+MAX_BOUNDS = 10_000  # remembered bounds (one per user); stale ones are dropped past this
+
+
+@dataclass
+class _Bound:
+    """An upper bound of the stored jobs not yet completed: the count read at ``at`` plus
+    every admission that ended since (each may have stored a job)."""
+
+    stored: int
+    at: float
 
 
 class Receiving:
@@ -34,6 +55,7 @@ class Receiving:
         self._last_end = float("-inf")
         self._admitted: Counter[tuple[str, ...]] = Counter()
         self._locks: dict[tuple[str, ...], asyncio.Lock] = {}
+        self._bounds: dict[tuple[str, ...], _Bound] = {}
 
     def begin(self) -> None:
         self.count += 1
@@ -66,7 +88,12 @@ class Receiving:
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            fits = await stored() + self._admitted[key] < cap
+            bound = self._bounds.get(key)
+            if (bound is None or self._clock() - bound.at > RECOUNT
+                    or bound.stored + self._admitted[key] >= cap):
+                bound = _Bound(await stored(), self._clock())
+                self._remember(key, bound)
+            fits = bound.stored + self._admitted[key] < cap
             if fits:
                 self._admitted[key] += 1
         try:
@@ -74,7 +101,16 @@ class Receiving:
         finally:
             if fits:
                 self._admitted[key] -= 1
+                if key in self._bounds:
+                    self._bounds[key].stored += 1   # it may have stored a job
                 if not self._admitted[key]:
                     del self._admitted[key]
                     if not lock.locked():
                         self._locks.pop(key, None)
+
+    def _remember(self, key: tuple[str, ...], bound: _Bound) -> None:
+        self._bounds[key] = bound
+        if len(self._bounds) > MAX_BOUNDS:
+            now = self._clock()
+            for k in [k for k, b in self._bounds.items() if now - b.at > RECOUNT]:
+                del self._bounds[k]

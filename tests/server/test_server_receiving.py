@@ -3,6 +3,7 @@ Forwarder spaces its sends meanwhile (forwarding/order.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import Intake
 from ippproxy.server.context import ServerContext
 from ippproxy.server.dispatch import handle
-from ippproxy.server.receiving import QUIET, Receiving
+from ippproxy.server.receiving import QUIET, RECOUNT, Receiving
 from ippproxy.server.uris import Origin
 
 from .conftest import make_config
@@ -80,3 +81,54 @@ def test_intake_counts_as_busy_until_quiet_for_a_moment() -> None:
     assert receiving()
     now[0] += QUIET
     assert not receiving()
+
+
+async def test_the_stored_count_is_read_again_only_near_the_cap_or_when_stale() -> None:
+    """The job caps read the stored count once and then add the admissions (an upper
+    bound); they read again before refusing and after RECOUNT seconds (other nodes)."""
+    now = [0.0]
+    receiving = Receiving(clock=lambda: now[0])
+    stored, reads = [0], [0]
+
+    async def count() -> int:
+        reads[0] += 1
+        return stored[0]
+
+    async def submit() -> bool:
+        async with receiving.admit_any(5, count) as fits:
+            if fits:
+                stored[0] += 1   # the job is stored before the request ends
+            return fits
+
+    assert [await submit() for _ in range(4)] == [True] * 4
+    assert reads[0] == 1                    # one read for four admissions
+    stored[0] -= 3                          # three jobs completed meanwhile
+    assert await submit()                   # bound 4 + 0 < 5: no read needed
+    assert reads[0] == 1
+    assert await submit()                   # bound 5 >= 5: read again (2), fits
+    assert reads[0] == 2
+    assert [await submit() for _ in range(3)] == [True, True, False]
+    assert stored[0] == 5 and reads[0] == 3  # the refusal came from a fresh read
+    stored[0] = 0                           # another node's view: everything completed
+    now[0] += RECOUNT + 0.1
+    assert await submit() and reads[0] == 4  # a stale bound is read again
+
+
+async def test_a_concurrent_burst_never_passes_the_cap_with_bounds() -> None:
+    receiving = Receiving()
+    stored = [0]
+
+    async def count() -> int:
+        await asyncio.sleep(0)
+        return stored[0]
+
+    async def submit() -> bool:
+        async with receiving.admit("mallory", 50, count) as fits:
+            if fits:
+                await asyncio.sleep(0.001)
+                stored[0] += 1
+                await asyncio.sleep(0.001)
+            return fits
+
+    results = await asyncio.gather(*(submit() for _ in range(400)))
+    assert stored[0] == results.count(True) == 50
