@@ -33,7 +33,7 @@ from ippproxy.filters.model import DocumentAnalysis
 from ippproxy.ipp import Attribute, Status
 from ippproxy.jobs import blob
 from ippproxy.jobs.records import JobRecord, NewDocument
-from ippproxy.pipeline import counting
+from ippproxy.pipeline import counting, overrides
 from ippproxy.pipeline.admission import Admission
 from ippproxy.pipeline.conversion import GRAYSCALE_INPUTS, Converter
 from ippproxy.pipeline.payer import (
@@ -63,6 +63,7 @@ class Reading:
     ticket: pwg.JobTicket
     counts: pwg.JobCounts | None     # None: a document's pages cannot be counted
     mono: bool                       # print-color-mode asks for monochrome already
+    printed: tuple[DocumentAnalysis, ...]   # colour pages as they print (overrides.py)
     estimate: int | None
     account: str | None              # job-account-id
 
@@ -86,8 +87,9 @@ class Metering:
         mode = attrs.get("print-color-mode")
         mono = mode is not None and mode.value in MONOCHROME
         ticket = counting.ticket(attributes)
-        counts = counting.count(analyses, ticket, grayscale=mono)
-        reading = Reading(sources, analyses, groups, ticket, counts, mono,
+        printed = overrides.as_printed(analyses, attributes)
+        counts = counting.count(printed, ticket)
+        reading = Reading(sources, analyses, groups, ticket, counts, mono, printed,
                           self._estimate(groups, queue, counts), account_of(attributes))
         colour = None
         if counts is not None and counts.impressions_col_total is not None:
@@ -157,7 +159,7 @@ class Metering:
         ticket, counts, estimate = r.ticket, r.counts, r.estimate
         if gray or duplex:
             ticket = replace(ticket, sides=counting.TWO_SIDED) if duplex else ticket
-            counts = counting.count(r.analyses, ticket, grayscale=True if gray else r.mono)
+            counts = counting.count(r.printed, ticket, grayscale=gray)
             estimate = self._estimate(r.groups, queue, counts)
         analysis = self._record(r, counts, estimate, decision, gray, duplex)
         cost = analysis["attributes"].get("ippproxy-cost-estimate")
