@@ -39,8 +39,8 @@ HOLD_UNTIL = ("no-hold", "indefinite")
 # ipp-versions-supported (RFC 8011 §5.4.14): the versions whose conformance suites we pass
 # (tests/server/test_server_conformance.py runs ipp-<version>.test for each one listed).
 # Requests in 2.2 are accepted and answered (ipp/validate.py), but 2.2 is not claimed: PWG
-# 5100.12 §6.4 requires multiple-document jobs, page overrides (PWG 5100.6), proof-print
-# and the RFC 3998 operations we do not have yet (Hold-New-Jobs, Promote-Job, ...).
+# 5100.12 §6.4 requires multiple-document jobs, proof-print and the RFC 3998 operations
+# we do not have yet (Hold-New-Jobs, Promote-Job, ...); page overrides (PWG 5100.6) we have.
 ADVERTISED_VERSIONS = tuple(v for v in VERSION_KEYWORDS if v != "2.2")
 JOB_CREATION_ATTRIBUTES = (
     "copies", "finishings", "ipp-attribute-fidelity", "job-hold-until", "job-name",
