@@ -134,6 +134,8 @@ async def _all_suites(ipp: Ipp, tmp_path: Path, documents: Path) -> None:
     work = _workdir(tmp_path, documents)
     doc = work / "testfile.pdf"
     results = await _run(ipp, suites, work, doc, claimed)
+    for r in results:                      # the figures, for `pytest -s` and the CI log
+        print(r.summary())
     problems = [p for r in results for p in not_allowed(r)]
     problems += [f"{r.suite}: {r.not_run} tests not run" for r in results if r.not_run]
     assert not problems, "\n".join(problems) + "\n" + "\n".join(
