@@ -73,7 +73,7 @@ def tools(tmp_path: Path) -> Iterator[Tools]:
     home.mkdir()
     with proxy:
         yield Tools(proxy, home, socket)
-        assert not tracebacks(proxy.log())
+        assert not tracebacks(proxy.log()), proxy.log()
     socket.unlink(missing_ok=True)
     sockets.rmdir()
 
@@ -184,7 +184,7 @@ def test_through_a_cupsd_queue_whose_device_is_our_root(tmp_path: Path,
         # cupsd's own lpstat shows its queue, our tools ours.
         assert "viaroot" in private_cupsd.run("lpstat", "-t").stdout
         assert "system default destination: main" in ours.run("lpstat", "-t").stdout
-        assert not tracebacks(proxy.log())
+        assert not tracebacks(proxy.log()), proxy.log()
 
 
 def test_cancel_and_lpoptions_through_a_cupsd_queue(tmp_path: Path,
@@ -231,4 +231,4 @@ def test_cancel_and_lpoptions_through_a_cupsd_queue(tmp_path: Path,
         assert second > first
         private_cupsd.run("lpoptions", "-d", "viaroot")
         assert "system default destination: viaroot" in private_cupsd.run("lpstat", "-d").stdout
-        assert not tracebacks(proxy.log())
+        assert not tracebacks(proxy.log()), proxy.log()
