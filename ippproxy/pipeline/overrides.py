@@ -19,6 +19,12 @@ unsupported as a whole; a member the queue does not honour, or whose value its
 unsupported one (beside the collection's selectors). The caller answers
 ``successful-ok-ignored-or-substituted-attributes``, or refuses with fidelity.
 
+``priced_ticket``: a ``sides`` override that differs from the job's ``sides`` is priced as
+one-sided (no duplex discount: a cost model's discount only lowers a price, so the price
+is never below what prints). Media is priced from the document's page sizes, as for the
+job's own ``media``. ``without`` takes the members a rule forces (force-grayscale,
+force-duplex) out of the job's overrides, so that no page escapes it.
+
 ``as_printed`` is "price what actually prints, page by page": a colour page of a PDF that an
 override prints monochrome (or a monochrome job's page an override prints in colour) is
 counted as it will print. Other formats cannot be changed page by page here, so their
@@ -31,6 +37,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
+from ippproxy.filters import counts as pwg_counts
 from ippproxy.filters import detect
 from ippproxy.filters.model import DocumentAnalysis
 from ippproxy.ipp import Attribute, Collection, Tag
@@ -112,3 +119,26 @@ def as_printed(analyses: Sequence[DocumentAnalysis], attributes: Iterable[Attrib
                            or job_mode) not in MONOCHROME)
         out.append(replace(a, colour_pages=colour))
     return tuple(out)
+
+
+def priced_ticket(ticket: pwg_counts.JobTicket, attributes: Iterable[Attribute]
+                  ) -> pwg_counts.JobTicket:
+    """``ticket`` as priced: one-sided when an override changes ``sides`` on some pages."""
+    for o in pwg.find(attributes):
+        m = o.member("sides")
+        if m is not None and m.value != ticket.sides:
+            return replace(ticket, sides="one-sided")
+    return ticket
+
+
+def without(attr: Attribute, names: frozenset[str]) -> Attribute | None:
+    """``attr`` (the job's overrides) without the members ``names``; collections left
+    setting nothing are dropped; None when none is left."""
+    values = []
+    for tag, v in attr.values:
+        if not isinstance(v, Collection):
+            continue
+        members = [m for m in v.attributes if m.name not in names]
+        if any(m.name not in pwg.SELECTORS for m in members):
+            values.append((tag, Collection(tuple(members))))
+    return Attribute(attr.name, tuple(values)) if values else None

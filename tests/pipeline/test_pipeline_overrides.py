@@ -116,3 +116,72 @@ async def test_a_queue_without_overrides_supported_ignores_them(
     assert [a.name for a in done.unsupported] == ["overrides"]
     assert done.job.analysis is not None
     assert done.job.analysis["attributes"]["job-impressions-col"] == 2
+
+
+CHECKS_SIDES = SubmissionChecks({**CHECKS_OVERRIDES.printer, "overrides-supported":
+                                 Attribute.multi("overrides-supported", Tag.KEYWORD, [
+                                     "document-numbers", "pages", "sides",
+                                     "print-color-mode"])})
+
+
+async def _submit(engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool,
+                  user: str, colours: list[bool], *attrs: Attribute,
+                  groups: tuple[str, ...] = ()) -> tuple[dict[str, object],
+                                                         dict[str, Attribute]]:
+    p = build(config(), engine, store, spool, pool)
+    add_user(engine, user, balance=500, groups=groups)
+    done = await p.intake.print_job(replace(
+        submission(docs.pdf_bytes(colours), user=user, attrs=attrs), checks=CHECKS_SIDES))
+    assert done.unsupported == () and done.job.analysis is not None
+    return (done.job.analysis["attributes"],
+            {a.name: a for a in unpack(done.job.attributes)})
+
+
+async def test_a_sides_override_is_priced_without_the_duplex_discount(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
+    found, _ = await _submit(engine, store, spool, pool, "dave", [False] * 4,
+                             kw("sides", "two-sided-long-edge"),
+                             overrides((pages((1, 2)), kw("sides", "one-sided"))))
+    assert found["ippproxy-cost-estimate"] == "0.45 EUR"          # 4 x 0.10 + 0.05
+    plain, _ = await _submit(engine, store, spool, pool, "erin", [False] * 4,
+                             kw("sides", "two-sided-long-edge"))
+    assert plain["ippproxy-cost-estimate"] == "0.25 EUR"          # 50 % off, two-sided
+
+
+async def test_forced_grayscale_takes_colour_overrides_away(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
+    """Students are forced to grayscale: a monochrome job asking for page 1 in colour is
+    converted and priced monochrome, and the override is not kept (nor sent on)."""
+    found, stored = await _submit(
+        engine, store, spool, pool, "sam", [True, True], kw("print-color-mode", "monochrome"),
+        overrides((pages((1, 1)), kw("print-color-mode", "color"))), groups=("students",))
+    assert found["job-impressions-col"] == 0
+    assert found["ippproxy-cost-estimate"] == "0.25 EUR"          # 2 x 0.10 + 0.05
+    assert "overrides" not in stored
+    found, stored = await _submit(
+        engine, store, spool, pool, "sue", [True, True],
+        overrides((pages((1, 1)), kw("print-color-mode", "color"), kw("sides", "one-sided"))),
+        groups=("students",))
+    assert found["job-impressions-col"] == 0
+    [left] = stored["overrides"].plain
+    assert isinstance(left, Collection) and sorted(left.names()) == ["pages", "sides"]
+
+
+async def test_send_document_stores_the_overrides_without_what_a_rule_forces(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
+    """Create-Job + Send-Document (no conversion: the stored attributes carry the forced
+    options to the printer): a student's colour override is removed from the job."""
+    p = build(config(), engine, store, spool, pool)
+    add_user(engine, "sam", balance=500, groups=("students",))
+    job = (await p.intake.create_job(replace(submission(
+        user="sam", op="Create-Job",
+        attrs=(overrides((pages((2, 2)), kw("print-color-mode", "color"))),)),
+        checks=CHECKS_OVERRIDES))).job
+    assert "overrides" in {a.name for a in unpack(job.attributes)}
+    await p.intake.send_document(submission(docs.pdf_bytes([True, True]), user="sam",
+                                            op="Send-Document"), job, last=True)
+    stored = await store.get_by_uuid(job.uuid)
+    assert stored is not None and stored.analysis is not None
+    names = {a.name: a.value for a in unpack(stored.attributes)}
+    assert "overrides" not in names and names["print-color-mode"] == "monochrome"
+    assert stored.analysis["attributes"]["job-impressions-col"] == 0
