@@ -12,9 +12,10 @@ it lists too (passed on with the job). Nothing else: what we cannot make the pri
 we do not claim.
 
 ``check`` splits a job's ``overrides`` like any Job Template attribute (RFC 8011 §4.1.7,
-PWG 5100.6 §4): a collection whose selectors are not valid ranges, that sets nothing, or
-that selects a page an earlier one selects (which value wins would be a guess) is
-unsupported as a whole; a member the queue does not honour, or whose value its
+PWG 5100.6 §4): more than ``MAX_COLLECTIONS`` collections are unsupported together; a
+collection whose selectors are not valid ranges (or more than ``MAX_RANGES``), that sets
+nothing, or that selects a page an earlier one selects (which value wins would be a guess)
+is unsupported as a whole; a member the queue does not honour, or whose value its
 ``<name>-supported`` does not list, is taken out of the collection and returned in the
 unsupported one (beside the collection's selectors). The caller answers
 ``successful-ok-ignored-or-substituted-attributes``, or refuses with fidelity.
@@ -50,6 +51,10 @@ PASSED_ON = ("media", "media-col", "orientation-requested", "sides")
 MONOCHROME = frozenset({"monochrome", "process-monochrome", "bi-level", "process-bi-level",
                         "auto-monochrome"})
 _SUPPORTED = "overrides-supported"
+# Bounds on what one job may ask (the overlap check is quadratic; a client could send
+# tens of thousands of values within the decoder's limits): more is unsupported.
+MAX_COLLECTIONS = 32
+MAX_RANGES = 32
 
 
 def supported(destination: Sequence[Attribute] | None) -> tuple[str, ...]:
@@ -75,9 +80,13 @@ def check(attr: Attribute, printer: Mapping[str, Attribute]
     kept: list[tuple[int, Collection]] = []
     taken: list[pwg.PageOverride] = []
     refused: list[tuple[int, Collection]] = []
+    if len(attr.values) > MAX_COLLECTIONS:
+        return None, attr
     for tag, value in attr.values:
         try:
             o = pwg.parse_one(value)
+            if any(len(r or ()) > MAX_RANGES for r in (o.documents, o.pages)):
+                raise pwg.OverrideError("too many ranges")
         except pwg.OverrideError:
             refused.append((tag, value) if isinstance(value, Collection)
                            else _collection(()))

@@ -18,6 +18,7 @@ from ippproxy.jobs.blob import unpack
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import Refused, SubmissionChecks
+from ippproxy.pipeline.overrides import MAX_COLLECTIONS, MAX_RANGES
 
 COL = Tag.BEGIN_COLLECTION
 # What the server answers for a queue whose destination takes no overrides itself.
@@ -39,11 +40,12 @@ def overrides(*collections: tuple[Attribute, ...]) -> Attribute:
 
 
 async def _print(engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool,
-                 colours: list[bool], *attrs: Attribute, ops: tuple[Attribute, ...] = ()
+                 colours: list[bool], *attrs: Attribute, ops: tuple[Attribute, ...] = (),
+                 user: str = "dave"
                  ) -> tuple[dict[str, object], tuple[Attribute, ...], dict[str, object]]:
-    add_user(engine, "dave", balance=500)
+    add_user(engine, user, balance=500)
     p = build(config(), engine, store, spool, pool)
-    sub = submission(docs.pdf_bytes(colours), attrs=attrs, ops=ops)
+    sub = submission(docs.pdf_bytes(colours), attrs=attrs, ops=ops, user=user)
     done = await p.intake.print_job(replace(sub, checks=CHECKS_OVERRIDES))
     assert done.job.analysis is not None
     stored = {a.name: a for a in unpack(done.job.attributes)}
@@ -185,3 +187,18 @@ async def test_send_document_stores_the_overrides_without_what_a_rule_forces(
     names = {a.name: a.value for a in unpack(stored.attributes)}
     assert "overrides" not in names and names["print-color-mode"] == "monochrome"
     assert stored.analysis["attributes"]["job-impressions-col"] == 0
+
+
+async def test_more_overrides_than_the_bounds_are_unsupported(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
+    mono = kw("print-color-mode", "monochrome")
+    at_bound = overrides(*((pages((n, n)), mono) for n in range(1, MAX_COLLECTIONS + 1)))
+    _, unsupported, stored = await _print(engine, store, spool, pool, [True], at_bound)
+    assert unsupported == () and len(stored["overrides"].values) == MAX_COLLECTIONS
+    one_more = overrides(*((pages((n, n)), mono) for n in range(1, MAX_COLLECTIONS + 2)))
+    many_ranges = overrides((pages(*((n, n) for n in range(1, MAX_RANGES + 2))), mono))
+    for user, bad in (("erin", one_more), ("fred", many_ranges)):
+        found, unsupported, stored = await _print(engine, store, spool, pool, [True], bad,
+                                                  user=user)
+        assert [a.name for a in unsupported] == ["overrides"] and "overrides" not in stored
+        assert found["job-impressions-col"] == 1
