@@ -48,8 +48,9 @@ from ippproxy.pipeline import template
 COLOUR_MODE = "print-color-mode"
 # Members passed on to a destination whose overrides-supported lists them.
 PASSED_ON = ("media", "media-col", "orientation-requested", "sides")
-MONOCHROME = frozenset({"monochrome", "process-monochrome", "bi-level", "process-bi-level",
-                        "auto-monochrome"})
+# Priced monochrome (as metering.MONOCHROME: "auto-monochrome" stays priced as it prints
+# when the printer's choice is unknown, colour pages as colour).
+MONOCHROME = frozenset({"monochrome", "process-monochrome", "bi-level", "process-bi-level"})
 _SUPPORTED = "overrides-supported"
 # Bounds on what one job may ask (the overlap check is quadratic; a client could send
 # tens of thousands of values within the decoder's limits): more is unsupported.
