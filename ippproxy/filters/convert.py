@@ -1,4 +1,4 @@
-"""Conversions: force grayscale, PostScript duplex, PDF/PS to PWG raster or URF, PS to PDF,
+"""Conversions: force grayscale (whole documents or selected pages), PostScript duplex, PDF/PS to PWG raster or URF, PS to PDF,
 text to PDF.
 
 A conversion prints what the printer would have printed: a PDF's optional content is
@@ -59,6 +59,33 @@ def to_grayscale_pdf(src: Path, dst: Path, *, timeout: float = 300.0) -> None:
         check = analyse(tmp, detect.PDF)
         if check.colour_pages:
             raise AnalysisError(f"grayscale conversion left colour on pages {check.colour_pages}")
+
+
+def grayscale_pages(src: Path, dst: Path, *, pages: str, timeout: float = 300.0) -> None:
+    """A PDF with the pages ``pages`` selects ("1-2,5-5", 1-based) gray and the others as
+    they are: ``print-color-mode`` page overrides (PWG 5100.6) applied for a printer that
+    does not take them. The gray pages are those of ``to_grayscale_pdf`` (checked)."""
+    chosen = _ranges(pages)
+    with tempfile.TemporaryDirectory(dir=dst.parent) as d:
+        gray = Path(d) / "gray.pdf"
+        to_grayscale_pdf(src, gray, timeout=timeout)
+        with pikepdf.open(src) as doc, pikepdf.open(gray) as grey, _atomic(dst) as tmp:
+            if len(doc.pages) != len(grey.pages):
+                raise AnalysisError("the grayscale conversion changed the number of pages")
+            for i in range(len(doc.pages)):
+                if any(lo <= i + 1 <= hi for lo, hi in chosen):
+                    doc.pages[i] = grey.pages[i]
+            doc.save(tmp)
+
+
+def _ranges(spec: str) -> list[tuple[int, int]]:
+    out = []
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        if not (lo.isdigit() and hi.isdigit() and 1 <= int(lo) <= int(hi)):
+            raise AnalysisError(f"not a page range: {part[:32]!r}")
+        out.append((int(lo), int(hi)))
+    return out
 
 
 def ps_to_pdf(src: Path, dst: Path, *, timeout: float = 300.0) -> None:
@@ -162,6 +189,7 @@ def text_to_pdf(src: Path, dst: Path, layout: text.TextLayout = text.DEFAULT_LAY
 
 CONVERTERS: dict[str, Callable[..., None]] = {
     "grayscale-pdf": to_grayscale_pdf,
+    "grayscale-pages": grayscale_pages,
     "ps-to-pdf": ps_to_pdf,
     "ps-duplex": ps_set_duplex,
     "pwg-raster": to_pwg_raster,

@@ -154,6 +154,13 @@ RULES: dict[str, Rule] = {
     "page-delivery": Rule(K, _keyword),
     "sheet-collate": Rule(K, _keyword_in("collated", "uncollated")),
 }
+_RANGES = Rule(frozenset({Tag.RANGE_OF_INTEGER}), _page_range, max_values=100)
+# PWG 5100.6 page overrides: the selectors and the members a destination may take
+# (page_overrides.py keeps those it lists).
+RULES["overrides"] = Rule(COL, members={
+    "document-numbers": _RANGES, "pages": _RANGES,
+    **{n: RULES[n] for n in ("media", "media-col", "orientation-requested",
+                             "print-color-mode", "sides")}}, max_values=100)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from ippproxy.ipp import Attribute, Group, JobState, Message, Operation, Status,
 
 from .allowlist import job_name, screen
 from .errors import DestinationRejected, DestinationUnavailable, printer_text
+from .page_overrides import for_destination
 from .source import Document, as_document
 from .transport import Exchange, http_url, single_document
 
@@ -200,10 +201,10 @@ class DestinationClient:
         raise DestinationRejected(f"destination does not accept {fmt}",
                                   Status.CLIENT_ERROR_DOCUMENT_FORMAT_NOT_SUPPORTED)
 
-    def _job_group(self, job: ForwardJob) -> Group:
-        screened = screen(job.attributes)
+    async def _job_group(self, job: ForwardJob) -> Group:
+        kept = for_destination(screen(job.attributes).kept, await self.get_printer_attributes())
         uuid = Attribute.single("job-uuid", Tag.URI, job.job_uuid_uri)
-        return Group(Tag.JOB_ATTRIBUTES, (*screened.kept, uuid))
+        return Group(Tag.JOB_ATTRIBUTES, (*kept, uuid))
 
     async def submit(self, job: ForwardJob, documents: Sequence[Path | Document]) -> int:
         """Send the job; returns the destination's job-id."""
@@ -213,7 +214,7 @@ class DestinationClient:
         name = Attribute.single("job-name", Tag.NAME,
                                 job_name(job.name, f"job {job.job_uuid_uri[9:17]}"))
         fmt_attr = Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, fmt)
-        groups = (self._job_group(job),)
+        groups = (await self._job_group(job),)
         use_create = not self.force_print_job and await self.supports(Operation.CREATE_JOB) \
             and await self.supports(Operation.SEND_DOCUMENT)
         if not use_create:

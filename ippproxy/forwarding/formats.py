@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ippproxy.filters.detect import (
     OCTET_STREAM,
@@ -122,10 +123,10 @@ class Step:
 
     kind: str
     output: str
-    options: tuple[tuple[str, int | bool], ...] = ()
+    options: tuple[tuple[str, int | bool | str], ...] = ()
 
     @property
-    def kwargs(self) -> dict[str, int | bool]:
+    def kwargs(self) -> dict[str, Any]:
         return dict(self.options)
 
 

@@ -52,6 +52,7 @@ from ippproxy.jobs.store import JobStore
 
 from .client import DestinationClient, ForwardJob
 from .formats import FormatSupport, Plan, plan, wants_colour
+from .page_overrides import with_gray_pages
 from .source import Document, FileDocument, SpoolDocument
 from .wakeups import JobWakeups
 
@@ -159,7 +160,7 @@ class Outbox:
         if chosen.send_as is None:
             raise Unconvertible(f"cannot print this document here: {chosen.note}",
                                 "unsupported-document-format")
-        return chosen
+        return with_gray_pages(chosen, attributes, printer)
 
     def as_is(self, rec: JobRecord, chosen: Plan) -> Outgoing:
         assert chosen.send_as is not None and not chosen.converts

@@ -309,9 +309,7 @@ class Forwarder:
         except DestinationRejected as exc:
             await self._abort(rec, f"destination refused the job: {exc.message}")
         except Unconvertible as exc:
-            log.warning("job %s aborted: %s", rec.uuid, exc.message)
-            await self.store.transition(rec.uuid, JobEvent.ABORT, reasons=exc.reasons,
-                                        message=exc.message)
+            await self._abort(rec, exc.message, *exc.reasons[1:])
         except ConversionBusy as exc:
             await self._requeue(rec, DestinationUnavailable(
                 f"document conversion: {exc}", Status.SERVER_ERROR_BUSY), remote is not None)
@@ -375,12 +373,16 @@ class Forwarder:
         busy = exc.status == Status.SERVER_ERROR_BUSY
         reasons = ("resources-are-not-ready",) if busy else ("printer-stopped",)
         message = f"printer unavailable ({exc.message}); retry in {delay:.0f} s"
-        self.gate.block(rec.queue, delay)  # later jobs wait behind this one (order.py)
-        self.metrics.retried(rec.queue)
         if not maybe_sent:
             await self.store.update_forwarding(rec.uuid, forward_started=False)
-        await self.store.transition(rec.uuid, JobEvent.REQUEUE, reasons=reasons,
-                                    message=message, next_attempt_at=when)
+        try:
+            await self.store.transition(rec.uuid, JobEvent.REQUEUE, reasons=reasons,
+                                        message=message, next_attempt_at=when)
+        except InvalidTransition:   # canceled while the attempt failed: nothing to retry
+            log.info("job %s changed state while being forwarded", rec.uuid)
+            return
+        self.gate.block(rec.queue, delay)  # later jobs wait behind this one (order.py)
+        self.metrics.retried(rec.queue)
         log.info("job %s requeued: %s", rec.uuid, message)
 
     async def _attempts(self, rec: JobRecord) -> int:
@@ -396,6 +398,11 @@ class Forwarder:
                     "release it to print it again", hold_until="indefinite")
 
     async def _abort(self, rec: JobRecord, message: str, *reasons: str) -> None:
+        try:
+            await self.store.transition(rec.uuid, JobEvent.ABORT,
+                                        reasons=("aborted-by-system", *reasons),
+                                        message=message)
+        except InvalidTransition:   # canceled (or ended) meanwhile: it stays so
+            log.info("job %s changed state while being forwarded", rec.uuid)
+            return
         log.warning("job %s aborted: %s", rec.uuid, message)
-        await self.store.transition(rec.uuid, JobEvent.ABORT,
-                                    reasons=("aborted-by-system", *reasons), message=message)

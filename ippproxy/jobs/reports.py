@@ -49,18 +49,20 @@ class JobSummary:
     reasons: tuple[str, ...]
     message: str | None
     node: str | None
+    processing_at: dt.datetime | None = None     # when it first went processing (sent)
 
 
 _SUMMARY_COLS = (_J.uuid, _J.queue, _J.job_id, _J.state, _J.owner, _J.name, _J.created_at,
                  _J.updated_at, _J.completed_at, _J.impressions_completed, _J.impressions,
-                 _J.impressions_col, _J.state_reasons, _J.state_message, _J.node)
+                 _J.impressions_col, _J.state_reasons, _J.state_message, _J.node,
+                 _J.processing_at)
 
 
 def _summary(r: Any) -> JobSummary:
     pages = r.impressions_completed if r.impressions_completed is not None else r.impressions
     return JobSummary(r.uuid, r.queue, r.job_id, r.state, r.owner, r.name, r.created_at,
                       r.updated_at, r.completed_at, pages, r.impressions_col,
-                      tuple(r.state_reasons or ()), r.state_message, r.node)
+                      tuple(r.state_reasons or ()), r.state_message, r.node, r.processing_at)
 
 
 @dataclass(frozen=True)

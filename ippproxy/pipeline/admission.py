@@ -17,6 +17,7 @@ class Admission:
     hold_reason: str = HOLD_REASON                 # its job-state-reasons keyword
     message: str = ""                              # job-state-message
     overrides: tuple[Attribute, ...] = ()          # forced job-template values
+    removed: tuple[str, ...] = ()                  # attributes taken away (page overrides)
     documents: tuple[NewDocument, ...] = ()        # converted, replacing the received one
     document_format: str | None = None             # detected from the bytes
     counts: pwg.JobCounts | None = None            # as it will print

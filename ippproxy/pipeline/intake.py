@@ -137,10 +137,11 @@ class Intake:
             admitted = await self._decide(sub, p, facts, reading, False, [])  # 4. decide
             admitted = await self._reserve(sub, facts, reading, admitted, job.uuid)  # 5.
             if admitted.analysis is not None:                                # 6. create
-                overrides = admitted.overrides
+                forced = admitted
                 await self.store.set_analysis(
                     job.uuid, admitted.analysis,
-                    (lambda b: blob.with_values(b, overrides)) if overrides else None)
+                    (lambda b: blob.pack(_with(blob.unpack(b), forced)))
+                    if forced.overrides or forced.removed else None)
             job = await self.store.add_document(job.uuid, doc, last=True)
             if admitted.hold and job.state == JobState.PENDING:
                 job = await self.store.transition(
@@ -278,5 +279,5 @@ def _hold_until(p: Plan, admitted: Admission) -> str | None:
 
 def _with(attributes: Sequence[Attribute], admitted: Admission) -> list[Attribute]:
     """The accepted attributes with the forced options set (force grayscale, duplex)."""
-    names = {o.name for o in admitted.overrides}
+    names = {o.name for o in admitted.overrides} | set(admitted.removed)
     return [*(a for a in attributes if a.name not in names), *admitted.overrides]

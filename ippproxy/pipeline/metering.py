@@ -33,7 +33,7 @@ from ippproxy.filters.model import DocumentAnalysis
 from ippproxy.ipp import Attribute, Status
 from ippproxy.jobs import blob
 from ippproxy.jobs.records import JobRecord, NewDocument
-from ippproxy.pipeline import counting
+from ippproxy.pipeline import counting, overrides
 from ippproxy.pipeline.admission import Admission
 from ippproxy.pipeline.conversion import GRAYSCALE_INPUTS, Converter
 from ippproxy.pipeline.payer import (
@@ -63,6 +63,8 @@ class Reading:
     ticket: pwg.JobTicket
     counts: pwg.JobCounts | None     # None: a document's pages cannot be counted
     mono: bool                       # print-color-mode asks for monochrome already
+    printed: tuple[DocumentAnalysis, ...]   # colour pages as they print (overrides.py)
+    page_overrides: Attribute | None        # the job's overrides (PWG 5100.6)
     estimate: int | None
     account: str | None              # job-account-id
 
@@ -85,9 +87,11 @@ class Metering:
         attrs = {a.name: a for a in attributes}
         mode = attrs.get("print-color-mode")
         mono = mode is not None and mode.value in MONOCHROME
-        ticket = counting.ticket(attributes)
-        counts = counting.count(analyses, ticket, grayscale=mono)
-        reading = Reading(sources, analyses, groups, ticket, counts, mono,
+        ticket = overrides.priced_ticket(counting.ticket(attributes), attributes)
+        printed = overrides.as_printed(analyses, attributes)
+        counts = counting.count(printed, ticket)
+        reading = Reading(sources, analyses, groups, ticket, counts, mono, printed,
+                          attrs.get("overrides"),
                           self._estimate(groups, queue, counts), account_of(attributes))
         colour = None
         if counts is not None and counts.impressions_col_total is not None:
@@ -149,7 +153,7 @@ class Metering:
         hold_message = decision.reason if decision.action == Action.HOLD else ""
         if r.counts is None:
             hold_message = hold_message or self._unknown_pages()
-        gray = decision.force_grayscale and not r.mono and _has_colour(r.analyses)
+        gray = decision.force_grayscale and _has_colour(r.printed)
         duplex = decision.force_duplex and r.ticket.sides == "one-sided"
         documents: tuple[NewDocument, ...] = ()
         if convert and (gray or duplex):
@@ -157,9 +161,11 @@ class Metering:
         ticket, counts, estimate = r.ticket, r.counts, r.estimate
         if gray or duplex:
             ticket = replace(ticket, sides=counting.TWO_SIDED) if duplex else ticket
-            counts = counting.count(r.analyses, ticket, grayscale=True if gray else r.mono)
+            counts = counting.count(r.printed, ticket, grayscale=gray)
             estimate = self._estimate(r.groups, queue, counts)
         analysis = self._record(r, counts, estimate, decision, gray, duplex)
+        kept, removed = _forced_out(r.page_overrides, decision.force_grayscale,
+                                    decision.force_duplex)
         cost = analysis["attributes"].get("ippproxy-cost-estimate")
         # "Printed in grayscale on office; estimated cost 0.20 EUR": the parts as clauses
         message = "; ".join(m.rstrip(". ") for m in (hold_message or decision.reason,
@@ -167,7 +173,9 @@ class Metering:
                             if m)
         return Admission(
             hold=bool(hold_message),
-            hold_reason=decision.hold_reason, message=message, overrides=counting.overrides(gray, duplex), documents=documents,
+            hold_reason=decision.hold_reason, message=message,
+            overrides=(*counting.overrides(gray, duplex), *kept), removed=removed,
+            documents=documents,
             document_format=documents[0].format if documents else r.analyses[0].format,
             counts=counts, estimate=estimate, analysis=analysis,
             account=r.account or decision.account or None)
@@ -271,6 +279,18 @@ def account_of(attributes: Sequence[Attribute]) -> str | None:
         if a is not None and isinstance(a.value, str) and a.value.strip():
             return a.value.strip()
     return None
+
+
+def _forced_out(attr: Attribute | None, gray: bool, duplex: bool
+                ) -> tuple[tuple[Attribute, ...], tuple[str, ...]]:
+    """The job's page overrides without what a rule forces for the whole job: (the
+    overrides to store instead, or the name to remove)."""
+    names = frozenset(n for n, forced in (("print-color-mode", gray), ("sides", duplex))
+                      if forced)
+    if attr is None or not names:
+        return (), ()
+    left = overrides.without(attr, names)
+    return ((left,), ()) if left is not None else ((), (attr.name,))
 
 
 def _head(path: Path) -> bytes:

@@ -4,7 +4,8 @@ The queue accepts jobs; ``document-format`` and ``compression`` are supported (ย
 ยง5.4.32); the job-template attributes are checked against the queue's printer attributes
 (template.py): with ``ipp-attribute-fidelity=true`` an unsupported one refuses the job
 (client-error-attributes-or-values-not-supported), without it the job goes ahead without
-them (successful-ok-ignored-or-substituted-attributes).
+them (successful-ok-ignored-or-substituted-attributes). Page overrides (PWG 5100.6
+``overrides``) are checked member by member (overrides.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from ippproxy.filters.detect import OCTET_STREAM
 from ippproxy.ipp import Attribute, Status
 from ippproxy.jobs.spool import COMPRESSIONS
-from ippproxy.pipeline import template
+from ippproxy.pipeline import overrides, template
 from ippproxy.pipeline.refusal import Refused
 from ippproxy.pipeline.submission import Submission
 
@@ -59,7 +60,13 @@ def plan(sub: Submission, with_document: bool) -> Plan:
         a = sub.op(name)
         if a is not None and name not in {r.name for r in requested}:
             requested.append(a)
-    kept, unsupported = template.check(requested, sub.checks.printer)
+    kept, unsupported = template.check([a for a in requested if a.name != "overrides"],
+                                       sub.checks.printer)
+    for a in requested:
+        if a.name == "overrides":
+            ok, refused = overrides.check(a, sub.checks.printer)
+            kept += [ok] if ok is not None else []
+            unsupported += [refused] if refused is not None else []
     fidelity = sub.op("ipp-attribute-fidelity")
     if unsupported and fidelity is not None and fidelity.value is True:
         raise Refused(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,

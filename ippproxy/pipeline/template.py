@@ -81,7 +81,7 @@ def _size_ok(size: Collection, supported: Attribute | None) -> bool:
     return False
 
 
-def _value_ok(name: str, tag: int, value: object, printer: Mapping[str, Attribute]) -> bool:
+def value_ok(name: str, tag: int, value: object, printer: Mapping[str, Attribute]) -> bool:
     sup = _supported(printer, name)
     if name == "page-ranges":
         ranges_ok = printer.get("page-ranges-supported")
@@ -120,7 +120,7 @@ def check(job_attrs: Iterable[Attribute],
         if not _known(a.name, by_name):
             unsupported.append(a)
             continue
-        if all(_value_ok(a.name, tag, v, by_name) for tag, v in a.values):
+        if all(value_ok(a.name, tag, v, by_name) for tag, v in a.values):
             kept.append(a)
         else:
             unsupported.append(a)

@@ -24,7 +24,7 @@ from ippproxy.server.uris import Origin, job_uri, printer_uri
 JOB_TEMPLATE = frozenset({
     "copies", "finishings", "job-hold-until", "job-priority", "job-sheets", "media",
     "media-col", "multiple-document-handling", "number-up", "orientation-requested",
-    "output-bin", "page-ranges", "print-color-mode", "print-quality", "printer-resolution",
+    "output-bin", "overrides", "page-ranges", "print-color-mode", "print-quality", "printer-resolution",
     "sides", "print-scaling", "print-content-optimize", "print-rendering-intent",
 })
 DESCRIPTION = frozenset({

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from ippproxy.forwarding.formats import FormatSupport, sources
 from ippproxy.ipp import Attribute, PrinterState, Tag
 from ippproxy.jobs.spool import COMPRESSIONS
+from ippproxy.pipeline import overrides
 from ippproxy.server import attrs as A
 from ippproxy.server import driverless
 from ippproxy.server.context import QueueRuntime, ServerContext
@@ -38,15 +39,15 @@ HOLD_UNTIL = ("no-hold", "indefinite")
 # ipp-versions-supported (RFC 8011 §5.4.14): the versions whose conformance suites we pass
 # (tests/server/test_server_conformance.py runs ipp-<version>.test for each one listed).
 # Requests in 2.2 are accepted and answered (ipp/validate.py), but 2.2 is not claimed: PWG
-# 5100.12 §6.4 requires multiple-document jobs, page overrides (PWG 5100.6), proof-print
-# and the RFC 3998 operations we do not have yet (Hold-New-Jobs, Promote-Job, ...).
+# 5100.12 §6.4 requires multiple-document jobs, proof-print and the RFC 3998 operations
+# we do not have yet (Hold-New-Jobs, Promote-Job, ...); page overrides (PWG 5100.6) we have.
 ADVERTISED_VERSIONS = tuple(v for v in VERSION_KEYWORDS if v != "2.2")
 JOB_CREATION_ATTRIBUTES = (
     "copies", "finishings", "ipp-attribute-fidelity", "job-hold-until", "job-name",
     "job-priority", "job-sheets", "media", "media-col", "multiple-document-handling",
-    "number-up", "orientation-requested", "output-bin", "page-ranges", "print-color-mode",
-    "print-content-optimize", "print-quality", "print-rendering-intent", "print-scaling",
-    "printer-resolution", "sides",
+    "number-up", "orientation-requested", "output-bin", "overrides", "page-ranges",
+    "print-color-mode", "print-content-optimize", "print-quality", "print-rendering-intent",
+    "print-scaling", "printer-resolution", "sides",
 )
 # Operation/description "-supported" attributes that are not job-template ones.
 _DESCRIPTION_SUPPORTED = frozenset({
@@ -176,6 +177,8 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
         A.language("natural-language-configured", "en"),
         A.enum("operations-supported", *operations),
         A.keyword("pdl-override-supported", "attempted"),
+        # PWG 5100.6 §5.1: what the queue honours (pipeline/overrides.py).
+        A.keyword("overrides-supported", *overrides.supported(dest)),
         A.keyword("printer-get-attributes-supported", "document-format"),
         A.uri("printer-icons", f"{web}/icons/{cfg.name}.png"),
         A.text("printer-info", clean_text(cfg.info or cfg.name, 127)),

@@ -8,7 +8,10 @@ Theory of operation: :class:`JobLog` is a ``JobNotifier`` (the server tells it a
 this node changed) that reads the store's recent changes (``JobReports.change_keys``, as
 the dashboard's ``JobFeed`` does) and logs each (job, state) once: received, held,
 pending (released or retried), sent (``processing``), stopped, completed, canceled,
-aborted. Only this node's jobs are logged (``jobs.node``); a node sharing the database
+aborted. A state the job went through between two looks is logged all the same, in
+order: its arrival, and ``sent`` for a job that ended (or stopped) after it went
+processing (``processing_at``, kept with the job; a forwarder that sends and completes a
+job between two looks must not hide the send). Only this node's jobs are logged (``jobs.node``); a node sharing the database
 logs its own. A wake-up reads at most once per ``min_gap``, so a busy intake is logged
 in batches. With ``--log-format json`` the fields are keys of the record
 (``extra={"fields": ...}``, ippproxy/logformat.py). The cost is what accounting holds
@@ -24,6 +27,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from ippproxy.jobs.reports import JobReports, JobSummary
+from ippproxy.jobs.state import JobState
 from ippproxy.services.seenkeys import SeenKeys
 
 from .events import EventKind, job_event_kind
@@ -36,6 +40,9 @@ WORDS = {EventKind.JOB_RECEIVED: "received", EventKind.JOB_HELD: "held",
          EventKind.JOB_CANCELED: "canceled", EventKind.JOB_ABORTED: "aborted"}
 
 Prices = Callable[[list[str]], Awaitable[dict[str, str]]]
+# States only reached through processing: a job seen in one was sent.
+_AFTER_SENDING = frozenset({JobState.COMPLETED, JobState.PROCESSING_STOPPED,
+                            JobState.CANCELED, JobState.ABORTED})
 
 
 class JobLog:
@@ -88,6 +95,11 @@ class JobLog:
                 written += self._line(EventKind.JOB_RECEIVED, job, costs.get(job.uuid))
             elif kind == EventKind.JOB_RECEIVED and not self._seen.first((key.uuid, 0)):
                 continue
+            if key.state in _AFTER_SENDING and job.processing_at is not None \
+                    and job.processing_at >= self._started \
+                    and self._seen.first((key.uuid, int(JobState.PROCESSING))):
+                # it went processing between two looks: the send is logged all the same
+                written += self._line(EventKind.JOB_PRINTING, job, costs.get(job.uuid))
             written += self._line(kind, job, costs.get(job.uuid))
         return written
 

@@ -9,7 +9,7 @@ import pytest
 
 from ippproxy.filters import convert, text
 from ippproxy.filters.analysis import analyse
-from ippproxy.filters.errors import FormatError
+from ippproxy.filters.errors import AnalysisError, FormatError
 
 
 def test_grayscale_removes_every_colour_page(cases: dict[str, corpus.Case], tmp_path: Path) -> None:
@@ -65,3 +65,23 @@ def test_failed_conversion_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(FormatError):
         convert.ps_to_pdf(bad, out)
     assert list(tmp_path.iterdir()) == [bad]
+
+
+def test_grayscale_pages_changes_only_the_chosen_pages(cases: dict[str, corpus.Case],
+                                                       tmp_path: Path) -> None:
+    """PWG 5100.6 print-color-mode overrides applied here: colour pages 3 and 6 of 6; pages
+    1-3 made gray leave page 6 in colour and every page there."""
+    src = cases["colour-every-third"].path
+    out = tmp_path / "pages.pdf"
+    convert.grayscale_pages(src, out, pages="1-3,100-200")
+    a = analyse(out, "application/pdf")
+    assert (a.pages, a.colour_pages) == (analyse(src, "application/pdf").pages, (6,))
+
+
+@pytest.mark.parametrize("spec", ["", "0-1", "3-1", "1-x", "1"])
+def test_grayscale_pages_refuses_a_bad_range(tmp_path: Path, spec: str,
+                                            cases: dict[str, corpus.Case]) -> None:
+    with pytest.raises(AnalysisError):
+        convert.grayscale_pages(cases["colour-every-third"].path, tmp_path / "o.pdf",
+                                pages=spec)
+    assert not (tmp_path / "o.pdf").exists()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -18,7 +20,7 @@ from ippproxy.forwarding.worker import Forwarder
 from ippproxy.ipp import Attribute, Tag
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.spool import Spool
-from ippproxy.jobs.state import JobState
+from ippproxy.jobs.state import JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 
 SubmitJob = Callable[..., Any]
@@ -244,3 +246,37 @@ async def test_a_queue_added_by_reconfigure_is_forwarded(
     done = await harness.wait(rec.uuid, terminal)
     assert done.state == JobState.COMPLETED, done.state_message
     assert len(printer.jobs) == 1
+
+
+async def test_a_job_canceled_while_its_attempt_fails_stays_canceled(
+        harness: Harness, submit_job: SubmitJob, fast_config: Any, store: JobStore,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The printer drops the connection only after the job was canceled here: the failed
+    attempt finds the job canceled and leaves it so, with no error (no requeue of a
+    canceled job, no traceback in the log)."""
+    caplog.set_level(logging.INFO, logger="ippproxy.forwarding")
+    hang_up = asyncio.Event()
+    connected = asyncio.Event()
+
+    async def printer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.set()
+        await hang_up.wait()
+        writer.close()                                   # no answer: the attempt fails
+
+    server = await asyncio.start_server(printer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        await harness.start(fast_config(f"ipp://127.0.0.1:{port}/ipp/print"))
+        rec = await submit_job()
+        await asyncio.wait_for(connected.wait(), 30)
+        await harness.wait(rec.uuid, lambda r: r.state == JobState.PROCESSING)
+        await store.transition(rec.uuid, JobEvent.CANCEL)
+        hang_up.set()
+        await harness.wait(rec.uuid, lambda r: "changed state while being forwarded" in
+                           caplog.text or r.state != JobState.CANCELED)
+        done = await store.get_by_uuid(rec.uuid)
+        assert done is not None and done.state == JobState.CANCELED
+        assert "changed state while being forwarded" in caplog.text
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    finally:
+        server.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import tempfile
 import time
@@ -72,7 +73,7 @@ def tools(tmp_path: Path) -> Iterator[Tools]:
     home.mkdir()
     with proxy:
         yield Tools(proxy, home, socket)
-        assert not tracebacks(proxy.log())
+        assert not tracebacks(proxy.log()), proxy.log()
     socket.unlink(missing_ok=True)
     sockets.rmdir()
 
@@ -183,4 +184,51 @@ def test_through_a_cupsd_queue_whose_device_is_our_root(tmp_path: Path,
         # cupsd's own lpstat shows its queue, our tools ours.
         assert "viaroot" in private_cupsd.run("lpstat", "-t").stdout
         assert "system default destination: main" in ours.run("lpstat", "-t").stdout
-        assert not tracebacks(proxy.log())
+        assert not tracebacks(proxy.log()), proxy.log()
+
+
+def test_cancel_and_lpoptions_through_a_cupsd_queue(tmp_path: Path,
+                                                    private_cupsd: PrivateCupsd) -> None:
+    """The tools on cupsd's queue whose device is our root, while our job waits (its
+    printer does not answer): ``lpstat -t`` shows it, ``cancel`` makes cupsd's ipp backend
+    cancel our job, ``cancel -a`` too, and ``lpoptions -d`` makes the queue the default."""
+    with socket.socket() as s:           # a port nobody listens on: our jobs stay pending
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    proxy = IppProxy(tmp_path / "proxy", queues=[
+        {"name": "main", "default": True, "destination": f"ipp://127.0.0.1:{dead}/ipp/print"}],
+        forwarding={"poll_interval": 0.2})
+    home = tmp_path / "home"
+    home.mkdir()
+    document = home / "hello.txt"
+    document.write_text("through cupsd, then canceled\n")
+    with proxy:
+        ours = Tools(proxy, home, tmp_path / "no-socket")
+        private_cupsd.add_queue("viaroot", f"ipp://{proxy.authority}/")
+
+        def wait_ours(which: str, ids: set[str]) -> None:
+            deadline = time.monotonic() + 60
+            while ours.jobs("main", which) != ids:
+                assert time.monotonic() < deadline, (ours.jobs("main", "all"),
+                                                     private_cupsd.error_log()[-3000:])
+                time.sleep(0.2)
+
+        first = private_cupsd.lp("viaroot", document)
+        wait_ours("not-completed", {"main-1"})               # sent on to us, waiting here
+        assert f"viaroot-{first}" in private_cupsd.run("lpstat", "-t").stdout
+        private_cupsd.run("cancel", f"viaroot-{first}")
+        wait_ours("not-completed", set())                    # the backend canceled ours
+        second = private_cupsd.lp("viaroot", document)
+        wait_ours("not-completed", {"main-2"})
+        private_cupsd.run("cancel", "-a", "viaroot")
+        wait_ours("not-completed", set())
+        assert ours.jobs("main", "completed") == {"main-1", "main-2"}   # ended ...
+        deadline = time.monotonic() + 60                                 # ... canceled
+        while not all(re.search(rf"job canceled: queue=main job-id={n} ", proxy.log())
+                      for n in (1, 2)):
+            assert time.monotonic() < deadline, proxy.log()[-3000:]
+            time.sleep(0.2)
+        assert second > first
+        private_cupsd.run("lpoptions", "-d", "viaroot")
+        assert "system default destination: viaroot" in private_cupsd.run("lpstat", "-d").stdout
+        assert not tracebacks(proxy.log()), proxy.log()

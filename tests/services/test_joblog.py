@@ -1,0 +1,63 @@
+"""The job-event log (services/joblog.py) on a real job store: a job that goes through
+states between two looks still logs every one of them, in order, once."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from ippproxy.db import make_engine, upgrade
+from ippproxy.jobs.state import JobEvent
+from ippproxy.jobs.store import JobStore
+from ippproxy.services.joblog import JobLog
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[JobStore]:
+    engine = make_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    upgrade(engine)
+    async with JobStore(engine, node=None) as s:
+        yield s
+    engine.dispose()
+
+
+def _events(caplog: pytest.LogCaptureFixture, job_id: int) -> list[str]:
+    out = []
+    for r in caplog.records:
+        m = re.match(r"job (\w+): queue=q job-id=(\d+) ", r.getMessage())
+        if r.name == "ippproxy.joblog" and m and int(m.group(2)) == job_id:
+            out.append(m.group(1))
+    return out
+
+
+async def test_a_job_sent_and_completed_between_two_looks_logs_every_state(
+        store: JobStore, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ippproxy.joblog")
+    joblog = JobLog(store.reports, None)
+    job = await store.create_job("q", owner="alice")
+    await store.transition(job.uuid, JobEvent.START)
+    await store.transition(job.uuid, JobEvent.COMPLETE)
+    assert await joblog.poll() == 3
+    assert _events(caplog, job.job_id) == ["received", "sent", "completed"]
+    assert await joblog.poll() == 0                    # nothing twice
+
+
+async def test_each_state_seen_by_a_look_is_logged_once(
+        store: JobStore, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="ippproxy.joblog")
+    joblog = JobLog(store.reports, None)
+    job = await store.create_job("q", owner="alice")
+    await joblog.poll()
+    await store.transition(job.uuid, JobEvent.START)
+    await joblog.poll()
+    await store.transition(job.uuid, JobEvent.COMPLETE)
+    await joblog.poll()
+    canceled = await store.create_job("q", owner="bob")
+    await store.transition(canceled.uuid, JobEvent.CANCEL)
+    await joblog.poll()
+    assert _events(caplog, job.job_id) == ["received", "sent", "completed"]
+    assert _events(caplog, canceled.job_id) == ["received", "canceled"]   # never sent
