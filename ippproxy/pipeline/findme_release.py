@@ -127,12 +127,13 @@ class FindMeRelease:
                 what=f"Find-Me release (queue {findme.name})")
             if quote is not None:
                 analysis = dict(quote.analysis)
-            analysis = _analysis(analysis, analyses, counts, priced, target.name,
-                                 gray or bool(analysis.get("grayscale")))
+            note = _note(target.name, gray and not was_gray, one_sided)
+            analysis = _analysis(analysis, analyses, counts, priced, gray or bool(
+                analysis.get("grayscale")), {"released_at": target.name, "note": note,
+                                             "one_sided": one_sided})
             overrides = counting.overrides(gray, False)
             if one_sided:
                 overrides += (Attribute.single("sides", Tag.KEYWORD, "one-sided"),)
-            note = _note(target.name, gray and not was_gray, one_sided)
             try:
                 new, dropped = await self.store.write(partial(
                     rerouting.release_to, uuid=job.uuid, queue=target.name,
@@ -197,12 +198,12 @@ def print_color_mode(attrs: Sequence[Attribute]) -> object:
 
 
 def _analysis(analysis: dict[str, Any], analyses: Sequence[DocumentAnalysis],
-              counts: Any, priced: Any, target: str, gray: bool) -> dict[str, Any]:
+              counts: Any, priced: Any, gray: bool, release: dict[str, Any]
+              ) -> dict[str, Any]:
     attributes = dict(analysis.get("attributes") or {})
     if counts is not None:
         attributes.update(counting.ipp_attributes(counts))
-    findme = dict(analysis.get("findme") or {})
-    findme["released_at"] = target
+    findme = {**(analysis.get("findme") or {}), **release}
     out = {**analysis, "documents": [counting.analysis_json(a) for a in analyses],
            "grayscale": gray, "attributes": attributes, "findme": findme}
     if priced is not None:

@@ -29,6 +29,7 @@ from testprinters.dbus import PrivateDBus
 from testprinters.eve import EvePrinter
 
 from .ipp_client import status_message
+from .test_account_answers import Stream
 from .test_accounting_e2e import Env, _job_id, pdf
 
 EXTRA = """
@@ -141,8 +142,17 @@ def test_released_at_the_mono_printer_converted_and_priced_as_mono(lab: Lab) -> 
     mine = lab.alice.get(f"/api/v1/me/jobs/{uuid_of(attrs)}/release-to")
     assert mine.status_code == 200 and mine.json()["items"] == ["lab-colour", "lab-mono"]
     before = set(lab.mono.spooled_files())
-    status, body = lab.release(lab.alice, attrs, "lab-mono")
-    assert status == 200, body
+    events = Stream(lab.alice)
+    try:
+        status, body = lab.release(lab.alice, attrs, "lab-mono")
+        assert status == 200, body
+        # the owner's client is told what was done for the printer (policy_events.py)
+        told = events.next("policy", uuid_of(attrs), timeout=60,
+                           where=lambda d: "grayscale" in d["actions"])
+    finally:
+        events.close()
+    assert told["actions"] == ["grayscale", "one-sided"], told
+    assert "released at lab-mono: converted to grayscale, printed one-sided" in told["message"]
     assert (body["before"], body["after"], body["grayscale"], body["one_sided"]) == (
         110, 15, True, True)
     assert body["job"]["printer"] == "lab-mono"
