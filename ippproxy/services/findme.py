@@ -8,7 +8,10 @@ user's job is ``NotFound``: nobody learns of it), it waits on a Find-Me queue
 one of the queue's group (``Invalid`` naming the printers; the job stays held). The job is
 then converted and priced at that printer (``pipeline.findme_release``); a printer that
 does not answer, or an account that cannot pay the difference, is ``Conflict`` and the job
-stays held. Releases of one job are taken one at a time on this node; across nodes the
+stays held. A job held because its account could not pay the reservation
+(``account-limit-reached``) may be released at a printer it can pay (it is charged there
+afresh); one that waits for its account to be chosen (``account-info-needed``) is
+``Conflict``. Releases of one job are taken one at a time on this node; across nodes the
 job's row lock and state decide (one wins, the other is ``Conflict``), and the price is
 re-quoted under the charge row's lock, so a repeated release charges nothing more.
 """
@@ -26,6 +29,7 @@ from ippproxy.jobs.state import JobState
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline.findme import findme_queue
 from ippproxy.pipeline.findme_release import CannotRelease, FindMeRelease, Released
+from ippproxy.pipeline.payer import PayerReason
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound
@@ -75,6 +79,8 @@ class FindMe:
             raise Conflict(f"job {job.job_id} is {job.state.keyword} on {job.queue}: only a "
                            "held job of a Find-Me queue is released at a printer (released "
                            "already?)")
+        if PayerReason.INFO_NEEDED in job.state_reasons:
+            raise Conflict(f"job {job.job_id} waits for its account: choose one first")
         target = next((q for q in config.queues if q.name == printer), None)
         if printer not in fm.findme_printers or target is None:
             raise Invalid("printer", f"not a printer of Find-Me queue {fm.name}: one of "

@@ -105,9 +105,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         with proxy:
             remember_certificate(proxy)
             env = Env(proxy)
-            for name in ("alice", "bob"):
+            for name, balance in (("alice", "10.00"), ("bob", "10.00"), ("carol", "0.50")):
                 env.cmd("add-internal-user", name, "--password-file", "-", "--group",
-                        "staff", "--balance", "10.00", stdin=f"{name}-pw\n")
+                        "staff", "--balance", balance, stdin=f"{name}-pw\n")
             yield Lab(env, colour, mono, login(proxy.https, "alice", "alice-pw"),
                       login(proxy.https, "bob", "bob-pw"),
                       login(proxy.https, "admin", first_password(proxy)))
@@ -225,3 +225,27 @@ def test_bad_releases_leave_the_job_held(lab: Lab) -> None:
     status, body = lab.release(lab.admin, attrs, "lab-mono", admin=True)
     assert status == 200 and body["job"]["printer"] == "lab-mono", body
     assert [(a, k) for a, k, _ in lab.ledger(attrs)] == [(-110, "charge"), (95, "refund")]
+
+
+def test_too_little_credit_for_the_dearest_printer_released_where_it_can_pay(lab: Lab) -> None:
+    """carol has 0.50: the reservation at lab-colour (1.10) cannot be made, so the job is
+    held for its payer (never refused); at lab-colour it stays held (409), at lab-mono
+    (0.15) it is charged there and prints."""
+    reply = lab.env.print_job("findme", pdf([True, False, True], "carol"), user="carol",
+                              job_attrs=TWO_SIDED)
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    attrs = lab.env.job("findme", _job_id(reply))
+    assert (attrs["job-state"], attrs["job-state-reasons"]) == (4, "account-limit-reached")
+    carol = login(lab.env.proxy.https, "carol", "carol-pw")
+    status, body = lab.release(carol, attrs, "lab-colour")
+    assert status == 409 and "lab-colour" in body["detail"], body
+    assert lab.env.job("findme", attrs["job-id"])["job-state"] == 4
+    assert lab.ledger(attrs) == []
+    before = set(lab.mono.spooled_files())
+    status, body = lab.release(carol, attrs, "lab-mono")
+    assert status == 200 and body["after"] == 15, body
+    assert colour_pages(printed(lab.mono, before)) == ()
+    done = lab.env.wait_job("lab-mono", int(body["job"]["job_id"]), "ippproxy-cost-charged")
+    assert done["ippproxy-cost-charged"] == "0.15 EUR"
+    rows = lab.ledger(attrs)
+    assert [(a, k) for a, k, _ in rows] == [(-15, "charge")] and "lab-mono" in rows[0][2]
