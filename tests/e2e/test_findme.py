@@ -249,3 +249,24 @@ def test_too_little_credit_for_the_dearest_printer_released_where_it_can_pay(lab
     assert done["ippproxy-cost-charged"] == "0.15 EUR"
     rows = lab.ledger(attrs)
     assert [(a, k) for a, k, _ in rows] == [(-15, "charge")] and "lab-mono" in rows[0][2]
+
+
+def test_a_findme_queue_made_over_the_api(lab: Lab) -> None:
+    bad = lab.admin.post("/api/v1/queues", json={
+        "name": "findme-bad", "destination": lab.mono.uri,
+        "findme_printers": ["lab-mono", "nowhere"]})
+    assert bad.status_code == 422 and "nowhere" in bad.text, bad.text
+    r = lab.admin.post("/api/v1/queues", json={
+        "name": "findme-api", "destination": lab.mono.uri, "findme_printers": ["lab-mono"]})
+    assert r.status_code == 201 and r.json()["findme_printers"] == ["lab-mono"], r.text
+    deadline = time.monotonic() + 30
+    while True:     # served once this node took the catalog change
+        reply = lab.env.print_job("findme-api", pdf([False], "api"), user="alice")
+        if reply.code == Status.SUCCESSFUL_OK:
+            break
+        assert time.monotonic() < deadline, status_message(reply)
+        time.sleep(0.5)
+    attrs = lab.env.job("findme-api", _job_id(reply))
+    assert (attrs["job-state"], attrs["job-state-reasons"]) == (4, "job-hold-until-specified")
+    status, body = lab.release(lab.alice, attrs, "lab-colour")
+    assert status == 422 and "lab-mono" in body["detail"], body
