@@ -44,6 +44,7 @@ from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 from ippproxy.metrics import Metrics
 from ippproxy.pipeline import Intake, Pipeline, open_pipeline
+from ippproxy.pipeline.findme import keeps_held
 from ippproxy.pipeline.findme_release import FindMeRelease
 from ippproxy.pipeline.requote import Requoter
 from ippproxy.pipeline.settle import FanOut
@@ -204,7 +205,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             # which hear of every job change of this node.
             userside = notices = None
             if config.accounting.enabled:
-                userside = UserSide(store, engine, notifier, audit, intake.pay_held)
+                userside = UserSide(store, engine, notifier, audit, intake.pay_held,
+                                    lambda j: keeps_held(server.config, j.queue))
                 notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
                                       hub, low_credit=lambda: low_credit(server.config),
                                       alert=lambda: server.config.accounting.client_alert)

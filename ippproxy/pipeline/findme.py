@@ -44,6 +44,13 @@ def held(config: Config, queue: str, reason: str, message: str) -> tuple[str, st
     return HOLD_REASON, "; ".join(m for m in (hold_message(fm), message) if m)
 
 
+def keeps_held(config: Config, queue: str) -> str | None:
+    """Why a paid job on ``queue`` stays held (its owner answered its account question: a
+    Find-Me job still waits for its printer); None for an ordinary queue."""
+    fm = findme_queue(config, queue)
+    return None if fm is None else hold_message(fm)
+
+
 def dearest(pricing: Pricing, printers: Iterable[str], groups: Iterable[str],
             counts: JobCounts) -> str | None:
     """The printer where ``counts`` costs most for a member of ``groups`` (the first of

@@ -8,7 +8,8 @@ group. "lab-colour" is a colour duplex printer (``-s 10,10``: a colour speed, so
 ``color-supported`` true; 0.10 mono, 0.50 colour per impression);
 "lab-mono" an ippeveprinter without colour (``-s 10,0``: no colour speed, so
 ``color-supported`` false) and without duplex (no ``-2``), 0.05 per impression.
-"elsewhere" is a queue outside the group."""
+"elsewhere" is a queue outside the group; "findme-billed" a Find-Me queue whose jobs must
+name an account."""
 
 from __future__ import annotations
 
@@ -100,6 +101,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             {"name": "lab-mono", "destination": mono.uri, "cost_model": "mono"},
             {"name": "elsewhere", "destination": colour.uri, "cost_model": "colour"},
             {"name": "findme", "destination": colour.uri,
+             "findme_printers": ["lab-colour", "lab-mono"]},
+            {"name": "findme-billed", "destination": colour.uri, "account_required": True,
              "findme_printers": ["lab-colour", "lab-mono"]}])
         proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA)
         with proxy:
@@ -270,3 +273,24 @@ def test_a_findme_queue_made_over_the_api(lab: Lab) -> None:
     assert (attrs["job-state"], attrs["job-state-reasons"]) == (4, "job-hold-until-specified")
     status, body = lab.release(lab.alice, attrs, "lab-colour")
     assert status == 422 and "lab-mono" in body["detail"], body
+
+
+def test_the_account_answered_first_then_the_printer(lab: Lab) -> None:
+    """On a Find-Me queue that needs an account, a job without one waits for it
+    (account-info-needed): release-to is refused until the owner answers; the answer
+    reserves at the dearest printer and the job stays held for its printer."""
+    reply = lab.env.print_job("findme-billed", pdf([True, False, True], "billed"),
+                              user="alice", job_attrs=TWO_SIDED)
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    attrs = lab.env.job("findme-billed", _job_id(reply))
+    assert attrs["job-state-reasons"] == "account-info-needed", attrs
+    status, body = lab.release(lab.alice, attrs, "lab-mono")
+    assert status == 409 and "choose one first" in body["detail"], body
+    r = lab.alice.post(f"/api/v1/me/jobs/{uuid_of(attrs)}/account", json={"account": None})
+    assert r.status_code == 200 and r.json()["state"] == "pending-held", r.text
+    held = lab.env.job("findme-billed", attrs["job-id"])
+    assert held["job-state-reasons"] == "job-hold-until-specified", held
+    assert [(a, k) for a, k, _ in lab.ledger(attrs)] == [(-110, "charge")]
+    status, body = lab.release(lab.alice, attrs, "lab-mono")
+    assert status == 200 and body["after"] == 15, body
+    assert [(a, k) for a, k, _ in lab.ledger(attrs)] == [(-110, "charge"), (95, "refund")]
