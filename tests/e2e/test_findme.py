@@ -25,7 +25,7 @@ from support.webapi import Client, first_password, login, remember_certificate
 
 from ippproxy.filters import detect
 from ippproxy.filters.analysis import analyse
-from ippproxy.ipp import Attribute, Status, Tag
+from ippproxy.ipp import Attribute, Operation, Status, Tag
 from testprinters.dbus import PrivateDBus
 from testprinters.eve import EvePrinter
 
@@ -294,3 +294,25 @@ def test_the_account_answered_first_then_the_printer(lab: Lab) -> None:
     status, body = lab.release(lab.alice, attrs, "lab-mono")
     assert status == 200 and body["after"] == 15, body
     assert [(a, k) for a, k, _ in lab.ledger(attrs)] == [(-110, "charge"), (95, "refund")]
+
+
+def test_a_create_job_and_send_document_job_is_held_and_converted(lab: Lab) -> None:
+    """Create-Job then Send-Document: held like a Print-Job (the last document decides),
+    and released at the mono printer its document is replaced by a gray one."""
+    reply = lab.env.request(Operation.CREATE_JOB, "findme", job_attrs=TWO_SIDED)[1]
+    assert reply is not None and reply.code == Status.SUCCESSFUL_OK, reply
+    job_id = _job_id(reply)
+    _, sent = lab.env.request(Operation.SEND_DOCUMENT, "findme",
+                              document=pdf([True, False, True], "sent"), op_attrs=[
+        Attribute.single("job-id", Tag.INTEGER, job_id),
+        Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"),
+        Attribute.single("last-document", Tag.BOOLEAN, True)])
+    assert sent is not None and sent.code == Status.SUCCESSFUL_OK, sent
+    attrs = lab.env.job("findme", job_id)
+    assert (attrs["job-state"], attrs["job-state-reasons"]) == (4, "job-hold-until-specified")
+    assert [(a, k) for a, k, _ in lab.ledger(attrs)] == [(-110, "charge")]
+    before = set(lab.mono.spooled_files())
+    status, body = lab.release(lab.alice, attrs, "lab-mono")
+    assert status == 200 and (body["after"], body["grayscale"]) == (15, True), body
+    assert colour_pages(printed(lab.mono, before)) == ()
+    lab.env.wait_job("lab-mono", int(body["job"]["job_id"]), "ippproxy-cost-charged")
