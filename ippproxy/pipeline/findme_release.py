@@ -31,7 +31,7 @@ anything is converted or charged (the caller serialises releases of one job).
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -44,7 +44,9 @@ from ippproxy.filters.errors import AnalysisError
 from ippproxy.filters.model import DocumentAnalysis
 from ippproxy.ipp import Attribute, Tag
 from ippproxy.jobs import blob, rerouting
+from ippproxy.jobs.moving import JobNotMovable
 from ippproxy.jobs.records import JobRecord, NewDocument
+from ippproxy.jobs.spool import SpoolError
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import counting
 from ippproxy.pipeline.conversion import GRAYSCALE_INPUTS, Converter
@@ -52,6 +54,7 @@ from ippproxy.pipeline.metering import MONOCHROME
 from ippproxy.pipeline.payer import priced_json
 from ippproxy.pipeline.requote import Requoter
 
+log = logging.getLogger(__name__)
 Capabilities = Callable[[QueueConfig], Awaitable[Sequence[Attribute] | None]]
 
 
@@ -118,6 +121,9 @@ class FindMeRelease:
             except AnalysisError as e:
                 raise CannotRelease(f"the job cannot be prepared for {target.name}: "
                                     f"{e}"[:255]) from None
+            except (OSError, SpoolError):   # another release replaced its documents
+                raise JobNotMovable(f"job {job.uuid} changed meanwhile: released "
+                                    "already?") from None
             if one_sided:
                 ticket = replace(ticket, sides="one-sided")
             counts = counting.count(analyses, ticket, grayscale=gray or was_gray)
@@ -185,12 +191,21 @@ class FindMeRelease:
         return tuple(out)
 
     async def _price_back(self, job: JobRecord, actor: str, findme: QueueConfig) -> None:
-        back = (job.analysis or {}).get("findme")
-        printer = back.get("priced_at") if isinstance(back, dict) else None
-        with contextlib.suppress(Exception):
-            await self.requoter.requote(job, printer if isinstance(printer, str)
-                                        else findme.name, actor,
+        """The release failed after the price moved: priced where the job is now (another
+        node released it meanwhile: at that printer, with the counts that release kept),
+        else where it was reserved."""
+        now = await self.store.get_by_uuid(job.uuid)
+        if now is not None and now.queue != job.queue:
+            current, printer = now, now.queue
+        else:
+            back = (job.analysis or {}).get("findme")
+            at = back.get("priced_at") if isinstance(back, dict) else None
+            current, printer = job, at if isinstance(at, str) else findme.name
+        try:
+            await self.requoter.requote(current, printer, actor,
                                         what=f"Find-Me release undone (queue {findme.name})")
+        except Exception:   # the settlement settles it against what printed
+            log.exception("Find-Me: job %s could not be priced back at %s", job.uuid, printer)
 
 
 def print_color_mode(attrs: Sequence[Attribute]) -> object:
