@@ -651,6 +651,9 @@ def _check_findme(cfg: Config) -> None:
     """A Find-Me queue's printers are other queues of the file, none a Find-Me queue."""
     by_name = {q.name: q for q in cfg.queues}
     for i, q in enumerate(cfg.queues):
+        if q.findme_printers and not cfg.accounting.enabled:
+            raise ConfigError(f"queue[{i}].findme_printers", "Find-Me holds and prices "
+                              "jobs: it needs accounting.enabled = true")
         for name in q.findme_printers:
             target = by_name.get(name)
             if target is None or target is q or target.findme_printers:
