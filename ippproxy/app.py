@@ -271,7 +271,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     uri, session, attributes_ttl=0.0,
                     connect_timeout=config.forwarding.connect_timeout)),
                 jobs=jobs, prices=JobPrices(pipeline.accounting) if pipeline else None,
-                refresh=watcher.poll)
+                refresh=watcher.poll, findme=findme)
             yield
             for task in tasks:
                 task.cancel()

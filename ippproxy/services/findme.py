@@ -47,6 +47,11 @@ class FindMe:
         self.audit = audit
         self._releasing: dict[str, asyncio.Lock] = {}
 
+    def group(self, queue: str) -> tuple[str, ...]:
+        """The printers of Find-Me queue ``queue`` (none: an ordinary queue)."""
+        fm = findme_queue(self.config(), queue)
+        return () if fm is None else tuple(fm.findme_printers)
+
     def printers(self, job: JobRecord) -> tuple[str, ...]:
         """The printers ``job`` may be released at (none: not a Find-Me job)."""
         fm = findme_queue(self.config(), job.queue)
