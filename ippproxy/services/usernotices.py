@@ -263,6 +263,8 @@ class UserNotices:
         if data is None or (job.uuid, data["message"]) in self._asked:
             return b""
         self._asked[(job.uuid, data["message"])] = None
+        if len(self._asked) > ASKED_KEEP:
+            self._asked.popitem(last=False)
         return _wire(policy_events.POLICY, data)
 
     def tell(self, user: str, wire: bytes) -> None:
