@@ -44,6 +44,8 @@ from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 from ippproxy.metrics import Metrics
 from ippproxy.pipeline import Intake, Pipeline, open_pipeline
+from ippproxy.pipeline.findme import keeps_held
+from ippproxy.pipeline.findme_release import FindMeRelease
 from ippproxy.pipeline.requote import Requoter
 from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
@@ -69,6 +71,7 @@ from ippproxy.services.cost_models import CostModelService
 from ippproxy.services.denials import Denials
 from ippproxy.services.destination_probe import DestinationProbe
 from ippproxy.services.events import EventHub, JobFeed
+from ippproxy.services.findme import FindMe
 from ippproxy.services.groups import GroupService
 from ippproxy.services.ipp_logins import IppLogins
 from ippproxy.services.job_prices import JobPrices
@@ -202,7 +205,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             # which hear of every job change of this node.
             userside = notices = None
             if config.accounting.enabled:
-                userside = UserSide(store, engine, notifier, audit, intake.pay_held)
+                userside = UserSide(store, engine, notifier, audit, intake.pay_held,
+                                    lambda j: keeps_held(server.config, j.queue))
                 notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
                                       hub, low_credit=lambda: low_credit(server.config),
                                       alert=lambda: server.config.accounting.client_alert)
@@ -211,6 +215,12 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(),
                         Requoter(pipeline.accounting) if pipeline else None,
                         intake.pay_held)
+            # Find-Me (issue 17 point 7): a held job released at a printer of its group.
+            findme = None
+            if pipeline is not None and pipeline.intake.metering is not None:
+                findme = FindMe(store, FindMeRelease(
+                    store, pipeline.intake.metering.converter, Requoter(pipeline.accounting),
+                    capabilities.printer_attributes), lambda: server.config, notifier, audit)
             queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
             reports = Reports(store.reports, denials.since)
             printers = PrinterStatus(queue_service, capabilities, store,
@@ -225,7 +235,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     rules=RuleService(catalog), groups=GroupService(catalog, file),
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()),
-                printer_urls=printer_urls, userside=userside, notices=notices)
+                printer_urls=printer_urls, userside=userside, notices=notices, findme=findme)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
@@ -261,7 +271,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     uri, session, attributes_ttl=0.0,
                     connect_timeout=config.forwarding.connect_timeout)),
                 jobs=jobs, prices=JobPrices(pipeline.accounting) if pipeline else None,
-                refresh=watcher.poll)
+                refresh=watcher.poll, findme=findme)
             yield
             for task in tasks:
                 task.cancel()

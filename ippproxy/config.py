@@ -158,6 +158,10 @@ class QueueConfig:
     # Every job must name an account (job-account-id, or CUPS's job-billing): listed in
     # printer-mandatory-job-attributes; a job without one is held account-info-needed.
     account_required: bool = False
+    # Find-Me (issue 17 point 7): this is a virtual queue; every job is held and its owner
+    # releases it at one of these queues (its printer group), converted and priced there
+    # (pipeline/findme.py). Empty: an ordinary queue.
+    findme_printers: tuple[str, ...] = ()
 
 
 AUTHENTICATION = ("none", "basic", "token")
@@ -643,6 +647,21 @@ def _check_groups(cfg: Config) -> None:
                                       f"no [[group]] named {name!r} in this file")
 
 
+def _check_findme(cfg: Config) -> None:
+    """A Find-Me queue's printers are other queues of the file, none a Find-Me queue."""
+    by_name = {q.name: q for q in cfg.queues}
+    for i, q in enumerate(cfg.queues):
+        if q.findme_printers and not cfg.accounting.enabled:
+            raise ConfigError(f"queue[{i}].findme_printers", "Find-Me holds and prices "
+                              "jobs: it needs accounting.enabled = true")
+        for name in q.findme_printers:
+            target = by_name.get(name)
+            if target is None or target is q or target.findme_printers:
+                raise ConfigError(f"queue[{i}].findme_printers",
+                                  f"{name!r} is not another queue of this file (nor a "
+                                  "Find-Me queue)")
+
+
 def from_dict(raw: dict[str, Any]) -> Config:
     """Build a Config from parsed TOML, naming the first bad key."""
     sections = {"server": ServerConfig, "storage": StorageConfig,
@@ -682,6 +701,7 @@ def from_dict(raw: dict[str, Any]) -> Config:
     _check_server(cfg.server)
     _check_ranges(cfg)
     _check_groups(cfg)
+    _check_findme(cfg)
     if cfg.storage.copy_max_bytes > COPY_MAX_LIMIT:
         raise ConfigError("storage.copy_max_bytes", f"must be at most {COPY_MAX_LIMIT}")
     _check_accounting(cfg)

@@ -228,3 +228,22 @@ def test_dnssd_section() -> None:
     assert from_dict({"queue": [{"name": "a", "dnssd": False}]}).queues[0].dnssd is False
     with pytest.raises(ConfigError):
         from_dict({"dnssd": {"enabled": "yes"}})
+
+
+def test_findme_printers_are_other_ordinary_queues() -> None:
+    on = {"enabled": True}
+    cfg = from_dict({"accounting": on, "queue": [{"name": "a"}, {"name": "b"},
+                                                 {"name": "fm", "findme_printers": ["a", "b"]}]})
+    assert cfg.queues[2].findme_printers == ("a", "b") and cfg.queues[0].findme_printers == ()
+    for bad in (["a", "nowhere"], ["fm"], ["other"]):
+        with pytest.raises(ConfigError) as e:
+            from_dict({"accounting": on, "queue": [
+                {"name": "a"}, {"name": "other", "findme_printers": ["a"]},
+                {"name": "fm", "findme_printers": bad}]})
+        assert e.value.key == "queue[2].findme_printers", bad
+    with pytest.raises(ConfigError):
+        from_dict({"accounting": on,
+                   "queue": [{"name": "a"}, {"name": "fm", "findme_printers": "a"}]})
+    with pytest.raises(ConfigError) as e:    # it holds and prices: accounting is needed
+        from_dict({"queue": [{"name": "a"}, {"name": "fm", "findme_printers": ["a"]}]})
+    assert e.value.key == "queue[1].findme_printers" and "accounting" in str(e.value)

@@ -38,9 +38,10 @@ class Requote:
 
 def requote(engine: Engine, pricing: Pricing, settings: AccountingSettings, job: JobId, *,
             owner: str, printer: str, counts: JobCounts, actor: str, key: str,
-            account_code: str | None = None) -> Requote:
+            account_code: str | None = None, what: str = "job moved") -> Requote:
     """Price ``job`` of ``owner`` on ``printer`` and adjust its reservation; ``key`` makes
-    the ledger row once-only (one per move)."""
+    the ledger row once-only (one per move); ``what`` begins the ledger row's reason
+    ("job moved", a Find-Me release)."""
     job_uuid = job_id(job)
 
     def work(conn: Connection) -> Requote:
@@ -55,7 +56,7 @@ def requote(engine: Engine, pricing: Pricing, settings: AccountingSettings, job:
         before = int(c["estimate"])
         diff = before - amount                       # > 0: cheaper now, credited back
         if diff:
-            text = (f"job moved from {c['printer']} to {printer}: re-priced from "
+            text = (f"{what} from {c['printer']} to {printer}: re-priced from "
                     f"{_money(settings, before)} to {_money(settings, amount)}")
             post(conn, c["account_id"], diff, kind=Kind.REFUND if diff > 0 else Kind.CHARGE,
                  reason=text, actor=actor, key=key, job_uuid=job_uuid,
@@ -77,7 +78,7 @@ def requote(engine: Engine, pricing: Pricing, settings: AccountingSettings, job:
         account = (users.shared_account(conn, account_code) if account_code
                    else users.personal_account(conn, u["id"]))
         post(conn, account._mapping["id"], -amount, kind=Kind.CHARGE, key=key,
-             reason=f"job moved to {printer}: priced {_money(settings, amount)} there",
+             reason=f"{what} to {printer}: priced {_money(settings, amount)} there",
              actor=actor, job_uuid=job_uuid, enforce_credit=True, exponent=settings.exponent)
         charges.add_reserved(conn, job_uuid, account._mapping["id"], u["id"], printer, amount,
                              fee, counts.impressions, settings.node)

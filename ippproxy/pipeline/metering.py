@@ -10,7 +10,8 @@ the ticket (counting.py) and the price. ``admit`` applies the policy chain's dec
 a hold, forced grayscale and duplex (Print-Job: converted in the pool into a new spool
 document; always: ``print-color-mode`` / ``sides`` on the forwarded job), then re-counts
 and re-prices the job as it will print; a document whose pages cannot be counted follows
-``analysis.unknown_pages``. ``reserve`` debits the price by job UUID
+``analysis.unknown_pages``; a Find-Me queue's job is held for its owner and priced at
+the dearest printer of its group (findme.py). ``reserve`` debits the price by job UUID
 (AccountingService.reserve, idempotent); a payer problem is a hold, not a refusal
 (payer.py), and ``pay_held`` reserves for such a job when it is released.
 """
@@ -36,6 +37,7 @@ from ippproxy.jobs.records import JobRecord, NewDocument
 from ippproxy.pipeline import counting, overrides
 from ippproxy.pipeline.admission import Admission
 from ippproxy.pipeline.conversion import GRAYSCALE_INPUTS, Converter
+from ippproxy.pipeline.findme import findme_queue, held, priced_at
 from ippproxy.pipeline.payer import (
     CHOSEN,
     NO_ACCOUNT,
@@ -141,7 +143,13 @@ class Metering:
         reserve compute, without a database round trip)."""
         if counts is None:
             return None
-        return self.accounting.pricing.price(queue, groups, counts=counting.job_counts(counts))
+        return self.accounting.pricing.price(self._at(queue, groups, counts), groups,
+                                             counts=counting.job_counts(counts))
+
+    def _at(self, queue: str, groups: frozenset[str], counts: pwg.JobCounts) -> str:
+        """Where a job on ``queue`` is priced (a Find-Me queue: its dearest printer)."""
+        return priced_at(self.config, self.accounting.pricing, queue, groups,
+                         counting.job_counts(counts))
 
     # -- decide ----------------------------------------------------------------------------
     async def admit(self, queue: str, job_name: str, r: Reading, decision: Decision,
@@ -151,6 +159,7 @@ class Metering:
         documents are appended to ``made`` as soon as they exist (the caller deletes them
         if the job is not created)."""
         hold_message = decision.reason if decision.action == Action.HOLD else ""
+        hold_reason, hold_message = held(self.config, queue, decision.hold_reason, hold_message)
         if r.counts is None:
             hold_message = hold_message or self._unknown_pages()
         gray = decision.force_grayscale and _has_colour(r.printed)
@@ -166,6 +175,8 @@ class Metering:
         analysis = self._record(r, counts, estimate, decision, gray, duplex)
         kept, removed = _forced_out(r.page_overrides, decision.force_grayscale,
                                     decision.force_duplex)
+        if findme_queue(self.config, queue) is not None and counts is not None:
+            analysis["findme"] = {"priced_at": self._at(queue, r.groups, counts)}
         cost = analysis["attributes"].get("ippproxy-cost-estimate")
         # "Printed in grayscale on office; estimated cost 0.20 EUR": the parts as clauses
         message = "; ".join(m.rstrip(". ") for m in (hold_message or decision.reason,
@@ -173,7 +184,7 @@ class Metering:
                             if m)
         return Admission(
             hold=bool(hold_message),
-            hold_reason=decision.hold_reason, message=message,
+            hold_reason=hold_reason, message=message,
             overrides=(*counting.overrides(gray, duplex), *kept), removed=removed,
             documents=documents,
             document_format=documents[0].format if documents else r.analyses[0].format,
@@ -235,7 +246,7 @@ class Metering:
             return None     # a rule asks the owner for the account: charged once answered
         if admission.counts is None or not admission.estimate:
             return None
-        return await self._debit(job_uuid, user, queue,
+        return await self._debit(job_uuid, user, self._at(queue, r.groups, admission.counts),
                                  counting.job_counts(admission.counts), admission.account)
 
     async def pay_held(self, job: JobRecord) -> PayerHold | None:
@@ -251,7 +262,11 @@ class Metering:
         if counts is None or not (job.analysis or {}).get("estimate"):
             return None
         try:
-            return await self._debit(job.uuid, job.owner, job.queue, counts, account)
+            findme = (job.analysis or {}).get("findme")
+            printer = findme.get("priced_at") if isinstance(findme, dict) else None
+            return await self._debit(job.uuid, job.owner, printer
+                                     if isinstance(printer, str) else job.queue, counts,
+                                     account)
         except Refused as e:   # e.g. the owner was disabled since: still nobody pays
             return PayerHold(PayerReason.AUTHORIZATION_FAILED, e.message)
 

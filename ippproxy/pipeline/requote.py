@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ippproxy.accounting import AccountingService
+from ippproxy.accounting import AccountingService, JobCounts
 from ippproxy.accounting.requote import requote
 from ippproxy.jobs.records import JobRecord
 from ippproxy.pipeline import counting
@@ -32,10 +32,14 @@ class Requoter:
     def __init__(self, accounting: AccountingService) -> None:
         self.accounting = accounting
 
-    async def requote(self, job: JobRecord, queue: str, actor: str) -> Quote | None:
+    async def requote(self, job: JobRecord, queue: str, actor: str, *,
+                      counts: JobCounts | None = None, what: str = "job moved"
+                      ) -> Quote | None:
         """The job priced on ``queue`` and its reservation adjusted; None: it keeps its
-        price (no counts). Raises ``CreditRefused`` when its account cannot pay more."""
-        counts = counting.counts_from_json(job.analysis)
+        price (no counts). Raises ``CreditRefused`` when its account cannot pay more.
+        ``counts``: as it will print there (a Find-Me release, pipeline/findme_release.py);
+        None: as counted at intake."""
+        counts = counts or counting.counts_from_json(job.analysis)
         if counts is None or job.analysis is None:
             return None
         a = self.accounting
@@ -43,7 +47,7 @@ class Requoter:
         q = await asyncio.to_thread(
             requote, a.engine, a.pricing, a.settings, job.uuid, owner=job.owner,
             printer=queue, counts=counts, actor=actor, key=f"move:{job.uuid}:{uuid.uuid4()}",
-            account_code=account if isinstance(account, str) else None)
+            account_code=account if isinstance(account, str) else None, what=what)
         attributes = dict(job.analysis.get("attributes") or {})
         attributes["ippproxy-cost-estimate"] = a.money(q.after)
         return Quote(q.before, q.after,

@@ -79,6 +79,14 @@ class QueueService:
         q = check("queue", queue_from_dict, raw)
         if q.cost_model and tx.cost_model(q.cost_model) is None:
             raise Invalid("cost_model", f"no cost model named {q.cost_model!r}")
+        if q.findme_printers and not self.config.accounting.enabled:
+            raise Invalid("findme_printers", "Find-Me holds and prices jobs: this server "
+                          "runs with accounting.enabled = false")
+        for i, name in enumerate(q.findme_printers):   # Find-Me: other ordinary queues
+            found = tx.queue(name)
+            if name == q.name or found is None or found[0].findme_printers:
+                raise Invalid(f"findme_printers[{i}]", f"{name!r} is not another queue "
+                              "(nor a Find-Me queue)")
         if self._loops(q.destination):
             raise Invalid("destination", "points at this server itself: its jobs would "
                           "come back here for ever")

@@ -16,8 +16,9 @@ submitted still shows its popup. Two sources follow:
   ``job-state`` event, and a job held for its payer that was not asked yet (another
   node's) becomes a question.
 
-Events: ``balance`` (the accounts the user may charge, with their balances: on connecting
-and after each change of their jobs), ``low-credit`` (the personal balance is below
+Events: ``policy`` and ``balance-correction`` (policy_events.py), ``balance`` (the accounts
+the user may charge, with their balances: on connecting and after each change of their
+jobs), ``low-credit`` (the personal balance is below
 ``accounting.low_credit_threshold``: once, until it rises again, and on connecting),
 ``account-needed`` (the job waits for an account: ``account-info-needed``,
 ``-authorization-failed``, ``-closed``, ``-limit-reached``; document name, pages, colour
@@ -52,6 +53,7 @@ from ippproxy.jobs.state import JobState
 from ippproxy.pipeline.payer import PayerReason, is_payer_held
 from ippproxy.pipeline.settings import minor_int
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
+from ippproxy.services import policy_events
 from ippproxy.services.actor import Actor, Via
 from ippproxy.services.events import Event, EventHub, EventKind
 from ippproxy.services.userside import UserSide
@@ -194,7 +196,7 @@ class UserNotices:
                 return
             wire = await self._question(Actor(owner, Via.SYSTEM), job)
         else:
-            wire = _wire(JOB_STATE, _job(job)) + await self._balance(owner)
+            wire = _wire(JOB_STATE, _job(job)) + self._policy(job) + await self._balance(owner)
         for stream in tuple(self._streams.get(owner, ())):
             stream.offer(wire)
 
@@ -234,6 +236,10 @@ class UserNotices:
                 return
 
     async def _followed(self, event: Event) -> None:
+        if event.kind == EventKind.JOB_DENIED and event.user:   # a rule refused a job
+            self.tell(event.user, _wire(policy_events.POLICY, policy_events.denied(
+                event.queue, event.message)))
+            return
         if event.kind not in _JOB_EVENTS or event.user is None or event.queue is None \
                 or event.job_id is None:
             return
@@ -250,6 +256,33 @@ class UserNotices:
             await self._tell(job, question=waits(job))
         except Exception:
             log.exception("user notices: job %s/%s", event.queue, event.job_id)
+
+    def _policy(self, job: JobRecord) -> bytes:
+        """The job's ``policy`` event (policy_events.py), once per job and message."""
+        data = policy_events.policy_of(job)
+        if data is None or (job.uuid, data["message"]) in self._asked:
+            return b""
+        self._asked[(job.uuid, data["message"])] = None
+        if len(self._asked) > ASKED_KEEP:
+            self._asked.popitem(last=False)
+        return _wire(policy_events.POLICY, data)
+
+    def tell(self, user: str, wire: bytes) -> None:
+        """Offer ``wire`` to every client of ``user`` (a raw name) that is connected."""
+        try:
+            streams = tuple(self._streams.get(canonical_name(user), ()))
+        except ValueError:
+            return
+        for stream in streams:
+            stream.offer(wire)
+
+    async def balance_corrected(self, account: dict[str, Any], amount: int,
+                                reason: str) -> None:
+        """An admin changed a personal balance: its owner is told, with the new balance."""
+        owner = account.get("owner")
+        if isinstance(owner, str) and account.get("kind") == "personal" and self.connected(owner):
+            self.tell(owner, _wire(policy_events.CORRECTION, policy_events.correction(
+                account, amount, reason)) + await self._balance(owner))
 
     async def _balance(self, user: str, *, connecting: bool = False) -> bytes:
         """The user's accounts (``balance``), and ``low-credit`` when the personal balance

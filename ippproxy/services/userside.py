@@ -29,6 +29,7 @@ from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.search import JobQuery
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline.findme import HOLD_REASON as FINDME_HELD
 from ippproxy.pipeline.payer import CHOSEN, PayerHold, is_payer_held
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services.actor import Actor
@@ -59,12 +60,16 @@ def _with_account(code: str | None) -> Callable[[bytes], bytes]:
 class UserSide:
     def __init__(self, store: JobStore, engine: Engine, notifier: JobNotifier,
                  audit: AuditSink,
-                 pay: Callable[[JobRecord], Awaitable[PayerHold | None]]) -> None:
+                 pay: Callable[[JobRecord], Awaitable[PayerHold | None]],
+                 keep_held: Callable[[JobRecord], str | None] = lambda job: None) -> None:
         self.store = store
         self.engine = engine
         self.notifier = notifier
         self.audit = audit
         self.pay = pay
+        # A job that stays held once paid (a Find-Me job waits for its printer): the
+        # message; None: released (pipeline/findme.py).
+        self.keep_held = keep_held
         self._answering: dict[str, asyncio.Lock] = {}
 
     async def jobs(self, actor: Actor, *, limit: int = 50) -> list[JobRecord]:
@@ -114,6 +119,10 @@ class UserSide:
                 await self.store.transition(job.uuid, JobEvent.HOLD, reasons=(hold.reason,),
                                             message=hold.message[:255],
                                             hold_until="indefinite")
+            elif (why := self.keep_held(current)) is not None:
+                current = await self.store.transition(
+                    job.uuid, JobEvent.HOLD, reasons=(FINDME_HELD,), message=why[:255],
+                    hold_until="indefinite")
             else:
                 current = await self.store.transition(
                     job.uuid, JobEvent.RELEASE, hold_until=None,

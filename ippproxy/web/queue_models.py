@@ -34,6 +34,8 @@ class QueueFields(Request):
         "every job names an account (job-account-id); one without is held"))
     force_grayscale: bool | None = None
     force_duplex: bool | None = None
+    findme_printers: list[QueueName] | None = Field(None, max_length=64, description=(
+        "Find-Me: this queue's jobs are held and released at one of these queues"))
     default: bool | None = Field(None, description="the default queue (CUPS-Get-Default, "
                                  "ipp://host/); marking one unmarks the other")
     dnssd: bool | None = Field(None, description="advertised by DNS-SD when [dnssd] is on")
@@ -78,6 +80,7 @@ class QueueOut(Response):
     account_required: bool = False
     force_grayscale: bool
     force_duplex: bool
+    findme_printers: list[str] = Field(default_factory=list)
     default: bool
     dnssd: bool
     provisioned: bool

@@ -11,6 +11,7 @@ from aiohttp import web
 from ippproxy.services.admins import Admins
 from ippproxy.services.audit import AuditService
 from ippproxy.services.cost_models import CostModelService
+from ippproxy.services.findme import FindMe
 from ippproxy.services.groups import GroupService
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.options import OptionService
@@ -56,6 +57,7 @@ class WebServices:
     printer_urls: PrinterUrls | None = None  # the users' personal printer URLs
     userside: UserSide | None = None  # a user's own jobs and accounts (accounting on)
     notices: UserNotices | None = None  # a user's live events (accounting on)
+    findme: FindMe | None = None  # Find-Me releases (accounting on)
 
 
 class WebState:

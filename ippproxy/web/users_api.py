@@ -83,8 +83,11 @@ async def list_transactions(call: Call) -> Any:
 
 async def adjust_balance(call: Call) -> Any:
     body: m.Adjustment = call.body
-    return await asyncio.to_thread(_users(call).adjust, call.who(), call.path["id"],
-                                   body.amount, body.reason, body.key)
+    after = await asyncio.to_thread(_users(call).adjust, call.who(), call.path["id"],
+                                    body.amount, body.reason, body.key)
+    if call.services.notices is not None:   # the owner's clients are told (issue 17)
+        await call.services.notices.balance_corrected(after, body.amount, body.reason)
+    return after
 
 
 _NAME = {"name": "the user's or group's name (case does not matter)"}

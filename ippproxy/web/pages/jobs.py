@@ -1,5 +1,5 @@
 """Jobs: active, held and history, a page at a time, with each job's price; cancel and
-release through the jobs service (``services.jobs.Jobs``: checked, audited, the forwarder
+release (a Find-Me job: at a printer of its group, services.findme) through the jobs service (``services.jobs.Jobs``: checked, audited, the forwarder
 and settlement told)."""
 
 from __future__ import annotations
@@ -45,6 +45,8 @@ async def job_list(request: web.Request, actor: Actor) -> web.StreamResponse:
         "pending": int(JobState.PENDING), "priced": admin.prices is not None, "queue": queue or "", "owner": owner or "",
         "state_name": state_name, "cancelable": _CANCELABLE, "held": int(JobState.PENDING_HELD),
         "may_change": actor.may(Section.PRINTERS, Access.WRITE),
+        "findme": {j.queue: admin.findme.group(j.queue) for j in result.jobs}
+        if admin.findme is not None else {},
         "back": request.path_qs})
 
 
@@ -68,4 +70,16 @@ async def job_action(request: web.Request, actor: Actor) -> web.StreamResponse:
         await control.release(actor, uuid)
     else:
         raise Invalid("action", "must be cancel or release")
+    raise web.HTTPSeeOther(_back(form))
+
+
+@page
+async def job_release_to(request: web.Request, actor: Actor) -> web.StreamResponse:
+    """A held Find-Me job released at the printer chosen (services.findme)."""
+    form = await checked_form(request)
+    findme = services(request).findme
+    if findme is None:
+        raise Invalid("printer", "Find-Me needs accounting")
+    await findme.release_to(actor, request.match_info["uuid"][:64], form.get("printer", ""),
+                            as_admin=True)
     raise web.HTTPSeeOther(_back(form))

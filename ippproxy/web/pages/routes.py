@@ -59,6 +59,7 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_get("/admin/events", live.events)
     r.add_get("/admin/jobs", jobs.job_list)
     r.add_post("/admin/jobs/{uuid}/{action:cancel|release}", jobs.job_action)
+    r.add_post("/admin/jobs/{uuid}/release-to", jobs.job_release_to)
     add_printer_routes(r)
     r.add_get("/admin/login", login.login_page)
     r.add_post("/admin/login", login.login_submit)

@@ -10,6 +10,7 @@ from aiohttp import web
 from ippproxy.services.cost_models import CostModelService
 from ippproxy.services.destination_probe import DestinationProbe
 from ippproxy.services.events import EventHub
+from ippproxy.services.findme import FindMe
 from ippproxy.services.job_prices import JobPrices
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.printer_status import PrinterStatus
@@ -29,6 +30,7 @@ class AdminServices:
     prices: JobPrices | None      # None when accounting is off
     # This node takes a catalog change at once (the others within their poll interval).
     refresh: Callable[[], Awaitable[object]]
+    findme: FindMe | None = None  # Find-Me releases (accounting on)
 
 
 class AdminState:
