@@ -74,6 +74,7 @@ from ippproxy.services.ipp_logins import IppLogins
 from ippproxy.services.job_prices import JobPrices
 from ippproxy.services.joblog import JobLog
 from ippproxy.services.jobs import Jobs
+from ippproxy.services.myledger import MyLedger
 from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
 from ippproxy.services.printer_urls import PrinterUrls
@@ -92,6 +93,7 @@ from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.web.auth import may_scrape
 from ippproxy.web.pages.routes import add_admin_pages
 from ippproxy.web.pages.state import ADMIN, AdminServices
+from ippproxy.web.pages.user.state import USER_APP, UserAppServices
 from ippproxy.web.routes import add_web
 from ippproxy.web.state import WEB, CatalogServices, WebServices
 
@@ -262,7 +264,11 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     connect_timeout=config.forwarding.connect_timeout)),
                 jobs=jobs, prices=JobPrices(pipeline.accounting) if pipeline else None,
                 refresh=watcher.poll)
+            if config.accounting.enabled:   # the user web app (issue 17 §8)
+                app[USER_APP].services = UserAppServices(ledger=MyLedger(
+                    engine, config.accounting.currency, config.accounting.minor_unit_digits))
             yield
+            app[USER_APP].services = None
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

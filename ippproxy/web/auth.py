@@ -47,6 +47,7 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_KEY = "ippproxy.session"
 LOGIN_PAGE = "/admin/login"
+USER_LOGIN_PAGE = "/user/login"  # the user web app's own login page (web/pages/user/)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -103,7 +104,8 @@ async def may_scrape(request: web.Request) -> bool:
 
 def wants_page(request: web.Request) -> bool:
     """A browser navigating to an admin page (not the API, not a script, not IPP)."""
-    return (request.method in ("GET", "HEAD") and request.path.startswith("/admin")
+    return (request.method in ("GET", "HEAD")
+            and request.path.startswith(("/admin", "/user"))
             and "text/html" in request.headers.get("Accept", ""))
 
 
@@ -131,8 +133,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                                 f"({CSRF_HEADER} header or {CSRF_FIELD} field)", kind="csrf")
     elif not public:
         if wants_page(request):
+            login = USER_LOGIN_PAGE if request.path.startswith("/user") else LOGIN_PAGE
             return web.Response(status=303, headers={
-                "Location": f"{LOGIN_PAGE}?next={quote(request.path_qs, safe='')}",
+                "Location": f"{login}?next={quote(request.path_qs, safe='')}",
                 "Cache-Control": "no-store"})
         return problem(401, "log in or send an API token", kind="unauthenticated",
                        headers={"WWW-Authenticate": 'Bearer realm="ippproxy"'})

@@ -1,0 +1,26 @@
+"""The routes of the user web app under ``/user/`` (its templates are ``templates/user/``,
+its static files served with the admin app's under ``/admin/static/``)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ippproxy.web.pages.user import held, history, home, login
+from ippproxy.web.pages.user.state import USER_APP, UserAppState
+
+
+async def _to_home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPSeeOther("/user/")
+
+
+def add_user_pages(app: web.Application) -> None:
+    app[USER_APP] = UserAppState()
+    r = app.router
+    r.add_get("/user", _to_home)
+    r.add_get("/user/", home.home)
+    r.add_get("/user/login", login.login_page)
+    r.add_post("/user/login", login.login_submit)
+    r.add_post("/user/logout", login.logout)
+    r.add_get("/user/jobs", history.jobs)
+    r.add_get("/user/transactions", history.transactions)
+    r.add_post("/user/jobs/{uuid}/{action:cancel|account|confirm}", held.job_action)
