@@ -1,8 +1,8 @@
 """The server the user web app's tests use: the real ``ippproxy serve`` with accounting on,
 users alice and bob (internal, argon2), shared accounts Physics (alice may charge it) and
-Chemistry, and three queues: "office" (prints at once), "billed" (a job without an
-account is held ``account-info-needed``) and "confirm" (a confirm-job rule's last
-chance). Jobs are printed with CUPS's ``ipptool`` (a real IPP client)."""
+Chemistry, and four queues: "office" (prints at once), "billed" (a job without an
+account is held ``account-info-needed``), "confirm" (a confirm-job rule's last chance)
+and "mobile" (personal printer URLs). Jobs are printed with CUPS's ``ipptool`` (a real IPP client)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,9 @@ def start(directory: Path, pdf: Path) -> UserEnv:
     proxy = IppProxy(directory, queues=[
         {"name": "office", "cost_model": "colour"},
         {"name": "billed", "cost_model": "colour", "account_required": True},
-        {"name": "confirm", "cost_model": "colour"}], forwarding={"poll_interval": 0.2})
+        {"name": "confirm", "cost_model": "colour"},
+        {"name": "mobile", "cost_model": "colour", "authentication": "token"}],
+        forwarding={"poll_interval": 0.2})
     proxy.config_path.write_text(proxy.config_path.read_text() + CONFIG)
     proxy.start()
     remember_certificate(proxy)
