@@ -79,4 +79,5 @@ async def home(request: web.Request, actor: Actor) -> web.StreamResponse:
         "balances": balances, "low": any(b.low for b in balances),
         "threshold": None if threshold is None else led.money(threshold),
         "waiting": [j for j in jobs if j.held], "notices": told[:20],
-        "choices": accounts, "live": notices is not None})
+        "choices": accounts, "live": notices is not None,
+        "currency": led.currency, "exponent": led.exponent})
