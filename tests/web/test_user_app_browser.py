@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -23,7 +24,8 @@ from support.webapi import Client
 
 from .userapp_env import PASSWORDS, UserEnv, start, user_client
 
-PAGES = ("/user/", "/user/jobs", "/user/transactions", "/user/printers", "/user/client")
+PAGES = ("/user/", "/user/jobs", "/user/transactions", "/user/printers", "/user/security",
+         "/user/client")
 PHONE = (375, 812)
 WAIT = 60
 
@@ -87,7 +89,7 @@ def test_sign_in_says_what_failed_then_goes_where_asked(env: UserEnv) -> None:
         fresh.find_element(By.ID, "password").send_keys("wrong password", Keys.ENTER)
         alert = WebDriverWait(fresh, WAIT).until(
             lambda d: d.find_elements(By.CSS_SELECTOR, "[role=alert]"))
-        assert alert[0].text == "Wrong name or password."
+        assert alert[0].text.startswith("Wrong name or password.")
         screenshot(fresh, "user-login")
         fresh.find_element(By.ID, "password").send_keys(PASSWORDS["alice"], Keys.ENTER)
         WebDriverWait(fresh, WAIT).until(lambda d: d.current_url.endswith("/user/transactions"))
@@ -167,6 +169,23 @@ def test_a_printer_url_is_made_with_its_qr_code(browser: webdriver.Chrome,
     browser.get(env.proxy.https + "/user/printers")
     browser.find_element(By.XPATH, "//button[normalize-space()='Revoke']").click()
     WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.ID, "no-urls"))
+
+
+def test_two_step_sign_in_is_set_up_and_turned_off(browser: webdriver.Chrome,
+                                                   env: UserEnv) -> None:
+    browser.get(env.proxy.https + "/user/security")
+    browser.find_element(By.XPATH, "//button[normalize-space()='Set up two-step sign-in']"
+                         ).send_keys(Keys.ENTER)
+    qr = WebDriverWait(browser, WAIT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, "#totp-qr-box svg[role=img]"))[0]
+    assert qr.size["width"] > 100
+    secret = browser.find_element(By.ID, "totp-secret").get_attribute("value") or ""
+    screenshot(browser, "user-totp")
+    app = pyotp.TOTP(secret)
+    browser.find_element(By.ID, "on-code").send_keys(app.at(time.time() - 30), Keys.ENTER)
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.ID, "totp-on"))
+    browser.find_element(By.ID, "off-code").send_keys(app.now(), Keys.ENTER)
+    WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.ID, "totp-off"))
 
 
 def _tab_through(driver: webdriver.Chrome, limit: int) -> list[WebElement]:

@@ -1,7 +1,8 @@
 """The user web app's sign-in: ``GET /user/login`` shows the form, ``POST /user/login``
 checks the name and password (``web.auth.log_in``: internal users against their argon2
 hash, external users by an LDAP bind where the directory is configured; the same rate
-limit as the admin login) and sets the session cookie; ``POST /user/logout`` ends it.
+limit as the admin login), then the TOTP code of a user who turned two-step sign-in on
+(services/totp.py), and sets the session cookie; ``POST /user/logout`` ends it.
 
 A failed sign-in stays on the page with the reason (wrong name or password; too many
 failures, with how long to wait from ``Retry-After``, RFC 6585 §4) and the name typed,
@@ -58,13 +59,14 @@ def _reason(response: web.Response) -> str:
         seconds = int(wait) if wait.isdigit() else 60
         return (f"Too many failed sign-ins. Try again in {math.ceil(seconds / 60)} "
                 f"minute{'s' if seconds > 60 else ''}.")
-    return "Wrong name or password."
+    return "Wrong name or password. (With two-step sign-in on: a missing or wrong code.)"
 
 
 @mark_public
 async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name, password, target = form.get("username"), form.get("password"), form.get("next")
+    code = form.get("code")
     typed = name[:255] if isinstance(name, str) else ""
     goal = safe_next(target if isinstance(target, str) else None)
     if (not isinstance(name, str) or not isinstance(password, str) or not name
@@ -72,7 +74,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             or "\x00" in password):
         return _page(request, name=typed, target=goal, status=422,
                      message="Enter your name and password.")
-    result = await log_in(request, name, password)
+    result = await log_in(request, name, password, code if isinstance(code, str) else None)
     if isinstance(result, web.Response):
         page = _page(request, name=typed, target=goal, message=_reason(result),
                      status=result.status)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ippproxy.web.pages.user import client, held, history, home, login, urls
+from ippproxy.web.pages.user import client, held, history, home, login, security, urls
 from ippproxy.web.pages.user.state import USER_APP, UserAppState
 
 
@@ -27,5 +27,7 @@ def add_user_pages(app: web.Application) -> None:
     r.add_get("/user/printers", urls.printer_urls)
     r.add_post("/user/printers", urls.create)
     r.add_post("/user/printers/{id}/revoke", urls.revoke)
+    r.add_get("/user/security", security.security)
+    r.add_post("/user/security/{action:begin|confirm|disable}", security.change)
     r.add_get("/user/client", client.client_page)
     r.add_get("/user/client/{filename}", client.download)
