@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 from support.server import tracebacks
-from support.webapi import Client, trust
+from support.webapi import Client, first_password, trust
 
 from .userapp_env import UserEnv, page_login, start, user_client
 
@@ -176,6 +176,18 @@ def test_transactions_are_own_and_paged(env: UserEnv, alice: Client, bob: Client
     assert "Balance corrected by 0.01 EUR: bonus 2" in home       # a recent notice
     bad = _html(alice, "/user/transactions?before=abc")
     assert bad.status_code == 422
+
+
+def test_an_admin_sees_a_link_to_the_admin_app_a_user_does_not(env: UserEnv,
+                                                              alice: Client) -> None:
+    assert 'id="admin-link"' not in _html(alice, "/user/").text
+    r = page_login(env.proxy.https, "admin", first_password(env.proxy))
+    assert r.status_code == 303
+    cookie = r.headers["Set-Cookie"].split("ippproxy_session=")[1].split(";")[0]
+    home = _html(Client(env.proxy.https, cookie=cookie), "/user/")
+    assert home.status_code == 200 and 'id="admin-link" href="/admin/"' not in home.text
+    assert '<a href="/admin/" id="admin-link">Admin</a>' in home.text
+    assert "You have no account here." in home.text     # the master account prints not
 
 
 def test_the_login_is_throttled_like_the_admin_login(env: UserEnv) -> None:
