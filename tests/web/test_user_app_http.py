@@ -178,6 +178,14 @@ def test_transactions_are_own_and_paged(env: UserEnv, alice: Client, bob: Client
     assert bad.status_code == 422
 
 
+def test_a_policy_message_is_a_notice(env: UserEnv, alice: Client, bob: Client) -> None:
+    env.print("office", "duplexed-report")
+    env.wait_state(alice, "duplexed-report", "completed")
+    home = _html(alice, "/user/").text
+    assert "(duplexed-report): Printed double-sided on office" in home
+    assert "duplexed-report" not in _html(bob, "/user/").text
+
+
 def test_an_admin_sees_a_link_to_the_admin_app_a_user_does_not(env: UserEnv,
                                                               alice: Client) -> None:
     assert 'id="admin-link"' not in _html(alice, "/user/").text

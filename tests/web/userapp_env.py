@@ -34,6 +34,10 @@ job_fee = "0.05"
 [[group]]
 name = "staff"
 [[rule]]
+type = "force-duplex"
+name = "duplex-office"
+printers = ["office"]
+[[rule]]
 type = "confirm-job"
 name = "last-chance"
 printers = ["confirm"]

@@ -32,7 +32,7 @@ class Balance:
 @dataclass(frozen=True)
 class Notice:
     at: str
-    kind: str      # "correction", "job"
+    kind: str      # "correction", "job", "policy"
     text: str
 
 
@@ -74,6 +74,8 @@ async def home(request: web.Request, actor: Actor) -> web.StreamResponse:
     told += [Notice(j.created_at.isoformat(), "job",
                     f"Job {j.job_id} ({j.name}) is {j.state}: {j.message}")
              for j in jobs if j.message]
+    told += [Notice(j.created_at.isoformat(), "policy", f"Job {j.job_id} ({j.name}): {j.policy}")
+             for j in jobs if j.policy and j.policy not in j.message]
     told.sort(key=lambda n: n.at, reverse=True)
     return render(request, "home.html", actor, "home", {
         "balances": balances, "low": any(b.low for b in balances),

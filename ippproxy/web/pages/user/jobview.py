@@ -31,6 +31,7 @@ class JobView:
     asks_confirm: bool     # a confirm-job rule's last chance: print or cancel
     cancelable: bool
     deadline: dt.datetime | None   # when an unanswered account question is canceled
+    policy: str            # what a rule did to it ("Printed double-sided on office.")
 
 
 def view(job: JobRecord, cost: str, popup_timeout: float | None) -> JobView:
@@ -43,4 +44,5 @@ def view(job: JobRecord, cost: str, popup_timeout: float | None) -> JobView:
                    job.impressions, job.impressions_col, cost, job.state.keyword,
                    job.state_reasons, job.state_message or "", job.created_at,
                    job.state == JobState.PENDING_HELD, account, confirm,
-                   job.state in CANCELABLE, deadline)
+                   job.state in CANCELABLE, deadline,
+                   str((job.analysis or {}).get("policy") or ""))
