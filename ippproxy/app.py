@@ -74,6 +74,7 @@ from ippproxy.services.ipp_logins import IppLogins
 from ippproxy.services.job_prices import JobPrices
 from ippproxy.services.joblog import JobLog
 from ippproxy.services.jobs import Jobs
+from ippproxy.services.mydenials import MyDenials
 from ippproxy.services.myledger import MyLedger
 from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
@@ -268,7 +269,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 refresh=watcher.poll)
             if config.accounting.enabled:   # the user web app (issue 17 §8)
                 app[USER_APP].services = UserAppServices(ledger=MyLedger(
-                    engine, config.accounting.currency, config.accounting.minor_unit_digits))
+                    engine, config.accounting.currency, config.accounting.minor_unit_digits),
+                    denials=MyDenials(catalog.audit_log))
             yield
             app[USER_APP].services = None
             for task in tasks:

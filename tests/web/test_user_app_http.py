@@ -186,6 +186,15 @@ def test_a_policy_message_is_a_notice(env: UserEnv, alice: Client, bob: Client) 
     assert "duplexed-report" not in _html(bob, "/user/").text
 
 
+def test_a_refused_job_is_a_notice_for_its_user_only(env: UserEnv, alice: Client,
+                                                     bob: Client) -> None:
+    message = env.refused_print("small", "alice")
+    assert "limit on small is 1" in message
+    home = _html(alice, "/user/").text
+    assert "A job to small was refused: The job has 2 pages; the limit on small is 1" in home
+    assert "was refused" not in _html(bob, "/user/").text
+
+
 def test_an_admin_sees_a_link_to_the_admin_app_a_user_does_not(env: UserEnv,
                                                               alice: Client) -> None:
     assert 'id="admin-link"' not in _html(alice, "/user/").text

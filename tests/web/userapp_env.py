@@ -2,7 +2,8 @@
 users alice and bob (internal, argon2), shared accounts Physics (alice may charge it) and
 Chemistry, and four queues: "office" (prints at once), "billed" (a job without an
 account is held ``account-info-needed``), "confirm" (a confirm-job rule's last chance)
-and "mobile" (personal printer URLs). Jobs are printed with CUPS's ``ipptool`` (a real IPP client)."""
+"mobile" (personal printer URLs) and "small" (a rule refuses jobs of more than one
+page). Jobs are printed with CUPS's ``ipptool`` (a real IPP client)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from e2e.ipp_client import build
 from support.server import IppProxy, ippproxy_command
 from support.webapi import Client, remember_certificate, trust
+
+from ippproxy.ipp import Attribute, Operation, Status, Tag, decode, encode
 
 from .conftest import ipp_print
 
@@ -33,6 +37,11 @@ color = "0.50"
 job_fee = "0.05"
 [[group]]
 name = "staff"
+[[rule]]
+type = "max-pages"
+name = "one-page"
+limit = 1
+printers = ["small"]
 [[rule]]
 type = "force-duplex"
 name = "duplex-office"
@@ -62,6 +71,19 @@ class UserEnv:
         out = ipp_print(self.proxy, self.pdf, user=user, queue=queue, name=name)
         return int(out.split("job-id (integer) = ")[1].split()[0])
 
+    def refused_print(self, queue: str, user: str) -> str:
+        """Print-Job that a rule refuses: its IPP status-message."""
+        msg = build(Operation.PRINT_JOB, self.proxy.uri(queue), user=user, op_attrs=[
+            Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf")])
+        r = requests.post(self.proxy.https + self.proxy.path(queue),
+                          data=encode(msg) + self.pdf.read_bytes(), timeout=60,
+                          headers={"Content-Type": "application/ipp"},
+                          verify=trust(self.proxy.https))
+        reply = decode(r.content)
+        assert reply.code == Status.CLIENT_ERROR_NOT_POSSIBLE, reply
+        found = reply.get(Tag.OPERATION_ATTRIBUTES, "status-message")
+        return str(found.value) if found is not None else ""
+
     def job_row(self, client: Client, name: str) -> dict[str, Any]:
         """The owner's own job of this name, from ``/api/v1/me/jobs``."""
         found = [j for j in client.get("/api/v1/me/jobs").json()["items"] if j["name"] == name]
@@ -85,7 +107,8 @@ def start(directory: Path, pdf: Path) -> UserEnv:
         {"name": "office", "cost_model": "colour"},
         {"name": "billed", "cost_model": "colour", "account_required": True},
         {"name": "confirm", "cost_model": "colour"},
-        {"name": "mobile", "cost_model": "colour", "authentication": "token"}],
+        {"name": "mobile", "cost_model": "colour", "authentication": "token"},
+        {"name": "small", "cost_model": "colour"}],
         forwarding={"poll_interval": 0.2})
     proxy.config_path.write_text(proxy.config_path.read_text() + CONFIG)
     proxy.start()

@@ -15,7 +15,7 @@ from ippproxy.services.myledger import MyLedger
 from ippproxy.services.userside import UserSide
 from ippproxy.web.pages.user.guard import render, user_page
 from ippproxy.web.pages.user.jobview import JobView, view
-from ippproxy.web.pages.user.state import ledger, side
+from ippproxy.web.pages.user.state import denials, ledger, side
 from ippproxy.web.state import services_of
 
 RECENT = 50
@@ -32,7 +32,7 @@ class Balance:
 @dataclass(frozen=True)
 class Notice:
     at: str
-    kind: str      # "correction", "job", "policy"
+    kind: str      # "correction", "job", "policy", "denied"
     text: str
 
 
@@ -76,6 +76,10 @@ async def home(request: web.Request, actor: Actor) -> web.StreamResponse:
              for j in jobs if j.message]
     told += [Notice(j.created_at.isoformat(), "policy", f"Job {j.job_id} ({j.name}): {j.policy}")
              for j in jobs if j.policy and j.policy not in j.message]
+    refused = denials(request)
+    if refused is not None:
+        told += [Notice(d.at.isoformat(), "denied", f"A job to {d.printer} was refused: "
+                        f"{d.reason}") for d in await asyncio.to_thread(refused.recent, actor)]
     told.sort(key=lambda n: n.at, reverse=True)
     return render(request, "home.html", actor, "home", {
         "balances": balances, "low": any(b.low for b in balances),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ippproxy.services.mydenials import MyDenials
 from ippproxy.services.myledger import MyLedger
 from ippproxy.services.userside import UserSide
 from ippproxy.web.state import services_of
@@ -15,6 +16,7 @@ from ippproxy.web.state import services_of
 @dataclass(frozen=True)
 class UserAppServices:
     ledger: MyLedger
+    denials: MyDenials
 
 
 class UserAppState:
@@ -29,6 +31,11 @@ def ledger(request: web.Request) -> MyLedger | None:
     """None when accounting is off (nobody has accounts)."""
     found = request.app[USER_APP].services
     return None if found is None else found.ledger
+
+
+def denials(request: web.Request) -> MyDenials | None:
+    found = request.app[USER_APP].services
+    return None if found is None else found.denials
 
 
 def side(request: web.Request) -> UserSide | None:
