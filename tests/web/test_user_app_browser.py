@@ -139,6 +139,18 @@ def test_the_last_chance_is_answered_in_the_page(browser: webdriver.Chrome, env:
         time.sleep(0.3)
 
 
+def test_a_question_is_answered_by_canceling_the_job(browser: webdriver.Chrome,
+                                                     env: UserEnv, api: Client) -> None:
+    live(browser, env)
+    env.print("billed", "popup-cancel")
+    popup = popup_of(browser, env, api, "popup-cancel")
+    browser.find_element(By.ID, popup).find_element(
+        By.XPATH, ".//button[normalize-space()='Cancel job']").click()
+    WebDriverWait(browser, WAIT).until(lambda d: "nothing charged" in text_of(d, popup))
+    job = env.wait_state(api, "popup-cancel", "canceled")
+    assert env.charges(job["uuid"]) == []
+
+
 def test_a_held_job_is_canceled_from_the_list(browser: webdriver.Chrome, env: UserEnv,
                                               api: Client) -> None:
     env.print("billed", "held-to-cancel")
