@@ -12,15 +12,14 @@ from support.server import IppProxy, tracebacks
 from support.slapd import PEOPLE, ROOT_DN, ROOT_PW, SUFFIX, Slapd, slapd  # noqa: F401
 from support.webapi import Client, remember_certificate
 
-from .userapp_env import CONFIG, UserEnv, page_login
+from .userapp_env import CONFIG, QUEUES, UserEnv, page_login
 
 
 def test_an_external_user_signs_in_with_the_directory_password(
         tmp_path: Path, pdf: Path, slapd: Slapd) -> None:  # noqa: F811
     slapd.add(f"uid=lena,{PEOPLE}", ["inetOrgPerson"], {
         "uid": "lena", "cn": "Lena Lang", "sn": "Lang", "userPassword": "lena-ldap-pw"})
-    proxy = IppProxy(tmp_path / "srv", queues=[{"name": "office", "cost_model": "colour"},
-                                               {"name": "confirm"}])
+    proxy = IppProxy(tmp_path / "srv", queues=QUEUES)
     proxy.config_path.write_text(proxy.config_path.read_text() + CONFIG + f"""
 [ldap]
 url = "{slapd.url}"

@@ -102,14 +102,16 @@ class UserEnv:
         return [(r["amount"], r["kind"]) for r in rows]
 
 
+QUEUES: list[dict[str, str | bool]] = [
+    {"name": "office", "cost_model": "colour"},
+    {"name": "billed", "cost_model": "colour", "account_required": True},
+    {"name": "confirm", "cost_model": "colour"},
+    {"name": "mobile", "cost_model": "colour", "authentication": "token"},
+    {"name": "small", "cost_model": "colour"}]
+
+
 def start(directory: Path, pdf: Path) -> UserEnv:
-    proxy = IppProxy(directory, queues=[
-        {"name": "office", "cost_model": "colour"},
-        {"name": "billed", "cost_model": "colour", "account_required": True},
-        {"name": "confirm", "cost_model": "colour"},
-        {"name": "mobile", "cost_model": "colour", "authentication": "token"},
-        {"name": "small", "cost_model": "colour"}],
-        forwarding={"poll_interval": 0.2})
+    proxy = IppProxy(directory, queues=QUEUES, forwarding={"poll_interval": 0.2})
     proxy.config_path.write_text(proxy.config_path.read_text() + CONFIG)
     proxy.start()
     remember_certificate(proxy)
