@@ -77,6 +77,8 @@ from ippproxy.services.ipp_logins import IppLogins
 from ippproxy.services.job_prices import JobPrices
 from ippproxy.services.joblog import JobLog
 from ippproxy.services.jobs import Jobs
+from ippproxy.services.mydenials import MyDenials
+from ippproxy.services.myledger import MyLedger
 from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
 from ippproxy.services.printer_urls import PrinterUrls
@@ -88,6 +90,7 @@ from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
+from ippproxy.services.totp import Totp
 from ippproxy.services.usernotices import UserNotices, low_credit
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
@@ -95,6 +98,7 @@ from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.web.auth import may_scrape
 from ippproxy.web.pages.routes import add_admin_pages
 from ippproxy.web.pages.state import ADMIN, AdminServices
+from ippproxy.web.pages.user.state import USER_APP, UserAppServices
 from ippproxy.web.routes import add_web
 from ippproxy.web.state import WEB, CatalogServices, WebServices
 
@@ -235,7 +239,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     rules=RuleService(catalog), groups=GroupService(catalog, file),
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()),
-                printer_urls=printer_urls, userside=userside, notices=notices, findme=findme)
+                printer_urls=printer_urls, userside=userside, notices=notices, findme=findme,
+                totp=Totp(engine, audit))
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
@@ -272,7 +277,12 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     connect_timeout=config.forwarding.connect_timeout)),
                 jobs=jobs, prices=JobPrices(pipeline.accounting) if pipeline else None,
                 refresh=watcher.poll, findme=findme)
+            if config.accounting.enabled:   # the user web app (issue 17 §8)
+                app[USER_APP].services = UserAppServices(ledger=MyLedger(
+                    engine, config.accounting.currency, config.accounting.minor_unit_digits),
+                    denials=MyDenials(catalog.audit_log))
             yield
+            app[USER_APP].services = None
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,6 +1,6 @@
 """The tables of admin authentication: the master account, per-group admin rights,
 sessions, API tokens and failed logins (migration ``0007_admin_auth``), and the users'
-personal printer URLs (``0010_user_side``).
+personal printer URLs (``0010_user_side``), and their TOTP second factors (``0012_s3``).
 
 The services package owns them (tests/test_table_ownership.py): the web layer reaches them
 through ``services.admins``, ``services.sessions`` and ``services.tokens`` only. Secrets are
@@ -105,9 +105,24 @@ class PrinterUrl(Base):
     __table_args__ = (Index("ix_auth_printer_urls_principal", "principal"),)
 
 
+class TotpFactor(Base):
+    """A principal's TOTP second factor (RFC 6238; migration ``0012_s3``): the base32
+    secret (pending while ``confirmed_at`` is null), and the last time step accepted, so
+    each code signs in once."""
+
+    __tablename__ = "auth_totp"
+    principal: Mapped[str] = mapped_column(String(255), primary_key=True)  # canonical
+    secret: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             default=None)
+    last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
+
+
 MASTER = cast(Table, MasterAdmin.__table__)
 RIGHTS = cast(Table, GroupRight.__table__)
 SESSIONS = cast(Table, AdminSession.__table__)
 TOKENS = cast(Table, ApiToken.__table__)
 FAILURES = cast(Table, LoginFailure.__table__)
 PRINTER_URLS = cast(Table, PrinterUrl.__table__)
+TOTP = cast(Table, TotpFactor.__table__)

@@ -47,6 +47,7 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SESSION_KEY = "ippproxy.session"
 LOGIN_PAGE = "/admin/login"
+USER_LOGIN_PAGE = "/user/login"  # the user web app's own login page (web/pages/user/)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -103,7 +104,8 @@ async def may_scrape(request: web.Request) -> bool:
 
 def wants_page(request: web.Request) -> bool:
     """A browser navigating to an admin page (not the API, not a script, not IPP)."""
-    return (request.method in ("GET", "HEAD") and request.path.startswith("/admin")
+    return (request.method in ("GET", "HEAD")
+            and request.path.startswith(("/admin", "/user"))
             and "text/html" in request.headers.get("Accept", ""))
 
 
@@ -131,8 +133,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                                 f"({CSRF_HEADER} header or {CSRF_FIELD} field)", kind="csrf")
     elif not public:
         if wants_page(request):
+            login = USER_LOGIN_PAGE if request.path.startswith("/user") else LOGIN_PAGE
             return web.Response(status=303, headers={
-                "Location": f"{LOGIN_PAGE}?next={quote(request.path_qs, safe='')}",
+                "Location": f"{login}?next={quote(request.path_qs, safe='')}",
                 "Cache-Control": "no-store"})
         return problem(401, "log in or send an API token", kind="unauthenticated",
                        headers={"WWW-Authenticate": 'Bearer realm="ippproxy"'})
@@ -149,9 +152,17 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
     response.del_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
 
 
-async def log_in(request: web.Request, name: str, password: str
+async def _second_factor(svc: WebServices, principal: str, code: str | None) -> bool:
+    """True unless the principal turned TOTP on and ``code`` is not its current code."""
+    if svc.totp is None or not await asyncio.to_thread(svc.totp.required, principal):
+        return True
+    return bool(code) and await asyncio.to_thread(svc.totp.verify, principal, code or "")
+
+
+async def log_in(request: web.Request, name: str, password: str, code: str | None = None
                  ) -> tuple[str, Session, Actor] | web.Response:
-    """Check the password under the rate limit; a new session, or the problem to answer."""
+    """Check the password (and the TOTP code of a principal who turned it on) under the
+    rate limit; a new session, or the problem to answer."""
     svc = services_of(request)
     address = request.remote or ""
     try:
@@ -165,6 +176,9 @@ async def log_in(request: web.Request, name: str, password: str
     principal = await asyncio.to_thread(svc.admins.authenticate, name, password)
     actor = None if principal is None else await asyncio.to_thread(
         svc.admins.actor, principal, Via.SESSION)
+    if principal is not None and actor is not None and \
+            not await _second_factor(svc, principal.name, code):
+        actor = None    # the password was right, the code was not: a failed login
     if principal is None or actor is None:
         await asyncio.to_thread(svc.throttle.failed, key, address)
         failed = entry(Actor(key, Via.SESSION), "session.login-failed", f"user:{key}", None,
@@ -192,13 +206,13 @@ async def log_out(request: web.Request) -> None:
 async def login_form(request: web.Request) -> web.StreamResponse:
     """POST /admin/login (the login page's form): a session cookie and on to /admin."""
     form = await request.post()
-    name, password = form.get("username"), form.get("password")
+    name, password, code = form.get("username"), form.get("password"), form.get("code")
     if (not isinstance(name, str) or not isinstance(password, str) or not name
             or len(name) > 255 or len(password) > 1024 or "\x00" in password):
         return problem(422, "username and password are required",
                        errors=[{"field": "username", "message": "required"},
                                {"field": "password", "message": "required"}])
-    result = await log_in(request, name, password)
+    result = await log_in(request, name, password, code if isinstance(code, str) else None)
     if isinstance(result, web.Response):
         return result
     sid, _, _ = result

@@ -71,6 +71,8 @@ class FieldError(Response):
 class LoginRequest(Request):
     username: Name
     password: Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_no_nul)]
+    code: Annotated[str, Field(max_length=16, description="the TOTP code (RFC 6238) of a "
+                               "user who turned two-step sign-in on")] | None = None
 
 
 class SessionInfo(Response):

@@ -14,7 +14,7 @@ import re
 from aiohttp import web
 
 IPP_TYPE = "application/ipp"
-WEB_ROOTS = ("/api", "/admin")
+WEB_ROOTS = ("/api", "/admin", "/user")  # /user: the user web app (issue 17 §8)
 
 
 def is_ipp_post(request: web.Request) -> bool:

@@ -23,7 +23,7 @@ def session_info(actor: Actor, csrf: str | None) -> m.SessionInfo:
 
 async def login(call: Call) -> Any:
     body: m.LoginRequest = call.body
-    result = await log_in(call.request, body.username, body.password)
+    result = await log_in(call.request, body.username, body.password, body.code)
     if isinstance(result, web.Response):
         return result
     sid, session, actor = result

@@ -23,6 +23,7 @@ from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
+from ippproxy.services.totp import Totp
 from ippproxy.services.usernotices import UserNotices
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
@@ -58,6 +59,7 @@ class WebServices:
     userside: UserSide | None = None  # a user's own jobs and accounts (accounting on)
     notices: UserNotices | None = None  # a user's live events (accounting on)
     findme: FindMe | None = None  # Find-Me releases (accounting on)
+    totp: Totp | None = None  # the optional second factor of a sign-in (RFC 6238)
 
 
 class WebState:

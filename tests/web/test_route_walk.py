@@ -1,5 +1,5 @@
-"""The route walk: every route the real application registers under ``/api`` and
-``/admin`` is tried against the real server without credentials (401), with a plain
+"""The route walk: every route the real application registers under ``/api``, ``/admin``
+and ``/user`` is tried against the real server without credentials (401), with a plain
 user's session (403 where admin rights are needed), and with a read-only token (403 for
 every change); path tricks (``..``, ``%2e%2e``, ``//``, case, backslashes) reach nothing
 (PaperCut CVE-2023-27350, CVE-2023-27351 and CVE-2023-39143 are the classes ruled out).
@@ -29,7 +29,9 @@ PUBLIC_ROUTES = {("POST", "/api/v1/session"), ("POST", "/admin/login"),
                  ("GET", "/admin/login"), ("HEAD", "/admin/login"),
                  # the pages' CSS and scripts, only the files listed by name (pages/routes.py)
                  ("GET", "/admin/static/{name}"), ("HEAD", "/admin/static/{name}"),
-                 ("GET", "/api/v1/openapi.json"), ("HEAD", "/api/v1/openapi.json")}
+                 ("GET", "/api/v1/openapi.json"), ("HEAD", "/api/v1/openapi.json"),
+                 # the user web app's sign-in page (web/pages/user/login.py)
+                 ("GET", "/user/login"), ("HEAD", "/user/login"), ("POST", "/user/login")}
 # CUPS tools post IPP to /admin (server/http.py answers with its own authentication).
 IPP_ROUTES = {("POST", "/admin"), ("POST", "/admin/")}
 # Routes a user without admin rights may use (their own session).
@@ -37,7 +39,11 @@ USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
                ("DELETE", "/api/v1/session"), ("POST", "/admin/logout"),
                ("GET", "/api/v1/me/printer-urls"), ("HEAD", "/api/v1/me/printer-urls"),
                ("GET", "/api/v1/me/jobs"), ("HEAD", "/api/v1/me/jobs"),
-               ("GET", "/api/v1/me/accounts"), ("HEAD", "/api/v1/me/accounts")}
+               ("GET", "/api/v1/me/accounts"), ("HEAD", "/api/v1/me/accounts"),
+               # the user web app's pages (web/pages/user/): each shows the user's own
+               *((m, p) for p in ("/user", "/user/", "/user/jobs", "/user/transactions",
+                                  "/user/printers", "/user/security", "/user/client")
+                 for m in ("GET", "HEAD"))}
 # A user's own objects: an empty body is invalid (422), a made-up id nobody's (404), never
 # a right refused.
 USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
@@ -46,13 +52,18 @@ USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
                    ("POST", "/api/v1/me/jobs/{uuid}/confirm"),
                    ("GET", "/api/v1/me/jobs/{uuid}/release-to"),
                    ("HEAD", "/api/v1/me/jobs/{uuid}/release-to"),
-                   ("POST", "/api/v1/me/jobs/{uuid}/release-to")}
+                   ("POST", "/api/v1/me/jobs/{uuid}/release-to"),
+                   ("POST", "/user/jobs/{uuid}/{action}"), ("POST", "/user/printers"),
+                   ("POST", "/user/printers/{id}/revoke"),
+                   ("POST", "/user/security/{action}"),
+                   ("GET", "/user/client/{filename}"), ("HEAD", "/user/client/{filename}")}
 # A user's own event stream: it stays open, so it is opened, checked and closed.
 STREAMS = {("GET", "/api/v1/me/events"), ("HEAD", "/api/v1/me/events")}
-LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
+LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout"), ("POST", "/user/logout")}
 # A logged-in user's own account: allowed, so an empty body is refused by validation (422)
 OWN_ROUTES = {("POST", "/api/v1/session/password")}
 FILL = {"uuid": str(uuid.uuid4()), "id": str(uuid.uuid4()), "name": "alice",
+        "filename": "nothing.whl",
         "key": "accounting.unknown_users", "part": "settings"}
 WRITES = {(op.method, PREFIX + op.path) for op in OPERATIONS if op.access.name == "WRITE"
           and op.section is not None}
@@ -65,7 +76,7 @@ def web_routes() -> list[tuple[str, str, bool]]:
     for route in app.router.routes():
         canonical = route.resource.canonical if route.resource is not None else ""
         low = canonical.lower()
-        if low.startswith(("/api", "/admin")):
+        if low.startswith(("/api", "/admin", "/user")):
             out.append((route.method, canonical, bool(getattr(route.handler, PUBLIC, False))))
     return sorted(set(out))
 
@@ -74,7 +85,8 @@ ROUTES = web_routes()
 
 
 # Routes whose last segment is one of some verbs: one of them, so the route is reached.
-ACTIONS = {"/admin/jobs/{uuid}/{action}": "cancel", "/admin/printers/{name}/{action}": "pause"}
+ACTIONS = {"/admin/jobs/{uuid}/{action}": "cancel", "/admin/printers/{name}/{action}": "pause",
+           "/user/jobs/{uuid}/{action}": "cancel", "/user/security/{action}": "confirm"}
 
 
 def concrete(path: str) -> str:

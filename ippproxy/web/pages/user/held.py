@@ -1,0 +1,50 @@
+"""The answers a user gives for their own held job, as forms (the live popups answer
+through ``/api/v1/me/jobs/...`` instead): ``POST /user/jobs/{uuid}/cancel`` (nothing
+charged), ``.../account`` (charge it to the chosen account and release it) and
+``.../confirm`` (the last chance: print or cancel). Each checks the session's CSRF token
+and the owner (another user's job is 404); then back to the page the form was on.
+
+Release of a held job (secure release) is the release service's (issue 17 §6); its
+button goes where the templates mark ``release-slot``.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ippproxy.services.actor import Actor
+from ippproxy.services.errors import Invalid
+from ippproxy.services.owncancel import cancel_own
+from ippproxy.web.pages.guard import checked_form
+from ippproxy.web.pages.user.guard import user_page
+from ippproxy.web.pages.user.home import needs
+
+PERSONAL = "-"   # the form's value for the personal account
+
+
+def _back(form: dict[str, str]) -> str:
+    back = form.get("back", "")
+    return back if back in ("/user/", "/user/jobs") else "/user/"
+
+
+@user_page
+async def job_action(request: web.Request, actor: Actor) -> web.StreamResponse:
+    form = await checked_form(request)
+    s, _ = needs(request)
+    uuid = request.match_info["uuid"]
+    action = request.match_info["action"]
+    if action == "cancel":
+        await cancel_own(s, actor, uuid)
+    elif action == "account":
+        code = form.get("account", "")
+        if not code:
+            raise Invalid("account", "choose an account")
+        await s.choose_account(actor, uuid, None if code == PERSONAL else code)
+    elif action == "confirm":
+        answer = form.get("answer")
+        if answer not in ("print", "cancel"):
+            raise Invalid("answer", "print or cancel")
+        await s.confirm(actor, uuid, answer == "print")
+    else:
+        raise Invalid("action", "cancel, account or confirm")
+    raise web.HTTPSeeOther(_back(form))
