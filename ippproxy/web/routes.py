@@ -10,6 +10,7 @@ from ippproxy.web import (
     admin_roles_api,
     audit_api,
     catalog_api,
+    directory_api,
     jobs_api,
     me_api,
     me_events,
@@ -30,7 +31,8 @@ OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATION
                                      + catalog_api.OPERATIONS + settings_api.OPERATIONS
                                      + audit_api.OPERATIONS + admin_roles_api.OPERATIONS
                                      + me_api.OPERATIONS
-                                     + me_jobs_api.OPERATIONS + me_events.OPERATIONS)
+                                     + me_jobs_api.OPERATIONS + me_events.OPERATIONS
+                                     + directory_api.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

@@ -22,6 +22,8 @@ from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
+from ippproxy.services.user_roles import UserRoles
+from ippproxy.services.user_sync import UserSync
 from ippproxy.services.usernotices import UserNotices
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
@@ -56,6 +58,8 @@ class WebServices:
     printer_urls: PrinterUrls | None = None  # the users' personal printer URLs
     userside: UserSide | None = None  # a user's own jobs and accounts (accounting on)
     notices: UserNotices | None = None  # a user's live events (accounting on)
+    user_sync: UserSync | None = None  # the LDAP user source ([ldap] url, accounting on)
+    user_roles: UserRoles | None = None  # roles per user and group (accounting on)
 
 
 class WebState:
