@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from support.server import IppProxy
 from support.slapd import GROUPS, PEOPLE, ROOT_DN, ROOT_PW, SUFFIX, Slapd, start_slapd
+from support.webapi import ACCOUNTING, register
 
 # uid -> (full name, password, mail)
 PEOPLE_SEED = {
@@ -48,3 +50,14 @@ def ldap_table(d: Slapd, *, url: str | None = None, timeout: float = 5.0) -> str
     return (f'\n[ldap]\nurl = "{url or d.url}"\nbase_dn = "{SUFFIX}"\n'
             f'bind_dn = "{ROOT_DN}"\nbind_password = "{ROOT_PW}"\n'
             f'group_base_dn = "{GROUPS}"\ntimeout = {timeout}\n')
+
+
+def ldap_proxy(root: Path, d: Slapd, queues: list[dict[str, object]] | None = None
+               ) -> IppProxy:
+    """A started ``ippproxy serve`` with accounting on and ``[ldap]`` reading ``d`` (its
+    certificate trusted by ``support.webapi``'s clients)."""
+    proxy = IppProxy(root, queues=queues or [{"name": "office"}])  # type: ignore[arg-type]
+    proxy.config_path.write_text(proxy.config_path.read_text() + ACCOUNTING + ldap_table(d))
+    proxy.start()
+    register(proxy)
+    return proxy
