@@ -35,6 +35,7 @@ from aiohttp import web
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.services.actor import Access, Actor, Section, Via
 from ippproxy.services.auditsink import entry
+from ippproxy.services.errors import Unavailable
 from ippproxy.services.sessions import Session
 from ippproxy.web.identity import PUBLIC, actor_of, set_actor
 from ippproxy.web.problem import problem
@@ -162,7 +163,11 @@ async def log_in(request: web.Request, name: str, password: str
     if wait > 0:
         return problem(429, "too many failed logins; try again later", kind="login-throttled",
                        headers={"Retry-After": str(math.ceil(wait))})
-    principal = await asyncio.to_thread(svc.admins.authenticate, name, password)
+    try:
+        principal = await asyncio.to_thread(svc.admins.authenticate, name, password)
+    except Unavailable as e:  # not a wrong password: not counted, said plainly
+        return problem(503, e.detail, kind="directory-unavailable",
+                       headers={"Retry-After": "30"})
     actor = None if principal is None else await asyncio.to_thread(
         svc.admins.actor, principal, Via.SESSION)
     if principal is None or actor is None:
