@@ -16,6 +16,7 @@ from ippproxy.web import (
     me_events,
     me_jobs_api,
     queues_api,
+    roles_api,
     session_api,
     settings_api,
     users_api,
@@ -32,7 +33,7 @@ OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATION
                                      + audit_api.OPERATIONS + admin_roles_api.OPERATIONS
                                      + me_api.OPERATIONS
                                      + me_jobs_api.OPERATIONS + me_events.OPERATIONS
-                                     + directory_api.OPERATIONS)
+                                     + directory_api.OPERATIONS + roles_api.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from ippproxy.web.identity import PUBLIC
-from ippproxy.web.pages import dashboard, directory, jobs, live, login
+from ippproxy.web.pages import dashboard, directory, jobs, live, login, roles
 from ippproxy.web.pages.catalog_routes import NAV, add_catalog_pages
 from ippproxy.web.pages.printers import add_printer_routes
 from ippproxy.web.pages.state import ADMIN, AdminState
@@ -66,4 +66,6 @@ def add_admin_pages(app: web.Application) -> None:
     add_catalog_pages(r)
     r.add_get("/admin/directory", directory.directory_page)
     r.add_post("/admin/directory/apply", directory.directory_apply)
+    r.add_get("/admin/roles", roles.roles_page)
+    r.add_post("/admin/roles/{group}", roles.roles_save)
     app.on_shutdown.append(_close_streams)
