@@ -64,6 +64,7 @@ from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.audit import AuditService
 from ippproxy.services.auditsink import CatalogAudit
+from ippproxy.services.cashier import Cashier
 from ippproxy.services.cost_models import CostModelService
 from ippproxy.services.denials import Denials
 from ippproxy.services.destination_probe import DestinationProbe
@@ -232,7 +233,9 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     reports=reports, refresh=lambda: watcher.poll()),
                 printer_urls=printer_urls, userside=userside, notices=notices,
                 user_sync=user_sync,
-                user_roles=UserRoles(engine, audit) if config.accounting.enabled else None)
+                user_roles=UserRoles(engine, audit) if config.accounting.enabled else None,
+                cashier=Cashier(engine, audit, config.accounting.minor_unit_digits)
+                if config.accounting.enabled else None)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),

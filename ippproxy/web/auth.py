@@ -104,13 +104,15 @@ async def may_scrape(request: web.Request) -> bool:
 
 def wants_page(request: web.Request) -> bool:
     """A browser navigating to an admin page (not the API, not a script, not IPP)."""
-    return (request.method in ("GET", "HEAD") and request.path.startswith("/admin")
+    return (request.method in ("GET", "HEAD")
+            and request.path.startswith(("/admin", "/cashier"))
             and "text/html" in request.headers.get("Accept", ""))
 
 
 def safe_next(target: str | None) -> str:
     """Where to go after logging in: an admin page of this server, never another site."""
-    if (target and target.startswith("/admin") and "//" not in target and "\\" not in target
+    if (target and target.startswith(("/admin", "/cashier")) and "//" not in target
+            and "\\" not in target
             and not target.startswith(LOGIN_PAGE)):
         return target
     return "/admin"

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from ippproxy.services.admins import Admins
 from ippproxy.services.audit import AuditService
+from ippproxy.services.cashier import Cashier
 from ippproxy.services.cost_models import CostModelService
 from ippproxy.services.groups import GroupService
 from ippproxy.services.jobs import Jobs
@@ -60,6 +61,7 @@ class WebServices:
     notices: UserNotices | None = None  # a user's live events (accounting on)
     user_sync: UserSync | None = None  # the LDAP user source ([ldap] url, accounting on)
     user_roles: UserRoles | None = None  # roles per user and group (accounting on)
+    cashier: Cashier | None = None  # the web cashier's deposits (accounting on)
 
 
 class WebState:

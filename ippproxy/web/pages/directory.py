@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from ippproxy.services.actor import Access, Actor, Section
+from ippproxy.services.changes import require
 from ippproxy.services.errors import NotFound, Unavailable
 from ippproxy.services.user_sync import UserSync
 from ippproxy.web.directory_api import preview_page
@@ -23,9 +24,10 @@ from ippproxy.web.state import services_of
 PAGE_SIZE = 25
 
 
-def _sync(request: web.Request) -> UserSync:
+def _sync(request: web.Request, actor: Actor) -> UserSync:
     svc = services_of(request).user_sync
     if svc is None:
+        require(actor, Section.USERS, Access.READ)  # deny first: no hint to others
         raise NotFound("user source", "ldap (set [ldap] url in the configuration)")
     return svc
 
@@ -36,7 +38,7 @@ def _page_number(raw: str) -> int:
 
 async def _view(request: web.Request, actor: Actor, *, message: str = "",
                 status: int = 200) -> web.Response:
-    svc = _sync(request)
+    svc = _sync(request, actor)
     source = await asyncio.to_thread(svc.source, actor)
     preview: dict[str, Any] | None = None
     number = _page_number(request.query.get("page", "1"))
@@ -66,7 +68,7 @@ async def directory_apply(request: web.Request, actor: Actor) -> web.StreamRespo
     """POST /admin/directory/apply: the sync; ``delete_missing`` ticked: the bulk delete."""
     form = await posted_form(request)
     try:
-        result = await asyncio.to_thread(_sync(request).apply, actor,
+        result = await asyncio.to_thread(_sync(request, actor).apply, actor,
                                          delete_missing=form.get("delete_missing") == "true")
     except Unavailable as e:
         return await _view(request, actor, message=e.detail, status=503)

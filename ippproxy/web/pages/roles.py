@@ -1,6 +1,6 @@
 """Roles through groups (``services.user_roles``): ``/admin/roles`` shows the built-in
 groups' tri-states (Internal Users, External Users, All Users) and a user's resolved roles
-with the level that decided each; ``POST /admin/roles/{group}`` saves a group's states
+with the level that decided each; ``POST /admin/roles/{name}`` saves a group's states
 (the built-in groups' here, a group's from its page, ``/admin/groups/{name}``)."""
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ async def roles_page(request: web.Request, actor: Actor) -> web.StreamResponse:
 @page
 async def roles_save(request: web.Request, actor: Actor) -> web.StreamResponse:
     form = await posted_form(request)
-    group = request.match_info["group"]
+    group = request.match_info["name"]
     wanted = {r: form[f"role-{r}"] for r in ROLE_NAMES if f"role-{r}" in form}
     try:
         await asyncio.to_thread(user_roles(request).set_group_roles, actor, group, wanted)
