@@ -13,15 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 
 from ippproxy.accounting import admin as accounting_admin
-from ippproxy.accounting import ledger, lookup, roles_store
-from ippproxy.accounting import users as accounting_users
+from ippproxy.accounting import ledger, lookup, role_checks
 from ippproxy.accounting.errors import AccountingError
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.money import format_money, parse_money
@@ -66,11 +64,7 @@ class Cashier:
     def may_use(self, actor: Actor) -> bool:
         """The actor is a live, enabled user whose web-cashier role resolves granted."""
         with self.engine.connect() as conn:
-            row = accounting_users.find_user(conn, actor.name)
-            if row is None or row._mapping["disabled"]:
-                return False
-            uid = uuid.UUID(str(row._mapping["id"]))
-            return roles_store.user_role(conn, uid, Role.WEB_CASHIER).granted
+            return role_checks.has_role(conn, actor.name, Role.WEB_CASHIER)
 
     def _require(self, actor: Actor) -> None:
         if not self.may_use(actor):

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from ippproxy.accounting import roles_store
+from ippproxy.accounting import role_checks, roles_store
 from ippproxy.accounting import users as accounting_users
 from ippproxy.accounting.errors import NotFound as AccountingNotFound
 from ippproxy.accounting.identity import canonical_name
@@ -59,6 +59,13 @@ class UserRoles:
     def __init__(self, engine: Engine, audit: AuditSink) -> None:
         self.engine = engine
         self.audit = audit
+
+    def may_approve(self, username: str) -> bool:
+        """Whether ``username`` holds release-approver now: the approval queues let such a
+        user approve jobs on every queue, beside the approvers a queue names. A check of
+        the server itself (no actor); an unknown or disabled user may not."""
+        with self.engine.connect() as conn:
+            return role_checks.may_approve(conn, username)
 
     def user_roles(self, actor: Actor, username: str) -> dict[str, dict[str, Any]]:
         """Per role: the user's own state, whether it is granted, and by which level."""
