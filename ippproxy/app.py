@@ -29,7 +29,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
+from ippproxy.catalog import AuditQuery, Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import Checkpointer, make_engine, upgrade_locked
 from ippproxy.directory.bind import password_checker
@@ -220,7 +220,9 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             cost_models = CostModelService(catalog)
             # The LDAP user source (issue 18): sync on demand and scheduled, one status.
             user_sync = (UserSync(DirectorySync(engine, ldap,
-                                                pipeline.accounting.new_user_defaults()), audit)
+                                                pipeline.accounting.new_user_defaults()), audit,
+                                  lambda: catalog.audit_log(AuditQuery(kind="directory",
+                                                                       limit=5)))
                          if ldap and pipeline is not None else None)
             app[WEB].services = WebServices(
                 admins=admins, sessions=Sessions(engine), tokens=tokens,

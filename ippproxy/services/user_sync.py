@@ -3,19 +3,22 @@ write), with the bulk delete of users gone from the directory only when asked. E
 applied sync is audited with its counts, each failed one with its reason. A directory
 that cannot be read is ``Unavailable`` (nothing written, nothing deleted).
 
-The last sync's status (when, what it did, or why it failed) is kept here for the admin
-page and ``GET /api/v1/directory``: this node's syncs, on demand and scheduled
-(``scheduled`` is what the composition root runs every interval)."""
+The last sync's status (when, what it did, or why it failed) for the admin page and
+``GET /api/v1/directory``: the newer of this node's last sync (on demand, scheduled or a
+preview; ``scheduled`` is what the composition root runs every interval) and the last
+audited one of any node (``history``: the audit log, so it survives a restart)."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ippproxy.accounting import AccountingError
 from ippproxy.accounting.sync_plan import SyncPlan
+from ippproxy.catalog import AuditEntry
 from ippproxy.directory import DirectoryError
 from ippproxy.directory.sync import DirectorySync
 from ippproxy.services.actor import Access, Actor, Section
@@ -56,6 +59,9 @@ class SourceView:
     overwrite: tuple[str, ...]
 
 
+SCHEDULED = "scheduled directory sync"  # the actor of scheduled syncs
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -63,9 +69,12 @@ def _now() -> dt.datetime:
 class UserSync:
     """Blocking (LDAP and the database): the web layer calls it in a thread."""
 
-    def __init__(self, sync: DirectorySync | None, audit: AuditSink) -> None:
+    def __init__(self, sync: DirectorySync | None, audit: AuditSink,
+                 history: Callable[[], list[AuditEntry]] | None = None) -> None:
         self.sync = sync
         self.audit = audit
+        # The newest audited syncs (kind "directory"), newest first; None: this node only.
+        self.history = history
         self._lock = threading.Lock()
         self._status: SyncStatus | None = None
 
@@ -84,7 +93,21 @@ class UserSync:
     def status(self, actor: Actor) -> SyncStatus | None:
         self._ready(actor, Access.READ)
         with self._lock:
-            return self._status
+            mine = self._status
+        audited = None
+        for e in self.history() if self.history is not None else []:
+            if e.action in ("users.sync", "users.sync-failed"):
+                after = e.after if isinstance(e.after, dict) else {}
+                at = e.at if e.at.tzinfo else e.at.replace(tzinfo=dt.UTC)
+                kind = "scheduled" if e.actor == SCHEDULED else "apply"
+                audited = (SyncStatus(at, kind, {k: v for k, v in after.items()
+                                                 if isinstance(v, int)})
+                           if e.action == "users.sync"
+                           else SyncStatus(at, kind, {}, str(after.get("reason", ""))))
+                break
+        if mine is None or (audited is not None and audited.at > mine.at):
+            return audited
+        return mine
 
     def source(self, actor: Actor) -> SourceView:
         s = self._ready(actor, Access.READ).settings
@@ -134,7 +157,7 @@ class UserSync:
     def scheduled(self) -> SyncOutcome | None:
         """The scheduled sync (never a bulk delete); None when it failed (recorded)."""
         try:
-            return self.apply(Actor.system("scheduled directory sync"), kind="scheduled")
+            return self.apply(Actor.system(SCHEDULED), kind="scheduled")
         except (Unavailable, Conflict):
             return None
 

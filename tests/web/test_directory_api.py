@@ -94,6 +94,9 @@ def test_preview_apply_and_bulk_delete(server: IppProxy, admin: Client,
     audit = admin.get("/api/v1/audit", params={"action": "users.sync"}).json()["items"]
     assert [e["after"]["deleted"] for e in audit][:1] == [1] and len(audit) == 2
     assert all(e["actor"] == "admin" for e in audit)
+    server.restart()                           # the status is the audit log's: it stays
+    status = admin.get("/api/v1/directory").json()["last_sync"]
+    assert (status["kind"], status["counts"]["deleted"], status["error"]) == ("apply", 1, "")
     bad = admin.post("/api/v1/directory/apply", json={"delete_missing": "maybe"})
     assert bad.status_code == 422
     anonymous = Client(server.https).post("/api/v1/directory/apply", json={})
