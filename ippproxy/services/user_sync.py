@@ -60,6 +60,7 @@ class SourceView:
 
 
 SCHEDULED = "scheduled directory sync"  # the actor of scheduled syncs
+PREVIEW_TTL = 300.0  # seconds a preview's plan serves its further pages
 
 
 def _now() -> dt.datetime:
@@ -77,6 +78,7 @@ class UserSync:
         self.history = history
         self._lock = threading.Lock()
         self._status: SyncStatus | None = None
+        self._preview: tuple[dt.datetime, SyncPlan] | None = None
 
     def _ready(self, actor: Actor, access: Access) -> DirectorySync:
         if not actor.may(Section.USERS, access):
@@ -127,14 +129,24 @@ class UserSync:
             self.audit.record(entry(actor, "users.sync-failed", "directory:ldap", None,
                                     {"reason": reason}))
 
-    def preview(self, actor: Actor) -> SyncPlan:
+    def preview(self, actor: Actor, *, reuse: bool = False) -> SyncPlan:
+        """What a sync would do now. ``reuse``: the plan of this node's last preview when
+        it is younger than ``PREVIEW_TTL`` (the next page of the same preview, not another
+        read of a large directory)."""
         sync = self._ready(actor, Access.READ)
+        if reuse:
+            with self._lock:
+                cached = self._preview
+            if cached is not None and (_now() - cached[0]).total_seconds() < PREVIEW_TTL:
+                return cached[1]
         try:
             plan = sync.preview()
         except DirectoryError as e:
             self._failed(actor, "preview", f"{e}; nothing was changed")
             raise Unavailable(f"{e}; nothing was changed") from None
         self._remember("preview", plan.summary())
+        with self._lock:
+            self._preview = (_now(), plan)
         return plan
 
     def apply(self, actor: Actor, *, delete_missing: bool = False,

@@ -49,7 +49,7 @@ async def get_directory(call: Call) -> Any:
 
 async def preview_sync(call: Call) -> Any:
     q: dm.PreviewQuery = call.query
-    plan = await asyncio.to_thread(_sync(call).preview, call.who())
+    plan = await asyncio.to_thread(_sync(call).preview, call.who(), reuse=q.offset > 0)
     return preview_page(plan, q.offset, q.limit)
 
 
@@ -67,7 +67,8 @@ OPERATIONS = (
               "and the last sync's status", "directory", Section.USERS, Access.READ,
               response=dm.DirectoryOut),
     Operation("GET", "/directory/preview", preview_sync,
-              "What a sync would add, change and delete now (paged lists; nothing written)",
+              "What a sync would add, change and delete now (paged lists; nothing written; a "
+              "further page, offset > 0, reuses this node's last preview for 5 minutes)",
               "directory", Section.USERS, Access.READ, query=dm.PreviewQuery,
               response=dm.PreviewOut),
     Operation("POST", "/directory/apply", apply_sync,

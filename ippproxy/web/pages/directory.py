@@ -44,7 +44,7 @@ async def _view(request: web.Request, actor: Actor, *, message: str = "",
     number = _page_number(request.query.get("page", "1"))
     if request.query.get("preview") and not message:
         try:
-            plan = await asyncio.to_thread(svc.preview, actor)
+            plan = await asyncio.to_thread(svc.preview, actor, reuse=number > 1)
         except Unavailable as e:
             message, status = e.detail, 503
         else:
