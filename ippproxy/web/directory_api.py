@@ -61,18 +61,20 @@ async def apply_sync(call: Call) -> Any:
             "counts": done.plan.summary(), "warnings": list(done.plan.warnings)}
 
 
+# 404: no directory configured; 503: the directory cannot be read now (nothing changed).
+_NO_SOURCE = (404, 503)
 OPERATIONS = (
     Operation("GET", "/directory", get_directory,
               "The user source: its settings (no password), the fields a sync may overwrite "
               "and the last sync's status", "directory", Section.USERS, Access.READ,
-              response=dm.DirectoryOut),
+              response=dm.DirectoryOut, more_errors=_NO_SOURCE),
     Operation("GET", "/directory/preview", preview_sync,
               "What a sync would add, change and delete now (paged lists; nothing written; a "
               "further page, offset > 0, reuses this node's last preview for 5 minutes)",
               "directory", Section.USERS, Access.READ, query=dm.PreviewQuery,
-              response=dm.PreviewOut),
+              response=dm.PreviewOut, more_errors=_NO_SOURCE),
     Operation("POST", "/directory/apply", apply_sync,
               "Sync now; users gone from the directory are deleted only with "
               "delete_missing (audited)", "directory", Section.USERS, Access.WRITE,
-              body=dm.ApplyIn, response=dm.ApplyOut),
+              body=dm.ApplyIn, response=dm.ApplyOut, more_errors=_NO_SOURCE),
 )
