@@ -47,12 +47,14 @@ def remove_person(d: Slapd, uid: str) -> None:
         c.delete(f"uid={uid},{PEOPLE}")
 
 
-def ldap_table(d: Slapd, *, url: str | None = None, timeout: float = 5.0) -> str:
+def ldap_table(d: Slapd, *, url: str | None = None, timeout: float = 5.0,
+               sync_interval: float = 0.0) -> str:
     """The ``[ldap]`` TOML table of a server reading ``d`` (``url`` overrides, e.g. a
     port where nothing answers)."""
     return (f'\n[ldap]\nurl = "{url or d.url}"\nbase_dn = "{SUFFIX}"\n'
             f'bind_dn = "{ROOT_DN}"\nbind_password = "{ROOT_PW}"\n'
-            f'group_base_dn = "{GROUPS}"\ntimeout = {timeout}\n')
+            f'group_base_dn = "{GROUPS}"\ntimeout = {timeout}\n'
+            f'sync_interval = {sync_interval}\n')
 
 
 def ldap_proxy(root: Path, d: Slapd, queues: list[dict[str, object]] | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,6 +113,30 @@ def test_cmd_sync_users(server: IppProxy, admin: Client, directory: Slapd) -> No
     assert applied["applied"] is True and admin.get("/api/v1/users/erin").status_code == 200
     text = sync_users(server.config_path, "--preview")
     assert text.returncode == 0 and "adds: 0" in text.stdout, text.stdout
+
+
+def test_scheduled_syncs_show_their_status(directory: Slapd, tmp_path: Path) -> None:
+    """A server syncing every 0.5 s: users appear without anyone asking, the status says
+    "scheduled", and nobody gone from the directory is deleted by a scheduled sync."""
+    proxy = IppProxy(tmp_path / "scheduled", queues=[{"name": "office"}])
+    proxy.config_path.write_text(proxy.config_path.read_text() + ACCOUNTING
+                                 + ldap_table(directory, sync_interval=0.5))
+    with proxy:
+        register(proxy)
+        admin = login(proxy.https, "admin", first_password(proxy))
+        deadline = time.monotonic() + 60
+        while (status := admin.get("/api/v1/directory").json()["last_sync"]) is None \
+                or admin.get("/api/v1/users/alice").status_code != 200:
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+        assert status["kind"] == "scheduled" and status["error"] == ""
+        add_person(directory, "frank", "Frank Field")
+        remove_person(directory, "bob")
+        while admin.get("/api/v1/users/frank").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert admin.get("/api/v1/users/bob").status_code == 200   # kept: no bulk delete
+        assert tracebacks(proxy.log()) == []
 
 
 def test_directory_down_or_silent_changes_nothing(server: IppProxy, admin: Client,
