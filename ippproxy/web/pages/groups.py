@@ -76,7 +76,8 @@ async def _view(request: web.Request, actor: Actor, errors: dict[str, str] | Non
               if actor.may(Section.USERS, Access.READ) else {})
     roles = await group_roles(request, actor, name)
     return render(request, "group.html", actor, "groups", {
-        "roles": roles, "may_roles": actor.may(Section.USERS, Access.WRITE), "group": group, "quota": quota, "periods": PERIODS, "access": ACCESS,
+        "group": group, "quota": quota, "periods": PERIODS, "access": ACCESS,
+        "roles": roles, "may_roles": actor.may(Section.USERS, Access.WRITE),
         "rights": {str(s): rights.get(s, Access.NONE).name.lower() for s in Section},
         "shown": {**group, **(quota or {}), **(shown or {})}, "errors": errors or {},
         "may_settings": actor.may(Section.USERS, Access.WRITE) and not found.provisioned,
