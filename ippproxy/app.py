@@ -29,10 +29,9 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from ippproxy.catalog import Catalog, CatalogWatcher, Snapshot
+from ippproxy.catalog import AuditQuery, Catalog, CatalogWatcher, Snapshot
 from ippproxy.config import BUILTIN_DESTINATION, Config
 from ippproxy.db import Checkpointer, make_engine, upgrade_locked
-from ippproxy.directory import schedule as directory_schedule
 from ippproxy.directory.bind import password_checker
 from ippproxy.directory.settings import from_config as ldap_settings
 from ippproxy.directory.sync import DirectorySync
@@ -67,6 +66,7 @@ from ippproxy.server.tls import ensure_certificate, server_context
 from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.audit import AuditService
 from ippproxy.services.auditsink import CatalogAudit
+from ippproxy.services.cashier import Cashier
 from ippproxy.services.cost_models import CostModelService
 from ippproxy.services.denials import Denials
 from ippproxy.services.destination_probe import DestinationProbe
@@ -91,6 +91,8 @@ from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.totp import Totp
+from ippproxy.services.user_roles import UserRoles
+from ippproxy.services.user_sync import UserSync, run_scheduled
 from ippproxy.services.usernotices import UserNotices, low_credit
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
@@ -230,6 +232,12 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             printers = PrinterStatus(queue_service, capabilities, store,
                                      lambda q: destination_uri(q, server.config.virtual_printer))
             cost_models = CostModelService(catalog)
+            # The LDAP user source (issue 18): sync on demand and scheduled, one status.
+            user_sync = (UserSync(DirectorySync(engine, ldap,
+                                                pipeline.accounting.new_user_defaults()), audit,
+                                  lambda: catalog.audit_log(AuditQuery(kind="directory",
+                                                                       limit=5)))
+                         if ldap and pipeline is not None else None)
             app[WEB].services = WebServices(
                 admins=admins, sessions=Sessions(engine), tokens=tokens,
                 throttle=throttle, jobs=jobs,
@@ -240,7 +248,10 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()),
                 printer_urls=printer_urls, userside=userside, notices=notices, findme=findme,
-                totp=Totp(engine, audit))
+                totp=Totp(engine, audit), user_sync=user_sync,
+                user_roles=UserRoles(engine, audit) if config.accounting.enabled else None,
+                cashier=Cashier(engine, audit, config.accounting.minor_unit_digits)
+                if config.accounting.enabled else None)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
@@ -250,10 +261,9 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                      asyncio.create_task(advertiser.run(), name="dnssd")]
             if notices is not None:
                 tasks.append(asyncio.create_task(notices.run(), name="user-notices"))
-            if ldap and pipeline is not None and config.ldap.sync_interval > 0:
-                tasks.append(asyncio.create_task(directory_schedule.run_forever(
-                    DirectorySync(engine, ldap, pipeline.accounting.new_user_defaults()),
-                    config.ldap.sync_interval), name="directory-sync"))
+            if user_sync is not None and config.ldap.sync_interval > 0:
+                tasks.append(asyncio.create_task(run_scheduled(
+                    user_sync, config.ldap.sync_interval), name="directory-sync"))
 
             async def changed(new: Snapshot) -> None:
                 live = new.apply(file)

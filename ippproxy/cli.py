@@ -187,6 +187,12 @@ def _accounting_cmd(rest: list[str], path: str | None, cfg: Config) -> int:
     return accounting_main(rest)
 
 
+def _sync_users_cmd(rest: list[str], path: str | None, cfg: Config) -> int:
+    from ippproxy.services.synccmd import main as sync_main
+
+    return sync_main(rest, cfg)
+
+
 @dataclasses.dataclass(frozen=True)
 class CmdFamily:
     """Subcommands of ``ippproxy cmd`` run by one module: ``words`` are the first words
@@ -207,6 +213,7 @@ def _catalog_words() -> Collection[str]:
 # module's subcommands) is one more row here.
 CMD_FAMILIES: list[CmdFamily] = [
     CmdFamily(lambda: ("set-password",), _admin_password_cmd),
+    CmdFamily(lambda: ("sync-users",), _sync_users_cmd),
     CmdFamily(_catalog_words, _catalog_cmd, lambda cfg: _catalog_cmd(["--help"], None, cfg)),
     CmdFamily(None, _accounting_cmd, lambda cfg: _accounting_cmd(["--help"], None, cfg)),
 ]

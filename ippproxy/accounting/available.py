@@ -1,6 +1,7 @@
 """The accounts a user may charge, as the user's own side shows them (issue 17): their
 personal account, and every shared account granted to them or to one of their groups,
-with its sub-accounts (a grant covers them, ``users.check_access``). Disabled accounts
+with its sub-accounts (a grant covers them, ``users.check_access``), and for a
+print-delegate the delegators' personal accounts (``delegation``). Disabled accounts
 are left out. Connection-level; names only what a user may see of their own accounts
 (no owner, no PIN).
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, or_, select
 
+from ippproxy.accounting.delegation import PREFIX, delegators
 from ippproxy.accounting.models import ACCESS, ACCOUNTS, MEMBERS
 from ippproxy.accounting.users import find_user
 
@@ -56,7 +58,12 @@ def usable_accounts(conn: Connection, username: str) -> list[UsableAccount]:
         ACCOUNTS.c.disabled.is_(False)).order_by(ACCOUNTS.c.name, ACCOUNTS.c.code)
     ).mappings().all() if found else []
     out = [] if personal is None or personal["disabled"] else [_usable(personal, None)]
-    return out + [_usable(m, m["code"]) for m in shared]
+    # Delegated print: the delegators' personal accounts, for a print-delegate.
+    behalf = [UsableAccount(f"{PREFIX}{m['username']}",
+                            f"{m['full_name'] or m['username']} (on behalf of)", m["balance"],
+                            m["currency"], m["restricted"], m["credit_limit"], False)
+              for m in delegators(conn, username)]
+    return out + [_usable(m, m["code"]) for m in shared] + behalf
 
 
 def _usable(r: Mapping[Any, Any], code: str | None) -> UsableAccount:

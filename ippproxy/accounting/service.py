@@ -24,7 +24,15 @@ from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, Engine, Row
 
-from ippproxy.accounting import charges, groupsettings, payer, roles_store, settlement, users
+from ippproxy.accounting import (
+    charges,
+    delegation,
+    groupsettings,
+    payer,
+    roles_store,
+    settlement,
+    users,
+)
 from ippproxy.accounting.charges import (
     Charge,
     ChargeState,
@@ -205,8 +213,12 @@ class AccountingService:
         if existing is not None:
             return charges.load(existing, replayed=True)
         user = self._user(conn, username)._mapping
-        account = users.shared_account(conn, account_code)
-        users.check_access(conn, user["id"], account, pin)
+        delegator = delegation.delegator_of(account_code)
+        if delegator is not None:   # delegated print: the roles, then their account
+            account = delegation.account_for(conn, user["username"], delegator)
+        else:
+            account = users.shared_account(conn, account_code)
+            users.check_access(conn, user["id"], account, pin)
         a = lock_account(conn, account._mapping["id"])._mapping
         return self._debit(conn, job_uuid, user["id"], user["username"],
                            Locked(a["id"], a["balance"], a["currency"], a["restricted"],

@@ -32,6 +32,7 @@ class Kind(enum.StrEnum):
     JOB = "job"
     TOKEN = "token"
     USER = "user"
+    DIRECTORY = "directory"  # the LDAP user source's syncs (services/user_sync.py)
 
 
 @dataclass(frozen=True)

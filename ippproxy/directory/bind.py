@@ -60,12 +60,13 @@ def authenticate(s: LdapSettings, username: str, password: str) -> str | None:
 
 
 def password_checker(s: LdapSettings) -> Callable[[str, str], str | None]:
-    """``authenticate`` for the login services: a directory that cannot be asked refuses
-    the login (logged with its reason) rather than raising into the HTTP layer."""
+    """``authenticate`` for the login services. A directory that cannot be asked raises
+    DirectoryError (logged here with its reason): the login service says the directory
+    is unavailable rather than "wrong password" (services.admins)."""
     def check(username: str, password: str) -> str | None:
         try:
             return authenticate(s, username, password)
         except DirectoryError as e:
-            log.warning("LDAP login of %r refused: %s", username, e)
-            return None
+            log.warning("LDAP login of %r not checked: %s", username, e)
+            raise
     return check

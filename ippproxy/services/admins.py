@@ -30,16 +30,18 @@ from ippproxy.accounting import users as accounting_users
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.accounting.users import hash_secret, verify_secret
+from ippproxy.directory import DirectoryError
 from ippproxy.services.actor import Access, Actor, Section, Via
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.authmodels import MASTER, RIGHTS
-from ippproxy.services.errors import Forbidden, Invalid
+from ippproxy.services.errors import Forbidden, Invalid, Unavailable
 
 MASTER_NAME = "admin"
 MIN_PASSWORD = 12
 
 
-#: (canonical name, password) -> the name when the directory accepts it, else None.
+#: (canonical name, password) -> the name when the directory accepts it, else None;
+#: raises DirectoryError when the directory cannot be asked.
 ExternalPasswords = Callable[[str, str], str | None]
 
 
@@ -116,7 +118,8 @@ class Admins:
 
     # -- proving who is asking ------------------------------------------------------
     def authenticate(self, name: str, password: str) -> Principal | None:
-        """The principal whose password this is; None otherwise (same work either way)."""
+        """The principal whose password this is; None otherwise (same work either way).
+        Raises Unavailable when an external user's directory cannot be asked."""
         try:
             canon = canonical_name(name)
         except ValueError:
@@ -130,7 +133,12 @@ class Admins:
             accounting_users.burn_verify(password)
             return None
         if self.external is not None and self._external_user(canon):
-            return Principal(canon, False) if self.external(canon, password) == canon else None
+            try:
+                accepted = self.external(canon, password)
+            except DirectoryError:
+                raise Unavailable("the user directory cannot be reached to check the "
+                                  "password; try again later") from None
+            return Principal(canon, False) if accepted == canon else None
         uid = in_transaction(self.engine,
                              lambda c: accounting_users.authenticate(c, canon, password))
         return None if uid is None else Principal(canon, False)

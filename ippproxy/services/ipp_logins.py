@@ -24,6 +24,7 @@ from ippproxy.accounting.identity import canonical_name
 from ippproxy.services.actor import Access, Actor, Section, Via
 from ippproxy.services.admins import MASTER_NAME, Admins, Principal
 from ippproxy.services.auditsink import entry
+from ippproxy.services.errors import Unavailable
 from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
@@ -66,7 +67,10 @@ class IppLogins:
         wait = self.throttle.retry_after(key, address)
         if wait > 0:
             return wait
-        principal = self.admins.authenticate(user, password)
+        try:
+            principal = self.admins.authenticate(user, password)
+        except Unavailable:
+            return None  # the directory is down: not a failed login (logged by the check)
         login = None if principal is None else _login(
             self.admins.actor(principal, Via.IPP), principal.name,
             self.admins.credential_stamp(principal))

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from ippproxy.accounting import roles_store
+from ippproxy.accounting import role_checks, roles_store
 from ippproxy.accounting import users as accounting_users
 from ippproxy.accounting.errors import NotFound as AccountingNotFound
 from ippproxy.accounting.identity import canonical_name
@@ -20,6 +20,10 @@ from ippproxy.accounting.txn import in_transaction
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.errors import Forbidden, Invalid, NotFound
+
+#: The roles and the built-in groups by name, for the pages and the REST API.
+ROLE_NAMES = tuple(r.value for r in Role)
+BUILTIN_GROUPS = tuple(g.value for g in BuiltinGroup)
 
 
 def _require(actor: Actor, access: Access) -> None:
@@ -55,6 +59,13 @@ class UserRoles:
     def __init__(self, engine: Engine, audit: AuditSink) -> None:
         self.engine = engine
         self.audit = audit
+
+    def may_approve(self, username: str) -> bool:
+        """Whether ``username`` holds release-approver now: the approval queues let such a
+        user approve jobs on every queue, beside the approvers a queue names. A check of
+        the server itself (no actor); an unknown or disabled user may not."""
+        with self.engine.connect() as conn:
+            return role_checks.may_approve(conn, username)
 
     def user_roles(self, actor: Actor, username: str) -> dict[str, dict[str, Any]]:
         """Per role: the user's own state, whether it is granted, and by which level."""
@@ -105,6 +116,35 @@ class UserRoles:
         before = in_transaction(self.engine, work)
         self.audit.record(entry(actor, "group.role", f"group:{group}",
                                 {r.value: before.value}, {r.value: s.value}))
+
+    def set_group_roles(self, actor: Actor, group: str, wanted: dict[str, str]
+                        ) -> dict[str, str]:
+        """Several roles of a group at once (the group page's form): every value checked
+        before any is written, one transaction, one audit entry with the roles that
+        changed (before and after). Returns the group's states after."""
+        _require(actor, Access.WRITE)
+        states = {_role(r): _state(v) for r, v in wanted.items()}
+        builtin = _builtin(group)
+
+        def work(conn: Connection) -> dict[Role, RoleState]:
+            before = self._group_states(conn, group)
+            for r, s in states.items():
+                if before.get(r, RoleState.INDETERMINATE) is s:
+                    continue
+                if builtin is not None:
+                    roles_store.set_builtin_role(conn, builtin, r, s)
+                else:
+                    roles_store.set_group_role(conn, group, r, s)
+            return before
+        before = in_transaction(self.engine, work)
+        changed = {r: s for r, s in states.items()
+                   if before.get(r, RoleState.INDETERMINATE) is not s}
+        if changed:
+            self.audit.record(entry(
+                actor, "group.role", f"group:{group}",
+                {r.value: before.get(r, RoleState.INDETERMINATE).value for r in changed},
+                {r.value: s.value for r, s in changed.items()}))
+        return self.group_roles(actor, group)
 
     def _group_states(self, conn: Connection, group: str) -> dict[Role, RoleState]:
         builtin = _builtin(group)

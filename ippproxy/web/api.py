@@ -65,6 +65,7 @@ class Operation:
     status: int = 200
     public: bool = False
     path_params: Mapping[str, str] = field(default_factory=dict)  # name -> description
+    more_errors: tuple[int, ...] = ()  # besides the usual ones (e.g. 404, 503 of a service)
 
     @property
     def operation_id(self) -> str:
@@ -79,7 +80,7 @@ class Operation:
             codes.append(403)
             if self.path_params or self.method in ("POST", "PUT", "PATCH", "DELETE"):
                 codes += [404, 409]
-        return tuple(sorted(set(codes)))
+        return tuple(sorted(set(codes) | set(self.more_errors)))
 
 
 def _query_dict(request: web.Request, model: type[BaseModel]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from aiohttp import web
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.services.actor import Access, Actor, Section, Via
 from ippproxy.services.auditsink import entry
+from ippproxy.services.errors import Unavailable
 from ippproxy.services.sessions import Session
 from ippproxy.web.identity import PUBLIC, actor_of, set_actor
 from ippproxy.web.problem import problem
@@ -105,13 +106,14 @@ async def may_scrape(request: web.Request) -> bool:
 def wants_page(request: web.Request) -> bool:
     """A browser navigating to an admin page (not the API, not a script, not IPP)."""
     return (request.method in ("GET", "HEAD")
-            and request.path.startswith(("/admin", "/user"))
+            and request.path.startswith(("/admin", "/user", "/cashier"))
             and "text/html" in request.headers.get("Accept", ""))
 
 
 def safe_next(target: str | None) -> str:
     """Where to go after logging in: an admin page of this server, never another site."""
-    if (target and target.startswith("/admin") and "//" not in target and "\\" not in target
+    if (target and target.startswith(("/admin", "/cashier")) and "//" not in target
+            and "\\" not in target
             and not target.startswith(LOGIN_PAGE)):
         return target
     return "/admin"
@@ -173,7 +175,11 @@ async def log_in(request: web.Request, name: str, password: str, code: str | Non
     if wait > 0:
         return problem(429, "too many failed logins; try again later", kind="login-throttled",
                        headers={"Retry-After": str(math.ceil(wait))})
-    principal = await asyncio.to_thread(svc.admins.authenticate, name, password)
+    try:
+        principal = await asyncio.to_thread(svc.admins.authenticate, name, password)
+    except Unavailable as e:  # not a wrong password: not counted, said plainly
+        return problem(503, e.detail, kind="directory-unavailable",
+                       headers={"Retry-After": "30"})
     actor = None if principal is None else await asyncio.to_thread(
         svc.admins.actor, principal, Via.SESSION)
     if principal is not None and actor is not None and \

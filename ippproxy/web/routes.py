@@ -10,12 +10,14 @@ from ippproxy.web import (
     admin_roles_api,
     audit_api,
     catalog_api,
+    directory_api,
     findme_api,
     jobs_api,
     me_api,
     me_events,
     me_jobs_api,
     queues_api,
+    roles_api,
     session_api,
     settings_api,
     users_api,
@@ -32,7 +34,8 @@ OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATION
                                      + audit_api.OPERATIONS + admin_roles_api.OPERATIONS
                                      + me_api.OPERATIONS
                                      + me_jobs_api.OPERATIONS + me_events.OPERATIONS
-                                     + findme_api.OPERATIONS)
+                                     + findme_api.OPERATIONS
+                                     + directory_api.OPERATIONS + roles_api.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

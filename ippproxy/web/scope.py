@@ -1,6 +1,6 @@
 """Which requests are the web side's (the REST API and the admin app) and which are IPP.
 
-``/api`` and ``/admin`` belong to the web side, except a POST of IPP to ``/admin`` (CUPS
+``/api``, ``/admin`` and ``/cashier`` (the web cashier) belong to the web side, except a POST of IPP to ``/admin`` (CUPS
 tools post their admin operations there; ``server/http.py`` answers it, and its own
 authentication applies). The decision uses the path as the router sees it, compared without
 regard to case and with doubled slashes folded, so that ``/API/v1`` or ``/Admin`` cannot step outside the web side's
@@ -14,7 +14,7 @@ import re
 from aiohttp import web
 
 IPP_TYPE = "application/ipp"
-WEB_ROOTS = ("/api", "/admin", "/user")  # /user: the user web app (issue 17 §8)
+WEB_ROOTS = ("/api", "/admin", "/user", "/cashier")  # /user: the user web app (issue 17 §8)
 
 
 def is_ipp_post(request: web.Request) -> bool:

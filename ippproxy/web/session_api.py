@@ -76,7 +76,7 @@ async def revoke_token(call: Call) -> Any:
 OPERATIONS = (
     Operation("POST", "/session", login, "Log in: a session cookie and its CSRF token",
               "session", body=m.LoginRequest, response=m.SessionInfo, status=201,
-              public=True),
+              public=True, more_errors=(503,)),  # 503: the user directory is unreachable
     Operation("GET", "/session", whoami, "Who is asking, and their rights", "session",
               response=m.SessionInfo),
     Operation("DELETE", "/session", logout, "Log out (ends the session)", "session"),

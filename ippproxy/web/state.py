@@ -10,6 +10,7 @@ from aiohttp import web
 
 from ippproxy.services.admins import Admins
 from ippproxy.services.audit import AuditService
+from ippproxy.services.cashier import Cashier
 from ippproxy.services.cost_models import CostModelService
 from ippproxy.services.findme import FindMe
 from ippproxy.services.groups import GroupService
@@ -24,6 +25,8 @@ from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.totp import Totp
+from ippproxy.services.user_roles import UserRoles
+from ippproxy.services.user_sync import UserSync
 from ippproxy.services.usernotices import UserNotices
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
@@ -60,6 +63,9 @@ class WebServices:
     notices: UserNotices | None = None  # a user's live events (accounting on)
     findme: FindMe | None = None  # Find-Me releases (accounting on)
     totp: Totp | None = None  # the optional second factor of a sign-in (RFC 6238)
+    user_sync: UserSync | None = None  # the LDAP user source ([ldap] url, accounting on)
+    user_roles: UserRoles | None = None  # roles per user and group (accounting on)
+    cashier: Cashier | None = None  # the web cashier's deposits (accounting on)
 
 
 class WebState:

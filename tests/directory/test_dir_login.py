@@ -4,6 +4,7 @@ down refuses the login instead of failing."""
 
 from __future__ import annotations
 
+import pytest
 from ldap_seed import settings
 from sqlalchemy import Engine
 from support.slapd import Slapd
@@ -14,6 +15,7 @@ from ippproxy.directory.bind import password_checker
 from ippproxy.directory.sync import DirectorySync
 from ippproxy.services.admins import Admins, Principal
 from ippproxy.services.auditsink import AuditEntry
+from ippproxy.services.errors import Unavailable
 from ippproxy.services.ipp_logins import IppLogin, IppLogins
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
@@ -41,7 +43,9 @@ def test_external_users_log_in_by_ldap_bind(engine: Engine, seeded: Slapd) -> No
     assert admins.authenticate("alice", "alice-pw") is None            # disabled: refused
     assert admins.authenticate("bob", "bob-pw") == Principal("bob", False)
     seeded.stop()
-    assert admins.authenticate("bob", "bob-pw") is None                # directory down
+    with pytest.raises(Unavailable, match="cannot be reached"):        # directory down:
+        admins.authenticate("bob", "bob-pw")                           # not "wrong password"
+    assert admins.authenticate("intern", "intern-secret") == Principal("intern", False)
 
 
 def test_ipp_basic_logins_of_external_users_use_the_directory(engine: Engine,
@@ -56,4 +60,7 @@ def test_ipp_basic_logins_of_external_users_use_the_directory(engine: Engine,
     login = logins.password("bob", "bob-pw", "127.0.0.1")
     assert isinstance(login, IppLogin) and login.name == "bob"
     assert logins.password("bob", "nope", "127.0.0.1") is None
+    assert [e.action for e in audit.entries] == ["ipp.login-failed"]
+    seeded.stop()  # a directory that is down: refused, and not counted as a failure
+    assert logins.password("bob", "bob-pw", "127.0.0.1") is None
     assert [e.action for e in audit.entries] == ["ipp.login-failed"]

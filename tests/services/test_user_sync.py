@@ -59,7 +59,13 @@ def test_sync_on_demand(engine: Engine, slapd: Slapd) -> None:  # noqa: F811
         ("users.sync", {"adds": 2, "changes": 0, "deletes": 0, "new_groups": 1, "deleted": 0})]
     with slapd.admin() as c:
         c.delete(f"uid=ben,{PEOPLE}")
-    assert svc.preview(admin).deletes == ("ben",)
+    first = svc.preview(admin)
+    assert first.deletes == ("ben",)
+    slapd.add(f"uid=cy,{PEOPLE}", ["inetOrgPerson"], {"uid": "cy", "cn": "cy", "sn": "cy"})
+    assert svc.preview(admin, reuse=True) is first          # a further page: the same plan
+    assert [u.name for u in svc.preview(admin).adds] == ["cy"]   # a new preview reads again
+    with slapd.admin() as c:
+        c.delete(f"uid=cy,{PEOPLE}")
     assert svc.apply(admin).deleted == 0                      # not asked: kept
     assert svc.apply(admin, delete_missing=True).deleted == 1
     slapd.stop()

@@ -64,7 +64,7 @@ LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout"), ("POST", "/
 OWN_ROUTES = {("POST", "/api/v1/session/password")}
 FILL = {"uuid": str(uuid.uuid4()), "id": str(uuid.uuid4()), "name": "alice",
         "filename": "nothing.whl",
-        "key": "accounting.unknown_users", "part": "settings"}
+        "key": "accounting.unknown_users", "part": "settings", "token": "t" * 24}
 WRITES = {(op.method, PREFIX + op.path) for op in OPERATIONS if op.access.name == "WRITE"
           and op.section is not None}
 
@@ -76,7 +76,7 @@ def web_routes() -> list[tuple[str, str, bool]]:
     for route in app.router.routes():
         canonical = route.resource.canonical if route.resource is not None else ""
         low = canonical.lower()
-        if low.startswith(("/api", "/admin", "/user")):
+        if low.startswith(("/api", "/admin", "/user", "/cashier")):
             out.append((route.method, canonical, bool(getattr(route.handler, PUBLIC, False))))
     return sorted(set(out))
 

@@ -10,7 +10,8 @@ from ippproxy.web.pages import audit, cost_models, groups, options, rules
 # The pages' links, in the order the navigation shows them: (path, nav key, label).
 NAV = (("/admin/cost-models", "cost-models", "Cost models"), ("/admin/rules", "rules", "Rules"),
        ("/admin/groups", "groups", "Groups"), ("/admin/options", "options", "Options"),
-       ("/admin/audit", "audit", "Audit log"))
+       ("/admin/audit", "audit", "Audit log"), ("/admin/directory", "directory", "User source"),
+       ("/admin/roles", "roles", "Roles"))
 
 
 def add_catalog_pages(r: web.UrlDispatcher) -> None:

@@ -16,6 +16,7 @@ from ippproxy.services.changes import require
 from ippproxy.services.errors import Invalid, ServiceError
 from ippproxy.web.pages.forms import catalog, done, posted_form, refused, render, texts
 from ippproxy.web.pages.guard import page
+from ippproxy.web.pages.roles import group_roles
 from ippproxy.web.state import services_of
 
 SETTINGS = ("multiplier", "initial_balance", "credit_limit")
@@ -73,8 +74,10 @@ async def _view(request: web.Request, actor: Actor, errors: dict[str, str] | Non
              if actor.may(Section.FINANCE, Access.READ) else None)
     rights = (await asyncio.to_thread(services_of(request).admins.group_rights, actor, name)
               if actor.may(Section.USERS, Access.READ) else {})
+    roles = await group_roles(request, actor, name)
     return render(request, "group.html", actor, "groups", {
         "group": group, "quota": quota, "periods": PERIODS, "access": ACCESS,
+        "roles": roles, "may_roles": actor.may(Section.USERS, Access.WRITE),
         "rights": {str(s): rights.get(s, Access.NONE).name.lower() for s in Section},
         "shown": {**group, **(quota or {}), **(shown or {})}, "errors": errors or {},
         "may_settings": actor.may(Section.USERS, Access.WRITE) and not found.provisioned,

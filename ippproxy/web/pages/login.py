@@ -43,6 +43,9 @@ def _reason(response: web.Response) -> str:
                 f"minute{'s' if seconds > 60 else ''}.")
     if response.status == 401:
         return "Wrong name or password."
+    if response.status == 503:
+        return ("The user directory cannot be reached to check your password. Try again "
+                "in a minute.")
     return "Enter your name and password."
 
 

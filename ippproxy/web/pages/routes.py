@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from ippproxy.web.identity import PUBLIC
-from ippproxy.web.pages import dashboard, jobs, live, login
+from ippproxy.web.pages import cashier, dashboard, directory, jobs, live, login, roles
 from ippproxy.web.pages.catalog_routes import NAV, add_catalog_pages
 from ippproxy.web.pages.printers import add_printer_routes
 from ippproxy.web.pages.state import ADMIN, AdminState
@@ -67,5 +67,12 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_post("/admin/login", login.login_submit)
     r.add_get("/admin/static/{name}", static)
     add_catalog_pages(r)
+    r.add_get("/admin/directory", directory.directory_page)
+    r.add_post("/admin/directory/apply", directory.directory_apply)
+    r.add_get("/admin/roles", roles.roles_page)
+    r.add_post("/admin/roles/{name}", roles.roles_save)
+    r.add_get("/cashier", cashier.cashier_page)
+    r.add_post("/cashier/deposit", cashier.cashier_deposit)
+    r.add_get("/cashier/receipts/{token}", cashier.cashier_receipt)
     app.on_shutdown.append(_close_streams)
     add_user_pages(app)   # the user web app at /user/ (issue 17 §8), same templates

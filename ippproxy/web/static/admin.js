@@ -69,3 +69,10 @@
     start();
   }
 })();
+
+// The cashier's receipt: a button that prints the page (no inline handlers).
+document.addEventListener("click", function (ev) {
+  "use strict";
+  var target = ev.target;
+  if (target instanceof Element && target.closest("[data-print]")) window.print();
+});
