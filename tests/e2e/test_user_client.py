@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from support.server import IppProxy, ippproxy_command
+from support.userclient import UserClient, run_client
 from support.webapi import first_password, login, remember_certificate
 
 from ippproxy.ipp import Status
@@ -25,7 +26,6 @@ from ippproxy.ipp import Status
 from .ipp_client import status_message
 from .test_account_answers import Stream
 from .test_accounting_e2e import EXTRA, Env, _job_id, pdf
-from .user_client import UserClient, run_client
 
 ASK = """
 [[rule]]
