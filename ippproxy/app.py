@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -44,6 +45,7 @@ from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
 from ippproxy.metrics import Metrics
 from ippproxy.pipeline import Intake, Pipeline, open_pipeline
+from ippproxy.pipeline.identity import identify
 from ippproxy.pipeline.requote import Requoter
 from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
@@ -202,7 +204,9 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             # which hear of every job change of this node.
             userside = notices = None
             if config.accounting.enabled:
-                userside = UserSide(store, engine, notifier, audit, intake.pay_held)
+                userside = UserSide(store, engine, notifier, audit, intake.pay_held,
+                                    check_password=admins.authenticate,
+                                    identify=functools.partial(identify, intake))
                 notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
                                       hub, low_credit=lambda: low_credit(server.config),
                                       alert=lambda: server.config.accounting.client_alert)

@@ -1,6 +1,8 @@
 """Answering a popup over the same API: ``POST /api/v1/me/jobs/{uuid}/account`` (the
 account to charge: a shared account's code, or null for the personal account) and
-``POST /api/v1/me/jobs/{uuid}/confirm`` (print or cancel). The server checks everything
+``POST /api/v1/me/jobs/{uuid}/confirm`` (print or cancel) and
+``POST /api/v1/me/jobs/{uuid}/identity`` (who printed a job of an ``authentication =
+"popup"`` queue: a user name and password, every job). The server checks everything
 again (the job is the caller's, it still waits, the account may be charged by them);
 a refusal comes back as ``Refused`` with its reason."""
 
@@ -46,3 +48,8 @@ async def account_by_name(api: Api, wanted: str) -> str | None:
     c = pick(list(found.get("items", [])), wanted)
     code = c.get("code")
     return None if code is None else str(code)
+
+
+async def identify(api: Api, uuid: str, name: str, password: str) -> Any:
+    return await api.call("POST", f"/api/v1/me/jobs/{quote(uuid, safe='')}/identity",
+                          {"username": name, "password": password})

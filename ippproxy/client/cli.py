@@ -45,6 +45,9 @@ def parser() -> argparse.ArgumentParser:
                         "or 'personal')")
     p.add_argument("--answer", choices=("confirm", "cancel"),
                    help="answer every confirmation popup")
+    p.add_argument("--confirm-identity", action="store_true",
+                   help="answer every 'who printed this' popup (a printer with popup "
+                        "authentication) as --user, with the password of --password-file")
     p.add_argument("--job", metavar="UUID",
                    help="answer this job now (with --answer-account or --answer) and exit")
     p.add_argument("--once", action="store_true", help="exit after the first popup")
@@ -56,11 +59,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _password_source(path: Path | None, user: str | None) -> GetPassword:
+    """The password, asked (or read from ``path``; '-': stdin) once and kept for this run
+    only (never written anywhere)."""
+    known: list[str | None] = []
+
     async def read() -> str | None:
+        if known and known[0]:
+            return known[0]
         if path is None:
-            return await ask_secret(f"Password for {user}: ")
-        text = sys.stdin.readline() if str(path) == "-" else path.read_text(encoding="utf-8")
-        return text.splitlines()[0] if text.strip() else None
+            known[:] = [await ask_secret(f"Password for {user}: ")]
+        else:
+            text = sys.stdin.readline() if str(path) == "-" else \
+                path.read_text(encoding="utf-8")
+            known[:] = [text.splitlines()[0] if text.strip() else None]
+        return known[0]
     return read
 
 
@@ -80,16 +92,22 @@ async def run(args: argparse.Namespace) -> int:
     connector = aiohttp.TCPConnector(ssl=tls_context(args.cafile), limit=4)
     async with aiohttp.ClientSession(connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=60)) as http:
-        api = Api(http, base, store, args.user, _password_source(args.password_file,
-                                                                  args.user), _ask_code)
+        password = _password_source(args.password_file, args.user)
+        api = Api(http, base, store, args.user, password, _ask_code)
         await api.ready()
+        identity = None
+        if args.confirm_identity:
+            secret = await password()
+            if args.user is None or args.password_file is None or not secret:
+                raise ClientFailure("--confirm-identity needs --user and --password-file")
+            identity = (args.user, secret)
         if args.job:
             return await _answer_job(api, args)
         interactive = (sys.stdin.isatty() and not args.json and args.answer_account is None
                        and args.answer is None)
         stop = asyncio.Event()
         runner = Runner(api, Choices(args.answer_account, args.answer, interactive,
-                                     args.json, args.once),
+                                     args.json, args.once, identity),
                         Notifier(not args.no_notify and sys.stdout.isatty()), stop)
         tasks = [asyncio.create_task(follow(api, runner.on_event, runner.status, stop)),
                  asyncio.create_task(runner.popups()),

@@ -15,7 +15,8 @@ CONFIRM_NEEDED = "confirm-needed"
 BALANCE = "balance"
 LOW_CREDIT = "low-credit"
 JOB_STATE = "job-state"
-QUESTIONS = frozenset({ACCOUNT_NEEDED, CONFIRM_NEEDED})
+IDENTITY_NEEDED = "identity-needed"
+QUESTIONS = frozenset({ACCOUNT_NEEDED, CONFIRM_NEEDED, IDENTITY_NEEDED})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
@@ -55,8 +56,8 @@ def countdown(left: float | None) -> str:
 
 
 def job_line(d: dict[str, Any]) -> str:
-    parts = [f"job {clean(d.get('job_id'))} \"{clean(d.get('name'))}\"",
-             f"on {clean(d.get('printer'))}"]
+    head = f"job {clean(d.get('job_id'))} \"{clean(d.get('name'))}\""
+    parts = [f"{head} on {clean(d.get('printer'))}"]
     if d.get("pages") is not None:
         parts.append(f"{clean(d.get('pages'))} page(s)")
     if d.get("colour_impressions"):
@@ -91,6 +92,10 @@ def render(kind: str, d: dict[str, Any]) -> str:
         if left:
             lines.append(f"  {left}")
         return "\n".join(lines)
+    if kind == IDENTITY_NEEDED:
+        left = countdown(seconds_left(d.get("deadline")))
+        return (f"Did you print {job_line(d)}? Confirm with your user name and password "
+                f"(every job on this printer)" + (f"; {left}" if left else ""))
     if kind == CONFIRM_NEEDED:
         return f"Print {job_line(d)}? [p]rint or [c]ancel (cancel charges nothing)"
     if kind == JOB_STATE:

@@ -24,6 +24,7 @@ from ippproxy.client.errors import ClientFailure, Refused
 from ippproxy.client.notify import Notifier
 from ippproxy.client.popups import (
     ACCOUNT_NEEDED,
+    IDENTITY_NEEDED,
     JOB_STATE,
     QUESTIONS,
     as_json,
@@ -31,7 +32,7 @@ from ippproxy.client.popups import (
     render,
     seconds_left,
 )
-from ippproxy.client.prompt import Prompter
+from ippproxy.client.prompt import Prompter, ask_secret
 from ippproxy.client.sse import Event
 
 
@@ -42,6 +43,7 @@ class Choices:
     interactive: bool
     json: bool
     once: bool
+    identity: tuple[str, str] | None = None   # --confirm-identity: (name, password)
 
 
 class Runner:
@@ -80,8 +82,9 @@ class Runner:
         if event.kind in QUESTIONS and uuid and uuid not in self.seen:
             self.seen.add(uuid)
             self.ended.discard(uuid)
-            await self.notifier.show("Print job waiting" if event.kind == ACCOUNT_NEEDED
-                                     else "Print this job?", render(event.kind, data))
+            title = {ACCOUNT_NEEDED: "Print job waiting", IDENTITY_NEEDED: "Did you print this?"}
+            await self.notifier.show(title.get(event.kind, "Print this job?"),
+                                     render(event.kind, data))
             self.queue.put_nowait((event.kind, data))
 
     async def popups(self) -> None:
@@ -106,6 +109,11 @@ class Runner:
                     return self.choices.once and not self.choices.interactive
                 code = answers.pick(list(data.get("choices", [])), wanted).get("code")
                 result = await answers.choose_account(self.api, uuid, code)
+            elif kind == IDENTITY_NEEDED:
+                who = self.choices.identity or await self._credentials(data)
+                if who is None:
+                    return self.choices.once and not self.choices.interactive
+                result = await answers.identify(self.api, uuid, *who)
             else:
                 wanted = self.choices.confirm or await self._typed(
                     "[p]rint or [c]ancel (Enter: not now):", data)
@@ -126,6 +134,15 @@ class Runner:
                                "account": result.get("account"),
                                "job_id": result.get("job_id")})
         return True
+
+    async def _credentials(self, data: dict[str, Any]) -> tuple[str, str] | None:
+        """Typed: the user name (Enter: the logged-in user) and the password (not echoed)."""
+        default = self.api.saved.user if self.api.saved else ""
+        name = await self._typed(f"User name [{clean(default, 64)}] (\"-\": not now):", data)
+        if name == "-":
+            return None
+        password = await ask_secret("Password: ") if self.choices.interactive else None
+        return (name or default, password) if password else None
 
     async def _typed(self, question: str, data: dict[str, Any]) -> str | None:
         if not self.choices.interactive:

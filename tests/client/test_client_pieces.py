@@ -85,3 +85,10 @@ def test_countdown_and_backoff() -> None:
     for _ in range(10):
         delays.append(next_delay(delays[-1], 1.0))
     assert delays[:4] == [1, 2, 4, 8] and delays[-1] == MAX_DELAY
+
+
+def test_the_identity_popup_names_the_job_and_asks_for_a_password() -> None:
+    shown = render("identity-needed", {"job_id": 7, "name": "scan\x1b[31m", "printer": "walkup",
+                                       "pages": 2, "deadline": None})
+    assert shown.startswith('Did you print job 7 "scan?[31m" on walkup, 2 page(s)?')
+    assert "user name and password" in shown and "\x1b" not in shown

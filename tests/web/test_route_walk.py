@@ -43,7 +43,8 @@ USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
 USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
                    ("DELETE", "/api/v1/me/printer-urls/{id}"),
                    ("POST", "/api/v1/me/jobs/{uuid}/account"),
-                   ("POST", "/api/v1/me/jobs/{uuid}/confirm")}
+                   ("POST", "/api/v1/me/jobs/{uuid}/confirm"),
+                   ("POST", "/api/v1/me/jobs/{uuid}/identity")}
 # A user's own event stream: it stays open, so it is opened, checked and closed.
 STREAMS = {("GET", "/api/v1/me/events"), ("HEAD", "/api/v1/me/events")}
 LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
