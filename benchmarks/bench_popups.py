@@ -99,6 +99,9 @@ def provision(database: str, clients: int) -> list[tuple[str, str, str]]:
     return out
 
 
+ANSWERING = 16     # connections the simulated clients answer over (real ones: their own)
+
+
 # -- the clients' process ----------------------------------------------------------------------
 def lift_fd_limit() -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -125,10 +128,14 @@ async def listen(base: str, sessions: Path, ready: Path, seen: Path, cafile: str
 
     async def answer(session: aiohttp.ClientSession, headers: dict[str, str],
                      job: str) -> None:
-        async with session.post(f"{base}/api/v1/me/jobs/{job}/account",
-                                json={"account": None}, headers=headers) as r:
-            await r.read()
-            counts["answered" if r.status == 200 else "answer_errors"] += 1
+        # Over the answers' own keep-alive connections (``answers``, at most ANSWERING).
+        try:
+            async with answers.post(f"{base}/api/v1/me/jobs/{job}/account",
+                                    json={"account": None}, headers=headers) as r:
+                await r.read()
+                counts["answered" if r.status == 200 else "answer_errors"] += 1
+        except aiohttp.ClientError:
+            counts["answer_errors"] += 1
 
     def start(session: aiohttp.ClientSession, headers: dict[str, str], job: str) -> None:
         t = asyncio.create_task(answer(session, headers, job))
@@ -181,8 +188,11 @@ async def listen(base: str, sessions: Path, ready: Path, seen: Path, cafile: str
                 lines.clear()
 
     tls = ssl.create_default_context(cafile=cafile)
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None),
-                                     connector=aiohttp.TCPConnector(ssl=tls, limit=0)) as s:
+    answers = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120),
+                                    connector=aiohttp.TCPConnector(ssl=tls, limit=ANSWERING))
+    async with answers, aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=None),
+            connector=aiohttp.TCPConnector(ssl=tls, limit=0)) as s:
         opened = [asyncio.Event() for _ in users]
         streams = [asyncio.create_task(one(s, n, sid, csrf, opened[k]))
                    for k, (n, sid, csrf) in enumerate(users)]
