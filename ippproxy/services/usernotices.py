@@ -210,9 +210,10 @@ class UserNotices:
         self._asked[(job.uuid, "alert")] = None
         what = "confirm who printed" if IDENTITY_NEEDED in job.state_reasons else \
             "choose the account of"
+        message = f"{owner} has no client connected to {what} job {job.job_id}"
+        log.info("client unavailable: %s (queue %s)", message, job.queue)
         self.hub.publish(EventKind.CLIENT_UNAVAILABLE, queue=job.queue, job_id=job.job_id,
-                         user=owner, message=f"{owner} has no client connected to {what} "
-                         f"job {job.job_id}")
+                         user=owner, message=message)
 
     def _ask_once(self, job: JobRecord) -> bool:
         key = (job.uuid, ",".join(job.state_reasons))

@@ -143,6 +143,8 @@ def test_unanswered_without_a_client_alert_deleted_nothing_charged(
             if kind == "client-unavailable" and data["job_id"] == attrs["job-id"]:
                 break
         assert (data["user"], data["queue"]) == ("alice", "ask")
+        assert (f"client unavailable: alice has no client connected to choose the account "
+                f"of job {attrs['job-id']}") in proxy.log()
     finally:
         live.close()
     _option(proxy, "set", "accounting.popup_timeout", "1")
