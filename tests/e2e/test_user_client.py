@@ -184,3 +184,70 @@ def test_another_users_job_and_a_wrong_password(env: Env, tmp_path: Path) -> Non
                               cafile=False)
     assert code == 2 and "certificate" in err, err
     assert env.ledger(_uuid(attrs)) == []
+
+
+class Terminal:
+    """``ippproxy-client`` on a pseudo-terminal (pty): stdin is a TTY, so it asks for the
+    password (not echoed) and for each popup's answer, as a person at a terminal sees it."""
+
+    def __init__(self, argv: list[str]) -> None:
+        import pty
+
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:   # the child: the client, its stdio the terminal
+            os.execvp(argv[0], argv)
+        self.text = ""
+
+    def expect(self, wanted: str, timeout: float = 60.0) -> str:
+        import select
+
+        deadline = time.monotonic() + timeout
+        while wanted not in self.text:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {wanted!r} on the terminal; it shows:\n{self.text}"
+            ready, _, _ = select.select([self.fd], [], [], min(left, 1.0))
+            if ready:
+                try:
+                    self.text += os.read(self.fd, 4096).decode("utf-8", "replace")
+                except OSError:   # the client exited
+                    break
+        assert wanted in self.text, self.text
+        return self.text
+
+    def type(self, line: str) -> None:
+        os.write(self.fd, (line + "\n").encode())
+
+    def close(self) -> None:
+        import signal
+
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        os.close(self.fd)
+
+
+def test_at_a_terminal_the_user_types_the_password_and_picks_the_account(
+        env: Env, tmp_path: Path) -> None:
+    from support.userclient import client_command
+
+    term = Terminal([*client_command(), env.proxy.https, "--user", "alice", "--cafile",
+                     str(env.proxy.cert), "--config-dir", str(tmp_path / "tty"),
+                     "--no-notify"])
+    try:
+        term.expect("Password for alice:")
+        term.type("alice-pw")
+        term.expect("[connected]")
+        assert "alice-pw" not in term.text            # not echoed
+        attrs = _print(env, "typed", held=False)
+        shown = term.expect("Account number")
+        assert f'Choose the account for job {attrs["job-id"]} "untitled" on ask' in shown
+        assert "[2] Physics (code physics" in shown and "left to answer" in shown
+        term.type("2")
+        term.expect(f"Answered: job {attrs['job-id']} is pending, charged to physics")
+    finally:
+        term.close()
+    done = env.wait_job("ask", int(str(attrs["job-id"])), "ippproxy-cost-charged", auth=ALICE)
+    assert done["job-account-id"] == "physics"
+    assert [(a, k) for a, _, k, _ in env.ledger(_uuid(attrs))] == [(-15, "charge")]
