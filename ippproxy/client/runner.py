@@ -104,7 +104,8 @@ class Runner:
         try:
             if kind == ACCOUNT_NEEDED:
                 wanted = self.choices.account or await self._typed(
-                    "Account number (Enter: not now):", data)
+                    f"Account for job {clean(data.get('job_id'))} (number; Enter: not now):",
+                    data)
                 if not wanted:
                     return self.choices.once and not self.choices.interactive
                 code = answers.pick(list(data.get("choices", [])), wanted).get("code")
@@ -116,7 +117,8 @@ class Runner:
                 result = await answers.identify(self.api, uuid, *who)
             else:
                 wanted = self.choices.confirm or await self._typed(
-                    "[p]rint or [c]ancel (Enter: not now):", data)
+                    f"Job {clean(data.get('job_id'))}: [p]rint or [c]ancel (Enter: not now):",
+                    data)
                 if not wanted:
                     return self.choices.once and not self.choices.interactive
                 go = wanted.strip().casefold() in ("p", "print", "confirm", "y", "yes")
