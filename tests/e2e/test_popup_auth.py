@@ -25,13 +25,21 @@ from ippproxy.ipp import Attribute, Operation, Status, Tag
 from .ipp_client import status_message
 from .test_accounting_e2e import EXTRA, Env, _job_id, pdf
 
+ASK = """
+[[rule]]
+type = "ask-account"
+name = "ask"
+printers = ["walkask"]
+"""
+
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     proxy = IppProxy(tmp_path_factory.mktemp("popupauth"), queues=[
         {"name": "open"},
-        {"name": "walkup", "cost_model": "colour", "authentication": "popup"}])
-    proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA)
+        {"name": "walkup", "cost_model": "colour", "authentication": "popup"},
+        {"name": "walkask", "cost_model": "colour", "authentication": "popup"}])
+    proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA + ASK)
     with proxy:
         remember_certificate(proxy)
         e = Env(proxy)
@@ -147,3 +155,24 @@ def test_unanswered_deleted_nothing_charged(env: Env) -> None:
                         "accounting.popup_timeout"], check=True, capture_output=True,
                        timeout=60)
         time.sleep(2)
+
+
+def test_proven_then_asked_for_the_account(env: Env) -> None:
+    """Proof first, then the rules run as the proven user's: an ask-account rule holds the
+    job again for its account; nothing is charged until that is answered too."""
+    alice = login(env.proxy.https, "alice", "alice-pw")
+    reply = env.print_job("walkask", pdf([False], "then-ask"), user="alice")
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    attrs = env.job("walkask", _job_id(reply))
+    assert attrs["job-state-reasons"] == "ippproxy-identity-needed"
+    r = alice.post(f"/api/v1/me/jobs/{_uuid(attrs)}/identity",
+                   json={"username": "alice", "password": "alice-pw"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["reasons"]) == ("pending-held", ["account-info-needed"])
+    assert r.json()["estimate"] == 15 and env.ledger(_uuid(attrs)) == []
+    r = alice.post(f"/api/v1/me/jobs/{_uuid(attrs)}/account", json={"account": None})
+    assert r.status_code == 200, r.text
+    done = env.wait_job("walkask", attrs["job-id"], "ippproxy-cost-charged")
+    assert done["job-state"] == 9
+    assert [(a, k) for a, _, k, _ in env.ledger(_uuid(attrs))] == [(-15, "charge")]
+
