@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 import socket
@@ -45,6 +46,7 @@ from ippproxy.metrics import Metrics
 from ippproxy.pipeline import Intake, Pipeline, open_pipeline
 from ippproxy.pipeline.findme import keeps_held
 from ippproxy.pipeline.findme_release import FindMeRelease
+from ippproxy.pipeline.identity import identify
 from ippproxy.pipeline.requote import Requoter
 from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
@@ -212,7 +214,9 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             userside = notices = None
             if config.accounting.enabled:
                 userside = UserSide(store, engine, notifier, audit, intake.pay_held,
-                                    lambda j: keeps_held(server.config, j.queue))
+                                    lambda j: keeps_held(server.config, j.queue),
+                                    check_password=admins.authenticate,
+                                    identify=functools.partial(identify, intake))
                 notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
                                       hub, low_credit=lambda: low_credit(server.config),
                                       alert=lambda: server.config.accounting.client_alert)

@@ -139,7 +139,9 @@ class QueueConfig:
     # Name of a [[cost_model]]; empty: accounting.default_cost_model (else free).
     cost_model: str = ""
     # "none": trust requesting-user-name; "basic": HTTP Basic against the user store;
-    # "token": a personal printer URL (/printers/NAME/u/SECRET) or HTTP Basic.
+    # "token": a personal printer URL (/printers/NAME/u/SECRET) or HTTP Basic;
+    # "popup": a job sent without credentials is held until its user's ippproxy-client
+    # confirms who printed it with a user name and password (pipeline/identity.py).
     authentication: str = "none"
     # Shorthands for a force-grayscale / force-duplex [[rule]] scoped to this queue.
     force_grayscale: bool = False
@@ -164,7 +166,7 @@ class QueueConfig:
     findme_printers: tuple[str, ...] = ()
 
 
-AUTHENTICATION = ("none", "basic", "token")
+AUTHENTICATION = ("none", "basic", "token", "popup")
 UNKNOWN_USERS = ("create", "refuse")
 TRUST = ("ours", "printer", "lower")
 UNKNOWN_MODES = ("allow", "hold", "deny")
@@ -577,7 +579,7 @@ def _check_accounting(cfg: Config) -> None:
         raise ConfigError("accounting.default_cost_model",
                           f"no [[cost_model]] named {a.default_cost_model!r}")
     for i, q in enumerate(cfg.queues):
-        if q.authentication in ("basic", "token") and not a.enabled:
+        if q.authentication in ("basic", "token", "popup") and not a.enabled:
             raise ConfigError(f"queue[{i}].authentication",
                               f"\"{q.authentication}\" checks the user store: "
                               "set accounting.enabled = true")

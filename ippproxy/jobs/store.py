@@ -325,6 +325,11 @@ class JobStore:
 
         await self.write(work)
 
+    async def set_owner(self, uuid: str, owner: str) -> None:
+        """A job's owner, proven after it was received (``authentication = "popup"``)."""
+        await self.write(lambda conn: writes.set_fields(conn, uuid, {"owner": owner},
+                                                        self.clock()))
+
     def recent_owners(
         self, sha256: str, since: dt.datetime, exclude_job: str, limit: int = 200
     ) -> list[str]:

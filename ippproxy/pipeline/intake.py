@@ -53,6 +53,7 @@ from ippproxy.jobs.store import JobStore
 from ippproxy.metrics import DENIED_BY_ACCOUNT, DENIED_BY_RULE, Metrics
 from ippproxy.pipeline import counting
 from ippproxy.pipeline.admission import Admission
+from ippproxy.pipeline.identity import UNPROVEN
 from ippproxy.pipeline.metering import Metering, Reading
 from ippproxy.pipeline.payer import PayerHold, is_payer_held
 from ippproxy.pipeline.plan import Plan, document, plan
@@ -87,9 +88,7 @@ class Intake:
         job_uuid = new_uuid()          # known before the job exists: charges are keyed by it
         made: list[NewDocument] = []
         try:
-            facts, reading = await self._analyse(sub, p, (doc,), job_uuid)  # 3. analyse
-            admitted = await self._decide(sub, p, facts, reading, True, made)  # 4. decide
-            admitted = await self._reserve(sub, facts, reading, admitted, job_uuid)  # 5.
+            admitted = await self.meter(sub, p, (doc,), job_uuid, made)       # 3. - 5.
             attrs = _with(p.attributes, admitted)                            # 6. create
             job = await self.store.create_job(
                 sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(attrs),
@@ -133,9 +132,7 @@ class Intake:
                 return await self.store.add_document(job.uuid, doc, last=False)
             docs = (*(NewDocument(d.spool_name, d.size, d.sha256, d.format, d.name)
                       for d in job.documents), doc)
-            facts, reading = await self._analyse(sub, p, docs, job.uuid)     # 3. analyse
-            admitted = await self._decide(sub, p, facts, reading, False, [])  # 4. decide
-            admitted = await self._reserve(sub, facts, reading, admitted, job.uuid)  # 5.
+            admitted = await self.meter(sub, p, docs, job.uuid)              # 3. - 5.
             if admitted.analysis is not None:                                # 6. create
                 forced = admitted
                 await self.store.set_analysis(
@@ -169,6 +166,17 @@ class Intake:
         return Validated(p.unsupported, message)
 
     # -- the steps ---------------------------------------------------------------------------
+    async def meter(self, sub: Submission, p: Plan, docs: Sequence[NewDocument],
+                    job_uuid: str, made: list[NewDocument] | None = None) -> Admission:
+        """Analyse, decide, reserve (converting for a Print-Job: ``made`` collects the
+        converted documents); an unproven job on a "popup" queue skips them (identity.py)."""
+        if sub.unproven and self.metering is not None:
+            return UNPROVEN
+        facts, reading = await self._analyse(sub, p, docs, job_uuid)          # 3. analyse
+        admitted = await self._decide(sub, p, facts, reading, made is not None,
+                                      made if made is not None else [])      # 4. decide
+        return await self._reserve(sub, facts, reading, admitted, job_uuid)  # 5. reserve
+
     async def _spool(self, sub: Submission, compression: str, fmt: str) -> NewDocument:
         try:
             async with self.spool.writer(compression, copy=True) as w:

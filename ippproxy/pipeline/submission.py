@@ -51,6 +51,9 @@ class Submission:
     document_name: str | None = None               # cleaned
     originating_host: str | None = None            # cleaned
     body: AsyncIterator[bytes] = field(default_factory=no_document)
+    # ``authentication = "popup"`` and nobody proven: ``user`` is only claimed; the job
+    # waits for its user's client to confirm who printed it (identity.py).
+    unproven: bool = False
 
     def op(self, name: str) -> Attribute | None:
         return next((a for a in self.operation_attributes if a.name == name), None)

@@ -21,6 +21,7 @@ from ippproxy.jobs.records import JobNotFound, JobRecord
 from ippproxy.jobs.search import SORTS, JobQuery
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can
 from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline.identity import IDENTITY_NEEDED
 from ippproxy.pipeline.payer import PayerHold
 from ippproxy.pipeline.requote import Quote, Requoter
 from ippproxy.services.actor import Access, Actor, Section
@@ -143,6 +144,8 @@ class Jobs:
             _require(actor, Access.WRITE)
             raise Conflict(f"job {job.uuid} is {job.state.keyword}, not held")
         _require(actor, Access.WRITE)
+        if IDENTITY_NEEDED in job.state_reasons:   # released by its user's proof only
+            raise Conflict(f"job {job.uuid} waits for its user to confirm who printed it")
         hold = None if self.pay is None else await self.pay(job)
         if hold is not None:   # the payer still cannot pay: it stays held, saying why
             await self._change(actor, uuid, JobEvent.HOLD, "job.hold", reasons=(hold.reason,),

@@ -90,7 +90,8 @@ class QueueService:
         if self._loops(q.destination):
             raise Invalid("destination", "points at this server itself: its jobs would "
                           "come back here for ever")
-        if q.authentication in ("basic", "token") and not self.config.accounting.enabled:
+        if q.authentication in ("basic", "token", "popup") and \
+                not self.config.accounting.enabled:
             raise Invalid("authentication", f"\"{q.authentication}\" checks the user "
                           "store: this server runs with accounting.enabled = false")
         return q

@@ -25,7 +25,9 @@ jobs), ``low-credit`` (the personal balance is below
 impressions, price, printer, the reason and its message, the accounts the user may
 choose, and for ``account-info-needed`` the deadline, ``accounting.popup_timeout``) and
 ``confirm-needed`` (a confirm-job rule's last chance: the job's name, pages, colour
-impressions, price and printer; print or cancel), ``job-state`` (released, printing,
+impressions, price and printer; print or cancel), ``identity-needed`` (a job sent without
+credentials to an ``authentication = "popup"`` queue in this user's name: who printed
+it, user name and password; with its deadline), ``job-state`` (released, printing,
 printed, canceled; a question that went unanswered
 arrives as canceled with ``account-info-needed``). With ``accounting.client_alert`` on, a
 job of this node that waits for an account choice while its owner has no client connected
@@ -50,6 +52,7 @@ from ippproxy.accounting.identity import canonical_name
 from ippproxy.config import Config
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState
+from ippproxy.pipeline.identity import IDENTITY_NEEDED
 from ippproxy.pipeline.payer import PayerReason, is_payer_held
 from ippproxy.pipeline.settings import minor_int
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
@@ -61,6 +64,7 @@ from ippproxy.services.userside import UserSide
 log = logging.getLogger(__name__)
 ACCOUNT_NEEDED = "account-needed"
 CONFIRM_NEEDED = "confirm-needed"
+IDENTITY_QUESTION = "identity-needed"
 JOB_STATE = "job-state"
 BALANCE = "balance"
 LOW_CREDIT = "low-credit"
@@ -102,7 +106,8 @@ def _wire(kind: str, data: dict[str, Any]) -> bytes:
 def waits(job: JobRecord) -> bool:
     """The job waits for its owner's answer: an account, or the last-chance confirmation."""
     return job.state == JobState.PENDING_HELD and (
-        is_payer_held(job.state_reasons) or CONFIRMATION_NEEDED in job.state_reasons)
+        is_payer_held(job.state_reasons) or CONFIRMATION_NEEDED in job.state_reasons
+        or IDENTITY_NEEDED in job.state_reasons)
 
 
 def _owner(job: JobRecord) -> str | None:
@@ -188,7 +193,8 @@ class UserNotices:
         if owner is None:
             return
         if not self.connected(owner):
-            if question and PayerReason.INFO_NEEDED in job.state_reasons and self.alert():
+            if question and self.alert() and (PayerReason.INFO_NEEDED in job.state_reasons
+                                              or IDENTITY_NEEDED in job.state_reasons):
                 self._alarm(owner, job)
             return
         if question:
@@ -204,9 +210,12 @@ class UserNotices:
         if self.hub is None or (job.uuid, "alert") in self._asked:
             return
         self._asked[(job.uuid, "alert")] = None
+        what = "confirm who printed" if IDENTITY_NEEDED in job.state_reasons else \
+            "choose the account of"
+        message = f"{owner} has no client connected to {what} job {job.job_id}"
+        log.info("client unavailable: %s (queue %s)", message, job.queue)
         self.hub.publish(EventKind.CLIENT_UNAVAILABLE, queue=job.queue, job_id=job.job_id,
-                         user=owner, message=f"{owner} has no client connected to choose "
-                         f"the account of job {job.job_id}")
+                         user=owner, message=message)
 
     def _ask_once(self, job: JobRecord) -> bool:
         key = (job.uuid, ",".join(job.state_reasons))
@@ -304,6 +313,9 @@ class UserNotices:
     async def _question(self, actor: Actor, job: JobRecord) -> bytes:
         if CONFIRMATION_NEEDED in job.state_reasons:
             return _wire(CONFIRM_NEEDED, _job(job))
+        if IDENTITY_NEEDED in job.state_reasons:
+            return _wire(IDENTITY_QUESTION, {**_job(job), "deadline": (job.created_at + dt.timedelta(
+                seconds=self.popup_timeout())).isoformat()})
         accounts = await asyncio.to_thread(self.side.accounts, actor)
         data = {**_job(job), "choices": [_choice(a) for a in accounts], "deadline": None}
         if PayerReason.INFO_NEEDED in job.state_reasons:

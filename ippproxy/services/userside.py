@@ -11,6 +11,13 @@ answer says why (``Conflict``). A job that is not the actor's is ``NotFound`` (n
 of another user's jobs); one no longer waiting (answered already, canceled by the popup
 timeout, released) is ``Conflict``. Answers for one job are taken one at a time on this
 node; across nodes the charge's key (the job UUID) keeps it charged once.
+
+A job of an ``authentication = "popup"`` queue sent without credentials waits for its
+user's client to confirm who printed it (``pipeline/identity.py``): ``confirm_identity``
+takes a user name and password, every job (``check_password``, the same check as a
+login); the job named the client's user as its ``requesting-user-name``, but the password
+decides: the proven user owns the job and pays for it (``identify``). A wrong password is
+``Forbidden`` and the job keeps waiting.
 """
 
 from __future__ import annotations
@@ -30,11 +37,14 @@ from ippproxy.jobs.search import JobQuery
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline.findme import HOLD_REASON as FINDME_HELD
+from ippproxy.pipeline.identity import waits_for_identity
 from ippproxy.pipeline.payer import CHOSEN, PayerHold, is_payer_held
+from ippproxy.pipeline.refusal import Refused
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services.actor import Actor
+from ippproxy.services.admins import Principal
 from ippproxy.services.auditsink import AuditSink, entry
-from ippproxy.services.errors import Conflict, Invalid, NotFound
+from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound
 from ippproxy.services.jobs import JobNotifier
 
 ACCOUNT_ATTRIBUTES = ("job-account-id", "job-billing")
@@ -61,8 +71,13 @@ class UserSide:
     def __init__(self, store: JobStore, engine: Engine, notifier: JobNotifier,
                  audit: AuditSink,
                  pay: Callable[[JobRecord], Awaitable[PayerHold | None]],
-                 keep_held: Callable[[JobRecord], str | None] = lambda job: None) -> None:
+                 keep_held: Callable[[JobRecord], str | None] = lambda job: None, *,
+                 check_password: Callable[[str, str], Principal | None] | None = None,
+                 identify: Callable[[JobRecord, str], Awaitable[JobRecord]] | None = None
+                 ) -> None:
         self.store = store
+        self.check_password = check_password   # Admins.authenticate
+        self.identify = identify
         self.engine = engine
         self.notifier = notifier
         self.audit = audit
@@ -167,4 +182,36 @@ class UserSide:
         self.notifier.job_changed(job.uuid)
         await asyncio.to_thread(self.audit.record, entry(
             actor, "job.confirm", f"job:{job.uuid}", None, {"print": go}))
+        return new
+
+    async def confirm_identity(self, actor: Actor, uuid: str, name: str,
+                               password: str) -> JobRecord:
+        """Who printed a job of a "popup" queue: ``name`` with ``password`` owns it."""
+        if self.check_password is None or self.identify is None:
+            raise NotFound("identity service", "me")
+        lock = self._answering.setdefault(uuid, asyncio.Lock())
+        try:
+            async with lock:
+                job = await self.job(actor, uuid)
+                if not waits_for_identity(job):
+                    raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for "
+                                   "no confirmation of who printed it (answered already, or "
+                                   "too late)")
+                principal = await asyncio.to_thread(self.check_password, name, password)
+                if principal is None or principal.master:   # the master prints nothing
+                    raise Forbidden("wrong name or password: the job keeps waiting")
+                proven = principal.name
+                try:
+                    new = await self.identify(job, proven)
+                except Refused as e:
+                    raise Conflict(f"job {job.job_id} was canceled: {e.message}") from None
+                except InvalidTransition:
+                    raise Conflict(f"job {job.job_id} changed meanwhile") from None
+        finally:
+            if not lock.locked():
+                self._answering.pop(uuid, None)
+            self.notifier.job_changed(uuid)
+        await asyncio.to_thread(self.audit.record, entry(
+            actor, "job.identity", f"job:{job.uuid}", {"owner": job.owner},
+            {"owner": proven}))
         return new

@@ -66,6 +66,7 @@ class Operation:
     public: bool = False
     path_params: Mapping[str, str] = field(default_factory=dict)  # name -> description
     more_errors: tuple[int, ...] = ()  # besides the usual ones (e.g. 404, 503 of a service)
+    throttled: bool = False  # checks a password under the login rate limit (429)
 
     @property
     def operation_id(self) -> str:
@@ -74,9 +75,9 @@ class Operation:
     @property
     def errors(self) -> tuple[int, ...]:
         codes = [400, 401, 422]  # a public login answers 401 for a wrong password
-        if self.public:
+        if self.public or self.throttled:
             codes.append(429)  # the login rate limit
-        else:
+        if not self.public:
             codes.append(403)
             if self.path_params or self.method in ("POST", "PUT", "PATCH", "DELETE"):
                 codes += [404, 409]

@@ -182,6 +182,12 @@ async def log_in(request: web.Request, name: str, password: str, code: str | Non
                        headers={"Retry-After": "30"})
     actor = None if principal is None else await asyncio.to_thread(
         svc.admins.actor, principal, Via.SESSION)
+    if principal is not None and actor is not None and not code and \
+            not await _second_factor(svc, principal.name, None):
+        # The password was right and the account asks for its code: said so, so that a
+        # client (ippproxy-client, client/login.py) asks for it and sends the login again.
+        return problem(401, "this account asks for its two-step sign-in code",
+                       kind="second-factor-needed")
     if principal is not None and actor is not None and \
             not await _second_factor(svc, principal.name, code):
         actor = None    # the password was right, the code was not: a failed login

@@ -6,16 +6,19 @@ own jobs only (another user's job is 404, one that waits for no answer 409)."""
 from __future__ import annotations
 
 import asyncio
+import math
 from typing import Annotated, Any
 
 from pydantic import Field
 
+from ippproxy.accounting.identity import canonical_name
 from ippproxy.jobs.records import JobRecord
-from ippproxy.services.errors import NotFound
+from ippproxy.services.errors import Forbidden, NotFound
 from ippproxy.services.userside import UserSide
 from ippproxy.web.api import Call, Operation
 from ippproxy.web.me_api import user_of
-from ippproxy.web.models import Printable, Request, Response, StateName, Time
+from ippproxy.web.models import Name, Printable, Request, Response, StateName, Time
+from ippproxy.web.problem import problem
 
 
 class MyJob(Response):
@@ -56,6 +59,11 @@ class MyAccounts(Response):
 class AccountChoice(Request):
     account: Annotated[str, Field(min_length=1, max_length=64), Printable] | None = Field(
         description="a shared account's code; null: your personal account")
+
+
+class IdentityAnswer(Request):
+    username: Name
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
 class Confirmation(Request):
@@ -99,6 +107,29 @@ async def confirm_job(call: Call) -> Any:
     return my_job(await _side(call).confirm(user_of(call), call.path["uuid"], body.print))
 
 
+async def confirm_identity(call: Call) -> Any:
+    """Who printed a job of a "popup" queue; failed passwords count against the login
+    throttle of that name and address, as a failed login does."""
+    body: IdentityAnswer = call.body
+    svc = call.services
+    address = call.request.remote or ""
+    try:
+        key = canonical_name(body.username)
+    except ValueError:   # no user has such a name: throttled under it as sent
+        key = body.username[:255]
+    wait = await asyncio.to_thread(svc.throttle.retry_after, key, address)
+    if wait > 0:
+        return problem(429, "too many failed logins; try again later", kind="login-throttled",
+                       headers={"Retry-After": str(math.ceil(wait))})
+    try:
+        job = await _side(call).confirm_identity(user_of(call), call.path["uuid"],
+                                                 body.username, body.password)
+    except Forbidden:
+        await asyncio.to_thread(svc.throttle.failed, key, address)
+        raise
+    return my_job(job)
+
+
 OPERATIONS = (
     Operation("GET", "/me/jobs", list_my_jobs, "Your jobs, newest first", "me",
               query=MyJobsQuery, response=MyJobs),
@@ -108,6 +139,10 @@ OPERATIONS = (
               "Answer a held job's account question: charge it there and release it",
               "me", body=AccountChoice, response=MyJob,
               path_params={"uuid": "the job's UUID"}),
+    Operation("POST", "/me/jobs/{uuid}/identity", confirm_identity,
+              "Confirm who printed a job of a \"popup\" queue (user name and password): "
+              "that user owns it and pays for it", "me", body=IdentityAnswer, response=MyJob,
+              path_params={"uuid": "the job's UUID"}, throttled=True),
     Operation("POST", "/me/jobs/{uuid}/confirm", confirm_job,
               "Answer a job's last-chance confirmation: print it or cancel it", "me",
               body=Confirmation, response=MyJob, path_params={"uuid": "the job's UUID"}),

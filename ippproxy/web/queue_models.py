@@ -16,7 +16,7 @@ QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$",
 Destination = Annotated[str, Field(min_length=1, max_length=1024, description=(
     "ipp://, ipps://, http:// or https:// URI of the real printer, or \"builtin\"")),
     Printable]
-Authentication = Literal["none", "basic", "token"]
+Authentication = Literal["none", "basic", "token", "popup"]
 assert set(Authentication.__args__) == set(AUTHENTICATION)  # type: ignore[attr-defined]
 
 

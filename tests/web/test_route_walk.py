@@ -56,7 +56,9 @@ USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
                    ("POST", "/user/jobs/{uuid}/{action}"), ("POST", "/user/printers"),
                    ("POST", "/user/printers/{id}/revoke"),
                    ("POST", "/user/security/{action}"),
-                   ("GET", "/user/client/{filename}"), ("HEAD", "/user/client/{filename}")}
+                   ("GET", "/user/client/{filename}"), ("HEAD", "/user/client/{filename}"),
+
+                   ("POST", "/api/v1/me/jobs/{uuid}/identity")}
 # A user's own event stream: it stays open, so it is opened, checked and closed.
 STREAMS = {("GET", "/api/v1/me/events"), ("HEAD", "/api/v1/me/events")}
 LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout"), ("POST", "/user/logout")}

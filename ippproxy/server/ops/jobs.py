@@ -14,6 +14,7 @@ from dataclasses import replace
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can, is_terminal
+from ippproxy.pipeline.identity import IDENTITY_NEEDED
 from ippproxy.pipeline.payer import RELEASE_STATUS
 from ippproxy.server import attrs as A
 from ippproxy.server import job_attrs
@@ -235,7 +236,13 @@ async def release_job(req: OpRequest) -> Reply:
 
 async def _release(req: OpRequest, job: JobRecord) -> None:
     """Release a held job; one held for its payer is first charged (pipeline/payer.py)
-    and stays held, answered with the account status, while the payer cannot pay."""
+    and stays held, answered with the account status, while the payer cannot pay. One of
+    a "popup" queue that waits for its user to prove who printed it is released by that
+    proof only (pipeline/identity.py): nobody, not even an admin, makes a claim pay."""
+    if IDENTITY_NEEDED in job.state_reasons:
+        raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
+                       f"job {job.job_id} waits for its user to confirm who printed it "
+                       "(ippproxy-client)")
     hold = await req.ctx.intake.pay_held(job)
     if hold is not None:
         await _transition(req, job, JobEvent.HOLD, reasons=(hold.reason,),

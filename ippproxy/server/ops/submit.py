@@ -57,7 +57,8 @@ async def _submission(req: OpRequest, operation: str) -> Submission:
         job_attributes=job_group.attributes if job_group is not None else (),
         job_name=_name(req, "job-name") or _name(req, "document-name") or "",
         document_name=_name(req, "document-name") or None,
-        originating_host=_name(req, "job-originating-host-name"), body=req.body)
+        originating_host=_name(req, "job-originating-host-name"), body=req.body,
+        unproven=q.config.authentication == "popup" and not req.identity.proven)
 
 
 async def _run(step: Awaitable[T]) -> T:

@@ -41,6 +41,8 @@ def _reason(response: web.Response) -> str:
         seconds = int(wait) if wait.isdigit() else 60
         return (f"Too many failed logins. Try again in {math.ceil(seconds / 60)} "
                 f"minute{'s' if seconds > 60 else ''}.")
+    if response.status == 401 and "second-factor-needed" in (response.text or ""):
+        return "Enter the code of your authenticator app as well."
     if response.status == 401:
         return "Wrong name or password."
     if response.status == 503:

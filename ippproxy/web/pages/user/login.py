@@ -59,7 +59,12 @@ def _reason(response: web.Response) -> str:
         seconds = int(wait) if wait.isdigit() else 60
         return (f"Too many failed sign-ins. Try again in {math.ceil(seconds / 60)} "
                 f"minute{'s' if seconds > 60 else ''}.")
-    return "Wrong name or password. (With two-step sign-in on: a missing or wrong code.)"
+    if response.status == 503:
+        return ("The user directory cannot be reached to check your password. Try again "
+                "in a minute.")
+    if response.status == 401 and "second-factor-needed" in (response.text or ""):
+        return "Enter the code of your authenticator app as well."
+    return "Wrong name or password. (With two-step sign-in on: a wrong code.)"
 
 
 @mark_public

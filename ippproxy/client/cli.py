@@ -1,0 +1,172 @@
+"""``ippproxy-client``: the command line (``[project.scripts]``), and its exit codes:
+0 done, 1 the server refused an answer, 2 a failure the user must fix (login, options,
+certificate), 3 ``--timeout`` ran out."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from ippproxy.client import answers
+from ippproxy.client.api import Api, GetPassword
+from ippproxy.client.errors import ClientFailure, Refused
+from ippproxy.client.login import tls_context
+from ippproxy.client.notify import Notifier
+from ippproxy.client.popups import as_json, render
+from ippproxy.client.prompt import ask_line, ask_secret
+from ippproxy.client.runner import Choices, Runner
+from ippproxy.client.store import TokenStore, config_dir
+from ippproxy.client.stream import follow
+
+OK, REFUSED, FAILED, TIMED_OUT = 0, 1, 2, 3
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ippproxy-client",
+        description="Your print jobs' popups (account selection, confirmation), your "
+                    "balance and messages from an ippproxy server.")
+    p.add_argument("server", help="the server's base URL, e.g. https://print.example:631")
+    p.add_argument("--user", help="log in as this user (else the saved login is used)")
+    p.add_argument("--password-file", type=Path,
+                   help="read the password from this file ('-': stdin) instead of asking")
+    p.add_argument("--cafile", type=Path,
+                   help="trust this CA (or the server's self-signed certificate) instead "
+                        "of the system's CAs; the certificate is always checked")
+    p.add_argument("--config-dir", type=Path,
+                   help="where the login is kept (default: the user's config directory)")
+    p.add_argument("--answer-account", metavar="NAME",
+                   help="answer every account popup with this account (name, code, "
+                        "or 'personal')")
+    p.add_argument("--answer", choices=("confirm", "cancel"),
+                   help="answer every confirmation popup")
+    p.add_argument("--confirm-identity", action="store_true",
+                   help="answer every 'who printed this' popup (a printer with popup "
+                        "authentication) as --user, with the password of --password-file")
+    p.add_argument("--job", metavar="UUID",
+                   help="answer this job now (with --answer-account or --answer) and exit")
+    p.add_argument("--once", action="store_true", help="exit after the first popup")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--timeout", type=float, help="give up after this many seconds (exit 3)")
+    p.add_argument("--no-notify", action="store_true", help="no desktop notifications")
+    p.add_argument("--logout", action="store_true", help="forget the saved login and exit")
+    return p
+
+
+def _password_source(path: Path | None, user: str | None) -> GetPassword:
+    """The password, asked (or read from ``path``; '-': stdin) once and kept for this run
+    only (never written anywhere)."""
+    known: list[str | None] = []
+
+    async def read() -> str | None:
+        if known and known[0]:
+            return known[0]
+        if path is None:
+            known[:] = [await ask_secret(f"Password for {user}: ")]
+        else:
+            text = sys.stdin.readline() if str(path) == "-" else \
+                path.read_text(encoding="utf-8")
+            known[:] = [text.splitlines()[0] if text.strip() else None]
+        return known[0]
+    return read
+
+
+async def _ask_code() -> str | None:
+    return await ask_line("Code from your authenticator app: ")
+
+
+async def run(args: argparse.Namespace) -> int:
+    base = args.server.rstrip("/")
+    if not base.startswith("https://"):
+        raise ClientFailure("the server's URL must start with https:// (your password "
+                            "and your token travel over it)")
+    store = TokenStore(args.config_dir or config_dir())
+    if args.logout:
+        store.forget(base)
+        return OK
+    connector = aiohttp.TCPConnector(ssl=tls_context(args.cafile), limit=4)
+    async with aiohttp.ClientSession(connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=60)) as http:
+        password = _password_source(args.password_file, args.user)
+        api = Api(http, base, store, args.user, password, _ask_code)
+        await api.ready()
+        identity = None
+        if args.confirm_identity:
+            secret = await password()
+            if args.user is None or args.password_file is None or not secret:
+                raise ClientFailure("--confirm-identity needs --user and --password-file")
+            identity = (args.user, secret)
+        if args.job:
+            return await _answer_job(api, args)
+        interactive = (sys.stdin.isatty() and not args.json and args.answer_account is None
+                       and args.answer is None)
+        stop = asyncio.Event()
+        runner = Runner(api, Choices(args.answer_account, args.answer, interactive,
+                                     args.json, args.once, identity),
+                        Notifier(not args.no_notify and sys.stdout.isatty()), stop)
+        tasks = [asyncio.create_task(follow(api, runner.on_event, runner.status, stop)),
+                 asyncio.create_task(runner.popups()),
+                 asyncio.create_task(stop.wait())]
+        try:
+            done, _ = await asyncio.wait(tasks, timeout=args.timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+        for t in done:
+            failure = None if t.cancelled() else t.exception()
+            if failure is not None:
+                raise failure
+        if not done:
+            return TIMED_OUT
+        return REFUSED if runner.refused else OK
+
+
+async def _answer_job(api: Api, args: argparse.Namespace) -> int:
+    if args.answer_account is not None:
+        code = await answers.account_by_name(api, args.answer_account)
+        result = await answers.choose_account(api, args.job, code)
+    elif args.answer is not None:
+        result = await answers.confirm(api, args.job, args.answer == "confirm")
+    else:
+        raise ClientFailure("--job needs --answer-account or --answer")
+    data = {"uuid": args.job, "state": result.get("state"),
+            "account": result.get("account"), "job_id": result.get("job_id")}
+    print(as_json("answered", data) if args.json else render("answered", data), flush=True)
+    return OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return asyncio.run(run(args))
+    except Refused as e:
+        if args.json:
+            print(as_json("refused", {"uuid": args.job, "status": e.status,
+                                      "detail": e.detail}), flush=True)
+        print(f"ippproxy-client: refused ({e.status}): {e.detail}", file=sys.stderr)
+        return REFUSED
+    except ClientFailure as e:
+        print(f"ippproxy-client: {e.message}", file=sys.stderr)
+        return FAILED
+    except aiohttp.ClientConnectorCertificateError as e:
+        print(f"ippproxy-client: the server's certificate is not trusted: {e.certificate_error}"
+              " (see --cafile)", file=sys.stderr)
+        return FAILED
+    except (aiohttp.ClientError, OSError) as e:
+        print(f"ippproxy-client: cannot reach {args.server}: {e}", file=sys.stderr)
+        return FAILED
+    except KeyboardInterrupt:
+        return OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
