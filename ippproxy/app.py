@@ -80,6 +80,8 @@ from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.printer_watch import PrinterWatch
 from ippproxy.services.provisioning import provision
 from ippproxy.services.queues import IppStateAudit, QueueService
+from ippproxy.services.release import Release
+from ippproxy.services.release_approvers import Approvers
 from ippproxy.services.reports import Reports
 from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
@@ -191,8 +193,12 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             authenticator = BasicAuthenticator(
                 requiring(config.queues), IppLogins(admins, tokens, throttle, printer_urls),
                 urls=url_queues(config.queues), plain=plain_urls(config.queues))
+            # Hold/release queues and PIN jobs (issue 17 §6).
+            release = Release(store, notifier, audit, lambda: app[CTX].get().config,
+                              capabilities, intake.pay_held,
+                              Approvers(engine) if config.accounting.enabled else None)
             app[CTX].ctx = ServerContext(
-                config=config, store=store, spool=spool,
+                release=release, config=config, store=store, spool=spool,
                 capabilities=capabilities, intake=intake, notifier=notifier,
                 authenticator=authenticator,
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving,
@@ -211,6 +217,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(),
                         Requoter(pipeline.accounting) if pipeline else None,
                         intake.pay_held)
+            jobs.held = release
             queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
             reports = Reports(store.reports, denials.since)
             printers = PrinterStatus(queue_service, capabilities, store,
@@ -225,7 +232,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     rules=RuleService(catalog), groups=GroupService(catalog, file),
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()),
-                printer_urls=printer_urls, userside=userside, notices=notices)
+                printer_urls=printer_urls, userside=userside, notices=notices,
+                release=release)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),

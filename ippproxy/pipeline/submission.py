@@ -51,6 +51,12 @@ class Submission:
     document_name: str | None = None               # cleaned
     originating_host: str | None = None            # cleaned
     body: AsyncIterator[bytes] = field(default_factory=no_document)
+    # Held at intake for its release whatever the rules decide (issue 17 §6): the
+    # job-state-reasons keyword (a hold/release queue: job-hold-until-specified; a PIN
+    # job: job-password-wait), set by the server from the queue and the request.
+    release_hold: str | None = None
+    # A PIN job's salted PIN hash (services/job_pin.py), kept in the job's analysis.
+    pin_hash: str | None = None
 
     def op(self, name: str) -> Attribute | None:
         return next((a for a in self.operation_attributes if a.name == name), None)

@@ -14,6 +14,7 @@ from ippproxy.web import (
     me_api,
     me_events,
     me_jobs_api,
+    me_release_api,
     queues_api,
     session_api,
     settings_api,
@@ -30,7 +31,8 @@ OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATION
                                      + catalog_api.OPERATIONS + settings_api.OPERATIONS
                                      + audit_api.OPERATIONS + admin_roles_api.OPERATIONS
                                      + me_api.OPERATIONS
-                                     + me_jobs_api.OPERATIONS + me_events.OPERATIONS)
+                                     + me_jobs_api.OPERATIONS + me_events.OPERATIONS
+                                     + me_release_api.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

@@ -17,6 +17,7 @@ from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
 from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.queues import QueueService
+from ippproxy.services.release import Release
 from ippproxy.services.reports import Reports
 from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
@@ -56,6 +57,7 @@ class WebServices:
     printer_urls: PrinterUrls | None = None  # the users' personal printer URLs
     userside: UserSide | None = None  # a user's own jobs and accounts (accounting on)
     notices: UserNotices | None = None  # a user's live events (accounting on)
+    release: Release | None = None  # jobs held for release (issue 17 §6)
 
 
 class WebState:

@@ -21,6 +21,7 @@ from ippproxy.server.context import OpRequest
 from ippproxy.server.errors import IppError
 from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops.common import check_owner, is_admin, queue_of, target_job
+from ippproxy.server.ops.released import release_held
 from ippproxy.server.printer_attrs import HOLD_UNTIL, WHICH_JOBS
 from ippproxy.server.response import Reply
 
@@ -225,6 +226,9 @@ async def hold_job(req: OpRequest) -> Reply:
 
 async def release_job(req: OpRequest) -> Reply:
     job = await target_job(req)
+    if req.ctx.release is not None and req.ctx.release.waits(job):
+        await release_held(req, req.ctx.release, job)
+        return Reply()
     check_owner(req, job)
     if job.state != JobState.PENDING_HELD:
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
