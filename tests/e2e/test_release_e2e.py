@@ -1,0 +1,225 @@
+"""Secure release end to end (issue 17 §6, services/release.py): the real ``ippproxy serve``,
+jobs and Release-Job by real IPP over TLS with HTTP Basic, the REST API as the users, the
+ledger read back with ``ippproxy cmd``.
+
+Queues (all HTTP Basic, priced by "colour"): "locked" (release = secure), "office"
+(release-any), "approve" (approval by carol and the group "managers"), "jammed" (secure,
+its printer a real IPP server on a socket that reports ``media-empty-error``). alice and bob
+are staff, carol is staff, dave is a manager.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from support.server import IppProxy, ippproxy_command
+from support.webapi import Client, login, remember_certificate
+from testprinters.hostile import HostilePrinter
+
+from ippproxy.ipp import Attribute, Operation, Status, Tag
+
+from .ipp_client import status_message
+from .test_accounting_e2e import EXTRA, Env, _basic, _job_id, pdf
+
+MANAGERS = """
+[[group]]
+name = "managers"
+"""
+USERS = (("alice", "staff"), ("bob", "staff"), ("carol", "staff"), ("dave", "managers"))
+HELD = (4, "job-hold-until-specified")
+
+
+def media_empty_attributes() -> list[Attribute]:
+    """A printer out of paper: enough capabilities to take a PDF, and media-empty-error."""
+    return [
+        Attribute.single("printer-state", Tag.ENUM, 3),
+        Attribute.multi("printer-state-reasons", Tag.KEYWORD, ["media-empty-error"]),
+        Attribute.single("printer-state-message", Tag.TEXT, "Tray 1 is empty"),
+        Attribute.multi("document-format-supported", Tag.MIME_MEDIA_TYPE,
+                        ["application/pdf", "application/octet-stream"]),
+        Attribute.single("color-supported", Tag.BOOLEAN, True),
+        Attribute.multi("operations-supported", Tag.ENUM, [0x0002, 0x0004, 0x0005, 0x0006,
+                                                           0x0008, 0x0009, 0x000A, 0x000B]),
+    ]
+
+
+class Printer:
+    """A HostilePrinter serving on its own event loop in a thread (the server under test is
+    another process)."""
+
+    def __init__(self, attributes: list[Attribute]) -> None:
+        self.printer = HostilePrinter(attributes)
+        self.loop = asyncio.new_event_loop()
+        self.ready = threading.Event()
+        self.stop = asyncio.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            async with self.printer:
+                self.ready.set()
+                await self.stop.wait()
+        self.loop.run_until_complete(main())
+
+    def __enter__(self) -> Printer:
+        self.thread.start()
+        assert self.ready.wait(30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(30)
+
+
+class Release:
+    def __init__(self, env: Env, clients: dict[str, Client]) -> None:
+        self.env, self.clients = env, clients
+
+    def auth(self, user: str) -> str:
+        return _basic(user, f"{user}-pw")
+
+    def held(self, queue: str, user: str = "alice") -> dict[str, Any]:
+        reply = self.env.print_job(queue, pdf([False], f"{queue}-{user}"), user=user,
+                                   auth=self.auth(user))
+        assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+        attrs = self.job(queue, _job_id(reply))
+        assert (attrs["job-state"], attrs["job-state-reasons"]) == HELD, attrs
+        return attrs
+
+    def job(self, queue: str, job_id: int) -> dict[str, Any]:
+        return self.env.job(queue, job_id, auth=self.auth("alice"))
+
+    def ipp_release(self, queue: str, job_id: int, auth: str | None) -> tuple[int, Any]:
+        status, reply = self.env.request(Operation.RELEASE_JOB, queue, auth=auth, op_attrs=[
+            Attribute.single("job-id", Tag.INTEGER, job_id)])
+        return status, reply
+
+    def rest(self, user: str, uuid: str, action: str) -> tuple[int, dict[str, Any]]:
+        r = self.clients[user].post(f"/api/v1/me/jobs/{uuid}/{action}")
+        return r.status_code, r.json()
+
+    def wait_state(self, queue: str, job_id: int, state: int) -> dict[str, Any]:
+        deadline = time.monotonic() + 60
+        while (attrs := self.job(queue, job_id))["job-state"] != state:
+            assert time.monotonic() < deadline, attrs
+            time.sleep(0.2)
+        return attrs
+
+    def ledger(self, uuid: str) -> list[tuple[int, str]]:
+        return [(amount, kind) for amount, _, kind, _ in self.env.ledger(uuid)]
+
+
+def _uuid(attrs: dict[str, Any]) -> str:
+    return str(attrs["job-uuid"]).removeprefix("urn:uuid:")
+
+
+@pytest.fixture(scope="module")
+def rel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
+    with Printer(media_empty_attributes()) as jammed:
+        basic = {"cost_model": "colour", "authentication": "basic"}
+        proxy = IppProxy(tmp_path_factory.mktemp("release"), queues=[
+            {"name": "plain", "cost_model": "colour"},      # answers the start-up probe
+            {"name": "locked", "release": "secure", **basic},
+            {"name": "office", "release": "release-any", **basic},
+            {"name": "approve", "release": "approval", "approvers": ["carol", "@managers"],
+             **basic},
+            {"name": "jammed", "release": "secure", "destination": jammed.printer.uri,
+             **basic}])
+        proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA + MANAGERS)
+        with proxy:
+            remember_certificate(proxy)
+            env = Env(proxy)
+            for name, group in USERS:
+                env.cmd("add-internal-user", name, "--password-file", "-", "--group", group,
+                        "--balance", "10.00", stdin=f"{name}-pw\n")
+            yield Release(env, {n: login(proxy.https, n, f"{n}-pw") for n, _ in USERS})
+            assert "Traceback" not in proxy.log(), proxy.log()[-3000:]
+
+
+def test_secure_only_the_owner_releases(rel: Release) -> None:
+    attrs = rel.held("locked")
+    uuid, job_id = _uuid(attrs), attrs["job-id"]
+    assert rel.ledger(uuid) == [(-15, "charge")]     # the price reserved as usual
+    status, reply = rel.ipp_release("locked", job_id, rel.auth("bob"))
+    assert status == 200 and reply.code == Status.CLIENT_ERROR_NOT_AUTHORIZED, reply
+    assert "owner" in status_message(reply)
+    status, _ = rel.ipp_release("locked", job_id, None)       # nobody proven: log in
+    assert status == 401
+    code, body = rel.rest("bob", uuid, "release")
+    assert code == 403 and body["status"] == 403 and "owner" in body["detail"], body
+    assert (rel.job("locked", job_id)["job-state"]) == 4
+    status, reply = rel.ipp_release("locked", job_id, rel.auth("alice"))
+    assert status == 200 and reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    rel.wait_state("locked", job_id, 9)
+    code, body = rel.rest("alice", uuid, "release")           # twice: it waits no more
+    assert code == 409, body
+
+
+def test_release_any_by_another_user_over_rest(rel: Release) -> None:
+    attrs = rel.held("office")
+    uuid = _uuid(attrs)
+    mine = rel.clients["alice"].get("/api/v1/me/held").json()["items"]
+    assert uuid in {j["uuid"] for j in mine}
+    code, body = rel.rest("bob", uuid, "release")
+    assert code == 200 and body["state"] == "pending", body
+    rel.wait_state("office", attrs["job-id"], 9)
+
+
+def test_approval_by_a_named_approver_and_a_group_refusal(rel: Release) -> None:
+    first = rel.held("approve")
+    for who in ("alice", "bob"):                             # the owner, someone else
+        code, body = rel.rest(who, _uuid(first), "release")
+        assert code == 403 and "approver" in body["detail"], body
+    status, reply = rel.ipp_release("approve", first["job-id"], rel.auth("alice"))
+    assert reply.code == Status.CLIENT_ERROR_NOT_AUTHORIZED, reply
+    code, body = rel.rest("carol", _uuid(first), "release")  # named in approvers
+    assert code == 200, body
+    rel.wait_state("approve", first["job-id"], 9)
+    second = rel.held("approve")
+    code, body = rel.rest("bob", _uuid(second), "cancel")    # not an approver, not owner
+    assert code == 403, body
+    code, body = rel.rest("dave", _uuid(second), "cancel")   # @managers: refuses it
+    assert code == 200 and body["state"] == "canceled", body
+    done = rel.job("approve", second["job-id"])
+    assert done["job-state"] == 7 and "refused by dave" in done["job-state-message"]
+    deadline = time.monotonic() + 60
+    while len(rows := rel.ledger(_uuid(second))) < 2:         # the settlement refunds it
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.2)
+    assert sum(a for a, _ in rows) == 0, rows
+
+
+def test_release_refused_while_the_printer_reports_media_empty(rel: Release) -> None:
+    attrs = rel.held("jammed")
+    code, body = rel.rest("alice", _uuid(attrs), "release")
+    assert code == 409 and "media-empty" in body["detail"], body
+    status, reply = rel.ipp_release("jammed", attrs["job-id"], rel.auth("alice"))
+    assert reply.code == Status.CLIENT_ERROR_NOT_POSSIBLE
+    assert "media-empty" in status_message(reply)
+    assert (rel.job("jammed", attrs["job-id"])["job-state"],
+            rel.job("jammed", attrs["job-id"])["job-state-reasons"]) == HELD
+
+
+def test_unreleased_jobs_expire_refunded(rel: Release) -> None:
+    attrs = rel.held("locked")
+    proxy = rel.env.proxy
+    option = [*ippproxy_command(), "cmd", "--config", str(proxy.config_path), "option"]
+    subprocess.run([*option, "set", "accounting.release_expiry", "1"], check=True,
+                   capture_output=True, timeout=60)
+    try:
+        done = rel.wait_state("locked", attrs["job-id"], 7)   # the housekeeping pass
+    finally:
+        subprocess.run([*option, "clear", "accounting.release_expiry"], check=True,
+                       capture_output=True, timeout=60)
+    assert "not released within" in done["job-state-message"], done
+    deadline = time.monotonic() + 60
+    while len(rows := rel.env.ledger(_uuid(attrs))) < 2:
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.2)
+    assert sum(r[0] for r in rows) == 0 and rows[-1][3], rows   # refunded, with a reason
