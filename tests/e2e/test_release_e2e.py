@@ -15,14 +15,14 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 import pytest
 from support.server import IppProxy, ippproxy_command
 from support.webapi import Client, login, remember_certificate
-from testprinters.hostile import HostilePrinter
 
 from ippproxy.ipp import Attribute, Operation, Status, Tag
+from testprinters.hostile import HostilePrinter
 
 from .ipp_client import status_message
 from .test_accounting_e2e import EXTRA, Env, _basic, _job_id, pdf
@@ -67,7 +67,7 @@ class Printer:
                 await self.stop.wait()
         self.loop.run_until_complete(main())
 
-    def __enter__(self) -> Printer:
+    def __enter__(self) -> Self:
         self.thread.start()
         assert self.ready.wait(30)
         return self
@@ -176,7 +176,7 @@ def test_approval_by_a_named_approver_and_a_group_refusal(rel: Release) -> None:
     for who in ("alice", "bob"):                             # the owner, someone else
         code, body = rel.rest(who, _uuid(first), "release")
         assert code == 403 and "approver" in body["detail"], body
-    status, reply = rel.ipp_release("approve", first["job-id"], rel.auth("alice"))
+    _status, reply = rel.ipp_release("approve", first["job-id"], rel.auth("alice"))
     assert reply.code == Status.CLIENT_ERROR_NOT_AUTHORIZED, reply
     code, body = rel.rest("carol", _uuid(first), "release")  # named in approvers
     assert code == 200, body
@@ -199,7 +199,7 @@ def test_release_refused_while_the_printer_reports_media_empty(rel: Release) -> 
     attrs = rel.held("jammed")
     code, body = rel.rest("alice", _uuid(attrs), "release")
     assert code == 409 and "media-empty" in body["detail"], body
-    status, reply = rel.ipp_release("jammed", attrs["job-id"], rel.auth("alice"))
+    _status, reply = rel.ipp_release("jammed", attrs["job-id"], rel.auth("alice"))
     assert reply.code == Status.CLIENT_ERROR_NOT_POSSIBLE
     assert "media-empty" in status_message(reply)
     assert (rel.job("jammed", attrs["job-id"])["job-state"],
