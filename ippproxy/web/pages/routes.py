@@ -14,12 +14,14 @@ from ippproxy.web.pages import dashboard, jobs, live, login
 from ippproxy.web.pages.catalog_routes import NAV, add_catalog_pages
 from ippproxy.web.pages.printers import add_printer_routes
 from ippproxy.web.pages.state import ADMIN, AdminState
+from ippproxy.web.pages.station import add_station_routes
 
 WEB = Path(__file__).resolve().parents[1]
 STATIC = WEB / "static"
 # The files served under /admin/static/, by name: nothing else is reachable there.
 STATIC_FILES = {"htmx.min.js": "text/javascript", "htmx.LICENSE": "text/plain",
-                "admin.js": "text/javascript", "admin.css": "text/css"}
+                "admin.js": "text/javascript", "admin.css": "text/css",
+                "station.css": "text/css"}
 
 
 async def static(request: web.Request) -> web.StreamResponse:
@@ -64,4 +66,5 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_post("/admin/login", login.login_submit)
     r.add_get("/admin/static/{name}", static)
     add_catalog_pages(r)
+    add_station_routes(app)
     app.on_shutdown.append(_close_streams)
