@@ -21,19 +21,23 @@ MAX_CARD = 64
 
 
 class StationLogin:
-    def __init__(self, admins: Admins, throttle: LoginThrottle) -> None:
-        self.admins, self.throttle = admins, throttle
+    """The station of ``printer`` (its queue names the audit entries)."""
+
+    def __init__(self, admins: Admins, throttle: LoginThrottle, printer: str) -> None:
+        self.admins, self.throttle, self.printer = admins, throttle, printer
 
     def _failed(self, key: str, address: str, what: str) -> None:
         self.throttle.failed(key, address)
         self.admins.audit.record(entry(Actor(key, Via.SESSION), "station.login-failed",
-                                       f"station:{what}", None, {"address": address}))
+                                       f"queue:{self.printer}", None,
+                                       {"address": address, "by": what}))
 
     def _proven(self, name: str, address: str, how: str) -> Actor | None:
         actor = self.admins.actor(Principal(name, False), Via.SESSION)
         if actor is not None:
             self.admins.audit.record(entry(actor, "station.login", f"user:{name}", None,
-                                           {"address": address, "by": how}))
+                                           {"address": address, "by": how,
+                                            "printer": self.printer}))
         return actor
 
     def password(self, name: str, password: str, address: str) -> Actor | float | None:
@@ -67,8 +71,8 @@ class StationLogin:
             self._failed("card", address, "card")
         return actor
 
-    def pin_wait(self, printer: str, address: str) -> float:
-        return self.throttle.retry_after(f"pin:{printer}", address)
+    def pin_wait(self, address: str) -> float:
+        return self.throttle.retry_after(f"pin:{self.printer}", address)
 
-    def pin_failed(self, printer: str, address: str) -> None:
-        self._failed(f"pin:{printer}", address, "pin")
+    def pin_failed(self, address: str) -> None:
+        self._failed(f"pin:{self.printer}", address, "pin")

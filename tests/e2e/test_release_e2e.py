@@ -10,19 +10,17 @@ are staff, carol is staff, dave is a manager.
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from typing import Any, Self
+from typing import Any
 
 import pytest
+from support.media_empty import ThreadedPrinter
 from support.server import IppProxy, ippproxy_command
 from support.webapi import Client, login, remember_certificate
 
 from ippproxy.ipp import Attribute, Operation, Status, Tag
-from testprinters.hostile import HostilePrinter
 
 from .ipp_client import status_message
 from .test_accounting_e2e import EXTRA, Env, _basic, _job_id, pdf
@@ -33,48 +31,6 @@ name = "managers"
 """
 USERS = (("alice", "staff"), ("bob", "staff"), ("carol", "staff"), ("dave", "managers"))
 HELD = (4, "job-hold-until-specified")
-
-
-def media_empty_attributes() -> list[Attribute]:
-    """A printer out of paper: enough capabilities to take a PDF, and media-empty-error."""
-    return [
-        Attribute.single("printer-state", Tag.ENUM, 3),
-        Attribute.multi("printer-state-reasons", Tag.KEYWORD, ["media-empty-error"]),
-        Attribute.single("printer-state-message", Tag.TEXT, "Tray 1 is empty"),
-        Attribute.multi("document-format-supported", Tag.MIME_MEDIA_TYPE,
-                        ["application/pdf", "application/octet-stream"]),
-        Attribute.single("color-supported", Tag.BOOLEAN, True),
-        Attribute.multi("operations-supported", Tag.ENUM, [0x0002, 0x0004, 0x0005, 0x0006,
-                                                           0x0008, 0x0009, 0x000A, 0x000B]),
-    ]
-
-
-class Printer:
-    """A HostilePrinter serving on its own event loop in a thread (the server under test is
-    another process)."""
-
-    def __init__(self, attributes: list[Attribute]) -> None:
-        self.printer = HostilePrinter(attributes)
-        self.loop = asyncio.new_event_loop()
-        self.ready = threading.Event()
-        self.stop = asyncio.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            async with self.printer:
-                self.ready.set()
-                await self.stop.wait()
-        self.loop.run_until_complete(main())
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        assert self.ready.wait(30)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.stop.set)
-        self.thread.join(30)
 
 
 class Release:
@@ -121,7 +77,7 @@ def _uuid(attrs: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def rel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
-    with Printer(media_empty_attributes()) as jammed:
+    with ThreadedPrinter() as jammed:
         basic = {"cost_model": "colour", "authentication": "basic"}
         proxy = IppProxy(tmp_path_factory.mktemp("release"), queues=[
             {"name": "plain", "cost_model": "colour"},      # answers the start-up probe
@@ -129,7 +85,7 @@ def rel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
             {"name": "office", "release": "release-any", **basic},
             {"name": "approve", "release": "approval", "approvers": ["carol", "@managers"],
              **basic},
-            {"name": "jammed", "release": "secure", "destination": jammed.printer.uri,
+            {"name": "jammed", "release": "secure", "destination": jammed.uri,
              **basic}])
         proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA + MANAGERS)
         with proxy:

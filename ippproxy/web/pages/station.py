@@ -119,7 +119,7 @@ async def station_login(request: web.Request) -> web.StreamResponse:
     if any(len(v) > MAX_FIELD for v in form.values()):
         return _identify(request, printer, "That is too long.", status=422)
     svc = services_of(request)
-    login = StationLogin(svc.admins, svc.throttle)
+    login = StationLogin(svc.admins, svc.throttle, printer)
     address, how = request.remote or "", form.get("how", "")
     if how == "pin":
         return await _by_pin(request, release, login, printer, form.get("pin", ""), address)
@@ -144,7 +144,7 @@ async def station_login(request: web.Request) -> web.StreamResponse:
 
 async def _by_pin(request: web.Request, release: Release, login: StationLogin, printer: str,
                   pin: str, address: str) -> web.Response:
-    wait = await asyncio.to_thread(login.pin_wait, printer, address)
+    wait = await asyncio.to_thread(login.pin_wait, address)
     if wait > 0:
         return _identify(request, printer, _wait(wait), status=429)
     if not valid_typed_pin(pin):
@@ -152,7 +152,7 @@ async def _by_pin(request: web.Request, release: Release, login: StationLogin, p
     try:
         job = await release.release_pin(Actor(f"pin@{printer}", Via.SESSION), printer, pin)
     except Forbidden:
-        await asyncio.to_thread(login.pin_failed, printer, address)
+        await asyncio.to_thread(login.pin_failed, address)
         return _identify(request, printer, "No job on this printer has that PIN.",
                          status=401)
     except Conflict as e:
