@@ -37,13 +37,16 @@ USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
                ("DELETE", "/api/v1/session"), ("POST", "/admin/logout"),
                ("GET", "/api/v1/me/printer-urls"), ("HEAD", "/api/v1/me/printer-urls"),
                ("GET", "/api/v1/me/jobs"), ("HEAD", "/api/v1/me/jobs"),
-               ("GET", "/api/v1/me/accounts"), ("HEAD", "/api/v1/me/accounts")}
+               ("GET", "/api/v1/me/accounts"), ("HEAD", "/api/v1/me/accounts"),
+               ("GET", "/api/v1/me/held"), ("HEAD", "/api/v1/me/held")}
 # A user's own objects: an empty body is invalid (422), a made-up id nobody's (404), never
 # a right refused.
 USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
                    ("DELETE", "/api/v1/me/printer-urls/{id}"),
                    ("POST", "/api/v1/me/jobs/{uuid}/account"),
-                   ("POST", "/api/v1/me/jobs/{uuid}/confirm")}
+                   ("POST", "/api/v1/me/jobs/{uuid}/confirm"),
+                   ("POST", "/api/v1/me/jobs/{uuid}/release"),
+                   ("POST", "/api/v1/me/jobs/{uuid}/cancel")}
 # A user's own event stream: it stays open, so it is opened, checked and closed.
 STREAMS = {("GET", "/api/v1/me/events"), ("HEAD", "/api/v1/me/events")}
 LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout")}
