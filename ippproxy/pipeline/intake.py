@@ -58,7 +58,7 @@ from ippproxy.pipeline.payer import PayerHold, is_payer_held
 from ippproxy.pipeline.plan import Plan, document, plan
 from ippproxy.pipeline.quote import quote
 from ippproxy.pipeline.refusal import Refused, policy_refusal
-from ippproxy.pipeline.release import PIN_HELD, PIN_KEY
+from ippproxy.pipeline.release import PIN_KEY, held_for_release, pin_of
 from ippproxy.pipeline.submission import Accepted, Submission, Validated
 from ippproxy.policies import Action, Decision, JobFacts, PolicyChain
 
@@ -91,12 +91,12 @@ class Intake:
             facts, reading = await self._analyse(sub, p, (doc,), job_uuid)  # 3. analyse
             admitted = await self._decide(sub, p, facts, reading, True, made)  # 4. decide
             admitted = await self._reserve(sub, facts, reading, admitted, job_uuid)  # 5.
-            admitted = _held_for_release(sub, admitted)
+            admitted = held_for_release(sub, admitted)
             attrs = _with(p.attributes, admitted)                            # 6. create
             job = await self.store.create_job(
                 sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(attrs),
                 document_format=admitted.document_format or p.document_format,
-                hold_until=_hold_until(p, admitted),
+                hold_until=_hold_until(p, admitted, sub),
                 documents=admitted.documents or (doc,), closed=True,
                 reasons=(admitted.hold_reason,) if admitted.hold else None,
                 message=admitted.message or None, originating_host=sub.originating_host,
@@ -113,10 +113,14 @@ class Intake:
         """Create-Job: plan and create (an open job); its document goes through the
         other steps with Send-Document."""
         p = plan(sub, with_document=False)
+        # Held for its release from the start: a job-hold-until time of the client's would
+        # release it on its own (housekeeping), without its release's rules.
+        hold = "indefinite" if sub.release_hold else p.hold_until
         job = await self.store.create_job(
             sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(p.attributes),
-            hold_until=p.hold_until, closed=False,
-            reasons=INCOMING_REASONS if p.hold_until in NO_HOLD else None,
+            hold_until=hold, closed=False,
+            reasons=(sub.release_hold,) if sub.release_hold
+            else INCOMING_REASONS if p.hold_until in NO_HOLD else None,
             originating_host=sub.originating_host,
             analysis={PIN_KEY: sub.pin_hash} if sub.pin_hash else None)
         return Accepted(job, p.unsupported)
@@ -139,7 +143,7 @@ class Intake:
             facts, reading = await self._analyse(sub, p, docs, job.uuid)     # 3. analyse
             admitted = await self._decide(sub, p, facts, reading, False, [])  # 4. decide
             admitted = await self._reserve(sub, facts, reading, admitted, job.uuid)  # 5.
-            admitted = _held_for_release(replace(sub, pin_hash=_pin_of(job)), admitted)
+            admitted = held_for_release(replace(sub, pin_hash=pin_of(job)), admitted)
             if admitted.analysis is not None:                                # 6. create
                 overrides = admitted.overrides
                 await self.store.set_analysis(
@@ -272,28 +276,12 @@ class Intake:
             self.spool.delete(d.spool_name)
 
 
-def _pin_of(job: JobRecord) -> str | None:
-    found = (job.analysis or {}).get(PIN_KEY)
-    return found if isinstance(found, str) else None
-
-
-def _held_for_release(sub: Submission, admitted: Admission) -> Admission:
-    """The admission held for its release (a hold/release queue, a PIN job: issue 17 §6),
-    its price reserved as usual; a job already held for its payer or by a rule keeps that
-    hold, which is resolved first. A PIN job keeps its PIN's hash (never the PIN)."""
-    if sub.pin_hash:
-        admitted = replace(admitted, analysis={**(admitted.analysis or {}),
-                                               PIN_KEY: sub.pin_hash})
-    if sub.release_hold is None or admitted.hold:
-        return admitted
-    message = ("enter the job's PIN at the printer to print it"
-               if sub.release_hold == PIN_HELD else "held until released at the printer")
-    return replace(admitted, hold=True, hold_reason=sub.release_hold, message=message)
-
-
-def _hold_until(p: Plan, admitted: Admission) -> str | None:
+def _hold_until(p: Plan, admitted: Admission, sub: Submission) -> str | None:
     """job-hold-until as stored: a job held by the decision without a hold of its own
-    waits for an operator (``indefinite``, RFC 8011 §5.2.2)."""
+    waits for an operator (``indefinite``, RFC 8011 §5.2.2); one held for its release waits
+    for it whatever time the client named (else housekeeping would release it then)."""
+    if admitted.hold and sub.release_hold and admitted.hold_reason == sub.release_hold:
+        return "indefinite"
     if admitted.hold and p.hold_until in NO_HOLD:
         return "indefinite"
     return p.hold_until

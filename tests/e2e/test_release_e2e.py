@@ -10,6 +10,7 @@ are staff, carol is staff, dave is a manager.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from support.webapi import Client, login, remember_certificate
 from ippproxy.ipp import Attribute, Operation, Status, Tag
 
 from .ipp_client import status_message
+from .test_account_answers import Stream
 from .test_accounting_e2e import EXTRA, Env, _basic, _job_id, pdf
 
 MANAGERS = """
@@ -115,6 +117,12 @@ def test_secure_only_the_owner_releases(rel: Release) -> None:
     rel.wait_state("locked", job_id, 9)
     code, body = rel.rest("alice", uuid, "release")           # twice: it waits no more
     assert code == 409, body
+    audit = json.loads(subprocess.run(
+        [*ippproxy_command(), "cmd", "--config", str(rel.env.proxy.config_path), "--json",
+         "audit", "--kind", "job", "--name", uuid], check=True, capture_output=True,
+        text=True, timeout=60).stdout)
+    entries = audit["items"] if isinstance(audit, dict) else audit
+    assert [(e["action"], e["actor"]) for e in entries] == [("job.release", "alice")], audit
 
 
 def test_release_any_by_another_user_over_rest(rel: Release) -> None:
@@ -138,10 +146,24 @@ def test_approval_by_a_named_approver_and_a_group_refusal(rel: Release) -> None:
     assert code == 200, body
     rel.wait_state("approve", first["job-id"], 9)
     second = rel.held("approve")
+    # The owner cannot let it go by Hold-Job job-hold-until=no-hold either.
+    _, reply = rel.env.request(Operation.HOLD_JOB, "approve", auth=rel.auth("alice"),
+                               op_attrs=[Attribute.single("job-id", Tag.INTEGER,
+                                                          second["job-id"]),
+                                         Attribute.single("job-hold-until", Tag.KEYWORD,
+                                                          "no-hold")])
+    assert reply.code == Status.CLIENT_ERROR_NOT_AUTHORIZED, reply
     code, body = rel.rest("bob", _uuid(second), "cancel")    # not an approver, not owner
     assert code == 403, body
-    code, body = rel.rest("dave", _uuid(second), "cancel")   # @managers: refuses it
-    assert code == 200 and body["state"] == "canceled", body
+    told = Stream(rel.clients["alice"])                        # the owner's live events
+    try:
+        code, body = rel.rest("dave", _uuid(second), "cancel")   # @managers: refuses it
+        assert code == 200 and body["state"] == "canceled", body
+        event = told.next("job-state", _uuid(second), 60,
+                          where=lambda d: d["state"] == "canceled")
+        assert event["message"] == "refused by dave", event
+    finally:
+        told.close()
     done = rel.job("approve", second["job-id"])
     assert done["job-state"] == 7 and "refused by dave" in done["job-state-message"]
     deadline = time.monotonic() + 60

@@ -216,7 +216,9 @@ async def hold_job(req: OpRequest) -> Reply:
         raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
                        "job-hold-until value is not supported", (a,) if a else ())
     if until == "no-hold":
-        if job.state == JobState.PENDING_HELD:
+        if req.ctx.release is not None and req.ctx.release.waits(job):
+            await release_held(req, req.ctx.release, job)   # its release's rules apply
+        elif job.state == JobState.PENDING_HELD:
             await _release(req, job)
         return Reply()
     await _transition(req, job, JobEvent.HOLD, reasons=("job-hold-until-specified",),
