@@ -209,6 +209,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             userside = notices = None
             if config.accounting.enabled:
                 userside = UserSide(store, engine, notifier, audit, intake.pay_held)
+                userside.release_queue = lambda job: release.mode(job) != "none"
                 notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
                                       hub, low_credit=lambda: low_credit(server.config),
                                       alert=lambda: server.config.accounting.client_alert)

@@ -30,6 +30,7 @@ from ippproxy.jobs.search import JobQuery
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline.payer import CHOSEN, PayerHold, is_payer_held
+from ippproxy.pipeline.release import RELEASE_HELD
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services.actor import Actor
 from ippproxy.services.auditsink import AuditSink, entry
@@ -65,6 +66,9 @@ class UserSide:
         self.notifier = notifier
         self.audit = audit
         self.pay = pay
+        # Whether a paid job goes on waiting for its release (a hold/release queue, issue
+        # 17 §6: services/release.py) instead of printing at once.
+        self.release_queue: Callable[[JobRecord], bool] = lambda job: False
         self._answering: dict[str, asyncio.Lock] = {}
 
     async def jobs(self, actor: Actor, *, limit: int = 50) -> list[JobRecord]:
@@ -114,6 +118,11 @@ class UserSide:
                 await self.store.transition(job.uuid, JobEvent.HOLD, reasons=(hold.reason,),
                                             message=hold.message[:255],
                                             hold_until="indefinite")
+            elif self.release_queue(current):
+                current = await self.store.transition(
+                    job.uuid, JobEvent.HOLD, reasons=(RELEASE_HELD,),
+                    message="paid; held until released at the printer",
+                    hold_until="indefinite")
             else:
                 current = await self.store.transition(
                     job.uuid, JobEvent.RELEASE, hold_until=None,

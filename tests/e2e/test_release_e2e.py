@@ -88,6 +88,8 @@ def rel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Release]:
             {"name": "approve", "release": "approval", "approvers": ["carol", "@managers"],
              **basic},
             {"name": "jammed", "release": "secure", "destination": jammed.uri,
+             **basic},
+            {"name": "billedlock", "release": "secure", "account_required": True,
              **basic}])
         proxy.config_path.write_text(proxy.config_path.read_text() + EXTRA + MANAGERS)
         with proxy:
@@ -201,3 +203,21 @@ def test_unreleased_jobs_expire_refunded(rel: Release) -> None:
         assert time.monotonic() < deadline, rows
         time.sleep(0.2)
     assert sum(r[0] for r in rows) == 0 and rows[-1][3], rows   # refunded, with a reason
+
+
+def test_a_job_held_for_its_payer_then_waits_for_its_release(rel: Release) -> None:
+    """Choosing the account pays the job; on a hold/release queue it then waits for its
+    release instead of printing at once."""
+    reply = rel.env.print_job("billedlock", pdf([False], "payer-first"), user="alice",
+                              auth=rel.auth("alice"))
+    attrs = rel.job("billedlock", _job_id(reply))
+    assert (attrs["job-state"], attrs["job-state-reasons"]) == (4, "account-info-needed")
+    r = rel.clients["alice"].post(f"/api/v1/me/jobs/{_uuid(attrs)}/account",
+                                  json={"account": None})
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["reasons"]) == ("pending-held",
+                                                         ["job-hold-until-specified"])
+    assert rel.ledger(_uuid(attrs)) == [(-15, "charge")]
+    code, body = rel.rest("alice", _uuid(attrs), "release")
+    assert code == 200, body
+    rel.wait_state("billedlock", attrs["job-id"], 9)

@@ -15,6 +15,7 @@ from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can, is_terminal
 from ippproxy.pipeline.payer import RELEASE_STATUS
+from ippproxy.pipeline.release import RELEASE_HELD
 from ippproxy.server import attrs as A
 from ippproxy.server import job_attrs
 from ippproxy.server.context import OpRequest
@@ -248,6 +249,12 @@ async def _release(req: OpRequest, job: JobRecord) -> None:
                           message=hold.message[:255], hold_until="indefinite")
         raise IppError(RELEASE_STATUS[hold.reason], f"job {job.job_id} stays held: "
                        f"{hold.message}"[:255])
+    if req.ctx.release is not None and req.ctx.release.mode(job) != "none":
+        # Paid now; on a hold/release queue it goes on waiting for its release (issue 17).
+        await _transition(req, job, JobEvent.HOLD, reasons=(RELEASE_HELD,),
+                          message="paid; held until released at the printer",
+                          hold_until="indefinite")
+        return
     reasons = ("job-incoming",) if not job.closed else None
     await _transition(req, job, JobEvent.RELEASE, hold_until=None, reasons=reasons)
 
