@@ -58,7 +58,7 @@ from ippproxy.pipeline.payer import PayerHold, is_payer_held
 from ippproxy.pipeline.plan import Plan, document, plan
 from ippproxy.pipeline.quote import quote
 from ippproxy.pipeline.refusal import Refused, policy_refusal
-from ippproxy.pipeline.release import PIN_KEY, held_for_release, pin_of
+from ippproxy.pipeline.release import PIN_KEY, held_for_release, pin_of, without_pin
 from ippproxy.pipeline.submission import Accepted, Submission, Validated
 from ippproxy.policies import Action, Decision, JobFacts, PolicyChain
 
@@ -92,7 +92,7 @@ class Intake:
             admitted = await self._decide(sub, p, facts, reading, True, made)  # 4. decide
             admitted = await self._reserve(sub, facts, reading, admitted, job_uuid)  # 5.
             admitted = held_for_release(sub, admitted)
-            attrs = _with(p.attributes, admitted)                            # 6. create
+            attrs = without_pin(_with(p.attributes, admitted))               # 6. create
             job = await self.store.create_job(
                 sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(attrs),
                 document_format=admitted.document_format or p.document_format,
@@ -117,8 +117,8 @@ class Intake:
         # release it on its own (housekeeping), without its release's rules.
         hold = "indefinite" if sub.release_hold else p.hold_until
         job = await self.store.create_job(
-            sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(p.attributes),
-            hold_until=hold, closed=False,
+            sub.queue, owner=sub.user, name=p.job_name,
+            attributes=blob.pack(without_pin(p.attributes)), hold_until=hold, closed=False,
             reasons=(sub.release_hold,) if sub.release_hold
             else INCOMING_REASONS if p.hold_until in NO_HOLD else None,
             originating_host=sub.originating_host,

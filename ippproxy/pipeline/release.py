@@ -9,7 +9,10 @@ under ``PIN_KEY`` (never the PIN).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
+
+from ippproxy.ipp import Attribute
 
 from ippproxy.jobs.records import JobRecord
 from ippproxy.pipeline.admission import Admission
@@ -18,6 +21,15 @@ from ippproxy.pipeline.submission import Submission
 RELEASE_HELD = "job-hold-until-specified"
 PIN_HELD = "job-password-wait"
 PIN_KEY = "job_password_hash"
+
+
+PIN_ATTRIBUTES = frozenset({"job-password", "job-password-encryption"})
+
+
+def without_pin(attributes: Sequence[Attribute]) -> list[Attribute]:
+    """The job's attributes as stored: a PIN sent in the job group is never kept (only
+    its salted hash, in the analysis)."""
+    return [a for a in attributes if a.name not in PIN_ATTRIBUTES]
 
 
 def pin_of(job: JobRecord) -> str | None:

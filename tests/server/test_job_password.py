@@ -25,9 +25,10 @@ def _ipps(ipp: Ipp) -> str:
     return f"ipps://{ipp.tls_base.removeprefix('https://')}/printers/{ipp.queue}"
 
 
-async def _print(ipp: Ipp, pdf: bytes, *attrs: Attribute) -> tuple[str, str, object]:
+async def _print(ipp: Ipp, pdf: bytes, *attrs: Attribute,
+                 job: tuple[Attribute, ...] = ()) -> tuple[str, str, object]:
     m = await ipp.call(Op.PRINT_JOB, a("document-format", Tag.MIME_MEDIA_TYPE,
-                                       "application/pdf"), *attrs, data=pdf)
+                                       "application/pdf"), *attrs, job=job, data=pdf)
     return status(m), message(m), value(m, Tag.JOB_ATTRIBUTES, "job-id")
 
 
@@ -121,3 +122,29 @@ async def test_a_pin_required_queue_lists_it_and_refuses_jobs_without(
     assert st == "client-error-bad-request" and "job-password is mandatory" in msg
     st, msg, _ = await _print(replace(ipp, base=ipp.tls_base), pdf, *_pin(b"0042"))
     assert st == "successful-ok", msg
+
+
+def _stored(ipp: Ipp) -> bytes:
+    assert ipp.config is not None
+    engine = create_engine(ipp.config.storage.database)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT attributes, analysis FROM jobs")).all()
+    engine.dispose()
+    return b"".join(bytes(r[0] or b"") for r in rows) + str([r[1] for r in rows]).encode()
+
+
+async def test_a_pin_by_create_job_is_held_never_kept(ipp: Ipp, pdf: bytes) -> None:
+    tls = replace(ipp, base=ipp.tls_base)
+    st, msg, _ = await _print(tls, pdf, job=_pin(b"8642"))   # an operation attribute
+    assert st == "client-error-bad-request" and "job-password" in msg
+    m = await tls.call(Op.CREATE_JOB, *_pin(b"9753"))
+    assert status(m) == "successful-ok", message(m)
+    created = value(m, Tag.JOB_ATTRIBUTES, "job-id")
+    m = await tls.call(Op.SEND_DOCUMENT, a("job-id", Tag.INTEGER, created),
+                       a("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"),
+                       a("last-document", Tag.BOOLEAN, True), data=pdf)
+    assert status(m) == "successful-ok", message(m)
+    job = await _job(tls, created)
+    assert (job["job-state"], job["job-state-reasons"]) == (4, "job-password-wait")
+    stored = _stored(ipp)
+    assert b"8642" not in stored and b"9753" not in stored
