@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ippproxy.ipp import Attribute
-
 from ippproxy.jobs.records import JobRecord
 from ippproxy.pipeline.admission import Admission
 from ippproxy.pipeline.submission import Submission
