@@ -9,6 +9,7 @@ their CSRF token, and a kiosk session ends when idle (a clock moved, not a wait)
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -268,3 +269,31 @@ def test_a_kiosk_session_ends_when_idle() -> None:
     sid, _ = kiosks.open(Actor("alice", Via.SESSION), "desk")
     now[0] = 200.0
     assert kiosks.get(sid, "desk") is None
+
+
+def test_wrong_passwords_and_pins_are_throttled(station: Station) -> None:
+    """Last in this module: the kiosk's address is throttled afterwards (as a login page's
+    would be, services/throttle.py: five failures free, then a growing wait)."""
+    base, cert = station.proxy.https, str(station.proxy.cert)
+    s = requests.Session()
+    codes = []
+    for i in range(8):
+        page = s.get(f"{base}/release/pins", timeout=30, verify=cert)
+        token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+        assert token is not None
+        data = ({"how": "pin", "pin": f"{9000 + i}"} if i % 2 else
+                {"how": "password", "username": "alice", "password": f"nope-{i}"})
+        r = s.post(f"{base}/release/pins/login", data={"form_token": token.group(1), **data},
+                   timeout=30, verify=cert)
+        codes.append(r.status_code)
+        if r.status_code == 429:
+            assert "Too many wrong attempts" in r.text
+            break
+    assert codes[-1] == 429 and set(codes[:-1]) == {401}, codes
+    page = s.get(f"{base}/release/pins", timeout=30, verify=cert)
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert token is not None
+    r = s.post(f"{base}/release/pins/login", data={
+        "form_token": token.group(1), "how": "password", "username": "alice",
+        "password": "alice-pw-1"}, timeout=30, verify=cert)
+    assert r.status_code == 429            # not even checked while the wait lasts
