@@ -135,6 +135,10 @@ def test_release_any_by_another_user_over_rest(rel: Release) -> None:
     code, body = rel.rest("bob", uuid, "release")
     assert code == 200 and body["state"] == "pending", body
     rel.wait_state("office", attrs["job-id"], 9)
+    other = rel.held("office")                                 # and by IPP Release-Job
+    status, reply = rel.ipp_release("office", other["job-id"], rel.auth("bob"))
+    assert status == 200 and reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    rel.wait_state("office", other["job-id"], 9)
 
 
 def test_approval_by_a_named_approver_and_a_group_refusal(rel: Release) -> None:

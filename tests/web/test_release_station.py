@@ -259,6 +259,31 @@ def test_forms_need_their_csrf_token(station: Station) -> None:
     assert s.get(f"{base}/release/nosuch", timeout=30, verify=cert).status_code == 404
 
 
+def test_print_all_by_card_with_a_plain_http_client(station: Station) -> None:
+    for name in ("all-1", "all-2"):
+        station.ipptool("desk", "print", user="alice", name=name)
+        station.wait_job("desk", name, "pending-held")
+    base, cert = station.proxy.https, str(station.proxy.cert)
+    s = requests.Session()
+    page = s.get(f"{base}/release/desk", timeout=30, verify=cert)
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert token is not None
+    jobs = s.post(f"{base}/release/desk/login", data={
+        "form_token": token.group(1), "how": "card", "card": "0413-2027"}, timeout=30,
+        verify=cert)
+    assert jobs.status_code == 200 and "all-1" in jobs.text and "all-2" in jobs.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', jobs.text)
+    assert csrf is not None
+    done = s.post(f"{base}/release/desk/act", data={
+        "csrf_token": csrf.group(1), "action": "release-all"}, timeout=30, verify=cert)
+    assert done.status_code == 200 and "2 job(s) printing." in done.text, done.text
+    for name in ("all-1", "all-2"):
+        station.wait_job("desk", name, "completed")
+    again = s.post(f"{base}/release/desk/act", data={
+        "csrf_token": csrf.group(1), "action": "release-all"}, timeout=30, verify=cert)
+    assert again.status_code == 401                    # the session ended with its use
+
+
 def test_a_kiosk_session_ends_when_idle() -> None:
     now = [0.0]
     kiosks = KioskSessions(idle=90.0, clock=lambda: now[0])
