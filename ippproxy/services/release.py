@@ -108,6 +108,23 @@ class Release:
             sort="created_at", descending=False, limit=BATCH))
         return [j for j in found if _owner(j) == actor.name and self.waits(j)]
 
+    async def awaiting(self, actor: Actor) -> list[JobRecord]:
+        """Jobs held on the approval queues where the actor approves (an admin: all)."""
+        admin = actor.may(Section.PRINTERS, Access.WRITE)
+        out: list[JobRecord] = []
+        for q in self.config().queues:
+            if rules.mode_of(q.release) != rules.Mode.APPROVAL:
+                continue
+            if not admin and not (rules.is_approver(actor.name, (), q.approvers, False)
+                                  if self.approver is None else await asyncio.to_thread(
+                                      self.approver, actor.name, q.approvers)):
+                continue
+            found, _ = await self.store.search_jobs(JobQuery(
+                queue=q.name, states=(JobState.PENDING_HELD,), sort="created_at",
+                descending=False, limit=BATCH))
+            out.extend(j for j in found if self.waits(j) and _owner(j) != actor.name)
+        return out
+
     async def printer_problem(self, queue: str) -> str | None:
         """Why the queue's printer cannot print now (None: it can)."""
         attrs = await self.source.printer_attributes(self._queue(queue))

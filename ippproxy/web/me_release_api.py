@@ -16,7 +16,7 @@ from ippproxy.services.release import Release
 from ippproxy.web.api import Call, Operation
 from ippproxy.web.me_api import user_of
 from ippproxy.web.me_jobs_api import MyJob, my_job
-from ippproxy.web.models import Request, Response
+from ippproxy.web.models import Request, Response, Time
 
 
 class HeldQuery(Request):
@@ -25,6 +25,23 @@ class HeldQuery(Request):
 
 class HeldJobs(Response):
     items: list[MyJob]
+
+
+class Awaiting(Response):
+    """A job waiting for the asker's approval: who, where, how much; never its name
+    (no user sees another user's job names or documents)."""
+
+    uuid: str
+    printer: str
+    job_id: int
+    owner: str
+    created_at: Time
+    pages: int | None = Field(description="impressions counted at intake")
+    estimate: int | None = Field(description="the price at intake, minor units")
+
+
+class AwaitingJobs(Response):
+    items: list[Awaiting]
 
 
 def _release(call: Call) -> Release:
@@ -39,6 +56,14 @@ async def list_held(call: Call) -> Any:
     return {"items": [my_job(j) for j in await _release(call).held(user_of(call), q.printer)]}
 
 
+async def list_awaiting(call: Call) -> Any:
+    found = await _release(call).awaiting(user_of(call))
+    return {"items": [{"uuid": j.uuid, "printer": j.queue, "job_id": j.job_id,
+                       "owner": j.owner, "created_at": j.created_at,
+                       "pages": j.impressions,
+                       "estimate": (j.analysis or {}).get("estimate")} for j in found]}
+
+
 async def release_job(call: Call) -> Any:
     return my_job(await _release(call).release(user_of(call), call.path["uuid"]))
 
@@ -50,6 +75,9 @@ async def cancel_job(call: Call) -> Any:
 OPERATIONS = (
     Operation("GET", "/me/held", list_held, "Your jobs held for release, oldest first", "me",
               query=HeldQuery, response=HeldJobs),
+    Operation("GET", "/me/approvals", list_awaiting,
+              "Jobs waiting for your approval (on approval printers you approve for)", "me",
+              response=AwaitingJobs),
     Operation("POST", "/me/jobs/{uuid}/release", release_job,
               "Release a job held for release (yours; any on a release-any printer; "
               "as an approver on an approval printer)", "me", response=MyJob,

@@ -148,6 +148,10 @@ def test_approval_by_a_named_approver_and_a_group_refusal(rel: Release) -> None:
         assert code == 403 and "approver" in body["detail"], body
     _status, reply = rel.ipp_release("approve", first["job-id"], rel.auth("alice"))
     assert reply.code == Status.CLIENT_ERROR_NOT_AUTHORIZED, reply
+    listed = rel.clients["carol"].get("/api/v1/me/approvals").json()["items"]
+    assert [(j["uuid"], j["owner"], j["printer"]) for j in listed] == [
+        (_uuid(first), "alice", "approve")] and "name" not in listed[0], listed
+    assert rel.clients["bob"].get("/api/v1/me/approvals").json()["items"] == []
     code, body = rel.rest("carol", _uuid(first), "release")  # named in approvers
     assert code == 200, body
     rel.wait_state("approve", first["job-id"], 9)

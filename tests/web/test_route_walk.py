@@ -38,7 +38,8 @@ USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
                ("GET", "/api/v1/me/printer-urls"), ("HEAD", "/api/v1/me/printer-urls"),
                ("GET", "/api/v1/me/jobs"), ("HEAD", "/api/v1/me/jobs"),
                ("GET", "/api/v1/me/accounts"), ("HEAD", "/api/v1/me/accounts"),
-               ("GET", "/api/v1/me/held"), ("HEAD", "/api/v1/me/held")}
+               ("GET", "/api/v1/me/held"), ("HEAD", "/api/v1/me/held"),
+               ("GET", "/api/v1/me/approvals"), ("HEAD", "/api/v1/me/approvals")}
 # A user's own objects: an empty body is invalid (422), a made-up id nobody's (404), never
 # a right refused.
 USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
