@@ -87,6 +87,8 @@ from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.printer_watch import PrinterWatch
 from ippproxy.services.provisioning import provision
 from ippproxy.services.queues import IppStateAudit, QueueService
+from ippproxy.services.release import Release
+from ippproxy.services.release_approvers import Approvers
 from ippproxy.services.reports import Reports
 from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
@@ -202,8 +204,12 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             authenticator = BasicAuthenticator(
                 requiring(config.queues), IppLogins(admins, tokens, throttle, printer_urls),
                 urls=url_queues(config.queues), plain=plain_urls(config.queues))
+            # Hold/release queues and PIN jobs (issue 17 §6).
+            release = Release(store, notifier, audit, lambda: app[CTX].get().config,
+                              capabilities, intake.pay_held,
+                              Approvers(engine) if config.accounting.enabled else None)
             app[CTX].ctx = ServerContext(
-                config=config, store=store, spool=spool,
+                release=release, config=config, store=store, spool=spool,
                 capabilities=capabilities, intake=intake, notifier=notifier,
                 authenticator=authenticator,
                 subscriptions=Subscriptions(), queues=queues, receiving=receiving,
@@ -217,6 +223,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                                     lambda j: keeps_held(server.config, j.queue),
                                     check_password=admins.authenticate,
                                     identify=functools.partial(identify, intake))
+                userside.release_queue = lambda job: release.mode(job) != "none"
                 notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
                                       hub, low_credit=lambda: low_credit(server.config),
                                       alert=lambda: server.config.accounting.client_alert)
@@ -231,6 +238,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 findme = FindMe(store, FindMeRelease(
                     store, pipeline.intake.metering.converter, Requoter(pipeline.accounting),
                     capabilities.printer_attributes), lambda: server.config, notifier, audit)
+            jobs.held = release
             queue_service = QueueService(catalog, store, file, notify=notifier.job_changed)
             reports = Reports(store.reports, denials.since)
             printers = PrinterStatus(queue_service, capabilities, store,
@@ -255,7 +263,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 totp=Totp(engine, audit), user_sync=user_sync,
                 user_roles=UserRoles(engine, audit) if config.accounting.enabled else None,
                 cashier=Cashier(engine, audit, config.accounting.minor_unit_digits)
-                if config.accounting.enabled else None)
+                if config.accounting.enabled else None,
+                release=release)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),

@@ -164,9 +164,18 @@ class QueueConfig:
     # releases it at one of these queues (its printer group), converted and priced there
     # (pipeline/findme.py). Empty: an ordinary queue.
     findme_printers: tuple[str, ...] = ()
+    # Hold/release (issue 17 §6): every job is held at intake until released: "secure" by
+    # its owner or an admin, "release-any" by any authenticated user, "approval" by an
+    # approver (``approvers``: user names, "@group" for a group, or a release-approver).
+    release: str = "none"
+    approvers: tuple[str, ...] = ()
+    # job-password (PWG 5100.11 §5.2) is mandatory: listed in
+    # printer-mandatory-job-attributes (iOS then makes up and shows a PIN).
+    pin_required: bool = False
 
 
 AUTHENTICATION = ("none", "basic", "token", "popup")
+RELEASE = ("none", "secure", "release-any", "approval")
 UNKNOWN_USERS = ("create", "refuse")
 TRUST = ("ours", "printer", "lower")
 UNKNOWN_MODES = ("allow", "hold", "deny")
@@ -211,6 +220,9 @@ class AccountingConfig:
     # The admin dashboard's "client unavailable" alert: a job waits for an account choice
     # and its owner has no client connected to answer it.
     client_alert: bool = False
+    # Seconds a job held for release (a hold/release queue, or a PIN job) waits; then it
+    # is canceled and its reservation refunded (services/release.py, housekeeping).
+    release_expiry: float = 14400.0
 
 
 @dataclass(frozen=True)
@@ -539,6 +551,12 @@ def queue_from_dict(key: str, raw: Any) -> QueueConfig:
     _name(f"{key}.name", queue.name)
     _check_destination(f"{key}.destination", queue.destination)
     _choice(f"{key}.authentication", queue.authentication, AUTHENTICATION)
+    _choice(f"{key}.release", queue.release, RELEASE)
+    for i, who in enumerate(queue.approvers):
+        if not 0 < len(who) <= 255 or not who.isprintable():
+            raise ConfigError(f"{key}.approvers[{i}]", "a user name or @group, printable")
+    if queue.approvers and queue.release != "approval":
+        raise ConfigError(f"{key}.approvers", "only for release = \"approval\"")
     return queue
 
 
@@ -572,6 +590,8 @@ def _check_accounting(cfg: Config) -> None:
     _check_worker_user(cfg.analysis.user)
     if not a.popup_timeout > 0:
         raise ConfigError("accounting.popup_timeout", "more than 0 seconds")
+    if not a.release_expiry > 0:
+        raise ConfigError("accounting.release_expiry", "more than 0 seconds")
     if not cfg.forwarding.send_timeout > 0:
         raise ConfigError("forwarding.send_timeout", "more than 0 seconds")
     models = {m.name for m in cfg.cost_models}

@@ -62,6 +62,14 @@ def find_user(conn: Connection, username: str) -> Row[tuple[object, ...]] | None
                                             USERS.c.deleted_at.is_(None))).first()
 
 
+def name_by_card(conn: Connection, card_number: str) -> str | None:
+    """The live, enabled user whose card this is (a release station's card login)."""
+    found = conn.execute(select(USERS.c.username).where(
+        USERS.c.card_number == card_number, USERS.c.deleted_at.is_(None),
+        USERS.c.disabled.is_(False))).scalar()
+    return None if found is None else str(found)
+
+
 def get_user(conn: Connection, username: str) -> Row[tuple[object, ...]]:
     row = find_user(conn, username)
     if row is None:

@@ -25,6 +25,7 @@ OPTIONS: dict[str, type] = {
     "accounting.popup_timeout": AccountingConfig,
     "accounting.low_credit_threshold": AccountingConfig,
     "accounting.client_alert": AccountingConfig,
+    "accounting.release_expiry": AccountingConfig,
     "analysis.unknown_pages": AnalysisConfig,
 }
 # Checked against the catalog's cost models by the options service, not here.

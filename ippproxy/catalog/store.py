@@ -65,7 +65,7 @@ def _tuples(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def queue_of(raw: dict[str, Any]) -> QueueConfig:
-    return QueueConfig(**_tuples(raw))
+    return QueueConfig(**_tuples(raw))     # approvers: a list in JSON
 
 
 def cost_model_of(raw: dict[str, Any]) -> CostModelConfig:

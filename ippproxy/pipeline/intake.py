@@ -59,6 +59,7 @@ from ippproxy.pipeline.payer import PayerHold, is_payer_held
 from ippproxy.pipeline.plan import Plan, document, plan
 from ippproxy.pipeline.quote import quote
 from ippproxy.pipeline.refusal import Refused, policy_refusal
+from ippproxy.pipeline.release import PIN_KEY, held_for_release, pin_of, without_pin
 from ippproxy.pipeline.submission import Accepted, Submission, Validated
 from ippproxy.policies import Action, Decision, JobFacts, PolicyChain
 
@@ -89,11 +90,12 @@ class Intake:
         made: list[NewDocument] = []
         try:
             admitted = await self.meter(sub, p, (doc,), job_uuid, made)       # 3. - 5.
-            attrs = _with(p.attributes, admitted)                            # 6. create
+            admitted = held_for_release(sub, admitted)
+            attrs = without_pin(_with(p.attributes, admitted))               # 6. create
             job = await self.store.create_job(
                 sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(attrs),
                 document_format=admitted.document_format or p.document_format,
-                hold_until=_hold_until(p, admitted),
+                hold_until=_hold_until(p, admitted, sub),
                 documents=admitted.documents or (doc,), closed=True,
                 reasons=(admitted.hold_reason,) if admitted.hold else None,
                 message=admitted.message or None, originating_host=sub.originating_host,
@@ -110,11 +112,16 @@ class Intake:
         """Create-Job: plan and create (an open job); its document goes through the
         other steps with Send-Document."""
         p = plan(sub, with_document=False)
+        # Held for its release from the start: a job-hold-until time of the client's would
+        # release it on its own (housekeeping), without its release's rules.
+        hold = "indefinite" if sub.release_hold else p.hold_until
         job = await self.store.create_job(
-            sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(p.attributes),
-            hold_until=p.hold_until, closed=False,
-            reasons=INCOMING_REASONS if p.hold_until in NO_HOLD else None,
-            originating_host=sub.originating_host)
+            sub.queue, owner=sub.user, name=p.job_name,
+            attributes=blob.pack(without_pin(p.attributes)), hold_until=hold, closed=False,
+            reasons=(sub.release_hold,) if sub.release_hold
+            else INCOMING_REASONS if p.hold_until in NO_HOLD else None,
+            originating_host=sub.originating_host,
+            analysis={PIN_KEY: sub.pin_hash} if sub.pin_hash else None)
         return Accepted(job, p.unsupported)
 
     async def send_document(self, sub: Submission, job: JobRecord, last: bool) -> JobRecord:
@@ -133,6 +140,7 @@ class Intake:
             docs = (*(NewDocument(d.spool_name, d.size, d.sha256, d.format, d.name)
                       for d in job.documents), doc)
             admitted = await self.meter(sub, p, docs, job.uuid)              # 3. - 5.
+            admitted = held_for_release(replace(sub, pin_hash=pin_of(job)), admitted)
             if admitted.analysis is not None:                                # 6. create
                 forced = admitted
                 await self.store.set_analysis(
@@ -277,9 +285,12 @@ class Intake:
             self.spool.delete(d.spool_name)
 
 
-def _hold_until(p: Plan, admitted: Admission) -> str | None:
+def _hold_until(p: Plan, admitted: Admission, sub: Submission) -> str | None:
     """job-hold-until as stored: a job held by the decision without a hold of its own
-    waits for an operator (``indefinite``, RFC 8011 §5.2.2)."""
+    waits for an operator (``indefinite``, RFC 8011 §5.2.2); one held for its release waits
+    for it whatever time the client named (else housekeeping would release it then)."""
+    if admitted.hold and sub.release_hold and admitted.hold_reason == sub.release_hold:
+        return "indefinite"
     if admitted.hold and p.hold_until in NO_HOLD:
         return "indefinite"
     return p.hold_until

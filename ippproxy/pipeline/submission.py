@@ -54,6 +54,12 @@ class Submission:
     # ``authentication = "popup"`` and nobody proven: ``user`` is only claimed; the job
     # waits for its user's client to confirm who printed it (identity.py).
     unproven: bool = False
+    # Held at intake for its release whatever the rules decide (issue 17 §6): the
+    # job-state-reasons keyword (a hold/release queue: job-hold-until-specified; a PIN
+    # job: job-password-wait), set by the server from the queue and the request.
+    release_hold: str | None = None
+    # A PIN job's salted PIN hash (services/job_pin.py), kept in the job's analysis.
+    pin_hash: str | None = None
 
     def op(self, name: str) -> Attribute | None:
         return next((a for a in self.operation_attributes if a.name == name), None)

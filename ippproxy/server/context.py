@@ -22,6 +22,7 @@ from ippproxy.server.identity import NOBODY, Identity
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.uris import Origin
+from ippproxy.services.release import Release
 
 # Stable per-queue printer-uuid (RFC 8011 §5.4.43 via PWG 5100.13): uuid5 of the queue name.
 PRINTER_UUID_NAMESPACE = uuid.UUID("5f0d7c6e-8d1a-4c3b-9a77-1f6a9b0c2e11")
@@ -130,6 +131,8 @@ class ServerContext:
     metrics: Metrics = field(default_factory=Metrics)
     # Told when an IPP request changed a queue's state (audit, and the other nodes).
     state_recorder: QueueStateRecorder = field(default_factory=NoRecorder)
+    # Releases jobs held for release, expires them (services/release.py; issue 17 §6).
+    release: Release | None = None
 
     def __post_init__(self) -> None:
         if not self.queues:

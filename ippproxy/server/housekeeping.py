@@ -8,7 +8,9 @@
   documents (their job-ids stay used);
 * held jobs whose hold-until time has come are released;
 * with accounting, jobs held for an account choice past ``accounting.popup_timeout`` are
-  canceled, nothing charged (pipeline/unanswered.py).
+  canceled, nothing charged (pipeline/unanswered.py);
+* jobs held for release (hold/release queues, PIN jobs) past ``accounting.release_expiry``
+  are canceled, their reservations refunded, audited (services/release.py).
 Each pass is guarded: a failure is logged and the next pass runs as usual.
 """
 
@@ -39,6 +41,8 @@ async def run_once(ctx: ServerContext) -> None:
     if ctx.config.accounting.enabled:
         for job in await cancel_unanswered(store, ctx.config.accounting.popup_timeout, now):
             ctx.notifier.job_changed(job.uuid)
+    if ctx.release is not None:
+        await ctx.release.expire(now)       # it tells the notifier and the audit log
     purged = await store.purge_history(now - dt.timedelta(
         seconds=ctx.config.server.job_history_seconds))
     for name in purged.spool_names:

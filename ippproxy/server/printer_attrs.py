@@ -28,6 +28,9 @@ from ippproxy.server.destination_caps import FALLBACK, clean, from_destination
 from ippproxy.server.response import VERSION_KEYWORDS
 from ippproxy.server.sanitize import clean_text
 from ippproxy.server.uris import Origin, printer_uris
+from ippproxy.services.job_pin import ENCRYPTIONS as PIN_ENCRYPTIONS
+from ippproxy.services.job_pin import PIN_LENGTH
+from ippproxy.services.job_pin import REPERTOIRE as PIN_REPERTOIRE
 
 # Formats we can count (issue 4) and forward as they are; octet-stream is auto-detected.
 FORWARDABLE_FORMATS = ("application/pdf", "application/postscript", "image/pwg-raster",
@@ -64,7 +67,7 @@ _DESCRIPTION_SUPPORTED = frozenset({
     "urf-supported", "job-k-octets-supported", "document-format-varying-attributes",
     "printer-kind", "job-account-id-supported", "job-accounting-user-id-supported",
     "printer-strings-languages-supported", "mopria-certified",
-    "printer-mandatory-job-attributes",
+    "printer-mandatory-job-attributes", "job-password-repertoire-supported",
 })
 # Printer Description attributes whose names end like job-template ones (RFC 8011 §5.4.21:
 # document-format-default describes the printer, get-printer-attributes-suite.test).
@@ -163,8 +166,12 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
         A.range_("job-k-octets-supported", 0,
                  max(1, min(ctx.config.server.max_document_bytes // 1024 or 2**31 - 1,
                             2**31 - 1))),
-        A.integer("job-password-supported", 255),
-        A.keyword("job-password-encryption-supported", "none"),
+        # PWG 5100.11 §5.4.9-5.4.11: a PIN of 4 digits, in clear (over IPPS only) or as
+        # its SHA-256 (server/ops/holds.py).
+        A.integer("job-password-supported", PIN_LENGTH),
+        A.keyword("job-password-encryption-supported", *PIN_ENCRYPTIONS),
+        A.keyword("job-password-repertoire-supported", PIN_REPERTOIRE),
+        A.keyword("job-password-repertoire-configured", PIN_REPERTOIRE),
         A.integer("job-priority-default", 50), A.integer("job-priority-supported", 100),
         A.keyword("job-settable-attributes-supported", "none"),
         A.keyword("job-sheets-default", "none"), A.keyword("job-sheets-supported", "none"),
@@ -228,9 +235,14 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
     own.extend(driverless.pclm(passed, offered))
     own.extend(driverless.alerts(passed, reasons))
     own.extend(driverless.markers(passed))
+    mandatory = []
     if ctx.config.accounting.enabled and cfg.account_required:
         # Only where the queue asks (GTK/Qt through a local cupsd and Android cannot send one).
-        own.append(A.keyword("printer-mandatory-job-attributes", "job-account-id"))
+        mandatory.append("job-account-id")
+    if cfg.pin_required:    # iOS then makes up and shows a PIN (issue 17)
+        mandatory.append("job-password")
+    if mandatory:
+        own.append(A.keyword("printer-mandatory-job-attributes", *mandatory))
     names = {a.name for a in own}
     out = list(own)
     for name, a in passed.items():

@@ -27,6 +27,7 @@ from ippproxy.pipeline.requote import Quote, Requoter
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound
+from ippproxy.services.release import Release
 
 MAX_LIMIT = 500
 STATE_NAMES = {s.keyword: s for s in JobState}
@@ -97,6 +98,8 @@ class Jobs:
         self.requoter = requoter  # prices a moved job on its new queue (accounting on)
         # Charges a job held for its payer before it is released (Intake.pay_held).
         self.pay = pay
+        # Jobs held for release go through it (printer state checked, issue 17 §6).
+        self.held: Release | None = None
 
     async def list(self, actor: Actor, f: JobFilter) -> tuple[list[JobRecord], int]:
         _require(actor, Access.READ)
@@ -140,6 +143,9 @@ class Jobs:
 
     async def release(self, actor: Actor, uuid: str) -> JobRecord:
         job = await self.get(actor, uuid)
+        if self.held is not None and self.held.waits(job):
+            _require(actor, Access.WRITE)
+            return await self.held.release(actor, uuid)
         if job.state != JobState.PENDING_HELD:
             _require(actor, Access.WRITE)
             raise Conflict(f"job {job.uuid} is {job.state.keyword}, not held")

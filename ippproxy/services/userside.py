@@ -40,6 +40,7 @@ from ippproxy.pipeline.findme import HOLD_REASON as FINDME_HELD
 from ippproxy.pipeline.identity import waits_for_identity
 from ippproxy.pipeline.payer import CHOSEN, PayerHold, is_payer_held
 from ippproxy.pipeline.refusal import Refused
+from ippproxy.pipeline.release import RELEASE_HELD
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services.actor import Actor
 from ippproxy.services.admins import Principal
@@ -85,6 +86,9 @@ class UserSide:
         # A job that stays held once paid (a Find-Me job waits for its printer): the
         # message; None: released (pipeline/findme.py).
         self.keep_held = keep_held
+        # Whether a paid job goes on waiting for its release (a hold/release queue, issue
+        # 17 §6: services/release.py) instead of printing at once.
+        self.release_queue: Callable[[JobRecord], bool] = lambda job: False
         self._answering: dict[str, asyncio.Lock] = {}
 
     async def jobs(self, actor: Actor, *, limit: int = 50) -> list[JobRecord]:
@@ -137,6 +141,11 @@ class UserSide:
             elif (why := self.keep_held(current)) is not None:
                 current = await self.store.transition(
                     job.uuid, JobEvent.HOLD, reasons=(FINDME_HELD,), message=why[:255],
+                    hold_until="indefinite")
+            elif self.release_queue(current):
+                current = await self.store.transition(
+                    job.uuid, JobEvent.HOLD, reasons=(RELEASE_HELD,),
+                    message="paid; held until released at the printer",
                     hold_until="indefinite")
             else:
                 current = await self.store.transition(

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ippproxy.config import AUTHENTICATION
+from ippproxy.config import AUTHENTICATION, RELEASE
 from ippproxy.web.catalog_models import Paged, Text
 from ippproxy.web.models import Order, PageQuery, Printable, Request, Response
 
@@ -18,6 +18,9 @@ Destination = Annotated[str, Field(min_length=1, max_length=1024, description=(
     Printable]
 Authentication = Literal["none", "basic", "token", "popup"]
 assert set(Authentication.__args__) == set(AUTHENTICATION)  # type: ignore[attr-defined]
+Release = Literal["none", "secure", "release-any", "approval"]
+assert set(Release.__args__) == set(RELEASE)  # type: ignore[attr-defined]
+Approver = Annotated[str, Field(min_length=1, max_length=255), Printable]
 
 
 # -- queues -------------------------------------------------------------------------------
@@ -32,6 +35,13 @@ class QueueFields(Request):
         "authentication \"token\": personal printer URLs also over plain ipp://"))
     account_required: bool | None = Field(None, description=(
         "every job names an account (job-account-id); one without is held"))
+    release: Release | None = Field(None, description=(
+        "hold/release: every job is held until its owner (secure), any authenticated "
+        "user (release-any) or an approver (approval) releases it"))
+    approvers: list[Approver] | None = Field(None, description=(
+        "release = approval: user names, or @group"))
+    pin_required: bool | None = Field(None, description=(
+        "job-password (a PIN, PWG 5100.11) is mandatory on this queue"))
     force_grayscale: bool | None = None
     force_duplex: bool | None = None
     findme_printers: list[QueueName] | None = Field(None, max_length=64, description=(
@@ -78,6 +88,9 @@ class QueueOut(Response):
     authentication: str
     token_over_ipp: bool = False
     account_required: bool = False
+    release: str = "none"
+    approvers: list[str] = Field(default_factory=list)
+    pin_required: bool = False
     force_grayscale: bool
     force_duplex: bool
     findme_printers: list[str] = Field(default_factory=list)

@@ -16,6 +16,7 @@ from ippproxy.web import (
     me_api,
     me_events,
     me_jobs_api,
+    me_release_api,
     queues_api,
     roles_api,
     session_api,
@@ -35,7 +36,8 @@ OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATION
                                      + me_api.OPERATIONS
                                      + me_jobs_api.OPERATIONS + me_events.OPERATIONS
                                      + findme_api.OPERATIONS
-                                     + directory_api.OPERATIONS + roles_api.OPERATIONS)
+                                     + directory_api.OPERATIONS + roles_api.OPERATIONS
+                                     + me_release_api.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

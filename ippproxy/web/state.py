@@ -19,6 +19,7 @@ from ippproxy.services.options import OptionService
 from ippproxy.services.printer_status import PrinterStatus
 from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.queues import QueueService
+from ippproxy.services.release import Release
 from ippproxy.services.reports import Reports
 from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
@@ -66,6 +67,7 @@ class WebServices:
     user_sync: UserSync | None = None  # the LDAP user source ([ldap] url, accounting on)
     user_roles: UserRoles | None = None  # roles per user and group (accounting on)
     cashier: Cashier | None = None  # the web cashier's deposits (accounting on)
+    release: Release | None = None  # jobs held for release (issue 17 §6)
 
 
 class WebState:

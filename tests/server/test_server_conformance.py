@@ -151,6 +151,9 @@ async def _run(ipp: Ipp, suites: list[str], work: Path, doc: Path,
         held = None
         if suite == "get-job-attributes.test":
             _, uri = await _job(ipp, pdf)                      # the suite targets a job-uri
+        if suite == "print-job-password.test" and ipp.tls_base:
+            # A PIN is taken over IPPS only (server/ops/holds.py); the job is held for it.
+            uri = f"ipps://{ipp.tls_base.removeprefix('https://')}/printers/{ipp.queue}"
         if suite == "cancel-current-job.test":
             # The "current job" the suite cancels must not finish under it: let the jobs
             # of earlier suites complete, then hold one.

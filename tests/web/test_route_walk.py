@@ -43,7 +43,10 @@ USER_ROUTES = {("GET", "/api/v1/session"), ("HEAD", "/api/v1/session"),
                # the user web app's pages (web/pages/user/): each shows the user's own
                *((m, p) for p in ("/user", "/user/", "/user/jobs", "/user/transactions",
                                   "/user/printers", "/user/security", "/user/client")
-                 for m in ("GET", "HEAD"))}
+                 for m in ("GET", "HEAD")),
+
+               ("GET", "/api/v1/me/held"), ("HEAD", "/api/v1/me/held"),
+               ("GET", "/api/v1/me/approvals"), ("HEAD", "/api/v1/me/approvals")}
 # A user's own objects: an empty body is invalid (422), a made-up id nobody's (404), never
 # a right refused.
 USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
@@ -58,7 +61,10 @@ USER_OWN_ROUTES = {("POST", "/api/v1/me/printer-urls"),
                    ("POST", "/user/security/{action}"),
                    ("GET", "/user/client/{filename}"), ("HEAD", "/user/client/{filename}"),
 
-                   ("POST", "/api/v1/me/jobs/{uuid}/identity")}
+                   ("POST", "/api/v1/me/jobs/{uuid}/identity"),
+
+                   ("POST", "/api/v1/me/jobs/{uuid}/release"),
+                   ("POST", "/api/v1/me/jobs/{uuid}/cancel")}
 # A user's own event stream: it stays open, so it is opened, checked and closed.
 STREAMS = {("GET", "/api/v1/me/events"), ("HEAD", "/api/v1/me/events")}
 LOGOUTS = {("DELETE", "/api/v1/session"), ("POST", "/admin/logout"), ("POST", "/user/logout")}

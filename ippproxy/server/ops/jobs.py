@@ -16,12 +16,14 @@ from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can, is_terminal
 from ippproxy.pipeline.identity import IDENTITY_NEEDED
 from ippproxy.pipeline.payer import RELEASE_STATUS
+from ippproxy.pipeline.release import RELEASE_HELD
 from ippproxy.server import attrs as A
 from ippproxy.server import job_attrs
 from ippproxy.server.context import OpRequest
 from ippproxy.server.errors import IppError
 from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops.common import check_owner, is_admin, queue_of, target_job
+from ippproxy.server.ops.released import release_held
 from ippproxy.server.printer_attrs import HOLD_UNTIL, WHICH_JOBS
 from ippproxy.server.response import Reply
 
@@ -216,7 +218,9 @@ async def hold_job(req: OpRequest) -> Reply:
         raise IppError(Status.CLIENT_ERROR_ATTRIBUTES_OR_VALUES_NOT_SUPPORTED,
                        "job-hold-until value is not supported", (a,) if a else ())
     if until == "no-hold":
-        if job.state == JobState.PENDING_HELD:
+        if req.ctx.release is not None and req.ctx.release.waits(job):
+            await release_held(req, req.ctx.release, job)   # its release's rules apply
+        elif job.state == JobState.PENDING_HELD:
             await _release(req, job)
         return Reply()
     await _transition(req, job, JobEvent.HOLD, reasons=("job-hold-until-specified",),
@@ -226,6 +230,9 @@ async def hold_job(req: OpRequest) -> Reply:
 
 async def release_job(req: OpRequest) -> Reply:
     job = await target_job(req)
+    if req.ctx.release is not None and req.ctx.release.waits(job):
+        await release_held(req, req.ctx.release, job)
+        return Reply()
     check_owner(req, job)
     if job.state != JobState.PENDING_HELD:
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
@@ -249,6 +256,12 @@ async def _release(req: OpRequest, job: JobRecord) -> None:
                           message=hold.message[:255], hold_until="indefinite")
         raise IppError(RELEASE_STATUS[hold.reason], f"job {job.job_id} stays held: "
                        f"{hold.message}"[:255])
+    if req.ctx.release is not None and req.ctx.release.mode(job) != "none":
+        # Paid now; on a hold/release queue it goes on waiting for its release (issue 17).
+        await _transition(req, job, JobEvent.HOLD, reasons=(RELEASE_HELD,),
+                          message="paid; held until released at the printer",
+                          hold_until="indefinite")
+        return
     reasons = ("job-incoming",) if not job.closed else None
     await _transition(req, job, JobEvent.RELEASE, hold_until=None, reasons=reasons)
 

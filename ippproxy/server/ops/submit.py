@@ -30,6 +30,7 @@ from ippproxy.server.context import OpRequest
 from ippproxy.server.errors import IppError
 from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops.common import check_owner, queue_of, submission_checks, target_job
+from ippproxy.server.ops.holds import document_hold, submission_hold
 from ippproxy.server.response import Reply, unsupported_group
 from ippproxy.server.sanitize import clean_name
 
@@ -46,11 +47,14 @@ def _name(req: OpRequest, name: str) -> str | None:
     return clean_name(v) if isinstance(v, str) else None
 
 
-async def _submission(req: OpRequest, operation: str) -> Submission:
+async def _submission(req: OpRequest, operation: str, job: JobRecord | None = None
+                      ) -> Submission:
     q = queue_of(req)
+    hold = document_hold(q, job) if job is not None else await submission_hold(req, q)
     job_group = req.msg.group(Tag.JOB_ATTRIBUTES)
     ops = req.msg.group(Tag.OPERATION_ATTRIBUTES)
     return Submission(
+        release_hold=hold.reason, pin_hash=hold.pin_hash,
         queue=q.name, user=req.user, operation=operation,
         checks=await submission_checks(req, q), accepting=q.accepting,
         operation_attributes=ops.attributes if ops is not None else (),
@@ -167,7 +171,7 @@ async def send_document(req: OpRequest) -> Reply:
     if job.documents:   # multiple-document-jobs-supported is false (RFC 8011 §4.3.1)
         raise IppError(Status.SERVER_ERROR_MULTIPLE_DOCUMENT_JOBS_NOT_SUPPORTED,
                        f"job {job.job_id} already has its document; send one per job")
-    sub = await _submission(req, "Send-Document")
+    sub = await _submission(req, "Send-Document", job)
     try:
         job = await _run(req.ctx.intake.send_document(sub, job, last=last.value is True))
     except (Exception, asyncio.CancelledError) as e:

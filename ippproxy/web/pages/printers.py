@@ -22,7 +22,7 @@ from ippproxy.web.pages.state import services
 
 # The form's text fields and check boxes, as the keys of a [[queue]] table.
 TEXT_FIELDS = ("name", "destination", "info", "location", "cost_model")
-FLAGS = ("force_grayscale", "force_duplex", "default", "dnssd")
+FLAGS = ("force_grayscale", "force_duplex", "default", "dnssd", "pin_required")
 
 
 def marker_colour(colour: str) -> str:
@@ -80,13 +80,17 @@ async def _form(request: web.Request, actor: Actor, *, editing: str | None,
 
 
 def _values(q: QueueConfig) -> dict[str, Any]:
-    return {k: getattr(q, k) for k in (*TEXT_FIELDS, *FLAGS)}
+    return {k: getattr(q, k) for k in (*TEXT_FIELDS, *FLAGS)} | {
+        "release": q.release, "approvers": ", ".join(q.approvers)}
 
 
 def _posted(form: dict[str, str], *, with_name: bool) -> dict[str, Any]:
     out: dict[str, Any] = {k: form.get(k, "").strip() for k in TEXT_FIELDS
                            if with_name or k != "name"}
     out.update({k: form.get(k) == "on" for k in FLAGS})
+    # Hold/release (issue 17 §6): the mode, and the approvers as "carol, @managers".
+    out["release"] = form.get("release", "none")
+    out["approvers"] = [a.strip() for a in form.get("approvers", "").split(",") if a.strip()]
     return out
 
 
@@ -106,7 +110,8 @@ async def new_form(request: web.Request, actor: Actor) -> web.StreamResponse:
     _may_change(actor)
     uri = request.query.get("destination", "").strip()[:2048]
     caps, error = await _probe(request, actor, uri)
-    values: dict[str, Any] = {k: "" for k in TEXT_FIELDS} | {k: False for k in FLAGS}
+    values: dict[str, Any] = ({k: "" for k in TEXT_FIELDS} | {k: False for k in FLAGS}
+                              | {"release": "none", "approvers": ""})
     values["destination"] = uri
     values["dnssd"] = True             # a new queue is announced unless unticked
     if caps is not None:

@@ -14,6 +14,7 @@ from ippproxy.web.pages import cashier, dashboard, directory, jobs, live, login,
 from ippproxy.web.pages.catalog_routes import NAV, add_catalog_pages
 from ippproxy.web.pages.printers import add_printer_routes
 from ippproxy.web.pages.state import ADMIN, AdminState
+from ippproxy.web.pages.station import add_station_routes
 from ippproxy.web.pages.user.routes import add_user_pages
 
 WEB = Path(__file__).resolve().parents[1]
@@ -21,7 +22,8 @@ STATIC = WEB / "static"
 # The files served under /admin/static/, by name: nothing else is reachable there.
 STATIC_FILES = {"htmx.min.js": "text/javascript", "htmx.LICENSE": "text/plain",
                 "admin.js": "text/javascript", "admin.css": "text/css",
-                "user.js": "text/javascript", "user.css": "text/css"}  # the user app's
+                "user.js": "text/javascript", "user.css": "text/css",
+                "station.css": "text/css"}  # the user app's
 
 
 async def static(request: web.Request) -> web.StreamResponse:
@@ -74,5 +76,6 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_get("/cashier", cashier.cashier_page)
     r.add_post("/cashier/deposit", cashier.cashier_deposit)
     r.add_get("/cashier/receipts/{token}", cashier.cashier_receipt)
+    add_station_routes(app)
     app.on_shutdown.append(_close_streams)
     add_user_pages(app)   # the user web app at /user/ (issue 17 §8), same templates

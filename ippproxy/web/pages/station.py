@@ -1,0 +1,204 @@
+"""The release station (issue 17 §6): a kiosk page at ``/release/<printer>``, beside the
+printer, without the admin app's chrome. A person identifies by card number, by user name
+and password, or by a job's PIN; then sees their jobs held for release on this printer
+(name, pages, price), releases one or all, or cancels one (its reservation refunded). The
+session ends after each use and after ``kiosk.IDLE`` seconds idle (the page reloads itself
+then and the server has forgotten the session).
+
+Every operation is the release service's (services/release.py: rights, the printer's state,
+audit); identification is ``services.station`` (the login throttle, audit). A release the
+printer refuses (media-empty, media-jam, door-open, unreachable) shows the reason; the job
+stays held. The forms are CSRF-protected (kiosk.py); text from jobs is escaped (Jinja
+autoescape). The pages are public to the web side's authentication (they prove who is
+there themselves) and, like every web page, served over HTTPS only (server/redirect.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import secrets
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from ippproxy.jobs.records import JobRecord
+from ippproxy.services.actor import Actor, Via
+from ippproxy.services.errors import Conflict, Forbidden, NotFound
+from ippproxy.services.job_pin import valid_typed_pin
+from ippproxy.services.release import Release
+from ippproxy.services.release_rules import pin_job
+from ippproxy.services.station import StationLogin
+from ippproxy.web.auth import mark_public
+from ippproxy.web.pages.kiosk import (
+    COOKIE,
+    FORM_COOKIE,
+    IDLE,
+    KIOSKS,
+    Kiosk,
+    KioskSessions,
+    clear_cookie,
+    same,
+    set_cookie,
+)
+from ippproxy.web.state import services_of
+
+MAX_FIELD = 1024
+
+
+def _release(request: web.Request) -> tuple[Release, str]:
+    release = services_of(request).release
+    printer = request.match_info["printer"]
+    if release is None or release.config().queue(printer) is None:
+        raise web.HTTPNotFound(text="no such printer\n")
+    return release, printer
+
+
+def _path(printer: str) -> str:
+    return f"/release/{quote(printer, safe='')}"
+
+
+def _render(request: web.Request, printer: str, context: dict[str, Any],
+            status: int) -> web.Response:
+    response = aiohttp_jinja2.render_template("station.html", request, {
+        "printer": printer, "path": _path(printer), "idle": int(IDLE), "message": "",
+        "ok": False, **context}, status=status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+def _identify(request: web.Request, printer: str, message: str = "", *, ok: bool = False,
+              status: int = 200, ended: bool = False) -> web.Response:
+    token = secrets.token_urlsafe(32)
+    response = _render(request, printer, {"mode": "identify", "form_token": token,
+                                          "message": message, "ok": ok}, status)
+    set_cookie(response, FORM_COOKIE, token, _path(printer))
+    if ended:
+        clear_cookie(response, COOKIE, _path(printer))
+    return response
+
+
+def _view(job: JobRecord) -> dict[str, Any]:
+    attrs = (job.analysis or {}).get("attributes") or {}
+    return {"uuid": job.uuid, "id": job.job_id, "name": job.name or "untitled",
+            "pages": attrs.get("job-impressions"), "cost": attrs.get("ippproxy-cost-estimate"),
+            "at": job.created_at.strftime("%H:%M"), "pin": pin_job(job)}
+
+
+async def _jobs(request: web.Request, release: Release, kiosk: Kiosk,
+                message: str = "") -> web.Response:
+    held = await release.held(kiosk.actor, kiosk.printer)
+    return _render(request, kiosk.printer, {
+        "mode": "jobs", "who": kiosk.actor.name, "csrf": kiosk.csrf, "message": message,
+        "jobs": [_view(j) for j in held]}, 200)
+
+
+@mark_public
+async def station_page(request: web.Request) -> web.StreamResponse:
+    release, printer = _release(request)
+    kiosk = request.app[KIOSKS].get(request.cookies.get(COOKIE), printer)
+    if kiosk is None:
+        return _identify(request, printer)
+    return await _jobs(request, release, kiosk)
+
+
+def _wait(seconds: float) -> str:
+    minutes = math.ceil(seconds / 60)
+    return f"Too many wrong attempts. Try again in {minutes} minute{'s' * (minutes > 1)}."
+
+
+@mark_public
+async def station_login(request: web.Request) -> web.StreamResponse:
+    release, printer = _release(request)
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    if not same(form.get("form_token"), request.cookies.get(FORM_COOKIE, "")):
+        return _identify(request, printer, "The page expired. Please try again.", status=403)
+    if any(len(v) > MAX_FIELD for v in form.values()):
+        return _identify(request, printer, "That is too long.", status=422)
+    svc = services_of(request)
+    login = StationLogin(svc.admins, svc.throttle, printer)
+    address, how = request.remote or "", form.get("how", "")
+    if how == "pin":
+        return await _by_pin(request, release, login, printer, form.get("pin", ""), address)
+    if how == "card":
+        result = await asyncio.to_thread(login.card, form.get("card", "").strip(), address)
+        wrong = "That card is not known."
+    elif how == "password":
+        result = await asyncio.to_thread(login.password, form.get("username", ""),
+                                         form.get("password", ""), address)
+        wrong = "Wrong name or password."
+    else:
+        return _identify(request, printer, "Choose how to identify.", status=422)
+    if isinstance(result, float):
+        return _identify(request, printer, _wait(result), status=429)
+    if result is None:
+        return _identify(request, printer, wrong, status=401)
+    sid, kiosk = request.app[KIOSKS].open(result, printer)
+    response = await _jobs(request, release, kiosk)
+    set_cookie(response, COOKIE, sid, _path(printer))
+    return response
+
+
+async def _by_pin(request: web.Request, release: Release, login: StationLogin, printer: str,
+                  pin: str, address: str) -> web.Response:
+    wait = await asyncio.to_thread(login.pin_wait, address)
+    if wait > 0:
+        return _identify(request, printer, _wait(wait), status=429)
+    if not valid_typed_pin(pin):
+        return _identify(request, printer, "A PIN is 4 digits.", status=422)
+    try:
+        job = await release.release_pin(Actor(f"pin@{printer}", Via.SESSION), printer, pin)
+    except Forbidden:
+        await asyncio.to_thread(login.pin_failed, address)
+        return _identify(request, printer, "No job on this printer has that PIN.",
+                         status=401)
+    except Conflict as e:
+        return _identify(request, printer, e.detail, status=409)
+    return _identify(request, printer, f"Job {job.job_id} ({job.name or 'untitled'}) "
+                     "is printing.", ok=True)
+
+
+@mark_public
+async def station_act(request: web.Request) -> web.StreamResponse:
+    release, printer = _release(request)
+    kiosks = request.app[KIOSKS]
+    sid = request.cookies.get(COOKIE)
+    kiosk = kiosks.get(sid, printer)
+    if kiosk is None:
+        return _identify(request, printer, "Your session ended. Please identify again.",
+                         status=401, ended=True)
+    form = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
+    if not same(form.get("csrf_token"), kiosk.csrf):
+        return _identify(request, printer, "The page expired. Please try again.",
+                         status=403, ended=True)
+    kiosks.end(sid)               # one use per session
+    action, uuid = form.get("action", ""), form.get("job", "")
+    try:
+        if action == "release":
+            job = await release.release(kiosk.actor, uuid)
+            message = f"Job {job.job_id} ({job.name or 'untitled'}) is printing."
+        elif action == "release-all":
+            out = await release.release_all(kiosk.actor, printer)
+            message = f"{len(out.released)} job(s) printing." + "".join(
+                f" {why}." for _, why in out.refused)
+            if out.refused and not out.released:
+                return _identify(request, printer, message.strip(), status=409, ended=True)
+        elif action == "cancel":
+            job = await release.cancel(kiosk.actor, uuid)
+            message = f"Job {job.job_id} canceled; nothing is charged for it."
+        else:
+            message = "Signed out."
+    except (Conflict, Forbidden, NotFound) as e:
+        return _identify(request, printer, e.detail, status=409, ended=True)
+    return _identify(request, printer, message, ok=True, ended=True)
+
+
+def add_station_routes(app: web.Application) -> None:
+    app[KIOSKS] = KioskSessions()
+    r = app.router
+    r.add_get("/release/{printer}", station_page)
+    r.add_post("/release/{printer}/login", station_login)
+    r.add_post("/release/{printer}/act", station_act)
