@@ -210,9 +210,13 @@ def test_an_admin_sees_a_link_to_the_admin_app_a_user_does_not(env: UserEnv,
 def test_the_login_is_throttled_like_the_admin_login(env: UserEnv) -> None:
     """Last in this module: the address's failures block every login from it a minute."""
     base = env.proxy.https
-    # Five failures are free (one was the wrong-password test's, from this address).
-    answers = [page_login(base, "bob", "guess").status_code for _ in range(5)]
-    assert answers == [401, 401, 401, 401, 429], answers
+    # Five failures are free; the wrong-password test's failure from this address counts
+    # too when it ran first in this process (pytest-xdist may run it elsewhere).
+    answers: list[int] = []
+    while len(answers) < 7 and 429 not in answers:
+        answers.append(page_login(base, "bob", "guess").status_code)
+    assert answers[-1] == 429 and set(answers[:-1]) == {401}, answers
+    assert 4 <= len(answers) - 1 <= 5, answers
     blocked = page_login(base, "bob", "bob-password-22")
     assert blocked.status_code == 429 and "Too many failed sign-ins" in blocked.text
     assert 0 < int(blocked.headers["Retry-After"]) <= 60
