@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ippproxy.config import AccountingConfig, AnalysisConfig, ConfigError, from_dict
+from ippproxy.config import AccountingConfig, AnalysisConfig, ConfigError, UsersConfig, from_dict
 
 # key -> the dataclass of its section
 OPTIONS: dict[str, type] = {
@@ -26,6 +26,11 @@ OPTIONS: dict[str, type] = {
     "accounting.low_credit_threshold": AccountingConfig,
     "accounting.client_alert": AccountingConfig,
     "analysis.unknown_pages": AnalysisConfig,
+    "users.pin_length_min": UsersConfig,
+    "users.pin_length_max": UsersConfig,
+    "users.id_number_length_min": UsersConfig,
+    "users.username_prefix": UsersConfig,
+    "users.password_length_min": UsersConfig,
 }
 # Checked against the catalog's cost models by the options service, not here.
 REFERENCES_COST_MODEL = "accounting.default_cost_model"
