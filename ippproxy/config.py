@@ -311,7 +311,7 @@ class UsersConfig:
     pin_length_max: int = 0  # user.pin-length-max; 0 = no maximum
     id_number_length_min: int = 0  # user.id-number-length-min
     username_prefix: str = ""  # internal-users.username-prefix
-    password_length_min: int = 8  # internal-users.password-length-min
+    password_length_min: int = 6  # internal-users.password-length-min
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,11 @@ def _require(actor: Actor, access: Access) -> None:
         raise Forbidden(f"{access.name.lower()} access to users is needed")
 
 
+def _require_finance(actor: Actor) -> None:
+    if not actor.may(Section.FINANCE, Access.WRITE):
+        raise Forbidden("write access to finance is needed")
+
+
 def _bool(prop: str, value: str) -> bool:
     if value.lower() not in ("true", "false"):
         raise Invalid(prop, "true or false")
@@ -169,6 +174,8 @@ class UserEdit:
     def update(self, actor: Actor, username: str, changes: UserChanges) -> dict[str, Any]:
         c = self.config()
         limits = lengths(c)
+        if (changes.credit_source, changes.credit_limit) != (None, None):
+            _require_finance(actor)
         try:
             card_format, card_order = CardFormat(changes.card_format), \
                 ByteOrder(changes.card_order)
@@ -230,6 +237,7 @@ class UserEdit:
                     key: str | None = None) -> tuple[dict[str, Any], Posting | None]:
         """A new balance: one correction ledger row (reason, actor); the caller notifies
         the user (services/usernotices.py) when a row was written."""
+        _require_finance(actor)
         if not -MAX_BALANCE <= balance <= MAX_BALANCE:
             raise Invalid("balance", f"at most {MAX_BALANCE} minor units either way")
         if not reason.strip() or len(reason) > 500:

@@ -17,6 +17,7 @@ from ippproxy.web import (
     queues_api,
     session_api,
     settings_api,
+    user_edit_api,
     users_api,
 )
 from ippproxy.web.api import Operation, add_operations
@@ -30,7 +31,8 @@ OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATION
                                      + catalog_api.OPERATIONS + settings_api.OPERATIONS
                                      + audit_api.OPERATIONS + admin_roles_api.OPERATIONS
                                      + me_api.OPERATIONS
-                                     + me_jobs_api.OPERATIONS + me_events.OPERATIONS)
+                                     + me_jobs_api.OPERATIONS + me_events.OPERATIONS
+                                     + user_edit_api.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

@@ -22,6 +22,8 @@ from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
+from ippproxy.services.user_edit import UserEdit
+from ippproxy.services.user_life import UserLife
 from ippproxy.services.usernotices import UserNotices
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
@@ -56,6 +58,8 @@ class WebServices:
     printer_urls: PrinterUrls | None = None  # the users' personal printer URLs
     userside: UserSide | None = None  # a user's own jobs and accounts (accounting on)
     notices: UserNotices | None = None  # a user's live events (accounting on)
+    user_edit: UserEdit | None = None  # editing one user (accounting on; issue 18)
+    user_life: UserLife | None = None  # create, delete, erase, personal data (issue 18)
 
 
 class WebState:
