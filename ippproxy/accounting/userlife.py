@@ -98,7 +98,8 @@ def erase_user(conn: Connection, username: str, now: dt.datetime) -> tuple[uuid.
 
 
 def _plain(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, dt.datetime) else
+    return {k: ((v if v.tzinfo else v.replace(tzinfo=dt.UTC)).isoformat()
+                if isinstance(v, dt.datetime) else
                 str(v) if isinstance(v, uuid.UUID) else v) for k, v in d.items()}
 
 

@@ -12,6 +12,7 @@ listed in ``sync_overwrites``. Blocking (database): the web layer calls it in a 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,6 +72,13 @@ def lengths(c: UsersConfig) -> Lengths:
 def _require(actor: Actor, access: Access) -> None:
     if not actor.may(Section.USERS, access):
         raise Forbidden(f"{access.name.lower()} access to users is needed")
+
+
+def _utc(t: dt.datetime | None) -> str | None:
+    """RFC 3339 with the offset (SQLite gives stored times back without it: UTC)."""
+    if t is None:
+        return None
+    return (t if t.tzinfo else t.replace(tzinfo=dt.UTC)).isoformat()
 
 
 def _require_finance(actor: Actor) -> None:
@@ -137,7 +145,7 @@ class UserEdit:
                 "uuid_token": prof["uuid_token"], **fin,
                 "source": prof["source"],
                 "sync_overwrites": list(self.sync_overwrites()) if synced else [],
-                "erased_at": prof["erased_at"].isoformat() if prof["erased_at"] else None}
+                "erased_at": _utc(prof["erased_at"])}
 
     def details(self, actor: Actor, username: str) -> dict[str, Any]:
         _require(actor, Access.READ)
