@@ -25,6 +25,7 @@ from ippproxy.accounting.errors import AccountingError
 from ippproxy.accounting.errors import NotFound as AcctNotFound
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.ledger import Posting
+from ippproxy.accounting.money import parse_money
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.accounting.useredit import CreditSource, Duplicate
 from ippproxy.accounting.userfields import ByteOrder, CardFormat, FieldError, Lengths
@@ -111,11 +112,27 @@ def changes_from_property(prop: str, value: str, *, card_format: str = "hex",
 
 class UserEdit:
     def __init__(self, engine: Engine, audit: AuditSink, config: Callable[[], UsersConfig],
-                 sync_overwrites: Callable[[], tuple[str, ...]] = lambda: ()) -> None:
+                 sync_overwrites: Callable[[], tuple[str, ...]] = lambda: (),
+                 exponent: Callable[[], int] = lambda: 2) -> None:
         self.engine = engine
         self.audit = audit
         self.config = config
         self.sync_overwrites = sync_overwrites
+        self.exponent = exponent  # the currency's decimals (accounting.minor_unit_digits)
+
+    def amount(self, field: str, text: str) -> int:
+        """A decimal amount as typed on a page ("12.50") in minor units, or Invalid."""
+        try:
+            return parse_money(text, self.exponent())
+        except ValueError as e:
+            raise Invalid(field, str(e)) from None
+
+    def shown(self, minor: int) -> str:
+        """Minor units as the decimal a page shows (``150`` -> ``"1.50"``)."""
+        exponent = self.exponent()
+        sign = "-" if minor < 0 else ""
+        whole, frac = divmod(abs(minor), 10 ** exponent)
+        return f"{sign}{whole}.{frac:0{exponent}d}" if exponent else f"{sign}{whole}"
 
     # -- reading ----------------------------------------------------------------------
     def _live(self, conn: Connection, username: str) -> dict[str, Any]:

@@ -22,6 +22,6 @@ def user_services(engine: Engine, audit: AuditSink, catalog: Catalog,
         return {"user_edit": None, "user_life": None}
     return {"user_edit": UserEdit(engine, audit, lambda: config().users,
                                   lambda: config().ldap.overwrite if config().ldap.url
-                                  else ()),
+                                  else (), lambda: config().accounting.minor_unit_digits),
             "user_life": UserLife(engine, audit, lambda: config().users,
                                   lambda: config().accounting.currency, catalog)}

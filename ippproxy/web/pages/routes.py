@@ -14,6 +14,7 @@ from ippproxy.web.pages import dashboard, jobs, live, login
 from ippproxy.web.pages.catalog_routes import NAV, add_catalog_pages
 from ippproxy.web.pages.printers import add_printer_routes
 from ippproxy.web.pages.state import ADMIN, AdminState
+from ippproxy.web.pages.users_edit import add_user_edit_pages
 
 WEB = Path(__file__).resolve().parents[1]
 STATIC = WEB / "static"
@@ -64,4 +65,5 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_post("/admin/login", login.login_submit)
     r.add_get("/admin/static/{name}", static)
     add_catalog_pages(r)
+    add_user_edit_pages(r)
     app.on_shutdown.append(_close_streams)
