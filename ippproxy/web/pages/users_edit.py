@@ -142,12 +142,12 @@ async def _apply(request: web.Request, actor: Actor, name: str, part: str,
 async def user_change(request: web.Request, actor: Actor) -> web.StreamResponse:
     """POST /admin/users/{name}/{part}: one section of the edit page."""
     form = await posted_form(request)
+    edit = _edit(request)
+    name = (await asyncio.to_thread(edit.details, actor, request.match_info["name"]))[
+        "username"]  # first: who may not read users learns nothing (403), not the parts
     part = request.match_info["part"]
     if part not in PARTS:
         raise web.HTTPNotFound(text="no such form\n")
-    edit = _edit(request)
-    name = (await asyncio.to_thread(edit.details, actor, request.match_info["name"]))[
-        "username"]
     try:
         if part == "delete":
             result = await asyncio.to_thread(_life(request).delete, actor, name)
