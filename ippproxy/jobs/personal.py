@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, exists, select, update
+from sqlalchemy import ColumnElement, Connection, exists, func, select, update
 
 from ippproxy.jobs.models import documents_t, jobs_t
 
@@ -18,13 +18,19 @@ _META = (jobs_t.c.uuid, jobs_t.c.queue, jobs_t.c.job_id, jobs_t.c.state, jobs_t.
          jobs_t.c.impressions_completed, jobs_t.c.created_at, jobs_t.c.completed_at)
 
 
+def _owned(owner: str) -> ColumnElement[bool]:
+    # Jobs keep the requesting-user-name as sent ("Alice"); one user is one name whatever
+    # its case (accounting/identity.py), as jobs/search.py compares it.
+    return func.lower(jobs_t.c.owner) == owner.lower()
+
+
 def has_jobs(conn: Connection, owner: str) -> bool:
-    return bool(conn.execute(select(exists().where(jobs_t.c.owner == owner))).scalar())
+    return bool(conn.execute(select(exists().where(_owned(owner)))).scalar())
 
 
 def job_metadata(conn: Connection, owner: str) -> list[dict[str, Any]]:
     """The owner's jobs, oldest first: ids, state, name, format, page counts, times."""
-    rows = conn.execute(select(*_META).where(jobs_t.c.owner == owner)
+    rows = conn.execute(select(*_META).where(_owned(owner))
                         .order_by(jobs_t.c.created_at, jobs_t.c.uuid))
     return [dict(r._mapping) for r in rows]
 
@@ -32,8 +38,8 @@ def job_metadata(conn: Connection, owner: str) -> list[dict[str, Any]]:
 def erase_owner(conn: Connection, owner: str, placeholder: str) -> int:
     """The owner's jobs renamed to ``placeholder``, their job and document names cleared;
     the number of jobs."""
-    uuids = select(jobs_t.c.uuid).where(jobs_t.c.owner == owner).scalar_subquery()
+    uuids = select(jobs_t.c.uuid).where(_owned(owner)).scalar_subquery()
     conn.execute(update(documents_t).where(documents_t.c.job_uuid.in_(uuids))
                  .values(name=None))
-    return conn.execute(update(jobs_t).where(jobs_t.c.owner == owner)
+    return conn.execute(update(jobs_t).where(_owned(owner))
                         .values(owner=placeholder, name=None, originating_host=None)).rowcount

@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ippproxy.services.abstract_user import remove_held_documents
 from ippproxy.services.actor import Access, Section
 from ippproxy.services.errors import NotFound
 from ippproxy.services.user_edit import UserChanges, UserEdit
@@ -44,8 +45,11 @@ async def get_user_properties(call: Call) -> Any:
 
 
 async def patch_user(call: Call) -> Any:
-    return await asyncio.to_thread(edit_of(call).update, call.who(), call.path["name"],
-                                   changes(call.body))
+    after = await asyncio.to_thread(edit_of(call).update, call.who(), call.path["name"],
+                                    changes(call.body))
+    if call.body.person is False:  # abstract: its held documents are removed
+        await remove_held_documents(call.services.jobs, call.who(), after["username"])
+    return after
 
 
 async def new_user_token(call: Call) -> Any:

@@ -16,6 +16,8 @@ import requests
 from support.server import IppProxy
 from support.webapi import Client, login
 
+from .conftest import ipp_print
+
 U = "/api/v1/users"
 
 
@@ -144,3 +146,21 @@ def test_a_disabled_user_cannot_print(admin: Client, proxy: IppProxy, pdf: Path)
                            str(test)], check=False, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_an_abstract_user_loses_its_held_documents(admin: Client, proxy: IppProxy,
+                                                   pdf: Path) -> None:
+    assert create(admin, "Lia").status_code == 201
+    ipp_print(proxy, pdf, user="Lia", hold=True, name="lia-held")
+    ipp_print(proxy, pdf, user="lia", hold=True, name="lia-held-2")
+
+    def held() -> list[str]:
+        r = admin.get("/api/v1/jobs", params={"user": "lia", "state": "pending-held"})
+        assert r.status_code == 200, r.text
+        return [j["uuid"] for j in r.json()["items"]]
+    assert len(held()) == 2
+    r = patch(admin, "lia", {"person": False})
+    assert r.status_code == 200 and r.json()["person"] is False, r.text
+    assert held() == []
+    r = admin.get("/api/v1/jobs", params={"user": "lia", "state": "canceled"})
+    assert len(r.json()["items"]) == 2

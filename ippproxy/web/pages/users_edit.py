@@ -15,6 +15,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from ippproxy.accounting.roles import Role, RoleState
+from ippproxy.services.abstract_user import remove_held_documents
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.changes import require
 from ippproxy.services.errors import Invalid, NotFound, ServiceError
@@ -135,6 +136,10 @@ async def _apply(request: web.Request, actor: Actor, name: str, part: str,
         await asyncio.to_thread(edit.new_token, actor, name)
     if changes is not None:
         await asyncio.to_thread(edit.update, actor, name, changes)
+    if changes is not None and changes.person is False:  # abstract: held documents go
+        removed = await remove_held_documents(services_of(request).jobs, actor, name)
+        if removed:
+            return f"Saved the identity of {name}; removed {removed} held job(s)"
     return f"Saved the {part.replace('-', ' ')} of {name}"
 
 
