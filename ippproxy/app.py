@@ -188,7 +188,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             tokens, throttle = Tokens(engine, audit), LoginThrottle(engine)
             # IPP clients prove who they are with the same accounts, tokens and throttle.
             printer_urls = PrinterUrls(engine, audit, lambda: (
-                q.name for q in app[CTX].get().config.queues if q.authentication == "token"))
+                q.name for q in app[CTX].get().config.queues if q.authentication == "token"),
+                uuid_tokens=lambda: app[CTX].get().config.users.uuid_printer_urls)
             authenticator = BasicAuthenticator(
                 requiring(config.queues), IppLogins(admins, tokens, throttle, printer_urls),
                 urls=url_queues(config.queues), plain=plain_urls(config.queues))

@@ -312,6 +312,9 @@ class UsersConfig:
     id_number_length_min: int = 0  # user.id-number-length-min
     username_prefix: str = ""  # internal-users.username-prefix
     password_length_min: int = 6  # internal-users.password-length-min
+    # A user's UUID token (created at the first login) may be the secret of a personal
+    # printer URL (/printers/QUEUE/u/UUID) besides the URLs users make (issue 17).
+    uuid_printer_urls: bool = False
 
 
 @dataclass(frozen=True)

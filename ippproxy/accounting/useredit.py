@@ -139,6 +139,16 @@ def ensure_token(conn: Connection, user_id: uuid.UUID) -> str:
     return profile(conn, user_id)["uuid_token"] or new_token(conn, user_id)
 
 
+def ensure_token_for(conn: Connection, username: str) -> str | None:
+    """At a login: the live user's token, created now if it has none (None: no such
+    user in the user store, e.g. the master admin)."""
+    try:
+        row = users.find_user(conn, username)
+    except ValueError:
+        return None
+    return None if row is None else ensure_token(conn, row._mapping["id"])
+
+
 def user_by_token(conn: Connection, token: str) -> str | None:
     """The live, enabled user whose UUID token this is (a personal printer URL's secret)."""
     return conn.execute(

@@ -31,6 +31,7 @@ OPTIONS: dict[str, type] = {
     "users.id_number_length_min": UsersConfig,
     "users.username_prefix": UsersConfig,
     "users.password_length_min": UsersConfig,
+    "users.uuid_printer_urls": UsersConfig,
 }
 # Checked against the catalog's cost models by the options service, not here.
 REFERENCES_COST_MODEL = "accounting.default_cost_model"

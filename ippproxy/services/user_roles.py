@@ -21,6 +21,9 @@ from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.errors import Forbidden, Invalid, NotFound
 
+# The states a page offers for a role (roles.RoleState), in its order.
+STATES = tuple(s.value for s in RoleState)
+
 
 def _require(actor: Actor, access: Access) -> None:
     if not actor.may(Section.USERS, access):

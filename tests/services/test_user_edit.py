@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 
 import pytest
@@ -247,3 +248,25 @@ def test_erase_and_download(two: Engine, catalog: Catalog) -> None:
     with pytest.raises(NotFound):
         svc.details(ADMIN, "jane")
     invariant(two)
+
+
+def test_the_uuid_token_is_made_at_the_first_login_and_may_be_a_printer_url(
+        two: Engine) -> None:
+    from ippproxy.services.admins import Principal
+    from ippproxy.services.printer_urls import PrinterUrls
+    from ippproxy.services.sessions import Sessions
+    svc = edit(two)
+    assert svc.details(ADMIN, "jane")["uuid_token"] is None
+    Sessions(two).create(Principal("jane", False), "192.0.2.1")
+    token = svc.details(ADMIN, "jane")["uuid_token"]
+    assert token is not None and len(token) == 36
+    Sessions(two).create(Principal("jane", False), "192.0.2.1")  # kept at the next login
+    assert svc.details(ADMIN, "jane")["uuid_token"] == token
+    Sessions(two).create(Principal("admin", True), "192.0.2.1")  # the master: no user row
+    allowed = PrinterUrls(two, Recorded(), uuid_tokens=lambda: True)
+    assert allowed.authenticate(token) == "jane"
+    assert allowed.authenticate(token.upper()) == "jane"
+    assert allowed.authenticate(str(uuid.uuid4())) is None
+    assert PrinterUrls(two, Recorded()).authenticate(token) is None  # not allowed
+    svc.update(ADMIN, "jane", UserChanges(disabled=True))
+    assert allowed.authenticate(token) is None  # a disabled user proves nothing

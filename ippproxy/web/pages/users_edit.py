@@ -14,14 +14,13 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from ippproxy.accounting.roles import Role, RoleState
 from ippproxy.services.abstract_user import remove_held_documents
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.changes import require
 from ippproxy.services.errors import Invalid, NotFound, ServiceError
 from ippproxy.services.user_edit import UserChanges, UserEdit
 from ippproxy.services.user_life import NewUser, UserLife
-from ippproxy.services.user_roles import UserRoles
+from ippproxy.services.user_roles import STATES, UserRoles
 from ippproxy.web.pages.forms import done, posted_form, refused, render
 from ippproxy.web.pages.guard import page
 from ippproxy.web.state import services_of
@@ -29,7 +28,6 @@ from ippproxy.web.user_edit_api import zip_response
 
 PARTS = ("identity", "roles", "email", "card", "token", "financial", "password",
          "password-erase", "delete")
-STATES = tuple(s.value for s in RoleState)
 CREDIT = ("none", "group", "individual")
 # The edit page's fields a directory sync may overwrite (config.LDAP_FIELDS) -> its label.
 SYNCED = {"full-name": "full name", "email": "primary e-mail", "card-number": "card number",
@@ -128,10 +126,10 @@ async def _apply(request: web.Request, actor: Actor, name: str, part: str,
     elif part == "roles":
         roles = _roles(edit)
         current = await asyncio.to_thread(roles.user_roles, actor, name)
-        for role in Role:
-            wanted = form.get(f"role-{role.value}", current[role.value]["state"])
-            if wanted != current[role.value]["state"]:
-                await asyncio.to_thread(roles.set_user_role, actor, name, role.value, wanted)
+        for role, now in current.items():
+            wanted = form.get(f"role-{role}", now["state"])
+            if wanted != now["state"]:
+                await asyncio.to_thread(roles.set_user_role, actor, name, role, wanted)
     elif part == "token":
         await asyncio.to_thread(edit.new_token, actor, name)
     if changes is not None:
