@@ -62,6 +62,7 @@ from ippproxy.server.redirect import https_redirect
 from ippproxy.server.scrape import add_metrics_route
 from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.tls import ensure_certificate, server_context
+from ippproxy.services import user_sweep
 from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.audit import AuditService
 from ippproxy.services.auditsink import CatalogAudit
@@ -238,6 +239,10 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                      asyncio.create_task(advertiser.run(), name="dnssd")]
             if notices is not None:
                 tasks.append(asyncio.create_task(notices.run(), name="user-notices"))
+            life = app[WEB].get().user_life
+            if life is not None:  # issue 18: deleted users whose history aged out
+                tasks.append(asyncio.create_task(user_sweep.run_forever(life),
+                                                 name="user-sweep"))
             if ldap and pipeline is not None and config.ldap.sync_interval > 0:
                 tasks.append(asyncio.create_task(directory_schedule.run_forever(
                     DirectorySync(engine, ldap, pipeline.accounting.new_user_defaults()),

@@ -5,6 +5,7 @@ the personal data download (issue 18)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import uuid
@@ -18,11 +19,16 @@ from ippproxy.accounting.models import ACCOUNTS, LEDGER
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.catalog import Catalog
 from ippproxy.config import UsersConfig
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.state import JobEvent
+from ippproxy.jobs.store import JobStore
 from ippproxy.services.actor import Actor, Via
 from ippproxy.services.auditsink import AuditEntry
 from ippproxy.services.errors import Conflict, Invalid, NotFound
 from ippproxy.services.user_edit import UserChanges, UserEdit
 from ippproxy.services.user_life import NewUser, UserLife
+
+from .conftest import add_job
 
 ADMIN = Actor("admin", Via.TOKEN, superuser=True)
 
@@ -270,3 +276,20 @@ def test_the_uuid_token_is_made_at_the_first_login_and_may_be_a_printer_url(
     assert PrinterUrls(two, Recorded()).authenticate(token) is None  # not allowed
     svc.update(ADMIN, "jane", UserChanges(disabled=True))
     assert allowed.authenticate(token) is None  # a disabled user proves nothing
+
+
+async def test_the_sweep_deletes_a_user_once_its_history_aged_out(
+        engine: Engine, store: JobStore, spool: Spool) -> None:
+    with engine.begin() as conn:
+        users.add_user(conn, "Student", defaults=users.UserDefaults())
+    job = await add_job(store, spool, "office")  # owner "student"
+    await store.transition(job, JobEvent.CANCEL)
+    life = UserLife(engine, Recorded(), lambda: CONFIG, lambda: "EUR")
+    assert life.delete(ADMIN, "student")["deleted"] == "logical"
+    assert life.sweep() == []  # its job is still in the history
+    await store.purge_history(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1))
+    [gone] = life.sweep()
+    with engine.connect() as conn:
+        assert not useredit.is_deleted(conn, "student")
+        assert conn.execute(select(ACCOUNTS).where(ACCOUNTS.c.owner_id == uuid.UUID(gone))
+                            ).first() is None
