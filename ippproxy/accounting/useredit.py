@@ -51,7 +51,7 @@ def set_profile(conn: Connection, user_id: uuid.UUID, **values: object) -> None:
     done = conn.execute(update(USER_PROFILE).where(USER_PROFILE.c.user_id == user_id)
                         .values(**values)).rowcount
     if not done:
-        conn.execute(insert(USER_PROFILE).values(user_id=user_id, source="", **values))
+        conn.execute(insert(USER_PROFILE).values({"source": "", **values, "user_id": user_id}))
 
 
 def emails(conn: Connection, user_id: uuid.UUID) -> list[str]:

@@ -293,3 +293,32 @@ async def test_the_sweep_deletes_a_user_once_its_history_aged_out(
         assert not useredit.is_deleted(conn, "student")
         assert conn.execute(select(ACCOUNTS).where(ACCOUNTS.c.owner_id == uuid.UUID(gone))
                             ).first() is None
+
+
+def test_fields_the_next_sync_overwrites_are_marked(two: Engine) -> None:
+    svc = UserEdit(two, Recorded(), lambda: CONFIG,
+                   lambda: ("full-name", "card-number"))
+    assert svc.details(ADMIN, "jane")["sync_overwrites"] == []  # not from the directory
+    with two.begin() as conn:
+        uid = users.get_user(conn, "jane")._mapping["id"]
+        useredit.set_profile(conn, uid, source="ldap")
+    assert svc.details(ADMIN, "jane")["sync_overwrites"] == ["full-name", "card-number"]
+
+
+async def test_erasure_clears_job_names_and_keeps_page_counts(
+        engine: Engine, store: JobStore, spool: Spool) -> None:
+    from ippproxy.jobs import personal
+    with engine.begin() as conn:
+        users.add_user(conn, "student", defaults=users.UserDefaults(balance=100))
+    job = await add_job(store, spool, "office", name="salary review.pdf")
+    life = UserLife(engine, Recorded(), lambda: CONFIG, lambda: "EUR")
+    with engine.connect() as conn:
+        [before] = personal.job_metadata(conn, "student")
+    assert before["name"] == "salary review.pdf"
+    placeholder = life.erase(ADMIN, "Student")["username"]
+    with engine.connect() as conn:
+        assert personal.job_metadata(conn, "student") == []
+        [after] = personal.job_metadata(conn, placeholder)
+    assert after["uuid"] == job and after["name"] is None
+    assert after["impressions"] == before["impressions"]
+    invariant(engine)
