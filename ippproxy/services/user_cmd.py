@@ -13,7 +13,9 @@ operator at the server (``cmd:<os user>``, ``Via.COMMAND``).
 
 PROPERTY is one of full-name, admin, person, disabled, email (primary first, separated by
 space, comma, semicolon, CR or LF), card-number, id-number, pin, password ("" erases it),
-credit-limit-source (none, group, individual), credit-limit (minor units), restricted.
+credit-limit-source (none, group, individual), credit-limit (minor units), restricted,
+role-ROLE (enabled, disabled, indeterminate; ROLE: print-job-creator, print-delegate,
+print-delegator, release-approver, web-cashier).
 AMOUNT is a decimal in the major unit. Exit status: 0 done, 1 refused (one line says why;
 ``{"error": ...}`` with ``--json``; nothing changed), 2 usage error.
 """
@@ -30,6 +32,7 @@ from sqlalchemy import Engine
 
 from ippproxy.accounting.identity import os_user
 from ippproxy.accounting.money import parse_money
+from ippproxy.accounting.roles import Role
 from ippproxy.catalog import Catalog
 from ippproxy.config import Config
 from ippproxy.db import make_engine, upgrade
@@ -38,10 +41,13 @@ from ippproxy.services.auditsink import CatalogAudit
 from ippproxy.services.errors import ServiceError
 from ippproxy.services.user_edit import PROPERTIES, UserChanges, UserEdit
 from ippproxy.services.user_life import UserLife
+from ippproxy.services.user_roles import UserRoles
 
 WORDS = ("set-user-property", "set-user-balance", "new-user-token", "delete-user",
          "erase-user", "export-user-data", "sweep-deleted-users")
 EXTRA = {"restricted": "credit-limit-source"}  # the older flag: true = individual
+# A role's state per user: ``set-user-property NAME role-web-cashier enabled``.
+ROLE_PROPERTIES = {f"role-{r.value}": r.value for r in Role}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("set-user-property")
     s.add_argument("username")
-    s.add_argument("property", choices=(*PROPERTIES, *EXTRA))
+    s.add_argument("property", choices=(*PROPERTIES, *EXTRA, *ROLE_PROPERTIES))
     s.add_argument("value")
     s.add_argument("--card-format", choices=("hex", "dec"), default="hex")
     s.add_argument("--card-order", choices=("lsb", "msb"), default="lsb")
@@ -89,6 +95,12 @@ def _run(a: argparse.Namespace, engine: Engine, config: Config) -> Any:
                     catalog)
     if a.command == "set-user-property":
         value = _value(a.value)
+        if a.property in ROLE_PROPERTIES:
+            roles = UserRoles(engine, audit)
+            roles.set_user_role(actor, a.username, ROLE_PROPERTIES[a.property], value)
+            return {"username": a.username.strip().lower(),
+                    **{f"role-{k}": v["state"]
+                       for k, v in roles.user_roles(actor, a.username).items()}}
         if a.property == "restricted":
             flag = value.lower()
             if flag not in ("true", "false"):

@@ -72,7 +72,9 @@ def test_every_property_through_the_command_tool(
             ("password", "another long one", "password_set", True),
             ("credit-limit", "500", "credit_limit", 500),
             ("credit-limit-source", "none", "credit_source", "none"),
-            ("restricted", "true", "credit_source", "individual")):
+            ("restricted", "true", "credit_source", "individual"),
+            ("role-web-cashier", "enabled", "role-web-cashier", "enabled"),
+            ("role-print-job-creator", "disabled", "role-print-job-creator", "disabled")):
         extra = ["--card-order", "msb"] if prop == "card-number" else []
         code, out = run(capsys, cfg, "set-user-property", "I-JANE", prop, value, *extra)
         assert code == 0 and out[key] == expected, (prop, out)
@@ -81,7 +83,8 @@ def test_every_property_through_the_command_tool(
                                ("card-number", "XYZ", "card-number"),
                                ("password", "short", "at least 10"),
                                ("email", "jane@example.org", "already used by user 'i-jane'"),
-                               ("admin", "maybe", "true or false")):
+                               ("admin", "maybe", "true or false"),
+                               ("role-web-cashier", "sometimes", "one of enabled, disabled")):
         code, out = run(capsys, cfg, "set-user-property", "i-bob", prop, value)
         assert code == 1 and words in out["error"], (prop, out)
     monkeypatch.setattr("sys.stdin", io.StringIO("4711\n"))  # a secret not on the line
