@@ -14,7 +14,7 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, text, update
 
 from ippproxy.accounting import users
 from ippproxy.accounting.errors import NotFound
@@ -65,6 +65,16 @@ def emails(conn: Connection, user_id: uuid.UUID) -> list[str]:
     return [one] if one else []
 
 
+def _claim(conn: Connection, field: str, value: str) -> None:
+    """Serialise the writers of one value until this transaction ends, so that two users
+    cannot both pass the uniqueness check with it: on PostgreSQL a transaction-level
+    advisory lock on the value; SQLite's writers are serialised already (BEGIN IMMEDIATE,
+    db/engine.py)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                     {"key": f"acct-user-{field}:{value}"})
+
+
 def _live_other(user_id: uuid.UUID) -> Any:
     return (USERS.c.deleted_at.is_(None), USERS.c.id != user_id)
 
@@ -72,6 +82,7 @@ def _live_other(user_id: uuid.UUID) -> Any:
 def set_emails(conn: Connection, user_id: uuid.UUID, addresses: tuple[str, ...]) -> None:
     """Replace the user's addresses (lower-cased, primary first; userfields.emails)."""
     for address in addresses:
+        _claim(conn, "email", address)
         owner = conn.execute(
             select(USERS.c.username).join(USER_EMAILS, USER_EMAILS.c.user_id == USERS.c.id)
             .where(USER_EMAILS.c.email == address, *_live_other(user_id))).scalar()
@@ -88,6 +99,7 @@ def set_emails(conn: Connection, user_id: uuid.UUID, addresses: tuple[str, ...])
 
 def set_card(conn: Connection, user_id: uuid.UUID, card: str | None) -> None:
     if card is not None:
+        _claim(conn, "card-number", card)
         owner = conn.execute(select(USERS.c.username).where(
             USERS.c.card_number == card, *_live_other(user_id))).scalar()
         if owner is not None:
@@ -97,6 +109,7 @@ def set_card(conn: Connection, user_id: uuid.UUID, card: str | None) -> None:
 
 def set_id_number(conn: Connection, user_id: uuid.UUID, number: str | None) -> None:
     if number is not None:
+        _claim(conn, "id-number", number)
         owner = conn.execute(
             select(USERS.c.username).join(USER_PROFILE, USER_PROFILE.c.user_id == USERS.c.id)
             .where(USER_PROFILE.c.id_number == number, *_live_other(user_id))).scalar()

@@ -322,3 +322,31 @@ async def test_erasure_clears_job_names_and_keeps_page_counts(
     assert after["uuid"] == job and after["name"] is None
     assert after["impressions"] == before["impressions"]
     invariant(engine)
+
+
+def test_two_users_racing_for_one_address_one_card_one_id_one_wins(two: Engine) -> None:
+    """Each value is checked and written under a lock on the value (PostgreSQL: an advisory
+    transaction lock), so concurrent edits never give it to both."""
+    import threading
+    svc = edit(two)
+    for change, field in ((UserChanges(emails="race@example.org"), "email"),
+                          (UserChanges(card_number="AB12"), "card-number"),
+                          (UserChanges(id_number="RACE-1"), "id-number")):
+        start = threading.Barrier(2)
+        results: dict[str, str] = {}
+
+        def attempt(name: str, change: UserChanges = change,
+                    start: threading.Barrier = start,
+                    results: dict[str, str] = results) -> None:
+            start.wait(timeout=60)
+            try:
+                svc.update(ADMIN, name, change)
+                results[name] = "ok"
+            except Invalid as e:
+                results[name] = e.field
+        threads = [threading.Thread(target=attempt, args=(n,)) for n in ("jane", "bob")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert sorted(results.values()) == sorted(["ok", field]), results
