@@ -163,6 +163,11 @@ def test_each_section_of_the_edit_page(browser: webdriver.Chrome, server: IppPro
     fill(browser, {"balance": "twelve"})
     submit(browser, "Save financial")
     assert error_beside(browser, "balance")
+    fill(browser, {"balance": "20.00", "reason": " ", "credit_limit": "9.00"})
+    submit(browser, "Save financial")
+    assert "why" in error_beside(browser, "reason")
+    got = props(api, "fay")
+    assert (got["balance"], got["credit_limit"]) == (1250, 300)  # nothing changed
     # password: too short, reset, erased
     fill(browser, {"password": "short"})
     submit(browser, "Reset password")

@@ -110,15 +110,20 @@ async def _apply(request: web.Request, actor: Actor, name: str, part: str,
         changes = UserChanges(password="")
     elif part == "financial":
         limit = form.get("credit_limit", "").strip()
-        changes = UserChanges(credit_source=form.get("credit_source", ""),
-                              credit_limit=edit.amount("credit_limit", limit) if limit
-                              else None)
+        credit = UserChanges(credit_source=form.get("credit_source", ""),
+                             credit_limit=edit.amount("credit_limit", limit) if limit
+                             else None)
         balance = form.get("balance", "").strip()
+        wanted = edit.amount("balance", balance) if balance else None
         user = await asyncio.to_thread(edit.details, actor, name)
-        if balance and edit.amount("balance", balance) != user["balance"]:
+        setting = wanted is not None and wanted != user["balance"]
+        if setting and not form.get("reason", "").strip():  # checked before any change
+            raise Invalid("reason", "say why the balance changes")
+        await asyncio.to_thread(edit.update, actor, name, credit)
+        if setting and wanted is not None:
             after, posting = await asyncio.to_thread(
-                edit.set_balance, actor, name, edit.amount("balance", balance),
-                form.get("reason", ""), form.get("key") or None)
+                edit.set_balance, actor, name, wanted, form.get("reason", ""),
+                form.get("key") or None)
             notices = services_of(request).notices
             if posting is not None and notices is not None:
                 await notices.balance_set(name, "An administrator set your balance to "
