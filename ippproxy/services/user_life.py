@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, delete, update
 
 from ippproxy.accounting import useredit, userfields, userlife, users
 from ippproxy.accounting.errors import AccountingError
@@ -31,6 +31,7 @@ from ippproxy.catalog import AuditQuery, Catalog
 from ippproxy.config import UsersConfig
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.auditsink import AuditSink, entry
+from ippproxy.services.authmodels import PRINTER_URLS, SESSIONS
 from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound
 from ippproxy.services.user_edit import lengths
 
@@ -121,6 +122,7 @@ class UserLife:
         def work(conn: Connection) -> tuple[str, bool]:
             self._live(conn, name)
             uid, logical = userlife.delete_user(conn, name)
+            _forget(conn, name)
             return str(uid), logical
         uid, logical = in_transaction(self.engine, work)
         result = {"username": name, "id": uid, "deleted": "logical" if logical
@@ -138,6 +140,7 @@ class UserLife:
         def work(conn: Connection) -> tuple[str, str]:
             self._live(conn, name)
             uid, placeholder = userlife.erase_user(conn, name, now)
+            _forget(conn, name)
             return str(uid), placeholder
         uid, placeholder = in_transaction(self.engine, work)
         result = {"username": placeholder, "id": uid, "erased_at": now.isoformat()}
@@ -191,6 +194,15 @@ class UserLife:
             for part in ("accounts", "transactions", "jobs", "audit"):
                 z.writestr(f"{part}.csv", _csv(data[part]))
         return buf.getvalue()
+
+
+def _forget(conn: Connection, name: str) -> None:
+    """The name is free from now on (a new user may take it): its web sessions end and its
+    personal printer URLs are revoked, so none of them proves the next owner of the name."""
+    conn.execute(delete(SESSIONS).where(SESSIONS.c.principal == name))
+    conn.execute(update(PRINTER_URLS).where(PRINTER_URLS.c.principal == name,
+                                            PRINTER_URLS.c.revoked_at.is_(None))
+                 .values(revoked_at=dt.datetime.now(dt.UTC)))
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:

@@ -350,3 +350,23 @@ def test_two_users_racing_for_one_address_one_card_one_id_one_wins(two: Engine) 
         for t in threads:
             t.join(timeout=120)
         assert sorted(results.values()) == sorted(["ok", field]), results
+
+
+@pytest.mark.parametrize("how", ["erase", "delete"])
+def test_a_freed_name_proves_nobody_through_old_sessions_or_printer_urls(
+        two: Engine, how: str) -> None:
+    """After an erasure or a delete the name is free: a new user who takes it must not
+    inherit the old one's web sessions or personal printer URLs."""
+    from ippproxy.services.admins import Principal
+    from ippproxy.services.printer_urls import PrinterUrls
+    from ippproxy.services.sessions import Sessions
+    sessions, urls = Sessions(two), PrinterUrls(two, Recorded())
+    sid, _ = sessions.create(Principal("jane", False), "192.0.2.1")
+    _, secret = urls.create(ADMIN, "jane", "phone")
+    assert sessions.lookup(sid) is not None and urls.authenticate(secret) == "jane"
+    life = UserLife(two, Recorded(), lambda: CONFIG, lambda: "EUR")
+    getattr(life, how)(ADMIN, "jane")
+    with two.begin() as conn:
+        users.add_user(conn, "jane", defaults=users.UserDefaults())  # a new jane
+    assert sessions.lookup(sid) is None
+    assert urls.authenticate(secret) is None
