@@ -23,6 +23,7 @@ AMOUNT is a decimal in the major unit. Exit status: 0 done, 1 refused (one line 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -36,9 +37,12 @@ from ippproxy.accounting.roles import Role
 from ippproxy.catalog import Catalog
 from ippproxy.config import Config
 from ippproxy.db import make_engine, upgrade
+from ippproxy.jobs.store import JobStore
+from ippproxy.services.abstract_user import remove_held_documents
 from ippproxy.services.actor import Actor, Via
-from ippproxy.services.auditsink import CatalogAudit
+from ippproxy.services.auditsink import AuditSink, CatalogAudit
 from ippproxy.services.errors import ServiceError
+from ippproxy.services.jobs import Jobs
 from ippproxy.services.user_edit import PROPERTIES, UserChanges, UserEdit
 from ippproxy.services.user_life import UserLife
 from ippproxy.services.user_roles import UserRoles
@@ -84,6 +88,19 @@ def _value(raw: str) -> str:
     return sys.stdin.readline().rstrip("\r\n") if raw == "-" else raw
 
 
+class _Unheard:
+    """Nobody to tell of a job change: a running server reads the job from the database."""
+
+    def job_changed(self, uuid: str) -> None:
+        return None
+
+
+async def _remove_held(engine: Engine, audit: AuditSink, actor: Actor, name: str) -> int:
+    async with JobStore(engine) as store:
+        return await remove_held_documents(Jobs(store, _Unheard(), audit, tuple), actor,
+                                           name)
+
+
 def _run(a: argparse.Namespace, engine: Engine, config: Config) -> Any:
     catalog = Catalog(engine)
     live = catalog.snapshot().apply(config)
@@ -107,8 +124,12 @@ def _run(a: argparse.Namespace, engine: Engine, config: Config) -> Any:
                 raise ServiceError("restricted: true or false")
             return edit.update(actor, a.username, UserChanges(
                 credit_source="individual" if flag == "true" else "none"))
-        return edit.set_property(actor, a.username, a.property, value,
-                                 card_format=a.card_format, card_order=a.card_order)
+        after = edit.set_property(actor, a.username, a.property, value,
+                                  card_format=a.card_format, card_order=a.card_order)
+        if a.property == "person" and not after["person"]:  # abstract: held jobs go
+            after["held_jobs_removed"] = asyncio.run(
+                _remove_held(engine, audit, actor, after["username"]))
+        return after
     if a.command == "set-user-balance":
         try:
             amount = parse_money(a.amount, live.accounting.minor_unit_digits)

@@ -6,6 +6,7 @@ once as the real command on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import subprocess
@@ -20,6 +21,11 @@ from support.server import ippproxy_command
 from ippproxy.catalog import AuditQuery, Catalog
 from ippproxy.cli import main
 from ippproxy.db import make_engine
+from ippproxy.ipp import JobState
+from ippproxy.jobs.records import NewDocument
+from ippproxy.jobs.spool import Spool
+from ippproxy.jobs.state import JobEvent
+from ippproxy.jobs.store import JobStore
 
 
 def config(tmp_path: Path, database: str | None = None) -> Path:
@@ -141,3 +147,31 @@ def test_the_real_command_on_postgresql(tmp_path: Path, pg_url: str) -> None:  #
     assert "Traceback" not in r.stderr
     r = cmd("delete-user", f"i-{name}")
     assert r.returncode == 0 and json.loads(r.stdout)["deleted"] == "physical", r.stderr
+
+
+async def test_person_false_removes_the_held_jobs(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = config(tmp_path)
+    assert run(capsys, cfg, "add-internal-user", "stu")[0] == 0
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    spool = Spool(tmp_path / "spool", max_bytes=10 << 20)
+    try:
+        async with JobStore(engine) as store:
+            held = []
+            for owner in ("I-Stu", "someone-else"):
+                async with spool.writer() as w:
+                    await w.write(b"%PDF-1.7 test")
+                doc = NewDocument(spool_name=w.name, size=w.size, sha256=w.sha256,
+                                  format="application/pdf")
+                job = await store.create_job("office", owner=owner, documents=(doc,),
+                                             closed=True)
+                held.append((await store.transition(job.uuid, JobEvent.HOLD)).uuid)
+        code, out = await asyncio.to_thread(run, capsys, cfg, "set-user-property", "i-stu",
+                                            "person", "false")
+        assert code == 0 and out["held_jobs_removed"] == 1, out
+        async with JobStore(engine) as store:
+            mine, other = [await store.get_by_uuid(u) for u in held]
+        assert mine is not None and mine.state == JobState.CANCELED
+        assert other is not None and other.state == JobState.PENDING_HELD
+    finally:
+        engine.dispose()
