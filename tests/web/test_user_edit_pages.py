@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 from support.admin_login import log_in
@@ -78,9 +78,18 @@ def choose(driver: webdriver.Chrome, name: str, value: str) -> None:
 
 
 def reloading(driver: webdriver.Chrome, act: Callable[[], object]) -> None:
-    page = driver.find_element(By.TAG_NAME, "html")
+    """Do ``act`` and wait for the next page: the old document carries a mark the new one
+    lacks (asking a page mid-navigation may fail: asked again until the deadline)."""
+    driver.execute_script("window.userEditOldPage = true")
     act()
-    WebDriverWait(driver, 30).until(staleness_of(page))
+
+    def fresh(d: webdriver.Chrome) -> bool:
+        try:
+            return bool(d.execute_script(
+                "return !window.userEditOldPage && document.readyState === 'complete'"))
+        except WebDriverException:
+            return False
+    WebDriverWait(driver, 60).until(fresh)
 
 
 def submit(driver: webdriver.Chrome, label: str) -> None:
