@@ -236,8 +236,8 @@ def set_password(conn: Connection, user_id: uuid.UUID, password: str | None) -> 
 
 
 def group_default(conn: Connection, user_id: uuid.UUID, currency: str) -> users.UserDefaults:
-    """The credit default of the user's group: the first of its groups (by name) whose
-    new-user settings restrict; else restricted with a limit of 0."""
+    """The credit default of the user's group: the new-user settings of the first of its
+    groups (by name); else restricted with a limit of 0."""
     for name in users.user_groups(conn, user_id):
         found = users.group_defaults(conn, name, currency)
         if found is not None:

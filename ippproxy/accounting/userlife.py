@@ -20,12 +20,15 @@ from sqlalchemy import Connection, delete, exists, select, update
 
 from ippproxy.accounting import useredit, users
 from ippproxy.accounting.models import (
+    ACCESS,
     ACCOUNTS,
     CHARGES,
     GROUPS,
     LEDGER,
     MEMBERS,
     USER_EMAILS,
+    USER_PROFILE,
+    USER_ROLES,
     USERS,
 )
 from ippproxy.jobs import personal
@@ -47,7 +50,6 @@ def has_history(conn: Connection, user_id: uuid.UUID, username: str) -> bool:
 def _physical(conn: Connection, user_id: uuid.UUID) -> None:
     # Memberships, roles, profile, e-mails and access rows go by ON DELETE CASCADE on
     # PostgreSQL; SQLite without foreign keys on needs them named, so name them all.
-    from ippproxy.accounting.models import ACCESS, USER_PROFILE, USER_ROLES
     for table in (MEMBERS, USER_ROLES, USER_PROFILE, USER_EMAILS, ACCESS):
         conn.execute(delete(table).where(table.c.user_id == user_id))
     conn.execute(delete(ACCOUNTS).where(ACCOUNTS.c.owner_id == user_id))
