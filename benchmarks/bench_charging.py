@@ -88,7 +88,7 @@ def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
     try:
         start_all(proxies)
         cmd(url, "add-internal-user", "bench", "--password-file", "-", "--unrestricted",
-            "--balance", "1000000", stdin="pw\n")
+            "--balance", "1000000", stdin="bench-pw\n")
         doc = one_page_pdf("bench")
         codes: list[int] = []
 

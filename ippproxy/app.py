@@ -65,6 +65,7 @@ from ippproxy.server.redirect import https_redirect
 from ippproxy.server.scrape import add_metrics_route
 from ippproxy.server.subscriptions import Subscriptions
 from ippproxy.server.tls import ensure_certificate, server_context
+from ippproxy.services import user_sweep
 from ippproxy.services.admins import Admins, first_start_banner
 from ippproxy.services.audit import AuditService
 from ippproxy.services.auditsink import CatalogAudit
@@ -97,6 +98,7 @@ from ippproxy.services.tokens import Tokens
 from ippproxy.services.totp import Totp
 from ippproxy.services.user_roles import UserRoles
 from ippproxy.services.user_sync import UserSync, run_scheduled
+from ippproxy.services.user_wiring import user_services
 from ippproxy.services.usernotices import UserNotices, low_credit
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
@@ -200,7 +202,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             tokens, throttle = Tokens(engine, audit), LoginThrottle(engine)
             # IPP clients prove who they are with the same accounts, tokens and throttle.
             printer_urls = PrinterUrls(engine, audit, lambda: (
-                q.name for q in app[CTX].get().config.queues if q.authentication == "token"))
+                q.name for q in app[CTX].get().config.queues if q.authentication == "token"),
+                uuid_tokens=lambda: app[CTX].get().config.users.uuid_printer_urls)
             authenticator = BasicAuthenticator(
                 requiring(config.queues), IppLogins(admins, tokens, throttle, printer_urls),
                 urls=url_queues(config.queues), plain=plain_urls(config.queues))
@@ -264,7 +267,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 user_roles=UserRoles(engine, audit) if config.accounting.enabled else None,
                 cashier=Cashier(engine, audit, config.accounting.minor_unit_digits)
                 if config.accounting.enabled else None,
-                release=release)
+                release=release,
+                **user_services(engine, audit, catalog, lambda: server.config))
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),
@@ -277,6 +281,10 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             if user_sync is not None and config.ldap.sync_interval > 0:
                 tasks.append(asyncio.create_task(run_scheduled(
                     user_sync, config.ldap.sync_interval), name="directory-sync"))
+            life = app[WEB].get().user_life
+            if life is not None:  # issue 18: deleted users whose history aged out
+                tasks.append(asyncio.create_task(user_sweep.run_forever(life),
+                                                 name="user-sweep"))
 
             async def changed(new: Snapshot) -> None:
                 live = new.apply(file)

@@ -179,6 +179,9 @@ def _accounting_cmd(rest: list[str], path: str | None, cfg: Config) -> int:
                         ("--exponent", str(a.minor_unit_digits))):
         if flag not in rest and not any(x.startswith(f"{flag}=") for x in rest):
             rest = [flag, value, *rest]
+    if "add-internal-user" in rest:  # [users]: the id prefix, the password's length
+        rest = [*rest, "--username-prefix", cfg.users.username_prefix,
+                "--password-length-min", str(cfg.users.password_length_min)]
     if "add-internal-user" in rest and "--password-file" not in rest:
         from ippproxy.services.cmd import queues_authenticate
 
@@ -209,11 +212,24 @@ def _catalog_words() -> Collection[str]:
     return GROUPS
 
 
+def _user_cmd(rest: list[str], path: str | None, cfg: Config) -> int:
+    from ippproxy.services.user_cmd import main as user_main
+
+    return user_main(rest, cfg)
+
+
+def _user_words() -> Collection[str]:
+    from ippproxy.services.user_cmd import WORDS
+
+    return WORDS
+
+
 # The families, tried in order: the command registration table. Another family (a new
 # module's subcommands) is one more row here.
 CMD_FAMILIES: list[CmdFamily] = [
     CmdFamily(lambda: ("set-password",), _admin_password_cmd),
     CmdFamily(lambda: ("sync-users",), _sync_users_cmd),
+    CmdFamily(_user_words, _user_cmd, lambda cfg: _user_cmd(["--help"], None, cfg)),
     CmdFamily(_catalog_words, _catalog_cmd, lambda cfg: _catalog_cmd(["--help"], None, cfg)),
     CmdFamily(None, _accounting_cmd, lambda cfg: _accounting_cmd(["--help"], None, cfg)),
 ]
@@ -227,7 +243,8 @@ def cmd(argv: list[str]) -> int:
         cfg = _load_or_default(path)
     except ConfigError as e:
         return fail("ippproxy cmd", f"bad configuration: {config_problem(path, e)}")
-    words = [w for w in rest if not w.startswith("-")]
+    words = [w for i, w in enumerate(rest)
+             if not w.startswith("-") and not (i and rest[i - 1] == "--database")]
     if not words and ("-h" in rest or "--help" in rest):   # every family's help
         helps = [f.help for f in CMD_FAMILIES if f.help is not None]
         for i, show in enumerate(helps):

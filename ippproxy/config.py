@@ -321,6 +321,21 @@ class LdapConfig:
 
 
 @dataclass(frozen=True)
+class UsersConfig:
+    """The edit-user fields' bounds (SavaPage's user.* and internal-users.* keys; issue 18;
+    ippproxy/accounting/userfields.py). Lengths in characters; 0 = no bound."""
+
+    pin_length_min: int = 4  # user.pin-length-min
+    pin_length_max: int = 0  # user.pin-length-max; 0 = no maximum
+    id_number_length_min: int = 0  # user.id-number-length-min
+    username_prefix: str = ""  # internal-users.username-prefix
+    password_length_min: int = 6  # internal-users.password-length-min
+    # A user's UUID token (created at the first login) may be the secret of a personal
+    # printer URL (/printers/QUEUE/u/UUID) besides the URLs users make (issue 17).
+    uuid_printer_urls: bool = False
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -334,6 +349,7 @@ class Config:
     rules: tuple[RuleConfig, ...] = ()
     dnssd: DnssdConfig = field(default_factory=DnssdConfig)
     ldap: LdapConfig = field(default_factory=LdapConfig)
+    users: UsersConfig = field(default_factory=UsersConfig)
 
     def queue(self, name: str) -> QueueConfig | None:
         for q in self.queues:
@@ -627,6 +643,9 @@ _RANGES: tuple[tuple[str, float, bool, float | None], ...] = (
     ("analysis.workers", 1, False, 1024), ("analysis.queue_size", 1, False, None),
     ("analysis.cpu_seconds", 1, False, None), ("analysis.memory_mb", 64, False, None),
     ("analysis.wall_seconds", 0, True, None),
+    ("users.pin_length_min", 1, False, 64), ("users.pin_length_max", 0, False, 64),
+    ("users.id_number_length_min", 0, False, 64),
+    ("users.password_length_min", 1, False, 1024),
 )
 
 
@@ -690,7 +709,7 @@ def from_dict(raw: dict[str, Any]) -> Config:
                 "forwarding": ForwardingConfig, "virtual_printer": VirtualPrinterConfig,
                 "accounting": AccountingConfig, "analysis": AnalysisConfig,
                 "dnssd": DnssdConfig,
-                "ldap": LdapConfig}
+                "ldap": LdapConfig, "users": UsersConfig}
     arrays = {"cost_model": ("cost_models", _cost_models), "group": ("groups", _groups),
               "rule": ("rules", _rules)}
     kwargs: dict[str, Any] = {}

@@ -95,15 +95,28 @@ def _tx(engine: Engine, work: Callable[[Connection], Any]) -> Any:
 
 
 def _add_internal_user(a: argparse.Namespace, engine: Engine) -> Any:
+    """The name gets the configured prefix; the password the minimum length; without
+    --balance / --credit-limit / --unrestricted the financial data are the new-user settings
+    of the internal-users group, else balance 0 and an individual credit limit of 0
+    (SavaPage manual §4.4.5)."""
     m = _money(a)
-    defaults = users.UserDefaults(a.currency, m(a.balance), not a.unrestricted,
-                                  m(a.credit_limit))
+    name = canonical_name(a.username_prefix + a.username)
     password = _password(a)
-    uid = _tx(engine, lambda conn: users.add_user(
-        conn, a.username, defaults=defaults, internal=True, password=password,
-        full_name=a.full_name, email=a.email, card_number=a.card_number,
-        groups=tuple(a.group), actor=a.actor))
-    return {"id": str(uid), "username": canonical_name(a.username),
+    if password is not None and len(password) < a.password_length_min:
+        raise ValueError(f"password: at least {a.password_length_min} characters")
+    given = a.balance is not None or a.credit_limit is not None or a.unrestricted
+
+    def work(conn: Connection) -> uuid.UUID:
+        defaults = users.UserDefaults(a.currency, m(a.balance or "0"), not a.unrestricted,
+                                      m(a.credit_limit or "0"))
+        if not given:
+            defaults = users.group_defaults(conn, "internal-users", a.currency) or defaults
+        return users.add_user(
+            conn, name, defaults=defaults, internal=True, password=password,
+            full_name=a.full_name, email=a.email, card_number=a.card_number,
+            groups=tuple(a.group), actor=a.actor)
+    uid = _tx(engine, work)
+    return {"id": str(uid), "username": name,
             "password": "set" if password else "none (no queue asks for one)"}
 
 

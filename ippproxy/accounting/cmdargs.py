@@ -52,9 +52,14 @@ def parser(description: str | None) -> argparse.ArgumentParser:
     s.add_argument("--email")
     s.add_argument("--card-number")
     s.add_argument("--group", action="append", default=[])
-    s.add_argument("--balance", default="0")
+    s.add_argument("--balance", default=None,
+                   help="default: the internal-users group's new-user settings, else 0")
     s.add_argument("--unrestricted", action="store_true")
-    s.add_argument("--credit-limit", default="0")
+    s.add_argument("--credit-limit", default=None)
+    # From the configuration's [users] (ippproxy cmd passes them): SavaPage's
+    # internal-users.username-prefix and internal-users.password-length-min.
+    s.add_argument("--username-prefix", default="", help=argparse.SUPPRESS)
+    s.add_argument("--password-length-min", type=int, default=0, help=argparse.SUPPRESS)
 
     s = sub.add_parser("set-user-property")
     s.add_argument("username")

@@ -221,6 +221,27 @@ class UserProfile(Base):
                                                primary_key=True)
     id_number: Mapped[str | None] = mapped_column(String(64), default=None)
     source: Mapped[str] = mapped_column(String(16), default="")
+    # The edit-user fields (issue 18), migration 0013_user_edit: the user's PIN (argon2), the UUID
+    # token (created at first login), a functional ("abstract") account, where the credit
+    # limit comes from ("individual" or "group": the group's default) and when the
+    # personal data were erased (GDPR).
+    pin_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    uuid_token: Mapped[str | None] = mapped_column(String(36), default=None)
+    abstract: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    credit_source: Mapped[str] = mapped_column(String(16), default="individual",
+                                               server_default="individual")
+    erased_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                          default=None)
+
+
+class UserEmail(Base):
+    """A user's e-mail addresses; position 0 is the primary one. Migration 0013_user_edit."""
+
+    __tablename__ = "acct_user_emails"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_users.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(Integer)
 
 
 # Typed handles on the tables for Core statements (``Model.__table__`` is a FromClause).
@@ -235,3 +256,4 @@ USER_ROLES = cast(Table, UserRole.__table__)
 GROUP_ROLES = cast(Table, GroupRole.__table__)
 BUILTIN_ROLES = cast(Table, BuiltinGroupRole.__table__)
 USER_PROFILE = cast(Table, UserProfile.__table__)
+USER_EMAILS = cast(Table, UserEmail.__table__)

@@ -88,7 +88,7 @@ class AccountingService:
         row = users.find_user(conn, username)
         if row is not None:
             if row._mapping["disabled"]:
-                raise InvalidOperation(f"user {row._mapping['username']!r} is disabled")
+                raise InvalidOperation(f"the account of user {row._mapping['username']!r} is disabled")
             return row
         if not self.settings.create_unknown_users:
             raise NotFound(f"unknown user {canonical_name(username)!r}")

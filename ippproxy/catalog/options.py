@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from ippproxy.config import AccountingConfig, AnalysisConfig, ConfigError, from_dict
+from ippproxy.config import AccountingConfig, AnalysisConfig, ConfigError, UsersConfig, from_dict
 
 # key -> the dataclass of its section
 OPTIONS: dict[str, type] = {
@@ -27,6 +27,12 @@ OPTIONS: dict[str, type] = {
     "accounting.client_alert": AccountingConfig,
     "accounting.release_expiry": AccountingConfig,
     "analysis.unknown_pages": AnalysisConfig,
+    "users.pin_length_min": UsersConfig,
+    "users.pin_length_max": UsersConfig,
+    "users.id_number_length_min": UsersConfig,
+    "users.username_prefix": UsersConfig,
+    "users.password_length_min": UsersConfig,
+    "users.uuid_printer_urls": UsersConfig,
 }
 # Checked against the catalog's cost models by the options service, not here.
 REFERENCES_COST_MODEL = "accounting.default_cost_model"

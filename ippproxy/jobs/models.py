@@ -158,7 +158,7 @@ Index("ix_jobs_report", jobs_t.c.state, jobs_t.c.completed_at, jobs_t.c.queue, j
 Index("ix_jobs_queue_completed", jobs_t.c.queue, jobs_t.c.completed_at)
 Index("ix_jobs_owner_completed", jobs_t.c.owner, jobs_t.c.completed_at)
 # A user's own jobs, newest first (the user web app and /api/v1/me/jobs: jobs/search.py
-# compares lower(owner), which ix_jobs_owner cannot serve; migration 0012_s3).
+# compares lower(owner), which ix_jobs_owner cannot serve; migration 0012_user_app).
 Index("ix_jobs_owner_lower", func.lower(jobs_t.c.owner), jobs_t.c.created_at)
 # The live events' poll of recent changes (jobs/reports.py change_keys), every node's:
 # covering, so re-reading the last second of changes never touches the rows.

@@ -1,6 +1,6 @@
 """The tables of admin authentication: the master account, per-group admin rights,
 sessions, API tokens and failed logins (migration ``0007_admin_auth``), and the users'
-personal printer URLs (``0010_user_side``), and their TOTP second factors (``0012_s3``).
+personal printer URLs (``0010_user_side``), and their TOTP second factors (``0012_user_app``).
 
 The services package owns them (tests/test_table_ownership.py): the web layer reaches them
 through ``services.admins``, ``services.sessions`` and ``services.tokens`` only. Secrets are
@@ -106,7 +106,7 @@ class PrinterUrl(Base):
 
 
 class TotpFactor(Base):
-    """A principal's TOTP second factor (RFC 6238; migration ``0012_s3``): the base32
+    """A principal's TOTP second factor (RFC 6238; migration ``0012_user_app``): the base32
     secret (pending while ``confirmed_at`` is null), and the last time step accepted, so
     each code signs in once."""
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from ippproxy.accounting import useredit
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.services.actor import Access, Actor, Section
@@ -89,12 +90,16 @@ class PrinterUrls:
     """Blocking (database): callers on the event loop run it in a thread."""
 
     def __init__(self, engine: Engine, audit: AuditSink,
-                 queues: Callable[[], Iterable[str]] = tuple) -> None:
+                 queues: Callable[[], Iterable[str]] = tuple,
+                 uuid_tokens: Callable[[], bool] = lambda: False) -> None:
         """``queues``: the names of the queues that serve personal URLs now
-        (``authentication = "token"``)."""
+        (``authentication = "token"``); ``uuid_tokens``: whether the admin lets a user's
+        UUID token (the edit-user page's, issue 18) be the secret too
+        (``users.uuid_printer_urls``)."""
         self.engine = engine
         self.audit = audit
         self.queues = queues
+        self.uuid_tokens = uuid_tokens
 
     def offered(self) -> tuple[str, ...]:
         """The queues a personal URL prints to, in the configuration's order."""
@@ -158,7 +163,7 @@ class PrinterUrls:
     def authenticate(self, secret: str) -> str | None:
         """The canonical name of a live URL's owner; None for anything else."""
         if not secret_shape(secret):
-            return None
+            return self._by_uuid_token(secret)
         with self.engine.connect() as conn:
             row = conn.execute(select(PRINTER_URLS).where(
                 PRINTER_URLS.c.secret_hash == digest(secret),
@@ -171,3 +176,14 @@ class PrinterUrls:
                 update(PRINTER_URLS).where(PRINTER_URLS.c.id == row["id"])
                 .values(last_used_at=now)))
         return str(row["principal"])
+
+    def _by_uuid_token(self, secret: str) -> str | None:
+        """The live, enabled user whose UUID token ``secret`` is, where the admin allows."""
+        if len(secret) != 36 or not self.uuid_tokens():
+            return None
+        try:
+            token = str(uuid.UUID(secret))
+        except ValueError:
+            return None
+        with self.engine.connect() as conn:
+            return useredit.user_by_token(conn, token)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
+from ippproxy.accounting import useredit
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.services.admins import Principal
 from ippproxy.services.authmodels import SESSIONS
@@ -68,6 +69,8 @@ class Sessions:
             conn.execute(insert(SESSIONS).values(
                 id_hash=digest(sid), principal=principal.name, master=principal.master,
                 csrf=session.csrf, address=address[:64], created_at=now, seen_at=now))
+            if not principal.master:  # the UUID token is made at the first login (issue 18)
+                useredit.ensure_token_for(conn, principal.name)
         in_transaction(self.engine, work)
         return sid, session
 

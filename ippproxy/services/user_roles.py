@@ -24,6 +24,8 @@ from ippproxy.services.errors import Forbidden, Invalid, NotFound
 #: The roles and the built-in groups by name, for the pages and the REST API.
 ROLE_NAMES = tuple(r.value for r in Role)
 BUILTIN_GROUPS = tuple(g.value for g in BuiltinGroup)
+# The states a page offers for a role (roles.RoleState), in its order.
+STATES = tuple(s.value for s in RoleState)
 
 
 def _require(actor: Actor, access: Access) -> None:

@@ -68,6 +68,7 @@ IDENTITY_QUESTION = "identity-needed"
 JOB_STATE = "job-state"
 BALANCE = "balance"
 LOW_CREDIT = "low-credit"
+BALANCE_SET = "balance-set"  # an admin set the balance (issue 18; SavaPage §4.4.4.6)
 ASKED_KEEP = 10000     # (job, reason) questions remembered, so each is asked once
 _JOB_EVENTS = frozenset({EventKind.JOB_HELD, EventKind.JOB_PENDING, EventKind.JOB_PRINTING,
                          EventKind.JOB_STOPPED, EventKind.JOB_PRINTED, EventKind.JOB_CANCELED,
@@ -185,6 +186,16 @@ class UserNotices:
                 await self._tell(job, question=True)
         except Exception:   # a failed read: the client re-reads its jobs when it reconnects
             log.exception("user notices: job %s", job_uuid)
+
+    async def balance_set(self, user: str, message: str) -> bool:
+        """Tell the user's connected clients that an admin set their balance, with the new
+        balances; whether anyone was connected to be told."""
+        if not self.connected(user):
+            return False
+        wire = _wire(BALANCE_SET, {"message": message}) + await self._balance(user)
+        for stream in tuple(self._streams.get(user, ())):
+            stream.offer(wire)
+        return True
 
     async def _tell(self, job: JobRecord, *, question: bool) -> None:
         """Send the job's question (once per reason) or its new state to its owner; a

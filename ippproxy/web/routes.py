@@ -21,6 +21,7 @@ from ippproxy.web import (
     roles_api,
     session_api,
     settings_api,
+    user_edit_api,
     users_api,
 )
 from ippproxy.web.api import Operation, add_operations
@@ -37,7 +38,8 @@ OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATION
                                      + me_jobs_api.OPERATIONS + me_events.OPERATIONS
                                      + findme_api.OPERATIONS
                                      + directory_api.OPERATIONS + roles_api.OPERATIONS
-                                     + me_release_api.OPERATIONS)
+                                     + me_release_api.OPERATIONS
+                                     + user_edit_api.OPERATIONS)
 
 
 def add_web(app: web.Application) -> None:

@@ -26,6 +26,8 @@ from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.totp import Totp
+from ippproxy.services.user_edit import UserEdit
+from ippproxy.services.user_life import UserLife
 from ippproxy.services.user_roles import UserRoles
 from ippproxy.services.user_sync import UserSync
 from ippproxy.services.usernotices import UserNotices
@@ -68,6 +70,8 @@ class WebServices:
     user_roles: UserRoles | None = None  # roles per user and group (accounting on)
     cashier: Cashier | None = None  # the web cashier's deposits (accounting on)
     release: Release | None = None  # jobs held for release (issue 17 §6)
+    user_edit: UserEdit | None = None  # editing one user (accounting on; issue 18)
+    user_life: UserLife | None = None  # create, delete, erase, personal data (issue 18)
 
 
 class WebState:

@@ -265,7 +265,7 @@ def test_two_nodes_200_concurrent_jobs_exactly_100_charged(
     try:
         start_all(nodes)
         cmd(pg_url, "add-internal-user", "student", "--password-file", "-",
-            "--balance", f"{JOBS_PAID * PRICE_CENTS / 100:.2f}", stdin="pw\n")
+            "--balance", f"{JOBS_PAID * PRICE_CENTS / 100:.2f}", stdin="student-pw-1\n")
         doc = one_page_pdf("multinode")
         replies: list[tuple[int, Message]] = []
         lock = threading.Lock()
@@ -339,7 +339,7 @@ def test_a_starting_node_leaves_the_others_work_alone(
     try:
         a.start()
         cmd(pg_url, "add-internal-user", "student", "--password-file", "-", "--balance", "1",
-            stdin="pw\n")
+            stdin="student-pw-1\n")
         printer.control(state="jam")
         ids = [job_attr(print_job(a, one_page_pdf(f"jam {i}")), "job-id") for i in range(2)]
         wait_for("both jobs at the printer", lambda: len(printer.summary()["jobs"]) == 2)
@@ -376,7 +376,7 @@ def test_one_node_on_postgresql(tmp_path: Path, pg_url: str, printer: Printer) -
     try:
         solo.start()
         cmd(pg_url, "add-internal-user", "student", "--password-file", "-", "--balance", "1",
-            stdin="pw\n")
+            stdin="student-pw-1\n")
         first = job_attr(print_job(solo, one_page_pdf("first")), "job-id")
         wait_for("charged", lambda: get_job(solo, first).get("ippproxy-cost-charged"))
         assert get_job(solo, first)["job-state"] == 9

@@ -1,6 +1,6 @@
 """A user's own jobs (the user web app, ``/api/v1/me/jobs``: ``JobQuery(owner=...)``,
 compared as ``lower(owner)``) are found through the expression index ix_jobs_owner_lower
-(migration 0012_s3), not by reading every job (benchmarks/bench_user_pages.py: 90 ms to
+(migration 0012_user_app), not by reading every job (benchmarks/bench_user_pages.py: 90 ms to
 3.7 ms at 20,000 jobs)."""
 
 from __future__ import annotations

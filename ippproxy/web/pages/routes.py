@@ -16,6 +16,7 @@ from ippproxy.web.pages.printers import add_printer_routes
 from ippproxy.web.pages.state import ADMIN, AdminState
 from ippproxy.web.pages.station import add_station_routes
 from ippproxy.web.pages.user.routes import add_user_pages
+from ippproxy.web.pages.users_edit import add_user_edit_pages
 
 WEB = Path(__file__).resolve().parents[1]
 STATIC = WEB / "static"
@@ -77,5 +78,6 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_post("/cashier/deposit", cashier.cashier_deposit)
     r.add_get("/cashier/receipts/{token}", cashier.cashier_receipt)
     add_station_routes(app)
+    add_user_edit_pages(r)
     app.on_shutdown.append(_close_streams)
     add_user_pages(app)   # the user web app at /user/ (issue 17 §8), same templates

@@ -3,7 +3,7 @@ one row per principal, its secret (pending until confirmed with a code) and the 
 time step used, so a code is accepted once; and an index for a user's own jobs, newest
 first (jobs/search.py compares lower(owner)).
 
-Revision ID: 0012_s3
+Revision ID: 0012_user_app
 Revises: 0011_users
 Hand-written; portable to SQLite and PostgreSQL. Must match ippproxy/services/authmodels.py
 (tests/services/test_admin_auth.py compares the auth_ tables).
@@ -12,7 +12,7 @@ Hand-written; portable to SQLite and PostgreSQL. Must match ippproxy/services/au
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_s3"
+revision = "0012_user_app"
 down_revision = "0011_users"
 branch_labels = None
 depends_on = None
