@@ -158,7 +158,8 @@ def test_a_held_job_is_canceled_from_the_list(browser: webdriver.Chrome, env: Us
     browser.get(env.proxy.https + "/user/")
     item = browser.find_element(By.ID, f"job-{job['uuid']}")
     assert "account-info-needed" in item.text and "answer by" in item.text
-    assert item.find_elements(By.CSS_SELECTOR, "[data-release-slot]")  # s2's Release goes here
+    # held for its payer, not for a release: no Release button (that one is answered)
+    assert not item.find_elements(By.XPATH, ".//button[normalize-space()='Release']")
     screenshot(browser, "user-home")
     item.find_element(By.XPATH, ".//button[normalize-space()='Cancel']").send_keys(Keys.ENTER)
     WebDriverWait(browser, WAIT).until(
@@ -243,3 +244,13 @@ def test_phone_width_has_no_horizontal_scroll(env: UserEnv) -> None:
             "return [window.innerWidth, document.documentElement.scrollWidth]")
         assert scroll <= inner
         screenshot(phone, "user-home-phone")
+
+
+def test_a_job_held_for_release_is_released_from_the_list(browser: webdriver.Chrome,
+                                                          env: UserEnv, api: Client) -> None:
+    env.print("secure", "held-to-release")
+    job = env.wait_state(api, "held-to-release", "pending-held")
+    browser.get(env.proxy.https + "/user/jobs")
+    item = browser.find_element(By.ID, f"job-{job['uuid']}")
+    item.find_element(By.XPATH, ".//button[normalize-space()='Release']").send_keys(Keys.ENTER)
+    assert env.wait_state(api, "held-to-release", "completed")

@@ -2,8 +2,8 @@
 users alice and bob (internal, argon2), shared accounts Physics (alice may charge it) and
 Chemistry, and four queues: "office" (prints at once), "billed" (a job without an
 account is held ``account-info-needed``), "confirm" (a confirm-job rule's last chance)
-"mobile" (personal printer URLs) and "small" (a rule refuses jobs of more than one
-page). Jobs are printed with CUPS's ``ipptool`` (a real IPP client)."""
+"mobile" (personal printer URLs), "small" (a rule refuses jobs of more than one
+page) and "secure" (every job held until its owner releases it). Jobs are printed with CUPS's ``ipptool`` (a real IPP client)."""
 
 from __future__ import annotations
 
@@ -107,7 +107,8 @@ QUEUES: list[dict[str, str | bool]] = [
     {"name": "billed", "cost_model": "colour", "account_required": True},
     {"name": "confirm", "cost_model": "colour"},
     {"name": "mobile", "cost_model": "colour", "authentication": "token"},
-    {"name": "small", "cost_model": "colour"}]
+    {"name": "small", "cost_model": "colour"},
+    {"name": "secure", "cost_model": "colour", "release": "secure"}]
 
 
 def start(directory: Path, pdf: Path) -> UserEnv:

@@ -1,11 +1,10 @@
 """The answers a user gives for their own held job, as forms (the live popups answer
 through ``/api/v1/me/jobs/...`` instead): ``POST /user/jobs/{uuid}/cancel`` (nothing
 charged), ``.../account`` (charge it to the chosen account and release it) and
-``.../confirm`` (the last chance: print or cancel). Each checks the session's CSRF token
-and the owner (another user's job is 404); then back to the page the form was on.
-
-Release of a held job (secure release) is the release service's (issue 17 §6); its
-button goes where the templates mark ``release-slot``.
+``.../confirm`` (the last chance: print or cancel) and ``.../release`` (a job held for its
+release, through the release service, services/release.py, which checks who may and
+whether the printer can print). Each checks the session's CSRF token and the owner
+(another user's job is 404); then back to the page the form was on.
 """
 
 from __future__ import annotations
@@ -13,11 +12,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from ippproxy.services.actor import Actor
-from ippproxy.services.errors import Invalid
+from ippproxy.services.errors import Invalid, NotFound
 from ippproxy.services.owncancel import cancel_own
 from ippproxy.web.pages.guard import checked_form
 from ippproxy.web.pages.user.guard import user_page
 from ippproxy.web.pages.user.home import needs
+from ippproxy.web.state import services_of
 
 PERSONAL = "-"   # the form's value for the personal account
 
@@ -45,6 +45,11 @@ async def job_action(request: web.Request, actor: Actor) -> web.StreamResponse:
         if answer not in ("print", "cancel"):
             raise Invalid("answer", "print or cancel")
         await s.confirm(actor, uuid, answer == "print")
+    elif action == "release":
+        release = services_of(request).release
+        if release is None:
+            raise NotFound("release service", uuid)
+        await release.release(actor, uuid)
     else:
-        raise Invalid("action", "cancel, account or confirm")
+        raise Invalid("action", "cancel, account, confirm or release")
     raise web.HTTPSeeOther(_back(form))

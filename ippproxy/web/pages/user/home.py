@@ -48,12 +48,14 @@ async def my_jobs(request: web.Request, actor: Actor, limit: int) -> list[JobVie
     jobs = await s.jobs(actor, limit=limit)
     costs = await asyncio.to_thread(led.charged, [j.uuid for j in jobs])
     notices = services_of(request).notices
+    release = services_of(request).release
     timeout = notices.popup_timeout() if notices is not None else None
     out = []
     for j in jobs:
         estimate = (j.analysis or {}).get("estimate")
         amount = costs.get(j.uuid, estimate if isinstance(estimate, int) else None)
-        out.append(view(j, "" if amount is None else led.money(amount), timeout))
+        out.append(view(j, "" if amount is None else led.money(amount), timeout,
+                        release is not None and release.waits(j)))
     return out
 
 

@@ -32,9 +32,11 @@ class JobView:
     cancelable: bool
     deadline: dt.datetime | None   # when an unanswered account question is canceled
     policy: str            # what a rule did to it ("Printed double-sided on office.")
+    releasable: bool = False  # held for its release (services/release.py): Release button
 
 
-def view(job: JobRecord, cost: str, popup_timeout: float | None) -> JobView:
+def view(job: JobRecord, cost: str, popup_timeout: float | None,
+         releasable: bool = False) -> JobView:
     confirm = job.state == JobState.PENDING_HELD and CONFIRMATION_NEEDED in job.state_reasons
     account = waits(job) and not confirm
     deadline = None
@@ -45,4 +47,5 @@ def view(job: JobRecord, cost: str, popup_timeout: float | None) -> JobView:
                    job.state_reasons, job.state_message or "", job.created_at,
                    job.state == JobState.PENDING_HELD, account, confirm,
                    job.state in CANCELABLE, deadline,
-                   str((job.analysis or {}).get("policy") or ""))
+                   str((job.analysis or {}).get("policy") or ""),
+                   releasable and not account and not confirm)
