@@ -85,6 +85,7 @@ from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
+from ippproxy.services.user_list import UserList
 from ippproxy.services.usernotices import UserNotices, low_credit
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
@@ -225,7 +226,9 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     rules=RuleService(catalog), groups=GroupService(catalog, file),
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()),
-                printer_urls=printer_urls, userside=userside, notices=notices)
+                printer_urls=printer_urls, userside=userside, notices=notices,
+                user_list=UserList(engine, audit, store.reports)
+                if config.accounting.enabled else None)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))
             tasks = [asyncio.create_task(housekeeping.run_forever(server), name="housekeeping"),

@@ -63,6 +63,8 @@ class User(Base):
         Index("uq_acct_users_card_live", "card_number", unique=True,
               sqlite_where=text("deleted_at IS NULL AND card_number IS NOT NULL"),
               postgresql_where=text("deleted_at IS NULL AND card_number IS NOT NULL")),
+        # The user list sorted by email (userlist.py). Migration 0012_s6.
+        Index("ix_acct_users_email", "email"),
     )
 
 
@@ -223,6 +225,16 @@ class UserProfile(Base):
     source: Mapped[str] = mapped_column(String(16), default="")
 
 
+class PagometerReset(Base):
+    """One reset of every user's pagometer (SavaPage §4.4.1): a user's pagometer counts
+    from the latest reset or the user's creation, whichever is later. Migration 0012_s6."""
+
+    __tablename__ = "acct_pagometer_resets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reset_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+
+
 # Typed handles on the tables for Core statements (``Model.__table__`` is a FromClause).
 USERS = cast(Table, User.__table__)
 GROUPS = cast(Table, Group.__table__)
@@ -235,3 +247,4 @@ USER_ROLES = cast(Table, UserRole.__table__)
 GROUP_ROLES = cast(Table, GroupRole.__table__)
 BUILTIN_ROLES = cast(Table, BuiltinGroupRole.__table__)
 USER_PROFILE = cast(Table, UserProfile.__table__)
+PAGOMETER_RESETS = cast(Table, PagometerReset.__table__)

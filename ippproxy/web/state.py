@@ -22,6 +22,7 @@ from ippproxy.services.rules import RuleService
 from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
+from ippproxy.services.user_list import UserList
 from ippproxy.services.usernotices import UserNotices
 from ippproxy.services.users import Users
 from ippproxy.services.userside import UserSide
@@ -56,6 +57,7 @@ class WebServices:
     printer_urls: PrinterUrls | None = None  # the users' personal printer URLs
     userside: UserSide | None = None  # a user's own jobs and accounts (accounting on)
     notices: UserNotices | None = None  # a user's live events (accounting on)
+    user_list: UserList | None = None  # the admin's user list (accounting on)
 
 
 class WebState:

@@ -1,0 +1,32 @@
+"""The user list (issue 18): pagometer resets, and the indexes the list's filters and sorts
+read (ippproxy/accounting/models.py, ippproxy/accounting/userlist.py).
+
+Revision ID: 0012_s6
+Revises: 0011_users
+Hand-written; portable to SQLite and PostgreSQL. Must match ippproxy/accounting/models.py
+(tests/accounting/test_acct_models.py compares them). A reset of every pagometer is one row
+(who, when); a user's pagometer counts from the latest reset or the user's creation,
+whichever is later (SavaPage §4.4.1 "Reset Pagometers").
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012_s6"
+down_revision = "0011_users"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "acct_pagometer_resets",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("reset_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(255), nullable=False))
+    op.create_index("ix_acct_users_email", "acct_users", ["email"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_acct_users_email", "acct_users")
+    op.drop_table("acct_pagometer_resets")
