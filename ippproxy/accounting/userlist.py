@@ -110,8 +110,8 @@ def _items(conn: Connection, rows: Sequence[Mapping[Any, Any]], reset: dt.dateti
         created = _as_utc(m["created_at"])
         out.append({
             "id": str(m["id"]), "username": m["username"], "full_name": m["full_name"],
-            "email": m["email"], "internal": m["internal"], "admin": m["admin"],
-            "disabled": m["disabled"], "deleted": m["deleted_at"] is not None,
+            "email": m["email"], "card_number": m["card_number"],
+            "internal": m["internal"], "admin": m["admin"], "disabled": m["disabled"], "deleted": m["deleted_at"] is not None,
             "created_at": created, "groups": groups[m["id"]],
             "account_id": str(m["account_id"]), "balance": m["balance"],
             "currency": m["currency"], "restricted": m["restricted"],

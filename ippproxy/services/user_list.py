@@ -135,7 +135,7 @@ class UserList:
         when = await asyncio.to_thread(
             in_transaction, self.engine,
             lambda conn: userlist.reset_pagometers(conn, actor.name))
-        self.audit.record(entry(actor, "user.reset-pagometers", "users:pagometers",
+        self.audit.record(entry(actor, "user.reset-pagometers", "user:*",
                                 {"since": before.isoformat() if before else None},
                                 {"since": when.isoformat()}))
         return when
