@@ -227,7 +227,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()),
                 printer_urls=printer_urls, userside=userside, notices=notices,
-                user_list=UserList(engine, audit, store.reports)
+                user_list=UserList(engine, audit, store.reports,
+                                   config.accounting.minor_unit_digits)
                 if config.accounting.enabled else None)
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from ippproxy.accounting import userlist
 from ippproxy.accounting.directory import Page
+from ippproxy.accounting.money import format_money
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.accounting.userlist import UserFilter
 from ippproxy.jobs.reports import JobReports
@@ -70,10 +71,12 @@ def check_sort(sort: str) -> str:
 
 
 class UserList:
-    def __init__(self, engine: Engine, audit: AuditSink, reports: JobReports) -> None:
+    def __init__(self, engine: Engine, audit: AuditSink, reports: JobReports,
+                 exponent: int = 2) -> None:
         self.engine = engine
         self.audit = audit
         self.reports = reports
+        self.exponent = exponent  # the currency's minor unit digits, for balance_text
 
     async def _with_usage(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         since = {i["username"]: i["pagometer_since"] for i in items if not i["deleted"]}
@@ -82,6 +85,7 @@ class UserList:
             # A deleted user's name may belong to a new user now: no figures of theirs.
             u = found.get(i["username"], Usage()) if not i["deleted"] else Usage()
             i["pagometer"] = {**asdict(u), "pages": u.pages}
+            i["balance_text"] = format_money(i["balance"], i["currency"], self.exponent)
         return items
 
     def _read_page(self, page: Page, flt: UserFilter) -> tuple[list[dict[str, Any]], int]:
@@ -100,14 +104,20 @@ class UserList:
         items, total = await asyncio.to_thread(self._read_page, page, flt)
         return await self._with_usage(items), total
 
+    async def page_at(self, actor: Actor, flt: UserFilter, *, offset: int, limit: int,
+                      sort: str = "username", descending: bool = False
+                      ) -> tuple[list[dict[str, Any]], int]:
+        """``page`` for callers that do not build a ``Page`` (the admin pages)."""
+        return await self.page(actor, Page(offset, limit, sort, descending), flt)
+
     def _read_batch(self, flt: UserFilter, sort: str, descending: bool,
                     after: tuple[Any, str] | None) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             batch = userlist.users_batch(conn, flt, sort, descending, after, BATCH)
         return batch
 
-    async def every(self, actor: Actor, flt: UserFilter, sort: str = "username",
-                    descending: bool = False) -> AsyncIterator[dict[str, Any]]:
+    async def batches(self, actor: Actor, flt: UserFilter, sort: str = "username",
+                      descending: bool = False) -> AsyncIterator[list[dict[str, Any]]]:
         """Every selected user in order, with pagometers, a batch at a time (bounded
         memory whatever the number of users)."""
         _require(actor, Access.READ)
@@ -116,8 +126,14 @@ class UserList:
         while batch := await asyncio.to_thread(self._read_batch, flt, sort, descending,
                                                after):
             after = (batch[-1]["_key"], batch[-1]["id"])
-            for item in await self._with_usage(batch):
+            for item in batch:
                 del item["_key"]
+            yield await self._with_usage(batch)
+
+    async def every(self, actor: Actor, flt: UserFilter, sort: str = "username",
+                    descending: bool = False) -> AsyncIterator[dict[str, Any]]:
+        async for batch in self.batches(actor, flt, sort, descending):
+            for item in batch:
                 yield item
 
     async def last_reset(self, actor: Actor) -> dt.datetime | None:

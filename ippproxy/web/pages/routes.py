@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from ippproxy.web.identity import PUBLIC
-from ippproxy.web.pages import dashboard, jobs, live, login
+from ippproxy.web.pages import dashboard, jobs, live, login, user_downloads, users
 from ippproxy.web.pages.catalog_routes import NAV, add_catalog_pages
 from ippproxy.web.pages.printers import add_printer_routes
 from ippproxy.web.pages.state import ADMIN, AdminState
@@ -60,6 +60,10 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_get("/admin/jobs", jobs.job_list)
     r.add_post("/admin/jobs/{uuid}/{action:cancel|release}", jobs.job_action)
     add_printer_routes(r)
+    r.add_get("/admin/users", users.user_list)
+    r.add_get("/admin/users.csv", user_downloads.users_csv)
+    r.add_get("/admin/users.pdf", user_downloads.users_pdf)
+    r.add_post("/admin/users/reset-pagometers", users.reset_pagometers)
     r.add_get("/admin/login", login.login_page)
     r.add_post("/admin/login", login.login_submit)
     r.add_get("/admin/static/{name}", static)
