@@ -63,8 +63,8 @@ class User(Base):
         Index("uq_acct_users_card_live", "card_number", unique=True,
               sqlite_where=text("deleted_at IS NULL AND card_number IS NOT NULL"),
               postgresql_where=text("deleted_at IS NULL AND card_number IS NOT NULL")),
-        # The user list sorted by email (userlist.py). Migration 0012_s6.
-        Index("ix_acct_users_email", "email"),
+        # The user list sorted by email, no email as "" (userlist.py). Migration 0012_s6.
+        Index("ix_acct_users_email", text("coalesce(email, '')")),
     )
 
 

@@ -6,7 +6,7 @@ user's pagometer is one row, and a user's pagometer counts from the later of the
 reset and the user's creation.
 
 A page is read with OFFSET/LIMIT on an indexed order (username: the live-name index;
-email: ``ix_acct_users_email``), its groups in one query for the whole page. A download
+email: ``ix_acct_users_email`` on ``coalesce(email, '')``), its groups in one query for the whole page. A download
 reads every selected user in batches by keyset (the last row's sort key and id), so
 memory does not grow with the number of users.
 """
@@ -19,7 +19,17 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
 
 from ippproxy.accounting.directory import Page
 from ippproxy.accounting.identity import canonical_name
@@ -42,7 +52,8 @@ STATUSES: tuple[Status, ...] = ("live", "active", "disabled", "deleted")
 _U = USERS.c
 # Sort keys by name (never a name from the request used as SQL); ties by the user's id.
 SORTS: dict[str, ColumnElement[Any]] = {
-    "username": _U.username, "email": func.coalesce(_U.email, ""),
+    # Email sorts as its expression index does (migration 0012_s6): no email sorts as "".
+    "username": _U.username, "email": func.coalesce(_U.email, literal_column("''")),
     "created_at": _U.created_at, "balance": ACCOUNTS.c.balance}
 
 
@@ -128,7 +139,15 @@ def users_page(conn: Connection, page: Page, flt: UserFilter
                              .where(*_conditions(flt))).scalar_one())
     key = SORTS[page.sort or "username"]
     order = (key.desc(), _U.id.desc()) if page.descending else (key.asc(), _U.id.asc())
-    rows = conn.execute(stmt.order_by(*order).offset(page.offset).limit(page.limit))
+    if page.sort != "balance":
+        # The page's ids from the users' own index first; the accounts and groups of those
+        # only (a page deep in the list skips index entries, not joined rows).
+        ids = (select(_U.id).where(*_conditions(flt)).order_by(*order)
+               .offset(page.offset).limit(page.limit))
+        stmt = stmt.where(_U.id.in_(ids))
+    else:
+        stmt = stmt.offset(page.offset).limit(page.limit)
+    rows = conn.execute(stmt.order_by(*order))
     return _items(conn, [r._mapping for r in rows], last_reset(conn)), total
 
 

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select
+from sqlalchemy import Connection, and_, case, column, func, select, values
 
 from ippproxy.jobs.models import documents_t, jobs_t
 from ippproxy.jobs.state import JobState
@@ -58,8 +58,11 @@ def usage(conn: Connection, since: Mapping[str, dt.datetime]) -> dict[str, Usage
     """The pagometers of the users named in ``since`` (owner -> start of the period)."""
     if not since:
         return {}
-    ended = or_(*(and_(_J.owner == owner, _J.completed_at >= start)
-                  for owner, start in since.items()))
+    # The users and their starts as a VALUES CTE joined on (owner, completed_at >= since):
+    # one range of ix_jobs_owner_completed per user, however many users (an OR per user
+    # grows SQLite's expression tree past its limit at a few hundred).
+    starts = values(column("owner", _J.owner.type), column("since", _J.completed_at.type),
+                    name="starts").data(list(since.items())).cte("starts")
     done = _J.state == int(JobState.COMPLETED)
     size = (select(func.coalesce(func.sum(_D.size), 0)).where(_D.job_uuid == _J.uuid)
             .scalar_subquery())
@@ -69,7 +72,10 @@ def usage(conn: Connection, since: Mapping[str, dt.datetime]) -> dict[str, Usage
                    func.sum(case((_J.state.in_(_UNPRINTED), _PAGES), else_=0)),
                    func.sum(case((done, 1), else_=0)),
                    func.sum(case((done, size), else_=0)))
-            .where(ended).group_by(_J.owner))
+            .select_from(starts)
+            .join(jobs_t, and_(_J.owner == starts.c.owner,
+                               _J.completed_at >= starts.c.since))
+            .group_by(_J.owner))
     found = {o: [int(v or 0) for v in rest] for o, *rest in conn.execute(stmt)}
     held = (select(_J.owner, func.sum(_D.size)).join(documents_t, _D.job_uuid == _J.uuid)
             .where(_J.owner.in_(list(since)), _J.state == int(JobState.PENDING_HELD))

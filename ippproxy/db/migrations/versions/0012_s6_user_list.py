@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("reset_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(255), nullable=False))
-    op.create_index("ix_acct_users_email", "acct_users", ["email"])
+    op.create_index("ix_acct_users_email", "acct_users", [sa.text("coalesce(email, '')")])
 
 
 def downgrade() -> None:
