@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ippproxy.accounting import userlist
+from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.statement import iso_utc
 from ippproxy.accounting.userlist import UserFilter
 
@@ -46,7 +47,13 @@ def selection(a: argparse.Namespace) -> UserFilter:
     search = (a.search or "").strip()
     if len(search) > 255 or any(not c.isprintable() for c in search):
         raise ValueError("--search: at most 255 printable characters")
-    return UserFilter(search=search or None, group=(a.group or "").strip() or None,
+    group = (a.group or "").strip()
+    if group:
+        try:
+            group = canonical_name(group)
+        except ValueError as e:
+            raise ValueError(f"--group: {e}") from None
+    return UserFilter(search=search or None, group=group or None,
                       type=_either(a.type), role=_either(a.role),
                       status=None if a.deleted else _either(a.status))
 

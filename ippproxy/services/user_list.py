@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 
 from ippproxy.accounting import userlist
 from ippproxy.accounting.directory import Page
+from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.money import format_money
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.accounting.userlist import UserFilter
@@ -56,8 +57,11 @@ def make_filter(*, search: str | None = None, group: str | None = None,
     if len(text) > MAX_SEARCH or any(not c.isprintable() for c in text):
         raise Invalid("search", f"at most {MAX_SEARCH} printable characters")
     g = (group or "").strip()
-    if len(g) > 255:
-        raise Invalid("group", "at most 255 characters")
+    if g:
+        try:
+            g = canonical_name(g)
+        except ValueError as e:
+            raise Invalid("group", str(e)) from None
     return UserFilter(search=text or None, group=g or None,
                       type=_choice("type", type, userlist.TYPES),
                       role=_choice("role", role, userlist.ROLES),

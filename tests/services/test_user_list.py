@@ -122,7 +122,9 @@ async def test_pages_and_total(listing: Any) -> None:
                                             ({"role": "root"}, "role"),
                                             ({"status": "zombie"}, "status"),
                                             ({"search": "a\x00b"}, "search"),
-                                            ({"search": "x" * 300}, "search")])
+                                            ({"search": "x" * 300}, "search"),
+                                            ({"group": "a\u200bb"}, "group"),
+                                            ({"group": "g" * 300}, "group")])
 def test_bad_selection_names_its_field(flt: dict[str, str], field: str) -> None:
     with pytest.raises(Invalid) as e:
         make_filter(**flt)
