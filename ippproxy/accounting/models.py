@@ -63,8 +63,11 @@ class User(Base):
         Index("uq_acct_users_card_live", "card_number", unique=True,
               sqlite_where=text("deleted_at IS NULL AND card_number IS NOT NULL"),
               postgresql_where=text("deleted_at IS NULL AND card_number IS NOT NULL")),
-        # The user list sorted by email, no email as "" (userlist.py). Migration 0012_s6.
-        Index("ix_acct_users_email", text("coalesce(email, '')")),
+        # The user list of live users sorted by email, no email as "", covering the id
+        # (userlist.py: a page deep in the list reads no rows). Migration 0012_s6.
+        Index("ix_acct_users_email", text("coalesce(email, '')"), "id",
+              sqlite_where=text("deleted_at IS NULL"),
+              postgresql_where=text("deleted_at IS NULL")),
     )
 
 
@@ -95,6 +98,9 @@ class Membership(Base):
                                                 primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_users.id", ondelete="CASCADE"),
                                                primary_key=True)
+    # A user's groups (the user list reads a page of users' groups at once; the primary
+    # key leads with the group). Migration 0012_s6.
+    __table_args__ = (Index("ix_acct_memberships_user", "user_id"),)
 
 
 class Account(Base):

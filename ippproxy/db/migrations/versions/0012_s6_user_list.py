@@ -1,5 +1,5 @@
 """The user list (issue 18): pagometer resets, and the indexes the list's filters and sorts
-read (ippproxy/accounting/models.py, ippproxy/accounting/userlist.py).
+read (live users by email; a user's groups) (ippproxy/accounting/models.py, ippproxy/accounting/userlist.py).
 
 Revision ID: 0012_s6
 Revises: 0011_users
@@ -24,9 +24,13 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
         sa.Column("reset_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sa.String(255), nullable=False))
-    op.create_index("ix_acct_users_email", "acct_users", [sa.text("coalesce(email, '')")])
+    op.create_index("ix_acct_users_email", "acct_users", [sa.text("coalesce(email, '')"), "id"],
+                    sqlite_where=sa.text("deleted_at IS NULL"),
+                    postgresql_where=sa.text("deleted_at IS NULL"))
+    op.create_index("ix_acct_memberships_user", "acct_memberships", ["user_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_acct_memberships_user", "acct_memberships")
     op.drop_index("ix_acct_users_email", "acct_users")
     op.drop_table("acct_pagometer_resets")
