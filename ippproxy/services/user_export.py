@@ -94,6 +94,8 @@ _LINE = 11.0
 
 def _clip(text: str, font: str, width: float) -> str:
     text = text[:100]  # a column is never wider than this many characters
+    if len(text) * _SIZE <= width:
+        return text  # fits: letters are at most 1 em wide (a rare wider symbol only crowds)
     if pdfmetrics.stringWidth(text, font, _SIZE) <= width:
         return text
     while text and pdfmetrics.stringWidth(text + "…", font, _SIZE) > width:
