@@ -131,7 +131,8 @@ def _items(conn: Connection, rows: Sequence[Mapping[Any, Any]], reset: dt.dateti
         out.append({
             "id": str(m["id"]), "username": m["username"], "full_name": m["full_name"],
             "email": m["email"], "card_number": m["card_number"],
-            "internal": m["internal"], "admin": m["admin"], "disabled": m["disabled"], "deleted": m["deleted_at"] is not None,
+            "internal": m["internal"], "admin": m["admin"], "disabled": m["disabled"],
+            "deleted": m["deleted_at"] is not None,
             "created_at": created, "groups": groups[m["id"]],
             "account_id": str(m["account_id"]), "balance": m["balance"],
             "currency": m["currency"], "restricted": m["restricted"],
@@ -167,7 +168,9 @@ def users_page(conn: Connection, page: Page, flt: UserFilter
         total = count()
         stmt = stmt.order_by(*order).offset(page.offset).limit(page.limit)
     elif _selective(flt):
-        scan = key.op("||")(literal_column("''"))
+        # A name or an email as an expression (no index matches it); a time as it is.
+        scan = (key.op("||")(literal_column("''")) if page.sort in ("", "username", "email")
+                else key)
         found = conn.execute(
             select(_U.id, func.count().over().label("total")).where(*conds)
             .order_by(scan.desc() if page.descending else scan.asc(), order[1])

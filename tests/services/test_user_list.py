@@ -107,6 +107,13 @@ async def test_sorts(listing: Any) -> None:
     assert await names(svc, sort="email") == ["carl", "anna", "bert", "jason", "sonja"]
     assert await names(svc, sort="email", desc=True) == ["sonja", "jason", "bert", "anna",
                                                          "carl"]
+    # A narrower selection takes the other path (one scan, the total beside each row).
+    assert await names(svc, sort="email", search="a") == ["carl", "anna", "bert", "jason",
+                                                           "sonja"]
+    assert await names(svc, sort="created_at", search="a") == ["jason", "sonja", "bert",
+                                                               "carl", "anna"]
+    assert await names(svc, sort="created_at", desc=True, search="a", type="internal") == [
+        "carl", "sonja"]
 
 
 async def test_pages_and_total(listing: Any) -> None:
@@ -116,6 +123,11 @@ async def test_pages_and_total(listing: Any) -> None:
     item = items[1]
     assert item["groups"] == ["staff"] and item["balance"] == 250
     assert item["email"] == "jay@example.org" and not item["internal"]
+    # Past the end: no users, and still the total (of a narrower selection too).
+    assert await svc.page(ADMIN, Page(10, 2), make_filter()) == ([], 5)
+    assert await svc.page(ADMIN, Page(10, 2), make_filter(search="son")) == ([], 3)
+    items, total = await svc.page(ADMIN, Page(1, 1), make_filter(search="son"))
+    assert total == 3 and [i["username"] for i in items] == ["jason"]
 
 
 @pytest.mark.parametrize(("flt", "field"), [({"type": "robot"}, "type"),
