@@ -168,20 +168,20 @@ async def export(url: str, kind: str, path: str) -> None:
         finally:
             out.close()
     engine.dispose()
+    print(f"peak-rss-kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", flush=True)
 
 
 def run_export(url: str, kind: str) -> tuple[float, float, int]:
-    """(seconds, peak RSS in MB, bytes) of an export in a child process."""
+    """(seconds, peak RSS in MB, bytes) of an export in a child process of its own (the
+    child reports its own ru_maxrss: this process's tables and caches are not in it)."""
     with tempfile.NamedTemporaryFile(suffix=f".{kind}") as out:
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, __file__, "--export", kind, "--url", url,
-                        "--out", out.name], check=True)
+        done = subprocess.run([sys.executable, __file__, "--export", kind, "--url", url,
+                               "--out", out.name], check=True, capture_output=True, text=True)
         took = time.perf_counter() - t0
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         size = Path(out.name).stat().st_size
-    # ru_maxrss of the children is the largest of any child so far (KB on Linux).
-    return took, max(peak, before) / 1024, size
+    peak = int(done.stdout.rsplit("peak-rss-kb ", 1)[1].split()[0])  # KB on Linux
+    return took, peak / 1024, size
 
 
 def backend(url: str, args: argparse.Namespace, name: str) -> list[str]:
