@@ -5,8 +5,9 @@ non-deleted users alphabetically by default. Also the pagometer's period: a rese
 user's pagometer is one row, and a user's pagometer counts from the later of the last
 reset and the user's creation.
 
-A page is read with OFFSET/LIMIT on an indexed order (username: the live-name index;
-email: ``ix_acct_users_email`` on ``coalesce(email, '')``), its groups in one query for the whole page. A download
+A page is read with OFFSET/LIMIT on an indexed order covering the id (username:
+``ix_acct_users_live_name``; email: ``ix_acct_users_email`` on ``coalesce(email, '')``),
+its groups in one query for the whole page. A download
 reads every selected user in batches by keyset (the last row's sort key and id), so
 memory does not grow with the number of users.
 """
@@ -154,12 +155,13 @@ def users_page(conn: Connection, page: Page, flt: UserFilter
     conds = _conditions(flt, dialect)
     stmt = _stmt(flt, dialect)
     key = SORTS[page.sort or "username"]
-    order = (key.desc(), _U.id.desc()) if page.descending else (key.asc(), _U.id.asc())
+    order: tuple[Any, ...] = ((key.desc(), _U.id.desc()) if page.descending
+                              else (key.asc(), _U.id.asc()))
 
     def count() -> int:
         stmt = select(func.count()).select_from(USERS).where(*conds)
         if flt == UserFilter():
-            # Every live user: counted on the live-name index, narrower than the rows
+            # Every live user: counted on a live-name index, narrower than the rows
             # (a bound on the name, true of every name, lets SQLite's planner take it:
             # four times faster than the scan of the rows it chose).
             stmt = stmt.where(_U.username >= literal_column("''"))
@@ -179,6 +181,10 @@ def users_page(conn: Connection, page: Page, flt: UserFilter
         stmt = stmt.where(_U.id.in_([r.id for r in found])).order_by(*order)
     else:
         total = count()
+        if key is _U.username:
+            # A live user's name is unique (uq_acct_users_username_live): no tie to break,
+            # so PostgreSQL walks that index instead of sorting every row before the page.
+            order = order[:1]
         ids = (select(_U.id).where(*conds).order_by(*order)
                .offset(page.offset).limit(page.limit))
         stmt = stmt.where(_U.id.in_(ids)).order_by(*order)

@@ -1,5 +1,5 @@
 """The user list (issue 18): pagometer resets, and the indexes the list's filters and sorts
-read (live users by email; a user's groups) (ippproxy/accounting/models.py, ippproxy/accounting/userlist.py).
+read (live users by name and by email, with their ids; a user's groups) (ippproxy/accounting/models.py, ippproxy/accounting/userlist.py).
 
 Revision ID: 0012_s6
 Revises: 0011_users
@@ -28,9 +28,13 @@ def upgrade() -> None:
                     sqlite_where=sa.text("deleted_at IS NULL"),
                     postgresql_where=sa.text("deleted_at IS NULL"))
     op.create_index("ix_acct_memberships_user", "acct_memberships", ["user_id"])
+    op.create_index("ix_acct_users_live_name", "acct_users", ["username", "id"],
+                    sqlite_where=sa.text("deleted_at IS NULL"),
+                    postgresql_where=sa.text("deleted_at IS NULL"))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_acct_users_live_name", "acct_users")
     op.drop_index("ix_acct_memberships_user", "acct_memberships")
     op.drop_index("ix_acct_users_email", "acct_users")
     op.drop_table("acct_pagometer_resets")
