@@ -63,9 +63,10 @@ class User(Base):
         Index("uq_acct_users_card_live", "card_number", unique=True,
               sqlite_where=text("deleted_at IS NULL AND card_number IS NOT NULL"),
               postgresql_where=text("deleted_at IS NULL AND card_number IS NOT NULL")),
-        # The user list of live users by name, covering the id: a page deep in the list
-        # is read from the index alone (PostgreSQL: an index-only scan). Migration 0012_s6.
-        Index("ix_acct_users_live_name", "username", "id",
+        # The user list of live users by name, covering the id and the email: a page deep
+        # in the list, and a search for a fragment of a name or an email, read the index
+        # alone, not the wider rows (PostgreSQL: index-only scans). Migration 0012_s6.
+        Index("ix_acct_users_live_name", "username", "id", "email",
               sqlite_where=text("deleted_at IS NULL"),
               postgresql_where=text("deleted_at IS NULL")),
         # The user list of live users sorted by email, no email as "", covering the id

@@ -28,7 +28,7 @@ def upgrade() -> None:
                     sqlite_where=sa.text("deleted_at IS NULL"),
                     postgresql_where=sa.text("deleted_at IS NULL"))
     op.create_index("ix_acct_memberships_user", "acct_memberships", ["user_id"])
-    op.create_index("ix_acct_users_live_name", "acct_users", ["username", "id"],
+    op.create_index("ix_acct_users_live_name", "acct_users", ["username", "id", "email"],
                     sqlite_where=sa.text("deleted_at IS NULL"),
                     postgresql_where=sa.text("deleted_at IS NULL"))
 
