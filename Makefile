@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 # build-essential and python3-dev compile ippproxy/filters/_rasterwalk.c at `pip install`.
 DEB_PACKAGES := cups-ipp-utils cups cups-client ghostscript qpdf poppler-utils dbus \
                 postgresql build-essential python3-dev curl systemd util-linux \
-                chromium chromium-driver avahi-daemon avahi-utils iproute2 slapd ldap-utils
+                chromium chromium-driver avahi-daemon avahi-utils iproute2 slapd ldap-utils \
+                fonts-dejavu-core
 # pytest workers; the suite is sized for 2 cores.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=

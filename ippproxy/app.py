@@ -96,6 +96,7 @@ from ippproxy.services.sessions import Sessions
 from ippproxy.services.throttle import LoginThrottle
 from ippproxy.services.tokens import Tokens
 from ippproxy.services.totp import Totp
+from ippproxy.services.user_list import UserList
 from ippproxy.services.user_roles import UserRoles
 from ippproxy.services.user_sync import UserSync, run_scheduled
 from ippproxy.services.user_wiring import user_services
@@ -268,6 +269,9 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 cashier=Cashier(engine, audit, config.accounting.minor_unit_digits)
                 if config.accounting.enabled else None,
                 release=release,
+                user_list=UserList(engine, audit, store.reports,
+                                   config.accounting.minor_unit_digits)
+                if config.accounting.enabled else None,
                 **user_services(engine, audit, catalog, lambda: server.config))
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))

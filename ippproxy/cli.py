@@ -148,6 +148,12 @@ def _catalog_cmd(rest: list[str], path: str | None, cfg: Config) -> int:
     return catalog_main(rest, cfg)
 
 
+def _user_list_cmd(rest: list[str], path: str | None, cfg: Config) -> int:
+    from ippproxy.services.usercmd import main as user_main
+
+    return user_main(rest, cfg)
+
+
 def _admin_password_cmd(rest: list[str], path: str | None, cfg: Config) -> int:
     from ippproxy.services.admincmd import main as set_password_main
 
@@ -230,6 +236,7 @@ CMD_FAMILIES: list[CmdFamily] = [
     CmdFamily(lambda: ("set-password",), _admin_password_cmd),
     CmdFamily(lambda: ("sync-users",), _sync_users_cmd),
     CmdFamily(_user_words, _user_cmd, lambda cfg: _user_cmd(["--help"], None, cfg)),
+    CmdFamily(lambda: ("reset-pagometers",), _user_list_cmd),
     CmdFamily(_catalog_words, _catalog_cmd, lambda cfg: _catalog_cmd(["--help"], None, cfg)),
     CmdFamily(None, _accounting_cmd, lambda cfg: _accounting_cmd(["--help"], None, cfg)),
 ]

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
-from ippproxy.accounting import admin, cmdargs, cmdtext, jobref, ledger, statement, users
+from ippproxy.accounting import admin, cmdargs, cmdtext, cmdusers, jobref, ledger, statement, users
 from ippproxy.accounting.cost import Pricing
 from ippproxy.accounting.errors import AccountingError
 from ippproxy.accounting.identity import canonical_name
@@ -154,7 +154,7 @@ def _set_credit_limit(a: argparse.Namespace, engine: Engine) -> Any:
 
 
 def _list_users(a: argparse.Namespace, engine: Engine) -> Any:
-    return _tx(engine, lambda conn: admin.list_users(conn, include_deleted=a.deleted))
+    return cmdusers.list_users(a, engine)
 
 
 def _add_group(a: argparse.Namespace, engine: Engine) -> Any:

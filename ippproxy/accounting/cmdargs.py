@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from ippproxy.accounting import users
+from ippproxy.accounting import cmdusers, users
 from ippproxy.accounting.identity import os_user
 from ippproxy.accounting.ledger import Kind
 
@@ -21,6 +21,7 @@ examples (the database, currency and minor unit come from --config FILE):
   a user's transactions  ippproxy cmd --config ippproxy.toml list-transactions --user jane --limit 20
   refund a job           ippproxy cmd --config ippproxy.toml refund-job --queue office --job-id 12 --reason "jammed"
   every user, for a script  ippproxy cmd --config ippproxy.toml --json list-users
+  users like "son", by email  ippproxy cmd --config ippproxy.toml list-users --search son --sort email
 """
 
 
@@ -85,8 +86,7 @@ def parser(description: str | None) -> argparse.ArgumentParser:
     _account(s, required=True)
     s.add_argument("--last", default="10", help="how many transactions (default 10)")
 
-    s = sub.add_parser("list-users")
-    s.add_argument("--deleted", action="store_true", help="include deleted users")
+    cmdusers.add_arguments(sub)
 
     s = sub.add_parser("add-group")
     s.add_argument("name")

@@ -63,6 +63,17 @@ class User(Base):
         Index("uq_acct_users_card_live", "card_number", unique=True,
               sqlite_where=text("deleted_at IS NULL AND card_number IS NOT NULL"),
               postgresql_where=text("deleted_at IS NULL AND card_number IS NOT NULL")),
+        # The user list of live users by name, covering the id and the email: a page deep
+        # in the list, and a search for a fragment of a name or an email, read the index
+        # alone, not the wider rows (PostgreSQL: index-only scans). Migration 0014_user_list.
+        Index("ix_acct_users_live_name", "username", "id", "email",
+              sqlite_where=text("deleted_at IS NULL"),
+              postgresql_where=text("deleted_at IS NULL")),
+        # The user list of live users sorted by email, no email as "", covering the id
+        # (userlist.py: a page deep in the list reads no rows). Migration 0014_user_list.
+        Index("ix_acct_users_email", text("coalesce(email, '')"), "id",
+              sqlite_where=text("deleted_at IS NULL"),
+              postgresql_where=text("deleted_at IS NULL")),
     )
 
 
@@ -93,6 +104,9 @@ class Membership(Base):
                                                 primary_key=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("acct_users.id", ondelete="CASCADE"),
                                                primary_key=True)
+    # A user's groups (the user list reads a page of users' groups at once; the primary
+    # key leads with the group). Migration 0014_user_list.
+    __table_args__ = (Index("ix_acct_memberships_user", "user_id"),)
 
 
 class Account(Base):
@@ -244,6 +258,16 @@ class UserEmail(Base):
     position: Mapped[int] = mapped_column(Integer)
 
 
+class PagometerReset(Base):
+    """One reset of every user's pagometer (SavaPage §4.4.1): a user's pagometer counts
+    from the latest reset or the user's creation, whichever is later. Migration 0014_user_list."""
+
+    __tablename__ = "acct_pagometer_resets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reset_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(255))
+
+
 # Typed handles on the tables for Core statements (``Model.__table__`` is a FromClause).
 USERS = cast(Table, User.__table__)
 GROUPS = cast(Table, Group.__table__)
@@ -257,3 +281,4 @@ GROUP_ROLES = cast(Table, GroupRole.__table__)
 BUILTIN_ROLES = cast(Table, BuiltinGroupRole.__table__)
 USER_PROFILE = cast(Table, UserProfile.__table__)
 USER_EMAILS = cast(Table, UserEmail.__table__)
+PAGOMETER_RESETS = cast(Table, PagometerReset.__table__)

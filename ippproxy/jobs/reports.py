@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Date, Select, cast, func, or_,
 
 from ippproxy.jobs.models import jobs_t
 from ippproxy.jobs.state import NOT_COMPLETED, JobState
+from ippproxy.jobs.usage import Usage, usage
 
 T = TypeVar("T")
 Reader = Callable[[Callable[[Connection], T]], Awaitable[T]]
@@ -269,3 +270,7 @@ class JobReports:
 
     async def top_users(self, since: dt.datetime, limit: int = 10) -> list[UserPages]:
         return list(await self._read(lambda c: top_users(c, since, limit)))
+
+    async def usage(self, since: dict[str, dt.datetime]) -> dict[str, Usage]:
+        """Pagometers of a page of users (usage.py): owner -> start of their period."""
+        return dict(await self._read(lambda c: usage(c, since)))

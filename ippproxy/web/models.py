@@ -161,11 +161,18 @@ class JobPage(Response):
 
 # -- users, groups, accounts --------------------------------------------------------------
 class UserQuery(PageQuery):
+    """The user list's selection (SavaPage §4.4.1): ``search`` is a fragment of the user
+    id or an email; ``any`` is the either choice; ``status=live`` (the default) is every
+    user not deleted."""
+
     order: Order = "asc"
     search: Annotated[str, Field(min_length=1, max_length=255), Printable] | None = None
     group: Name | None = None
     admin: bool | None = None
-    sort: Literal["username", "created_at", "balance"] = "username"
+    type: Literal["internal", "external", "any"] = "any"
+    role: Literal["admin", "user", "any"] = "any"
+    status: Literal["live", "active", "disabled", "deleted", "any"] = "live"
+    sort: Literal["username", "email", "created_at", "balance"] = "username"
 
 
 class UserOut(Response):
@@ -184,8 +191,28 @@ class UserOut(Response):
     credit_limit: int
 
 
+class Pagometer(Response):
+    """Pages printed (mono, colour), pages of jobs that never printed, jobs and bytes
+    printed since ``pagometer_since``; bytes of the user's held documents now."""
+
+    mono: int
+    colour: int
+    pages: int
+    unprinted: int
+    jobs: int
+    bytes: int
+    held_bytes: int
+
+
+class UserListItem(UserOut):
+    deleted: bool
+    account_id: str
+    pagometer_since: Time
+    pagometer: Pagometer
+
+
 class UserPage(Response):
-    items: list[UserOut]
+    items: list[UserListItem]
     total: int
     offset: int
     limit: int

@@ -28,6 +28,7 @@ from ippproxy.services.tokens import Tokens
 from ippproxy.services.totp import Totp
 from ippproxy.services.user_edit import UserEdit
 from ippproxy.services.user_life import UserLife
+from ippproxy.services.user_list import UserList
 from ippproxy.services.user_roles import UserRoles
 from ippproxy.services.user_sync import UserSync
 from ippproxy.services.usernotices import UserNotices
@@ -72,6 +73,7 @@ class WebServices:
     release: Release | None = None  # jobs held for release (issue 17 §6)
     user_edit: UserEdit | None = None  # editing one user (accounting on; issue 18)
     user_life: UserLife | None = None  # create, delete, erase, personal data (issue 18)
+    user_list: UserList | None = None  # the admin's user list (accounting on)
 
 
 class WebState:

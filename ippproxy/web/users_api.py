@@ -9,6 +9,7 @@ from typing import Any
 from ippproxy.accounting.directory import Page
 from ippproxy.services.actor import Access, Section
 from ippproxy.services.errors import NotFound
+from ippproxy.services.user_list import make_filter
 from ippproxy.services.users import Users
 from ippproxy.web import models as m
 from ippproxy.web.api import Call, Operation
@@ -30,9 +31,13 @@ def _paged(items: list[dict[str, Any]], total: int, q: m.PageQuery) -> dict[str,
 
 async def list_users(call: Call) -> Any:
     q: m.UserQuery = call.query
-    items, total = await asyncio.to_thread(_users(call).list_users, call.who(),
-                                           _page(q, q.sort), search=q.search, group=q.group,
-                                           admin=q.admin)
+    listing = call.services.user_list
+    if listing is None:
+        raise NotFound("directory", "users (accounting is off)")
+    role = q.role if q.admin is None else ("admin" if q.admin else "user")
+    flt = make_filter(search=q.search, group=q.group, type=q.type, role=role,
+                      status=q.status)
+    items, total = await listing.page(call.who(), _page(q, q.sort), flt)
     return _paged(items, total, q)
 
 

@@ -10,7 +10,17 @@ import jinja2
 from aiohttp import web
 
 from ippproxy.web.identity import PUBLIC
-from ippproxy.web.pages import cashier, dashboard, directory, jobs, live, login, roles
+from ippproxy.web.pages import (
+    cashier,
+    dashboard,
+    directory,
+    jobs,
+    live,
+    login,
+    roles,
+    user_downloads,
+    users,
+)
 from ippproxy.web.pages.catalog_routes import NAV, add_catalog_pages
 from ippproxy.web.pages.printers import add_printer_routes
 from ippproxy.web.pages.state import ADMIN, AdminState
@@ -66,6 +76,10 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_post("/admin/jobs/{uuid}/{action:cancel|release}", jobs.job_action)
     r.add_post("/admin/jobs/{uuid}/release-to", jobs.job_release_to)
     add_printer_routes(r)
+    r.add_get("/admin/users", users.user_list)
+    r.add_get("/admin/users.csv", user_downloads.users_csv)
+    r.add_get("/admin/users.pdf", user_downloads.users_pdf)
+    r.add_post("/admin/users/reset-pagometers", users.reset_pagometers)
     r.add_get("/admin/login", login.login_page)
     r.add_post("/admin/login", login.login_submit)
     r.add_get("/admin/static/{name}", static)
