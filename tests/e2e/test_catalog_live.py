@@ -211,7 +211,7 @@ def test_prices_and_rules_changed_live_apply_to_the_next_job(tmp_path: Path) -> 
         proxy.start()
         made = subprocess.run([*ippproxy_command(), "cmd", "--config", str(proxy.config_path),
                                "add-internal-user", "student", "--unrestricted",
-                               "--password-file", "-"], input="pw\n", capture_output=True,
+                               "--password-file", "-"], input="student-pw\n", capture_output=True,
                               text=True, timeout=60, check=False)
         assert made.returncode == 0, made.stderr
         for step in (("cost-model", "set", "page", 'mono="0.10"', 'color="0.10"'),
