@@ -82,6 +82,10 @@ class UserList:
         self.reports = reports
         self.exponent = exponent  # the currency's minor unit digits, for balance_text
 
+
+    def money(self, minor: int, currency: str) -> str:
+        """An amount in minor units as the pages show it ("12.50 EUR")."""
+        return format_money(minor, currency, self.exponent)
     async def _with_usage(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         since = {i["username"]: i["pagometer_since"] for i in items if not i["deleted"]}
         found = await self.reports.usage(since)

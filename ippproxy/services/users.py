@@ -110,6 +110,12 @@ class Users:
         aid = _account_id(account_id)
         return self._read(lambda c: directory.ledger_page(c, aid, page, kind=kind))
 
+    def newest_transactions(self, actor: Actor, account_id: str, *, offset: int = 0,
+                            limit: int = 50) -> tuple[list[dict[str, Any]], int]:
+        """``transactions`` newest first (the admin's transactions page)."""
+        return self.transactions(actor, account_id, Page(offset=offset, limit=limit,
+                                                         sort="id", descending=True))
+
     def adjust(self, actor: Actor, account_id: str, amount: int, reason: str,
                key: str | None = None) -> dict[str, Any]:
         """Add ``amount`` (minor units, negative to debit) with a reason: one ledger row."""

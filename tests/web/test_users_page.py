@@ -16,6 +16,7 @@ import csv
 import io
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -160,7 +161,8 @@ def test_rest_pagometer_from_printed_jobs(admin: Client) -> None:
 
 def test_page_denies_without_a_session(server: IppProxy) -> None:
     anonymous = Client(server.https)
-    for path in ("/admin/users", "/admin/users.csv", "/admin/users.pdf"):
+    for path in ("/admin/users", "/admin/users.csv", "/admin/users.pdf",
+                 f"/admin/accounts/{uuid.uuid4()}/transactions"):
         r = anonymous.get(path, headers={"Accept": "text/html"})
         assert r.status_code in (303, 401), (path, r.status_code)
     r = anonymous.post("/admin/users/reset-pagometers")
@@ -309,6 +311,28 @@ def test_browser_walks_the_user_list(browser: tuple[webdriver.Chrome, Path],
     assert Select(driver.find_element(By.ID, "u-sort")).first_selected_option.get_attribute(
         "value") == "username"
     assert driver.find_element(By.ID, "select").get_attribute("open") is None
+
+
+def test_browser_opens_a_users_transactions(browser: tuple[webdriver.Chrome, Path],
+                                            server: IppProxy, admin: Client,
+                                            page_admin: Client) -> None:
+    driver, _ = browser
+    printed(admin)
+    driver.get(server.https + "/admin/users?search=jason")
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".user"))
+    driver.find_element(By.CSS_SELECTOR, "#user-jason a[aria-label='Transactions of jason']"
+                        ).click()
+    WebDriverWait(driver, 30).until(lambda d: "/transactions" in d.current_url)
+    rows = driver.find_elements(By.CSS_SELECTOR, "#transactions tbody tr[id^='txn-']")
+    assert rows, driver.page_source[:2000]
+    assert "Transactions of jason" in driver.find_element(By.TAG_NAME, "h1").text
+    assert driver.find_element(By.ID, "balance").text == "12.50 EUR"
+    assert driver.execute_script(UNLABELLED_JS) == []
+    screenshot(driver, "users-transactions")
+    # The same page for an account nobody has: the guard's not-found page, not a 500.
+    r = page_admin.get(f"/admin/accounts/{uuid.uuid4()}/transactions",
+                       headers={"Accept": "text/html"})
+    assert r.status_code == 404
 
 
 def test_phone_width(server: IppProxy) -> None:

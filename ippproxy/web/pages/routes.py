@@ -18,6 +18,7 @@ from ippproxy.web.pages import (
     live,
     login,
     roles,
+    transactions,
     user_downloads,
     users,
 )
@@ -79,6 +80,7 @@ def add_admin_pages(app: web.Application) -> None:
     r.add_get("/admin/users", users.user_list)
     r.add_get("/admin/users.csv", user_downloads.users_csv)
     r.add_get("/admin/users.pdf", user_downloads.users_pdf)
+    r.add_get("/admin/accounts/{id}/transactions", transactions.account_transactions)
     r.add_post("/admin/users/reset-pagometers", users.reset_pagometers)
     r.add_get("/admin/login", login.login_page)
     r.add_post("/admin/login", login.login_submit)
