@@ -92,6 +92,12 @@ def test_preview_apply_and_bulk_delete(browser: webdriver.Chrome, server: IppPro
     assert "30 added" in notice(browser)
     assert api.get("/api/v1/users/alice").json()["groups"] == ["staff"]
     assert "adds" in browser.find_element(By.ID, "last-sync").text
+    # A synced user's edit page marks the fields the next sync overwrites (issue 18).
+    browser.get(server.https + "/admin/users/alice")
+    marks = browser.find_elements(By.CSS_SELECTOR, "small.synced")
+    assert len(marks) >= 2, browser.page_source[:3000]
+    assert all("next directory sync overwrites" in m.text for m in marks)
+    screenshot(browser, "directory-user-edit-marks")
 
     remove_person(directory, "carol")
     browser.get(server.https + "/admin/directory?preview=1")
