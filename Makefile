@@ -11,7 +11,8 @@ DEB_PACKAGES := cups-ipp-utils cups cups-client ghostscript qpdf poppler-utils d
                 postgresql build-essential python3-dev curl systemd util-linux \
                 chromium chromium-driver avahi-daemon avahi-utils iproute2 slapd ldap-utils \
                 fonts-dejavu-core
-# pytest workers; the suite is sized for 2 cores.
+# pytest workers; the suite is sized for 2 cores. --dist loadscope keeps a module's tests in
+# one worker, in file order: some browser tests build on the module's earlier steps.
 PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 # `make soak`: how long the long loops run (tests/support/soak.py): x hypothesis examples,
@@ -26,7 +27,7 @@ run: $(STAMP)
 	$(BIN)/ippproxy serve $(if $(CONFIG),--config $(CONFIG),)
 
 test: deps $(STAMP) lint
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) -p no:cacheprovider -m "not soak" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadscope -p no:cacheprovider -m "not soak" $(PYTEST_ARGS)
 
 # The long loops `make test` and CI leave out: crash loops past 10 kills, load (marker
 # `soak`), and every hypothesis property test with SOAK_SCALE times its examples. Run it
