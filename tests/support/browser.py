@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -120,3 +121,24 @@ return Array.from(document.querySelectorAll(
   'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])'))
   .filter(el => !el.disabled && el.getClientRects().length > 0);
 """
+
+
+def reloading(driver: webdriver.Chrome, act: Callable[[], object], timeout: float = 60) -> None:
+    """Do ``act`` (a click, a key) and wait until the page it loads is complete.
+
+    A mark set on the old document's window is gone once a new document has replaced it:
+    unlike polling the old ``<html>`` element for staleness, this never asks Chromium about
+    a node of a document that is being torn down (which it answers with "Node with given
+    id does not belong to the document", not a stale-element error)."""
+    driver.execute_script("window.__ippproxyOldPage = true;")
+    act()
+
+    def loaded(d: webdriver.Chrome) -> bool:
+        try:
+            return bool(d.execute_script(
+                "return window.__ippproxyOldPage !== true"
+                " && document.readyState === 'complete';"))
+        except WebDriverException:     # asked mid-navigation: ask again until the deadline
+            return False
+
+    WebDriverWait(driver, timeout).until(loaded)

@@ -9,16 +9,15 @@ refused. Ledger row and audit entry name the cashier. Screenshots ``cashier-*``.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.wait import WebDriverWait
-from support.browser import PHONE, UNLABELLED_JS, chromium, screenshot
+from support.browser import PHONE, UNLABELLED_JS, chromium, reloading, screenshot
 from support.ldap_server import PEOPLE_SEED, ldap_proxy, seeded_slapd
 from support.server import IppProxy, tracebacks
 from support.slapd import Slapd
@@ -45,12 +44,6 @@ def api(server: IppProxy) -> Client:
     done = cmd(server, "set-user-property", "dave", "card-number", "04A1B2C3")
     assert done.returncode == 0, done.stderr
     return a
-
-
-def reloading(driver: webdriver.Chrome, act: Callable[[], object]) -> None:
-    page = driver.find_element(By.TAG_NAME, "html")
-    act()
-    WebDriverWait(driver, 30).until(staleness_of(page))
 
 
 def cashier_login(driver: webdriver.Chrome, base: str, name: str) -> None:

@@ -11,17 +11,15 @@ real login form with the first-start password (tests/support/admin_login.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.expected_conditions import staleness_of
-from selenium.webdriver.support.wait import WebDriverWait
 from support.admin_login import log_in
-from support.browser import FOCUSABLE_JS, PHONE, UNLABELLED_JS, chromium, screenshot
+from support.browser import FOCUSABLE_JS, PHONE, UNLABELLED_JS, chromium, reloading, screenshot
 from support.server import IppProxy, tracebacks
 from support.webapi import Client, first_password, login, start_server, trust
 
@@ -56,13 +54,6 @@ def fill(driver: webdriver.Chrome, values: dict[str, str]) -> None:
         field = driver.find_element(By.ID, f"f-{name}")
         field.clear()
         field.send_keys(value)
-
-
-def reloading(driver: webdriver.Chrome, act: Callable[[], object]) -> None:
-    """Do ``act`` (a click, a key) and wait for the page it loads."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    act()
-    WebDriverWait(driver, 20).until(staleness_of(page))
 
 
 def submit(driver: webdriver.Chrome, label: str) -> None:

@@ -6,16 +6,14 @@ changes audited with before and after. Screenshots ``directory-roles*``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.wait import WebDriverWait
 from support.admin_login import log_in
-from support.browser import PHONE, UNLABELLED_JS, chromium, screenshot
+from support.browser import PHONE, UNLABELLED_JS, chromium, reloading, screenshot
 from support.ldap_server import ldap_proxy, seeded_slapd
 from support.server import IppProxy, tracebacks
 from support.slapd import Slapd
@@ -45,12 +43,6 @@ def browser(server: IppProxy) -> Iterator[webdriver.Chrome]:
     with chromium() as driver:
         log_in(driver, server.https, "admin", first_password(server))
         yield driver
-
-
-def reloading(driver: webdriver.Chrome, act: Callable[[], object]) -> None:
-    page = driver.find_element(By.TAG_NAME, "html")
-    act()
-    WebDriverWait(driver, 30).until(staleness_of(page))
 
 
 def resolved(api: Client, user: str) -> dict[str, tuple[bool, str]]:

@@ -10,17 +10,15 @@ import base64
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.wait import WebDriverWait
 from support.admin_login import log_in
-from support.browser import FOCUSABLE_JS, PHONE, UNLABELLED_JS, chromium, screenshot
+from support.browser import FOCUSABLE_JS, PHONE, UNLABELLED_JS, chromium, reloading, screenshot
 from support.server import IppProxy, tracebacks
 from support.webapi import Client, first_password, login, start_server, trust
 
@@ -75,21 +73,6 @@ def tick(driver: webdriver.Chrome, name: str, on: bool) -> None:
 
 def choose(driver: webdriver.Chrome, name: str, value: str) -> None:
     Select(driver.find_element(By.ID, f"f-{name}")).select_by_value(value)
-
-
-def reloading(driver: webdriver.Chrome, act: Callable[[], object]) -> None:
-    """Do ``act`` and wait for the next page: the old document carries a mark the new one
-    lacks (asking a page mid-navigation may fail: asked again until the deadline)."""
-    driver.execute_script("window.userEditOldPage = true")
-    act()
-
-    def fresh(d: webdriver.Chrome) -> bool:
-        try:
-            return bool(d.execute_script(
-                "return !window.userEditOldPage && document.readyState === 'complete'"))
-        except WebDriverException:
-            return False
-    WebDriverWait(driver, 60).until(fresh)
 
 
 def submit(driver: webdriver.Chrome, label: str) -> None:
