@@ -17,6 +17,8 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from ippproxy.server.wrapped import Wrapped
+
 log = logging.getLogger(__name__)
 
 LOG_BURST = 5
@@ -69,26 +71,12 @@ class Slot:
         return make
 
 
-class _Tracked(asyncio.Protocol):
+class _Tracked(Wrapped):
     """Forwards every event to the protocol it wraps; gives its slot back on close."""
 
     def __init__(self, inner: asyncio.Protocol, slot: Slot) -> None:
-        self._inner, self._slot = inner, slot
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._inner.connection_made(transport)
-
-    def data_received(self, data: bytes) -> None:
-        self._inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self._inner.eof_received()
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
+        super().__init__(inner)
+        self._slot = slot
 
     def connection_lost(self, exc: Exception | None) -> None:
         try:

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Protocol, cast
 
 from ippproxy.server.framing import Framing, Phase
+from ippproxy.server.wrapped import Wrapped
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +101,12 @@ def watching(factory: ProtocolFactory, deadlines: Deadlines, heads: Heads) -> Pr
     return make
 
 
-class Watched(asyncio.Protocol):
+class Watched(Wrapped):
     """Forwards every event to the protocol it wraps; closes it when a deadline passes."""
 
     def __init__(self, inner: asyncio.Protocol, deadlines: Deadlines, heads: Heads) -> None:
-        self._inner, self._deadlines, self._heads = inner, deadlines, heads
+        super().__init__(inner)
+        self._deadlines, self._heads = deadlines, heads
         self._framing = Framing()
         self._transport: _Connection | None = None
         self._head_timer: asyncio.TimerHandle | None = None
@@ -128,15 +130,6 @@ class Watched(asyncio.Protocol):
         else:
             self._stop_idle()
         self._inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self._inner.eof_received()
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._stop_head()
