@@ -79,7 +79,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             nonlocal text
             assert proc.poll() is None, (cwd / "serve.log").read_text()
             text = (cwd / "serve.log").read_text()
-            return "the admin password is" in text and "listening on" in text
+            # The ready lines come after the log's "listening on" line: wait for the last.
+            return ("the admin password is" in text
+                    and re.search(r"Web pages: \S+\n", text) is not None)
         _until("the first-start banner", banner)
         url = re.search(r"Web pages: (\S+)", text)
         password = re.search(r"the admin password is (\S+)", text)
