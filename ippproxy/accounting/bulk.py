@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from ippproxy.accounting.identity import canonical_name
-from ippproxy.accounting.models import ACCOUNTS, GROUPS, MEMBERS, USERS, utcnow
+from ippproxy.accounting.models import ACCOUNTS, GROUPS, MEMBERS, USERS
+from ippproxy.db.base import utcnow
 
 
 @dataclass(frozen=True)

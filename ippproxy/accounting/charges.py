@@ -29,7 +29,8 @@ from sqlalchemy import (
 )
 
 from ippproxy.accounting.ledger import Kind, Locked, Posting, apply, lock_account, post
-from ippproxy.accounting.models import ACCOUNTS, CHARGES, utcnow
+from ippproxy.accounting.models import ACCOUNTS, CHARGES
+from ippproxy.db.base import utcnow
 
 
 class ChargeState(StrEnum):

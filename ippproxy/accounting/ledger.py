@@ -29,8 +29,9 @@ from enum import StrEnum
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
 
 from ippproxy.accounting.errors import CreditRefused, InvalidOperation, NotFound
-from ippproxy.accounting.models import ACCOUNTS, LEDGER, utcnow
+from ippproxy.accounting.models import ACCOUNTS, LEDGER
 from ippproxy.accounting.money import MAX_AMOUNT, MAX_BALANCE, format_money
+from ippproxy.db.base import utcnow
 
 
 class Kind(StrEnum):

@@ -35,11 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ippproxy.db.base import Base
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+from ippproxy.db.base import Base, utcnow
 
 
 class User(Base):

@@ -27,8 +27,9 @@ from functools import partial
 from sqlalchemy import Connection, Engine, select
 
 from ippproxy.accounting.ledger import Kind, find, lock_account, post
-from ippproxy.accounting.models import ACCOUNTS, GROUPS, MEMBERS, USERS, utcnow
+from ippproxy.accounting.models import ACCOUNTS, GROUPS, MEMBERS, USERS
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.db.base import utcnow
 
 
 class Period(StrEnum):

@@ -21,10 +21,11 @@ from ippproxy.accounting import charges, users
 from ippproxy.accounting.charges import ChargeState, JobId, job_id
 from ippproxy.accounting.cost import JobCounts, Pricing, fee_part, group_multiplier, price
 from ippproxy.accounting.ledger import Kind, post
-from ippproxy.accounting.models import CHARGES, utcnow
+from ippproxy.accounting.models import CHARGES
 from ippproxy.accounting.money import format_money
 from ippproxy.accounting.settings import AccountingSettings
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.db.base import utcnow
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from sqlalchemy import Connection, delete, insert, select, update
 from ippproxy.accounting import users
 from ippproxy.accounting.errors import InvalidOperation
 from ippproxy.accounting.ledger import Kind, post
-from ippproxy.accounting.models import ACCOUNTS, GROUPS, MEMBERS, USER_PROFILE, USERS, utcnow
+from ippproxy.accounting.models import ACCOUNTS, GROUPS, MEMBERS, USER_PROFILE, USERS
 from ippproxy.accounting.sync_plan import Field, SyncPlan, UserRecord
+from ippproxy.db.base import utcnow
 
 SOURCE = "ldap"
 _BATCH = 500

@@ -40,8 +40,8 @@ from ippproxy.accounting.models import (
     MEMBERS,
     PAGOMETER_RESETS,
     USERS,
-    utcnow,
 )
+from ippproxy.db.base import utcnow
 
 Kind = Literal["internal", "external"]
 RoleName = Literal["admin", "user"]

@@ -17,7 +17,8 @@ from sqlalchemy import Connection, Row, insert, or_, select, update
 from ippproxy.accounting.errors import AccessDenied, AccountClosed, InvalidOperation, NotFound
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.ledger import Kind, post
-from ippproxy.accounting.models import ACCESS, ACCOUNTS, GROUPS, MEMBERS, USERS, utcnow
+from ippproxy.accounting.models import ACCESS, ACCOUNTS, GROUPS, MEMBERS, USERS
+from ippproxy.db.base import utcnow
 
 _hasher = PasswordHasher()
 

@@ -1,7 +1,7 @@
-"""The declarative base every table hangs off, and the column type of its times."""
+"""The declarative base every table hangs off, the column type of its times, and the clock."""
 
 import datetime as dt
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
@@ -41,3 +41,18 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    """Now, timezone-aware UTC: the one clock every table's times come from."""
+    return dt.datetime.now(dt.UTC)
+
+
+@overload
+def aware(t: dt.datetime) -> dt.datetime: ...
+@overload
+def aware(t: None) -> None: ...
+def aware(t: dt.datetime | None) -> dt.datetime | None:
+    """``t`` as UTC when a query handed it back naive (SQLite drops the zone of values not
+    read through ``UTCDateTime``, e.g. an aggregate); None stays None."""
+    return t if t is None or t.tzinfo else t.replace(tzinfo=dt.UTC)

@@ -22,6 +22,7 @@ from typing import Any, Self, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
+from ippproxy.db.base import utcnow
 from ippproxy.db.walsync import WalSync
 from ippproxy.jobs import moving, queries, writes
 from ippproxy.jobs._create import NewJob, counted, insert_staged, stage
@@ -48,9 +49,6 @@ from ippproxy.jobs.writes import Purged
 T = TypeVar("T")
 Clock = Callable[[], dt.datetime]
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class JobStore:

@@ -17,7 +17,6 @@ a group's rights lowered apply to sessions already open.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Callable, Mapping
@@ -30,6 +29,7 @@ from ippproxy.accounting import users as accounting_users
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.accounting.users import hash_secret, verify_secret
+from ippproxy.db.base import utcnow
 from ippproxy.directory import DirectoryError
 from ippproxy.services.actor import Access, Actor, Section, Via
 from ippproxy.services.auditsink import AuditSink, entry
@@ -52,9 +52,6 @@ class Principal:
     name: str
     master: bool
 
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def first_start_banner(password: str) -> str:
@@ -91,7 +88,7 @@ class Admins:
         def work(conn: Connection) -> bool:
             if conn.execute(select(MASTER.c.name)).first() is not None:
                 return False
-            now = _now()
+            now = utcnow()
             conn.execute(insert(MASTER).values(name=MASTER_NAME,
                                                password_hash=hash_secret(password),
                                                created_at=now, changed_at=now))
@@ -108,7 +105,7 @@ class Admins:
         hashed = hash_secret(password)
 
         def work(conn: Connection) -> None:
-            now = _now()
+            now = utcnow()
             if conn.execute(update(MASTER).values(password_hash=hashed, changed_at=now)
                             ).rowcount == 0:
                 conn.execute(insert(MASTER).values(name=MASTER_NAME, password_hash=hashed,

@@ -42,6 +42,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
+from ippproxy.db.base import utcnow
 from ippproxy.jobs.reports import ChangeKey, Cursor, JobReports, JobSummary
 from ippproxy.jobs.state import JobState
 from ippproxy.services.actor import Access, Actor, Section
@@ -80,9 +81,6 @@ _BY_STATE = {JobState.PENDING_HELD: EventKind.JOB_HELD,
 # The key under which a job's arrival is remembered (no job-state has this value).
 RECEIVED = 0
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 from ippproxy.accounting import useredit
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.db.base import aware, utcnow
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.authmodels import PRINTER_URLS
@@ -47,18 +48,12 @@ class PrinterUrlInfo:
     revoked_at: dt.datetime | None
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(t: dt.datetime | None) -> dt.datetime | None:
-    return t if t is None or t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def _info(r: Mapping[Any, Any]) -> PrinterUrlInfo:
     return PrinterUrlInfo(str(r["id"]), r["principal"], r["name"],
-                          _aware(r["created_at"]) or _now(), _aware(r["last_used_at"]),
-                          _aware(r["revoked_at"]))
+                          aware(r["created_at"]) or utcnow(), aware(r["last_used_at"]),
+                          aware(r["revoked_at"]))
 
 
 def _owner(actor: Actor, user: str) -> str:
@@ -109,7 +104,7 @@ class PrinterUrls:
         """A new URL and its secret (the only time the secret is seen)."""
         owner, label = _owner(actor, user), _label(name)
         secret = PREFIX + secrets.token_urlsafe(24)
-        uid, now = uuid.uuid4(), _now()
+        uid, now = uuid.uuid4(), utcnow()
 
         def work(conn: Connection) -> None:
             live = conn.execute(select(func.count()).select_from(PRINTER_URLS).where(
@@ -142,7 +137,7 @@ class PrinterUrls:
             uid = uuid.UUID(url_id)
         except ValueError:
             raise NotFound("printer URL", url_id) from None
-        now = _now()
+        now = utcnow()
 
         def work(conn: Connection) -> PrinterUrlInfo:
             row = conn.execute(select(PRINTER_URLS).where(
@@ -170,7 +165,7 @@ class PrinterUrls:
                 PRINTER_URLS.c.revoked_at.is_(None))).mappings().first()
         if row is None:
             return None
-        now, seen = _now(), _aware(row["last_used_at"])
+        now, seen = utcnow(), aware(row["last_used_at"])
         if seen is None or (now - seen).total_seconds() > TOUCH_SECONDS:
             in_transaction(self.engine, lambda c: c.execute(
                 update(PRINTER_URLS).where(PRINTER_URLS.c.id == row["id"])

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ippproxy.db.base import utcnow
 from ippproxy.jobs.reports import (
     WHICH,
     ColourShare,
@@ -32,9 +33,6 @@ T = TypeVar("T")
 MAX_PAGE = 200
 MAX_DAYS = 366
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)

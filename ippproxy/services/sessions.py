@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
 from ippproxy.accounting import useredit
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.db.base import aware, utcnow
 from ippproxy.services.admins import Principal
 from ippproxy.services.authmodels import SESSIONS
 
@@ -41,12 +42,6 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
 class Sessions:
@@ -57,7 +52,7 @@ class Sessions:
     def create(self, principal: Principal, address: str) -> tuple[str, Session]:
         """A new session: its id (for the cookie, never stored) and the session."""
         sid = secrets.token_urlsafe(32)
-        now = _now()
+        now = utcnow()
         session = Session(principal, secrets.token_urlsafe(32), now)
         idle = now - dt.timedelta(seconds=self.settings.idle)
         old = now - dt.timedelta(seconds=self.settings.absolute)
@@ -84,8 +79,8 @@ class Sessions:
                                ).mappings().first()
         if row is None:
             return None
-        now = _now()
-        seen, created = _aware(row["seen_at"]), _aware(row["created_at"])
+        now = utcnow()
+        seen, created = aware(row["seen_at"]), aware(row["created_at"])
         s = self.settings
         if (now - seen).total_seconds() > s.idle or (now - created).total_seconds() > s.absolute:
             self.end(sid)

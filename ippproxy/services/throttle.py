@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.db.base import aware, utcnow
 from ippproxy.services.authmodels import FAILURES
 
 
@@ -29,12 +30,6 @@ class ThrottleSettings:
     horizon: float = 3600.0   # failures older than this are forgotten
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
 class LoginThrottle:
@@ -47,11 +42,11 @@ class LoginThrottle:
         if count < s.free or last is None:
             return 0.0
         delay = min(s.base * 2.0 ** (count - s.free), s.ceiling)
-        return max(0.0, delay - (now - _aware(last)).total_seconds())
+        return max(0.0, delay - (now - aware(last)).total_seconds())
 
     def retry_after(self, user: str, address: str) -> float:
         """Seconds to wait before this user may try from this address (0: go ahead)."""
-        now = _now()
+        now = utcnow()
         since = now - dt.timedelta(seconds=self.settings.horizon)
         waits = [0.0]
         with self.engine.connect() as conn:
@@ -63,7 +58,7 @@ class LoginThrottle:
         return float(max(waits))
 
     def failed(self, user: str, address: str) -> None:
-        now = _now()
+        now = utcnow()
         old = now - dt.timedelta(seconds=self.settings.horizon)
         keys = (f"user:{user}", f"addr:{address}")
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.db.base import aware, utcnow
 from ippproxy.services.actor import Access, Actor, Section, Via
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.authmodels import TOKENS
@@ -43,12 +44,6 @@ class TokenInfo:
     revoked_at: dt.datetime | None
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(t: dt.datetime | None) -> dt.datetime | None:
-    return t if t is None or t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def _require(actor: Actor) -> None:
@@ -59,8 +54,8 @@ def _require(actor: Actor) -> None:
 def _info(r: Mapping[Any, Any]) -> TokenInfo:
     return TokenInfo(str(r["id"]), r["name"], Access(r["access"]),
                      tuple(Section(s) for s in r["sections"].split(",") if s),
-                     r["created_by"], _aware(r["created_at"]) or _now(),
-                     _aware(r["last_used_at"]), _aware(r["revoked_at"]))
+                     r["created_by"], aware(r["created_at"]) or utcnow(),
+                     aware(r["last_used_at"]), aware(r["revoked_at"]))
 
 
 class Tokens:
@@ -84,7 +79,7 @@ class Tokens:
                 raise Forbidden(f"you cannot grant {access.name.lower()} on {s}: "
                                 "you do not hold it")
         secret = PREFIX + secrets.token_urlsafe(32)
-        now = _now()
+        now = utcnow()
         tid = uuid.uuid4()
         ordered = tuple(sorted(set(sections)))
 
@@ -117,7 +112,7 @@ class Tokens:
             tid = uuid.UUID(token_id)
         except ValueError:
             raise NotFound("token", token_id) from None
-        now = _now()
+        now = utcnow()
 
         def work(conn: Connection) -> TokenInfo:
             row = conn.execute(select(TOKENS).where(TOKENS.c.id == tid)).mappings().first()
@@ -143,7 +138,7 @@ class Tokens:
         if row is None:
             return None
         info = _info(row)
-        now = _now()
+        now = utcnow()
         if info.last_used_at is None or (now - info.last_used_at).total_seconds() > TOUCH_SECONDS:
             in_transaction(self.engine, lambda c: c.execute(
                 update(TOKENS).where(TOKENS.c.id == row["id"]).values(last_used_at=now)))

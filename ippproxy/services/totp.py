@@ -17,7 +17,6 @@ Every change is audited.
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ import pyotp
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.db.base import utcnow
 from ippproxy.services.actor import Actor
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.authmodels import TOTP
@@ -47,9 +47,6 @@ class Enrolment:
     secret: str      # base32, for typing into an app by hand
     uri: str         # otpauth://totp/... for the QR code
 
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _digits(code: str) -> str | None:
@@ -106,7 +103,7 @@ class Totp:
                 raise Conflict("two-step sign-in is on already; turn it off first")
             conn.execute(delete(TOTP).where(TOTP.c.principal == actor.name))
             conn.execute(insert(TOTP).values(principal=actor.name, secret=secret,
-                                             created_at=_now()))
+                                             created_at=utcnow()))
         in_transaction(self.engine, work)
         return self.enrolment(actor) or Enrolment(secret, "")
 
@@ -135,7 +132,7 @@ class Totp:
                 return False
             values: dict[str, object] = {"last_step": step}
             if not confirmed:
-                values["confirmed_at"] = _now()
+                values["confirmed_at"] = utcnow()
             conn.execute(update(TOTP).where(TOTP.c.principal == principal).values(**values))
             return True
         return bool(in_transaction(self.engine, work))

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from ippproxy.accounting import AccountingError
 from ippproxy.accounting.sync_plan import SyncPlan
 from ippproxy.catalog import AuditEntry
+from ippproxy.db.base import utcnow
 from ippproxy.directory import DirectoryError
 from ippproxy.directory.sync import DirectorySync
 from ippproxy.services.actor import Access, Actor, Section
@@ -63,9 +64,6 @@ SCHEDULED = "scheduled directory sync"  # the actor of scheduled syncs
 PREVIEW_TTL = 300.0  # seconds a preview's plan serves its further pages
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
 
 class UserSync:
     """Blocking (LDAP and the database): the web layer calls it in a thread."""
@@ -90,7 +88,7 @@ class UserSync:
 
     def _remember(self, kind: str, counts: dict[str, int], error: str = "") -> None:
         with self._lock:
-            self._status = SyncStatus(_now(), kind, counts, error)
+            self._status = SyncStatus(utcnow(), kind, counts, error)
 
     def status(self, actor: Actor) -> SyncStatus | None:
         self._ready(actor, Access.READ)
@@ -137,7 +135,7 @@ class UserSync:
         if reuse:
             with self._lock:
                 cached = self._preview
-            if cached is not None and (_now() - cached[0]).total_seconds() < PREVIEW_TTL:
+            if cached is not None and (utcnow() - cached[0]).total_seconds() < PREVIEW_TTL:
                 return cached[1]
         try:
             plan = sync.preview()
@@ -146,7 +144,7 @@ class UserSync:
             raise Unavailable(f"{e}; nothing was changed") from None
         self._remember("preview", plan.summary())
         with self._lock:
-            self._preview = (_now(), plan)
+            self._preview = (utcnow(), plan)
         return plan
 
     def apply(self, actor: Actor, *, delete_missing: bool = False,

@@ -14,9 +14,9 @@ import pytest_asyncio
 from aiohttp import web
 
 from ippproxy.app import build_app
+from ippproxy.db.base import utcnow
 from ippproxy.ipp import Group, Status, Tag
 from ippproxy.ipp import Operation as Op
-from ippproxy.jobs.store import utcnow
 from ippproxy.server import housekeeping
 from ippproxy.server.http import CTX
 
