@@ -35,7 +35,7 @@ from support.station import (
     submit,
 )
 
-from ippproxy.web.pages.station import NO_USER_PIN
+from ippproxy.web.pages.station import NO_CARD_PIN, NO_USER_PIN
 
 SITE = EXTRA + """
 [release]
@@ -120,7 +120,7 @@ def test_card_and_pin_then_name_or_id_number_and_pin(nodes: Site) -> None:
         field(driver, "card", CARD)
         field(driver, "card_pin", "2469")
         submit(driver, "card")
-        assert message(driver) == "Wrong card number or PIN."
+        assert message(driver) == NO_CARD_PIN
         check_page(driver)
         screenshot(driver, "release-user-pin")             # the card asks for the PIN
         field(driver, "card", CARD)

@@ -50,6 +50,7 @@ from ippproxy.web.state import services_of
 MAX_FIELD = 1024
 # Nothing about which part was wrong, nor whether the user has a PIN at all.
 NO_USER_PIN = "Wrong name or PIN. No PIN of your own? Use your password."
+NO_CARD_PIN = "Wrong card number or PIN. No PIN of your own? Use your name and password."
 
 
 def _release(request: web.Request) -> tuple[Release, str]:
@@ -141,7 +142,7 @@ async def station_login(request: web.Request) -> web.StreamResponse:
             return _identify(request, printer, "Enter your PIN with your card.", status=422)
         result = await asyncio.to_thread(login.card, form.get("card", "").strip(), pin,
                                          address)
-        wrong = "Wrong card number or PIN." if pin else "That card is not known."
+        wrong = NO_CARD_PIN if pin else "That card is not known."
     elif how == "user-pin":
         if not form.get("user_pin"):
             return _identify(request, printer, "Enter your PIN.", status=422)
