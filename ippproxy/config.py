@@ -336,6 +336,23 @@ class UsersConfig:
 
 
 @dataclass(frozen=True)
+class ReleaseConfig:
+    """The release station (issue 17 §6; ippproxy/web/pages/station.py)."""
+
+    # A card alone identifies a person at the station, or only with its owner's PIN
+    # (PaperCut's "Card only" and "Card + PIN"). The user's PIN, never a job's PIN.
+    station_card_needs_pin: bool = False
+    # Seconds without a request that end a station session (PaperCut's release stations
+    # log out after inactivity); at most STATION_IDLE_MAX.
+    station_idle: float = 60.0
+
+
+# A station session is for the person standing at the printer: no idle time, however
+# configured, keeps one longer than this (services/station.py's absolute lifetime).
+STATION_IDLE_MAX = 900.0
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -350,6 +367,7 @@ class Config:
     dnssd: DnssdConfig = field(default_factory=DnssdConfig)
     ldap: LdapConfig = field(default_factory=LdapConfig)
     users: UsersConfig = field(default_factory=UsersConfig)
+    release: ReleaseConfig = field(default_factory=ReleaseConfig)
 
     def queue(self, name: str) -> QueueConfig | None:
         for q in self.queues:
@@ -646,6 +664,7 @@ _RANGES: tuple[tuple[str, float, bool, float | None], ...] = (
     ("users.pin_length_min", 1, False, 64), ("users.pin_length_max", 0, False, 64),
     ("users.id_number_length_min", 0, False, 64),
     ("users.password_length_min", 1, False, 1024),
+    ("release.station_idle", 0, True, STATION_IDLE_MAX),
 )
 
 
@@ -709,7 +728,7 @@ def from_dict(raw: dict[str, Any]) -> Config:
                 "forwarding": ForwardingConfig, "virtual_printer": VirtualPrinterConfig,
                 "accounting": AccountingConfig, "analysis": AnalysisConfig,
                 "dnssd": DnssdConfig,
-                "ldap": LdapConfig, "users": UsersConfig}
+                "ldap": LdapConfig, "users": UsersConfig, "release": ReleaseConfig}
     arrays = {"cost_model": ("cost_models", _cost_models), "group": ("groups", _groups),
               "rule": ("rules", _rules)}
     kwargs: dict[str, Any] = {}

@@ -83,6 +83,10 @@ name = "demo"
         ({"analysis": {"user": "no-such-user-ippproxy"}}, "analysis.user"),
         ({"analysis": {"user": "root"}}, "analysis.user"),
         ({"server": {"max_active_jobs": -1}}, "server.max_active_jobs"),
+        ({"release": {"station_idle": 0}}, "release.station_idle"),
+        ({"release": {"station_idle": 901}}, "release.station_idle"),
+        ({"release": {"station_card_needs_pin": "yes"}}, "release.station_card_needs_pin"),
+        ({"release": {"station_pin": True}}, "release.station_pin"),
     ],
 )
 def test_errors_name_the_key(raw: dict, key: str) -> None:
@@ -247,3 +251,12 @@ def test_findme_printers_are_other_ordinary_queues() -> None:
     with pytest.raises(ConfigError) as e:    # it holds and prices: accounting is needed
         from_dict({"queue": [{"name": "a"}, {"name": "fm", "findme_printers": ["a"]}]})
     assert e.value.key == "queue[1].findme_printers" and "accounting" in str(e.value)
+
+
+def test_the_release_station_options() -> None:
+    """A card alone suffices and a station session idles out after a minute, unless the
+    file says otherwise (README "Secure release and PIN jobs")."""
+    assert from_dict({}).release.station_card_needs_pin is False
+    assert from_dict({}).release.station_idle == 60.0
+    cfg = from_dict({"release": {"station_card_needs_pin": True, "station_idle": 30}})
+    assert cfg.release.station_card_needs_pin is True and cfg.release.station_idle == 30.0

@@ -140,6 +140,22 @@ def verify_user_pin(conn: Connection, username: str, pin: str) -> bool:
     return users.verify_secret(hashed, pin)
 
 
+def name_or_id_number(conn: Connection, text: str) -> str | None:
+    """The live, enabled user named ``text`` (canonicalised), else the one whose ID number
+    it is: the one box of a release station's "name + PIN" (a name wins over a number)."""
+    try:
+        row = users.find_user(conn, text)
+    except ValueError:
+        row = None
+    if row is not None:
+        return None if row._mapping["disabled"] else str(row._mapping["username"])
+    found = conn.execute(
+        select(USERS.c.username).join(USER_PROFILE, USER_PROFILE.c.user_id == USERS.c.id)
+        .where(USER_PROFILE.c.id_number == text, USERS.c.deleted_at.is_(None),
+               USERS.c.disabled.is_(False))).scalar()
+    return None if found is None else str(found)
+
+
 def new_token(conn: Connection, user_id: uuid.UUID) -> str:
     """A fresh UUID token (the Generate button); the old one stops working."""
     token = str(uuid.uuid4())

@@ -59,6 +59,8 @@ class AdminSession(Base):
     address: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # "" the web app's; "station:<printer>" a release station's (services/sessions.py).
+    scope: Mapped[str] = mapped_column(String(300), default="", server_default="")
 
 
 class ApiToken(Base):

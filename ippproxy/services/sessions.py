@@ -6,6 +6,12 @@ synchronizer token pattern, OWASP CSRF cheat sheet), random too, which the web l
 compares in constant time on every state-changing browser request. A session ends when it
 has been idle longer than ``idle`` or alive longer than ``absolute``, or at logout.
 ``seen_at`` is written at most once per ``touch`` interval, not on every request.
+
+A store has a ``scope``: "" for the web app's logins, ``station:<printer>`` for a release
+station's (services/station.py). A session is found only by a store of its own scope, so a
+station's session id never opens the admin or user app, nor another printer's station; and
+each scope sweeps only its own expired rows (a station's short idle time must not end the
+web app's sessions).
 """
 
 from __future__ import annotations
@@ -45,9 +51,11 @@ def digest(secret: str) -> str:
 
 
 class Sessions:
-    def __init__(self, engine: Engine, settings: SessionSettings = SessionSettings()) -> None:
+    def __init__(self, engine: Engine, settings: SessionSettings = SessionSettings(),
+                 scope: str = "") -> None:
         self.engine = engine
         self.settings = settings
+        self.scope = scope
 
     def create(self, principal: Principal, address: str) -> tuple[str, Session]:
         """A new session: its id (for the cookie, never stored) and the session."""
@@ -59,11 +67,13 @@ class Sessions:
 
         def work(conn: Connection) -> None:
             # Expired sessions go as new ones come.
-            conn.execute(delete(SESSIONS).where(or_(SESSIONS.c.seen_at < idle,
+            conn.execute(delete(SESSIONS).where(SESSIONS.c.scope == self.scope,
+                                                or_(SESSIONS.c.seen_at < idle,
                                                     SESSIONS.c.created_at < old)))
             conn.execute(insert(SESSIONS).values(
                 id_hash=digest(sid), principal=principal.name, master=principal.master,
-                csrf=session.csrf, address=address[:64], created_at=now, seen_at=now))
+                csrf=session.csrf, address=address[:64], created_at=now, seen_at=now,
+                scope=self.scope))
             if not principal.master:  # the UUID token is made at the first login (issue 18)
                 useredit.ensure_token_for(conn, principal.name)
         in_transaction(self.engine, work)
@@ -75,7 +85,8 @@ class Sessions:
             return None
         key = digest(sid)
         with self.engine.connect() as conn:
-            row = conn.execute(select(SESSIONS).where(SESSIONS.c.id_hash == key)
+            row = conn.execute(select(SESSIONS).where(SESSIONS.c.id_hash == key,
+                                                      SESSIONS.c.scope == self.scope)
                                ).mappings().first()
         if row is None:
             return None
@@ -93,10 +104,11 @@ class Sessions:
     def end(self, sid: str) -> None:
         key = digest(sid)
         in_transaction(self.engine, lambda c: c.execute(
-            delete(SESSIONS).where(SESSIONS.c.id_hash == key)))
+            delete(SESSIONS).where(SESSIONS.c.id_hash == key, SESSIONS.c.scope == self.scope)))
 
     def end_all(self, principal: Principal) -> int:
-        """Log a principal out everywhere (after a password change)."""
+        """Log a principal out everywhere, release stations included, whatever this
+        store's scope (after a password change)."""
         return int(in_transaction(self.engine, lambda c: c.execute(
             delete(SESSIONS).where(SESSIONS.c.principal == principal.name,
                                    SESSIONS.c.master.is_(principal.master))).rowcount))

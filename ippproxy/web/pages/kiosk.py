@@ -1,7 +1,8 @@
-"""The release station's short sessions (issue 17 §6): one per person at the device,
-bound to one printer, ended after each use (a release or a cancel) and after ``IDLE``
-seconds without a request. Kept in this node's memory only: a station talks to one node,
-and a restart ends every session (the person identifies again).
+"""The release station's short sessions on the web side (issue 17 §6): one per person at
+the device, bound to one printer, ended after each use (a release or a cancel) and after
+``release.station_idle`` seconds without a request. They are kept in the database shared by
+every node (services/station.py ``StationSessions``): behind a load balancer a station's
+next request may reach another node.
 
 A session's id comes from ``secrets`` and travels in an HttpOnly, Secure, SameSite=Strict
 cookie whose path is the station's URL; its CSRF token is a second secret the forms send
@@ -12,57 +13,25 @@ form cookie (double submit): a page of another site cannot post a login or a PIN
 from __future__ import annotations
 
 import hmac
-import secrets
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, replace
 
 from aiohttp import web
 
-from ippproxy.services.actor import Actor
+from ippproxy.config import Config
+from ippproxy.services.station import StationSessions
+from ippproxy.web.state import services_of
 
-IDLE = 90.0                       # seconds without a request that end a session
-MAX_SESSIONS = 1000
 COOKIE = "ippproxy_station"
 FORM_COOKIE = "ippproxy_station_form"
 
 
-@dataclass(frozen=True)
-class Kiosk:
-    actor: Actor
-    printer: str
-    csrf: str
-    expires: float
+def idle(config: Config) -> int:
+    """Whole seconds a station session may be idle (the page reloads itself then)."""
+    return max(1, int(config.release.station_idle))
 
 
-class KioskSessions:
-    def __init__(self, idle: float = IDLE, clock: Callable[[], float] = time.monotonic) -> None:
-        self.idle, self.clock = idle, clock
-        self._open: dict[str, Kiosk] = {}
-
-    def open(self, actor: Actor, printer: str) -> tuple[str, Kiosk]:
-        now = self.clock()
-        self._open = {k: v for k, v in self._open.items() if v.expires > now}
-        while len(self._open) >= MAX_SESSIONS:
-            self._open.pop(next(iter(self._open)))
-        sid = secrets.token_urlsafe(32)
-        kiosk = Kiosk(actor, printer, secrets.token_urlsafe(32), now + self.idle)
-        self._open[sid] = kiosk
-        return sid, kiosk
-
-    def get(self, sid: str | None, printer: str) -> Kiosk | None:
-        """The live session of this printer (its idle time restarted), else None."""
-        kiosk = self._open.get(sid or "")
-        now = self.clock()
-        if kiosk is None or kiosk.printer != printer or kiosk.expires <= now:
-            self._open.pop(sid or "", None)
-            return None
-        kiosk = replace(kiosk, expires=now + self.idle)
-        self._open[sid or ""] = kiosk
-        return kiosk
-
-    def end(self, sid: str | None) -> None:
-        self._open.pop(sid or "", None)
+def sessions(request: web.Request, config: Config, printer: str) -> StationSessions:
+    svc = services_of(request)
+    return StationSessions(svc.admins, svc.sessions, printer, float(idle(config)))
 
 
 def same(sent: object, expected: str) -> bool:
@@ -70,13 +39,11 @@ def same(sent: object, expected: str) -> bool:
             and hmac.compare_digest(sent.encode(), expected.encode()))
 
 
-def set_cookie(response: web.StreamResponse, name: str, value: str, path: str) -> None:
+def set_cookie(response: web.StreamResponse, name: str, value: str, path: str,
+               seconds: int) -> None:
     response.set_cookie(name, value, path=path, secure=True, httponly=True,
-                        samesite="Strict", max_age=int(IDLE * 4))
+                        samesite="Strict", max_age=seconds * 4)
 
 
 def clear_cookie(response: web.StreamResponse, name: str, path: str) -> None:
     response.del_cookie(name, path=path, secure=True, httponly=True, samesite="Strict")
-
-
-KIOSKS: web.AppKey[KioskSessions] = web.AppKey("ippproxy.kiosks", KioskSessions)

@@ -1,9 +1,12 @@
 """The release station (issue 17 §6): a kiosk page at ``/release/<printer>``, beside the
-printer, without the admin app's chrome. A person identifies by card number, by user name
-and password, or by a job's PIN; then sees their jobs held for release on this printer
-(name, pages, price), releases one or all, or cancels one (its reservation refunded). The
-session ends after each use and after ``kiosk.IDLE`` seconds idle (the page reloads itself
-then and the server has forgotten the session).
+printer, without the admin app's chrome. A person identifies by card number (with their
+own PIN where ``release.station_card_needs_pin`` asks for it), by user name or ID number
+and their own PIN, by user name and password, or by a job's PIN (which releases that one
+job, and only that: the job PIN box never takes a user's PIN, the user PIN boxes never a
+job's); then sees their jobs held for release on this printer (name, pages, price),
+releases one or all, or cancels one (its reservation refunded). The session ends after each
+use and after ``release.station_idle`` seconds idle (the page reloads itself then, and no
+node knows the session any more: they share it through the database, kiosk.py).
 
 Every operation is the release service's (services/release.py: rights, the printer's state,
 audit); identification is ``services.station`` (the login throttle, audit). A release the
@@ -24,28 +27,30 @@ from urllib.parse import quote
 import aiohttp_jinja2
 from aiohttp import web
 
+from ippproxy.config import Config
 from ippproxy.jobs.records import JobRecord
 from ippproxy.services.actor import Actor, Via
 from ippproxy.services.errors import Conflict, Forbidden, NotFound
 from ippproxy.services.job_pin import valid_typed_pin
 from ippproxy.services.release import Release
 from ippproxy.services.release_rules import pin_job
-from ippproxy.services.station import StationLogin
+from ippproxy.services.station import StationLogin, StationSession
 from ippproxy.web.auth import mark_public
 from ippproxy.web.pages.kiosk import (
     COOKIE,
     FORM_COOKIE,
-    IDLE,
-    KIOSKS,
-    Kiosk,
-    KioskSessions,
     clear_cookie,
+    idle,
     same,
+    sessions,
     set_cookie,
 )
 from ippproxy.web.state import services_of
 
 MAX_FIELD = 1024
+# Nothing about which part was wrong, nor whether the user has a PIN at all.
+NO_USER_PIN = "Wrong name or PIN. No PIN of your own? Use your password."
+NO_CARD_PIN = "Wrong card number or PIN. No PIN of your own? Use your name and password."
 
 
 def _release(request: web.Request) -> tuple[Release, str]:
@@ -62,9 +67,11 @@ def _path(printer: str) -> str:
 
 def _render(request: web.Request, printer: str, context: dict[str, Any],
             status: int) -> web.Response:
+    config = _config(request)
     response = aiohttp_jinja2.render_template("station.html", request, {
-        "printer": printer, "path": _path(printer), "idle": int(IDLE), "message": "",
-        "ok": False, **context}, status=status)
+        "printer": printer, "path": _path(printer), "idle": idle(config), "message": "",
+        "ok": False, "card_needs_pin": config.release.station_card_needs_pin, **context},
+        status=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     return response
@@ -75,7 +82,7 @@ def _identify(request: web.Request, printer: str, message: str = "", *, ok: bool
     token = secrets.token_urlsafe(32)
     response = _render(request, printer, {"mode": "identify", "form_token": token,
                                           "message": message, "ok": ok}, status)
-    set_cookie(response, FORM_COOKIE, token, _path(printer))
+    set_cookie(response, FORM_COOKIE, token, _path(printer), idle(_config(request)))
     if ended:
         clear_cookie(response, COOKIE, _path(printer))
     return response
@@ -88,10 +95,14 @@ def _view(job: JobRecord) -> dict[str, Any]:
             "at": job.created_at.strftime("%H:%M"), "pin": pin_job(job)}
 
 
-async def _jobs(request: web.Request, release: Release, kiosk: Kiosk,
+def _config(request: web.Request) -> Config:
+    return _release(request)[0].config()
+
+
+async def _jobs(request: web.Request, release: Release, printer: str, kiosk: StationSession,
                 message: str = "") -> web.Response:
-    held = await release.held(kiosk.actor, kiosk.printer)
-    return _render(request, kiosk.printer, {
+    held = await release.held(kiosk.actor, printer)
+    return _render(request, printer, {
         "mode": "jobs", "who": kiosk.actor.name, "csrf": kiosk.csrf, "message": message,
         "jobs": [_view(j) for j in held]}, 200)
 
@@ -99,10 +110,11 @@ async def _jobs(request: web.Request, release: Release, kiosk: Kiosk,
 @mark_public
 async def station_page(request: web.Request) -> web.StreamResponse:
     release, printer = _release(request)
-    kiosk = request.app[KIOSKS].get(request.cookies.get(COOKIE), printer)
+    kiosk = await asyncio.to_thread(sessions(request, release.config(), printer).get,
+                                    request.cookies.get(COOKIE))
     if kiosk is None:
         return _identify(request, printer)
-    return await _jobs(request, release, kiosk)
+    return await _jobs(request, release, printer, kiosk)
 
 
 def _wait(seconds: float) -> str:
@@ -118,14 +130,25 @@ async def station_login(request: web.Request) -> web.StreamResponse:
         return _identify(request, printer, "The page expired. Please try again.", status=403)
     if any(len(v) > MAX_FIELD for v in form.values()):
         return _identify(request, printer, "That is too long.", status=422)
-    svc = services_of(request)
-    login = StationLogin(svc.admins, svc.throttle, printer)
+    svc, config = services_of(request), release.config()
+    needs_pin = config.release.station_card_needs_pin
+    login = StationLogin(svc.admins, svc.throttle, printer, card_needs_pin=needs_pin)
     address, how = request.remote or "", form.get("how", "")
     if how == "pin":
         return await _by_pin(request, release, login, printer, form.get("pin", ""), address)
     if how == "card":
-        result = await asyncio.to_thread(login.card, form.get("card", "").strip(), address)
-        wrong = "That card is not known."
+        pin = form.get("card_pin") or None
+        if needs_pin and pin is None:
+            return _identify(request, printer, "Enter your PIN with your card.", status=422)
+        result = await asyncio.to_thread(login.card, form.get("card", "").strip(), pin,
+                                         address)
+        wrong = NO_CARD_PIN if pin else "That card is not known."
+    elif how == "user-pin":
+        if not form.get("user_pin"):
+            return _identify(request, printer, "Enter your PIN.", status=422)
+        result = await asyncio.to_thread(login.user_pin, form.get("pin_user", "").strip(),
+                                         form.get("user_pin", ""), address)
+        wrong = NO_USER_PIN
     elif how == "password":
         result = await asyncio.to_thread(login.password, form.get("username", ""),
                                          form.get("password", ""), address)
@@ -136,9 +159,10 @@ async def station_login(request: web.Request) -> web.StreamResponse:
         return _identify(request, printer, _wait(result), status=429)
     if result is None:
         return _identify(request, printer, wrong, status=401)
-    sid, kiosk = request.app[KIOSKS].open(result, printer)
-    response = await _jobs(request, release, kiosk)
-    set_cookie(response, COOKIE, sid, _path(printer))
+    sid, kiosk = await asyncio.to_thread(sessions(request, config, printer).open, result,
+                                         address)
+    response = await _jobs(request, release, printer, kiosk)
+    set_cookie(response, COOKIE, sid, _path(printer), idle(config))
     return response
 
 
@@ -164,9 +188,9 @@ async def _by_pin(request: web.Request, release: Release, login: StationLogin, p
 @mark_public
 async def station_act(request: web.Request) -> web.StreamResponse:
     release, printer = _release(request)
-    kiosks = request.app[KIOSKS]
+    kiosks = sessions(request, release.config(), printer)
     sid = request.cookies.get(COOKIE)
-    kiosk = kiosks.get(sid, printer)
+    kiosk = await asyncio.to_thread(kiosks.get, sid)
     if kiosk is None:
         return _identify(request, printer, "Your session ended. Please identify again.",
                          status=401, ended=True)
@@ -174,7 +198,7 @@ async def station_act(request: web.Request) -> web.StreamResponse:
     if not same(form.get("csrf_token"), kiosk.csrf):
         return _identify(request, printer, "The page expired. Please try again.",
                          status=403, ended=True)
-    kiosks.end(sid)               # one use per session
+    await asyncio.to_thread(kiosks.end, sid)      # one use per session
     action, uuid = form.get("action", ""), form.get("job", "")
     try:
         if action == "release":
@@ -197,7 +221,6 @@ async def station_act(request: web.Request) -> web.StreamResponse:
 
 
 def add_station_routes(app: web.Application) -> None:
-    app[KIOSKS] = KioskSessions()
     r = app.router
     r.add_get("/release/{printer}", station_page)
     r.add_post("/release/{printer}/login", station_login)
