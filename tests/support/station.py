@@ -68,8 +68,8 @@ class Station:
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
-    def jobs(self, queue: str) -> list[dict[str, Any]]:
-        out = self.ipptool(queue, "get-jobs", user="alice")   # names: the owner's to see
+    def jobs(self, queue: str, owner: str = "alice") -> list[dict[str, Any]]:
+        out = self.ipptool(queue, "get-jobs", user=owner)   # names: the owner's to see
         jobs: list[dict[str, Any]] = []
         for line in out.splitlines():
             line = line.strip()
@@ -80,10 +80,11 @@ class Station:
                 jobs[-1][key] = line.rsplit(" = ", 1)[1]
         return jobs
 
-    def wait_job(self, queue: str, name: str, state: str) -> dict[str, Any]:
+    def wait_job(self, queue: str, name: str, state: str,
+                 owner: str = "alice") -> dict[str, Any]:
         deadline = time.monotonic() + 60
         while True:
-            found = [j for j in self.jobs(queue) if j.get("job-name") == name]
+            found = [j for j in self.jobs(queue, owner) if j.get("job-name") == name]
             if found and found[-1].get("job-state") == state:
                 return found[-1]
             assert time.monotonic() < deadline, found

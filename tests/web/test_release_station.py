@@ -162,6 +162,45 @@ def test_print_all_by_card_with_a_plain_http_client(station: Station) -> None:
     assert again.status_code == 401                    # the session ended with its use
 
 
+def _card_login(s: requests.Session, base: str, cert: str, card: str) -> str:
+    """Identify by card at the desk station; the jobs page's text."""
+    page = s.get(f"{base}/release/desk", timeout=30, verify=cert)
+    token = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert token is not None
+    jobs = s.post(f"{base}/release/desk/login", data={
+        "form_token": token.group(1), "how": "card", "card": card}, timeout=30, verify=cert)
+    assert jobs.status_code == 200, jobs.text
+    return jobs.text
+
+
+def test_the_station_acts_only_on_the_identified_users_own_jobs(station: Station) -> None:
+    """A hand-made post naming another user's job (or one of another printer) is refused,
+    whatever rights the identified user has elsewhere: the station shows a user's own jobs
+    at its printer and acts on nothing else."""
+    station.cmd("add-internal-user", "bob", "--password-file", "-", "--balance", "10.00",
+                "--card-number", "0777-0001", stdin="bob-pw-123\n")
+    station.ipptool("desk", "print", user="bob", name="bobs-doc")
+    station.wait_job("desk", "bobs-doc", "pending-held", "bob")
+    base, cert = station.proxy.https, str(station.proxy.cert)
+    bobs = _card_login(requests.Session(), base, cert, "0777-0001")
+    theirs = re.search(r'name="job" value="([^"]+)"', bobs)
+    assert theirs is not None and "bobs-doc" in bobs
+    s = requests.Session()
+    mine = _card_login(s, base, cert, "0413-2027")
+    assert "bobs-doc" not in mine
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', mine)
+    assert csrf is not None
+    for action in ("release", "cancel"):
+        r = s.post(f"{base}/release/desk/act", data={
+            "csrf_token": csrf.group(1), "action": action, "job": theirs.group(1)},
+            timeout=30, verify=cert)
+        assert r.status_code == 409 and "job of yours held at desk" in r.text, r.text
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"',
+                         _card_login(s, base, cert, "0413-2027"))
+        assert csrf is not None
+    assert station.wait_job("desk", "bobs-doc", "pending-held", "bob")
+
+
 def test_wrong_passwords_and_pins_are_throttled(station: Station) -> None:
     """Last in this module: the kiosk's address is throttled afterwards (as a login page's
     would be, services/throttle.py: five failures free, then a growing wait)."""

@@ -201,6 +201,13 @@ async def station_act(request: web.Request) -> web.StreamResponse:
     await asyncio.to_thread(kiosks.end, sid)      # one use per session
     action, uuid = form.get("action", ""), form.get("job", "")
     try:
+        if action in ("release", "cancel"):
+            # The station acts on what it shows: the identified user's own jobs held at
+            # this printer, whatever rights the user has elsewhere (an admin's PIN or card
+            # at a station is not the admin app).
+            mine = {j.uuid for j in await release.held(kiosk.actor, printer)}
+            if uuid not in mine:
+                raise NotFound(f"job of yours held at {printer}", uuid or "-")
         if action == "release":
             job = await release.release(kiosk.actor, uuid)
             message = f"Job {job.job_id} ({job.name or 'untitled'}) is printing."
