@@ -247,3 +247,17 @@ def test_findme_printers_are_other_ordinary_queues() -> None:
     with pytest.raises(ConfigError) as e:    # it holds and prices: accounting is needed
         from_dict({"queue": [{"name": "a"}, {"name": "fm", "findme_printers": ["a"]}]})
     assert e.value.key == "queue[1].findme_printers" and "accounting" in str(e.value)
+
+
+def test_trusting_the_desktop_user_needs_the_local_socket_and_accounting() -> None:
+    assert from_dict({}).users.trust_desktop_user is False   # off unless the admin says so
+    for raw, needs in (({}, "server.unix_socket"),
+                       ({"server": {"unix_socket": "/run/ippproxy.sock"}}, "accounting")):
+        with pytest.raises(ConfigError) as e:
+            from_dict({**raw, "users": {"trust_desktop_user": True}})
+        assert e.value.key == "users.trust_desktop_user" and needs in str(e.value)
+    with pytest.raises(ConfigError, match="expected true or false"):
+        from_dict({"users": {"trust_desktop_user": "yes"}})
+    cfg = from_dict({"server": {"unix_socket": "/run/ippproxy.sock"},
+                     "accounting": {"enabled": True}, "users": {"trust_desktop_user": True}})
+    assert cfg.users.trust_desktop_user is True
