@@ -45,6 +45,11 @@ class DesktopLogins:
         except KeyError:
             raise Forbidden(f"uid {uid} has no name in this machine's password database, "
                             "so it names no user") from None
+        return self.named(os_name)
+
+    def named(self, os_name: str) -> Principal:
+        """The user an OS account name (from the password database, never from a client)
+        is; ``Forbidden`` saying why not."""
         try:
             name = canonical_name(os_name)
         except ValueError:
@@ -52,7 +57,7 @@ class DesktopLogins:
         if name == MASTER_NAME:
             # The master account is not a user: its name on this machine proves nothing.
             raise Forbidden(f"the desktop user {name!r} is the master account's name; it "
-                            "logs in with its password") from None
+                            "logs in with its password")
         if self.admins.actor(Principal(name, False), Via.SESSION) is None:
             raise Forbidden(f"the desktop user {name!r} is not an enabled user of this "
                             "print server")

@@ -48,14 +48,18 @@ async def desktop_log_in(request: web.Request, code: str | None
         await _failed(svc, Actor(address, Via.SESSION), address, e.detail)
         return problem(403, e.detail, kind="desktop-user-refused")
     actor = Actor(principal.name, Via.SESSION)
-    wait = await asyncio.to_thread(svc.throttle.retry_after, principal.name, address)
-    if wait > 0:
-        return problem(429, "too many failed logins; try again later", kind="login-throttled",
-                       headers={"Retry-After": str(math.ceil(wait))})
     if not await second_factor(svc, principal.name, None):
         if not code:
             return problem(401, "this account asks for its two-step sign-in code",
                            kind="second-factor-needed")
+        # Only a code is guessed here: the throttle is asked before one is checked, and
+        # not otherwise (wrong passwords sent over the network for this user must not lock
+        # the desktop user out).
+        wait = await asyncio.to_thread(svc.throttle.retry_after, principal.name, address)
+        if wait > 0:
+            return problem(429, "too many failed logins; try again later",
+                           kind="login-throttled",
+                           headers={"Retry-After": str(math.ceil(wait))})
         if not await second_factor(svc, principal.name, code):
             await asyncio.to_thread(svc.throttle.failed, principal.name, address)
             await _failed(svc, actor, address, "wrong code")

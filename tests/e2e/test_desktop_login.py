@@ -212,6 +212,21 @@ def test_root_on_the_socket_gets_a_user_session_too(env: Env, tmp_path: Path) ->
     assert Client(env.proxy.https, cookie=cookie).get(ADMIN_ROUTE).status_code == 403
 
 
+def test_wrong_passwords_from_the_network_do_not_lock_the_desktop_user_out(
+        env: Env, os_users: OsUsers) -> None:
+    name = os_users.add("w")
+    _add_user(env.proxy, name, "3.00")
+    for _ in range(7):   # past the throttle's free failures (services/throttle.py)
+        r = requests.post(env.proxy.https + "/api/v1/session",
+                          json={"username": name, "password": "guessed-wrong"}, timeout=30,
+                          verify=trust(env.proxy.https))
+        assert r.status_code in (401, 429)
+    assert r.status_code == 429   # the password login of this user now waits
+    got = _desktop_call(env.socket, {}, user=name)   # no password is guessed here
+    assert got["status"] == 201, got
+    assert json.loads(got["body"])["name"] == name
+
+
 def test_over_tcp_the_desktop_login_is_refused_even_with_the_option_on(
         env: Env, tmp_path: Path) -> None:
     r = requests.post(env.proxy.https + "/api/v1/session/desktop", json={}, timeout=30,
