@@ -274,7 +274,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 user_list=UserList(engine, audit, store.reports,
                                    config.accounting.minor_unit_digits)
                 if config.accounting.enabled else None,
-                desktop=DesktopLogins(admins) if config.users.trust_desktop_user else None,
+                desktop=DesktopLogins(admins, config.server.unix_socket)
+                if config.users.trust_desktop_user else None,
                 peer_uid=peer_uid,
                 **user_services(engine, audit, catalog, lambda: server.config))
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)

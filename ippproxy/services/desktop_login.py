@@ -35,8 +35,9 @@ from ippproxy.services.errors import Forbidden
 class DesktopLogins:
     """Blocking (the database): the web layer calls it in a thread."""
 
-    def __init__(self, admins: Admins) -> None:
+    def __init__(self, admins: Admins, socket: str) -> None:
         self.admins = admins
+        self.socket = socket   # server.unix_socket: where the client asks (shown to users)
 
     def principal(self, uid: int) -> Principal:
         """The user whose OS account ``uid`` is; ``Forbidden`` saying why not."""

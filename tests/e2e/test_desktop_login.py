@@ -28,7 +28,9 @@ from typing import Any
 import pyotp
 import pytest
 import requests
+from selenium.webdriver.common.by import By
 from sqlalchemy import create_engine
+from support.browser import chromium, screenshot
 from support.server import IppProxy, tracebacks
 from support.userclient import UserClient, run_client
 from support.webapi import Client, cmd, database_of, login, remember_certificate, trust
@@ -199,6 +201,21 @@ def test_the_desktop_user_gets_their_own_session_and_never_admin_rights(
     logins = [a for a in _audits(env.proxy) if a["action"] == "session.login"
               and a["target"] == f"user:{env.known}"]
     assert any((a.get("after") or {}).get("method") == "desktop" for a in logins), logins
+    _the_client_page_in_chromium(env, saved["session"])
+
+
+def _the_client_page_in_chromium(env: Env, session: str) -> None:
+    """The user web app with the desktop session, in Chromium: the client page shows the
+    desktop login's command, and no Admin link although the user has the admin role."""
+    with chromium() as driver:
+        driver.get(env.proxy.https + "/user/login")
+        driver.add_cookie({"name": "ippproxy_session", "value": session, "path": "/",
+                           "secure": True})
+        driver.get(env.proxy.https + "/user/client")
+        command = driver.find_element(By.ID, "desktop-command").text
+        assert command == f"ippproxy-client --socket {env.socket} --desktop-login"
+        assert driver.find_elements(By.ID, "admin-link") == []
+        screenshot(driver, "user-client-desktop")
 
 
 def test_root_on_the_socket_gets_a_user_session_too(env: Env, tmp_path: Path) -> None:
@@ -310,6 +327,11 @@ def test_a_server_that_does_not_trust_desktop_users_refuses_them(
         got = _desktop_call(socket, {}, user=name)
         assert got["status"] == 403 and got["cookie"] == []
         assert got["problem"]["type"].endswith("/desktop-login-off")
+        # The client page offers no desktop login either (the password login still works).
+        remember_certificate(proxy)
+        page = login(proxy.https, name, f"{name}-password-1").get("/user/client")
+        assert page.status_code == 200 and 'id="client-command"' in page.text
+        assert 'id="desktop-command"' not in page.text
         assert tracebacks(proxy.log()) == []
     shutil.rmtree(Path(socket).parent, ignore_errors=True)
 

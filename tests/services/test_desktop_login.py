@@ -42,7 +42,7 @@ def _add(engine: Engine, name: str, *, admin: bool = False, disabled: bool = Fal
 def test_an_os_name_is_a_live_enabled_user_and_nothing_else(engine: Engine) -> None:
     _add(engine, "alice", admin=True)
     _add(engine, "dora", disabled=True)
-    logins = DesktopLogins(Admins(engine, Recorded()))
+    logins = DesktopLogins(Admins(engine, Recorded()), "/run/ippproxy/ippproxy.sock")
     # Canonical, as every user name is; the admin role does not make it the master account.
     assert logins.named("Alice") == Principal("alice", False)
     for name, reason in (("admin", "master account's name"), ("ADMIN ", "master account"),
