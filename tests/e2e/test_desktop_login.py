@@ -165,8 +165,11 @@ def _audits(proxy: IppProxy) -> list[dict[str, Any]]:
 
 
 def _desktop_call(socket: str, body: dict[str, str], user: str | int) -> dict[str, Any]:
+    """DESKTOP_CALL as ``user`` (a name, or a bare uid with the nogroup group)."""
+    gid = pwd.getpwnam(user).pw_gid if isinstance(user, str) else 0 if user == 0 else 65534
     r = subprocess.run(["/usr/bin/python3", "-c", DESKTOP_CALL, socket, json.dumps(body)],
-                       user=user, capture_output=True, text=True, check=True, timeout=60)
+                       user=user, group=gid, extra_groups=[], capture_output=True, text=True,
+                       check=True, timeout=60)
     out: dict[str, Any] = json.loads(r.stdout)
     out["problem"] = json.loads(out["body"]) if out["status"] >= 400 else None
     return out
