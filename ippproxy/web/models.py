@@ -80,9 +80,14 @@ class DesktopLoginRequest(Request):
                                "user who turned two-step sign-in on")] | None = None
 
 
+#: How a session's holder came in: a password login, a desktop login (user rights only),
+#: an API token.
+SessionVia = Literal["session", "desktop", "token"]
+
+
 class SessionInfo(Response):
     name: str
-    via: Literal["session", "desktop", "token"] = Field(
+    via: SessionVia = Field(
         description="desktop: a desktop login's session (user rights only)")
     superuser: bool
     rights: dict[SectionName, AccessName]

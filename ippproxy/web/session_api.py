@@ -17,9 +17,9 @@ from ippproxy.web.desktop_login import desktop_log_in
 
 
 def session_info(actor: Actor, session: Session | None) -> m.SessionInfo:
-    via = "token" if actor.via == Via.TOKEN else \
+    via: m.SessionVia = "token" if actor.via == Via.TOKEN else \
         "desktop" if session is not None and session.desktop else "session"
-    return m.SessionInfo(name=actor.name, via=via,  # type: ignore[arg-type]
+    return m.SessionInfo(name=actor.name, via=via,
                          superuser=actor.superuser,
                          rights={str(s): actor.access(s).name.lower() for s in Section},  # type: ignore[misc]
                          csrf_token=session.csrf if session is not None else None)
