@@ -52,6 +52,7 @@ from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
 from ippproxy.server import housekeeping
 from ippproxy.server.advertised import queue_attributes
+from ippproxy.server.authn import peer_uid
 from ippproxy.server.basic_auth import BasicAuthenticator, plain_urls, requiring, url_queues
 from ippproxy.server.caps import Caps, connection_limit, raise_fd_limit
 from ippproxy.server.context import ServerContext, load_queues
@@ -72,6 +73,7 @@ from ippproxy.services.auditsink import CatalogAudit
 from ippproxy.services.cashier import Cashier
 from ippproxy.services.cost_models import CostModelService
 from ippproxy.services.denials import Denials
+from ippproxy.services.desktop_login import DesktopLogins
 from ippproxy.services.destination_probe import DestinationProbe
 from ippproxy.services.events import EventHub, JobFeed
 from ippproxy.services.findme import FindMe
@@ -272,6 +274,9 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 user_list=UserList(engine, audit, store.reports,
                                    config.accounting.minor_unit_digits)
                 if config.accounting.enabled else None,
+                desktop=DesktopLogins(admins, config.server.unix_socket)
+                if config.users.trust_desktop_user else None,
+                peer_uid=peer_uid,
                 **user_services(engine, audit, catalog, lambda: server.config))
             watch = PrinterWatch(hub, capabilities, lambda: server.config.queues)
             advertiser = Advertiser(config, lambda q, host: queue_attributes(server, q, host))

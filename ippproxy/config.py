@@ -333,6 +333,10 @@ class UsersConfig:
     # A user's UUID token (created at the first login) may be the secret of a personal
     # printer URL (/printers/QUEUE/u/UUID) besides the URLs users make (issue 17).
     uuid_printer_urls: bool = False
+    # ippproxy-client may log in as the desktop user over server.unix_socket: the peer's
+    # uid (SO_PEERCRED) names the user, no password (services/desktop_login.py). File only,
+    # not an option of the database: it is a decision about this machine's local accounts.
+    trust_desktop_user: bool = False
 
 
 @dataclass(frozen=True)
@@ -766,7 +770,20 @@ def from_dict(raw: dict[str, Any]) -> Config:
         raise ConfigError("storage.copy_max_bytes", f"must be at most {COPY_MAX_LIMIT}")
     _check_accounting(cfg)
     _check_ldap(cfg.ldap)
+    _check_desktop(cfg)
     return cfg
+
+
+def _check_desktop(cfg: Config) -> None:
+    """The desktop user is proven by the local socket only, and is a user of accounting."""
+    if not cfg.users.trust_desktop_user:
+        return
+    if not cfg.server.unix_socket:
+        raise ConfigError("users.trust_desktop_user", "needs server.unix_socket (the desktop "
+                          "user is proven by the local socket's peer credentials)")
+    if not cfg.accounting.enabled:
+        raise ConfigError("users.trust_desktop_user", "needs accounting.enabled = true (the "
+                          "desktop user logs in as a user of the user store)")
 
 
 LDAP_FIELDS = ("full-name", "email", "card-number", "id-number")

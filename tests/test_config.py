@@ -260,3 +260,17 @@ def test_the_release_station_options() -> None:
     assert from_dict({}).release.station_idle == 60.0
     cfg = from_dict({"release": {"station_card_needs_pin": True, "station_idle": 30}})
     assert cfg.release.station_card_needs_pin is True and cfg.release.station_idle == 30.0
+
+
+def test_trusting_the_desktop_user_needs_the_local_socket_and_accounting() -> None:
+    assert from_dict({}).users.trust_desktop_user is False   # off unless the admin says so
+    for raw, needs in (({}, "server.unix_socket"),
+                       ({"server": {"unix_socket": "/run/ippproxy.sock"}}, "accounting")):
+        with pytest.raises(ConfigError) as e:
+            from_dict({**raw, "users": {"trust_desktop_user": True}})
+        assert e.value.key == "users.trust_desktop_user" and needs in str(e.value)
+    with pytest.raises(ConfigError, match="expected true or false"):
+        from_dict({"users": {"trust_desktop_user": "yes"}})
+    cfg = from_dict({"server": {"unix_socket": "/run/ippproxy.sock"},
+                     "accounting": {"enabled": True}, "users": {"trust_desktop_user": True}})
+    assert cfg.users.trust_desktop_user is True

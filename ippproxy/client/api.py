@@ -1,53 +1,65 @@
 """The user's side of ``/api/v1`` with the saved session: requests carry the session
 cookie and its CSRF token; a 401 (the session expired or was ended) logs in again once
-when the user's password can be had, else tells the user to log in."""
+when the user's password can be had (or as the desktop user, ``--desktop-login``), else
+tells the user to log in."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
 
 from ippproxy.client.errors import ClientFailure, Refused
-from ippproxy.client.login import COOKIE, AskCode, log_in, problem_detail
+from ippproxy.client.login import COOKIE, AskCode, log_in, log_in_desktop, problem_detail
 from ippproxy.client.store import Saved, TokenStore
 
 GetPassword = Callable[[], Awaitable[str | None]]
 
 
 class Api:
+    """``base``: the URL requests go to; ``key``: where the session is kept (the base, or
+    ``unix:PATH`` for the local socket); ``desktop``: log in as the desktop user."""
+
     def __init__(self, http: aiohttp.ClientSession, base: str, store: TokenStore,
-                 user: str | None, password: GetPassword, ask_code: AskCode) -> None:
+                 user: str | None, password: GetPassword, ask_code: AskCode, *,
+                 key: str | None = None, desktop: bool = False) -> None:
         self.http = http
         self.base = base
+        self.key = key or base
         self.store = store
         self.user = user
         self.password = password
         self.ask_code = ask_code
+        self.desktop = desktop
         self.saved: Saved | None = None
 
     async def ready(self, *, fresh: bool = False) -> Saved:
         """The saved session (for this user when one is named), or a new login."""
         if not fresh and self.saved is None:
-            found = self.store.load(self.base)
+            found = self.store.load(self.key)
             if found is not None and self.user in (None, found.user):
                 self.saved = found
         if fresh or self.saved is None:
-            self.store.forget(self.base)
+            self.store.forget(self.key)
             self.saved = None
-            if self.user is None:
-                raise ClientFailure("not logged in: give --user (and the password when "
-                                    "asked, or --password-file)")
-            password = await self.password()
-            if not password:
-                raise ClientFailure(f"no password for {self.user}")
-            self.saved = await log_in(self.http, self.base, self.user, password,
-                                      self.ask_code)
+            self.saved = replace(await self._log_in(), server=self.key)
             self.store.save(self.saved)
         return self.saved
+
+    async def _log_in(self) -> Saved:
+        if self.desktop:
+            return await log_in_desktop(self.http, self.base, self.ask_code)
+        if self.user is None:
+            raise ClientFailure("not logged in: give --user (and the password when "
+                                "asked, or --password-file)")
+        password = await self.password()
+        if not password:
+            raise ClientFailure(f"no password for {self.user}")
+        return await log_in(self.http, self.base, self.user, password, self.ask_code)
 
     def headers(self) -> dict[str, str]:
         assert self.saved is not None

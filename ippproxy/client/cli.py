@@ -24,6 +24,7 @@ from ippproxy.client.store import TokenStore, config_dir
 from ippproxy.client.stream import follow
 
 OK, REFUSED, FAILED, TIMED_OUT = 0, 1, 2, 3
+LOCAL_BASE = "http://localhost"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -31,7 +32,15 @@ def parser() -> argparse.ArgumentParser:
         prog="ippproxy-client",
         description="Your print jobs' popups (account selection, confirmation), your "
                     "balance and messages from an ippproxy server.")
-    p.add_argument("server", help="the server's base URL, e.g. https://print.example:631")
+    p.add_argument("server", nargs="?",
+                   help="the server's base URL, e.g. https://print.example:631 (or --socket)")
+    p.add_argument("--socket", type=Path, metavar="PATH",
+                   help="talk to the server on this machine over its local socket "
+                        "(server.unix_socket) instead of a URL")
+    p.add_argument("--desktop-login", action="store_true",
+                   help="log in as the desktop user (the account running this client), "
+                        "where the admin trusts that (users.trust_desktop_user); needs "
+                        "--socket, asks for no password")
     p.add_argument("--user", help="log in as this user (else the saved login is used)")
     p.add_argument("--password-file", type=Path,
                    help="read the password from this file ('-': stdin) instead of asking")
@@ -80,20 +89,45 @@ async def _ask_code() -> str | None:
     return await ask_line("Code from your authenticator app: ")
 
 
-async def run(args: argparse.Namespace) -> int:
+def _where(args: argparse.Namespace) -> tuple[str, str]:
+    """(the base URL of requests, the key the login is kept under)."""
+    if args.desktop_login and (args.socket is None or args.user is not None):
+        raise ClientFailure("--desktop-login needs --socket (the server's local socket "
+                            "proves who you are; a network connection cannot) and no --user")
+    if args.socket is not None:
+        if args.server is not None:
+            raise ClientFailure("give the server's URL or --socket, not both")
+        # The host is not looked up: the socket carries the request (Host: localhost).
+        return LOCAL_BASE, f"unix:{args.socket.absolute()}"
+    if args.server is None:
+        raise ClientFailure("give the server's URL (https://...) or --socket PATH")
     base = args.server.rstrip("/")
     if not base.startswith("https://"):
         raise ClientFailure("the server's URL must start with https:// (your password "
                             "and your token travel over it)")
+    return base, base
+
+
+def _connector(args: argparse.Namespace) -> aiohttp.BaseConnector:
+    """The local socket needs no TLS: the kernel carries it between two processes of this
+    machine, and the server knows this process's uid from it (SO_PEERCRED). Over the
+    network the server's certificate is always checked."""
+    if args.socket is not None:
+        return aiohttp.UnixConnector(path=str(args.socket), limit=4)
+    return aiohttp.TCPConnector(ssl=tls_context(args.cafile), limit=4)
+
+
+async def run(args: argparse.Namespace) -> int:
+    base, key = _where(args)
     store = TokenStore(args.config_dir or config_dir())
     if args.logout:
-        store.forget(base)
+        store.forget(key)
         return OK
-    connector = aiohttp.TCPConnector(ssl=tls_context(args.cafile), limit=4)
-    async with aiohttp.ClientSession(connector=connector,
+    async with aiohttp.ClientSession(connector=_connector(args),
                                      timeout=aiohttp.ClientTimeout(total=60)) as http:
         password = _password_source(args.password_file, args.user)
-        api = Api(http, base, store, args.user, password, _ask_code)
+        api = Api(http, base, store, args.user, password, _ask_code, key=key,
+                  desktop=args.desktop_login)
         await api.ready()
         identity = None
         if args.confirm_identity:
@@ -162,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
               " (see --cafile)", file=sys.stderr)
         return FAILED
     except (aiohttp.ClientError, OSError) as e:
-        print(f"ippproxy-client: cannot reach {args.server}: {e}", file=sys.stderr)
+        print(f"ippproxy-client: cannot reach {args.server or args.socket}: {e}",
+              file=sys.stderr)
         return FAILED
     except KeyboardInterrupt:
         return OK

@@ -1,4 +1,6 @@
-"""Logging in (``POST /api/v1/session``) and the TLS context that checks the server.
+"""Logging in (``POST /api/v1/session``, or as the desktop user ``POST
+/api/v1/session/desktop`` over the server's local socket) and the TLS context that checks
+the server.
 
 The second factor, by HTTP contract: when the server answers the login with 401 and a
 problem whose ``type`` ends in ``/second-factor-needed``, the client asks the user for the
@@ -21,6 +23,7 @@ from ippproxy.client.errors import ClientFailure
 from ippproxy.client.store import Saved
 
 SESSION_PATH = "/api/v1/session"
+DESKTOP_PATH = "/api/v1/session/desktop"
 COOKIE = "ippproxy_session"
 SECOND_FACTOR = "/second-factor-needed"
 AskCode = Callable[[], Awaitable[str | None]]
@@ -58,24 +61,39 @@ def _session_cookie(response: aiohttp.ClientResponse) -> str | None:
 
 async def log_in(http: aiohttp.ClientSession, base: str, user: str, password: str,
                  ask_code: AskCode) -> Saved:
-    body: dict[str, str] = {"username": user, "password": password}
+    return await _session(http, base, SESSION_PATH, {"username": user, "password": password},
+                          user, ask_code)
+
+
+async def log_in_desktop(http: aiohttp.ClientSession, base: str, ask_code: AskCode) -> Saved:
+    """The desktop login (``POST /api/v1/session/desktop``) over the server's local socket:
+    the server names the user from this process's uid, no password is sent; the answer
+    says who that is."""
+    return await _session(http, base, DESKTOP_PATH, {}, None, ask_code)
+
+
+async def _session(http: aiohttp.ClientSession, base: str, path: str, body: dict[str, str],
+                   user: str | None, ask_code: AskCode) -> Saved:
+    """The session of a login (``user`` as given; None: the name the server answers)."""
+    what = "desktop login" if user is None else f"login as {user}"
     for _ in range(2):
-        async with http.post(base + SESSION_PATH, json=body) as r:
+        async with http.post(base + path, json=body) as r:
             text = await r.text()
             if r.status == 201:
                 sid = _session_cookie(r)
-                csrf = json.loads(text).get("csrf_token")
-                if not sid or not isinstance(csrf, str):
+                answer = json.loads(text)
+                csrf, name = answer.get("csrf_token"), answer.get("name")
+                if not sid or not isinstance(csrf, str) or not isinstance(name, str):
                     raise ClientFailure("the server's login answer has no session")
-                return Saved(base, user, sid, csrf)
+                return Saved(base, user or name, sid, csrf)
             kind, detail = problem_detail(r.status, text)
             if r.status == 401 and kind.endswith(SECOND_FACTOR) and "code" not in body:
                 code = await ask_code()
                 if not code:
-                    raise ClientFailure(f"login: {detail} (no code given)")
+                    raise ClientFailure(f"{what}: {detail} (no code given)")
                 body["code"] = code.strip()
                 continue
             if r.status == 429:
                 detail += f" (retry after {r.headers.get('Retry-After', '?')} s)"
-            raise ClientFailure(f"login as {user} failed: {detail}")
-    raise ClientFailure(f"login as {user} failed: the second factor was not accepted")
+            raise ClientFailure(f"{what} failed: {detail}")
+    raise ClientFailure(f"{what} failed: the second factor was not accepted")

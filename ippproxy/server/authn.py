@@ -80,15 +80,24 @@ def answer(body: bytes, status: int) -> web.Response:
     return web.Response(body=body, content_type=IPP_TYPE)
 
 
-def peer_identity(request: web.Request) -> Identity | None:
-    """The peer of a Unix-socket connection (SO_PEERCRED); None for any other transport."""
+def peer_uid(request: web.Request) -> int | None:
+    """The uid of the peer of a Unix-socket connection, as the kernel recorded it when the
+    peer connected (SO_PEERCRED, socket(7)); None for any other transport (TCP, even from
+    127.0.0.1, proves no local account). The web side gets it through ``WebServices``
+    (wired by app.py) for the desktop login."""
     transport = request.transport
     sock = None if transport is None else transport.get_extra_info("socket")
     if sock is None or sock.family != socket.AF_UNIX:
         return None
     _pid, uid, _gid = _UCRED.unpack(
         sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size))
-    return local_identity(uid, os.geteuid())
+    return int(uid)
+
+
+def peer_identity(request: web.Request) -> Identity | None:
+    """The peer of a Unix-socket connection (SO_PEERCRED); None for any other transport."""
+    uid = peer_uid(request)
+    return None if uid is None else local_identity(uid, os.geteuid())
 
 
 def local_identity(uid: int, own_uid: int) -> Identity:

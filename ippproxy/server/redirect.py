@@ -7,7 +7,11 @@ path that only IPP uses (``/printers/NAME``, ``/ipp/print``, ``/jobs/...``), whe
 Content-Type gets the IPP handler's 400 naming it. Anything else (web
 pages, the REST API, /metrics, icons) gets ``308 Permanent Redirect`` to ``https://`` on the
 same port, which keeps the method and body (RFC 9110 §15.4.9), so no password, cookie or
-token is ever asked for over plain HTTP. The redirect names the request's ``Host`` only when it
+token is ever asked for over plain HTTP. The local Unix socket (``server.unix_socket``) is
+not a network: the kernel carries its bytes between two processes of this machine and
+names the peer (SO_PEERCRED), so the web side is served there as it arrives (the desktop
+login of ``ippproxy-client``, services/desktop_login.py; cupsd serves its pages on its
+domain socket too). The redirect names the request's ``Host`` only when it
 is a plausible host[:port] (``uris.authority``), so it cannot be pointed elsewhere.
 """
 
@@ -17,6 +21,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from ippproxy.config import ServerConfig
+from ippproxy.server.authn import peer_uid
 from ippproxy.server.http import IPP_TYPE, ipp_handler
 from ippproxy.server.uris import authority
 
@@ -44,7 +49,7 @@ def https_redirect(server: ServerConfig) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.secure or is_ipp(request):
+        if request.secure or is_ipp(request) or peer_uid(request) is not None:
             return await handler(request)
         raise web.HTTPPermanentRedirect(https_location(request, server))
 

@@ -1,6 +1,7 @@
 """The tables of admin authentication: the master account, per-group admin rights,
 sessions, API tokens and failed logins (migration ``0007_admin_auth``), and the users'
-personal printer URLs (``0010_user_side``), and their TOTP second factors (``0012_user_app``).
+personal printer URLs (``0010_user_side``), their TOTP second factors (``0012_user_app``)
+and the mark of a desktop login's session (``0016_desktop_login``).
 
 The services package owns them (tests/test_table_ownership.py): the web layer reaches them
 through ``services.admins``, ``services.sessions`` and ``services.tokens`` only. Secrets are
@@ -25,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,6 +63,9 @@ class AdminSession(Base):
     seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     # "" the web app's; "station:<printer>" a release station's (services/sessions.py).
     scope: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    # A desktop login (services/desktop_login.py, migration 0016): user rights only, even
+    # for a user with admin rights.
+    desktop: Mapped[bool] = mapped_column(server_default=false(), default=False)
 
 
 class ApiToken(Base):

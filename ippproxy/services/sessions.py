@@ -5,6 +5,8 @@ the table cannot be replayed as cookies. Each session has its own CSRF token (th
 synchronizer token pattern, OWASP CSRF cheat sheet), random too, which the web layer
 compares in constant time on every state-changing browser request. A session ends when it
 has been idle longer than ``idle`` or alive longer than ``absolute``, or at logout.
+A desktop login's session (``desktop``, services/desktop_login.py) is marked so: the web
+layer gives it user rights only, whatever rights its principal has.
 ``seen_at`` is written at most once per ``touch`` interval, not on every request.
 
 A store has a ``scope``: "" for the web app's logins, ``station:<printer>`` for a release
@@ -42,6 +44,7 @@ class Session:
     principal: Principal
     csrf: str
     created_at: dt.datetime
+    desktop: bool = False   # proven by the local socket's peer: user rights only
 
 
 def digest(secret: str) -> str:
@@ -57,11 +60,12 @@ class Sessions:
         self.settings = settings
         self.scope = scope
 
-    def create(self, principal: Principal, address: str) -> tuple[str, Session]:
+    def create(self, principal: Principal, address: str, *, desktop: bool = False
+               ) -> tuple[str, Session]:
         """A new session: its id (for the cookie, never stored) and the session."""
         sid = secrets.token_urlsafe(32)
         now = utcnow()
-        session = Session(principal, secrets.token_urlsafe(32), now)
+        session = Session(principal, secrets.token_urlsafe(32), now, desktop)
         idle = now - dt.timedelta(seconds=self.settings.idle)
         old = now - dt.timedelta(seconds=self.settings.absolute)
 
@@ -73,7 +77,7 @@ class Sessions:
             conn.execute(insert(SESSIONS).values(
                 id_hash=digest(sid), principal=principal.name, master=principal.master,
                 csrf=session.csrf, address=address[:64], created_at=now, seen_at=now,
-                scope=self.scope))
+                scope=self.scope, desktop=desktop))
             if not principal.master:  # the UUID token is made at the first login (issue 18)
                 useredit.ensure_token_for(conn, principal.name)
         in_transaction(self.engine, work)
@@ -99,7 +103,8 @@ class Sessions:
         if (now - seen).total_seconds() > s.touch:
             in_transaction(self.engine, lambda c: c.execute(
                 update(SESSIONS).where(SESSIONS.c.id_hash == key).values(seen_at=now)))
-        return Session(Principal(row["principal"], bool(row["master"])), row["csrf"], created)
+        return Session(Principal(row["principal"], bool(row["master"])), row["csrf"], created,
+                       bool(row["desktop"]))
 
     def end(self, sid: str) -> None:
         key = digest(sid)

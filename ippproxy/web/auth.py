@@ -81,6 +81,8 @@ async def _prove(request: web.Request, svc: WebServices) -> Actor | None:
     if session is None:
         return None
     actor = await asyncio.to_thread(svc.admins.actor, session.principal, Via.SESSION)
+    if actor is not None and session.desktop:
+        actor = Actor(actor.name, Via.SESSION)  # user rights only (services/desktop_login.py)
     if actor is not None:
         request[SESSION_KEY] = (sid, session)
     return actor
@@ -154,7 +156,7 @@ def clear_session_cookie(response: web.StreamResponse) -> None:
     response.del_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="Strict")
 
 
-async def _second_factor(svc: WebServices, principal: str, code: str | None) -> bool:
+async def second_factor(svc: WebServices, principal: str, code: str | None) -> bool:
     """True unless the principal turned TOTP on and ``code`` is not its current code."""
     if svc.totp is None or not await asyncio.to_thread(svc.totp.required, principal):
         return True
@@ -183,13 +185,13 @@ async def log_in(request: web.Request, name: str, password: str, code: str | Non
     actor = None if principal is None else await asyncio.to_thread(
         svc.admins.actor, principal, Via.SESSION)
     if principal is not None and actor is not None and not code and \
-            not await _second_factor(svc, principal.name, None):
+            not await second_factor(svc, principal.name, None):
         # The password was right and the account asks for its code: said so, so that a
         # client (ippproxy-client, client/login.py) asks for it and sends the login again.
         return problem(401, "this account asks for its two-step sign-in code",
                        kind="second-factor-needed")
     if principal is not None and actor is not None and \
-            not await _second_factor(svc, principal.name, code):
+            not await second_factor(svc, principal.name, code):
         actor = None    # the password was right, the code was not: a failed login
     if principal is None or actor is None:
         await asyncio.to_thread(svc.throttle.failed, key, address)

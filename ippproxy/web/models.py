@@ -75,9 +75,20 @@ class LoginRequest(Request):
                                "user who turned two-step sign-in on")] | None = None
 
 
+class DesktopLoginRequest(Request):
+    code: Annotated[str, Field(max_length=16, description="the TOTP code (RFC 6238) of a "
+                               "user who turned two-step sign-in on")] | None = None
+
+
+#: How a session's holder came in: a password login, a desktop login (user rights only),
+#: an API token.
+SessionVia = Literal["session", "desktop", "token"]
+
+
 class SessionInfo(Response):
     name: str
-    via: Literal["session", "token"]
+    via: SessionVia = Field(
+        description="desktop: a desktop login's session (user rights only)")
     superuser: bool
     rights: dict[SectionName, AccessName]
     csrf_token: str | None = Field(None, description="send it as X-CSRF-Token on changes")

@@ -12,6 +12,7 @@ from ippproxy.services.admins import Admins
 from ippproxy.services.audit import AuditService
 from ippproxy.services.cashier import Cashier
 from ippproxy.services.cost_models import CostModelService
+from ippproxy.services.desktop_login import DesktopLogins
 from ippproxy.services.findme import FindMe
 from ippproxy.services.groups import GroupService
 from ippproxy.services.jobs import Jobs
@@ -53,6 +54,15 @@ class CatalogServices:
     refresh: Callable[[], Awaitable[object]]
 
 
+#: The uid of a request's peer on the local Unix socket, None over TCP (server/authn.py
+#: ``peer_uid``, handed in by app.py: web does not import server).
+PeerUid = Callable[[web.Request], int | None]
+
+
+def no_peer(request: web.Request) -> int | None:
+    return None
+
+
 @dataclass(frozen=True)
 class WebServices:
     admins: Admins
@@ -74,6 +84,8 @@ class WebServices:
     user_edit: UserEdit | None = None  # editing one user (accounting on; issue 18)
     user_life: UserLife | None = None  # create, delete, erase, personal data (issue 18)
     user_list: UserList | None = None  # the admin's user list (accounting on)
+    desktop: DesktopLogins | None = None  # users.trust_desktop_user on
+    peer_uid: PeerUid = no_peer
 
 
 class WebState:

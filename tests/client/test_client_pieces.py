@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ippproxy.client.answers import pick
+from ippproxy.client.cli import main
 from ippproxy.client.errors import ClientFailure
 from ippproxy.client.popups import clean, countdown, money, render, seconds_left
 from ippproxy.client.sse import Event, EventParser
@@ -92,3 +93,19 @@ def test_the_identity_popup_names_the_job_and_asks_for_a_password() -> None:
                                        "pages": 2, "deadline": None})
     assert shown.startswith('Did you print job 7 "scan?[31m" on walkup, 2 page(s)?')
     assert "user name and password" in shown and "\x1b" not in shown
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--desktop-login"], "--desktop-login needs --socket"),
+    (["https://print.example:631", "--desktop-login"], "--desktop-login needs --socket"),
+    (["--socket", "/run/x.sock", "--desktop-login", "--user", "bob"], "and no --user"),
+    (["https://print.example:631", "--socket", "/run/x.sock"], "not both"),
+    ([], "give the server's URL (https://...) or --socket PATH"),
+    (["http://print.example:631"], "must start with https://"),
+])
+def test_where_the_client_goes_is_checked_before_anything_is_sent(
+        argv: list[str], says: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([*argv, "--config-dir", str(tmp_path)]) == 2
+    assert says in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

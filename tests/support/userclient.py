@@ -20,11 +20,32 @@ def client_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "ippproxy.client"]
 
 
+def client_argv(proxy: IppProxy, config_dir: Path, args: tuple[str, ...], *, cafile: bool,
+                socket: str | None = None, run_as: str | None = None) -> list[str]:
+    """The client's command line: to the server's HTTPS URL, or (``socket``) over its local
+    socket; ``run_as``: as that OS user (the test runs as root), see ``as_user``."""
+    where = ["--socket", socket] if socket else \
+        [proxy.https, *(["--cafile", str(proxy.cert)] if cafile else [])]
+    user = as_user(run_as) if run_as else []
+    return [*user, *client_command(), *where, "--config-dir", str(config_dir), "--json",
+            "--no-notify", *args]
+
+
+def as_user(name: str) -> list[str]:
+    """Run as the OS user ``name`` (uid, gid and groups: what SO_PEERCRED reports), keeping
+    only the capability to read files: the environment's interpreter may live under a
+    directory the user cannot enter (a pyenv under /root), and the user must still start
+    it. Reading is all it grants; the identity the server sees is the user's."""
+    return ["setpriv", "--reuid", name, "--regid", name, "--init-groups",
+            "--inh-caps", "+dac_read_search", "--ambient-caps", "+dac_read_search", "--"]
+
+
 class UserClient:
     def __init__(self, proxy: IppProxy, config_dir: Path, *args: str, stdin: str = "",
-                 cafile: bool = True) -> None:
-        argv = [*client_command(), proxy.https, "--config-dir", str(config_dir), "--json",
-                "--no-notify", *(["--cafile", str(proxy.cert)] if cafile else []), *args]
+                 cafile: bool = True, socket: str | None = None,
+                 run_as: str | None = None) -> None:
+        argv = client_argv(proxy, config_dir, args, cafile=cafile, socket=socket,
+                           run_as=run_as)
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
         assert self.proc.stdin is not None
@@ -64,10 +85,10 @@ class UserClient:
 
 
 def run_client(proxy: IppProxy, config_dir: Path, *args: str, stdin: str = "",
-               cafile: bool = True) -> tuple[int, list[dict[str, Any]], str]:
+               cafile: bool = True, socket: str | None = None,
+               run_as: str | None = None) -> tuple[int, list[dict[str, Any]], str]:
     """A client run to its end: exit code, its JSON lines, its stderr."""
-    argv = [*client_command(), proxy.https, "--config-dir", str(config_dir), "--json",
-            "--no-notify", *(["--cafile", str(proxy.cert)] if cafile else []), *args]
+    argv = client_argv(proxy, config_dir, args, cafile=cafile, socket=socket, run_as=run_as)
     r = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=120,
                        check=False)
     return r.returncode, [json.loads(x) for x in r.stdout.splitlines() if x.strip()], r.stderr

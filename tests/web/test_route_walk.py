@@ -26,6 +26,8 @@ from ippproxy.web.routes import OPERATIONS
 
 # Routes open to anyone, on purpose (CVE-2023-27350: no setup or bootstrap route stays open).
 PUBLIC_ROUTES = {("POST", "/api/v1/session"), ("POST", "/admin/login"),
+                 # the desktop login: the local socket's peer is the credential (403 here)
+                 ("POST", "/api/v1/session/desktop"),
                  ("GET", "/admin/login"), ("HEAD", "/admin/login"),
                  # the pages' CSS and scripts, only the files listed by name (pages/routes.py)
                  ("GET", "/admin/static/{name}"), ("HEAD", "/admin/static/{name}"),

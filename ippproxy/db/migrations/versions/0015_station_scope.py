@@ -3,7 +3,7 @@ gets a ``scope`` ("" for the web app's logins, ``station:<printer>`` for a relea
 station's), so that a station's next request may reach any node sharing the database
 (ippproxy/services/sessions.py, ippproxy/services/station.py).
 
-Revision ID: 0015_s2
+Revision ID: 0015_station_scope
 Revises: 0014_user_list
 Hand-written; portable to SQLite and PostgreSQL. Must match ippproxy/services/authmodels.py
 (tests/services/test_admin_auth.py compares them). Existing rows are the web app's.
@@ -12,7 +12,7 @@ Hand-written; portable to SQLite and PostgreSQL. Must match ippproxy/services/au
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015_s2"
+revision = "0015_station_scope"
 down_revision = "0014_user_list"
 branch_labels = None
 depends_on = None
