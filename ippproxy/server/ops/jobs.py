@@ -250,6 +250,7 @@ async def _release(req: OpRequest, job: JobRecord) -> None:
         raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
                        f"job {job.job_id} waits for its user to confirm who printed it "
                        "(ippproxy-client)")
+    _not_findme(req, job)
     hold = await req.ctx.intake.pay_held(job)
     if hold is not None:
         await _transition(req, job, JobEvent.HOLD, reasons=(hold.reason,),
@@ -264,6 +265,18 @@ async def _release(req: OpRequest, job: JobRecord) -> None:
         return
     reasons = ("job-incoming",) if not job.closed else None
     await _transition(req, job, JobEvent.RELEASE, hold_until=None, reasons=reasons)
+
+
+def _not_findme(req: OpRequest, job: JobRecord) -> None:
+    """A job of a Find-Me queue is released at a printer of its group, which is where it
+    is converted and priced (services/findme.py): a plain Release-Job names no printer, so
+    it is not possible (RFC 8011 §4.3.6) and the job stays held (issue 17 point 7)."""
+    queue = req.ctx.queues.get(job.queue)
+    if queue is not None and queue.config.findme_printers:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                       f"job {job.job_id} is a Find-Me job: release it at a printer of "
+                       f"{', '.join(queue.config.findme_printers)} (the user web app or "
+                       "the printer's release station)"[:255])
 
 
 async def restart_job(req: OpRequest) -> Reply:
