@@ -23,7 +23,7 @@ from ippproxy.server.context import OpRequest
 from ippproxy.server.errors import IppError
 from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops.common import check_owner, is_admin, queue_of, target_job
-from ippproxy.server.ops.released import release_held
+from ippproxy.server.ops.released import refusal, refuse_held, release_held
 from ippproxy.server.printer_attrs import HOLD_UNTIL, WHICH_JOBS
 from ippproxy.server.response import Reply
 
@@ -82,6 +82,11 @@ async def _transition(req: OpRequest, job: JobRecord, event: JobEvent, **kw: obj
 
 async def cancel_job(req: OpRequest) -> Reply:
     job = await target_job(req)
+    release = refusal(req, job)
+    if release is not None:   # an approver's "no" (issue 17 §6)
+        refused = await refuse_held(req, release, job)
+        _event(req, refused, "job-completed")
+        return Reply()
     check_owner(req, job)
     if not can(job.state, JobEvent.CANCEL):
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
