@@ -34,8 +34,8 @@ printed, canceled; a question that went unanswered
 arrives as canceled with ``account-info-needed``). With ``accounting.client_alert`` on, a
 job of this node that waits for an account choice while its owner has no client connected
 raises ``client-unavailable`` on the admin side's live activity (once per job; a job
-waiting for its identity raises it only when no client at its address is connected either). A question is asked once per job and
-reason. Each subscription has a bounded queue; a slow client loses its oldest events (it
+waiting for its identity raises it only when no client at its address is connected
+either). A question is asked once per job and reason. Each subscription has a bounded queue; a slow client loses its oldest events (it
 can re-read its jobs). Events are serialised once per user.
 """
 
