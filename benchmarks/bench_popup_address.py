@@ -199,7 +199,11 @@ def main() -> int:
             {"name": "plain", "destination": "builtin", "cost_model": "bench"},
             {"name": "walkup", "destination": "builtin", "cost_model": "bench",
              "authentication": "popup"}],
-            server={"max_connections": room}, forwarding={"poll_interval": 0.2},
+            # Held jobs count against the claimed name's cap on jobs not completed (200):
+            # every job here claims "Pixel 7" and none is answered.
+            server={"max_connections": room,
+                    "max_jobs_per_user": args.jobs * args.rounds + 100},
+            forwarding={"poll_interval": 0.2},
             log_level="warning")
         proxy.config_path.write_text(proxy.config_path.read_text() + CONFIG)
         proxy.start()

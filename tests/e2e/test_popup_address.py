@@ -87,7 +87,7 @@ def _identify(who: Client, attrs: dict[str, Any], name: str, password: str
 def test_only_the_client_at_the_jobs_address_is_asked(env: Env) -> None:
     carol = _at(env, "carol", PHONE)             # logged in on the computer that prints
     bob = _at(env, "bob")                        # another user at another computer
-    near, far = Stream(carol), Stream(bob)
+    near, far, elsewhere = Stream(carol), Stream(bob), Stream(_at(env, "carol"))
     try:
         attrs = _send(env, "from-the-phone", "Pixel 7", PHONE)   # a made-up user name
         asked = near.next("identity-needed", _uuid(attrs), 30)
@@ -95,9 +95,10 @@ def test_only_the_client_at_the_jobs_address_is_asked(env: Env) -> None:
         assert (asked["printer"], asked["job_id"]) == ("walkup", attrs["job-id"])
         assert asked["name"] == "from-the-phone" and asked["deadline"]
         _never(far, _uuid(attrs), 3)
+        _never(elsewhere, _uuid(attrs), 0.5)     # carol's own client at another computer
     finally:
-        near.close()
-        far.close()
+        for s in (near, far, elsewhere):
+            s.close()
     # bob is neither the claimed user nor at that address: the job is not his to answer
     status, body = _identify(bob, attrs, "bob", "bob-pw")
     assert status == 404 and body["status"] == 404 and "job" in body["detail"], body
