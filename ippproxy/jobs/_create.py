@@ -47,6 +47,7 @@ class NewJob:
     reasons: tuple[str, ...] | None
     message: str | None
     analysis: dict[str, Any] | None
+    peer_address: str | None = None
 
 
 # Statements built once: executing them with a parameter dict skips SQLAlchemy's
@@ -108,6 +109,7 @@ def _rows(spec: NewJob, job_id: int | None, now: dt.datetime) -> tuple[dict[str,
         "owner": spec.owner,
         "name": spec.name,
         "originating_host": spec.originating_host,
+        "peer_address": spec.peer_address,
         "attributes": spec.attributes,
         "document_format": spec.document_format,
         "hold_until": spec.hold_until,

@@ -39,7 +39,8 @@ def _row(job: BulkJob) -> dict[str, Any]:
     return {
         "uuid": new_uuid(), "queue": job.queue, "job_id": job.job_id, "state": int(job.state),
         "state_reasons": list(default_reasons(job.state)), "state_message": None,
-        "owner": job.owner, "name": job.name, "originating_host": None, "attributes": b"",
+        "owner": job.owner, "name": job.name, "originating_host": None, "peer_address": None,
+        "attributes": b"",
         "document_format": "application/pdf",
         "hold_until": "indefinite" if job.state == JobState.PENDING_HELD else None,
         "hold_until_time": None, "priority": 50, "created_at": job.created_at,

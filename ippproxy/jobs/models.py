@@ -28,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -68,6 +69,10 @@ class Job(Base):
         Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
         Index("ix_jobs_owner", "owner"),
         Index("ix_jobs_completed_at", "completed_at"),
+        # The popups of held jobs from one network address (services/usernotices.py: a
+        # client connecting from there): only held jobs are indexed. Migration 0017_peer_address.
+        Index("ix_jobs_held_peer", "peer_address",
+              sqlite_where=text("state = 4"), postgresql_where=text("state = 4")),
     )
 
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -79,6 +84,9 @@ class Job(Base):
     owner: Mapped[str] = mapped_column(String(255), nullable=False)
     name: Mapped[str | None] = mapped_column(String(255))
     originating_host: Mapped[str | None] = mapped_column(String(255))
+    # The network address the job came from (the socket's peer, never a claim such as
+    # job-originating-host-name): who is asked on a "popup" queue (issue 17 point 1).
+    peer_address: Mapped[str | None] = mapped_column(String(64))
     attributes: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     document_format: Mapped[str | None] = mapped_column(String(255))
     hold_until: Mapped[str | None] = mapped_column(String(64))

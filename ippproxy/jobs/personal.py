@@ -42,4 +42,5 @@ def erase_owner(conn: Connection, owner: str, placeholder: str) -> int:
     conn.execute(update(documents_t).where(documents_t.c.job_uuid.in_(uuids))
                  .values(name=None))
     return conn.execute(update(jobs_t).where(_owned(owner))
-                        .values(owner=placeholder, name=None, originating_host=None)).rowcount
+                        .values(owner=placeholder, name=None, originating_host=None,
+                                         peer_address=None)).rowcount

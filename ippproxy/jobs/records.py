@@ -109,6 +109,7 @@ class JobRecord:
     node: str | None
     lease_until: dt.datetime | None
     documents: tuple[DocumentRecord, ...] = field(default=())
+    peer_address: str | None = None   # the socket's peer it came from (models.py)
 
     @property
     def is_terminal(self) -> bool:

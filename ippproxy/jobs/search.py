@@ -25,6 +25,7 @@ class JobQuery:
     owner: str | None = None       # compared without regard to case
     queue: str | None = None
     states: tuple[int, ...] = ()   # JobState values; () is every state
+    peer_address: str | None = None   # sent from this network address
     since: dt.datetime | None = None   # created at or after
     until: dt.datetime | None = None   # created before
     sort: str = "created_at"
@@ -44,6 +45,8 @@ def _filtered(q: JobQuery) -> Select[Any]:
         stmt = stmt.where(j.queue == q.queue)
     if q.states:
         stmt = stmt.where(j.state.in_([int(s) for s in q.states]))
+    if q.peer_address is not None:
+        stmt = stmt.where(j.peer_address == q.peer_address)
     if q.since is not None:
         stmt = stmt.where(j.created_at >= q.since)
     if q.until is not None:

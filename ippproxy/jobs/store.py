@@ -137,6 +137,7 @@ class JobStore:
         message: str | None = None,
         analysis: dict[str, Any] | None = None,
         uuid: str | None = None,
+        peer_address: str | None = None,
     ) -> JobRecord:
         """Store a new job (and its spooled documents), allocating its per-queue job-id.
 
@@ -160,6 +161,7 @@ class JobStore:
             reasons=tuple(reasons) if reasons is not None else None,
             message=message,
             analysis=analysis,
+            peer_address=peer_address,
         )
         staged = stage(self.engine.dialect, spec, self.clock())
         job_id: int = await self._writer.submit_many(insert_staged, staged)

@@ -99,6 +99,7 @@ class Intake:
                 documents=admitted.documents or (doc,), closed=True,
                 reasons=(admitted.hold_reason,) if admitted.hold else None,
                 message=admitted.message or None, originating_host=sub.originating_host,
+                peer_address=sub.peer_address,
                 analysis=admitted.analysis, uuid=job_uuid)
         except BaseException as e:
             self._discard((doc, *made), sub, job_uuid, e)
@@ -120,7 +121,7 @@ class Intake:
             attributes=blob.pack(without_pin(p.attributes)), hold_until=hold, closed=False,
             reasons=(sub.release_hold,) if sub.release_hold
             else INCOMING_REASONS if p.hold_until in NO_HOLD else None,
-            originating_host=sub.originating_host,
+            originating_host=sub.originating_host, peer_address=sub.peer_address,
             analysis={PIN_KEY: sub.pin_hash} if sub.pin_hash else None)
         return Accepted(job, p.unsupported)
 

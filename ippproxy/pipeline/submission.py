@@ -50,6 +50,7 @@ class Submission:
     job_name: str = ""                             # job-name, else document-name (cleaned)
     document_name: str | None = None               # cleaned
     originating_host: str | None = None            # cleaned
+    peer_address: str | None = None                # the socket's peer (never a claim)
     body: AsyncIterator[bytes] = field(default_factory=no_document)
     # ``authentication = "popup"`` and nobody proven: ``user`` is only claimed; the job
     # waits for its user's client to confirm who printed it (identity.py).

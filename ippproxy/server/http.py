@@ -154,7 +154,8 @@ async def ipp_handler(request: web.Request) -> web.StreamResponse:
             return _error_answer(decoder, Status.CLIENT_ERROR_BAD_REQUEST, "truncated IPP message")
         path_target: Target | None = parse_path(request.path, ctx.default_queue)
         origin = Origin(authority(server.hostname, request.headers.get("Host"),
-                                  server.listen, server.port), secure=request.secure)
+                                  server.listen, server.port), secure=request.secure,
+                        peer=request.remote or "")
         user = await authn.authenticate(ctx, request, msg)
         if isinstance(user, web.StreamResponse):
             return user

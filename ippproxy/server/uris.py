@@ -57,6 +57,7 @@ class Origin:
 
     authority: str
     secure: bool = False
+    peer: str = ""      # the socket peer's address ("": a Unix socket)
 
     @property
     def ipp(self) -> str:

@@ -26,13 +26,16 @@ impressions, price, printer, the reason and its message, the accounts the user m
 choose, and for ``account-info-needed`` the deadline, ``accounting.popup_timeout``) and
 ``confirm-needed`` (a confirm-job rule's last chance: the job's name, pages, colour
 impressions, price and printer; print or cancel), ``identity-needed`` (a job sent without
-credentials to an ``authentication = "popup"`` queue in this user's name: who printed
-it, user name and password; with its deadline), ``job-state`` (released, printing,
+credentials to an ``authentication = "popup"`` queue in this user's name, or from the
+address this client is connected from (nearby.py: the seed's "unauthenticated printer"
+asks the computer that sent the job): who printed it, user name and password; the job's
+name, pages, printer and time, with its deadline), ``job-state`` (released, printing,
 printed, canceled; a question that went unanswered
 arrives as canceled with ``account-info-needed``). With ``accounting.client_alert`` on, a
 job of this node that waits for an account choice while its owner has no client connected
-raises ``client-unavailable`` on the admin side's live activity (once per job). A question is asked once per job and
-reason. Each subscription has a bounded queue; a slow client loses its oldest events (it
+raises ``client-unavailable`` on the admin side's live activity (once per job; a job
+waiting for its identity raises it only when no client at its address is connected
+either). A question is asked once per job and reason. Each subscription has a bounded queue; a slow client loses its oldest events (it
 can re-read its jobs). Events are serialised once per user.
 """
 
@@ -51,14 +54,16 @@ from ippproxy.accounting.available import UsableAccount
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.config import Config
 from ippproxy.jobs.records import JobRecord
+from ippproxy.jobs.search import JobQuery
 from ippproxy.jobs.state import JobState
-from ippproxy.pipeline.identity import IDENTITY_NEEDED
+from ippproxy.pipeline.identity import IDENTITY_NEEDED, waits_for_identity
 from ippproxy.pipeline.payer import PayerReason, is_payer_held
 from ippproxy.pipeline.settings import minor_int
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services import policy_events
 from ippproxy.services.actor import Actor, Via
 from ippproxy.services.events import Event, EventHub, EventKind
+from ippproxy.services.nearby import ByAddress, identity_question
 from ippproxy.services.userside import UserSide
 
 log = logging.getLogger(__name__)
@@ -132,6 +137,7 @@ class UserNotices:
         self._warned: set[str] = set()  # users told of low credit, until it rises again
         self.queue_size = queue_size
         self._streams: dict[str, set[UserStream]] = {}
+        self._at: ByAddress[UserStream] = ByAddress()   # by the client's peer address
         self._tasks: set[asyncio.Task[None]] = set()
         self._asked: collections.OrderedDict[tuple[str, str], None] = \
             collections.OrderedDict()
@@ -146,10 +152,13 @@ class UserNotices:
         return len(self._streams)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, actor: Actor) -> AsyncIterator[UserStream]:
-        """The actor's stream, their outstanding questions queued first."""
+    async def subscribe(self, actor: Actor, address: str = "") -> AsyncIterator[UserStream]:
+        """The actor's stream from network ``address`` (the socket's peer; "": none), their
+        outstanding questions queued first, then those of jobs waiting at that address for
+        who printed them."""
         stream = UserStream(self.queue_size)
         self._streams.setdefault(actor.name, set()).add(stream)
+        self._at.add(address, stream)
         self._someone.set()
         try:
             stream.offer(await self._balance(actor.name, connecting=True))
@@ -157,14 +166,26 @@ class UserNotices:
                 if waits(job):
                     self._ask_once(job)
                     stream.offer(await self._question(actor, job))
+            for job in await self._waiting_at(address):
+                if _owner(job) != actor.name:
+                    stream.offer(self._identity(job))
             yield stream
         finally:
+            self._at.discard(address, stream)
             mine = self._streams.get(actor.name, set())
             mine.discard(stream)
             if not mine:
                 self._streams.pop(actor.name, None)
             if not self._streams:
                 self._someone.clear()
+
+    async def _waiting_at(self, address: str) -> list[JobRecord]:
+        """The jobs sent from ``address`` that wait for who printed them."""
+        if not address:
+            return []
+        found, _ = await self.side.store.search_jobs(JobQuery(
+            peer_address=address, states=(JobState.PENDING_HELD,), limit=200))
+        return [j for j in found if waits_for_identity(j) and j.peer_address == address]
 
     def close(self) -> None:
         for streams in self._streams.values():
@@ -199,22 +220,30 @@ class UserNotices:
 
     async def _tell(self, job: JobRecord, *, question: bool) -> None:
         """Send the job's question (once per reason) or its new state to its owner; a
-        question nobody's client can answer raises the admin's alert (when it is on)."""
+        question nobody's client can answer raises the admin's alert (when it is on). Who
+        printed a job is asked at the job's address too (nearby.py)."""
         owner = _owner(job)
-        if owner is None:
-            return
-        if not self.connected(owner):
-            if question and self.alert() and (PayerReason.INFO_NEEDED in job.state_reasons
-                                              or IDENTITY_NEEDED in job.state_reasons):
+        near = self._at.at(job.peer_address) if question and waits_for_identity(job) else ()
+        if (owner is None or not self.connected(owner)) and not near:
+            if owner is not None and question and self.alert() and (
+                    PayerReason.INFO_NEEDED in job.state_reasons
+                    or IDENTITY_NEEDED in job.state_reasons):
                 self._alarm(owner, job)
             return
-        if question:
+        if question and waits_for_identity(job):
+            if not self._ask_once(job):
+                return
+            wire = self._identity(job)
+        elif owner is None:
+            return
+        elif question:
             if not self._ask_once(job):
                 return
             wire = await self._question(Actor(owner, Via.SYSTEM), job)
         else:
             wire = _wire(JOB_STATE, _job(job)) + self._policy(job) + await self._balance(owner)
-        for stream in tuple(self._streams.get(owner, ())):
+        mine = self._streams.get(owner, set()) if owner is not None else set()
+        for stream in mine.union(near):
             stream.offer(wire)
 
     def _alarm(self, owner: str, job: JobRecord) -> None:
@@ -264,10 +293,13 @@ class UserNotices:
                 or event.job_id is None:
             return
         try:
-            owner = canonical_name(event.user)
+            owner: str | None = canonical_name(event.user)
         except ValueError:
-            return
-        if not self.connected(owner):
+            owner = None
+        # Another node's job held for who printed it may have come from an address where a
+        # client of this node is connected (nearby.py).
+        if (owner is None or not self.connected(owner)) and (
+                event.kind != EventKind.JOB_HELD or not self._at):
             return
         try:
             job = await self.side.store.get(event.queue, event.job_id)
@@ -325,14 +357,19 @@ class UserNotices:
         if CONFIRMATION_NEEDED in job.state_reasons:
             return _wire(CONFIRM_NEEDED, _job(job))
         if IDENTITY_NEEDED in job.state_reasons:
-            return _wire(IDENTITY_QUESTION, {**_job(job), "deadline": (job.created_at + dt.timedelta(
-                seconds=self.popup_timeout())).isoformat()})
+            return self._identity(job)
         accounts = await asyncio.to_thread(self.side.accounts, actor)
         data = {**_job(job), "choices": [_choice(a) for a in accounts], "deadline": None}
         if PayerReason.INFO_NEEDED in job.state_reasons:
             data["deadline"] = (job.created_at + dt.timedelta(
                 seconds=self.popup_timeout())).isoformat()
         return _wire(ACCOUNT_NEEDED, data)
+
+
+    def _identity(self, job: JobRecord) -> bytes:
+        """Who printed the job: what its owner sees of it (nearby.py), and the deadline."""
+        return _wire(IDENTITY_QUESTION, identity_question(
+            job, job.created_at + dt.timedelta(seconds=self.popup_timeout())))
 
 
 def _job(job: JobRecord) -> dict[str, Any]:

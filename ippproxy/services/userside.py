@@ -13,8 +13,9 @@ timeout, released) is ``Conflict``. Answers for one job are taken one at a time 
 node; across nodes the charge's key (the job UUID) keeps it charged once.
 
 A job of an ``authentication = "popup"`` queue sent without credentials waits for its
-user's client to confirm who printed it (``pipeline/identity.py``): ``confirm_identity``
-takes a user name and password, every job (``check_password``, the same check as a
+user's client, or a client at the address it was sent from (nearby.py), to confirm who
+printed it (``pipeline/identity.py``): ``confirm_identity`` takes a user name and
+password, every job (``check_password``, the same check as a
 login); the job named the client's user as its ``requesting-user-name``, but the password
 decides: the proven user owns the job and pays for it (``identify``). A wrong password is
 ``Forbidden`` and the job keeps waiting.
@@ -47,6 +48,7 @@ from ippproxy.services.admins import Principal
 from ippproxy.services.auditsink import AuditSink, entry
 from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound
 from ippproxy.services.jobs import JobNotifier
+from ippproxy.services.nearby import from_address
 
 ACCOUNT_ATTRIBUTES = ("job-account-id", "job-billing")
 MAX_JOBS = 200
@@ -102,11 +104,13 @@ class UserSide:
         with self.engine.connect() as conn:
             return usable_accounts(conn, actor.name)
 
-    async def job(self, actor: Actor, uuid: str) -> JobRecord:
+    async def job(self, actor: Actor, uuid: str, *, address: str = "") -> JobRecord:
+        """The actor's job ``uuid``; with ``address``, also one sent from that network
+        address (nearby.py: who printed it is asked there). Any other is ``NotFound``."""
         job = None
         if 0 < len(uuid) <= 64 and uuid.isprintable():
             job = await self.store.get_by_uuid(uuid)
-        if job is None or not owns(actor, job):
+        if job is None or not (owns(actor, job) or from_address(job, address)):
             raise NotFound("job", uuid)
         return job
 
@@ -193,15 +197,17 @@ class UserSide:
             actor, "job.confirm", f"job:{job.uuid}", None, {"print": go}))
         return new
 
-    async def confirm_identity(self, actor: Actor, uuid: str, name: str,
-                               password: str) -> JobRecord:
-        """Who printed a job of a "popup" queue: ``name`` with ``password`` owns it."""
+    async def confirm_identity(self, actor: Actor, uuid: str, name: str, password: str,
+                               address: str = "") -> JobRecord:
+        """Who printed a job of a "popup" queue: ``name`` with ``password`` owns it. The
+        actor answers for a job in their name or one sent from ``address``, the network
+        address they answer from (nearby.py)."""
         if self.check_password is None or self.identify is None:
             raise NotFound("identity service", "me")
         lock = self._answering.setdefault(uuid, asyncio.Lock())
         try:
             async with lock:
-                job = await self.job(actor, uuid)
+                job = await self.job(actor, uuid, address=address)
                 if not waits_for_identity(job):
                     raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for "
                                    "no confirmation of who printed it (answered already, or "

@@ -24,7 +24,9 @@ async def my_events(call: Call) -> Any:
     notices = call.services.notices
     if notices is None:   # accounting off: no accounts to ask about
         raise NotFound("event stream", "me")
-    async with notices.subscribe(user_of(call)) as stream:
+    # The socket's peer: no option names trusted reverse proxies, so X-Forwarded-For is
+    # not believed (services/nearby.py).
+    async with notices.subscribe(user_of(call), call.request.remote or "") as stream:
         response = web.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-store",
             "X-Accel-Buffering": "no"})

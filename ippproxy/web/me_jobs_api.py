@@ -108,8 +108,9 @@ async def confirm_job(call: Call) -> Any:
 
 
 async def confirm_identity(call: Call) -> Any:
-    """Who printed a job of a "popup" queue; failed passwords count against the login
-    throttle of that name and address, as a failed login does."""
+    """Who printed a job of a "popup" queue (one in the caller's name, or sent from the
+    caller's address: the socket's peer, services/nearby.py); failed passwords count
+    against the login throttle of that name and address, as a failed login does."""
     body: IdentityAnswer = call.body
     svc = call.services
     address = call.request.remote or ""
@@ -123,7 +124,7 @@ async def confirm_identity(call: Call) -> Any:
                        headers={"Retry-After": str(math.ceil(wait))})
     try:
         job = await _side(call).confirm_identity(user_of(call), call.path["uuid"],
-                                                 body.username, body.password)
+                                                 body.username, body.password, address)
     except Forbidden:
         await asyncio.to_thread(svc.throttle.failed, key, address)
         raise

@@ -137,9 +137,9 @@ class Stream:
         import threading
 
         self.events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
-        self.response = requests.get(client.base + path,
-                                     headers=client.headers(), stream=True, timeout=60,
-                                     verify=trust(client.base))
+        get = client.session.get if client.session is not None else requests.get
+        self.response = get(client.base + path, headers=client.headers(), stream=True,
+                            timeout=60, verify=trust(client.base))
         assert self.response.status_code == 200, self.response.text
         assert self.response.headers["Content-Type"].startswith("text/event-stream")
         threading.Thread(target=self._read, daemon=True).start()

@@ -96,23 +96,24 @@ class Env:
 
     def request(self, op: int, queue: str, *, user: str = "alice", document: bytes = b"",
                 op_attrs: list[Attribute] | None = None, job_attrs: list[Attribute] | None = None,
-                auth: str | None = None, path: str | None = None, tls: bool = True
-                ) -> tuple[int, Message | None]:
+                auth: str | None = None, path: str | None = None, tls: bool = True,
+                source: str | None = None) -> tuple[int, Message | None]:
         msg = build(op, self.proxy.uri(queue), user=user, op_attrs=op_attrs or [],
                     job_attrs=job_attrs or [])
         extra = f"Authorization: {auth}\r\n" if auth else ""
         raw = post_request(encode(msg) + document, path or self.proxy.path(queue),
                            self.proxy.port, extra_headers=extra)
-        resp = http_exchange(self.proxy.port, raw, timeout=120, tls=tls)
+        resp = http_exchange(self.proxy.port, raw, timeout=120, tls=tls, source=source)
         return resp.status, decode(resp.body) if resp.status == 200 else None
 
     def print_job(self, queue: str, document: bytes, *, user: str, auth: str | None = None,
-                  job_attrs: list[Attribute] | None = None) -> Message:
+                  job_attrs: list[Attribute] | None = None, source: str | None = None
+                  ) -> Message:
         status, reply = self.request(Operation.PRINT_JOB, queue, user=user, document=document,
                                      op_attrs=[Attribute.single("document-format",
                                                                 Tag.MIME_MEDIA_TYPE,
                                                                 "application/octet-stream")],
-                                     job_attrs=job_attrs, auth=auth)
+                                     job_attrs=job_attrs, auth=auth, source=source)
         assert status == 200 and reply is not None
         return reply
 

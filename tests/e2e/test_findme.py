@@ -230,6 +230,34 @@ def test_bad_releases_leave_the_job_held(lab: Lab) -> None:
     assert [(a, k) for a, k, _ in lab.ledger(attrs)] == [(-110, "charge"), (95, "refund")]
 
 
+def test_ipp_release_job_is_not_possible_the_job_stays_held(lab: Lab) -> None:
+    """A plain IPP Release-Job (or Hold-Job with no-hold) names no printer: a Find-Me job
+    is released at a printer of its group, so the owner is told where, and it stays held
+    with nothing more charged (before, it went to the queue's own destination)."""
+    attrs = lab.held("ipp-release")
+    job_id = [Attribute.single("job-id", Tag.INTEGER, attrs["job-id"])]
+    before = set(lab.colour.spooled_files())
+    for op, extra in ((Operation.RELEASE_JOB, []), (Operation.HOLD_JOB, [
+            Attribute.single("job-hold-until", Tag.KEYWORD, "no-hold")])):
+        status, reply = lab.env.request(op, "findme", user="alice", op_attrs=job_id + extra)
+        assert status == 200 and reply is not None, status
+        assert reply.code == Status.CLIENT_ERROR_NOT_POSSIBLE, (op, status_message(reply))
+        message = status_message(reply)
+        assert "Find-Me job: release it at a printer of lab-colour, lab-mono" in message
+        assert "release station" in message
+    # another user's Release-Job is refused as before (asked to authenticate: HTTP 401)
+    status, _ = lab.env.request(Operation.RELEASE_JOB, "findme", user="bob", op_attrs=job_id)
+    assert status == 401, status
+    time.sleep(1)
+    still = lab.env.job("findme", attrs["job-id"])
+    assert (still["job-state"], still["job-state-reasons"]) == (4, "job-hold-until-specified")
+    assert set(lab.colour.spooled_files()) == before
+    assert [(a, k) for a, k, _ in lab.ledger(attrs)] == [(-110, "charge")]
+    # released at a printer, it prints there
+    status, body = lab.release(lab.alice, attrs, "lab-colour")
+    assert status == 200 and body["job"]["printer"] == "lab-colour", body
+
+
 def test_too_little_credit_for_the_dearest_printer_released_where_it_can_pay(lab: Lab) -> None:
     """carol has 0.50: the reservation at lab-colour (1.10) cannot be made, so the job is
     held for its payer (never refused); at lab-colour it stays held (409), at lab-mono

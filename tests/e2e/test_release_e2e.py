@@ -183,6 +183,57 @@ def test_approval_by_a_named_approver_and_a_group_refusal(rel: Release) -> None:
     assert sum(a for a, _ in rows) == 0, rows
 
 
+def _ipp_cancel(rel: Release, job_id: int, user: str) -> Any:
+    status, reply = rel.env.request(Operation.CANCEL_JOB, "approve", auth=rel.auth(user),
+                                    op_attrs=[Attribute.single("job-id", Tag.INTEGER, job_id)])
+    assert status == 200 and reply is not None, status
+    return reply
+
+
+def test_an_approvers_ipp_cancel_job_is_a_refusal(rel: Release) -> None:
+    """Cancel-Job over IPPS with Basic auth by an approver (not the owner) refuses the job
+    as the REST refusal does: canceled "refused by", the reservation refunded, the owner
+    told, audited as a refusal; a non-approver's Cancel-Job stays not-authorized."""
+    attrs = rel.held("approve")
+    uuid, job_id = _uuid(attrs), attrs["job-id"]
+    assert rel.ledger(uuid) == [(-15, "charge")]
+    reply = _ipp_cancel(rel, job_id, "bob")                   # not an approver, not owner
+    assert reply.code == Status.CLIENT_ERROR_NOT_AUTHORIZED, status_message(reply)
+    assert rel.job("approve", job_id)["job-state"] == 4
+    told = Stream(rel.clients["alice"])                        # the owner's live events
+    try:
+        reply = _ipp_cancel(rel, job_id, "carol")              # named in approvers
+        assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+        event = told.next("job-state", uuid, 60, where=lambda d: d["state"] == "canceled")
+        assert event["message"] == "refused by carol", event
+    finally:
+        told.close()
+    done = rel.job("approve", job_id)
+    assert done["job-state"] == 7 and "refused by carol" in done["job-state-message"]
+    assert done["job-state-reasons"] == "job-canceled-by-operator"
+    deadline = time.monotonic() + 60
+    while len(rows := rel.ledger(uuid)) < 2:                  # the settlement refunds it
+        assert time.monotonic() < deadline, rows
+        time.sleep(0.2)
+    assert rows == [(-15, "charge"), (15, "refund")], rows
+    reply = _ipp_cancel(rel, job_id, "carol")        # twice: it awaits approval no more
+    assert reply.code == Status.CLIENT_ERROR_NOT_AUTHORIZED, status_message(reply)
+    time.sleep(1)
+    assert rel.ledger(uuid) == [(-15, "charge"), (15, "refund")]
+    audit = json.loads(subprocess.run(
+        [*ippproxy_command(), "cmd", "--config", str(rel.env.proxy.config_path), "--json",
+         "audit", "--kind", "job", "--name", uuid], check=True, capture_output=True,
+        text=True, timeout=60).stdout)
+    entries = audit["items"] if isinstance(audit, dict) else audit
+    assert [(e["action"], e["actor"]) for e in entries] == [("job.refuse", "carol")], audit
+    # The owner's own Cancel-Job is still an ordinary cancel.
+    mine = rel.held("approve")
+    reply = _ipp_cancel(rel, mine["job-id"], "alice")
+    assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
+    own = rel.job("approve", mine["job-id"])
+    assert own["job-state"] == 7 and own["job-state-reasons"] == "job-canceled-by-user"
+
+
 def test_release_refused_while_the_printer_reports_media_empty(rel: Release) -> None:
     attrs = rel.held("jammed")
     code, body = rel.rest("alice", _uuid(attrs), "release")

@@ -135,18 +135,23 @@ def _recv(sock: socket.socket) -> bytes:
 
 
 def http_exchange(port: int, raw: bytes | Iterable[bytes], host: str = "127.0.0.1",
-                  timeout: float = 20.0, tls: bool = False) -> HttpResponse:
+                  timeout: float = 20.0, tls: bool = False,
+                  source: str | None = None) -> HttpResponse:
     """Send raw bytes (a whole HTTP request, or an iterable of pieces) and read one response;
-    ``tls``: over TLS (the server's certificate is not checked), sent before reading."""
+    ``tls``: over TLS (the server's certificate is not checked), sent before reading;
+    ``source``: from this local address (another loopback address: another computer)."""
+    bind = (source, 0) if source else None
     if tls:
         ctx = ssl.create_default_context()
         ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-        with socket.create_connection((host, port), timeout=timeout) as raw_sock, \
+        with socket.create_connection((host, port), timeout=timeout,
+                                      source_address=bind) as raw_sock, \
                 ctx.wrap_socket(raw_sock, server_hostname=host) as tls_sock:
             for piece in [raw] if isinstance(raw, bytes) else raw:
                 tls_sock.sendall(piece)
             return _read_response(tls_sock)
-    with socket.create_connection((host, port), timeout=timeout) as sock:
+    with socket.create_connection((host, port), timeout=timeout,
+                                  source_address=bind) as sock:
         pieces = [raw] if isinstance(raw, bytes) else raw
 
         def send() -> None:

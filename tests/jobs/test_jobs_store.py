@@ -12,7 +12,9 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine
 
 from ippproxy.db import Base, make_engine
+from ippproxy.jobs import personal
 from ippproxy.jobs.records import JobClosedError, JobNotFound, JobRecord, NewDocument
+from ippproxy.jobs.search import JobQuery
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 
@@ -58,7 +60,7 @@ async def test_the_record_of_a_new_job_is_what_the_store_gives_back(
     variants = [
         {},
         {"hold_until": "indefinite", "priority": 90, "name": "held"},
-        {"closed": False, "originating_host": "10.1.2.3"},
+        {"closed": False, "originating_host": "10.1.2.3", "peer_address": "127.0.0.2"},
         {"reasons": ("job-account-info-needed",), "message": "pick an account",
          "hold_until": "indefinite", "analysis": {"pages": 3, "colour": [1, 0, 1]}},
         {"attributes": bytearray(b"\x02\x00"), "documents": "doc"},
@@ -304,3 +306,20 @@ async def test_requeue_expired_leases(store: JobStore) -> None:
     assert store.stats == writes_before   # nothing expired: a read, no write transaction
     [back] = await store.requeue_expired_leases(now + dt.timedelta(minutes=2))
     assert back.state is S.PENDING and back.forward_started and back.lease_until is None
+
+
+async def test_held_jobs_by_peer_address_and_erased_with_their_owner(store: JobStore) -> None:
+    """The socket peer a job came from (a "popup" queue asks the clients there): the held
+    jobs from one address are found by it; erasing the owner's personal data clears it."""
+    held = await store.create_job("q", owner="Pixel 7", hold_until="indefinite",
+                                  peer_address="127.0.0.2")
+    await store.create_job("q", owner="Pixel 7", peer_address="127.0.0.2")    # not held
+    await store.create_job("q", owner="bob", hold_until="indefinite",
+                           peer_address="127.0.0.3")
+    await store.create_job("q", owner="carol", hold_until="indefinite")      # no address
+    found, _ = await store.search_jobs(JobQuery(peer_address="127.0.0.2",
+                                                states=(S.PENDING_HELD,)))
+    assert [j.uuid for j in found] == [held.uuid] and found[0].peer_address == "127.0.0.2"
+    await store.write(lambda c: personal.erase_owner(c, "Pixel 7", "erased-1"))
+    gone = await store.get_by_uuid(held.uuid)
+    assert gone is not None and gone.peer_address is None and gone.owner == "erased-1"

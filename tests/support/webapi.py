@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 from support.server import IppProxy, ippproxy_command
 
 ACCOUNTING = """
@@ -72,12 +73,34 @@ def first_password(proxy: IppProxy) -> str:
     return found[0]
 
 
+class FromAddress(HTTPAdapter):
+    """Connections made from one local address: another loopback address (127.0.0.2) is
+    another computer to the server, whose peer address it is."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+        kw["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kw)
+
+
+def from_address(address: str) -> requests.Session:
+    """A ``requests`` session whose connections come from ``address``."""
+    session = requests.Session()
+    for scheme in ("https://", "http://"):
+        session.mount(scheme, FromAddress(address))
+    return session
+
+
 @dataclass
 class Client:
     base: str
     cookie: str | None = None
     csrf: str | None = None
     token: str | None = None
+    session: requests.Session | None = None    # None: from 127.0.0.1
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         h: dict[str, str] = {}
@@ -92,9 +115,9 @@ class Client:
 
     def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
                 **kw: Any) -> requests.Response:
-        return requests.request(method, self.base + path, headers=self.headers(headers),
-                                allow_redirects=False, timeout=30, verify=trust(self.base),
-                                **kw)
+        send = self.session.request if self.session is not None else requests.request
+        return send(method, self.base + path, headers=self.headers(headers),
+                    allow_redirects=False, timeout=30, verify=trust(self.base), **kw)
 
     def get(self, path: str, **kw: Any) -> requests.Response:
         return self.request("GET", path, **kw)
@@ -103,13 +126,15 @@ class Client:
         return self.request("POST", path, **kw)
 
 
-def login(base: str, name: str, password: str) -> Client:
-    r = requests.post(base + "/api/v1/session", json={"username": name, "password": password},
-                      timeout=30, verify=trust(base))
+def login(base: str, name: str, password: str, session: requests.Session | None = None
+          ) -> Client:
+    post = session.post if session is not None else requests.post
+    r = post(base + "/api/v1/session", json={"username": name, "password": password},
+             timeout=30, verify=trust(base))
     assert r.status_code == 201, r.text
     cookie = re.search(r"ippproxy_session=([^;]+)", r.headers["Set-Cookie"])
     assert cookie is not None
-    return Client(base, cookie=cookie.group(1), csrf=r.json()["csrf_token"])
+    return Client(base, cookie=cookie.group(1), csrf=r.json()["csrf_token"], session=session)
 
 
 def cmd(proxy: IppProxy, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -23,7 +23,7 @@ from ippproxy.server.context import OpRequest
 from ippproxy.server.errors import IppError
 from ippproxy.server.operation import OpSpec
 from ippproxy.server.ops.common import check_owner, is_admin, queue_of, target_job
-from ippproxy.server.ops.released import release_held
+from ippproxy.server.ops.released import refusal, refuse_held, release_held
 from ippproxy.server.printer_attrs import HOLD_UNTIL, WHICH_JOBS
 from ippproxy.server.response import Reply
 
@@ -82,6 +82,11 @@ async def _transition(req: OpRequest, job: JobRecord, event: JobEvent, **kw: obj
 
 async def cancel_job(req: OpRequest) -> Reply:
     job = await target_job(req)
+    release = refusal(req, job)
+    if release is not None:   # an approver's "no" (issue 17 §6)
+        refused = await refuse_held(req, release, job)
+        _event(req, refused, "job-completed")
+        return Reply()
     check_owner(req, job)
     if not can(job.state, JobEvent.CANCEL):
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
@@ -250,6 +255,7 @@ async def _release(req: OpRequest, job: JobRecord) -> None:
         raise IppError(Status.CLIENT_ERROR_NOT_AUTHORIZED,
                        f"job {job.job_id} waits for its user to confirm who printed it "
                        "(ippproxy-client)")
+    _not_findme(req, job)
     hold = await req.ctx.intake.pay_held(job)
     if hold is not None:
         await _transition(req, job, JobEvent.HOLD, reasons=(hold.reason,),
@@ -264,6 +270,18 @@ async def _release(req: OpRequest, job: JobRecord) -> None:
         return
     reasons = ("job-incoming",) if not job.closed else None
     await _transition(req, job, JobEvent.RELEASE, hold_until=None, reasons=reasons)
+
+
+def _not_findme(req: OpRequest, job: JobRecord) -> None:
+    """A job of a Find-Me queue is released at a printer of its group, which is where it
+    is converted and priced (services/findme.py): a plain Release-Job names no printer, so
+    it is not possible (RFC 8011 §4.3.6) and the job stays held (issue 17 point 7)."""
+    queue = req.ctx.queues.get(job.queue)
+    if queue is not None and queue.config.findme_printers:
+        raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
+                       f"job {job.job_id} is a Find-Me job: release it at a printer of "
+                       f"{', '.join(queue.config.findme_printers)} (the user web app or "
+                       "the printer's release station)"[:255])
 
 
 async def restart_job(req: OpRequest) -> Reply:

@@ -62,6 +62,7 @@ async def _submission(req: OpRequest, operation: str, job: JobRecord | None = No
         job_name=_name(req, "job-name") or _name(req, "document-name") or "",
         document_name=_name(req, "document-name") or None,
         originating_host=_name(req, "job-originating-host-name"), body=req.body,
+        peer_address=req.origin.peer or None,
         unproven=q.config.authentication == "popup" and not req.identity.proven)
 
 
