@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
 from ippproxy.accounting import useredit
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.db import reading
 from ippproxy.services.admins import Principal
 from ippproxy.services.authmodels import SESSIONS
 
@@ -79,7 +80,7 @@ class Sessions:
         if not sid or len(sid) > 128:
             return None
         key = digest(sid)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:   # every web request: never the write lock
             row = conn.execute(select(SESSIONS).where(SESSIONS.c.id_hash == key)
                                ).mappings().first()
         if row is None:
