@@ -256,8 +256,18 @@ class Catalog:
         """One audit entry for a change made outside the catalog (a token, a job, an
         account), in its own transaction: the catalog's version is not bumped."""
         with self.engine.begin() as conn:
+            self.recording(actor=actor, via=via, action=action, kind=kind, name=name,
+                           before=before, after=after)(conn)
+
+    def recording(self, *, actor: str, via: str, action: str, kind: Kind, name: str,
+                  before: Any = None, after: Any = None) -> Callable[[Connection], None]:
+        """``record`` as a unit of work for the caller's transaction: a caller that has a
+        group commit (SQLite: ``accounting.txn``) shares its batch's one sync of the log
+        instead of holding the write lock through a sync of its own."""
+        def unit(conn: Connection) -> None:
             Tx(conn, self.clock()).audit(actor=actor, via=via, action=action, kind=kind,
                                          name=name, before=before, after=after)
+        return unit
 
     def audit_log(self, query: AuditQuery) -> list[AuditEntry]:
         with self._reading() as conn:

@@ -9,6 +9,6 @@ schema.
 
 from ippproxy.db.base import Base
 from ippproxy.db.checkpoint import Checkpointer
-from ippproxy.db.engine import make_engine, upgrade, upgrade_locked
+from ippproxy.db.engine import make_engine, reading, upgrade, upgrade_locked
 
-__all__ = ["Base", "Checkpointer", "make_engine", "upgrade", "upgrade_locked"]
+__all__ = ["Base", "Checkpointer", "make_engine", "reading", "upgrade", "upgrade_locked"]

@@ -9,10 +9,12 @@ commits with ``NORMAL`` and syncs the log itself before it answers anyone
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -53,6 +55,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+@contextlib.contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only snapshot: on SQLite ``BEGIN DEFERRED`` (WAL), so the reader neither
+    waits for the writer nor holds the write lock while it reads, as a plain
+    ``engine.connect()`` does (its ``BEGIN IMMEDIATE`` from ``make_engine``)."""
+    with engine.connect() as conn:
+        conn.execution_options(sqlite_begin="DEFERRED")
+        with conn.begin():
+            yield conn
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

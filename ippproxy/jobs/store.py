@@ -244,9 +244,14 @@ class JobStore:
         hold_until: str | None | _Unset = UNSET,
         hold_until_time: dt.datetime | None | _Unset = UNSET,
         next_attempt_at: dt.datetime | None | _Unset = UNSET,
+        analysis: dict[str, Any] | None = None,
+        edit_attributes: Callable[[bytes], bytes] | None = None,
     ) -> JobRecord:
-        """Apply ``event`` through the state table; raises InvalidTransition, JobNotFound."""
-        extra: dict[str, Any] = {}
+        """Apply ``event`` through the state table; raises InvalidTransition, JobNotFound.
+        With ``analysis`` and ``edit_attributes``, what ``set_analysis`` stores goes in the
+        same write (an answered popup: the choice and the release, one commit)."""
+        extra: dict[str, Any] = {} if analysis is None else {"analysis": analysis,
+                                                            **counted(analysis)}
         for key, val in (
             ("hold_until", hold_until),
             ("hold_until_time", hold_until_time),
@@ -255,7 +260,8 @@ class JobStore:
             if val is not UNSET:
                 extra[key] = val
         return await self.write(
-            lambda c: writes.transition(c, uuid, event, reasons, message, self.clock(), extra)
+            lambda c: writes.transition(c, uuid, event, reasons, message, self.clock(), extra,
+                                        edit_attributes)
         )
 
     async def move_job(self, uuid: str, queue: str,

@@ -8,7 +8,7 @@ which consults the transition table.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,8 +138,12 @@ def transition(
     message: str | None,
     now: dt.datetime,
     extra: dict[str, Any],
+    edit_attributes: Callable[[bytes], bytes] | None = None,
 ) -> JobRecord:
-    return apply_event(conn, _locked(conn, uuid), event, reasons, message, now, extra)
+    rec = _locked(conn, uuid)
+    if edit_attributes is not None:   # rewritten from the row locked for this change
+        extra = {**extra, "attributes": edit_attributes(rec.attributes)}
+    return apply_event(conn, rec, event, reasons, message, now, extra)
 
 
 def update_fields(

@@ -29,6 +29,7 @@ from ippproxy.accounting import users as accounting_users
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.accounting.users import hash_secret, verify_secret
+from ippproxy.db import reading
 from ippproxy.db.base import utcnow
 from ippproxy.directory import DirectoryError
 from ippproxy.services.actor import Access, Actor, Section, Via
@@ -167,7 +168,7 @@ class Admins:
             return Actor(principal.name, via, superuser=True)
         if not self.users:
             return None
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:   # every web request: never the write lock
             profile = directory.admin_profile(conn, principal.name)
             if profile is None:
                 return None

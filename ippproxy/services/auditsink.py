@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ippproxy.accounting.txn import in_transaction
 from ippproxy.catalog import Catalog, Kind
 from ippproxy.services.actor import Actor
 
@@ -61,6 +62,9 @@ class CatalogAudit(LogAudit):
 
     def record(self, e: AuditEntry) -> None:
         kind, _, name = e.target.partition(":")
-        self.catalog.record(actor=e.actor[:255], via=e.via[:16], action=e.action[:32],
-                            kind=Kind(kind), name=name[:255], before=e.before, after=e.after)
+        # In the engine's group commit (accounting/txn.py): under load (a user answering
+        # popups, issue 17) the entries of many requests share one sync of the log.
+        in_transaction(self.catalog.engine, self.catalog.recording(
+            actor=e.actor[:255], via=e.via[:16], action=e.action[:32], kind=Kind(kind),
+            name=name[:255], before=e.before, after=e.after))
         super().record(e)

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
 
 from ippproxy.accounting import useredit
 from ippproxy.accounting.txn import in_transaction
+from ippproxy.db import reading
 from ippproxy.db.base import aware, utcnow
 from ippproxy.services.admins import Principal
 from ippproxy.services.authmodels import SESSIONS
@@ -88,7 +89,7 @@ class Sessions:
         if not sid or len(sid) > 128:
             return None
         key = digest(sid)
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:   # every web request: never the write lock
             row = conn.execute(select(SESSIONS).where(SESSIONS.c.id_hash == key,
                                                       SESSIONS.c.scope == self.scope)
                                ).mappings().first()

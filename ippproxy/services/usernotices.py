@@ -17,8 +17,8 @@ submitted still shows its popup. Two sources follow:
   node's) becomes a question.
 
 Events: ``policy`` and ``balance-correction`` (policy_events.py), ``balance`` (the accounts
-the user may charge, with their balances: on connecting and after each change of their
-jobs), ``low-credit`` (the personal balance is below
+the user may charge, with their balances: on connecting, and after their jobs' changes,
+once per user and batch of the job feed), ``low-credit`` (the personal balance is below
 ``accounting.low_credit_threshold``: once, until it rises again, and on connecting),
 ``account-needed`` (the job waits for an account: ``account-info-needed``,
 ``-authorization-failed``, ``-closed``, ``-limit-reached``; document name, pages, colour
@@ -74,7 +74,7 @@ JOB_STATE = "job-state"
 BALANCE = "balance"
 LOW_CREDIT = "low-credit"
 BALANCE_SET = "balance-set"  # an admin set the balance (issue 18; SavaPage §4.4.4.6)
-ASKED_KEEP = 10000     # (job, reason) questions remembered, so each is asked once
+ASKED_KEEP = 20000     # keys of 10,000 questions (two each), so each is asked once
 _JOB_EVENTS = frozenset({EventKind.JOB_HELD, EventKind.JOB_PENDING, EventKind.JOB_PRINTING,
                          EventKind.JOB_STOPPED, EventKind.JOB_PRINTED, EventKind.JOB_CANCELED,
                          EventKind.JOB_ABORTED, EventKind.JOB_RECEIVED})
@@ -218,10 +218,12 @@ class UserNotices:
             stream.offer(wire)
         return True
 
-    async def _tell(self, job: JobRecord, *, question: bool) -> None:
+    async def _tell(self, job: JobRecord, *, question: bool) -> str | None:
         """Send the job's question (once per reason) or its new state to its owner; a
         question nobody's client can answer raises the admin's alert (when it is on). Who
-        printed a job is asked at the job's address too (nearby.py)."""
+        printed a job is asked at the job's address too (nearby.py). After a new state: the
+        owner, whose ``balance`` the caller sends (``run``: once per user and batch of
+        changes)."""
         owner = _owner(job)
         near = self._at.at(job.peer_address) if question and waits_for_identity(job) else ()
         if (owner is None or not self.connected(owner)) and not near:
@@ -229,22 +231,23 @@ class UserNotices:
                     PayerReason.INFO_NEEDED in job.state_reasons
                     or IDENTITY_NEEDED in job.state_reasons):
                 self._alarm(owner, job)
-            return
+            return None
         if question and waits_for_identity(job):
             if not self._ask_once(job):
-                return
+                return None
             wire = self._identity(job)
         elif owner is None:
-            return
+            return None
         elif question:
             if not self._ask_once(job):
-                return
+                return None
             wire = await self._question(Actor(owner, Via.SYSTEM), job)
         else:
-            wire = _wire(JOB_STATE, _job(job)) + self._policy(job) + await self._balance(owner)
+            wire = _wire(JOB_STATE, _job(job)) + self._policy(job)
         mine = self._streams.get(owner, set()) if owner is not None else set()
         for stream in mine.union(near):
             stream.offer(wire)
+        return None if question else owner
 
     def _alarm(self, owner: str, job: JobRecord) -> None:
         if self.hub is None or (job.uuid, "alert") in self._asked:
@@ -262,7 +265,8 @@ class UserNotices:
         if key in self._asked:
             return False
         self._asked[key] = None
-        if len(self._asked) > ASKED_KEEP:
+        self._asked[_held(job.queue, job.job_id)] = None
+        while len(self._asked) > ASKED_KEEP:
             self._asked.popitem(last=False)
         return True
 
@@ -279,19 +283,26 @@ class UserNotices:
                         batch, _dropped = await asyncio.wait_for(sub.next_batch(), 5.0)
                     except TimeoutError:
                         continue
+                    # A user's accounts are read once per batch, however many of their
+                    # jobs changed in it (each read is several queries; issue 17 load).
+                    owed: dict[str, None] = {}
                     for event in batch:
-                        await self._followed(event)
+                        if (owner := await self._followed(event)) is not None:
+                            owed[owner] = None
+                    for owner in owed:
+                        await self._balance_after_changes(owner)
             if sub.closed:   # the server is stopping
                 return
 
-    async def _followed(self, event: Event) -> None:
+    async def _followed(self, event: Event) -> str | None:
+        """Tell the event's job to its owner; the owner whose balance is due, if any."""
         if event.kind == EventKind.JOB_DENIED and event.user:   # a rule refused a job
             self.tell(event.user, _wire(policy_events.POLICY, policy_events.denied(
                 event.queue, event.message)))
-            return
+            return None
         if event.kind not in _JOB_EVENTS or event.user is None or event.queue is None \
                 or event.job_id is None:
-            return
+            return None
         try:
             owner: str | None = canonical_name(event.user)
         except ValueError:
@@ -300,14 +311,24 @@ class UserNotices:
         # client of this node is connected (nearby.py).
         if (owner is None or not self.connected(owner)) and (
                 event.kind != EventKind.JOB_HELD or not self._at):
-            return
+            return None
+        if event.kind == EventKind.JOB_HELD and _held(event.queue, event.job_id) in self._asked:
+            return None   # asked already (this node's job_changed): no need to read it
         try:
             job = await self.side.store.get(event.queue, event.job_id)
-            if job is None:
-                return
-            await self._tell(job, question=waits(job))
+            return None if job is None else await self._tell(job, question=waits(job))
         except Exception:
             log.exception("user notices: job %s/%s", event.queue, event.job_id)
+            return None
+
+    async def _balance_after_changes(self, owner: str) -> None:
+        try:
+            wire = await self._balance(owner)
+        except Exception:   # a failed read: the next change or reconnection sends it
+            log.exception("user notices: balance of %s", owner)
+            return
+        for stream in tuple(self._streams.get(owner, ())):
+            stream.offer(wire)
 
     def _policy(self, job: JobRecord) -> bytes:
         """The job's ``policy`` event (policy_events.py), once per job and message."""
@@ -370,6 +391,12 @@ class UserNotices:
         """Who printed the job: what its owner sees of it (nearby.py), and the deadline."""
         return _wire(IDENTITY_QUESTION, identity_question(
             job, job.created_at + dt.timedelta(seconds=self.popup_timeout())))
+
+
+def _held(queue: str, job_id: int) -> tuple[str, str]:
+    """The ``_asked`` key of a job whose question went out: the feed's ``job-held`` event
+    for it (which names no UUID) then needs no read (the feed announces a state once)."""
+    return f"{queue}/{job_id}", "held"
 
 
 def _job(job: JobRecord) -> dict[str, Any]:

@@ -24,6 +24,7 @@ decides: the proven user owns the job and pays for it (``identify``). A wrong pa
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -31,6 +32,7 @@ from sqlalchemy import Engine
 
 from ippproxy.accounting.available import UsableAccount, usable_accounts
 from ippproxy.accounting.identity import canonical_name
+from ippproxy.db import reading
 from ippproxy.ipp import Attribute, Tag
 from ippproxy.jobs import blob
 from ippproxy.jobs.records import JobRecord
@@ -101,7 +103,7 @@ class UserSide:
 
     def accounts(self, actor: Actor) -> list[UsableAccount]:
         """The accounts the actor may charge (blocking: run it in a thread)."""
-        with self.engine.connect() as conn:
+        with reading(self.engine) as conn:   # each popup and job change: no write lock
             return usable_accounts(conn, actor.name)
 
     async def job(self, actor: Actor, uuid: str, *, address: str = "") -> JobRecord:
@@ -132,29 +134,31 @@ class UserSide:
             raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for no "
                            "account (answered already, or too late)")
         analysis: dict[str, Any] = {**(job.analysis or {}), "account": code, CHOSEN: True}
-        await self.store.set_analysis(job.uuid, analysis, _with_account(code))
-        current = await self.store.get_by_uuid(job.uuid)
-        if current is None:
-            raise NotFound("job", uuid)
-        hold = await self.pay(current)
+        edit = _with_account(code)
+        # Charged as chosen, then the choice and the job's next state in one write (one
+        # commit, not two: issue 17's answers under load). A crash between the two leaves
+        # the job waiting with its charge reserved: answering again replays that charge
+        # (reserve is idempotent by job UUID), a timeout cancels the job and the
+        # settlement refunds it.
+        chosen = dataclasses.replace(job, analysis=analysis,
+                                     attributes=edit(job.attributes))
+        hold = await self.pay(chosen)
+        reasons: tuple[str, ...] | None
+        if hold is not None:
+            event, reasons, message = JobEvent.HOLD, (hold.reason,), hold.message
+        elif (why := self.keep_held(chosen)) is not None:
+            event, reasons, message = JobEvent.HOLD, (FINDME_HELD,), why
+        elif self.release_queue(chosen):
+            event, reasons = JobEvent.HOLD, (RELEASE_HELD,)
+            message = "paid; held until released at the printer"
+        else:
+            event, message = JobEvent.RELEASE, ""
+            reasons = None if chosen.closed else ("job-incoming",)
         try:
-            if hold is not None:
-                await self.store.transition(job.uuid, JobEvent.HOLD, reasons=(hold.reason,),
-                                            message=hold.message[:255],
-                                            hold_until="indefinite")
-            elif (why := self.keep_held(current)) is not None:
-                current = await self.store.transition(
-                    job.uuid, JobEvent.HOLD, reasons=(FINDME_HELD,), message=why[:255],
-                    hold_until="indefinite")
-            elif self.release_queue(current):
-                current = await self.store.transition(
-                    job.uuid, JobEvent.HOLD, reasons=(RELEASE_HELD,),
-                    message="paid; held until released at the printer",
-                    hold_until="indefinite")
-            else:
-                current = await self.store.transition(
-                    job.uuid, JobEvent.RELEASE, hold_until=None,
-                    reasons=None if current.closed else ("job-incoming",))
+            current = await self.store.transition(
+                job.uuid, event, reasons=reasons, message=message[:255] or None,
+                hold_until="indefinite" if event == JobEvent.HOLD else None,
+                analysis=analysis, edit_attributes=edit)
         except InvalidTransition:   # canceled meanwhile: a charge made is refunded
             self.notifier.job_changed(job.uuid)
             raise Conflict(f"job {job.job_id} was canceled meanwhile") from None

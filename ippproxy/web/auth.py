@@ -77,15 +77,24 @@ async def _prove(request: web.Request, svc: WebServices) -> Actor | None:
     sid = request.cookies.get(COOKIE)
     if not sid:
         return None
-    session = await asyncio.to_thread(svc.sessions.lookup, sid)
+    found = await asyncio.to_thread(_session_actor, svc, sid)
+    if found is None:
+        return None
+    session, actor = found
+    request[SESSION_KEY] = (sid, session)
+    return actor
+
+
+def _session_actor(svc: WebServices, sid: str) -> tuple[Session, Actor] | None:
+    """The session and its principal's rights now, in one trip to a worker thread (every
+    request on a session: a popup's answer under load, issue 17)."""
+    session = svc.sessions.lookup(sid)
     if session is None:
         return None
-    actor = await asyncio.to_thread(svc.admins.actor, session.principal, Via.SESSION)
+    actor = svc.admins.actor(session.principal, Via.SESSION)
     if actor is not None and session.desktop:
         actor = Actor(actor.name, Via.SESSION)  # user rights only (services/desktop_login.py)
-    if actor is not None:
-        request[SESSION_KEY] = (sid, session)
-    return actor
+    return None if actor is None else (session, actor)
 
 
 async def _csrf_ok(request: web.Request, session: Session) -> bool:

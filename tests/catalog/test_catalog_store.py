@@ -104,6 +104,24 @@ def test_audit_log_filters_and_pages(catalog: Catalog) -> None:
     assert [e.name for e in window] == ["o3", "o2"]
 
 
+def test_an_audit_entry_as_a_unit_of_the_callers_transaction(catalog: Catalog) -> None:
+    # services/auditsink.py runs it in the engine's group commit: kept with the caller's
+    # commit, gone with its rollback, and the catalog's version is not bumped.
+    version = catalog.version()
+    unit = catalog.recording(actor="ann", via="session", action="job.account",
+                             kind=Kind.JOB, name="u-1", after={"account": "personal"})
+    with pytest.raises(RuntimeError), catalog.engine.begin() as conn:
+        unit(conn)
+        raise RuntimeError("the caller's transaction fails")
+    assert catalog.audit_log(AuditQuery()) == []
+    with catalog.engine.begin() as conn:
+        unit(conn)
+    [e] = catalog.audit_log(AuditQuery())
+    assert (e.actor, e.action, e.kind, e.name, e.after) == (
+        "ann", "job.account", "job", "u-1", {"account": "personal"})
+    assert catalog.version() == version
+
+
 def test_the_watcher_publishes_each_new_version_once(catalog: Catalog) -> None:
     seen: list[Snapshot] = []
 

@@ -131,6 +131,32 @@ async def test_transitions(store: JobStore) -> None:
     assert (await store.get_by_uuid(other.uuid)).state is S.CANCELED  # type: ignore[union-attr]
 
 
+async def test_a_transition_stores_an_analysis_and_attributes_in_the_same_write(
+        store: JobStore) -> None:
+    # An answered popup (services/userside.py): the choice and the release, one commit;
+    # the attributes are edited from the row as locked, not as the caller last read it.
+    job = await store.create_job("q", owner="u", hold_until="indefinite",
+                                 attributes=b"old")
+    seen: list[bytes] = []
+
+    def edit(attributes: bytes) -> bytes:
+        seen.append(attributes)
+        return attributes + b"+account"
+    analysis = {"account": "lab", "attributes": {"job-impressions": 3,
+                                                 "job-impressions-col": 1}}
+    new = await store.transition(job.uuid, E.RELEASE, analysis=analysis,
+                                 edit_attributes=edit)
+    assert new.state is S.PENDING and new.hold_until is None
+    assert new.analysis == analysis and new.attributes == b"old+account" and seen == [b"old"]
+    assert (new.impressions, new.impressions_col) == (3, 1)
+    assert await store.get_by_uuid(job.uuid) == new
+    # A refused transition stores neither.
+    with pytest.raises(InvalidTransition):
+        await store.transition(job.uuid, E.COMPLETE, analysis={"account": "x"},
+                               edit_attributes=lambda a: b"x")
+    assert await store.get_by_uuid(job.uuid) == new
+
+
 async def test_forwarding_fields_and_counts(store: JobStore) -> None:
     job = await store.create_job("q", owner="u")
     await store.update_forwarding(

@@ -4,7 +4,7 @@ connected from that address (ippproxy/jobs/models.py: jobs.peer_address), and a 
 connecting from there finds the held jobs by it (a partial index: held jobs only).
 
 Revision ID: 0017_peer_address
-Revises: 0014_user_list
+Revises: 0016_desktop_login
 Hand-written; portable to SQLite and PostgreSQL. Must match ippproxy/jobs/models.py
 (tests/jobs/test_jobs_store.py compares them). Jobs stored before have no address.
 """
@@ -27,5 +27,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_jobs_held_peer", "jobs")
-    with op.batch_alter_table("jobs") as b:
-        b.drop_column("peer_address")
+    # A plain ALTER TABLE ... DROP COLUMN (SQLite >= 3.35), not a batch copy of the table:
+    # the copy would lose the expression index ix_jobs_owner_lower (0012_user_app).
+    op.drop_column("jobs", "peer_address")
