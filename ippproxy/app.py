@@ -228,6 +228,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                                     check_password=admins.authenticate,
                                     identify=functools.partial(identify, intake))
                 userside.release_queue = lambda job: release.mode(job) != "none"
+                userside.throttle = throttle   # wrong account PINs (issue 17 §5)
                 notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
                                       hub, low_credit=lambda: low_credit(server.config),
                                       alert=lambda: server.config.accounting.client_alert)

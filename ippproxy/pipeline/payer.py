@@ -29,6 +29,7 @@ from ippproxy.accounting import (
     JobCounts,
     MediaCount,
     NotFound,
+    WrongPin,
 )
 from ippproxy.ipp import Status
 
@@ -58,6 +59,9 @@ class PayerHold:
 
     reason: PayerReason
     message: str
+    # The chosen shared account's PIN was missing or wrong (accounting.WrongPin): a guess
+    # the owner's answer counts against the throttle (services/userside.py).
+    wrong_pin: bool = False
 
 
 # In a job's analysis: its owner chose the account (the personal one when no
@@ -74,6 +78,8 @@ def payer_hold(e: AccountingError) -> PayerHold | None:
         return PayerHold(PayerReason.LIMIT_REACHED, str(e))
     if isinstance(e, AccountClosed):
         return PayerHold(PayerReason.CLOSED, str(e))
+    if isinstance(e, WrongPin):
+        return PayerHold(PayerReason.AUTHORIZATION_FAILED, str(e), wrong_pin=True)
     if isinstance(e, (AccessDenied, NotFound)):
         return PayerHold(PayerReason.AUTHORIZATION_FAILED, str(e))
     return None

@@ -7,7 +7,17 @@ Theory of operation. A job held for its payer (``pipeline/payer.py``: ``pending-
 writes the choice into the job as ``job-account-id`` (none: the personal account), then
 charges the job (``pay``: ``Intake.pay_held``, idempotent by job UUID) and releases it. If
 the chosen account cannot pay either, the job stays held with the new reason and the
-answer says why (``Conflict``). A job that is not the actor's is ``NotFound`` (nobody learns
+answer says why (``Conflict``).
+
+A shared account with a PIN (issue 17 §5: the account's PIN proves the right to charge it;
+never the job PIN nor the user's PIN) is charged only with its PIN in the answer: it goes
+with the charge (``pay(job, pin)``, checked once, in the charge's transaction, and never
+stored). A missing or wrong PIN is ``Forbidden``: the job stays held, nothing is charged,
+the try is audited and counted by the login throttle under ``account-pin:<user>:<code>``
+and the client's address (a 4-digit PIN has 10,000 values); past the free tries the answer
+is ``Throttled`` before any PIN is checked. Typing a code instead of picking one from the
+list ("by code/PIN") is the same answer: the account model has no "anyone who knows the PIN"
+security, so a PIN never replaces the grant (``users.check_access``). A job that is not the actor's is ``NotFound`` (nobody learns
 of another user's jobs); one no longer waiting (answered already, canceled by the popup
 timeout, released) is ``Conflict``. Answers for one job are taken one at a time on this
 node; across nodes the charge's key (the job UUID) keeps it charged once.
@@ -45,11 +55,19 @@ from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services.actor import Actor
 from ippproxy.services.admins import Principal
 from ippproxy.services.auditsink import AuditSink, entry
-from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound
+from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from ippproxy.services.jobs import JobNotifier
+from ippproxy.services.throttle import LoginThrottle
 
 ACCOUNT_ATTRIBUTES = ("job-account-id", "job-billing")
 MAX_JOBS = 200
+MAX_ACCOUNT_PIN = 32
+Pay = Callable[[JobRecord, str | None], Awaitable[PayerHold | None]]
+
+
+def pin_key(actor: Actor, code: str) -> str:
+    """The throttle's key for guesses of one account's PIN by one user."""
+    return f"account-pin:{actor.name}:{code}"
 
 
 def owns(actor: Actor, job: JobRecord) -> bool:
@@ -71,7 +89,7 @@ def _with_account(code: str | None) -> Callable[[bytes], bytes]:
 class UserSide:
     def __init__(self, store: JobStore, engine: Engine, notifier: JobNotifier,
                  audit: AuditSink,
-                 pay: Callable[[JobRecord], Awaitable[PayerHold | None]],
+                 pay: Pay,
                  keep_held: Callable[[JobRecord], str | None] = lambda job: None, *,
                  check_password: Callable[[str, str], Principal | None] | None = None,
                  identify: Callable[[JobRecord, str], Awaitable[JobRecord]] | None = None
@@ -89,6 +107,8 @@ class UserSide:
         # Whether a paid job goes on waiting for its release (a hold/release queue, issue
         # 17 §6: services/release.py) instead of printing at once.
         self.release_queue: Callable[[JobRecord], bool] = lambda job: False
+        # Counts wrong account PINs (None: not counted, a test's bare service).
+        self.throttle: LoginThrottle | None = None
         self._answering: dict[str, asyncio.Lock] = {}
 
     async def jobs(self, actor: Actor, *, limit: int = 50) -> list[JobRecord]:
@@ -97,10 +117,16 @@ class UserSide:
             owner=actor.name, limit=max(1, min(limit, MAX_JOBS))))
         return [j for j in found if owns(actor, j)]
 
-    def accounts(self, actor: Actor) -> list[UsableAccount]:
-        """The accounts the actor may charge (blocking: run it in a thread)."""
+    def accounts(self, actor: Actor, search: str | None = None) -> list[UsableAccount]:
+        """The accounts the actor may charge (blocking: run it in a thread); ``search``:
+        only those whose code or name holds it, in any case (the popup's search box)."""
         with self.engine.connect() as conn:
-            return usable_accounts(conn, actor.name)
+            found = usable_accounts(conn, actor.name)
+        if not search:
+            return found
+        needle = search.casefold()
+        return [a for a in found if needle in a.name.casefold()
+                or (a.code is not None and needle in a.code.casefold())]
 
     async def job(self, actor: Actor, uuid: str) -> JobRecord:
         job = None
@@ -110,30 +136,64 @@ class UserSide:
             raise NotFound("job", uuid)
         return job
 
-    async def choose_account(self, actor: Actor, uuid: str, code: str | None) -> JobRecord:
-        """Charge the job to ``code`` (None: the personal account) and release it."""
+    async def choose_account(self, actor: Actor, uuid: str, code: str | None,
+                             pin: str | None = None, *, address: str = "") -> JobRecord:
+        """Charge the job to ``code`` (None: the personal account) and release it;
+        ``pin``: that account's PIN when it has one; ``address``: the client's, for the
+        throttle."""
         if code is not None and not (0 < len(code) <= 64 and code.isprintable()):
             raise Invalid("account", "an account code of 1 to 64 printable characters")
+        if pin is not None:
+            if code is None:
+                raise Invalid("pin", "a PIN goes with a shared account's code")
+            if not (0 < len(pin) <= MAX_ACCOUNT_PIN and pin.isascii() and pin.isdigit()):
+                raise Invalid("pin", f"an account PIN is 1 to {MAX_ACCOUNT_PIN} digits")
         lock = self._answering.setdefault(uuid, asyncio.Lock())
         try:
             async with lock:
-                return await self._choose(actor, uuid, code)
+                return await self._choose(actor, uuid, code, pin, address)
         finally:
             if not lock.locked():
                 self._answering.pop(uuid, None)
 
-    async def _choose(self, actor: Actor, uuid: str, code: str | None) -> JobRecord:
+    async def _pin_wait(self, actor: Actor, code: str | None, address: str) -> None:
+        if self.throttle is None or code is None:
+            return
+        wait = await asyncio.to_thread(self.throttle.retry_after, pin_key(actor, code),
+                                       address)
+        if wait > 0:
+            raise Throttled("too many wrong account PINs; try again later", wait)
+
+    async def _wrong_pin(self, actor: Actor, job: JobRecord, code: str, address: str
+                         ) -> Forbidden:
+        if self.throttle is not None:
+            await asyncio.to_thread(self.throttle.failed, pin_key(actor, code), address)
+        await asyncio.to_thread(self.audit.record, entry(
+            actor, "job.account-pin-failed", f"job:{job.uuid}", None,
+            {"account": code, "address": address}))
+        return Forbidden(f"wrong or missing account PIN for {code!r}: job {job.job_id} "
+                         "stays held, nothing was charged")
+
+    async def _choose(self, actor: Actor, uuid: str, code: str | None, pin: str | None,
+                      address: str) -> JobRecord:
         job = await self.job(actor, uuid)
         if job.state != JobState.PENDING_HELD or not is_payer_held(job.state_reasons):
             raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for no "
                            "account (answered already, or too late)")
+        await self._pin_wait(actor, code, address)
         analysis: dict[str, Any] = {**(job.analysis or {}), "account": code, CHOSEN: True}
         await self.store.set_analysis(job.uuid, analysis, _with_account(code))
         current = await self.store.get_by_uuid(job.uuid)
         if current is None:
             raise NotFound("job", uuid)
-        hold = await self.pay(current)
+        hold = await self.pay(current, pin)
         try:
+            if hold is not None and hold.wrong_pin and code is not None:
+                await self.store.transition(job.uuid, JobEvent.HOLD, reasons=(hold.reason,),
+                                            message=hold.message[:255],
+                                            hold_until="indefinite")
+                self.notifier.job_changed(job.uuid)
+                raise await self._wrong_pin(actor, job, code, address)
             if hold is not None:
                 await self.store.transition(job.uuid, JobEvent.HOLD, reasons=(hold.reason,),
                                             message=hold.message[:255],

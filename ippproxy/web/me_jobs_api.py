@@ -56,9 +56,18 @@ class MyAccounts(Response):
     items: list[MyAccount]
 
 
+class MyAccountsQuery(Request):
+    q: Annotated[str, Field(min_length=1, max_length=64), Printable] | None = Field(
+        None, description="only accounts whose code or name holds this (any case)")
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
 class AccountChoice(Request):
     account: Annotated[str, Field(min_length=1, max_length=64), Printable] | None = Field(
         description="a shared account's code; null: your personal account")
+    pin: Annotated[str, Field(pattern=r"^[0-9]{1,32}$")] | None = Field(
+        None, description="the shared account's PIN, when it has one (`pin: true` in "
+                          "/me/accounts); 1 to 32 digits")
 
 
 class IdentityAnswer(Request):
@@ -92,14 +101,16 @@ async def list_my_jobs(call: Call) -> Any:
 
 
 async def list_my_accounts(call: Call) -> Any:
-    found = await asyncio.to_thread(_side(call).accounts, user_of(call))
-    return {"items": [a.__dict__ for a in found]}
+    q: MyAccountsQuery = call.query
+    found = await asyncio.to_thread(_side(call).accounts, user_of(call), q.q)
+    return {"items": [a.__dict__ for a in found[:q.limit]]}
 
 
 async def choose_account(call: Call) -> Any:
     body: AccountChoice = call.body
-    return my_job(await _side(call).choose_account(user_of(call), call.path["uuid"],
-                                                   body.account))
+    return my_job(await _side(call).choose_account(
+        user_of(call), call.path["uuid"], body.account, body.pin,
+        address=call.request.remote or ""))
 
 
 async def confirm_job(call: Call) -> Any:
@@ -133,12 +144,14 @@ async def confirm_identity(call: Call) -> Any:
 OPERATIONS = (
     Operation("GET", "/me/jobs", list_my_jobs, "Your jobs, newest first", "me",
               query=MyJobsQuery, response=MyJobs),
-    Operation("GET", "/me/accounts", list_my_accounts, "The accounts you may charge", "me",
-              response=MyAccounts),
+    Operation("GET", "/me/accounts", list_my_accounts,
+              "The accounts you may charge; q: those whose code or name holds it", "me",
+              query=MyAccountsQuery, response=MyAccounts),
     Operation("POST", "/me/jobs/{uuid}/account", choose_account,
-              "Answer a held job's account question: charge it there and release it",
+              "Answer a held job's account question: charge it there (with the "
+              "account's PIN when it has one) and release it",
               "me", body=AccountChoice, response=MyJob,
-              path_params={"uuid": "the job's UUID"}),
+              path_params={"uuid": "the job's UUID"}, throttled=True),
     Operation("POST", "/me/jobs/{uuid}/identity", confirm_identity,
               "Confirm who printed a job of a \"popup\" queue (user name and password): "
               "that user owns it and pays for it", "me", body=IdentityAnswer, response=MyJob,
