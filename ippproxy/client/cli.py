@@ -42,7 +42,10 @@ def parser() -> argparse.ArgumentParser:
                    help="where the login is kept (default: the user's config directory)")
     p.add_argument("--answer-account", metavar="NAME",
                    help="answer every account popup with this account (name, code, "
-                        "or 'personal')")
+                        "'personal', or 'code:CODE' to type a code not in the list)")
+    p.add_argument("--account-pin-file", type=Path, metavar="FILE",
+                   help="the --answer-account account's PIN, read from this file ('-': "
+                        "stdin); a PIN is never taken on the command line")
     p.add_argument("--answer", choices=("confirm", "cancel"),
                    help="answer every confirmation popup")
     p.add_argument("--confirm-identity", action="store_true",
@@ -58,6 +61,12 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _read_secret(path: Path) -> str | None:
+    """The first line of ``path`` ('-': stdin), None when empty."""
+    text = sys.stdin.readline() if str(path) == "-" else path.read_text(encoding="utf-8")
+    return text.splitlines()[0] if text.strip() else None
+
+
 def _password_source(path: Path | None, user: str | None) -> GetPassword:
     """The password, asked (or read from ``path``; '-': stdin) once and kept for this run
     only (never written anywhere)."""
@@ -69,9 +78,7 @@ def _password_source(path: Path | None, user: str | None) -> GetPassword:
         if path is None:
             known[:] = [await ask_secret(f"Password for {user}: ")]
         else:
-            text = sys.stdin.readline() if str(path) == "-" else \
-                path.read_text(encoding="utf-8")
-            known[:] = [text.splitlines()[0] if text.strip() else None]
+            known[:] = [_read_secret(path)]
         return known[0]
     return read
 
@@ -101,13 +108,18 @@ async def run(args: argparse.Namespace) -> int:
             if args.user is None or args.password_file is None or not secret:
                 raise ClientFailure("--confirm-identity needs --user and --password-file")
             identity = (args.user, secret)
+        pin = None
+        if args.account_pin_file is not None:
+            if args.answer_account is None:
+                raise ClientFailure("--account-pin-file goes with --answer-account")
+            pin = _read_secret(args.account_pin_file)
         if args.job:
-            return await _answer_job(api, args)
+            return await _answer_job(api, args, pin)
         interactive = (sys.stdin.isatty() and not args.json and args.answer_account is None
                        and args.answer is None)
         stop = asyncio.Event()
         runner = Runner(api, Choices(args.answer_account, args.answer, interactive,
-                                     args.json, args.once, identity),
+                                     args.json, args.once, identity, pin),
                         Notifier(not args.no_notify and sys.stdout.isatty()), stop)
         tasks = [asyncio.create_task(follow(api, runner.on_event, runner.status, stop)),
                  asyncio.create_task(runner.popups()),
@@ -130,10 +142,12 @@ async def run(args: argparse.Namespace) -> int:
         return REFUSED if runner.refused else OK
 
 
-async def _answer_job(api: Api, args: argparse.Namespace) -> int:
+async def _answer_job(api: Api, args: argparse.Namespace, pin: str | None) -> int:
     if args.answer_account is not None:
-        code = await answers.account_by_name(api, args.answer_account)
-        result = await answers.choose_account(api, args.job, code)
+        code, needs_pin = await answers.account_by_name(api, args.answer_account)
+        if needs_pin is not False and pin is None and sys.stdin.isatty():
+            pin = await ask_secret(f"PIN of account {code}: ")
+        result = await answers.choose_account(api, args.job, code, pin)
     elif args.answer is not None:
         result = await answers.confirm(api, args.job, args.answer == "confirm")
     else:

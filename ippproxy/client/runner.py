@@ -44,6 +44,7 @@ class Choices:
     json: bool
     once: bool
     identity: tuple[str, str] | None = None   # --confirm-identity: (name, password)
+    pin: str | None = None   # --account-pin-file: the --answer-account account's PIN
 
 
 class Runner:
@@ -104,12 +105,13 @@ class Runner:
         try:
             if kind == ACCOUNT_NEEDED:
                 wanted = self.choices.account or await self._typed(
-                    f"Account for job {clean(data.get('job_id'))} (number; Enter: not now):",
-                    data)
+                    f"Account for job {clean(data.get('job_id'))} (number, or "
+                    f"code:CODE to type an account's code; Enter: not now):", data)
                 if not wanted:
                     return self.choices.once and not self.choices.interactive
-                code = answers.pick(list(data.get("choices", [])), wanted).get("code")
-                result = await answers.choose_account(self.api, uuid, code)
+                code, needs_pin = answers.resolve(list(data.get("choices", [])), wanted)
+                result = await answers.choose_account(
+                    self.api, uuid, code, await self._pin(code, needs_pin))
             elif kind == IDENTITY_NEEDED:
                 who = self.choices.identity or await self._credentials(data)
                 if who is None:
@@ -136,6 +138,17 @@ class Runner:
                                "account": result.get("account"),
                                "job_id": result.get("job_id")})
         return True
+
+    async def _pin(self, code: str | None, needs_pin: bool | None) -> str | None:
+        """The account's PIN: the given one (``--account-pin-file``), else asked without
+        echo where the account needs it (or may: a typed code, Enter for none)."""
+        if code is None:
+            return None
+        if self.choices.pin is not None or not self.choices.interactive or \
+                needs_pin is False:
+            return self.choices.pin
+        hint = " (Enter: none)" if needs_pin is None else ""
+        return await ask_secret(f"PIN of account {clean(code, 64)}{hint}: ") or None
 
     async def _credentials(self, data: dict[str, Any]) -> tuple[str, str] | None:
         """Typed: the user name (Enter: the logged-in user) and the password (not echoed)."""
