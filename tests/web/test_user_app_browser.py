@@ -254,3 +254,52 @@ def test_a_job_held_for_release_is_released_from_the_list(browser: webdriver.Chr
     item = browser.find_element(By.ID, f"job-{job['uuid']}")
     item.find_element(By.XPATH, ".//button[normalize-space()='Release']").send_keys(Keys.ENTER)
     assert env.wait_state(api, "held-to-release", "completed")
+
+
+def test_a_pin_account_is_answered_with_its_pin(browser: webdriver.Chrome, env: UserEnv,
+                                                api: Client) -> None:
+    """Optics needs its PIN (issue 17 §5): the live popup and the held job's chooser each
+    have a labelled PIN field; a wrong PIN is refused with the reason, nothing charged."""
+    env.cmd("add-shared-account", "Optics", "optics", "--balance", "20.00",
+            "--pin-file", "-", stdin="2468\n")
+    env.cmd("grant-account", "--user", "alice", "optics")
+    live(browser, env)
+    env.print("billed", "live-optics")
+    popup = popup_of(browser, env, api, "live-optics")
+    box = browser.find_element(By.ID, popup)
+    box.find_element(By.ID, f"{popup}-pin").send_keys("1111")
+    optics = ".//button[starts-with(normalize-space(), 'Optics')]"
+    assert "needs its PIN" in box.find_element(By.XPATH, optics).text
+    box.find_element(By.XPATH, optics).click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: "wrong or missing account PIN" in text_of(d, popup))
+    pin = box.find_element(By.ID, f"{popup}-pin")
+    pin.clear()
+    pin.send_keys("2468")
+    box.find_element(By.XPATH, optics).click()
+    WebDriverWait(browser, WAIT).until(lambda d: "Answered" in text_of(d, popup))
+    job = env.wait_state(api, "live-optics", "completed")
+    assert job["account"] == "optics"
+    assert [a for a, kind in env.charges(job["uuid"]) if kind == "charge"] == [-25]
+    # The held job's chooser on the page: the account picked, its PIN typed.
+    env.print("billed", "form-optics")
+    held = env.wait_state(api, "form-optics", "pending-held")
+    browser.get(env.proxy.https + "/user/jobs")
+    item = browser.find_element(By.ID, f"job-{held['uuid']}")
+    item.find_element(By.CSS_SELECTOR, "select[name=account] option[value=optics]").click()
+    item.find_element(By.ID, f"pin-{held['uuid']}").send_keys("0000")
+    assert browser.execute_script(UNLABELLED_JS) == []
+    item.find_element(By.XPATH, ".//button[normalize-space()='Charge and print']").click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: "wrong or missing account PIN" in d.find_element(By.TAG_NAME, "main").text)
+    assert env.job_row(api, "form-optics")["state"] == "pending-held"
+    assert env.charges(held["uuid"]) == []
+    browser.get(env.proxy.https + "/user/jobs")
+    item = browser.find_element(By.ID, f"job-{held['uuid']}")
+    item.find_element(By.CSS_SELECTOR, "select[name=account] option[value=optics]").click()
+    item.find_element(By.ID, f"pin-{held['uuid']}").send_keys("2468")
+    screenshot(browser, "user-account-pin")
+    item.find_element(By.XPATH, ".//button[normalize-space()='Charge and print']").click()
+    job = env.wait_state(api, "form-optics", "completed")
+    assert job["account"] == "optics"
+    assert [a for a, kind in env.charges(job["uuid"]) if kind == "charge"] == [-25]
