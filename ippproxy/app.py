@@ -83,6 +83,7 @@ from ippproxy.services.jobs import Jobs
 from ippproxy.services.mydenials import MyDenials
 from ippproxy.services.myledger import MyLedger
 from ippproxy.services.options import OptionService
+from ippproxy.services.printas import PrintAsOther
 from ippproxy.services.printer_status import PrinterStatus
 from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.printer_watch import PrinterWatch
@@ -221,7 +222,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             server = app[CTX].get()
             # The user's side (issue 17): their jobs and accounts, and their live events,
             # which hear of every job change of this node.
-            userside = notices = None
+            userside = notices = print_as = None
             if config.accounting.enabled:
                 userside = UserSide(store, engine, notifier, audit, intake.pay_held,
                                     lambda j: keeps_held(server.config, j.queue),
@@ -233,6 +234,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                                       hub, low_credit=lambda: low_credit(server.config),
                                       alert=lambda: server.config.accounting.client_alert)
                 notifier.listeners = (*notifier.listeners, notices)
+                print_as = PrintAsOther(userside, notices.told)
                 stack.callback(notices.close)
             jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(),
                         Requoter(pipeline.accounting) if pipeline else None,
@@ -265,6 +267,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()),
                 printer_urls=printer_urls, userside=userside, notices=notices, findme=findme,
+                print_as=print_as,
                 totp=Totp(engine, audit), user_sync=user_sync,
                 user_roles=UserRoles(engine, audit) if config.accounting.enabled else None,
                 cashier=Cashier(engine, audit, config.accounting.minor_unit_digits)

@@ -42,6 +42,7 @@ from ippproxy.pipeline.payer import (
     CHOSEN,
     NO_ACCOUNT,
     PAYER_REASONS,
+    PRINT_AS_OTHER,
     PayerHold,
     PayerReason,
     payer_hold,
@@ -231,6 +232,7 @@ class Metering:
                 "estimate": estimate, "currency": self.accounting.settings.currency,
                 "account": r.account or decision.account or None,
                 "policy": decision.reason, "grayscale": gray,
+                PRINT_AS_OTHER: decision.print_as_other,
                 "duplex": duplex, "attributes": attributes, "priced": priced}
 
     # -- reserve ---------------------------------------------------------------------------

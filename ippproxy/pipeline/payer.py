@@ -67,6 +67,9 @@ class PayerHold:
 # In a job's analysis: its owner chose the account (the personal one when no
 # job-account-id), which satisfies a queue that needs an account.
 CHOSEN = "account_chosen"
+# In a job's analysis: the question of the rule that held it offers "print as another
+# user" (an ask-account rule's allow_print_as_other, decided at intake).
+PRINT_AS_OTHER = "print_as_other"
 NO_ACCOUNT = PayerHold(PayerReason.INFO_NEEDED,
                        "this printer needs an account (job-account-id): choose one, then "
                        "release the job")

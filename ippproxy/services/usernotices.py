@@ -296,6 +296,10 @@ class UserNotices:
         for stream in streams:
             stream.offer(wire)
 
+    def told(self, user: str, job: JobRecord, message: str) -> None:
+        """A message about ``job`` for ``user`` (a ``policy`` event: printed as another user)."""
+        self.tell(user, _wire(policy_events.POLICY, policy_events.about(job, message)))
+
     async def balance_corrected(self, account: dict[str, Any], amount: int,
                                 reason: str) -> None:
         """An admin changed a personal balance: its owner is told, with the new balance."""

@@ -33,7 +33,8 @@ decides: the proven user owns the job and pays for it (``identify``). A wrong pa
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -77,7 +78,7 @@ def owns(actor: Actor, job: JobRecord) -> bool:
         return False
 
 
-def _with_account(code: str | None) -> Callable[[bytes], bytes]:
+def with_account(code: str | None) -> Callable[[bytes], bytes]:
     def edit(attributes: bytes) -> bytes:
         kept = [a for a in blob.unpack(attributes) if a.name not in ACCOUNT_ATTRIBUTES]
         if code is not None:   # PWG 5100.7 §5.2.1: job-account-id (name)
@@ -148,13 +149,8 @@ class UserSide:
                 raise Invalid("pin", "a PIN goes with a shared account's code")
             if not (0 < len(pin) <= MAX_ACCOUNT_PIN and pin.isascii() and pin.isdigit()):
                 raise Invalid("pin", f"an account PIN is 1 to {MAX_ACCOUNT_PIN} digits")
-        lock = self._answering.setdefault(uuid, asyncio.Lock())
-        try:
-            async with lock:
-                return await self._choose(actor, uuid, code, pin, address)
-        finally:
-            if not lock.locked():
-                self._answering.pop(uuid, None)
+        async with self.answering(uuid):
+            return await self._choose(actor, uuid, code, pin, address)
 
     async def _pin_wait(self, actor: Actor, code: str | None, address: str) -> None:
         if self.throttle is None or code is None:
@@ -182,39 +178,16 @@ class UserSide:
                            "account (answered already, or too late)")
         await self._pin_wait(actor, code, address)
         analysis: dict[str, Any] = {**(job.analysis or {}), "account": code, CHOSEN: True}
-        await self.store.set_analysis(job.uuid, analysis, _with_account(code))
+        await self.store.set_analysis(job.uuid, analysis, with_account(code))
         current = await self.store.get_by_uuid(job.uuid)
         if current is None:
             raise NotFound("job", uuid)
         hold = await self.pay(current, pin)
-        try:
-            if hold is not None and hold.wrong_pin and code is not None:
-                await self.store.transition(job.uuid, JobEvent.HOLD, reasons=(hold.reason,),
-                                            message=hold.message[:255],
-                                            hold_until="indefinite")
-                self.notifier.job_changed(job.uuid)
-                raise await self._wrong_pin(actor, job, code, address)
-            if hold is not None:
-                await self.store.transition(job.uuid, JobEvent.HOLD, reasons=(hold.reason,),
-                                            message=hold.message[:255],
-                                            hold_until="indefinite")
-            elif (why := self.keep_held(current)) is not None:
-                current = await self.store.transition(
-                    job.uuid, JobEvent.HOLD, reasons=(FINDME_HELD,), message=why[:255],
-                    hold_until="indefinite")
-            elif self.release_queue(current):
-                current = await self.store.transition(
-                    job.uuid, JobEvent.HOLD, reasons=(RELEASE_HELD,),
-                    message="paid; held until released at the printer",
-                    hold_until="indefinite")
-            else:
-                current = await self.store.transition(
-                    job.uuid, JobEvent.RELEASE, hold_until=None,
-                    reasons=None if current.closed else ("job-incoming",))
-        except InvalidTransition:   # canceled meanwhile: a charge made is refunded
-            self.notifier.job_changed(job.uuid)
-            raise Conflict(f"job {job.job_id} was canceled meanwhile") from None
-        self.notifier.job_changed(job.uuid)
+        if hold is not None and hold.wrong_pin and code is not None:
+            await self.hold_again(job, hold)
+            raise await self._wrong_pin(actor, job, code, address)
+        current = await (self.proceed(job, current) if hold is None
+                         else self.hold_again(job, hold))
         await asyncio.to_thread(self.audit.record, entry(
             actor, "job.account", f"job:{job.uuid}", {"reasons": list(job.state_reasons)},
             {"account": code or "personal", "held": hold is not None}))
@@ -222,32 +195,70 @@ class UserSide:
             raise Conflict(f"job {job.job_id} stays held: {hold.message}")
         return current
 
+    async def hold_again(self, job: JobRecord, hold: PayerHold) -> JobRecord:
+        """The answered job's payer still cannot pay: held with the new reason."""
+        try:
+            return await self.store.transition(job.uuid, JobEvent.HOLD, reasons=(hold.reason,),
+                                               message=hold.message[:255],
+                                               hold_until="indefinite")
+        except InvalidTransition:
+            raise Conflict(f"job {job.job_id} was canceled meanwhile") from None
+        finally:
+            self.notifier.job_changed(job.uuid)
+
+    async def proceed(self, job: JobRecord, current: JobRecord) -> JobRecord:
+        """The answered job is paid: it prints, or waits for its Find-Me printer or its
+        release."""
+        try:
+            if (why := self.keep_held(current)) is not None:
+                return await self.store.transition(
+                    job.uuid, JobEvent.HOLD, reasons=(FINDME_HELD,), message=why[:255],
+                    hold_until="indefinite")
+            if self.release_queue(current):
+                return await self.store.transition(
+                    job.uuid, JobEvent.HOLD, reasons=(RELEASE_HELD,),
+                    message="paid; held until released at the printer",
+                    hold_until="indefinite")
+            return await self.store.transition(
+                job.uuid, JobEvent.RELEASE, hold_until=None,
+                reasons=None if current.closed else ("job-incoming",))
+        except InvalidTransition:   # canceled meanwhile: a charge made is refunded
+            raise Conflict(f"job {job.job_id} was canceled meanwhile") from None
+        finally:
+            self.notifier.job_changed(job.uuid)
+
+    @contextlib.asynccontextmanager
+    async def answering(self, uuid: str) -> AsyncIterator[None]:
+        """One answer at a time for a job, on this node."""
+        lock = self._answering.setdefault(uuid, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked():
+                self._answering.pop(uuid, None)
+
     async def confirm(self, actor: Actor, uuid: str, go: bool) -> JobRecord:
         """The "last chance" answer (a confirm-job rule): print the job, or cancel it
         (its reservation is refunded by the settlement, as for any job canceled before it
         printed)."""
-        lock = self._answering.setdefault(uuid, asyncio.Lock())
-        try:
-            async with lock:
-                job = await self.job(actor, uuid)
-                if job.state != JobState.PENDING_HELD or \
-                        CONFIRMATION_NEEDED not in job.state_reasons:
-                    raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for "
-                                   "no confirmation (answered already, or too late)")
-                try:
-                    if go:
-                        new = await self.store.transition(
-                            job.uuid, JobEvent.RELEASE, hold_until=None,
-                            reasons=None if job.closed else ("job-incoming",))
-                    else:
-                        new = await self.store.transition(
-                            job.uuid, JobEvent.CANCEL, reasons=("job-canceled-by-user",),
-                            message="canceled by its owner before printing")
-                except InvalidTransition:
-                    raise Conflict(f"job {job.job_id} changed meanwhile") from None
-        finally:
-            if not lock.locked():
-                self._answering.pop(uuid, None)
+        async with self.answering(uuid):
+            job = await self.job(actor, uuid)
+            if job.state != JobState.PENDING_HELD or \
+                    CONFIRMATION_NEEDED not in job.state_reasons:
+                raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for "
+                               "no confirmation (answered already, or too late)")
+            try:
+                if go:
+                    new = await self.store.transition(
+                        job.uuid, JobEvent.RELEASE, hold_until=None,
+                        reasons=None if job.closed else ("job-incoming",))
+                else:
+                    new = await self.store.transition(
+                        job.uuid, JobEvent.CANCEL, reasons=("job-canceled-by-user",),
+                        message="canceled by its owner before printing")
+            except InvalidTransition:
+                raise Conflict(f"job {job.job_id} changed meanwhile") from None
         self.notifier.job_changed(job.uuid)
         await asyncio.to_thread(self.audit.record, entry(
             actor, "job.confirm", f"job:{job.uuid}", None, {"print": go}))

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.jobs.records import JobRecord
-from ippproxy.services.errors import Forbidden, NotFound
+from ippproxy.services.errors import Forbidden, Invalid, NotFound
 from ippproxy.services.userside import UserSide
 from ippproxy.web.api import Call, Operation
 from ippproxy.web.me_api import user_of
@@ -64,10 +64,16 @@ class MyAccountsQuery(Request):
 
 class AccountChoice(Request):
     account: Annotated[str, Field(min_length=1, max_length=64), Printable] | None = Field(
-        description="a shared account's code; null: your personal account")
+        None, description="a shared account's code; null: your personal account")
     pin: Annotated[str, Field(pattern=r"^[0-9]{1,32}$")] | None = Field(
         None, description="the shared account's PIN, when it has one (`pin: true` in "
                           "/me/accounts); 1 to 32 digits")
+    as_user: Name | None = Field(
+        None, description="print as this other user (with their password), where the "
+                          "question offers it: charged to and owned by them; instead of "
+                          "account")
+    password: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+        None, description="the as_user's password")
 
 
 class IdentityAnswer(Request):
@@ -108,9 +114,20 @@ async def list_my_accounts(call: Call) -> Any:
 
 async def choose_account(call: Call) -> Any:
     body: AccountChoice = call.body
-    return my_job(await _side(call).choose_account(
-        user_of(call), call.path["uuid"], body.account, body.pin,
-        address=call.request.remote or ""))
+    address = call.request.remote or ""
+    if body.as_user is None:
+        if "account" not in body.model_fields_set:   # null is an answer: the personal one
+            raise Invalid("account", "required: an account code, null, or as_user")
+        return my_job(await _side(call).choose_account(
+            user_of(call), call.path["uuid"], body.account, body.pin, address=address))
+    if "account" in body.model_fields_set or body.pin is not None:
+        raise Invalid("as_user", "either an account (with its PIN) or another user")
+    if body.password is None:
+        raise Invalid("password", "required with as_user")
+    if call.services.print_as is None:
+        raise NotFound("account service", "me")
+    return my_job(await call.services.print_as.answer(
+        user_of(call), call.path["uuid"], body.as_user, body.password, address=address))
 
 
 async def confirm_job(call: Call) -> Any:
@@ -149,7 +166,8 @@ OPERATIONS = (
               query=MyAccountsQuery, response=MyAccounts),
     Operation("POST", "/me/jobs/{uuid}/account", choose_account,
               "Answer a held job's account question: charge it there (with the "
-              "account's PIN when it has one) and release it",
+              "account's PIN when it has one), or print as another user (their "
+              "password), and release it",
               "me", body=AccountChoice, response=MyJob,
               path_params={"uuid": "the job's UUID"}, throttled=True),
     Operation("POST", "/me/jobs/{uuid}/identity", confirm_identity,
