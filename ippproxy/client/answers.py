@@ -1,6 +1,6 @@
 """Answering a popup over the same API: ``POST /api/v1/me/jobs/{uuid}/account`` (the
 account to charge: a shared account's code, or null for the personal account, with the
-account's PIN when it has one) and
+account's PIN when it has one, or another user's name and password to print as them) and
 ``POST /api/v1/me/jobs/{uuid}/confirm`` (print or cancel) and
 ``POST /api/v1/me/jobs/{uuid}/identity`` (who printed a job of an ``authentication =
 "popup"`` queue: a user name and password, every job). The server checks everything
@@ -56,6 +56,12 @@ async def choose_account(api: Api, uuid: str, code: str | None,
     if pin is not None:
         body["pin"] = pin
     return await api.call("POST", f"/api/v1/me/jobs/{quote(uuid, safe='')}/account", body)
+
+
+async def print_as(api: Api, uuid: str, name: str, password: str) -> Any:
+    """"Print as another user": ``name``'s password; the job becomes theirs."""
+    return await api.call("POST", f"/api/v1/me/jobs/{quote(uuid, safe='')}/account",
+                          {"as_user": name, "password": password})
 
 
 async def confirm(api: Api, uuid: str, go: bool) -> Any:

@@ -33,6 +33,8 @@ from ippproxy.client.popups import (
     seconds_left,
 )
 from ippproxy.client.prompt import Prompter, ask_secret
+
+AS_USER = "as:"   # "as:bob": print as another user (their password asked)
 from ippproxy.client.sse import Event
 
 
@@ -45,6 +47,7 @@ class Choices:
     once: bool
     identity: tuple[str, str] | None = None   # --confirm-identity: (name, password)
     pin: str | None = None   # --account-pin-file: the --answer-account account's PIN
+    as_user: tuple[str, str] | None = None   # --answer-as-user: (name, password)
 
 
 class Runner:
@@ -104,11 +107,20 @@ class Runner:
         """Answer one popup; False when it was left unanswered."""
         try:
             if kind == ACCOUNT_NEEDED:
+                if self.choices.as_user is not None:
+                    result = await answers.print_as(self.api, uuid, *self.choices.as_user)
+                    return self._answered(uuid, result)
                 wanted = self.choices.account or await self._typed(
-                    f"Account for job {clean(data.get('job_id'))} (number, or "
-                    f"code:CODE to type an account's code; Enter: not now):", data)
+                    f"Account for job {clean(data.get('job_id'))} (number, code:CODE, "
+                    f"as:NAME; Enter: not now):", data)
                 if not wanted:
                     return self.choices.once and not self.choices.interactive
+                if wanted.casefold().startswith(AS_USER):
+                    other = await self._as_user(wanted[len(AS_USER):].strip())
+                    if other is None:
+                        return False
+                    return self._answered(uuid, await answers.print_as(
+                        self.api, uuid, *other))
                 code, needs_pin = answers.resolve(list(data.get("choices", [])), wanted)
                 result = await answers.choose_account(
                     self.api, uuid, code, await self._pin(code, needs_pin))
@@ -133,11 +145,19 @@ class Runner:
             self.refused = True
             self.emit("refused", {"uuid": uuid, "status": None, "detail": e.message})
             return True
+        return self._answered(uuid, result)
+
+    def _answered(self, uuid: str, result: Any) -> bool:
         self.ended.add(uuid)
         self.emit("answered", {"uuid": uuid, "state": result.get("state"),
                                "account": result.get("account"),
                                "job_id": result.get("job_id")})
         return True
+
+    async def _as_user(self, name: str) -> tuple[str, str] | None:
+        """Typed "as:NAME": that user's password, asked without echo."""
+        password = await ask_secret(f"Password of {clean(name, 64)}: ") if name else None
+        return (name, password) if password else None
 
     async def _pin(self, code: str | None, needs_pin: bool | None) -> str | None:
         """The account's PIN: the given one (``--account-pin-file``), else asked without

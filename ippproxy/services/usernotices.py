@@ -23,7 +23,7 @@ jobs), ``low-credit`` (the personal balance is below
 ``account-needed`` (the job waits for an account: ``account-info-needed``,
 ``-authorization-failed``, ``-closed``, ``-limit-reached``; document name, pages, colour
 impressions, price, printer, the reason and its message, the accounts the user may
-choose, and for ``account-info-needed`` the deadline, ``accounting.popup_timeout``) and
+choose, whether "print as another user" is offered, and for ``account-info-needed`` the deadline, ``accounting.popup_timeout``) and
 ``confirm-needed`` (a confirm-job rule's last chance: the job's name, pages, colour
 impressions, price and printer; print or cancel), ``identity-needed`` (a job sent without
 credentials to an ``authentication = "popup"`` queue in this user's name: who printed
@@ -53,7 +53,7 @@ from ippproxy.config import Config
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState
 from ippproxy.pipeline.identity import IDENTITY_NEEDED
-from ippproxy.pipeline.payer import PayerReason, is_payer_held
+from ippproxy.pipeline.payer import PRINT_AS_OTHER, PayerReason, is_payer_held
 from ippproxy.pipeline.settings import minor_int
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services import policy_events
@@ -332,7 +332,8 @@ class UserNotices:
             return _wire(IDENTITY_QUESTION, {**_job(job), "deadline": (job.created_at + dt.timedelta(
                 seconds=self.popup_timeout())).isoformat()})
         accounts = await asyncio.to_thread(self.side.accounts, actor)
-        data = {**_job(job), "choices": [_choice(a) for a in accounts], "deadline": None}
+        data = {**_job(job), "choices": [_choice(a) for a in accounts], "deadline": None,
+                "print_as_other": bool((job.analysis or {}).get(PRINT_AS_OTHER))}
         if PayerReason.INFO_NEEDED in job.state_reasons:
             data["deadline"] = (job.created_at + dt.timedelta(
                 seconds=self.popup_timeout())).isoformat()

@@ -8,10 +8,12 @@ owned by bob); carol is disabled."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from support.server import IppProxy
+from support.userclient import run_client
 from support.webapi import Client, first_password, login, remember_certificate
 
 from ippproxy.ipp import Status
@@ -152,3 +154,29 @@ def test_the_rule_flag_is_set_over_the_rest_api(side: Side) -> None:
     assert r.status_code in (200, 201), r.text
     got = admin.get("/api/v1/rules/ask-colour").json()
     assert got["allow_print_as_other"] is True
+
+
+def test_the_client_prints_as_bob(side: Side, tmp_path: Path) -> None:
+    attrs = side.held_job("askother", "client-as-bob")
+    secret = tmp_path / "bob-password"
+    secret.write_text("bob-pw\n")
+    config = tmp_path / "alice-config"
+    code, lines, err = run_client(side.env.proxy, config, "--user", "alice",
+                                  "--password-file", "-", "--job", _uuid(attrs),
+                                  "--answer-as-user", "bob", "--as-user-password-file",
+                                  str(secret), stdin="alice-pw\n")
+    assert code == 0, (lines, err)
+    assert lines[-1]["event"] == "answered" and lines[-1]["data"]["uuid"] == _uuid(attrs)
+    assert "bob-pw" not in str(lines) + err
+    side.env.wait_job("askother", attrs["job-id"], "ippproxy-cost-charged")
+    assert side.personal("bob") == [(-15, "charge"), (-15, "charge")]
+    # A wrong password: the server's refusal, the job still alice's and held.
+    late = side.held_job("askother", "client-as-bob-wrong")
+    secret.write_text("not-bob\n")
+    code, lines, err = run_client(side.env.proxy, config, "--job", _uuid(late),
+                                  "--answer-as-user", "bob", "--as-user-password-file",
+                                  str(secret))
+    assert code == 1 and "keeps waiting" in err, (lines, err)
+    assert lines[-1]["data"]["status"] == 403
+    assert side.env.job("askother", late["job-id"])["job-state"] == 4
+    assert side.personal("bob") == [(-15, "charge"), (-15, "charge")]
