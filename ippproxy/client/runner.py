@@ -32,7 +32,7 @@ from ippproxy.client.popups import (
     render,
     seconds_left,
 )
-from ippproxy.client.prompt import Prompter, ask_secret
+from ippproxy.client.prompt import Prompter
 
 AS_USER = "as:"   # "as:bob": print as another user (their password asked)
 from ippproxy.client.sse import Event
@@ -111,8 +111,9 @@ class Runner:
                     result = await answers.print_as(self.api, uuid, *self.choices.as_user)
                     return self._answered(uuid, result)
                 wanted = self.choices.account or await self._typed(
-                    f"Account for job {clean(data.get('job_id'))} (number, code:CODE, "
-                    f"as:NAME; Enter: not now):", data)
+                    f"Account for job {clean(data.get('job_id'))} (number, code:CODE"
+                    f"{', as:NAME' if data.get('print_as_other') else ''}; Enter: not now):",
+                    data)
                 if not wanted:
                     return self.choices.once and not self.choices.interactive
                 if wanted.casefold().startswith(AS_USER):
@@ -156,7 +157,8 @@ class Runner:
 
     async def _as_user(self, name: str) -> tuple[str, str] | None:
         """Typed "as:NAME": that user's password, asked without echo."""
-        password = await ask_secret(f"Password of {clean(name, 64)}: ") if name else None
+        password = await self.prompter.secret(f"Password of {clean(name, 64)}:") \
+            if name else None
         return (name, password) if password else None
 
     async def _pin(self, code: str | None, needs_pin: bool | None) -> str | None:
@@ -168,7 +170,7 @@ class Runner:
                 needs_pin is False:
             return self.choices.pin
         hint = " (Enter: none)" if needs_pin is None else ""
-        return await ask_secret(f"PIN of account {clean(code, 64)}{hint}: ") or None
+        return await self.prompter.secret(f"PIN of account {clean(code, 64)}{hint}:") or None
 
     async def _credentials(self, data: dict[str, Any]) -> tuple[str, str] | None:
         """Typed: the user name (Enter: the logged-in user) and the password (not echoed)."""
@@ -176,7 +178,8 @@ class Runner:
         name = await self._typed(f"User name [{clean(default, 64)}] (\"-\": not now):", data)
         if name == "-":
             return None
-        password = await ask_secret("Password: ") if self.choices.interactive else None
+        password = await self.prompter.secret("Password:") if self.choices.interactive \
+            else None
         return (name or default, password) if password else None
 
     async def _typed(self, question: str, data: dict[str, Any]) -> str | None:

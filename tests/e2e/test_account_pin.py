@@ -16,13 +16,14 @@ from typing import Any
 
 import pytest
 from support.server import IppProxy
-from support.userclient import UserClient, run_client
+from support.userclient import UserClient, client_command, run_client
 from support.webapi import Client, first_password, login, remember_certificate
 
 from ippproxy.ipp import Status
 
 from .ipp_client import status_message
 from .test_accounting_e2e import EXTRA, Env, _job_id, pdf
+from .test_user_client import Terminal
 
 
 class Side:
@@ -160,6 +161,35 @@ def test_the_client_answers_a_pin_account(side: Side, tmp_path: Path) -> None:
     assert lines[-1]["data"]["status"] == 403
     side.still_held(attrs)
     assert side.charges("optics") == [(-15, "charge")]
+
+
+def test_at_a_terminal_the_pin_is_asked_without_echo(side: Side, tmp_path: Path) -> None:
+    term = Terminal([*client_command(), side.env.proxy.https, "--user", "alice",
+                     "--cafile", str(side.env.proxy.cert), "--config-dir",
+                     str(tmp_path / "tty"), "--no-notify"])
+    try:
+        term.expect("Password for alice:")
+        term.type("alice-pw")
+        term.expect("[connected]")
+        attrs = side.held_job("typed-pin")
+        mine = f"Account for job {attrs['job-id']} (number, code:CODE; Enter: not now):"
+        prompts = 0
+        while True:   # alice's jobs held by the tests before are asked first: not now
+            prompts += 1
+            shown = term.expect("(number, code:CODE; Enter: not now):", times=prompts)
+            if shown.rstrip().endswith(mine):
+                break
+            term.type("")
+        assert "[4] Physics (code physics, balance 19.85 EUR, needs its PIN)" in shown
+        term.type("4")
+        term.expect("PIN of account physics:")
+        term.type("4711")
+        term.expect(f"Answered: job {attrs['job-id']}")
+        assert "4711" not in term.text            # not echoed
+    finally:
+        term.close()
+    side.env.wait_job("billed", attrs["job-id"], "ippproxy-cost-charged")
+    assert side.charges("physics") == [(-15, "charge"), (-15, "charge")]
 
 
 def test_wrong_pins_are_throttled(side: Side) -> None:
