@@ -33,6 +33,11 @@ from ippproxy.services.userside import UserSide, with_account
 Tell = Callable[[str, JobRecord, str], None]   # (user, job, message)
 
 
+def offered(job: JobRecord) -> bool:
+    """Whether the question that holds ``job`` offers "print as another user"."""
+    return bool((job.analysis or {}).get(PRINT_AS_OTHER))
+
+
 def _key(name: str) -> str:
     """The login throttle's key for ``name`` (as a failed login counts it)."""
     try:
@@ -58,7 +63,7 @@ class PrintAsOther:
             if job.state != JobState.PENDING_HELD or not is_payer_held(job.state_reasons):
                 raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for no "
                                "account (answered already, or too late)")
-            if not (job.analysis or {}).get(PRINT_AS_OTHER):
+            if not offered(job):
                 raise Forbidden(f"printing as another user is not offered for job "
                                 f"{job.job_id} on {job.queue}")
             key = _key(name)

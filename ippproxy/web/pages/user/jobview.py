@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState
-from ippproxy.pipeline.payer import PRINT_AS_OTHER
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services.owncancel import CANCELABLE
+from ippproxy.services.printas import offered
 from ippproxy.services.usernotices import waits
 
 
@@ -51,4 +51,4 @@ def view(job: JobRecord, cost: str, popup_timeout: float | None,
                    job.state in CANCELABLE, deadline,
                    str((job.analysis or {}).get("policy") or ""),
                    releasable and not account and not confirm,
-                   account and bool((job.analysis or {}).get(PRINT_AS_OTHER)))
+                   account and offered(job))
