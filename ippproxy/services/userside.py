@@ -13,9 +13,9 @@ A shared account with a PIN (issue 17 §5: the account's PIN proves the right to
 never the job PIN nor the user's PIN) is charged only with its PIN in the answer: it goes
 with the charge (``pay(job, pin)``, checked once, in the charge's transaction, and never
 stored). A missing or wrong PIN is ``Forbidden``: the job stays held, nothing is charged,
-the try is audited and counted by the login throttle under ``account-pin:<user>:<code>``
-and the client's address (a 4-digit PIN has 10,000 values); past the free tries the answer
-is ``Throttled`` before any PIN is checked. Typing a code instead of picking one from the
+the try is audited and a wrong PIN counted by the login throttle under
+``account-pin:<user>:<code>`` and the client's address (a 4-digit PIN has 10,000 values);
+past the free tries an answer with a PIN is ``Throttled`` before it is checked. Typing a code instead of picking one from the
 list ("by code/PIN") is the same answer: the account model has no "anyone who knows the PIN"
 security, so a PIN never replaces the grant (``users.check_access``). A job that is not the actor's is ``NotFound`` (nobody learns
 of another user's jobs); one no longer waiting (answered already, canceled by the popup
@@ -152,17 +152,19 @@ class UserSide:
         async with self.answering(uuid):
             return await self._choose(actor, uuid, code, pin, address)
 
-    async def _pin_wait(self, actor: Actor, code: str | None, address: str) -> None:
-        if self.throttle is None or code is None:
+    async def _pin_wait(self, actor: Actor, code: str | None, pin: str | None,
+                        address: str) -> None:
+        """Only a PIN is a guess: an answer without one is never throttled (nor counted)."""
+        if self.throttle is None or code is None or pin is None:
             return
         wait = await asyncio.to_thread(self.throttle.retry_after, pin_key(actor, code),
                                        address)
         if wait > 0:
             raise Throttled("too many wrong account PINs; try again later", wait)
 
-    async def _wrong_pin(self, actor: Actor, job: JobRecord, code: str, address: str
-                         ) -> Forbidden:
-        if self.throttle is not None:
+    async def _wrong_pin(self, actor: Actor, job: JobRecord, code: str, pin: str | None,
+                         address: str) -> Forbidden:
+        if self.throttle is not None and pin is not None:
             await asyncio.to_thread(self.throttle.failed, pin_key(actor, code), address)
         await asyncio.to_thread(self.audit.record, entry(
             actor, "job.account-pin-failed", f"job:{job.uuid}", None,
@@ -176,7 +178,7 @@ class UserSide:
         if job.state != JobState.PENDING_HELD or not is_payer_held(job.state_reasons):
             raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for no "
                            "account (answered already, or too late)")
-        await self._pin_wait(actor, code, address)
+        await self._pin_wait(actor, code, pin, address)
         analysis: dict[str, Any] = {**(job.analysis or {}), "account": code, CHOSEN: True}
         await self.store.set_analysis(job.uuid, analysis, with_account(code))
         current = await self.store.get_by_uuid(job.uuid)
@@ -185,7 +187,7 @@ class UserSide:
         hold = await self.pay(current, pin)
         if hold is not None and hold.wrong_pin and code is not None:
             await self.hold_again(job, hold)
-            raise await self._wrong_pin(actor, job, code, address)
+            raise await self._wrong_pin(actor, job, code, pin, address)
         current = await (self.proceed(job, current) if hold is None
                          else self.hold_again(job, hold))
         await asyncio.to_thread(self.audit.record, entry(

@@ -193,14 +193,18 @@ def test_at_a_terminal_the_pin_is_asked_without_echo(side: Side, tmp_path: Path)
 
 
 def test_wrong_pins_are_throttled(side: Side) -> None:
-    """Five wrong tries are free (the login throttle's ``free``), counted per user and
-    account and per address, so the earlier tests' three wrong PINs count too."""
+    """Five wrong PINs are free (the login throttle's ``free``), counted per user and
+    account and per address (the earlier tests' wrong PIN counts too); an answer without
+    a PIN is no guess: never throttled."""
     attrs = side.held_job("guessing")
-    answers = [side.answer(attrs, {"account": "optics", "pin": f"000{i}"})[0]
-               for i in range(1, 5)]
-    assert answers == [403, 403, 429, 429], answers
+    answers = [side.answer(attrs, {"account": "optics", "pin": f"00{i:02d}"})[0]
+               for i in range(1, 8)]
+    first = answers.index(429)
+    assert 1 <= first <= 5 and answers[:first] == [403] * first, answers
+    assert answers[first:] == [429] * (len(answers) - first), answers
     status, body = side.answer(attrs, {"account": "optics", "pin": "2468"})   # right, late
     assert status == 429 and body["type"].endswith("/throttled"), body
+    assert side.answer(attrs, {"account": "optics"})[0] == 403   # no PIN: not throttled
     side.still_held(attrs)
     assert side.charges("optics") == [(-15, "charge")]
     # The personal account needs no PIN: not throttled.
