@@ -83,6 +83,10 @@ name = "demo"
         ({"analysis": {"user": "no-such-user-ippproxy"}}, "analysis.user"),
         ({"analysis": {"user": "root"}}, "analysis.user"),
         ({"server": {"max_active_jobs": -1}}, "server.max_active_jobs"),
+        ({"rule": [{"type": "max-copies", "limit": 2, "allow_print_as_other": True}]},
+         "rule[0].allow_print_as_other"),
+        ({"rule": [{"type": "ask-account", "allow_print_as_other": "yes"}]},
+         "rule[0].allow_print_as_other"),
     ],
 )
 def test_errors_name_the_key(raw: dict, key: str) -> None:
