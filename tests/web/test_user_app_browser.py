@@ -303,6 +303,18 @@ def test_a_pin_account_is_answered_with_its_pin(browser: webdriver.Chrome, env: 
     job = env.wait_state(api, "form-optics", "completed")
     assert job["account"] == "optics"
     assert [a for a, kind in env.charges(job["uuid"]) if kind == "charge"] == [-25]
+    # By code/PIN: the account's code typed instead of picked.
+    env.print("billed", "code-optics")
+    held = env.wait_state(api, "code-optics", "pending-held")
+    browser.get(env.proxy.https + "/user/jobs")
+    item = browser.find_element(By.ID, f"job-{held['uuid']}")
+    item.find_element(By.ID, f"code-{held['uuid']}").send_keys("optics")
+    item.find_element(By.ID, f"code-pin-{held['uuid']}").send_keys("2468")
+    reloading(browser, item.find_element(
+        By.XPATH, ".//button[normalize-space()='Charge by code']").click)
+    job = env.wait_state(api, "code-optics", "completed")
+    assert job["account"] == "optics"
+    assert [a for a, kind in env.charges(job["uuid"]) if kind == "charge"] == [-25]
 
 
 def test_a_held_job_is_printed_as_another_user(browser: webdriver.Chrome, env: UserEnv,
