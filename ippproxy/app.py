@@ -85,6 +85,7 @@ from ippproxy.services.jobs import Jobs
 from ippproxy.services.mydenials import MyDenials
 from ippproxy.services.myledger import MyLedger
 from ippproxy.services.options import OptionService
+from ippproxy.services.printas import PrintAsOther
 from ippproxy.services.printer_status import PrinterStatus
 from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.printer_watch import PrinterWatch
@@ -223,17 +224,19 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             server = app[CTX].get()
             # The user's side (issue 17): their jobs and accounts, and their live events,
             # which hear of every job change of this node.
-            userside = notices = None
+            userside = notices = print_as = None
             if config.accounting.enabled:
                 userside = UserSide(store, engine, notifier, audit, intake.pay_held,
                                     lambda j: keeps_held(server.config, j.queue),
                                     check_password=admins.authenticate,
                                     identify=functools.partial(identify, intake))
                 userside.release_queue = lambda job: release.mode(job) != "none"
+                userside.throttle = throttle   # wrong account PINs (issue 17 §5)
                 notices = UserNotices(userside, lambda: server.config.accounting.popup_timeout,
                                       hub, low_credit=lambda: low_credit(server.config),
                                       alert=lambda: server.config.accounting.client_alert)
                 notifier.listeners = (*notifier.listeners, notices)
+                print_as = PrintAsOther(userside, notices.told)
                 stack.callback(notices.close)
             jobs = Jobs(store, notifier, audit, lambda: server.queues.keys(),
                         Requoter(pipeline.accounting) if pipeline else None,
@@ -266,6 +269,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     options=OptionService(catalog, file), audit=AuditService(catalog),
                     reports=reports, refresh=lambda: watcher.poll()),
                 printer_urls=printer_urls, userside=userside, notices=notices, findme=findme,
+                print_as=print_as,
                 totp=Totp(engine, audit), user_sync=user_sync,
                 user_roles=UserRoles(engine, audit) if config.accounting.enabled else None,
                 cashier=Cashier(engine, audit, config.accounting.minor_unit_digits)

@@ -285,6 +285,9 @@ class RuleConfig:
     window_minutes: int = 10      # duplicate-jobs
     min_pages: int = 2            # force-duplex
     unknown: str = "allow"        # max-pages / max-cost when the figure is unknown
+    # ask-account: the question also offers "print as another user" (that user's name and
+    # password; the job is charged to and logged as them: services/userside.py).
+    allow_print_as_other: bool = False
 
 
 @dataclass(frozen=True)
@@ -536,6 +539,8 @@ def rule_from_dict(key: str, r: Any) -> RuleConfig:
     if rule.type == "charge-account" and (
             len(rule.values) != 1 or not 0 < len(rule.values[0]) <= 64):
         raise ConfigError(f"{key}.values", "charge-account names one shared account code")
+    if rule.allow_print_as_other and rule.type != "ask-account":
+        raise ConfigError(f"{key}.allow_print_as_other", "only an ask-account rule asks")
     return rule
 
 

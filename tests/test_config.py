@@ -87,6 +87,10 @@ name = "demo"
         ({"release": {"station_idle": 901}}, "release.station_idle"),
         ({"release": {"station_card_needs_pin": "yes"}}, "release.station_card_needs_pin"),
         ({"release": {"station_pin": True}}, "release.station_pin"),
+        ({"rule": [{"type": "max-copies", "limit": 2, "allow_print_as_other": True}]},
+         "rule[0].allow_print_as_other"),
+        ({"rule": [{"type": "ask-account", "allow_print_as_other": "yes"}]},
+         "rule[0].allow_print_as_other"),
     ],
 )
 def test_errors_name_the_key(raw: dict, key: str) -> None:

@@ -21,6 +21,7 @@ from ippproxy.accounting.errors import (
     CreditRefused,
     InvalidOperation,
     NotFound,
+    WrongPin,
 )
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.service import AccountingService, Estimate
@@ -31,4 +32,5 @@ Ledger = AccountingService  # the contract's other name (docs/interfaces.md)
 __all__ = ["AccessDenied", "AccountClosed", "AccountingError", "AccountingService", "AccountingSettings",
            "Charge", "ChargeState", "CostModel", "CreditRefused", "Estimate", "GroupDefaults",
            "InvalidOperation", "JobCounts", "Ledger", "MediaCount", "MediaPrice", "NotFound",
-           "Outcome", "Pricing", "Reservation", "Trust", "canonical_name", "parse_amount", "price"]
+           "Outcome", "Pricing", "Reservation", "Trust", "WrongPin", "canonical_name", "parse_amount",
+           "price"]

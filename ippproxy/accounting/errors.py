@@ -15,6 +15,11 @@ class AccessDenied(AccountingError):
     pass
 
 
+class WrongPin(AccessDenied):
+    """A shared account's PIN (issue 17 §5: it proves the right to charge the account)
+    was missing or wrong; told apart so that its guesses can be throttled."""
+
+
 class AccountClosed(AccessDenied):
     """The account exists but is disabled: job-state-reasons account-closed."""
 

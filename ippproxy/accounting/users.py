@@ -14,7 +14,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Row, insert, or_, select, update
 
-from ippproxy.accounting.errors import AccessDenied, AccountClosed, InvalidOperation, NotFound
+from ippproxy.accounting.errors import (
+    AccessDenied,
+    AccountClosed,
+    InvalidOperation,
+    NotFound,
+    WrongPin,
+)
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.ledger import Kind, post
 from ippproxy.accounting.models import ACCESS, ACCOUNTS, GROUPS, MEMBERS, USERS
@@ -261,7 +267,7 @@ def check_access(conn: Connection, user_id: uuid.UUID, account: Row[tuple[object
     if a["disabled"]:
         raise AccountClosed("the account is disabled")
     if a["pin_hash"] and not verify_secret(a["pin_hash"], pin or ""):
-        raise AccessDenied("wrong or missing account PIN")
+        raise WrongPin("wrong or missing account PIN")
     groups = select(MEMBERS.c.group_id).where(MEMBERS.c.user_id == user_id)
     current: object = a["id"]
     for _ in range(32):  # parent chain, bounded against cycles

@@ -51,7 +51,16 @@ def parser() -> argparse.ArgumentParser:
                    help="where the login is kept (default: the user's config directory)")
     p.add_argument("--answer-account", metavar="NAME",
                    help="answer every account popup with this account (name, code, "
-                        "or 'personal')")
+                        "'personal', or 'code:CODE' to type a code not in the list)")
+    p.add_argument("--account-pin-file", type=Path, metavar="FILE",
+                   help="the --answer-account account's PIN, read from this file ('-': "
+                        "stdin); a PIN is never taken on the command line")
+    p.add_argument("--answer-as-user", metavar="NAME",
+                   help="answer every account popup by printing as this other user (where "
+                        "the printer offers it), with --as-user-password-file")
+    p.add_argument("--as-user-password-file", type=Path, metavar="FILE",
+                   help="the --answer-as-user user's password, read from this file ('-': "
+                        "stdin); never taken on the command line")
     p.add_argument("--answer", choices=("confirm", "cancel"),
                    help="answer every confirmation popup")
     p.add_argument("--confirm-identity", action="store_true",
@@ -67,6 +76,12 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _read_secret(path: Path) -> str | None:
+    """The first line of ``path`` ('-': stdin), None when empty."""
+    text = sys.stdin.readline() if str(path) == "-" else path.read_text(encoding="utf-8")
+    return text.splitlines()[0] if text.strip() else None
+
+
 def _password_source(path: Path | None, user: str | None) -> GetPassword:
     """The password, asked (or read from ``path``; '-': stdin) once and kept for this run
     only (never written anywhere)."""
@@ -78,9 +93,7 @@ def _password_source(path: Path | None, user: str | None) -> GetPassword:
         if path is None:
             known[:] = [await ask_secret(f"Password for {user}: ")]
         else:
-            text = sys.stdin.readline() if str(path) == "-" else \
-                path.read_text(encoding="utf-8")
-            known[:] = [text.splitlines()[0] if text.strip() else None]
+            known[:] = [_read_secret(path)]
         return known[0]
     return read
 
@@ -135,13 +148,26 @@ async def run(args: argparse.Namespace) -> int:
             if args.user is None or args.password_file is None or not secret:
                 raise ClientFailure("--confirm-identity needs --user and --password-file")
             identity = (args.user, secret)
+        pin = None
+        if args.account_pin_file is not None:
+            if args.answer_account is None:
+                raise ClientFailure("--account-pin-file goes with --answer-account")
+            pin = _read_secret(args.account_pin_file)
+        as_user = None
+        if args.answer_as_user is not None:
+            other = None if args.as_user_password_file is None else \
+                _read_secret(args.as_user_password_file)
+            if other is None or args.answer_account is not None:
+                raise ClientFailure("--answer-as-user needs --as-user-password-file, and "
+                                    "no --answer-account")
+            as_user = (args.answer_as_user, other)
         if args.job:
-            return await _answer_job(api, args)
+            return await _answer_job(api, args, pin, as_user)
         interactive = (sys.stdin.isatty() and not args.json and args.answer_account is None
-                       and args.answer is None)
+                       and args.answer is None and as_user is None)
         stop = asyncio.Event()
         runner = Runner(api, Choices(args.answer_account, args.answer, interactive,
-                                     args.json, args.once, identity),
+                                     args.json, args.once, identity, pin, as_user),
                         Notifier(not args.no_notify and sys.stdout.isatty()), stop)
         tasks = [asyncio.create_task(follow(api, runner.on_event, runner.status, stop)),
                  asyncio.create_task(runner.popups()),
@@ -164,14 +190,19 @@ async def run(args: argparse.Namespace) -> int:
         return REFUSED if runner.refused else OK
 
 
-async def _answer_job(api: Api, args: argparse.Namespace) -> int:
-    if args.answer_account is not None:
-        code = await answers.account_by_name(api, args.answer_account)
-        result = await answers.choose_account(api, args.job, code)
+async def _answer_job(api: Api, args: argparse.Namespace, pin: str | None,
+                      as_user: tuple[str, str] | None) -> int:
+    if as_user is not None:
+        result = await answers.print_as(api, args.job, *as_user)
+    elif args.answer_account is not None:
+        code, needs_pin = await answers.account_by_name(api, args.answer_account)
+        if needs_pin is not False and pin is None and sys.stdin.isatty():
+            pin = await ask_secret(f"PIN of account {code}: ")
+        result = await answers.choose_account(api, args.job, code, pin)
     elif args.answer is not None:
         result = await answers.confirm(api, args.job, args.answer == "confirm")
     else:
-        raise ClientFailure("--job needs --answer-account or --answer")
+        raise ClientFailure("--job needs --answer-account, --answer-as-user or --answer")
     data = {"uuid": args.job, "state": result.get("state"),
             "account": result.get("account"), "job_id": result.get("job_id")}
     print(as_json("answered", data) if args.json else render("answered", data), flush=True)

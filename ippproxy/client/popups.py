@@ -88,6 +88,9 @@ def render(kind: str, d: dict[str, Any]) -> str:
         if d.get("message"):
             lines.append(f"  {clean(d.get('message'), 400)}")
         lines += [f"  [{i}] {choice_label(c)}" for i, c in enumerate(d.get("choices", []), 1)]
+        lines.append("  [code:CODE] an account by its code")
+        if d.get("print_as_other"):
+            lines.append("  [as:NAME] print as another user (their password)")
         left = countdown(seconds_left(d.get("deadline")))
         if left:
             lines.append(f"  {left}")

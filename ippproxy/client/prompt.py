@@ -52,6 +52,29 @@ class Prompter:
                           flush=True)
 
 
+    async def secret(self, question: str) -> str | None:
+        """A line typed without echo, read by the same thread as every other answer (a
+        second reader, getpass, would race it for the line). POSIX: echo off through
+        termios while it is typed; elsewhere (Windows: no termios) getpass, before the
+        reading thread has started."""
+        try:
+            import termios  # POSIX only: imported here, the client runs on Windows too
+        except ImportError:
+            return await ask_secret(question)
+        if not sys.stdin.isatty():
+            return None
+        fd = sys.stdin.fileno()
+        old = termios.tcgetattr(fd)
+        quiet = list(old)
+        quiet[3] &= ~termios.ECHO   # lflag
+        termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
+        try:
+            return await self.ask(question, None)
+        finally:
+            termios.tcsetattr(fd, termios.TCSADRAIN, old)
+            print(flush=True)
+
+
 async def ask_secret(prompt: str) -> str | None:
     if not sys.stdin.isatty():
         return None

@@ -32,7 +32,9 @@ from ippproxy.client.popups import (
     render,
     seconds_left,
 )
-from ippproxy.client.prompt import Prompter, ask_secret
+from ippproxy.client.prompt import Prompter
+
+AS_USER = "as:"   # "as:bob": print as another user (their password asked)
 from ippproxy.client.sse import Event
 
 
@@ -44,6 +46,8 @@ class Choices:
     json: bool
     once: bool
     identity: tuple[str, str] | None = None   # --confirm-identity: (name, password)
+    pin: str | None = None   # --account-pin-file: the --answer-account account's PIN
+    as_user: tuple[str, str] | None = None   # --answer-as-user: (name, password)
 
 
 class Runner:
@@ -103,13 +107,24 @@ class Runner:
         """Answer one popup; False when it was left unanswered."""
         try:
             if kind == ACCOUNT_NEEDED:
+                if self.choices.as_user is not None:
+                    result = await answers.print_as(self.api, uuid, *self.choices.as_user)
+                    return self._answered(uuid, result)
                 wanted = self.choices.account or await self._typed(
-                    f"Account for job {clean(data.get('job_id'))} (number; Enter: not now):",
+                    f"Account for job {clean(data.get('job_id'))} (number, code:CODE"
+                    f"{', as:NAME' if data.get('print_as_other') else ''}; Enter: not now):",
                     data)
                 if not wanted:
                     return self.choices.once and not self.choices.interactive
-                code = answers.pick(list(data.get("choices", [])), wanted).get("code")
-                result = await answers.choose_account(self.api, uuid, code)
+                if wanted.casefold().startswith(AS_USER):
+                    other = await self._as_user(wanted[len(AS_USER):].strip())
+                    if other is None:
+                        return False
+                    return self._answered(uuid, await answers.print_as(
+                        self.api, uuid, *other))
+                code, needs_pin = answers.resolve(list(data.get("choices", [])), wanted)
+                result = await answers.choose_account(
+                    self.api, uuid, code, await self._pin(code, needs_pin))
             elif kind == IDENTITY_NEEDED:
                 who = self.choices.identity or await self._credentials(data)
                 if who is None:
@@ -131,11 +146,31 @@ class Runner:
             self.refused = True
             self.emit("refused", {"uuid": uuid, "status": None, "detail": e.message})
             return True
+        return self._answered(uuid, result)
+
+    def _answered(self, uuid: str, result: Any) -> bool:
         self.ended.add(uuid)
         self.emit("answered", {"uuid": uuid, "state": result.get("state"),
                                "account": result.get("account"),
                                "job_id": result.get("job_id")})
         return True
+
+    async def _as_user(self, name: str) -> tuple[str, str] | None:
+        """Typed "as:NAME": that user's password, asked without echo."""
+        password = await self.prompter.secret(f"Password of {clean(name, 64)}:") \
+            if name else None
+        return (name, password) if password else None
+
+    async def _pin(self, code: str | None, needs_pin: bool | None) -> str | None:
+        """The account's PIN: the given one (``--account-pin-file``), else asked without
+        echo where the account needs it (or may: a typed code, Enter for none)."""
+        if code is None:
+            return None
+        if self.choices.pin is not None or not self.choices.interactive or \
+                needs_pin is False:
+            return self.choices.pin
+        hint = " (Enter: none)" if needs_pin is None else ""
+        return await self.prompter.secret(f"PIN of account {clean(code, 64)}{hint}:") or None
 
     async def _credentials(self, data: dict[str, Any]) -> tuple[str, str] | None:
         """Typed: the user name (Enter: the logged-in user) and the password (not echoed)."""
@@ -143,7 +178,8 @@ class Runner:
         name = await self._typed(f"User name [{clean(default, 64)}] (\"-\": not now):", data)
         if name == "-":
             return None
-        password = await ask_secret("Password: ") if self.choices.interactive else None
+        password = await self.prompter.secret("Password:") if self.choices.interactive \
+            else None
         return (name or default, password) if password else None
 
     async def _typed(self, question: str, data: dict[str, Any]) -> str | None:

@@ -263,12 +263,12 @@ class Intake:
         message = "; ".join(m for m in (hold.message, admitted.message) if m)
         return replace(admitted, hold=True, hold_reason=hold.reason, message=message[:255])
 
-    async def pay_held(self, job: JobRecord) -> PayerHold | None:
+    async def pay_held(self, job: JobRecord, pin: str | None = None) -> PayerHold | None:
         """Before a job held for its payer is released: reserve its price (payer.py);
-        the hold that still applies, or None."""
+        the hold that still applies, or None. ``pin``: the chosen account's PIN."""
         if self.metering is None or not is_payer_held(job.state_reasons):
             return None
-        return await self.metering.pay_held(job)
+        return await self.metering.pay_held(job, pin)
 
     def _counted(self, sub: Submission, admitted: Admission, started: float) -> None:
         """A job received (held or not), and how long its intake took."""

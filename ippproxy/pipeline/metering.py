@@ -42,6 +42,7 @@ from ippproxy.pipeline.payer import (
     CHOSEN,
     NO_ACCOUNT,
     PAYER_REASONS,
+    PRINT_AS_OTHER,
     PayerHold,
     PayerReason,
     payer_hold,
@@ -231,6 +232,7 @@ class Metering:
                 "estimate": estimate, "currency": self.accounting.settings.currency,
                 "account": r.account or decision.account or None,
                 "policy": decision.reason, "grayscale": gray,
+                PRINT_AS_OTHER: decision.print_as_other,
                 "duplex": duplex, "attributes": attributes, "priced": priced}
 
     # -- reserve ---------------------------------------------------------------------------
@@ -249,9 +251,10 @@ class Metering:
         return await self._debit(job_uuid, user, self._at(queue, r.groups, admission.counts),
                                  counting.job_counts(admission.counts), admission.account)
 
-    async def pay_held(self, job: JobRecord) -> PayerHold | None:
+    async def pay_held(self, job: JobRecord, pin: str | None = None) -> PayerHold | None:
         """Reserve the price of a job held for its payer, as it was counted at intake;
-        the hold that still applies, or None (reserved, or nothing to reserve)."""
+        the hold that still applies, or None (reserved, or nothing to reserve). ``pin``:
+        the chosen shared account's PIN, as its owner answered (never stored)."""
         named = (job.analysis or {}).get("account")    # by the job, a rule or its owner
         account = account_of(blob.unpack(job.attributes)) or (
             named if isinstance(named, str) and named else None)
@@ -266,16 +269,16 @@ class Metering:
             printer = findme.get("priced_at") if isinstance(findme, dict) else None
             return await self._debit(job.uuid, job.owner, printer
                                      if isinstance(printer, str) else job.queue, counts,
-                                     account)
+                                     account, pin)
         except Refused as e:   # e.g. the owner was disabled since: still nobody pays
             return PayerHold(PayerReason.AUTHORIZATION_FAILED, e.message)
 
     async def _debit(self, job_uuid: str, user: str, queue: str, counts: JobCounts,
-                     account: str | None) -> PayerHold | None:
+                     account: str | None, pin: str | None = None) -> PayerHold | None:
         try:
             await asyncio.to_thread(
                 self.accounting.reserve, job_uuid, username=user, printer=queue,
-                counts=counts, account_code=account)
+                counts=counts, account_code=account, pin=pin)
         except AccountingError as e:
             hold = payer_hold(e)
             if hold is None:

@@ -29,6 +29,7 @@ from ippproxy.accounting import (
     JobCounts,
     MediaCount,
     NotFound,
+    WrongPin,
 )
 from ippproxy.ipp import Status
 
@@ -58,11 +59,17 @@ class PayerHold:
 
     reason: PayerReason
     message: str
+    # The chosen shared account's PIN was missing or wrong (accounting.WrongPin): a guess
+    # the owner's answer counts against the throttle (services/userside.py).
+    wrong_pin: bool = False
 
 
 # In a job's analysis: its owner chose the account (the personal one when no
 # job-account-id), which satisfies a queue that needs an account.
 CHOSEN = "account_chosen"
+# In a job's analysis: the question of the rule that held it offers "print as another
+# user" (an ask-account rule's allow_print_as_other, decided at intake).
+PRINT_AS_OTHER = "print_as_other"
 NO_ACCOUNT = PayerHold(PayerReason.INFO_NEEDED,
                        "this printer needs an account (job-account-id): choose one, then "
                        "release the job")
@@ -74,6 +81,8 @@ def payer_hold(e: AccountingError) -> PayerHold | None:
         return PayerHold(PayerReason.LIMIT_REACHED, str(e))
     if isinstance(e, AccountClosed):
         return PayerHold(PayerReason.CLOSED, str(e))
+    if isinstance(e, WrongPin):
+        return PayerHold(PayerReason.AUTHORIZATION_FAILED, str(e), wrong_pin=True)
     if isinstance(e, (AccessDenied, NotFound)):
         return PayerHold(PayerReason.AUTHORIZATION_FAILED, str(e))
     return None

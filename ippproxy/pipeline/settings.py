@@ -138,7 +138,7 @@ def _rule(r: RuleConfig, config: Config, recent: RecentJobs) -> object:
     if r.type == "force-duplex":
         return ForceDuplex(r.min_pages)
     if r.type == "ask-account":
-        return AskAccount()
+        return AskAccount(r.allow_print_as_other)
     if r.type == "charge-account":
         return ChargeAccount(r.values[0])
     if r.type == "confirm-job":

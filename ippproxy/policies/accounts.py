@@ -14,7 +14,7 @@ Without either, the owner's personal account pays. A job that names an account
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ippproxy.policies.decision import Decision
 from ippproxy.policies.facts import JobFacts
@@ -25,13 +25,17 @@ CONFIRMATION_NEEDED = "ippproxy-confirmation-needed"
 
 @dataclass(frozen=True)
 class AskAccount:
+    # The question also offers "print as another user" (PaperCut's account selection
+    # popup: that user's name and password; charged to and logged as them).
+    print_as_other: bool = False
     name: str = "ask-account"
 
     def decide(self, job: JobFacts) -> Decision:
         if job.account is not None:
             return Decision.allow()
-        return Decision.hold(f"Choose the account to charge for this job on {job.printer}.",
-                             self.name, keyword=INFO_NEEDED)
+        return replace(Decision.hold(
+            f"Choose the account to charge for this job on {job.printer}.", self.name,
+            keyword=INFO_NEEDED), print_as_other=self.print_as_other)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class Decision:
     # The shared account to charge when the job names none (a charge-account rule,
     # policies/accounts.py); "" : the owner's personal account. Kept with any action.
     account: str = ""
+    # An ask-account hold whose question also offers "print as another user".
+    print_as_other: bool = False
 
     @classmethod
     def allow(cls) -> Decision:

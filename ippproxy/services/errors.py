@@ -2,7 +2,7 @@
 
 The REST API maps them to RFC 9457 problem details (``Invalid`` -> 422 with the failing
 field's path, ``NotFound`` -> 404, ``Conflict`` -> 409, ``Forbidden`` -> 403,
-``Unavailable`` -> 503), the web
+``Unavailable`` -> 503, ``Throttled`` -> 429 with Retry-After), the web
 pages to a message beside the field, ``ippproxy cmd`` to a line on stderr and exit status 2.
 """
 
@@ -44,3 +44,12 @@ class Forbidden(ServiceError):
 
 class Unavailable(ServiceError):
     """A service the operation needs (the LDAP directory) cannot be reached now."""
+
+
+class Throttled(ServiceError):
+    """Too many wrong guesses of a secret (services/throttle.py): wait ``retry_after``
+    seconds before the next try."""
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after

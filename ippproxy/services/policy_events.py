@@ -51,6 +51,13 @@ def policy_of(job: JobRecord) -> dict[str, Any] | None:
             "actions": actions, "message": message}
 
 
+def about(job: JobRecord, message: str) -> dict[str, Any]:
+    """The ``policy`` event of a message about ``job`` (``printed-as``: printed as another
+    user, services/printas.py)."""
+    return {"uuid": job.uuid, "job_id": job.job_id, "printer": job.queue, "name": job.name,
+            "actions": ["printed-as"], "message": message}
+
+
 def denied(queue: str | None, message: str) -> dict[str, Any]:
     """The ``policy`` event of a job a rule refused (never stored: no uuid, no job-id)."""
     return {"uuid": None, "job_id": None, "printer": queue, "name": None,

@@ -23,7 +23,8 @@ once per user and batch of the job feed), ``low-credit`` (the personal balance i
 ``account-needed`` (the job waits for an account: ``account-info-needed``,
 ``-authorization-failed``, ``-closed``, ``-limit-reached``; document name, pages, colour
 impressions, price, printer, the reason and its message, the accounts the user may
-choose, and for ``account-info-needed`` the deadline, ``accounting.popup_timeout``) and
+choose, whether "print as another user" is offered, and for ``account-info-needed``
+the deadline, ``accounting.popup_timeout``) and
 ``confirm-needed`` (a confirm-job rule's last chance: the job's name, pages, colour
 impressions, price and printer; print or cancel), ``identity-needed`` (a job sent without
 credentials to an ``authentication = "popup"`` queue in this user's name, or from the
@@ -57,7 +58,7 @@ from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.search import JobQuery
 from ippproxy.jobs.state import JobState
 from ippproxy.pipeline.identity import IDENTITY_NEEDED, waits_for_identity
-from ippproxy.pipeline.payer import PayerReason, is_payer_held
+from ippproxy.pipeline.payer import PRINT_AS_OTHER, PayerReason, is_payer_held
 from ippproxy.pipeline.settings import minor_int
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services import policy_events
@@ -349,6 +350,10 @@ class UserNotices:
         for stream in streams:
             stream.offer(wire)
 
+    def told(self, user: str, job: JobRecord, message: str) -> None:
+        """A message about ``job`` for ``user`` (a ``policy`` event: printed as another user)."""
+        self.tell(user, _wire(policy_events.POLICY, policy_events.about(job, message)))
+
     async def balance_corrected(self, account: dict[str, Any], amount: int,
                                 reason: str) -> None:
         """An admin changed a personal balance: its owner is told, with the new balance."""
@@ -380,7 +385,8 @@ class UserNotices:
         if IDENTITY_NEEDED in job.state_reasons:
             return self._identity(job)
         accounts = await asyncio.to_thread(self.side.accounts, actor)
-        data = {**_job(job), "choices": [_choice(a) for a in accounts], "deadline": None}
+        data = {**_job(job), "choices": [_choice(a) for a in accounts], "deadline": None,
+                "print_as_other": bool((job.analysis or {}).get(PRINT_AS_OTHER))}
         if PayerReason.INFO_NEEDED in job.state_reasons:
             data["deadline"] = (job.created_at + dt.timedelta(
                 seconds=self.popup_timeout())).isoformat()

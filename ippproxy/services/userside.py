@@ -7,7 +7,17 @@ Theory of operation. A job held for its payer (``pipeline/payer.py``: ``pending-
 writes the choice into the job as ``job-account-id`` (none: the personal account), then
 charges the job (``pay``: ``Intake.pay_held``, idempotent by job UUID) and releases it. If
 the chosen account cannot pay either, the job stays held with the new reason and the
-answer says why (``Conflict``). A job that is not the actor's is ``NotFound`` (nobody learns
+answer says why (``Conflict``).
+
+A shared account with a PIN (issue 17 §5: the account's PIN proves the right to charge it;
+never the job PIN nor the user's PIN) is charged only with its PIN in the answer: it goes
+with the charge (``pay(job, pin)``, checked once, in the charge's transaction, and never
+stored). A missing or wrong PIN is ``Forbidden``: the job stays held, nothing is charged,
+the try is audited and a wrong PIN counted by the login throttle under
+``account-pin:<user>:<code>`` and the client's address (a 4-digit PIN has 10,000 values);
+past the free tries an answer with a PIN is ``Throttled`` before it is checked. Typing a code instead of picking one from the
+list ("by code/PIN") is the same answer: the account model has no "anyone who knows the PIN"
+security, so a PIN never replaces the grant (``users.check_access``). A job that is not the actor's is ``NotFound`` (nobody learns
 of another user's jobs); one no longer waiting (answered already, canceled by the popup
 timeout, released) is ``Conflict``. Answers for one job are taken one at a time on this
 node; across nodes the charge's key (the job UUID) keeps it charged once.
@@ -24,8 +34,9 @@ decides: the proven user owns the job and pays for it (``identify``). A wrong pa
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -48,12 +59,20 @@ from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services.actor import Actor
 from ippproxy.services.admins import Principal
 from ippproxy.services.auditsink import AuditSink, entry
-from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound
+from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from ippproxy.services.jobs import JobNotifier
 from ippproxy.services.nearby import from_address
+from ippproxy.services.throttle import LoginThrottle
 
 ACCOUNT_ATTRIBUTES = ("job-account-id", "job-billing")
 MAX_JOBS = 200
+MAX_ACCOUNT_PIN = 32
+Pay = Callable[[JobRecord, str | None], Awaitable[PayerHold | None]]
+
+
+def pin_key(actor: Actor, code: str) -> str:
+    """The throttle's key for guesses of one account's PIN by one user."""
+    return f"account-pin:{actor.name}:{code}"
 
 
 def owns(actor: Actor, job: JobRecord) -> bool:
@@ -63,7 +82,7 @@ def owns(actor: Actor, job: JobRecord) -> bool:
         return False
 
 
-def _with_account(code: str | None) -> Callable[[bytes], bytes]:
+def with_account(code: str | None) -> Callable[[bytes], bytes]:
     def edit(attributes: bytes) -> bytes:
         kept = [a for a in blob.unpack(attributes) if a.name not in ACCOUNT_ATTRIBUTES]
         if code is not None:   # PWG 5100.7 §5.2.1: job-account-id (name)
@@ -75,7 +94,7 @@ def _with_account(code: str | None) -> Callable[[bytes], bytes]:
 class UserSide:
     def __init__(self, store: JobStore, engine: Engine, notifier: JobNotifier,
                  audit: AuditSink,
-                 pay: Callable[[JobRecord], Awaitable[PayerHold | None]],
+                 pay: Pay,
                  keep_held: Callable[[JobRecord], str | None] = lambda job: None, *,
                  check_password: Callable[[str, str], Principal | None] | None = None,
                  identify: Callable[[JobRecord, str], Awaitable[JobRecord]] | None = None
@@ -93,6 +112,8 @@ class UserSide:
         # Whether a paid job goes on waiting for its release (a hold/release queue, issue
         # 17 §6: services/release.py) instead of printing at once.
         self.release_queue: Callable[[JobRecord], bool] = lambda job: False
+        # Counts wrong account PINs (None: not counted, a test's bare service).
+        self.throttle: LoginThrottle | None = None
         self._answering: dict[str, asyncio.Lock] = {}
 
     async def jobs(self, actor: Actor, *, limit: int = 50) -> list[JobRecord]:
@@ -101,10 +122,16 @@ class UserSide:
             owner=actor.name, limit=max(1, min(limit, MAX_JOBS))))
         return [j for j in found if owns(actor, j)]
 
-    def accounts(self, actor: Actor) -> list[UsableAccount]:
-        """The accounts the actor may charge (blocking: run it in a thread)."""
+    def accounts(self, actor: Actor, search: str | None = None) -> list[UsableAccount]:
+        """The accounts the actor may charge (blocking: run it in a thread); ``search``:
+        only those whose code or name holds it, in any case (the popup's search box)."""
         with reading(self.engine) as conn:   # each popup and job change: no write lock
-            return usable_accounts(conn, actor.name)
+            found = usable_accounts(conn, actor.name)
+        if not search:
+            return found
+        needle = search.casefold()
+        return [a for a in found if needle in a.name.casefold()
+                or (a.code is not None and needle in a.code.casefold())]
 
     async def job(self, actor: Actor, uuid: str, *, address: str = "") -> JobRecord:
         """The actor's job ``uuid``; with ``address``, also one sent from that network
@@ -116,25 +143,50 @@ class UserSide:
             raise NotFound("job", uuid)
         return job
 
-    async def choose_account(self, actor: Actor, uuid: str, code: str | None) -> JobRecord:
-        """Charge the job to ``code`` (None: the personal account) and release it."""
+    async def choose_account(self, actor: Actor, uuid: str, code: str | None,
+                             pin: str | None = None, *, address: str = "") -> JobRecord:
+        """Charge the job to ``code`` (None: the personal account) and release it;
+        ``pin``: that account's PIN when it has one; ``address``: the client's, for the
+        throttle."""
         if code is not None and not (0 < len(code) <= 64 and code.isprintable()):
             raise Invalid("account", "an account code of 1 to 64 printable characters")
-        lock = self._answering.setdefault(uuid, asyncio.Lock())
-        try:
-            async with lock:
-                return await self._choose(actor, uuid, code)
-        finally:
-            if not lock.locked():
-                self._answering.pop(uuid, None)
+        if pin is not None:
+            if code is None:
+                raise Invalid("pin", "a PIN goes with a shared account's code")
+            if not (0 < len(pin) <= MAX_ACCOUNT_PIN and pin.isascii() and pin.isdigit()):
+                raise Invalid("pin", f"an account PIN is 1 to {MAX_ACCOUNT_PIN} digits")
+        async with self.answering(uuid):
+            return await self._choose(actor, uuid, code, pin, address)
 
-    async def _choose(self, actor: Actor, uuid: str, code: str | None) -> JobRecord:
+    async def _pin_wait(self, actor: Actor, code: str | None, pin: str | None,
+                        address: str) -> None:
+        """Only a PIN is a guess: an answer without one is never throttled (nor counted)."""
+        if self.throttle is None or code is None or pin is None:
+            return
+        wait = await asyncio.to_thread(self.throttle.retry_after, pin_key(actor, code),
+                                       address)
+        if wait > 0:
+            raise Throttled("too many wrong account PINs; try again later", wait)
+
+    async def _wrong_pin(self, actor: Actor, job: JobRecord, code: str, pin: str | None,
+                         address: str) -> Forbidden:
+        if self.throttle is not None and pin is not None:
+            await asyncio.to_thread(self.throttle.failed, pin_key(actor, code), address)
+        await asyncio.to_thread(self.audit.record, entry(
+            actor, "job.account-pin-failed", f"job:{job.uuid}", None,
+            {"account": code, "address": address}))
+        return Forbidden(f"wrong or missing account PIN for {code!r}: job {job.job_id} "
+                         "stays held, nothing was charged")
+
+    async def _choose(self, actor: Actor, uuid: str, code: str | None, pin: str | None,
+                      address: str) -> JobRecord:
         job = await self.job(actor, uuid)
         if job.state != JobState.PENDING_HELD or not is_payer_held(job.state_reasons):
             raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for no "
                            "account (answered already, or too late)")
+        await self._pin_wait(actor, code, pin, address)
         analysis: dict[str, Any] = {**(job.analysis or {}), "account": code, CHOSEN: True}
-        edit = _with_account(code)
+        edit = with_account(code)
         # Charged as chosen, then the choice and the job's next state in one write (one
         # commit, not two: issue 17's answers under load). A crash between the two leaves
         # the job waiting with its charge reserved: answering again replays that charge
@@ -142,27 +194,13 @@ class UserSide:
         # settlement refunds it.
         chosen = dataclasses.replace(job, analysis=analysis,
                                      attributes=edit(job.attributes))
-        hold = await self.pay(chosen)
-        reasons: tuple[str, ...] | None
-        if hold is not None:
-            event, reasons, message = JobEvent.HOLD, (hold.reason,), hold.message
-        elif (why := self.keep_held(chosen)) is not None:
-            event, reasons, message = JobEvent.HOLD, (FINDME_HELD,), why
-        elif self.release_queue(chosen):
-            event, reasons = JobEvent.HOLD, (RELEASE_HELD,)
-            message = "paid; held until released at the printer"
-        else:
-            event, message = JobEvent.RELEASE, ""
-            reasons = None if chosen.closed else ("job-incoming",)
-        try:
-            current = await self.store.transition(
-                job.uuid, event, reasons=reasons, message=message[:255] or None,
-                hold_until="indefinite" if event == JobEvent.HOLD else None,
-                analysis=analysis, edit_attributes=edit)
-        except InvalidTransition:   # canceled meanwhile: a charge made is refunded
-            self.notifier.job_changed(job.uuid)
-            raise Conflict(f"job {job.job_id} was canceled meanwhile") from None
-        self.notifier.job_changed(job.uuid)
+        hold = await self.pay(chosen, pin)
+        if hold is not None and hold.wrong_pin and code is not None:
+            await self.hold_again(job, hold)   # the wrong PIN's choice is not kept
+            raise await self._wrong_pin(actor, job, code, pin, address)
+        current = await (self.proceed(job, chosen, analysis=analysis, edit=edit)
+                         if hold is None
+                         else self.hold_again(job, hold, analysis=analysis, edit=edit))
         await asyncio.to_thread(self.audit.record, entry(
             actor, "job.account", f"job:{job.uuid}", {"reasons": list(job.state_reasons)},
             {"account": code or "personal", "held": hold is not None}))
@@ -170,32 +208,77 @@ class UserSide:
             raise Conflict(f"job {job.job_id} stays held: {hold.message}")
         return current
 
+    async def hold_again(self, job: JobRecord, hold: PayerHold, *,
+                         analysis: dict[str, Any] | None = None,
+                         edit: Callable[[bytes], bytes] | None = None) -> JobRecord:
+        """The answered job's payer still cannot pay: held with the new reason (and the
+        answer's ``analysis`` and attribute ``edit`` in the same write, when given)."""
+        try:
+            return await self.store.transition(job.uuid, JobEvent.HOLD, reasons=(hold.reason,),
+                                               message=hold.message[:255],
+                                               hold_until="indefinite", analysis=analysis,
+                                               edit_attributes=edit)
+        except InvalidTransition:
+            raise Conflict(f"job {job.job_id} was canceled meanwhile") from None
+        finally:
+            self.notifier.job_changed(job.uuid)
+
+    async def proceed(self, job: JobRecord, current: JobRecord, *,
+                      analysis: dict[str, Any] | None = None,
+                      edit: Callable[[bytes], bytes] | None = None) -> JobRecord:
+        """The answered job is paid: it prints, or waits for its Find-Me printer or its
+        release (the answer's ``analysis`` and attribute ``edit`` written with it)."""
+        choice: dict[str, Any] = {"analysis": analysis, "edit_attributes": edit}
+        try:
+            if (why := self.keep_held(current)) is not None:
+                return await self.store.transition(
+                    job.uuid, JobEvent.HOLD, reasons=(FINDME_HELD,), message=why[:255],
+                    hold_until="indefinite", **choice)
+            if self.release_queue(current):
+                return await self.store.transition(
+                    job.uuid, JobEvent.HOLD, reasons=(RELEASE_HELD,),
+                    message="paid; held until released at the printer",
+                    hold_until="indefinite", **choice)
+            return await self.store.transition(
+                job.uuid, JobEvent.RELEASE, hold_until=None,
+                reasons=None if current.closed else ("job-incoming",), **choice)
+        except InvalidTransition:   # canceled meanwhile: a charge made is refunded
+            raise Conflict(f"job {job.job_id} was canceled meanwhile") from None
+        finally:
+            self.notifier.job_changed(job.uuid)
+
+    @contextlib.asynccontextmanager
+    async def answering(self, uuid: str) -> AsyncIterator[None]:
+        """One answer at a time for a job, on this node."""
+        lock = self._answering.setdefault(uuid, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked():
+                self._answering.pop(uuid, None)
+
     async def confirm(self, actor: Actor, uuid: str, go: bool) -> JobRecord:
         """The "last chance" answer (a confirm-job rule): print the job, or cancel it
         (its reservation is refunded by the settlement, as for any job canceled before it
         printed)."""
-        lock = self._answering.setdefault(uuid, asyncio.Lock())
-        try:
-            async with lock:
-                job = await self.job(actor, uuid)
-                if job.state != JobState.PENDING_HELD or \
-                        CONFIRMATION_NEEDED not in job.state_reasons:
-                    raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for "
-                                   "no confirmation (answered already, or too late)")
-                try:
-                    if go:
-                        new = await self.store.transition(
-                            job.uuid, JobEvent.RELEASE, hold_until=None,
-                            reasons=None if job.closed else ("job-incoming",))
-                    else:
-                        new = await self.store.transition(
-                            job.uuid, JobEvent.CANCEL, reasons=("job-canceled-by-user",),
-                            message="canceled by its owner before printing")
-                except InvalidTransition:
-                    raise Conflict(f"job {job.job_id} changed meanwhile") from None
-        finally:
-            if not lock.locked():
-                self._answering.pop(uuid, None)
+        async with self.answering(uuid):
+            job = await self.job(actor, uuid)
+            if job.state != JobState.PENDING_HELD or \
+                    CONFIRMATION_NEEDED not in job.state_reasons:
+                raise Conflict(f"job {job.job_id} is {job.state.keyword} and waits for "
+                               "no confirmation (answered already, or too late)")
+            try:
+                if go:
+                    new = await self.store.transition(
+                        job.uuid, JobEvent.RELEASE, hold_until=None,
+                        reasons=None if job.closed else ("job-incoming",))
+                else:
+                    new = await self.store.transition(
+                        job.uuid, JobEvent.CANCEL, reasons=("job-canceled-by-user",),
+                        message="canceled by its owner before printing")
+            except InvalidTransition:
+                raise Conflict(f"job {job.job_id} changed meanwhile") from None
         self.notifier.job_changed(job.uuid)
         await asyncio.to_thread(self.audit.record, entry(
             actor, "job.confirm", f"job:{job.uuid}", None, {"print": go}))

@@ -87,6 +87,8 @@ class RuleFields(Request):
     window_minutes: Count | None = None
     min_pages: Count | None = None
     unknown: Unknown | None = None
+    allow_print_as_other: bool | None = Field(
+        None, description="ask-account: also offer \"print as another user\"")
 
 
 class RuleCreate(RuleFields):
@@ -114,6 +116,7 @@ class RuleOut(Response):
     window_minutes: int
     min_pages: int
     unknown: str
+    allow_print_as_other: bool
     provisioned: bool
 
 

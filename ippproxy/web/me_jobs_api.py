@@ -13,7 +13,7 @@ from pydantic import Field
 
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.jobs.records import JobRecord
-from ippproxy.services.errors import Forbidden, NotFound
+from ippproxy.services.errors import Forbidden, Invalid, NotFound
 from ippproxy.services.userside import UserSide
 from ippproxy.web.api import Call, Operation
 from ippproxy.web.me_api import user_of
@@ -56,9 +56,24 @@ class MyAccounts(Response):
     items: list[MyAccount]
 
 
+class MyAccountsQuery(Request):
+    q: Annotated[str, Field(min_length=1, max_length=64), Printable] | None = Field(
+        None, description="only accounts whose code or name holds this (any case)")
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+
+
 class AccountChoice(Request):
     account: Annotated[str, Field(min_length=1, max_length=64), Printable] | None = Field(
-        description="a shared account's code; null: your personal account")
+        None, description="a shared account's code; null: your personal account")
+    pin: Annotated[str, Field(pattern=r"^[0-9]{1,32}$")] | None = Field(
+        None, description="the shared account's PIN, when it has one (`pin: true` in "
+                          "/me/accounts); 1 to 32 digits")
+    as_user: Name | None = Field(
+        None, description="print as this other user (with their password), where the "
+                          "question offers it: charged to and owned by them; instead of "
+                          "account")
+    password: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+        None, description="the as_user's password")
 
 
 class IdentityAnswer(Request):
@@ -92,14 +107,27 @@ async def list_my_jobs(call: Call) -> Any:
 
 
 async def list_my_accounts(call: Call) -> Any:
-    found = await asyncio.to_thread(_side(call).accounts, user_of(call))
-    return {"items": [a.__dict__ for a in found]}
+    q: MyAccountsQuery = call.query
+    found = await asyncio.to_thread(_side(call).accounts, user_of(call), q.q)
+    return {"items": [a.__dict__ for a in found[:q.limit]]}
 
 
 async def choose_account(call: Call) -> Any:
     body: AccountChoice = call.body
-    return my_job(await _side(call).choose_account(user_of(call), call.path["uuid"],
-                                                   body.account))
+    address = call.request.remote or ""
+    if body.as_user is None:
+        if "account" not in body.model_fields_set:   # null is an answer: the personal one
+            raise Invalid("account", "required: an account code, null, or as_user")
+        return my_job(await _side(call).choose_account(
+            user_of(call), call.path["uuid"], body.account, body.pin, address=address))
+    if "account" in body.model_fields_set or body.pin is not None:
+        raise Invalid("as_user", "either an account (with its PIN) or another user")
+    if body.password is None:
+        raise Invalid("password", "required with as_user")
+    if call.services.print_as is None:
+        raise NotFound("account service", "me")
+    return my_job(await call.services.print_as.answer(
+        user_of(call), call.path["uuid"], body.as_user, body.password, address=address))
 
 
 async def confirm_job(call: Call) -> Any:
@@ -134,12 +162,15 @@ async def confirm_identity(call: Call) -> Any:
 OPERATIONS = (
     Operation("GET", "/me/jobs", list_my_jobs, "Your jobs, newest first", "me",
               query=MyJobsQuery, response=MyJobs),
-    Operation("GET", "/me/accounts", list_my_accounts, "The accounts you may charge", "me",
-              response=MyAccounts),
+    Operation("GET", "/me/accounts", list_my_accounts,
+              "The accounts you may charge; q: those whose code or name holds it", "me",
+              query=MyAccountsQuery, response=MyAccounts),
     Operation("POST", "/me/jobs/{uuid}/account", choose_account,
-              "Answer a held job's account question: charge it there and release it",
+              "Answer a held job's account question: charge it there (with the "
+              "account's PIN when it has one), or print as another user (their "
+              "password), and release it",
               "me", body=AccountChoice, response=MyJob,
-              path_params={"uuid": "the job's UUID"}),
+              path_params={"uuid": "the job's UUID"}, throttled=True),
     Operation("POST", "/me/jobs/{uuid}/identity", confirm_identity,
               "Confirm who printed a job of a \"popup\" queue (user name and password): "
               "that user owns it and pays for it", "me", body=IdentityAnswer, response=MyJob,

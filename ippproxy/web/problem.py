@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from ippproxy.services.errors import (
     Invalid,
     NotFound,
     ServiceError,
+    Throttled,
     Unavailable,
 )
 from ippproxy.web.scope import in_scope
@@ -70,6 +72,9 @@ def from_service_error(e: ServiceError) -> web.Response:
         return problem(403, e.detail)
     if isinstance(e, Unavailable):
         return problem(503, e.detail, kind="unavailable")
+    if isinstance(e, Throttled):   # RFC 6585 §4
+        return problem(429, e.detail, kind="throttled",
+                       headers={"Retry-After": str(math.ceil(e.retry_after))})
     return problem(400, e.detail)
 
 

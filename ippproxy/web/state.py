@@ -17,6 +17,7 @@ from ippproxy.services.findme import FindMe
 from ippproxy.services.groups import GroupService
 from ippproxy.services.jobs import Jobs
 from ippproxy.services.options import OptionService
+from ippproxy.services.printas import PrintAsOther
 from ippproxy.services.printer_status import PrinterStatus
 from ippproxy.services.printer_urls import PrinterUrls
 from ippproxy.services.queues import QueueService
@@ -75,6 +76,7 @@ class WebServices:
     printer_urls: PrinterUrls | None = None  # the users' personal printer URLs
     userside: UserSide | None = None  # a user's own jobs and accounts (accounting on)
     notices: UserNotices | None = None  # a user's live events (accounting on)
+    print_as: PrintAsOther | None = None  # "print as another user" (accounting on)
     findme: FindMe | None = None  # Find-Me releases (accounting on)
     totp: Totp | None = None  # the optional second factor of a sign-in (RFC 6238)
     user_sync: UserSync | None = None  # the LDAP user source ([ldap] url, accounting on)

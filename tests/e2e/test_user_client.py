@@ -242,11 +242,11 @@ def test_at_a_terminal_the_user_types_the_password_and_picks_the_account(
         term.expect("[connected]")
         assert "alice-pw" not in term.text            # not echoed
         attrs = _print(env, "typed", held=False)
-        mine = f"Account for job {attrs['job-id']} (number; Enter: not now):"
+        mine = f"Account for job {attrs['job-id']} (number, code:CODE; Enter: not now):"
         prompts = 0
         while True:   # alice's jobs held by the tests before are asked first: not now
             prompts += 1
-            shown = term.expect("(number; Enter: not now):", times=prompts)
+            shown = term.expect("(number, code:CODE; Enter: not now):", times=prompts)
             if shown.rstrip().endswith(mine):
                 break
             term.type("")

@@ -55,3 +55,12 @@ def test_confirm_holds_every_job_it_applies_to() -> None:
     assert (d.action, d.hold_reason) == (Action.HOLD, "ippproxy-confirmation-needed")
     scoped = Scoped(ConfirmJob(), printers=frozenset({"colour"}))
     assert scoped.decide(facts()).action == Action.ALLOW          # printer "lab"
+
+
+def test_print_as_other_goes_with_the_ask_accounts_hold_through_the_chain() -> None:
+    offers = Scoped(AskAccount(print_as_other=True), groups=frozenset({"staff"}))
+    d = PolicyChain([ForceGrayscale(), offers]).decide(facts())
+    assert (d.action, d.hold_reason, d.print_as_other) == (
+        Action.HOLD, "account-info-needed", True)
+    assert PolicyChain([AskAccount()]).decide(facts()).print_as_other is False
+    assert PolicyChain([offers]).decide(facts(groups=("students",))).print_as_other is False

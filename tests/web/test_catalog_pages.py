@@ -192,3 +192,24 @@ def test_without_a_session_the_pages_answer_401(server: IppProxy) -> None:
     r = requests.post(server.https + "/admin/options/accounting.unknown_users",
                       data={"value": "create"}, verify=trust(server.https), timeout=30)
     assert r.status_code == 401
+
+
+def test_an_ask_account_rule_offers_printing_as_another_user(
+        browser: webdriver.Chrome, server: IppProxy, api: Client) -> None:
+    """The rule page's "print as another user" box: refused beside it on a rule that asks
+    nothing, saved on an ask-account rule and read back through the REST API."""
+    browser.get(server.https + "/admin/rules/new")
+    fill(browser, {"name": "ask-or-other", "limit": "3"})
+    browser.find_element(By.CSS_SELECTOR, "#f-type option[value='max-copies']").click()
+    browser.find_element(By.ID, "f-allow_print_as_other").click()
+    assert browser.execute_script(UNLABELLED_JS) == []
+    submit(browser, "Create")
+    assert "ask-account" in browser.find_element(By.TAG_NAME, "main").text
+    browser.find_element(By.CSS_SELECTOR, "#f-type option[value='ask-account']").click()
+    if not browser.find_element(By.ID, "f-allow_print_as_other").is_selected():
+        browser.find_element(By.ID, "f-allow_print_as_other").click()
+    submit(browser, "Create")
+    assert api.get("/api/v1/rules/ask-or-other").json()["allow_print_as_other"] is True
+    browser.get(server.https + "/admin/rules/ask-or-other")
+    assert browser.find_element(By.ID, "f-allow_print_as_other").is_selected()
+    screenshot(browser, "admin-rule-print-as-other")

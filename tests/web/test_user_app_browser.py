@@ -18,9 +18,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
-from support.browser import FOCUSABLE_JS, UNLABELLED_JS, chromium, screenshot
+from support.browser import FOCUSABLE_JS, UNLABELLED_JS, chromium, reloading, screenshot
 from support.server import tracebacks
-from support.webapi import Client
+from support.webapi import Client, first_password, login
 
 from .userapp_env import PASSWORDS, UserEnv, start, user_client
 
@@ -254,3 +254,98 @@ def test_a_job_held_for_release_is_released_from_the_list(browser: webdriver.Chr
     item = browser.find_element(By.ID, f"job-{job['uuid']}")
     item.find_element(By.XPATH, ".//button[normalize-space()='Release']").send_keys(Keys.ENTER)
     assert env.wait_state(api, "held-to-release", "completed")
+
+
+def test_a_pin_account_is_answered_with_its_pin(browser: webdriver.Chrome, env: UserEnv,
+                                                api: Client) -> None:
+    """Optics needs its PIN (issue 17 §5): the live popup and the held job's chooser each
+    have a labelled PIN field; a wrong PIN is refused with the reason, nothing charged."""
+    env.cmd("add-shared-account", "Optics", "optics", "--balance", "20.00",
+            "--pin-file", "-", stdin="2468\n")
+    env.cmd("grant-account", "--user", "alice", "optics")
+    live(browser, env)
+    env.print("billed", "live-optics")
+    popup = popup_of(browser, env, api, "live-optics")
+    box = browser.find_element(By.ID, popup)
+    box.find_element(By.ID, f"{popup}-pin").send_keys("1111")
+    optics = ".//button[starts-with(normalize-space(), 'Optics')]"
+    assert "needs its PIN" in box.find_element(By.XPATH, optics).text
+    box.find_element(By.XPATH, optics).click()
+    WebDriverWait(browser, WAIT).until(
+        lambda d: "wrong or missing account PIN" in text_of(d, popup))
+    pin = box.find_element(By.ID, f"{popup}-pin")
+    pin.clear()
+    pin.send_keys("2468")
+    box.find_element(By.XPATH, optics).click()
+    WebDriverWait(browser, WAIT).until(lambda d: "Answered" in text_of(d, popup))
+    job = env.wait_state(api, "live-optics", "completed")
+    assert job["account"] == "optics"
+    assert [a for a, kind in env.charges(job["uuid"]) if kind == "charge"] == [-25]
+    # The held job's chooser on the page: the account picked, its PIN typed.
+    env.print("billed", "form-optics")
+    held = env.wait_state(api, "form-optics", "pending-held")
+    browser.get(env.proxy.https + "/user/jobs")
+    item = browser.find_element(By.ID, f"job-{held['uuid']}")
+    item.find_element(By.CSS_SELECTOR, "select[name=account] option[value=optics]").click()
+    item.find_element(By.ID, f"pin-{held['uuid']}").send_keys("0000")
+    assert browser.execute_script(UNLABELLED_JS) == []
+    reloading(browser, item.find_element(
+        By.XPATH, ".//button[normalize-space()='Charge and print']").click)
+    assert "wrong or missing account PIN" in browser.find_element(By.TAG_NAME, "main").text
+    assert env.job_row(api, "form-optics")["state"] == "pending-held"
+    assert env.charges(held["uuid"]) == []
+    browser.get(env.proxy.https + "/user/jobs")
+    item = browser.find_element(By.ID, f"job-{held['uuid']}")
+    item.find_element(By.CSS_SELECTOR, "select[name=account] option[value=optics]").click()
+    item.find_element(By.ID, f"pin-{held['uuid']}").send_keys("2468")
+    screenshot(browser, "user-account-pin")
+    item.find_element(By.XPATH, ".//button[normalize-space()='Charge and print']").click()
+    job = env.wait_state(api, "form-optics", "completed")
+    assert job["account"] == "optics"
+    assert [a for a, kind in env.charges(job["uuid"]) if kind == "charge"] == [-25]
+    # By code/PIN: the account's code typed instead of picked.
+    env.print("billed", "code-optics")
+    held = env.wait_state(api, "code-optics", "pending-held")
+    browser.get(env.proxy.https + "/user/jobs")
+    item = browser.find_element(By.ID, f"job-{held['uuid']}")
+    item.find_element(By.ID, f"code-{held['uuid']}").send_keys("optics")
+    item.find_element(By.ID, f"code-pin-{held['uuid']}").send_keys("2468")
+    reloading(browser, item.find_element(
+        By.XPATH, ".//button[normalize-space()='Charge by code']").click)
+    job = env.wait_state(api, "code-optics", "completed")
+    assert job["account"] == "optics"
+    assert [a for a, kind in env.charges(job["uuid"]) if kind == "charge"] == [-25]
+
+
+def test_a_held_job_is_printed_as_another_user(browser: webdriver.Chrome, env: UserEnv,
+                                               api: Client) -> None:
+    """An ask-account rule that offers "print as another user": the held job's form takes
+    bob's name and password; a wrong one is refused, the right one makes it bob's job."""
+    admin = login(env.proxy.https, "admin", first_password(env.proxy))
+    r = admin.post("/api/v1/rules", json={"name": "office-ask", "type": "ask-account",
+                                          "printers": ["office"],
+                                          "allow_print_as_other": True})
+    assert r.status_code == 201, r.text
+    try:
+        env.print("office", "as-bob")
+        held = env.wait_state(api, "as-bob", "pending-held")
+        for password in ("not-bobs", PASSWORDS["bob"]):
+            browser.get(env.proxy.https + "/user/jobs")
+            item = browser.find_element(By.ID, f"job-{held['uuid']}")
+            item.find_element(By.ID, f"as-user-{held['uuid']}").send_keys("bob")
+            item.find_element(By.ID, f"as-password-{held['uuid']}").send_keys(password)
+            assert browser.execute_script(UNLABELLED_JS) == []
+            if password == PASSWORDS["bob"]:
+                screenshot(browser, "user-print-as")
+            reloading(browser, item.find_element(
+                By.XPATH, ".//button[normalize-space()='Print as this user']").click)
+            if password != PASSWORDS["bob"]:
+                assert "keeps waiting" in browser.find_element(By.TAG_NAME, "main").text
+                assert env.job_row(api, "as-bob")["state"] == "pending-held"
+                assert env.charges(held["uuid"]) == []
+        bob = user_client(env.proxy.https, "bob")
+        job = env.wait_state(bob, "as-bob", "completed")
+        assert [kind for _, kind in env.charges(job["uuid"])].count("charge") == 1
+        assert "as-bob" not in {j["name"] for j in api.get("/api/v1/me/jobs").json()["items"]}
+    finally:
+        assert admin.request("DELETE", "/api/v1/rules/office-ask").status_code == 204

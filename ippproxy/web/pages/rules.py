@@ -33,6 +33,7 @@ def _fields(form: dict[str, str]) -> dict[str, Any]:
                            **{n: words(form.get(n, "")) for n in LISTS}}
     for n in NUMBERS:
         whole(form, n, out)
+    out["allow_print_as_other"] = form.get("allow_print_as_other") == "true"
     return out
 
 

@@ -127,10 +127,30 @@
       var job = JSON.parse(msg.data);
       var p = popup(job, "Job " + job.job_id + ": which account pays?");
       if (!p) return;
+      var pin = null;   // the shared account's PIN (issue 17 §5), where one needs it
+      if ((job.choices || []).some(function (a) { return a.pin; })) {
+        var field = el("p", "pin-field");
+        var label = el("label", "", "Account PIN (for an account that needs it)");
+        pin = el("input", "");
+        pin.type = "password";
+        pin.id = "popup-" + job.uuid + "-pin";
+        pin.inputMode = "numeric";
+        pin.autocomplete = "off";
+        pin.maxLength = 32;
+        label.htmlFor = pin.id;
+        field.appendChild(label);
+        field.appendChild(pin);
+        p.insertBefore(field, p.querySelector(".choices"));
+      }
       (job.choices || []).forEach(function (a) {
         var name = a.code === null ? "My account" : a.name;
-        button(p, name + " (" + money(a.balance, a.currency, exponent) + ")", "choice",
-               function () { send(job.uuid, "account", {account: a.code}); });
+        var label = name + " (" + money(a.balance, a.currency, exponent) + ")" +
+            (a.pin ? ", needs its PIN" : "");
+        button(p, label, "choice", function () {
+          var body = {account: a.code};
+          if (a.pin && pin && pin.value) body.pin = pin.value;
+          send(job.uuid, "account", body);
+        });
       });
       button(p, "Cancel job", "danger", function () {
         fetch("/user/jobs/" + encodeURIComponent(job.uuid) + "/cancel", {

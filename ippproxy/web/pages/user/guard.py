@@ -17,7 +17,14 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from ippproxy.services.actor import Actor, Section, Via
-from ippproxy.services.errors import Conflict, Forbidden, Invalid, NotFound, ServiceError
+from ippproxy.services.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    ServiceError,
+    Throttled,
+)
 from ippproxy.web.identity import actor_of
 from ippproxy.web.pages.guard import csrf_token
 
@@ -26,7 +33,8 @@ UserHandler = Callable[[web.Request, Actor], Awaitable[web.StreamResponse]]
 
 _STATUS: tuple[tuple[type[ServiceError], int, str], ...] = (
     (Forbidden, 403, "Not allowed"), (NotFound, 404, "Not found"),
-    (Invalid, 422, "Invalid request"), (Conflict, 409, "Not possible now"))
+    (Invalid, 422, "Invalid request"), (Conflict, 409, "Not possible now"),
+    (Throttled, 429, "Too many tries"))
 
 
 def is_admin(actor: Actor) -> bool:

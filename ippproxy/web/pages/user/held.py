@@ -1,6 +1,8 @@
 """The answers a user gives for their own held job, as forms (the live popups answer
 through ``/api/v1/me/jobs/...`` instead): ``POST /user/jobs/{uuid}/cancel`` (nothing
-charged), ``.../account`` (charge it to the chosen account and release it) and
+charged), ``.../account`` (charge it to the chosen or typed account, with its PIN when it
+has one, and release it), ``.../as-user`` (print as another user: their name and
+password) and
 ``.../confirm`` (the last chance: print or cancel) and ``.../release`` (a job held for its
 release, through the release service, services/release.py, which checks who may and
 whether the printer can print). Each checks the session's CSRF token and the owner
@@ -39,7 +41,20 @@ async def job_action(request: web.Request, actor: Actor) -> web.StreamResponse:
         code = form.get("account", "")
         if not code:
             raise Invalid("account", "choose an account")
-        await s.choose_account(actor, uuid, None if code == PERSONAL else code)
+        # The account's PIN only when given: an empty field is no PIN (issue 17 §5).
+        if code == PERSONAL:
+            await s.choose_account(actor, uuid, None)
+        else:
+            await s.choose_account(actor, uuid, code.strip(), form.get("pin") or None,
+                                   address=request.remote or "")
+    elif action == "as-user":
+        print_as = services_of(request).print_as
+        name, password = form.get("as_user", "").strip(), form.get("password", "")
+        if print_as is None:
+            raise NotFound("account service", uuid)
+        if not name or not password:
+            raise Invalid("as_user", "a user name and their password")
+        await print_as.answer(actor, uuid, name, password, address=request.remote or "")
     elif action == "confirm":
         answer = form.get("answer")
         if answer not in ("print", "cancel"):
@@ -51,5 +66,5 @@ async def job_action(request: web.Request, actor: Actor) -> web.StreamResponse:
             raise NotFound("release service", uuid)
         await release.release(actor, uuid)
     else:
-        raise Invalid("action", "cancel, account, confirm or release")
+        raise Invalid("action", "cancel, account, as-user, confirm or release")
     raise web.HTTPSeeOther(_back(form))

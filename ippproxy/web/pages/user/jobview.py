@@ -10,6 +10,7 @@ from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState
 from ippproxy.policies.accounts import CONFIRMATION_NEEDED
 from ippproxy.services.owncancel import CANCELABLE
+from ippproxy.services.printas import offered
 from ippproxy.services.usernotices import waits
 
 
@@ -33,6 +34,7 @@ class JobView:
     deadline: dt.datetime | None   # when an unanswered account question is canceled
     policy: str            # what a rule did to it ("Printed double-sided on office.")
     releasable: bool = False  # held for its release (services/release.py): Release button
+    as_other: bool = False    # its question offers "print as another user" (printas.py)
 
 
 def view(job: JobRecord, cost: str, popup_timeout: float | None,
@@ -48,4 +50,5 @@ def view(job: JobRecord, cost: str, popup_timeout: float | None,
                    job.state == JobState.PENDING_HELD, account, confirm,
                    job.state in CANCELABLE, deadline,
                    str((job.analysis or {}).get("policy") or ""),
-                   releasable and not account and not confirm)
+                   releasable and not account and not confirm,
+                   account and offered(job))

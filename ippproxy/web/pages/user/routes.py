@@ -23,7 +23,8 @@ def add_user_pages(app: web.Application) -> None:
     r.add_post("/user/logout", login.logout)
     r.add_get("/user/jobs", history.jobs)
     r.add_get("/user/transactions", history.transactions)
-    r.add_post("/user/jobs/{uuid}/{action:cancel|account|confirm|release}", held.job_action)
+    r.add_post("/user/jobs/{uuid}/{action:cancel|account|as-user|confirm|release}",
+               held.job_action)
     r.add_get("/user/printers", urls.printer_urls)
     r.add_post("/user/printers", urls.create)
     r.add_post("/user/printers/{id}/revoke", urls.revoke)
