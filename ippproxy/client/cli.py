@@ -110,6 +110,9 @@ def _where(args: argparse.Namespace) -> tuple[str, str]:
     if args.socket is not None:
         if args.server is not None:
             raise ClientFailure("give the server's URL or --socket, not both")
+        if args.cafile is not None:   # said, not silently dropped: no TLS on the socket
+            raise ClientFailure("--cafile checks a server over the network; the local "
+                                "socket has no certificate")
         # The host is not looked up: the socket carries the request (Host: localhost).
         return LOCAL_BASE, f"unix:{args.socket.absolute()}"
     if args.server is None:

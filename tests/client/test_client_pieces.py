@@ -100,6 +100,7 @@ def test_the_identity_popup_names_the_job_and_asks_for_a_password() -> None:
     (["https://print.example:631", "--desktop-login"], "--desktop-login needs --socket"),
     (["--socket", "/run/x.sock", "--desktop-login", "--user", "bob"], "and no --user"),
     (["https://print.example:631", "--socket", "/run/x.sock"], "not both"),
+    (["--socket", "/run/x.sock", "--cafile", "/etc/ca.pem"], "no certificate"),
     ([], "give the server's URL (https://...) or --socket PATH"),
     (["http://print.example:631"], "must start with https://"),
 ])
