@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Connection, Table, delete, insert, literal, select, union_all
+from sqlalchemy import Connection, Table, bindparam, delete, insert, literal, select, union_all
 
 from ippproxy.accounting.errors import NotFound
 from ippproxy.accounting.identity import canonical_name
@@ -83,25 +83,28 @@ def builtin_states(conn: Connection, builtin: BuiltinGroup) -> dict[Role, RoleSt
     return {Role(r): _state(e) for r, e in rows}
 
 
+# Every state that decides one role for one user: the four sources as one UNION ALL,
+# built once (constructing it per call cost ~0.3 ms of CPU on the intake's path).
+_STATES = union_all(
+    select(literal("internal").label("kind"), literal("").label("name"),
+           USERS.c.internal.label("enabled")).where(USERS.c.id == bindparam("user_id")),
+    select(literal("user"), literal(""), USER_ROLES.c.enabled).where(
+        USER_ROLES.c.user_id == bindparam("user_id"), USER_ROLES.c.role == bindparam("role")),
+    select(literal("group"), GROUPS.c.name, GROUP_ROLES.c.enabled)
+    .join(MEMBERS, MEMBERS.c.group_id == GROUPS.c.id)
+    .join(GROUP_ROLES, GROUP_ROLES.c.group_id == GROUPS.c.id)
+    .where(MEMBERS.c.user_id == bindparam("user_id"), GROUP_ROLES.c.role == bindparam("role")),
+    select(literal("builtin"), BUILTIN_ROLES.c.builtin, BUILTIN_ROLES.c.enabled)
+    .where(BUILTIN_ROLES.c.role == bindparam("role")))
+
+
 def states_for(conn: Connection, user_id: uuid.UUID, role: Role) -> tuple[RoleStates, bool]:
     """Every state that decides ``role`` for this user, and whether the user is internal:
-    one statement (it is on the intake's path), the four sources as one UNION ALL."""
-    r = role.value
-    kinds = union_all(
-        select(literal("internal").label("kind"), literal("").label("name"),
-               USERS.c.internal.label("enabled")).where(USERS.c.id == user_id),
-        select(literal("user"), literal(""), USER_ROLES.c.enabled).where(
-            USER_ROLES.c.user_id == user_id, USER_ROLES.c.role == r),
-        select(literal("group"), GROUPS.c.name, GROUP_ROLES.c.enabled)
-        .join(MEMBERS, MEMBERS.c.group_id == GROUPS.c.id)
-        .join(GROUP_ROLES, GROUP_ROLES.c.group_id == GROUPS.c.id)
-        .where(MEMBERS.c.user_id == user_id, GROUP_ROLES.c.role == r),
-        select(literal("builtin"), BUILTIN_ROLES.c.builtin, BUILTIN_ROLES.c.enabled)
-        .where(BUILTIN_ROLES.c.role == r))
+    one statement (it is on the intake's path)."""
     internal, own = False, None
     groups: dict[str, RoleState] = {}
     builtin: dict[str, object] = {}
-    for kind, name, enabled in conn.execute(kinds):
+    for kind, name, enabled in conn.execute(_STATES, {"user_id": user_id, "role": role.value}):
         if kind == "internal":
             internal = bool(enabled)
         elif kind == "user":

@@ -18,6 +18,12 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Connections the SQLite pool keeps. A server's threads (the job store's readers, writer
+# and syncer, the ledger's group commit, the event loop's executor, the checkpointer) use
+# the engine at once; with SQLAlchemy's default of 5 (+10 overflow, closed when returned)
+# the overflow was reopened and closed again and again (about one a job under load with
+# accounting on, each running the PRAGMAs below and parsing the schema anew).
+SQLITE_POOL = 32
 MIGRATION_LOCK = 0x69707078  # pg_advisory_lock key of schema upgrades ("ippx")
 
 
@@ -28,6 +34,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        if u.database and u.database != ":memory:":
+            kwargs.setdefault("pool_size", SQLITE_POOL)
+            kwargs.setdefault("max_overflow", SQLITE_POOL)
         engine = create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
