@@ -94,6 +94,19 @@ def queue_and_ids(conn: Connection, uuids: list[str]) -> dict[str, tuple[str, in
     return {str(r.uuid): (str(r.queue), int(r.job_id)) for r in rows}
 
 
+# An expanding IN: one statement however many UUIDs (SQLAlchemy renders them at run time).
+_STATES = select(jobs_t.c.uuid, jobs_t.c.state).where(
+    jobs_t.c.uuid.in_(bindparam("uuids", expanding=True)))
+
+
+def states_of(conn: Connection, uuids: Sequence[str]) -> dict[str, JobState]:
+    """The state of each job UUID still in the store; a UUID not there is left out."""
+    if not uuids:
+        return {}
+    return {str(r.uuid): JobState(r.state)
+            for r in conn.execute(_STATES, {"uuids": sorted(set(uuids))})}
+
+
 def get_job(conn: Connection, queue: str, job_id: int) -> JobRecord | None:
     uuid = conn.execute(
         select(jobs_t.c.uuid).where(jobs_t.c.queue == queue, jobs_t.c.job_id == job_id)

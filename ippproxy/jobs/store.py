@@ -190,6 +190,11 @@ class JobStore:
     async def get_by_uuid(self, uuid: str) -> JobRecord | None:
         return await self.read(lambda c: load_job(c, uuid))
 
+    async def states_of(self, uuids: Sequence[str]) -> dict[str, JobState]:
+        """The state of each of these jobs still in the store, in one statement (the
+        settlement sweep checks a page of reservations at a time)."""
+        return await self.read(lambda c: queries.states_of(c, uuids))
+
     async def list_jobs(
         self,
         queue: str | None,

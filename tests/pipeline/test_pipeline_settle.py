@@ -87,6 +87,37 @@ async def test_sweep_settles_missed_jobs_and_refunds_orphans(
     assert await settler.sweep() == 0
 
 
+async def test_sweep_reads_held_jobs_states_not_the_jobs(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held jobs keep their charge reserved for long: a sweep reads the states of a page
+    of them in one statement, and reads whole only the job it settles."""
+    p = build(config(), engine, store, spool, pool)
+    waiting = [await _reserved_job(p, store, spool, [False]) for _ in range(12)]
+    done = await _reserved_job(p, store, spool, [False])
+    await store.transition(done, JobEvent.CANCEL)            # the notification was lost
+    read: list[str] = []
+    pages: list[int] = []
+    whole, states = store.get_by_uuid, store.states_of
+
+    async def counted_get(uuid_: str) -> object:
+        read.append(uuid_)
+        return await whole(uuid_)
+
+    async def counted_states(uuids: list[str]) -> object:
+        pages.append(len(uuids))
+        return await states(uuids)
+
+    monkeypatch.setattr(store, "get_by_uuid", counted_get)
+    monkeypatch.setattr(store, "states_of", counted_states)
+    settler = Settler(p.accounting, store, orphan_lease=dt.timedelta(0))
+    assert await settler.sweep() == 1
+    assert pages == [13]
+    assert set(read) <= {done}
+    assert [r.kind for r in postings(engine, done)] == ["charge", "refund"]
+    assert all([r.kind for r in postings(engine, w)] == ["charge"] for w in waiting)
+
+
 async def test_settler_task_follows_notifications(engine: Engine, store: JobStore,
                                                   spool: Spool, pool: AnalysisPool) -> None:
     p = build(config(), engine, store, spool, pool)
