@@ -84,7 +84,10 @@ def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
     base = tmp / f"ipp{nodes}"
     base.mkdir()
     printer = Printer(base)
-    proxies = [node(base, f"n{i}", url, printer, base / "spool") for i in range(nodes)]
+    # One user sends every job: no per-user cap (server.max_jobs_per_user, 200 by default,
+    # refused the rest with server-error-too-many-jobs).
+    proxies = [node(base, f"n{i}", url, printer, base / "spool",
+                    server={"max_jobs_per_user": 0}) for i in range(nodes)]
     try:
         start_all(proxies)
         cmd(url, "add-internal-user", "bench", "--password-file", "-", "--unrestricted",

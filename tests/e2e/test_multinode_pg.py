@@ -22,7 +22,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ import pikepdf
 import pytest
 import sqlalchemy as sa
 from support.postgres import pg_url, postgres_cluster  # noqa: F401
-from support.server import IppProxy, free_port, ippproxy_command
+from support.server import IppProxy, TomlValue, free_port, ippproxy_command
 
 from ippproxy.db import make_engine
 from ippproxy.ipp import Attribute, Message, Operation, Status, Tag, decode, encode
@@ -126,10 +126,12 @@ class Printer:
 
 
 def node(directory: Path, name: str, database: str, printer: Printer,
-         spool: Path | None = None) -> IppProxy:
-    """A server on ``database``; with ``spool``, one of several nodes sharing it."""
+         spool: Path | None = None, server: Mapping[str, TomlValue] | None = None
+         ) -> IppProxy:
+    """A server on ``database``; with ``spool``, one of several nodes sharing it;
+    ``server``: settings of its ``[server]`` table."""
     proxy = IppProxy(directory / name, queues=[
-        {"name": QUEUE, "destination": printer.uri, "cost_model": "page"}])
+        {"name": QUEUE, "destination": printer.uri, "cost_model": "page"}], server=server)
     storage = f'database = "{database}"\nspool = "{spool or proxy.directory / "spool"}"'
     if spool is not None:
         storage += f'\nnode = "{name}"'
