@@ -204,6 +204,11 @@ def test_wrong_pins_are_throttled(side: Side) -> None:
     assert answers[first:] == [429] * (len(answers) - first), answers
     status, body = side.answer(attrs, {"account": "optics", "pin": "2468"})   # right, late
     assert status == 429 and body["type"].endswith("/throttled"), body
+    # The web app's answer form is the same guess: its page says so, and how long to wait.
+    page = side.alice.post(f"/user/jobs/{_uuid(attrs)}/account", data={
+        "csrf_token": side.alice.csrf, "account": "optics", "pin": "2468"})
+    assert page.status_code == 429 and "try again later" in page.text, page.status_code
+    assert int(page.headers["Retry-After"]) > 0      # RFC 6585 §4
     assert side.answer(attrs, {"account": "optics"})[0] == 403   # no PIN: not throttled
     side.still_held(attrs)
     assert side.charges("optics") == [(-15, "charge")]

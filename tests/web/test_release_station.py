@@ -218,6 +218,7 @@ def test_wrong_passwords_and_pins_are_throttled(station: Station) -> None:
         codes.append(r.status_code)
         if r.status_code == 429:
             assert "Too many wrong attempts" in r.text
+            assert int(r.headers["Retry-After"]) > 0    # RFC 6585 §4
             break
     assert codes[-1] == 429 and set(codes[:-1]) == {401}, codes
     page = s.get(f"{base}/release/pins", timeout=30, verify=cert)

@@ -88,6 +88,13 @@ def _identify(request: web.Request, printer: str, message: str = "", *, ok: bool
     return response
 
 
+def _throttled(request: web.Request, printer: str, wait: float) -> web.Response:
+    """429 with how long to wait, in words and in ``Retry-After`` (RFC 6585 §4)."""
+    response = _identify(request, printer, _wait(wait), status=429)
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
+
+
 def _view(job: JobRecord) -> dict[str, Any]:
     attrs = (job.analysis or {}).get("attributes") or {}
     return {"uuid": job.uuid, "id": job.job_id, "name": job.name or "untitled",
@@ -156,7 +163,7 @@ async def station_login(request: web.Request) -> web.StreamResponse:
     else:
         return _identify(request, printer, "Choose how to identify.", status=422)
     if isinstance(result, float):
-        return _identify(request, printer, _wait(result), status=429)
+        return _throttled(request, printer, result)
     if result is None:
         return _identify(request, printer, wrong, status=401)
     sid, kiosk = await asyncio.to_thread(sessions(request, config, printer).open, result,
@@ -170,7 +177,7 @@ async def _by_pin(request: web.Request, release: Release, login: StationLogin, p
                   pin: str, address: str) -> web.Response:
     wait = await asyncio.to_thread(login.pin_wait, address)
     if wait > 0:
-        return _identify(request, printer, _wait(wait), status=429)
+        return _throttled(request, printer, wait)
     if not valid_typed_pin(pin):
         return _identify(request, printer, "A PIN is 4 digits.", status=422)
     try:

@@ -10,6 +10,7 @@ CSRF token (``pages.guard.checked_form``, checked by the middleware first).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -69,7 +70,10 @@ def user_page(handler: UserHandler) -> Handler:
         except ServiceError as e:
             for kind, status, title in _STATUS:
                 if isinstance(e, kind):
-                    return error(request, status, title, e.detail)
+                    page = error(request, status, title, e.detail)
+                    if isinstance(e, Throttled):   # how long to wait (RFC 6585 §4)
+                        page.headers["Retry-After"] = str(max(1, math.ceil(e.retry_after)))
+                    return page
             raise
 
     return wrapped
