@@ -132,3 +132,34 @@ async def test_settler_task_follows_notifications(engine: Engine, store: JobStor
                 await asyncio.sleep(0.02)
     finally:
         await settler.stop()
+
+
+async def test_told_of_jobs_not_finished_the_settler_reads_none_whole(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every change of every job is told to the settler; it reads the told jobs' states
+    together and reads whole (and settles) only the finished ones."""
+    p = build(config(), engine, store, spool, pool)
+    settler = Settler(p.accounting, store, interval=3600)
+    await settler.start()                      # its first sweep runs now, before any job
+    try:
+        waiting = [await _reserved_job(p, store, spool, [False]) for _ in range(8)]
+        done = await _reserved_job(p, store, spool, [True])
+        await store.transition(done, JobEvent.CANCEL)
+        read: list[str] = []
+        whole = store.get_by_uuid
+
+        async def counted_get(uuid_: str) -> object:
+            read.append(uuid_)
+            return await whole(uuid_)
+
+        monkeypatch.setattr(store, "get_by_uuid", counted_get)
+        for job in (*waiting, done):
+            settler.job_changed(job)
+        async with asyncio.timeout(10):
+            while (c := p.accounting.get(done)) is None or c.state != ChargeState.REFUNDED:
+                await asyncio.sleep(0.02)
+        assert read == [done]
+        assert all(p.accounting.get(w).state == ChargeState.RESERVED for w in waiting)
+    finally:
+        await settler.stop()
