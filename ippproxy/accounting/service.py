@@ -19,7 +19,7 @@ defaults, inside it. Lock order everywhere: job charge, then account.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 from sqlalchemy import Connection, Engine, Row
@@ -186,6 +186,15 @@ class AccountingService:
         Raises CreditRefused (restricted account cannot pay), AccessDenied (shared
         account not granted, wrong PIN), NotFound (unknown user or account).
         """
+        return in_transaction(self.engine, self.reservation(
+            job, username=username, printer=printer, counts=counts,
+            account_code=account_code, pin=pin))
+
+    def reservation(self, job: JobId, *, username: str, printer: str, counts: JobCounts,
+                    account_code: str | None = None, pin: str | None = None
+                    ) -> Callable[[Connection], Charge]:
+        """``reserve``'s unit of work, for a caller that runs it in a transaction of its
+        own choosing (it only reads and writes through the connection it is given)."""
         job_uuid = job_id(job)
 
         def work(conn: Connection) -> Charge:
@@ -204,7 +213,7 @@ class AccountingService:
                 raise InvalidOperation(f"user {payer.username!r} is disabled")
             return self._debit(conn, job_uuid, payer.user_id, payer.username, payer.account,
                                printer, counts)
-        return in_transaction(self.engine, work)
+        return work
 
     def _reserve_shared(self, conn: Connection, job_uuid: uuid.UUID, username: str,
                         printer: str, counts: JobCounts, account_code: str,

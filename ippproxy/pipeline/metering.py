@@ -13,19 +13,32 @@ and re-prices the job as it will print; a document whose pages cannot be counted
 ``analysis.unknown_pages``; a Find-Me queue's job is held for its owner and priced at
 the dearest printer of its group (findme.py). ``reserve`` debits the price by job UUID
 (AccountingService.reserve, idempotent); a payer problem is a hold, not a refusal
-(payer.py), and ``pay_held`` reserves for such a job when it is released.
+(payer.py), and ``pay_held`` reserves for such a job when it is released. On SQLite the
+reservation is a unit of the job store's group commit (``writer``): the ledger and the
+jobs are one file with one writer, and a reservation there shares the job writes' commit
+and sync instead of a thread hand-off, a commit and a sync of its own (bench_intake,
+accounting on: about a fifth more jobs/s).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from ippproxy.accounting import AccountingError, AccountingService, JobCounts, canonical_name
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+from ippproxy.accounting import (
+    AccountingError,
+    AccountingService,
+    Charge,
+    JobCounts,
+    canonical_name,
+)
 from ippproxy.config import Config
 from ippproxy.filters import counts as pwg
 from ippproxy.filters import detect
@@ -72,12 +85,22 @@ class Reading:
     account: str | None              # job-account-id
 
 
+# Runs a unit of work in a durable transaction and returns its result once committed
+# and synced: the job store's ``JobStore.write``.
+Writer = Callable[[Callable[[Connection], Charge]], Awaitable[Charge]]
+
+
 class Metering:
+    """``writer``: where reservations run (SQLite: the job store's writer, see
+    ``_reserve``); None: the ledger's own transactions (PostgreSQL, where one node's
+    batch of row locks must not wait on another's)."""
+
     def __init__(self, config: Config, accounting: AccountingService,
-                 converter: Converter) -> None:
+                 converter: Converter, writer: Writer | None = None) -> None:
         self.config = config
         self.accounting = accounting
         self.converter = converter
+        self.writer = writer
 
     # -- analyse -------------------------------------------------------------------------
     async def read(self, queue: str, user: str, attributes: tuple[Attribute, ...],
@@ -276,15 +299,30 @@ class Metering:
     async def _debit(self, job_uuid: str, user: str, queue: str, counts: JobCounts,
                      account: str | None, pin: str | None = None) -> PayerHold | None:
         try:
-            await asyncio.to_thread(
-                self.accounting.reserve, job_uuid, username=user, printer=queue,
-                counts=counts, account_code=account, pin=pin)
+            await self._reserve(job_uuid, user, queue, counts, account, pin)
         except AccountingError as e:
             hold = payer_hold(e)
             if hold is None:
                 raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
             return hold
         return None
+
+    async def _reserve(self, job_uuid: str, user: str, queue: str, counts: JobCounts,
+                       account: str | None, pin: str | None) -> None:
+        """The reservation, on disk when this returns. With a ``writer`` it is one more
+        unit of the job store's group commit (SQLite: the same file, one writer); a
+        database error there (a lock, a concurrent key) and it runs again the ledger's own
+        way, which retries it alone (accounting/txn.py) and replays a committed one."""
+        if self.writer is not None:
+            try:
+                await self.writer(self.accounting.reservation(
+                    job_uuid, username=user, printer=queue, counts=counts,
+                    account_code=account, pin=pin))
+                return
+            except DBAPIError as e:
+                log.info("job %s: reservation retried alone: %s", job_uuid, e)
+        await asyncio.to_thread(self.accounting.reserve, job_uuid, username=user,
+                                printer=queue, counts=counts, account_code=account, pin=pin)
 
     def _account_required(self, queue: str) -> bool:
         return any(q.account_required for q in self.config.queues if q.name == queue)

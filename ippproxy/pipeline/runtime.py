@@ -92,6 +92,8 @@ async def open_pipeline(config: Config, engine: Engine, store: JobStore, spool: 
                           orphan_lease=dt.timedelta(seconds=config.accounting.orphan_lease))
         await settler.start()
         stack.push_async_callback(settler.stop)
-        metering = Metering(config, accounting, converter)
+        # SQLite: reservations join the job store's group commit (metering.py).
+        metering = Metering(config, accounting, converter,
+                            store.write if engine.dialect.name == "sqlite" else None)
         yield Pipeline(accounting, pool, Intake(store, spool, chain, metering, metrics), settler,
                        tuple(policies))

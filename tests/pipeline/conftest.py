@@ -83,8 +83,9 @@ def build(cfg: Config, engine: Engine, store: JobStore, spool: Spool,
     accounting.define_groups(settings.groups(cfg))
     converter = Converter(pool, spool)
     converter.clean()
+    # As the server wires it on SQLite: reservations in the job store's group commit.
     intake = Intake(store, spool, runtime.make_chain(cfg, store),
-                    Metering(cfg, accounting, converter))
+                    Metering(cfg, accounting, converter, store.write))
     return Pipeline(accounting, pool, intake, Settler(accounting, store))
 
 
