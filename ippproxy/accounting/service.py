@@ -21,6 +21,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, Row
 
@@ -51,6 +52,8 @@ from ippproxy.accounting.roles import Role
 from ippproxy.accounting.settings import DEFAULTS, AccountingSettings, GroupDefaults
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.config import GroupConfig
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -186,9 +189,13 @@ class AccountingService:
         Raises CreditRefused (restricted account cannot pay), AccessDenied (shared
         account not granted, wrong PIN), NotFound (unknown user or account).
         """
-        return in_transaction(self.engine, self.reservation(
-            job, username=username, printer=printer, counts=counts,
-            account_code=account_code, pin=pin))
+        return self.run(self.reservation(job, username=username, printer=printer,
+                                         counts=counts, account_code=account_code, pin=pin))
+
+    def run(self, unit: Callable[[Connection], T]) -> T:
+        """A unit of work of ``reservation`` or ``settling`` in the ledger's own
+        transaction (retried as txn.py says)."""
+        return in_transaction(self.engine, unit)
 
     def reservation(self, job: JobId, *, username: str, printer: str, counts: JobCounts,
                     account_code: str | None = None, pin: str | None = None
@@ -259,11 +266,16 @@ class AccountingService:
         """Record the job's outcome once. ``impressions``: the printer's
         ``job-impressions-completed`` (RFC 8011 §5.3.18), ``0`` if nothing was
         printed (never reached the printer), ``None`` if unknown."""
+        return self.run(self.settling(job, outcome, impressions))
+
+    def settling(self, job: JobId, outcome: Outcome = Outcome.COMPLETED,
+                 impressions: int | None = None) -> Callable[[Connection], Charge]:
+        """``settle``'s unit of work, for a caller that runs it in a transaction of its
+        own choosing (it only reads and writes through the connection it is given)."""
         if impressions is not None and impressions < 0:
             raise InvalidOperation("impressions must not be negative")
         job_uuid = job_id(job)
-        return in_transaction(self.engine, lambda c: settlement.settle(
-            c, self.settings, job_uuid, outcome, impressions))
+        return lambda c: settlement.settle(c, self.settings, job_uuid, outcome, impressions)
 
     def refund(self, job: JobId, amount: int | None = None, *, reason: str,
                actor: str, request_key: str | None = None) -> Charge:

@@ -14,31 +14,19 @@ and re-prices the job as it will print; a document whose pages cannot be counted
 the dearest printer of its group (findme.py). ``reserve`` debits the price by job UUID
 (AccountingService.reserve, idempotent); a payer problem is a hold, not a refusal
 (payer.py), and ``pay_held`` reserves for such a job when it is released. On SQLite the
-reservation is a unit of the job store's group commit (``writer``): the ledger and the
-jobs are one file with one writer, and a reservation there shares the job writes' commit
-and sync instead of a thread hand-off, a commit and a sync of its own (bench_intake,
-accounting on: about a fifth more jobs/s).
+reservation is a unit of the job store's group commit (storecommit.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
-
-from ippproxy.accounting import (
-    AccountingError,
-    AccountingService,
-    Charge,
-    JobCounts,
-    canonical_name,
-)
+from ippproxy.accounting import AccountingError, AccountingService, JobCounts, canonical_name
 from ippproxy.config import Config
 from ippproxy.filters import counts as pwg
 from ippproxy.filters import detect
@@ -63,6 +51,7 @@ from ippproxy.pipeline.payer import (
     priced_json,
 )
 from ippproxy.pipeline.refusal import Refused, analysis_refusal
+from ippproxy.pipeline.storecommit import Writer, run_unit
 from ippproxy.policies import Action, Decision, JobFacts
 
 log = logging.getLogger(__name__)
@@ -85,15 +74,9 @@ class Reading:
     account: str | None              # job-account-id
 
 
-# Runs a unit of work in a durable transaction and returns its result once committed
-# and synced: the job store's ``JobStore.write``.
-Writer = Callable[[Callable[[Connection], Charge]], Awaitable[Charge]]
-
-
 class Metering:
-    """``writer``: where reservations run (SQLite: the job store's writer, see
-    ``_reserve``); None: the ledger's own transactions (PostgreSQL, where one node's
-    batch of row locks must not wait on another's)."""
+    """``writer``: the job store's group commit, where reservations run on SQLite
+    (storecommit.py); None: the ledger's own transactions."""
 
     def __init__(self, config: Config, accounting: AccountingService,
                  converter: Converter, writer: Writer | None = None) -> None:
@@ -309,20 +292,11 @@ class Metering:
 
     async def _reserve(self, job_uuid: str, user: str, queue: str, counts: JobCounts,
                        account: str | None, pin: str | None) -> None:
-        """The reservation, on disk when this returns. With a ``writer`` it is one more
-        unit of the job store's group commit (SQLite: the same file, one writer); a
-        database error there (a lock, a concurrent key) and it runs again the ledger's own
-        way, which retries it alone (accounting/txn.py) and replays a committed one."""
-        if self.writer is not None:
-            try:
-                await self.writer(self.accounting.reservation(
-                    job_uuid, username=user, printer=queue, counts=counts,
-                    account_code=account, pin=pin))
-                return
-            except DBAPIError as e:
-                log.info("job %s: reservation retried alone: %s", job_uuid, e)
-        await asyncio.to_thread(self.accounting.reserve, job_uuid, username=user,
-                                printer=queue, counts=counts, account_code=account, pin=pin)
+        """The reservation, on disk when this returns (storecommit.py)."""
+        unit = self.accounting.reservation(job_uuid, username=user, printer=queue,
+                                           counts=counts, account_code=account, pin=pin)
+        await run_unit(self.writer, unit, lambda: self.accounting.run(unit),
+                       f"job {job_uuid}: reservation")
 
     def _account_required(self, queue: str) -> bool:
         return any(q.account_required for q in self.config.queues if q.name == queue)
