@@ -193,8 +193,8 @@ class AccountingService:
                                          counts=counts, account_code=account_code, pin=pin))
 
     def run(self, unit: Callable[[Connection], T]) -> T:
-        """A unit of work of ``reservation`` or ``settling`` in the ledger's own
-        transaction (retried as txn.py says)."""
+        """A unit of work of ``reservation`` in the ledger's own transaction (retried as
+        txn.py says)."""
         return in_transaction(self.engine, unit)
 
     def reservation(self, job: JobId, *, username: str, printer: str, counts: JobCounts,
@@ -266,16 +266,11 @@ class AccountingService:
         """Record the job's outcome once. ``impressions``: the printer's
         ``job-impressions-completed`` (RFC 8011 §5.3.18), ``0`` if nothing was
         printed (never reached the printer), ``None`` if unknown."""
-        return self.run(self.settling(job, outcome, impressions))
-
-    def settling(self, job: JobId, outcome: Outcome = Outcome.COMPLETED,
-                 impressions: int | None = None) -> Callable[[Connection], Charge]:
-        """``settle``'s unit of work, for a caller that runs it in a transaction of its
-        own choosing (it only reads and writes through the connection it is given)."""
         if impressions is not None and impressions < 0:
             raise InvalidOperation("impressions must not be negative")
         job_uuid = job_id(job)
-        return lambda c: settlement.settle(c, self.settings, job_uuid, outcome, impressions)
+        return in_transaction(self.engine, lambda c: settlement.settle(
+            c, self.settings, job_uuid, outcome, impressions))
 
     def refund(self, job: JobId, amount: int | None = None, *, reason: str,
                actor: str, request_key: str | None = None) -> Charge:

@@ -87,15 +87,13 @@ async def open_pipeline(config: Config, engine: Engine, store: JobStore, spool: 
         stack.push_async_callback(pool.close)
         converter = Converter(pool, spool, config.storage.node)
         await asyncio.to_thread(converter.clean)
-        # SQLite: reservations and settlements join the job store's group commit
-        # (storecommit.py).
-        writer = store.write if engine.dialect.name == "sqlite" else None
         settler = Settler(accounting, store, interval=config.accounting.settle_interval,
                           node=config.storage.node,
-                          orphan_lease=dt.timedelta(seconds=config.accounting.orphan_lease),
-                          writer=writer)
+                          orphan_lease=dt.timedelta(seconds=config.accounting.orphan_lease))
         await settler.start()
         stack.push_async_callback(settler.stop)
-        metering = Metering(config, accounting, converter, writer)
+        # SQLite: reservations join the job store's group commit (storecommit.py).
+        metering = Metering(config, accounting, converter,
+                            store.write if engine.dialect.name == "sqlite" else None)
         yield Pipeline(accounting, pool, Intake(store, spool, chain, metering, metrics), settler,
                        tuple(policies))

@@ -14,7 +14,6 @@ reads the job and calls ``AccountingService.settle`` with the outcome and the im
   or no remote job): the whole charge is refunded automatically;
 * unknown (``None``) otherwise: our own count is charged.
 
-On SQLite the settlement is a unit of the job store's group commit (storecommit.py).
 ``settle`` is idempotent (keyed by job UUID), so duplicate notifications, restarts and
 several nodes never charge twice. What was charged is written back into the job's
 analysis (``ippproxy-cost-charged``) for Get-Job-Attributes, and then the charge is
@@ -55,7 +54,6 @@ from ippproxy.accounting import (
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.state import JobState, is_terminal
 from ippproxy.jobs.store import JobStore
-from ippproxy.pipeline.storecommit import Writer, run_unit
 
 log = logging.getLogger(__name__)
 # Charges written back are marked recorded this many at a time (and at each sweep and at
@@ -78,11 +76,9 @@ def impressions_for(job: JobRecord) -> int | None:
 class Settler:
     def __init__(self, accounting: AccountingService, store: JobStore, *,
                  interval: float = 30.0, node: str = "",
-                 orphan_lease: dt.timedelta = dt.timedelta(seconds=60),
-                 writer: Writer | None = None) -> None:
+                 orphan_lease: dt.timedelta = dt.timedelta(seconds=60)) -> None:
         self.accounting = accounting
         self.store = store
-        self.writer = writer  # SQLite: settlements in the job store's group commit
         self.interval = interval
         self.node = node
         self.orphan_lease = orphan_lease
@@ -166,10 +162,9 @@ class Settler:
         if job is None or not job.is_terminal:
             return None
         impressions = impressions_for(job)
-        unit = self.accounting.settling(job_uuid, _OUTCOME[job.state], impressions)
         try:
-            charge = await run_unit(self.writer, unit, lambda: self.accounting.run(unit),
-                                    f"job {job_uuid}: settlement")
+            charge = await asyncio.to_thread(self.accounting.settle, job_uuid,
+                                             _OUTCOME[job.state], impressions)
         except NotFound:
             return None  # a free job: nothing was reserved
         if not charge.replayed:

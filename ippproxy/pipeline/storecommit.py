@@ -1,14 +1,14 @@
-"""Ledger units of work in the job store's group commit (SQLite).
+"""Ledger units of work in the job store's group commit (SQLite): the reservation at intake.
 
 On SQLite the ledger and the jobs are one file, and the file has one writer at a time.
-A reservation or a settlement run the ledger's own way (``accounting/txn.py``) costs a
-hand-off to an executor thread, a transaction and a sync of the log of its own, beside
-the job store's (``jobs/_writer.py``). Handed to the job store's writer instead, it is one
-more unit of that writer's next batch: it shares the batch's commit and sync, and its
-caller hears of it only once it is on disk, as from the ledger. The unit only reads and
-writes through the connection it is given, and a unit that raises is rolled back alone
-(the writer re-runs the batch with a SAVEPOINT per unit), so its caller gets the
-ledger's own errors (a refused credit, an unknown charge) as before.
+A reservation run the ledger's own way (``accounting/txn.py``) costs a hand-off to an
+executor thread, a transaction and a sync of the log of its own, beside the job store's
+(``jobs/_writer.py``). Handed to the job store's writer instead, it is one more unit of
+that writer's next batch: it shares the batch's commit and sync, and its caller hears of
+it only once it is on disk, as from the ledger. The unit only reads and writes through
+the connection it is given, and a unit that raises is rolled back alone (the writer
+re-runs the batch with a SAVEPOINT per unit), so its caller gets the ledger's own errors
+(a refused credit, a closed account) as before.
 
 A database error there (the lock, a concurrent insert of the same key) and the unit is
 run again the ledger's own way, which retries it alone and replays what was committed.

@@ -86,7 +86,7 @@ def build(cfg: Config, engine: Engine, store: JobStore, spool: Spool,
     # As the server wires it on SQLite: reservations in the job store's group commit.
     intake = Intake(store, spool, runtime.make_chain(cfg, store),
                     Metering(cfg, accounting, converter, store.write))
-    return Pipeline(accounting, pool, intake, Settler(accounting, store, writer=store.write))
+    return Pipeline(accounting, pool, intake, Settler(accounting, store))
 
 
 # What the queues accept (the server builds this from the printer attributes).

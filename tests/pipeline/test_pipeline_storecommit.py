@@ -1,5 +1,4 @@
-"""On SQLite a job's reservation and settlement are units of the job store's group commit
-(storecommit.py)."""
+"""On SQLite a job's reservation is a unit of the job store's group commit (storecommit.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from ippproxy.accounting import ChargeState
 from ippproxy.accounting.groupcommit import group_commit
 from ippproxy.filters.pool import AnalysisPool
 from ippproxy.jobs.spool import Spool
-from ippproxy.jobs.state import JobEvent, JobState
+from ippproxy.jobs.state import JobState
 from ippproxy.jobs.store import JobStore
 
 
@@ -69,28 +68,3 @@ async def test_credit_refused_there_is_still_a_payer_hold(
     assert postings(engine, job.uuid) == []
     assert p.accounting.get(job.uuid) is None
 
-
-async def test_the_settlement_shares_the_job_stores_commit_too(
-        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
-    """A canceled job's refund: no transaction of the ledger's own, refunded once; a
-    database error there and the ledger settles it alone, once."""
-    p = build(config(), engine, store, spool, pool)
-    ledger = group_commit(engine)
-    assert ledger is not None
-    first = (await p.intake.print_job(submission(docs.pdf_bytes([True])))).job
-    second = (await p.intake.print_job(submission(docs.pdf_bytes([True])))).job
-    for job in (first, second):
-        await store.transition(job.uuid, JobEvent.CANCEL)
-    before = ledger.batches
-    charge = await p.settler.settle_job(first.uuid)
-    assert charge is not None and charge.state == ChargeState.REFUNDED
-    assert ledger.batches == before
-
-    async def locked(work: Callable[[Connection], Any]) -> Any:
-        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
-
-    p.settler.writer = locked
-    charge = await p.settler.settle_job(second.uuid)
-    assert charge is not None and charge.state == ChargeState.REFUNDED
-    for job in (first, second):
-        assert [r.kind for r in postings(engine, job.uuid)] == ["charge", "refund"]
