@@ -6,7 +6,20 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, case, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    not_,
+    or_,
+    select,
+)
 
 from ippproxy.jobs.models import jobs_t, queue_states_t, spool_copies_t
 from ippproxy.jobs.records import JobRecord, QueueStateRecord, load_job, queue_state_from_row
@@ -170,10 +183,26 @@ def count_stmt(queue: str | None, which: Which) -> Select[Any]:
     return stmt
 
 
-def owned_count_stmt(owner: str) -> Select[Any]:
-    """Jobs of ``owner`` not yet completed (pending, held, processing, stopped)."""
-    return (select(func.count()).select_from(jobs_t)
+def held_for(reason: str) -> ColumnElement[bool]:
+    """Held with ``reason`` among its state reasons (a JSON list of keywords: the quoted
+    keyword in its text, on SQLite and PostgreSQL alike; LIKE's wildcards escaped)."""
+    quoted = '"' + reason.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + '"'
+    return and_(jobs_t.c.state == int(JobState.PENDING_HELD),
+                cast(jobs_t.c.state_reasons, Text).like(f"%{quoted}%", escape="\\"))
+
+
+def owned_count_stmt(owner: str, not_held_for: str | None = None) -> Select[Any]:
+    """Jobs of ``owner`` not yet completed (pending, held, processing, stopped), except
+    those held for ``not_held_for``."""
+    stmt = (select(func.count()).select_from(jobs_t)
             .where(jobs_t.c.owner == owner, jobs_t.c.state.in_(_ACTIVE)))
+    return stmt if not_held_for is None else stmt.where(not_(held_for(not_held_for)))
+
+
+def held_from_count_stmt(reason: str, address: str) -> Select[Any]:
+    """Jobs held for ``reason`` that came from the network ``address``."""
+    return (select(func.count()).select_from(jobs_t)
+            .where(jobs_t.c.peer_address == address, held_for(reason)))
 
 
 def active_count_stmt() -> Select[Any]:

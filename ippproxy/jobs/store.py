@@ -213,9 +213,15 @@ class JobStore:
         stmt = queries.count_stmt(queue, which)
         return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
 
-    async def count_owned_jobs(self, owner: str) -> int:
-        """How many of ``owner``'s jobs are not yet completed, on every queue."""
-        stmt = queries.owned_count_stmt(owner)
+    async def count_owned_jobs(self, owner: str, not_held_for: str | None = None) -> int:
+        """How many of ``owner``'s jobs are not yet completed, on every queue (those held
+        for the reason ``not_held_for`` left out)."""
+        stmt = queries.owned_count_stmt(owner, not_held_for)
+        return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
+
+    async def count_held_from(self, reason: str, address: str) -> int:
+        """How many jobs from the network ``address`` are held for ``reason``."""
+        stmt = queries.held_from_count_stmt(reason, address)
         return await self.read(lambda c: int(c.execute(stmt).scalar_one()))
 
     async def count_active_jobs(self) -> int:

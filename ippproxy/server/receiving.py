@@ -75,6 +75,12 @@ class Receiving:
         until the block ends."""
         return self._admit(("user", user), cap, stored)
 
+    def admit_from(self, address: str, cap: int,
+                   stored: Callable[[], Awaitable[int]]) -> AbstractAsyncContextManager[bool]:
+        """As ``admit``, for the jobs that name nobody proven, by the network address they
+        came from (a "popup" queue's jobs before their user proves who printed them)."""
+        return self._admit(("address", address), cap, stored)
+
     def admit_any(self, cap: int,
                   stored: Callable[[], Awaitable[int]]) -> AbstractAsyncContextManager[bool]:
         """As ``admit``, for all jobs not yet completed whoever owns them."""

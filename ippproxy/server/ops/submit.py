@@ -18,13 +18,14 @@ import errno
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TypeVar
 
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
 from ippproxy.jobs.records import JobClosedError, JobNotFound, JobRecord
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.pipeline import Refused, Submission
+from ippproxy.pipeline.identity import IDENTITY_NEEDED
 from ippproxy.server import job_attrs
 from ippproxy.server.context import OpRequest
 from ippproxy.server.errors import IppError
@@ -63,7 +64,7 @@ async def _submission(req: OpRequest, operation: str, job: JobRecord | None = No
         document_name=_name(req, "document-name") or None,
         originating_host=_name(req, "job-originating-host-name"), body=req.body,
         peer_address=req.origin.peer or None,
-        unproven=q.config.authentication == "popup" and not req.identity.proven)
+        unproven=_unproven(req))
 
 
 async def _run(step: Awaitable[T]) -> T:
@@ -124,11 +125,29 @@ async def _admitted(req: OpRequest) -> AsyncIterator[None]:
             raise IppError(Status.SERVER_ERROR_BUSY,
                            f"the server already holds {server.max_active_jobs} jobs not yet "
                            "completed; try again later")
-        async with receiving.admit(req.user, server.max_jobs_per_user,
-                                   lambda: req.ctx.store.count_owned_jobs(req.user)) as fits:
+        async with _user_cap(req) as fits:
             if not fits:
                 raise _too_many(req)
             yield
+
+
+def _user_cap(req: OpRequest) -> AbstractAsyncContextManager[bool]:
+    """``server.max_jobs_per_user`` for the job's user. A "popup" queue's job that proves
+    nobody only claims a name: it counts against the network address it came from, and
+    such jobs never count against the name they claim (anyone could fill a user's cap by
+    claiming their name)."""
+    store, cap = req.ctx.store, req.ctx.config.server.max_jobs_per_user
+    if _unproven(req):
+        peer = req.origin.peer or ""
+        return req.ctx.receiving.admit_from(
+            peer, cap, lambda: store.count_held_from(IDENTITY_NEEDED, peer))
+    return req.ctx.receiving.admit(
+        req.user, cap, lambda: store.count_owned_jobs(req.user, not_held_for=IDENTITY_NEEDED))
+
+
+def _unproven(req: OpRequest) -> bool:
+    """A job on a queue with ``authentication = "popup"`` sent without credentials."""
+    return queue_of(req).config.authentication == "popup" and not req.identity.proven
 
 
 async def print_job(req: OpRequest) -> Reply:
