@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from bench_intake import _read_response, drain, make_pdf, print_job_header, process_cpu
-from bench_popups import lift_fd_limit, pct, popups_seen, provision
+from bench_popups import lift_fd_limit, pct, popups_seen, provision, sse_events
 from support.server import IppProxy
 
 from ippproxy.ipp import Tag, decode
@@ -93,20 +93,11 @@ async def listen(base: str, sessions: Path, ready: Path, seen: Path, cafile: str
                 assert resp.status == 200, resp.status
                 counts["opened"] += 1
                 opened.set()
-                tail = b""
-                async for chunk in resp.content.iter_any():
-                    data = tail + chunk
-                    cut = data.rfind(b"\n\n") + 2
-                    data, tail = data[:cut], data[cut:]
-                    now = time.time()
-                    for record in data.split(b"\n\n"):
-                        if not record.startswith(b"event: identity-needed"):
-                            continue
-                        popup = json.loads(record.split(b"\ndata: ", 1)[1])
-                        counts["popups"] += 1
-                        mine = str(popup["name"]).endswith(f"-from-{k}")
-                        counts["stray"] += 0 if mine else 1
-                        lines.append(f"{popup['name'] if mine else 'stray'} {now:.6f}\n")
+                async for now, popup in sse_events(resp.content, "identity-needed"):
+                    counts["popups"] += 1
+                    mine = str(popup["name"]).endswith(f"-from-{k}")
+                    counts["stray"] += 0 if mine else 1
+                    lines.append(f"{popup['name'] if mine else 'stray'} {now:.6f}\n")
             except (aiohttp.ClientError, AssertionError, OSError):
                 counts["broken"] += 1
             finally:

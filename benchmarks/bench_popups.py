@@ -45,7 +45,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -151,24 +153,13 @@ async def listen(base: str, sessions: Path, ready: Path, seen: Path, cafile: str
             assert resp.status == 200, resp.status
             counts["opened"] += 1
             opened.set()
-            tail = b""
-            async for chunk in resp.content.iter_any():
-                data = tail + chunk
-                cut = data.rfind(b"\n\n") + 2
-                data, tail = data[:cut], data[cut:]
-                if b"event: account-needed" not in data:
-                    continue
-                now = time.time()
-                for record in data.split(b"\n\n"):
-                    if not record.startswith(b"event: account-needed"):
-                        continue
-                    popup = json.loads(record.split(b"\ndata: ", 1)[1])
-                    counts["popups"] += 1
-                    lines.append(f"{popup['name']} {now:.6f}\n")
-                    if later.exists():
-                        deferred.append((headers, popup["uuid"]))
-                    else:
-                        start(session, headers, popup["uuid"])
+            async for now, popup in sse_events(resp.content, "account-needed"):
+                counts["popups"] += 1
+                lines.append(f"{popup['name']} {now:.6f}\n")
+                if later.exists():
+                    deferred.append((headers, popup["uuid"]))
+                else:
+                    start(session, headers, popup["uuid"])
         except (aiohttp.ClientError, AssertionError):
             counts["broken"] += 1
         finally:
@@ -244,6 +235,26 @@ async def load(port: int, queue: str, document: bytes, jobs: int, concurrency: i
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return len(times) / (time.perf_counter() - t0), times, errors
+
+
+async def sse_events(content: Any, event: str) -> AsyncIterator[tuple[float, Any]]:
+    """The ``event`` records of a server-sent event stream (an aiohttp response's
+    ``content``) as they arrive: (the time their chunk was read, their JSON data). A
+    record ends at a blank line; one cut across chunks waits for its end."""
+    start, tail = f"event: {event}\n".encode(), b""
+    async for chunk in content.iter_any():
+        data = tail + chunk
+        cut = data.rfind(b"\n\n")
+        if cut < 0:
+            tail = data
+            continue
+        data, tail = data[:cut], data[cut + 2:]
+        if start not in data:
+            continue
+        now = time.time()
+        for record in data.split(b"\n\n"):
+            if record.startswith(start):
+                yield now, json.loads(record.split(b"\ndata: ", 1)[1])
 
 
 def popups_seen(seen: Path) -> dict[str, float]:
