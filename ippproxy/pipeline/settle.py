@@ -138,7 +138,7 @@ class Settler:
     async def _settle_pending(self) -> None:
         """The jobs told of so far, a page at a time: their states in one statement, and
         only the terminal ones read whole and settled (every change of every job is told,
-        most of them not to a terminal state: a whole read each cost ~1 ms a job)."""
+        most of them not to a terminal state, and a whole read of each was most of its cost)."""
         batch = list(itertools.islice(self._pending, SWEEP_PAGE))
         for job_uuid in batch:
             del self._pending[job_uuid]
@@ -247,8 +247,8 @@ class Settler:
         await self.flush_recorded()
         async for page in self._reservations():
             # One statement for the page's job states: a job held for release keeps its
-            # charge reserved, and reading each such job whole every sweep cost ~1 ms a
-            # job (thousands of held jobs: seconds of CPU each sweep).
+            # charge reserved, and reading each such job whole every sweep grew with the
+            # held jobs (benchmarks/bench_held_idle.py).
             states = await self.store.states_of([str(r.job_uuid) for r in page])
             for r in page:
                 state = states.get(str(r.job_uuid))
