@@ -116,11 +116,13 @@ class AccountingService:
         row = in_transaction(self.engine, lambda c: self._user(c, username))
         return uuid.UUID(str(row._mapping["id"]))
 
-    def live_groups(self, username: str) -> frozenset[str] | None:
+    def live_groups(self, username: str, engine: Engine | None = None
+                    ) -> frozenset[str] | None:
         """The groups of a live, enabled user who may print, read in a snapshot (no write
         lock); None when the user is unknown, disabled or denied print-job-creator.
-        Blocking."""
-        with self.engine.connect() as conn:
+        Blocking. ``engine``: another engine on the same database to read with
+        (db.engine.nowait_reader)."""
+        with (engine or self.engine).connect() as conn:
             conn.execution_options(sqlite_begin="DEFERRED")
             with conn.begin():
                 found = payer.live_user(conn, username)

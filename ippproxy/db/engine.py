@@ -27,13 +27,15 @@ SQLITE_POOL = 32
 MIGRATION_LOCK = 0x69707078  # pg_advisory_lock key of schema upgrades ("ippx")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``)."""
+def make_engine(url: str, *, busy_timeout_ms: int = 30000, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
+    ``busy_timeout_ms``: how long a SQLite statement waits for a lock before it fails."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
             Path(u.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        kwargs.setdefault("connect_args", {"check_same_thread": False,
+                                           "timeout": busy_timeout_ms / 1000})
         if u.database and u.database != ":memory:":
             kwargs.setdefault("pool_size", SQLITE_POOL)
             kwargs.setdefault("max_overflow", SQLITE_POOL)
@@ -47,7 +49,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -64,6 +66,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def nowait_reader(engine: Engine) -> Engine | None:
+    """For a SQLite file: a second, small engine on the same database whose statements
+    never wait for a lock (``busy_timeout`` 0), for a short read on the event loop's own
+    thread, which must not block; its caller falls back to a thread on
+    ``OperationalError`` (a locked database: WAL recovery, an exclusive lock of another
+    process). None for PostgreSQL (a network round trip) and in-memory SQLite."""
+    u = engine.url
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return make_engine(u.render_as_string(hide_password=False), busy_timeout_ms=0,
+                       pool_size=1, max_overflow=2)
 
 
 @contextlib.contextmanager

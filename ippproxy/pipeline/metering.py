@@ -26,6 +26,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
 from ippproxy.accounting import AccountingError, AccountingService, JobCounts, canonical_name
 from ippproxy.config import Config
 from ippproxy.filters import counts as pwg
@@ -76,14 +79,20 @@ class Reading:
 
 class Metering:
     """``writer``: the job store's group commit, where reservations run on SQLite
-    (storecommit.py); None: the ledger's own transactions."""
+    (storecommit.py); None: the ledger's own transactions. ``nowait``: on SQLite, an
+    engine whose reads never wait for a lock (db.engine.nowait_reader), which reads the
+    owner on the event loop's thread: a hand-off to a thread and back costs more than
+    the read, and the thread's Python contends with the loop's for the GIL. Its read
+    fails rather than waits on a locked database, and then goes to a thread."""
 
     def __init__(self, config: Config, accounting: AccountingService,
-                 converter: Converter, writer: Writer | None = None) -> None:
+                 converter: Converter, writer: Writer | None = None,
+                 nowait: Engine | None = None) -> None:
         self.config = config
         self.accounting = accounting
         self.converter = converter
         self.writer = writer
+        self.nowait = nowait
 
     # -- analyse -------------------------------------------------------------------------
     async def read(self, queue: str, user: str, attributes: tuple[Attribute, ...],
@@ -122,14 +131,22 @@ class Metering:
             user = canonical_name(raw)
         except ValueError as e:
             raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, f"bad user name: {e}") from None
-        groups = await asyncio.to_thread(self.accounting.live_groups, user)
+        groups = await self._live_groups(user)
         if groups is None:  # not in the user store (or disabled): create or refuse
             try:
                 await asyncio.to_thread(self.accounting.ensure_user, user)
             except AccountingError as e:
                 raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
-            groups = await asyncio.to_thread(self.accounting.live_groups, user)
+            groups = await self._live_groups(user)
         return user, groups or frozenset()
+
+    async def _live_groups(self, user: str) -> frozenset[str] | None:
+        if self.nowait is not None:
+            try:
+                return self.accounting.live_groups(user, self.nowait)
+            except OperationalError:   # locked: wait for it in a thread, not on the loop
+                log.debug("user store locked: reading %s in a thread", user)
+        return await asyncio.to_thread(self.accounting.live_groups, user)
 
     async def _analyse(self, source: Path | bytes, hint: str) -> DocumentAnalysis:
         if isinstance(source, bytes):

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from ippproxy.accounting import AccountingService
 from ippproxy.config import Config
+from ippproxy.db.engine import nowait_reader
 from ippproxy.filters.pool import AnalysisPool
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.store import JobStore
@@ -93,7 +94,10 @@ async def open_pipeline(config: Config, engine: Engine, store: JobStore, spool: 
         await settler.start()
         stack.push_async_callback(settler.stop)
         # SQLite: reservations join the job store's group commit (storecommit.py).
+        nowait = nowait_reader(engine)
+        if nowait is not None:
+            stack.callback(nowait.dispose)
         metering = Metering(config, accounting, converter,
-                            store.write if engine.dialect.name == "sqlite" else None)
+                            store.write if engine.dialect.name == "sqlite" else None, nowait)
         yield Pipeline(accounting, pool, Intake(store, spool, chain, metering, metrics), settler,
                        tuple(policies))

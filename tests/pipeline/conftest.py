@@ -15,6 +15,7 @@ from ippproxy.accounting import users
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.config import Config, from_dict
 from ippproxy.db import make_engine, upgrade
+from ippproxy.db.engine import nowait_reader
 from ippproxy.filters import detect
 from ippproxy.filters.pool import AnalysisPool
 from ippproxy.ipp import Attribute, RangeOfInteger, Tag
@@ -83,9 +84,10 @@ def build(cfg: Config, engine: Engine, store: JobStore, spool: Spool,
     accounting.define_groups(settings.groups(cfg))
     converter = Converter(pool, spool)
     converter.clean()
-    # As the server wires it on SQLite: reservations in the job store's group commit.
+    # As the server wires it on SQLite: reservations in the job store's group commit, the
+    # owner read on the loop's thread.
     intake = Intake(store, spool, runtime.make_chain(cfg, store),
-                    Metering(cfg, accounting, converter, store.write))
+                    Metering(cfg, accounting, converter, store.write, nowait_reader(engine)))
     return Pipeline(accounting, pool, intake, Settler(accounting, store))
 
 
