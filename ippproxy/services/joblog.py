@@ -11,11 +11,12 @@ pending (released or retried), sent (``processing``), stopped, completed, cancel
 aborted. A state the job went through between two looks is logged all the same, in
 order: its arrival, and ``sent`` for a job that ended (or stopped) after it went
 processing (``processing_at``, kept with the job; a forwarder that sends and completes a
-job between two looks must not hide the send). Only this node's jobs are logged (``jobs.node``); a node sharing the database
-logs its own. A wake-up reads at most once per ``min_gap``, so a busy intake is logged
-in batches. With ``--log-format json`` the fields are keys of the record
-(``extra={"fields": ...}``, ippproxy/logformat.py). The cost is what accounting holds
-for the job (reserved, then charged); none without accounting.
+job between two looks must not hide the send). Only this node's jobs are logged
+(``jobs.node``); a node sharing the database logs its own. A wake-up reads at most once
+per ``min_gap``, so a busy intake is logged in batches. With a log level above INFO it
+reads nothing. With ``--log-format json`` the fields are keys of the record
+(``extra={"fields": ...}``, ippproxy/logformat.py). The cost is what accounting holds for
+the job (reserved, then charged); none without accounting.
 """
 
 from __future__ import annotations
@@ -72,7 +73,12 @@ class JobLog:
             await asyncio.sleep(self.min_gap)
 
     async def poll(self) -> int:
-        """Log what changed since the last look; returns how many lines it wrote."""
+        """Log what changed since the last look; returns how many lines it wrote. While
+        the log takes no INFO line (``--log-level warning``) nothing is read, and what
+        changes meanwhile is never logged."""
+        if not log.isEnabledFor(logging.INFO):
+            self._cursor = self._started = dt.datetime.now(dt.UTC)
+            return 0
         keys = await self.reports.change_keys(self._cursor - self.overlap, 10000)
         new = [k for k in keys if k.updated_at >= self._started
                and (k.uuid, k.state) not in self._seen]

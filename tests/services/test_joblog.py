@@ -61,3 +61,31 @@ async def test_each_state_seen_by_a_look_is_logged_once(
     await joblog.poll()
     assert _events(caplog, job.job_id) == ["received", "sent", "completed"]
     assert _events(caplog, canceled.job_id) == ["received", "canceled"]   # never sent
+
+
+class _Counting:
+    """The store's reports, counting the reads."""
+
+    def __init__(self, reports: object) -> None:
+        self.reports, self.reads = reports, 0
+
+    def __getattr__(self, name: str) -> object:
+        self.reads += 1
+        return getattr(self.reports, name)
+
+
+async def test_a_log_without_info_lines_reads_nothing(
+        store: JobStore, caplog: pytest.LogCaptureFixture) -> None:
+    """``--log-level warning``: no look at the store for lines nobody keeps, and what
+    changed meanwhile is not logged later."""
+    caplog.set_level(logging.WARNING, logger="ippproxy.joblog")
+    reports = _Counting(store.reports)
+    joblog = JobLog(reports, None)  # type: ignore[arg-type]
+    before = await store.create_job("q", owner="alice")
+    assert await joblog.poll() == 0
+    assert reports.reads == 0
+    caplog.set_level(logging.INFO, logger="ippproxy.joblog")
+    after = await store.create_job("q", owner="bob")
+    assert await joblog.poll() == 1
+    assert _events(caplog, after.job_id) == ["received"]
+    assert _events(caplog, before.job_id) == []
