@@ -32,9 +32,15 @@ creation uses it: a few statements per batch instead of per job). Within a batch
 the order of ops is not defined; that is fine because a caller only submits an op
 that depends on another after that other one has returned.
 
-So a caller never sees a result that is not durable, and N concurrent callers
-share one fsync: the busier the server, the bigger the batches. If the COMMIT
-itself fails, every caller of the batch gets that error and nothing of it is
+An op submitted with ``synced=False`` is answered right after its COMMIT, before the
+sync: for a caller that tells nobody of it, only of a later op of its own (which is
+answered after a sync of the log, and so after this one's: the log is synced in order).
+Intake's reservation is one (the job's creation follows, and its answer): it saves the
+caller a wait for a sync and the syncer a hand-off.
+
+So a caller never sees a result that is not durable (unless it asked), and N
+concurrent callers share one fsync: the busier the server, the bigger the batches. If
+the COMMIT itself fails, every caller of the batch gets that error and nothing of it is
 stored. An op whose caller was cancelled before it ran is skipped.
 """
 
@@ -66,6 +72,7 @@ class _Item:
     loop: asyncio.AbstractEventLoop
     many: Many | None = None
     arg: Any = None
+    synced: bool = True
 
 
 _Done = tuple[_Item, Any, BaseException | None]
@@ -132,11 +139,12 @@ class GroupCommitWriter:
         if self._syncer is not None:
             self._syncer.start()
 
-    async def submit(self, op: Callable[[Connection], T]) -> T:
+    async def submit(self, op: Callable[[Connection], T], *, synced: bool = True) -> T:
         """Run ``op(conn)`` in the next batch; returns its result once the COMMIT is
-        durable."""
+        durable (``synced=False``: once committed, see above)."""
         loop = asyncio.get_running_loop()
-        result: T = await self._submit(_Item(op, loop.create_future(), loop))
+        result: T = await self._submit(_Item(op, loop.create_future(), loop,
+                                             synced=synced))
         return result
 
     async def submit_many(self, many: Many, arg: Any) -> Any:
@@ -240,8 +248,12 @@ class GroupCommitWriter:
         self.ops += len(items)
         if self._wal_sync is None:
             self._deliver_all(done)  # after COMMIT: durable
-        else:
-            self._unsynced.put(done)  # durable after the syncer's next sync
+            return
+        unsynced = [d for d in done if d[0].synced]
+        if len(unsynced) < len(done):
+            self._deliver_all([d for d in done if not d[0].synced])   # committed
+        if unsynced:
+            self._unsynced.put(unsynced)  # durable after the syncer's next sync
 
     def _sync_loop(self) -> None:
         """The syncer thread: one sync for every batch committed before it started."""

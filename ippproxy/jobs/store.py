@@ -89,9 +89,11 @@ class JobStore:
 
     # -- plumbing -------------------------------------------------------------------
 
-    async def write(self, op: Callable[[Connection], T]) -> T:
-        """Run ``op(conn)`` in the writer thread; returns after its COMMIT."""
-        return await self._writer.submit(op)
+    async def write(self, op: Callable[[Connection], T], *, synced: bool = True) -> T:
+        """Run ``op(conn)`` in the writer thread; returns after its COMMIT is durable
+        (``synced=False``: once committed; durable with the caller's next write,
+        _writer.py)."""
+        return await self._writer.submit(op, synced=synced)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run ``fn(conn)`` in a reader thread, in a read-only snapshot."""

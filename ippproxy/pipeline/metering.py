@@ -271,8 +271,10 @@ class Metering:
             return None     # a rule asks the owner for the account: charged once answered
         if admission.counts is None or not admission.estimate:
             return None
+        # Committed, not yet synced: the job's creation is, before the answer (storecommit.py)
         return await self._debit(job_uuid, user, self._at(queue, r.groups, admission.counts),
-                                 counting.job_counts(admission.counts), admission.account)
+                                 counting.job_counts(admission.counts), admission.account,
+                                 synced=False)
 
     async def pay_held(self, job: JobRecord, pin: str | None = None) -> PayerHold | None:
         """Reserve the price of a job held for its payer, as it was counted at intake;
@@ -297,9 +299,10 @@ class Metering:
             return PayerHold(PayerReason.AUTHORIZATION_FAILED, e.message)
 
     async def _debit(self, job_uuid: str, user: str, queue: str, counts: JobCounts,
-                     account: str | None, pin: str | None = None) -> PayerHold | None:
+                     account: str | None, pin: str | None = None, *, synced: bool = True
+                     ) -> PayerHold | None:
         try:
-            await self._reserve(job_uuid, user, queue, counts, account, pin)
+            await self._reserve(job_uuid, user, queue, counts, account, pin, synced)
         except AccountingError as e:
             hold = payer_hold(e)
             if hold is None:
@@ -308,12 +311,13 @@ class Metering:
         return None
 
     async def _reserve(self, job_uuid: str, user: str, queue: str, counts: JobCounts,
-                       account: str | None, pin: str | None) -> None:
-        """The reservation, on disk when this returns (storecommit.py)."""
+                       account: str | None, pin: str | None, synced: bool) -> None:
+        """The reservation, on disk when this returns, or committed (``synced`` False:
+        storecommit.py)."""
         unit = self.accounting.reservation(job_uuid, username=user, printer=queue,
                                            counts=counts, account_code=account, pin=pin)
         await run_unit(self.writer, unit, lambda: self.accounting.run(unit),
-                       f"job {job_uuid}: reservation")
+                       f"job {job_uuid}: reservation", synced=synced)
 
     def _account_required(self, queue: str) -> bool:
         return any(q.account_required for q in self.config.queues if q.name == queue)

@@ -5,7 +5,12 @@ A reservation run the ledger's own way (``accounting/txn.py``) costs a hand-off 
 executor thread, a transaction and a sync of the log of its own, beside the job store's
 (``jobs/_writer.py``). Handed to the job store's writer instead, it is one more unit of
 that writer's next batch: it shares the batch's commit and sync, and its caller hears of
-it only once it is on disk, as from the ledger. The unit only reads and writes through
+it only once it is on disk, as from the ledger. At intake the caller hears of it once
+it is committed: the job's creation follows in a later batch, and the answer waits for
+that batch's sync, which is this one's too (the log is synced in order). A crash
+between the two leaves a reservation without its job, which the settlement's sweep
+releases (``accounting.orphan_lease``), as it did before when the crash came after
+the reservation's own sync. The unit only reads and writes through
 the connection it is given, and a unit that raises is rolled back alone (the writer
 re-runs the batch with a SAVEPOINT per unit), so its caller gets the ledger's own errors
 (a refused credit, a closed account) as before.
@@ -31,18 +36,22 @@ T = TypeVar("T")
 
 
 class Writer(Protocol):
-    """``JobStore.write``: ``op(conn)`` in the writer's next batch, returned once synced."""
+    """``JobStore.write``: ``op(conn)`` in the writer's next batch, returned once synced
+    (``synced=False``: once committed)."""
 
-    async def __call__(self, op: Callable[[Connection], T]) -> T: ...
+    async def __call__(self, op: Callable[[Connection], T], *, synced: bool = True
+                       ) -> T: ...
 
 
 async def run_unit(writer: Writer | None, unit: Callable[[Connection], T],
-                   alone: Callable[[], T], what: str) -> T:
+                   alone: Callable[[], T], what: str, *, synced: bool = True) -> T:
     """``unit`` in the job store's group commit when there is a ``writer``; else, or
-    after a database error there, ``alone()`` (the ledger's own transaction) in a thread."""
+    after a database error there, ``alone()`` (the ledger's own transaction) in a thread.
+    ``synced=False``: returns once the unit is committed, before the log is synced, for
+    a caller whose next write to the store (synced) comes before it tells anyone."""
     if writer is not None:
         try:
-            return await writer(unit)
+            return await writer(unit, synced=synced)
         except DBAPIError as e:
             log.info("%s: run again alone after %s", what, e)
     return await asyncio.to_thread(alone)

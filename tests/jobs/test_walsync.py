@@ -80,6 +80,27 @@ async def test_a_caller_is_answered_only_after_the_sync_that_follows_its_commit(
         await writer.close()
 
 
+async def test_an_op_submitted_unsynced_is_answered_at_its_commit(
+        table_engine: Engine, tmp_path: Path) -> None:
+    """``synced=False``: answered once committed, while the sync is held up; a synced op
+    of the same caller after it is answered only after a sync that covers both."""
+    gate = GatedSync(tmp_path / "db.sqlite")
+    writer = GroupCommitWriter(table_engine, wal_sync=gate)
+    try:
+        assert await asyncio.wait_for(writer.submit(_insert, synced=False), 10) == 42
+        assert gate.syncs == 0 and not gate.started.is_set()
+        synced = asyncio.ensure_future(writer.submit(_insert))
+        assert await asyncio.to_thread(gate.started.wait, 10)
+        await asyncio.sleep(0.05)
+        assert not synced.done()
+        gate.go.set()
+        assert await asyncio.wait_for(synced, 10) == 42
+        assert gate.syncs == 1 and await asyncio.to_thread(_count, table_engine) == 2
+    finally:
+        gate.go.set()
+        await writer.close()
+
+
 async def test_a_failed_sync_fails_its_callers(
         table_engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     gate = GatedSync(tmp_path / "db.sqlite")

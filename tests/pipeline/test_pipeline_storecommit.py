@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import pipeline_docs as docs
 from conftest import build, config, submission
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 from test_pipeline_intake import postings
 
@@ -47,7 +49,7 @@ async def test_a_database_error_there_and_the_ledger_reserves_it_alone(
     assert metering is not None
     tried: list[str] = []
 
-    async def locked(work: Callable[[Connection], Any]) -> Any:
+    async def locked(work: Callable[[Connection], Any], *, synced: bool = True) -> Any:
         tried.append("writer")
         raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
 
@@ -68,3 +70,38 @@ async def test_credit_refused_there_is_still_a_payer_hold(
     assert postings(engine, job.uuid) == []
     assert p.accounting.get(job.uuid) is None
 
+
+
+async def test_the_job_is_created_without_waiting_for_the_reservations_sync(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
+    """The reservation is answered at its commit: the job's creation (whose answer waits
+    for a sync, which covers both) does not wait for a sync of its own first. With the
+    log's sync held up, the job is written all the same, and answered once it syncs."""
+    p = build(config(), engine, store, spool, pool)
+    await p.intake.print_job(submission(docs.pdf_bytes([True])))   # dave created
+    wal_sync = store._writer._wal_sync
+    assert wal_sync is not None
+    go, real = threading.Event(), wal_sync.sync
+
+    def held_up() -> None:
+        assert go.wait(10)
+        real()
+
+    wal_sync.sync = held_up  # type: ignore[method-assign]
+    try:
+        task = asyncio.ensure_future(p.intake.print_job(submission(docs.pdf_bytes([True]))))
+        for _ in range(500):
+            if await asyncio.to_thread(_jobs, engine) == 2:
+                break
+            await asyncio.sleep(0.01)
+        assert await asyncio.to_thread(_jobs, engine) == 2    # written, not yet answered
+        assert not task.done()
+    finally:
+        go.set()
+    job = (await asyncio.wait_for(task, 10)).job
+    assert [(r.amount, r.kind) for r in postings(engine, job.uuid)] == [(-55, "charge")]
+
+
+def _jobs(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(c.execute(text("SELECT count(*) FROM jobs")).scalar_one())
