@@ -5,8 +5,10 @@ Theory of operation
 The :class:`Settler` is told about jobs that may have changed (``job_changed(uuid)``: the
 server calls it on every state change, the Forwarder when it is done with a job). One
 background task takes those job UUIDs a page at a time and reads their states in one
-statement (most changes are not to a terminal state); for a job in a terminal state it
-reads the job and calls ``AccountingService.settle`` with the outcome and the impressions:
+statement (most changes are not to a terminal state), at most once per ``min_gap`` (a busy
+intake tells it of every job it creates: one read for each would be a read a job); for a
+job in a terminal state it reads the job and calls ``AccountingService.settle`` with the
+outcome and the impressions:
 
 * the destination's ``job-impressions-completed`` when it reported one (RFC 8011
   §5.3.18; ``accounting.trust_printer_counts`` decides whose count prices the job);
@@ -76,10 +78,12 @@ def impressions_for(job: JobRecord) -> int | None:
 class Settler:
     def __init__(self, accounting: AccountingService, store: JobStore, *,
                  interval: float = 30.0, node: str = "",
-                 orphan_lease: dt.timedelta = dt.timedelta(seconds=60)) -> None:
+                 orphan_lease: dt.timedelta = dt.timedelta(seconds=60),
+                 min_gap: float = 0.1) -> None:
         self.accounting = accounting
         self.store = store
         self.interval = interval
+        self.min_gap = min_gap
         self.node = node
         self.orphan_lease = orphan_lease
         # Reservations of this node from before this moment have no intake in flight.
@@ -120,8 +124,10 @@ class Settler:
                 except Exception:
                     log.exception("settlement sweep")
                 next_sweep = loop.time() + self.interval
-            while self._pending:
-                await self._settle_pending()
+            if self._pending:
+                while self._pending:
+                    await self._settle_pending()
+                await asyncio.sleep(self.min_gap)   # what is told meanwhile: one read
             if len(self._recorded) >= RECORDED_BATCH:
                 try:
                     await self.flush_recorded()

@@ -16,7 +16,7 @@ from test_pipeline_intake import postings
 from ippproxy.accounting import ChargeState, JobCounts
 from ippproxy.filters.pool import AnalysisPool
 from ippproxy.jobs.spool import Spool
-from ippproxy.jobs.state import JobEvent
+from ippproxy.jobs.state import JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import Pipeline
 from ippproxy.pipeline.settle import Settler
@@ -161,5 +161,35 @@ async def test_told_of_jobs_not_finished_the_settler_reads_none_whole(
                 await asyncio.sleep(0.02)
         assert read == [done]
         assert all(p.accounting.get(w).state == ChargeState.RESERVED for w in waiting)
+    finally:
+        await settler.stop()
+
+
+async def test_jobs_told_one_by_one_are_read_together(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A busy intake tells the settler of each job it creates, one by one: their states
+    are read at most once per ``min_gap``, not once a job."""
+    p = build(config(), engine, store, spool, pool)
+    settler = Settler(p.accounting, store, interval=3600, min_gap=0.1)
+    await settler.start()
+    try:
+        jobs = [await _reserved_job(p, store, spool, [False], user=f"u{i % 4}") for i in range(40)]
+        reads: list[int] = []
+        states_of = store.states_of
+
+        async def counted(uuids: list[str]) -> dict[str, JobState]:
+            reads.append(len(uuids))
+            return await states_of(uuids)
+
+        monkeypatch.setattr(store, "states_of", counted)
+        for job in jobs:                         # 40 jobs over about 0.4 s
+            settler.job_changed(job)
+            await asyncio.sleep(0.01)
+        async with asyncio.timeout(10):
+            while sum(reads) < len(jobs):
+                await asyncio.sleep(0.02)
+        assert sum(reads) == len(jobs)
+        assert len(reads) <= 8, reads
     finally:
         await settler.stop()
