@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,6 +178,10 @@ class StagedJob:
     id_slot: int | str                  # where the job-id goes in ``job_params``
     doc_params: tuple[Any, ...]
     copy_params: tuple[Any, ...]
+    # Another package's write that the job is created with, in the same transaction and
+    # first (intake's reservation: pipeline/storecommit.py): if it raises, the job is not
+    # stored and its caller gets the error (the writer re-runs the batch without it).
+    before: Callable[[Connection], object] | None = None
 
     def record(self, job_id: int) -> JobRecord:
         # The row was built by ``_rows`` from typed values, not read from a database:
@@ -189,10 +193,12 @@ class StagedJob:
                          documents=tuple(doc_from_row(d) for d in self.docs))
 
 
-def stage(dialect: Dialect, spec: NewJob, now: dt.datetime) -> StagedJob:
+def stage(dialect: Dialect, spec: NewJob, now: dt.datetime,
+          before: Callable[[Connection], object] | None = None) -> StagedJob:
     """Build a job's rows (on the event loop, before it goes to the writer)."""
     job, docs = _rows(spec, None, now)
     return StagedJob(
+        before=before,
         queue=spec.queue, row=job, docs=tuple(docs),
         job_params=_INSERT_JOB.params(dialect, job),
         id_slot=_INSERT_JOB.slot(dialect, "job_id"),
@@ -203,6 +209,9 @@ def stage(dialect: Dialect, spec: NewJob, now: dt.datetime) -> StagedJob:
 
 def insert_staged(conn: Connection, staged: Sequence[StagedJob]) -> list[int]:
     """Store several staged jobs (the writer thread); returns their job-ids in order."""
+    for s in staged:
+        if s.before is not None:
+            s.before(conn)
     by_queue: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(staged):
         by_queue[s.queue].append(i)

@@ -140,11 +140,14 @@ class JobStore:
         analysis: dict[str, Any] | None = None,
         uuid: str | None = None,
         peer_address: str | None = None,
+        before: Callable[[Connection], object] | None = None,
     ) -> JobRecord:
         """Store a new job (and its spooled documents), allocating its per-queue job-id.
 
         The job is ``pending-held`` when ``hold_until`` is set (anything but
-        ``"no-hold"``), else ``pending``. Returns once the row is committed.
+        ``"no-hold"``), else ``pending``. Returns once the row is committed. ``before``:
+        another write made first in the same transaction (intake's reservation); if it
+        raises, the job is not stored and this raises its error.
         """
         spec = NewJob(
             uuid=uuid or new_uuid(),
@@ -165,7 +168,7 @@ class JobStore:
             analysis=analysis,
             peer_address=peer_address,
         )
-        staged = stage(self.engine.dialect, spec, self.clock())
+        staged = stage(self.engine.dialect, spec, self.clock(), before)
         job_id: int = await self._writer.submit_many(insert_staged, staged)
         return staged.record(job_id)
 

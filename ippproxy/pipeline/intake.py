@@ -42,6 +42,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
+from ippproxy.accounting import AccountingError
 from ippproxy.filters.pool import MAX_INLINE_BYTES
 from ippproxy.ipp import Attribute, Status
 from ippproxy.jobs import blob
@@ -54,7 +57,7 @@ from ippproxy.metrics import DENIED_BY_ACCOUNT, DENIED_BY_RULE, Metrics
 from ippproxy.pipeline import counting
 from ippproxy.pipeline.admission import Admission
 from ippproxy.pipeline.identity import UNPROVEN
-from ippproxy.pipeline.metering import Metering, Reading
+from ippproxy.pipeline.metering import Deferred, Metering, Reading
 from ippproxy.pipeline.payer import PayerHold, is_payer_held
 from ippproxy.pipeline.plan import Plan, document, plan
 from ippproxy.pipeline.quote import quote
@@ -89,18 +92,10 @@ class Intake:
         job_uuid = new_uuid()          # known before the job exists: charges are keyed by it
         made: list[NewDocument] = []
         try:
-            admitted = await self.meter(sub, p, (doc,), job_uuid, made)       # 3. - 5.
-            admitted = held_for_release(sub, admitted)
-            attrs = without_pin(_with(p.attributes, admitted))               # 6. create
-            job = await self.store.create_job(
-                sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(attrs),
-                document_format=admitted.document_format or p.document_format,
-                hold_until=_hold_until(p, admitted, sub),
-                documents=admitted.documents or (doc,), closed=True,
-                reasons=(admitted.hold_reason,) if admitted.hold else None,
-                message=admitted.message or None, originating_host=sub.originating_host,
-                peer_address=sub.peer_address,
-                analysis=admitted.analysis, uuid=job_uuid)
+            admitted, deferred = await self._meter(sub, p, (doc,), job_uuid, made,
+                                                   defer=True)               # 3. - 5.
+            job, admitted = await self._create(sub, p, doc, admitted, job_uuid,
+                                               deferred)                     # 6. create
         except BaseException as e:
             self._discard((doc, *made), sub, job_uuid, e)
             raise
@@ -108,6 +103,45 @@ class Intake:
             self.spool.delete(doc.spool_name)
         self._counted(sub, admitted, started)
         return Accepted(job, p.unsupported)
+
+    async def _create(self, sub: Submission, p: Plan, doc: NewDocument,
+                      admitted: Admission, job_uuid: str, deferred: Deferred | None
+                      ) -> tuple[JobRecord, Admission]:
+        """Print-Job's job, with its reservation when it was deferred (on SQLite it is
+        made first in the job's own transaction: one writer batch and sync, not two).
+        Refused by the ledger, the job is not stored: a payer problem is then a hold, and
+        the job is created held for it; a database error there, and the reservation is
+        made alone and the job created after it."""
+        try:
+            return await self._store_printed(sub, p, doc, admitted, job_uuid, deferred)
+        except (AccountingError, DBAPIError) as e:
+            if deferred is None or self.metering is None:
+                raise
+            try:
+                hold = await self.metering.deferred_failed(deferred, e)
+            except Refused:
+                self.metrics.denied(sub.queue, DENIED_BY_ACCOUNT)
+                raise
+        if hold is not None:
+            admitted = _payer_held(admitted, hold)
+        return await self._store_printed(sub, p, doc, admitted, job_uuid, None)
+
+    async def _store_printed(self, sub: Submission, p: Plan, doc: NewDocument,
+                             admitted: Admission, job_uuid: str, deferred: Deferred | None
+                             ) -> tuple[JobRecord, Admission]:
+        admitted = held_for_release(sub, admitted)
+        attrs = without_pin(_with(p.attributes, admitted))
+        job = await self.store.create_job(
+            sub.queue, owner=sub.user, name=p.job_name, attributes=blob.pack(attrs),
+            document_format=admitted.document_format or p.document_format,
+            hold_until=_hold_until(p, admitted, sub),
+            documents=admitted.documents or (doc,), closed=True,
+            reasons=(admitted.hold_reason,) if admitted.hold else None,
+            message=admitted.message or None, originating_host=sub.originating_host,
+            peer_address=sub.peer_address,
+            analysis=admitted.analysis, uuid=job_uuid,
+            before=None if deferred is None else deferred.unit)
+        return job, admitted
 
     async def create_job(self, sub: Submission) -> Accepted:
         """Create-Job: plan and create (an open job); its document goes through the
@@ -179,12 +213,20 @@ class Intake:
                     job_uuid: str, made: list[NewDocument] | None = None) -> Admission:
         """Analyse, decide, reserve (converting for a Print-Job: ``made`` collects the
         converted documents); an unproven job on a "popup" queue skips them (identity.py)."""
+        admitted, _ = await self._meter(sub, p, docs, job_uuid, made)
+        return admitted
+
+    async def _meter(self, sub: Submission, p: Plan, docs: Sequence[NewDocument],
+                     job_uuid: str, made: list[NewDocument] | None = None, *,
+                     defer: bool = False) -> tuple[Admission, Deferred | None]:
+        """``meter``; ``defer``: the reservation may be left to the job's creation."""
         if sub.unproven and self.metering is not None:
-            return UNPROVEN
+            return UNPROVEN, None
         facts, reading = await self._analyse(sub, p, docs, job_uuid)          # 3. analyse
         admitted = await self._decide(sub, p, facts, reading, made is not None,
                                       made if made is not None else [])      # 4. decide
-        return await self._reserve(sub, facts, reading, admitted, job_uuid)  # 5. reserve
+        return await self._reserve(sub, facts, reading, admitted, job_uuid,
+                                   defer)                                   # 5. reserve
 
     async def _spool(self, sub: Submission, compression: str, fmt: str) -> NewDocument:
         try:
@@ -247,21 +289,21 @@ class Intake:
                                          made)
 
     async def _reserve(self, sub: Submission, facts: JobFacts, reading: Reading | None,
-                       admitted: Admission, job_uuid: str) -> Admission:
+                       admitted: Admission, job_uuid: str, defer: bool
+                       ) -> tuple[Admission, Deferred | None]:
         """The admission as stored: held for its payer when the price cannot be
-        reserved for a payer's reason (payer.py)."""
+        reserved for a payer's reason (payer.py); or the reservation deferred."""
         if self.metering is None or reading is None:
-            return admitted
+            return admitted, None
         try:
             hold = await self.metering.reserve(job_uuid, facts.user, sub.queue, reading,
-                                               admitted)
+                                               admitted, defer=defer)
         except Refused:
             self.metrics.denied(sub.queue, DENIED_BY_ACCOUNT)
             raise
-        if hold is None:
-            return admitted
-        message = "; ".join(m for m in (hold.message, admitted.message) if m)
-        return replace(admitted, hold=True, hold_reason=hold.reason, message=message[:255])
+        if isinstance(hold, Deferred):
+            return admitted, hold
+        return (admitted, None) if hold is None else (_payer_held(admitted, hold), None)
 
     async def pay_held(self, job: JobRecord, pin: str | None = None) -> PayerHold | None:
         """Before a job held for its payer is released: reserve its price (payer.py);
@@ -284,6 +326,11 @@ class Intake:
                      sub.queue, error.message)
         for d in docs:
             self.spool.delete(d.spool_name)
+
+
+def _payer_held(admitted: Admission, hold: PayerHold) -> Admission:
+    message = "; ".join(m for m in (hold.message, admitted.message) if m)
+    return replace(admitted, hold=True, hold_reason=hold.reason, message=message[:255])
 
 
 def _hold_until(p: Plan, admitted: Admission, sub: Submission) -> str | None:

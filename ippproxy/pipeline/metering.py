@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from ippproxy.accounting import AccountingError, AccountingService, JobCounts, canonical_name
@@ -260,21 +260,44 @@ class Metering:
 
     # -- reserve ---------------------------------------------------------------------------
     async def reserve(self, job_uuid: str, user: str, queue: str, r: Reading,
-                      admission: Admission) -> PayerHold | None:
+                      admission: Admission, *, defer: bool = False
+                      ) -> PayerHold | Deferred | None:
         """Debit the price of the job as it will print; nothing for an uncountable or
         free job. A payer problem (no account where the queue needs one, an account
         unknown, not granted, closed or over its limit) is a hold, never a refusal
-        (payer.py); any other accounting error refuses the job."""
+        (payer.py); any other accounting error refuses the job. ``defer`` (with the job
+        store's group commit, SQLite): the reservation is not made here but returned, for
+        the job's creation to make first in its own transaction (storecommit.py);
+        :meth:`deferred_failed` says what its failure means."""
         if admission.account is None and self._account_required(queue):
             return NO_ACCOUNT
         if admission.hold and admission.hold_reason in PAYER_REASONS:
             return None     # a rule asks the owner for the account: charged once answered
         if admission.counts is None or not admission.estimate:
             return None
+        printer = self._at(queue, r.groups, admission.counts)
+        counts = counting.job_counts(admission.counts)
+        if defer and self.writer is not None:
+            return Deferred(job_uuid, self.accounting.reservation(
+                job_uuid, username=user, printer=printer, counts=counts,
+                account_code=admission.account))
         # Committed, not yet synced: the job's creation is, before the answer (storecommit.py)
-        return await self._debit(job_uuid, user, self._at(queue, r.groups, admission.counts),
-                                 counting.job_counts(admission.counts), admission.account,
+        return await self._debit(job_uuid, user, printer, counts, admission.account,
                                  synced=False)
+
+    async def deferred_failed(self, d: Deferred, error: Exception) -> PayerHold | None:
+        """The job's creation failed with its deferred reservation: an accounting error
+        is a hold for a payer problem and a refusal (Refused) otherwise; after a database
+        error the reservation is made alone, the ledger's own way (which retries and
+        replays), and None says it was: create the job again, without it."""
+        if not isinstance(error, AccountingError):
+            log.info("job %s: reservation run again alone after %s", d.job_uuid, error)
+            try:
+                await asyncio.to_thread(self.accounting.run, d.unit)
+                return None
+            except AccountingError as e:
+                error = e
+        return _payer_or_refusal(error)
 
     async def pay_held(self, job: JobRecord, pin: str | None = None) -> PayerHold | None:
         """Reserve the price of a job held for its payer, as it was counted at intake;
@@ -304,10 +327,7 @@ class Metering:
         try:
             await self._reserve(job_uuid, user, queue, counts, account, pin, synced)
         except AccountingError as e:
-            hold = payer_hold(e)
-            if hold is None:
-                raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
-            return hold
+            return _payer_or_refusal(e)
         return None
 
     async def _reserve(self, job_uuid: str, user: str, queue: str, counts: JobCounts,
@@ -321,6 +341,22 @@ class Metering:
 
     def _account_required(self, queue: str) -> bool:
         return any(q.account_required for q in self.config.queues if q.name == queue)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A reservation the job's creation makes first, in the same transaction: one batch
+    of the job store's group commit, one commit and one sync for both (storecommit.py)."""
+
+    job_uuid: str
+    unit: Callable[[Connection], object]
+
+
+def _payer_or_refusal(e: AccountingError) -> PayerHold:
+    hold = payer_hold(e)
+    if hold is None:
+        raise Refused(Status.CLIENT_ERROR_NOT_AUTHORIZED, str(e)) from None
+    return hold
 
 
 def account_of(attributes: Sequence[Attribute]) -> str | None:

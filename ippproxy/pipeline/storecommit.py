@@ -3,22 +3,27 @@
 On SQLite the ledger and the jobs are one file, and the file has one writer at a time.
 A reservation run the ledger's own way (``accounting/txn.py``) costs a hand-off to an
 executor thread, a transaction and a sync of the log of its own, beside the job store's
-(``jobs/_writer.py``). Handed to the job store's writer instead, it is one more unit of
-that writer's next batch: it shares the batch's commit and sync, and its caller hears of
-it only once it is on disk, as from the ledger. At intake the caller hears of it once
-it is committed: the job's creation follows in a later batch, and the answer waits for
-that batch's sync, which is this one's too (the log is synced in order). A crash
-between the two leaves a reservation without its job, which the settlement's sweep
-releases (``accounting.orphan_lease``), as it did before when the crash came after
-the reservation's own sync. The unit only reads and writes through
-the connection it is given, and a unit that raises is rolled back alone (the writer
-re-runs the batch with a SAVEPOINT per unit), so its caller gets the ledger's own errors
-(a refused credit, a closed account) as before.
+(``jobs/_writer.py``). Handed to the job store's writer instead, it shares a batch's
+commit and sync:
 
-A database error there (the lock, a concurrent insert of the same key) and the unit is
-run again the ledger's own way, which retries it alone and replays what was committed.
-On PostgreSQL there is no writer: one node's batch holding several accounts' row locks
-could deadlock with another node's, and the ledger's transactions are one unit each.
+* **Print-Job**: the reservation is made by the job's creation, first, in the same
+  transaction (``Metering.reserve(defer=True)`` returns it as a ``Deferred``;
+  ``JobStore.create_job(before=...)``): one writer op, one commit, one sync for both, and
+  no crash can leave one without the other. If it raises, the job is not stored (the
+  writer re-runs the batch with a SAVEPOINT per op, so the other jobs are) and the
+  caller gets the ledger's own error (a refused credit, a closed account): a payer
+  problem then creates the job held for its payer (``Metering.deferred_failed``).
+* **Send-Document**'s last document: a unit of its own (:func:`run_unit`), answered once
+  committed (``synced=False``); the job's writes that follow are synced before the
+  answer, and that sync covers it too (the log is synced in order). A crash between the
+  two leaves the job open with its reservation: the job is aborted when its time for
+  more documents runs out, and the settlement refunds an aborted job that never printed.
+
+The unit only reads and writes through the connection it is given. A database error
+there (the lock, a concurrent insert of the same key) and it is run again the ledger's
+own way, which retries it alone and replays what was committed. On PostgreSQL there is
+no writer: one node's batch holding several accounts' row locks could deadlock with
+another node's, and the ledger's transactions are one unit each.
 """
 
 from __future__ import annotations

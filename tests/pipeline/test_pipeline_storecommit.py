@@ -8,17 +8,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pipeline_docs as docs
+import pytest
 from conftest import build, config, submission
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import OperationalError
 from test_pipeline_intake import postings
 
-from ippproxy.accounting import ChargeState
+from ippproxy.accounting import ChargeState, InvalidOperation
 from ippproxy.accounting.groupcommit import group_commit
 from ippproxy.filters.pool import AnalysisPool
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import JobState
 from ippproxy.jobs.store import JobStore
+from ippproxy.pipeline.refusal import Refused
 
 
 async def test_the_reservation_shares_the_job_stores_commit(
@@ -42,21 +44,28 @@ async def test_the_reservation_shares_the_job_stores_commit(
 
 async def test_a_database_error_there_and_the_ledger_reserves_it_alone(
         engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
-    """A lock or a concurrent key in the store's batch: the reservation runs again the
-    ledger's own way (which retries and replays), and is made once."""
+    """A lock or a concurrent key in the store's batch: the job is not stored with it,
+    the reservation runs again the ledger's own way (which retries and replays), then
+    the job is created; charged once."""
     p = build(config(), engine, store, spool, pool)
-    metering = p.intake.metering
-    assert metering is not None
     tried: list[str] = []
+    reservation = p.accounting.reservation
 
-    async def locked(work: Callable[[Connection], Any], *, synced: bool = True) -> Any:
-        tried.append("writer")
-        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+    def failing_once(*args: Any, **kwargs: Any) -> Callable[[Connection], Any]:
+        unit = reservation(*args, **kwargs)
 
-    metering.writer = locked
+        def run(conn: Connection) -> Any:
+            tried.append("batch" if not tried else "alone")
+            if len(tried) == 1:
+                raise OperationalError("INSERT INTO ledger", {}, Exception("database is locked"))
+            return unit(conn)
+        return run
+
+    p.accounting.reservation = failing_once  # type: ignore[method-assign]
     job = (await p.intake.print_job(submission(docs.pdf_bytes([True])))).job
-    assert tried == ["writer"] and job.state == JobState.PENDING
+    assert tried == ["batch", "alone"] and job.state == JobState.PENDING
     assert [(r.amount, r.kind) for r in postings(engine, job.uuid)] == [(-55, "charge")]
+    assert await asyncio.to_thread(_jobs, engine) == 1
 
 
 async def test_credit_refused_there_is_still_a_payer_hold(
@@ -105,3 +114,38 @@ async def test_the_job_is_created_without_waiting_for_the_reservations_sync(
 def _jobs(engine: Engine) -> int:
     with engine.connect() as c:
         return int(c.execute(text("SELECT count(*) FROM jobs")).scalar_one())
+
+
+async def test_the_reservation_is_made_by_the_jobs_creation(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
+    """One writer op a Print-Job (the job's creation, its reservation first in the same
+    transaction), not two (a unit of its own, then the creation)."""
+    p = build(config(), engine, store, spool, pool)
+    await p.intake.print_job(submission(docs.pdf_bytes([True])))   # dave created
+    _, ops = store.stats
+    job = (await p.intake.print_job(submission(docs.pdf_bytes([True])))).job
+    assert store.stats[1] - ops == 1
+    assert [(r.amount, r.kind) for r in postings(engine, job.uuid)] == [(-55, "charge")]
+    charge = p.accounting.get(job.uuid)
+    assert charge is not None and charge.state == ChargeState.RESERVED
+
+
+async def test_a_refusal_there_stores_no_job(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
+    """An accounting error that is no payer problem (a disabled user since the lookup)
+    refuses the job: nothing is stored, nothing charged."""
+    p = build(config(), engine, store, spool, pool)
+    await p.intake.print_job(submission(docs.pdf_bytes([True])))   # dave created
+    reservation = p.accounting.reservation
+
+    def disabled(*args: Any, **kwargs: Any) -> Callable[[Connection], Any]:
+        reservation(*args, **kwargs)
+
+        def run(conn: Connection) -> Any:
+            raise InvalidOperation("user 'dave' is disabled")
+        return run
+
+    p.accounting.reservation = disabled  # type: ignore[method-assign]
+    with pytest.raises(Refused, match="disabled"):
+        await p.intake.print_job(submission(docs.pdf_bytes([True])))
+    assert await asyncio.to_thread(_jobs, engine) == 1
