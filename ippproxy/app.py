@@ -53,6 +53,7 @@ from ippproxy.policies import Policy, PolicyChain
 from ippproxy.server import housekeeping
 from ippproxy.server.advertised import queue_attributes
 from ippproxy.server.authn import peer_uid
+from ippproxy.server.background import stop_tasks
 from ippproxy.server.basic_auth import BasicAuthenticator, plain_urls, requiring, url_queues
 from ippproxy.server.caps import Caps, connection_limit, raise_fd_limit
 from ippproxy.server.context import ServerContext, load_queues
@@ -327,9 +328,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                     denials=MyDenials(catalog.audit_log))
             yield
             app[USER_APP].services = None
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop_tasks(tasks)    # bounded: one that lost its cancel cannot hang stop
             app[ADMIN].services = None
             app[CTX].ctx = None
             app[WEB].services = None
