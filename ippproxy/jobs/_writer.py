@@ -35,8 +35,8 @@ that depends on another after that other one has returned.
 An op submitted with ``synced=False`` is answered right after its COMMIT, before the
 sync: for a caller that tells nobody of it, only of a later op of its own (which is
 answered after a sync of the log, and so after this one's: the log is synced in order).
-Intake's reservation is one (the job's creation follows, and its answer): it saves the
-caller a wait for a sync and the syncer a hand-off.
+The reservation of Send-Document's last document is one (the job's writes follow, and
+then its answer): it saves the caller a wait for a sync and the syncer a hand-off.
 
 So a caller never sees a result that is not durable (unless it asked), and N
 concurrent callers share one fsync: the busier the server, the bigger the batches. If

@@ -281,7 +281,8 @@ class Metering:
             return Deferred(job_uuid, self.accounting.reservation(
                 job_uuid, username=user, printer=printer, counts=counts,
                 account_code=admission.account))
-        # Committed, not yet synced: the job's creation is, before the answer (storecommit.py)
+        # Committed, not yet synced: the job's writes that follow are, before the answer
+        # (storecommit.py)
         return await self._debit(job_uuid, user, printer, counts, admission.account,
                                  synced=False)
 

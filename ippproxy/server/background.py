@@ -26,8 +26,9 @@ async def stop_tasks(tasks: Sequence[asyncio.Task[object]],
         return []
     done, pending = await asyncio.wait(tasks, timeout=timeout)
     for task in done:          # retrieved, so that none is reported as never retrieved
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task %s ended with %r", task.get_name(), task.exception())
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            log.error("background task %s ended with %r", task.get_name(), error)
     names = sorted(task.get_name() for task in pending)
     for name in names:
         log.error("background task %s did not stop when cancelled; left behind", name)
