@@ -31,6 +31,7 @@ from sqlalchemy import (
 from ippproxy.accounting.ledger import Kind, Locked, Posting, apply, lock_account, post
 from ippproxy.accounting.models import ACCOUNTS, CHARGES
 from ippproxy.db.base import utcnow
+from ippproxy.db.prepared import Prepared
 
 
 class ChargeState(StrEnum):
@@ -75,7 +76,8 @@ _FIND = (select(CHARGES, ACCOUNTS.c.balance.label("account_balance"),
          .join(ACCOUNTS, ACCOUNTS.c.id == CHARGES.c.account_id)
          .where(CHARGES.c.job_uuid == bindparam("job")))
 _FIND_LOCKED = _FIND.with_for_update(of=CHARGES)
-_INSERT = insert(CHARGES)
+# Every column, so that no Python-side default needs SQLAlchemy's execution (prepared.py).
+_INSERT = Prepared(insert(CHARGES), columns=[c.key for c in CHARGES.columns])
 _CLOSE = (update(CHARGES).where(CHARGES.c.job_uuid == bindparam("job"))
           .values(state=bindparam("new_state"), charged=bindparam("new_charged"),
                   reported_impressions=bindparam("reported"), updated_at=bindparam("now")))
@@ -102,11 +104,12 @@ def add_reserved(conn: Connection, job_uuid: uuid.UUID, account_id: uuid.UUID,
                  impressions: int, node: str) -> None:
     """The row of a charge just debited by ``node`` (the ledger row is the caller's)."""
     now = utcnow()
-    conn.execute(_INSERT, {
+    _INSERT.run(conn, {
         "job_uuid": job_uuid, "account_id": account_id, "user_id": user_id,
         "printer": printer, "state": str(ChargeState.RESERVED), "estimate": amount,
-        "fee": fee, "impressions": impressions, "charged": amount, "created_at": now,
-        "updated_at": now, "node": node})
+        "fee": fee, "impressions": impressions, "reported_impressions": None,
+        "charged": amount, "refunded": 0, "refunds": 0, "created_at": now,
+        "updated_at": now, "node": node, "recorded": False})
 
 
 def load(row: ChargeRow, replayed: bool = False, balance: int | None = None) -> Charge:

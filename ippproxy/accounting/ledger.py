@@ -32,6 +32,7 @@ from ippproxy.accounting.errors import CreditRefused, InvalidOperation, NotFound
 from ippproxy.accounting.models import ACCOUNTS, LEDGER
 from ippproxy.accounting.money import MAX_AMOUNT, MAX_BALANCE, format_money
 from ippproxy.db.base import utcnow
+from ippproxy.db.prepared import Prepared
 
 
 class Kind(StrEnum):
@@ -114,10 +115,12 @@ def post(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind, re
                  enforce_credit=enforce_credit, exponent=exponent, now=now)
 
 
-# Built once: building a statement costs more than running it on SQLite.
-_SET_BALANCE = (update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("account"))
-                .values(balance=bindparam("new_balance")))
-_INSERT = insert(LEDGER).returning(LEDGER.c.id)
+# Built and compiled once, run with the driver's cursor (db/prepared.py): building a
+# statement costs more than running it on SQLite, and so does Connection.execute.
+_SET_BALANCE = Prepared(update(ACCOUNTS).where(ACCOUNTS.c.id == bindparam("account"))
+                        .values(balance=bindparam("new_balance")))
+_INSERT = Prepared(insert(LEDGER).returning(LEDGER.c.id),
+                   columns=[c.key for c in LEDGER.columns if c.key != "id"])
 
 
 @dataclass(frozen=True)
@@ -156,11 +159,11 @@ def apply(conn: Connection, acct: Locked, amount: int, *, kind: Kind, reason: st
                             balance=balance, cost=-amount,
                             credit_limit=acct.credit_limit, currency=acct.currency)
     when = now or utcnow()
-    conn.execute(_SET_BALANCE, {"account": acct.id, "new_balance": new_balance})
-    new_id = conn.execute(_INSERT, {
+    _SET_BALANCE.run(conn, {"account": acct.id, "new_balance": new_balance})
+    [(new_id,)] = _INSERT.rows(conn, {
         "account_id": acct.id, "amount": amount, "balance_after": new_balance,
         "kind": str(kind), "reason": reason, "actor": actor, "job_uuid": job_uuid,
-        "idempotency_key": key, "created_at": when}).scalar_one()
+        "idempotency_key": key, "created_at": when})
     return Posting(id=new_id, account_id=acct.id, amount=amount,
                    balance_after=new_balance, kind=str(kind), reason=reason, actor=actor,
                    job_uuid=job_uuid, idempotency_key=key, created_at=when)

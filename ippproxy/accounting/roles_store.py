@@ -28,6 +28,7 @@ from ippproxy.accounting.roles import (
     RoleStates,
     resolve,
 )
+from ippproxy.db.prepared import Prepared
 
 
 def _state(enabled: object) -> RoleState:
@@ -84,8 +85,8 @@ def builtin_states(conn: Connection, builtin: BuiltinGroup) -> dict[Role, RoleSt
 
 
 # Every state that decides one role for one user: the four sources as one UNION ALL,
-# built once: it is on the intake's path (README, "Figures").
-_STATES = union_all(
+# built and compiled once (db/prepared.py): it is on the intake's path (README, "Figures").
+_STATES = Prepared(union_all(
     select(literal("internal").label("kind"), literal("").label("name"),
            USERS.c.internal.label("enabled")).where(USERS.c.id == bindparam("user_id")),
     select(literal("user"), literal(""), USER_ROLES.c.enabled).where(
@@ -95,7 +96,7 @@ _STATES = union_all(
     .join(GROUP_ROLES, GROUP_ROLES.c.group_id == GROUPS.c.id)
     .where(MEMBERS.c.user_id == bindparam("user_id"), GROUP_ROLES.c.role == bindparam("role")),
     select(literal("builtin"), BUILTIN_ROLES.c.builtin, BUILTIN_ROLES.c.enabled)
-    .where(BUILTIN_ROLES.c.role == bindparam("role")))
+    .where(BUILTIN_ROLES.c.role == bindparam("role"))))
 
 
 def states_for(conn: Connection, user_id: uuid.UUID, role: Role) -> tuple[RoleStates, bool]:
@@ -104,7 +105,7 @@ def states_for(conn: Connection, user_id: uuid.UUID, role: Role) -> tuple[RoleSt
     internal, own = False, None
     groups: dict[str, RoleState] = {}
     builtin: dict[str, object] = {}
-    for kind, name, enabled in conn.execute(_STATES, {"user_id": user_id, "role": role.value}):
+    for kind, name, enabled in _STATES.rows(conn, {"user_id": user_id, "role": role.value}):
         if kind == "internal":
             internal = bool(enabled)
         elif kind == "user":

@@ -10,12 +10,14 @@ commits with ``NORMAL`` and syncs the log itself before it answers anyone
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Connections the SQLite pool keeps. A server's threads (the job store's readers, writer
@@ -61,7 +63,14 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000, **kwargs: Any) -> Eng
             mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
             if mode not in ("IMMEDIATE", "DEFERRED", "EXCLUSIVE"):
                 raise ValueError(f"bad sqlite_begin mode {mode!r}")
-            conn.exec_driver_sql(f"BEGIN {mode}")
+            # The driver's own cursor: Connection.exec_driver_sql costs more than the
+            # BEGIN itself (an execution context for a statement that returns nothing).
+            # Its errors ("database is locked") become SQLAlchemy's, as txn.py expects.
+            sql = f"BEGIN {mode}"
+            try:
+                conn.connection.dbapi_connection.execute(sql)
+            except sqlite3.Error as e:
+                raise DBAPIError.instance(sql, (), e, sqlite3.Error) from e
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -140,11 +140,14 @@ def _run(req: dict[str, Any], scratch: Path | None, started: float) -> dict[str,
 
 # Workers (and the gs processes they start, which inherit it) run at a lower CPU priority:
 # a document being counted or converted must never slow the IPP server's answers down.
+# And as SCHED_BATCH (sched(7)): a worker woken by a request does not preempt the thread
+# that woke it, the event loop's, which would then wait off its CPU holding the GIL.
 WORKER_NICENESS = 10
 
 
 def main() -> int:
     os.nice(WORKER_NICENESS)
+    os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     if len(sys.argv) > 1:         # the pool passes the memory limit in bytes
         limit = int(sys.argv[1])
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

@@ -162,6 +162,9 @@ async def test_workers_run_at_lower_priority() -> None:
         pid = (await pool._call({"op": "ping"})).result
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         assert int(fields[16]) >= os.nice(0) + WORKER_NICENESS  # field 19 of proc(5): nice
+        # SCHED_BATCH: a worker woken by a request does not preempt the event loop's
+        # thread on its CPU (which then holds the GIL while descheduled)
+        assert os.sched_getscheduler(pid) == os.SCHED_BATCH
 
 
 async def test_analyse_bytes_equals_analyse(pool: AnalysisPool,
