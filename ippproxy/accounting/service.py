@@ -52,6 +52,7 @@ from ippproxy.accounting.roles import Role
 from ippproxy.accounting.settings import DEFAULTS, AccountingSettings, GroupDefaults
 from ippproxy.accounting.txn import in_transaction
 from ippproxy.config import GroupConfig
+from ippproxy.db.engine import reading
 
 T = TypeVar("T")
 
@@ -116,22 +117,27 @@ class AccountingService:
         row = in_transaction(self.engine, lambda c: self._user(c, username))
         return uuid.UUID(str(row._mapping["id"]))
 
-    def live_groups(self, username: str, engine: Engine | None = None
+    def live_groups(self, username: str, reader: Connection | None = None
                     ) -> frozenset[str] | None:
         """The groups of a live, enabled user who may print, read in a snapshot (no write
         lock); None when the user is unknown, disabled or denied print-job-creator.
-        Blocking. ``engine``: another engine on the same database to read with
-        (db.engine.nowait_reader)."""
-        with (engine or self.engine).connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                found = payer.live_user(conn, username)
-                if found is None:
-                    return None
-                user_id, groups = found
-                if not roles_store.user_role(conn, user_id, Role.PRINT_JOB_CREATOR).granted:
-                    return None  # ensure_user then raises NotPermitted with the reason
-                return groups
+        Blocking. ``reader``: a connection of the caller's, kept open for such reads and
+        used by one thread at a time, its transactions deferred (db.engine.nowait_reader)."""
+        if reader is not None:
+            with reader.begin():
+                return self._live_groups(reader, username)
+        with reading(self.engine) as conn:
+            return self._live_groups(conn, username)
+
+    @staticmethod
+    def _live_groups(conn: Connection, username: str) -> frozenset[str] | None:
+        found = payer.live_user(conn, username)
+        if found is None:
+            return None
+        user_id, groups = found
+        if not roles_store.user_role(conn, user_id, Role.PRINT_JOB_CREATOR).granted:
+            return None  # ensure_user then raises NotPermitted with the reason
+        return groups
 
     def verify_password(self, username: str, password: str) -> str | None:
         """The canonical name when ``password`` is that of a live, enabled user, else None

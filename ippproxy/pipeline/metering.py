@@ -93,6 +93,7 @@ class Metering:
         self.converter = converter
         self.writer = writer
         self.nowait = nowait
+        self._reader: Connection | None = None   # nowait's, kept open (connecting costs)
 
     # -- analyse -------------------------------------------------------------------------
     async def read(self, queue: str, user: str, attributes: tuple[Attribute, ...],
@@ -143,10 +144,20 @@ class Metering:
     async def _live_groups(self, user: str) -> frozenset[str] | None:
         if self.nowait is not None:
             try:
-                return self.accounting.live_groups(user, self.nowait)
+                if self._reader is None:
+                    self._reader = self.nowait.connect().execution_options(
+                        sqlite_begin="DEFERRED")
+                return self.accounting.live_groups(user, self._reader)
             except OperationalError:   # locked: wait for it in a thread, not on the loop
                 log.debug("user store locked: reading %s in a thread", user)
+                self.close()   # given back to its pool, which rolls back what was left open
         return await asyncio.to_thread(self.accounting.live_groups, user)
+
+    def close(self) -> None:
+        """Give the nowait reader's connection back (before its engine is disposed)."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     async def _analyse(self, source: Path | bytes, hint: str) -> DocumentAnalysis:
         if isinstance(source, bytes):

@@ -99,5 +99,6 @@ async def open_pipeline(config: Config, engine: Engine, store: JobStore, spool: 
             stack.callback(nowait.dispose)
         metering = Metering(config, accounting, converter,
                             store.write if engine.dialect.name == "sqlite" else None, nowait)
+        stack.callback(metering.close)
         yield Pipeline(accounting, pool, Intake(store, spool, chain, metering, metrics), settler,
                        tuple(policies))

@@ -64,3 +64,31 @@ def test_no_nowait_reader_for_postgresql_or_memory() -> None:
     from sqlalchemy import create_engine
     assert nowait_reader(create_engine("sqlite://")) is None
     assert nowait_reader(create_engine("postgresql+psycopg://u@localhost/db")) is None
+
+
+async def test_the_reader_keeps_one_connection_and_survives_a_lock(
+        engine: Engine, store: JobStore, spool: Spool, pool: AnalysisPool) -> None:
+    """Connecting costs more than the read: one connection serves every job's read. A
+    read that failed on a lock gives it back (its pool rolls back whatever the failure
+    left open) and the next job's read takes one again."""
+    p = build(config(), engine, store, spool, pool)
+    metering = p.intake.metering
+    assert metering is not None and metering.nowait is not None
+    checkouts: list[object] = []
+    event.listen(metering.nowait, "checkout", lambda *a: checkouts.append(a))
+    await p.intake.print_job(submission(docs.pdf_bytes([True])))   # dave created
+    threads = _recording_threads(p)
+    fail = [True]
+
+    @event.listens_for(metering.nowait, "begin")
+    def locked_once(conn: object) -> None:
+        if fail and fail.pop():
+            raise OperationalError("BEGIN DEFERRED", {}, Exception("database is locked"))
+
+    for _ in range(4):
+        job = (await p.intake.print_job(submission(docs.pdf_bytes([True])))).job
+        assert job.state == JobState.PENDING
+    loop = threading.get_ident()
+    # the first job's read failed on the loop and went to a thread; the others read on it
+    assert threads[0] == loop != threads[1] and threads[2:] == [loop] * 3
+    assert len(checkouts) == 2
