@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
+from ippproxy.db.prepared import Prepared
 from ippproxy.jobs._prepared import PreparedInsert
 from ippproxy.jobs.models import documents_t, jobs_t, queues_t, spool_copies_t
 from ippproxy.jobs.records import JobRecord, NewDocument, doc_from_row
@@ -50,9 +51,9 @@ class NewJob:
     peer_address: str | None = None
 
 
-# Statements built once: executing them with a parameter dict skips SQLAlchemy's
-# per-call statement construction and cache-key work.
-_BUMP = (
+# Statements built once; the counter's bump compiled once and run on the driver's cursor
+# (db/prepared.py), as the inserts are (_prepared.py).
+_BUMP = Prepared(
     update(queues_t)
     .where(queues_t.c.name == bindparam("qname"))
     .values(next_job_id=queues_t.c.next_job_id + bindparam("count"))
@@ -72,14 +73,15 @@ def allocate_job_ids(conn: Connection, queue: str, count: int = 1) -> int:
     processes on one PostgreSQL never hand out the same id.
     """
     params = {"qname": queue, "count": count}
-    new = conn.execute(_BUMP, params).scalar_one_or_none()
+    row = _BUMP.first(conn, params)
+    new = None if row is None else row[0]
     if new is None:
         try:
             with conn.begin_nested():
                 conn.execute(_NEW_QUEUE, {"name": queue, "next_job_id": 1})
         except IntegrityError:  # another node created it first
             pass
-        new = conn.execute(_BUMP, params).scalar_one()
+        [(new,)] = _BUMP.rows(conn, params)
     return int(new) - count
 
 
