@@ -198,9 +198,12 @@ class AnalysisPool:
         wall = self.wall_seconds if timeout is None else timeout
         assert w.proc.stdin is not None and w.proc.stdout is not None
         try:
-            w.proc.stdin.write(json.dumps(request).encode() + b"\n")
-            await w.proc.stdin.drain()
-            line = await asyncio.wait_for(w.proc.stdout.readline(), wall)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for wraps the read in a
+            # task of its own, each request.
+            async with asyncio.timeout(wall):
+                w.proc.stdin.write(json.dumps(request).encode() + b"\n")
+                await w.proc.stdin.drain()
+                line = await w.proc.stdout.readline()
             answered = time.perf_counter()
         except TimeoutError:
             await self._replace(w)
