@@ -102,7 +102,8 @@ class Metering:
         """``sources``: each document's file, or its bytes (at most
         ``pool.MAX_INLINE_BYTES``), analysed from memory with no file written."""
         name, groups = await self._user(user)
-        analyses = tuple(await asyncio.gather(*(self._analyse(s, hint) for s in sources)))
+        analyses = ((await self._analyse(sources[0], hint),) if len(sources) == 1  # no task
+                    else tuple(await asyncio.gather(*(self._analyse(s, hint) for s in sources))))
         attrs = {a.name: a for a in attributes}
         mode = attrs.get("print-color-mode")
         mono = mode is not None and mode.value in MONOCHROME
