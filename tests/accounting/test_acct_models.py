@@ -34,6 +34,38 @@ def test_canonical_names() -> None:
             canonical_name(bad)
 
 
+def _by_the_rule(raw: str) -> str | None:
+    """The case policy as identity.py states it, with no shortcut (None: refused)."""
+    import unicodedata
+    name = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw.strip()).casefold())
+    name = name.strip()
+    if not name or len(name) > 255 or any(
+            unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
+        return None
+    return name
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), min_size=0, max_size=12))
+def test_the_ascii_shortcut_is_the_rule(raw: str) -> None:
+    """canonical_name takes a shortcut for ASCII names (every print job looks its owner
+    up); it must give what the rule gives, refusals included."""
+    try:
+        got: str | None = canonical_name(raw)
+    except ValueError:
+        got = None
+    assert got == _by_the_rule(raw)
+
+
+def test_every_ascii_character_by_the_rule() -> None:
+    for c in map(chr, range(128)):     # alone, inside a name, at its edges
+        for name in (c, f"a{c}b", f" {c}X ", f"{c}{c}"):
+            try:
+                got: str | None = canonical_name(name)
+            except ValueError:
+                got = None
+            assert got == _by_the_rule(name), repr(name)
+
+
 @given(st.text(min_size=1, max_size=40))
 def test_canonical_name_is_a_fixed_point(raw: str) -> None:
     try:
