@@ -62,7 +62,12 @@ from ippproxy.virtualprinter.control import control_app
 from ippproxy.virtualprinter.handlers import HANDLERS
 from ippproxy.virtualprinter.job import Decompressor, VirtualJob, count_pages
 from ippproxy.virtualprinter.model import BodyReader
-from ippproxy.virtualprinter.record import JobIds, create_document, document_path
+from ippproxy.virtualprinter.record import (
+    JobIds,
+    NotStored,
+    create_document,
+    document_path,
+)
 
 STATES = ("online", "idle", "clear", "offline", "busy", "jam", "empty", "not-accepting")
 _FAULT_REASON = {"jam": "media-jam-error", "empty": "media-empty-error"}
@@ -208,7 +213,11 @@ class VirtualPrinter:
 
     async def next_job_id(self) -> int:
         """The next job-id; a synced file write when kept (record.py), off the loop."""
-        return await asyncio.to_thread(self._ids.next)
+        try:
+            return await asyncio.to_thread(self._ids.next)
+        except OSError as e:   # its storage full or read-only (it shares our spool)
+            raise NotStored("The printer could not store its job-id counter "
+                            f"({e.strerror or e}).") from None
 
     def _notify(self) -> None:
         self._changed.set()
@@ -260,10 +269,15 @@ class VirtualPrinter:
         path = document_path(self.spool_dir, job.job_id, job.documents + 1)
         to_file = self.keep_documents or job.document_format in ("application/pdf",
                                                                  "application/octet-stream")
-        f = create_document(path) if to_file else None
+        f = None
         size, pending = 0, bytearray()
-        broken = False
+        broken = ""   # why the job is aborted
         try:
+            try:
+                f = create_document(path) if to_file else None
+            except OSError as e:   # its storage full or read-only (it shares our spool)
+                raise NotStored("The printer could not store the document "
+                                f"({e.strerror or e}).") from None
             async for chunk in body.chunks():
                 data = inflate.feed(chunk)
                 size += len(data)
@@ -279,7 +293,13 @@ class VirtualPrinter:
         except ConnectionResetError:
             # The sender went away mid-document (its server stopping, a cut connection): the
             # job is aborted as a real printer does, and the partial file goes.
-            broken = True
+            broken = "The document broke off before its end."
+            raise
+        except OSError as e:      # a write: the storage filled up or went read-only
+            broken = f"The printer could not store the document ({e.strerror or e})."
+            raise NotStored(broken) from None
+        except NotStored as e:
+            broken = e.reason
             raise
         finally:
             if f is not None:
@@ -287,8 +307,7 @@ class VirtualPrinter:
                 if broken:
                     path.unlink(missing_ok=True)
             if broken:
-                job.set_state(JobState.ABORTED, ("aborted-by-system",),
-                              "The document broke off before its end.")
+                job.set_state(JobState.ABORTED, ("aborted-by-system",), broken)
                 self._notify()
         job.documents += 1
         job.document_bytes += size
@@ -358,6 +377,11 @@ class VirtualPrinter:
             # Nobody is left to answer (receive_document aborted the job): end quietly
             # instead of aiohttp's traceback for the handler.
             raise asyncio.CancelledError() from None
+        except NotStored as e:
+            # RFC 8011 §B.1.6.3 server-error-temporary-error: the sender may try again
+            # once there is room (a job already made was aborted).
+            return _reply(version, msg.request_id, Status.SERVER_ERROR_TEMPORARY_ERROR,
+                          [_text("status-message", e.reason)], [])
         return _reply(version, msg.request_id, status, op_attrs, groups)
 
 

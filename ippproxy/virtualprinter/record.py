@@ -39,6 +39,16 @@ def document_path(directory: Path, job_id: int, number: int) -> Path:
     return directory / f"job-{job_id}-{number}.prn"
 
 
+class NotStored(Exception):
+    """The printer's storage could not take a document or its job-id counter (full,
+    read-only): the sender is told to try again later, as by a printer with a full disk.
+    ``reason``: the sentence for status-message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 def create_document(path: Path) -> BinaryIO:
     """Open a new document file for writing; FileExistsError rather than overwrite."""
     return path.open("xb")

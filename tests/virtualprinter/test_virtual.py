@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +14,7 @@ import aiohttp
 import pytest
 
 from ippproxy.config import VirtualPrinterConfig
-from ippproxy.ipp import JobState
+from ippproxy.ipp import Attribute, Group, JobState, Message, Operation, Status, Tag, decode, encode
 from ippproxy.virtualprinter.builtin import start_builtin
 from ippproxy.virtualprinter.record import JobIds, create_document
 from testprinters.documents import make_pdf
@@ -208,3 +210,53 @@ async def test_a_document_broken_off_aborts_the_job_without_a_traceback(
     assert printer.jobs[1].state == JobState.ABORTED
     assert not list((tmp_path / "kept").glob("job-1-*"))
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
+def _unusable(directory: Path) -> None:
+    """``directory`` becomes something no file can go into (a file of its name)."""
+    shutil.rmtree(directory)
+    directory.write_bytes(b"")
+
+
+async def _print(printer: Any, tmp_path: Path) -> tuple[int, str]:
+    ops = (Attribute.single("attributes-charset", Tag.CHARSET, "utf-8"),
+           Attribute.single("attributes-natural-language", Tag.NATURAL_LANGUAGE, "en"),
+           Attribute.single("printer-uri", Tag.URI, printer.uri),
+           Attribute.single("requesting-user-name", Tag.NAME, "alice"),
+           Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"))
+    body = encode(Message((2, 0), Operation.PRINT_JOB, 7,
+                          (Group(Tag.OPERATION_ATTRIBUTES, ops),)))
+    body += make_pdf(tmp_path / "a.pdf", 1).read_bytes()
+    async with aiohttp.ClientSession() as http, http.post(
+            printer.uri.replace("ipp://", "http://", 1), data=body,
+            headers={"Content-Type": "application/ipp"}) as r:
+        assert r.status == 200
+        answer = decode(await r.read())
+    message = answer.get(Tag.OPERATION_ATTRIBUTES, "status-message")
+    return answer.code, "" if message is None else str(message.value)
+
+
+async def test_what_it_cannot_store_is_a_temporary_error(
+        virtual_printer: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The built-in printer keeps its documents and its job-id counter in ippproxy's
+    spool: when that is full or read-only it answers server-error-temporary-error (a job
+    it made is aborted), with no traceback (a CI run caught an OSError escaping to
+    aiohttp, when a test made the spool read-only while a job was forwarded)."""
+    caplog.set_level(logging.INFO)
+    kept = await virtual_printer(spool_dir=tmp_path / "printer-spool")
+    _unusable(kept.spool_dir)          # its job-id counter cannot be kept
+    code, message = await _print(kept, tmp_path)
+    assert code == Status.SERVER_ERROR_TEMPORARY_ERROR
+    assert "could not store its job-id counter" in message and not kept.jobs
+    fresh = await virtual_printer()    # job-ids in memory: the document cannot be stored
+    _unusable(fresh.spool_dir)
+    try:
+        code, message = await _print(fresh, tmp_path)
+    finally:
+        fresh.spool_dir.unlink()       # a directory again, for the printer's own cleanup
+        fresh.spool_dir.mkdir()
+    assert code == Status.SERVER_ERROR_TEMPORARY_ERROR
+    assert "could not store the document" in message
+    assert [j.state for j in fresh.jobs.values()] == [JobState.ABORTED]
+    assert all(r.exc_info is None for r in caplog.records), [r.getMessage()
+                                                              for r in caplog.records]
