@@ -30,7 +30,7 @@ def canonical_name(raw: str) -> str:
         # The same result, cheaper (several lookups a job): NFKC leaves ASCII as it is,
         # casefold is lower(), and ASCII's only Cc/Cf/Zl/Zp characters are C0 and DEL,
         # which isprintable() refuses.
-        name = raw.strip().lower().strip()
+        name = raw.strip().lower()     # (lower() makes no whitespace of ASCII)
         control = not name.isprintable()
     else:
         name = unicodedata.normalize("NFKC",
