@@ -23,10 +23,10 @@ are not affected.
 ``analyse_bytes`` sends a small document itself (base64 in the request line)
 instead of a path, so that a document held in memory needs no file to be
 analysed (analysis.analyse_bytes).  Each request runs in its own private directory
-(sandbox.py: 0700, its ``TMPDIR`` and Ghostscript's only permitted path, removed
-when the request ends); for ``analyse_bytes`` the worker makes and removes it itself,
-in a directory of its own (``_Worker.home``, removed with the worker), so that the
-event loop makes no file system call for it; when the server is root the workers run as ``user``
+(sandbox.py: 0700, its ``TMPDIR`` and Ghostscript's only permitted path, emptied
+when the request ends); for ``analyse_bytes`` it is the worker's, kept between its
+requests in a directory of its own (``_Worker.home``, removed with the worker), so that
+the event loop makes no file system call for it; when the server is root the workers run as ``user``
 (default ``nobody``) and read copies of their inputs there.  Reasons never
 show server paths (``sandbox.hide_paths``).
 Every analysis carries its stage timings (``DocumentAnalysis.stages``): the
@@ -183,8 +183,8 @@ class AnalysisPool:
 
     async def _call(self, request: dict[str, Any], timeout: float | None = None,
                     own_directory: bool = False) -> _Answer:
-        """One request to an idle worker; ``own_directory``: the worker makes (and removes)
-        the request's private directory itself, in its ``home``."""
+        """One request to an idle worker; ``own_directory``: the request's private
+        directory is the worker's own, in its ``home`` (sandbox.request_dir)."""
         if self._closed:
             raise AnalysisError("the analysis pool is closed")
         if not self._idle and len(self._waiters) >= self.queue_size:

@@ -12,8 +12,8 @@ An ``analyse`` request names a file (``path``) or carries the document itself
 (``data``, base64: a small document the server holds in memory).  Each request
 names its private directory (``tmp``, sandbox.py): the request's ``TMPDIR``, where
 a file the analysis needs goes, and Ghostscript's only permitted path; or the worker's
-own directory (``tmp_in``), in which the worker makes the request's directory and
-removes it before it answers.  argv[2] is
+own directory (``tmp_in``), where the worker keeps the directory of such requests,
+empty whenever one starts (sandbox.py ``request_dir``).  argv[2] is
 ``uid:gid`` when the worker must drop root before reading requests (``-`` if not);
 argv[3] is the worker's own directory, where its resident Ghostscript (resident.py)
 may read the documents analysed from memory.  Every answer
@@ -42,7 +42,7 @@ from ippproxy.filters.convert import CONVERTERS
 from ippproxy.filters.errors import AnalysisError
 from ippproxy.filters.model import DocumentAnalysis
 from ippproxy.filters.resident import ResidentGs
-from ippproxy.filters.sandbox import remove
+from ippproxy.filters.sandbox import after_request, request_dir
 
 
 def analysis_to_json(a: DocumentAnalysis) -> dict[str, Any]:
@@ -116,12 +116,12 @@ def _handle(req: dict[str, Any], scratch: Path | None = None,
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
     resource.setrlimit(resource.RLIMIT_CPU, (int(spent) + budget + 1, hard))
     ghostscript.CPU_SECONDS = budget
-    if "tmp_in" in req:      # make the request's private directory here (sandbox.py)
-        made = tempfile.mkdtemp(prefix="r-", dir=str(req["tmp_in"]))
+    if "tmp_in" in req:      # the request's private directory is here (sandbox.py)
+        private = request_dir(str(req["tmp_in"]))
         try:
-            return _run({**req, "tmp": made}, scratch, started)
+            return _run({**req, "tmp": private}, scratch, started)
         finally:
-            remove(made)
+            after_request(private)
     return _run(req, scratch, started)
 
 

@@ -18,6 +18,7 @@ import pytest
 from ippproxy.filters.errors import AnalysisError, FormatError, LimitExceeded, PoolFull
 from ippproxy.filters.model import STAGES
 from ippproxy.filters.pool import MAX_INLINE_BYTES, AnalysisPool
+from ippproxy.filters.sandbox import REQUEST_DIR
 
 
 async def _still_works(pool: AnalysisPool, cases: dict[str, corpus.Case]) -> None:
@@ -178,9 +179,11 @@ async def test_analyse_bytes_equals_analyse(pool: AnalysisPool,
         from_memory = await pool.analyse_bytes(case.path.read_bytes(), case.format)
         assert replace(from_memory, seconds=0) == replace(from_file, seconds=0), name
         assert (from_memory.pages, from_memory.colour_pages) == (case.pages, case.colour_pages)
-    assert pool._scratch is not None    # only the workers' own directories, empty
+    assert pool._scratch is not None    # only the workers' own directories, and in them
     assert sorted(pool._scratch.root.iterdir()) == sorted(w.home for w in pool._all)
-    assert not any(any(w.home.iterdir()) for w in pool._all)
+    for w in pool._all:                 # nothing but their request directory, empty
+        assert [p.name for p in w.home.iterdir()] in ([], [REQUEST_DIR])
+        assert not any(any(p.iterdir()) for p in w.home.iterdir())
 
 
 async def test_pdf_from_memory_writes_no_file(pool: AnalysisPool,

@@ -16,7 +16,13 @@ import pytest
 
 from ippproxy.filters.errors import AnalysisError
 from ippproxy.filters.pool import AnalysisPool
-from ippproxy.filters.sandbox import hide_paths, worker_user
+from ippproxy.filters.sandbox import (
+    REQUEST_DIR,
+    after_request,
+    hide_paths,
+    request_dir,
+    worker_user,
+)
 
 # `attack` runs inside `stopped`; a refusal (an error) leaves one page, success two.
 _DOC = b"""%%!PS
@@ -131,9 +137,33 @@ async def test_workers_run_as_nobody_in_private_directories(pool: AnalysisPool,
     doc = _ps(tmp_path, "plain.ps", "stop")
     await pool.analyse(doc, "application/postscript")
     assert sorted(root.iterdir()) == homes    # the request's directory is gone
-    # From memory: gs reads a file the worker writes in a directory it makes in its home.
+    # From memory: gs reads a file the worker writes in the request directory it keeps in
+    # its home, which the request leaves empty.
     assert (await pool.analyse_bytes(_DOC % b"stop", "application/postscript")).pages == 1
-    assert sorted(root.iterdir()) == homes and all(not any(h.iterdir()) for h in homes)
+    assert sorted(root.iterdir()) == homes
+    for home in homes:
+        assert [p.name for p in home.iterdir()] in ([], [REQUEST_DIR])
+        for kept in home.iterdir():
+            assert kept.stat().st_mode & 0o777 == 0o700 and not any(kept.iterdir())
+
+
+def test_a_request_finds_its_directory_empty(tmp_path: Path) -> None:
+    first = request_dir(tmp_path)
+    assert Path(first).parent == tmp_path and Path(first).stat().st_mode & 0o777 == 0o700
+    (Path(first) / "render.ppm").write_bytes(b"an earlier document's page")
+    (Path(first) / "gs-tmp").mkdir()
+    (Path(first) / "gs-tmp" / "font").write_bytes(b"x")
+    after_request(first)
+    assert not Path(first).exists()         # what it wrote is gone
+    second = request_dir(tmp_path)
+    assert second == first and not any(Path(second).iterdir())
+    after_request(second)
+    assert Path(second).is_dir()            # kept: nothing was written
+    # A request that ended without after_request (a worker killed half-way is replaced
+    # with its home, but should one not be): the next still starts empty.
+    (Path(second) / "left").write_bytes(b"x")
+    third = request_dir(tmp_path)
+    assert third == second and not any(Path(third).iterdir())
 
 
 async def test_a_replaced_workers_directory_is_removed(pool: AnalysisPool, tmp_path: Path) -> None:
