@@ -152,11 +152,9 @@ class AccountingService:
     def group_configs(self) -> list[GroupConfig]:
         """Every group's settings as ``[[group]]`` declares them (multiplier, new-user
         defaults), read in a snapshot. Blocking."""
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                return [groupsettings.to_config(g, self.settings.exponent)
-                        for g in groupsettings.list_groups(conn)]
+        with reading(self.engine) as conn:
+            return [groupsettings.to_config(g, self.settings.exponent)
+                    for g in groupsettings.list_groups(conn)]
 
     def define_groups(self, groups: Iterable[GroupDefaults]) -> None:
         """Create the groups, or write their new-user defaults when they exist
@@ -303,15 +301,13 @@ class AccountingService:
                          ) -> list[Reservation]:
         """Charges still reserved, oldest first, with the node that reserved them (the
         settlement sweep; ``after`` the last of the previous page); read in a snapshot."""
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
+        with reading(self.engine) as conn:
             return charges.reserved(conn, limit, after)
 
     def unrecorded_charges(self, limit: int = 1000) -> list[uuid.UUID]:
         """Jobs whose charge is final but whose amount was not yet written back into the
         job (the settlement sweep repairs them); read in a snapshot."""
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
+        with reading(self.engine) as conn:
             return charges.unrecorded(conn, limit)
 
     def mark_recorded(self, jobs: Iterable[JobId]) -> None:
@@ -324,8 +320,7 @@ class AccountingService:
         """Job UUID -> the net amount charged (minor units), for the jobs with a charge;
         read in a snapshot (the admin's job list shows each job's price)."""
         wanted = [job_id(j) for j in jobs]
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
+        with reading(self.engine) as conn:
             return charges.amounts(conn, wanted)
 
     def get(self, job: JobId) -> Charge | None:

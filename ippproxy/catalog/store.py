@@ -29,6 +29,7 @@ from ippproxy.config import (
     QueueConfig,
     RuleConfig,
 )
+from ippproxy.db.engine import reading
 
 from .audit import AuditEntry, AuditQuery, count_audit, read_audit
 from .models import (
@@ -209,27 +210,20 @@ class Catalog:
                          .values(version=catalog_version_t.c.version + 1))
             yield Tx(conn, self.clock())
 
-    @contextlib.contextmanager
-    def _reading(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
-            with conn.begin():
-                yield conn
-
     def read(self, fn: Callable[[Tx], Any]) -> Any:
         """``fn`` over a read-only view (no version bump, no write lock)."""
-        with self._reading() as conn:
+        with reading(self.engine) as conn:
             return fn(Tx(conn, self.clock()))
 
     def version(self) -> int:
         """The change counter (the watchers' cheap read)."""
-        with self._reading() as conn:
+        with reading(self.engine) as conn:
             return int(conn.execute(select(catalog_version_t.c.version)
                                     .where(catalog_version_t.c.id == 1)).scalar_one())
 
     def snapshot(self) -> Snapshot:
         """Everything the catalog holds, read in one transaction."""
-        with self._reading() as conn:
+        with reading(self.engine) as conn:
             v = catalog_version_t
             version = int(conn.execute(select(v.c.version).where(v.c.id == 1)).scalar_one())
             q, m, r, o = (catalog_queues_t, catalog_cost_models_t, catalog_rules_t,
@@ -270,10 +264,10 @@ class Catalog:
         return unit
 
     def audit_log(self, query: AuditQuery) -> list[AuditEntry]:
-        with self._reading() as conn:
+        with reading(self.engine) as conn:
             return read_audit(conn, query)
 
     def audit_count(self, action: str, since: dt.datetime) -> int:
         """How many entries of ``action`` the log has since ``since`` (every node's)."""
-        with self._reading() as conn:
+        with reading(self.engine) as conn:
             return count_audit(conn, action, since)

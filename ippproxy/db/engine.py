@@ -5,19 +5,29 @@ on disk when ``commit()`` returns (the durability promise behind
 ``successful-ok``). The one exception is the job store's writer connection, which
 commits with ``NORMAL`` and syncs the log itself before it answers anyone
 (``db/walsync.py``). PostgreSQL needs nothing special: commit is durable.
+
+A PostgreSQL connection can die in the pool (a server restart, a network cut). One
+that has been idle for more than ``ping_after_idle`` seconds is pinged before it is
+handed out, and replaced when the ping fails (SQLAlchemy's "pessimistic" disconnect
+handling, with a ``DisconnectionError`` from the checkout event); one given back a
+moment ago is not: a busy server checks a connection out a few times per job, and a
+ping on each (``pool_pre_ping``) is a round trip on each. A connection that dies
+within that moment fails the statement that uses it, as one in use when the server
+went away does, and SQLAlchemy then invalidates the pool.
 """
 
 from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Connections the SQLite pool keeps. A server's threads (the job store's readers, writer
@@ -27,11 +37,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # accounting on, each running the PRAGMAs below and parsing the schema anew).
 SQLITE_POOL = 32
 MIGRATION_LOCK = 0x69707078  # pg_advisory_lock key of schema upgrades ("ippx")
+PING_AFTER_IDLE = 1.0        # seconds (see the module's docstring)
+_IDLE_SINCE = "ippproxy_idle_since"
 
 
-def make_engine(url: str, *, busy_timeout_ms: int = 30000, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, busy_timeout_ms: int = 30000,
+                ping_after_idle: float = PING_AFTER_IDLE, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
-    ``busy_timeout_ms``: how long a SQLite statement waits for a lock before it fails."""
+    ``busy_timeout_ms``: how long a SQLite statement waits for a lock before it fails;
+    ``ping_after_idle``: after how long in the pool a PostgreSQL connection is pinged."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -73,8 +87,31 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000, **kwargs: Any) -> Eng
                 raise DBAPIError.instance(sql, (), e, sqlite3.Error) from e
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, after: float) -> None:
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "connect")
+    def _made(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _lent(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_IDLE_SINCE, 0.0) <= after:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as e:
+            # The pool discards this connection and checks out another (three tries).
+            raise DisconnectionError(f"a pooled connection is gone: {e}") from e
 
 
 def nowait_reader(engine: Engine) -> Engine | None:
@@ -92,11 +129,17 @@ def nowait_reader(engine: Engine) -> Engine | None:
 
 @contextlib.contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
-    """A read-only snapshot: on SQLite ``BEGIN DEFERRED`` (WAL), so the reader neither
-    waits for the writer nor holds the write lock while it reads, as a plain
-    ``engine.connect()`` does (its ``BEGIN IMMEDIATE`` from ``make_engine``)."""
+    """Reads that change nothing. On SQLite a snapshot, ``BEGIN DEFERRED`` (WAL), so the
+    reader neither waits for the writer nor holds the write lock while it reads, as a
+    plain ``engine.connect()`` does (its ``BEGIN IMMEDIATE`` from ``make_engine``). On
+    PostgreSQL no transaction (autocommit): under READ COMMITTED, the server's default
+    and ours, each statement reads its own snapshot inside a transaction or out of
+    one, so a BEGIN and a COMMIT would only add two round trips."""
     with engine.connect() as conn:
-        conn.execution_options(sqlite_begin="DEFERRED")
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            conn.execution_options(sqlite_begin="DEFERRED")
         with conn.begin():
             yield conn
 

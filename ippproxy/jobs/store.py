@@ -23,6 +23,7 @@ from typing import Any, Self, TypeVar
 from sqlalchemy import Connection, Engine, select
 
 from ippproxy.db.base import utcnow
+from ippproxy.db.engine import reading
 from ippproxy.db.walsync import WalSync
 from ippproxy.jobs import moving, queries, writes
 from ippproxy.jobs._create import NewJob, counted, insert_staged, stage
@@ -96,13 +97,11 @@ class JobStore:
         return await self._writer.submit(op, synced=synced)
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
-        """Run ``fn(conn)`` in a reader thread, in a read-only snapshot."""
+        """Run ``fn(conn)`` in a reader thread, reading only (db.engine.reading)."""
 
         def run() -> T:
-            with self.engine.connect() as conn:
-                conn.execution_options(sqlite_begin="DEFERRED")
-                with conn.begin():
-                    return fn(conn)
+            with reading(self.engine) as conn:
+                return fn(conn)
 
         return await asyncio.get_running_loop().run_in_executor(self._readers, run)
 
@@ -366,8 +365,7 @@ class JobStore:
                    j.state != int(JobState.CANCELED))
             .limit(limit)
         )
-        with self.engine.connect() as conn:
-            conn.execution_options(sqlite_begin="DEFERRED")
+        with reading(self.engine) as conn:
             return [row[0] for row in conn.execute(stmt)]
 
     async def set_reasons(
