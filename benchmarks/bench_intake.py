@@ -29,7 +29,9 @@ cupsd's backlog is purged (``cancel -a -x``: its filters print only a few jobs/s
 it holds (its CPU per job grows with them), ippproxy barely
 does, and it keeps its jobs for the durability check. A job counts when the answer
 is successful-ok with a job-id. Each run also prints the CPU time per job of the server
-process and of this load generator (from /proc and os.times): on a shared machine jobs/s
+process (with the children it reaped), of its helpers (the child processes still running:
+ippproxy's analysis workers, busy only with accounting on; cupsd's filters are reaped, so
+in its own figure) and of this load generator (from /proc and os.times): on a shared machine jobs/s
 moves with the neighbours' load, CPU per job much less, and the load generator's share
 shows it is not the bottleneck; and the bytes per job the server sent to the disk
 (``write_bytes`` of /proc/PID/io), which the neighbours do not move at all. With
@@ -66,6 +68,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import ssl
 import statistics
@@ -140,6 +143,9 @@ class RunResult:
     latencies: list[float] = field(default_factory=list)
     seconds: float = 0.0
     server_cpu: float = float("nan")   # seconds of CPU (user + system) the server used
+    # ... and its child processes that are still running (ippproxy's analysis workers and
+    # their resident Ghostscript: a reaped child's CPU is in server_cpu already)
+    helpers_cpu: float = float("nan")
     client_cpu: float = 0.0            # seconds of CPU this load generator used
     steal: float = float("nan")        # share of the machine's CPU time the hypervisor took
     server_written: float = float("nan")  # bytes the server sent to the disk (/proc/PID/io)
@@ -229,6 +235,23 @@ def process_cpu(pid: int | None) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def children_cpu(pid: int | None) -> float:
+    """CPU seconds of the running descendants of a process (0 when it has none)."""
+    if pid is None:
+        return float("nan")
+    total = 0.0
+    for tasks in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = [int(k) for k in tasks.read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            cpu = process_cpu(kid)
+            if not math.isnan(cpu):    # it was still there
+                total += cpu + children_cpu(kid)
+    return total
+
+
 def process_written(pid: int | None) -> float:
     """Bytes a process has caused to be written to the storage layer so far (``write_bytes``
     of /proc/PID/io: the database's log and checkpoints, spool files); nan if unknown."""
@@ -270,11 +293,13 @@ def measured_load(t: Target, document: bytes, jobs: int, c: int, label: str) -> 
     """One run, with the CPU time of the server and of this load generator, and the CPU
     time the hypervisor stole meanwhile (a virtual machine's speed drifts with it)."""
     s0, c0, m0 = process_cpu(t.pid()), os.times(), machine_cpu()
-    w0 = process_written(t.pid())
+    h0, w0 = children_cpu(t.pid()), process_written(t.pid())
     r = asyncio.run(load(t.port, t.path, t.uri, document, jobs, c, label))
     s1, c1, m1 = process_cpu(t.pid()), os.times(), machine_cpu()
+    h1 = children_cpu(t.pid())
     r.server_written = process_written(t.pid()) - w0
     r.server_cpu = s1 - s0
+    r.helpers_cpu = max(0.0, h1 - h0)   # (a worker replaced meanwhile takes its CPU along)
     r.client_cpu = (c1.user + c1.system) - (c0.user + c0.system)
     r.steal = (m1[1] - m0[1]) / (m1[0] - m0[0]) if m1[0] > m0[0] else float("nan")
     return r
@@ -352,6 +377,7 @@ def merge(parts: list[RunResult]) -> RunResult:
         out.latencies += r.latencies
     out.seconds = sum(r.seconds for r in parts)
     out.server_cpu = sum(r.server_cpu for r in parts)
+    out.helpers_cpu = sum(r.helpers_cpu for r in parts)
     out.client_cpu = sum(r.client_cpu for r in parts)
     out.steal = statistics.mean(r.steal for r in parts)
     out.server_written = sum(r.server_written for r in parts)
@@ -401,7 +427,9 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                 errors = f"  errors {r.errors}" if r.errors else ""
                 print(f"  {t.name:13} {doc_name:8} c={c:<3} {r.ok:5} jobs  {r.rate:8.1f} jobs/s  "
                       f"p50 {r.pct(50):7.1f} ms  p99 {r.pct(99):7.1f} ms  CPU/job server "
-                      f"{r.per_job(r.server_cpu):5.2f} ms, client {r.per_job(r.client_cpu):5.2f} ms"
+                      f"{r.per_job(r.server_cpu):5.2f} ms"
+                      f" (+{r.per_job(r.helpers_cpu):4.2f} helpers), client"
+                      f" {r.per_job(r.client_cpu):5.2f} ms"
                       f"  disk/job server {r.per_job(r.server_written) / 1e6:6.1f} KB"
                       f"  steal {r.steal:4.0%}{errors}", flush=True)
                 if not paused:
