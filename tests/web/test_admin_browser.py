@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -64,14 +65,19 @@ def _activity(driver: webdriver.Chrome, kind: str, job_id: str) -> list[WebEleme
 def test_dashboard_shows_a_printed_job_live(browser: webdriver.Chrome, with_jobs: IppProxy,
                                             pdf: Path) -> None:
     browser.get(url(with_jobs, "/admin/"))
-    wait = WebDriverWait(browser, 20)
+    # Live updates swap the counters and the activity list while we read them: an
+    # element found a moment ago may be gone; look again.
+    wait = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,))
     wait.until(lambda d: d.find_element(By.ID, "live-status").text == "live")
     browser.execute_script("window.notReloaded = true")
-    printed_before = int(browser.find_element(By.ID, "n-printed").text)
+    # (a tuple: a count of 0 is an answer, not "not yet")
+    (printed_before,) = wait.until(lambda d: (int(d.find_element(By.ID, "n-printed").text),))
     out = ipp_print(with_jobs, pdf, user="dave", name="live-one")
     job_id = out.split("job-id (integer) = ")[1].split()[0]
     wait.until(lambda d: _activity(d, "job-printed", job_id))
-    assert _activity(browser, "job-received", job_id), "the received event came first"
+    # The received event came first: it is there already (a stale read is looked at again).
+    WebDriverWait(browser, 2, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: _activity(d, "job-received", job_id))
     wait.until(lambda d: int(d.find_element(By.ID, "n-printed").text) > printed_before)
     assert browser.execute_script("return window.notReloaded") is True
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#charts svg[role=img]"))
