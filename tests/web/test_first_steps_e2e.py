@@ -24,7 +24,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
-from support.browser import chromium, log_in, screenshot
+from support.browser import chromium, log_in, reloading, screenshot
 from support.server import free_port, ippproxy_command, tracebacks
 
 from testprinters.cupsd import PrivateCupsd
@@ -139,7 +139,8 @@ def test_first_steps_from_the_readme(served: Served, printers: tuple[EvePrinter,
         browser.get(f"{served.url}/printers")
         browser.find_element(By.LINK_TEXT, "Add a queue").click()
         browser.find_element(By.ID, "probe-uri").send_keys(eve.uri)
-        browser.find_element(By.XPATH, "//button[.='Fetch its capabilities']").click()
+        reloading(browser, browser.find_element(
+            By.XPATH, "//button[.='Fetch its capabilities']").click)
         wait.until(lambda d: d.find_elements(By.ID, "caps-model"))
         shown = browser.find_element(By.ID, "caps").text
         for fmt in eve.formats:           # what ippeveprinter was started to take
@@ -148,7 +149,7 @@ def test_first_steps_from_the_readme(served: Served, printers: tuple[EvePrinter,
         assert browser.find_element(By.ID, "q-info").get_attribute("value") == "FirstStepsEve"
         browser.find_element(By.ID, "q-name").send_keys("lab")
         screenshot(browser, "printer-add")
-        browser.find_element(By.XPATH, "//button[.='Add the queue']").click()
+        reloading(browser, browser.find_element(By.XPATH, "//button[.='Add the queue']").click)
         wait.until(lambda d: d.find_elements(By.ID, "p-lab"))
         assert eve.uri in browser.find_element(By.CSS_SELECTOR, "#p-lab .uri").text
         proxy_queue = f"ipp://localhost:{served.port}/printers/lab"
@@ -170,7 +171,10 @@ def test_first_steps_from_the_readme(served: Served, printers: tuple[EvePrinter,
 
         # Pause: the next job stays pending, printer-stopped, and does not print.
         browser.get(f"{served.url}/printers")
-        browser.find_element(By.XPATH, "//button[normalize-space()='Pause lab']").click()
+        # A form: wait for the page it loads (a node of the page being replaced is
+        # neither there nor stale to Chromium: support/browser.py reloading).
+        reloading(browser, browser.find_element(
+            By.XPATH, "//button[normalize-space()='Pause lab']").click)
         wait.until(lambda d: "paused" in d.find_element(
             By.CSS_SELECTOR, "#p-lab .queue-state").text)
         printed_before = len(eve.spooled_files())
@@ -185,7 +189,8 @@ def test_first_steps_from_the_readme(served: Served, printers: tuple[EvePrinter,
 
         # Resume: it prints.
         browser.get(f"{served.url}/printers")
-        browser.find_element(By.XPATH, "//button[normalize-space()='Resume lab']").click()
+        reloading(browser, browser.find_element(
+            By.XPATH, "//button[normalize-space()='Resume lab']").click)
         wait.until(lambda d: "running" in d.find_element(
             By.CSS_SELECTOR, "#p-lab .queue-state").text)
         _until("the held-back job to print", lambda: len(eve.spooled_files()) > printed_before)
@@ -197,7 +202,7 @@ def test_first_steps_from_the_readme(served: Served, printers: tuple[EvePrinter,
         browser.get(f"{served.url}/printers/lab/edit")
         wait.until(lambda d: d.find_elements(By.XPATH, "//option[.='lab-prices']"))
         browser.find_element(By.XPATH, "//option[.='lab-prices']").click()
-        browser.find_element(By.XPATH, "//button[.='Save lab']").click()
+        reloading(browser, browser.find_element(By.XPATH, "//button[.='Save lab']").click)
         wait.until(lambda d: "lab-prices" in d.find_element(
             By.CSS_SELECTOR, "#p-lab .cost-model").text)
         priced = price_of_next_job(browser, served, cupsd, doc, eve)
