@@ -222,7 +222,9 @@ class Catalog:
                                     .where(catalog_version_t.c.id == 1)).scalar_one())
 
     def snapshot(self) -> Snapshot:
-        """Everything the catalog holds, read in one transaction."""
+        """Everything the catalog holds: on SQLite one snapshot; on PostgreSQL (READ
+        COMMITTED, db.engine.reading) statement by statement, the version first, so a
+        change made meanwhile has a higher version and is read again at the next poll."""
         with reading(self.engine) as conn:
             v = catalog_version_t
             version = int(conn.execute(select(v.c.version).where(v.c.id == 1)).scalar_one())
