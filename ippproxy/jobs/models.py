@@ -67,7 +67,6 @@ class Job(Base):
         Index("ix_jobs_queue_state", "queue", "state", "job_id"),
         # The forwarder: WHERE state = pending AND closed AND next_attempt_at <= now
         Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
-        Index("ix_jobs_owner", "owner"),
         Index("ix_jobs_completed_at", "completed_at"),
         # The popups of held jobs from one network address (services/usernotices.py: a
         # client connecting from there): only held jobs are indexed. Migration 0017_peer_address.
@@ -164,9 +163,10 @@ Index("ix_jobs_report", jobs_t.c.state, jobs_t.c.completed_at, jobs_t.c.queue, j
       jobs_t.c.impressions, jobs_t.c.impressions_col, jobs_t.c.impressions_completed)
 # The admin job history of one printer or one user, newest first, a page at a time.
 Index("ix_jobs_queue_completed", jobs_t.c.queue, jobs_t.c.completed_at)
+# It serves "WHERE owner = ?" alone too (ix_jobs_owner went: migration 0018_owner_index).
 Index("ix_jobs_owner_completed", jobs_t.c.owner, jobs_t.c.completed_at)
 # A user's own jobs, newest first (the user web app and /api/v1/me/jobs: jobs/search.py
-# compares lower(owner), which ix_jobs_owner cannot serve; migration 0012_user_app).
+# compares lower(owner), which ix_jobs_owner_completed cannot serve; migration 0012_user_app).
 Index("ix_jobs_owner_lower", func.lower(jobs_t.c.owner), jobs_t.c.created_at)
 # The live events' poll of recent changes (jobs/reports.py change_keys), every node's:
 # covering, so re-reading the last second of changes never touches the rows.
