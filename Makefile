@@ -1,7 +1,10 @@
 # ippproxy: `make run` starts the server on the embedded default; `make test` runs the suite.
 # Both do all the set-up on a fresh Debian 12 machine (apt-get for system tools, a venv for Python).
 
-PYTHON ?= python3
+# Debian's own interpreter wherever it is, also when another python3 (pyenv's) comes first
+# in PATH: the one a fresh Debian 12 machine runs, so tests and benchmarks run what users
+# run (README, Benchmarks: the server spends less CPU per job on it than on pyenv's build).
+PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -10,7 +13,7 @@ STAMP  := $(VENV)/.installed
 DEB_PACKAGES := cups-ipp-utils cups cups-client ghostscript qpdf poppler-utils dbus \
                 postgresql build-essential python3-dev curl systemd util-linux \
                 chromium chromium-driver avahi-daemon avahi-utils iproute2 slapd ldap-utils \
-                fonts-dejavu-core
+                fonts-dejavu-core python3-venv
 # pytest workers; the suite is sized for 2 cores. --dist loadscope keeps a module's tests in
 # one worker, in file order: some browser tests build on the module's earlier steps.
 PYTEST_WORKERS ?= 2
@@ -51,7 +54,8 @@ deps:
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml setup.py ippproxy/filters/_rasterwalk.c
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+	  echo "no venv: Debian's python3-venv is missing (\`make deps\` installs it)"; exit 1; }
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,ldap]'
 	touch $(STAMP)
