@@ -27,6 +27,14 @@ less ``duplex_discount`` of it when its sheet is two-sided. ``round_half_up``
 rounds to the nearest minor unit with halves going up (prices are never
 negative). ``duplex_discount`` is a fraction in [0, 1] (0.2 = 20 % off those
 impressions).
+
+The sum is taken in integers: each model keeps its prices once as numerators over
+one common denominator (``CostModel.scaled``), so a job's exact price is one
+numerator and one denominator, and the rounding an integer division. It is the same
+rational number as the formula above in :class:`~fractions.Fraction` arithmetic
+(tests/accounting/test_acct_cost.py checks it against that), at a fraction of the
+cost: a Fraction operation normalises by a gcd each time, and a job is priced at
+intake on the event loop and again in its reservation.
 """
 
 from __future__ import annotations
@@ -34,6 +42,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
+from math import lcm
 
 from ippproxy.accounting.money import parse_decimal
 
@@ -176,27 +186,56 @@ class CostModel:
     def media_price(self, media: str) -> MediaPrice:
         return self.by_media.get(media, self.default)
 
+    @cached_property
+    def scaled(self) -> _Scaled:
+        """The prices as integers over one denominator (the module's docstring)."""
+        prices = [self.default, *self.by_media.values()]
+        den = lcm(Fraction(self.job_fee).denominator,
+                  *(Fraction(x).denominator for p in prices for x in (p.mono, p.color)))
+
+        def ints(p: MediaPrice) -> tuple[int, int]:
+            return int(Fraction(p.mono) * den), int(Fraction(p.color) * den)
+        discount = Fraction(self.duplex_discount)
+        return _Scaled(den, int(Fraction(self.job_fee) * den), ints(self.default),
+                       {m: ints(p) for m, p in self.by_media.items()},
+                       discount.numerator, discount.denominator)
+
+
+@dataclass(frozen=True)
+class _Scaled:
+    den: int                                  # every price below is over it
+    fee: int
+    default: tuple[int, int]                  # (mono, colour)
+    by_media: Mapping[str, tuple[int, int]]
+    discount_num: int
+    discount_den: int
+
 
 FREE = CostModel()
 FULL_PRICE = Fraction(1)
 
 
-def exact_price(counts: JobCounts, model: CostModel,
-                multiplier: Fraction = FULL_PRICE) -> Fraction:
-    """The exact (unrounded) price in minor units."""
+def _exact(counts: JobCounts, model: CostModel, multiplier: Fraction) -> tuple[int, int]:
+    """The exact price as (numerator, denominator > 0), not reduced."""
     if multiplier < 0:
         raise ValueError("multiplier must not be negative")
-    total = Fraction(model.job_fee) if counts.impressions else Fraction(0)
+    m = model.scaled
+    r, s = m.discount_num, m.discount_den
+    # Over m.den * s: the fee, each impression at its price, less r/s of it when two-sided.
+    total = m.fee * s if counts.impressions else 0
     for mc in counts.per_media:
         if not mc.impressions:
             continue
-        p = model.media_price(mc.media)
-        base = mc.mono * Fraction(p.mono) + mc.color * Fraction(p.color)
-        on_two_sided = (_known(mc.mono_duplexed) * Fraction(p.mono)
-                        + _known(mc.color_duplexed) * Fraction(p.color))
-        discount = on_two_sided * Fraction(model.duplex_discount)
-        total += base - discount
-    return total * multiplier
+        mono, colour = m.by_media.get(mc.media, m.default)
+        on_two_sided = _known(mc.mono_duplexed) * mono + _known(mc.color_duplexed) * colour
+        total += (mc.mono * mono + mc.color * colour) * s - on_two_sided * r
+    return total * multiplier.numerator, m.den * s * multiplier.denominator
+
+
+def exact_price(counts: JobCounts, model: CostModel,
+                multiplier: Fraction = FULL_PRICE) -> Fraction:
+    """The exact (unrounded) price in minor units."""
+    return Fraction(*_exact(counts, model, multiplier))
 
 
 def _known(n: int | None) -> int:
@@ -208,12 +247,17 @@ def _known(n: int | None) -> int:
 
 def price(counts: JobCounts, model: CostModel, multiplier: Fraction = FULL_PRICE) -> int:
     """The price of a job in integer minor units (see the module docstring for the rule)."""
-    return round_half_up(exact_price(counts, model, multiplier))
+    num, den = _exact(counts, model, multiplier)
+    return (2 * num + den) // (2 * den)  # round_half_up(num / den), in integers
 
 
 def fee_part(counts: JobCounts, model: CostModel, multiplier: Fraction = FULL_PRICE) -> int:
     """The fixed (per-job fee) part of :func:`price`, rounded the same way."""
-    return round_half_up(Fraction(model.job_fee) * multiplier) if counts.impressions else 0
+    if not counts.impressions:
+        return 0
+    m = model.scaled
+    num, den = m.fee * multiplier.numerator, m.den * multiplier.denominator
+    return (2 * num + den) // (2 * den)  # round_half_up(num / den), in integers
 
 
 def group_multiplier(groups: Iterable[str], multipliers: Mapping[str, Fraction]) -> Fraction:

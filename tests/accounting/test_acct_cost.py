@@ -14,6 +14,7 @@ from ippproxy.accounting.cost import (
     MediaPrice,
     Pricing,
     exact_price,
+    fee_part,
     group_multiplier,
     parse_amount,
     price,
@@ -109,20 +110,23 @@ _SHEET = st.tuples(st.sampled_from([A4, A3, "na_letter_8.5x11in"]),
                    st.lists(st.booleans(), min_size=1, max_size=2))  # colour of each side
 
 
+_PRICE = st.fractions(0, 200, max_denominator=1000)  # 3.5 cents is 7/2, 0.035 EUR is 7/200
+
+
 @settings(max_examples=examples(300))
-@given(sheets=st.lists(_SHEET, max_size=40), mono=st.integers(0, 40),
-       colour=st.integers(0, 120), a3_colour=st.integers(0, 200), fee=st.integers(0, 30),
-       discount=st.fractions(0, 1, max_denominator=20), mult=st.fractions(0, 3, max_denominator=8))
-def test_price_is_the_sum_over_sheets(sheets: list[tuple[str, list[bool]]], mono: int,
-                                      colour: int, a3_colour: int, fee: int,
+@given(sheets=st.lists(_SHEET, max_size=40), mono=_PRICE, colour=_PRICE, a3_colour=_PRICE,
+       fee=_PRICE, discount=st.fractions(0, 1, max_denominator=20),
+       mult=st.fractions(0, 3, max_denominator=8))
+def test_price_is_the_sum_over_sheets(sheets: list[tuple[str, list[bool]]], mono: Fraction,
+                                      colour: Fraction, a3_colour: Fraction, fee: Fraction,
                                       discount: Fraction, mult: Fraction) -> None:
-    """Independent of cost.py's formula: each impression at its media's mono or colour
-    price, ``discount`` off when its sheet has both sides printed (README), the fee,
-    the multiplier, one rounding half up."""
-    model = CostModel(default=MediaPrice(Fraction(mono), Fraction(colour)),
-                      by_media={A3: MediaPrice(Fraction(mono * 2), Fraction(a3_colour))},
-                      duplex_discount=discount, job_fee=Fraction(fee))
-    expected = Fraction(fee) if sheets else Fraction(0)
+    """Independent of cost.py's formula and of its integer arithmetic: in Fractions, each
+    impression at its media's mono or colour price, ``discount`` off when its sheet has
+    both sides printed (README), the fee, the multiplier, one rounding half up."""
+    model = CostModel(default=MediaPrice(mono, colour),
+                      by_media={A3: MediaPrice(mono * 2, a3_colour)},
+                      duplex_discount=discount, job_fee=fee)
+    expected = fee if sheets else Fraction(0)
     tally: dict[str, list[int]] = {}
     for media, sides in sheets:
         p = model.by_media.get(media, model.default)
@@ -139,7 +143,10 @@ def test_price_is_the_sum_over_sheets(sheets: list[tuple[str, list[bool]]], mono
     counts = JobCounts(tuple(MediaCount(m, *t) for m, t in tally.items()))
     expected *= mult
     want = int(expected) + (1 if expected - int(expected) >= Fraction(1, 2) else 0)
+    assert exact_price(counts, model, mult) == expected
     assert price(counts, model, mult) == want
+    fixed = fee * mult if sheets else Fraction(0)
+    assert fee_part(counts, model, mult) == int(fixed) + (fixed - int(fixed) >= Fraction(1, 2))
 
 
 def test_multiplier_and_rounding() -> None:
