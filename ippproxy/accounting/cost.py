@@ -64,7 +64,12 @@ def parse_amount(text: str | int) -> Fraction:
 
 def round_half_up(value: Fraction) -> int:
     """Nearest integer, halves up: 2.5 -> 3, 2.4999 -> 2 (for value >= 0)."""
-    return int((value * 2 + 1) // 2)
+    return _half_up(value.numerator, value.denominator)
+
+
+def _half_up(num: int, den: int) -> int:
+    """:func:`round_half_up` of ``num / den`` (``den > 0``), in integers."""
+    return (2 * num + den) // (2 * den)
 
 
 @dataclass(frozen=True)
@@ -247,8 +252,7 @@ def _known(n: int | None) -> int:
 
 def price(counts: JobCounts, model: CostModel, multiplier: Fraction = FULL_PRICE) -> int:
     """The price of a job in integer minor units (see the module docstring for the rule)."""
-    num, den = _exact(counts, model, multiplier)
-    return (2 * num + den) // (2 * den)  # round_half_up(num / den), in integers
+    return _half_up(*_exact(counts, model, multiplier))
 
 
 def fee_part(counts: JobCounts, model: CostModel, multiplier: Fraction = FULL_PRICE) -> int:
@@ -256,8 +260,7 @@ def fee_part(counts: JobCounts, model: CostModel, multiplier: Fraction = FULL_PR
     if not counts.impressions:
         return 0
     m = model.scaled
-    num, den = m.fee * multiplier.numerator, m.den * multiplier.denominator
-    return (2 * num + den) // (2 * den)  # round_half_up(num / den), in integers
+    return _half_up(m.fee * multiplier.numerator, m.den * multiplier.denominator)
 
 
 def group_multiplier(groups: Iterable[str], multipliers: Mapping[str, Fraction]) -> Fraction:
