@@ -588,6 +588,8 @@ def main() -> int:
                     help="jobs per run, 1-page PDF with a colour photo (default: as "
                          "--jobs-1 with accounting on, else 0)")
     ap.add_argument("--log-level", default="warning")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="ippproxy's server.workers (processes on the one port)")
     ap.add_argument("--ledger-only", type=int, default=0, metavar="N",
                     help="only the ledger stage (reserve and settle from threads, at the "
                          "first --concurrency), N jobs, and its CPU per job; no servers")
@@ -621,6 +623,7 @@ def main() -> int:
             if proxy_eve is not None:
                 proxy_eve.start()
             queue: dict[str, str] = {"name": "bench"}
+            server = {**SERVER, "workers": args.workers}
             if proxy_eve is not None:
                 queue["destination"] = proxy_eve.uri
             # ippeveprinter takes a moment per job: without a short poll, the one-job-at-a-
@@ -629,11 +632,11 @@ def main() -> int:
             if args.accounting in ("off", "both"):
                 proxies["ippproxy"] = IppProxy(tmp / "proxy", queues=[queue],
                                                log_level=args.log_level, forwarding=forwarding,
-                                               server=SERVER)
+                                               server=server)
             if args.accounting in ("on", "both"):
                 acct = IppProxy(tmp / "proxy-acct", queues=[{**queue, "cost_model": "bench"}],
                                 log_level=args.log_level, forwarding=forwarding,
-                                server=SERVER)
+                                server=server)
                 acct.config_path.write_text(acct.config_path.read_text() + ACCOUNTING)
                 proxies["ippproxy+acct"] = acct
             cupsd.start()

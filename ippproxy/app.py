@@ -125,7 +125,7 @@ UNLIMITED = 1 << 62
 SHARED_SPOOL_MIN_AGE = 3600.0
 
 
-def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
+def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics, primary: bool
                ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         config = file
@@ -152,7 +152,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             await provision(catalog, file)
             snapshot = await asyncio.to_thread(catalog.snapshot)
             config = snapshot.apply(file)
-            builtin = _Builtin(file, stack)
+            builtin = _Builtin(file, stack, enabled=primary)
             await builtin.ensure(config)
             # Paused and accepting as stored (Pause-Printer survives a restart).
             queues = await load_queues(config.queues, store)
@@ -173,12 +173,16 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             # denials from intake, destination states (services/events.py).
             hub = EventHub(node or "local")
             feed = JobFeed(hub, store.reports)
+            # IPP subscriptions (RFC 3995) in the store, their job events from every node's
+            # job changes (server/subscriptions.py).
+            subscriptions = Subscriptions(store)
             # One log line per job event of this node (services/joblog.py).
             joblog = JobLog(store.reports, node, JobPrices(pipeline.accounting).logged
                             if pipeline else None)
             forwarder = Forwarder(store, spool, config,
-                                  on_finished=FanOut(pipeline.settler, feed, joblog).job_changed
-                                  if pipeline else FanOut(feed, joblog).job_changed,
+                                  on_finished=FanOut(pipeline.settler, feed, joblog,
+                                                     subscriptions).job_changed
+                                  if pipeline else FanOut(feed, joblog, subscriptions).job_changed,
                                   pool=pipeline.pool if pipeline else None,
                                   receiving=receiving, metrics=metrics)
             await forwarder.start()
@@ -190,8 +194,8 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
             stack.push_async_callback(capabilities.close)
             intake = pipeline.intake if pipeline else Intake(
                 store, spool, PolicyChain(policies), metrics=metrics)
-            notifier = (FanOut(forwarder, pipeline.settler, feed, joblog) if pipeline
-                        else FanOut(forwarder, feed, joblog))
+            notifier = (FanOut(forwarder, pipeline.settler, feed, joblog, subscriptions)
+                        if pipeline else FanOut(forwarder, feed, joblog, subscriptions))
             # The admin side (issue 13): the master password is printed at first start only.
             audit = CatalogAudit(catalog)
             denials = Denials(hub, audit, catalog.audit_count)
@@ -220,7 +224,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                 release=release, config=config, store=store, spool=spool,
                 capabilities=capabilities, intake=intake, notifier=notifier,
                 authenticator=authenticator,
-                subscriptions=Subscriptions(), queues=queues, receiving=receiving,
+                subscriptions=subscriptions, queues=queues, receiving=receiving,
                 metrics=metrics, state_recorder=IppStateAudit(catalog))
             server = app[CTX].get()
             # The user's side (issue 17): their jobs and accounts, and their live events,
@@ -289,7 +293,9 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics
                      asyncio.create_task(feed.run(), name="job-feed"),
                      asyncio.create_task(watch.run(), name="printer-watch"),
                      asyncio.create_task(joblog.run(), name="job-log"),
-                     asyncio.create_task(advertiser.run(), name="dnssd")]
+                     asyncio.create_task(subscriptions.run(), name="ipp-subscriptions")]
+            if primary:   # one announcement per server, not per worker (supervisor.py)
+                tasks.append(asyncio.create_task(advertiser.run(), name="dnssd"))
             if notices is not None:
                 tasks.append(asyncio.create_task(notices.run(), name="user-notices"))
             if user_sync is not None and config.ldap.sync_interval > 0:
@@ -339,8 +345,9 @@ class _Builtin:
     """The built-in virtual printer, started when the first queue uses it (at start, or
     when a queue with ``destination = "builtin"`` is added later) and stopped at exit."""
 
-    def __init__(self, file: Config, stack: contextlib.AsyncExitStack) -> None:
-        self.file, self.stack, self.started = file, stack, False
+    def __init__(self, file: Config, stack: contextlib.AsyncExitStack, *,
+                 enabled: bool = True) -> None:
+        self.file, self.stack, self.started = file, stack, not enabled
 
     async def ensure(self, config: Config) -> None:
         if self.started or not any(q.destination == BUILTIN_DESTINATION
@@ -351,9 +358,12 @@ class _Builtin:
         self.started = True
 
 
-def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Application:
+def build_app(config: Config, *, policies: Iterable[Policy] = (),
+              primary: bool = True) -> web.Application:
     """The IPP server as an aiohttp application (resources open when it starts).
-    ``policies``: an embedding application's own rules, after the configured ones."""
+    ``policies``: an embedding application's own rules, after the configured ones.
+    ``primary``: this process runs what a server runs once (the built-in virtual printer,
+    DNS-SD); false in the other workers of ``server.workers`` (supervisor.py)."""
     app = web.Application(client_max_size=config.server.max_attributes_bytes,
                           middlewares=[https_redirect(config.server)])
     app[CTX] = ServerState()
@@ -363,7 +373,7 @@ def build_app(config: Config, *, policies: Iterable[Policy] = ()) -> web.Applica
     add_web(app)
     add_admin_pages(app)
     add_metrics_route(app, config.server.metrics_token, admin_check=may_scrape)
-    app.cleanup_ctx.append(_lifecycle(config, tuple(policies), metrics))
+    app.cleanup_ctx.append(_lifecycle(config, tuple(policies), metrics, primary))
     return app
 
 
@@ -380,7 +390,8 @@ async def start_unix_socket(runner: web.AppRunner, path: str) -> web.UnixSite:
     return site
 
 
-def _bind(config: Config) -> list[socket.socket]:
+def listen(config: Config) -> list[socket.socket]:
+    """The listening sockets of ``server.listen`` and ``server.port``."""
     host, port = config.server.listen, config.server.port
     try:
         return bind(host, port)
@@ -399,14 +410,17 @@ async def serve(config: Config, *, policies: Iterable[Policy] = (),
         lock_paths(config.storage.database, config.storage.spool, config.storage.node),
         f"{config.server.listen}:{config.server.port}")
     try:
-        await _serve(config, _bind(config), policies, ready)
+        await serve_on(config, listen(config), policies, ready)
     finally:
         lock.release()
 
 
-async def _serve(config: Config, sockets: list[socket.socket], policies: Iterable[Policy],
-                 ready: Callable[[list[tuple[str, int]]], None] | None) -> None:
-    app = build_app(config, policies=policies)
+async def serve_on(config: Config, sockets: list[socket.socket], policies: Iterable[Policy],
+                   ready: Callable[[list[tuple[str, int]]], None] | None, *,
+                   primary: bool = True) -> None:
+    """Serve on ``sockets`` (already listening) until SIGTERM/SIGINT; the caller holds the
+    instance lock. ``primary``: see ``build_app``."""
+    app = build_app(config, policies=policies, primary=primary)
     runner = web.AppRunner(app, handle_signals=False, access_log=None,
                            keepalive_timeout=config.server.keepalive_timeout)
     try:

@@ -91,12 +91,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return fail("ippproxy serve", f"bad configuration: {config_problem(args.config, e)}")
     configure_logging(args.log_level, args.log_format)
     from ippproxy.app import StartupError, serve
+    from ippproxy.supervisor import serve_workers, worker_count
 
     def ready(addresses: list[tuple[str, int]]) -> None:
         print(ready_banner(cfg, addresses), flush=True)
 
     try:
-        _run(serve(cfg, ready=ready))
+        if worker_count(cfg) > 1:
+            serve_workers(cfg, _run, ready=ready)
+        else:
+            _run(serve(cfg, ready=ready))
     except StartupError as e:
         return fail("ippproxy serve", str(e))
     except KeyboardInterrupt:

@@ -76,6 +76,14 @@ class ServerConfig:
     # MaxActiveJobs; counted in the database, so nodes sharing one count theirs together);
     # more are answered server-error-busy. 0: no limit.
     max_active_jobs: int = 10000
+    # Server processes on the one port (ippproxy/supervisor.py): each is a node of its own
+    # on the shared database and spool, and the kernel hands each connection to one of
+    # them. 0: one per CPU core.
+    workers: int = 1
+
+
+# More workers than this is a typo, not a machine.
+MAX_WORKERS = 64
 
 
 @dataclass(frozen=True)
@@ -581,6 +589,8 @@ def _check_server(s: ServerConfig) -> None:
                 "max_active_jobs"):
         if getattr(s, key) < 0:
             raise ConfigError(f"server.{key}", "0 or more")
+    if not 0 <= s.workers <= MAX_WORKERS:
+        raise ConfigError("server.workers", f"0 (one per CPU core) to {MAX_WORKERS}")
     token = s.metrics_token
     if token and (len(token) < METRICS_TOKEN_MIN or not token.isprintable() or " " in token):
         raise ConfigError("server.metrics_token",

@@ -1,9 +1,10 @@
 """Tables of the job store: ``queues``, ``queue_states``, ``jobs``, ``documents``,
-``spool_copies``.
+``spool_copies``, and the IPP event subscriptions ``ipp_subscriptions``, ``ipp_events``.
 
 The schema is created by the hand-written migrations
 ``ippproxy/db/migrations/versions/0001_jobs.py``, ``0003_spool_copies.py``,
-``0004_claim_index.py``, ``0005_queue_states.py`` and ``0009_admin_reports.py``; they must
+``0004_claim_index.py``, ``0005_queue_states.py``, ``0009_admin_reports.py`` and
+``0019_ipp_subscriptions.py``; they must
 stay identical
 (``tests/jobs/test_models.py`` compares them). Only portable types are used so the
 same code runs on SQLite and PostgreSQL. Timestamps are always UTC
@@ -146,6 +147,54 @@ class SpoolCopy(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
 
+class IppSubscription(Base):
+    """An ippget subscription (RFC 3995 §5.3, RFC 3996): ``id`` is notify-subscription-id
+    (AUTOINCREMENT on SQLite: an id is never given out twice), ``sequence`` the last
+    notify-sequence-number given out, ``expires_at`` ``renewed + lease`` (NULL: lease 0,
+    never). Shared by every node on the database (jobs/subscriptions.py)."""
+
+    __tablename__ = "ipp_subscriptions"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    queue: Mapped[str] = mapped_column(String(127), nullable=False)
+    owner: Mapped[str] = mapped_column(String(255), nullable=False)
+    events: Mapped[str] = mapped_column(Text, nullable=False)      # keywords, space-separated
+    lease: Mapped[int] = mapped_column(Integer, nullable=False)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    user_data: Mapped[bytes | None] = mapped_column(LargeBinary)
+    time_interval: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    created: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    renewed: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    sequence: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class IppEvent(Base):
+    """One event of one subscription (RFC 3995 §9, RFC 3996 §5.2). ``origin`` names what
+    caused it (a job's change, a printer operation): two nodes that turn the same change
+    into an event store it once (``uq_ipp_events_origin``)."""
+
+    __tablename__ = "ipp_events"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "origin", name="uq_ipp_events_origin"),
+        # ippget-event-life (RFC 3996 §5.2): events are dropped by age.
+        Index("ix_ipp_events_time", "time"),
+    )
+
+    subscription_id: Mapped[int] = mapped_column(Integer, primary_key=True,
+                                                 autoincrement=False)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event: Mapped[str] = mapped_column(String(64), nullable=False)
+    queue: Mapped[str] = mapped_column(String(127), nullable=False)
+    time: Mapped[dt.datetime] = mapped_column(UTCDateTime, nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    job_state: Mapped[int | None] = mapped_column(Integer)
+    job_reasons: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    origin: Mapped[str] = mapped_column(String(128), nullable=False)
+
+
 queues_t = cast(Table, Queue.__table__)
 queue_states_t = cast(Table, QueueState.__table__)
 jobs_t = cast(Table, Job.__table__)
@@ -173,3 +222,5 @@ Index("ix_jobs_owner_lower", func.lower(jobs_t.c.owner), jobs_t.c.created_at)
 Index("ix_jobs_updated_at", jobs_t.c.updated_at, jobs_t.c.uuid, jobs_t.c.state)
 documents_t = cast(Table, Document.__table__)
 spool_copies_t = cast(Table, SpoolCopy.__table__)
+ipp_subscriptions_t = cast(Table, IppSubscription.__table__)
+ipp_events_t = cast(Table, IppEvent.__table__)

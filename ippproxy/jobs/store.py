@@ -45,6 +45,7 @@ from ippproxy.jobs.reports import JobReports
 from ippproxy.jobs.search import JobQuery, count_stmt, search_stmt
 from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import JobEvent, JobState
+from ippproxy.jobs.subscriptions import SubscriptionStore
 from ippproxy.jobs.writes import Purged
 
 T = TypeVar("T")
@@ -109,6 +110,11 @@ class JobStore:
     def reports(self) -> JobReports:
         """The admin side's reads: job pages, recent changes, report sums (reports.py)."""
         return JobReports(self.read)
+
+    @property
+    def subscriptions(self) -> SubscriptionStore:
+        """IPP event subscriptions and their events, shared by every node (subscriptions.py)."""
+        return SubscriptionStore(self.write, self.read, self.clock)
 
     async def copy_of(self, spool_name: str) -> bytes | None:
         """The bytes of a small document kept in the store (``Spool.copies``), or None."""

@@ -1,86 +1,85 @@
-"""In-memory event subscriptions with the ippget pull method (RFC 3995, RFC 3996).
+"""Event subscriptions with the ippget pull method (RFC 3995, RFC 3996): the job events.
 
-Theory of operation. A subscription names a queue (or one job), the events it wants and a
-lease. Events are appended to every matching subscription's bounded queue with a
-per-subscription sequence number; Get-Notifications returns the queued events with a
-sequence number at or above the one the client asks for. Events live ``ippget-event-life``
-seconds (RFC 3996 §5.2); expired leases are dropped on access. Subscriptions are not
-persisted: after a restart clients re-subscribe (RFC 3995 §5.4.2 allows a Printer to lose
-them). ``job-state-changed`` subsumes job-created and job-completed, and
-``printer-state-changed`` subsumes printer-stopped (RFC 3995 §5.3.3.4).
+Theory of operation
+-------------------
+Subscriptions and their numbered events are kept in the job store
+(``ippproxy/jobs/subscriptions.py``), shared by every node (process) on the database.
+Printer events are posted there by the operation that causes them (Pause-Printer...).
+Job events are not posted by the operations: a job is printed, canceled or aborted by
+any node's forwarder, intake or admin page, so :class:`Subscriptions` derives them from
+the shared store, as the admin dashboard's ``services.events.JobFeed`` does. While some
+subscription is live anywhere, it polls the store for rows changed since its cursor
+(``JobReports.change_keys``, index ``ix_jobs_updated_at``), reaching back ``overlap``
+before it (clocks of nodes differ, commits land out of order), and turns each new
+(job, state) into an event:
+
+* ``job-created`` for a job first seen (whatever its state: it may have printed between
+  two looks) by subscriptions made by the time the job was;
+* ``job-completed`` when the job reached a terminal state;
+* ``job-state-changed`` for any other new state (a job first seen pending or held is
+  announced by its job-created alone).
+
+Every node's feed does this; the store's dedup key (``origin``: the job and its state)
+makes the events of one change one event, numbered once. A job that enters a state it
+was in before (a retried send back to pending) is not announced twice. This node's job
+changes wake the poll (``job_changed``, from the server's ``JobNotifier``), other
+nodes' are seen within ``interval``; while no subscription is live it only asks the
+store about once per ``idle_check``. Get-Notifications first runs one poll itself
+(:meth:`catch_up`), so the answer holds what any node did until then.
 """
 
 from __future__ import annotations
 
-import time
-from collections import deque
-from dataclasses import dataclass, field
-from typing import Protocol
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import uuid
 
-from ippproxy.ipp import Attribute, Tag
-from ippproxy.jobs.records import JobRecord
+from ippproxy.ipp import Attribute
+from ippproxy.jobs.reports import ChangeKey, Cursor, JobSummary
+from ippproxy.jobs.state import JobState, is_terminal
+from ippproxy.jobs.store import JobStore
+from ippproxy.jobs.subscriptions import (
+    EVENT_LIFE,
+    MAX_EVENTS,
+    Event,
+    Happening,
+    Subscription,
+    SubscriptionStore,
+)
 from ippproxy.server import attrs as A
+from ippproxy.services.seenkeys import SeenKeys
+
+log = logging.getLogger(__name__)
 
 EVENTS = ("job-completed", "job-created", "job-state-changed", "printer-state-changed",
           "printer-stopped")
 DEFAULT_EVENTS = ("job-completed",)
 DEFAULT_LEASE = 86400
 MAX_LEASE = 67108863
-MAX_EVENTS = 100
-EVENT_LIFE = 300
 GET_INTERVAL = 30
-_IMPLIED = {"job-created": "job-state-changed", "job-completed": "job-state-changed",
-            "printer-stopped": "printer-state-changed"}
-
-
-class NamedQueue(Protocol):
-    """A queue as printer events need it (context.QueueRuntime)."""
-
-    @property
-    def name(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Event:
-    sequence: int
-    event: str
-    queue: str
-    time: float
-    text: str
-    job_id: int | None = None
-    job_state: int | None = None
-    job_reasons: tuple[str, ...] = ()
-
-
-@dataclass
-class Subscription:
-    id: int
-    queue: str
-    owner: str
-    events: tuple[str, ...]
-    lease: int
-    job_id: int | None = None
-    user_data: bytes | None = None
-    time_interval: int = 0
-    created: float = field(default_factory=time.time)
-    renewed: float = field(default_factory=time.time)
-    sequence: int = 0
-    queue_events: deque[Event] = field(default_factory=lambda: deque(maxlen=MAX_EVENTS))
-
-    @property
-    def expires(self) -> float | None:
-        return None if self.lease == 0 else self.renewed + self.lease
-
-    def wants(self, event: str, job_id: int | None) -> bool:
-        if self.job_id is not None and self.job_id != job_id:
-            return False
-        return event in self.events or _IMPLIED.get(event) in self.events
+CREATED = 0          # the seen-key of a job's arrival (no job-state has this value)
+_FIRST_STATES = (JobState.PENDING, JobState.PENDING_HELD)
 
 
 class Subscriptions:
-    def __init__(self) -> None:
-        self._next_id = 1
-        self._subs: dict[int, Subscription] = {}
+    """The job events from the shared store (see the module docstring); ``store`` holds
+    the subscriptions themselves."""
+
+    def __init__(self, jobs: JobStore, *, interval: float = 0.8, min_gap: float = 0.2,
+                 idle_check: float = 1.0, overlap: dt.timedelta = dt.timedelta(seconds=2),
+                 batch: int = 1000, remember: int = 50000, expire_every: float = 30.0
+                 ) -> None:
+        self.store: SubscriptionStore = jobs.subscriptions
+        self.reports, self.clock = jobs.reports, jobs.clock
+        self.interval, self.min_gap, self.idle_check = interval, min_gap, idle_check
+        self.overlap, self.batch, self.expire_every = overlap, batch, expire_every
+        self._seen = SeenKeys(remember)
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._cursor = self.clock()
+        self._live = False
 
     @staticmethod
     def printer_attributes() -> list[Attribute]:
@@ -94,56 +93,88 @@ class Subscriptions:
             A.integer("ippget-event-life", EVENT_LIFE),
         ]
 
-    def _expire(self) -> None:
-        now = time.time()
-        for sid, s in list(self._subs.items()):
-            if s.expires is not None and s.expires < now:
-                del self._subs[sid]
-            else:
-                while s.queue_events and s.queue_events[0].time < now - EVENT_LIFE:
-                    s.queue_events.popleft()
+    async def printer_event(self, queue: str, event: str) -> None:
+        """A printer event (RFC 3995 §5.3.3.4) caused by an operation of this node."""
+        await self.store.post([Happening(event, queue, f"{queue}: {event}",
+                                         f"printer {uuid.uuid4()}", self.clock())])
 
-    def create(self, queue: str, owner: str, events: tuple[str, ...], lease: int,
-               job_id: int | None = None, user_data: bytes | None = None,
-               time_interval: int = 0) -> Subscription:
-        self._expire()
-        sub = Subscription(self._next_id, queue, owner, events, lease, job_id, user_data,
-                           time_interval)
-        self._subs[sub.id] = sub
-        self._next_id += 1
-        return sub
+    def job_changed(self, job_uuid: str) -> None:
+        """JobNotifier: a job of this node changed; look now rather than at the next tick."""
+        if self._live:
+            self._wake.set()
 
-    def get(self, sid: int) -> Subscription | None:
-        self._expire()
-        return self._subs.get(sid)
+    async def run(self) -> None:
+        expired = asyncio.get_running_loop().time()
+        while True:
+            try:
+                live = await self.catch_up()
+            except Exception:       # a failed read: the next poll reaches back for it
+                log.exception("ipp subscriptions: reading recent job changes failed")
+                live = self._live
+            if not live:
+                await asyncio.sleep(self.idle_check)
+                continue
+            now = asyncio.get_running_loop().time()
+            if now - expired >= self.expire_every:
+                expired = now
+                with contextlib.suppress(Exception):
+                    await self.store.expire()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(self.min_gap)   # a busy intake is read in batches
 
-    def list(self, queue: str) -> list[Subscription]:
-        self._expire()
-        return [s for s in self._subs.values() if s.queue == queue]
+    async def catch_up(self) -> bool:
+        """One poll, if some subscription is live (on any node); says whether one is."""
+        since = await self.store.live_since()
+        if since is None:
+            self._live = False
+            return False
+        async with self._lock:
+            if not self._live:
+                # Changes made before every live subscription concern none of them.
+                self._cursor = max(self._cursor, since)
+                self._live = True
+            await self._poll()
+        return True
 
-    def owned_by(self, owner: str) -> int:
-        """How many live subscriptions ``owner`` holds, on every queue."""
-        self._expire()
-        return sum(1 for s in self._subs.values() if s.owner == owner)
+    async def _poll(self) -> None:
+        after: Cursor | None = None
+        since = self._cursor - self.overlap
+        while True:
+            keys = await self.reports.change_keys(since, self.batch, after)
+            new = [k for k in keys if (k.uuid, k.state) not in self._seen]
+            jobs = await self.reports.summaries([k.uuid for k in new]) if new else {}
+            happenings: list[Happening] = []
+            for key in new:
+                job = jobs.get(key.uuid)
+                if job is not None:
+                    happenings += self._happenings(job, key)
+            await self.store.post(happenings)
+            if keys:
+                self._cursor = max(self._cursor, keys[-1].updated_at)
+                after = Cursor(keys[-1].updated_at, keys[-1].uuid)
+            if len(keys) < self.batch:
+                return
 
-    def cancel(self, sid: int) -> None:
-        self._subs.pop(sid, None)
+    def _happenings(self, job: JobSummary, key: ChangeKey) -> list[Happening]:
+        out: list[Happening] = []
+        first = self._seen.first((job.uuid, CREATED))
+        if first:
+            out.append(_job(job, key.state, "job-created", job.created_at))
+        if not self._seen.first((job.uuid, key.state)):
+            return out
+        if first and key.state in _FIRST_STATES:
+            return out
+        event = "job-completed" if is_terminal(key.state) else "job-state-changed"
+        return [*out, _job(job, key.state, event, key.updated_at)]
 
-    def _post(self, queue: str, event: str, text: str, job: JobRecord | None = None) -> None:
-        now = time.time()
-        for s in self._subs.values():
-            if s.queue == queue and s.wants(event, job.job_id if job else None):
-                s.sequence += 1
-                s.queue_events.append(Event(
-                    s.sequence, event, queue, now, text,
-                    job.job_id if job else None, int(job.state) if job else None,
-                    job.state_reasons if job else ()))
 
-    def printer_event(self, queue: NamedQueue, event: str) -> None:
-        self._post(queue.name, event, f"{queue.name}: {event}")
-
-    def job_event(self, job: JobRecord, event: str) -> None:
-        self._post(job.queue, event, f"job {job.job_id}: {event}", job)
+def _job(job: JobSummary, state: int, event: str, at: dt.datetime) -> Happening:
+    origin = f"{job.uuid} {event}" if event == "job-created" else f"{job.uuid} {state}"
+    return Happening(event, job.queue, f"job {job.job_id}: {event}", origin, at, job.job_id,
+                     state, job.reasons or ("none",))
 
 
 def octets(value: object) -> bytes | None:
@@ -154,4 +185,5 @@ def octets(value: object) -> bytes | None:
     return None
 
 
-__all__ = ["EVENTS", "Event", "Subscription", "Subscriptions", "Tag", "octets"]
+__all__ = ["DEFAULT_EVENTS", "DEFAULT_LEASE", "EVENTS", "EVENT_LIFE", "GET_INTERVAL",
+           "MAX_LEASE", "Event", "Subscription", "Subscriptions", "octets"]

@@ -12,6 +12,7 @@ Used by ``tests/e2e`` and by the benchmarks (``benchmarks/`` put the repo root o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -200,13 +201,32 @@ class IppProxy:
             log.write(f"===== {what} {time.strftime('%H:%M:%S')} =====\n".encode())
 
     def kill9(self) -> None:
-        """SIGKILL our own child (a crash: no clean-up runs) and reap it."""
+        """SIGKILL our own child and its workers (``server.workers``), a crash: no clean-up
+        runs. All are stopped first, so that none sees the others die (a worker would be
+        told by PR_SET_PDEATHSIG and stop gracefully, the parent would fork a new one)."""
         if self._proc is not None:
             if self._proc.poll() is None:
                 self._mark(f"kill -9 of pid {self._proc.pid} by tests/support/server.py")
-                os.kill(self._proc.pid, signal.SIGKILL)
+                tree = [self._proc.pid, *self.workers()]
+                for pid in tree:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGSTOP)
+                for pid in tree:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
             self._proc.wait()
             self._proc = None
+
+    def workers(self) -> list[int]:
+        """The pids of the server's worker processes (``server.workers`` > 1; the analysis
+        workers are their children or the server's, and die with them)."""
+        if self._proc is None:
+            return []
+        kids: list[int] = []
+        for tasks in Path(f"/proc/{self._proc.pid}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                kids += [int(k) for k in tasks.read_text().split()]
+        return [k for k in kids if _is_server(k)]
 
     def stop(self, grace: float = 10.0) -> int | None:
         """SIGTERM, then SIGKILL after ``grace``; the exit status (None if not running)."""
@@ -243,6 +263,15 @@ class IppProxy:
     def __exit__(self, et: type[BaseException] | None, e: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+def _is_server(pid: int) -> bool:
+    """Whether ``pid`` runs ``ippproxy serve`` (a worker), not an analysis worker."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"serve" in argv
 
 
 def tracebacks(log: str) -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from ippproxy.ipp import Attribute, Group, Operation, Status, Tag
 from ippproxy.jobs.records import JobRecord
-from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can, is_terminal
+from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState, can
 from ippproxy.pipeline.identity import IDENTITY_NEEDED
 from ippproxy.pipeline.payer import RELEASE_STATUS
 from ippproxy.pipeline.release import RELEASE_HELD
@@ -63,11 +63,6 @@ def waiting(req: OpRequest, job: JobRecord) -> JobRecord:
     return replace(job, state_reasons=(*reasons, "printer-stopped"))
 
 
-def _event(req: OpRequest, job: JobRecord, event: str) -> None:
-    if req.ctx.subscriptions is not None:
-        req.ctx.subscriptions.job_event(job, event)
-
-
 async def _transition(req: OpRequest, job: JobRecord, event: JobEvent, **kw: object
                       ) -> JobRecord:
     try:
@@ -76,7 +71,6 @@ async def _transition(req: OpRequest, job: JobRecord, event: JobEvent, **kw: obj
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE,
                        f"job {job.job_id} is {JobState(e.state).keyword}") from None
     req.ctx.notifier.job_changed(new.uuid)
-    _event(req, new, "job-completed" if is_terminal(new.state) else "job-state-changed")
     return new
 
 
@@ -84,8 +78,7 @@ async def cancel_job(req: OpRequest) -> Reply:
     job = await target_job(req)
     release = refusal(req, job)
     if release is not None:   # an approver's "no" (issue 17 §6)
-        refused = await refuse_held(req, release, job)
-        _event(req, refused, "job-completed")
+        await refuse_held(req, release, job)
         return Reply()
     check_owner(req, job)
     if not can(job.state, JobEvent.CANCEL):

@@ -78,7 +78,7 @@ async def set_printer_attributes(req: OpRequest) -> Reply:
 async def pause_printer(req: OpRequest) -> Reply:
     # Kept in the store: every node stops forwarding the queue, and a restart keeps it.
     if await _set_state(req, paused=True, message="paused"):
-        _notify(req, "printer-stopped")
+        await _notify(req, "printer-stopped")
     return Reply()
 
 
@@ -92,20 +92,20 @@ async def pause_printer_after_current_job(req: OpRequest) -> Reply:
 
 async def resume_printer(req: OpRequest) -> Reply:
     if await _set_state(req, paused=False):
-        _notify(req, "printer-state-changed")
+        await _notify(req, "printer-state-changed")
     req.ctx.notifier.job_changed("")  # the forwarder claims the queue's jobs now
     return Reply()
 
 
 async def enable_printer(req: OpRequest) -> Reply:
     if await _set_state(req, accepting=True):
-        _notify(req, "printer-state-changed")
+        await _notify(req, "printer-state-changed")
     return Reply()
 
 
 async def disable_printer(req: OpRequest) -> Reply:
     if await _set_state(req, accepting=False, message="not accepting jobs"):
-        _notify(req, "printer-state-changed")
+        await _notify(req, "printer-state-changed")
     return Reply()
 
 
@@ -146,9 +146,10 @@ async def identify_printer(req: OpRequest) -> Reply:
     return Reply()
 
 
-def _notify(req: OpRequest, event: str) -> None:
+async def _notify(req: OpRequest, event: str) -> None:
+    """A printer event for the queue's subscriptions, in the store every node reads."""
     if req.ctx.subscriptions is not None and req.queue is not None:
-        req.ctx.subscriptions.printer_event(req.queue, event)
+        await req.ctx.subscriptions.printer_event(req.queue.name, event)
 
 
 OPERATIONS: dict[int, OpSpec] = {

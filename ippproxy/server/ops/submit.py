@@ -8,7 +8,8 @@ analyse -> decide -> reserve -> create). A refusal of the pipeline (``Refused``)
 answered with its status and status-message, and with the attributes it names in the
 unsupported group. ``successful-ok`` means the document and the job row are both durable.
 What stays here is what only the server knows: the target job and its owner
-(Send-Document, Close-Job), notifications and subscription events.
+(Send-Document, Close-Job) and who is told of a new job. Subscription events are not
+posted here: server/subscriptions.py derives them from the job store, every node's.
 """
 
 from __future__ import annotations
@@ -154,7 +155,6 @@ async def print_job(req: OpRequest) -> Reply:
     async with _admitted(req):
         done = await _run(req.ctx.intake.print_job(await _submission(req, "Print-Job")))
     req.ctx.notifier.job_changed(done.job.uuid)
-    _event(req, done.job, "job-created")
     return _reply(req, done.unsupported, done.job)
 
 
@@ -166,7 +166,6 @@ async def validate_job(req: OpRequest) -> Reply:
 async def create_job(req: OpRequest) -> Reply:
     async with _admitted(req):
         done = await _run(req.ctx.intake.create_job(await _submission(req, "Create-Job")))
-    _event(req, done.job, "job-created")
     return _reply(req, done.unsupported, done.job)
 
 
@@ -213,7 +212,6 @@ async def _abort_unfinished(req: OpRequest, job: JobRecord, cause: BaseException
     except (InvalidTransition, JobNotFound):
         return      # cancelled or ended meanwhile
     req.ctx.notifier.job_changed(aborted.uuid)
-    _event(req, aborted, "job-completed")
 
 
 async def close_job(req: OpRequest) -> Reply:
@@ -225,11 +223,6 @@ async def close_job(req: OpRequest) -> Reply:
                        f"job {job.job_id} is already closed") from None
     req.ctx.notifier.job_changed(job.uuid)
     return _reply(req, (), job)
-
-
-def _event(req: OpRequest, job: JobRecord, event: str) -> None:
-    if req.ctx.subscriptions is not None:
-        req.ctx.subscriptions.job_event(job, event)
 
 
 OPERATIONS: dict[int, OpSpec] = {

@@ -4,9 +4,8 @@ Renew-Subscription, Cancel-Subscription, Get-Notifications."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from ippproxy.ipp import Attribute, Group, Operation, PrinterState, Status, Tag
+from ippproxy.jobs.subscriptions import SubscriptionStore
 from ippproxy.server import attrs as A
 from ippproxy.server.context import OpRequest
 from ippproxy.server.errors import IppError
@@ -27,10 +26,15 @@ from ippproxy.server.subscriptions import (
 from ippproxy.server.uris import printer_uri
 
 
-def _subs(req: OpRequest) -> Subscriptions:
+def _feed(req: OpRequest) -> Subscriptions:
     if req.ctx.subscriptions is None:
         raise IppError(Status.SERVER_ERROR_OPERATION_NOT_SUPPORTED, "no subscriptions")
     return req.ctx.subscriptions
+
+
+def _subs(req: OpRequest) -> SubscriptionStore:
+    """The subscriptions in the job store, shared by every node (jobs/subscriptions.py)."""
+    return _feed(req).store
 
 
 # Withheld from all but the subscriber and admins on a queue that keeps jobs private:
@@ -64,7 +68,7 @@ def _sub_group(req: OpRequest, s: Subscription) -> Group:
     return Group(Tag.SUBSCRIPTION_ATTRIBUTES, tuple(attrs))
 
 
-def _one(req: OpRequest, group: Group) -> tuple[Attribute, ...]:
+async def _one(req: OpRequest, group: Group) -> tuple[Attribute, ...]:
     """Create one subscription from a request group; returns the response group's attrs."""
     method = group.get("notify-pull-method")
     if group.get("notify-recipient-uri") is not None:
@@ -83,12 +87,12 @@ def _one(req: OpRequest, group: Group) -> tuple[Attribute, ...]:
         else DEFAULT_LEASE
     lease = max(0, min(int(lease), MAX_LEASE))
     cap = req.ctx.config.server.max_subscriptions_per_user
-    if cap and _subs(req).owned_by(req.user) >= cap:
+    if cap and await _subs(req).owned_by(req.user) >= cap:
         # RFC 3995 §5.3.1: a group not honoured gets its notify-status-code
         return (A.enum("notify-status-code", Status.CLIENT_ERROR_TOO_MANY_SUBSCRIPTIONS),)
     ud = group.get("notify-user-data")
     interval = group.get("notify-time-interval")
-    sub = _subs(req).create(
+    sub = await _subs(req).create(
         queue_of(req).name, req.user, events, lease, None,
         octets(ud.value) if ud is not None else None,
         interval.value if interval is not None and isinstance(interval.value, int) else 0)
@@ -99,7 +103,8 @@ async def create_printer_subscriptions(req: OpRequest) -> Reply:
     groups = req.msg.groups_of(Tag.SUBSCRIPTION_ATTRIBUTES)
     if not groups:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "no subscription attributes group")
-    out = [Group(Tag.SUBSCRIPTION_ATTRIBUTES, _one(req, g)) for g in groups]
+    # One group after the other: each counts against the per-user cap.
+    out = [Group(Tag.SUBSCRIPTION_ATTRIBUTES, await _one(req, g)) for g in groups]
     ok = sum(1 for g in out if g.get("notify-subscription-id") is not None)
     cap = req.ctx.config.server.max_subscriptions_per_user
     if ok == 0 and any(g.get("notify-status-code") == A.enum(
@@ -115,10 +120,10 @@ async def create_printer_subscriptions(req: OpRequest) -> Reply:
     return Reply(status, groups=tuple(out))
 
 
-def _target_sub(req: OpRequest, sid: object, own: bool = True) -> Subscription:
+async def _target_sub(req: OpRequest, sid: object, own: bool = True) -> Subscription:
     if not isinstance(sid, int):
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "missing notify-subscription-id")
-    s = _subs(req).get(sid)
+    s = await _subs(req).get(sid)
     if s is None or s.queue != queue_of(req).name:
         raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"subscription {sid} does not exist")
     if own and s.owner != req.user and not is_admin(req):
@@ -128,12 +133,12 @@ def _target_sub(req: OpRequest, sid: object, own: bool = True) -> Subscription:
 
 
 async def get_subscription_attributes(req: OpRequest) -> Reply:
-    s = _target_sub(req, req.op_value("notify-subscription-id"), own=False)
+    s = await _target_sub(req, req.op_value("notify-subscription-id"), own=False)
     return Reply(groups=(_sub_group(req, s),))
 
 
 async def get_subscriptions(req: OpRequest) -> Reply:
-    subs = _subs(req).list(queue_of(req).name)
+    subs = await _subs(req).list(queue_of(req).name)
     job_id = req.op_value("notify-job-id")
     subs = [s for s in subs if s.job_id == (job_id if isinstance(job_id, int) else None)]
     if req.op_value("my-subscriptions") is True:
@@ -145,19 +150,21 @@ async def get_subscriptions(req: OpRequest) -> Reply:
 
 
 async def renew_subscription(req: OpRequest) -> Reply:
-    s = _target_sub(req, req.op_value("notify-subscription-id"))
+    s = await _target_sub(req, req.op_value("notify-subscription-id"))
     if s.job_id is not None:
         raise IppError(Status.CLIENT_ERROR_NOT_POSSIBLE, "job subscriptions have no lease")
     lease = req.op_value("notify-lease-duration", DEFAULT_LEASE)
-    s.lease = max(0, min(int(lease) if isinstance(lease, int) else DEFAULT_LEASE, MAX_LEASE))
-    s.renewed = dt.datetime.now().timestamp()
+    lease = max(0, min(int(lease) if isinstance(lease, int) else DEFAULT_LEASE, MAX_LEASE))
+    renewed = await _subs(req).renew(s.id, lease)
+    if renewed is None:       # canceled or run out meanwhile (on another node, perhaps)
+        raise IppError(Status.CLIENT_ERROR_NOT_FOUND, f"subscription {s.id} does not exist")
     return Reply(groups=(Group(Tag.SUBSCRIPTION_ATTRIBUTES,
-                               (A.integer("notify-lease-duration", s.lease),)),))
+                               (A.integer("notify-lease-duration", renewed.lease),)),))
 
 
 async def cancel_subscription(req: OpRequest) -> Reply:
-    s = _target_sub(req, req.op_value("notify-subscription-id"))
-    _subs(req).cancel(s.id)
+    s = await _target_sub(req, req.op_value("notify-subscription-id"))
+    await _subs(req).cancel(s.id)
     return Reply()
 
 
@@ -171,7 +178,7 @@ def _event_group(req: OpRequest, s: Subscription, e: Event) -> Group:
         A.text("notify-text", e.text),
         A.charset("notify-charset", "utf-8"),
         A.language("notify-natural-language", "en"),
-        A.integer("printer-up-time", int(e.time)),
+        A.integer("printer-up-time", int(e.time.timestamp())),
         A.uri("notify-printer-uri", printer_uri(req.origin, e.queue)),
         A.name_("printer-name", e.queue),
         A.enum("printer-state", PrinterState.STOPPED if paused else PrinterState.IDLE),
@@ -193,11 +200,14 @@ async def get_notifications(req: OpRequest) -> Reply:
         raise IppError(Status.CLIENT_ERROR_BAD_REQUEST, "missing notify-subscription-ids")
     seqs_a = req.op("notify-sequence-numbers")
     seqs = [v for v in seqs_a.plain if isinstance(v, int)] if seqs_a is not None else []
+    targets = [await _target_sub(req, sid) for sid in ids_a.plain]
+    # What any node did until now is in the answer (RFC 3996 §5.2: the events since the
+    # client's last ask), not only what this node's feed has looked at so far.
+    await _feed(req).catch_up()
     groups: list[Group] = []
-    for i, sid in enumerate(ids_a.plain):
-        s = _target_sub(req, sid)
+    for i, s in enumerate(targets):
         first = seqs[i] if i < len(seqs) else 1
-        groups += [_event_group(req, s, e) for e in s.queue_events if e.sequence >= first]
+        groups += [_event_group(req, s, e) for e in await _subs(req).events(s.id, first)]
     return Reply(groups=tuple(groups),
                  operation=(A.integer("notify-get-interval", GET_INTERVAL),))
 
