@@ -390,11 +390,13 @@ async def start_unix_socket(runner: web.AppRunner, path: str) -> web.UnixSite:
     return site
 
 
-def listen(config: Config) -> list[socket.socket]:
-    """The listening sockets of ``server.listen`` and ``server.port``."""
+def listen(config: Config, *, workers: bool = False) -> list[socket.socket]:
+    """The listening sockets of ``server.listen`` and ``server.port``; ``workers``: bound
+    with SO_REUSEPORT and not listening, held by the supervisor while each worker listens
+    on its own (``server.listener.rebind``)."""
     host, port = config.server.listen, config.server.port
     try:
-        return bind(host, port)
+        return bind(host, port, reuse_port=workers, listen=not workers)
     except OSError as e:
         raise StartupError(f"cannot listen on {host}:{port}: "
                            f"{e.strerror or e}") from None

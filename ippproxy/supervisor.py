@@ -8,8 +8,11 @@ forks the workers before it has started a thread or an event loop. Each worker i
 node of its own on the shared database and spool (``storage.node`` plus ``-<i>``, or
 ``w<i>`` on a single-node configuration): it takes its node's lock, recovers its own
 claims and runs the whole server (``app.serve_on``) on the inherited sockets. The kernel
-hands each new connection to one of the workers waiting in ``accept``; a busy worker is
-not waiting, so connections go where there is room. Everything the nodes share is in
+spreads new connections over the workers: each listens on a socket of its own with
+SO_REUSEPORT (the parent holds the port bound but takes no connection), and the kernel
+picks one by a hash of the connection's addresses. (One shared listening socket was
+tried first: the worker that woke first took a whole burst of connections in its
+accept loop, and the other served none of a benchmark's eight.) Everything the nodes share is in
 the database (jobs, leases, queue states, the catalog, sessions, IPP subscriptions), as
 for nodes on several machines.
 
@@ -53,6 +56,7 @@ from ippproxy.app import listen, serve_on
 from ippproxy.config import Config
 from ippproxy.policies import Policy
 from ippproxy.server.instance import InstanceLock, StartupError, explain, lock_paths
+from ippproxy.server.listener import rebind
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +120,7 @@ class Supervisor:
     # -- the parent ------------------------------------------------------------------
 
     def start(self, ready: Callable[[list[tuple[str, int]]], None] | None) -> None:
-        self.sockets = listen(self.config)
+        self.sockets = listen(self.config, workers=True)
         self.addresses = [(str(s.getsockname()[0]), int(s.getsockname()[1]))
                           for s in self.sockets]
         for index in range(self.count):
@@ -236,7 +240,10 @@ class Supervisor:
         try:
             lock = InstanceLock.acquire(spool_lock, f"worker {index} of pid {parent}")
             try:
-                self.run(serve_on(config, self.sockets, self.policies, ready,
+                sockets = rebind(self.sockets)
+                for held in self.sockets:   # the parent's; it keeps them
+                    held.close()
+                self.run(serve_on(config, sockets, self.policies, ready,
                                   primary=index == 0))
             finally:
                 lock.release()

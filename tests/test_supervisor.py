@@ -1,7 +1,7 @@
 """``server.workers``: several server processes on one port (ippproxy/supervisor.py).
 
 Everything runs the real ``ippproxy serve`` as a subprocess and prints over real sockets:
-both workers accept on the port (each shown alone, with the other stopped), each is a
+both workers accept on the port (connections spread over them), each is a
 node with its own lock, one shared job-id sequence; a worker killed is replaced and the
 jobs it acknowledged are kept; SIGTERM stops them all; a worker that cannot start stops
 the server with one line and exit status 2; the workers die with a killed parent.
@@ -13,9 +13,12 @@ import concurrent.futures
 import dataclasses
 import fcntl
 import os
+import re
 import signal
+import socket
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -63,7 +66,7 @@ def ready(proxy: IppProxy) -> IppProxy:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[IppProxy]:
-    """Two workers, one queue on an ippeveprinter of its own (a worker stopped by a test
+    """Two workers, one queue on an ippeveprinter of its own (a worker killed by a test
     must not take the printer with it, as the built-in one, in worker 0, would)."""
     eve = EvePrinter("WorkersEve", spool_dir=tmp_path / "eve")
     eve.start()
@@ -99,30 +102,41 @@ def test_the_builtin_printer_runs_in_worker_0_and_prints_for_both(tmp_path: Path
         proxy.stop()
 
 
+def accepting_pids(port: int) -> Counter[int]:
+    """Which processes hold the server side of the established connections to ``port``
+    (``ss`` shows the owner of each socket)."""
+    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+                         capture_output=True, text=True, check=True).stdout
+    return Counter(int(pid) for pid in re.findall(r"pid=(\d+)", out))
+
+
 def test_both_workers_accept_on_the_port_as_nodes_of_one_database(server: IppProxy) -> None:
     w0, w1 = sorted(server.workers())
     spool = server.directory / "spool"
     # a node each: its own lock, holding its pid (server/instance.py)
     assert f"pid={w0}" in (spool / ".ippproxy-w0.lock").read_text()
     assert f"pid={w1}" in (spool / ".ippproxy-w1.lock").read_text()
-    ids: list[int] = []
-    # Each worker alone on the port: the other stopped, it still answers.
-    for stopped in (w0, w1):
-        os.kill(stopped, signal.SIGSTOP)
-        try:
-            with concurrent.futures.ThreadPoolExecutor(4) as pool:
-                ids += pool.map(lambda i: print_job(
-                    server.port, server.uri(), make_pdf(f"worker job {i}"),
-                    path=server.path(), name=f"w-{i}"), range(8))
-        finally:
-            os.kill(stopped, signal.SIGCONT)
-    assert len(set(ids)) == 16, f"job-ids given twice: {sorted(ids)}"
+    # Connections are spread over the workers (SO_REUSEPORT, by a hash of the
+    # addresses): of 24, both get some (all on one: 2 chances in 2**24).
+    clients = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(24)]
+    try:
+        owners = wait_for("24 accepted connections", lambda: (
+            o if sum((o := accepting_pids(server.port)).values()) == 24 else None))
+    finally:
+        for c in clients:
+            c.close()
+    assert set(owners) == {w0, w1}, owners
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda i: print_job(
+            server.port, server.uri(), make_pdf(f"worker job {i}"), path=server.path(),
+            name=f"w-{i}"), range(24)))
+    assert len(set(ids)) == 24, f"job-ids given twice: {sorted(ids)}"
 
     def all_printed() -> bool:
         jobs = get_jobs(server.port, server.uri(), "completed", path=server.path())
         return {j["job-id"] for j in jobs if j["job-state"] == COMPLETED} >= set(ids)
 
-    wait_for("all 16 jobs printed", all_printed, 60)
+    wait_for("all 24 jobs printed", all_printed, 60)
     assert server.log().count("ippproxy ready:") == 1
     assert not tracebacks(server.log())
 

@@ -40,6 +40,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable
+from typing import Any
 
 from ippproxy.server.caps import Caps, Slot
 from ippproxy.server.deadlines import Deadlines, Heads, watching
@@ -59,28 +60,62 @@ UPGRADE_REQUEST_LINE = b"OPTIONS * HTTP/1.1\r\n"
 ProtocolFactory = Callable[[], asyncio.BaseProtocol]
 
 
-def bind(host: str, port: int) -> list[socket.socket]:
+def bind(host: str, port: int, *, reuse_port: bool = False,
+         listen: bool = True) -> list[socket.socket]:
     """Listening, non-blocking TCP sockets on every address ``host`` resolves to (``""``:
-    all interfaces, IPv4 and IPv6), as ``loop.create_server`` binds them."""
+    all interfaces, IPv4 and IPv6), as ``loop.create_server`` binds them.
+    ``reuse_port``: with SO_REUSEPORT, for the workers' own sockets (``rebind``);
+    ``listen=False``: bound only (the supervisor holds the port without taking
+    connections)."""
     infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                flags=socket.AI_PASSIVE)
     sockets: list[socket.socket] = []
     try:
         for family, kind, proto, _name, address in dict.fromkeys(
                 (i[0], i[1], i[2], i[3], i[4]) for i in infos):
-            sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            sock.bind(address)
-            sock.listen(BACKLOG)
-            sock.setblocking(False)
+            sockets.append(_socket(family, kind, proto, address, reuse_port, listen))
     except OSError:
         for sock in sockets:
             sock.close()
         raise
     return sockets
+
+
+def rebind(held: list[socket.socket]) -> list[socket.socket]:
+    """This process's own listening sockets on the addresses of ``held`` (bound with
+    ``reuse_port``). With SO_REUSEPORT every worker has its own accept queue and the kernel
+    spreads new connections over them by a hash of the addresses: one shared queue would
+    let the first worker to wake take a whole burst of connections (the greedy accept
+    loop), leaving the others idle."""
+    sockets: list[socket.socket] = []
+    try:
+        for sock in held:
+            sockets.append(_socket(sock.family, socket.SOCK_STREAM, sock.proto,
+                                   sock.getsockname(), True, True))
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
+def _socket(family: int, kind: int, proto: int, address: tuple[Any, ...],
+            reuse_port: bool, listen: bool) -> socket.socket:
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind(address)
+        if listen:
+            sock.listen(BACKLOG)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class Listener:
