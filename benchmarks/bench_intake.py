@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_intake.py [--jobs-1 300] [--jobs-100 60] [--paused]
         [--concurrency 1 8 32] [--rounds 1] [--slices 1] [--accounting off|on|both]
-        [--stage-jobs 60] [--printer eve|builtin]
+        [--stage-jobs 60] [--printer eve|builtin] [--workers 1]
     .venv/bin/python benchmarks/bench_intake.py --ledger-only 1200 --concurrency 8
 
 Theory of operation. Two servers run side by side on loopback, both started here:
@@ -37,6 +37,11 @@ shows it is not the bottleneck; and the bytes per job the server sent to the dis
 (``write_bytes`` of /proc/PID/io), which the neighbours do not move at all. With
 ``--paused`` both queues are stopped (Pause-Printer,
 cupsdisable) so only intake is measured.
+
+``--workers N`` runs ippproxy with ``server.workers = N`` (supervisor.py: N processes on
+the one port, each a node on the shared database and spool). The server process is then
+the supervisor, which does no work itself: the workers' CPU is in the helpers' figure.
+The kill -9 of the durability check below kills the supervisor and every worker at once.
 
 With accounting on, a third document goes to every server: a 1-page PDF with a colour
 photo (intake_stages.colour_image_pdf; ``--jobs-photo``), whose colour the analysis must
