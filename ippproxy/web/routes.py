@@ -42,8 +42,18 @@ OPERATIONS: tuple[Operation, ...] = (session_api.OPERATIONS + jobs_api.OPERATION
                                      + user_edit_api.OPERATIONS)
 
 
+async def _close_streams(app: web.Application) -> None:
+    """The server is stopping: the users' event streams (``/api/v1/me/events``) end now,
+    before aiohttp waits for the requests in flight (``on_shutdown`` runs first), not at
+    the end of that wait."""
+    services = app[WEB].services
+    if services is not None and services.notices is not None:
+        services.notices.close()
+
+
 def add_web(app: web.Application) -> None:
     app[WEB] = WebState()
+    app.on_shutdown.append(_close_streams)
     app.middlewares.append(errors_middleware)
     app.middlewares.append(auth_middleware)
     add_auth_routes(app)
