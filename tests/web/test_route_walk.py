@@ -213,13 +213,16 @@ def raw_get(proxy: IppProxy, target: str, headers: dict[str, str]) -> tuple[int,
     import ssl
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     tls = ssl.create_default_context(cafile=str(proxy.cert))
-    with socket.create_connection((proxy.host, proxy.port), timeout=30) as raw, \
-            tls.wrap_socket(raw, server_hostname=proxy.host) as s:
-        s.sendall(f"GET {target} HTTP/1.1\r\nHost: {proxy.authority}\r\n{head}"
-                  f"Connection: close\r\n\r\n".encode())
-        data = b""
-        while chunk := s.recv(65536):
-            data += chunk
+    with socket.create_connection((proxy.host, proxy.port), timeout=30) as raw:
+        # Without it Nagle holds the request back until the server acknowledges the
+        # handshake's last write, which it delays by 40 ms: 1,200 requests took a minute.
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        with tls.wrap_socket(raw, server_hostname=proxy.host) as s:
+            s.sendall(f"GET {target} HTTP/1.1\r\nHost: {proxy.authority}\r\n{head}"
+                      f"Connection: close\r\n\r\n".encode())
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
     status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
     return status, data.partition(b"\r\n\r\n")[2]
 
