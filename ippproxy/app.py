@@ -61,6 +61,7 @@ from ippproxy.server.deadlines import Deadlines
 from ippproxy.server.http import CTX, ServerState, add_routes
 from ippproxy.server.instance import InstanceLock, StartupError, explain, lock_paths
 from ippproxy.server.listener import Listener, bind
+from ippproxy.server.metrics_share import MetricsShare
 from ippproxy.server.pages import add_pages
 from ippproxy.server.receiving import Receiving
 from ippproxy.server.redirect import https_redirect
@@ -359,20 +360,25 @@ class _Builtin:
 
 
 def build_app(config: Config, *, policies: Iterable[Policy] = (),
-              primary: bool = True) -> web.Application:
+              primary: bool = True, metrics_dir: Path | None = None) -> web.Application:
     """The IPP server as an aiohttp application (resources open when it starts).
     ``policies``: an embedding application's own rules, after the configured ones.
     ``primary``: this process runs what a server runs once (the built-in virtual printer,
-    DNS-SD); false in the other workers of ``server.workers`` (supervisor.py)."""
+    DNS-SD); false in the other workers of ``server.workers`` (supervisor.py).
+    ``metrics_dir``: where the workers of ``server.workers`` share their metrics
+    (server/metrics_share.py); None for a server of one process."""
     app = web.Application(client_max_size=config.server.max_attributes_bytes,
                           middlewares=[https_redirect(config.server)])
     app[CTX] = ServerState()
     metrics = Metrics()
+    share = None if metrics_dir is None else MetricsShare(metrics_dir, config.storage.node)
     add_routes(app)
     add_pages(app)
     add_web(app)
     add_admin_pages(app)
-    add_metrics_route(app, config.server.metrics_token, admin_check=may_scrape)
+    add_metrics_route(app, config.server.metrics_token, admin_check=may_scrape, share=share)
+    if share is not None:
+        app.cleanup_ctx.append(lambda _app: share.publishing(metrics.render))
     app.cleanup_ctx.append(_lifecycle(config, tuple(policies), metrics, primary))
     return app
 
@@ -419,10 +425,10 @@ async def serve(config: Config, *, policies: Iterable[Policy] = (),
 
 async def serve_on(config: Config, sockets: list[socket.socket], policies: Iterable[Policy],
                    ready: Callable[[list[tuple[str, int]]], None] | None, *,
-                   primary: bool = True) -> None:
+                   primary: bool = True, metrics_dir: Path | None = None) -> None:
     """Serve on ``sockets`` (already listening) until SIGTERM/SIGINT; the caller holds the
-    instance lock. ``primary``: see ``build_app``."""
-    app = build_app(config, policies=policies, primary=primary)
+    instance lock. ``primary``, ``metrics_dir``: see ``build_app``."""
+    app = build_app(config, policies=policies, primary=primary, metrics_dir=metrics_dir)
     runner = web.AppRunner(app, handle_signals=False, access_log=None,
                            keepalive_timeout=config.server.keepalive_timeout)
     try:

@@ -44,12 +44,15 @@ import dataclasses
 import logging
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ippproxy.app import listen, serve_on
@@ -116,11 +119,15 @@ class Supervisor:
         self.workers: dict[int, _Worker] = {}     # pid -> worker
         self.pause = RESPAWN_FIRST
         self.addresses: list[tuple[str, int]] = []
+        self.metrics_dir: Path | None = None
 
     # -- the parent ------------------------------------------------------------------
 
     def start(self, ready: Callable[[list[tuple[str, int]]], None] | None) -> None:
         self.sockets = listen(self.config, workers=True)
+        # Where each worker leaves its metrics for the one a scrape reaches
+        # (server/metrics_share.py); 0700, removed when the server stops.
+        self.metrics_dir = Path(tempfile.mkdtemp(prefix="ippproxy-metrics-"))
         self.addresses = [(str(s.getsockname()[0]), int(s.getsockname()[1]))
                           for s in self.sockets]
         for index in range(self.count):
@@ -168,6 +175,8 @@ class Supervisor:
         self.workers.clear()
         for sock in self.sockets:
             sock.close()
+        if self.metrics_dir is not None:
+            shutil.rmtree(self.metrics_dir, ignore_errors=True)
 
     def _reap(self) -> list[tuple[_Worker, int]]:
         ended = []
@@ -244,7 +253,7 @@ class Supervisor:
                 for held in self.sockets:   # the parent's; it keeps them
                     held.close()
                 self.run(serve_on(config, sockets, self.policies, ready,
-                                  primary=index == 0))
+                                  primary=index == 0, metrics_dir=self.metrics_dir))
             finally:
                 lock.release()
         except StartupError as e:

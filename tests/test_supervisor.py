@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from ippproxy.config import Config, ConfigError, ServerConfig, StorageConfig, embedded_default
 from ippproxy.config import load as load_config
@@ -139,6 +140,48 @@ def test_both_workers_accept_on_the_port_as_nodes_of_one_database(server: IppPro
     wait_for("all 24 jobs printed", all_printed, 60)
     assert server.log().count("ippproxy ready:") == 1
     assert not tracebacks(server.log())
+
+
+def scrape(proxy: IppProxy, token: str) -> str:
+    """``/metrics`` on a connection of its own (so it may reach either worker)."""
+    return subprocess.run(
+        ["curl", "-sf", "--cacert", str(proxy.cert), "--max-time", "10",
+         "-H", f"Authorization: Bearer {token}", f"https://localhost:{proxy.port}/metrics"],
+        capture_output=True, text=True, timeout=30, check=True).stdout
+
+
+def received_by_worker(text: str) -> dict[str, float]:
+    return {s.labels["worker"]: s.value for family in text_string_to_metric_families(text)
+            for s in family.samples
+            if s.name == "ippproxy_jobs_received_total" and s.labels.get("queue") == "default"}
+
+
+def test_every_scrape_counts_the_jobs_of_both_workers(tmp_path: Path) -> None:
+    """Whichever worker a scrape reaches, it answers with every worker's samples, each
+    labelled with its worker: the sum is every job received (server/metrics_share.py)."""
+    token = "scrape-token-of-the-workers-test"
+    proxy = IppProxy(tmp_path / "proxy", server={"workers": 2, "metrics_token": token})
+    ready(proxy.start())
+    try:
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:   # a connection each
+            ids = set(pool.map(lambda i: print_job(
+                proxy.port, proxy.uri(), make_pdf(f"metrics {i}"), path=proxy.path()),
+                range(24)))
+        assert len(ids) == 24
+        # Each worker publishes its own within PUBLISH_SECONDS; both got some of the
+        # 24 connections (all on one: 2 chances in 2**24).
+        wait_for("both workers' counts in a scrape",
+                 lambda: sum(received_by_worker(scrape(proxy, token)).values()) == 24, 20)
+        for _ in range(12):   # new connections: the scrapes reach both workers
+            text = scrape(proxy, token)
+            counts = received_by_worker(text)
+            assert set(counts) == {"w0", "w1"}, counts
+            assert sum(counts.values()) == 24 and min(counts.values()) > 0, counts
+            # one family each, with its help and type once (the text format's rule)
+            assert text.count("# TYPE ippproxy_jobs_received_total counter") == 1
+        assert not tracebacks(proxy.log())
+    finally:
+        proxy.stop()
 
 
 def test_a_killed_worker_is_replaced_and_its_jobs_are_kept(server: IppProxy) -> None:

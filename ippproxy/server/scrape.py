@@ -10,7 +10,8 @@ gets here: redirect.py sends it to HTTPS first.
 
 Before rendering, each queue's printer-state is set as Get-Printer-Attributes would answer
 it (our pause, the destination's cached state, a job processing); queues that no longer
-exist leave the exposition.
+exist leave the exposition. With ``server.workers`` the answer holds every worker's
+samples, each labelled with its worker (metrics_share.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ippproxy.metrics import CONTENT_TYPE
 from ippproxy.server import printer_attrs
 from ippproxy.server.context import QueueRuntime, ServerContext
 from ippproxy.server.http import CTX
+from ippproxy.server.metrics_share import MetricsShare
 from ippproxy.server.ops.common import stored_status
 
 METRICS_PATH = "/metrics"
@@ -66,7 +68,8 @@ async def refresh_printer_states(ctx: ServerContext) -> None:
         ctx.metrics.forget_printer(gone)
 
 
-def metrics_handler(token: str, admin_check: AdminCheck | None
+def metrics_handler(token: str, admin_check: AdminCheck | None,
+                    share: MetricsShare | None = None
                     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handler(request: web.Request) -> web.StreamResponse:
         allowed = bearer_matches(request.headers.get("Authorization"), token)
@@ -76,7 +79,10 @@ def metrics_handler(token: str, admin_check: AdminCheck | None
             return _refusal("a scrape token (Authorization: Bearer) is required")
         ctx = request.app[CTX].get()
         await refresh_printer_states(ctx)
-        resp = web.Response(body=ctx.metrics.render())
+        body = ctx.metrics.render()
+        if share is not None:
+            body = await asyncio.to_thread(share.merged, body)
+        resp = web.Response(body=body)
         resp.headers["Content-Type"] = CONTENT_TYPE
         resp.headers["Cache-Control"] = "no-store"
         return resp
@@ -85,7 +91,9 @@ def metrics_handler(token: str, admin_check: AdminCheck | None
 
 
 def add_metrics_route(app: web.Application, token: str,
-                      admin_check: AdminCheck | None = None) -> None:
-    """Register ``GET /metrics`` when someone may read it (else it stays a 404)."""
+                      admin_check: AdminCheck | None = None,
+                      share: MetricsShare | None = None) -> None:
+    """Register ``GET /metrics`` when someone may read it (else it stays a 404);
+    ``share``: this process is one of several workers (metrics_share.py)."""
     if token or admin_check is not None:
-        app.router.add_get(METRICS_PATH, metrics_handler(token, admin_check))
+        app.router.add_get(METRICS_PATH, metrics_handler(token, admin_check, share))
