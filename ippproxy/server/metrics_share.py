@@ -29,6 +29,8 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from ippproxy.server.background import stop_tasks
+
 log = logging.getLogger(__name__)
 PUBLISH_SECONDS = 2.0
 WORKER_LABEL = "worker"
@@ -51,10 +53,12 @@ class MetricsShare:
     def merged(self, own: bytes) -> bytes:
         """``own`` (this worker's exposition, fresh) with every other worker's last one."""
         self.publish(own)
-        texts: dict[str, str] = {}
-        for path in sorted(self.directory.glob(f"*{SUFFIX}")):
-            with contextlib.suppress(FileNotFoundError):   # (never removed while serving)
-                texts[path.name[:-len(SUFFIX)]] = path.read_text()
+        texts = {self.node: own.decode()}
+        for path in self.directory.glob(f"*{SUFFIX}"):
+            node = path.name[:-len(SUFFIX)]
+            if node != self.node:
+                with contextlib.suppress(FileNotFoundError):   # (never removed while serving)
+                    texts[node] = path.read_text()
         return merge(texts)
 
     async def publishing(self, render: Callable[[], bytes]) -> AsyncIterator[None]:
@@ -67,11 +71,9 @@ class MetricsShare:
                     log.warning("cannot publish this worker's metrics: %s", e)
                 await asyncio.sleep(PUBLISH_SECONDS)
 
-        task = asyncio.create_task(loop())
+        task = asyncio.create_task(loop(), name="metrics-publish")
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_tasks([task])
 
 
 def merge(texts: dict[str, str]) -> bytes:
