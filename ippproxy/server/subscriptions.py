@@ -49,6 +49,7 @@ from ippproxy.jobs.subscriptions import (
     SubscriptionStore,
 )
 from ippproxy.server import attrs as A
+from ippproxy.services.lookgap import LookGap
 from ippproxy.services.seenkeys import SeenKeys
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Subscriptions:
         self.reports, self.clock = jobs.reports, jobs.clock
         self.interval, self.min_gap, self.idle_check = interval, min_gap, idle_check
         self.overlap, self.batch, self.expire_every = overlap, batch, expire_every
+        self.gap, self.keys_read = LookGap(min_gap, overlap), 0   # (read by the last look)
         self._seen = SeenKeys(remember)
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -123,7 +125,8 @@ class Subscriptions:
                 async with asyncio.timeout(self.interval):
                     await self._wake.wait()
             self._wake.clear()
-            await asyncio.sleep(self.min_gap)   # a busy intake is read in batches
+            # A busy intake is read in batches, each change at most twice (lookgap.py).
+            await asyncio.sleep(self.gap.after(self.keys_read))
 
     async def catch_up(self) -> bool:
         """One poll, if some subscription is live (on any node); says whether one is."""
@@ -142,8 +145,10 @@ class Subscriptions:
     async def _poll(self) -> None:
         after: Cursor | None = None
         since = self._cursor - self.overlap
+        self.keys_read = 0
         while True:
             keys = await self.reports.change_keys(since, self.batch, after)
+            self.keys_read += len(keys)
             new = [k for k in keys if (k.uuid, k.state) not in self._seen]
             jobs = await self.reports.summaries([k.uuid for k in new]) if new else {}
             happenings: list[Happening] = []

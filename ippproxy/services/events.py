@@ -47,6 +47,7 @@ from ippproxy.jobs.reports import ChangeKey, Cursor, JobReports, JobSummary
 from ippproxy.jobs.state import JobState
 from ippproxy.services.actor import Access, Actor, Section
 from ippproxy.services.errors import Forbidden
+from ippproxy.services.lookgap import LookGap
 from ippproxy.services.seenkeys import SeenKeys
 
 log = logging.getLogger(__name__)
@@ -202,6 +203,7 @@ class JobFeed:
                  batch: int = 1000, remember: int = 50000) -> None:
         self.hub, self.reports = hub, reports
         self.interval, self.min_gap, self.overlap, self.batch = interval, min_gap, overlap, batch
+        self.gap, self.keys_read = LookGap(min_gap, overlap), 0
         # (uuid, state) published; (uuid, RECEIVED) once a job's arrival was published.
         self._seen = SeenKeys(remember)
         self._wake = asyncio.Event()
@@ -227,18 +229,19 @@ class JobFeed:
             except Exception:       # a failed read: the next poll reaches back for it
                 log.exception("job feed: reading recent changes failed")
             # At most one look per gap however fast jobs come: a busy intake is read in
-            # batches, never once per job.
-            await asyncio.sleep(self.min_gap)
+            # batches, never once per job, and each change at most twice (lookgap.py).
+            await asyncio.sleep(self.gap.after(self.keys_read))
 
     async def poll(self) -> int:
         """One look at the store, page by page; returns how many events it published.
         The keys of the changes come first (an index-only read, the overlap re-read every
         time); only jobs with a (job, state) not yet published are loaded."""
-        published = 0
+        published = self.keys_read = 0
         after: Cursor | None = None
         since = self._cursor - self.overlap
         while True:
             keys = await self.reports.change_keys(since, self.batch, after)
+            self.keys_read += len(keys)
             new = [k for k in keys if (k.uuid, k.state) not in self._seen
                    and k.updated_at >= self._started]
             jobs = await self.reports.summaries([k.uuid for k in new]) if new else {}

@@ -13,12 +13,8 @@ order: its arrival, and ``sent`` for a job that ended (or stopped) after it went
 processing (``processing_at``, kept with the job; a forwarder that sends and completes a
 job between two looks must not hide the send). Only this node's jobs are logged
 (``jobs.node``); a node sharing the database logs its own. A wake-up reads at most once
-per ``min_gap``, so a busy intake is logged in batches. Every look reads the last
-``overlap`` of changes again (a change stamped before another may commit after it), so
-at ``min_gap`` a change would be read ``overlap / min_gap + 1`` times (six, at 2,500 jobs/s
-about 15,000 keys a second parsed on the server's threads); after a look that read
-``busy_keys`` or more the next one waits ``overlap`` instead, and a busy server reads each
-change at most twice (bench_intake's figures in README). With a log level above INFO it
+per ``min_gap``, so a busy intake is logged in batches, and after a look that read many
+changes the next waits one ``overlap`` (lookgap.py). With a log level above INFO it
 reads nothing. With ``--log-format json`` the fields are keys of the record
 (``extra={"fields": ...}``, ippproxy/logformat.py). The cost is what accounting holds for
 the job (reserved, then charged); none without accounting.
@@ -34,6 +30,7 @@ from collections.abc import Awaitable, Callable
 
 from ippproxy.jobs.reports import JobReports, JobSummary
 from ippproxy.jobs.state import JobState
+from ippproxy.services.lookgap import BUSY_KEYS, LookGap
 from ippproxy.services.seenkeys import SeenKeys
 
 from .events import EventKind, job_event_kind
@@ -55,10 +52,10 @@ class JobLog:
     def __init__(self, reports: JobReports, node: str | None, prices: Prices | None = None,
                  *, interval: float = 2.0, min_gap: float = 0.2,
                  overlap: dt.timedelta = dt.timedelta(seconds=1),
-                 remember: int = 50000, busy_keys: int = 200) -> None:
+                 remember: int = 50000, busy_keys: int = BUSY_KEYS) -> None:
         self.reports, self.node, self.prices = reports, node, prices
         self.interval, self.min_gap, self.overlap = interval, min_gap, overlap
-        self.busy_keys = busy_keys
+        self.gap = LookGap(min_gap, overlap, busy_keys)
         self.keys_read = 0   # in the last look
         self._seen = SeenKeys(remember)
         self._wake = asyncio.Event()
@@ -77,14 +74,7 @@ class JobLog:
                 await self.poll()
             except Exception:    # a failed read: the next poll reaches back for it
                 log.exception("job log: reading recent changes failed")
-            await asyncio.sleep(self.next_gap())
-
-    def next_gap(self) -> float:
-        """Seconds until the next look may read: ``min_gap``, or ``overlap`` after a
-        look that read ``busy_keys`` changes or more (see above)."""
-        if self.keys_read >= self.busy_keys:
-            return max(self.min_gap, self.overlap.total_seconds())
-        return self.min_gap
+            await asyncio.sleep(self.gap.after(self.keys_read))
 
     async def poll(self) -> int:
         """Log what changed since the last look; returns how many lines it wrote. While

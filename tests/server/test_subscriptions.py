@@ -157,6 +157,9 @@ async def test_the_feed_posts_job_changes_while_a_subscription_lives(tmp_path: P
             assert await feed.catch_up()
             assert [e.event for e in await store.subscriptions.events(later.id)] == [
                 "job-completed"]
+            # It counts what each look read, which sets the next wait (lookgap.py).
+            assert feed.keys_read >= 1
+            assert feed.gap.after(feed.keys_read) == 0.01
         finally:
             task.cancel()
     engine.dispose()

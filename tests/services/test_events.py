@@ -155,6 +155,7 @@ async def test_a_job_that_printed_between_two_looks_is_still_received_first(
             await a.transition(job.uuid, JobEvent.START)
             await a.transition(job.uuid, JobEvent.COMPLETE)
         assert await feed.poll() == 3 * 2 + 2
+        assert feed.keys_read == 5                    # every page's keys (lookgap.py)
         assert await feed.poll() == 0                 # the overlap: nothing twice
         batch, _ = await sub.next_batch()
     kinds = {(e.user, e.kind) for e in batch}

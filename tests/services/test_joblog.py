@@ -91,6 +91,10 @@ async def test_a_log_without_info_lines_reads_nothing(
     assert _events(caplog, before.job_id) == []
 
 
+def _next(joblog: JobLog) -> float:
+    return joblog.gap.after(joblog.keys_read)
+
+
 async def test_a_busy_look_waits_for_the_overlap_before_the_next(
         store: JobStore, caplog: pytest.LogCaptureFixture) -> None:
     """Every look re-reads the last ``overlap`` of changes: after one that read many
@@ -98,14 +102,14 @@ async def test_a_busy_look_waits_for_the_overlap_before_the_next(
     server reads each change at most twice, not ``overlap / min_gap + 1`` times."""
     caplog.set_level(logging.INFO, logger="ippproxy.joblog")
     joblog = JobLog(store.reports, None, min_gap=0.2, busy_keys=3)
-    assert joblog.next_gap() == 0.2
+    assert _next(joblog) == 0.2
     await store.create_job("q", owner="alice")
     assert await joblog.poll() == 1
-    assert (joblog.keys_read, joblog.next_gap()) == (1, 0.2)         # quiet: soon again
+    assert (joblog.keys_read, _next(joblog)) == (1, 0.2)    # quiet: soon again
     for owner in ("bob", "carol", "dave"):
         await store.create_job("q", owner=owner)
     assert await joblog.poll() == 3
-    assert (joblog.keys_read, joblog.next_gap()) == (4, 1.0)         # busy: one overlap
+    assert (joblog.keys_read, _next(joblog)) == (4, 1.0)    # busy: one overlap
     caplog.set_level(logging.WARNING, logger="ippproxy.joblog")
     assert await joblog.poll() == 0
-    assert joblog.next_gap() == 0.2                                  # read nothing
+    assert _next(joblog) == 0.2                             # read nothing
