@@ -136,11 +136,13 @@ def main() -> int:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ab-") as name:
         tmp = Path(name)
-        trees = [source_tree(r, tmp) for r in (args.a, args.b)]
-        document = bi.make_pdf(tmp / "doc.pdf", args.pages)
-        dbus = PrivateDBus(tmp / "dbus").start()
+        trees: list[Path] = []
         sides: list[Side] = []
+        dbus: PrivateDBus | None = None
         try:
+            trees += [source_tree(r, tmp) for r in (args.a, args.b)]
+            document = bi.make_pdf(tmp / "doc.pdf", args.pages)
+            dbus = PrivateDBus(tmp / "dbus").start()
             for label, revision, tree in zip("AB", (args.a, args.b), trees, strict=True):
                 sides.append(start_side(label, revision, tree, tmp, dbus,
                                         args.accounting == "on"))
@@ -162,11 +164,12 @@ def main() -> int:
             for s in sides:
                 s.proxy.stop()
                 s.printer.stop()
-            dbus.stop()
-            for tree in trees:
-                if tree != ROOT:
-                    subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
-                                    str(tree)], check=False)
+            if dbus is not None:
+                dbus.stop()
+            # Every worktree made so far, also when the second one failed.
+            for tree in tmp.glob("tree-*"):
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force",
+                                str(tree)], check=False)
     return 0
 
 
