@@ -146,11 +146,27 @@ class PrivateCupsd:
                               capture_output=True, text=True, timeout=timeout)
 
     def add_queue(self, name: str, device_uri: str, model: str = "everywhere") -> str:
-        """``lpadmin -p NAME -E -v URI -m MODEL``, enabled and accepting; returns its URI."""
+        """``lpadmin -p NAME -E -v URI -m MODEL``, enabled and accepting; returns its URI.
+
+        cupsd makes an ``everywhere`` driver in the background after lpadmin returns, and a
+        job queued before it is done goes out raw: this waits until it is done (made or
+        failed: ``driver_made`` tells which)."""
         self.run("lpadmin", "-p", name, "-E", "-v", device_uri, "-m", model)
+        if model == "everywhere":
+            deadline = time.monotonic() + 30
+            while self.driver_made(name) is None and time.monotonic() < deadline:
+                time.sleep(0.05)
         self.run("cupsenable", name)
         self.run("cupsaccept", name)
         return self.queue_uri(name)
+
+    def driver_made(self, queue: str) -> bool | None:
+        """Whether cupsd made the ``everywhere`` driver (a PPD) of ``queue``: True, False
+        when it logged that it could not, None while it is still at it."""
+        if f"{queue}: PPD creation failed" in self.error_log():
+            return False
+        ppd = self.root / "ppd" / f"{queue}.ppd"
+        return True if ppd.exists() and b"*cupsFilter2" in ppd.read_bytes() else None
 
     def lp(self, queue: str, path: Path | str, options: Mapping[str, str] | None = None,
            copies: int = 1) -> int:

@@ -60,6 +60,10 @@ from ippproxy.ipp import Attribute, Group, Resolution, Tag
 TARGETS = (PDF, PWG_RASTER, URF)   # preference order
 ALL_SOURCES = tuple(sorted(SUPPORTED))   # every format intake detects
 PREFERRED_DPI = 300
+# The IPP Everywhere baseline (PWG 5100.14 §5.1) a raster attribute the destination does not
+# report takes, here and in the queue's own description (server/driverless.py).
+BASELINE_PWG_TYPES = ("sgray_8", "srgb_8")
+BASELINE_URF = ("V1.4", "CP1", "W8", "SRGB24", f"RS{PREFERRED_DPI}")
 MONOCHROME = frozenset({"monochrome", "process-monochrome", "bi-level", "process-bi-level",
                         "auto-monochrome"})
 _DPCM = 4   # RFC 8010 §3.9: resolution units, 3 = dots per inch, 4 = dots per cm
@@ -171,7 +175,7 @@ def _pwg_options(caps: FormatSupport, colour: bool) -> tuple[dict[str, int | boo
     dpi = PREFERRED_DPI if res is None else _nearest(d for r in res if (d := _dpi(r)))
     if dpi is None:
         return {}, "no square resolution in pwg-raster-document-resolution-supported"
-    types = caps.pwg_types if caps.pwg_types is not None else ("sgray_8", "srgb_8")
+    types = caps.pwg_types if caps.pwg_types is not None else BASELINE_PWG_TYPES
     if "srgb_8" in types and (colour or "sgray_8" not in types):
         kind = "srgb_8"
     elif "sgray_8" in types:
@@ -183,7 +187,7 @@ def _pwg_options(caps: FormatSupport, colour: bool) -> tuple[dict[str, int | boo
 
 def _urf_options(caps: FormatSupport, colour: bool) -> tuple[dict[str, int | bool], str]:
     """({dpi, colour}, description) for URF, or ({}, why not)."""
-    keys = caps.urf if caps.urf is not None else ("W8", "SRGB24", f"RS{PREFERRED_DPI}")
+    keys = caps.urf if caps.urf is not None else BASELINE_URF
     dpis: list[int] = []
     for key in keys:
         if key.startswith("RS"):

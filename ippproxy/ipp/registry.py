@@ -111,7 +111,9 @@ _JOB_TEMPLATE: list[tuple[str, frozenset[int], bool, int | None]] = [
     # RFC 8011 §5.2
     ("job-priority", INTEGER, False, None),
     ("job-hold-until", KEYWORD_OR_NAME, False, 255),
-    ("job-sheets", KEYWORD_OR_NAME, False, 255),
+    # 1setOf: a CUPS queue sends the start and the end sheet ("none,none"; CUPS's
+    # job-sheets extension, lp -o job-sheets=START,END); pipeline/template.py maps it.
+    ("job-sheets", KEYWORD_OR_NAME, True, 255),
     ("multiple-document-handling", KEYWORD, False, 255),
     ("copies", INTEGER, False, None),
     ("finishings", ENUM, True, None),

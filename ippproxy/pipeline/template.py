@@ -105,6 +105,16 @@ def _known(name: str, printer: Mapping[str, Attribute]) -> bool:
             or f"{name}-supported" in printer)
 
 
+def _start_sheet(a: Attribute) -> Attribute:
+    """CUPS's two-valued job-sheets (start, end) as RFC 8011 §5.2.3's single value when
+    there is no end sheet; an end sheet no IPP printer can be asked for stays two-valued,
+    so unsupported."""
+    if len(a.values) == 2 and a.values[1][1] == "none":
+        tag, value = a.values[0]
+        return Attribute.single(a.name, tag, value)
+    return a
+
+
 def check(job_attrs: Iterable[Attribute],
           printer: Sequence[Attribute] | Mapping[str, Attribute]
           ) -> tuple[list[Attribute], list[Attribute]]:
@@ -117,10 +127,14 @@ def check(job_attrs: Iterable[Attribute],
         if a.name in DESCRIPTION:
             kept.append(a)
             continue
+        if a.name == "job-sheets" and len(a.values) > 1:
+            a = _start_sheet(a)
         if not _known(a.name, by_name):
             unsupported.append(a)
             continue
-        if all(value_ok(a.name, tag, v, by_name) for tag, v in a.values):
+        if a.name == "job-sheets" and len(a.values) > 1:
+            unsupported.append(a)
+        elif all(value_ok(a.name, tag, v, by_name) for tag, v in a.values):
             kept.append(a)
         else:
             unsupported.append(a)

@@ -9,6 +9,12 @@ queue's own description; they are ours, not the device's, as they describe the q
 * ``pclm-*`` (Mopria PCLm 1.0, the attributes Windows' IPP class driver reads) when the
   queue takes ``application/PCLm``: the destination's own values when it prints PCLm itself
   (the document goes to it as it is), else ours, which fit what Ghostscript renders;
+* the raster formats' companions: ``pwg-raster-document-resolution-supported``,
+  ``-type-supported`` and ``-sheet-back`` when the queue takes ``image/pwg-raster``
+  (PWG 5100.14 §5.1 requires them with it; CUPS 2.4 builds no driver for a printer that
+  lists the format without them), ``urf-supported`` when it takes ``image/urf`` (AirPrint):
+  the destination's own when it reports them, else the baseline the conversion assumes
+  (forwarding/formats.py) -- a destination not yet reached, or one the queue converts for;
 * ``printer-strings-uri`` / ``printer-strings-languages-supported`` (PWG 5100.13):
   the labels of the keywords we advertise, served by ``strings.py``;
 * ``printer-alert`` / ``printer-alert-description`` (PWG 5100.9): the
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import re
 
+from ippproxy.forwarding.formats import BASELINE_PWG_TYPES, BASELINE_URF, PREFERRED_DPI
 from ippproxy.ipp import Attribute, Resolution, Tag
 from ippproxy.server import attrs as A
 from ippproxy.server.sanitize import clean_text
@@ -130,6 +137,25 @@ def pclm(passed: dict[str, Attribute], formats: list[str]) -> list[Attribute]:
             A.resolution("pclm-source-resolution-supported", *PCLM_RESOLUTIONS),
             A.integer("pclm-strip-height-preferred", PCLM_STRIP_HEIGHT),
             A.integer("pclm-strip-height-supported", PCLM_STRIP_HEIGHT)]
+
+
+_PWG_NAMES = ("pwg-raster-document-resolution-supported", "pwg-raster-document-sheet-back",
+              "pwg-raster-document-type-supported")
+
+
+def raster(passed: dict[str, Attribute], formats: list[str]) -> list[Attribute]:
+    """The companions of ``image/pwg-raster`` and ``image/urf`` among ``formats``."""
+    out: list[Attribute] = []
+    if "image/pwg-raster" in formats:
+        theirs = [passed[n] for n in _PWG_NAMES if n in passed]
+        out += theirs if len(theirs) == len(_PWG_NAMES) else [
+            A.resolution("pwg-raster-document-resolution-supported",
+                         Resolution(PREFERRED_DPI, PREFERRED_DPI)),
+            A.keyword("pwg-raster-document-sheet-back", "normal"),
+            A.keyword("pwg-raster-document-type-supported", *BASELINE_PWG_TYPES)]
+    if "image/urf" in formats:
+        out.append(passed.get("urf-supported") or A.keyword("urf-supported", *BASELINE_URF))
+    return out
 
 
 def strings(web: str, queue: str) -> list[Attribute]:

@@ -233,6 +233,7 @@ def build(ctx: ServerContext, queue: QueueRuntime, origin: Origin,
         own.extend(ctx.subscriptions.printer_attributes())
     passed = from_destination(dest)
     own.extend(driverless.pclm(passed, offered))
+    own.extend(driverless.raster(passed, offered))
     own.extend(driverless.alerts(passed, reasons))
     own.extend(driverless.markers(passed))
     mandatory = []

@@ -15,10 +15,14 @@ without a vendor driver, with the values it insists on, from its public requirem
   printer-device-id, ...), PWG raster or PCLm with their parameters;
 * ChromeOS (CUPS's driverless PPD made from IPP attributes, PWG 5100.14): IPP/2.0,
   ``ipp-everywhere``, PWG raster with its resolutions and types, media-col-database,
-  colour, quality and sides, and ``printer-strings-uri`` for the labels.
+  colour, quality and sides, and ``printer-strings-uri`` for the labels; and whichever
+  raster format is listed comes with its parameters (CUPS 2.4 makes no driver for a
+  printer that lists ``image/urf`` without ``urf-supported``, or PWG raster without its
+  resolutions).
 
-Both on the default queue (the built-in printer) and on a queue forwarding to
-ippeveprinter; the strings file the queue points at is fetched and read.
+On the default queue (the built-in printer), on a queue forwarding to ippeveprinter and on
+one whose printer cannot be reached (a driver made then has to work); the strings file the
+queue points at is fetched and read.
 """
 
 from __future__ import annotations
@@ -34,11 +38,11 @@ import aiohttp
 import pytest
 
 from ippproxy.config import QueueConfig
-from ippproxy.ipp import Attribute, Message, Tag
+from ippproxy.ipp import Attribute, Message, Resolution, Tag
 from ippproxy.ipp import Operation as Op
 
 from .client import Ipp, a, status
-from .conftest import Started, make_config
+from .conftest import Started, free_port, make_config
 
 EVE_FORMATS = ("application/pdf", "image/jpeg", "image/pwg-raster", "image/urf")
 Check = Callable[[dict[str, Attribute]], str | None]
@@ -112,6 +116,8 @@ class Profile:
     checks: tuple[Check, ...] = field(default=())
 
 
+_PWG = ("pwg-raster-document-resolution-supported", "pwg-raster-document-sheet-back",
+        "pwg-raster-document-type-supported")
 _BASE_OPS = (Op.PRINT_JOB, Op.VALIDATE_JOB, Op.CREATE_JOB, Op.SEND_DOCUMENT, Op.CANCEL_JOB,
              Op.GET_JOB_ATTRIBUTES, Op.GET_JOBS, Op.GET_PRINTER_ATTRIBUTES)
 _PCLM = ("pclm-compression-method-preferred", "pclm-raster-back-side",
@@ -181,6 +187,8 @@ PROFILES = (
         has_value("document-format-supported", "image/pwg-raster", "application/pdf"),
         matches("pwg-raster-document-type-supported",
                 r"(black|sgray|srgb|adobe-rgb|cmyk)_(1|8|16)"),
+        when_format("image/pwg-raster", *(present(n) for n in _PWG)),
+        when_format("image/urf", present("urf-supported")),
     )),
 )
 
@@ -239,6 +247,24 @@ async def test_queue_forwarding_to_ippeveprinter_meets_every_client(
     assert await _strings(ipp, attrs)
 
 
+async def test_queue_whose_printer_cannot_be_reached_meets_every_client(
+        start_proxy: Started, tmp_path: Path) -> None:
+    """Added while its printer is off: the raster formats the queue lists still come with
+    their parameters (the baseline the conversion assumes), so a client makes a working
+    driver instead of none."""
+    dead = f"ipp://127.0.0.1:{free_port()}/ipp/print"      # nothing listens there
+    ipp = await start_proxy(make_config(tmp_path, queues=(QueueConfig("off", destination=dead),)))
+    attrs = await _attributes(ipp)
+    assert "offline-report" in attrs["printer-state-reasons"].plain
+    assert {"image/pwg-raster", "image/urf"} <= set(attrs["document-format-supported"].plain)
+    # Only the supply levels are missing: the printer alone can tell them.
+    assert [f for f in _failures(attrs)
+            if "printer-supply" not in f and "marker-" not in f] == []
+    assert set(attrs["pwg-raster-document-type-supported"].plain) == {"sgray_8", "srgb_8"}
+    assert attrs["pwg-raster-document-resolution-supported"].plain == [Resolution(300, 300)]
+    assert {"W8", "SRGB24", "RS300"} <= set(attrs["urf-supported"].plain)
+
+
 async def test_a_missing_attribute_fails_its_profile(start_proxy: Started) -> None:
     """The checks bite: without urf-supported AirPrint fails, without pclm-* Android and
     Windows do, and a URF value in lower case is not what printers send."""
@@ -248,6 +274,8 @@ async def test_a_missing_attribute_fails_its_profile(start_proxy: Started) -> No
     no_pclm = {k: v for k, v in attrs.items() if k != "pclm-strip-height-preferred"}
     assert {f.split(":")[0] for f in _failures(no_pclm)} >= {
         "Android (Mopria, default print service)", "Windows IPP class driver"}
+    no_pwg = {k: v for k, v in attrs.items() if k != "pwg-raster-document-sheet-back"}
+    assert any("ChromeOS" in f and "sheet-back" in f for f in _failures(no_pwg))
     lower = dict(attrs, **{"urf-supported": Attribute.multi("urf-supported", Tag.KEYWORD,
                                                             ["v1.4", "w8", "rs300"])})
     assert any("urf-supported" in f for f in _failures(lower))

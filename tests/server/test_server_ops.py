@@ -140,6 +140,26 @@ async def test_bad_requests_get_specific_status(ipp: Ipp, pdf: bytes) -> None:
     assert status(m) == "server-error-operation-not-supported"
 
 
+async def test_cups_start_and_end_sheets(ipp: Ipp, pdf: bytes) -> None:
+    """A raw CUPS queue sends job-sheets as START,END (CUPS's extension of RFC 8011
+    §5.2.3): "none,none" is the single "none"; an end sheet, which no IPP printer can be
+    asked for, is unsupported like any other value (ignored, or refused with fidelity)."""
+    none_none = a("job-sheets", Tag.NAME, "none", "none")
+    job_id = await print_job(ipp, pdf, job=(none_none,))
+    m = await ipp.call(Op.GET_JOB_ATTRIBUTES, a("job-id", Tag.INTEGER, job_id),
+                       req_attrs("job-sheets"))
+    sheets = m.get(J, "job-sheets")
+    assert sheets is not None and sheets.plain == ["none"], m
+    for values in (["none", "standard"], ["none", "none", "none"]):
+        sent = a("job-sheets", Tag.NAME, *values)
+        m = await ipp.call(Op.PRINT_JOB, PDF_FMT, job=(sent,), data=pdf)
+        assert status(m) == "successful-ok-ignored-or-substituted-attributes", message(m)
+        assert m.get(U, "job-sheets") == sent
+        m = await ipp.call(Op.VALIDATE_JOB, PDF_FMT,
+                           a("ipp-attribute-fidelity", Tag.BOOLEAN, True), job=(sent,))
+        assert status(m) == "client-error-attributes-or-values-not-supported", message(m)
+
+
 async def test_document_too_large(start_proxy: object, pdf: bytes) -> None:
     ipp = await start_proxy(max_document_bytes=1000)  # type: ignore[operator]
     m = await ipp.call(Op.PRINT_JOB, PDF_FMT, data=pdf * 100)
