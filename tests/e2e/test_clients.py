@@ -108,7 +108,9 @@ def print_through(chain: Chain, queue: str, tmp_path: Path) -> None:
         if any(j["job-state"] == COMPLETED for j in done) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    assert any(j["job-state"] == COMPLETED for j in done), (done, logs(chain))
+    assert any(j["job-state"] == COMPLETED for j in done), (get_jobs(
+        proxy.port, proxy.uri("q"), "all", path=proxy.path("q"),
+        attrs=("job-id", "job-state", "job-state-reasons", "job-state-message")), logs(chain))
     assert len(eve_completed(eve)) == before + 1
     assert eve.spooled_files(), "the printer kept no document"
 
