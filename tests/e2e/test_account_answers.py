@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
-from support.server import IppProxy, ippproxy_command
+from support.server import IppProxy
 from support.webapi import Client, first_password, login, remember_certificate, trust
 
 from ippproxy.ipp import Status
@@ -111,9 +110,7 @@ def test_the_personal_account_and_an_unanswered_question(side: Side) -> None:
     # The popup timeout, set live as an option: the next housekeeping pass cancels it.
     late = side.held_job()
     proxy = side.env.proxy
-    subprocess.run([*ippproxy_command(), "cmd", "--config", str(proxy.config_path), "option",
-                    "set", "accounting.popup_timeout", "1"], check=True, capture_output=True,
-                   timeout=60)
+    proxy.option("set", "accounting.popup_timeout", "1")
     deadline = time.monotonic() + 40
     while (state := side.env.job("billed", late["job-id"]))["job-state"] != 7:
         assert time.monotonic() < deadline, state
@@ -123,10 +120,7 @@ def test_the_personal_account_and_an_unanswered_question(side: Side) -> None:
     status, body = side.answer(side.alice, late, "physics")
     assert status == 409 and "canceled" in body["detail"], body
     assert side.charges("physics") == [(-15, "charge")]
-    subprocess.run([*ippproxy_command(), "cmd", "--config", str(proxy.config_path), "option",
-                    "clear", "accounting.popup_timeout"], check=True, capture_output=True,
-                   timeout=60)
-    time.sleep(2)    # the catalog watcher polls every second
+    proxy.option("clear", "accounting.popup_timeout")
 
 
 class Stream:
@@ -228,19 +222,13 @@ def test_two_answers_at_once_charge_once(side: Side) -> None:
     assert [(r["amount"], r["kind"]) for r in rows] == [(-15, "charge")]
 
 
-def _option(proxy: IppProxy, *args: str) -> None:
-    subprocess.run([*ippproxy_command(), "cmd", "--config", str(proxy.config_path), "option",
-                    *args], check=True, capture_output=True, timeout=60)
-    time.sleep(2)    # the catalog watcher polls every second
-
-
 def test_balance_and_the_low_credit_warning(side: Side) -> None:
     """accounting.low_credit_threshold (set live): a client is told its balance on
     connecting and after each job, and warned once when the personal balance falls below
     the threshold."""
     alice_balance = side.alice.get("/api/v1/me/accounts").json()["items"][0]["balance"]
     assert alice_balance < 990
-    _option(side.env.proxy, "set", "accounting.low_credit_threshold", "\"9.90\"")
+    side.env.proxy.option("set", "accounting.low_credit_threshold", "\"9.90\"")
     alice, bob = Stream(side.alice), Stream(side.bob)
     try:
         kind, data = alice.events.get(timeout=30)
@@ -260,14 +248,14 @@ def test_balance_and_the_low_credit_warning(side: Side) -> None:
     finally:
         alice.close()
         bob.close()
-        _option(side.env.proxy, "clear", "accounting.low_credit_threshold")
+        side.env.proxy.option("clear", "accounting.low_credit_threshold")
 
 
 def test_client_unavailable_alert_on_the_admin_dashboard(side: Side) -> None:
     """accounting.client_alert (set live): a job waiting for an account choice whose owner
     has no client connected raises client-unavailable on the admin's live activity; with
     the owner's client connected, no alert."""
-    _option(side.env.proxy, "set", "accounting.client_alert", "true")
+    side.env.proxy.option("set", "accounting.client_alert", "true")
     admin = login(side.env.proxy.https, "admin", first_password(side.env.proxy))
     live = Stream(admin, "/admin/events")
     alice = Stream(side.alice)
@@ -291,7 +279,7 @@ def test_client_unavailable_alert_on_the_admin_dashboard(side: Side) -> None:
     finally:
         live.close()
         alice.close()
-        _option(side.env.proxy, "clear", "accounting.client_alert")
+        side.env.proxy.option("clear", "accounting.client_alert")
 
 
 def test_last_chance_confirmation_print_or_cancel(side: Side) -> None:

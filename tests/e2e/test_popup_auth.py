@@ -9,14 +9,13 @@ theirs, and unanswered the popup timeout deletes it with nothing charged."""
 from __future__ import annotations
 
 import base64
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support.server import IppProxy, ippproxy_command
+from support.server import IppProxy
 from support.userclient import UserClient
 from support.webapi import Client, login, remember_certificate
 
@@ -136,10 +135,7 @@ def test_unanswered_deleted_nothing_charged(env: Env) -> None:
     alice = login(env.proxy.https, "alice", "alice-pw")
     attrs = _send(env, "nobody", "alice")
     ghost = _send(env, "phone", "Pixel 7")           # an Android client's "user name"
-    config = str(env.proxy.config_path)
-    subprocess.run([*ippproxy_command(), "cmd", "--config", config, "option", "set",
-                    "accounting.popup_timeout", "1"], check=True, capture_output=True,
-                   timeout=60)
+    env.proxy.option("set", "accounting.popup_timeout", "1")
     try:
         for job in (attrs, ghost):
             deadline = time.monotonic() + 60
@@ -154,10 +150,7 @@ def test_unanswered_deleted_nothing_charged(env: Env) -> None:
         users = {str(u["username"]) for u in env.cmd("list-users")}
         assert "pixel 7" not in {u.lower() for u in users}, users
     finally:
-        subprocess.run([*ippproxy_command(), "cmd", "--config", config, "option", "clear",
-                        "accounting.popup_timeout"], check=True, capture_output=True,
-                       timeout=60)
-        time.sleep(2)
+        env.proxy.option("clear", "accounting.popup_timeout")
 
 
 def test_proven_then_asked_for_the_account(env: Env) -> None:

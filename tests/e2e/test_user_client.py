@@ -11,13 +11,12 @@ from __future__ import annotations
 import base64
 import os
 import stat
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.server import IppProxy, ippproxy_command
+from support.server import IppProxy
 from support.userclient import UserClient, run_client
 from support.webapi import first_password, login, remember_certificate
 
@@ -68,12 +67,6 @@ def _charges(env: Env, account: str) -> list[tuple[int, str]]:
 def _personal(env: Env, user: str) -> list[tuple[int, str]]:
     rows = env.cmd("list-transactions", "--user", user)
     return [(r["amount"], r["kind"]) for r in rows if r["kind"] != "initial"]
-
-
-def _option(proxy: IppProxy, *args: str) -> None:
-    subprocess.run([*ippproxy_command(), "cmd", "--config", str(proxy.config_path), "option",
-                    *args], check=True, capture_output=True, timeout=60)
-    time.sleep(2)    # the catalog watcher polls every second
 
 
 def _print(env: Env, tag: str, *, held: bool = True) -> dict[str, object]:
@@ -132,7 +125,7 @@ def test_the_client_answers_physics_and_the_job_prints_charged_once(
 def test_unanswered_without_a_client_alert_deleted_nothing_charged(
         env: Env, tmp_path: Path) -> None:
     proxy = env.proxy
-    _option(proxy, "set", "accounting.client_alert", "true")
+    proxy.option("set", "accounting.client_alert", "true")
     admin = login(proxy.https, "admin", first_password(proxy))
     live = Stream(admin, "/admin/events")
     try:
@@ -147,7 +140,7 @@ def test_unanswered_without_a_client_alert_deleted_nothing_charged(
                 f"of job {attrs['job-id']}") in proxy.log()
     finally:
         live.close()
-    _option(proxy, "set", "accounting.popup_timeout", "1")
+    proxy.option("set", "accounting.popup_timeout", "1")
     try:
         deadline = time.monotonic() + 60
         while (state := env.job("ask", int(str(attrs["job-id"])), auth=ALICE))[
@@ -162,8 +155,8 @@ def test_unanswered_without_a_client_alert_deleted_nothing_charged(
         assert code == 1 and "canceled" in err, (lines, err)
         assert env.ledger(_uuid(attrs)) == []
     finally:
-        _option(proxy, "clear", "accounting.popup_timeout")
-        _option(proxy, "clear", "accounting.client_alert")
+        proxy.option("clear", "accounting.popup_timeout")
+        proxy.option("clear", "accounting.client_alert")
 
 
 def test_another_users_job_and_a_wrong_password(env: Env, tmp_path: Path) -> None:

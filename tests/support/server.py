@@ -250,6 +250,20 @@ class IppProxy:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
+    def option(self, *args: str, timeout: float = 30.0) -> None:
+        """``ippproxy cmd option ARGS`` (set, clear ...), then wait until the running server
+        has taken the new catalog (its log says ``catalog version N``): its watcher polls
+        every ``storage.catalog_poll_interval``, later on a loaded machine."""
+        before = self.log().count("catalog version ")
+        subprocess.run([*ippproxy_command(), "cmd", "--config", str(self.config_path),
+                        "option", *args], check=True, capture_output=True, timeout=60)
+        deadline = time.monotonic() + timeout
+        while self.log().count("catalog version ") <= before:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not take option {args} in {timeout} s; "
+                                   f"log:\n{self.log()[-2000:]}")
+            time.sleep(0.05)
+
     def peak_rss_kib(self) -> int:
         """VmHWM of the server process (peak resident set size), in KiB."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
