@@ -131,7 +131,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics, pri
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         config = file
         async with contextlib.AsyncExitStack() as stack:
-            engine = make_engine(config.storage.database)
+            engine = make_engine(config.storage.database, pg_pool=config.storage.pool_size)
             stack.callback(engine.dispose)
             await asyncio.to_thread(upgrade_locked, engine)
             checkpointer = Checkpointer(engine).start()  # SQLite's log, off the writers

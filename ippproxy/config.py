@@ -99,6 +99,10 @@ class StorageConfig:
     # How often (seconds) this node looks whether the catalog (queues, cost models, rules,
     # options kept in the database) changed; a change made on any node is seen this late.
     catalog_poll_interval: float = 1.0
+    # PostgreSQL connections each server process keeps open (as many again are opened for
+    # a burst and closed after); the database's max_connections must cover every node's
+    # twice this, plus the command tool's. SQLite ignores it.
+    pool_size: int = 16
 
 
 # Above this, a document is better fsync'd in the spool than copied into the database.
@@ -671,7 +675,7 @@ _RANGES: tuple[tuple[str, float, bool, float | None], ...] = (
     ("server.max_attributes_bytes", 1024, False, None),
     ("server.max_document_bytes", 0, False, None),
     ("server.job_history_seconds", 0, False, None),
-    ("storage.catalog_poll_interval", 0, True, 3600),
+    ("storage.catalog_poll_interval", 0, True, 3600), ("storage.pool_size", 1, False, 1000),
     ("forwarding.retry_initial", 0, True, None), ("forwarding.retry_max", 0, True, None),
     ("forwarding.poll_interval", 0, True, None), ("forwarding.attributes_ttl", 0, False, None),
     ("forwarding.connect_timeout", 0, True, None), ("forwarding.send_timeout", 0, True, None),

@@ -147,6 +147,7 @@ BAD = [
     ('[storage]\nspool = " "\n', "storage.spool: must not be empty"),
     ('[storage]\ncatalog_poll_interval = 0\n',
      "storage.catalog_poll_interval: must be more than 0"),
+    ('[storage]\npool_size = 0\n', "storage.pool_size: must be at least 1"),
     ('[forwarding]\npoll_interval = inf\n', "forwarding.poll_interval: must be a finite"),
     ('[forwarding]\nretry_initial = 10\nretry_max = 5\n',
      "forwarding.retry_max: must be at least forwarding.retry_initial"),

@@ -36,16 +36,23 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # the overflow was reopened and closed again and again (about one a job under load with
 # accounting on, each running the PRAGMAs below and parsing the schema anew).
 SQLITE_POOL = 32
+# Connections a server process keeps to PostgreSQL (``storage.pool_size``), and as many
+# again opened for a burst and closed when given back. The same threads use them; with
+# SQLAlchemy's default of 5 a loaded node opened a new connection (a backend forked,
+# authenticated, its prepared statements made anew) every 16 jobs or so.
+PG_POOL = 16
 MIGRATION_LOCK = 0x69707078  # pg_advisory_lock key of schema upgrades ("ippx")
 PING_AFTER_IDLE = 1.0        # seconds (see the module's docstring)
 _IDLE_SINCE = "ippproxy_idle_since"
 
 
 def make_engine(url: str, *, busy_timeout_ms: int = 30000,
-                ping_after_idle: float = PING_AFTER_IDLE, **kwargs: Any) -> Engine:
+                ping_after_idle: float = PING_AFTER_IDLE, pg_pool: int = PG_POOL,
+                **kwargs: Any) -> Engine:
     """Create an engine for ``url`` (``sqlite:///path`` or ``postgresql+psycopg://...``).
     ``busy_timeout_ms``: how long a SQLite statement waits for a lock before it fails;
-    ``ping_after_idle``: after how long in the pool a PostgreSQL connection is pinged."""
+    ``ping_after_idle``: after how long in the pool a PostgreSQL connection is pinged;
+    ``pg_pool``: PostgreSQL connections kept in the pool (as many again for a burst)."""
     u = make_url(url)
     if u.get_backend_name() == "sqlite":
         if u.database and u.database != ":memory:":
@@ -87,6 +94,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000,
                 raise DBAPIError.instance(sql, (), e, sqlite3.Error) from e
 
         return engine
+    kwargs.setdefault("pool_size", pg_pool)
+    kwargs.setdefault("max_overflow", pg_pool)
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine, ping_after_idle)
     return engine

@@ -1,14 +1,16 @@
-"""PostgreSQL connections: pinged only after they sat idle, and reads without a transaction."""
+"""PostgreSQL connections: pinged only after they sat idle, reads without a transaction,
+and kept for the server's threads."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from support.postgres import PostgresCluster, pg_url, postgres_cluster  # noqa: F401
 
 from ippproxy.db import make_engine
@@ -91,3 +93,46 @@ def test_reading_sends_no_begin_and_leaves_the_pool_transactional(
         raise RuntimeError("rolled back")
     with reading(engine) as conn:
         assert conn.execute(text("SELECT count(*) FROM t")).scalar_one() == 0
+
+
+def _hold_at_once(engine: Engine, threads: int) -> None:
+    """``threads`` threads, each holding a connection of ``engine`` at the same moment."""
+    barrier = threading.Barrier(threads)
+
+    def reader() -> None:
+        with reading(engine) as conn:
+            barrier.wait(timeout=10)
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+
+    running = [threading.Thread(target=reader) for _ in range(threads)]
+    for t in running:
+        t.start()
+    for t in running:
+        t.join(timeout=20)
+
+
+def test_the_server_threads_reuse_their_connections(pg_url: str,  # noqa: F811
+                                                    engines: list[Engine]) -> None:
+    """Twelve threads at once (a loaded node: the executor's, the job store's readers
+    and writer, the settlement), twice: the second round opens no connection. With
+    SQLAlchemy's pool of 5 the other 7 were closed on return and opened again (a backend
+    forked and authenticated each time): about one a 16 jobs under load."""
+    engine = _engine(engines, pg_url)
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda conn, rec: opened.append(conn))
+    _hold_at_once(engine, 12)
+    assert len(opened) == 12
+    _hold_at_once(engine, 12)
+    assert len(opened) == 12, "connections were closed and opened again"
+
+
+def test_the_pool_size_is_the_servers_setting(pg_url: str,  # noqa: F811
+                                              engines: list[Engine]) -> None:
+    """``storage.pool_size`` connections are kept; a burst above opens more, closed
+    when given back."""
+    engine = _engine(engines, pg_url, pg_pool=3)
+    opened: list[object] = []
+    event.listen(engine, "connect", lambda conn, rec: opened.append(conn))
+    _hold_at_once(engine, 5)
+    _hold_at_once(engine, 5)
+    assert len(opened) == 5 + 2   # 3 kept, the burst's 2 others opened again
