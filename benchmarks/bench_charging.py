@@ -12,7 +12,8 @@ alone); SQLite is a WAL file with synchronous=FULL.
 
 The "ipp" lines run the whole server: 1 or 2 ``ippproxy serve`` processes on one
 PostgreSQL and one spool (the multi-node deployment), 16 client threads sending
-one-page PDF Print-Jobs over IPP split between the nodes, one virtual printer. They
+one-page PDF Print-Jobs over IPP split between the nodes, one virtual printer; every
+job charged to one user's account, then to 16 users' (one a client). They
 print jobs accepted per second (intake: analysis, rules, price, reserve, commit) and
 jobs settled per second (until every job printed and its charge settled).
 """
@@ -74,14 +75,16 @@ def measure(url: str, nodes: int, jobs: int, threads: int, tmp: Path) -> float:
 
 
 def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
-                clients: int = 16) -> tuple[float, float]:
+                clients: int = 16, users: int = 1) -> tuple[float, float]:
+    """``users``: 1, every job charged to one account (each reservation waits for the
+    previous one's row lock and COMMIT); ``clients``, one user (and account) a client."""
     from e2e.test_multinode_pg import Printer, cmd, node, one_page_pdf, print_job, start_all
     from sqlalchemy import func, select
 
     from ippproxy.accounting.models import CHARGES
 
     url = cluster.create_database()
-    base = tmp / f"ipp{nodes}"
+    base = tmp / f"ipp{nodes}-{users}"
     base.mkdir()
     printer = Printer(base)
     # One user sends every job: no per-user cap (server.max_jobs_per_user, 200 by default,
@@ -90,14 +93,17 @@ def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
                     server={"max_jobs_per_user": 0}) for i in range(nodes)]
     try:
         start_all(proxies)
-        cmd(url, "add-internal-user", "bench", "--password-file", "-", "--unrestricted",
-            "--balance", "1000000", stdin="bench-pw\n")
+        names = ["bench"] if users == 1 else [f"bench{c}" for c in range(users)]
+        for name in names:
+            cmd(url, "add-internal-user", name, "--password-file", "-", "--unrestricted",
+                "--balance", "1000000", stdin="bench-pw\n")
         doc = one_page_pdf("bench")
         codes: list[int] = []
 
         def client(c: int) -> None:
             for i in range(c, jobs, clients):
-                codes.append(print_job(proxies[i % nodes], doc, user="bench").code)
+                codes.append(print_job(proxies[i % nodes], doc,
+                                       user=names[c % len(names)]).code)
 
         threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
         start = time.perf_counter()
@@ -142,10 +148,13 @@ def main() -> int:
                 pg = cluster.create_database()
                 rate = measure(pg, nodes, a.jobs, a.threads, tmp)
                 print(f"postgresql  nodes={nodes} threads={a.threads}: {rate:8.0f} charges/s")
-            for nodes in (1, 2):
-                accepted, settled = measure_ipp(cluster, nodes, a.ipp_jobs, tmp)
-                print(f"postgresql  nodes={nodes} ipp (16 clients): {accepted:6.0f} jobs "
-                      f"accepted/s, {settled:6.0f} printed and settled/s")
+            for users in (1, 16):
+                for nodes in (1, 2):
+                    accepted, settled = measure_ipp(cluster, nodes, a.ipp_jobs, tmp,
+                                                    users=users)
+                    print(f"postgresql  nodes={nodes} ipp (16 clients, {users:2d} user"
+                          f"{'s' if users > 1 else ' '}): {accepted:6.0f} jobs accepted/s, "
+                          f"{settled:6.0f} printed and settled/s")
     finally:
         cluster.stop()
         shutil.rmtree(cluster.root, ignore_errors=True)
