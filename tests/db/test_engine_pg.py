@@ -116,7 +116,7 @@ def test_the_server_threads_reuse_their_connections(pg_url: str,  # noqa: F811
     """Twelve threads at once (a loaded node: the executor's, the job store's readers
     and writer, the settlement), twice: the second round opens no connection. With
     SQLAlchemy's pool of 5 the other 7 were closed on return and opened again (a backend
-    forked and authenticated each time): about one a 16 jobs under load."""
+    forked and authenticated each time): about one every 16 jobs under load."""
     engine = _engine(engines, pg_url)
     opened: list[object] = []
     event.listen(engine, "connect", lambda conn, rec: opened.append(conn))
