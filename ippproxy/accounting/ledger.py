@@ -17,6 +17,18 @@ that is UNIQUE in the table. :func:`post` runs inside the caller's transaction:
 
 Hence ``balance == opening_balance + sum(amount)`` for every account, and a key
 is applied at most once whatever retries, restarts or nodes do.
+
+:func:`debit` (a job's charge at intake) does steps 1, 3 and 4 in one statement, an
+``UPDATE ... RETURNING`` whose ``WHERE`` holds the credit check, and then inserts the
+row. On PostgreSQL the row lock is taken by that UPDATE and held to COMMIT, so the next
+charge to the same account waits for one statement and the COMMIT, not for the lock
+read, the update and two inserts each a round trip (a shared account many print to at
+once; bench_charging's one-user lines). READ COMMITTED re-evaluates the ``WHERE`` on the
+row as the previous holder committed it, so the check and the update see one balance.
+The caller writes the job's charge row first (its UNIQUE job key stands for step 2),
+before the lock: its foreign key takes a KEY SHARE lock on the account, which the
+UPDATE's NO KEY UPDATE lock does not conflict with (a ``SELECT ... FOR UPDATE`` there
+would, and two such charges deadlock).
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select, update
 
 from ippproxy.accounting.errors import CreditRefused, InvalidOperation, NotFound
 from ippproxy.accounting.models import ACCOUNTS, LEDGER
@@ -134,15 +146,8 @@ class Locked:
     credit_limit: int
 
 
-def apply(conn: Connection, acct: Locked, amount: int, *, kind: Kind, reason: str,
-          actor: str, key: str, job_uuid: uuid.UUID | None = None,
-          enforce_credit: bool = False, exponent: int = 2,
-          now: dt.datetime | None = None) -> Posting:
-    """Steps 3 and 4 of :func:`post` for a caller that holds the account's lock (``acct``
-    read under it) and knows ``key`` is new in this transaction: the charge row of the
-    same job, written in the same transaction as its postings, says so. Should the key
-    exist anyway (a racing node), its UNIQUE index refuses the insert and
-    ``txn.in_transaction`` retries the unit, which then replays."""
+def _check(acct: Locked, amount: int, enforce_credit: bool, exponent: int) -> None:
+    """Raise what :func:`apply` refuses ``amount`` on ``acct`` for."""
     if not isinstance(amount, int) or isinstance(amount, bool):
         raise InvalidOperation("amounts are integer minor units")
     balance = acct.balance
@@ -158,13 +163,78 @@ def apply(conn: Connection, acct: Locked, amount: int, *, kind: Kind, reason: st
                                            acct.currency, exponent),
                             balance=balance, cost=-amount,
                             credit_limit=acct.credit_limit, currency=acct.currency)
-    when = now or utcnow()
+
+
+def apply(conn: Connection, acct: Locked, amount: int, *, kind: Kind, reason: str,
+          actor: str, key: str, job_uuid: uuid.UUID | None = None,
+          enforce_credit: bool = False, exponent: int = 2,
+          now: dt.datetime | None = None) -> Posting:
+    """Steps 3 and 4 of :func:`post` for a caller that holds the account's lock (``acct``
+    read under it) and knows ``key`` is new in this transaction: the charge row of the
+    same job, written in the same transaction as its postings, says so. Should the key
+    exist anyway (a racing node), its UNIQUE index refuses the insert and
+    ``txn.in_transaction`` retries the unit, which then replays."""
+    _check(acct, amount, enforce_credit, exponent)
+    new_balance = acct.balance + amount
     _SET_BALANCE.run(conn, {"account": acct.id, "new_balance": new_balance})
+    return _insert(conn, acct.id, amount, new_balance, kind=kind, reason=reason, actor=actor,
+                   key=key, job_uuid=job_uuid, now=now)
+
+
+# The debit with its checks in the WHERE (see the module's docstring): no row when the
+# account would go beyond the maximum balance, or a restricted one below its credit limit.
+_NEW_BALANCE = ACCOUNTS.c.balance + bindparam("amount")
+_DEBIT = Prepared(update(ACCOUNTS)
+                  .where(ACCOUNTS.c.id == bindparam("account"),
+                         _NEW_BALANCE >= -MAX_BALANCE,
+                         or_(ACCOUNTS.c.restricted.is_(False),
+                             _NEW_BALANCE >= -ACCOUNTS.c.credit_limit))
+                  .values(balance=_NEW_BALANCE)
+                  .returning(ACCOUNTS.c.balance))
+_ACCOUNT_STMT = select(ACCOUNTS.c.balance, ACCOUNTS.c.currency, ACCOUNTS.c.restricted,
+                       ACCOUNTS.c.credit_limit).where(ACCOUNTS.c.id == bindparam("account"))
+_ACCOUNT = Prepared(_ACCOUNT_STMT)
+_ACCOUNT_LOCKED = Prepared(_ACCOUNT_STMT.with_for_update(key_share=True))  # SQLite: none
+
+
+def debit(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind,
+          reason: str, actor: str, key: str, job_uuid: uuid.UUID | None = None,
+          exponent: int = 2, now: dt.datetime | None = None) -> Posting:
+    """:func:`apply` of a debit (``amount`` <= 0) with the credit enforced, for a caller
+    that knows ``key`` is new (as there) but holds no lock: the account is locked by its
+    update, for one statement and the COMMIT (the module's docstring). Refused, it
+    raises what :func:`apply` raises, on the balance read after the refusal."""
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount > 0:
+        raise InvalidOperation("a debit is a negative integer of minor units (or 0)")
+    for attempt in range(4):
+        if -amount <= MAX_AMOUNT:
+            row = _DEBIT.first(conn, {"account": account_id, "amount": amount})
+            if row is not None:
+                return _insert(conn, account_id, amount, row[0], kind=kind, reason=reason,
+                               actor=actor, key=key, job_uuid=job_uuid, now=now)
+        # Refused, or a deposit committed between the UPDATE and this read; from the third
+        # read on the row is locked (NO KEY UPDATE, which our charge row's KEY SHARE lock
+        # allows), so the next UPDATE sees the balance checked here.
+        read = _ACCOUNT_LOCKED if attempt >= 2 else _ACCOUNT
+        acct = read.first(conn, {"account": account_id})
+        if acct is None:
+            raise NotFound(f"no account {account_id}")
+        balance, currency, restricted, credit_limit = acct
+        _check(Locked(account_id, balance, currency, bool(restricted), credit_limit),
+               amount, True, exponent)
+    raise InvalidOperation(f"account {account_id} could not be debited")  # pragma: no cover
+
+
+def _insert(conn: Connection, account_id: uuid.UUID, amount: int, new_balance: int, *,
+            kind: Kind, reason: str, actor: str, key: str, job_uuid: uuid.UUID | None,
+            now: dt.datetime | None) -> Posting:
+    """Step 4's row, the balance already written."""
+    when = now or utcnow()
     [(new_id,)] = _INSERT.rows(conn, {
-        "account_id": acct.id, "amount": amount, "balance_after": new_balance,
+        "account_id": account_id, "amount": amount, "balance_after": new_balance,
         "kind": str(kind), "reason": reason, "actor": actor, "job_uuid": job_uuid,
         "idempotency_key": key, "created_at": when})
-    return Posting(id=new_id, account_id=acct.id, amount=amount,
+    return Posting(id=new_id, account_id=account_id, amount=amount,
                    balance_after=new_balance, kind=str(kind), reason=reason, actor=actor,
                    job_uuid=job_uuid, idempotency_key=key, created_at=when)
 

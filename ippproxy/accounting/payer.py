@@ -1,14 +1,12 @@
-"""Who pays for a job, read in one statement: the user, the personal account (locked) and
-whether the job already has a charge; and a user's groups with the user, in one.
+"""Who pays for a job, read in one statement: the user, the personal account and whether
+the job already has a charge; and a user's groups with the user, in one.
 
 The reserve transaction (service.py) used to read the charge, the user, the account, the
 account again under its lock and the user's groups one statement each; these are the
-same reads joined. On PostgreSQL ``FOR UPDATE OF`` the account row takes the lock that
-``ledger.lock_account`` takes (the account is the inner side of the join: every user has
-a personal account, users.add_user), so the balance read here is the one the debit
-applies to (READ COMMITTED re-reads a locked row after the lock wait). On SQLite the
-transaction holds the database from ``BEGIN IMMEDIATE``. The statements are built and
-compiled once, and run with the driver's cursor (db/prepared.py).
+same reads joined. Nothing is locked here: the debit locks the account for its one
+statement (``ledger.debit``), so the next charge to the same account does not wait for
+this read and every statement after it. The statements are built and compiled once, and
+run with the driver's cursor (db/prepared.py).
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, bindparam, select
 
 from ippproxy.accounting.identity import canonical_name
-from ippproxy.accounting.ledger import Locked
 from ippproxy.accounting.models import ACCOUNTS, CHARGES, GROUPS, MEMBERS, USERS
 from ippproxy.db.prepared import Prepared
 
@@ -29,19 +26,18 @@ class Payer:
     user_id: uuid.UUID
     username: str
     disabled: bool
-    account: Locked
+    account_id: uuid.UUID    # the personal account
+    currency: str
     charged: bool  # the job has a charge already (a replay)
 
 
 _EXISTING = (select(CHARGES.c.job_uuid).where(CHARGES.c.job_uuid == bindparam("job"))
              .scalar_subquery())
-_PAYER_STMT = (select(USERS.c.id, USERS.c.username, USERS.c.disabled, ACCOUNTS.c.id,
-                      ACCOUNTS.c.balance, ACCOUNTS.c.currency, ACCOUNTS.c.restricted,
-                      ACCOUNTS.c.credit_limit, _EXISTING.is_not(None))
-               .join(ACCOUNTS, ACCOUNTS.c.owner_id == USERS.c.id)
-               .where(USERS.c.username == bindparam("name"), USERS.c.deleted_at.is_(None)))
-_PAYER = Prepared(_PAYER_STMT)
-_PAYER_LOCKED = Prepared(_PAYER_STMT.with_for_update(of=ACCOUNTS))
+_PAYER = Prepared(select(USERS.c.id, USERS.c.username, USERS.c.disabled, ACCOUNTS.c.id,
+                         ACCOUNTS.c.currency, _EXISTING.is_not(None))
+                  .join(ACCOUNTS, ACCOUNTS.c.owner_id == USERS.c.id)
+                  .where(USERS.c.username == bindparam("name"), USERS.c.deleted_at.is_(None),
+                         ACCOUNTS.c.kind == "personal"))
 _GROUPS = Prepared(select(USERS.c.disabled, GROUPS.c.name, USERS.c.id)
                    .outerjoin(MEMBERS, MEMBERS.c.user_id == USERS.c.id)
                    .outerjoin(GROUPS, GROUPS.c.id == MEMBERS.c.group_id)
@@ -50,16 +46,12 @@ _GROUPS = Prepared(select(USERS.c.disabled, GROUPS.c.name, USERS.c.id)
 
 
 def find_payer(conn: Connection, username: str, job_uuid: uuid.UUID) -> Payer | None:
-    """The live user ``username`` with its personal account, locked; None: no such user."""
-    stmt = _PAYER if conn.dialect.name == "sqlite" else _PAYER_LOCKED
-    row = stmt.first(conn, {"name": canonical_name(username), "job": job_uuid})
+    """The live user ``username`` with its personal account; None: no such user."""
+    row = _PAYER.first(conn, {"name": canonical_name(username), "job": job_uuid})
     if row is None:
         return None
-    (user_id, name, disabled, account_id, balance, currency, restricted, credit_limit,
-     charged) = row
-    return Payer(user_id, name, bool(disabled),
-                 Locked(account_id, balance, currency, bool(restricted), credit_limit),
-                 bool(charged))
+    user_id, name, disabled, account_id, currency, charged = row
+    return Payer(user_id, name, bool(disabled), account_id, currency, bool(charged))
 
 
 def live_groups(conn: Connection, username: str) -> frozenset[str] | None:

@@ -45,7 +45,7 @@ from ippproxy.accounting.charges import (
 from ippproxy.accounting.cost import JobCounts, Pricing, fee_part, group_multiplier, price
 from ippproxy.accounting.errors import InvalidOperation, NotFound, NotPermitted
 from ippproxy.accounting.identity import canonical_name
-from ippproxy.accounting.ledger import Kind, Locked, apply, lock_account
+from ippproxy.accounting.ledger import Kind, debit
 from ippproxy.accounting.money import format_money
 from ippproxy.accounting.payer import find_payer
 from ippproxy.accounting.roles import Role
@@ -224,8 +224,8 @@ class AccountingService:
                 assert payer is not None
             if payer.disabled:
                 raise InvalidOperation(f"user {payer.username!r} is disabled")
-            return self._debit(conn, job_uuid, payer.user_id, payer.username, payer.account,
-                               printer, counts)
+            return self._debit(conn, job_uuid, payer.user_id, payer.username,
+                               payer.account_id, payer.currency, printer, counts)
         return work
 
     def _reserve_shared(self, conn: Connection, job_uuid: uuid.UUID, username: str,
@@ -241,24 +241,24 @@ class AccountingService:
         else:
             account = users.shared_account(conn, account_code)
             users.check_access(conn, user["id"], account, pin)
-        a = lock_account(conn, account._mapping["id"])._mapping
-        return self._debit(conn, job_uuid, user["id"], user["username"],
-                           Locked(a["id"], a["balance"], a["currency"], a["restricted"],
-                                  a["credit_limit"]), printer, counts)
+        a = account._mapping
+        return self._debit(conn, job_uuid, user["id"], user["username"], a["id"],
+                           a["currency"], printer, counts)
 
     def _debit(self, conn: Connection, job_uuid: uuid.UUID, user_id: uuid.UUID,
-               username: str, account: Locked, printer: str, counts: JobCounts) -> Charge:
-        """The charge of a job that has none yet: its ledger row (the key is new: no
-        charge row, ledger.apply) and its charge row, on the locked ``account``."""
+               username: str, account_id: uuid.UUID, currency: str, printer: str,
+               counts: JobCounts) -> Charge:
+        """The charge of a job that has none yet: its charge row, then its ledger row (the
+        key is new: no charge row), the account locked by the debit's one statement
+        (ledger.debit, whose docstring says why the charge row comes first)."""
         amount, fee = self._price(conn, user_id, printer, counts)
-        p = apply(conn, account, -amount, kind=Kind.CHARGE, key=f"charge:{job_uuid}",
-                  reason=f"print job on {printer}: {counts.impressions} impressions",
-                  actor=username, job_uuid=job_uuid, enforce_credit=True,
-                  exponent=self.settings.exponent)
-        charges.add_reserved(conn, job_uuid, account.id, user_id, printer, amount, fee,
+        charges.add_reserved(conn, job_uuid, account_id, user_id, printer, amount, fee,
                              counts.impressions, self.settings.node)
-        return Charge(job_uuid, account.id, user_id, printer, ChargeState.RESERVED, amount,
-                      amount, 0, p.balance_after, account.currency)
+        p = debit(conn, account_id, -amount, kind=Kind.CHARGE, key=f"charge:{job_uuid}",
+                  reason=f"print job on {printer}: {counts.impressions} impressions",
+                  actor=username, job_uuid=job_uuid, exponent=self.settings.exponent)
+        return Charge(job_uuid, account_id, user_id, printer, ChargeState.RESERVED, amount,
+                      amount, 0, p.balance_after, currency)
 
     charge = reserve  # the contract's wording: charge at intake == reserve
 
