@@ -3,9 +3,9 @@ the job already has a charge; and a user's groups with the user, in one.
 
 The reserve transaction (service.py) used to read the charge, the user, the account, the
 account again under its lock and the user's groups one statement each; these are the
-same reads joined. Nothing is locked here: the debit locks the account for its one
-statement (``ledger.debit``), so the next charge to the same account does not wait for
-this read and every statement after it. The statements are built and compiled once, and
+same reads joined. Nothing is locked here: the debit's own statement locks the account
+(``ledger.debit``, to COMMIT), so the next charge to the same account does not wait for
+this read and the charge row's insert. The statements are built and compiled once, and
 run with the driver's cursor (db/prepared.py).
 """
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -33,14 +32,10 @@ from pathlib import Path
 
 import pytest
 
+from testprinters.ports import free_port
+
 PG_BIN = Path(os.environ.get("IPPPROXY_PG_BIN", "/usr/lib/postgresql/15/bin"))
 SUPERUSER = "ippproxy"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -102,7 +97,7 @@ def start_cluster(base: Path | None = None, *, durable: bool = False) -> Postgre
     flush = "on" if durable else "off"
     cluster = None
     for _attempt in range(5):  # a free port can be taken between probe and bind
-        port = _free_port()
+        port = free_port()
         opts = (f"-c port={port} -c listen_addresses=127.0.0.1 "
                 f"-c unix_socket_directories={root / 'sock'} -c fsync={flush} "
                 f"-c synchronous_commit={flush} -c full_page_writes={flush} "

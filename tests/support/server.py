@@ -26,15 +26,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from testprinters.ports import free_port
+
 ScalarValue = str | int | float | bool
 TomlValue = ScalarValue | Sequence[str]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (bind port 0, read it, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 def _toml_value(value: TomlValue) -> str:

@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from ldap3 import Connection, Server
 
+from testprinters.ports import free_port
+
 SLAPD = Path("/usr/sbin/slapd")
 SUFFIX = "dc=example,dc=org"
 ROOT_DN = f"cn=admin,{SUFFIX}"
@@ -56,12 +58,6 @@ index objectClass,uid,cn,member,uniqueMember,memberUid eq
 overlay memberof
 memberof-refint TRUE
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cert(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name | None,
@@ -151,7 +147,7 @@ def start_slapd(root: Path, bulk_ldif: Path | None = None) -> Slapd:
     if bulk_ldif is not None:
         subprocess.run(["/usr/sbin/slapadd", "-q", "-f", str(root / "slapd.conf"),
                         "-l", str(bulk_ldif)], check=True, capture_output=True)
-    s = Slapd(root, _free_port(), _free_port())
+    s = Slapd(root, free_port(), free_port())
     log = open(root / "slapd.log", "wb")  # noqa: SIM115 (kept open for the process)
     s.proc = subprocess.Popen(
         [str(SLAPD), "-f", str(root / "slapd.conf"), "-d", "0",
