@@ -9,12 +9,12 @@ import time
 from pathlib import Path
 
 
-def _ephemeral_range() -> tuple[int, int]:
+def _ephemeral_low() -> int:
+    """The lowest port the kernel hands to outgoing connections."""
     try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999   # Linux's default
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768   # Linux's default
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -27,18 +27,20 @@ def free_port(host: str = "127.0.0.1") -> int:
     (a CI run lost a virtual printer so). Below the range only another caller of this
     function can pick it: one random port in some twenty thousand.
     """
-    low, _ = _ephemeral_range()
+    low = _ephemeral_low()
+    # Not the random module's generator: pytest-randomly seeds it alike in every test
+    # worker, which would then draw the same ports. A range that starts too low to leave
+    # room below it: bind(0) as before.
     rng = random.SystemRandom()
-    for _ in range(200 if low > 11000 else 0):
+    candidates = [rng.randrange(10000, low) for _ in range(200)] if low > 11000 else []
+    for port in [*candidates, 0]:
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
-                s.bind((host, rng.randrange(10000, low)))
+                s.bind((host, port))
             except OSError:
                 continue
             return int(s.getsockname()[1])
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    raise OSError("no free TCP port")
 
 
 def wait_for_port(host: str, port: int, proc: subprocess.Popen[bytes] | None = None,

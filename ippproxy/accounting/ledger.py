@@ -21,9 +21,9 @@ is applied at most once whatever retries, restarts or nodes do.
 :func:`debit` (a job's charge at intake) does steps 1, 3 and 4 in one statement, an
 ``UPDATE ... RETURNING`` whose ``WHERE`` holds the credit check, and then inserts the
 row. On PostgreSQL the row lock is taken by that UPDATE and held to COMMIT, so the next
-charge to the same account waits for one statement and the COMMIT, not for the lock
-read, the update and two inserts each a round trip (a shared account many print to at
-once; bench_charging's one-user lines). READ COMMITTED re-evaluates the ``WHERE`` on the
+charge to the same account waits for the UPDATE, the ledger row's insert and the COMMIT,
+not for the lock read, the update, two inserts and the COMMIT, each a round trip (a
+shared account many print to at once; bench_charging's one-user lines). READ COMMITTED re-evaluates the ``WHERE`` on the
 row as the previous holder committed it, so the check and the update see one balance.
 The caller writes the job's charge row first (its UNIQUE job key stands for step 2),
 before the lock: its foreign key takes a KEY SHARE lock on the account, which the
@@ -202,7 +202,7 @@ def debit(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind,
           exponent: int = 2, now: dt.datetime | None = None) -> Posting:
     """:func:`apply` of a debit (``amount`` <= 0) with the credit enforced, for a caller
     that knows ``key`` is new (as there) but holds no lock: the account is locked by its
-    update, for one statement and the COMMIT (the module's docstring). Refused, it
+    update, from there to the COMMIT (the module's docstring). Refused, it
     raises what :func:`apply` raises, on the balance read after the refusal."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount > 0:
         raise InvalidOperation("a debit is a negative integer of minor units (or 0)")
