@@ -82,12 +82,19 @@ _JOB_EVENTS = frozenset({EventKind.JOB_HELD, EventKind.JOB_PENDING, EventKind.JO
 
 
 class UserStream:
-    """One client's bounded queue of ready-made server-sent-event records."""
+    """One client's bounded queue of ready-made server-sent-event records. ``gone``: whether
+    the client's connection is closed, asked each time it matters (``connected``): a client
+    that went away is not counted as connected until the stream's next write fails."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, gone: Callable[[], bool] = lambda: False) -> None:
         self._queue: collections.deque[bytes] = collections.deque(maxlen=size)
         self._ready = asyncio.Event()
+        self._gone = gone
         self.closed = False
+
+    @property
+    def alive(self) -> bool:
+        return not self.closed and not self._gone()
 
     def offer(self, wire: bytes) -> None:
         self._queue.append(wire)
@@ -146,18 +153,20 @@ class UserNotices:
 
     # -- who is connected -------------------------------------------------------------
     def connected(self, user: str) -> bool:
-        return bool(self._streams.get(user))
+        return any(s.alive for s in self._streams.get(user, ()))
 
     @property
     def connected_users(self) -> int:
         return len(self._streams)
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, actor: Actor, address: str = "") -> AsyncIterator[UserStream]:
+    async def subscribe(self, actor: Actor, address: str = "",
+                        gone: Callable[[], bool] = lambda: False
+                        ) -> AsyncIterator[UserStream]:
         """The actor's stream from network ``address`` (the socket's peer; "": none), their
         outstanding questions queued first, then those of jobs waiting at that address for
-        who printed them."""
-        stream = UserStream(self.queue_size)
+        who printed them. ``gone``: whether the client's connection is closed."""
+        stream = UserStream(self.queue_size, gone)
         self._streams.setdefault(actor.name, set()).add(stream)
         self._at.add(address, stream)
         self._someone.set()
@@ -226,7 +235,8 @@ class UserNotices:
         owner, whose ``balance`` the caller sends (``run``: once per user and batch of
         changes)."""
         owner = _owner(job)
-        near = self._at.at(job.peer_address) if question and waits_for_identity(job) else ()
+        near = tuple(s for s in self._at.at(job.peer_address) if s.alive) \
+            if question and waits_for_identity(job) else ()
         if (owner is None or not self.connected(owner)) and not near:
             if owner is not None and question and self.alert() and (
                     PayerReason.INFO_NEEDED in job.state_reasons

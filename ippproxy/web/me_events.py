@@ -2,12 +2,11 @@
 Standard §9.2, ``text/event-stream``; services/usernotices.py): the account questions of
 their held jobs (``account-needed``, the outstanding ones first) and their jobs' changes
 (``job-state``). A comment line every ``KEEPALIVE`` seconds keeps proxies from closing
-an idle stream and tells the server when the client went away; the client reconnects
-after ``RETRY_MS``. While a stream is open the server counts the user as connected."""
+an idle stream; the client reconnects after ``RETRY_MS`` (web/sse.py). While a stream is
+open and its client has not gone away, the server counts the user as connected."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -15,9 +14,7 @@ from aiohttp import web
 from ippproxy.services.errors import NotFound
 from ippproxy.web.api import Call, Operation
 from ippproxy.web.me_api import user_of
-
-KEEPALIVE = 15.0
-RETRY_MS = 3000
+from ippproxy.web.sse import RETRY_MS, client_gone, next_batch
 
 
 async def my_events(call: Call) -> Any:
@@ -26,7 +23,8 @@ async def my_events(call: Call) -> Any:
         raise NotFound("event stream", "me")
     # The socket's peer: no option names trusted reverse proxies, so X-Forwarded-For is
     # not believed (services/nearby.py).
-    async with notices.subscribe(user_of(call), call.request.remote or "") as stream:
+    gone = client_gone(call.request)   # a client that went away is not connected (sse.py)
+    async with notices.subscribe(user_of(call), call.request.remote or "", gone) as stream:
         response = web.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-store",
             "X-Accel-Buffering": "no"})
@@ -34,9 +32,8 @@ async def my_events(call: Call) -> Any:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
         try:
             while not stream.closed:
-                try:
-                    data = await asyncio.wait_for(stream.next_batch(), KEEPALIVE)
-                except TimeoutError:
+                data = await next_batch(stream.next_batch, gone)
+                if data is None:
                     data = b": keep-alive\n\n"
                 if data:
                     await response.write(data)

@@ -254,7 +254,8 @@ def test_balance_and_the_low_credit_warning(side: Side) -> None:
 def test_client_unavailable_alert_on_the_admin_dashboard(side: Side) -> None:
     """accounting.client_alert (set live): a job waiting for an account choice whose owner
     has no client connected raises client-unavailable on the admin's live activity; with
-    the owner's client connected, no alert."""
+    the owner's client connected, no alert. A client that has just gone away (its stream
+    not written to since) is not connected."""
     side.env.proxy.option("set", "accounting.client_alert", "true")
     admin = login(side.env.proxy.https, "admin", first_password(side.env.proxy))
     live = Stream(admin, "/admin/events")
@@ -262,6 +263,9 @@ def test_client_unavailable_alert_on_the_admin_dashboard(side: Side) -> None:
     try:
         nobody = side.held_job()          # alice's client is connected: asked, no alert
         alice.next("account-needed", _uuid_of(nobody))
+        bob = Stream(side.bob)
+        assert bob.events.get(timeout=30)[0] == "balance"   # subscribed: bob is connected
+        bob.close()                       # and his client went away a moment ago
         reply = side.env.print_job("billed", pdf([False], "bob"), user="bob")
         assert reply.code == Status.SUCCESSFUL_OK, status_message(reply)
         bobs = _job_id(reply)

@@ -65,3 +65,22 @@ async def test_a_users_balance_is_read_once_per_batch_of_their_job_changes(
     # Each balance follows the job-state events of its batch, with the balance itself.
     last = got.rindex(BALANCE)
     assert got.rindex(JOB_STATE) < last and b'"balance": 500' in got[last:]
+
+
+async def test_a_client_that_went_away_is_not_connected(engine: Engine, store: JobStore
+                                                        ) -> None:
+    # A stream stays subscribed until its handler's next write fails (a keep-alive away):
+    # its client's connection, asked at the moment it matters, says whether it is gone.
+    def bea(conn: Connection) -> None:
+        users.add_user(conn, "bea", defaults=users.UserDefaults("EUR", 500, False, 0),
+                       internal=True)
+    in_transaction(engine, bea)
+    side = UserSide(store, engine, FanOut(), LogAudit(), _not_answered)
+    notices = UserNotices(side, lambda: 600.0, EventHub("n1"))
+    closed = False
+    async with notices.subscribe(Actor("bea", Via.SESSION), "10.0.0.7",
+                                 lambda: closed) as stream:
+        assert notices.connected("bea") and stream.alive
+        closed = True
+        assert not notices.connected("bea") and not stream.alive
+    assert not notices.connected("bea")

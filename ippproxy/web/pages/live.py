@@ -10,7 +10,6 @@ server shuts down (the hub closes its subscriptions) or the page goes away.
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 from aiohttp import web
@@ -19,14 +18,13 @@ from ippproxy.services.actor import Actor
 from ippproxy.services.events import EventKind
 from ippproxy.web.pages.guard import page
 from ippproxy.web.pages.state import services
-
-KEEPALIVE = 15.0
-RETRY_MS = 3000
+from ippproxy.web.sse import RETRY_MS, client_gone, next_batch
 
 
 @page
 async def events(request: web.Request, actor: Actor) -> web.StreamResponse:
     hub = services(request).hub
+    gone = client_gone(request)
     async with hub.subscribe(actor) as sub:
         response = web.StreamResponse(headers={
             "Content-Type": "text/event-stream", "Cache-Control": "no-store",
@@ -35,11 +33,11 @@ async def events(request: web.Request, actor: Actor) -> web.StreamResponse:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
         try:
             while not sub.closed:
-                try:
-                    batch, dropped = await asyncio.wait_for(sub.next_batch(), KEEPALIVE)
-                except TimeoutError:
+                got = await next_batch(sub.next_batch, gone)
+                if got is None:
                     await response.write(b": keep-alive\n\n")
                     continue
+                batch, dropped = got
                 data = b"".join(e.wire for e in batch)
                 if dropped:
                     note = json.dumps({"kind": str(EventKind.DROPPED), "dropped": dropped,
