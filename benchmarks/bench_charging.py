@@ -90,7 +90,7 @@ def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
     # One user sends every job: no per-user cap (server.max_jobs_per_user, 200 by default,
     # refused the rest with server-error-too-many-jobs).
     proxies = [node(base, f"n{i}", url, printer, base / "spool",
-                    server={"max_jobs_per_user": 0}) for i in range(nodes)]
+                    server={"max_jobs_per_user": 0}, fast=False) for i in range(nodes)]
     try:
         start_all(proxies)
         names = ["bench"] if users == 1 else [f"bench{c}" for c in range(users)]
@@ -135,13 +135,15 @@ def main() -> int:
     ap.add_argument("--ipp-jobs", type=int, default=400)
     ap.add_argument("--volatile", action="store_true",
                     help="PostgreSQL with fsync off (not durable: what the tests use)")
+    ap.add_argument("--ipp-only", action="store_true",
+                    help="only the IPP lines (the whole server)")
     a = ap.parse_args()
     cluster = start_cluster(durable=not a.volatile)
     print(f"PostgreSQL: fsync {'off (not durable)' if a.volatile else 'on (durable)'}")
     try:
         with tempfile.TemporaryDirectory() as d:
             tmp = Path(d)
-            for nodes in (1, 2):
+            for nodes in () if a.ipp_only else (1, 2):
                 sqlite = f"sqlite:///{tmp / f'bench{nodes}.db'}"
                 rate = measure(sqlite, nodes, a.jobs, a.threads, tmp)
                 print(f"sqlite      nodes={nodes} threads={a.threads}: {rate:8.0f} charges/s")

@@ -184,6 +184,7 @@ class StagedJob:
     # first (intake's reservation: pipeline/storecommit.py): if it raises, the job is not
     # stored and its caller gets the error (the writer re-runs the batch without it).
     before: Callable[[Connection], object] | None = None
+    before_key: str = ""    # the order of ``before`` within a batch: the row it locks
 
     def record(self, job_id: int) -> JobRecord:
         # The row was built by ``_rows`` from typed values, not read from a database:
@@ -196,11 +197,12 @@ class StagedJob:
 
 
 def stage(dialect: Dialect, spec: NewJob, now: dt.datetime,
-          before: Callable[[Connection], object] | None = None) -> StagedJob:
+          before: Callable[[Connection], object] | None = None,
+          before_key: str = "") -> StagedJob:
     """Build a job's rows (on the event loop, before it goes to the writer)."""
     job, docs = _rows(spec, None, now)
     return StagedJob(
-        before=before,
+        before=before, before_key=before_key,
         queue=spec.queue, row=job, docs=tuple(docs),
         job_params=_INSERT_JOB.params(dialect, job),
         id_slot=_INSERT_JOB.slot(dialect, "job_id"),
@@ -211,7 +213,10 @@ def stage(dialect: Dialect, spec: NewJob, now: dt.datetime,
 
 def insert_staged(conn: Connection, staged: Sequence[StagedJob]) -> list[int]:
     """Store several staged jobs (the writer thread); returns their job-ids in order."""
-    for s in staged:
+    # The reservations lock their accounts' rows (PostgreSQL: until the COMMIT) in the order
+    # of their keys, the same on every node: two nodes' batches do not wait for each other
+    # in a circle (a deadlock PostgreSQL would break after a second).
+    for s in sorted(staged, key=lambda s: s.before_key):
         if s.before is not None:
             s.before(conn)
     by_queue: dict[str, list[int]] = defaultdict(list)

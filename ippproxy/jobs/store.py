@@ -146,13 +146,15 @@ class JobStore:
         uuid: str | None = None,
         peer_address: str | None = None,
         before: Callable[[Connection], object] | None = None,
+        before_key: str = "",
     ) -> JobRecord:
         """Store a new job (and its spooled documents), allocating its per-queue job-id.
 
         The job is ``pending-held`` when ``hold_until`` is set (anything but
         ``"no-hold"``), else ``pending``. Returns once the row is committed. ``before``:
         another write made first in the same transaction (intake's reservation); if it
-        raises, the job is not stored and this raises its error.
+        raises, the job is not stored and this raises its error. ``before_key``: the row
+        ``before`` locks; a batch runs them in this order (_create.py).
         """
         spec = NewJob(
             uuid=uuid or new_uuid(),
@@ -173,7 +175,7 @@ class JobStore:
             analysis=analysis,
             peer_address=peer_address,
         )
-        staged = stage(self.engine.dialect, spec, self.clock(), before)
+        staged = stage(self.engine.dialect, spec, self.clock(), before, before_key)
         job_id: int = await self._writer.submit_many(insert_staged, staged)
         return staged.record(job_id)
 

@@ -107,8 +107,8 @@ class Intake:
     async def _create(self, sub: Submission, p: Plan, doc: NewDocument,
                       admitted: Admission, job_uuid: str, deferred: Deferred | None
                       ) -> tuple[JobRecord, Admission]:
-        """Print-Job's job, with its reservation when it was deferred (on SQLite it is
-        made first in the job's own transaction: one writer batch and sync, not two).
+        """Print-Job's job, with its reservation when it was deferred (it is made
+        first in the job's own transaction: one writer batch and commit, not two).
         Refused by the ledger, the job is not stored: a payer problem is then a hold, and
         the job is created held for it; a database error there, and the reservation is
         made alone and the job created after it."""
@@ -140,7 +140,8 @@ class Intake:
             message=admitted.message or None, originating_host=sub.originating_host,
             peer_address=sub.peer_address,
             analysis=admitted.analysis, uuid=job_uuid,
-            before=None if deferred is None else deferred.unit)
+            before=None if deferred is None else deferred.unit,
+            before_key="" if deferred is None else deferred.lock)
         return job, admitted
 
     async def create_job(self, sub: Submission) -> Accepted:

@@ -278,7 +278,7 @@ class Metering:
         free job. A payer problem (no account where the queue needs one, an account
         unknown, not granted, closed or over its limit) is a hold, never a refusal
         (payer.py); any other accounting error refuses the job. ``defer`` (with the job
-        store's group commit, SQLite): the reservation is not made here but returned, for
+        store's group commit): the reservation is not made here but returned, for
         the job's creation to make first in its own transaction (storecommit.py);
         :meth:`deferred_failed` says what its failure means."""
         if admission.account is None and self._account_required(queue):
@@ -292,7 +292,8 @@ class Metering:
         if defer and self.writer is not None:
             return Deferred(job_uuid, self.accounting.reservation(
                 job_uuid, username=user, printer=printer, counts=counts,
-                account_code=admission.account))
+                account_code=admission.account),
+                f"account {admission.account}" if admission.account else f"user {user}")
         # Committed, not yet synced: the job's writes that follow are, before the answer
         # (storecommit.py)
         return await self._debit(job_uuid, user, printer, counts, admission.account,
@@ -363,6 +364,7 @@ class Deferred:
 
     job_uuid: str
     unit: Callable[[Connection], object]
+    lock: str    # the account row it locks: a shared account's code, else its user's
 
 
 def _payer_or_refusal(e: AccountingError) -> PayerHold:

@@ -93,12 +93,12 @@ async def open_pipeline(config: Config, engine: Engine, store: JobStore, spool: 
                           orphan_lease=dt.timedelta(seconds=config.accounting.orphan_lease))
         await settler.start()
         stack.push_async_callback(settler.stop)
-        # SQLite: reservations join the job store's group commit (storecommit.py).
+        # Reservations join the job store's group commit (storecommit.py).
         nowait = nowait_reader(engine)
         if nowait is not None:
             stack.callback(nowait.dispose)
         metering = Metering(config, accounting, converter,
-                            store.write if engine.dialect.name == "sqlite" else None, nowait)
+                            store.write, nowait)
         stack.callback(metering.close)
         yield Pipeline(accounting, pool, Intake(store, spool, chain, metering, metrics), settler,
                        tuple(policies))

@@ -1,10 +1,9 @@
-"""Ledger units of work in the job store's group commit (SQLite): the reservation at intake.
+"""Ledger units of work in the job store's group commit: the reservation at intake.
 
-On SQLite the ledger and the jobs are one file, and the file has one writer at a time.
 A reservation run the ledger's own way (``accounting/txn.py``) costs a hand-off to an
-executor thread, a transaction and a sync of the log of its own, beside the job store's
-(``jobs/_writer.py``). Handed to the job store's writer instead, it shares a batch's
-commit and sync:
+executor thread, a transaction and a commit of its own (on SQLite, a sync of the log; on
+PostgreSQL a flush of its write-ahead log), beside the job store's (``jobs/_writer.py``).
+Handed to the job store's writer instead, it shares a batch's commit:
 
 * **Print-Job**: the reservation is made by the job's creation, first, in the same
   transaction (``Metering.reserve(defer=True)`` returns it as a ``Deferred``;
@@ -21,9 +20,15 @@ commit and sync:
 
 The unit only reads and writes through the connection it is given. A database error
 there (the lock, a concurrent insert of the same key) and it is run again the ledger's
-own way, which retries it alone and replays what was committed. On PostgreSQL there is
-no writer: one node's batch holding several accounts' row locks could deadlock with
-another node's, and the ledger's transactions are one unit each.
+own way, which retries it alone and replays what was committed.
+
+On PostgreSQL a batch holds the row locks of its reservations' accounts until its COMMIT,
+and another node's batch may want the same rows: the batch runs them in the order of the
+rows they lock (``JobStore.create_job(before_key=)``: a shared account's code, else the
+user's personal account), the same order on every node, so that no two batches wait for
+each other in a circle. A circle the keys do not foresee (a delegated account) is broken
+by PostgreSQL's deadlock detection: the batch is run again one op at a time, and the op
+that failed is run alone, as above.
 """
 
 from __future__ import annotations

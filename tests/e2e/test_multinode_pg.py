@@ -45,8 +45,10 @@ JOBS_PAID = 100
 JOBS_SENT = 200
 
 
-def _accounting() -> str:
-    return f"""
+def _accounting(fast: bool = True) -> str:
+    """``fast``: the tests' timing (a forwarding poll every 0.1 s, a settlement sweep every
+    0.5 s, one analysis worker); else the defaults, as a server runs (benchmarks)."""
+    timing = f"""
 [forwarding]
 poll_interval = 0.1
 [accounting]
@@ -55,7 +57,8 @@ unknown_users = "refuse"
 settle_interval = 0.5
 [analysis]
 workers = 1
-queue_size = {JOBS_SENT}
+queue_size = {JOBS_SENT}""" if fast else '[accounting]\nenabled = true\nunknown_users = "refuse"'
+    return timing + f"""
 [[cost_model]]
 name = "page"
 mono = "0.{PRICE_CENTS:02d}"
@@ -126,10 +129,11 @@ class Printer:
 
 
 def node(directory: Path, name: str, database: str, printer: Printer,
-         spool: Path | None = None, server: Mapping[str, TomlValue] | None = None
-         ) -> IppProxy:
+         spool: Path | None = None, server: Mapping[str, TomlValue] | None = None,
+         *, fast: bool = True) -> IppProxy:
     """A server on ``database``; with ``spool``, one of several nodes sharing it;
-    ``server``: settings of its ``[server]`` table."""
+    ``server``: settings of its ``[server]`` table; ``fast``: the tests' timing
+    (``_accounting``)."""
     proxy = IppProxy(directory / name, queues=[
         {"name": QUEUE, "destination": printer.uri, "cost_model": "page"}], server=server)
     storage = f'database = "{database}"\nspool = "{spool or proxy.directory / "spool"}"'
@@ -139,7 +143,7 @@ def node(directory: Path, name: str, database: str, printer: Printer,
     text = text.replace(f'database = "sqlite:///{proxy.directory / "ippproxy.db"}"\n'
                         f'spool = "{proxy.directory / "spool"}"', storage)
     assert storage in text
-    proxy.config_path.write_text(text + _accounting())
+    proxy.config_path.write_text(text + _accounting(fast))
     return proxy
 
 
@@ -251,6 +255,24 @@ def balance(database: str, user: str = "student") -> int:
     found = [u for u in cmd(database, "list-users") if u["username"] == user]
     assert len(found) == 1, found
     return int(found[0]["balance"])
+
+
+def committed_together(database: str, job_id: int) -> bool:
+    """Whether the job's document row and its reservation's ledger row were written by
+    one transaction (PostgreSQL's ``xmin``: both rows are never updated)."""
+    engine = make_engine(database)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                "SELECT d.xmin::text, l.xmin::text FROM jobs j"
+                " JOIN documents d ON d.job_uuid = j.uuid"
+                " JOIN acct_ledger l ON l.job_uuid = CAST(j.uuid AS uuid)"
+                " WHERE j.queue = :q AND j.job_id = :id AND l.kind = 'charge'"),
+                {"q": QUEUE, "id": job_id}).all()
+    finally:
+        engine.dispose()
+    assert len(rows) == 1, rows
+    return bool(rows[0][0] == rows[0][1])
 
 
 def no_tracebacks(*nodes: IppProxy) -> None:
@@ -371,15 +393,17 @@ def test_a_starting_node_leaves_the_others_work_alone(
 
 
 def test_one_node_on_postgresql(tmp_path: Path, pg_url: str, printer: Printer) -> None:  # noqa: F811
-    """The single-node flow on PostgreSQL: print -> completed and charged; a held job
-    survives kill -9 and prints after Release-Job; a job whose spooled document vanished
-    is aborted (document-access-error) and refunded."""
+    """The single-node flow on PostgreSQL: print -> completed and charged, the job and its
+    reservation stored by one transaction (the job store's group commit, storecommit.py);
+    a held job survives kill -9 and prints after Release-Job; a job whose spooled document
+    vanished is aborted (document-access-error) and refunded."""
     solo = node(tmp_path, "solo", pg_url, printer)
     try:
         solo.start()
         cmd(pg_url, "add-internal-user", "student", "--password-file", "-", "--balance", "1",
             stdin="student-pw-1\n")
         first = job_attr(print_job(solo, one_page_pdf("first")), "job-id")
+        assert committed_together(pg_url, first)
         wait_for("charged", lambda: get_job(solo, first).get("ippproxy-cost-charged"))
         assert get_job(solo, first)["job-state"] == 9
 

@@ -351,3 +351,18 @@ async def test_held_jobs_by_peer_address_and_erased_with_their_owner(store: JobS
     await store.write(lambda c: personal.erase_owner(c, "Pixel 7", "erased-1"))
     gone = await store.get_by_uuid(held.uuid)
     assert gone is not None and gone.peer_address is None and gone.owner == "erased-1"
+
+
+async def test_a_batchs_before_writes_run_in_the_order_of_their_keys(store: JobStore) -> None:
+    """Intake's reservations lock their accounts' rows until the batch's COMMIT: every
+    node's batches take them in one order (their keys), not the order of arrival."""
+    ran: list[str] = []
+
+    def before(key: str) -> Callable[[object], None]:
+        return lambda conn: ran.append(key)
+
+    keys = ["user zoe", "account physics", "user ann", "user bob"]
+    made = await asyncio.gather(*(store.create_job("q", owner="u", before=before(k),
+                                                   before_key=k) for k in keys))
+    assert len({j.job_id for j in made}) == 4
+    assert ran == sorted(keys), ran   # one batch: created together, in key order
