@@ -17,3 +17,12 @@ pytest_plugins = ["testprinters.pytest_plugin"]
 settings.register_profile("soak", max_examples=settings.default.max_examples * SCALE,
                           deadline=None)
 settings.load_profile(PROFILE)
+
+
+def pytest_sessionfinish() -> None:
+    """Quit the idle Chromiums of this process (tests/support/browser.py keeps them between
+    tests); atexit alone does not run when an xdist worker is ended."""
+    import sys
+    browser = sys.modules.get("support.browser")
+    if browser is not None:
+        browser.quit_idle()

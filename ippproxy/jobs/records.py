@@ -55,6 +55,10 @@ class QueueStateRecord:
     accepting: bool = True
     changed_at: dt.datetime | None = None  # None: never changed
     message: str = ""
+    # On the record a write returns: the (paused, accepting) that write replaced; None when
+    # it changed nothing (and on a record read). What another node's copy of the queue
+    # believed is no guide to whether the store changed.
+    was: tuple[bool, bool] | None = field(default=None, compare=False)
 
 
 def queue_state_from_row(row: Mapping[Any, Any]) -> QueueStateRecord:

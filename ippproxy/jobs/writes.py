@@ -302,14 +302,15 @@ def set_queue_state(
 ) -> QueueStateRecord:
     """Set what is given (None: leave it) of ``queue``'s state; ``changed_at`` and the
     message change only when ``paused`` or ``accepting`` does (printer-state-change-time,
-    RFC 8011 §5.4.41). Returns the state after."""
+    RFC 8011 §5.4.41). Returns the state after, its ``was`` set when this write changed it."""
     q = queue_states_t.c
     row = conn.execute(
         select(queue_states_t).where(q.name == queue).with_for_update()
     ).mappings().one_or_none()
     old = QueueStateRecord(queue) if row is None else queue_state_from_row(row)
     new = QueueStateRecord(queue, old.paused if paused is None else paused,
-                           old.accepting if accepting is None else accepting, now, message)
+                           old.accepting if accepting is None else accepting, now, message,
+                           was=(old.paused, old.accepting))
     if (new.paused, new.accepting) == (old.paused, old.accepting):
         return old
     values = {"paused": new.paused, "accepting": new.accepting, "changed_at": now,

@@ -200,6 +200,7 @@ def test_the_allowances_bite() -> None:
     assert len(not_allowed(other)) == 1
 
 
+@pytest.mark.soak      # ippeveprinter answers busy while it prints: ipptool -R waits on it
 async def test_ipp_everywhere_no_worse_than_ippeveprinter(
         start_proxy: Started, ippeveprinter: object, tmp_path: Path, documents: Path) -> None:
     ipp, eve_uri = await _proxy(start_proxy, ippeveprinter, tmp_path)

@@ -16,9 +16,13 @@ from aiohttp import web
 from support.admin import master_authorization, start_tls_site
 
 from ippproxy.app import build_app
+from ippproxy.catalog.audit import AuditQuery
+from ippproxy.catalog.store import Catalog
 from ippproxy.config import Config, QueueConfig
+from ippproxy.db import make_engine
 from ippproxy.ipp import Operation as Op
 from ippproxy.ipp import Tag
+from ippproxy.jobs.store import JobStore
 
 from .client import Ipp, a, status, value
 from .conftest import free_port, make_config
@@ -202,3 +206,33 @@ async def test_a_job_waiting_on_a_paused_queue_says_printer_stopped(server: Serv
     assert status(await server.admin("a").call(Op.RESUME_PRINTER)) == "successful-ok"
     assert await wait_state(qa, job_id, {7, 8, COMPLETED}, timeout=10) == COMPLETED
     assert "printer-stopped" not in await _reasons(qa, job_id)
+
+
+async def test_a_pause_over_ipp_is_announced_when_this_node_missed_the_resume(
+        server: Server) -> None:
+    """Another node (or the command tool) resumed the queue in the store, and this node's
+    copy still says paused: its catalog watcher has not looked yet. Pause-Printer here
+    changes the store, so it is audited and bumps the catalog's version, which makes every
+    other node re-read the queue's state. Judged against the stale copy, it was "no
+    change": no audit, no bump, and the other nodes showed the queue running for good
+    (the flake of tests/e2e/test_catalog_live.py's IPP pause)."""
+    admin = server.admin("a")
+    assert status(await admin.call(Op.PAUSE_PRINTER)) == "successful-ok"
+    engine = make_engine(server.config.storage.database)
+    try:
+        async with JobStore(engine, node="another") as other:
+            resumed = await other.set_queue_state("a", paused=False)
+        assert resumed.was == (True, True)
+        catalog = Catalog(engine)
+        version = catalog.version()
+        assert status(await admin.call(Op.PAUSE_PRINTER)) == "successful-ok"
+        assert catalog.version() > version
+        pauses = catalog.audit_log(AuditQuery(kind="queue", name="a", action="pause"))
+        assert [e.via for e in pauses] == ["ipp", "ipp"]
+        assert (await printer(server.queue("a")))[:2] == (STOPPED, ["paused"])
+        # And a pause of a queue the store already has paused changes nothing.
+        version = catalog.version()
+        assert status(await admin.call(Op.PAUSE_PRINTER)) == "successful-ok"
+        assert catalog.version() == version
+    finally:
+        engine.dispose()

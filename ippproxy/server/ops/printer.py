@@ -111,18 +111,20 @@ async def disable_printer(req: OpRequest) -> Reply:
 
 async def _set_state(req: OpRequest, *, paused: bool | None = None,
                      accepting: bool | None = None, message: str = "") -> bool:
-    """Write the queue's state to the store and take its answer; True when this node's
-    copy changed (another node may have changed the store already)."""
+    """Write the queue's state to the store and take its answer; True when the store's
+    state changed. This node's copy may lag a change made on another node (or by the
+    command tool) until its catalog watcher sees it, so it does not decide: a pause
+    judged "no change" against a stale copy was neither audited nor announced, and the
+    other nodes never re-read the queue's state."""
     q = _queue(req)
-    before = (q.paused, q.accepting)
-    q.restore(await req.ctx.store.set_queue_state(q.name, paused=paused, accepting=accepting,
-                                                  message=message))
-    after = (q.paused, q.accepting)
-    if after == before:
+    state = await req.ctx.store.set_queue_state(q.name, paused=paused, accepting=accepting,
+                                                message=message)
+    q.restore(state)
+    if state.was is None:
         return False
     # Audited as who was proven (authn.py), not as the requesting-user-name they sent.
     await req.ctx.state_recorder.queue_state_changed(req.identity.name or req.user, q.name,
-                                                      before, after)
+                                                      state.was, (state.paused, state.accepting))
     return True
 
 
