@@ -12,6 +12,7 @@ import atexit
 import contextlib
 import os
 import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,8 +46,7 @@ def _check_installed() -> None:
 _IDLE: dict[tuple[int, int], list[webdriver.Chrome]] = {}
 
 
-def _launch(size: tuple[int, int]) -> webdriver.Chrome:
-    _check_installed()
+def _start(size: tuple[int, int]) -> webdriver.Chrome:
     os.environ["SE_OFFLINE"] = "true"
     options = Options()
     options.binary_location = CHROMIUM
@@ -59,6 +59,37 @@ def _launch(size: tuple[int, int]) -> webdriver.Chrome:
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(30)
     return driver
+
+
+def _renders(driver: webdriver.Chrome) -> bool:
+    """The browser and a renderer of a real page answer: a data: document (which, unlike
+    about:blank, needs a renderer process) is loaded and its script runs."""
+    try:
+        driver.get("data:text/html,<title>ready</title>")
+        return bool(driver.execute_script("return document.title === 'ready';"))
+    except WebDriverException:
+        return False
+
+
+LAUNCHES = 3
+
+
+def _launch(size: tuple[int, int]) -> webdriver.Chrome:
+    """A new Chromium that has rendered a page. On the loaded 2-core CI machine a fresh
+    Chromium once died on its first navigation ("browser has closed the connection ...
+    Unable to receive message from renderer", CI of 6f9daf7), before the test had done
+    anything: the browser is tried here, and one that dies is replaced (said on stderr),
+    so that a test fails only for what its pages do."""
+    _check_installed()
+    for attempt in range(1, LAUNCHES + 1):
+        driver = _start(size)
+        if _renders(driver):
+            return driver
+        with contextlib.suppress(Exception):
+            driver.quit()
+        print(f"support.browser: Chromium launch {attempt} of {LAUNCHES} did not render a "
+              "page; launching another", file=sys.stderr)
+    pytest.fail(f"Chromium did not render a page in {LAUNCHES} launches", pytrace=False)
 
 
 def _forget(driver: webdriver.Chrome) -> bool:
@@ -97,7 +128,15 @@ def chromium(size: tuple[int, int] = DESKTOP) -> Iterator[webdriver.Chrome]:
     no cookies or storage from an earlier test: an idle one of this process when there is
     one, else a new one."""
     idle = _IDLE.setdefault(size, [])
-    driver = idle.pop() if idle else _launch(size)
+    driver = None
+    while idle and driver is None:
+        driver = idle.pop()
+        if not _renders(driver):         # died while idle: quit, take another
+            with contextlib.suppress(Exception):
+                driver.quit()
+            driver = None
+    if driver is None:
+        driver = _launch(size)
     kept = False
     try:
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
