@@ -81,6 +81,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,11 +92,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT))
 
 import intake_stages
+from prometheus_client.parser import text_string_to_metric_families
 from support.admin import master_authorization
 from support.server import IppProxy
 
 from ippproxy.config import load as load_config
 from ippproxy.ipp import Attribute, Group, Message, Operation, Tag, decode, encode
+from ippproxy.pipeline.stages import STAGES
 from testprinters.cupsd import PrivateCupsd
 from testprinters.dbus import PrivateDBus
 from testprinters.eve import EvePrinter
@@ -154,6 +157,9 @@ class RunResult:
     client_cpu: float = 0.0            # seconds of CPU this load generator used
     steal: float = float("nan")        # share of the machine's CPU time the hypervisor took
     server_written: float = float("nan")  # bytes the server sent to the disk (/proc/PID/io)
+    # The server's own account of its Print-Jobs' stages (ippproxy only, from /metrics):
+    # stage -> (jobs, seconds) observed during the run.
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def per_job(self, seconds: float) -> float:
         return seconds / self.ok * 1000 if self.ok else float("nan")
@@ -297,11 +303,15 @@ def wait_quiet(limit: float = 0.15, timeout: float = 20.0) -> float:
 def measured_load(t: Target, document: bytes, jobs: int, c: int, label: str) -> RunResult:
     """One run, with the CPU time of the server and of this load generator, and the CPU
     time the hypervisor stole meanwhile (a virtual machine's speed drifts with it)."""
+    before = t.stages()   # (outside the CPU measured: a scrape is not a job)
     s0, c0, m0 = process_cpu(t.pid()), os.times(), machine_cpu()
     h0, w0 = children_cpu(t.pid()), process_written(t.pid())
     r = asyncio.run(load(t.port, t.path, t.uri, document, jobs, c, label))
     s1, c1, m1 = process_cpu(t.pid()), os.times(), machine_cpu()
     h1 = children_cpu(t.pid())
+    after = t.stages()
+    r.stages = {k: (after[k][0] - before.get(k, (0.0, 0.0))[0],
+                    after[k][1] - before.get(k, (0.0, 0.0))[1]) for k in after}
     r.server_written = process_written(t.pid()) - w0
     r.server_cpu = s1 - s0
     r.helpers_cpu = max(0.0, h1 - h0)   # (a worker replaced meanwhile takes its CPU along)
@@ -370,6 +380,8 @@ class Target:
     # Paused runs: brings the server back to where it started, if its speed depends on
     # how many jobs it holds (cupsd's does).
     reset: Callable[[], None] = lambda: None
+    # The server's cumulative Print-Job stages, stage -> (jobs, seconds); {} if it has none.
+    stages: Callable[[], dict[str, tuple[float, float]]] = dict
 
 
 def merge(parts: list[RunResult]) -> RunResult:
@@ -386,6 +398,10 @@ def merge(parts: list[RunResult]) -> RunResult:
     out.client_cpu = sum(r.client_cpu for r in parts)
     out.steal = statistics.mean(r.steal for r in parts)
     out.server_written = sum(r.server_written for r in parts)
+    for r in parts:
+        for k, (n, secs) in r.stages.items():
+            n0, secs0 = out.stages.get(k, (0.0, 0.0))
+            out.stages[k] = (n0 + n, secs0 + secs)
     return out
 
 
@@ -437,6 +453,10 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                       f" {r.per_job(r.client_cpu):5.2f} ms"
                       f"  disk/job server {r.per_job(r.server_written) / 1e6:6.1f} KB"
                       f"  steal {r.steal:4.0%}{errors}", flush=True)
+                if r.stages:
+                    print("  " + " " * 13 + "  the server's stages, mean ms per job: " + "  ".join(
+                        f"{k} {v[1] / v[0] * 1000:.2f}" for k, v in r.stages.items() if v[0]),
+                        flush=True)
                 if not paused:
                     t.settle()
                 else:
@@ -453,7 +473,30 @@ def proxy_target(proxy: IppProxy, name: str, drain_timeout: float) -> Target:
             print(f"  ({name} still forwarding after {drain_timeout:.0f} s)")
 
     return Target(name, proxy.port, path, uri, settle,
-                  lambda: proxy.pid if proxy.is_running() else None)
+                  lambda: proxy.pid if proxy.is_running() else None,
+                  stages=lambda: server_stages(proxy.port))
+
+
+def server_stages(port: int) -> dict[str, tuple[float, float]]:
+    """The server's Print-Job stages so far (``ippproxy_intake_stage_duration_seconds``,
+    pipeline/stages.py): stage -> (jobs, seconds), from its /metrics over TLS."""
+    tls = ssl.create_default_context()
+    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE  # its self-signed certificate
+    request = urllib.request.Request(f"https://127.0.0.1:{port}/metrics",
+                                     headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, context=tls, timeout=10) as reply:
+        text = reply.read().decode()
+    found: dict[str, list[float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name != "ippproxy_intake_stage_duration_seconds":
+            continue
+        for sample in family.samples:
+            if sample.labels.get("operation") != "Print-Job":
+                continue
+            slot = {"_count": 0, "_sum": 1}.get(sample.name[len(family.name):])
+            if slot is not None:
+                found.setdefault(sample.labels["stage"], [0.0, 0.0])[slot] = sample.value
+    return {k: (found[k][0], found[k][1]) for k in STAGES if k in found}
 
 
 def ratio_report(rounds: list[dict[tuple[str, str, int], RunResult]], names: list[str],
@@ -520,7 +563,10 @@ def accounting_targets(rounds: list[dict[tuple[str, str, int], RunResult]],
 
 # Like cupsd's defaults (MaxJobsPerUser 0): a c=1 run sends 300 jobs as one user, which the
 # default per-user cap of 200 jobs not yet completed would refuse (server-error-too-many-jobs).
-SERVER = {"job_history_seconds": 86400, "max_jobs_per_user": 0}
+# The token of /metrics, where the bench reads the server's own stage timings.
+METRICS_TOKEN = "bench-intake-metrics-token"
+SERVER = {"job_history_seconds": 86400, "max_jobs_per_user": 0,
+          "metrics_token": METRICS_TOKEN}
 
 
 def ledger_only(jobs: int, c: int, tmp: Path) -> None:

@@ -10,7 +10,8 @@ Labels are queue names from the configuration, never client-supplied strings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
@@ -19,6 +20,10 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 # Intake covers receiving the document, so the buckets reach minutes (large uploads).
 INTAKE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
                   60.0, 300.0)
+# A stage of a small document's intake takes a millisecond or less; a large upload's
+# receive stage, minutes.
+STAGE_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                 5.0, 10.0, 30.0, 60.0, 300.0)
 DENIED_BY_RULE = "rule"
 DENIED_BY_ACCOUNT = "account"
 
@@ -40,6 +45,11 @@ class Metrics:
         self._intake = Histogram("ippproxy_intake_duration_seconds",
                                  "Time from a submission's start to its job's creation",
                                  ["operation"], buckets=INTAKE_BUCKETS, registry=r)
+        self._stage = Histogram("ippproxy_intake_stage_duration_seconds",
+                                "Time of each stage of a submission's intake (receive, "
+                                "analyse, decide, reserve, create)",
+                                ["operation", "stage"], buckets=STAGE_BUCKETS, registry=r)
+        self._stages: dict[tuple[str, str], Any] = {}   # bound children (labels() locks)
         self._retries = Counter("ippproxy_forwarding_retries",
                                 "Jobs put back to wait for an unavailable printer",
                                 ["queue"], registry=r)
@@ -70,6 +80,15 @@ class Metrics:
 
     def intake_seconds(self, operation: str, seconds: float) -> None:
         self._intake.labels(operation).observe(seconds)
+
+    def intake_stages(self, operation: str, seconds: Mapping[str, float]) -> None:
+        """One submission's stages (pipeline/stages.py): their names and the operation
+        are the server's own words, never a client's."""
+        for stage, value in seconds.items():
+            child = self._stages.get((operation, stage))
+            if child is None:
+                child = self._stages[(operation, stage)] = self._stage.labels(operation, stage)
+            child.observe(value)
 
     # -- forwarding --------------------------------------------------------------------
     def printed(self, queue: str) -> None:

@@ -3,6 +3,7 @@ queue, the sampled analysis queue, queues that disappear leave the exposition.""
 
 from __future__ import annotations
 
+import pytest
 from prometheus_client import REGISTRY
 from server.metrics_text import sample
 
@@ -48,3 +49,21 @@ def test_declared_queues_show_zero_counters() -> None:
             assert f'ippproxy_jobs_{name}_total{{queue="{q}"}} 0.0' in text
         assert f'ippproxy_forwarding_retries_total{{queue="{q}"}} 0.0' in text
         assert f'ippproxy_jobs_denied_total{{queue="{q}",reason="account"}} 0.0' in text
+
+
+def test_intake_stages_by_operation_and_stage() -> None:
+    m = Metrics()
+    m.intake_stages("Print-Job", {"analyse": 0.0008, "create": 0.004})
+    m.intake_stages("Print-Job", {"analyse": 0.0015, "create": 0.004})
+    m.intake_stages("Send-Document", {"create": 0.03})
+    text = m.render().decode()
+    name = "ippproxy_intake_stage_duration_seconds"
+    assert sample(text, f"{name}_bucket", operation="Print-Job", stage="analyse",
+                  le="0.001") == 1
+    assert sample(text, f"{name}_bucket", operation="Print-Job", stage="analyse",
+                  le="0.002") == 2
+    assert sample(text, f"{name}_count", operation="Print-Job", stage="create") == 2
+    assert sample(text, f"{name}_sum", operation="Print-Job", stage="create") == \
+        pytest.approx(0.008)
+    assert sample(text, f"{name}_count", operation="Send-Document", stage="create") == 1
+    assert sample(text, f"{name}_count", operation="Send-Document", stage="analyse") == 0

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -63,6 +62,7 @@ from ippproxy.pipeline.plan import Plan, document, plan
 from ippproxy.pipeline.quote import quote
 from ippproxy.pipeline.refusal import Refused, policy_refusal
 from ippproxy.pipeline.release import PIN_KEY, held_for_release, pin_of, without_pin
+from ippproxy.pipeline.stages import ANALYSE, CREATE, DECIDE, RECEIVE, RESERVE, StageClock
 from ippproxy.pipeline.submission import Accepted, Submission, Validated
 from ippproxy.policies import Action, Decision, JobFacts, PolicyChain
 
@@ -86,22 +86,24 @@ class Intake:
 
     # -- the operations --------------------------------------------------------------------
     async def print_job(self, sub: Submission) -> Accepted:
-        started = time.monotonic()
+        clock = StageClock()
         p = plan(sub, with_document=True)                                    # 1. plan
         doc = await self._spool(sub, p.compression, p.document_format)       # 2. spool
+        clock.mark(RECEIVE)
         job_uuid = new_uuid()          # known before the job exists: charges are keyed by it
         made: list[NewDocument] = []
         try:
             admitted, deferred = await self._meter(sub, p, (doc,), job_uuid, made,
-                                                   defer=True)               # 3. - 5.
+                                                   defer=True, clock=clock)  # 3. - 5.
             job, admitted = await self._create(sub, p, doc, admitted, job_uuid,
                                                deferred)                     # 6. create
+            clock.mark(CREATE)
         except BaseException as e:
             self._discard((doc, *made), sub, job_uuid, e)
             raise
         if made:
             self.spool.delete(doc.spool_name)
-        self._counted(sub, admitted, started)
+        self._counted(sub, admitted, clock)
         return Accepted(job, p.unsupported)
 
     async def _create(self, sub: Submission, p: Plan, doc: NewDocument,
@@ -165,17 +167,18 @@ class Intake:
         is analysed, decided and reserved like a Print-Job's, with the job-template
         attributes Create-Job accepted (no conversion: the job's attributes carry the
         forced options)."""
-        started = time.monotonic()
+        clock = StageClock()
         fmt, compression = document(sub)                                     # 1. plan
         p = Plan(blob.unpack(job.attributes), (), fmt, compression, job.name or "untitled",
                  job.hold_until)
         doc = await self._spool(sub, compression, fmt)                       # 2. spool
+        clock.mark(RECEIVE)
         try:
             if not last:
                 return await self.store.add_document(job.uuid, doc, last=False)
             docs = (*(NewDocument(d.spool_name, d.size, d.sha256, d.format, d.name)
                       for d in job.documents), doc)
-            admitted = await self.meter(sub, p, docs, job.uuid)              # 3. - 5.
+            admitted, _ = await self._meter(sub, p, docs, job.uuid, clock=clock)  # 3. - 5.
             admitted = held_for_release(replace(sub, pin_hash=pin_of(job)), admitted)
             if admitted.analysis is not None:                                # 6. create
                 forced = admitted
@@ -188,7 +191,8 @@ class Intake:
                 job = await self.store.transition(
                     job.uuid, JobEvent.HOLD, reasons=(admitted.hold_reason,),
                     message=admitted.message or None, hold_until="indefinite")
-            self._counted(sub, admitted, started)
+            clock.mark(CREATE)
+            self._counted(sub, admitted, clock)
             return job
         except JobClosedError:
             self.spool.delete(doc.spool_name)
@@ -219,15 +223,22 @@ class Intake:
 
     async def _meter(self, sub: Submission, p: Plan, docs: Sequence[NewDocument],
                      job_uuid: str, made: list[NewDocument] | None = None, *,
-                     defer: bool = False) -> tuple[Admission, Deferred | None]:
-        """``meter``; ``defer``: the reservation may be left to the job's creation."""
+                     defer: bool = False, clock: StageClock | None = None
+                     ) -> tuple[Admission, Deferred | None]:
+        """``meter``; ``defer``: the reservation may be left to the job's creation;
+        ``clock``: told where each stage ends."""
         if sub.unproven and self.metering is not None:
             return UNPROVEN, None
+        clock = clock or StageClock()
         facts, reading = await self._analyse(sub, p, docs, job_uuid)          # 3. analyse
+        clock.mark(ANALYSE)
         admitted = await self._decide(sub, p, facts, reading, made is not None,
                                       made if made is not None else [])      # 4. decide
-        return await self._reserve(sub, facts, reading, admitted, job_uuid,
-                                   defer)                                   # 5. reserve
+        clock.mark(DECIDE)
+        reserved = await self._reserve(sub, facts, reading, admitted, job_uuid,
+                                       defer)                               # 5. reserve
+        clock.mark(RESERVE)
+        return reserved
 
     async def _spool(self, sub: Submission, compression: str, fmt: str) -> NewDocument:
         try:
@@ -313,12 +324,13 @@ class Intake:
             return None
         return await self.metering.pay_held(job, pin)
 
-    def _counted(self, sub: Submission, admitted: Admission, started: float) -> None:
-        """A job received (held or not), and how long its intake took."""
+    def _counted(self, sub: Submission, admitted: Admission, clock: StageClock) -> None:
+        """A job received (held or not), how long its intake took and where that went."""
         self.metrics.received(sub.queue)
         if admitted.hold:
             self.metrics.held(sub.queue)
-        self.metrics.intake_seconds(sub.operation, time.monotonic() - started)
+        self.metrics.intake_seconds(sub.operation, sum(clock.seconds.values()))
+        self.metrics.intake_stages(sub.operation, clock.seconds)
 
     def _discard(self, docs: Sequence[NewDocument], sub: Submission, job_uuid: str,
                  error: BaseException) -> None:

@@ -24,6 +24,7 @@ from ippproxy.jobs.spool import Spool
 from ippproxy.jobs.state import JobState
 from ippproxy.jobs.store import JobStore
 from ippproxy.pipeline import Intake, Refused
+from ippproxy.pipeline.stages import ANALYSE, CREATE, STAGES
 
 
 def kw(name: str, value: str) -> Attribute:
@@ -182,6 +183,40 @@ async def test_send_document_updates_the_stored_job(engine: Engine, store: JobSt
     assert values(stored.attributes) == {"copies": 2, "print-color-mode": "monochrome"}
     charge = p.accounting.get(job.uuid)
     assert charge is not None and charge.estimate == 5 + 2 * 2 * 10   # Create-Job's copies
+
+
+def stage_seconds(intake: Intake, operation: str) -> dict[str, tuple[float, float]]:
+    """(count, sum) of each stage's histogram (ippproxy_intake_stage_duration_seconds)."""
+    registry = intake.metrics.registry
+    found: dict[str, tuple[float, float]] = {}
+    for stage in STAGES:
+        labels = {"operation": operation, "stage": stage}
+        count = registry.get_sample_value("ippproxy_intake_stage_duration_seconds_count", labels)
+        total = registry.get_sample_value("ippproxy_intake_stage_duration_seconds_sum", labels)
+        if count is not None and total is not None:
+            found[stage] = (count, total)
+    return found
+
+
+async def test_each_intake_stage_is_timed(engine: Engine, store: JobStore, spool: Spool,
+                                         pool: AnalysisPool) -> None:
+    """Print-Job and Send-Document observe each of their five stages once a job, and the
+    stages add up to the intake's duration (nothing counted twice, nothing left out)."""
+    p = build(config(), engine, store, spool, pool)
+    pdf = docs.pdf_bytes([True, False])
+    await p.intake.print_job(submission(pdf, user="dave"))
+    await p.intake.print_job(submission(pdf, user="erin"))
+    job = (await p.intake.create_job(submission(user="dave", op="Create-Job"))).job
+    await p.intake.send_document(submission(pdf, user="dave", op="Send-Document"), job,
+                                 last=True)
+    registry = p.intake.metrics.registry
+    for operation, jobs in (("Print-Job", 2), ("Send-Document", 1)):
+        stages = stage_seconds(p.intake, operation)
+        assert {k: v[0] for k, v in stages.items()} == dict.fromkeys(STAGES, jobs)
+        assert stages[ANALYSE][1] > 0 and stages[CREATE][1] > 0   # a worker, a commit
+        total = registry.get_sample_value("ippproxy_intake_duration_seconds_sum",
+                                          {"operation": operation})
+        assert total == pytest.approx(sum(v[1] for v in stages.values()), abs=1e-9)
 
 
 async def test_duplicate_jobs_are_looked_up_in_the_job_store(
