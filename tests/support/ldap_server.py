@@ -72,7 +72,7 @@ def restart_slapd(d: Slapd) -> None:
     """Start a stopped ``d`` again on its ports with its data (a directory back up)."""
     log = open(d.root / "slapd.log", "ab")  # noqa: SIM115 (kept open for the process)
     d.proc = subprocess.Popen(
-        [str(SLAPD), "-f", str(d.root / "slapd.conf"), "-d", "0",
+        [str(SLAPD), "-f", str(d.root / "slapd.conf"), "-d", "32768",
          "-h", f"ldap://127.0.0.1:{d.port}/ ldaps://127.0.0.1:{d.tls_port}/"],
         stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30

@@ -133,6 +133,44 @@ def base_ldif() -> str:
             f"dn: {GROUPS}\nobjectClass: organizationalUnit\nou: groups\n\n")
 
 
+STARTS = 3
+
+
+def _serve(root: Path) -> Slapd:
+    """slapd on two free ports, answering. ``-d 32768`` (loglevel "none") logs only what
+    has no level, such as a failed bind, which ``-d 0`` kept silent: a CI run lost a test
+    to "slapd did not start:" and an empty log. A slapd that exits while starting (another
+    process took a port between free_port and its bind) is started again on other ports."""
+    failures: list[str] = []
+    for _ in range(STARTS):
+        s = Slapd(root, free_port(), free_port())
+        with open(root / "slapd.log", "wb") as log:
+            s.proc = subprocess.Popen(
+                [str(SLAPD), "-f", str(root / "slapd.conf"), "-d", "32768",
+                 "-h", f"ldap://127.0.0.1:{s.port}/ ldaps://127.0.0.1:{s.tls_port}/"],
+                stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", s.port), timeout=1):
+                    pass
+                if s.proc.poll() is None:   # (not another process's listener on the port)
+                    return s
+                raise ConnectionRefusedError
+            except OSError:
+                exited = s.proc.poll()
+                if exited is not None or time.monotonic() > deadline:
+                    s.stop()
+                    said = (root / "slapd.log").read_text(errors="replace")[-2000:]
+                    failures.append(f"exit status {exited}: {said}" if exited is not None
+                                    else f"no answer on port {s.port} within 20 s: {said}")
+                    break
+                time.sleep(0.05)
+        if exited is None:     # timed out: starting it again would not be faster
+            break
+    raise RuntimeError("slapd did not start: " + " | ".join(failures))
+
+
 def start_slapd(root: Path, bulk_ldif: Path | None = None) -> Slapd:
     """Start a fresh directory. ``bulk_ldif`` (which must hold base_ldif() first) is loaded
     with slapadd before the server starts: fast, but the memberOf overlay does not see it,
@@ -147,22 +185,7 @@ def start_slapd(root: Path, bulk_ldif: Path | None = None) -> Slapd:
     if bulk_ldif is not None:
         subprocess.run(["/usr/sbin/slapadd", "-q", "-f", str(root / "slapd.conf"),
                         "-l", str(bulk_ldif)], check=True, capture_output=True)
-    s = Slapd(root, free_port(), free_port())
-    log = open(root / "slapd.log", "wb")  # noqa: SIM115 (kept open for the process)
-    s.proc = subprocess.Popen(
-        [str(SLAPD), "-f", str(root / "slapd.conf"), "-d", "0",
-         "-h", f"ldap://127.0.0.1:{s.port}/ ldaps://127.0.0.1:{s.tls_port}/"],
-        stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", s.port), timeout=1):
-                break
-        except OSError:
-            if s.proc.poll() is not None or time.monotonic() > deadline:
-                s.stop()
-                raise RuntimeError(f"slapd did not start: {(root / 'slapd.log').read_text()}")
-            time.sleep(0.05)
+    s = _serve(root)
     if bulk_ldif is None:
         s.add(SUFFIX, ["dcObject", "organization"], {"o": "Example", "dc": "example"})
         s.add(PEOPLE, ["organizationalUnit"], {"ou": "people"})
