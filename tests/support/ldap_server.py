@@ -3,13 +3,20 @@ real ``ippproxy serve`` that reads it (the directory's web, REST and cmd tests).
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from pathlib import Path
 
 from support.server import IppProxy
-from support.slapd import GROUPS, PEOPLE, ROOT_DN, ROOT_PW, SLAPD, SUFFIX, Slapd, start_slapd
+from support.slapd import (
+    GROUPS,
+    PEOPLE,
+    ROOT_DN,
+    ROOT_PW,
+    SUFFIX,
+    Slapd,
+    launch,
+    start_slapd,
+    wait_answering,
+)
 from support.webapi import ACCOUNTING, register
 
 # uid -> (full name, password, mail)
@@ -70,18 +77,7 @@ def ldap_proxy(root: Path, d: Slapd, queues: list[dict[str, object]] | None = No
 
 def restart_slapd(d: Slapd) -> None:
     """Start a stopped ``d`` again on its ports with its data (a directory back up)."""
-    log = open(d.root / "slapd.log", "ab")  # noqa: SIM115 (kept open for the process)
-    d.proc = subprocess.Popen(
-        [str(SLAPD), "-f", str(d.root / "slapd.conf"), "-d", "32768",
-         "-h", f"ldap://127.0.0.1:{d.port}/ ldaps://127.0.0.1:{d.tls_port}/"],
-        stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", d.port), timeout=1):
-                return
-        except OSError:
-            if d.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"slapd did not start again: "
-                                   f"{(d.root / 'slapd.log').read_text()[-2000:]}") from None
-            time.sleep(0.05)
+    launch(d, append=True)
+    failure = wait_answering(d, 30)
+    if failure is not None:
+        raise RuntimeError(f"slapd did not start again: {failure}")

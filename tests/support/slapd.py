@@ -136,37 +136,53 @@ def base_ldif() -> str:
 STARTS = 3
 
 
+def launch(s: Slapd, *, append: bool = False) -> None:
+    """Start slapd for ``s`` on its ports, its output in ``slapd.log`` (``append``: after
+    what an earlier run wrote). ``-d 32768`` (loglevel "none") logs only what has no
+    level, such as a failed bind, which ``-d 0`` kept silent: a CI run lost a test to
+    "slapd did not start:" and an empty log."""
+    with open(s.root / "slapd.log", "ab" if append else "wb") as log:
+        s.proc = subprocess.Popen(
+            [str(SLAPD), "-f", str(s.root / "slapd.conf"), "-d", "32768",
+             "-h", f"ldap://127.0.0.1:{s.port}/ ldaps://127.0.0.1:{s.tls_port}/"],
+            stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_answering(s: Slapd, timeout: float) -> str | None:
+    """None once ``s``'s slapd answers on its port; else why not (it exited, or did not
+    answer within ``timeout`` seconds: then it is stopped), with the end of its log. A port
+    that answers counts only while our slapd runs (not another process's listener)."""
+    assert s.proc is not None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", s.port), timeout=1):
+                pass
+            if s.proc.poll() is None:
+                return None
+            raise ConnectionRefusedError
+        except OSError:
+            exited = s.proc.poll()
+            if exited is not None or time.monotonic() > deadline:
+                s.stop()
+                said = (s.root / "slapd.log").read_text(errors="replace")[-2000:]
+                return (f"exit status {exited}: {said}" if exited is not None
+                        else f"no answer on port {s.port} within {timeout:g} s: {said}")
+            time.sleep(0.05)
+
+
 def _serve(root: Path) -> Slapd:
-    """slapd on two free ports, answering. ``-d 32768`` (loglevel "none") logs only what
-    has no level, such as a failed bind, which ``-d 0`` kept silent: a CI run lost a test
-    to "slapd did not start:" and an empty log. A slapd that exits while starting (another
-    process took a port between free_port and its bind) is started again on other ports."""
+    """slapd on two free ports, answering. One that exits while starting (another process
+    took a port between free_port and its bind) is started again on other ports."""
     failures: list[str] = []
     for _ in range(STARTS):
         s = Slapd(root, free_port(), free_port())
-        with open(root / "slapd.log", "wb") as log:
-            s.proc = subprocess.Popen(
-                [str(SLAPD), "-f", str(root / "slapd.conf"), "-d", "32768",
-                 "-h", f"ldap://127.0.0.1:{s.port}/ ldaps://127.0.0.1:{s.tls_port}/"],
-                stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", s.port), timeout=1):
-                    pass
-                if s.proc.poll() is None:   # (not another process's listener on the port)
-                    return s
-                raise ConnectionRefusedError
-            except OSError:
-                exited = s.proc.poll()
-                if exited is not None or time.monotonic() > deadline:
-                    s.stop()
-                    said = (root / "slapd.log").read_text(errors="replace")[-2000:]
-                    failures.append(f"exit status {exited}: {said}" if exited is not None
-                                    else f"no answer on port {s.port} within 20 s: {said}")
-                    break
-                time.sleep(0.05)
-        if exited is None:     # timed out: starting it again would not be faster
+        launch(s)
+        failure = wait_answering(s, 20)
+        if failure is None:
+            return s
+        failures.append(failure)
+        if not failure.startswith("exit status"):   # slow, not refused: again is no faster
             break
     raise RuntimeError("slapd did not start: " + " | ".join(failures))
 
