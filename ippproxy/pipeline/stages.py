@@ -27,8 +27,8 @@ class StageClock:
 
     __slots__ = ("_last", "seconds")
 
-    def __init__(self, started: float | None = None) -> None:
-        self._last = time.monotonic() if started is None else started
+    def __init__(self) -> None:
+        self._last = time.monotonic()
         self.seconds: dict[str, float] = {}
 
     def mark(self, stage: str) -> None:
