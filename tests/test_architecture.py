@@ -13,7 +13,6 @@ import asyncio
 import importlib
 import itertools
 import re
-import socket
 import sys
 import threading
 from collections.abc import Iterator
@@ -37,6 +36,7 @@ from ippproxy.config import (
     VirtualPrinterConfig,
 )
 from ippproxy.ipp import Attribute, Group, Message, Operation, Tag, decode, encode
+from testprinters.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "architecture.md"
@@ -102,12 +102,6 @@ class FirstCalls:
         finally:
             sys.setprofile(None)
             threading.setprofile(None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def config(tmp: Path) -> Config:

@@ -3,7 +3,6 @@ in tmp_path, forwarding to the built-in virtual printer; an IPP client on the co
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,16 +23,11 @@ from ippproxy.config import (
     VirtualPrinterConfig,
 )
 from ippproxy.policies import Policy
+from testprinters.ports import free_port
 
 from .client import Ipp
 
 # testprinters.pytest_plugin is registered by the root conftest (tests/conftest.py).
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def make_config(tmp: Path, queues: tuple[QueueConfig, ...] = (QueueConfig("default"),),
