@@ -104,6 +104,11 @@ class AnalysisPool:
         """Requests waiting for a worker (the analysis queue's length)."""
         return sum(1 for w in self._waiters if not w.done())
 
+    @property
+    def busy(self) -> int:
+        """Workers holding a request (taken from the idle set, not yet given back)."""
+        return len(self._all) - len(self._idle)
+
     async def __aenter__(self) -> AnalysisPool:  # noqa: PYI034
         await self.start()
         return self

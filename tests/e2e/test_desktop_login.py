@@ -20,18 +20,17 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 import requests
 from selenium.webdriver.common.by import By
 from sqlalchemy import create_engine
 from support.browser import chromium, screenshot
 from support.server import IppProxy, tracebacks
+from support.totp import Authenticator
 from support.userclient import UserClient, run_client
 from support.webapi import Client, cmd, database_of, login, remember_certificate, trust
 
@@ -299,16 +298,15 @@ def test_a_user_with_two_step_sign_in_still_gives_the_code(env: Env, os_users: O
     engine = create_engine(database_of(env.proxy))
     totp = Totp(engine, _NoAudit())
     actor = Actor(name, Via.SESSION)
-    app = pyotp.TOTP(totp.begin(actor).secret)
-    totp.confirm(actor, app.at(time.time() - 30))
+    app = Authenticator(totp.begin(actor).secret)
+    totp.confirm(actor, app.code())
     engine.dispose()
     asked = _desktop_call(env.socket, {}, user=name)
     assert asked["status"] == 401 and asked["cookie"] == []
     assert asked["problem"]["type"].endswith("/second-factor-needed")
-    wrong = _desktop_call(env.socket, {"code": "000000" if app.now() != "000000"
-                                       else "111111"}, user=name)
+    wrong = _desktop_call(env.socket, {"code": app.wrong()}, user=name)
     assert wrong["status"] == 401 and wrong["problem"]["type"].endswith("/login-failed")
-    right = _desktop_call(env.socket, {"code": app.now()}, user=name)
+    right = _desktop_call(env.socket, {"code": app.code()}, user=name)
     assert right["status"] == 201 and json.loads(right["body"])["name"] == name
     # The client without a terminal cannot ask for the code: it says what is missing.
     code, _, err = run_client(env.proxy, os_users.config_dir(name), "--desktop-login",

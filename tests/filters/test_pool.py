@@ -141,9 +141,10 @@ async def test_queue_full(cases: dict[str, corpus.Case], tmp_path: Path) -> None
     ps = tmp_path / "loop.ps"
     ps.write_bytes(b"%!PS\n{ 1 pop } loop\n")
     async with AnalysisPool(1, queue_size=1, cpu_seconds=2, wall_seconds=30) as pool:
+        assert pool.busy == 0
         busy = asyncio.ensure_future(pool.analyse(ps, "application/postscript"))
         # each caller stages its document in a thread before it asks for a worker
-        await _until(lambda: not pool._idle)
+        await _until(lambda: pool.busy == 1)
         waiting = asyncio.ensure_future(_still_works(pool, cases))
         await _until(lambda: pool.waiting == 1)
         with pytest.raises(PoolFull) as e:

@@ -196,6 +196,11 @@ async def test_cancel_during_conversion_stops_it(
         rec = await rig.job(b"%!PS-Adobe-3.0\n{ 1 pop } loop\n", "application/postscript")
         busy = await rig.wait(rec.uuid, lambda r: "job-transforming" in r.state_reasons)
         assert "converting the document for the printer" in (busy.state_message or "")
+        # The reason is set before the document is staged for the worker: cancel once the
+        # worker has it, or there is no conversion to stop yet (a loaded CI machine did).
+        async with asyncio.timeout(30):
+            while pool.busy == 0:
+                await asyncio.sleep(0.02)
         await rig.store.transition(rec.uuid, JobEvent.CANCEL)
         fwd.job_changed(rec.uuid)
         async with asyncio.timeout(30):

@@ -9,6 +9,7 @@ import time
 import pyotp
 import pytest
 from sqlalchemy import Engine
+from support.totp import Authenticator
 
 from ippproxy.services.actor import Actor, Via
 from ippproxy.services.auditsink import AuditEntry
@@ -46,24 +47,24 @@ def test_enrol_confirm_use_once_and_turn_off(engine: Engine) -> None:
     assert "issuer=ippproxy" in first.uri and svc.state(ALICE).pending
     again = svc.begin(ALICE)                       # a new pending secret replaces it
     assert again.secret != first.secret
-    app = pyotp.TOTP(again.secret)
+    app = Authenticator(again.secret)
     with pytest.raises(Invalid):
         svc.confirm(ALICE, pyotp.TOTP(first.secret).now())
     assert not svc.required("alice")               # a pending secret asks nothing
-    svc.confirm(ALICE, app.at(time.time() - 30))
+    svc.confirm(ALICE, app.code())
     assert svc.required("alice") and svc.state(ALICE).enabled
     with pytest.raises(Conflict):
         svc.begin(ALICE)
-    now = app.now()
+    now = app.code()
     assert svc.verify("alice", now)
     assert not svc.verify("alice", now)            # the same code twice: refused
-    assert not svc.verify("alice", app.at(time.time() - 30))   # an older step too
+    assert not svc.verify("alice", app.totp.at(time.time() - 30))   # an older step too
     assert not svc.verify("bob", now)              # not bob's
     assert not svc.verify("alice", "abcdef")
     with pytest.raises(Invalid):
-        svc.disable(ALICE, "000000" if app.at(time.time() + 30) != "000000" else "111111")
-    svc.disable(ALICE, app.at(time.time() + 30))
+        svc.disable(ALICE, app.wrong())
+    svc.disable(ALICE, app.code())
     assert not svc.required("alice")
     with pytest.raises(Conflict):
-        svc.disable(ALICE, app.now())
+        svc.disable(ALICE, app.totp.now())
     assert [e.action for e in audit.entries] == ["totp.enable", "totp.disable"]

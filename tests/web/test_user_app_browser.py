@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyotp
 import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -20,6 +19,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.wait import WebDriverWait
 from support.browser import FOCUSABLE_JS, UNLABELLED_JS, chromium, reloading, screenshot
 from support.server import tracebacks
+from support.totp import Authenticator
 from support.webapi import Client, first_password, login
 
 from .userapp_env import PASSWORDS, UserEnv, start, user_client
@@ -194,10 +194,10 @@ def test_two_step_sign_in_is_set_up_and_turned_off(browser: webdriver.Chrome,
     assert qr.size["width"] > 100
     secret = browser.find_element(By.ID, "totp-secret").get_attribute("value") or ""
     screenshot(browser, "user-totp")
-    app = pyotp.TOTP(secret)
-    browser.find_element(By.ID, "on-code").send_keys(app.at(time.time() - 30), Keys.ENTER)
+    app = Authenticator(secret)
+    browser.find_element(By.ID, "on-code").send_keys(app.code(), Keys.ENTER)
     WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.ID, "totp-on"))
-    browser.find_element(By.ID, "off-code").send_keys(app.now(), Keys.ENTER)
+    browser.find_element(By.ID, "off-code").send_keys(app.code(), Keys.ENTER)
     WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.ID, "totp-off"))
 
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
-import pyotp
 import pytest
 import requests
 from support.server import tracebacks
+from support.totp import Authenticator
 from support.webapi import Client, trust
 
 from ippproxy.client.login import log_in, tls_context
@@ -61,18 +60,17 @@ def test_set_up_required_at_every_login_and_turned_off(env: UserEnv) -> None:
     secret = _secret(page)
     assert '<svg role="img" aria-labelledby="totp-qr-t"' in page
     assert html.escape(f"otpauth://totp/ippproxy:alice?secret={secret}") in page
-    app = pyotp.TOTP(secret)
+    app = Authenticator(secret)
     wrong = alice.post("/user/security/confirm", data={"csrf_token": alice.csrf,
                                                        "code": "12345x"})
     assert wrong.status_code == 422 and 'id="totp-error"' in wrong.text
     ok = alice.post("/user/security/confirm", data={"csrf_token": alice.csrf,
-                                                    "code": app.at(time.time() - 30)})
+                                                    "code": app.code()})
     assert ok.status_code == 303 and 'id="totp-on"' in alice.get("/user/security").text
 
     # From now on the password alone signs in nowhere (four failures: under the limit).
     assert page_login(base, "alice", PASSWORDS["alice"]).status_code == 401
-    assert page_login(base, "alice", PASSWORDS["alice"], "000000" if app.now() != "000000"
-                      else "111111").status_code == 401
+    assert page_login(base, "alice", PASSWORDS["alice"], app.wrong()).status_code == 401
     api = requests.post(base + "/api/v1/session", json={
         "username": "alice", "password": PASSWORDS["alice"]}, timeout=30, verify=trust(base))
     assert api.status_code == 401 and "Set-Cookie" not in api.headers
@@ -85,7 +83,7 @@ def test_set_up_required_at_every_login_and_turned_off(env: UserEnv) -> None:
     # With the code it does (a code used twice: tests/services/test_totp.py): here as
     # ippproxy-client logs in, asked for the code by the second-factor-needed answer.
     asked: list[str] = []
-    saved = asyncio.run(_client_login(base, lambda: asked.append("code") or app.now()))
+    saved = asyncio.run(_client_login(base, lambda: asked.append("code") or app.code()))
     assert asked == ["code"]
     again = Client(base, cookie=saved.session, csrf=saved.csrf)
     assert again.get("/api/v1/session").json()["name"] == "alice"
@@ -95,7 +93,7 @@ def test_set_up_required_at_every_login_and_turned_off(env: UserEnv) -> None:
                                                          "code": "abc"})
     assert refused.status_code == 422 and 'id="totp-on"' in refused.text
     off = again.post("/user/security/disable", data={"csrf_token": again.csrf,
-                                                     "code": app.at(time.time() + 30)})
+                                                     "code": app.code()})
     assert off.status_code == 303
     assert 'id="totp-off"' in again.get("/user/security").text
     user_client(base, "alice")
