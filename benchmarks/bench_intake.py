@@ -75,6 +75,8 @@ import argparse
 import asyncio
 import math
 import os
+import shutil
+import signal
 import ssl
 import statistics
 import subprocess
@@ -105,6 +107,7 @@ from testprinters.eve import EvePrinter
 
 CONCURRENCY = (1, 8, 32)
 PRINTER_COMMAND = "/bin/true"  # what both ippeveprinters run per job: prints at once
+PY_SPY = os.environ.get("PY_SPY") or shutil.which("py-spy") or "py-spy"
 # Accounting on: a cost model on the queue, users created on print, paying.
 ACCOUNTING = """
 [accounting]
@@ -304,9 +307,11 @@ def measured_load(t: Target, document: bytes, jobs: int, c: int, label: str) -> 
     """One run, with the CPU time of the server and of this load generator, and the CPU
     time the hypervisor stole meanwhile (a virtual machine's speed drifts with it)."""
     before = t.stages()   # (outside the CPU measured: a scrape is not a job)
+    spy = profiler(t, label)
     s0, c0, m0 = process_cpu(t.pid()), os.times(), machine_cpu()
     h0, w0 = children_cpu(t.pid()), process_written(t.pid())
     r = asyncio.run(load(t.port, t.path, t.uri, document, jobs, c, label))
+    stop_profiler(spy)
     s1, c1, m1 = process_cpu(t.pid()), os.times(), machine_cpu()
     h1 = children_cpu(t.pid())
     after = t.stages()
@@ -382,6 +387,27 @@ class Target:
     reset: Callable[[], None] = lambda: None
     # The server's cumulative Print-Job stages, stage -> (jobs, seconds); {} if it has none.
     stages: Callable[[], dict[str, tuple[float, float]]] = dict
+    # --profile: where py-spy writes the server's samples of each measured run (None: not).
+    profile: Path | None = None
+
+
+def profiler(t: Target, label: str) -> subprocess.Popen[bytes] | None:
+    """``py-spy record`` of the server's threads while it runs (collapsed stacks, one file
+    per run and server; idle threads left out), or None without --profile."""
+    pid = t.pid()
+    if t.profile is None or pid is None:
+        return None
+    out = t.profile / f"{label}-{t.name}.txt"
+    return subprocess.Popen([PY_SPY, "record", "--pid", str(pid), "--format", "raw",
+                             "--threads", "--nonblocking", "--rate", "250", "-o", str(out),
+                             *os.environ.get("PY_SPY_ARGS", "").split()],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is not None:
+        proc.send_signal(signal.SIGINT)   # py-spy writes its file on SIGINT
+        proc.wait(30)
 
 
 def merge(parts: list[RunResult]) -> RunResult:
@@ -641,6 +667,10 @@ def main() -> int:
     ap.add_argument("--log-level", default="warning")
     ap.add_argument("--workers", type=int, default=1,
                     help="ippproxy's server.workers (processes on the one port)")
+    ap.add_argument("--profile", type=Path, default=None, metavar="DIR",
+                    help="py-spy record of ippproxy during each measured run, into DIR "
+                         "(collapsed stacks per thread; py-spy from $PY_SPY or PATH, more "
+                         "arguments in $PY_SPY_ARGS, such as --gil)")
     ap.add_argument("--ledger-only", type=int, default=0, metavar="N",
                     help="only the ledger stage (reserve and settle from threads, at the "
                          "first --concurrency), N jobs, and its CPU per job; no servers")
@@ -704,6 +734,10 @@ def main() -> int:
                 120.0, 0.2 * (max(args.jobs_1, args.jobs_100) + 10))
             targets = [proxy_target(proxy, name, drain_timeout)
                        for name, proxy in proxies.items()]
+            if args.profile is not None:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                for t in targets:
+                    t.profile = args.profile
             targets.append(Target("cupsd", cupsd.port, "/printers/eve", cups_uri, settle_cupsd,
                                   lambda: getattr(getattr(cupsd, "_proc", None), "pid", None),
                                   settle_cupsd))
