@@ -171,8 +171,8 @@ def _at_head(engine: Engine) -> bool:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` with Alembic (idempotent). A database already at
-    the head is told so by one read: loading Alembic and its migration scripts takes
-    about 0.4 s, and every ``ippproxy cmd`` and server start opens the database."""
+    the head is told so by one read, without importing Alembic or loading its scripts:
+    every ``ippproxy cmd`` and server start opens the database (bench_startup.py)."""
     if revision == "head" and _at_head(engine):
         return
     from alembic import command
