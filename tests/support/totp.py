@@ -16,7 +16,8 @@ import time
 
 import pyotp
 
-STEP = 30     # seconds, as the server's (RFC 6238 §4: X)
+from ippproxy.services.totp import STEP
+
 MARGIN = 15   # seconds: more than a test takes to have a code checked
 
 
