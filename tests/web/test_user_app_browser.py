@@ -61,6 +61,16 @@ def browser(env: UserEnv) -> Iterator[webdriver.Chrome]:
         yield driver
 
 
+# Every fetch of the page answered 3 s late (its reply held back, not its request).
+SLOW_FETCH = """
+var f = window.fetch;
+window.fetch = function (u, o) {
+  return f(u, o).then(function (r) {
+    return new Promise(function (ok) { setTimeout(function () { ok(r); }, 3000); });
+  });
+};"""
+
+
 def live(driver: webdriver.Chrome, env: UserEnv) -> None:
     driver.get(env.proxy.https + "/user/")
     WebDriverWait(driver, WAIT).until(
@@ -108,11 +118,16 @@ def test_the_account_question_arrives_live_and_is_answered_in_the_page(
     WebDriverWait(browser, WAIT).until(lambda d: "left to answer" in text_of(d, popup))
     assert "live-physics" in text_of(browser, popup) and "billed" in text_of(browser, popup)
     screenshot(browser, "user-popup-account")
+    # The answer's reply held back 3 s: the job's own state events (the answer released it)
+    # come in first, and the answer is still the popup's outcome, its progress below.
+    browser.execute_script(SLOW_FETCH)
     browser.find_element(By.ID, popup).find_element(
         By.XPATH, ".//button[starts-with(normalize-space(), 'Physics')]").click()
-    WebDriverWait(browser, WAIT).until(lambda d: "Answered" in text_of(d, popup))
     job = env.wait_state(api, "live-physics", "completed")
     WebDriverWait(browser, WAIT).until(lambda d: "is completed" in text_of(d, popup))
+    WebDriverWait(browser, WAIT).until(lambda d: "Answered" in text_of(d, popup))
+    outcome = browser.find_element(By.CSS_SELECTOR, f"#{popup} .outcome")
+    assert outcome.text == "Answered: the job prints.", text_of(browser, popup)
     assert job["account"] == "physics"
     assert [a for a, kind in env.charges(job["uuid"]) if kind == "charge"] == [-25]
     assert browser.execute_script("return window.notReloaded") is True

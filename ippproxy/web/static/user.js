@@ -46,13 +46,20 @@
       if (empty) empty.hidden = box.children.length > 0;
     }
 
-    function done(uuid, text) {
+    // mine: the answer given in this page. It is the popup's outcome even when the job's
+    // own state event (sent as soon as the answer released it) came in first.
+    function done(uuid, text, mine) {
       var li = document.getElementById("job-" + uuid);
       if (li && li.closest("#waiting")) li.remove();
       var p = document.getElementById("popup-" + uuid);
       if (!p) return;
       if (p.classList.contains("answered")) {    // the job's progress after the answer
-        p.querySelector(".progress").textContent = text;
+        if (mine) {
+          p.querySelector(".progress").textContent = p.querySelector(".outcome").textContent;
+          p.querySelector(".outcome").textContent = text;
+        } else {
+          p.querySelector(".progress").textContent = text;
+        }
         return;
       }
       if (timers[uuid]) { clearInterval(timers[uuid]); delete timers[uuid]; }
@@ -77,7 +84,7 @@
       }).then(function (res) {
         if (res.ok) {
           done(uuid, res.body.state === "canceled" ? "Canceled: nothing charged."
-               : "Answered: the job prints.");
+               : "Answered: the job prints.", true);
         } else {
           p.querySelector(".outcome").textContent = res.body.detail || "Refused.";
           p.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
@@ -156,7 +163,7 @@
         fetch("/user/jobs/" + encodeURIComponent(job.uuid) + "/cancel", {
           method: "POST", credentials: "same-origin", redirect: "manual",
           headers: {"X-CSRF-Token": csrf}, body: new URLSearchParams({csrf_token: csrf})
-        }).then(function () { done(job.uuid, "Canceled: nothing charged."); });
+        }).then(function () { done(job.uuid, "Canceled: nothing charged.", true); });
       });
       if (job.deadline) {
         var c = el("p", "countdown");
