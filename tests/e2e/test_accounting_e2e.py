@@ -23,7 +23,8 @@ from typing import Any
 
 import pikepdf
 import pytest
-from support.server import IppProxy, ippproxy_command
+from support.cmd import run_cmd
+from support.server import IppProxy
 from support.webapi import first_password, login, remember_certificate
 
 from ippproxy.ipp import Attribute, Message, Operation, Status, Tag, decode, encode
@@ -82,9 +83,7 @@ class Env:
         self.db = f"sqlite:///{proxy.directory / 'ippproxy.db'}"
 
     def cmd(self, *args: str, stdin: str = "") -> Any:
-        r = subprocess.run([*ippproxy_command(), "cmd", "--database", self.db, "--json", *args],
-                           input=stdin, capture_output=True, text=True, timeout=60,
-                           check=False)
+        r = run_cmd(["--database", self.db, "--json", *args], stdin=stdin)
         assert r.returncode == 0, r.stdout + r.stderr
         return json.loads(r.stdout)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import pytest
 from support.admin import bearer
+from support.cmd import run_cmd
 from support.postgres import pg_url, postgres_cluster  # noqa: F401
 from support.server import IppProxy, ippproxy_command
 
@@ -61,8 +62,7 @@ def node(directory: Path, name: str, database: str, spool: Path, printer: Printe
 
 
 def cmd(proxy: IppProxy, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ippproxy_command(), "cmd", "--config", str(proxy.config_path),
-                           *args], capture_output=True, text=True, timeout=60, check=False)
+    return run_cmd(["--config", str(proxy.config_path), *args])
 
 
 def ipp(proxy: IppProxy, queue: str, op: int, document: bytes = b"",

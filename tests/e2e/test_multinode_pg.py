@@ -29,8 +29,9 @@ from typing import Any
 import pikepdf
 import pytest
 import sqlalchemy as sa
+from support.cmd import run_cmd
 from support.postgres import pg_url, postgres_cluster  # noqa: F401
-from support.server import IppProxy, TomlValue, free_port, ippproxy_command
+from support.server import IppProxy, TomlValue, free_port
 
 from ippproxy.db import make_engine
 from ippproxy.ipp import Attribute, Message, Operation, Status, Tag, decode, encode
@@ -167,8 +168,7 @@ def start_all(nodes: list[IppProxy]) -> None:
 
 
 def cmd(database: str, *args: str, stdin: str = "") -> Any:
-    r = subprocess.run([*ippproxy_command(), "cmd", "--database", database, "--json", *args],
-                       input=stdin, capture_output=True, text=True, timeout=60, check=False)
+    r = run_cmd(["--database", database, "--json", *args], stdin=stdin)
     assert r.returncode == 0, r.stdout + r.stderr
     return json.loads(r.stdout)
 

@@ -11,14 +11,14 @@ are staff, carol is staff, dave is a manager.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from support.cmd import run_cmd
 from support.media_empty import ThreadedPrinter
-from support.server import IppProxy, ippproxy_command
+from support.server import IppProxy
 from support.webapi import Client, login, remember_certificate
 
 from ippproxy.ipp import Attribute, Operation, Status, Tag
@@ -72,6 +72,13 @@ class Release:
     def ledger(self, uuid: str) -> list[tuple[int, str]]:
         return [(amount, kind) for amount, _, kind, _ in self.env.ledger(uuid)]
 
+    def audit(self, uuid: str) -> Any:
+        """``ippproxy cmd audit`` of the job."""
+        done = run_cmd(["--config", str(self.env.proxy.config_path), "--json", "audit",
+                        "--kind", "job", "--name", uuid])
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
 
 def _uuid(attrs: dict[str, Any]) -> str:
     return str(attrs["job-uuid"]).removeprefix("urn:uuid:")
@@ -119,10 +126,7 @@ def test_secure_only_the_owner_releases(rel: Release) -> None:
     rel.wait_state("locked", job_id, 9)
     code, body = rel.rest("alice", uuid, "release")           # twice: it waits no more
     assert code == 409, body
-    audit = json.loads(subprocess.run(
-        [*ippproxy_command(), "cmd", "--config", str(rel.env.proxy.config_path), "--json",
-         "audit", "--kind", "job", "--name", uuid], check=True, capture_output=True,
-        text=True, timeout=60).stdout)
+    audit = rel.audit(uuid)
     entries = audit["items"] if isinstance(audit, dict) else audit
     assert [(e["action"], e["actor"]) for e in entries] == [("job.release", "alice")], audit
 
@@ -220,10 +224,7 @@ def test_an_approvers_ipp_cancel_job_is_a_refusal(rel: Release) -> None:
     assert reply.code == Status.CLIENT_ERROR_NOT_AUTHORIZED, status_message(reply)
     time.sleep(1)
     assert rel.ledger(uuid) == [(-15, "charge"), (15, "refund")]
-    audit = json.loads(subprocess.run(
-        [*ippproxy_command(), "cmd", "--config", str(rel.env.proxy.config_path), "--json",
-         "audit", "--kind", "job", "--name", uuid], check=True, capture_output=True,
-        text=True, timeout=60).stdout)
+    audit = rel.audit(uuid)
     entries = audit["items"] if isinstance(audit, dict) else audit
     assert [(e["action"], e["actor"]) for e in entries] == [("job.refuse", "carol")], audit
     # The owner's own Cancel-Job is still an ordinary cancel.
@@ -248,14 +249,12 @@ def test_release_refused_while_the_printer_reports_media_empty(rel: Release) -> 
 def test_unreleased_jobs_expire_refunded(rel: Release) -> None:
     attrs = rel.held("locked")
     proxy = rel.env.proxy
-    option = [*ippproxy_command(), "cmd", "--config", str(proxy.config_path), "option"]
-    subprocess.run([*option, "set", "accounting.release_expiry", "1"], check=True,
-                   capture_output=True, timeout=60)
+    option = ["--config", str(proxy.config_path), "option"]
+    assert run_cmd([*option, "set", "accounting.release_expiry", "1"]).returncode == 0
     try:
         done = rel.wait_state("locked", attrs["job-id"], 7)   # the housekeeping pass
     finally:
-        subprocess.run([*option, "clear", "accounting.release_expiry"], check=True,
-                       capture_output=True, timeout=60)
+        assert run_cmd([*option, "clear", "accounting.release_expiry"]).returncode == 0
     assert "not released within" in done["job-state-message"], done
     deadline = time.monotonic() + 60
     while len(rows := rel.env.ledger(_uuid(attrs))) < 2:

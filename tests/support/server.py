@@ -26,6 +26,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from support.cmd import run_cmd
+
 from testprinters.ports import free_port
 
 ScalarValue = str | int | float | bool
@@ -250,8 +252,8 @@ class IppProxy:
         has taken the new catalog (its log says ``catalog version N``): its watcher polls
         every ``storage.catalog_poll_interval``, later on a loaded machine."""
         before = self.log().count("catalog version ")
-        subprocess.run([*ippproxy_command(), "cmd", "--config", str(self.config_path),
-                        "option", *args], check=True, capture_output=True, timeout=60)
+        done = run_cmd(["--config", str(self.config_path), "option", *args])
+        assert done.returncode == 0, done.stdout + done.stderr
         deadline = time.monotonic() + timeout
         while self.log().count("catalog version ") <= before:
             if time.monotonic() > deadline:

@@ -15,7 +15,8 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.wait import WebDriverWait
 from support.browser import UNLABELLED_JS
-from support.server import IppProxy, ippproxy_command
+from support.cmd import run_cmd
+from support.server import IppProxy
 
 TABLET = (820, 1180)
 EXTRA = """
@@ -48,9 +49,7 @@ class Station:
         self.db = f"sqlite:///{proxy.directory / 'ippproxy.db'}"
 
     def cmd(self, *args: str, stdin: str = "") -> Any:
-        r = subprocess.run([*ippproxy_command(), "cmd", "--database", self.db, "--json", *args],
-                           input=stdin, capture_output=True, text=True, timeout=60,
-                           check=False)
+        r = run_cmd(["--database", self.db, "--json", *args], stdin=stdin)
         assert r.returncode == 0, r.stdout + r.stderr
         return json.loads(r.stdout)
 

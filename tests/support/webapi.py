@@ -16,7 +16,8 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from support.server import IppProxy, ippproxy_command
+from support.cmd import run_cmd
+from support.server import IppProxy
 
 ACCOUNTING = """
 [accounting]
@@ -140,13 +141,9 @@ def login(base: str, name: str, password: str, session: requests.Session | None 
 def cmd(proxy: IppProxy, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """The real ``ippproxy cmd`` on the server's database."""
     database = database_of(proxy)
-    argv = [*ippproxy_command(), "cmd"]
     if args[0] == "set-password":
-        argv += [*args, "--database", database]
-    else:
-        argv += ["--database", database, *args]
-    return subprocess.run(argv, check=False, input=stdin, capture_output=True, text=True,
-                          timeout=60)
+        return run_cmd([*args, "--database", database], stdin=stdin)
+    return run_cmd(["--database", database, *args], stdin=stdin)
 
 
 def form_login(base: str, name: str, password: str) -> Client:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,8 @@ from typing import Any
 
 import requests
 from e2e.ipp_client import build
-from support.server import IppProxy, ippproxy_command
+from support.cmd import run_cmd
+from support.server import IppProxy
 from support.webapi import Client, remember_certificate, trust
 
 from ippproxy.ipp import Attribute, Operation, Status, Tag, decode, encode
@@ -61,9 +61,7 @@ class UserEnv:
 
     def cmd(self, *args: str, stdin: str = "") -> Any:
         db = f"sqlite:///{self.proxy.directory / 'ippproxy.db'}"
-        r = subprocess.run([*ippproxy_command(), "cmd", "--database", db, "--json", *args],
-                           input=stdin, capture_output=True, text=True, timeout=60,
-                           check=False)
+        r = run_cmd(["--database", db, "--json", *args], stdin=stdin)
         assert r.returncode == 0, r.stdout + r.stderr
         return json.loads(r.stdout) if r.stdout.strip() else None
 
