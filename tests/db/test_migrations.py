@@ -11,15 +11,15 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event, text
-from support.postgres import db_url, postgres_cluster  # noqa: F401
+from support.postgres import empty_db_url, postgres_cluster  # noqa: F401
 
 from ippproxy.db import make_engine, upgrade
 from ippproxy.db.engine import MIGRATIONS, head_revision
 
 
 @pytest.fixture
-def engine(db_url: str) -> Iterator[Engine]:  # noqa: F811
-    e = make_engine(db_url)
+def engine(empty_db_url: str) -> Iterator[Engine]:  # noqa: F811
+    e = make_engine(empty_db_url)
     yield e
     e.dispose()
 

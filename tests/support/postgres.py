@@ -43,6 +43,7 @@ class PostgresCluster:
     root: Path
     port: int
     run_as: list[str]
+    _template: str | None = None
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
@@ -55,6 +56,25 @@ class PostgresCluster:
     def create_database(self, name: str | None = None) -> str:
         name = name or f"t_{uuid.uuid4().hex[:16]}"
         self.psql(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def create_migrated_database(self) -> str:
+        """A fresh database at the newest migration: a copy of a template migrated once
+        per cluster (``CREATE DATABASE ... TEMPLATE``), for the tests that would run every
+        migration on an empty database first. Migrations themselves are tested from empty
+        (tests/db/test_migrations.py), and building the template runs them all too."""
+        if self._template is None:
+            from ippproxy.db import make_engine, upgrade
+
+            url = self.create_database("migrated_template")
+            engine = make_engine(url)
+            try:
+                upgrade(engine)
+            finally:
+                engine.dispose()        # a template takes no copies while connected
+            self._template = "migrated_template"
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        self.psql(f'CREATE DATABASE "{name}" TEMPLATE "{self._template}"')
         return self.url(name)
 
     def drop_database(self, url: str) -> None:
@@ -135,8 +155,42 @@ def pg_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
     postgres_cluster.drop_database(url)
 
 
+_sqlite_template: list[Path] = []     # this process's, once made
+
+
+def sqlite_template(factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per test process, for db_url to copy."""
+    if not _sqlite_template:
+        from ippproxy.db import make_engine, upgrade
+
+        path = factory.mktemp("template") / "migrated.db"
+        engine = make_engine(f"sqlite:///{path}")
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()        # the last connection closed: the log checkpointed into it
+        _sqlite_template.append(path)
+    return _sqlite_template[0]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the newest migration, on each engine (a copy of a template:
+    the tests that use it would otherwise run every migration first)."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(sqlite_template(request.getfixturevalue("tmp_path_factory")), path)
+        yield f"sqlite:///{path}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.create_migrated_database()
+    yield url
+    cluster.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database with nothing in it, on each engine: for the tests of migrations."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return
