@@ -14,9 +14,11 @@ DEB_PACKAGES := cups-ipp-utils cups cups-client ghostscript qpdf poppler-utils d
                 postgresql build-essential python3-dev curl systemd util-linux \
                 chromium chromium-driver avahi-daemon avahi-utils iproute2 slapd ldap-utils \
                 fonts-dejavu-core python3-venv
-# pytest workers; the suite is sized for 2 cores. --dist loadscope keeps a module's tests in
-# one worker, in file order: some browser tests build on the module's earlier steps.
-PYTEST_WORKERS ?= 2
+# pytest workers: three on the 2 cores the suite is sized for. Its tests spend about a third
+# of their time waiting for the processes they start (servers, printers, cupsd, Chromium),
+# so a third worker fills the cores (README, Tests). --dist loadscope keeps a module's tests
+# in one worker, in file order: some browser tests build on the module's earlier steps.
+PYTEST_WORKERS ?= 3
 PYTEST_ARGS ?=
 # `make soak`: how long the long loops run (tests/support/soak.py): x hypothesis examples,
 # x10 kills in the crash loop, x100 Print-Jobs in the load test.
