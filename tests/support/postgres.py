@@ -173,28 +173,28 @@ def sqlite_template(factory: pytest.TempPathFactory) -> Path:
     return _sqlite_template[0]
 
 
+def _database(request: pytest.FixtureRequest, tmp_path: Path, migrated: bool) -> Iterator[str]:
+    """A fresh database on the engine of ``request.param``, dropped after the test."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.db"
+        if migrated:
+            shutil.copyfile(sqlite_template(request.getfixturevalue("tmp_path_factory")), path)
+        yield f"sqlite:///{path}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.create_migrated_database() if migrated else cluster.create_database()
+    yield url
+    cluster.drop_database(url)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database at the newest migration, on each engine (a copy of a template:
     the tests that use it would otherwise run every migration first)."""
-    if request.param == "sqlite":
-        path = tmp_path / "test.db"
-        shutil.copyfile(sqlite_template(request.getfixturevalue("tmp_path_factory")), path)
-        yield f"sqlite:///{path}"
-        return
-    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-    url = cluster.create_migrated_database()
-    yield url
-    cluster.drop_database(url)
+    yield from _database(request, tmp_path, migrated=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database with nothing in it, on each engine: for the tests of migrations."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
-    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-    url = cluster.create_database()
-    yield url
-    cluster.drop_database(url)
+    yield from _database(request, tmp_path, migrated=False)
