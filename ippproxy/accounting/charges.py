@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Row,
-    RowMapping,
     bindparam,
     insert,
     literal,
@@ -62,7 +62,9 @@ class Charge:
 
 
 JobId = uuid.UUID | str
-ChargeRow = Row[tuple[object, ...]]
+# A charge row as find() reads it, by column name, with "account_balance" and
+# "account_currency" of its account.
+ChargeRow = Mapping[str, Any]
 
 
 def job_id(value: JobId) -> uuid.UUID:
@@ -75,19 +77,24 @@ _FIND = (select(CHARGES, ACCOUNTS.c.balance.label("account_balance"),
                 ACCOUNTS.c.currency.label("account_currency"))
          .join(ACCOUNTS, ACCOUNTS.c.id == CHARGES.c.account_id)
          .where(CHARGES.c.job_uuid == bindparam("job")))
-_FIND_LOCKED = _FIND.with_for_update(of=CHARGES)
+_FIND_KEYS = tuple(_FIND.selected_columns.keys())
+# The settlement's statements run through Prepared (bench_intake --ledger-only).
+_FIND_P = Prepared(_FIND)
+_FIND_LOCKED_P = Prepared(_FIND.with_for_update(of=CHARGES))
 # Every column, so that no Python-side default needs SQLAlchemy's execution (prepared.py).
 _INSERT = Prepared(insert(CHARGES), columns=[c.key for c in CHARGES.columns])
-_CLOSE = (update(CHARGES).where(CHARGES.c.job_uuid == bindparam("job"))
-          .values(state=bindparam("new_state"), charged=bindparam("new_charged"),
-                  reported_impressions=bindparam("reported"), updated_at=bindparam("now")))
+_CLOSE = Prepared(update(CHARGES).where(CHARGES.c.job_uuid == bindparam("job"))
+                  .values(state=bindparam("new_state"), charged=bindparam("new_charged"),
+                          reported_impressions=bindparam("reported"),
+                          updated_at=bindparam("now")))
 
 
 def find(conn: Connection, job_uuid: uuid.UUID, lock: bool) -> ChargeRow | None:
     """The charge row with its account's balance and currency (``account_balance``,
     ``account_currency``: read, not locked); ``lock`` locks the charge row only."""
-    stmt = _FIND_LOCKED if lock and conn.dialect.name != "sqlite" else _FIND
-    return conn.execute(stmt, {"job": job_uuid}).first()
+    stmt = _FIND_LOCKED_P if lock and conn.dialect.name != "sqlite" else _FIND_P
+    row = stmt.first(conn, {"job": job_uuid})
+    return None if row is None else dict(zip(_FIND_KEYS, row, strict=True))
 
 
 def amounts(conn: Connection, job_uuids: list[uuid.UUID]) -> dict[str, int]:
@@ -115,21 +122,20 @@ def add_reserved(conn: Connection, job_uuid: uuid.UUID, account_id: uuid.UUID,
 def load(row: ChargeRow, replayed: bool = False, balance: int | None = None) -> Charge:
     """The charge of ``row`` (from :func:`find`) with its account's balance (or
     ``balance``) and currency."""
-    c = row._mapping
-    return Charge(c["job_uuid"], c["account_id"], c["user_id"], c["printer"],
-                  ChargeState(c["state"]), c["estimate"], c["charged"], c["refunded"],
-                  c["account_balance"] if balance is None else balance,
-                  c["account_currency"], replayed)
+    return Charge(row["job_uuid"], row["account_id"], row["user_id"], row["printer"],
+                  ChargeState(row["state"]), row["estimate"], row["charged"], row["refunded"],
+                  row["account_balance"] if balance is None else balance,
+                  row["account_currency"], replayed)
 
 
-def post_for(conn: Connection, c: RowMapping, amount: int, kind: Kind, key: str,
+def post_for(conn: Connection, c: ChargeRow, amount: int, kind: Kind, key: str,
              reason: str, actor: str, exponent: int) -> Posting:
     """A ledger row on the charge's account, tied to its job (``key`` looked up first)."""
     return post(conn, c["account_id"], amount, kind=kind, key=key, reason=reason,
                 actor=actor, job_uuid=c["job_uuid"], exponent=exponent)
 
 
-def post_outcome(conn: Connection, c: RowMapping, amount: int, kind: Kind, key: str,
+def post_outcome(conn: Connection, c: ChargeRow, amount: int, kind: Kind, key: str,
                  reason: str, exponent: int) -> Posting:
     """The posting that moves a charge out of ``reserved`` (the charge row locked and
     still reserved): its key is new, since a key of this kind is only ever written in the
@@ -144,14 +150,13 @@ def post_outcome(conn: Connection, c: RowMapping, amount: int, kind: Kind, key: 
 def close(conn: Connection, row: ChargeRow, state: ChargeState, charged: int,
           impressions: int | None, p: Posting | None) -> Charge:
     """The charge's outcome: ``state`` with its final ``charged`` amount."""
-    c = row._mapping
-    conn.execute(_CLOSE, {"job": c["job_uuid"], "new_state": str(state),
-                          "new_charged": charged, "reported": impressions, "now": utcnow()})
+    _CLOSE.run(conn, {"job": row["job_uuid"], "new_state": str(state),
+                      "new_charged": charged, "reported": impressions, "now": utcnow()})
     return replace(load(row), state=state, charged=charged,
-                   balance=p.balance_after if p else c["account_balance"])
+                   balance=p.balance_after if p else row["account_balance"])
 
 
-def add_refund(conn: Connection, c: RowMapping, value: int) -> None:
+def add_refund(conn: Connection, c: ChargeRow, value: int) -> None:
     """An admin refund of ``value`` counted on the charge."""
     conn.execute(update(CHARGES).where(CHARGES.c.job_uuid == c["job_uuid"]).values(
         charged=c["charged"] - value, refunded=c["refunded"] + value,

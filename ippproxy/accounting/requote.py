@@ -50,7 +50,7 @@ def requote(engine: Engine, pricing: Pricing, settings: AccountingSettings, job:
         if row is None:
             return _reserve_afresh(conn, job_uuid, owner, printer, counts, actor, key,
                                    account_code)
-        c = row._mapping
+        c = row
         if c["state"] != str(ChargeState.RESERVED):
             return Requote(job_uuid, printer, int(c["charged"]), int(c["charged"]), False)
         amount, fee = _price(conn, pricing, c["user_id"], printer, counts)

@@ -53,7 +53,7 @@ def settle(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, outcome
     row = charges.find(conn, job_uuid, lock=True)
     if row is None:
         raise NotFound(f"no charge for job {job_uuid}")
-    c = row._mapping
+    c = row
     if c["state"] != ChargeState.RESERVED:
         return charges.load(row, replayed=True)
     p: Posting | None = None
@@ -83,7 +83,7 @@ def release(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID,
     row = charges.find(conn, job_uuid, lock=True)
     if row is None:
         raise NotFound(f"no charge for job {job_uuid}")
-    c = row._mapping
+    c = row
     if c["state"] != ChargeState.RESERVED:
         return charges.load(row, replayed=True)
     p: Posting | None = None
@@ -102,7 +102,7 @@ def refund(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, amount:
     row = charges.find(conn, job_uuid, lock=True)
     if row is None:
         raise NotFound(f"no charge for job {job_uuid}")
-    c = row._mapping
+    c = row
     key = f"refund:{job_uuid}:admin:{request_key or c['refunds'] + 1}"
     if request_key and find(conn, key) is not None:
         return charges.load(row, replayed=True)
