@@ -46,11 +46,10 @@ def requote(engine: Engine, pricing: Pricing, settings: AccountingSettings, job:
     job_uuid = job_id(job)
 
     def work(conn: Connection) -> Requote:
-        row = charges.find(conn, job_uuid, lock=True)
-        if row is None:
+        c = charges.find(conn, job_uuid, lock=True)
+        if c is None:
             return _reserve_afresh(conn, job_uuid, owner, printer, counts, actor, key,
                                    account_code)
-        c = row
         if c["state"] != str(ChargeState.RESERVED):
             return Requote(job_uuid, printer, int(c["charged"]), int(c["charged"]), False)
         amount, fee = _price(conn, pricing, c["user_id"], printer, counts)

@@ -50,12 +50,11 @@ def final_price(trust: Trust, estimate: int, fee: int, ours: int,
 def settle(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, outcome: Outcome,
            impressions: int | None) -> Charge:
     """Record the job's outcome once (module docstring)."""
-    row = charges.find(conn, job_uuid, lock=True)
-    if row is None:
+    c = charges.find(conn, job_uuid, lock=True)
+    if c is None:
         raise NotFound(f"no charge for job {job_uuid}")
-    c = row
     if c["state"] != ChargeState.RESERVED:
-        return charges.load(row, replayed=True)
+        return charges.load(c, replayed=True)
     p: Posting | None = None
     if outcome != Outcome.COMPLETED and impressions == 0:
         if c["charged"]:
@@ -63,7 +62,7 @@ def settle(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, outcome
                                      f"refund:{job_uuid}:auto",
                                      f"job {outcome} before printing: automatic refund",
                                      s.exponent)
-        return charges.close(conn, row, ChargeState.REFUNDED, 0, impressions, p)
+        return charges.close(conn, c, ChargeState.REFUNDED, 0, impressions, p)
     final = final_price(s.trust, c["estimate"], c["fee"], c["impressions"], impressions)
     if impressions is not None and impressions != c["impressions"]:
         log.warning("job %s: printer reported %d impressions, we counted %d "
@@ -73,24 +72,23 @@ def settle(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, outcome
         p = charges.post_outcome(conn, c, c["charged"] - final, Kind.SETTLE,
                                  f"settle:{job_uuid}", f"job {outcome}: final price "
                                  f"{format_money(final, s.currency, s.exponent)}", s.exponent)
-    return charges.close(conn, row, ChargeState.SETTLED, final, impressions, p)
+    return charges.close(conn, c, ChargeState.SETTLED, final, impressions, p)
 
 
 def release(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID,
             reason: str) -> Charge:
     """A reservation whose job was never stored (an orphan): the whole charge comes back
     with ``reason``, once; there is no job to write the amount back into."""
-    row = charges.find(conn, job_uuid, lock=True)
-    if row is None:
+    c = charges.find(conn, job_uuid, lock=True)
+    if c is None:
         raise NotFound(f"no charge for job {job_uuid}")
-    c = row
     if c["state"] != ChargeState.RESERVED:
-        return charges.load(row, replayed=True)
+        return charges.load(c, replayed=True)
     p: Posting | None = None
     if c["charged"]:
         p = charges.post_outcome(conn, c, c["charged"], Kind.REFUND,
                                  f"refund:{job_uuid}:auto", reason, s.exponent)
-    charge = charges.close(conn, row, ChargeState.REFUNDED, 0, 0, p)
+    charge = charges.close(conn, c, ChargeState.REFUNDED, 0, 0, p)
     charges.mark_recorded(conn, [job_uuid])
     return charge
 
@@ -99,13 +97,12 @@ def refund(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, amount:
            reason: str, actor: str, request_key: str | None) -> Charge:
     """The admin refund of a settled job: ``amount`` (None: all that is left);
     ``request_key`` makes a retried request replay instead of refunding again."""
-    row = charges.find(conn, job_uuid, lock=True)
-    if row is None:
+    c = charges.find(conn, job_uuid, lock=True)
+    if c is None:
         raise NotFound(f"no charge for job {job_uuid}")
-    c = row
     key = f"refund:{job_uuid}:admin:{request_key or c['refunds'] + 1}"
     if request_key and find(conn, key) is not None:
-        return charges.load(row, replayed=True)
+        return charges.load(c, replayed=True)
     if c["state"] != ChargeState.SETTLED:
         raise InvalidOperation(f"job {job_uuid} is {c['state']}: only printed jobs "
                                "are refunded by an admin")
@@ -115,5 +112,5 @@ def refund(conn: Connection, s: AccountingSettings, job_uuid: uuid.UUID, amount:
                                f"{format_money(c['charged'], s.currency, s.exponent)}")
     p = charges.post_for(conn, c, value, Kind.REFUND, key, reason, actor, s.exponent)
     charges.add_refund(conn, c, value)
-    return charges.load(charges.find(conn, job_uuid, lock=False) or row,
+    return charges.load(charges.find(conn, job_uuid, lock=False) or c,
                         balance=p.balance_after)

@@ -10,9 +10,7 @@ one line (an ``{"error": ...}`` object with ``--json``) and changes nothing."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import io
 import json
 import os
 import pwd
@@ -24,13 +22,13 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from support.cmd import run_cmd
 from support.server import ippproxy_command
 
 from ippproxy.accounting.cost import CostModel, JobCounts, MediaPrice, Pricing
 from ippproxy.accounting.models import ACCOUNTS, LEDGER
 from ippproxy.accounting.service import AccountingService
 from ippproxy.accounting.settings import AccountingSettings
-from ippproxy.cli import main
 from ippproxy.db import make_engine, upgrade
 from ippproxy.jobs.store import JobStore
 
@@ -56,15 +54,12 @@ minor_unit_digits = {digits}
 
     def raw(self, *args: str, env: dict[str, str] | None = None, json_out: bool = True,
             proc: bool = False) -> subprocess.CompletedProcess[str]:
-        argv = ["cmd", "--config", str(self.config), *(["--json"] if json_out else []), *args]
+        argv = ["--config", str(self.config), *(["--json"] if json_out else []), *args]
         if proc or env is not None:
-            return subprocess.run([*ippproxy_command(), *argv], cwd=self.cwd,
+            return subprocess.run([*ippproxy_command(), "cmd", *argv], cwd=self.cwd,
                                   capture_output=True, text=True, timeout=120, check=False,
                                   env=env)
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(argv)
-        return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+        return run_cmd(argv)
 
     def ok(self, *args: str, proc: bool = False) -> Any:
         r = self.raw(*args, proc=proc)
