@@ -351,7 +351,10 @@ def test_printer_attributes_are_answered_during_four_conversions(env: Env) -> No
     Attributes is answered. Seen in the order of events: requests sent while Ghostscript
     runs under the server are answered before any of the four Print-Jobs is, and all four
     jobs then succeed. Latency in milliseconds: benchmarks/bench_latency.py."""
-    docs = [heavy_pdf(f"heavy {i}") for i in range(4)]
+    # Six pages each: each conversion lasts long enough that a loaded machine (three test
+    # workers on two cores) still answers a request while all four run; with two pages,
+    # the first Print-Job was once answered before the first request was.
+    docs = [heavy_pdf(f"heavy {i}", pages=6) for i in range(4)]
     results: list[int] = []
 
     def submit(doc: bytes) -> None:
