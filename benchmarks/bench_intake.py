@@ -99,6 +99,7 @@ from support.admin import master_authorization
 from support.server import IppProxy
 
 from ippproxy.config import load as load_config
+from ippproxy.filters.model import STAGES as ANALYSIS_STAGES
 from ippproxy.ipp import Attribute, Group, Message, Operation, Tag, decode, encode
 from ippproxy.pipeline.stages import STAGES
 from testprinters.cupsd import PrivateCupsd
@@ -479,10 +480,14 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                       f" {r.per_job(r.client_cpu):5.2f} ms"
                       f"  disk/job server {r.per_job(r.server_written) / 1e6:6.1f} KB"
                       f"  steal {r.steal:4.0%}{errors}", flush=True)
-                if r.stages:
-                    print("  " + " " * 13 + "  the server's stages, mean ms per job: " + "  ".join(
-                        f"{k} {v[1] / v[0] * 1000:.2f}" for k, v in r.stages.items() if v[0]),
-                        flush=True)
+                intake = {k: v for k, v in r.stages.items() if not k.startswith(PART)}
+                parts = {k[len(PART):]: v for k, v in r.stages.items() if k.startswith(PART)}
+                for title, got in (("the server's stages, mean ms per job", intake),
+                                   ("within analyse, mean ms per document", parts)):
+                    if any(v[0] for v in got.values()):
+                        print("  " + " " * 13 + f"  {title}: " + "  ".join(
+                            f"{k} {v[1] / v[0] * 1000:.2f}" for k, v in got.items() if v[0]),
+                            flush=True)
                 if not paused:
                     t.settle()
                 else:
@@ -503,9 +508,16 @@ def proxy_target(proxy: IppProxy, name: str, drain_timeout: float) -> Target:
                   stages=lambda: server_stages(proxy.port))
 
 
+# The server's analysis parts (``ippproxy_analysis_stage_duration_seconds``: the pool's
+# queue and round trip, the worker's steps) among the stages, under this prefix.
+PART = "analysis:"
+ANALYSIS_FAMILY = "ippproxy_analysis_stage_duration_seconds"
+
+
 def server_stages(port: int) -> dict[str, tuple[float, float]]:
     """The server's Print-Job stages so far (``ippproxy_intake_stage_duration_seconds``,
-    pipeline/stages.py): stage -> (jobs, seconds), from its /metrics over TLS."""
+    pipeline/stages.py): stage -> (jobs, seconds), from its /metrics over TLS; and each
+    part of its analyses, ``PART + stage`` -> (documents, seconds)."""
     tls = ssl.create_default_context()
     tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE  # its self-signed certificate
     request = urllib.request.Request(f"https://127.0.0.1:{port}/metrics",
@@ -514,15 +526,19 @@ def server_stages(port: int) -> dict[str, tuple[float, float]]:
         text = reply.read().decode()
     found: dict[str, list[float]] = {}
     for family in text_string_to_metric_families(text):
-        if family.name != "ippproxy_intake_stage_duration_seconds":
+        prefix = {"ippproxy_intake_stage_duration_seconds": "",
+                  ANALYSIS_FAMILY: PART}.get(family.name)
+        if prefix is None:
             continue
         for sample in family.samples:
-            if sample.labels.get("operation") != "Print-Job":
+            if not prefix and sample.labels.get("operation") != "Print-Job":
                 continue
             slot = {"_count": 0, "_sum": 1}.get(sample.name[len(family.name):])
             if slot is not None:
-                found.setdefault(sample.labels["stage"], [0.0, 0.0])[slot] = sample.value
-    return {k: (found[k][0], found[k][1]) for k in STAGES if k in found}
+                key = prefix + sample.labels["stage"]
+                found.setdefault(key, [0.0, 0.0])[slot] = sample.value
+    keys = (*STAGES, *(PART + k for k in ANALYSIS_STAGES))
+    return {k: (found[k][0], found[k][1]) for k in keys if k in found}
 
 
 def ratio_report(rounds: list[dict[tuple[str, str, int], RunResult]], names: list[str],

@@ -2,10 +2,11 @@
 
 Each ``Metrics`` has its own ``CollectorRegistry`` (never prometheus_client's global one), so
 two apps in one process, or tests, never share counts. The intake counts what it received,
-denied and held and how long it took, the forwarder what printed and every retry, the
-analysis pool's waiting requests are read when scraped, and the server sets each queue's
-printer state (RFC 8011 §5.4.11 values) before it renders the text exposition format.
-Labels are queue names from the configuration, never client-supplied strings.
+denied and held and how long it took, stage by stage and, within the analysis, part by
+part; the forwarder what printed and every retry; the analysis pool's waiting requests are
+read when scraped; and the server sets each queue's printer state (RFC 8011 §5.4.11
+values) before it renders the text exposition format. Labels are queue names from the
+configuration or the server's own words (operations, stages), never client-supplied strings.
 """
 
 from __future__ import annotations
@@ -50,6 +51,13 @@ class Metrics:
                                 "analyse, decide, reserve, create)",
                                 ["operation", "stage"], buckets=STAGE_BUCKETS, registry=r)
         self._stages: dict[tuple[str, str], Any] = {}   # bound children (labels() locks)
+        self._analysis_stage = Histogram(
+            "ippproxy_analysis_stage_duration_seconds",
+            "Time of each part of a document's analysis at intake (accounting on): waiting "
+            "for an idle worker (queue), the pipe round trip outside the worker (ipc), and "
+            "the worker's own steps (request, open, count, scan, write, render)",
+            ["stage"], buckets=STAGE_BUCKETS, registry=r)
+        self._analysis_stages: dict[str, Any] = {}
         self._retries = Counter("ippproxy_forwarding_retries",
                                 "Jobs put back to wait for an unavailable printer",
                                 ["queue"], registry=r)
@@ -88,6 +96,15 @@ class Metrics:
             child = self._stages.get((operation, stage))
             if child is None:
                 child = self._stages[(operation, stage)] = self._stage.labels(operation, stage)
+            child.observe(value)
+
+    def analysis_stages(self, stages: Iterable[tuple[str, float]]) -> None:
+        """One document's analysis (filters/model.py ``STAGES``: the pool keeps only those
+        names, whatever a worker answers)."""
+        for stage, value in stages:
+            child = self._analysis_stages.get(stage)
+            if child is None:
+                child = self._analysis_stages[stage] = self._analysis_stage.labels(stage)
             child.observe(value)
 
     # -- forwarding --------------------------------------------------------------------

@@ -67,3 +67,15 @@ def test_intake_stages_by_operation_and_stage() -> None:
         pytest.approx(0.008)
     assert sample(text, f"{name}_count", operation="Send-Document", stage="create") == 1
     assert sample(text, f"{name}_count", operation="Send-Document", stage="analyse") == 0
+
+
+def test_analysis_stages_by_stage() -> None:
+    m = Metrics()
+    m.analysis_stages((("queue", 0.0004), ("ipc", 0.0015), ("open", 0.0001)))
+    m.analysis_stages((("queue", 0.003), ("ipc", 0.0012), ("open", 0.0002), ("render", 0.09)))
+    text = m.render().decode()
+    name = "ippproxy_analysis_stage_duration_seconds"
+    assert sample(text, f"{name}_count", stage="queue") == 2
+    assert sample(text, f"{name}_bucket", stage="queue", le="0.0005") == 1
+    assert sample(text, f"{name}_sum", stage="ipc") == pytest.approx(0.0027)
+    assert sample(text, f"{name}_count", stage="render") == 1

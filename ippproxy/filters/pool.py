@@ -41,6 +41,7 @@ import base64
 import collections
 import contextlib
 import json
+import math
 import os
 import shutil
 import signal
@@ -53,7 +54,7 @@ from typing import Any
 
 from ippproxy.filters import errors
 from ippproxy.filters.errors import AnalysisError, LimitExceeded, PoolFull
-from ippproxy.filters.model import DocumentAnalysis, PageSize
+from ippproxy.filters.model import STAGES, DocumentAnalysis, PageSize
 from ippproxy.filters.sandbox import Scratch, WorkerUser, hide_paths, worker_user
 
 _ERRORS: dict[str, type[AnalysisError]] = {
@@ -62,6 +63,7 @@ _ERRORS: dict[str, type[AnalysisError]] = {
 _LINE_LIMIT = 64 << 20     # an answer holds at most ~100k page sizes
 # Larger documents are analysed from a file: a request line holds the whole document.
 MAX_INLINE_BYTES = 16 << 20
+WORKER_STAGES = frozenset(STAGES) - {"queue", "ipc"}    # the pool measures those two
 
 
 @dataclass(frozen=True)
@@ -300,8 +302,21 @@ def _analysis(answer: _Answer) -> DocumentAnalysis:
         colour_pages=None if r["colour_pages"] is None else tuple(int(p) for p in
                                                                   r["colour_pages"]),
         methods=tuple(r["methods"]), notes=tuple(r["notes"]), seconds=float(r["seconds"]),
-        stages=(("queue", answer.queue), ("ipc", answer.ipc),
-                *((str(name), float(sec)) for name, sec in r.get("stages", ()))))
+        stages=(("queue", answer.queue), ("ipc", answer.ipc), *_worker_stages(r)))
+
+
+def _worker_stages(r: dict[str, Any]) -> Iterator[tuple[str, float]]:
+    """The worker's own stage timings, as far as they are ours: a known name (STAGES) and
+    a finite, non-negative time. The answer comes from a process that reads hostile
+    documents, and the names become metric labels (metrics.py)."""
+    stages = r.get("stages")
+    for item in stages if isinstance(stages, list) else ():
+        if not (isinstance(item, list) and len(item) == 2):
+            continue
+        name, sec = item
+        if (name in WORKER_STAGES and isinstance(sec, (int, float))
+                and math.isfinite(sec) and sec >= 0):
+            yield name, float(sec)
 
 
 def _death(rc: int) -> AnalysisError:

@@ -232,6 +232,9 @@ class Intake:
         clock = clock or StageClock()
         facts, reading = await self._analyse(sub, p, docs, job_uuid)          # 3. analyse
         clock.mark(ANALYSE)
+        if reading is not None:
+            for a in reading.analyses:
+                self.metrics.analysis_stages(a.stages)
         admitted = await self._decide(sub, p, facts, reading, made is not None,
                                       made if made is not None else [])      # 4. decide
         clock.mark(DECIDE)

@@ -15,6 +15,7 @@ import corpus
 import pikepdf
 import pytest
 
+from ippproxy.filters import pool as pool_module
 from ippproxy.filters.errors import AnalysisError, FormatError, LimitExceeded, PoolFull
 from ippproxy.filters.model import STAGES
 from ippproxy.filters.pool import MAX_INLINE_BYTES, AnalysisPool
@@ -213,6 +214,20 @@ async def test_stage_timings(pool: AnalysisPool, cases: dict[str, corpus.Case]) 
     assert stages["render"] > stages["scan"] / 100  # a gs run, not a lap's rounding
     ps = await pool.analyse(cases["ps-a4"].path, "application/postscript")
     assert [s for s, _ in ps.stages] == ["queue", "ipc", "request"]
+
+
+def test_a_workers_stage_timings_are_kept_only_when_they_are_ours() -> None:
+    """A worker reads hostile documents, and stage names become metric labels: only the
+    known names with a finite, non-negative time pass; the pool's own two come first."""
+    result = {"format": "application/pdf", "pages": 1, "page_sizes": [[595, 842]],
+              "colour_pages": [], "methods": [], "notes": [], "seconds": 0.01,
+              "stages": [["open", 0.001], ['x",stage="queue', 1.0], ["scan", float("nan")],
+                         ["count", -1.0], ["render", float("inf")], ["queue", 5.0],
+                         "scan", ["write"], ["scan", "0.1"], ["render", 0.002]]}
+    a = pool_module._analysis(pool_module._Answer(result, 0.003, 0.0004))
+    assert a.stages == (("queue", 0.003), ("ipc", 0.0004), ("open", 0.001), ("render", 0.002))
+    b = pool_module._analysis(pool_module._Answer({**result, "stages": 7}, 0.003, 0.0004))
+    assert b.stages == (("queue", 0.003), ("ipc", 0.0004))
 
 
 async def test_garbled_inline_document(pool: AnalysisPool, cases: dict[str, corpus.Case]) -> None:

@@ -217,6 +217,14 @@ async def test_each_intake_stage_is_timed(engine: Engine, store: JobStore, spool
         total = registry.get_sample_value("ippproxy_intake_duration_seconds_sum",
                                           {"operation": operation})
         assert total == pytest.approx(sum(v[1] for v in stages.values()), abs=1e-9)
+    # Within the analysis, each of the three documents' parts (the pool's queue and round
+    # trip, the worker's steps): a text PDF from memory is opened, counted and scanned.
+    for part in ("queue", "ipc", "request", "open", "count", "scan"):
+        count = registry.get_sample_value("ippproxy_analysis_stage_duration_seconds_count",
+                                          {"stage": part})
+        assert count == 3, part
+    assert registry.get_sample_value("ippproxy_analysis_stage_duration_seconds_count",
+                                     {"stage": "render"}) is None
 
 
 async def test_duplicate_jobs_are_looked_up_in_the_job_store(
