@@ -14,8 +14,10 @@ comes back goes straight to the oldest waiting request, so a caller that asks
 again at once cannot take it ahead of those already waiting (an
 ``asyncio.Queue`` lets it, and under load a few requests then waited for many
 others' analyses). At most ``queue_size`` requests may wait, beyond that
-``PoolFull`` (``server-error-busy``) is raised at once.  Requests and answers are JSON lines over pipes.  When a worker fails
-(killed by a limit, crashed, timed out, or reported a fatal error) the
+``PoolFull`` (``server-error-busy``) is raised at once.  Requests and answers are JSON
+lines over pipes.  When a worker fails (killed by a limit, crashed, timed out, reported a
+fatal error, or answered garbage: anything but the shape asked for, which a worker that a
+hostile document subverted may write) the
 request gets an ``AnalysisError`` subclass with a clear reason, the worker's
 process group is killed and a fresh worker takes its place; other requests
 are not affected.
@@ -47,10 +49,10 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ippproxy.filters import errors
 from ippproxy.filters.errors import AnalysisError, LimitExceeded, PoolFull
@@ -64,6 +66,7 @@ _LINE_LIMIT = 64 << 20     # an answer holds at most ~100k page sizes
 # Larger documents are analysed from a file: a request line holds the whole document.
 MAX_INLINE_BYTES = 16 << 20
 WORKER_STAGES = frozenset(STAGES) - {"queue", "ipc"}    # the pool measures those two
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -188,10 +191,11 @@ class AnalysisPool:
                 return
         self._idle.append(w)
 
-    async def _call(self, request: dict[str, Any], timeout: float | None = None,
-                    own_directory: bool = False) -> _Answer:
-        """One request to an idle worker; ``own_directory``: the request's private
-        directory is the worker's own, in its ``home`` (sandbox.request_dir)."""
+    async def _call(self, request: dict[str, Any], parse: Callable[[_Answer], T],
+                    timeout: float | None = None, own_directory: bool = False) -> T:
+        """One request to an idle worker, its answer read by ``parse`` (which raises
+        ValueError, KeyError or TypeError on garbage); ``own_directory``: the request's
+        private directory is the worker's own, in its ``home`` (sandbox.request_dir)."""
         if self._closed:
             raise AnalysisError("the analysis pool is closed")
         if not self._idle and len(self._waiters) >= self.queue_size:
@@ -225,20 +229,26 @@ class AnalysisPool:
             rc = await w.proc.wait()
             await self._replace(w)
             raise _death(rc)
+        # The answer comes from a process that reads hostile documents: anything but the
+        # shape we asked for is garbage, and that worker is not trusted with another request.
         try:
             reply = json.loads(line)
-        except ValueError:
+            if not isinstance(reply, dict):
+                raise TypeError("not an object")
+            outcome: T | AnalysisError = (
+                parse(_Answer(reply.get("result"), taken - asked,
+                              max(0.0, answered - taken - _nonnegative(reply.get("worker_seconds")))))
+                if reply.get("ok") is True else _failure(reply))
+        except (ValueError, KeyError, TypeError):
             await self._replace(w)
             raise AnalysisError("the analysis worker answered garbage") from None
         if w.proc.returncode is None and reply.get("error") != "LimitExceeded":
             self._release(w)
         else:
             await self._replace(w)
-        if reply.get("ok"):
-            inside = float(reply.get("worker_seconds", 0.0))
-            return _Answer(reply.get("result"), taken - asked, max(0.0, answered - taken - inside))
-        cls = _ERRORS.get(str(reply.get("error")), AnalysisError)
-        raise cls(hide_paths(str(reply.get("reason", "analysis failed")))[:500])
+        if isinstance(outcome, AnalysisError):
+            raise outcome
+        return outcome
 
     @contextlib.contextmanager
     def _private(self) -> Iterator[Path]:
@@ -262,8 +272,8 @@ class AnalysisPool:
         """
         with self._private() as d:
             src = await self._stage(Path(path), d)
-            return _analysis(await self._call({"op": "analyse", "path": str(src), "format": fmt,
-                                               "colour": colour, "tmp": str(d)}, timeout))
+            return await self._call({"op": "analyse", "path": str(src), "format": fmt,
+                                     "colour": colour, "tmp": str(d)}, _analysis, timeout)
 
     async def analyse_bytes(self, data: bytes, fmt: str, *, colour: bool = True,
                             timeout: float | None = None) -> DocumentAnalysis:
@@ -275,9 +285,13 @@ class AnalysisPool:
                              f"{MAX_INLINE_BYTES} bytes from a file")
         if self._closed or self._scratch is None:
             raise AnalysisError("the analysis pool is closed")
-        return _analysis(await self._call({
+        return await self._call({
             "op": "analyse", "data": base64.b64encode(data).decode("ascii"), "format": fmt,
-            "colour": colour}, timeout, own_directory=True))
+            "colour": colour}, _analysis, timeout, own_directory=True)
+
+    async def ping(self) -> int:
+        """The process id of the worker that answered (it has started, and dropped root)."""
+        return await self._call({"op": "ping"}, _pid)
 
     async def convert(self, kind: str, src: Path | str, dst: Path | str, *,
                       timeout: float | None = None, **options: Any) -> None:
@@ -286,7 +300,7 @@ class AnalysisPool:
             assert self._scratch is not None
             staged, out = await self._stage(Path(src), d), self._scratch.output(Path(dst), d)
             await self._call({"op": "convert", "kind": kind, "src": str(staged), "dst": str(out),
-                              "options": options, "tmp": str(d)}, timeout)
+                              "options": options, "tmp": str(d)}, _nothing, timeout)
             try:
                 await asyncio.to_thread(self._scratch.install, out, Path(dst))
             except OSError as e:
@@ -295,14 +309,57 @@ class AnalysisPool:
 
 
 def _analysis(answer: _Answer) -> DocumentAnalysis:
+    """The worker's ``analysis_to_json`` back; ValueError, KeyError or TypeError if it is
+    not that shape."""
     r = answer.result
+    if not isinstance(r, dict):
+        raise TypeError("not an object")
+    colour = r["colour_pages"]
     return DocumentAnalysis(
-        format=str(r["format"]), pages=r["pages"],
-        page_sizes=tuple(PageSize(float(w), float(h)) for w, h in r["page_sizes"]),
-        colour_pages=None if r["colour_pages"] is None else tuple(int(p) for p in
-                                                                  r["colour_pages"]),
-        methods=tuple(r["methods"]), notes=tuple(r["notes"]), seconds=float(r["seconds"]),
+        format=_text(r["format"]), pages=None if r["pages"] is None else _count(r["pages"]),
+        page_sizes=tuple(PageSize(_nonnegative(w), _nonnegative(h)) for w, h in r["page_sizes"]),
+        colour_pages=None if colour is None else tuple(_count(p) for p in colour),
+        methods=tuple(_text(m) for m in r["methods"]),
+        notes=tuple(_text(n) for n in r["notes"]), seconds=_nonnegative(r["seconds"]),
         stages=(("queue", answer.queue), ("ipc", answer.ipc), *_worker_stages(r)))
+
+
+def _pid(answer: _Answer) -> int:
+    return _count(answer.result)
+
+
+def _nothing(answer: _Answer) -> None:
+    """A conversion answers nothing but its success."""
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("not a string")
+    return value
+
+
+def _count(value: object) -> int:
+    """A page count or number: a non-negative int (JSON's true is not one)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("not a count")
+    return value
+
+
+def _nonnegative(value: object) -> float:
+    """A time or a length: a finite, non-negative number (0 when absent)."""
+    if value is None:
+        return 0.0
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError("not a number")
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError("not a finite, non-negative number")
+    return float(value)
+
+
+def _failure(reply: dict[str, Any]) -> AnalysisError:
+    """The error a worker reported, by its class name (an unknown one: AnalysisError)."""
+    cls = _ERRORS.get(str(reply.get("error")), AnalysisError)
+    return cls(hide_paths(str(reply.get("reason", "analysis failed")))[:500])
 
 
 def _worker_stages(r: dict[str, Any]) -> Iterator[tuple[str, float]]:
@@ -314,7 +371,7 @@ def _worker_stages(r: dict[str, Any]) -> Iterator[tuple[str, float]]:
         if not (isinstance(item, list) and len(item) == 2):
             continue
         name, sec = item
-        if (name in WORKER_STAGES and isinstance(sec, (int, float))
+        if (name in WORKER_STAGES and isinstance(sec, (int, float)) and not isinstance(sec, bool)
                 and math.isfinite(sec) and sec >= 0):
             yield name, float(sec)
 

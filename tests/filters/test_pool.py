@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import struct
+import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import replace
@@ -162,7 +164,7 @@ async def test_workers_run_at_lower_priority() -> None:
     from ippproxy.filters.worker import WORKER_NICENESS
 
     async with AnalysisPool(workers=1) as pool:
-        pid = (await pool._call({"op": "ping"})).result
+        pid = await pool.ping()
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         assert int(fields[16]) >= os.nice(0) + WORKER_NICENESS  # field 19 of proc(5): nice
         # SCHED_BATCH: a worker woken by a request does not preempt the event loop's
@@ -230,9 +232,72 @@ def test_a_workers_stage_timings_are_kept_only_when_they_are_ours() -> None:
     assert b.stages == (("queue", 0.003), ("ipc", 0.0004))
 
 
+# A stand-in worker process that answers every request with the line it was started with.
+_FAKE_WORKER = """
+import sys
+for _ in sys.stdin:
+    sys.stdout.write(sys.argv[1] + "\\n")
+    sys.stdout.flush()
+"""
+_GOOD = {"format": "application/pdf", "pages": 1, "page_sizes": [[595.0, 842.0]],
+         "colour_pages": [], "methods": ["pikepdf"], "notes": [], "seconds": 0.001,
+         "stages": [["open", 0.0005]]}
+
+
+class _ScriptedPool(AnalysisPool):
+    """One worker, a real process on real pipes, whose every answer is ``answer``."""
+
+    def __init__(self, answer: str) -> None:
+        super().__init__(1)
+        self.answer = answer
+
+    async def _spawn(self) -> pool_module._Worker:
+        assert self._scratch is not None
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _FAKE_WORKER, self.answer, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, start_new_session=True)
+        w = pool_module._Worker(proc, self._scratch.worker_dir())
+        self._all.add(w)
+        return w
+
+
+@pytest.mark.parametrize("answer", [
+    "[1, 2]",
+    json.dumps({"ok": True, "result": None}),
+    json.dumps({"ok": True, "result": [_GOOD]}),
+    json.dumps({"ok": True, "result": {**_GOOD, "pages": "1"}}),
+    json.dumps({"ok": True, "result": {**_GOOD, "pages": True}}),
+    json.dumps({"ok": True, "result": {**_GOOD, "pages": -3}}),
+    json.dumps({"ok": True, "result": {**_GOOD, "colour_pages": [1.5]}}),
+    json.dumps({"ok": True, "result": {**_GOOD, "page_sizes": [[595.0]]}}),
+    json.dumps({"ok": True, "result": {**_GOOD, "methods": [{"x": 1}]}}),
+    json.dumps({"ok": True, "result": {**_GOOD, "seconds": float("nan")}}),
+    json.dumps({"ok": True, "result": {k: v for k, v in _GOOD.items() if k != "format"}}),
+    json.dumps({"ok": True, "worker_seconds": "soon", "result": _GOOD}),
+])
+async def test_a_worker_that_answers_garbage_is_replaced(answer: str) -> None:
+    """A worker that a hostile document subverted may answer anything: whatever is not the
+    shape asked for is an AnalysisError for that document (never a crash of the caller),
+    and the worker is replaced rather than given the next one."""
+    async with _ScriptedPool(answer) as pool:
+        with pytest.raises(AnalysisError, match="garbage"):
+            await pool.analyse_bytes(b"%PDF-1.4", "application/pdf")
+        assert pool.replaced == 1
+
+
+async def test_a_scripted_worker_that_answers_well_is_kept() -> None:
+    """The stand-in above is heard: its good answer is the analysis."""
+    async with _ScriptedPool(json.dumps({"ok": True, "worker_seconds": 0.001,
+                                         "result": _GOOD})) as pool:
+        a = await pool.analyse_bytes(b"%PDF-1.4", "application/pdf")
+        assert (a.pages, a.colour_pages, a.methods) == (1, (), ("pikepdf",))
+        assert pool.replaced == 0
+
+
 async def test_garbled_inline_document(pool: AnalysisPool, cases: dict[str, corpus.Case]) -> None:
     with pytest.raises(AnalysisError, match="garbled"):
-        await pool._call({"op": "analyse", "data": "not base64!", "format": "application/pdf"})
+        await pool._call({"op": "analyse", "data": "not base64!", "format": "application/pdf"},
+                         pool_module._analysis)
     with pytest.raises(FormatError):
         await pool.analyse_bytes(b"%PDF-1.4 nothing else", "application/pdf")
     with pytest.raises(ValueError, match="from a file"):

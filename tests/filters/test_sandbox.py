@@ -119,8 +119,8 @@ def test_hide_paths_keeps_ghostscript_error_names() -> None:
 async def test_workers_run_as_nobody_in_private_directories(pool: AnalysisPool,
                                                             tmp_path: Path) -> None:
     assert pool.user is not None and pool.user.name == "nobody"
-    pids = await asyncio.gather(*(pool._call({"op": "ping"}) for _ in pool._all))
-    assert sorted(p.result for p in pids) == sorted(w.proc.pid for w in pool._all)
+    pids = await asyncio.gather(*(pool.ping() for _ in pool._all))
+    assert sorted(pids) == sorted(w.proc.pid for w in pool._all)
     for worker in pool._all:
         status = Path(f"/proc/{worker.proc.pid}/status").read_text()
         uids = next(line for line in status.splitlines() if line.startswith("Uid:")).split()[1:]

@@ -84,7 +84,7 @@ async def test_the_pool_drops_to_the_configured_analysis_user() -> None:
     pool = make_pool(from_dict({"analysis": {"user": "daemon", "workers": 1}}))
     async with pool:
         assert pool.user is not None and pool.user.name == "daemon"
-        await pool._call({"op": "ping"})          # the worker has started and dropped
+        await pool.ping()          # the worker has started and dropped
         for worker in pool._all:
             status = Path(f"/proc/{worker.proc.pid}/status").read_text()
             uids = next(ln for ln in status.splitlines() if ln.startswith("Uid:")).split()[1:]
