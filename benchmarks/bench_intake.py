@@ -34,7 +34,10 @@ ippproxy's analysis workers, busy only with accounting on; cupsd's filters are r
 in its own figure) and of this load generator (from /proc and os.times): on a shared machine jobs/s
 moves with the neighbours' load, CPU per job much less, and the load generator's share
 shows it is not the bottleneck; and the bytes per job the server sent to the disk
-(``write_bytes`` of /proc/PID/io), which the neighbours do not move at all. With
+(``write_bytes`` of /proc/PID/io), which the neighbours do not move at all; and, per job,
+the server's threads' time on a CPU, time runnable but waiting for one, and times switched
+in (their schedstat), the main thread (the event loop) apart from the others; and for
+ippproxy its own time per stage and per part of the analysis (its /metrics). With
 ``--paused`` both queues are stopped (Pause-Printer,
 cupsdisable) so only intake is measured.
 
@@ -164,6 +167,9 @@ class RunResult:
     # The server's own account of its Print-Jobs' stages (ippproxy only, from /metrics):
     # stage -> (jobs, seconds) observed during the run.
     stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # The server's threads during the run (thread_sched): "main" / "others" -> (seconds on
+    # a CPU, seconds waiting for one, switches in).
+    sched: dict[str, tuple[float, float, int]] = field(default_factory=dict)
 
     def per_job(self, seconds: float) -> float:
         return seconds / self.ok * 1000 if self.ok else float("nan")
@@ -281,6 +287,26 @@ def process_written(pid: int | None) -> float:
     return float("nan")
 
 
+def thread_sched(pid: int | None) -> dict[str, tuple[float, float, int]]:
+    """Per thread group, the main thread (its id is the pid) and all the others: seconds on
+    a CPU, seconds runnable but waiting for one, and times switched in, from each thread's
+    /proc/PID/task/TID/schedstat (a thread that ended meanwhile is missed); {} if unknown."""
+    if pid is None:
+        return {}
+    out: dict[str, list[float]] = {}
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            run_ns, wait_ns, slices = (int(x) for x in stat.read_text().split())
+        except (OSError, ValueError):
+            continue
+        group = out.setdefault("main" if stat.parent.name == str(pid) else "others",
+                               [0.0, 0.0, 0])
+        group[0] += run_ns / 1e9
+        group[1] += wait_ns / 1e9
+        group[2] += slices
+    return {k: (v[0], v[1], int(v[2])) for k, v in out.items()}
+
+
 def machine_cpu() -> tuple[int, int]:
     """(all ticks, steal ticks) of the machine so far, from /proc/stat."""
     fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -310,10 +336,13 @@ def measured_load(t: Target, document: bytes, jobs: int, c: int, label: str) -> 
     before = t.stages()   # (outside the CPU measured: a scrape is not a job)
     spy = profiler(t, label)
     s0, c0, m0 = process_cpu(t.pid()), os.times(), machine_cpu()
-    h0, w0 = children_cpu(t.pid()), process_written(t.pid())
+    h0, w0, t0 = children_cpu(t.pid()), process_written(t.pid()), thread_sched(t.pid())
     r = asyncio.run(load(t.port, t.path, t.uri, document, jobs, c, label))
     stop_profiler(spy)
     s1, c1, m1 = process_cpu(t.pid()), os.times(), machine_cpu()
+    t1 = thread_sched(t.pid())
+    r.sched = {k: (v[0] - t0.get(k, (0.0, 0.0, 0))[0], v[1] - t0.get(k, (0.0, 0.0, 0))[1],
+                   v[2] - t0.get(k, (0.0, 0.0, 0))[2]) for k, v in t1.items()}
     h1 = children_cpu(t.pid())
     after = t.stages()
     r.stages = {k: (after[k][0] - before.get(k, (0.0, 0.0))[0],
@@ -480,6 +509,12 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                       f" {r.per_job(r.client_cpu):5.2f} ms"
                       f"  disk/job server {r.per_job(r.server_written) / 1e6:6.1f} KB"
                       f"  steal {r.steal:4.0%}{errors}", flush=True)
+                if r.sched and r.ok:
+                    print("  " + " " * 13 + "  threads per job, ms on a CPU / ms waiting for one"
+                          " / switches in: " + "  ".join(
+                              f"{k} {v[0] / r.ok * 1000:.2f} / {v[1] / r.ok * 1000:.2f} / "
+                              f"{v[2] / r.ok:.1f}" for k, v in sorted(r.sched.items())),
+                          flush=True)
                 intake = {k: v for k, v in r.stages.items() if not k.startswith(PART)}
                 parts = {k[len(PART):]: v for k, v in r.stages.items() if k.startswith(PART)}
                 for title, got in (("the server's stages, mean ms per job", intake),
