@@ -371,9 +371,13 @@ def _worker_stages(r: dict[str, Any]) -> Iterator[tuple[str, float]]:
         if not (isinstance(item, list) and len(item) == 2):
             continue
         name, sec = item
-        if (name in WORKER_STAGES and isinstance(sec, (int, float)) and not isinstance(sec, bool)
-                and math.isfinite(sec) and sec >= 0):
-            yield name, float(sec)
+        if name not in WORKER_STAGES or sec is None:
+            continue
+        try:
+            seconds = _nonnegative(sec)
+        except (TypeError, ValueError):   # a timing is not worth failing the analysis for
+            continue
+        yield name, seconds
 
 
 def _death(rc: int) -> AnalysisError:
