@@ -1,4 +1,4 @@
-"""Intake throughput: Print-Job jobs/s, p50 and p99 latency, ippproxy against a private cupsd.
+"""Intake throughput: Print-Job jobs/s, p50, p99 and max latency, ippproxy against a private cupsd.
 
     .venv/bin/python benchmarks/bench_intake.py [--jobs-1 300] [--jobs-100 60] [--paused]
         [--concurrency 1 8 32] [--rounds 1] [--slices 1] [--accounting off|on|both]
@@ -37,7 +37,8 @@ shows it is not the bottleneck; and the bytes per job the server sent to the dis
 (``write_bytes`` of /proc/PID/io), which the neighbours do not move at all; and, per job,
 the server's threads' time on a CPU, time runnable but waiting for one, and times switched
 in (their schedstat), the main thread (the event loop) apart from the others; and for
-ippproxy its own time per stage and per part of the analysis (its /metrics). With
+ippproxy its own time per stage and per part of the analysis, and its garbage collections
+by generation, how many and how long they stopped the process (its /metrics). With
 ``--paused`` both queues are stopped (Pause-Printer,
 cupsdisable) so only intake is measured.
 
@@ -503,7 +504,8 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                 results[(t.name, doc_name, c)] = r
                 errors = f"  errors {r.errors}" if r.errors else ""
                 print(f"  {t.name:13} {doc_name:8} c={c:<3} {r.ok:5} jobs  {r.rate:8.1f} jobs/s  "
-                      f"p50 {r.pct(50):7.1f} ms  p99 {r.pct(99):7.1f} ms  CPU/job server "
+                      f"p50 {r.pct(50):7.1f} ms  p99 {r.pct(99):7.1f} ms  max "
+                      f"{r.pct(100):6.1f} ms  CPU/job server "
                       f"{r.per_job(r.server_cpu):5.2f} ms"
                       f" (+{r.per_job(r.helpers_cpu):4.2f} helpers), client"
                       f" {r.per_job(r.client_cpu):5.2f} ms"
@@ -515,7 +517,8 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                               f"{k} {v[0] / r.ok * 1000:.2f} / {v[1] / r.ok * 1000:.2f} / "
                               f"{v[2] / r.ok:.1f}" for k, v in sorted(r.sched.items())),
                           flush=True)
-                intake = {k: v for k, v in r.stages.items() if not k.startswith(PART)}
+                intake = {k: v for k, v in r.stages.items()
+                          if not k.startswith((PART, GC))}
                 parts = {k[len(PART):]: v for k, v in r.stages.items() if k.startswith(PART)}
                 for title, got in (("the server's stages, mean ms per job", intake),
                                    ("within analyse, mean ms per document", parts)):
@@ -523,6 +526,12 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                         print("  " + " " * 13 + f"  {title}: " + "  ".join(
                             f"{k} {v[1] / v[0] * 1000:.2f}" for k, v in got.items() if v[0]),
                             flush=True)
+                pauses = [r.stages.get(f"{GC}{g}", (0.0, 0.0)) for g in range(3)]
+                if any(n for n, _ in pauses):
+                    print("  " + " " * 13 + "  garbage collections during the run, number / ms "
+                          "in all by generation: " + "  ".join(
+                              f"{g} {n:.0f} / {s * 1000:.1f}" for g, (n, s) in enumerate(pauses)),
+                          flush=True)
                 if not paused:
                     t.settle()
                 else:
@@ -547,6 +556,10 @@ def proxy_target(proxy: IppProxy, name: str, drain_timeout: float) -> Target:
 # queue and round trip, the worker's steps) among the stages, under this prefix.
 PART = "analysis:"
 ANALYSIS_FAMILY = "ippproxy_analysis_stage_duration_seconds"
+# The garbage collector's pauses (``ippproxy_gc_pause_seconds``, server/heap.py) by
+# generation, under this prefix: every thread of the server stops for them.
+GC = "gc:"
+GC_FAMILY = "ippproxy_gc_pause_seconds"
 
 
 def server_stages(port: int) -> dict[str, tuple[float, float]]:
@@ -562,7 +575,7 @@ def server_stages(port: int) -> dict[str, tuple[float, float]]:
     found: dict[str, list[float]] = {}
     for family in text_string_to_metric_families(text):
         prefix = {"ippproxy_intake_stage_duration_seconds": "",
-                  ANALYSIS_FAMILY: PART}.get(family.name)
+                  ANALYSIS_FAMILY: PART, GC_FAMILY: GC}.get(family.name)
         if prefix is None:
             continue
         for sample in family.samples:
@@ -570,9 +583,9 @@ def server_stages(port: int) -> dict[str, tuple[float, float]]:
                 continue
             slot = {"_count": 0, "_sum": 1}.get(sample.name[len(family.name):])
             if slot is not None:
-                key = prefix + sample.labels["stage"]
+                key = prefix + sample.labels["generation" if prefix == GC else "stage"]
                 found.setdefault(key, [0.0, 0.0])[slot] = sample.value
-    keys = (*STAGES, *(PART + k for k in ANALYSIS_STAGES))
+    keys = (*STAGES, *(PART + k for k in ANALYSIS_STAGES), *(f"{GC}{g}" for g in range(3)))
     return {k: (found[k][0], found[k][1]) for k in keys if k in found}
 
 

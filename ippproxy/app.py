@@ -50,7 +50,7 @@ from ippproxy.pipeline.identity import identify
 from ippproxy.pipeline.requote import Requoter
 from ippproxy.pipeline.settle import FanOut
 from ippproxy.policies import Policy, PolicyChain
-from ippproxy.server import housekeeping
+from ippproxy.server import heap, housekeeping
 from ippproxy.server.advertised import queue_attributes
 from ippproxy.server.authn import peer_uid
 from ippproxy.server.background import stop_tasks
@@ -131,6 +131,10 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics, pri
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         config = file
         async with contextlib.AsyncExitStack() as stack:
+            pauses = heap.Pauses()   # the garbage collector's, for /metrics
+            pauses.start()
+            stack.callback(pauses.stop)
+            metrics.watch_gc(pauses.snapshot, heap.PAUSE_BUCKETS)
             engine = make_engine(config.storage.database, pg_pool=config.storage.pool_size)
             stack.callback(engine.dispose)
             await asyncio.to_thread(upgrade_locked, engine)
@@ -461,11 +465,14 @@ async def serve_on(config: Config, sockets: list[socket.socket], policies: Itera
                      host, port, cert.cert)
         if config.server.unix_socket:
             await start_unix_socket(runner, config.server.unix_socket)
+        log.debug("%d objects of the start-up frozen out of the garbage collector",
+                  heap.freeze())
         if ready is not None:
             ready(listener.addresses)
         await stop.wait()
         log.info("shutting down")
     finally:
+        heap.thaw()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         if listener is not None:

@@ -11,10 +11,11 @@ configuration or the server's own words (operations, stages), never client-suppl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -119,6 +120,13 @@ class Metrics:
         """Read the pool's waiting requests at each scrape."""
         self._analysis.set_function(lambda: float(waiting()))
 
+    def watch_gc(self, read: Callable[[], Iterable[tuple[int, Sequence[int], float]]],
+                 bounds: Sequence[float]) -> None:
+        """Read the garbage collector's pauses at each scrape (server/heap.py): per
+        generation, how many fell in each bucket of ``bounds`` (then above the last), and
+        their seconds in all."""
+        self.registry.register(_GcPauses(read, tuple(bounds)))
+
     def printer_state(self, queue: str, state: int) -> None:
         self._printer.labels(queue).set(state)
 
@@ -135,3 +143,24 @@ class Metrics:
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+
+class _GcPauses:
+    """A collector of ``ippproxy_gc_pause_seconds``: the counts are kept outside any
+    metric (a collector callback must take no lock), and turned into a histogram here."""
+
+    def __init__(self, read: Callable[[], Iterable[tuple[int, Sequence[int], float]]],
+                 bounds: tuple[float, ...]) -> None:
+        self._read, self._bounds = read, bounds
+
+    def collect(self) -> Iterator[Metric]:
+        family = HistogramMetricFamily(
+            "ippproxy_gc_pause_seconds", "Pauses of the whole process for a garbage "
+            "collection, by generation (2: a full collection)", labels=["generation"])
+        for generation, counts, seconds in self._read():
+            cumulative, buckets = 0, []
+            for bound, n in zip((*self._bounds, float("inf")), counts, strict=True):
+                cumulative += n
+                buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+            family.add_metric([str(generation)], buckets, seconds)
+        yield family

@@ -79,3 +79,18 @@ def test_analysis_stages_by_stage() -> None:
     assert sample(text, f"{name}_bucket", stage="queue", le="0.0005") == 1
     assert sample(text, f"{name}_sum", stage="ipc") == pytest.approx(0.0027)
     assert sample(text, f"{name}_count", stage="render") == 1
+
+
+def test_garbage_collection_pauses_by_generation() -> None:
+    m = Metrics()
+    counts = {0: (2, 0, 1), 2: (0, 0, 1)}    # per bucket of (0.001, 0.1), then above 0.1
+    m.watch_gc(lambda: [(g, c, sum(c) * 0.05) for g, c in counts.items()], (0.001, 0.1))
+    text = m.render().decode()
+    name = "ippproxy_gc_pause_seconds"
+    assert sample(text, f"{name}_bucket", generation="0", le="0.001") == 2
+    assert sample(text, f"{name}_bucket", generation="0", le="0.1") == 2
+    assert sample(text, f"{name}_bucket", generation="0", le="+Inf") == 3
+    assert sample(text, f"{name}_count", generation="2") == 1
+    assert sample(text, f"{name}_sum", generation="2") == pytest.approx(0.05)
+    counts[2] = (0, 1, 1)     # read at each scrape
+    assert sample(m.render().decode(), f"{name}_count", generation="2") == 2
