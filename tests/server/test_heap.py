@@ -17,7 +17,8 @@ def test_freeze_then_thaw_in_this_process() -> None:
     assert gc.get_freeze_count() == 0
     try:
         frozen = heap.freeze()
-        assert frozen > 1000 and gc.get_freeze_count() == frozen
+        # (a frozen object freed since leaves the permanent generation; none joins it)
+        assert frozen > 1000 and 0 < gc.get_freeze_count() <= frozen
     finally:
         heap.thaw()
     assert gc.get_freeze_count() == 0
