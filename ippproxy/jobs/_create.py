@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Dialect, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from ippproxy.db.prepared import Prepared
+from ippproxy.jobs._copies import pack
 from ippproxy.jobs._prepared import PreparedInsert
 from ippproxy.jobs.models import documents_t, jobs_t, queues_t, spool_copies_t
 from ippproxy.jobs.records import JobRecord, NewDocument, doc_from_row
@@ -166,7 +167,7 @@ def insert_documents(conn: Connection, docs: list[dict[str, Any]],
                      copies: list[dict[str, Any]]) -> None:
     _INSERT_DOCS.execute(conn, docs)
     # In the same transaction as the rows: one commit makes both durable.
-    _INSERT_COPIES.execute(conn, copies)
+    _INSERT_COPIES.execute(conn, [pack(c) for c in copies])
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ class StagedJob:
     job_params: Any                     # the driver's form of ``row``
     id_slot: int | str                  # where the job-id goes in ``job_params``
     doc_params: tuple[Any, ...]
-    copy_params: tuple[Any, ...]
+    copies: tuple[dict[str, Any], ...]  # packed and made the driver's in the writer
     # Another package's write that the job is created with, in the same transaction and
     # first (intake's reservation: pipeline/storecommit.py): if it raises, the job is not
     # stored and its caller gets the error (the writer re-runs the batch without it).
@@ -207,8 +208,7 @@ def stage(dialect: Dialect, spec: NewJob, now: dt.datetime,
         job_params=_INSERT_JOB.params(dialect, job),
         id_slot=_INSERT_JOB.slot(dialect, "job_id"),
         doc_params=tuple(_INSERT_DOCS.params(dialect, d) for d in docs),
-        copy_params=tuple(_INSERT_COPIES.params(dialect, c)
-                          for c in copy_rows(spec.uuid, spec.documents)))
+        copies=tuple(copy_rows(spec.uuid, spec.documents)))
 
 
 def insert_staged(conn: Connection, staged: Sequence[StagedJob]) -> list[int]:
@@ -232,5 +232,6 @@ def insert_staged(conn: Connection, staged: Sequence[StagedJob]) -> list[int]:
     _INSERT_JOB.run(conn, [s.job_params for s in staged])
     _INSERT_DOCS.run(conn, [p for s in staged for p in s.doc_params])
     # In the same transaction as the rows: one commit makes both durable.
-    _INSERT_COPIES.run(conn, [p for s in staged for p in s.copy_params])
+    _INSERT_COPIES.run(conn, [_INSERT_COPIES.params(conn.dialect, pack(c))
+                              for s in staged for c in s.copies])
     return ids

@@ -37,6 +37,7 @@ keeps temp and orphan files modified more recently than that.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -50,6 +51,7 @@ from typing import Protocol, TypeVar
 
 from sqlalchemy import Connection, or_, select, update
 
+from ippproxy.jobs._copies import CopyDamaged, unpack
 from ippproxy.jobs.models import documents_t, jobs_t, spool_copies_t
 from ippproxy.jobs.records import JobRecord, load_job
 from ippproxy.jobs.spool import Spool, SpoolError
@@ -128,9 +130,11 @@ def _copies(conn: Connection, names: list[str]) -> dict[str, bytes]:
     c = spool_copies_t.c
     out: dict[str, bytes] = {}
     for i in range(0, len(names), 500):
-        rows = conn.execute(select(c.spool_name, c.content)
+        rows = conn.execute(select(c.spool_name, c.content, c.encoding)
                             .where(c.spool_name.in_(names[i:i + 500])))
-        out.update((name, bytes(content)) for name, content in rows)
+        for name, content, encoding in rows:
+            with contextlib.suppress(CopyDamaged):   # no copy, then
+                out[name] = unpack(content, encoding)
     return out
 
 

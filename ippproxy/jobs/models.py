@@ -3,8 +3,8 @@
 
 The schema is created by the hand-written migrations
 ``ippproxy/db/migrations/versions/0001_jobs.py``, ``0003_spool_copies.py``,
-``0004_claim_index.py``, ``0005_queue_states.py``, ``0009_admin_reports.py`` and
-``0019_ipp_subscriptions.py``; they must
+``0004_claim_index.py``, ``0005_queue_states.py``, ``0009_admin_reports.py``,
+``0019_ipp_subscriptions.py`` and ``0020_copy_encoding.py``; they must
 stay identical
 (``tests/jobs/test_models.py`` compares them). Only portable types are used so the
 same code runs on SQLite and PostgreSQL. Timestamps are always UTC
@@ -145,6 +145,9 @@ class SpoolCopy(Base):
     spool_name: Mapped[str] = mapped_column(String(64), primary_key=True)
     job_uuid: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
     content: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    # "zlib" when ``content`` is compressed, NULL when it is the bytes as received
+    # (jobs/_copies.py). Migration 0020_copy_encoding.
+    encoding: Mapped[str | None] = mapped_column(String(16))
 
 
 class IppSubscription(Base):

@@ -21,6 +21,7 @@ from sqlalchemy import (
     select,
 )
 
+from ippproxy.jobs._copies import CopyDamaged, unpack
 from ippproxy.jobs.models import jobs_t, queue_states_t, spool_copies_t
 from ippproxy.jobs.records import JobRecord, QueueStateRecord, load_job, queue_state_from_row
 from ippproxy.jobs.state import NOT_COMPLETED, TERMINAL, JobState
@@ -81,7 +82,8 @@ def any_claimable(conn: Connection, due: dt.datetime, queues: tuple[str, ...] | 
     return conn.execute(claimable_stmt(due, queues)).first() is not None
 
 
-_COPY = select(spool_copies_t.c.content).where(spool_copies_t.c.spool_name == bindparam("name"))
+_COPY = select(spool_copies_t.c.content, spool_copies_t.c.encoding).where(
+    spool_copies_t.c.spool_name == bindparam("name"))
 
 
 _HAS_COPY = select(spool_copies_t.c.spool_name).where(
@@ -93,8 +95,11 @@ def has_copy(conn: Connection, spool_name: str) -> bool:
 
 
 def copy_of(conn: Connection, spool_name: str) -> bytes | None:
-    data = conn.execute(_COPY, {"name": spool_name}).scalar_one_or_none()
-    return None if data is None else bytes(data)
+    row = conn.execute(_COPY, {"name": spool_name}).one_or_none()
+    try:
+        return None if row is None else unpack(row.content, row.encoding)
+    except CopyDamaged:
+        return None   # as if there were none: the document cannot be read
 
 
 def queue_and_ids(conn: Connection, uuids: list[str]) -> dict[str, tuple[str, int]]:

@@ -22,9 +22,10 @@ document therefore costs one hand-over to that thread in all.
 Small documents take a shorter road (``spool.writer(copy=True)``, documents up to
 ``copy_max`` bytes, uncompressed, still all in memory when the block ends): no file is
 written at all. The writer keeps the bytes in ``content``; the caller stores them in the
-job store (``spool_copies``) in the same transaction as the job row, so the one fsync
-of that COMMIT makes the document durable. Writing no file matters more than skipping
-its fsync: on ext4 (data=ordered) the next journal commit, which any fsync triggers
+job store (``spool_copies``, compressed when that pays: ``_copies.py``) in the same
+transaction as the job row, so the one fsync of that COMMIT makes the document durable.
+Writing no file matters more than skipping its fsync: on ext4 (data=ordered) the next
+journal commit, which any fsync triggers
 (the database's own), writes out the data of every file created since, so an unsynced
 small file made at intake costs nearly what an fsync'd one does (README, Figures).
 The database is the document's home then: :meth:`Spool.open` streams it from the copy

@@ -194,3 +194,61 @@ async def test_recovery_does_not_trust_a_copy_that_does_not_match(
         changed = {r.uuid: r for r in await store.recover(spool)}
     assert changed[job.uuid].state is JobState.ABORTED
     assert not spool.path(doc.spool_name).exists()
+
+
+# A PDF's objects are mostly text: such a copy is kept compressed (jobs/_copies.py).
+TEXTLIKE = b"%PDF-1.7\n" + b"".join(b"%d 0 obj << /Type /Page /Parent 2 0 R >> endobj\n" % i
+                                    for i in range(60))
+
+
+async def test_a_copy_is_kept_compressed_only_when_that_pays(
+        tmp_path: Path, engine: Engine) -> None:
+    spool = copying_spool(tmp_path)
+    noise = b"%PDF-1.7 " + os.urandom(3000)
+    async with JobStore(engine) as store:
+        spool.copies = store
+        docs = [await spool_doc(spool, data) for data in (TEXTLIKE, noise)]
+        await store.create_job("q", owner="u", documents=[docs[0]])
+        open_job = await store.create_job("q", owner="u", closed=False)
+        await store.add_document(open_job.uuid, docs[1], last=True)   # the other road
+        with engine.connect() as conn:
+            stored = {n: (bytes(c), e) for n, c, e in conn.execute(
+                text("SELECT spool_name, content, encoding FROM spool_copies"))}
+        content, encoding = stored[docs[0].spool_name]
+        assert encoding == "zlib" and len(content) < len(TEXTLIKE) // 4
+        assert stored[docs[1].spool_name] == (noise, None)
+        for doc, data in zip(docs, (TEXTLIKE, noise), strict=True):
+            assert await store.copy_of(doc.spool_name) == data
+            assert b"".join([c async for c in spool.open(doc.spool_name)]) == data
+
+
+async def test_recovery_rewrites_a_document_from_its_compressed_copy(
+        tmp_path: Path, engine: Engine) -> None:
+    spool = copying_spool(tmp_path)
+    async with JobStore(engine) as store:
+        spool.copies = store
+        doc = await spool_doc(spool, TEXTLIKE)
+        job = await store.create_job("q", owner="u", documents=[doc])
+        await spool.ensure_file(doc.spool_name)
+    spool.path(doc.spool_name).write_bytes(TEXTLIKE[:50])      # cut short by a crash
+    async with JobStore(engine) as store:
+        spool.copies = store
+        changed = {r.uuid for r in await store.recover(spool)}
+        assert job.uuid not in changed
+        got = b"".join([c async for c in spool.open(doc.spool_name)])
+    assert got == TEXTLIKE
+
+
+async def test_a_copy_that_does_not_decompress_is_no_copy(
+        tmp_path: Path, engine: Engine) -> None:
+    spool = copying_spool(tmp_path)
+    async with JobStore(engine) as store:
+        spool.copies = store
+        doc = await spool_doc(spool, TEXTLIKE)
+        job = await store.create_job("q", owner="u", documents=[doc])
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE spool_copies SET content = :c"), {"c": b"not zlib"})
+        assert await store.copy_of(doc.spool_name) is None
+    async with JobStore(engine) as store:      # no file, no copy: the job cannot print
+        changed = {r.uuid: r for r in await store.recover(spool)}
+    assert changed[job.uuid].state is JobState.ABORTED
