@@ -222,33 +222,39 @@ async def test_a_copy_is_kept_compressed_only_when_that_pays(
             assert b"".join([c async for c in spool.open(doc.spool_name)]) == data
 
 
-async def test_recovery_rewrites_a_document_from_its_compressed_copy(
-        tmp_path: Path, engine: Engine) -> None:
+async def _textlike_job(tmp_path: Path, engine: Engine, *,
+                        with_file: bool) -> tuple[Spool, NewDocument, str]:
+    """A job whose document is TEXTLIKE (its copy compressed); ``with_file``: its file
+    written too, as for a conversion. The spool, the document and the job's uuid."""
     spool = copying_spool(tmp_path)
     async with JobStore(engine) as store:
         spool.copies = store
         doc = await spool_doc(spool, TEXTLIKE)
         job = await store.create_job("q", owner="u", documents=[doc])
-        await spool.ensure_file(doc.spool_name)
+        if with_file:
+            await spool.ensure_file(doc.spool_name)
+    return spool, doc, job.uuid
+
+
+async def test_recovery_rewrites_a_document_from_its_compressed_copy(
+        tmp_path: Path, engine: Engine) -> None:
+    spool, doc, job = await _textlike_job(tmp_path, engine, with_file=True)
     spool.path(doc.spool_name).write_bytes(TEXTLIKE[:50])      # cut short by a crash
     async with JobStore(engine) as store:
         spool.copies = store
         changed = {r.uuid for r in await store.recover(spool)}
-        assert job.uuid not in changed
+        assert job not in changed
         got = b"".join([c async for c in spool.open(doc.spool_name)])
     assert got == TEXTLIKE
 
 
 async def test_a_copy_that_does_not_decompress_is_no_copy(
         tmp_path: Path, engine: Engine) -> None:
-    spool = copying_spool(tmp_path)
+    spool, doc, job = await _textlike_job(tmp_path, engine, with_file=False)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE spool_copies SET content = :c"), {"c": b"not zlib"})
     async with JobStore(engine) as store:
-        spool.copies = store
-        doc = await spool_doc(spool, TEXTLIKE)
-        job = await store.create_job("q", owner="u", documents=[doc])
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE spool_copies SET content = :c"), {"c": b"not zlib"})
         assert await store.copy_of(doc.spool_name) is None
     async with JobStore(engine) as store:      # no file, no copy: the job cannot print
         changed = {r.uuid: r for r in await store.recover(spool)}
-    assert changed[job.uuid].state is JobState.ABORTED
+    assert changed[job].state is JobState.ABORTED
