@@ -16,9 +16,11 @@ never on the event loop; unpacking in the reader's thread.
 
 from __future__ import annotations
 
+import logging
 import zlib
 from typing import Any
 
+log = logging.getLogger(__name__)
 ZLIB = "zlib"
 LEVEL = 1            # the fastest: the point is fewer pages, not the smallest copy
 
@@ -38,7 +40,15 @@ class CopyDamaged(ValueError):
 
 
 def unpack(content: bytes, encoding: str | None) -> bytes:
-    """The document's bytes from a stored copy."""
+    """The document's bytes from a stored copy (``CopyDamaged``: logged here, once)."""
+    try:
+        return _unpack(content, encoding)
+    except CopyDamaged as e:
+        log.error("job store: %s; the copy is treated as missing", e)
+        raise
+
+
+def _unpack(content: bytes, encoding: str | None) -> bytes:
     if encoding is None:
         return bytes(content)
     if encoding != ZLIB:

@@ -249,12 +249,13 @@ async def test_recovery_rewrites_a_document_from_its_compressed_copy(
 
 
 async def test_a_copy_that_does_not_decompress_is_no_copy(
-        tmp_path: Path, engine: Engine) -> None:
+        tmp_path: Path, engine: Engine, caplog: pytest.LogCaptureFixture) -> None:
     spool, doc, job = await _textlike_job(tmp_path, engine, with_file=False)
     with engine.begin() as conn:
         conn.execute(text("UPDATE spool_copies SET content = :c"), {"c": b"not zlib"})
     async with JobStore(engine) as store:
         assert await store.copy_of(doc.spool_name) is None
+    assert "does not decompress" in caplog.text and "treated as missing" in caplog.text
     async with JobStore(engine) as store:      # no file, no copy: the job cannot print
         changed = {r.uuid: r for r in await store.recover(spool)}
     assert changed[job].state is JobState.ABORTED
