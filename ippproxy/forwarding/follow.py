@@ -14,7 +14,7 @@ import logging
 
 from ippproxy.ipp import Status
 from ippproxy.jobs.records import JobRecord
-from ippproxy.jobs.state import JobEvent, JobState
+from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 
 from .backoff import Backoff
@@ -78,17 +78,24 @@ async def _mirror(store: JobStore, ours: JobRecord, remote: RemoteJob, done: str
             await store.transition(ours.uuid, JobEvent.DESTINATION_RESUMED,
                                    message=f"printing as job {remote.job_id}")
         return False
-    await store.set_counts(ours.uuid, impressions=remote.impressions, sheets=remote.sheets)
+    # What the printer counted and how the job ended, in one write (one commit).
     if remote.state == JobState.COMPLETED:
-        await store.transition(ours.uuid, JobEvent.COMPLETE,
-                               message=f"printed as job {remote.job_id}"
-                                       + (f" ({done})" if done else ""))
+        event, reasons = JobEvent.COMPLETE, None
+        message = f"printed as job {remote.job_id}" + (f" ({done})" if done else "")
     elif remote.state == JobState.CANCELED:
-        await store.transition(ours.uuid, JobEvent.CANCEL, reasons=("job-canceled-at-device",),
-                               message=f"canceled at the printer: {note}".rstrip(": "))
+        event, reasons = JobEvent.CANCEL, ("job-canceled-at-device",)
+        message = f"canceled at the printer: {note}".rstrip(": ")
     else:
-        await store.transition(ours.uuid, JobEvent.ABORT, reasons=("aborted-by-system",),
-                               message=f"the printer aborted the job: {note}".rstrip(": "))
+        event, reasons = JobEvent.ABORT, ("aborted-by-system",)
+        message = f"the printer aborted the job: {note}".rstrip(": ")
+    try:
+        await store.transition(ours.uuid, event, reasons=reasons, message=message,
+                               impressions=remote.impressions, sheets=remote.sheets)
+    except InvalidTransition:
+        # Ours ended meanwhile (Cancel-Job on our side): what the printer did is kept.
+        await store.set_counts(ours.uuid, impressions=remote.impressions,
+                               sheets=remote.sheets)
+        raise
     return True
 
 

@@ -269,16 +269,22 @@ class JobStore:
         next_attempt_at: dt.datetime | None | _Unset = UNSET,
         analysis: dict[str, Any] | None = None,
         edit_attributes: Callable[[bytes], bytes] | None = None,
+        impressions: int | None | _Unset = UNSET,
+        sheets: int | None | _Unset = UNSET,
     ) -> JobRecord:
         """Apply ``event`` through the state table; raises InvalidTransition, JobNotFound.
         With ``analysis`` and ``edit_attributes``, what ``set_analysis`` stores goes in the
-        same write (an answered popup: the choice and the release, one commit)."""
+        same write (an answered popup: the choice and the release, one commit); with
+        ``impressions`` and ``sheets``, what ``set_counts`` stores (a job the printer
+        ended: its counts and its end, one commit)."""
         extra: dict[str, Any] = {} if analysis is None else {"analysis": analysis,
                                                             **counted(analysis)}
         for key, val in (
             ("hold_until", hold_until),
             ("hold_until_time", hold_until_time),
             ("next_attempt_at", next_attempt_at),
+            ("impressions_completed", impressions),
+            ("media_sheets_completed", sheets),
         ):
             if val is not UNSET:
                 extra[key] = val

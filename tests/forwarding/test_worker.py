@@ -280,3 +280,37 @@ async def test_a_job_canceled_while_its_attempt_fails_stays_canceled(
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
     finally:
         server.close()
+
+
+async def test_a_forwarded_job_costs_four_writes(virtual_printer: Any, harness: Harness,
+                                                 submit_job: SubmitJob, fast_config: Any,
+                                                 store: JobStore) -> None:
+    # Each write is a durable commit (an fsync): the claim, forward_started before the first
+    # byte goes out, the printer's job-id, and then the printer's counts with the job's end
+    # in one commit (not two).
+    printer = await virtual_printer()
+    rec = await submit_job()
+    before = store.stats[1]
+    await harness.start(fast_config(printer.uri))
+    done = await harness.wait(rec.uuid, terminal)
+    assert done.state == JobState.COMPLETED, done.state_message
+    assert done.impressions_completed == 3
+    assert store.stats[1] - before == 4
+
+
+async def test_counts_kept_when_ours_ended_while_the_printer_finished(
+        submit_job: SubmitJob, store: JobStore) -> None:
+    from ippproxy.forwarding.client import RemoteJob
+    from ippproxy.forwarding.follow import _mirror
+    from ippproxy.jobs.state import InvalidTransition
+
+    rec = await submit_job()
+    claimed = await store.claim_next_for_forwarding()
+    assert claimed is not None and claimed.uuid == rec.uuid
+    await store.transition(rec.uuid, JobEvent.CANCEL)   # Cancel-Job on our side, meanwhile
+    remote = RemoteJob(job_id=7, state=JobState.COMPLETED, impressions=3, sheets=2)
+    with pytest.raises(InvalidTransition):
+        await _mirror(store, claimed, remote, "")
+    ended = await store.get_by_uuid(rec.uuid)
+    assert ended is not None and ended.state == JobState.CANCELED
+    assert (ended.impressions_completed, ended.media_sheets_completed) == (3, 2)
