@@ -27,8 +27,8 @@ For one job:
    ``document-access-error`` instead of retrying for ever.
 3. **Follow.** Poll Get-Job-Attributes every ``poll_interval``: remote
    processing-stopped -> ours processing-stopped (``printer-stopped``) and back;
-   remote terminal -> record job-impressions-completed and
-   job-media-sheets-completed, then complete / cancel / abort ours. If our job
+   remote terminal -> complete / cancel / abort ours with its
+   job-impressions-completed and job-media-sheets-completed, in one write. If our job
    was canceled meanwhile (Cancel-Job on our side), cancel the remote job.
 4. **Failures.** ``DestinationUnavailable`` before the printer has the job:
    back to ``pending`` with ``printer-stopped`` (``resources-are-not-ready``
