@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -47,9 +46,8 @@ from testprinters.eve import EvePrinter
 
 
 def main_thread_cpu(pid: int) -> float:
-    """Seconds of CPU of the process's main thread (the event loop)."""
-    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """Seconds of CPU of the process's main thread (the event loop), from its schedstat."""
+    return bi.thread_sched(pid).get("main", (0.0, 0.0, 0))[0]
 
 
 def main() -> int:

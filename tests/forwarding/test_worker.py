@@ -15,12 +15,13 @@ import pytest
 from support.jobs import wait_for_job
 
 from ippproxy.config import Config
-from ippproxy.forwarding.client import DestinationClient, ForwardJob
+from ippproxy.forwarding.client import DestinationClient, ForwardJob, RemoteJob
+from ippproxy.forwarding.follow import _mirror
 from ippproxy.forwarding.worker import Forwarder
 from ippproxy.ipp import Attribute, Tag
 from ippproxy.jobs.records import JobRecord
 from ippproxy.jobs.spool import Spool
-from ippproxy.jobs.state import JobEvent, JobState
+from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
 
 SubmitJob = Callable[..., Any]
@@ -300,10 +301,6 @@ async def test_a_forwarded_job_costs_four_writes(virtual_printer: Any, harness: 
 
 async def test_counts_kept_when_ours_ended_while_the_printer_finished(
         submit_job: SubmitJob, store: JobStore) -> None:
-    from ippproxy.forwarding.client import RemoteJob
-    from ippproxy.forwarding.follow import _mirror
-    from ippproxy.jobs.state import InvalidTransition
-
     rec = await submit_job()
     claimed = await store.claim_next_for_forwarding()
     assert claimed is not None and claimed.uuid == rec.uuid
