@@ -41,14 +41,6 @@ SQLITE_POOL = 32
 # SQLAlchemy's default of 5 a loaded node opened a new connection (a backend forked,
 # authenticated, its prepared statements made anew) every 16 jobs or so.
 PG_POOL = 16
-# The page size of a new SQLite database (https://sqlite.org/pragma.html#pragma_page_size).
-# A commit appends every page it changed to the log whole, and a job changes one leaf
-# page in each of a dozen tables and indexes to add a row of a few dozen bytes there:
-# smaller pages write less of what did not change. Below this size, rows of the jobs
-# table overflow and scans of the history read more pages (README, "Intake,
-# twenty-sixth session"). A database made before keeps the size it has: SQLite only
-# sets it on an empty database, and never in WAL mode.
-SQLITE_PAGE_SIZE = 2048
 MIGRATION_LOCK = 0x69707078  # pg_advisory_lock key of schema upgrades ("ippx")
 PING_AFTER_IDLE = 1.0        # seconds (see the module's docstring)
 _IDLE_SINCE = "ippproxy_idle_since"
@@ -77,7 +69,6 @@ def make_engine(url: str, *, busy_timeout_ms: int = 30000,
             # Let SQLAlchemy, not pysqlite, decide when transactions begin.
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
-            cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")   # before WAL (see there)
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")

@@ -8,10 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 
 from ippproxy.db import Checkpointer, make_engine
-from ippproxy.db.engine import SQLITE_PAGE_SIZE
 
-PAGE = SQLITE_PAGE_SIZE   # a new database's (db/engine.py)
-ROW = 10 * PAGE - 1_000   # bytes per committed row: about ten pages of the log
+ROW = 40_000  # bytes per committed row: about ten pages of the log
+PAGE = 4096
 
 
 def _engine(tmp_path: Path) -> Engine:
@@ -47,7 +46,7 @@ def test_the_thread_copies_while_a_busy_writer_commits_and_the_log_stays_bounded
     """Commits that never pause: the thread copies their frames meanwhile, and the
     log still starts again (the automatic checkpoint kept), so its file stays near
     1,000 pages (a few commits more when the automatic checkpoint found the thread's
-    running and waited for the next COMMIT) instead of holding all that was committed."""
+    running and waited for the next COMMIT) instead of holding all 24 MB committed."""
     engine = _engine(tmp_path)
     checkpointer = Checkpointer(engine, min_interval=0.005).start()
     rows = 0
