@@ -60,10 +60,14 @@ def thread_round_trip(n: int) -> float:
         while (x := there.get()) is not None:
             back.put(x)
 
+    def step() -> None:
+        there.put(1)
+        back.get()
+
     t = threading.Thread(target=echo)
     t.start()
     try:
-        return _per_call(n, lambda: (there.put(1), back.get()))
+        return _per_call(n, step)
     finally:
         there.put(None)
         t.join()
@@ -80,8 +84,12 @@ def process_round_trip(n: int) -> float:
                 os.write(w2, b)
         finally:
             os._exit(0)
+    def step() -> None:
+        os.write(w1, b"x")
+        os.read(r2, 1)
+
     try:
-        return _per_call(n, lambda: (os.write(w1, b"x"), os.read(r2, 1)))
+        return _per_call(n, step)
     finally:
         os.write(w1, b"q")
         os.waitpid(pid, 0)
