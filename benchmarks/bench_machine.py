@@ -29,12 +29,12 @@ from pathlib import Path
 
 def _per_call(n: int, step: Callable[[], object]) -> float:
     """Microseconds per call of ``step`` (the median of five rounds of ``n // 5``)."""
-    rounds = []
+    rounds, each = [], max(1, n // 5)
     for _ in range(5):
         t0 = time.perf_counter()
-        for _ in range(n // 5):
+        for _ in range(each):
             step()
-        rounds.append((time.perf_counter() - t0) / (n // 5) * 1e6)
+        rounds.append((time.perf_counter() - t0) / each * 1e6)
     return statistics.median(rounds)
 
 
@@ -84,6 +84,7 @@ def process_round_trip(n: int) -> float:
                 os.write(w2, b)
         finally:
             os._exit(0)
+
     def step() -> None:
         os.write(w1, b"x")
         os.read(r2, 1)
