@@ -37,8 +37,9 @@ shows it is not the bottleneck; and the bytes per job the server sent to the dis
 (``write_bytes`` of /proc/PID/io), which the neighbours do not move at all; and, per job,
 the server's threads' time on a CPU, time runnable but waiting for one, and times switched
 in (their schedstat), the main thread (the event loop) apart from the others; and for
-ippproxy its own time per stage and per part of the analysis, and its garbage collections
-by generation, how many and how long they stopped the process (its /metrics). With
+ippproxy its own time per stage and per part of the analysis, its garbage collections
+by generation, how many and how long they stopped the process, and its job store's
+writer: writes per batch (one COMMIT), a batch's and a sync's mean time (its /metrics). With
 ``--paused`` both queues are stopped (Pause-Printer,
 cupsdisable) so only intake is measured.
 
@@ -518,7 +519,7 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                               f"{v[2] / r.ok:.1f}" for k, v in sorted(r.sched.items())),
                           flush=True)
                 intake = {k: v for k, v in r.stages.items()
-                          if not k.startswith((PART, GC))}
+                          if not k.startswith((PART, GC, STORE))}
                 parts = {k[len(PART):]: v for k, v in r.stages.items() if k.startswith(PART)}
                 for title, got in (("the server's stages, mean ms per job", intake),
                                    ("within analyse, mean ms per document", parts)):
@@ -532,6 +533,9 @@ def run_matrix(targets: list[Target], docs: dict[str, tuple[bytes, int]], paused
                           "in all by generation: " + "  ".join(
                               f"{g} {n:.0f} / {s * 1000:.1f}" for g, (n, s) in enumerate(pauses)),
                           flush=True)
+                writer = store_line(r.stages)
+                if writer:
+                    print("  " + " " * 13 + "  " + writer, flush=True)
                 if not paused:
                     t.settle()
                 else:
@@ -560,12 +564,33 @@ ANALYSIS_FAMILY = "ippproxy_analysis_stage_duration_seconds"
 # generation, under this prefix: every thread of the server stops for them.
 GC = "gc:"
 GC_FAMILY = "ippproxy_gc_pause_seconds"
+# The job store's writer (``ippproxy_store_*``, metrics.py): its batches (one COMMIT each)
+# and syncs, (number, seconds), and its writes, (number, 0), under this prefix.
+STORE = "store:"
+STORE_FAMILIES = {"ippproxy_store_batch_seconds": "batch",
+                  "ippproxy_store_sync_seconds": "sync", "ippproxy_store_writes": "writes"}
+
+
+def store_line(stages: dict[str, tuple[float, float]]) -> str:
+    """The writer during a run: writes a batch (jobs sharing a COMMIT, the forwarder's
+    writes among them), a batch's and a sync's mean time; "" when the server has none."""
+    batches, batch_s = stages.get(f"{STORE}batch", (0.0, 0.0))
+    syncs, sync_s = stages.get(f"{STORE}sync", (0.0, 0.0))
+    writes = stages.get(f"{STORE}writes", (0.0, 0.0))[0]
+    if not batches:
+        return ""
+    line = (f"the job store's writer during the run: {batches:.0f} batches, {writes / batches:.1f}"
+            f" writes and {batch_s / batches * 1000:.2f} ms a batch")
+    if syncs:
+        line += f", {syncs:.0f} syncs of the log, {sync_s / syncs * 1000:.2f} ms a sync"
+    return line
 
 
 def server_stages(port: int) -> dict[str, tuple[float, float]]:
     """The server's Print-Job stages so far (``ippproxy_intake_stage_duration_seconds``,
-    pipeline/stages.py): stage -> (jobs, seconds), from its /metrics over TLS; and each
-    part of its analyses, ``PART + stage`` -> (documents, seconds)."""
+    pipeline/stages.py): stage -> (jobs, seconds), from its /metrics over TLS; each
+    part of its analyses, ``PART + stage`` -> (documents, seconds); its garbage
+    collections; and its writer's batches, syncs and writes (``STORE``)."""
     tls = ssl.create_default_context()
     tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE  # its self-signed certificate
     request = urllib.request.Request(f"https://127.0.0.1:{port}/metrics",
@@ -574,6 +599,13 @@ def server_stages(port: int) -> dict[str, tuple[float, float]]:
         text = reply.read().decode()
     found: dict[str, list[float]] = {}
     for family in text_string_to_metric_families(text):
+        if family.name in STORE_FAMILIES:
+            for sample in family.samples:
+                slot = {"_count": 0, "_sum": 1, "_total": 0}.get(sample.name[len(family.name):])
+                if slot is not None:
+                    found.setdefault(STORE + STORE_FAMILIES[family.name], [0.0, 0.0])[slot] = \
+                        sample.value
+            continue
         prefix = {"ippproxy_intake_stage_duration_seconds": "",
                   ANALYSIS_FAMILY: PART, GC_FAMILY: GC}.get(family.name)
         if prefix is None:
@@ -585,7 +617,8 @@ def server_stages(port: int) -> dict[str, tuple[float, float]]:
             if slot is not None:
                 key = prefix + sample.labels["generation" if prefix == GC else "stage"]
                 found.setdefault(key, [0.0, 0.0])[slot] = sample.value
-    keys = (*STAGES, *(PART + k for k in ANALYSIS_STAGES), *(f"{GC}{g}" for g in range(3)))
+    keys = (*STAGES, *(PART + k for k in ANALYSIS_STAGES), *(f"{GC}{g}" for g in range(3)),
+            *(STORE + k for k in STORE_FAMILIES.values()))
     return {k: (found[k][0], found[k][1]) for k in keys if k in found}
 
 

@@ -99,14 +99,14 @@ async def run(concurrency: int, jobs: int, size: int, with_spool: bool, copy: bo
                 await asyncio.gather(*(client() for _ in range(32)))
                 todo = iter(range(jobs))
                 latencies.clear()
-            batches0, ops0 = store.stats
+            before = store.stats()
             start, t0, w0 = time.perf_counter(), os.times(), written()
             await asyncio.gather(*(client() for _ in range(concurrency)))
             elapsed = time.perf_counter() - start
             t1, w1 = os.times(), written()
             user, system = t1.user - t0.user, t1.system - t0.system
-            batches, ops = store.stats
-            batches, ops = batches - batches0, ops - ops0
+            after = store.stats()
+            batches, ops = after.batches - before.batches, after.ops - before.ops
         if checkpointer is not None:
             checkpointer.close()
         engine.dispose()

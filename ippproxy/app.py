@@ -162,6 +162,7 @@ def _lifecycle(file: Config, policies: tuple[Policy, ...], metrics: Metrics, pri
             # Paused and accepting as stored (Pause-Printer survives a restart).
             queues = await load_queues(config.queues, store)
             metrics.declare(queues)
+            metrics.watch_store(store.stats)
             # Counting, rules and charging (issues 4, 5): opened before the Forwarder so
             # that it stops after it.
             pipeline: Pipeline | None = None

@@ -12,10 +12,15 @@ configuration or the server's own words (operations, stages), never client-suppl
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -28,6 +33,21 @@ STAGE_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                  5.0, 10.0, 30.0, 60.0, 300.0)
 DENIED_BY_RULE = "rule"
 DENIED_BY_ACCOUNT = "account"
+
+
+class WriterCounts(Protocol):
+    """What the job store's writer has done so far (jobs/_writer.py ``WriterStats``)."""
+
+    @property
+    def batches(self) -> int: ...
+    @property
+    def ops(self) -> int: ...
+    @property
+    def batch_seconds(self) -> float: ...
+    @property
+    def syncs(self) -> int: ...
+    @property
+    def sync_seconds(self) -> float: ...
 
 
 class Metrics:
@@ -127,6 +147,11 @@ class Metrics:
         their seconds in all."""
         self.registry.register(_GcPauses(read, tuple(bounds)))
 
+    def watch_store(self, read: Callable[[], WriterCounts]) -> None:
+        """Read the job store writer's counts at each scrape: its batches (one COMMIT
+        each) and their seconds, the writes they carried, and the log's syncs."""
+        self.registry.register(_StoreWriter(read))
+
     def printer_state(self, queue: str, state: int) -> None:
         self._printer.labels(queue).set(state)
 
@@ -164,3 +189,28 @@ class _GcPauses:
                 buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
             family.add_metric([str(generation)], buckets, seconds)
         yield family
+
+
+class _StoreWriter:
+    """The job store's group commit (jobs/_writer.py) as ``ippproxy_store_*`` families:
+    writes per batch is how many jobs share a COMMIT, a batch's and a sync's mean seconds
+    are what a job's ``create`` stage waits for."""
+
+    def __init__(self, read: Callable[[], WriterCounts]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        s = self._read()
+        batch = SummaryMetricFamily(
+            "ippproxy_store_batch_seconds", "Batches of the job store's writer, one COMMIT "
+            "each: their number and their time (statements and COMMIT)")
+        batch.add_metric([], s.batches, s.batch_seconds)
+        writes = CounterMetricFamily(
+            "ippproxy_store_writes", "Writes committed by the job store's writer (per batch: "
+            "how many share one COMMIT)")
+        writes.add_metric([], s.ops)
+        sync = SummaryMetricFamily(
+            "ippproxy_store_sync_seconds", "Syncs of the job store's SQLite log after its "
+            "COMMITs (db/walsync.py): their number and their time")
+        sync.add_metric([], s.syncs, s.sync_seconds)
+        yield from (batch, writes, sync)

@@ -7,6 +7,7 @@ import pytest
 from prometheus_client import REGISTRY
 from server.metrics_text import sample
 
+from ippproxy.jobs import WriterStats
 from ippproxy.metrics import DENIED_BY_RULE, Metrics
 
 
@@ -94,3 +95,19 @@ def test_garbage_collection_pauses_by_generation() -> None:
     assert sample(text, f"{name}_sum", generation="2") == pytest.approx(0.05)
     counts[2] = (0, 1, 1)     # read at each scrape
     assert sample(m.render().decode(), f"{name}_count", generation="2") == 2
+
+
+def test_the_job_store_writer_read_at_each_scrape() -> None:
+    m = Metrics()
+    now = [WriterStats(batches=4, ops=10, batch_seconds=0.012, syncs=3, sync_seconds=0.0009)]
+    m.watch_store(lambda: now[0])
+    text = m.render().decode()
+    assert sample(text, "ippproxy_store_batch_seconds_count") == 4
+    assert sample(text, "ippproxy_store_batch_seconds_sum") == pytest.approx(0.012)
+    assert sample(text, "ippproxy_store_writes_total") == 10
+    assert sample(text, "ippproxy_store_sync_seconds_count") == 3
+    assert sample(text, "ippproxy_store_sync_seconds_sum") == pytest.approx(0.0009)
+    now[0] = WriterStats(batches=5, ops=18, batch_seconds=0.02, syncs=4, sync_seconds=0.001)
+    text = m.render().decode()   # read again, not kept from the first scrape
+    assert sample(text, "ippproxy_store_writes_total") == 18
+    assert sample(text, "ippproxy_store_batch_seconds_count") == 5

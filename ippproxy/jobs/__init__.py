@@ -3,10 +3,12 @@
 ``state`` (the transition table), ``spool`` (documents on disk), ``store``
 (``JobStore``: async facade with group commit; crash recovery is ``JobStore.recover``).
 Modules with a leading underscore are the package's own: nothing outside ``ippproxy.jobs``
-imports them (``SyncBatcher`` is exported here for a caller that shares one between spools).
+imports them (``SyncBatcher`` is exported here for a caller that shares one between spools,
+``WriterStats`` for what ``JobStore.stats`` returns).
 """
 
 from ippproxy.jobs._syncbatch import SyncBatcher
+from ippproxy.jobs._writer import WriterStats
 from ippproxy.jobs.records import (
     UNSET,
     DocumentRecord,
@@ -39,5 +41,6 @@ __all__ = [
     "SpoolError",
     "SpoolLimitExceeded",
     "SyncBatcher",
+    "WriterStats",
     "next_state",
 ]

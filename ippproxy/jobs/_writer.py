@@ -50,6 +50,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -76,6 +77,20 @@ class _Item:
 
 
 _Done = tuple[_Item, Any, BaseException | None]
+
+
+@dataclass(frozen=True)
+class WriterStats:
+    """What the writer has done since it started (for /metrics and benchmarks): ``ops``
+    per batch is the group-commit factor; a batch's seconds run from taking its ops to
+    its COMMIT's return (the statements, and waiting for the GIL between them); a sync's,
+    the syncer's ``fdatasync`` of the log (SQLite only: PostgreSQL syncs in its COMMIT)."""
+
+    batches: int
+    ops: int
+    batch_seconds: float
+    syncs: int
+    sync_seconds: float
 
 
 class _OpFailed(Exception):
@@ -133,8 +148,12 @@ class GroupCommitWriter:
         self._syncer = threading.Thread(target=self._sync_loop, name=f"{name}-sync",
                                         daemon=True) if wal_sync is not None else None
         self._closed = False
-        self.batches = 0  # statistics, for benchmarks
+        # Statistics (stats()), each written by one thread only: the writer, the syncer.
+        self.batches = 0
         self.ops = 0
+        self._batch_seconds = 0.0
+        self._syncs = 0
+        self._sync_seconds = 0.0
         self._thread.start()
         if self._syncer is not None:
             self._syncer.start()
@@ -164,6 +183,12 @@ class GroupCommitWriter:
             item.loop.call_soon(self._hand_over, item.loop)
         pending.append(item)
         return await item.fut
+
+    def stats(self) -> WriterStats:
+        """The counts so far (read without a lock: each only grows, and a reader may see
+        one a batch ahead of another)."""
+        return WriterStats(self.batches, self.ops, self._batch_seconds, self._syncs,
+                           self._sync_seconds)
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         items = self._pending.pop(loop, None)
@@ -208,7 +233,9 @@ class GroupCommitWriter:
             try:
                 if conn is None:
                     conn = self._connect()
+                started = time.perf_counter()
                 self._execute(conn, batch)
+                self._batch_seconds += time.perf_counter() - started
             except Exception as e:  # connection or commit failure: the whole batch fails
                 log.exception("job store batch of %d failed", len(batch))
                 self._deliver_all([(item, None, e) for item in batch])
@@ -263,12 +290,15 @@ class GroupCommitWriter:
             done, stop = _take(self._unsynced, None)
             if not done:
                 continue  # (the end mark alone, or batches whose callers all went away)
+            started = time.perf_counter()
             try:
                 self._wal_sync.sync()
             except Exception as e:  # noqa: BLE001 - handed to every caller of the batches
                 # Committed but perhaps not on disk: nobody may be told it is stored.
                 log.critical("job store: syncing the write-ahead log failed: %s", e)
                 done = [(item, None, e) for item, _, _ in done]
+            self._syncs += 1
+            self._sync_seconds += time.perf_counter() - started
             self._deliver_all(done)
         self._wal_sync.close()
 

@@ -28,7 +28,7 @@ from ippproxy.db.walsync import WalSync
 from ippproxy.jobs import moving, queries, writes
 from ippproxy.jobs._create import NewJob, counted, insert_staged, stage
 from ippproxy.jobs._recovery import recover
-from ippproxy.jobs._writer import GroupCommitWriter
+from ippproxy.jobs._writer import GroupCommitWriter, WriterStats
 from ippproxy.jobs.ids import new_uuid
 from ippproxy.jobs.models import documents_t, jobs_t
 from ippproxy.jobs.queries import Which
@@ -84,10 +84,9 @@ class JobStore:
         await self._writer.close()
         self._readers.shutdown(wait=False)
 
-    @property
-    def stats(self) -> tuple[int, int]:
-        """(committed batches, ops): ops/batches is the group-commit factor."""
-        return self._writer.batches, self._writer.ops
+    def stats(self) -> WriterStats:
+        """The writer's batches, ops and syncs so far, and their seconds."""
+        return self._writer.stats()
 
     # -- plumbing -------------------------------------------------------------------
 

@@ -225,6 +225,14 @@ def test_print_job_over_ipps_reaches_the_printer_and_moves_the_counters(
     assert sample(after, "ippproxy_intake_duration_seconds_count", operation="Print-Job") >= \
         sample(before, "ippproxy_intake_duration_seconds_count", operation="Print-Job") + 2
     assert sample(after, "ippproxy_printer_state", queue="default") in (3.0, 4.0)
+    # The job store's writer: the two jobs (and their forwarding) were written, committed
+    # and synced, each batch timed.
+    for name in ("ippproxy_store_writes_total", "ippproxy_store_batch_seconds_count",
+                 "ippproxy_store_batch_seconds_sum", "ippproxy_store_sync_seconds_count",
+                 "ippproxy_store_sync_seconds_sum"):
+        assert sample(after, name) > sample(before, name), name
+    assert sample(after, "ippproxy_store_writes_total") - sample(
+        before, "ippproxy_store_writes_total") >= 2
 
 
 async def test_streamed_upload_over_tls_with_100_continue(served: Served) -> None:
