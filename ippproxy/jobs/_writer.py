@@ -233,9 +233,7 @@ class GroupCommitWriter:
             try:
                 if conn is None:
                     conn = self._connect()
-                started = time.perf_counter()
                 self._execute(conn, batch)
-                self._batch_seconds += time.perf_counter() - started
             except Exception as e:  # connection or commit failure: the whole batch fails
                 log.exception("job store batch of %d failed", len(batch))
                 self._deliver_all([(item, None, e) for item in batch])
@@ -256,6 +254,7 @@ class GroupCommitWriter:
         conn.close()
 
     def _execute(self, conn: Connection, batch: list[_Item]) -> None:
+        started = time.perf_counter()
         items = [i for i in batch if not i.fut.cancelled()]  # skip callers that went away
         try:  # fast path: no op fails, so no savepoints are needed
             with conn.begin():
@@ -271,8 +270,10 @@ class GroupCommitWriter:
                     done += [(item, r, None) for item, r in zip(group, results, strict=True)]
         except _OpFailed:  # (an error of COMMIT itself is not caught here)
             done = self._execute_isolated(conn, items)
+        # Counted before any caller is answered: a caller then reads stats() complete.
         self.batches += 1
         self.ops += len(items)
+        self._batch_seconds += time.perf_counter() - started
         if self._wal_sync is None:
             self._deliver_all(done)  # after COMMIT: durable
             return

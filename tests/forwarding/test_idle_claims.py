@@ -71,7 +71,7 @@ async def test_paused_queues_wake_ups_do_not_write_and_jobs_flow_after_resume(
     async with CountingStore(engine) as store:
         await store.set_queue_state("q", paused=True)
         jobs = [await _job(store, spool, pdf) for _ in range(2)]
-        writes_before, begins = store.stats, WriteBegins(engine)
+        writes_before, begins = store.stats(), WriteBegins(engine)
         fwd = Forwarder(store, spool, fast_config(printer.uri))
         await fwd.start()
         try:
@@ -82,7 +82,7 @@ async def test_paused_queues_wake_ups_do_not_write_and_jobs_flow_after_resume(
                 fwd.job_changed("")
                 await _until(lambda seen=seen: store.checks > seen)
             assert store.checks >= 10
-            assert store.stats == writes_before and begins.count == 0
+            assert store.stats() == writes_before and begins.count == 0
             for job in jobs:
                 rec = await store.get_by_uuid(job.uuid)
                 assert rec is not None and rec.state == JobState.PENDING
@@ -92,7 +92,7 @@ async def test_paused_queues_wake_ups_do_not_write_and_jobs_flow_after_resume(
             for job in jobs:
                 done = await wait_for_job(store, job.uuid, lambda r: r.is_terminal, 30.0)
                 assert done.state == JobState.COMPLETED, done.state_message
-            assert store.stats != writes_before and begins.count > 0
+            assert store.stats() != writes_before and begins.count > 0
             assert len(printer.jobs) == 2
         finally:
             await fwd.stop()

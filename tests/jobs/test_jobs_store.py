@@ -332,9 +332,9 @@ async def test_requeue_expired_leases(store: JobStore) -> None:
     claimed = await store.claim_next_for_forwarding(now, lease=dt.timedelta(minutes=1))
     assert claimed is not None
     await store.update_forwarding(claimed.uuid, forward_started=True)
-    writes_before = store.stats
+    writes_before = store.stats()
     assert await store.requeue_expired_leases(now + dt.timedelta(seconds=30)) == []
-    assert store.stats == writes_before   # nothing expired: a read, no write transaction
+    assert store.stats() == writes_before   # nothing expired: a read, no write transaction
     [back] = await store.requeue_expired_leases(now + dt.timedelta(minutes=2))
     assert back.state is S.PENDING and back.forward_started and back.lease_until is None
 

@@ -122,9 +122,9 @@ async def test_the_reservation_is_made_by_the_jobs_creation(
     transaction), not two (a unit of its own, then the creation)."""
     p = build(config(), engine, store, spool, pool)
     await p.intake.print_job(submission(docs.pdf_bytes([True])))   # dave created
-    _, ops = store.stats
+    ops = store.stats().ops
     job = (await p.intake.print_job(submission(docs.pdf_bytes([True])))).job
-    assert store.stats[1] - ops == 1
+    assert store.stats().ops - ops == 1
     assert [(r.amount, r.kind) for r in postings(engine, job.uuid)] == [(-55, "charge")]
     charge = p.accounting.get(job.uuid)
     assert charge is not None and charge.state == ChargeState.RESERVED
