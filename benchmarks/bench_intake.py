@@ -599,11 +599,13 @@ def server_stages(port: int) -> dict[str, tuple[float, float]]:
         text = reply.read().decode()
     found: dict[str, list[float]] = {}
     for family in text_string_to_metric_families(text):
+        # Summed over the workers (--workers N; another worker's figures may be up to
+        # server/metrics_share.PUBLISH_SECONDS old).
         if family.name in STORE_FAMILIES:
             for sample in family.samples:
                 slot = {"_count": 0, "_sum": 1, "_total": 0}.get(sample.name[len(family.name):])
                 if slot is not None:
-                    found.setdefault(STORE + STORE_FAMILIES[family.name], [0.0, 0.0])[slot] = \
+                    found.setdefault(STORE + STORE_FAMILIES[family.name], [0.0, 0.0])[slot] += \
                         sample.value
             continue
         prefix = {"ippproxy_intake_stage_duration_seconds": "",
