@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_floor.py [--jobs 6000] [--concurrency 8] [--rounds 3]
 
 The same load as ``bench_intake.py`` (its ``load``: eight clients, one connection each,
-a Print-Job with the 1-page PDF, the next one sent when the answer is in) against three
+a Print-Job with the 1-page PDF, the next one sent when the answer is in) against four
 servers, in turn, ``--rounds`` times:
 
 - ``aiohttp``: a bare aiohttp application on uvloop, as ippproxy runs it, whose one
@@ -16,8 +16,9 @@ servers, in turn, ``--rounds`` times:
   model, users created on print): each job analysed, priced and reserved too.
 
 For each: requests/s, the server's CPU per request (user + system, all its threads; not
-its analysis workers, which are still running) and its event loop's thread's, median of the rounds (range); then, on the event loop's
-thread, how much of ippproxy's time a job the floor is. The gap between the floor and
+its analysis workers, which are still running) and its event loop's thread's, median of
+the rounds (range); then, on the event loop's thread, how much of ippproxy's time a job
+the floor is. The gap between the floor and
 ippproxy is the Python of ippproxy's own intake, which no change of HTTP framework would
 remove.
 """
@@ -165,8 +166,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as d:
         tmp = Path(d)
         doc = bi.make_pdf(tmp / "p1.pdf", 1)
-        runs: dict[str, list[Run]] = {"aiohttp": [], "aiohttp+codec": [],
-                                                      "ippproxy": [], "ippproxy+acct": []}
+        runs: dict[str, list[Run]] = {"aiohttp": [], "aiohttp+codec": [], "ippproxy": [],
+                                      "ippproxy+acct": []}
         for k in range(args.rounds):
             runs["aiohttp"].append(bare("raw", doc, args.jobs, args.concurrency))
             runs["aiohttp+codec"].append(bare("codec", doc, args.jobs, args.concurrency))
