@@ -11,30 +11,38 @@ flush (``--volatile``: off, as the tests run it, to see locking and round trips
 alone); SQLite is a WAL file with synchronous=FULL.
 
 The "ipp" lines run the whole server: 1 or 2 ``ippproxy serve`` processes on one
-PostgreSQL and one spool (the multi-node deployment), 16 client threads sending
+PostgreSQL and one spool (the multi-node deployment), 16 client connections sending
 one-page PDF Print-Jobs over IPP split between the nodes, one virtual printer; every
-job charged to one user's account, then to 16 users' (one a client). They
-print jobs accepted per second (intake: analysis, rules, price, reserve, commit) and
-jobs settled per second (until every job printed and its charge settled).
+job charged to one user's account, then to 16 users' (one a connection). The clients
+are ``bench_intake``'s load generator (asyncio, HTTP/1.1 keep-alive, the request encoded
+once by the codec). The blocking client it replaced (16 threads, a new connection a
+job) cost itself and the servers more CPU a job than the jobs did (README, "Intake,
+twenty-ninth session"), on the two cores they share. They print jobs accepted per second
+(intake: analysis, rules, price, reserve, commit), jobs settled per second (until every
+job printed and its charge settled), and the CPU a job accepted of the servers (with
+their analysis workers), of PostgreSQL (the postmaster and its backends) and of the
+load generator, from /proc and os.times while the jobs were sent.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from bench_intake import RunResult, children_cpu, load, process_cpu
 from support.postgres import PostgresCluster, start_cluster
 
 from ippproxy.accounting import users
@@ -74,11 +82,20 @@ def measure(url: str, nodes: int, jobs: int, threads: int, tmp: Path) -> float:
     return done / wall
 
 
+@dataclass(frozen=True)
+class CpuPerJob:
+    """Milliseconds of CPU (user + system) a job accepted."""
+
+    servers: float    # every node, with its analysis workers
+    database: float   # the postmaster and its backends
+    client: float     # the load generator
+
+
 def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
-                clients: int = 16, users: int = 1) -> tuple[float, float]:
+                clients: int = 16, users: int = 1) -> tuple[float, float, CpuPerJob]:
     """``users``: 1, every job charged to one account (each reservation waits for the
     previous one's row lock and COMMIT); ``clients``, one user (and account) a client."""
-    from e2e.test_multinode_pg import Printer, cmd, node, one_page_pdf, print_job, start_all
+    from e2e.test_multinode_pg import Printer, cmd, node, one_page_pdf, start_all
     from sqlalchemy import func, select
 
     from ippproxy.accounting.models import CHARGES
@@ -98,21 +115,30 @@ def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
             cmd(url, "add-internal-user", name, "--password-file", "-", "--unrestricted",
                 "--balance", "1000000", stdin="bench-pw\n")
         doc = one_page_pdf("bench")
-        codes: list[int] = []
+        servers = [p.pid for p in proxies]
+        database = cluster.postmaster_pid()
 
-        def client(c: int) -> None:
-            for i in range(c, jobs, clients):
-                codes.append(print_job(proxies[i % nodes], doc,
-                                       user=names[c % len(names)]).code)
+        def cpu() -> tuple[float, float, float]:
+            t = os.times()
+            return (sum(process_cpu(pid) + children_cpu(pid) for pid in servers),
+                    process_cpu(database) + children_cpu(database), t.user + t.system)
 
-        threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+        async def send() -> list[RunResult]:
+            # Connection k goes to node k % nodes and prints as names[k % len(names)].
+            return await asyncio.gather(*(
+                load(proxies[n].port, proxies[n].path(), proxies[n].uri(), doc,
+                     jobs // nodes + (n < jobs % nodes), clients // nodes, "bench",
+                     users=names[n::nodes] or names)
+                for n in range(nodes)))
+
+        before = cpu()
         start = time.perf_counter()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        results = asyncio.run(send())
         accepted = time.perf_counter() - start
-        assert codes.count(0) == jobs, codes
+        after = cpu()
+        failed = {k: v for r in results for k, v in r.errors.items()}
+        assert sum(r.ok for r in results) == jobs and not failed, failed
+        spent = CpuPerJob(*((b - a) / jobs * 1000 for a, b in zip(before, after, strict=True)))
         engine = make_engine(url)
         settled = select(func.count()).select_from(CHARGES).where(CHARGES.c.state == "settled")
         while True:
@@ -121,7 +147,7 @@ def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
                     break
             time.sleep(0.05)
         engine.dispose()
-        return jobs / accepted, jobs / (time.perf_counter() - start)
+        return jobs / accepted, jobs / (time.perf_counter() - start), spent
     finally:
         for p in proxies:
             p.stop()
@@ -152,11 +178,13 @@ def main() -> int:
                 print(f"postgresql  nodes={nodes} threads={a.threads}: {rate:8.0f} charges/s")
             for users in (1, 16):
                 for nodes in (1, 2):
-                    accepted, settled = measure_ipp(cluster, nodes, a.ipp_jobs, tmp,
-                                                    users=users)
+                    accepted, settled, spent = measure_ipp(cluster, nodes, a.ipp_jobs, tmp,
+                                                           users=users)
                     print(f"postgresql  nodes={nodes} ipp (16 clients, {users:2d} user"
                           f"{'s' if users > 1 else ' '}): {accepted:6.0f} jobs accepted/s, "
-                          f"{settled:6.0f} printed and settled/s")
+                          f"{settled:6.0f} printed and settled/s; CPU a job accepted: "
+                          f"servers {spent.servers:.2f} ms, PostgreSQL {spent.database:.2f} "
+                          f"ms, clients {spent.client:.2f} ms")
     finally:
         cluster.stop()
         shutil.rmtree(cluster.root, ignore_errors=True)

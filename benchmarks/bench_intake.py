@@ -90,7 +90,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,13 +208,16 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
 
 
 async def load(port: int, path: str, uri: str, document: bytes, jobs: int,
-               concurrency: int, label: str) -> RunResult:
+               concurrency: int, label: str, users: Sequence[str] = ()) -> RunResult:
+    """``concurrency`` connections (HTTP keep-alive) sending ``jobs`` Print-Jobs in all;
+    connection k prints as ``users[k % len(users)]``, or without ``users`` as a user of its
+    own for this run (created on print when accounting is on)."""
     result = RunResult()
     counter = iter(range(1, jobs + 1))
     run_id = uuid.uuid4().hex[:6]
 
     async def worker(k: int) -> None:
-        user = f"{label}-{run_id}-u{k}"  # a user per connection and run: created on print
+        user = users[k % len(users)] if users else f"{label}-{run_id}-u{k}"
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             for n in counter:
