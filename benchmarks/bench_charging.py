@@ -16,7 +16,7 @@ one-page PDF Print-Jobs over IPP split between the nodes, one virtual printer; e
 job charged to one user's account, then to 16 users' (one a connection). The clients
 are ``bench_intake``'s load generator (asyncio, HTTP/1.1 keep-alive, the request encoded
 once by the codec). The blocking client it replaced (16 threads, a new connection a
-job) cost itself and the servers more CPU a job than the jobs did (README, "Intake,
+job) cost more CPU a job, its own and the servers' (README, "Intake,
 twenty-ninth session"), on the two cores they share. They print jobs accepted per second
 (intake: analysis, rules, price, reserve, commit), jobs settled per second (until every
 job printed and its charge settled), and the CPU a job accepted of the servers (with
