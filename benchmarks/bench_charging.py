@@ -42,7 +42,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bench_intake import RunResult, children_cpu, load, process_cpu
+from bench_intake import (
+    GC,
+    METRICS_TOKEN,
+    PART,
+    STORE,
+    RunResult,
+    children_cpu,
+    load,
+    process_cpu,
+    server_stages,
+    store_line,
+)
 from support.postgres import PostgresCluster, start_cluster
 
 from ippproxy.accounting import users
@@ -91,6 +102,21 @@ class CpuPerJob:
     client: float     # the load generator
 
 
+def report(before: dict[str, tuple[float, float]],
+           after: dict[str, tuple[float, float]]) -> None:
+    """The first node's own account of the jobs it accepted (bench_intake's figures: its
+    Print-Jobs' stages from /metrics, and its job store's writer)."""
+    run = {k: (v[0] - before.get(k, (0.0, 0.0))[0], v[1] - before.get(k, (0.0, 0.0))[1])
+           for k, v in after.items()}
+    intake = {k: v for k, v in run.items() if not k.startswith((PART, GC, STORE)) and v[0]}
+    if intake:
+        print("  node n0's stages, mean ms per job: " + "  ".join(
+            f"{k} {v[1] / v[0] * 1000:.2f}" for k, v in intake.items()))
+    writer = store_line(run)
+    if writer:
+        print(f"  node n0's {writer.removeprefix('the ')}")
+
+
 def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
                 clients: int = 16, users: int = 1) -> tuple[float, float, CpuPerJob]:
     """``users``: 1, every job charged to one account (each reservation waits for the
@@ -107,7 +133,8 @@ def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
     # One user sends every job: no per-user cap (server.max_jobs_per_user, 200 by default,
     # refused the rest with server-error-too-many-jobs).
     proxies = [node(base, f"n{i}", url, printer, base / "spool",
-                    server={"max_jobs_per_user": 0}, fast=False) for i in range(nodes)]
+                    server={"max_jobs_per_user": 0, "metrics_token": METRICS_TOKEN},
+                    fast=False) for i in range(nodes)]
     try:
         start_all(proxies)
         names = ["bench"] if users == 1 else [f"bench{c}" for c in range(users)]
@@ -131,11 +158,12 @@ def measure_ipp(cluster: PostgresCluster, nodes: int, jobs: int, tmp: Path,
                      users=names[n::nodes] or names)
                 for n in range(nodes)))
 
-        before = cpu()
+        before, stages = cpu(), server_stages(proxies[0].port)
         start = time.perf_counter()
         results = asyncio.run(send())
         accepted = time.perf_counter() - start
         after = cpu()
+        report(stages, server_stages(proxies[0].port))
         failed = {k: v for r in results for k, v in r.errors.items()}
         assert sum(r.ok for r in results) == jobs and not failed, failed
         spent = CpuPerJob(*((b - a) / jobs * 1000 for a, b in zip(before, after, strict=True)))
