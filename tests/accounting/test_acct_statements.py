@@ -49,13 +49,19 @@ def make(engine: Engine, multipliers: dict[str, Fraction],
                              AccountingSettings(trust=trust))
 
 
-def test_reserve_and_settle_take_six_statements(engine: Engine) -> None:
+def _one_debit(engine: Engine) -> int:
+    """1 where a debit and its ledger row are one statement (PostgreSQL), else 0."""
+    return int(engine.dialect.name == "postgresql")
+
+
+def test_reserve_and_settle_statements_counted(engine: Engine) -> None:
     svc = make(engine, {"staff": Fraction(1)})   # a multiplier of 1 changes no price
     job = uuid.uuid4()
     with counted(engine) as reserve:
         charge = svc.reserve(job, username="Alice", printer="p", counts=ONE_PAGE)
-    # the payer (user, account locked, charge?), the balance, the ledger row, the charge row
-    assert len(reserve) == 4, reserve
+    # the payer (user, account locked, charge?), the charge row, the balance, the ledger
+    # row; on PostgreSQL the balance and the ledger row are one statement (ledger.py)
+    assert len(reserve) == 4 - _one_debit(engine), reserve
     assert (charge.state, charge.charged, charge.balance) == (ChargeState.RESERVED, 10, 990)
     with counted(engine) as settle:
         settled = svc.settle(job, impressions=1)
@@ -72,7 +78,7 @@ def test_a_discounting_group_is_read_and_applied(engine: Engine) -> None:
     svc = make(engine, {"staff": Fraction(1, 2)})
     with counted(engine) as reserve:
         charge = svc.reserve(uuid.uuid4(), username="alice", printer="p", counts=ONE_PAGE)
-    assert len(reserve) == 5, reserve
+    assert len(reserve) == 5 - _one_debit(engine), reserve
     assert (charge.charged, charge.balance) == (5, 995)
 
 
