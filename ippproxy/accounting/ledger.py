@@ -39,6 +39,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select, update
 
@@ -249,35 +250,36 @@ def _debited(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind
     the UPDATE matched no row (refused, or no such account), and then nothing is written.
     On PostgreSQL both are one statement (``_DEBIT_POSTED``)."""
     if conn.dialect.name != "postgresql":
-        row = _DEBIT.first(conn, {"account": account_id, "amount": amount})
-        return None if row is None else _insert(
-            conn, account_id, amount, row[0], kind=kind, reason=reason, actor=actor,
+        balance = _DEBIT.first(conn, {"account": account_id, "amount": amount})
+        return None if balance is None else _insert(
+            conn, account_id, amount, balance[0], kind=kind, reason=reason, actor=actor,
             key=key, job_uuid=job_uuid, now=now)
-    when = now or utcnow()
-    posted = _DEBIT_POSTED.first(conn, {
-        "account": account_id, "amount": amount, "account_id": account_id,
-        "kind": str(kind), "reason": reason, "actor": actor, "job_uuid": job_uuid,
-        "idempotency_key": key, "created_at": when})
+    row = _row(account_id, amount, None, kind=kind, reason=reason, actor=actor, key=key,
+               job_uuid=job_uuid, now=now)   # balance_after: the UPDATE's RETURNING
+    posted = _DEBIT_POSTED.first(conn, {**row, "account": account_id})
     if posted is None:
         return None
     new_id, new_balance = posted
-    return Posting(id=new_id, account_id=account_id, amount=amount,
-                   balance_after=new_balance, kind=str(kind), reason=reason, actor=actor,
-                   job_uuid=job_uuid, idempotency_key=key, created_at=when)
+    return Posting(id=new_id, **{**row, "balance_after": new_balance})
 
 
 def _insert(conn: Connection, account_id: uuid.UUID, amount: int, new_balance: int, *,
             kind: Kind, reason: str, actor: str, key: str, job_uuid: uuid.UUID | None,
             now: dt.datetime | None) -> Posting:
     """Step 4's row, the balance already written."""
-    when = now or utcnow()
-    [(new_id,)] = _INSERT.rows(conn, {
-        "account_id": account_id, "amount": amount, "balance_after": new_balance,
-        "kind": str(kind), "reason": reason, "actor": actor, "job_uuid": job_uuid,
-        "idempotency_key": key, "created_at": when})
-    return Posting(id=new_id, account_id=account_id, amount=amount,
-                   balance_after=new_balance, kind=str(kind), reason=reason, actor=actor,
-                   job_uuid=job_uuid, idempotency_key=key, created_at=when)
+    row = _row(account_id, amount, new_balance, kind=kind, reason=reason, actor=actor,
+               key=key, job_uuid=job_uuid, now=now)
+    [(new_id,)] = _INSERT.rows(conn, row)
+    return Posting(id=new_id, **row)
+
+
+def _row(account_id: uuid.UUID, amount: int, new_balance: int | None, *, kind: Kind,
+         reason: str, actor: str, key: str, job_uuid: uuid.UUID | None,
+         now: dt.datetime | None) -> dict[str, Any]:
+    """A ledger row's columns but its id (the names of Posting's fields too)."""
+    return {"account_id": account_id, "amount": amount, "balance_after": new_balance,
+            "kind": str(kind), "reason": reason, "actor": actor, "job_uuid": job_uuid,
+            "idempotency_key": key, "created_at": now or utcnow()}
 
 
 def entries(conn: Connection, *, account_id: uuid.UUID | None = None,
