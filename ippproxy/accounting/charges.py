@@ -28,7 +28,16 @@ from sqlalchemy import (
     update,
 )
 
-from ippproxy.accounting.ledger import Kind, Locked, Posting, apply, lock_account, post
+from ippproxy.accounting.ledger import (
+    Beside,
+    Kind,
+    Locked,
+    Posting,
+    apply,
+    lock_account,
+    post,
+    posted_beside,
+)
 from ippproxy.accounting.models import ACCOUNTS, CHARGES
 from ippproxy.db.base import utcnow
 from ippproxy.db.prepared import Prepared
@@ -83,6 +92,7 @@ _FIND_P = Prepared(_FIND)
 _FIND_LOCKED_P = Prepared(_FIND.with_for_update(of=CHARGES))
 # Every column, so that no Python-side default needs SQLAlchemy's execution (prepared.py).
 _INSERT = Prepared(insert(CHARGES), columns=[c.key for c in CHARGES.columns])
+_INSERT_DEBITED = posted_beside(CHARGES)   # PostgreSQL: the row in the debit's statement
 _CLOSE = Prepared(update(CHARGES).where(CHARGES.c.job_uuid == bindparam("job"))
                   .values(state=bindparam("new_state"), charged=bindparam("new_charged"),
                           reported_impressions=bindparam("reported"),
@@ -110,8 +120,17 @@ def add_reserved(conn: Connection, job_uuid: uuid.UUID, account_id: uuid.UUID,
                  user_id: uuid.UUID, printer: str, amount: int, fee: int,
                  impressions: int, node: str) -> None:
     """The row of a charge just debited by ``node`` (the ledger row is the caller's)."""
+    row = reserved_row(job_uuid, account_id, user_id, printer, amount, fee, impressions,
+                       node)
+    row.alone.run(conn, row.row)
+
+
+def reserved_row(job_uuid: uuid.UUID, account_id: uuid.UUID, user_id: uuid.UUID,
+                 printer: str, amount: int, fee: int, impressions: int, node: str) -> Beside:
+    """The row of a charge ``node`` reserves, for the debit that makes it
+    (``ledger.debit(beside=)``: on PostgreSQL one statement writes both)."""
     now = utcnow()
-    _INSERT.run(conn, {
+    return Beside(_INSERT, _INSERT_DEBITED, {
         "job_uuid": job_uuid, "account_id": account_id, "user_id": user_id,
         "printer": printer, "state": str(ChargeState.RESERVED), "estimate": amount,
         "fee": fee, "impressions": impressions, "reported_impressions": None,

@@ -27,21 +27,40 @@ charge to the same account waits for the UPDATE, the ledger row's insert and the
 not for the lock read, the update, two inserts and the COMMIT, each a round trip (a
 shared account many print to at once; bench_charging's one-user lines). READ COMMITTED re-evaluates the ``WHERE`` on the
 row as the previous holder committed it, so the check and the update see one balance.
-The caller writes the job's charge row first (its UNIQUE job key stands for step 2),
-before the lock: its foreign key takes a KEY SHARE lock on the account, which the
-UPDATE's NO KEY UPDATE lock does not conflict with (a ``SELECT ... FOR UPDATE`` there
-would, and two such charges deadlock).
+The job's charge row (its UNIQUE job key stands for step 2) is a :class:`Beside` row of
+the debit: on SQLite the caller's row is inserted first, before the debit; on PostgreSQL
+it is a third part of the same statement, inserted from the UPDATE's RETURNING like the
+ledger row (one round trip fewer again), so that there is none when the UPDATE matched
+nothing. Refused there, the debit inserts the row alone before it says why, as SQLite
+did first: a charge row of the same job committed meanwhile (the job reserved twice at
+once) then fails on its UNIQUE key, and the caller's transaction replays that charge
+(``txn.in_transaction``) instead of refusing it. The row's foreign key takes a KEY SHARE
+lock on the account, which the UPDATE's NO KEY UPDATE lock does not conflict with (a
+``SELECT ... FOR UPDATE`` would, and two charges of one account in flight deadlock).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    CTE,
+    Connection,
+    Row,
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.sql.dml import Insert
 
 from ippproxy.accounting.errors import CreditRefused, InvalidOperation, NotFound
 from ippproxy.accounting.models import ACCOUNTS, LEDGER
@@ -202,13 +221,42 @@ _DEBIT = Prepared(_DEBIT_UPDATE)
 # caller that charges a batch of jobs one after another (intake's writer); the account's
 # lock is taken by the same UPDATE and held to COMMIT as before. SQLite has no
 # data-modifying WITH, and its two statements cost no round trip.
-_DEBIT_CTE = _DEBIT_UPDATE.cte("debited")
 _POSTED = [c.key for c in LEDGER.columns if c.key != "id"]
-_DEBIT_POSTED = Prepared(
-    insert(LEDGER).from_select(_POSTED, select(*(
-        _DEBIT_CTE.c.balance if k == "balance_after"
+
+
+def _posted(debited: CTE) -> Insert:
+    """The ledger row of the UPDATE ``debited``, its balance from the RETURNING."""
+    return (insert(LEDGER).from_select(_POSTED, select(*(
+        debited.c.balance if k == "balance_after"
         else bindparam(k, type_=LEDGER.c[k].type) for k in _POSTED)))
-    .returning(LEDGER.c.id, LEDGER.c.balance_after))
+        .returning(LEDGER.c.id, LEDGER.c.balance_after))
+
+
+_DEBIT_POSTED = Prepared(_posted(_DEBIT_UPDATE.cte("debited")))
+BESIDE = "beside_"   # the bind names of a Beside row's columns: this prefix and the column
+
+
+def posted_beside(table: Table) -> Prepared:
+    """PostgreSQL: ``_DEBIT_POSTED`` that also inserts one row into ``table`` (every
+    column a bind named :data:`BESIDE` + its name) when, and only when, the UPDATE
+    matched: a data-modifying WITH of its own that reads the UPDATE's."""
+    debited = _DEBIT_UPDATE.cte("debited")
+    columns = [c.key for c in table.columns]
+    row = insert(table).from_select(columns, select(*(
+        bindparam(BESIDE + k, type_=table.c[k].type) for k in columns)).select_from(debited))
+    return Prepared(_posted(debited).add_cte(row.cte("beside")))
+
+
+@dataclass(frozen=True)
+class Beside:
+    """A row written with a debit and only with it (a job's charge row): ``alone``
+    inserts it (its columns in ``row``), ``posted`` is :func:`posted_beside` of its table."""
+
+    alone: Prepared
+    posted: Prepared
+    row: Mapping[str, Any]
+
+
 _ACCOUNT_STMT = select(ACCOUNTS.c.balance, ACCOUNTS.c.currency, ACCOUNTS.c.restricted,
                        ACCOUNTS.c.credit_limit).where(ACCOUNTS.c.id == bindparam("account"))
 _ACCOUNT = Prepared(_ACCOUNT_STMT)
@@ -217,19 +265,29 @@ _ACCOUNT_LOCKED = Prepared(_ACCOUNT_STMT.with_for_update(key_share=True))  # SQL
 
 def debit(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind,
           reason: str, actor: str, key: str, job_uuid: uuid.UUID | None = None,
-          exponent: int = 2, now: dt.datetime | None = None) -> Posting:
+          exponent: int = 2, now: dt.datetime | None = None,
+          beside: Beside | None = None) -> Posting:
     """:func:`apply` of a debit (``amount`` <= 0) with the credit enforced, for a caller
     that knows ``key`` is new (as there) but holds no lock: the account is locked by its
     update, from there to the COMMIT (the module's docstring). Refused, it
-    raises what :func:`apply` raises, on the balance read after the refusal."""
+    raises what :func:`apply` raises, on the balance read after the refusal.
+    ``beside``: a row written with the debit, before it or in its statement (the
+    module's docstring), and before the refusal when refused."""
     if not isinstance(amount, int) or isinstance(amount, bool) or amount > 0:
         raise InvalidOperation("a debit is a negative integer of minor units (or 0)")
+    if beside is not None and conn.dialect.name != "postgresql":
+        beside.alone.run(conn, beside.row)
+        beside = None
     for attempt in range(4):
         if -amount <= MAX_AMOUNT:
             posted = _debited(conn, account_id, amount, kind=kind, reason=reason,
-                              actor=actor, key=key, job_uuid=job_uuid, now=now)
+                              actor=actor, key=key, job_uuid=job_uuid, now=now,
+                              beside=beside)
             if posted is not None:
                 return posted
+        if beside is not None:   # refused: the row alone now (its UNIQUE key first)
+            beside.alone.run(conn, beside.row)
+            beside = None
         # Refused, or a deposit committed between the UPDATE and this read; from the third
         # read on the row is locked (NO KEY UPDATE, which our charge row's KEY SHARE lock
         # allows), so the next UPDATE sees the balance checked here.
@@ -245,10 +303,11 @@ def debit(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind,
 
 def _debited(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind,
              reason: str, actor: str, key: str, job_uuid: uuid.UUID | None,
-             now: dt.datetime | None) -> Posting | None:
+             now: dt.datetime | None, beside: Beside | None) -> Posting | None:
     """Steps 3 and 4 of a debit: the UPDATE with its checks and the ledger row; None when
     the UPDATE matched no row (refused, or no such account), and then nothing is written.
-    On PostgreSQL both are one statement (``_DEBIT_POSTED``)."""
+    On PostgreSQL both are one statement (``_DEBIT_POSTED``), with the ``beside`` row
+    (PostgreSQL only) a third part of it."""
     if conn.dialect.name != "postgresql":
         balance = _DEBIT.first(conn, {"account": account_id, "amount": amount})
         return None if balance is None else _insert(
@@ -256,7 +315,12 @@ def _debited(conn: Connection, account_id: uuid.UUID, amount: int, *, kind: Kind
             key=key, job_uuid=job_uuid, now=now)
     row = _row(account_id, amount, None, kind=kind, reason=reason, actor=actor, key=key,
                job_uuid=job_uuid, now=now)   # balance_after: the UPDATE's RETURNING
-    posted = _DEBIT_POSTED.first(conn, {**row, "account": account_id})
+    params = {**row, "account": account_id}
+    if beside is None:
+        posted = _DEBIT_POSTED.first(conn, params)
+    else:
+        posted = beside.posted.first(conn, {**params, **{
+            BESIDE + k: v for k, v in beside.row.items()}})
     if posted is None:
         return None
     new_id, new_balance = posted

@@ -248,15 +248,16 @@ class AccountingService:
     def _debit(self, conn: Connection, job_uuid: uuid.UUID, user_id: uuid.UUID,
                username: str, account_id: uuid.UUID, currency: str, printer: str,
                counts: JobCounts) -> Charge:
-        """The charge of a job that has none yet: its charge row, then its ledger row (the
-        key is new: no charge row), the account locked by the debit's one statement
-        (ledger.debit, whose docstring says why the charge row comes first)."""
+        """The charge of a job that has none yet: its charge row and its ledger row (the
+        key is new: no charge row), the account locked by the debit's statement
+        (ledger.debit, whose docstring says where the charge row goes, and why)."""
         amount, fee = self._price(conn, user_id, printer, counts)
-        charges.add_reserved(conn, job_uuid, account_id, user_id, printer, amount, fee,
-                             counts.impressions, self.settings.node)
+        row = charges.reserved_row(job_uuid, account_id, user_id, printer, amount, fee,
+                                   counts.impressions, self.settings.node)
         p = debit(conn, account_id, -amount, kind=Kind.CHARGE, key=f"charge:{job_uuid}",
                   reason=f"print job on {printer}: {counts.impressions} impressions",
-                  actor=username, job_uuid=job_uuid, exponent=self.settings.exponent)
+                  actor=username, job_uuid=job_uuid, exponent=self.settings.exponent,
+                  beside=row)
         return Charge(job_uuid, account_id, user_id, printer, ChargeState.RESERVED, amount,
                       amount, 0, p.balance_after, currency)
 
