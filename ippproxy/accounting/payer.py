@@ -3,9 +3,11 @@ the job already has a charge; and a user's groups with the user, in one.
 
 The reserve transaction (service.py) used to read the charge, the user, the account, the
 account again under its lock and the user's groups one statement each; these are the
-same reads joined. Nothing is locked here: the debit's own statement locks the account
-(``ledger.debit``, to COMMIT), so the next charge to the same account does not wait for
-this read and the charge row's insert. The statements are built and compiled once, and
+same reads joined. On PostgreSQL, where each statement is a round trip, a batch of the
+job store's writer reads the payers of all its reservations in one (:func:`find_payers`;
+``service.read_payers_ahead``). Nothing is locked here: the debit's own statement locks
+the account (``ledger.debit``, to COMMIT), so the next charge to the same account does
+not wait for this read and the charge row's insert. The statements are built and compiled once, and
 run with the driver's cursor (db/prepared.py).
 """
 
@@ -14,7 +16,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    String,
+    Uuid,
+    and_,
+    bindparam,
+    column,
+    exists,
+    func,
+    select,
+)
 
 from ippproxy.accounting.identity import canonical_name
 from ippproxy.accounting.models import ACCOUNTS, CHARGES, GROUPS, MEMBERS, USERS
@@ -52,6 +65,33 @@ def find_payer(conn: Connection, username: str, job_uuid: uuid.UUID) -> Payer | 
         return None
     user_id, name, disabled, account_id, currency, charged = row
     return Payer(user_id, name, bool(disabled), account_id, currency, bool(charged))
+
+
+# PostgreSQL: _PAYER for many (name, job) pairs at once, the pairs as two arrays unnested
+# side by side, numbered (WITH ORDINALITY) so that each row says which pair it answers.
+_WANTED = func.unnest(bindparam("names", type_=ARRAY(String)),
+                      bindparam("jobs", type_=ARRAY(Uuid))).table_valued(
+    column("name", String), column("job", Uuid), with_ordinality="n").render_derived("wanted")
+_PAYERS = Prepared(
+    select(_WANTED.c.n, USERS.c.id, USERS.c.username, USERS.c.disabled, ACCOUNTS.c.id,
+           ACCOUNTS.c.currency, exists().where(CHARGES.c.job_uuid == _WANTED.c.job))
+    .select_from(_WANTED.join(USERS, and_(USERS.c.username == _WANTED.c.name,
+                                          USERS.c.deleted_at.is_(None)))
+                 .join(ACCOUNTS, and_(ACCOUNTS.c.owner_id == USERS.c.id,
+                                      ACCOUNTS.c.kind == "personal"))))
+
+
+def find_payers(conn: Connection, wanted: list[tuple[str, uuid.UUID]]
+                ) -> list[Payer | None]:
+    """:func:`find_payer` of each (username, job) in ``wanted``, in one statement
+    (PostgreSQL only: it unnests arrays)."""
+    found: list[Payer | None] = [None] * len(wanted)
+    rows = _PAYERS.rows(conn, {"names": [canonical_name(n) for n, _ in wanted],
+                               "jobs": [j for _, j in wanted]})
+    for n, user_id, name, disabled, account_id, currency, charged in rows:
+        found[n - 1] = Payer(user_id, name, bool(disabled), account_id, currency,
+                             bool(charged))
+    return found
 
 
 def live_groups(conn: Connection, username: str) -> frozenset[str] | None:

@@ -19,7 +19,7 @@ defaults, inside it. Lock order everywhere: job charge, then account.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TypeVar
 
@@ -205,28 +205,18 @@ class AccountingService:
 
     def reservation(self, job: JobId, *, username: str, printer: str, counts: JobCounts,
                     account_code: str | None = None, pin: str | None = None
-                    ) -> Callable[[Connection], Charge]:
+                    ) -> ReserveUnit:
         """``reserve``'s unit of work, for a caller that runs it in a transaction of its
         own choosing (it only reads and writes through the connection it is given)."""
-        job_uuid = job_id(job)
+        return ReserveUnit(self, job_id(job), username, printer, counts, account_code, pin)
 
-        def work(conn: Connection) -> Charge:
-            if account_code:
-                return self._reserve_shared(conn, job_uuid, username, printer, counts,
-                                            account_code, pin)
-            payer = find_payer(conn, username, job_uuid)
-            if payer is None or payer.charged:
-                existing = charges.find(conn, job_uuid, lock=False)
-                if existing is not None:
-                    return charges.load(existing, replayed=True)
-                self._user(conn, username)  # created now (or NotFound)
-                payer = find_payer(conn, username, job_uuid)
-                assert payer is not None
-            if payer.disabled:
-                raise InvalidOperation(f"user {payer.username!r} is disabled")
-            return self._debit(conn, job_uuid, payer.user_id, payer.username,
-                               payer.account_id, payer.currency, printer, counts)
-        return work
+    @property
+    def read_ahead(self) -> Callable[[Connection, Sequence[object]], None] | None:
+        """For a caller that runs several units of :meth:`reservation` one after another
+        in one transaction: a function that reads first, at once, what each of them
+        would read alone (their payers, one statement); None where that saves nothing
+        (SQLite's statements cost no round trip)."""
+        return read_payers_ahead if self.engine.dialect.name == "postgresql" else None
 
     def _reserve_shared(self, conn: Connection, job_uuid: uuid.UUID, username: str,
                         printer: str, counts: JobCounts, account_code: str,
@@ -262,6 +252,22 @@ class AccountingService:
                       amount, 0, p.balance_after, currency)
 
     charge = reserve  # the contract's wording: charge at intake == reserve
+
+    def _reserve_personal(self, conn: Connection, unit: ReserveUnit) -> Charge:
+        ahead = unit.take_payer(conn)
+        payer = (find_payer(conn, unit.username, unit.job_uuid)
+                 if isinstance(ahead, _NotRead) else ahead)
+        if payer is None or payer.charged:
+            existing = charges.find(conn, unit.job_uuid, lock=False)
+            if existing is not None:
+                return charges.load(existing, replayed=True)
+            self._user(conn, unit.username)  # created now (or NotFound)
+            payer = find_payer(conn, unit.username, unit.job_uuid)
+            assert payer is not None
+        if payer.disabled:
+            raise InvalidOperation(f"user {payer.username!r} is disabled")
+        return self._debit(conn, unit.job_uuid, payer.user_id, payer.username,
+                           payer.account_id, payer.currency, unit.printer, unit.counts)
 
     # -- settle and refunds (settlement.py) --------------------------------------------
     def final_price(self, estimate: int, fee: int, ours: int, reported: int | None) -> int:
@@ -331,3 +337,57 @@ class AccountingService:
             row = charges.find(conn, job_uuid, lock=False)
             return None if row is None else charges.load(row)
         return in_transaction(self.engine, work)
+
+
+class _NotRead:
+    """Nothing read ahead for the unit's next call in this transaction."""
+
+
+_NOT_READ = _NotRead()
+
+
+class ReserveUnit:
+    """A reservation's unit of work (:meth:`AccountingService.reservation`): ``unit(conn)``
+    reserves the job's price and returns its :class:`Charge`. What
+    :func:`read_payers_ahead` read for it serves its next call only, and only in the
+    transaction it was read in: a call run again (a retry, the unit alone after its
+    batch failed) reads for itself."""
+
+    def __init__(self, svc: AccountingService, job_uuid: uuid.UUID, username: str,
+                 printer: str, counts: JobCounts, account_code: str | None,
+                 pin: str | None) -> None:
+        self.svc = svc
+        self.job_uuid = job_uuid
+        self.username = username
+        self.printer = printer
+        self.counts = counts
+        self.account_code = account_code
+        self.pin = pin
+        self._ahead: tuple[object, payer.Payer | None] | None = None  # (transaction, payer)
+
+    def __call__(self, conn: Connection) -> Charge:
+        if self.account_code:
+            return self.svc._reserve_shared(conn, self.job_uuid, self.username, self.printer,
+                                            self.counts, self.account_code, self.pin)
+        return self.svc._reserve_personal(conn, self)
+
+    def give_payer(self, conn: Connection, found: payer.Payer | None) -> None:
+        self._ahead = (conn.get_transaction(), found)
+
+    def take_payer(self, conn: Connection) -> payer.Payer | None | _NotRead:
+        ahead, self._ahead = self._ahead, None
+        if ahead is None or ahead[0] is None or ahead[0] is not conn.get_transaction():
+            return _NOT_READ
+        return ahead[1]
+
+
+def read_payers_ahead(conn: Connection, units: Sequence[object]) -> None:
+    """The payers of the units of :meth:`AccountingService.reservation` in ``units`` that
+    charge a personal account, read in one statement (``payer.find_payers``) and handed to
+    each for its next call in this transaction; the others read their own."""
+    personal = [u for u in units if isinstance(u, ReserveUnit) and not u.account_code]
+    if not personal:
+        return
+    found = payer.find_payers(conn, [(u.username, u.job_uuid) for u in personal])
+    for u, p in zip(personal, found, strict=True):
+        u.give_payer(conn, p)

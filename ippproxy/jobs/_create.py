@@ -170,6 +170,10 @@ def insert_documents(conn: Connection, docs: list[dict[str, Any]],
     _INSERT_COPIES.execute(conn, [pack(c) for c in copies])
 
 
+# ``StagedJob.read_ahead``: given the ``before`` writes of a batch that name it.
+ReadAhead = Callable[[Connection, Sequence[Callable[[Connection], object]]], None]
+
+
 @dataclass(frozen=True)
 class StagedJob:
     """A new job with its rows ready for the driver; only the job-id is still blank."""
@@ -186,6 +190,10 @@ class StagedJob:
     # stored and its caller gets the error (the writer re-runs the batch without it).
     before: Callable[[Connection], object] | None = None
     before_key: str = ""    # the order of ``before`` within a batch: the row it locks
+    # Reads first, in one go, what the batch's ``before`` writes with this same function
+    # would each read alone (on PostgreSQL a statement is a round trip, and the writer runs
+    # a batch's writes one after another): given them all, it hands each its part.
+    read_ahead: ReadAhead | None = None
 
     def record(self, job_id: int) -> JobRecord:
         # The row was built by ``_rows`` from typed values, not read from a database:
@@ -199,11 +207,11 @@ class StagedJob:
 
 def stage(dialect: Dialect, spec: NewJob, now: dt.datetime,
           before: Callable[[Connection], object] | None = None,
-          before_key: str = "") -> StagedJob:
+          before_key: str = "", read_ahead: ReadAhead | None = None) -> StagedJob:
     """Build a job's rows (on the event loop, before it goes to the writer)."""
     job, docs = _rows(spec, None, now)
     return StagedJob(
-        before=before, before_key=before_key,
+        before=before, before_key=before_key, read_ahead=read_ahead,
         queue=spec.queue, row=job, docs=tuple(docs),
         job_params=_INSERT_JOB.params(dialect, job),
         id_slot=_INSERT_JOB.slot(dialect, "job_id"),
@@ -216,7 +224,14 @@ def insert_staged(conn: Connection, staged: Sequence[StagedJob]) -> list[int]:
     # The reservations lock their accounts' rows (PostgreSQL: until the COMMIT) in the order
     # of their keys, the same on every node: two nodes' batches do not wait for each other
     # in a circle (a deadlock PostgreSQL would break after a second).
-    for s in sorted(staged, key=lambda s: s.before_key):
+    ordered = sorted(staged, key=lambda s: s.before_key)
+    ahead: dict[ReadAhead, list[Callable[[Connection], object]]] = {}
+    for s in ordered:
+        if s.before is not None and s.read_ahead is not None:
+            ahead.setdefault(s.read_ahead, []).append(s.before)
+    for read, befores in ahead.items():
+        read(conn, befores)
+    for s in ordered:
         if s.before is not None:
             s.before(conn)
     by_queue: dict[str, list[int]] = defaultdict(list)

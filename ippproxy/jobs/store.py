@@ -26,7 +26,7 @@ from ippproxy.db.base import utcnow
 from ippproxy.db.engine import reading
 from ippproxy.db.walsync import WalSync
 from ippproxy.jobs import moving, queries, writes
-from ippproxy.jobs._create import NewJob, counted, insert_staged, stage
+from ippproxy.jobs._create import NewJob, ReadAhead, counted, insert_staged, stage
 from ippproxy.jobs._recovery import recover
 from ippproxy.jobs._writer import GroupCommitWriter, WriterStats
 from ippproxy.jobs.ids import new_uuid
@@ -146,6 +146,7 @@ class JobStore:
         peer_address: str | None = None,
         before: Callable[[Connection], object] | None = None,
         before_key: str = "",
+        read_ahead: ReadAhead | None = None,
     ) -> JobRecord:
         """Store a new job (and its spooled documents), allocating its per-queue job-id.
 
@@ -153,7 +154,9 @@ class JobStore:
         ``"no-hold"``), else ``pending``. Returns once the row is committed. ``before``:
         another write made first in the same transaction (intake's reservation); if it
         raises, the job is not stored and this raises its error. ``before_key``: the row
-        ``before`` locks; a batch runs them in this order (_create.py).
+        ``before`` locks; a batch runs them in this order (_create.py). ``read_ahead``:
+        reads, at once, what the batch's ``before`` writes given the same function would
+        each read alone (_create.py).
         """
         spec = NewJob(
             uuid=uuid or new_uuid(),
@@ -174,7 +177,7 @@ class JobStore:
             analysis=analysis,
             peer_address=peer_address,
         )
-        staged = stage(self.engine.dialect, spec, self.clock(), before, before_key)
+        staged = stage(self.engine.dialect, spec, self.clock(), before, before_key, read_ahead)
         job_id: int = await self._writer.submit_many(insert_staged, staged)
         return staged.record(job_id)
 

@@ -143,7 +143,8 @@ class Intake:
             peer_address=sub.peer_address,
             analysis=admitted.analysis, uuid=job_uuid,
             before=None if deferred is None else deferred.unit,
-            before_key="" if deferred is None else deferred.lock)
+            before_key="" if deferred is None else deferred.lock,
+            read_ahead=None if deferred is None else deferred.read_ahead)
         return job, admitted
 
     async def create_job(self, sub: Submission) -> Accepted:

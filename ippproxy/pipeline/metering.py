@@ -78,8 +78,8 @@ class Reading:
 
 
 class Metering:
-    """``writer``: the job store's group commit, where reservations run on SQLite
-    (storecommit.py); None: the ledger's own transactions. ``nowait``: on SQLite, an
+    """``writer``: the job store's group commit, where reservations run (storecommit.py);
+    None: the ledger's own transactions. ``nowait``: on SQLite, an
     engine whose reads never wait for a lock (db.engine.nowait_reader), which reads the
     owner on the event loop's thread: a hand-off to a thread and back costs more than
     the read, and the thread's Python contends with the loop's for the GIL. Its read
@@ -293,7 +293,8 @@ class Metering:
             return Deferred(job_uuid, self.accounting.reservation(
                 job_uuid, username=user, printer=printer, counts=counts,
                 account_code=admission.account),
-                f"account {admission.account}" if admission.account else f"user {user}")
+                f"account {admission.account}" if admission.account else f"user {user}",
+                self.accounting.read_ahead)
         # Committed, not yet synced: the job's writes that follow are, before the answer
         # (storecommit.py)
         return await self._debit(job_uuid, user, printer, counts, admission.account,
@@ -365,6 +366,8 @@ class Deferred:
     job_uuid: str
     unit: Callable[[Connection], object]
     lock: str    # the account row it locks: a shared account's code, else its user's
+    # What a batch reads for all its reservations at once (AccountingService.read_ahead)
+    read_ahead: Callable[[Connection, Sequence[Callable[[Connection], object]]], None] | None
 
 
 def _payer_or_refusal(e: AccountingError) -> PayerHold:

@@ -28,7 +28,9 @@ rows they lock (``JobStore.create_job(before_key=)``: a shared account's code, e
 user's personal account), the same order on every node, so that no two batches wait for
 each other in a circle. A circle the keys do not foresee (a delegated account) is broken
 by PostgreSQL's deadlock detection: the batch is run again one op at a time, and the op
-that failed is run alone, as above.
+that failed is run alone, as above. There, where each statement is a round trip, a batch
+first reads the payers of all its reservations in one statement
+(``AccountingService.read_ahead``, given to ``JobStore.create_job(read_ahead=)``).
 """
 
 from __future__ import annotations

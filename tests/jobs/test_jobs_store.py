@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from ippproxy.db import Base, make_engine
 from ippproxy.jobs import personal
@@ -369,3 +369,26 @@ async def test_a_batchs_before_writes_run_in_the_order_of_their_keys(store: JobS
                                                    before_key=k) for k in keys))
     assert len({j.job_id for j in made}) == 4
     assert ran == sorted(keys), ran   # one batch: created together, in key order
+
+
+async def test_a_batch_reads_ahead_once_for_the_before_writes_that_ask_it(
+        store: JobStore) -> None:
+    """On PostgreSQL every statement of the writer is a round trip: the before writes of
+    a batch that name one ``read_ahead`` are given to it together, in their keys' order,
+    before the first of them runs; a write without it is not given to it."""
+    ran: list[object] = []
+
+    def read(conn: Connection, befores: Sequence[Callable[[Connection], object]]) -> None:
+        ran.append(("read", [names[b] for b in befores]))
+
+    def before(key: str) -> Callable[[Connection], object]:
+        return lambda conn: ran.append(key)
+
+    keys = ["user zoe", "user ann", "account physics", "user bob"]
+    writes = {k: before(k) for k in keys}
+    names = {w: k for k, w in writes.items()}
+    made = await asyncio.gather(*(store.create_job(
+        "q", owner="u", before=writes[k], before_key=k,
+        read_ahead=None if k.startswith("account") else read) for k in keys))
+    assert len({j.job_id for j in made}) == 4
+    assert ran == [("read", ["user ann", "user bob", "user zoe"]), *sorted(keys)], ran
