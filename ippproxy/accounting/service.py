@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, Row
@@ -346,6 +346,7 @@ class _NotRead:
 _NOT_READ = _NotRead()
 
 
+@dataclass(eq=False)
 class ReserveUnit:
     """A reservation's unit of work (:meth:`AccountingService.reservation`): ``unit(conn)``
     reserves the job's price and returns its :class:`Charge`. What
@@ -353,17 +354,16 @@ class ReserveUnit:
     transaction it was read in: a call run again (a retry, the unit alone after its
     batch failed) reads for itself."""
 
-    def __init__(self, svc: AccountingService, job_uuid: uuid.UUID, username: str,
-                 printer: str, counts: JobCounts, account_code: str | None,
-                 pin: str | None) -> None:
-        self.svc = svc
-        self.job_uuid = job_uuid
-        self.username = username
-        self.printer = printer
-        self.counts = counts
-        self.account_code = account_code
-        self.pin = pin
-        self._ahead: tuple[object, payer.Payer | None] | None = None  # (transaction, payer)
+    svc: AccountingService
+    job_uuid: uuid.UUID
+    username: str
+    printer: str
+    counts: JobCounts
+    account_code: str | None
+    pin: str | None
+    # (the transaction it was read in, the payer)
+    _ahead: tuple[object, payer.Payer | None] | None = field(default=None, init=False,
+                                                            repr=False)
 
     def __call__(self, conn: Connection) -> Charge:
         if self.account_code:

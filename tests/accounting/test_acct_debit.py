@@ -31,6 +31,7 @@ from ippproxy.accounting.money import MAX_AMOUNT
 from ippproxy.accounting.service import AccountingService
 from ippproxy.accounting.settings import AccountingSettings
 from ippproxy.db import make_engine, upgrade
+from ippproxy.db.prepared import Prepared
 
 
 @pytest.fixture
@@ -183,15 +184,9 @@ def test_refusals_say_what_the_balance_read_after_them_says(
     assert _balance(engine, account) == 0
 
 
-@pytest.mark.parametrize("misses", [1, 3], ids=["read-again", "locked-read"])
-def test_a_deposit_between_the_refusal_and_its_read_charges_again(
-        svc: AccountingService, engine: Engine, monkeypatch: pytest.MonkeyPatch,
-        misses: int) -> None:
-    """The UPDATE found the balance short, and the read after it finds it enough (a
-    deposit committed between them): the debit is tried again; from the third read on
-    the row is read under its lock, so the next try sees that balance."""
-    account = _account(engine)
-    stmt = ledger._DEBIT_POSTED if engine.dialect.name == "postgresql" else ledger._DEBIT
+def _short(monkeypatch: pytest.MonkeyPatch, stmt: Prepared, misses: int) -> list[int]:
+    """``stmt`` (the debit's) finds no row its first ``misses`` times, as if the balance
+    were short then; the list of its calls."""
     real = stmt.first
     calls: list[int] = []
 
@@ -200,6 +195,19 @@ def test_a_deposit_between_the_refusal_and_its_read_charges_again(
         return None if len(calls) <= misses else real(conn, params)
 
     monkeypatch.setattr(stmt, "first", short)
+    return calls
+
+
+@pytest.mark.parametrize("misses", [1, 3], ids=["read-again", "locked-read"])
+def test_a_deposit_between_the_refusal_and_its_read_charges_again(
+        svc: AccountingService, engine: Engine, monkeypatch: pytest.MonkeyPatch,
+        misses: int) -> None:
+    """The UPDATE found the balance short, and the read after it finds it enough (a
+    deposit committed between them): the debit is tried again; from the third read on
+    the row is read under its lock, so the next try sees that balance."""
+    account = _account(engine)
+    calls = _short(monkeypatch, ledger._DEBIT_POSTED if engine.dialect.name == "postgresql"
+                   else ledger._DEBIT, misses)
     with engine.begin() as conn:
         p = ledger.debit(conn, account, -PRICE, kind=Kind.CHARGE, reason="r", actor="a",
                          key="k")
@@ -213,15 +221,8 @@ def test_a_deposit_between_the_refusal_and_its_read_writes_the_charge_row_once(
         misses: int) -> None:
     """The same race in a reservation: on PostgreSQL the refused statement held the
     charge row too, which is then written alone, and the debit tried again without it."""
-    stmt = charges._INSERT_DEBITED if engine.dialect.name == "postgresql" else ledger._DEBIT
-    real = stmt.first
-    calls: list[int] = []
-
-    def short(conn: Connection, params: Any) -> Any:
-        calls.append(1)
-        return None if len(calls) <= misses else real(conn, params)
-
-    monkeypatch.setattr(stmt, "first", short)
+    calls = _short(monkeypatch, charges._INSERT_DEBITED
+                   if engine.dialect.name == "postgresql" else ledger._DEBIT, misses)
     job = uuid.uuid4()
     charge = svc.reserve(job, username="alice", printer="p1", counts=JobCounts.simple(1))
     assert charge.balance == 9 * PRICE
