@@ -7,14 +7,16 @@ same reads joined. On PostgreSQL, where each statement is a round trip, a batch 
 job store's writer reads the payers of all its reservations in one (:func:`find_payers`;
 ``service.read_payers_ahead``). Nothing is locked here: the debit's own statement locks
 the account (``ledger.debit``, to COMMIT), so the next charge to the same account does
-not wait for this read and the charge row's insert. The statements are built and compiled once, and
-run with the driver's cursor (db/prepared.py).
+not wait for this read and the charge row's insert. The statements are built and
+compiled once, and run with the driver's cursor (db/prepared.py).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -46,8 +48,10 @@ class Payer:
 
 _EXISTING = (select(CHARGES.c.job_uuid).where(CHARGES.c.job_uuid == bindparam("job"))
              .scalar_subquery())
-_PAYER = Prepared(select(USERS.c.id, USERS.c.username, USERS.c.disabled, ACCOUNTS.c.id,
-                         ACCOUNTS.c.currency, _EXISTING.is_not(None))
+# A Payer's columns but the last (whether the job is charged), in its order.
+_COLUMNS = (USERS.c.id, USERS.c.username, USERS.c.disabled, ACCOUNTS.c.id,
+            ACCOUNTS.c.currency)
+_PAYER = Prepared(select(*_COLUMNS, _EXISTING.is_not(None))
                   .join(ACCOUNTS, ACCOUNTS.c.owner_id == USERS.c.id)
                   .where(USERS.c.username == bindparam("name"), USERS.c.deleted_at.is_(None),
                          ACCOUNTS.c.kind == "personal"))
@@ -61,8 +65,11 @@ _GROUPS = Prepared(select(USERS.c.disabled, GROUPS.c.name, USERS.c.id)
 def find_payer(conn: Connection, username: str, job_uuid: uuid.UUID) -> Payer | None:
     """The live user ``username`` with its personal account; None: no such user."""
     row = _PAYER.first(conn, {"name": canonical_name(username), "job": job_uuid})
-    if row is None:
-        return None
+    return None if row is None else _payer(row)
+
+
+def _payer(row: Sequence[Any]) -> Payer:
+    """A Payer from a row of ``_COLUMNS`` and the charged flag."""
     user_id, name, disabled, account_id, currency, charged = row
     return Payer(user_id, name, bool(disabled), account_id, currency, bool(charged))
 
@@ -73,8 +80,7 @@ _WANTED = func.unnest(bindparam("names", type_=ARRAY(String)),
                       bindparam("jobs", type_=ARRAY(Uuid))).table_valued(
     column("name", String), column("job", Uuid), with_ordinality="n").render_derived("wanted")
 _PAYERS = Prepared(
-    select(_WANTED.c.n, USERS.c.id, USERS.c.username, USERS.c.disabled, ACCOUNTS.c.id,
-           ACCOUNTS.c.currency, exists().where(CHARGES.c.job_uuid == _WANTED.c.job))
+    select(_WANTED.c.n, *_COLUMNS, exists().where(CHARGES.c.job_uuid == _WANTED.c.job))
     .select_from(_WANTED.join(USERS, and_(USERS.c.username == _WANTED.c.name,
                                           USERS.c.deleted_at.is_(None)))
                  .join(ACCOUNTS, and_(ACCOUNTS.c.owner_id == USERS.c.id,
@@ -88,9 +94,8 @@ def find_payers(conn: Connection, wanted: list[tuple[str, uuid.UUID]]
     found: list[Payer | None] = [None] * len(wanted)
     rows = _PAYERS.rows(conn, {"names": [canonical_name(n) for n, _ in wanted],
                                "jobs": [j for _, j in wanted]})
-    for n, user_id, name, disabled, account_id, currency, charged in rows:
-        found[n - 1] = Payer(user_id, name, bool(disabled), account_id, currency,
-                             bool(charged))
+    for n, *row in rows:
+        found[n - 1] = _payer(row)
     return found
 
 

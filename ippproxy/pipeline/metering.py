@@ -79,11 +79,11 @@ class Reading:
 
 class Metering:
     """``writer``: the job store's group commit, where reservations run (storecommit.py);
-    None: the ledger's own transactions. ``nowait``: on SQLite, an
-    engine whose reads never wait for a lock (db.engine.nowait_reader), which reads the
-    owner on the event loop's thread: a hand-off to a thread and back costs more than
-    the read, and the thread's Python contends with the loop's for the GIL. Its read
-    fails rather than waits on a locked database, and then goes to a thread."""
+    None: the ledger's own transactions. ``nowait``: on SQLite, an engine whose reads
+    never wait for a lock (db.engine.nowait_reader), which reads the owner on the event
+    loop's thread: a hand-off to a thread and back costs more than the read, and the
+    thread's Python contends with the loop's for the GIL. Its read fails rather than
+    waits on a locked database, and then goes to a thread."""
 
     def __init__(self, config: Config, accounting: AccountingService,
                  converter: Converter, writer: Writer | None = None,
