@@ -211,8 +211,16 @@ Index("ix_jobs_claim", jobs_t.c.state, jobs_t.c.priority.desc(), jobs_t.c.create
 # The admin reports (jobs/reports.py): pages per day per printer, colour share and top
 # users over a window of completion times read this index alone, never the rows.
 # State first: the sums are over completed jobs of a time range, one range of this index.
+# Only ended jobs (completed_at is set exactly when a job ends): every report asks for a
+# range of completion times, which implies the condition, so the planners still use it.
+# A job enters it once, when it ends, at the right-hand edge of its state's range. Before
+# (migration 0021_report_index), a new job's entry went into its owner's part of the
+# pending range, a leaf page of its own for each owner in a commit, and moved at each
+# change of state (README, Benchmarks: "Intake, thirty-first session").
 Index("ix_jobs_report", jobs_t.c.state, jobs_t.c.completed_at, jobs_t.c.queue, jobs_t.c.owner,
-      jobs_t.c.impressions, jobs_t.c.impressions_col, jobs_t.c.impressions_completed)
+      jobs_t.c.impressions, jobs_t.c.impressions_col, jobs_t.c.impressions_completed,
+      sqlite_where=text("completed_at IS NOT NULL"),
+      postgresql_where=text("completed_at IS NOT NULL"))
 # The admin job history of one printer or one user, newest first, a page at a time.
 Index("ix_jobs_queue_completed", jobs_t.c.queue, jobs_t.c.completed_at)
 # It serves "WHERE owner = ?" alone too (ix_jobs_owner went: migration 0018_owner_index).

@@ -189,3 +189,37 @@ async def test_the_sums_read_the_report_index(store: tuple[JobStore, Clock]) -> 
         assert "ix_jobs_report" in explained, (name, explained)
         if dialect == "sqlite":
             assert "COVERING INDEX" in explained, (name, explained)   # never the rows
+
+
+async def test_the_report_index_holds_ended_jobs_only(store: tuple[JobStore, Clock]) -> None:
+    """A job enters ix_jobs_report when it ends, not at intake: a new job's entry would go
+    into its owner's part of the pending range, a page of its own per owner in a commit."""
+    s, clock = store
+    ended = [await printed(s, clock, T0, owner=f"user{i}") for i in range(3)]
+    for i in range(5):
+        await s.create_job("office", owner=f"waiting{i}", analysis=counts(1, 0))
+    busy = await s.create_job("office", owner="carol", analysis=counts(1, 0))
+    await s.transition(busy.uuid, JobEvent.START)     # processing: not ended either
+    dialect = s.engine.dialect.name
+
+    def entries() -> int | str:
+        with s.engine.connect() as conn:
+            if dialect == "sqlite":   # the index's own cells, counted on its leaf pages
+                return int(conn.execute(text(
+                    "SELECT sum(ncell) FROM dbstat WHERE name = 'ix_jobs_report' "
+                    "AND pagetype = 'leaf'")).scalar_one())
+            return str(conn.execute(text(
+                "SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relname = 'ix_jobs_report'")).scalar_one())
+
+    found = await asyncio.to_thread(entries)
+    if dialect == "sqlite":
+        assert found == len(ended)
+    else:
+        assert found == "(completed_at IS NOT NULL)"
+    # The reports still see the ended jobs, and the job counts by state the others.
+    top = await s.reports.top_users(T0 - dt.timedelta(days=1), 10)
+    assert sorted(u.owner for u in top) == ["user0", "user1", "user2"]
+    assert await s.reports.state_counts() == {int(JobState.PENDING): 5,
+                                              int(JobState.PROCESSING): 1}
