@@ -20,6 +20,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -28,7 +29,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -223,11 +226,30 @@ Index("ix_jobs_report", jobs_t.c.state, jobs_t.c.completed_at, jobs_t.c.queue, j
       postgresql_where=text("completed_at IS NOT NULL"))
 # The admin job history of one printer or one user, newest first, a page at a time.
 Index("ix_jobs_queue_completed", jobs_t.c.queue, jobs_t.c.completed_at)
-# It serves "WHERE owner = ?" alone too (ix_jobs_owner went: migration 0018_owner_index).
-Index("ix_jobs_owner_completed", jobs_t.c.owner, jobs_t.c.completed_at)
+# Ended jobs only, as ix_jobs_report (migration 0022_owner_completed): a user's history
+# and pagometer (jobs/usage.py) ask for completion times. A job that has not ended is
+# found by its owner through ix_jobs_owner_lower (owner_is below).
+Index("ix_jobs_owner_completed", jobs_t.c.owner, jobs_t.c.completed_at,
+      sqlite_where=text("completed_at IS NOT NULL"),
+      postgresql_where=text("completed_at IS NOT NULL"))
 # A user's own jobs, newest first (the user web app and /api/v1/me/jobs: jobs/search.py
 # compares lower(owner), which ix_jobs_owner_completed cannot serve; migration 0012_user_app).
 Index("ix_jobs_owner_lower", func.lower(jobs_t.c.owner), jobs_t.c.created_at)
+
+
+def owner_is(*owners: str) -> ColumnElement[bool]:
+    """Jobs whose owner is exactly one of ``owners``, in a form ix_jobs_owner_lower serves:
+    ``lower(owner) = lower(name)``, and the exact comparison beside it. Both sides are
+    lowered by the database's own function, so the first term holds wherever the second
+    does and the result is that of the exact comparison alone. The exact one compares
+    ``owner || ''``, not the column: SQLite propagates a ``column = constant`` term into
+    the others (``lower(owner)`` would become ``lower('Alice')``, a constant, and the
+    index would go unused)."""
+    column = jobs_t.c.owner
+    exact = column.concat(literal_column("''"))
+    if len(owners) == 1:
+        return and_(func.lower(column) == func.lower(owners[0]), exact == owners[0])
+    return and_(func.lower(column).in_([func.lower(o) for o in owners]), exact.in_(owners))
 # The live events' poll of recent changes (jobs/reports.py change_keys), every node's:
 # covering, so re-reading the last second of changes never touches the rows.
 Index("ix_jobs_updated_at", jobs_t.c.updated_at, jobs_t.c.uuid, jobs_t.c.state)

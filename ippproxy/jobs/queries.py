@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 
 from ippproxy.jobs._copies import CopyDamaged, unpack
-from ippproxy.jobs.models import jobs_t, queue_states_t, spool_copies_t
+from ippproxy.jobs.models import jobs_t, owner_is, queue_states_t, spool_copies_t
 from ippproxy.jobs.records import JobRecord, QueueStateRecord, load_job, queue_state_from_row
 from ippproxy.jobs.state import NOT_COMPLETED, TERMINAL, JobState
 
@@ -159,7 +159,7 @@ def list_jobs_stmt(
     if queue is not None:
         stmt = stmt.where(j.queue == queue)
     if owner is not None:
-        stmt = stmt.where(j.owner == owner)
+        stmt = stmt.where(owner_is(owner))
     if which == "not-completed":
         stmt = stmt.where(active)
     elif which == "completed":
@@ -200,7 +200,7 @@ def owned_count_stmt(owner: str, not_held_for: str | None = None) -> Select[Any]
     """Jobs of ``owner`` not yet completed (pending, held, processing, stopped), except
     those held for ``not_held_for``."""
     stmt = (select(func.count()).select_from(jobs_t)
-            .where(jobs_t.c.owner == owner, jobs_t.c.state.in_(_ACTIVE)))
+            .where(owner_is(owner), jobs_t.c.state.in_(_ACTIVE)))
     return stmt if not_held_for is None else stmt.where(not_(held_for(not_held_for)))
 
 

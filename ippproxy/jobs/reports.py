@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Date, Select, cast, func, or_, select
 
-from ippproxy.jobs.models import jobs_t
+from ippproxy.jobs.models import jobs_t, owner_is
 from ippproxy.jobs.state import NOT_COMPLETED, JobState
 from ippproxy.jobs.usage import Usage, usage
 
@@ -120,8 +120,8 @@ def job_page_stmt(which: Which, limit: int, after: Cursor | None, queue: str | N
     stmt = select(*_SUMMARY_COLS)
     if queue is not None:
         stmt = stmt.where(_J.queue == queue)
-    if owner is not None:
-        stmt = stmt.where(_J.owner == owner)
+    if owner is not None:   # the history: ix_jobs_owner_completed; the others: owner_is
+        stmt = stmt.where(_J.owner == owner if which == "history" else owner_is(owner))
     if which == "history":
         # completed_at is set exactly when a job ends (writes.transition, recovery): the
         # completion index alone finds the history, newest first, from the cursor on.

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, column, func, select, values
 
-from ippproxy.jobs.models import documents_t, jobs_t
+from ippproxy.jobs.models import documents_t, jobs_t, owner_is
 from ippproxy.jobs.state import JobState
 
 _J = jobs_t.c
@@ -75,10 +75,11 @@ def usage(conn: Connection, since: Mapping[str, dt.datetime]) -> dict[str, Usage
             .select_from(starts)
             .join(jobs_t, and_(_J.owner == starts.c.owner,
                                _J.completed_at >= starts.c.since))
+            .where(_J.completed_at.is_not(None))   # ix_jobs_owner_completed's condition
             .group_by(_J.owner))
     found = {o: [int(v or 0) for v in rest] for o, *rest in conn.execute(stmt)}
     held = (select(_J.owner, func.sum(_D.size)).join(documents_t, _D.job_uuid == _J.uuid)
-            .where(_J.owner.in_(list(since)), _J.state == int(JobState.PENDING_HELD))
+            .where(owner_is(*since), _J.state == int(JobState.PENDING_HELD))
             .group_by(_J.owner))
     held_bytes = {o: int(n or 0) for o, n in conn.execute(held)}
     out = {}

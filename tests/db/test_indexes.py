@@ -27,8 +27,10 @@ def _redundant(indexes: Sequence[Mapping[str, Any]],
     plain = [ix for ix in indexes
              if not ix.get("unique") and all(isinstance(c, str) for c in ix["column_names"])
              and not (ix.get("dialect_options") or {})]
+    # A partial index serves only the rows it holds: it covers no other.
     every = [ix for ix in [*indexes, *keys]
-             if all(isinstance(c, str) for c in ix["column_names"])]
+             if all(isinstance(c, str) for c in ix["column_names"])
+             and not (ix.get("dialect_options") or {})]
     out = []
     for short in plain:
         cols = list(short["column_names"])
@@ -63,6 +65,11 @@ def test_the_check_finds_a_prefix() -> None:
            "dialect_options": {"sqlite_where": "state = 4"}},
           {"name": "q", "column_names": ["queue", "job_id"], "unique": False}]
     assert _redundant(ix) == [("a", "b")]
+    # A partial index that begins with the same columns holds only some rows.
+    partial = [{"name": "s", "column_names": ["state"], "unique": False},
+               {"name": "r", "column_names": ["state", "completed_at"], "unique": False,
+                "dialect_options": {"sqlite_where": "completed_at IS NOT NULL"}}]
+    assert _redundant(partial) == []
     # The same columns as the primary key, or its leading ones, are redundant too.
     keys = [{"name": "pk", "column_names": ["queue", "job_id"]}]
     assert _redundant(ix, keys) == [("a", "b"), ("q", "pk")]
