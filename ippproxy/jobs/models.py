@@ -71,7 +71,11 @@ class Job(Base):
         Index("ix_jobs_queue_state", "queue", "state", "job_id"),
         # The forwarder: WHERE state = pending AND closed AND next_attempt_at <= now
         Index("ix_jobs_state_next_attempt", "state", "next_attempt_at"),
-        Index("ix_jobs_completed_at", "completed_at"),
+        # Ended jobs only (migration 0023_completion_indexes), as every index on the
+        # completion time: each reader asks for a range of completion times.
+        Index("ix_jobs_completed_at", "completed_at",
+              sqlite_where=text("completed_at IS NOT NULL"),
+              postgresql_where=text("completed_at IS NOT NULL")),
         # The popups of held jobs from one network address (services/usernotices.py: a
         # client connecting from there): only held jobs are indexed. Migration 0017_peer_address.
         Index("ix_jobs_held_peer", "peer_address",
@@ -225,7 +229,10 @@ Index("ix_jobs_report", jobs_t.c.state, jobs_t.c.completed_at, jobs_t.c.queue, j
       sqlite_where=text("completed_at IS NOT NULL"),
       postgresql_where=text("completed_at IS NOT NULL"))
 # The admin job history of one printer or one user, newest first, a page at a time.
-Index("ix_jobs_queue_completed", jobs_t.c.queue, jobs_t.c.completed_at)
+# Ended jobs only (0023); a queue's other jobs are found through ix_jobs_queue_state.
+Index("ix_jobs_queue_completed", jobs_t.c.queue, jobs_t.c.completed_at,
+      sqlite_where=text("completed_at IS NOT NULL"),
+      postgresql_where=text("completed_at IS NOT NULL"))
 # Ended jobs only, as ix_jobs_report (migration 0022_owner_completed): a user's history
 # and pagometer (jobs/usage.py) ask for completion times. A job that has not ended is
 # found by its owner through ix_jobs_owner_lower (owner_is below).

@@ -140,23 +140,3 @@ async def test_owner_is_the_exact_name(engine: Engine) -> None:
     assert sorted(page) == sorted(j.uuid for j in mine)     # the admin's held jobs: a page apart
     assert done == [ended.uuid] and count == 3
     assert (used["Alice"].jobs, used["Bob"].jobs) == (1, 0)
-
-
-async def test_the_owner_history_index_holds_ended_jobs_only(sqlite_engine: Engine) -> None:
-    """Its cells counted on its leaf pages (SQLite's dbstat; PostgreSQL's definition is
-    checked above)."""
-    engine = sqlite_engine
-    async with JobStore(engine) as store:
-        for i in range(6):
-            job = await store.create_job("office", owner=f"user{i}")
-            if i < 2:
-                await store.transition(job.uuid, JobEvent.START)
-                await store.transition(job.uuid, JobEvent.COMPLETE)
-
-    def cells() -> int:
-        with engine.connect() as conn:
-            return int(conn.execute(text(
-                "SELECT sum(ncell) FROM dbstat WHERE name = 'ix_jobs_owner_completed' "
-                "AND pagetype = 'leaf'")).scalar_one())
-
-    assert await asyncio.to_thread(cells) == 2

@@ -191,9 +191,14 @@ async def test_the_sums_read_the_report_index(store: tuple[JobStore, Clock]) -> 
             assert "COVERING INDEX" in explained, (name, explained)   # never the rows
 
 
-async def test_the_report_index_holds_ended_jobs_only(store: tuple[JobStore, Clock]) -> None:
-    """A job enters ix_jobs_report when it ends, not at intake: a new job's entry would go
-    into its owner's part of the pending range, a page of its own per owner in a commit."""
+# Every index on the completion time holds ended jobs only (migrations 0021-0023): a new
+# job would put an entry into each (into its owner's or queue's part of the pending range
+# for three of them), and move it at each change of state.
+_ENDED_ONLY = ("ix_jobs_report", "ix_jobs_owner_completed", "ix_jobs_completed_at",
+               "ix_jobs_queue_completed")
+
+
+async def test_the_completion_indexes_hold_ended_jobs_only(store: tuple[JobStore, Clock]) -> None:
     s, clock = store
     ended = [await printed(s, clock, T0, owner=f"user{i}") for i in range(3)]
     for i in range(5):
@@ -202,22 +207,21 @@ async def test_the_report_index_holds_ended_jobs_only(store: tuple[JobStore, Clo
     await s.transition(busy.uuid, JobEvent.START)     # processing: not ended either
     dialect = s.engine.dialect.name
 
-    def entries() -> int | str:
+    def entries() -> dict[str, int | str]:
         with s.engine.connect() as conn:
-            if dialect == "sqlite":   # the index's own cells, counted on its leaf pages
-                return int(conn.execute(text(
-                    "SELECT sum(ncell) FROM dbstat WHERE name = 'ix_jobs_report' "
-                    "AND pagetype = 'leaf'")).scalar_one())
-            return str(conn.execute(text(
+            if dialect == "sqlite":   # each index's own cells, counted on its leaf pages
+                return {name: int(conn.execute(text(
+                    "SELECT sum(ncell) FROM dbstat WHERE name = :name "
+                    "AND pagetype = 'leaf'"), {"name": name}).scalar_one())
+                    for name in _ENDED_ONLY}
+            return {name: str(conn.execute(text(
                 "SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i "
-                "JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = 'ix_jobs_report'")).scalar_one())
+                "JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = :name"),
+                {"name": name}).scalar_one()) for name in _ENDED_ONLY}
 
     found = await asyncio.to_thread(entries)
-    if dialect == "sqlite":
-        assert found == len(ended)
-    else:
-        assert found == "(completed_at IS NOT NULL)"
+    assert found == dict.fromkeys(_ENDED_ONLY, len(ended) if dialect == "sqlite"
+                                  else "(completed_at IS NOT NULL)")
     # The reports still see the ended jobs, and the job counts by state the others.
     top = await s.reports.top_users(T0 - dt.timedelta(days=1), 10)
     assert sorted(u.owner for u in top) == ["user0", "user1", "user2"]
