@@ -235,13 +235,20 @@ Index("ix_jobs_queue_completed", jobs_t.c.queue, jobs_t.c.completed_at,
       postgresql_where=text("completed_at IS NOT NULL"))
 # Ended jobs only, as ix_jobs_report (migration 0022_owner_completed): a user's history
 # and pagometer (jobs/usage.py) ask for completion times. A job that has not ended is
-# found by its owner through ix_jobs_owner_lower (owner_is below).
+# found by its owner through ix_jobs_owner_lower (owner_is, at the end of this module).
 Index("ix_jobs_owner_completed", jobs_t.c.owner, jobs_t.c.completed_at,
       sqlite_where=text("completed_at IS NOT NULL"),
       postgresql_where=text("completed_at IS NOT NULL"))
 # A user's own jobs, newest first (the user web app and /api/v1/me/jobs: jobs/search.py
 # compares lower(owner), which ix_jobs_owner_completed cannot serve; migration 0012_user_app).
 Index("ix_jobs_owner_lower", func.lower(jobs_t.c.owner), jobs_t.c.created_at)
+# The live events' poll of recent changes (jobs/reports.py change_keys), every node's:
+# covering, so re-reading the last second of changes never touches the rows.
+Index("ix_jobs_updated_at", jobs_t.c.updated_at, jobs_t.c.uuid, jobs_t.c.state)
+documents_t = cast(Table, Document.__table__)
+spool_copies_t = cast(Table, SpoolCopy.__table__)
+ipp_subscriptions_t = cast(Table, IppSubscription.__table__)
+ipp_events_t = cast(Table, IppEvent.__table__)
 
 
 def owner_is(*owners: str) -> ColumnElement[bool]:
@@ -257,10 +264,3 @@ def owner_is(*owners: str) -> ColumnElement[bool]:
     if len(owners) == 1:
         return and_(func.lower(column) == func.lower(owners[0]), exact == owners[0])
     return and_(func.lower(column).in_([func.lower(o) for o in owners]), exact.in_(owners))
-# The live events' poll of recent changes (jobs/reports.py change_keys), every node's:
-# covering, so re-reading the last second of changes never touches the rows.
-Index("ix_jobs_updated_at", jobs_t.c.updated_at, jobs_t.c.uuid, jobs_t.c.state)
-documents_t = cast(Table, Document.__table__)
-spool_copies_t = cast(Table, SpoolCopy.__table__)
-ipp_subscriptions_t = cast(Table, IppSubscription.__table__)
-ipp_events_t = cast(Table, IppEvent.__table__)
