@@ -12,6 +12,7 @@ from ippproxy.jobs._writer import WriterStats
 from ippproxy.jobs.records import (
     UNSET,
     DocumentRecord,
+    HoldOnClose,
     JobClosedError,
     JobNotFound,
     JobRecord,
@@ -26,6 +27,7 @@ from ippproxy.jobs.writes import Purged
 __all__ = [
     "UNSET",
     "DocumentRecord",
+    "HoldOnClose",
     "InvalidTransition",
     "JobClosedError",
     "JobEvent",

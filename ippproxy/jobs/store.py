@@ -34,6 +34,7 @@ from ippproxy.jobs.models import documents_t, jobs_t
 from ippproxy.jobs.queries import Which
 from ippproxy.jobs.records import (
     UNSET,
+    HoldOnClose,
     JobRecord,
     NewDocument,
     QueueStateRecord,
@@ -182,10 +183,13 @@ class JobStore:
         return staged.record(job_id)
 
     async def add_document(
-        self, uuid: str, doc: NewDocument | None, *, last: bool = False
+        self, uuid: str, doc: NewDocument | None, *, last: bool = False,
+        hold: HoldOnClose | None = None,
     ) -> JobRecord:
-        """Send-Document: append ``doc`` (may be None with ``last``); ``last`` closes the job."""
-        return await self.write(lambda c: writes.add_document(c, uuid, doc, last, self.clock()))
+        """Send-Document: append ``doc`` (may be None with ``last``); ``last`` closes the job,
+        and ``hold`` then holds it if it is pending, in the same write (records.HoldOnClose)."""
+        return await self.write(
+            lambda c: writes.add_document(c, uuid, doc, last, self.clock(), hold))
 
     async def close_job(self, uuid: str) -> JobRecord:
         """Close-Job (PWG 5100.18): no more documents will come."""

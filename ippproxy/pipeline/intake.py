@@ -48,9 +48,9 @@ from ippproxy.filters.pool import MAX_INLINE_BYTES
 from ippproxy.ipp import Attribute, Status
 from ippproxy.jobs import blob
 from ippproxy.jobs.ids import new_uuid
-from ippproxy.jobs.records import JobClosedError, JobRecord, NewDocument
+from ippproxy.jobs.records import HoldOnClose, JobClosedError, JobRecord, NewDocument
 from ippproxy.jobs.spool import Spool, SpoolCompressionError, SpoolLimitExceeded
-from ippproxy.jobs.state import INCOMING_REASONS, JobEvent, JobState
+from ippproxy.jobs.state import INCOMING_REASONS
 from ippproxy.jobs.store import JobStore
 from ippproxy.metrics import DENIED_BY_ACCOUNT, DENIED_BY_RULE, Metrics
 from ippproxy.pipeline import counting
@@ -187,11 +187,11 @@ class Intake:
                     job.uuid, admitted.analysis,
                     (lambda b: blob.pack(_with(blob.unpack(b), forced)))
                     if forced.overrides or forced.removed else None)
-            job = await self.store.add_document(job.uuid, doc, last=True)
-            if admitted.hold and job.state == JobState.PENDING:
-                job = await self.store.transition(
-                    job.uuid, JobEvent.HOLD, reasons=(admitted.hold_reason,),
-                    message=admitted.message or None, hold_until="indefinite")
+            # Closed and held in one write: between two, a forwarder could claim it.
+            job = await self.store.add_document(
+                job.uuid, doc, last=True,
+                hold=HoldOnClose((admitted.hold_reason,), admitted.message or None)
+                if admitted.hold else None)
             clock.mark(CREATE)
             self._counted(sub, admitted, clock)
             return job

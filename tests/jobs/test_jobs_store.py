@@ -13,7 +13,13 @@ from sqlalchemy import Connection, Engine
 
 from ippproxy.db import Base, make_engine
 from ippproxy.jobs import personal
-from ippproxy.jobs.records import JobClosedError, JobNotFound, JobRecord, NewDocument
+from ippproxy.jobs.records import (
+    HoldOnClose,
+    JobClosedError,
+    JobNotFound,
+    JobRecord,
+    NewDocument,
+)
 from ippproxy.jobs.search import JobQuery
 from ippproxy.jobs.state import InvalidTransition, JobEvent, JobState
 from ippproxy.jobs.store import JobStore
@@ -75,6 +81,28 @@ async def test_the_record_of_a_new_job_is_what_the_store_gives_back(
         assert got == job, kw
         for field in JobRecord.__dataclass_fields__:
             assert type(getattr(job, field)) is type(getattr(got, field)), (field, kw)
+
+
+async def test_the_last_document_and_its_hold_are_one_write(store: JobStore,
+                                                          make_doc: MakeDoc) -> None:
+    """A closed, pending job may be claimed by a forwarder at once: a hold decided for the
+    last document (Find-Me, an account to choose) goes in the write that closes the job,
+    or a forwarder could send the job before it (tests/e2e/test_findme.py saw it)."""
+    job = await store.create_job("q", owner="u", closed=False)
+    before = store.stats().ops
+    job = await store.add_document(job.uuid, await make_doc(b"last"), last=True,
+                                   hold=HoldOnClose(("job-held-for-review",), "pick a printer"))
+    assert store.stats().ops - before == 1
+    assert job.closed and job.state is S.PENDING_HELD and job.hold_until == "indefinite"
+    assert job.state_reasons == ("job-held-for-review",)
+    assert job.state_message == "pick a printer"
+    # A job held already (Create-Job with a hold) stays as it is; no hold, no change.
+    held = await store.create_job("q", owner="u", closed=False, hold_until="indefinite")
+    held = await store.add_document(held.uuid, await make_doc(b"x"), last=True,
+                                    hold=HoldOnClose(("job-held-for-review",)))
+    assert held.state is S.PENDING_HELD and held.state_reasons == ("job-hold-until-specified",)
+    plain = await store.create_job("q", owner="u", closed=False)
+    assert (await store.add_document(plain.uuid, None, last=True, hold=None)).state is S.PENDING
 
 
 async def test_job_ids_per_queue(store: JobStore) -> None:
