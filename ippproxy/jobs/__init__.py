@@ -11,8 +11,8 @@ from ippproxy.jobs._syncbatch import SyncBatcher
 from ippproxy.jobs._writer import WriterStats
 from ippproxy.jobs.records import (
     UNSET,
+    DocumentHold,
     DocumentRecord,
-    HoldOnClose,
     JobClosedError,
     JobNotFound,
     JobRecord,
@@ -26,8 +26,8 @@ from ippproxy.jobs.writes import Purged
 
 __all__ = [
     "UNSET",
+    "DocumentHold",
     "DocumentRecord",
-    "HoldOnClose",
     "InvalidTransition",
     "JobClosedError",
     "JobEvent",

@@ -46,11 +46,12 @@ class NewDocument:
 
 
 @dataclass(frozen=True)
-class HoldOnClose:
-    """A hold applied in the same write as the last document (Send-Document): a job that
-    is closed and still pending may be claimed by a forwarder at once, so closing it
-    first and holding it in a second write let a forwarder send a job that was to be held
-    (a Find-Me queue's, one held for its account) before the hold came."""
+class DocumentHold:
+    """A hold decided for a job's document, applied in the write that adds it (and closes
+    the job, with the last document): a job that is closed and still pending may be
+    claimed by a forwarder at once, so closing it first and holding it in a second write
+    let a forwarder send a job that was to be held (a Find-Me queue's, one held for its
+    account) before the hold came."""
 
     reasons: tuple[str, ...]
     message: str | None = None

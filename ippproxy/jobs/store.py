@@ -34,7 +34,7 @@ from ippproxy.jobs.models import documents_t, jobs_t
 from ippproxy.jobs.queries import Which
 from ippproxy.jobs.records import (
     UNSET,
-    HoldOnClose,
+    DocumentHold,
     JobRecord,
     NewDocument,
     QueueStateRecord,
@@ -184,10 +184,10 @@ class JobStore:
 
     async def add_document(
         self, uuid: str, doc: NewDocument | None, *, last: bool = False,
-        hold: HoldOnClose | None = None,
+        hold: DocumentHold | None = None,
     ) -> JobRecord:
-        """Send-Document: append ``doc`` (may be None with ``last``); ``last`` closes the job,
-        and ``hold`` then holds it if it is pending, in the same write (records.HoldOnClose)."""
+        """Send-Document: append ``doc`` (may be None with ``last``); ``last`` closes the job;
+        ``hold`` holds it if it is pending, in the same write (records.DocumentHold)."""
         return await self.write(
             lambda c: writes.add_document(c, uuid, doc, last, self.clock(), hold))
 

@@ -29,7 +29,7 @@ from ippproxy.jobs._create import copy_rows, document_rows, insert_documents
 from ippproxy.jobs.models import documents_t, jobs_t, queue_states_t, spool_copies_t
 from ippproxy.jobs.queries import LEASED, claimable, expired_leases_stmt
 from ippproxy.jobs.records import (
-    HoldOnClose,
+    DocumentHold,
     JobClosedError,
     JobNotFound,
     JobRecord,
@@ -69,9 +69,9 @@ def _locked(conn: Connection, uuid: str) -> JobRecord:
 
 def add_document(
     conn: Connection, uuid: str, doc: NewDocument | None, last: bool, now: dt.datetime,
-    hold: HoldOnClose | None = None,
+    hold: DocumentHold | None = None,
 ) -> JobRecord:
-    """``hold``: with ``last``, a job still pending is held in this same transaction."""
+    """``hold``: a job still pending is held in this same transaction."""
     rec = _locked(conn, uuid)
     if rec.closed or rec.is_terminal:
         raise JobClosedError(f"job {rec.job_id} does not accept more documents")
@@ -89,7 +89,7 @@ def add_document(
         values["state_reasons"] = list(merge_reasons(rec.state_reasons, drop=INCOMING_REASONS))
     _update_job(conn, uuid, values)
     rec = _reload(conn, uuid)
-    if last and hold is not None and rec.state == JobState.PENDING:
+    if hold is not None and rec.state == JobState.PENDING:
         return apply_event(conn, rec, JobEvent.HOLD, hold.reasons, hold.message, now,
                            {"hold_until": "indefinite"})
     return rec

@@ -48,7 +48,7 @@ from ippproxy.filters.pool import MAX_INLINE_BYTES
 from ippproxy.ipp import Attribute, Status
 from ippproxy.jobs import blob
 from ippproxy.jobs.ids import new_uuid
-from ippproxy.jobs.records import HoldOnClose, JobClosedError, JobRecord, NewDocument
+from ippproxy.jobs.records import DocumentHold, JobClosedError, JobRecord, NewDocument
 from ippproxy.jobs.spool import Spool, SpoolCompressionError, SpoolLimitExceeded
 from ippproxy.jobs.state import INCOMING_REASONS
 from ippproxy.jobs.store import JobStore
@@ -164,10 +164,11 @@ class Intake:
         return Accepted(job, p.unsupported)
 
     async def send_document(self, sub: Submission, job: JobRecord, last: bool) -> JobRecord:
-        """Send-Document (RFC 8011 §4.3.1) for an open job of its owner; the last document
-        is analysed, decided and reserved like a Print-Job's, with the job-template
-        attributes Create-Job accepted (no conversion: the job's attributes carry the
-        forced options)."""
+        """Send-Document (RFC 8011 §4.3.1) for an open job of its owner. Its document (a
+        job has one: multiple-document-jobs-supported is false) is analysed, decided and
+        reserved like a Print-Job's, with the job-template attributes Create-Job accepted
+        (no conversion: the job's attributes carry the forced options), whether or not
+        it is the last: a job that Close-Job ends later must not print unpriced."""
         clock = StageClock()
         fmt, compression = document(sub)                                     # 1. plan
         p = Plan(blob.unpack(job.attributes), (), fmt, compression, job.name or "untitled",
@@ -175,8 +176,6 @@ class Intake:
         doc = await self._spool(sub, compression, fmt)                       # 2. spool
         clock.mark(RECEIVE)
         try:
-            if not last:
-                return await self.store.add_document(job.uuid, doc, last=False)
             docs = (*(NewDocument(d.spool_name, d.size, d.sha256, d.format, d.name)
                       for d in job.documents), doc)
             admitted, _ = await self._meter(sub, p, docs, job.uuid, clock=clock)  # 3. - 5.
@@ -187,10 +186,11 @@ class Intake:
                     job.uuid, admitted.analysis,
                     (lambda b: blob.pack(_with(blob.unpack(b), forced)))
                     if forced.overrides or forced.removed else None)
-            # Closed and held in one write: between two, a forwarder could claim it.
+            # The document, the close (last) and the hold in one write: between two, a
+            # forwarder could claim the closed job before its hold.
             job = await self.store.add_document(
-                job.uuid, doc, last=True,
-                hold=HoldOnClose((admitted.hold_reason,), admitted.message or None)
+                job.uuid, doc, last=last,
+                hold=DocumentHold((admitted.hold_reason,), admitted.message or None)
                 if admitted.hold else None)
             clock.mark(CREATE)
             self._counted(sub, admitted, clock)

@@ -344,3 +344,24 @@ def test_a_create_job_and_send_document_job_is_held_and_converted(lab: Lab) -> N
     assert status == 200 and (body["after"], body["grayscale"]) == (15, True), body
     assert colour_pages(printed(lab.mono, before)) == ()
     lab.env.wait_job("lab-mono", int(body["job"]["job_id"]), "ippproxy-cost-charged")
+
+
+def test_a_document_sent_not_last_then_close_job_is_held_and_charged(lab: Lab) -> None:
+    """Send-Document with last-document=false, then Close-Job (RFC 8011 §4.3.1, PWG
+    5100.18 §4.2): the document is metered when it arrives, not only when it is the last,
+    so the job is held and charged like any other (it used to print for nothing)."""
+    reply = lab.env.request(Operation.CREATE_JOB, "findme", job_attrs=TWO_SIDED)[1]
+    assert reply is not None and reply.code == Status.SUCCESSFUL_OK, reply
+    job_id = _job_id(reply)
+    _, sent = lab.env.request(Operation.SEND_DOCUMENT, "findme",
+                              document=pdf([True, False, True], "sent"), op_attrs=[
+        Attribute.single("job-id", Tag.INTEGER, job_id),
+        Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"),
+        Attribute.single("last-document", Tag.BOOLEAN, False)])
+    assert sent is not None and sent.code == Status.SUCCESSFUL_OK, sent
+    _, closed = lab.env.request(Operation.CLOSE_JOB, "findme", op_attrs=[
+        Attribute.single("job-id", Tag.INTEGER, job_id)])
+    assert closed is not None and closed.code == Status.SUCCESSFUL_OK, closed
+    attrs = lab.env.job("findme", job_id)
+    assert (attrs["job-state"], attrs["job-state-reasons"]) == (4, "job-hold-until-specified")
+    assert [(a, k) for a, k, _ in lab.ledger(attrs)] == [(-110, "charge")]

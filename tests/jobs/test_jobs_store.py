@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine
 from ippproxy.db import Base, make_engine
 from ippproxy.jobs import personal
 from ippproxy.jobs.records import (
-    HoldOnClose,
+    DocumentHold,
     JobClosedError,
     JobNotFound,
     JobRecord,
@@ -91,7 +91,7 @@ async def test_the_last_document_and_its_hold_are_one_write(store: JobStore,
     job = await store.create_job("q", owner="u", closed=False)
     before = store.stats().ops
     job = await store.add_document(job.uuid, await make_doc(b"last"), last=True,
-                                   hold=HoldOnClose(("job-held-for-review",), "pick a printer"))
+                                   hold=DocumentHold(("job-held-for-review",), "pick a printer"))
     assert store.stats().ops - before == 1
     assert job.closed and job.state is S.PENDING_HELD and job.hold_until == "indefinite"
     assert job.state_reasons == ("job-held-for-review",)
@@ -99,10 +99,16 @@ async def test_the_last_document_and_its_hold_are_one_write(store: JobStore,
     # A job held already (Create-Job with a hold) stays as it is; no hold, no change.
     held = await store.create_job("q", owner="u", closed=False, hold_until="indefinite")
     held = await store.add_document(held.uuid, await make_doc(b"x"), last=True,
-                                    hold=HoldOnClose(("job-held-for-review",)))
+                                    hold=DocumentHold(("job-held-for-review",)))
     assert held.state is S.PENDING_HELD and held.state_reasons == ("job-hold-until-specified",)
     plain = await store.create_job("q", owner="u", closed=False)
     assert (await store.add_document(plain.uuid, None, last=True, hold=None)).state is S.PENDING
+    # A document that is not the last (Close-Job comes after it) is held as well, open.
+    later = await store.create_job("q", owner="u", closed=False)
+    later = await store.add_document(later.uuid, await make_doc(b"y"), last=False,
+                                     hold=DocumentHold(("job-held-for-review",)))
+    assert later.state is S.PENDING_HELD and not later.closed
+    assert (await store.close_job(later.uuid)).state is S.PENDING_HELD
 
 
 async def test_job_ids_per_queue(store: JobStore) -> None:
