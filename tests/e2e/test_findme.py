@@ -324,9 +324,9 @@ def test_the_account_answered_first_then_the_printer(lab: Lab) -> None:
     assert [(a, k) for a, k, _ in lab.ledger(attrs)] == [(-110, "charge"), (95, "refund")]
 
 
-def test_a_create_job_and_send_document_job_is_held_and_converted(lab: Lab) -> None:
-    """Create-Job then Send-Document: held like a Print-Job (the last document decides),
-    and released at the mono printer its document is replaced by a gray one."""
+def _create_and_send(lab: Lab, *, last: bool) -> int:
+    """Create-Job on the Find-Me queue, then Send-Document of a 3-page PDF (the middle page
+    gray); the job-id."""
     reply = lab.env.request(Operation.CREATE_JOB, "findme", job_attrs=TWO_SIDED)[1]
     assert reply is not None and reply.code == Status.SUCCESSFUL_OK, reply
     job_id = _job_id(reply)
@@ -334,8 +334,15 @@ def test_a_create_job_and_send_document_job_is_held_and_converted(lab: Lab) -> N
                               document=pdf([True, False, True], "sent"), op_attrs=[
         Attribute.single("job-id", Tag.INTEGER, job_id),
         Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"),
-        Attribute.single("last-document", Tag.BOOLEAN, True)])
+        Attribute.single("last-document", Tag.BOOLEAN, last)])
     assert sent is not None and sent.code == Status.SUCCESSFUL_OK, sent
+    return job_id
+
+
+def test_a_create_job_and_send_document_job_is_held_and_converted(lab: Lab) -> None:
+    """Create-Job then Send-Document: held like a Print-Job (the last document decides),
+    and released at the mono printer its document is replaced by a gray one."""
+    job_id = _create_and_send(lab, last=True)
     attrs = lab.env.job("findme", job_id)
     assert (attrs["job-state"], attrs["job-state-reasons"]) == (4, "job-hold-until-specified")
     assert [(a, k) for a, k, _ in lab.ledger(attrs)] == [(-110, "charge")]
@@ -350,15 +357,7 @@ def test_a_document_sent_not_last_then_close_job_is_held_and_charged(lab: Lab) -
     """Send-Document with last-document=false, then Close-Job (RFC 8011 §4.3.1, PWG
     5100.18 §4.2): the document is metered when it arrives, not only when it is the last,
     so the job is held and charged like any other (it used to print for nothing)."""
-    reply = lab.env.request(Operation.CREATE_JOB, "findme", job_attrs=TWO_SIDED)[1]
-    assert reply is not None and reply.code == Status.SUCCESSFUL_OK, reply
-    job_id = _job_id(reply)
-    _, sent = lab.env.request(Operation.SEND_DOCUMENT, "findme",
-                              document=pdf([True, False, True], "sent"), op_attrs=[
-        Attribute.single("job-id", Tag.INTEGER, job_id),
-        Attribute.single("document-format", Tag.MIME_MEDIA_TYPE, "application/pdf"),
-        Attribute.single("last-document", Tag.BOOLEAN, False)])
-    assert sent is not None and sent.code == Status.SUCCESSFUL_OK, sent
+    job_id = _create_and_send(lab, last=False)
     _, closed = lab.env.request(Operation.CLOSE_JOB, "findme", op_attrs=[
         Attribute.single("job-id", Tag.INTEGER, job_id)])
     assert closed is not None and closed.code == Status.SUCCESSFUL_OK, closed
